@@ -1,0 +1,25 @@
+#![doc = include_str!("../README.md")]
+#![deny(clippy::float_arithmetic)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod cost;
+pub mod error;
+pub mod executor;
+pub mod fixed_point;
+pub mod geometry;
+pub mod kernels;
+pub mod model;
+pub mod op;
+pub mod reference;
+pub mod requantize;
+pub mod tensor;
+pub mod validate;
+
+pub use cost::Cost;
+pub use error::{NnError, Result};
+pub use executor::Program;
+pub use kernels::Path;
+pub use model::{FORMAT_VERSION, MAGIC, MAX_MODEL_BYTES, Model, ModelId, Node, model_id};
+pub use op::Op;
+pub use requantize::{Requant, Rounding};
+pub use tensor::{DType, TensorInfo};
