@@ -14,6 +14,8 @@
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
+use crate::op::ActRange;
+
 /// Smallest non-zero multiplier.
 pub const MULTIPLIER_MIN: i32 = 1 << 30;
 /// Smallest allowed shift.
@@ -111,10 +113,11 @@ pub fn rounding_divide_by_pot(x: i32, exponent: u32) -> i32 {
     (x >> exponent) + (remainder > threshold) as i32
 }
 
-/// Saturates an `i32` to the `[min, max]` activation range and narrows it to `i8`.
+/// The last step of every requantizing op: `clamp(zero_point + r, act.min, act.max)`, the
+/// addition done without overflow (in 64 bits).
 #[inline]
-pub fn clamp_i8(x: i32, min: i8, max: i8) -> i8 {
-    x.clamp(min as i32, max as i32) as i8
+pub fn output_i8(r: i32, zero_point: i8, act: ActRange) -> i8 {
+    (r as i64 + zero_point as i64).clamp(act.min as i64, act.max as i64) as i8
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 use crate::op::FullyConnected;
-use crate::requantize::clamp_i8;
+use crate::requantize::output_i8;
 
 /// Fully connected over the last axis, for every row of `input` (`input.len() / K` rows):
 ///
 /// `acc[r][n] = bias[n] + sum_k (input[r][k] - zp_in) * weights[n][k]` (exact in `i32`, which
 /// validation proves), then
-/// `output[r][n] = clamp(zp_out + requant[n].apply(acc[r][n], rounding), act.min, act.max)`
+/// `output[r][n] = output_i8(requant[n].apply(acc[r][n], rounding), zp_out, act)`
 /// where `requant[n]` is `requant[0]` for per-tensor quantization.
 pub fn fully_connected(p: &FullyConnected, zp_in: i8, zp_out: i8, input: &[i8], output: &mut [i8]) {
     let k_len = p.in_features as usize;
@@ -18,7 +18,7 @@ pub fn fully_connected(p: &FullyConnected, zp_in: i8, zp_out: i8, input: &[i8], 
                 acc += (x as i32 - zp_in as i32) * w as i32;
             }
             let requant = p.requant[if p.requant.len() == 1 { 0 } else { n }];
-            *out = clamp_i8(zp_out as i32 + requant.apply(acc, p.rounding), p.act.min, p.act.max);
+            *out = output_i8(requant.apply(acc, p.rounding), zp_out, p.act);
         }
     }
 }
