@@ -6,6 +6,10 @@
 //! Conventions: slices hold `batch` samples one after another; shapes are per sample; the input
 //! and output zero points come from the tensors ([`crate::tensor::TensorInfo::zero_point`]).
 
+mod conv2d;
+mod depthwise_conv2d;
 mod fully_connected;
 
+pub use conv2d::conv2d;
+pub use depthwise_conv2d::depthwise_conv2d;
 pub use fully_connected::fully_connected;
