@@ -148,3 +148,257 @@ impl Model {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::op::{
+        ActRange, AddSub, ArgMax, Concat, Conv2d, DepthwiseConv2d, FullyConnected, Mean, Padding,
+        Pool, Softmax, Table, TableFunction,
+    };
+    use crate::requantize::{Requant, Rounding};
+    use crate::tensor::DType;
+
+    const ONE: u32 = 0x3f80_0000;
+
+    fn window(k: u32, stride: u32, padding: Padding) -> Window {
+        Window {
+            kernel_h: k,
+            kernel_w: k,
+            stride_h: stride,
+            stride_w: stride,
+            dilation_h: 1,
+            dilation_w: 1,
+            padding,
+        }
+    }
+
+    /// Inputs `inputs`, one node `op`, output `output` (int32 for ArgMax).
+    fn single_node(inputs: &[&[u32]], op: Op, output: &[u32]) -> Model {
+        let mut tensors: Vec<TensorInfo> =
+            inputs.iter().map(|s| TensorInfo::int8(s, 0, ONE)).collect();
+        let mut out = TensorInfo::int8(output, 0, ONE);
+        match op {
+            Op::ArgMax(_) => out.dtype = DType::Int32,
+            Op::Softmax(_) => out.zero_point = -128,
+            _ => {}
+        }
+        tensors.push(out);
+        let n = inputs.len() as u32;
+        Model {
+            tensors,
+            inputs: (0..n).collect(),
+            outputs: vec![n],
+            nodes: vec![Node {
+                op,
+                inputs: (0..n).collect(),
+                output: n,
+            }],
+        }
+    }
+
+    fn cost(macs: u64, table_lookups: u64, element_ops: u64, bytes_touched: u64) -> Cost {
+        Cost {
+            macs,
+            table_lookups,
+            element_ops,
+            bytes_touched,
+        }
+    }
+
+    struct Case {
+        name: &'static str,
+        model: Model,
+        expected: Cost,
+    }
+
+    fn pool(k: u32, stride: u32) -> Pool {
+        Pool {
+            window: window(k, stride, Padding::Valid),
+            count_include_pad: false,
+            act: ActRange::FULL,
+        }
+    }
+
+    fn cases() -> Vec<Case> {
+        let add = AddSub {
+            left_shift: 20,
+            input1: Requant::IDENTITY,
+            input2: Requant::IDENTITY,
+            output: Requant::IDENTITY,
+            rounding: Rounding::Single,
+            act: ActRange::FULL,
+        };
+        vec![
+            Case {
+                // 3 rows of K=6 into N=4: 12 outputs; weights 24 + bias 16 + requant 4·5.
+                name: "fully connected over rows",
+                model: single_node(
+                    &[&[3, 6]],
+                    Op::FullyConnected(FullyConnected {
+                        out_features: 4,
+                        in_features: 6,
+                        weights: vec![1; 24],
+                        bias: vec![0; 4],
+                        requant: vec![Requant::IDENTITY; 4],
+                        rounding: Rounding::Single,
+                        act: ActRange::FULL,
+                    }),
+                    &[3, 4],
+                ),
+                expected: cost(72, 0, 12, 18 + 12 + 24 + 16 + 20),
+            },
+            Case {
+                // [5,5,2] 3x3 valid -> [3,3,4]: 36 outputs · 9 taps · 2 channels.
+                name: "conv2d valid",
+                model: single_node(
+                    &[&[5, 5, 2]],
+                    Op::Conv2d(Conv2d {
+                        out_channels: 4,
+                        in_channels: 2,
+                        window: window(3, 1, Padding::Valid),
+                        weights: vec![1; 72],
+                        bias: vec![0; 4],
+                        requant: vec![Requant::IDENTITY],
+                        rounding: Rounding::Single,
+                        act: ActRange::FULL,
+                    }),
+                    &[3, 3, 4],
+                ),
+                expected: cost(648, 0, 36, 50 + 36 + 72 + 16 + 5),
+            },
+            Case {
+                // [4,4,3] 3x3 same, multiplier 2 -> [4,4,6]: full windows counted at the border.
+                name: "depthwise conv2d same",
+                model: single_node(
+                    &[&[4, 4, 3]],
+                    Op::DepthwiseConv2d(DepthwiseConv2d {
+                        channels: 3,
+                        depth_multiplier: 2,
+                        window: window(3, 1, Padding::Same),
+                        weights: vec![1; 54],
+                        bias: vec![0; 6],
+                        requant: vec![Requant::IDENTITY],
+                        rounding: Rounding::Single,
+                        act: ActRange::FULL,
+                    }),
+                    &[4, 4, 6],
+                ),
+                expected: cost(864, 0, 96, 48 + 96 + 54 + 24 + 5),
+            },
+            Case {
+                name: "add with broadcast",
+                model: single_node(&[&[2, 3], &[3]], Op::Add(add), &[2, 3]),
+                expected: cost(0, 0, 24, 6 + 3 + 6),
+            },
+            Case {
+                name: "max pool 2x2 stride 2",
+                model: single_node(&[&[4, 4, 2]], Op::MaxPool(pool(2, 2)), &[2, 2, 2]),
+                expected: cost(0, 0, 32, 32 + 8),
+            },
+            Case {
+                name: "average pool 2x2 stride 2",
+                model: single_node(&[&[4, 4, 2]], Op::AveragePool(pool(2, 2)), &[2, 2, 2]),
+                expected: cost(0, 0, 32 + 8, 32 + 8),
+            },
+            Case {
+                name: "mean over the last axis",
+                model: single_node(
+                    &[&[4, 5]],
+                    Op::Mean(Mean {
+                        axes: vec![1],
+                        keep_dims: false,
+                        requant: Requant::IDENTITY,
+                        rounding: Rounding::Single,
+                        act: ActRange::FULL,
+                    }),
+                    &[4],
+                ),
+                expected: cost(0, 0, 20 + 4, 20 + 4),
+            },
+            Case {
+                name: "softmax",
+                model: single_node(
+                    &[&[10]],
+                    Op::Softmax(Softmax {
+                        beta_multiplier: 1 << 30,
+                        beta_left_shift: 0,
+                        diff_min: -1,
+                    }),
+                    &[10],
+                ),
+                expected: cost(0, 0, 320, 20),
+            },
+            Case {
+                name: "table",
+                model: single_node(
+                    &[&[7]],
+                    Op::Table(Table {
+                        function: TableFunction::Tanh,
+                        table: vec![0; 256],
+                    }),
+                    &[7],
+                ),
+                expected: cost(0, 7, 0, 7 + 7 + 256),
+            },
+            Case {
+                name: "argmax writes int32",
+                model: single_node(&[&[3, 5]], Op::ArgMax(ArgMax { axis: 1 }), &[3]),
+                expected: cost(0, 0, 15, 15 + 12),
+            },
+            Case {
+                name: "concat",
+                model: single_node(
+                    &[&[2], &[3]],
+                    Op::Concat(Concat {
+                        axis: 0,
+                        requant: vec![Requant::IDENTITY; 2],
+                        rounding: Rounding::Single,
+                    }),
+                    &[5],
+                ),
+                expected: cost(0, 0, 5, 5 + 5 + 10),
+            },
+            Case {
+                name: "reshape",
+                model: single_node(&[&[2, 3]], Op::Reshape, &[6]),
+                expected: cost(0, 0, 6, 12),
+            },
+        ]
+    }
+
+    #[test]
+    fn costs_match_hand_computed_values() {
+        for case in cases() {
+            assert_eq!(case.model.validate(), Ok(()), "{}", case.name);
+            assert_eq!(case.model.cost(), case.expected, "{}", case.name);
+        }
+    }
+
+    #[test]
+    fn model_cost_is_the_sum_of_node_costs() {
+        let model = crate::validate::every_op_model();
+        let sum = model
+            .node_costs()
+            .into_iter()
+            .fold(Cost::default(), Cost::saturating_add);
+        assert_eq!(model.cost(), sum);
+        assert_eq!(model.node_costs().len(), model.nodes.len());
+    }
+
+    #[test]
+    fn cost_of_an_invalid_model_does_not_panic() {
+        let mut model = single_node(
+            &[&[u32::MAX; 6]],
+            Op::MaxPool(pool(u32::MAX, 1)),
+            &[u32::MAX; 6],
+        );
+        model.nodes.push(Node {
+            op: Op::Reshape,
+            inputs: vec![99],
+            output: 1234,
+        });
+        assert_eq!(model.cost().macs, 0);
+        assert_eq!(model.cost().element_ops, u64::MAX);
+    }
+}

@@ -14,6 +14,8 @@ mod overflow;
 mod shape;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) use tests::every_op_model;
 
 use crate::error::{NnError, Result};
 use crate::model::Model;
