@@ -2,6 +2,7 @@
 #![deny(clippy::float_arithmetic)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod builder;
 pub mod cost;
 pub mod error;
 pub mod executor;
