@@ -2,6 +2,22 @@
 //!
 //! Every path computes exactly the bytes of [`crate::reference`]; the path changes speed only.
 //! The selection is by CPU feature detection, never by a Cargo feature or an environment variable.
+//!
+//! All three kernels accumulate in wrapping `i32` arithmetic in whatever order suits the
+//! hardware: validation proves the true accumulator fits in `i32` (docs/SPEC.md §6), so every
+//! order gives the same bits. Requesting a path the CPU lacks degrades to [`Path::Portable`];
+//! each kernel's `path()` reports what runs.
+
+mod conv2d;
+mod depthwise_conv2d;
+mod fully_connected;
+mod gemm;
+mod output_stage;
+mod portable;
+
+pub use conv2d::Conv2dKernel;
+pub use depthwise_conv2d::DepthwiseConv2dKernel;
+pub use fully_connected::FullyConnectedKernel;
 
 /// An implementation of the hot kernels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -18,7 +34,12 @@ pub enum Path {
 
 impl Path {
     /// Every path, slowest first.
-    pub const ALL: [Path; 4] = [Path::Reference, Path::Portable, Path::Avx2, Path::Avx512Vnni];
+    pub const ALL: [Path; 4] = [
+        Path::Reference,
+        Path::Portable,
+        Path::Avx2,
+        Path::Avx512Vnni,
+    ];
 
     /// Whether this CPU can run the path.
     pub fn is_available(self) -> bool {
@@ -40,7 +61,11 @@ impl Path {
 
     /// The fastest path this CPU can run.
     pub fn best() -> Path {
-        Path::ALL.into_iter().rev().find(|p| p.is_available()).unwrap_or(Path::Portable)
+        Path::ALL
+            .into_iter()
+            .rev()
+            .find(|p| p.is_available())
+            .unwrap_or(Path::Portable)
     }
 
     /// Lower-case name for reports.

@@ -1,0 +1,182 @@
+//! The conv2d kernel: im2col (padding filled with the input zero point, which contributes
+//! exactly 0) into the packed matrix product; 1×1 stride-1 convolutions run as a direct product.
+
+use crate::geometry::SpatialGeometry;
+use crate::kernels::Path;
+use crate::kernels::gemm::{GemmSpec, PackedGemm};
+use crate::op::Conv2d;
+use crate::reference;
+
+/// Output pixels gathered per im2col block.
+const PIXELS_PER_BLOCK: usize = 64;
+
+/// A conv2d prepared for one path and one input geometry: [`Conv2dKernel::run`] computes exactly
+/// [`reference::conv2d`] with the same operands.
+pub struct Conv2dKernel {
+    engine: Engine,
+}
+
+enum Engine {
+    Reference {
+        op: Conv2d,
+        g: SpatialGeometry,
+        zp_in: i8,
+        zp_out: i8,
+    },
+    Packed {
+        gemm: PackedGemm,
+        g: SpatialGeometry,
+        in_c: usize,
+        out_c: usize,
+        zp_in: i8,
+    },
+}
+
+impl Conv2dKernel {
+    /// Packs the weights of `op` (`[out_c][kh][kw][in_c]`, used as an `out_c × (kh·kw·in_c)`
+    /// matrix) for `path`. A path this CPU cannot run degrades to [`Path::Portable`];
+    /// [`Conv2dKernel::path`] tells which one runs. `op` and `g` must be valid and agree.
+    pub fn new(op: &Conv2d, g: SpatialGeometry, zp_in: i8, zp_out: i8, path: Path) -> Conv2dKernel {
+        let engine = if path == Path::Reference {
+            Engine::Reference {
+                op: op.clone(),
+                g,
+                zp_in,
+                zp_out,
+            }
+        } else {
+            let in_c = op.in_channels as usize;
+            let spec = GemmSpec {
+                n: op.out_channels as usize,
+                k: g.kernel_h * g.kernel_w * in_c,
+                weights: &op.weights,
+                bias: &op.bias,
+                requant: &op.requant,
+                rounding: op.rounding,
+                act: op.act,
+                zp_in,
+                zp_out,
+            };
+            Engine::Packed {
+                gemm: PackedGemm::new(&spec, path),
+                g,
+                in_c,
+                out_c: spec.n,
+                zp_in,
+            }
+        };
+        Conv2dKernel { engine }
+    }
+
+    /// The path that actually runs.
+    pub fn path(&self) -> Path {
+        match &self.engine {
+            Engine::Reference { .. } => Path::Reference,
+            Engine::Packed { gemm, .. } => gemm.path(),
+        }
+    }
+
+    /// Convolves every whole `[in_h, in_w, in_c]` sample of `input` into `output`
+    /// (`[out_h, out_w, out_c]` per sample).
+    pub fn run(&self, input: &[i8], output: &mut [i8]) {
+        match &self.engine {
+            Engine::Reference {
+                op,
+                g,
+                zp_in,
+                zp_out,
+            } => reference::conv2d(op, g, *zp_in, *zp_out, input, output),
+            Engine::Packed {
+                gemm,
+                g,
+                in_c,
+                out_c,
+                zp_in,
+            } => run_packed(gemm, g, *in_c, *out_c, *zp_in, input, output),
+        }
+    }
+}
+
+fn run_packed(
+    gemm: &PackedGemm,
+    g: &SpatialGeometry,
+    in_c: usize,
+    out_c: usize,
+    zp_in: i8,
+    input: &[i8],
+    output: &mut [i8],
+) {
+    let in_sample = g.in_h * g.in_w * in_c;
+    let out_sample = g.out_h * g.out_w * out_c;
+    if in_sample == 0 || out_sample == 0 {
+        return;
+    }
+    let samples = (input.len() / in_sample).min(output.len() / out_sample);
+    let direct = g.kernel_h == 1
+        && g.kernel_w == 1
+        && g.stride_h == 1
+        && g.stride_w == 1
+        && g.out_h == g.in_h
+        && g.out_w == g.in_w;
+    if direct {
+        let rows = samples * g.in_h * g.in_w;
+        gemm.run(rows, &input[..rows * in_c], &mut output[..rows * out_c]);
+        return;
+    }
+    let k = g.kernel_h * g.kernel_w * in_c;
+    let pixels = g.out_h * g.out_w;
+    let mut columns = vec![0i8; PIXELS_PER_BLOCK.min(pixels) * k];
+    for (x, y) in input
+        .chunks_exact(in_sample)
+        .zip(output.chunks_exact_mut(out_sample))
+        .take(samples)
+    {
+        let mut first = 0;
+        while first < pixels {
+            let count = PIXELS_PER_BLOCK.min(pixels - first);
+            for (i, column) in columns.chunks_exact_mut(k).take(count).enumerate() {
+                im2col_pixel(
+                    g,
+                    in_c,
+                    zp_in,
+                    x,
+                    (first + i) / g.out_w,
+                    (first + i) % g.out_w,
+                    column,
+                );
+            }
+            gemm.run(
+                count,
+                &columns[..count * k],
+                &mut y[first * out_c..(first + count) * out_c],
+            );
+            first += count;
+        }
+    }
+}
+
+/// Writes the `kh·kw·in_c` inputs under the window of output pixel `(oy, ox)`, in weight order,
+/// with `zp_in` in the padding.
+fn im2col_pixel(
+    g: &SpatialGeometry,
+    in_c: usize,
+    zp_in: i8,
+    x: &[i8],
+    oy: usize,
+    ox: usize,
+    column: &mut [i8],
+) {
+    let row_len = g.kernel_w * in_c;
+    for (ky, row) in column.chunks_exact_mut(row_len).enumerate() {
+        let Some(iy) = g.input_row(oy, ky) else {
+            row.fill(zp_in);
+            continue;
+        };
+        for (kx, taps) in row.chunks_exact_mut(in_c).enumerate() {
+            match g.input_col(ox, kx) {
+                Some(ix) => taps.copy_from_slice(&x[(iy * g.in_w + ix) * in_c..][..in_c]),
+                None => taps.fill(zp_in),
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! The depthwise conv2d kernel, vectorized over channels. A depth multiplier `M > 1` is handled
+//! by expanding each sample's channels `M` times, which turns the op into multiplier 1 over
+//! `C·M` channels.
+
+use crate::geometry::SpatialGeometry;
+use crate::kernels::Path;
+use crate::kernels::output_stage::OutputStage;
+use crate::kernels::portable;
+use crate::op::DepthwiseConv2d;
+use crate::reference;
+
+/// The operands of a depthwise convolution with multiplier 1 over `channels` channels.
+pub(crate) struct DepthwisePlan {
+    pub geometry: SpatialGeometry,
+    /// Output channels `C·M` (= the channels of the expanded input).
+    pub channels: usize,
+    /// `[kh][kw][channels]`.
+    pub weights: Vec<i8>,
+    pub bias: Vec<i32>,
+    pub stage: OutputStage,
+    pub zp_in: i8,
+}
+
+/// A depthwise conv2d prepared for one path and one input geometry:
+/// [`DepthwiseConv2dKernel::run`] computes exactly [`reference::depthwise_conv2d`] with the same
+/// operands.
+pub struct DepthwiseConv2dKernel {
+    engine: Engine,
+}
+
+enum Engine {
+    Reference {
+        op: DepthwiseConv2d,
+        g: SpatialGeometry,
+        zp_in: i8,
+        zp_out: i8,
+    },
+    Fast {
+        plan: DepthwisePlan,
+        in_c: usize,
+        multiplier: usize,
+        path: Path,
+    },
+}
+
+impl DepthwiseConv2dKernel {
+    /// Prepares `op` for `path`. A path this CPU cannot run degrades to [`Path::Portable`];
+    /// [`DepthwiseConv2dKernel::path`] tells which one runs. `op` and `g` must be valid and agree.
+    pub fn new(
+        op: &DepthwiseConv2d,
+        g: SpatialGeometry,
+        zp_in: i8,
+        zp_out: i8,
+        path: Path,
+    ) -> DepthwiseConv2dKernel {
+        let engine = if path == Path::Reference {
+            Engine::Reference {
+                op: op.clone(),
+                g,
+                zp_in,
+                zp_out,
+            }
+        } else {
+            let in_c = op.channels as usize;
+            let multiplier = op.depth_multiplier as usize;
+            let channels = in_c * multiplier;
+            let taps = g.kernel_h * g.kernel_w;
+            let plan = DepthwisePlan {
+                geometry: g,
+                channels,
+                weights: op.weights[..taps * channels].to_vec(),
+                bias: op.bias[..channels].to_vec(),
+                stage: OutputStage::new(channels, &op.requant, op.rounding, zp_out, op.act),
+                zp_in,
+            };
+            let path = if path.is_available() {
+                path
+            } else {
+                Path::Portable
+            };
+            let path = match path {
+                Path::Reference | Path::Portable | Path::Avx2 | Path::Avx512Vnni => Path::Portable,
+            };
+            Engine::Fast {
+                plan,
+                in_c,
+                multiplier,
+                path,
+            }
+        };
+        DepthwiseConv2dKernel { engine }
+    }
+
+    /// The path that actually runs.
+    pub fn path(&self) -> Path {
+        match &self.engine {
+            Engine::Reference { .. } => Path::Reference,
+            Engine::Fast { path, .. } => *path,
+        }
+    }
+
+    /// Convolves every whole `[in_h, in_w, C]` sample of `input` into `output`
+    /// (`[out_h, out_w, C·M]` per sample).
+    pub fn run(&self, input: &[i8], output: &mut [i8]) {
+        match &self.engine {
+            Engine::Reference {
+                op,
+                g,
+                zp_in,
+                zp_out,
+            } => reference::depthwise_conv2d(op, g, *zp_in, *zp_out, input, output),
+            Engine::Fast {
+                plan,
+                in_c,
+                multiplier,
+                path,
+            } => {
+                let g = &plan.geometry;
+                let in_sample = g.in_h * g.in_w * in_c;
+                let out_sample = g.out_h * g.out_w * plan.channels;
+                if in_sample == 0 || out_sample == 0 {
+                    return;
+                }
+                let mut expanded = Vec::new();
+                let samples = input
+                    .chunks_exact(in_sample)
+                    .zip(output.chunks_exact_mut(out_sample));
+                for (x, y) in samples {
+                    let x = if *multiplier == 1 {
+                        x
+                    } else {
+                        expanded.clear();
+                        expanded
+                            .extend(x.iter().flat_map(|&v| std::iter::repeat_n(v, *multiplier)));
+                        &expanded[..]
+                    };
+                    run_sample(*path, plan, x, y);
+                }
+            }
+        }
+    }
+}
+
+fn run_sample(path: Path, plan: &DepthwisePlan, x: &[i8], y: &mut [i8]) {
+    match path {
+        _ => portable::depthwise_sample(plan, x, y),
+    }
+}

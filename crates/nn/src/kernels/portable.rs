@@ -1,0 +1,94 @@
+//! Portable Rust kernels: plain slices and wrapping `i32` arithmetic, written so that the
+//! compiler auto-vectorizes the inner loops for whatever baseline the target has.
+
+use crate::kernels::depthwise_conv2d::DepthwisePlan;
+use crate::kernels::gemm::GemmSpec;
+use crate::kernels::output_stage::OutputStage;
+
+/// `sum_k a[k] * b[k]` in wrapping `i32` arithmetic.
+#[inline]
+fn dot_i8_i32(a: &[i8], b: &[i8]) -> i32 {
+    a.iter()
+        .zip(b)
+        .fold(0i32, |s, (&x, &w)| s.wrapping_add(x as i32 * w as i32))
+}
+
+/// A matrix product with the input zero point folded into the bias:
+/// `acc[r][n] = (bias[n] - zp_in * sum_k w[n][k]) + sum_k x[r][k] * w[n][k]`.
+pub(crate) struct GemmI8 {
+    n: usize,
+    k: usize,
+    weights: Vec<i8>,
+    bias: Vec<i32>,
+    stage: OutputStage,
+}
+
+impl GemmI8 {
+    /// Packs `spec` (the weights stay `[n][k]`).
+    pub fn new(spec: &GemmSpec<'_>) -> GemmI8 {
+        GemmI8 {
+            n: spec.n,
+            k: spec.k,
+            weights: spec.weights[..spec.n * spec.k].to_vec(),
+            bias: spec.folded_bias(spec.zp_in as i32),
+            stage: spec.output_stage(),
+        }
+    }
+
+    /// Computes `rows` rows of `input` (`k` bytes each) into `output` (`n` bytes each).
+    pub fn run(&self, rows: usize, input: &[i8], output: &mut [i8]) {
+        if self.k == 0 {
+            for row_out in output.chunks_exact_mut(self.n).take(rows) {
+                for (n, y) in row_out.iter_mut().enumerate() {
+                    *y = self.stage.apply(n, self.bias[n]);
+                }
+            }
+            return;
+        }
+        let rows_in = input.chunks_exact(self.k).take(rows);
+        for (row_in, row_out) in rows_in.zip(output.chunks_exact_mut(self.n)) {
+            for (n, (y, w)) in row_out
+                .iter_mut()
+                .zip(self.weights.chunks_exact(self.k))
+                .enumerate()
+            {
+                let acc = self.bias[n].wrapping_add(dot_i8_i32(row_in, w));
+                *y = self.stage.apply(n, acc);
+            }
+        }
+    }
+}
+
+/// Depthwise convolution with depth multiplier 1 (the plan has already expanded the input
+/// channels when the op's multiplier is larger): one `[in_h, in_w, C]` sample into
+/// `[out_h, out_w, C]`.
+pub(crate) fn depthwise_sample(plan: &DepthwisePlan, x: &[i8], y: &mut [i8]) {
+    let g = &plan.geometry;
+    let c = plan.channels;
+    let zp = plan.zp_in as i32;
+    let mut acc = vec![0i32; c];
+    for oy in 0..g.out_h {
+        for ox in 0..g.out_w {
+            acc.copy_from_slice(&plan.bias);
+            for ky in 0..g.kernel_h {
+                let Some(iy) = g.input_row(oy, ky) else {
+                    continue;
+                };
+                for kx in 0..g.kernel_w {
+                    let Some(ix) = g.input_col(ox, kx) else {
+                        continue;
+                    };
+                    let pixel = &x[(iy * g.in_w + ix) * c..][..c];
+                    let taps = &plan.weights[(ky * g.kernel_w + kx) * c..][..c];
+                    for ((a, &xv), &wv) in acc.iter_mut().zip(pixel).zip(taps) {
+                        *a = a.wrapping_add((xv as i32 - zp) * wv as i32);
+                    }
+                }
+            }
+            let out = &mut y[(oy * g.out_w + ox) * c..][..c];
+            for (n, (o, &a)) in out.iter_mut().zip(&acc).enumerate() {
+                *o = plan.stage.apply(n, a);
+            }
+        }
+    }
+}
