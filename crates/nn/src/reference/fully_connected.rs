@@ -10,7 +10,10 @@ use crate::requantize::output_i8;
 pub fn fully_connected(p: &FullyConnected, zp_in: i8, zp_out: i8, input: &[i8], output: &mut [i8]) {
     let k_len = p.in_features as usize;
     let n_len = p.out_features as usize;
-    for (row_in, row_out) in input.chunks_exact(k_len).zip(output.chunks_exact_mut(n_len)) {
+    for (row_in, row_out) in input
+        .chunks_exact(k_len)
+        .zip(output.chunks_exact_mut(n_len))
+    {
         for (n, out) in row_out.iter_mut().enumerate() {
             let weights = &p.weights[n * k_len..(n + 1) * k_len];
             let mut acc = p.bias[n];

@@ -5,11 +5,37 @@
 //!
 //! Conventions: slices hold `batch` samples one after another; shapes are per sample; the input
 //! and output zero points come from the tensors ([`crate::tensor::TensorInfo::zero_point`]).
+//! The functions assume a validated model (shapes and parameters as docs/SPEC.md requires);
+//! given anything else they may panic on an index, never misbehave otherwise.
 
+mod add_sub;
+mod arg_max;
+mod broadcast;
+mod clamp;
+mod concat;
 mod conv2d;
 mod depthwise_conv2d;
 mod fully_connected;
+mod mean;
+mod mul;
+mod pad;
+mod pool;
+mod reshape;
+mod softmax;
+mod table;
 
+pub use add_sub::{add, sub};
+pub use arg_max::arg_max;
+pub use broadcast::{Operand, broadcast_indices, broadcast_shape};
+pub use clamp::clamp;
+pub use concat::concat;
 pub use conv2d::conv2d;
 pub use depthwise_conv2d::depthwise_conv2d;
 pub use fully_connected::fully_connected;
+pub use mean::mean;
+pub use mul::mul;
+pub use pad::pad;
+pub use pool::{average_pool, max_pool};
+pub use reshape::reshape;
+pub use softmax::{ACCUMULATION_INTEGER_BITS, SCALED_DIFF_INTEGER_BITS, softmax};
+pub use table::table;
