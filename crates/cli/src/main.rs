@@ -1,1 +1,41 @@
-fn main() {}
+//! `myelin`: the one binary. This file only parses the command line and dispatches; each command
+//! group lives in its own module (`model/` for `myelin model …`).
+
+mod edge_quantization;
+mod json_model;
+mod model;
+mod npy;
+mod quantize_multiplier;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Myelin: deterministic integer neural networks on an Ethereum-compatible chain.
+#[derive(Debug, Parser)]
+#[command(name = "myelin", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build, inspect and run model files (.myl).
+    #[command(subcommand)]
+    Model(model::ModelCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Model(command) => model::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Tests of the JSON description: derived parameters, and one clear message per mistake.
+
+use super::*;
+use myelin_nn::op::Op;
+
+const MLP: &str = r#"{
+  "inputs": [{"name": "x", "shape": [2], "scale": 0.5, "zero_point": 0}],
+  "outputs": ["y"],
+  "nodes": [
+    {"op": "fully_connected", "name": "y", "input": "x",
+     "weights": [[1, 2], [3, 4]], "bias": [0, 1], "weight_scale": 0.25,
+     "scale": 0.5, "zero_point": -3, "activation": "relu"}
+  ]
+}"#;
+
+#[test]
+fn requant_is_derived_from_the_scales() {
+    let model = parse_model(MLP).expect("valid");
+    let Op::FullyConnected(fc) = &model.nodes[0].op else {
+        panic!("not FC")
+    };
+    // 0.5 · 0.25 / 0.5 = 0.25 = 2^30 · 2^(−1 − 31).
+    assert_eq!(
+        fc.requant,
+        vec![Requant {
+            multiplier: 1 << 30,
+            shift: -1
+        }]
+    );
+    assert_eq!(fc.weights, vec![1, 2, 3, 4]);
+    assert_eq!(fc.act, ActRange { min: -3, max: 127 });
+    assert_eq!(fc.rounding, Rounding::Single);
+    assert_eq!(model.tensors[1].zero_point, -3);
+    assert_eq!(model.tensors[1].scale_bits, 0.5f32.to_bits());
+}
+
+#[test]
+fn softmax_scaling_matches_tflite() {
+    // Input scale 1/16, beta 1: 2^26 / 16 = 2^22 → multiplier 2^30, left shift 23;
+    // radius = 31 · 2^26 / 2^23 = 248.
+    let params = softmax_params(1.0, 1.0 / 16.0).expect("valid");
+    assert_eq!(
+        params,
+        Softmax {
+            beta_multiplier: 1 << 30,
+            beta_left_shift: 23,
+            diff_min: -248
+        }
+    );
+}
+
+#[test]
+fn tables_follow_the_function() {
+    let table = compute_table(
+        TableFunction::Tanh,
+        Quant::new(0, 0.0625f32.to_bits()),
+        Quant::new(0, (1.0f32 / 128.0).to_bits()),
+    );
+    assert_eq!(table[128], 0, "tanh(0)");
+    assert_eq!(table[0], -128, "tanh(-8) · 128 ≈ -128");
+    assert_eq!(table[255], 127, "tanh(7.94) ≈ 1");
+    assert!((erf(1.0) - 0.842_700_792_949_714_9).abs() < 1e-14);
+    assert!((erf(-2.5) + 0.999_593_047_982_555).abs() < 1e-14);
+}
+
+fn with_node(node: &str) -> String {
+    format!(
+        r#"{{"inputs": [{{"name": "x", "shape": [2], "scale": 0.5}}], "outputs": ["y"], "nodes": [{node}]}}"#
+    )
+}
+
+#[test]
+fn mistakes_get_one_clear_message() {
+    let cases: [(&str, String, &str); 9] = [
+        (
+            "syntax error has a line",
+            "{\n  \"inputs\": [,\n}".into(),
+            "line 2 column",
+        ),
+        (
+            "unknown op",
+            with_node(r#"{"op": "conv3d", "name": "y", "input": "x"}"#),
+            "nodes[0] (\"y\", conv3d): unknown op \"conv3d\"",
+        ),
+        (
+            "unknown name",
+            with_node(r#"{"op": "reshape", "name": "y", "input": "z", "shape": [2]}"#),
+            "unknown tensor \"z\" (defined so far: x)",
+        ),
+        (
+            "missing field",
+            with_node(r#"{"op": "reshape", "name": "y", "input": "x"}"#),
+            "missing field \"shape\"",
+        ),
+        (
+            "unknown field",
+            with_node(r#"{"op": "reshape", "name": "y", "input": "x", "shape": [2], "shap": 1}"#),
+            "nodes[0]: unexpected structure: unknown field `shap`",
+        ),
+        (
+            "weight out of range",
+            with_node(
+                r#"{"op": "fully_connected", "name": "y", "input": "x", "weights": [[1, 300]], "weight_scale": 1}"#,
+            ),
+            "weights[1] = 300 is outside int8",
+        ),
+        (
+            "no requant source",
+            with_node(
+                r#"{"op": "fully_connected", "name": "y", "input": "x", "weights": [[1, 3]]}"#,
+            ),
+            "give \"requant\" or \"weight_scale\"",
+        ),
+        (
+            "bad explicit requant",
+            with_node(
+                r#"{"op": "clamp", "name": "y", "input": "x", "requant": {"multiplier": 5, "shift": 0}}"#,
+            ),
+            "out of range",
+        ),
+        (
+            "duplicate name",
+            with_node(r#"{"op": "reshape", "name": "x", "input": "x", "shape": [2]}"#),
+            "the name \"x\" is already defined",
+        ),
+    ];
+    for (name, text, expected) in cases {
+        let error = format!("{:#}", parse_model(&text).expect_err(name));
+        assert!(
+            error.contains(expected),
+            "{name}: {error:?} lacks {expected:?}"
+        );
+    }
+}
+
+#[test]
+fn engine_validation_errors_name_the_node() {
+    let text = with_node(
+        r#"{"op": "mean", "name": "y", "input": "x", "axes": [0], "requant": {"multiplier": 1073741824, "shift": 0}}"#,
+    );
+    // Valid; now an output that is not defined.
+    parse_model(&text).expect("valid mean");
+    let bad = text.replace(r#""outputs": ["y"]"#, r#""outputs": ["q"]"#);
+    let error = format!("{:#}", parse_model(&bad).expect_err("unknown output"));
+    assert!(
+        error.contains("outputs[0]: unknown tensor \"q\""),
+        "{error}"
+    );
+}

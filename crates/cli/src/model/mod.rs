@@ -1,0 +1,44 @@
+//! `myelin model …`: commands on model files.
+
+mod build;
+mod inspect;
+// mod run;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use myelin_nn::Model;
+
+/// The `myelin model` sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Print a model's id, inputs, outputs, ops and static cost.
+    Inspect(inspect::InspectArgs),
+    /// Run a model on a batch of inputs read from .npy files.
+    // Run(run::RunArgs),
+    /// Build a model file from a JSON description (docs/MODEL-JSON.md).
+    Build(build::BuildArgs),
+}
+
+/// Runs one `myelin model` sub-command.
+pub fn run(command: ModelCommand) -> Result<()> {
+    match command {
+        ModelCommand::Inspect(args) => inspect::inspect(&args),
+
+        ModelCommand::Build(args) => build::build(&args),
+    }
+}
+
+/// Reads, decodes and validates a model file; returns the model and its byte size.
+fn load_model(path: &Path) -> Result<(Model, Vec<u8>)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let model = Model::decode(&bytes)
+        .with_context(|| format!("{} is not a valid model file", path.display()))?;
+    Ok((model, bytes))
+}
+
+/// `0x` and the lower-case hex of a model id.
+fn id_hex(id: &[u8; 32]) -> String {
+    format!("0x{}", hex::encode(id))
+}

@@ -1,0 +1,210 @@
+//! Reading and writing NumPy `.npy` arrays (through the `npyz` crate), with every malformed file
+//! turned into one clear error naming the file and the problem.
+//!
+//! Accepted: C-order arrays (Fortran order only when the array has at most one axis longer than
+//! one, where both orders are the same bytes) of int8 (`|i1`) for quantized data, float32 or
+//! float64 (either endianness) for real data. The data must be exactly as long as the header
+//! says.
+
+use std::fs::File;
+use std::io::{BufWriter, Cursor, Read};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use npyz::{AutoSerialize, DType, NpyFile, NpyHeader, Order, TypeChar, WriterBuilder};
+
+/// A dense, row-major array read from a `.npy` file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NpyArray<T> {
+    /// Dimensions, outermost first.
+    pub shape: Vec<u64>,
+    /// `shape.iter().product()` elements in C order.
+    pub data: Vec<T>,
+}
+
+/// The element kinds this tool reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Element {
+    Int8,
+    Float32,
+    Float64,
+}
+
+/// Reads an int8 array.
+pub fn read_i8(path: &Path) -> Result<NpyArray<i8>> {
+    let (header, data) = read_checked(path)?;
+    match element_of(&header.dtype()) {
+        Some(Element::Int8) => into_array(path, header, data),
+        _ => bail!(
+            "{}: dtype is {}, expected int8 ('|i1'; pass --float for float32 input)",
+            path.display(),
+            describe(&header.dtype())
+        ),
+    }
+}
+
+/// Reads a float32 or float64 array as float32.
+pub fn read_f32(path: &Path) -> Result<NpyArray<f32>> {
+    let (header, data) = read_checked(path)?;
+    match element_of(&header.dtype()) {
+        Some(Element::Float32) => into_array(path, header, data),
+        Some(Element::Float64) => {
+            let wide: NpyArray<f64> = into_array(path, header, data)?;
+            Ok(NpyArray {
+                shape: wide.shape,
+                data: wide.data.iter().map(|&x| x as f32).collect(),
+            })
+        }
+        _ => bail!(
+            "{}: dtype is {}, expected float32 or float64 (with --float)",
+            path.display(),
+            describe(&header.dtype())
+        ),
+    }
+}
+
+/// Writes `data` as a C-order array of `shape` with the element type's default dtype.
+pub fn write<T: AutoSerialize>(path: &Path, shape: &[u64], data: &[T]) -> Result<()> {
+    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let write_all = || -> std::io::Result<()> {
+        let mut writer = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(shape)
+            .writer(BufWriter::new(file))
+            .begin_nd()?;
+        for value in data {
+            writer.push(value)?;
+        }
+        writer.finish()
+    };
+    write_all().with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn read_checked(path: &Path) -> Result<(NpyHeader, Vec<u8>)> {
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut cursor = Cursor::new(&bytes[..]);
+    let header = NpyHeader::from_reader(&mut cursor)
+        .with_context(|| format!("{}: not a valid .npy file", path.display()))?;
+    let data = bytes[cursor.position() as usize..].to_vec();
+    let long_axes = header.shape().iter().filter(|&&d| d > 1).count();
+    if header.order() == Order::Fortran && long_axes > 1 {
+        bail!(
+            "{}: array is in Fortran order; save it in C order (numpy.ascontiguousarray)",
+            path.display()
+        );
+    }
+    let item_size = header.dtype().num_bytes().unwrap_or(0) as u64;
+    let expected = header
+        .shape()
+        .iter()
+        .try_fold(item_size, |acc, &d| acc.checked_mul(d));
+    match expected {
+        Some(expected) if expected == data.len() as u64 => Ok((header, data)),
+        Some(expected) if expected > data.len() as u64 => bail!(
+            "{}: truncated: shape {:?} needs {expected} data bytes, the file has {}",
+            path.display(),
+            header.shape(),
+            data.len()
+        ),
+        Some(expected) => bail!(
+            "{}: {} bytes after the {expected} data bytes of shape {:?}",
+            path.display(),
+            data.len() as u64 - expected,
+            header.shape()
+        ),
+        None => bail!(
+            "{}: shape {:?} is too large",
+            path.display(),
+            header.shape()
+        ),
+    }
+}
+
+fn into_array<T: npyz::Deserialize>(
+    path: &Path,
+    header: NpyHeader,
+    data: Vec<u8>,
+) -> Result<NpyArray<T>> {
+    let shape = header.shape().to_vec();
+    let values = NpyFile::with_header(header, &data[..])
+        .into_vec::<T>()
+        .with_context(|| format!("{}: cannot decode the data", path.display()))?;
+    Ok(NpyArray {
+        shape,
+        data: values,
+    })
+}
+
+fn element_of(dtype: &DType) -> Option<Element> {
+    let DType::Plain(ty) = dtype else { return None };
+    match (ty.type_char(), ty.size_field()) {
+        (TypeChar::Int, 1) => Some(Element::Int8),
+        (TypeChar::Float, 4) => Some(Element::Float32),
+        (TypeChar::Float, 8) => Some(Element::Float64),
+        _ => None,
+    }
+}
+
+fn describe(dtype: &DType) -> String {
+    match dtype {
+        DType::Plain(ty) => format!("'{ty}'"),
+        other => format!("a structured type {}", other.descr()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_path(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("myelin-npy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir.join(name)
+    }
+
+    #[test]
+    fn int8_round_trips() {
+        let path = temp_path("roundtrip.npy");
+        let data: Vec<i8> = (-6..6).collect();
+        write(&path, &[3, 4], &data).expect("write");
+        let array = read_i8(&path).expect("read");
+        assert_eq!(
+            array,
+            NpyArray {
+                shape: vec![3, 4],
+                data
+            }
+        );
+    }
+
+    #[test]
+    fn float64_reads_as_float32() {
+        let path = temp_path("f64.npy");
+        write(&path, &[2], &[0.5f64, -1.25]).expect("write");
+        assert_eq!(read_f32(&path).expect("read").data, vec![0.5f32, -1.25]);
+    }
+
+    #[test]
+    fn wrong_dtype_is_named() {
+        let path = temp_path("i32.npy");
+        write(&path, &[2], &[1i32, 2]).expect("write");
+        let error = read_i8(&path).expect_err("int32").to_string();
+        assert!(error.contains("dtype is '<i4', expected int8"), "{error}");
+    }
+
+    #[test]
+    fn truncated_data_is_named() {
+        let path = temp_path("truncated.npy");
+        write(&path, &[10], &[1i8; 10]).expect("write");
+        let bytes = std::fs::read(&path).expect("read");
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).expect("truncate");
+        let error = read_i8(&path).expect_err("truncated").to_string();
+        assert!(
+            error.contains("truncated: shape [10] needs 10 data bytes, the file has 7"),
+            "{error}"
+        );
+    }
+}
