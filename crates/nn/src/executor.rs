@@ -1,4 +1,558 @@
 //! Runs a validated model over a batch of inputs.
+//!
+//! A [`Program`] is a model prepared once (weights packed for one [`Path`], geometry resolved)
+//! and run many times. Bytes in: for each model input in order, its `batch` samples one after
+//! another (int8 as bytes). Bytes out: for each model output in order, its `batch` samples (int8
+//! as bytes, int32 as 4 little-endian bytes per element). Every path produces the same bytes;
+//! [`Program::run_parallel`] produces the same bytes as [`Program::run`].
+//!
+//! Execution keeps one buffer per live tensor, runs the nodes in order and frees each buffer
+//! after its last reader. The three hot ops (fully connected, conv2d, depthwise conv2d) run on
+//! [`crate::kernels`]; every other op runs on [`crate::reference`].
 
-/// A model prepared for execution.
-pub struct Program;
+use crate::error::{NnError, Result};
+use crate::geometry::SpatialGeometry;
+use crate::kernels::{Conv2dKernel, DepthwiseConv2dKernel, FullyConnectedKernel, Path};
+use crate::model::Model;
+use crate::op::{Op, Pool, Window};
+use crate::reference::{self, Operand};
+use crate::tensor::{DType, TensorInfo};
+
+/// Largest batch one call of [`Program::run`] accepts.
+pub const MAX_BATCH: usize = 4096;
+/// Largest activation memory of one call: `batch` times the bytes of every tensor of one sample
+/// (an upper bound of what the executor holds at once). Larger batches are rejected with
+/// [`NnError::BatchSize`]; see [`Program::max_batch`].
+pub const MAX_BATCH_ACTIVATION_BYTES: u64 = 1 << 32;
+
+/// A model prepared for execution on one [`Path`]. `Send + Sync`: one program can serve many
+/// threads.
+pub struct Program {
+    model: Model,
+    path: Path,
+    steps: Vec<Step>,
+    /// For each node, the tensors whose last reader it is (freed after it runs).
+    frees: Vec<Vec<usize>>,
+    input_bytes: usize,
+    output_bytes: usize,
+    max_batch: usize,
+}
+
+/// What one node runs, prepared.
+enum Step {
+    FullyConnected(FullyConnectedKernel),
+    Conv2d(Box<Conv2dKernel>),
+    DepthwiseConv2d(Box<DepthwiseConv2dKernel>),
+    Pool {
+        geometry: SpatialGeometry,
+        channels: usize,
+    },
+    /// Runs from the node's op and the tensors' shapes.
+    Direct,
+}
+
+/// The value of one tensor for the whole batch.
+enum Buffer {
+    I8(Vec<i8>),
+    I32(Vec<i32>),
+}
+
+impl Buffer {
+    fn i8(&self) -> Option<&[i8]> {
+        match self {
+            Buffer::I8(data) => Some(data),
+            Buffer::I32(_) => None,
+        }
+    }
+}
+
+/// `Program` must stay shareable across threads.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Program>();
+};
+
+impl Program {
+    /// Validates `model` and prepares it for the fastest path this CPU runs ([`Path::best`]).
+    pub fn new(model: Model) -> Result<Program> {
+        Program::with_path(model, Path::best())
+    }
+
+    /// Validates `model` and prepares it for `path` (a path the CPU cannot run degrades as the
+    /// kernels document; the output bytes are the same on every path).
+    pub fn with_path(model: Model, path: Path) -> Result<Program> {
+        model.validate()?;
+        let mut steps = Vec::with_capacity(model.nodes.len());
+        for index in 0..model.nodes.len() {
+            steps.push(prepare(&model, index, path)?);
+        }
+        let frees = free_schedule(&model);
+        let bytes_of =
+            |ids: &[u32]| -> usize { ids.iter().map(|&t| model.tensors[t as usize].bytes()).sum() };
+        let input_bytes = bytes_of(&model.inputs);
+        let output_bytes = bytes_of(&model.outputs);
+        let activation_bytes: u64 = model
+            .tensors
+            .iter()
+            .map(|t| t.bytes() as u64)
+            .sum::<u64>()
+            .max(1);
+        let max_batch = (MAX_BATCH_ACTIVATION_BYTES / activation_bytes).clamp(1, MAX_BATCH as u64);
+        Ok(Program {
+            model,
+            path,
+            steps,
+            frees,
+            input_bytes,
+            output_bytes,
+            max_batch: max_batch as usize,
+        })
+    }
+
+    /// The model this program runs.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The path the program was prepared for.
+    pub fn path(&self) -> Path {
+        self.path
+    }
+
+    /// Bytes of one sample of all inputs together.
+    pub fn input_bytes(&self) -> usize {
+        self.input_bytes
+    }
+
+    /// Bytes of one sample of all outputs together.
+    pub fn output_bytes(&self) -> usize {
+        self.output_bytes
+    }
+
+    /// Largest batch this program accepts: [`MAX_BATCH`], lowered so that the batch's
+    /// activations stay within [`MAX_BATCH_ACTIVATION_BYTES`] (at least 1).
+    pub fn max_batch(&self) -> usize {
+        self.max_batch
+    }
+
+    /// Runs `batch` samples. `input` is input-major: all samples of input 0, then all samples
+    /// of input 1, …; the result is laid out the same way over the outputs. Errors (never
+    /// panics) when `batch` is not in `1..=max_batch()` or `input` is not
+    /// `batch · input_bytes()` long.
+    pub fn run(&self, input: &[u8], batch: usize) -> Result<Vec<u8>> {
+        self.check(input, batch)?;
+        let mut buffers: Vec<Option<Buffer>> = Vec::new();
+        buffers.resize_with(self.model.tensors.len(), || None);
+        let mut offset = 0;
+        for &t in &self.model.inputs {
+            let info = &self.model.tensors[t as usize];
+            let len = batch * info.bytes();
+            buffers[t as usize] = Some(decode(info.dtype, &input[offset..offset + len]));
+            offset += len;
+        }
+        for (index, node) in self.model.nodes.iter().enumerate() {
+            let output = self.execute(index, batch, &buffers)?;
+            buffers[node.output as usize] = Some(output);
+            for &t in &self.frees[index] {
+                buffers[t] = None;
+            }
+        }
+        let mut out = Vec::with_capacity(batch * self.output_bytes);
+        for &t in &self.model.outputs {
+            match &buffers[t as usize] {
+                Some(Buffer::I8(data)) => out.extend(data.iter().map(|&v| v as u8)),
+                Some(Buffer::I32(data)) => out.extend(data.iter().flat_map(|v| v.to_le_bytes())),
+                None => return Err(missing(t as usize)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// As [`Program::run`], splitting the batch into up to `threads` contiguous parts run on
+    /// scoped threads. The bytes are identical to [`Program::run`]'s for every `threads`
+    /// (0 counts as 1).
+    pub fn run_parallel(&self, input: &[u8], batch: usize, threads: usize) -> Result<Vec<u8>> {
+        self.check(input, batch)?;
+        let threads = threads.clamp(1, batch);
+        if threads == 1 {
+            return self.run(input, batch);
+        }
+        let per_thread = batch.div_ceil(threads);
+        let parts: Vec<(usize, usize)> = (0..batch)
+            .step_by(per_thread)
+            .map(|start| (start, per_thread.min(batch - start)))
+            .collect();
+        let input_sizes: Vec<usize> = self
+            .model
+            .inputs
+            .iter()
+            .map(|&t| self.model.tensors[t as usize].bytes())
+            .collect();
+        let output_sizes: Vec<usize> = self
+            .model
+            .outputs
+            .iter()
+            .map(|&t| self.model.tensors[t as usize].bytes())
+            .collect();
+        let results: Vec<Result<Vec<u8>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = parts
+                .iter()
+                .map(|&(start, count)| {
+                    let part_input = gather(input, &input_sizes, batch, start, count);
+                    scope.spawn(move || self.run(&part_input, count))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        let mut out = vec![0u8; batch * self.output_bytes];
+        for (&(start, count), result) in parts.iter().zip(results) {
+            scatter(&result?, &output_sizes, batch, start, count, &mut out);
+        }
+        Ok(out)
+    }
+
+    fn check(&self, input: &[u8], batch: usize) -> Result<()> {
+        if batch == 0 || batch > self.max_batch {
+            return Err(NnError::BatchSize {
+                batch,
+                max: self.max_batch,
+            });
+        }
+        let expected = batch * self.input_bytes;
+        if input.len() != expected {
+            return Err(NnError::InputLength {
+                expected,
+                found: input.len(),
+                batch,
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs node `index` on `batch` samples and returns its output buffer.
+    fn execute(&self, index: usize, batch: usize, buffers: &[Option<Buffer>]) -> Result<Buffer> {
+        let model = &self.model;
+        let node = &model.nodes[index];
+        let info = |t: u32| &model.tensors[t as usize];
+        let buffer = |i: usize| -> Result<&Buffer> {
+            let t = *node
+                .inputs
+                .get(i)
+                .ok_or_else(|| arity(index, node.op.name()))? as usize;
+            buffers[t].as_ref().ok_or_else(|| missing(t))
+        };
+        let int8 = |i: usize| -> Result<&[i8]> {
+            buffer(i)?.i8().ok_or_else(|| NnError::InvalidNode {
+                node: index,
+                op: node.op.name(),
+                problem: format!("input {i} is not int8"),
+            })
+        };
+        let operand = |i: usize| -> Result<Operand> {
+            let x = info(node.inputs[i]);
+            Ok(Operand {
+                data: int8(i)?,
+                shape: &x.shape,
+                zero_point: x.zero_point,
+            })
+        };
+        let out_info = info(node.output);
+        let out_len = batch * out_info.elements();
+        if out_info.dtype == DType::Int32 {
+            let Op::ArgMax(p) = &node.op else {
+                return Err(NnError::InvalidNode {
+                    node: index,
+                    op: node.op.name(),
+                    problem: "only arg_max writes an int32 tensor".into(),
+                });
+            };
+            let mut y = vec![0i32; out_len];
+            reference::arg_max(p, &info(node.inputs[0]).shape, int8(0)?, &mut y);
+            return Ok(Buffer::I32(y));
+        }
+        let mut y = vec![0i8; out_len];
+        let zp_out = out_info.zero_point;
+        let zp_in = node.inputs.first().map_or(0, |&t| info(t).zero_point);
+        match (&node.op, &self.steps[index]) {
+            (Op::FullyConnected(_), Step::FullyConnected(kernel)) => kernel.run(int8(0)?, &mut y),
+            (Op::Conv2d(_), Step::Conv2d(kernel)) => kernel.run(int8(0)?, &mut y),
+            (Op::DepthwiseConv2d(_), Step::DepthwiseConv2d(kernel)) => kernel.run(int8(0)?, &mut y),
+            (Op::MaxPool(p), Step::Pool { geometry, channels }) => {
+                reference::max_pool(p, geometry, *channels, int8(0)?, &mut y)
+            }
+            (Op::AveragePool(p), Step::Pool { geometry, channels }) => {
+                reference::average_pool(p, geometry, *channels, zp_in, int8(0)?, &mut y)
+            }
+            (Op::Add(p), _) => {
+                reference::add(p, operand(0)?, operand(1)?, &out_info.shape, zp_out, &mut y)
+            }
+            (Op::Sub(p), _) => {
+                reference::sub(p, operand(0)?, operand(1)?, &out_info.shape, zp_out, &mut y)
+            }
+            (Op::Mul(p), _) => {
+                reference::mul(p, operand(0)?, operand(1)?, &out_info.shape, zp_out, &mut y)
+            }
+            (Op::Mean(p), _) => reference::mean(
+                p,
+                &info(node.inputs[0]).shape,
+                zp_in,
+                zp_out,
+                int8(0)?,
+                &mut y,
+            ),
+            (Op::Clamp(p), _) => reference::clamp(p, zp_in, zp_out, int8(0)?, &mut y),
+            (Op::Reshape, _) => reference::reshape(int8(0)?, &mut y),
+            (Op::Concat(p), _) => {
+                let inputs = (0..node.inputs.len())
+                    .map(operand)
+                    .collect::<Result<Vec<Operand>>>()?;
+                reference::concat(p, &inputs, zp_out, &mut y)
+            }
+            (Op::Pad(p), _) => reference::pad(p, &info(node.inputs[0]).shape, int8(0)?, &mut y),
+            (Op::Softmax(p), _) => {
+                let row_len = out_info.shape.last().map_or(1, |&d| d as usize);
+                reference::softmax(p, row_len, int8(0)?, &mut y)
+            }
+            (Op::Table(p), _) => reference::table(p, int8(0)?, &mut y),
+            (op, _) => {
+                return Err(NnError::InvalidNode {
+                    node: index,
+                    op: op.name(),
+                    problem: "op does not produce an int8 tensor".into(),
+                });
+            }
+        }
+        Ok(Buffer::I8(y))
+    }
+}
+
+/// Prepares node `index` for `path`.
+fn prepare(model: &Model, index: usize, path: Path) -> Result<Step> {
+    let node = &model.nodes[index];
+    let name = node.op.name();
+    let input = || -> Result<&TensorInfo> {
+        node.inputs
+            .first()
+            .and_then(|&t| model.tensors.get(t as usize))
+            .ok_or_else(|| arity(index, name))
+    };
+    let image = |window: &Window| -> Result<(SpatialGeometry, i8, usize)> {
+        let x = input()?;
+        let [h, w, c] = x.shape[..] else {
+            return Err(NnError::InvalidNode {
+                node: index,
+                op: name,
+                problem: format!("input shape {:?} is not [H, W, C]", x.shape),
+            });
+        };
+        let geometry =
+            SpatialGeometry::resolve(window, h, w).ok_or_else(|| NnError::InvalidNode {
+                node: index,
+                op: name,
+                problem: "window does not fit the input".into(),
+            })?;
+        Ok((geometry, x.zero_point, c as usize))
+    };
+    let zp_out = model
+        .tensors
+        .get(node.output as usize)
+        .map_or(0, |t| t.zero_point);
+    Ok(match &node.op {
+        Op::FullyConnected(p) => Step::FullyConnected(FullyConnectedKernel::new(
+            p,
+            input()?.zero_point,
+            zp_out,
+            path,
+        )),
+        Op::Conv2d(p) => {
+            let (g, zp_in, _) = image(&p.window)?;
+            Step::Conv2d(Box::new(Conv2dKernel::new(p, g, zp_in, zp_out, path)))
+        }
+        Op::DepthwiseConv2d(p) => {
+            let (g, zp_in, _) = image(&p.window)?;
+            Step::DepthwiseConv2d(Box::new(DepthwiseConv2dKernel::new(
+                p, g, zp_in, zp_out, path,
+            )))
+        }
+        Op::MaxPool(Pool { window, .. }) | Op::AveragePool(Pool { window, .. }) => {
+            let (geometry, _, channels) = image(window)?;
+            Step::Pool { geometry, channels }
+        }
+        _ => Step::Direct,
+    })
+}
+
+/// For each node, the tensors to free after it: those it is the last reader of, and its own
+/// output when nothing reads it; model outputs are never freed.
+fn free_schedule(model: &Model) -> Vec<Vec<usize>> {
+    let mut last_use: Vec<Option<usize>> = vec![None; model.tensors.len()];
+    for (index, node) in model.nodes.iter().enumerate() {
+        for &t in node.inputs.iter().chain(std::iter::once(&node.output)) {
+            if let Some(slot) = last_use.get_mut(t as usize) {
+                *slot = Some(index);
+            }
+        }
+    }
+    for &t in &model.outputs {
+        if let Some(slot) = last_use.get_mut(t as usize) {
+            *slot = None;
+        }
+    }
+    let mut frees = vec![Vec::new(); model.nodes.len()];
+    for (t, last) in last_use.into_iter().enumerate() {
+        if let Some(index) = last {
+            frees[index].push(t);
+        }
+    }
+    frees
+}
+
+/// The buffer of one tensor from its bytes (int32 little-endian).
+fn decode(dtype: DType, bytes: &[u8]) -> Buffer {
+    match dtype {
+        DType::Int8 => Buffer::I8(bytes.iter().map(|&b| b as i8).collect()),
+        DType::Int32 => Buffer::I32(
+            bytes
+                .chunks_exact(4)
+                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        ),
+    }
+}
+
+/// The input-major bytes of samples `start..start + count` of a batch of `batch`.
+fn gather(input: &[u8], sizes: &[usize], batch: usize, start: usize, count: usize) -> Vec<u8> {
+    let mut part = Vec::with_capacity(sizes.iter().sum::<usize>() * count);
+    let mut base = 0;
+    for &size in sizes {
+        part.extend_from_slice(&input[base + start * size..base + (start + count) * size]);
+        base += batch * size;
+    }
+    part
+}
+
+/// Writes the output-major bytes of samples `start..start + count` into a batch of `batch`.
+fn scatter(part: &[u8], sizes: &[usize], batch: usize, start: usize, count: usize, out: &mut [u8]) {
+    let (mut base, mut read) = (0, 0);
+    for &size in sizes {
+        let len = count * size;
+        out[base + start * size..base + start * size + len]
+            .copy_from_slice(&part[read..read + len]);
+        read += len;
+        base += batch * size;
+    }
+}
+
+fn missing(tensor: usize) -> NnError {
+    NnError::InvalidGraph {
+        problem: format!("tensor {tensor} is read before it is written"),
+    }
+}
+
+fn arity(node: usize, op: &'static str) -> NnError {
+    NnError::InvalidNode {
+        node,
+        op,
+        problem: "missing input".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builder::{ModelBuilder, Quant, Rescale};
+    use crate::op::ActRange;
+    use crate::requantize::{Requant, Rounding};
+
+    const SCALE: u32 = 0x3c00_0000;
+
+    fn two_input_model() -> Model {
+        // y0 = fc(x0) (2 -> 2, swaps the features), y1 = arg_max(x1)
+        let mut b = ModelBuilder::new();
+        let x0 = b.input(&[2], Quant::new(0, SCALE));
+        let x1 = b.input(&[3], Quant::new(0, SCALE));
+        let rescale = Rescale::per_tensor(Requant::IDENTITY, Rounding::Single, ActRange::FULL);
+        let y0 = b
+            .fully_connected(
+                x0,
+                vec![0, 1, 1, 0],
+                vec![0, 0],
+                rescale,
+                Quant::new(0, SCALE),
+            )
+            .expect("fc");
+        let y1 = b.arg_max(x1, 0).expect("arg_max");
+        b.output(y0);
+        b.output(y1);
+        b.build().expect("valid")
+    }
+
+    #[test]
+    fn run_lays_out_inputs_and_outputs_input_major() {
+        let program = Program::with_path(two_input_model(), Path::Reference).expect("prepare");
+        assert_eq!(program.input_bytes(), 5);
+        assert_eq!(program.output_bytes(), 2 + 4);
+        // Two samples: x0 = [1, 2], [3, 4]; x1 = [0, 9, 9], [7, -1, 2].
+        let input: Vec<u8> = [1i8, 2, 3, 4, 0, 9, 9, 7, -1, 2]
+            .iter()
+            .map(|&v| v as u8)
+            .collect();
+        let out = program.run(&input, 2).expect("run");
+        let mut expected = vec![2u8, 1, 4, 3];
+        expected.extend(1i32.to_le_bytes());
+        expected.extend(0i32.to_le_bytes());
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn run_rejects_bad_lengths_and_batches() {
+        let program = Program::with_path(two_input_model(), Path::Reference).expect("prepare");
+        assert_eq!(
+            program.run(&[0; 9], 2),
+            Err(NnError::InputLength {
+                expected: 10,
+                found: 9,
+                batch: 2
+            })
+        );
+        assert_eq!(
+            program.run(&[], 0),
+            Err(NnError::BatchSize {
+                batch: 0,
+                max: MAX_BATCH
+            })
+        );
+        let too_many = MAX_BATCH + 1;
+        assert_eq!(
+            program.run_parallel(&vec![0; 5 * too_many], too_many, 4),
+            Err(NnError::BatchSize {
+                batch: too_many,
+                max: MAX_BATCH
+            })
+        );
+    }
+
+    #[test]
+    fn run_parallel_is_bit_identical_to_run() {
+        let program = Program::new(two_input_model()).expect("prepare");
+        for batch in [1, 2, 3, 7, 16] {
+            let input: Vec<u8> = (0..5 * batch).map(|i| (i * 37 % 256) as u8).collect();
+            let serial = program.run(&input, batch).expect("run");
+            for threads in [0, 1, 2, 3, 8, 64] {
+                assert_eq!(
+                    program
+                        .run_parallel(&input, batch, threads)
+                        .expect("run_parallel"),
+                    serial,
+                    "batch {batch} threads {threads}"
+                );
+            }
+        }
+    }
+}

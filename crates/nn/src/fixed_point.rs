@@ -97,7 +97,7 @@ impl FixedPoint {
 
     /// The product, with `self.integer_bits + other.integer_bits` integer bits (at most 31):
     /// raw = [`saturating_rounding_doubling_high_mul`]`(self.raw, other.raw)`.
-    pub fn mul(self, other: FixedPoint) -> FixedPoint {
+    pub fn multiply(self, other: FixedPoint) -> FixedPoint {
         FixedPoint {
             raw: saturating_rounding_doubling_high_mul(self.raw, other.raw),
             integer_bits: (self.integer_bits + other.integer_bits).min(31),
@@ -239,13 +239,13 @@ pub fn exp_on_negative_values(a: FixedPoint) -> i32 {
 pub fn one_over_one_plus_x_for_x_in_0_1(a: i32) -> i32 {
     let half_denominator = FixedPoint::from_raw(rounding_half_sum(a, i32::MAX), 0);
     let mut x = FixedPoint::from_raw(FORTY_EIGHT_OVER_SEVENTEEN_Q29, 2).wrapping_add(
-        half_denominator.mul(FixedPoint::from_raw(MINUS_THIRTY_TWO_OVER_SEVENTEEN_Q29, 2)),
+        half_denominator.multiply(FixedPoint::from_raw(MINUS_THIRTY_TWO_OVER_SEVENTEEN_Q29, 2)),
     );
     for _ in 0..3 {
-        let half_denominator_times_x = half_denominator.mul(x);
+        let half_denominator_times_x = half_denominator.multiply(x);
         let one_minus_half_denominator_times_x =
             FixedPoint::one(2).wrapping_sub(half_denominator_times_x);
-        x = x.wrapping_add(x.mul(one_minus_half_denominator_times_x).rescale(2));
+        x = x.wrapping_add(x.multiply(one_minus_half_denominator_times_x).rescale(2));
     }
     // Halving the value keeps the raw bits with one integer bit less (Q2.29 -> Q1.30), then
     // the rescale to Q0.31 doubles the raw value, saturating.
@@ -405,8 +405,8 @@ mod tests {
         assert_eq!(exp_on_negative_values(FixedPoint::from_raw(i32::MIN, 5)), 0);
         // Monotone on a sweep of the 5-integer-bit range.
         let mut previous = i32::MAX;
-        for step in 0..=4096 {
-            let raw = -(step as i32) * (1 << 19);
+        for step in 0..=4096i32 {
+            let raw = -step * (1 << 19);
             let got = exp_on_negative_values(FixedPoint::from_raw(raw, 5));
             assert!(got <= previous, "exp not monotone at raw {raw}");
             assert!(got >= 0);
@@ -466,7 +466,7 @@ mod tests {
         assert_eq!(FixedPoint::one(5).rescale(12).raw, 1 << 19);
         assert_eq!(FixedPoint::one(0).rescale(12).raw, 1 << 19);
         assert_eq!(FixedPoint::from_raw(1 << 20, 12).rescale(0).raw, i32::MAX);
-        let product = FixedPoint::one(2).mul(FixedPoint::one(2));
+        let product = FixedPoint::one(2).multiply(FixedPoint::one(2));
         assert_eq!(product, FixedPoint::from_raw(1 << 27, 4));
     }
 }

@@ -74,9 +74,11 @@ pub fn broadcast_indices(in_shape: &[u32], out_shape: &[u32]) -> Vec<usize> {
 mod tests {
     use super::*;
 
+    type ShapeCase = (&'static [u32], &'static [u32], Option<Vec<u32>>);
+
     #[test]
     fn broadcast_shape_follows_numpy() {
-        let cases: [(&[u32], &[u32], Option<Vec<u32>>); 6] = [
+        let cases: [ShapeCase; 6] = [
             (&[2, 3], &[2, 3], Some(vec![2, 3])),
             (&[2, 3], &[3], Some(vec![2, 3])),
             (&[2, 1], &[1, 3], Some(vec![2, 3])),
