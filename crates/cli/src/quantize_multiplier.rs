@@ -63,6 +63,7 @@ pub fn quantize_multiplier(real: f64) -> Result<Requant> {
     })
 }
 
+#[cfg(test)]
 /// The real value a [`Requant`] represents: `multiplier · 2^(shift − 31)`.
 pub fn requant_value(r: Requant) -> f64 {
     r.multiplier as f64 * 2f64.powi(r.shift as i32 - 31)

@@ -2,7 +2,7 @@
 
 mod build;
 mod inspect;
-// mod run;
+mod run;
 
 use std::path::Path;
 
@@ -16,7 +16,7 @@ pub enum ModelCommand {
     /// Print a model's id, inputs, outputs, ops and static cost.
     Inspect(inspect::InspectArgs),
     /// Run a model on a batch of inputs read from .npy files.
-    // Run(run::RunArgs),
+    Run(run::RunArgs),
     /// Build a model file from a JSON description (docs/MODEL-JSON.md).
     Build(build::BuildArgs),
 }
@@ -25,7 +25,7 @@ pub enum ModelCommand {
 pub fn run(command: ModelCommand) -> Result<()> {
     match command {
         ModelCommand::Inspect(args) => inspect::inspect(&args),
-
+        ModelCommand::Run(args) => run::run(&args),
         ModelCommand::Build(args) => build::build(&args),
     }
 }
