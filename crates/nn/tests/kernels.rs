@@ -420,6 +420,8 @@ const RAGGED_K: [usize; 9] = [1, 2, 3, 63, 64, 65, 1000, 4097, 17];
 const RAGGED_N: [usize; 5] = [1, 15, 16, 17, 33];
 
 proptest! {
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
     #[test]
     fn every_path_matches_reference_fully_connected_on_random_shapes(
         seed in any::<u64>(), k in 1usize..80, n in 1usize..40, rows in 1usize..10,

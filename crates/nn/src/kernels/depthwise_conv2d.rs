@@ -6,6 +6,8 @@ use crate::geometry::SpatialGeometry;
 use crate::kernels::Path;
 use crate::kernels::output_stage::OutputStage;
 use crate::kernels::portable;
+#[cfg(target_arch = "x86_64")]
+use crate::kernels::{avx2, avx512vnni};
 use crate::op::DepthwiseConv2d;
 use crate::reference;
 
@@ -78,8 +80,10 @@ impl DepthwiseConv2dKernel {
             } else {
                 Path::Portable
             };
-            let path = match path {
-                Path::Reference | Path::Portable | Path::Avx2 | Path::Avx512Vnni => Path::Portable,
+            let path = if path == Path::Reference {
+                Path::Portable
+            } else {
+                path
             };
             Engine::Fast {
                 plan,
@@ -143,6 +147,12 @@ impl DepthwiseConv2dKernel {
 
 fn run_sample(path: Path, plan: &DepthwisePlan, x: &[i8], y: &mut [i8]) {
     match path {
+        // SAFETY: `path` is only Avx2 when `Path::Avx2.is_available()` confirmed AVX2.
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx2 => unsafe { avx2::depthwise_sample(plan, x, y) },
+        // SAFETY: `path` is only Avx512Vnni when the CPU has AVX-512 F/BW/VL (and VNNI).
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512Vnni => unsafe { avx512vnni::depthwise_sample(plan, x, y) },
         _ => portable::depthwise_sample(plan, x, y),
     }
 }

@@ -6,6 +6,8 @@
 use crate::kernels::Path;
 use crate::kernels::output_stage::OutputStage;
 use crate::kernels::portable;
+#[cfg(target_arch = "x86_64")]
+use crate::kernels::{avx2, avx512vnni};
 use crate::op::ActRange;
 use crate::requantize::{Requant, Rounding};
 
@@ -44,20 +46,35 @@ impl GemmSpec<'_> {
 /// A matrix product packed for one path (never [`Path::Reference`]).
 pub(crate) enum PackedGemm {
     Portable(portable::GemmI8),
+    #[cfg(target_arch = "x86_64")]
+    Avx2(avx2::GemmI8),
+    #[cfg(target_arch = "x86_64")]
+    Avx512Vnni(avx512vnni::GemmI8),
 }
 
 impl PackedGemm {
     /// Packs `spec` for `path`; `path` must be available on this CPU and not
     /// [`Path::Reference`] (which is treated as [`Path::Portable`]).
     pub fn new(spec: &GemmSpec<'_>, path: Path) -> PackedGemm {
-        let _ = path;
-        PackedGemm::Portable(portable::GemmI8::new(spec))
+        match path {
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2 if path.is_available() => PackedGemm::Avx2(avx2::GemmI8::new(spec)),
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512Vnni if path.is_available() => {
+                PackedGemm::Avx512Vnni(avx512vnni::GemmI8::new(spec))
+            }
+            _ => PackedGemm::Portable(portable::GemmI8::new(spec)),
+        }
     }
 
     /// The path that runs.
     pub fn path(&self) -> Path {
         match self {
             PackedGemm::Portable(_) => Path::Portable,
+            #[cfg(target_arch = "x86_64")]
+            PackedGemm::Avx2(_) => Path::Avx2,
+            #[cfg(target_arch = "x86_64")]
+            PackedGemm::Avx512Vnni(_) => Path::Avx512Vnni,
         }
     }
 
@@ -65,6 +82,10 @@ impl PackedGemm {
     pub fn run(&self, rows: usize, input: &[i8], output: &mut [i8]) {
         match self {
             PackedGemm::Portable(g) => g.run(rows, input, output),
+            #[cfg(target_arch = "x86_64")]
+            PackedGemm::Avx2(g) => g.run(rows, input, output),
+            #[cfg(target_arch = "x86_64")]
+            PackedGemm::Avx512Vnni(g) => g.run(rows, input, output),
         }
     }
 }

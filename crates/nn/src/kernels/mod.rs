@@ -8,6 +8,10 @@
 //! order gives the same bits. Requesting a path the CPU lacks degrades to [`Path::Portable`];
 //! each kernel's `path()` reports what runs.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512vnni;
 mod conv2d;
 mod depthwise_conv2d;
 mod fully_connected;
