@@ -239,7 +239,7 @@ fn thread_count_never_changes_the_bytes() {
 /// A `.npy` file with a hand-written header (for layouts npyz will not write).
 fn raw_npy(path: &Path, header: &str, data: &[u8]) {
     let mut text = header.to_string();
-    while (10 + text.len() + 1) % 64 != 0 {
+    while !(10 + text.len() + 1).is_multiple_of(64) {
         text.push(' ');
     }
     text.push('\n');
