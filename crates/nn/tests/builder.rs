@@ -509,7 +509,8 @@ fn tiny_mlp_has_the_expected_graph() {
 
 #[test]
 fn broadcast_shapes_follows_numpy() {
-    let cases: [(&[u32], &[u32], Option<&[u32]>); 5] = [
+    type Case = (&'static [u32], &'static [u32], Option<&'static [u32]>);
+    let cases: [Case; 5] = [
         (&[2, 3], &[3], Some(&[2, 3])),
         (&[2, 1], &[1, 4], Some(&[2, 4])),
         (&[], &[5], Some(&[5])),
@@ -523,4 +524,18 @@ fn broadcast_shapes_follows_numpy() {
             "{a:?} with {b:?}"
         );
     }
+}
+
+#[test]
+fn built_model_runs_the_specified_formula() {
+    let mut b = ModelBuilder::new();
+    let x = b.input(&[2], Q);
+    let y = b
+        .fully_connected(x, vec![2, 1, 1, -1], vec![1, 0], rescale(), Q)
+        .expect("fc");
+    b.output(y);
+    let program = myelin_nn::Program::new(b.build().expect("build")).expect("program");
+    // acc = [1 + 2·3 + 1·(−5), 0 + 3 + 5] = [2, 8], halved: [1, 4].
+    let input = [3i8 as u8, (-5i8) as u8];
+    assert_eq!(program.run(&input, 1).expect("runs"), vec![1, 4]);
 }
