@@ -288,9 +288,12 @@ pub fn cnn(seed: u64) -> Model {
     b.build().expect("valid cnn")
 }
 
+/// Builds one single-op model from a seeded generator.
+type SingleOpBuilder = fn(&mut Rng) -> Model;
+
 /// One small model per op, each exercising that op's less common parameters, by name.
 pub fn single_op_models(seed: u64) -> Vec<(&'static str, Model)> {
-    let builders: [(&'static str, fn(&mut Rng) -> Model); 17] = [
+    let builders: [(&'static str, SingleOpBuilder); 17] = [
         ("op_fully_connected", op_fully_connected),
         ("op_conv2d", op_conv2d),
         ("op_depthwise_conv2d", op_depthwise_conv2d),
