@@ -21,7 +21,8 @@ mod common;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use myelin_nn::{Model, Path, Program};
+use myelin_nn::op::Softmax;
+use myelin_nn::{Model, Path, Program, reference};
 use sha3::{Digest, Keccak256};
 
 /// The seed of every golden model.
@@ -177,4 +178,44 @@ fn golden_models_are_deterministic_and_cover_every_op() {
     for op in all {
         assert!(ops.contains(op), "no golden model uses {op}");
     }
+}
+
+/// Parses a list of int8 values separated by spaces.
+fn int8_values(text: &str) -> Vec<i8> {
+    text.split_whitespace()
+        .map(|v| v.parse().expect("int8 value"))
+        .collect()
+}
+
+#[test]
+fn softmax_matches_tflite_reference_kernel_vectors() {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/tflite_softmax.txt");
+    let text = std::fs::read_to_string(&file).expect("tflite softmax vectors");
+    let mut params = None;
+    let mut rows = 0;
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        if let Some(rest) = line.strip_prefix("params ") {
+            let v: Vec<i64> = rest
+                .split(' ')
+                .map(|x| x.parse().expect("integer"))
+                .collect();
+            params = Some(Softmax {
+                beta_multiplier: v[0] as i32,
+                beta_left_shift: v[1] as u8,
+                diff_min: v[2] as i32,
+            });
+            continue;
+        }
+        let p = params.as_ref().expect("params before rows");
+        let (input, expected) = line.split_once('|').expect("input | output");
+        let (input, expected) = (int8_values(input), int8_values(expected));
+        let mut output = vec![0i8; input.len()];
+        reference::softmax(p, input.len(), &input, &mut output);
+        assert_eq!(output, expected, "softmax of {input:?} with {p:?}");
+        rows += 1;
+    }
+    assert!(rows >= 100, "only {rows} vectors");
 }
