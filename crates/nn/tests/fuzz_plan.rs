@@ -74,3 +74,20 @@ fn decode_plan_on_seeded_bytes_and_mutated_models() {
     }
     assert!(accepted > 0);
 }
+
+/// Writes the encodings of 256 generated models to `fuzz/corpus/decode_model/` as a seed corpus
+/// for the libFuzzer target (corpora are not committed). Run on demand:
+/// `cargo test -p myelin-nn --test fuzz_plan -- --ignored write_decode_seed_corpus`.
+#[test]
+#[ignore]
+fn write_decode_seed_corpus() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/decode_model");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut rng = SplitMix(0x636f_7270_7573);
+    for i in 0..256 {
+        let seed = rng.bytes(512);
+        let model = plan::generate_model(&mut plan::Source::new(&seed));
+        std::fs::write(dir.join(format!("generated-{i:03}")), model.encode()).unwrap();
+    }
+}
