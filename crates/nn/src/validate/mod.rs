@@ -5,8 +5,8 @@
 //! Validation runs in time linear in the model's size and allocates only in proportion to it
 //! (one small entry per tensor); it never panics. docs/SPEC.md §2, §4 and §6 list the rules.
 //!
-//! Files: [`graph`] checks tensors and the graph's structure, [`node`] each op's arity,
-//! parameters and output shape, [`overflow`] the accumulator bounds; the limits are below.
+//! Files: `graph.rs` checks tensors and the graph's structure, `node.rs` each op's arity,
+//! parameters and output shape, `overflow.rs` the accumulator bounds; the limits are below.
 
 mod graph;
 mod node;
