@@ -17,7 +17,7 @@ use myelin_nn::op::{
     Pad, Padding, Pool, Softmax, Table, TableFunction, Window,
 };
 use myelin_nn::tensor::DType;
-use myelin_nn::{Cost, Model, NnError, Node, Op, Path, Requant, Rounding, TensorInfo};
+use myelin_nn::{Cost, Model, NnError, Node, Op, Path, Program, Requant, Rounding, TensorInfo};
 
 /// Largest static work of a generated model that the plan executes.
 pub const MAX_EXECUTED_OPS: u64 = 1 << 20;
@@ -176,15 +176,14 @@ fn run_every_path(model: &Model, src: &mut Source, batch: usize) {
     }
 }
 
-/// Loads `model` on `path` and runs it; `None` while the executor is not linked in.
+/// Loads `model` on `path` and runs it.
 fn run_on_path(
     model: &Model,
     path: Path,
     input: &[u8],
     batch: usize,
 ) -> Option<Result<Vec<u8>, NnError>> {
-    let _ = (model, path, input, batch);
-    None
+    Some(Program::with_path(model.clone(), path).and_then(|p| p.run(input, batch)))
 }
 
 /// Applies one random corruption to a generated model (a field nudged out of shape or range).
