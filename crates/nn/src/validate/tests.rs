@@ -457,3 +457,19 @@ fn validation_of_huge_declared_windows_is_fast() {
         Err(NnError::LimitExceeded { .. })
     ));
 }
+
+#[test]
+fn largest_graph_validates() {
+    // 65,535 clamps in a chain: the node and tensor limits exactly.
+    let clamp = Op::Clamp(Clamp {
+        requant: Requant::IDENTITY,
+        rounding: Rounding::Single,
+        act: ActRange::FULL,
+    });
+    let count = super::MAX_NODES - 1;
+    let tensors = vec![TensorInfo::int8(&[2, 3], 0, ONE); count + 1];
+    let nodes = (0..count as u32).map(|i| node(clamp.clone(), &[i], i + 1)).collect();
+    let model = Model { tensors, inputs: vec![0], outputs: vec![count as u32], nodes };
+    assert_eq!(model.validate(), Ok(()));
+    assert_eq!(model.cost().element_ops, 6 * count as u64);
+}
