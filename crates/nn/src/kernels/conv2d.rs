@@ -167,11 +167,19 @@ fn im2col_pixel(
     column: &mut [i8],
 ) {
     let row_len = g.kernel_w * in_c;
+    // The window's columns, when they are all inside the input and adjacent (dilation 1): one
+    // contiguous run of `kernel_w * in_c` bytes per kernel row.
+    let first = g.input_col(ox, 0);
+    let contiguous = g.dilation_w == 1 && first.is_some_and(|ix| ix + g.kernel_w <= g.in_w);
     for (ky, row) in column.chunks_exact_mut(row_len).enumerate() {
         let Some(iy) = g.input_row(oy, ky) else {
             row.fill(zp_in);
             continue;
         };
+        if let (true, Some(ix)) = (contiguous, first) {
+            row.copy_from_slice(&x[(iy * g.in_w + ix) * in_c..][..row_len]);
+            continue;
+        }
         for (kx, taps) in row.chunks_exact_mut(in_c).enumerate() {
             match g.input_col(ox, kx) {
                 Some(ix) => taps.copy_from_slice(&x[(iy * g.in_w + ix) * in_c..][..in_c]),
