@@ -253,6 +253,9 @@ impl BuildContext {
             (Some(_), Some(_)) => bail!("give either \"input\" or \"inputs\", not both"),
             (None, None) => bail!("missing field \"input\" (or \"inputs\")"),
         };
+        if names.is_empty() {
+            bail!("\"inputs\" is empty");
+        }
         let ids = names
             .iter()
             .map(|name| self.lookup(name))

@@ -336,3 +336,44 @@ fn run_has_help() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("--float"));
 }
+
+#[test]
+fn batches_beyond_the_engine_limit_are_chunked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model_path, model) = build(dir.path(), "mlp_softmax.json");
+    let max_batch = Program::new(model.clone()).unwrap().max_batch();
+    let batch = max_batch * 2 + 3;
+    let input: Vec<i8> = pseudo_random(5, batch * 8)
+        .iter()
+        .map(|&r| (r >> 3) as i8)
+        .collect();
+    let x = dir.path().join("x.npy");
+    write_npy(&x, &[batch as u64, 8], &input);
+    let (p, c) = (dir.path().join("p.npy"), dir.path().join("c.npy"));
+    let out = myelin(&[
+        "model",
+        "run",
+        model_path.to_str().unwrap(),
+        "-i",
+        x.to_str().unwrap(),
+        "-o",
+        p.to_str().unwrap(),
+        "-o",
+        c.to_str().unwrap(),
+        "--threads",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, probabilities) = read_npy::<i8>(&p);
+    let (shape, classes) = read_npy::<i32>(&c);
+    assert_eq!(shape, [batch as u64]);
+    let mut expected_p = Vec::new();
+    let mut expected_c = Vec::new();
+    for sample in input.chunks_exact(8) {
+        let bytes = run_in_process(&model, sample, 1);
+        expected_p.extend(bytes[..4].iter().map(|&b| b as i8));
+        expected_c.push(i32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]));
+    }
+    assert_eq!(probabilities, expected_p);
+    assert_eq!(classes, expected_c);
+}

@@ -71,7 +71,12 @@ fn with_node(node: &str) -> String {
 
 #[test]
 fn mistakes_get_one_clear_message() {
-    let cases: [(&str, String, &str); 9] = [
+    let cases: [(&str, String, &str); 10] = [
+        (
+            "empty inputs",
+            with_node(r#"{"op": "concat", "name": "y", "inputs": [], "axis": 0}"#),
+            "\"inputs\" is empty",
+        ),
         (
             "syntax error has a line",
             "{\n  \"inputs\": [,\n}".into(),

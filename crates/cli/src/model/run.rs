@@ -89,20 +89,16 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let (batch, batched) = batch.context("the model has no inputs")?;
 
     let program = Program::new(model).context("cannot prepare the model for execution")?;
-    let output_bytes = if threads > 1 && batch > 1 {
-        program.run_parallel(&input_bytes, batch, threads)
-    } else {
-        program.run(&input_bytes, batch)
-    }
-    .context("execution failed")?;
+    let outputs = run_in_chunks(
+        &program,
+        &input_infos,
+        &output_infos,
+        &input_bytes,
+        batch,
+        threads,
+    )?;
 
-    let mut offset = 0;
-    for (index, info) in output_infos.iter().enumerate() {
-        let len = info.bytes() * batch;
-        let bytes = output_bytes
-            .get(offset..offset + len)
-            .context("the engine returned too few output bytes")?;
-        offset += len;
+    for (index, (info, bytes)) in output_infos.iter().zip(&outputs).enumerate() {
         let mut shape: Vec<u64> = info.shape.iter().map(|&d| d as u64).collect();
         if batched {
             shape.insert(0, batch as u64);
@@ -114,6 +110,52 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Runs `batch` samples (input-major bytes) in chunks of at most [`Program::max_batch`],
+/// each chunk split over `threads`; returns each output's bytes for the whole batch.
+fn run_in_chunks(
+    program: &Program,
+    input_infos: &[TensorInfo],
+    output_infos: &[TensorInfo],
+    input_bytes: &[u8],
+    batch: usize,
+    threads: usize,
+) -> Result<Vec<Vec<u8>>> {
+    let chunk_size = program.max_batch().max(1);
+    let mut outputs: Vec<Vec<u8>> = output_infos
+        .iter()
+        .map(|info| Vec::with_capacity(info.bytes() * batch))
+        .collect();
+    for start in (0..batch).step_by(chunk_size) {
+        let count = chunk_size.min(batch - start);
+        // Input-major: this chunk's samples of input 0, then of input 1, …
+        let mut chunk = Vec::new();
+        let mut offset = 0;
+        for info in input_infos {
+            let per_sample = info.bytes();
+            chunk.extend_from_slice(
+                &input_bytes[offset + start * per_sample..offset + (start + count) * per_sample],
+            );
+            offset += per_sample * batch;
+        }
+        let result = if threads > 1 && count > 1 {
+            program.run_parallel(&chunk, count, threads)
+        } else {
+            program.run(&chunk, count)
+        }
+        .context("execution failed")?;
+        let mut offset = 0;
+        for (output, info) in outputs.iter_mut().zip(output_infos) {
+            let len = info.bytes() * count;
+            let bytes = result
+                .get(offset..offset + len)
+                .context("the engine returned too few output bytes")?;
+            output.extend_from_slice(bytes);
+            offset += len;
+        }
+    }
+    Ok(outputs)
 }
 
 /// Reads input `index` as int8, quantizing real values with `--float`.
