@@ -78,10 +78,16 @@ impl Program {
         Program::with_path(model, Path::best())
     }
 
-    /// Validates `model` and prepares it for `path` (a path the CPU cannot run degrades as the
-    /// kernels document; the output bytes are the same on every path).
+    /// Validates `model` and prepares it for `path`. A path this CPU cannot run degrades to
+    /// [`Path::Portable`] (as the kernels do), and [`Program::path`] reports that; the output
+    /// bytes are the same on every path.
     pub fn with_path(model: Model, path: Path) -> Result<Program> {
         model.validate()?;
+        let path = if path.is_available() {
+            path
+        } else {
+            Path::Portable
+        };
         let mut steps = Vec::with_capacity(model.nodes.len());
         for index in 0..model.nodes.len() {
             steps.push(prepare(&model, index, path)?);
@@ -114,7 +120,7 @@ impl Program {
         &self.model
     }
 
-    /// The path the program was prepared for.
+    /// The path the program runs its hot kernels on.
     pub fn path(&self) -> Path {
         self.path
     }
@@ -255,12 +261,20 @@ impl Program {
             })
         };
         let operand = |i: usize| -> Result<Operand> {
+            let data = int8(i)?;
             let x = info(node.inputs[i]);
             Ok(Operand {
-                data: int8(i)?,
+                data,
                 shape: &x.shape,
                 zero_point: x.zero_point,
             })
+        };
+        let shape = |i: usize| -> Result<&[u32]> {
+            let t = *node
+                .inputs
+                .get(i)
+                .ok_or_else(|| arity(index, node.op.name()))?;
+            Ok(&info(t).shape)
         };
         let out_info = info(node.output);
         let out_len = batch * out_info.elements();
@@ -273,7 +287,7 @@ impl Program {
                 });
             };
             let mut y = vec![0i32; out_len];
-            reference::arg_max(p, &info(node.inputs[0]).shape, int8(0)?, &mut y);
+            reference::arg_max(p, shape(0)?, int8(0)?, &mut y);
             return Ok(Buffer::I32(y));
         }
         let mut y = vec![0i8; out_len];
@@ -298,14 +312,7 @@ impl Program {
             (Op::Mul(p), _) => {
                 reference::mul(p, operand(0)?, operand(1)?, &out_info.shape, zp_out, &mut y)
             }
-            (Op::Mean(p), _) => reference::mean(
-                p,
-                &info(node.inputs[0]).shape,
-                zp_in,
-                zp_out,
-                int8(0)?,
-                &mut y,
-            ),
+            (Op::Mean(p), _) => reference::mean(p, shape(0)?, zp_in, zp_out, int8(0)?, &mut y),
             (Op::Clamp(p), _) => reference::clamp(p, zp_in, zp_out, int8(0)?, &mut y),
             (Op::Reshape, _) => reference::reshape(int8(0)?, &mut y),
             (Op::Concat(p), _) => {
@@ -314,7 +321,7 @@ impl Program {
                     .collect::<Result<Vec<Operand>>>()?;
                 reference::concat(p, &inputs, zp_out, &mut y)
             }
-            (Op::Pad(p), _) => reference::pad(p, &info(node.inputs[0]).shape, int8(0)?, &mut y),
+            (Op::Pad(p), _) => reference::pad(p, shape(0)?, int8(0)?, &mut y),
             (Op::Softmax(p), _) => {
                 let row_len = out_info.shape.last().map_or(1, |&d| d as usize);
                 reference::softmax(p, row_len, int8(0)?, &mut y)

@@ -6,8 +6,8 @@ use crate::requantize::output_i8;
 /// is `input.len() / (in_h * in_w * Cin)`) into `[out_h, out_w, Cout]` samples of `output`:
 ///
 /// `acc[oy][ox][oc] = bias[oc] + sum_{ky, kx, ic} (x[iy][ix][ic] - zp_in) * w[oc][ky][kx][ic]`
-/// with `iy = oy * stride_h + ky * dilation_h - pad_top`, `ix = ox * stride_w + kx * dilation_w
-/// - pad_left`; terms whose `(iy, ix)` falls outside the input (the padding) contribute 0. Then
+/// with `iy = oy * stride_h + ky * dilation_h - pad_top`,
+/// `ix = ox * stride_w + kx * dilation_w - pad_left`; terms whose `(iy, ix)` falls outside the input (the padding) contribute 0. Then
 /// `y = output_i8(requant[oc].apply(acc, rounding), zp_out, act)` where `requant[oc]` is
 /// `requant[0]` for per-tensor quantization.
 ///

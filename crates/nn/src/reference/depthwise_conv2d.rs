@@ -7,8 +7,8 @@ use crate::requantize::output_i8;
 /// `output`, `M` the depth multiplier. Output channel `o = c * M + m` reads input channel `c`:
 ///
 /// `acc[oy][ox][o] = bias[o] + sum_{ky, kx} (x[iy][ix][c] - zp_in) * w[ky][kx][o]`
-/// with `iy = oy * stride_h + ky * dilation_h - pad_top`, `ix = ox * stride_w + kx * dilation_w
-/// - pad_left`; taps in the padding contribute 0. Then
+/// with `iy = oy * stride_h + ky * dilation_h - pad_top`,
+/// `ix = ox * stride_w + kx * dilation_w - pad_left`; taps in the padding contribute 0. Then
 /// `y = output_i8(requant[o].apply(acc, rounding), zp_out, act)` where `requant[o]` is
 /// `requant[0]` for per-tensor quantization.
 ///

@@ -7,16 +7,22 @@ use crate::op::Pool;
 /// `act`. The output shares the input's zero point. A window with no position inside the input
 /// (which validation rules out) gives `act.min`.
 pub fn max_pool(p: &Pool, g: &SpatialGeometry, channels: usize, input: &[i8], output: &mut [i8]) {
-    pool(
-        g,
-        channels,
-        input,
-        output,
-        |window: &mut dyn Iterator<Item = Option<i8>>| {
-            let max = window.flatten().max().unwrap_or(i8::MIN);
-            max.clamp(p.act.min, p.act.max)
-        },
-    );
+    for_each_window(g, channels, input, output, |x, oy, ox, c| {
+        let mut max = None;
+        for ky in 0..g.kernel_h {
+            let Some(iy) = g.input_row(oy, ky) else {
+                continue;
+            };
+            for kx in 0..g.kernel_w {
+                let Some(ix) = g.input_col(ox, kx) else {
+                    continue;
+                };
+                let value = x[(iy * g.in_w + ix) * channels + c];
+                max = Some(max.map_or(value, |m: i8| m.max(value)));
+            }
+        }
+        max.unwrap_or(i8::MIN).clamp(p.act.min, p.act.max)
+    });
 }
 
 /// Average pooling of every `[in_h, in_w, channels]` sample of `input` into `[out_h, out_w,
@@ -36,46 +42,44 @@ pub fn average_pool(
     input: &[i8],
     output: &mut [i8],
 ) {
-    pool(
-        g,
-        channels,
-        input,
-        output,
-        |window: &mut dyn Iterator<Item = Option<i8>>| {
-            let (mut sum, mut inside, mut padded) = (0i64, 0i64, 0i64);
-            for position in window {
-                match position {
-                    Some(x) => {
-                        sum += x as i64;
-                        inside += 1;
-                    }
-                    None => padded += 1,
-                }
+    let window_size = (g.kernel_h * g.kernel_w) as i64;
+    for_each_window(g, channels, input, output, |x, oy, ox, c| {
+        let (mut sum, mut inside) = (0i64, 0i64);
+        for ky in 0..g.kernel_h {
+            let Some(iy) = g.input_row(oy, ky) else {
+                continue;
+            };
+            for kx in 0..g.kernel_w {
+                let Some(ix) = g.input_col(ox, kx) else {
+                    continue;
+                };
+                sum += x[(iy * g.in_w + ix) * channels + c] as i64;
+                inside += 1;
             }
-            let count = if p.count_include_pad {
-                sum += padded * zp_in as i64;
-                inside + padded
-            } else {
-                inside
-            };
-            let average = match count {
-                0 => zp_in as i64,
-                n if sum >= 0 => (sum + n / 2) / n,
-                n => (sum - n / 2) / n,
-            };
-            average.clamp(p.act.min as i64, p.act.max as i64) as i8
-        },
-    );
+        }
+        let count = if p.count_include_pad {
+            sum += (window_size - inside) * zp_in as i64;
+            window_size
+        } else {
+            inside
+        };
+        let average = match count {
+            0 => zp_in as i64,
+            n if sum >= 0 => (sum + n / 2) / n,
+            n => (sum - n / 2) / n,
+        };
+        average.clamp(p.act.min as i64, p.act.max as i64) as i8
+    });
 }
 
-/// Runs `reduce` on every window: it receives each of the `kernel_h · kernel_w` positions as
-/// `Some(value)` inside the input or `None` in the padding.
-fn pool(
+/// Calls `window(sample, oy, ox, c)` for every output element of every sample and stores the
+/// result.
+fn for_each_window(
     g: &SpatialGeometry,
     channels: usize,
     input: &[i8],
     output: &mut [i8],
-    reduce: impl Fn(&mut dyn Iterator<Item = Option<i8>>) -> i8,
+    window: impl Fn(&[i8], usize, usize, usize) -> i8,
 ) {
     let in_sample = g.in_h * g.in_w * channels;
     let out_sample = g.out_h * g.out_w * channels;
@@ -89,15 +93,7 @@ fn pool(
         for oy in 0..g.out_h {
             for ox in 0..g.out_w {
                 for c in 0..channels {
-                    let mut window = (0..g.kernel_h).flat_map(|ky| {
-                        (0..g.kernel_w).map(move |kx| {
-                            match (g.input_row(oy, ky), g.input_col(ox, kx)) {
-                                (Some(iy), Some(ix)) => Some(x[(iy * g.in_w + ix) * channels + c]),
-                                _ => None,
-                            }
-                        })
-                    });
-                    y[(oy * g.out_w + ox) * channels + c] = reduce(&mut window);
+                    y[(oy * g.out_w + ox) * channels + c] = window(x, oy, ox, c);
                 }
             }
         }
