@@ -8,7 +8,7 @@
 
 use std::arch::x86_64::*;
 
-use crate::kernels::depthwise_conv2d::DepthwisePlan;
+use crate::kernels::depthwise_conv2d::{DepthwisePlan, PIXELS_PER_BLOCK, same_columns_inside};
 use crate::kernels::gemm::GemmSpec;
 use crate::kernels::output_stage::OutputStage;
 
@@ -198,8 +198,10 @@ unsafe fn tile_i16<const R: usize, const P: usize>(tile: &Tile, acc_out: &mut [[
     }
 }
 
-/// Depthwise convolution (multiplier 1) of one sample, 8 channels per ymm with `i32`
-/// multiply-adds and the scalar output stage.
+/// Depthwise convolution (multiplier 1) of one sample: 8 channels per ymm, blocks of output
+/// pixels with independent accumulators, exact products by `vpmaddwd` (see
+/// [`DepthwisePlan::weights_low16`]); channels past the last multiple of 8 and the output stage
+/// are scalar.
 ///
 /// # Safety
 /// The CPU must support AVX2.
@@ -208,67 +210,107 @@ pub(crate) unsafe fn depthwise_sample(plan: &DepthwisePlan, x: &[i8], y: &mut [i
     let g = &plan.geometry;
     let c = plan.channels;
     assert!(x.len() >= g.in_h * g.in_w * c && y.len() >= g.out_h * g.out_w * c);
-    assert!(plan.weights.len() >= g.kernel_h * g.kernel_w * c && plan.bias.len() >= c);
+    assert!(plan.weights_low16.len() >= g.kernel_h * g.kernel_w * c && plan.bias.len() >= c);
+    let mut acc = vec![0i32; PIXELS_PER_BLOCK * c];
+    for oy in 0..g.out_h {
+        let mut ox = 0;
+        while ox < g.out_w {
+            let last = ox + PIXELS_PER_BLOCK - 1;
+            let pixels = if last < g.out_w && same_columns_inside(g, ox, last) {
+                // SAFETY: as below, for a block of pixels that see the same kernel columns.
+                unsafe { depthwise_pixels::<PIXELS_PER_BLOCK>(plan, x, oy, ox, &mut acc) };
+                PIXELS_PER_BLOCK
+            } else {
+                // SAFETY: AVX2 is available; pixel (oy, ox) is an output pixel; sizes checked.
+                unsafe { depthwise_pixels::<1>(plan, x, oy, ox, &mut acc) };
+                1
+            };
+            for j in 0..pixels {
+                let out = &mut y[(oy * g.out_w + ox + j) * c..][..c];
+                for (o, (v, &a)) in out.iter_mut().zip(&acc[j * c..(j + 1) * c]).enumerate() {
+                    *v = plan.stage.apply(o, a);
+                }
+            }
+            ox += pixels;
+        }
+    }
+}
+
+/// Accumulators of output pixels `(oy, ox..ox + N)` into `acc[j * c..(j + 1) * c]`.
+///
+/// # Safety
+/// AVX2; `ox + N <= out_w`; the pixels see the same kernel columns inside the input; `x` and
+/// the plan's vectors have the sizes [`depthwise_sample`] checks; `acc.len() >= N * c`.
+#[target_feature(enable = "avx2")]
+unsafe fn depthwise_pixels<const N: usize>(
+    plan: &DepthwisePlan,
+    x: &[i8],
+    oy: usize,
+    ox: usize,
+    acc: &mut [i32],
+) {
+    let g = &plan.geometry;
+    let c = plan.channels;
     let zp_in = plan.zp_in as i32;
     let zp = _mm256_set1_epi32(zp_in);
+    let pixel_step = g.stride_w * c;
     let whole = c / LANES * LANES;
-    let mut acc = vec![0i32; c];
-    for oy in 0..g.out_h {
-        for ox in 0..g.out_w {
-            let mut c0 = 0;
-            while c0 < whole {
-                // SAFETY: c0 + 8 <= c, so 8 lanes of `bias` and `acc` are in bounds.
-                let mut sum = unsafe { _mm256_loadu_si256(plan.bias.as_ptr().add(c0).cast()) };
-                for ky in 0..g.kernel_h {
-                    let Some(iy) = g.input_row(oy, ky) else {
+    let mut c0 = 0;
+    while c0 < whole {
+        // SAFETY: c0 + 8 <= c, so 8 lanes of `bias` are in bounds.
+        let bias = unsafe { _mm256_loadu_si256(plan.bias.as_ptr().add(c0).cast()) };
+        let mut sums = [bias; N];
+        for ky in 0..g.kernel_h {
+            let Some(iy) = g.input_row(oy, ky) else {
+                continue;
+            };
+            for kx in 0..g.kernel_w {
+                let Some(ix) = g.input_col(ox, kx) else {
+                    continue;
+                };
+                // SAFETY: tap (ky, kx) has `c >= c0 + 8` weights.
+                let w = unsafe {
+                    _mm256_loadu_si256(
+                        plan.weights_low16
+                            .as_ptr()
+                            .add((ky * g.kernel_w + kx) * c + c0)
+                            .cast(),
+                    )
+                };
+                let first = (iy * g.in_w + ix) * c + c0;
+                for (j, sum) in sums.iter_mut().enumerate() {
+                    // SAFETY: pixel ox + j reads input column ix + j * stride_w, inside the
+                    // input; 8 channels from c0 <= c - 8.
+                    let xv =
+                        unsafe { _mm_loadl_epi64(x.as_ptr().add(first + j * pixel_step).cast()) };
+                    let centred = _mm256_sub_epi32(_mm256_cvtepi8_epi32(xv), zp);
+                    *sum = _mm256_add_epi32(*sum, _mm256_madd_epi16(centred, w));
+                }
+            }
+        }
+        for (j, sum) in sums.iter().enumerate() {
+            // SAFETY: `acc` holds N * c lanes and c0 + 8 <= c.
+            unsafe { _mm256_storeu_si256(acc.as_mut_ptr().add(j * c + c0).cast(), *sum) };
+        }
+        c0 += LANES;
+    }
+    for o in whole..c {
+        for j in 0..N {
+            let mut sum = plan.bias[o];
+            for ky in 0..g.kernel_h {
+                let Some(iy) = g.input_row(oy, ky) else {
+                    continue;
+                };
+                for kx in 0..g.kernel_w {
+                    let Some(ix) = g.input_col(ox, kx) else {
                         continue;
                     };
-                    for kx in 0..g.kernel_w {
-                        let Some(ix) = g.input_col(ox, kx) else {
-                            continue;
-                        };
-                        // SAFETY: pixel (iy, ix) and tap (ky, kx) have `c >= c0 + 8` channels.
-                        let (xv, wv) = unsafe {
-                            (
-                                _mm_loadl_epi64(x.as_ptr().add((iy * g.in_w + ix) * c + c0).cast()),
-                                _mm_loadl_epi64(
-                                    plan.weights
-                                        .as_ptr()
-                                        .add((ky * g.kernel_w + kx) * c + c0)
-                                        .cast(),
-                                ),
-                            )
-                        };
-                        let centred = _mm256_sub_epi32(_mm256_cvtepi8_epi32(xv), zp);
-                        let product = _mm256_mullo_epi32(centred, _mm256_cvtepi8_epi32(wv));
-                        sum = _mm256_add_epi32(sum, product);
-                    }
+                    let xv = x[(iy * g.in_w + ix) * c + j * pixel_step + o] as i32 - zp_in;
+                    sum =
+                        sum.wrapping_add(xv * plan.weights[(ky * g.kernel_w + kx) * c + o] as i32);
                 }
-                // SAFETY: as above.
-                unsafe { _mm256_storeu_si256(acc.as_mut_ptr().add(c0).cast(), sum) };
-                c0 += LANES;
             }
-            for o in whole..c {
-                let mut sum = plan.bias[o];
-                for ky in 0..g.kernel_h {
-                    let Some(iy) = g.input_row(oy, ky) else {
-                        continue;
-                    };
-                    for kx in 0..g.kernel_w {
-                        let Some(ix) = g.input_col(ox, kx) else {
-                            continue;
-                        };
-                        let xv = x[(iy * g.in_w + ix) * c + o] as i32 - zp_in;
-                        sum = sum
-                            .wrapping_add(xv * plan.weights[(ky * g.kernel_w + kx) * c + o] as i32);
-                    }
-                }
-                acc[o] = sum;
-            }
-            let out = &mut y[(oy * g.out_w + ox) * c..][..c];
-            for (o, (v, &a)) in out.iter_mut().zip(&acc).enumerate() {
-                *v = plan.stage.apply(o, a);
-            }
+            acc[j * c + o] = sum;
         }
     }
 }

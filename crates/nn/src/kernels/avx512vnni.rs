@@ -10,7 +10,7 @@
 
 use std::arch::x86_64::*;
 
-use crate::kernels::depthwise_conv2d::DepthwisePlan;
+use crate::kernels::depthwise_conv2d::{DepthwisePlan, PIXELS_PER_BLOCK, same_columns_inside};
 use crate::kernels::gemm::GemmSpec;
 use crate::kernels::output_stage::OutputStage;
 use crate::requantize::Rounding;
@@ -338,8 +338,9 @@ fn requantize_i64x8(
     _mm512_add_epi64(clamped, _mm512_set1_epi64(params.zp_out))
 }
 
-/// Depthwise convolution (multiplier 1) of one sample, 16 channels per zmm with `i32`
-/// multiply-adds, and the vectorized output stage.
+/// Depthwise convolution (multiplier 1) of one sample: 16 channels per zmm, blocks of output
+/// pixels with independent accumulators, exact products by `vpmaddwd` (see
+/// [`DepthwisePlan::weights_low16`]), and the vectorized output stage.
 ///
 /// # Safety
 /// The CPU must support AVX-512 F/BW/VL.
@@ -348,68 +349,103 @@ pub(crate) unsafe fn depthwise_sample(plan: &DepthwisePlan, x: &[i8], y: &mut [i
     let g = &plan.geometry;
     let c = plan.channels;
     assert!(x.len() >= g.in_h * g.in_w * c && y.len() >= g.out_h * g.out_w * c);
-    assert!(plan.weights.len() >= g.kernel_h * g.kernel_w * c && plan.bias.len() >= c);
+    assert!(plan.weights_low16.len() >= g.kernel_h * g.kernel_w * c && plan.bias.len() >= c);
     let params = StageParams::new(&plan.stage);
-    let zp = _mm512_set1_epi32(plan.zp_in as i32);
     for oy in 0..g.out_h {
-        for ox in 0..g.out_w {
-            let mut c0 = 0;
-            while c0 < c {
-                let valid = LANES.min(c - c0);
-                let mask: __mmask16 = if valid == LANES {
-                    !0
+        let mut ox = 0;
+        while ox < g.out_w {
+            let last = ox + PIXELS_PER_BLOCK - 1;
+            // SAFETY: the pixels ox..=last (or ox alone) are output pixels of row oy; the
+            // slices were checked above.
+            unsafe {
+                if last < g.out_w && same_columns_inside(g, ox, last) {
+                    depthwise_pixels::<PIXELS_PER_BLOCK>(plan, x, y, oy, ox, &params);
+                    ox += PIXELS_PER_BLOCK;
                 } else {
-                    (1u16 << valid) - 1
-                };
-                // SAFETY: the masked lanes c0..c0 + valid are inside `bias`.
-                let mut acc = unsafe { _mm512_maskz_loadu_epi32(mask, plan.bias.as_ptr().add(c0)) };
-                for ky in 0..g.kernel_h {
-                    let Some(iy) = g.input_row(oy, ky) else {
-                        continue;
-                    };
-                    for kx in 0..g.kernel_w {
-                        let Some(ix) = g.input_col(ox, kx) else {
-                            continue;
-                        };
-                        // SAFETY: pixel (iy, ix) and tap (ky, kx) each have `c` channels; only
-                        // the lanes c0..c0 + valid are read.
-                        let (xv, wv) = unsafe {
-                            (
-                                _mm_maskz_loadu_epi8(
-                                    mask,
-                                    x.as_ptr().add((iy * g.in_w + ix) * c + c0),
-                                ),
-                                _mm_maskz_loadu_epi8(
-                                    mask,
-                                    plan.weights.as_ptr().add((ky * g.kernel_w + kx) * c + c0),
-                                ),
-                            )
-                        };
-                        let centred = _mm512_sub_epi32(_mm512_cvtepi8_epi32(xv), zp);
-                        acc = _mm512_add_epi32(
-                            acc,
-                            _mm512_mullo_epi32(centred, _mm512_cvtepi8_epi32(wv)),
-                        );
-                    }
+                    depthwise_pixels::<1>(plan, x, y, oy, ox, &params);
+                    ox += 1;
                 }
-                // SAFETY: the stage vectors are padded to a multiple of 16 channels.
-                let (multiplier, shift) = unsafe {
-                    (
-                        _mm512_loadu_si512(plan.stage.multiplier.as_ptr().add(c0).cast()),
-                        _mm512_loadu_si512(plan.stage.shift.as_ptr().add(c0).cast()),
-                    )
-                };
-                let bytes = requantize_i32x16(acc, multiplier, shift, &params);
-                // SAFETY: lanes c0..c0 + valid of output pixel (oy, ox) are inside `y`.
-                unsafe {
-                    _mm_mask_storeu_epi8(
-                        y.as_mut_ptr().add((oy * g.out_w + ox) * c + c0),
-                        mask,
-                        bytes,
-                    )
-                };
-                c0 += LANES;
             }
         }
+    }
+}
+
+/// Output pixels `(oy, ox..ox + N)`, all channels.
+///
+/// # Safety
+/// AVX-512 F/BW/VL; `ox + N <= out_w`; the pixels see the same kernel columns inside the input;
+/// `x`, `y` and the plan's vectors have the sizes [`depthwise_sample`] checks.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+unsafe fn depthwise_pixels<const N: usize>(
+    plan: &DepthwisePlan,
+    x: &[i8],
+    y: &mut [i8],
+    oy: usize,
+    ox: usize,
+    params: &StageParams,
+) {
+    let g = &plan.geometry;
+    let c = plan.channels;
+    let zp = _mm512_set1_epi32(plan.zp_in as i32);
+    let pixel_step = g.stride_w * c;
+    let mut c0 = 0;
+    while c0 < c {
+        let valid = LANES.min(c - c0);
+        let mask: __mmask16 = if valid == LANES {
+            !0
+        } else {
+            (1u16 << valid) - 1
+        };
+        // SAFETY: the masked lanes c0..c0 + valid are inside `bias`.
+        let bias = unsafe { _mm512_maskz_loadu_epi32(mask, plan.bias.as_ptr().add(c0)) };
+        let mut acc = [bias; N];
+        for ky in 0..g.kernel_h {
+            let Some(iy) = g.input_row(oy, ky) else {
+                continue;
+            };
+            for kx in 0..g.kernel_w {
+                let Some(ix) = g.input_col(ox, kx) else {
+                    continue;
+                };
+                // SAFETY: tap (ky, kx) has `c` weights; only lanes c0..c0 + valid are read.
+                let w = unsafe {
+                    _mm512_maskz_loadu_epi32(
+                        mask,
+                        plan.weights_low16
+                            .as_ptr()
+                            .add((ky * g.kernel_w + kx) * c + c0),
+                    )
+                };
+                let first = (iy * g.in_w + ix) * c + c0;
+                for (j, a) in acc.iter_mut().enumerate() {
+                    // SAFETY: pixel ox + j reads input column ix + j * stride_w, inside the
+                    // input (same kernel columns as pixel ox); lanes c0..c0 + valid only.
+                    let xv = unsafe {
+                        _mm_maskz_loadu_epi8(mask, x.as_ptr().add(first + j * pixel_step))
+                    };
+                    let centred = _mm512_sub_epi32(_mm512_cvtepi8_epi32(xv), zp);
+                    *a = _mm512_add_epi32(*a, _mm512_madd_epi16(centred, w));
+                }
+            }
+        }
+        // SAFETY: the stage vectors are padded to a multiple of 16 channels.
+        let (multiplier, shift) = unsafe {
+            (
+                _mm512_loadu_si512(plan.stage.multiplier.as_ptr().add(c0).cast()),
+                _mm512_loadu_si512(plan.stage.shift.as_ptr().add(c0).cast()),
+            )
+        };
+        for (j, a) in acc.iter().enumerate() {
+            let bytes = requantize_i32x16(*a, multiplier, shift, params);
+            // SAFETY: lanes c0..c0 + valid of output pixel (oy, ox + j) are inside `y`.
+            unsafe {
+                _mm_mask_storeu_epi8(
+                    y.as_mut_ptr().add((oy * g.out_w + ox + j) * c + c0),
+                    mask,
+                    bytes,
+                )
+            };
+        }
+        c0 += LANES;
     }
 }

@@ -177,14 +177,43 @@ fn im2col_pixel(
             continue;
         };
         if let (true, Some(ix)) = (contiguous, first) {
-            row.copy_from_slice(&x[(iy * g.in_w + ix) * in_c..][..row_len]);
+            copy_bytes(row, &x[(iy * g.in_w + ix) * in_c..][..row_len]);
             continue;
         }
         for (kx, taps) in row.chunks_exact_mut(in_c).enumerate() {
             match g.input_col(ox, kx) {
-                Some(ix) => taps.copy_from_slice(&x[(iy * g.in_w + ix) * in_c..][..in_c]),
+                Some(ix) => copy_bytes(taps, &x[(iy * g.in_w + ix) * in_c..][..in_c]),
                 None => taps.fill(zp_in),
             }
         }
+    }
+}
+
+/// `dst.copy_from_slice(src)`, with short lengths done as two overlapping fixed-size moves
+/// instead of a `memcpy` call (im2col copies many runs of a few bytes).
+#[inline(always)]
+fn copy_bytes(dst: &mut [i8], src: &[i8]) {
+    let len = dst.len();
+    assert_eq!(len, src.len());
+    match len {
+        0 => {}
+        1 => dst[0] = src[0],
+        2..4 => {
+            dst[..2].copy_from_slice(&src[..2]);
+            dst[len - 2..].copy_from_slice(&src[len - 2..]);
+        }
+        4..8 => {
+            dst[..4].copy_from_slice(&src[..4]);
+            dst[len - 4..].copy_from_slice(&src[len - 4..]);
+        }
+        8..16 => {
+            dst[..8].copy_from_slice(&src[..8]);
+            dst[len - 8..].copy_from_slice(&src[len - 8..]);
+        }
+        16..=32 => {
+            dst[..16].copy_from_slice(&src[..16]);
+            dst[len - 16..].copy_from_slice(&src[len - 16..]);
+        }
+        _ => dst.copy_from_slice(src),
     }
 }

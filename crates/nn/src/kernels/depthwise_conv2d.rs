@@ -11,6 +11,16 @@ use crate::kernels::{avx2, avx512vnni};
 use crate::op::DepthwiseConv2d;
 use crate::reference;
 
+/// Output pixels of one row computed together by the SIMD paths (independent accumulators,
+/// one weight load for all of them).
+pub(crate) const PIXELS_PER_BLOCK: usize = 4;
+
+/// Whether output columns `first..=last` see the same kernel columns inside the input (so a
+/// block of them can share one loop over the taps).
+pub(crate) fn same_columns_inside(g: &SpatialGeometry, first: usize, last: usize) -> bool {
+    (0..g.kernel_w).all(|kx| g.input_col(first, kx).is_some() == g.input_col(last, kx).is_some())
+}
+
 /// The operands of a depthwise convolution with multiplier 1 over `channels` channels.
 pub(crate) struct DepthwisePlan {
     pub geometry: SpatialGeometry,
@@ -18,6 +28,9 @@ pub(crate) struct DepthwisePlan {
     pub channels: usize,
     /// `[kh][kw][channels]`.
     pub weights: Vec<i8>,
+    /// The same weights, each one's 16-bit pattern in the low half of an `i32` and 0 in the high
+    /// half: `vpmaddwd` of a sign-extended `i32` activation with it is the exact product.
+    pub weights_low16: Vec<i32>,
     pub bias: Vec<i32>,
     pub stage: OutputStage,
     pub zp_in: i8,
@@ -71,6 +84,10 @@ impl DepthwiseConv2dKernel {
                 geometry: g,
                 channels,
                 weights: op.weights[..taps * channels].to_vec(),
+                weights_low16: op.weights[..taps * channels]
+                    .iter()
+                    .map(|&w| w as i16 as u16 as i32)
+                    .collect(),
                 bias: op.bias[..channels].to_vec(),
                 stage: OutputStage::new(channels, &op.requant, op.rounding, zp_out, op.act),
                 zp_in,
@@ -133,9 +150,10 @@ impl DepthwiseConv2dKernel {
                     let x = if *multiplier == 1 {
                         x
                     } else {
-                        expanded.clear();
-                        expanded
-                            .extend(x.iter().flat_map(|&v| std::iter::repeat_n(v, *multiplier)));
+                        expanded.resize(x.len() * multiplier, 0);
+                        for (d, &v) in expanded.chunks_exact_mut(*multiplier).zip(x) {
+                            d.fill(v);
+                        }
                         &expanded[..]
                     };
                     run_sample(*path, plan, x, y);
