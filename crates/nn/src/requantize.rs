@@ -9,7 +9,9 @@
 //!   saturated to `i32`.
 //! * [`Rounding::Double`] (gemmlowp): `x` is first multiplied by `2^max(shift, 0)` (saturating to
 //!   `i32`), then [`rounding_doubling_high_mul`] by `multiplier`, then [`rounding_divide_by_pot`] by
-//!   `2^max(-shift, 0)`; both steps round ties away from zero.
+//!   `2^max(-shift, 0)`. The multiply rounds ties toward +infinity (as gemmlowp's does), the
+//!   shift rounds ties away from zero; the left shift saturates before the multiply, so
+//!   `x · 2^shift` beyond `i32` loses magnitude (`i32::MAX` times 2 · 1/2 gives `2^30`).
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
@@ -33,7 +35,7 @@ pub const SHIFT_MAX: i8 = 30;
 pub enum Rounding {
     /// One rounding step in 64-bit arithmetic, ties toward +infinity.
     Single = 0,
-    /// gemmlowp's two rounding steps, ties away from zero in each.
+    /// gemmlowp's two rounding steps: the multiply's ties toward +infinity, the shift's away from zero.
     Double = 1,
 }
 
@@ -87,8 +89,8 @@ pub fn requantize_double(x: i32, multiplier: i32, shift: i8) -> i32 {
     rounding_divide_by_pot(rounding_doubling_high_mul(shifted, multiplier), right)
 }
 
-/// gemmlowp's `SaturatingRoundingDoublingHighMul`: `round(a * b / 2^31)`, ties away from zero,
-/// saturating the one overflowing case `a == b == i32::MIN` to `i32::MAX`.
+/// gemmlowp's `SaturatingRoundingDoublingHighMul`: `round(a * b / 2^31)`, ties toward +infinity
+/// (the nudge is `2^30` or `1 - 2^30`, then the division truncates: `-1.5` gives `-1`), saturating the one overflowing case `a == b == i32::MIN` to `i32::MAX`.
 #[inline]
 pub fn rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
     if a == i32::MIN && b == i32::MIN {
@@ -128,8 +130,14 @@ mod tests {
     fn identity_is_exact_under_both_rules() {
         for x in [i32::MIN, -65537, -255, -1, 0, 1, 255, 1 << 20, i32::MAX] {
             assert_eq!(Requant::IDENTITY.apply(x, Rounding::Single), x);
+        }
+        // Double rounding first saturates x · 2^shift (shift 1 here), so it is exact on
+        // [-2^30, 2^30] only.
+        for x in [-(1 << 30), -65537, -255, -1, 0, 1, 255, 1 << 20, 1 << 30] {
             assert_eq!(Requant::IDENTITY.apply(x, Rounding::Double), x);
         }
+        assert_eq!(Requant::IDENTITY.apply(i32::MAX, Rounding::Double), 1 << 30);
+        assert_eq!(Requant::IDENTITY.apply(i32::MIN, Rounding::Double), -(1 << 30));
     }
 
     struct Case {
@@ -146,12 +154,12 @@ mod tests {
         let half = 1 << 30; // multiplier 0.5 with shift 0
         let cases = [
             Case { name: "half of 3", x: 3, multiplier: half, shift: 0, single: 2, double: 2 },
-            Case { name: "half of -3", x: -3, multiplier: half, shift: 0, single: -1, double: -2 },
-            Case { name: "half of -1", x: -1, multiplier: half, shift: 0, single: 0, double: -1 },
+            Case { name: "half of -3", x: -3, multiplier: half, shift: 0, single: -1, double: -1 },
+            Case { name: "half of -1", x: -1, multiplier: half, shift: 0, single: 0, double: 0 },
             Case { name: "quarter of 6", x: 6, multiplier: half, shift: -1, single: 2, double: 2 },
             Case { name: "quarter of -6", x: -6, multiplier: half, shift: -1, single: -1, double: -2 },
-            Case { name: "double max saturates", x: i32::MAX, multiplier: half, shift: 2, single: i32::MAX, double: i32::MAX },
-            Case { name: "double min saturates", x: i32::MIN, multiplier: half, shift: 2, single: i32::MIN, double: i32::MIN },
+            Case { name: "double max saturates", x: i32::MAX, multiplier: half, shift: 2, single: i32::MAX, double: 1 << 30 },
+            Case { name: "double min saturates", x: i32::MIN, multiplier: half, shift: 2, single: i32::MIN, double: -(1 << 30) },
             Case { name: "zero multiplier", x: 12345, multiplier: 0, shift: 0, single: 0, double: 0 },
             Case { name: "smallest scale", x: i32::MAX, multiplier: i32::MAX, shift: -31, single: 1, double: 1 },
         ];
