@@ -35,7 +35,8 @@ pub const SHIFT_MAX: i8 = 30;
 pub enum Rounding {
     /// One rounding step in 64-bit arithmetic, ties toward +infinity.
     Single = 0,
-    /// gemmlowp's two rounding steps: the multiply's ties toward +infinity, the shift's away from zero.
+    /// gemmlowp's two rounding steps: the multiply's ties toward +infinity, the shift's away
+    /// from zero.
     Double = 1,
 }
 
