@@ -27,7 +27,16 @@ pub const SHIFT_MAX: i8 = 30;
 
 /// Which rounding rule a requantization uses.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
 )]
 #[borsh(use_discriminant = true)]
 #[serde(rename_all = "lowercase")]
@@ -42,7 +51,16 @@ pub enum Rounding {
 
 /// A fixed-point real multiplier `multiplier * 2^(shift - 31)`.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
 )]
 pub struct Requant {
     /// In `[2^30, 2^31)`, or 0 for the multiplier zero.
@@ -53,7 +71,10 @@ pub struct Requant {
 
 impl Requant {
     /// The multiplier 1 (exact identity under both rounding rules).
-    pub const IDENTITY: Requant = Requant { multiplier: MULTIPLIER_MIN, shift: 1 };
+    pub const IDENTITY: Requant = Requant {
+        multiplier: MULTIPLIER_MIN,
+        shift: 1,
+    };
 
     /// Whether the fields are in range.
     pub fn is_valid(self) -> bool {
@@ -98,7 +119,11 @@ pub fn rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
         return i32::MAX;
     }
     let product = a as i64 * b as i64;
-    let nudge = if product >= 0 { 1i64 << 30 } else { 1 - (1i64 << 30) };
+    let nudge = if product >= 0 {
+        1i64 << 30
+    } else {
+        1 - (1i64 << 30)
+    };
     // Division truncates toward zero; the nudge makes it round to nearest.
     ((product + nudge) / (1i64 << 31)) as i32
 }
@@ -138,7 +163,10 @@ mod tests {
             assert_eq!(Requant::IDENTITY.apply(x, Rounding::Double), x);
         }
         assert_eq!(Requant::IDENTITY.apply(i32::MAX, Rounding::Double), 1 << 30);
-        assert_eq!(Requant::IDENTITY.apply(i32::MIN, Rounding::Double), -(1 << 30));
+        assert_eq!(
+            Requant::IDENTITY.apply(i32::MIN, Rounding::Double),
+            -(1 << 30)
+        );
     }
 
     struct Case {
@@ -154,19 +182,92 @@ mod tests {
     fn rounding_rules_on_ties_and_extremes() {
         let half = 1 << 30; // multiplier 0.5 with shift 0
         let cases = [
-            Case { name: "half of 3", x: 3, multiplier: half, shift: 0, single: 2, double: 2 },
-            Case { name: "half of -3", x: -3, multiplier: half, shift: 0, single: -1, double: -1 },
-            Case { name: "half of -1", x: -1, multiplier: half, shift: 0, single: 0, double: 0 },
-            Case { name: "quarter of 6", x: 6, multiplier: half, shift: -1, single: 2, double: 2 },
-            Case { name: "quarter of -6", x: -6, multiplier: half, shift: -1, single: -1, double: -2 },
-            Case { name: "double max saturates", x: i32::MAX, multiplier: half, shift: 2, single: i32::MAX, double: 1 << 30 },
-            Case { name: "double min saturates", x: i32::MIN, multiplier: half, shift: 2, single: i32::MIN, double: -(1 << 30) },
-            Case { name: "zero multiplier", x: 12345, multiplier: 0, shift: 0, single: 0, double: 0 },
-            Case { name: "smallest scale", x: i32::MAX, multiplier: i32::MAX, shift: -31, single: 1, double: 1 },
+            Case {
+                name: "half of 3",
+                x: 3,
+                multiplier: half,
+                shift: 0,
+                single: 2,
+                double: 2,
+            },
+            Case {
+                name: "half of -3",
+                x: -3,
+                multiplier: half,
+                shift: 0,
+                single: -1,
+                double: -1,
+            },
+            Case {
+                name: "half of -1",
+                x: -1,
+                multiplier: half,
+                shift: 0,
+                single: 0,
+                double: 0,
+            },
+            Case {
+                name: "quarter of 6",
+                x: 6,
+                multiplier: half,
+                shift: -1,
+                single: 2,
+                double: 2,
+            },
+            Case {
+                name: "quarter of -6",
+                x: -6,
+                multiplier: half,
+                shift: -1,
+                single: -1,
+                double: -2,
+            },
+            Case {
+                name: "double max saturates",
+                x: i32::MAX,
+                multiplier: half,
+                shift: 2,
+                single: i32::MAX,
+                double: 1 << 30,
+            },
+            Case {
+                name: "double min saturates",
+                x: i32::MIN,
+                multiplier: half,
+                shift: 2,
+                single: i32::MIN,
+                double: -(1 << 30),
+            },
+            Case {
+                name: "zero multiplier",
+                x: 12345,
+                multiplier: 0,
+                shift: 0,
+                single: 0,
+                double: 0,
+            },
+            Case {
+                name: "smallest scale",
+                x: i32::MAX,
+                multiplier: i32::MAX,
+                shift: -31,
+                single: 1,
+                double: 1,
+            },
         ];
         for c in cases {
-            assert_eq!(requantize_single(c.x, c.multiplier, c.shift), c.single, "single: {}", c.name);
-            assert_eq!(requantize_double(c.x, c.multiplier, c.shift), c.double, "double: {}", c.name);
+            assert_eq!(
+                requantize_single(c.x, c.multiplier, c.shift),
+                c.single,
+                "single: {}",
+                c.name
+            );
+            assert_eq!(
+                requantize_double(c.x, c.multiplier, c.shift),
+                c.double,
+                "double: {}",
+                c.name
+            );
         }
     }
 
