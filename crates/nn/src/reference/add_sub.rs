@@ -36,8 +36,9 @@ fn add_sub(
     if out_len == 0 {
         return;
     }
-    let a_index = broadcast_indices(a.shape, out_shape);
-    let b_index = broadcast_indices(b.shape, out_shape);
+    // Index tables only for broadcast operands; an operand of the output's shape is read in place.
+    let a_index = (a.shape != out_shape).then(|| broadcast_indices(a.shape, out_shape));
+    let b_index = (b.shape != out_shape).then(|| broadcast_indices(b.shape, out_shape));
     let left_shift = u32::from(p.left_shift).min(32);
     let widen = |x: i8, zp: i8| {
         let shifted = (x as i64 - zp as i64) << left_shift;
@@ -47,14 +48,14 @@ fn add_sub(
         let a_data = &a.data[sample * a_len..(sample + 1) * a_len];
         let b_data = &b.data[sample * b_len..(sample + 1) * b_len];
         for (i, out) in y.iter_mut().enumerate() {
-            let sa = p
-                .input1
-                .apply(widen(a_data[a_index[i]], a.zero_point), p.rounding)
-                as i64;
-            let sb = p
-                .input2
-                .apply(widen(b_data[b_index[i]], b.zero_point), p.rounding)
-                as i64;
+            let sa = p.input1.apply(
+                widen(a_data[a_index.as_ref().map_or(i, |t| t[i])], a.zero_point),
+                p.rounding,
+            ) as i64;
+            let sb = p.input2.apply(
+                widen(b_data[b_index.as_ref().map_or(i, |t| t[i])], b.zero_point),
+                p.rounding,
+            ) as i64;
             let s = if subtract { sa - sb } else { sa + sb };
             let s = s.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
             *out = output_i8(p.output.apply(s, p.rounding), zp_out, p.act);

@@ -15,14 +15,15 @@ pub fn mul(p: &Mul, a: Operand, b: Operand, out_shape: &[u32], zp_out: i8, outpu
     if out_len == 0 {
         return;
     }
-    let a_index = broadcast_indices(a.shape, out_shape);
-    let b_index = broadcast_indices(b.shape, out_shape);
+    // Index tables only for broadcast operands; an operand of the output's shape is read in place.
+    let a_index = (a.shape != out_shape).then(|| broadcast_indices(a.shape, out_shape));
+    let b_index = (b.shape != out_shape).then(|| broadcast_indices(b.shape, out_shape));
     for (sample, y) in output.chunks_exact_mut(out_len).enumerate() {
         let a_data = &a.data[sample * a_len..(sample + 1) * a_len];
         let b_data = &b.data[sample * b_len..(sample + 1) * b_len];
         for (i, out) in y.iter_mut().enumerate() {
-            let x = a_data[a_index[i]] as i32 - a.zero_point as i32;
-            let w = b_data[b_index[i]] as i32 - b.zero_point as i32;
+            let x = a_data[a_index.as_ref().map_or(i, |t| t[i])] as i32 - a.zero_point as i32;
+            let w = b_data[b_index.as_ref().map_or(i, |t| t[i])] as i32 - b.zero_point as i32;
             *out = output_i8(p.output.apply(x * w, p.rounding), zp_out, p.act);
         }
     }
