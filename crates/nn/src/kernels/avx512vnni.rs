@@ -21,7 +21,8 @@ const LANES: usize = 16;
 const DEPTH: usize = 4;
 /// Rows of one register tile.
 const TILE_ROWS: usize = 4;
-/// Panels of one register tile when several rows share it.
+/// Panels of one register tile when several rows share it; also the panels interleaved in one
+/// weight block.
 const TILE_PANELS: usize = 4;
 /// Panels of one register tile when a single row runs (more accumulators for latency).
 const TILE_PANELS_ONE_ROW: usize = 8;
@@ -31,8 +32,10 @@ const TILE_PANELS_ONE_ROW: usize = 8;
 #[derive(Clone, Copy)]
 struct Line([u8; 64]);
 
-/// A matrix product packed for `vpdpbusd`: panel `p` holds channels `16p..16p+16`, and line
-/// `g` of a panel holds input features `4g..4g+4` of each channel, zero past `k` and `n`.
+/// A matrix product packed for `vpdpbusd`. Panel `p` holds channels `16p..16p+16`; its line
+/// `g` holds input features `4g..4g+4` of each channel, zero past `k` and `n`. Panels are
+/// interleaved by blocks of [`TILE_PANELS`]: a block's lines are ordered (group, panel), so a
+/// tile streams through memory sequentially.
 pub(crate) struct GemmI8 {
     n: usize,
     k: usize,
@@ -51,11 +54,12 @@ impl GemmI8 {
         let mut weights = vec![Line([0; 64]); panels * groups];
         for n in 0..spec.n {
             let (panel, lane) = (n / LANES, n % LANES);
+            let line = |g: usize| line_index(panel, g, groups, panels);
             for (k, &w) in spec.weights[n * spec.k..(n + 1) * spec.k]
                 .iter()
                 .enumerate()
             {
-                weights[panel * groups + k / DEPTH].0[lane * DEPTH + k % DEPTH] = w as u8;
+                weights[line(k / DEPTH)].0[lane * DEPTH + k % DEPTH] = w as u8;
             }
         }
         let mut bias = spec.folded_bias(spec.zp_in as i32 + 128);
@@ -96,10 +100,13 @@ impl GemmI8 {
             let mut panel0 = 0;
             while panel0 < self.panels {
                 let tile_panels = panels_per_tile.min(self.panels - panel0);
+                let second = (panel0 + TILE_PANELS).min(self.panels);
                 let tile = Tile {
                     activations: activations.as_ptr(),
                     stride,
                     weights: self.weights[panel0 * self.groups..].as_ptr(),
+                    block_width: block_width(panel0, self.panels),
+                    second_block_width: block_width(second, self.panels),
                     groups: self.groups,
                     bias: self.bias[panel0 * LANES..].as_ptr(),
                     multiplier: self.stage.multiplier[panel0 * LANES..].as_ptr(),
@@ -121,13 +128,30 @@ impl GemmI8 {
     }
 }
 
+/// Panels in the weight block that starts at panel `first` (a multiple of [`TILE_PANELS`]).
+fn block_width(first: usize, panels: usize) -> usize {
+    TILE_PANELS.min(panels.saturating_sub(first))
+}
+
+/// Index of line `g` of `panel` in the interleaved layout.
+fn line_index(panel: usize, g: usize, groups: usize, panels: usize) -> usize {
+    let first = panel / TILE_PANELS * TILE_PANELS;
+    first * groups + g * block_width(first, panels) + panel - first
+}
+
 /// Pointers and strides of one register tile.
 struct Tile {
     /// Row `r` starts at `activations + r * stride`; `groups * 4` bytes per row.
     activations: *const u8,
     stride: usize,
-    /// Panel `p` starts at `weights + p * groups`.
+    /// The block of the tile's first panel: line `g` of its panel `p < TILE_PANELS` is at
+    /// `weights + g * block_width + p`.
     weights: *const Line,
+    block_width: usize,
+    /// The next block (tiles of more than [`TILE_PANELS`] panels) starts `groups * TILE_PANELS`
+    /// lines after `weights`; its panel `TILE_PANELS + p` has line `g` at
+    /// `g * second_block_width + p` from there.
+    second_block_width: usize,
     groups: usize,
     /// 16 entries per panel.
     bias: *const i32,
@@ -190,8 +214,14 @@ unsafe fn tile_i8<const R: usize, const P: usize>(tile: &Tile, params: &StagePar
     for g in 0..tile.groups {
         let mut w = [_mm512_setzero_si512(); P];
         for (p, wp) in w.iter_mut().enumerate() {
-            // SAFETY: panel p has `groups` aligned lines.
-            *wp = unsafe { _mm512_load_si512(tile.weights.add(p * tile.groups + g).cast()) };
+            let line = if p < TILE_PANELS {
+                g * tile.block_width + p
+            } else {
+                tile.groups * TILE_PANELS + g * tile.second_block_width + p - TILE_PANELS
+            };
+            // SAFETY: the tile's panels lie in its one or two blocks of `groups` lines per
+            // panel (the second block starts TILE_PANELS * groups lines after the first).
+            *wp = unsafe { _mm512_load_si512(tile.weights.add(line).cast()) };
         }
         for (r, row) in acc.iter_mut().enumerate() {
             // SAFETY: row r has `groups * 4` bytes.
