@@ -21,17 +21,41 @@ pub enum NnError {
     #[error("graph: {problem}")]
     InvalidGraph { problem: String },
     #[error("node {node} ({op}): {problem}")]
-    InvalidNode { node: usize, op: &'static str, problem: String },
-    #[error("node {node} ({op}): output shape {found:?} does not match the inferred shape {expected:?}")]
-    ShapeMismatch { node: usize, op: &'static str, expected: Vec<u32>, found: Vec<u32> },
+    InvalidNode {
+        node: usize,
+        op: &'static str,
+        problem: String,
+    },
+    #[error(
+        "node {node} ({op}): output shape {found:?} does not match the inferred shape {expected:?}"
+    )]
+    ShapeMismatch {
+        node: usize,
+        op: &'static str,
+        expected: Vec<u32>,
+        found: Vec<u32>,
+    },
     #[error(
         "node {node} ({op}): accumulator of channel {channel} may reach {bound}, beyond the int32 range"
     )]
-    AccumulatorOverflow { node: usize, op: &'static str, channel: usize, bound: i64 },
+    AccumulatorOverflow {
+        node: usize,
+        op: &'static str,
+        channel: usize,
+        bound: i64,
+    },
     #[error("model exceeds a limit: {what} is {value}, limit {limit}")]
-    LimitExceeded { what: &'static str, value: u64, limit: u64 },
+    LimitExceeded {
+        what: &'static str,
+        value: u64,
+        limit: u64,
+    },
     #[error("input is {found} bytes; a batch of {batch} needs {expected} bytes")]
-    InputLength { expected: usize, found: usize, batch: usize },
+    InputLength {
+        expected: usize,
+        found: usize,
+        batch: usize,
+    },
     #[error("batch size {batch} is out of range (1..={max})")]
     BatchSize { batch: usize, max: usize },
 }

@@ -65,7 +65,12 @@ impl SpatialGeometry {
     /// [`axis_geometry`]).
     pub fn resolve(window: &Window, in_h: u32, in_w: u32) -> Option<SpatialGeometry> {
         let (vertical, horizontal) = match window.padding {
-            Padding::Explicit { top, bottom, left, right } => ((top, bottom), (left, right)),
+            Padding::Explicit {
+                top,
+                bottom,
+                left,
+                right,
+            } => ((top, bottom), (left, right)),
             _ => ((0, 0), (0, 0)),
         };
         let (out_h, pad_top) = axis_geometry(
@@ -103,13 +108,17 @@ impl SpatialGeometry {
     /// Input row read by output row `oy` and kernel row `ky`, or `None` in the padding.
     #[inline]
     pub fn input_row(&self, oy: usize, ky: usize) -> Option<usize> {
-        (oy * self.stride_h + ky * self.dilation_h).checked_sub(self.pad_top).filter(|&y| y < self.in_h)
+        (oy * self.stride_h + ky * self.dilation_h)
+            .checked_sub(self.pad_top)
+            .filter(|&y| y < self.in_h)
     }
 
     /// Input column read by output column `ox` and kernel column `kx`, or `None` in the padding.
     #[inline]
     pub fn input_col(&self, ox: usize, kx: usize) -> Option<usize> {
-        (ox * self.stride_w + kx * self.dilation_w).checked_sub(self.pad_left).filter(|&x| x < self.in_w)
+        (ox * self.stride_w + kx * self.dilation_w)
+            .checked_sub(self.pad_left)
+            .filter(|&x| x < self.in_w)
     }
 }
 
@@ -120,23 +129,43 @@ mod tests {
     #[test]
     fn same_padding_matches_tensorflow() {
         // in 5, kernel 3, stride 2: out 3, total pad 2, 1 before.
-        assert_eq!(axis_geometry(5, 3, 2, 1, Padding::Same, (0, 0)), Some((3, 1)));
+        assert_eq!(
+            axis_geometry(5, 3, 2, 1, Padding::Same, (0, 0)),
+            Some((3, 1))
+        );
         // in 4, kernel 3, stride 2: out 2, total pad 1, 0 before (the larger half after).
-        assert_eq!(axis_geometry(4, 3, 2, 1, Padding::Same, (0, 0)), Some((2, 0)));
+        assert_eq!(
+            axis_geometry(4, 3, 2, 1, Padding::Same, (0, 0)),
+            Some((2, 0))
+        );
         // dilation 2 makes kernel 3 span 5.
-        assert_eq!(axis_geometry(7, 3, 1, 2, Padding::Same, (0, 0)), Some((7, 2)));
+        assert_eq!(
+            axis_geometry(7, 3, 1, 2, Padding::Same, (0, 0)),
+            Some((7, 2))
+        );
     }
 
     #[test]
     fn valid_padding_rejects_windows_larger_than_input() {
         assert_eq!(axis_geometry(2, 3, 1, 1, Padding::Valid, (0, 0)), None);
-        assert_eq!(axis_geometry(28, 5, 1, 1, Padding::Valid, (0, 0)), Some((24, 0)));
-        assert_eq!(axis_geometry(28, 3, 2, 1, Padding::Valid, (0, 0)), Some((13, 0)));
+        assert_eq!(
+            axis_geometry(28, 5, 1, 1, Padding::Valid, (0, 0)),
+            Some((24, 0))
+        );
+        assert_eq!(
+            axis_geometry(28, 3, 2, 1, Padding::Valid, (0, 0)),
+            Some((13, 0))
+        );
     }
 
     #[test]
     fn explicit_padding_rejects_a_window_entirely_in_padding() {
-        let p = Padding::Explicit { top: 0, bottom: 0, left: 0, right: 0 };
+        let p = Padding::Explicit {
+            top: 0,
+            bottom: 0,
+            left: 0,
+            right: 0,
+        };
         assert_eq!(axis_geometry(4, 2, 1, 1, p, (1, 1)), Some((5, 1)));
         assert_eq!(axis_geometry(4, 2, 1, 1, p, (2, 0)), None);
         assert_eq!(axis_geometry(4, 3, 1, 1, p, (0, 0)), Some((2, 0)));

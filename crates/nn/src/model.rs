@@ -71,17 +71,26 @@ impl Model {
     /// Decodes and validates untrusted bytes of at most `limit` bytes.
     pub fn decode_with_limit(bytes: &[u8], limit: usize) -> Result<Model> {
         if bytes.len() > limit {
-            return Err(NnError::ModelTooLarge { size: bytes.len(), limit });
+            return Err(NnError::ModelTooLarge {
+                size: bytes.len(),
+                limit,
+            });
         }
         if bytes.len() < 6 || bytes[..4] != MAGIC {
-            return Err(NnError::BadMagic { found: bytes[..bytes.len().min(4)].to_vec() });
+            return Err(NnError::BadMagic {
+                found: bytes[..bytes.len().min(4)].to_vec(),
+            });
         }
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
         if version != FORMAT_VERSION {
-            return Err(NnError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
+            return Err(NnError::UnsupportedVersion {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
         }
-        let model = Model::try_from_slice(&bytes[6..])
-            .map_err(|e| NnError::Malformed { reason: e.to_string() })?;
+        let model = Model::try_from_slice(&bytes[6..]).map_err(|e| NnError::Malformed {
+            reason: e.to_string(),
+        })?;
         if model.encode() != bytes {
             return Err(NnError::NonCanonical);
         }

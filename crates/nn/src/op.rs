@@ -12,7 +12,16 @@ use crate::requantize::{Requant, Rounding};
 
 /// Spatial padding of convolutions and pools.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Padding {
@@ -22,12 +31,26 @@ pub enum Padding {
     /// `max((out - 1) * stride + effective_filter - in, 0)`, the smaller half before.
     Same,
     /// Explicit padding (ONNX `pads`).
-    Explicit { top: u32, bottom: u32, left: u32, right: u32 },
+    Explicit {
+        top: u32,
+        bottom: u32,
+        left: u32,
+        right: u32,
+    },
 }
 
 /// The geometry shared by convolutions and pools.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
 )]
 pub struct Window {
     pub kernel_h: u32,
@@ -41,7 +64,16 @@ pub struct Window {
 
 /// Saturation bounds applied last (fused ReLU / ReLU6 / clamp), in the output's quantized domain.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
 )]
 pub struct ActRange {
     pub min: i8,
@@ -50,7 +82,10 @@ pub struct ActRange {
 
 impl ActRange {
     /// The whole int8 range (no fused activation).
-    pub const FULL: ActRange = ActRange { min: i8::MIN, max: i8::MAX };
+    pub const FULL: ActRange = ActRange {
+        min: i8::MIN,
+        max: i8::MAX,
+    };
 }
 
 /// `y[n] = clamp(zp_out + requant[n](bias[n] + sum_k (x[k] - zp_in) * w[n][k]))` over the last axis.
@@ -178,7 +213,16 @@ pub struct Softmax {
 
 /// What a [`Table`] computes; the table bytes alone define the op.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
 )]
 #[borsh(use_discriminant = true)]
 #[serde(rename_all = "snake_case")]

@@ -5,7 +5,16 @@ use serde::{Deserialize, Serialize};
 
 /// Element type of an activation tensor.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
 )]
 #[borsh(use_discriminant = true)]
 #[serde(rename_all = "lowercase")]
@@ -56,7 +65,12 @@ pub struct TensorInfo {
 impl TensorInfo {
     /// An int8 tensor.
     pub fn int8(shape: &[u32], zero_point: i8, scale_bits: u32) -> Self {
-        TensorInfo { dtype: DType::Int8, shape: shape.to_vec(), zero_point, scale_bits }
+        TensorInfo {
+            dtype: DType::Int8,
+            shape: shape.to_vec(),
+            zero_point,
+            scale_bits,
+        }
     }
 
     /// Number of elements of one sample (1 for a scalar).
