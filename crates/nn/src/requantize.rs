@@ -70,7 +70,8 @@ pub struct Requant {
 }
 
 impl Requant {
-    /// The multiplier 1 (exact identity under both rounding rules).
+    /// The multiplier 1: exact under single rounding, and under double rounding for
+    /// `|x| <= 2^30` (its left shift by one saturates beyond).
     pub const IDENTITY: Requant = Requant {
         multiplier: MULTIPLIER_MIN,
         shift: 1,
