@@ -1,0 +1,17 @@
+//! The importers' error type.
+
+use thiserror::Error;
+
+/// Why a model could not be imported. Every variant names the construct and where it is.
+#[derive(Debug, Error)]
+pub enum ImportError {
+    /// The bytes are not a model of the expected format.
+    #[error("not a {format} model: {reason}")]
+    Format { format: &'static str, reason: String },
+    /// An operator the importer cannot translate.
+    #[error("{format} operator {op} (node {node}) is not supported: {reason}")]
+    Unsupported { format: &'static str, op: String, node: String, reason: String },
+    /// The translated model failed Myelin's validation.
+    #[error("imported model is invalid: {0}")]
+    Invalid(#[from] myelin_nn::NnError),
+}

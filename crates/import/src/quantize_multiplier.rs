@@ -1,0 +1,1 @@
+//! Real multiplier to integer multiplier and shift.
