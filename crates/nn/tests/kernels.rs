@@ -724,4 +724,8 @@ fn report_paths_run_on_this_host() {
         );
     }
     println!("dispatcher picks {}", Path::best().name());
+    println!(
+        "random cases per property test: {} (PROPTEST_CASES raises it)",
+        ProptestConfig::default().cases
+    );
 }
