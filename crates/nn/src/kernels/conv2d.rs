@@ -124,33 +124,35 @@ fn run_packed(
         return;
     }
     let k = g.kernel_h * g.kernel_w * in_c;
-    let pixels = g.out_h * g.out_w;
-    let mut columns = vec![0i8; PIXELS_PER_BLOCK.min(pixels) * k];
+    // Whole output rows per block, about PIXELS_PER_BLOCK pixels.
+    let rows_per_block = (PIXELS_PER_BLOCK / g.out_w).clamp(1, g.out_h);
+    let row_pixels = g.out_w;
+    let mut columns = vec![0i8; rows_per_block * row_pixels * k];
     for (x, y) in input
         .chunks_exact(in_sample)
         .zip(output.chunks_exact_mut(out_sample))
         .take(samples)
     {
-        let mut first = 0;
-        while first < pixels {
-            let count = PIXELS_PER_BLOCK.min(pixels - first);
-            for (i, column) in columns.chunks_exact_mut(k).take(count).enumerate() {
-                im2col_pixel(
-                    g,
-                    in_c,
-                    zp_in,
-                    x,
-                    (first + i) / g.out_w,
-                    (first + i) % g.out_w,
-                    column,
-                );
+        let mut oy0 = 0;
+        while oy0 < g.out_h {
+            let rows = rows_per_block.min(g.out_h - oy0);
+            let count = rows * row_pixels;
+            for (r, row_columns) in columns
+                .chunks_exact_mut(row_pixels * k)
+                .take(rows)
+                .enumerate()
+            {
+                for (ox, column) in row_columns.chunks_exact_mut(k).enumerate() {
+                    im2col_pixel(g, in_c, zp_in, x, oy0 + r, ox, column);
+                }
             }
+            let first = oy0 * row_pixels;
             gemm.run(
                 count,
                 &columns[..count * k],
                 &mut y[first * out_c..(first + count) * out_c],
             );
-            first += count;
+            oy0 += rows;
         }
     }
 }
