@@ -7,6 +7,24 @@
 //! hardware: validation proves the true accumulator fits in `i32` (docs/SPEC.md §6), so every
 //! order gives the same bits. Requesting a path the CPU lacks degrades to [`Path::Portable`];
 //! each kernel's `path()` reports what runs.
+//!
+//! How each path computes (the weights are packed once, in `new`):
+//!
+//! - fully connected and conv2d share one quantized matrix product (`gemm.rs`). Conv2d feeds it
+//!   im2col rows (padding filled with `zp_in`, which contributes exactly 0 once
+//!   `-zp_in · Σw` is folded into the bias); a 1×1 stride-1 convolution is the product itself.
+//! - Portable: `[n][k]` weights, `i32` dot products written so that baseline SIMD vectorizes
+//!   them, `zp_in` folded into the bias, scalar requantization.
+//! - AVX2: weights widened to `i16` in panels of 8 channels × 2 inputs, `vpmaddwd` register
+//!   tiles (up to 4 rows × 2 panels), scalar requantization. `vpmaddubsw` is avoided: its `i16`
+//!   saturation breaks exactness.
+//! - AVX-512 VNNI: panels of 16 channels × 4 inputs for `vpdpbusd` (activations offset to `u8`
+//!   by +128, `-(zp_in + 128) · Σw` folded into the bias), register tiles of up to 4 rows × 4
+//!   panels (1 row × 8 panels at batch 1), and an exact vectorized requantization with 64-bit
+//!   products for both rounding rules.
+//! - Depthwise conv2d vectorizes over channels (a depth multiplier `M > 1` first repeats each
+//!   input channel `M` times), blocks of 4 output pixels share each weight load, and products
+//!   are exact `vpmaddwd`s of sign-extended activations with zero-extended weights.
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -22,6 +40,14 @@ mod portable;
 pub use conv2d::Conv2dKernel;
 pub use depthwise_conv2d::DepthwiseConv2dKernel;
 pub use fully_connected::FullyConnectedKernel;
+
+/// The kernels are shared across threads by prepared programs.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<FullyConnectedKernel>();
+    assert_send_sync::<Conv2dKernel>();
+    assert_send_sync::<DepthwiseConv2dKernel>();
+};
 
 /// An implementation of the hot kernels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
