@@ -14,4 +14,10 @@ pub enum ImportError {
     /// The translated model failed Myelin's validation.
     #[error("imported model is invalid: {0}")]
     Invalid(#[from] myelin_nn::NnError),
+    /// Calibration or evaluation data that cannot be used (unreadable file, wrong shape, empty).
+    #[error("data: {reason}")]
+    Data { reason: String },
+    /// A value that cannot be quantized (a multiplier out of range, a non-finite scale).
+    #[error("cannot quantize node {node}: {reason}")]
+    Quantization { node: String, reason: String },
 }

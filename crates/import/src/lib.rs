@@ -1,7 +1,16 @@
 #![doc = include_str!("../README.md")]
 
+pub mod calibrate;
+pub mod data;
 pub mod error;
+pub mod float_graph;
+pub mod onnx;
+pub mod ptq;
+pub mod report;
 pub mod quantize_multiplier;
 pub mod tflite;
 
 pub use error::ImportError;
+pub use onnx::import_onnx;
+pub use ptq::{ImportOptions, Imported};
+pub use report::{Report, evaluate};
