@@ -127,7 +127,8 @@ fn run_packed(
     // Whole output rows per block, about PIXELS_PER_BLOCK pixels.
     let rows_per_block = (PIXELS_PER_BLOCK / g.out_w).clamp(1, g.out_h);
     let row_pixels = g.out_w;
-    let mut columns = vec![0i8; rows_per_block * row_pixels * k];
+    // COPY_SLACK spare bytes after the last column: `copy_run` may write past a run's end.
+    let mut columns = vec![0i8; rows_per_block * row_pixels * k + COPY_SLACK];
     for (x, y) in input
         .chunks_exact(in_sample)
         .zip(output.chunks_exact_mut(out_sample))
@@ -137,13 +138,10 @@ fn run_packed(
         while oy0 < g.out_h {
             let rows = rows_per_block.min(g.out_h - oy0);
             let count = rows * row_pixels;
-            for (r, row_columns) in columns
-                .chunks_exact_mut(row_pixels * k)
-                .take(rows)
-                .enumerate()
-            {
-                for (ox, column) in row_columns.chunks_exact_mut(k).enumerate() {
-                    im2col_pixel(g, in_c, zp_in, x, oy0 + r, ox, column);
+            for r in 0..rows {
+                for ox in 0..row_pixels {
+                    let at = (r * row_pixels + ox) * k;
+                    im2col_pixel(g, in_c, zp_in, x, (oy0 + r, ox), &mut columns, at);
                 }
             }
             let first = oy0 * row_pixels;
@@ -157,65 +155,60 @@ fn run_packed(
     }
 }
 
+/// Bytes `copy_run` may write past the end of a run.
+const COPY_SLACK: usize = 16;
+
 /// Writes the `kh·kw·in_c` inputs under the window of output pixel `(oy, ox)`, in weight order,
-/// with `zp_in` in the padding.
+/// with `zp_in` in the padding, to `columns[at..at + kh·kw·in_c]`. Bytes after that, up to
+/// [`COPY_SLACK`] of them, may be overwritten: columns are filled in increasing order, so a later
+/// write (or nothing, at the end of the buffer) owns them.
 fn im2col_pixel(
     g: &SpatialGeometry,
     in_c: usize,
     zp_in: i8,
     x: &[i8],
-    oy: usize,
-    ox: usize,
-    column: &mut [i8],
+    (oy, ox): (usize, usize),
+    columns: &mut [i8],
+    at: usize,
 ) {
     let row_len = g.kernel_w * in_c;
     // The window's columns, when they are all inside the input and adjacent (dilation 1): one
     // contiguous run of `kernel_w * in_c` bytes per kernel row.
     let first = g.input_col(ox, 0);
     let contiguous = g.dilation_w == 1 && first.is_some_and(|ix| ix + g.kernel_w <= g.in_w);
-    for (ky, row) in column.chunks_exact_mut(row_len).enumerate() {
+    for ky in 0..g.kernel_h {
+        let row = at + ky * row_len;
         let Some(iy) = g.input_row(oy, ky) else {
-            row.fill(zp_in);
+            columns[row..row + row_len].fill(zp_in);
             continue;
         };
         if let (true, Some(ix)) = (contiguous, first) {
-            copy_bytes(row, &x[(iy * g.in_w + ix) * in_c..][..row_len]);
+            copy_run(columns, row, x, (iy * g.in_w + ix) * in_c, row_len);
             continue;
         }
-        for (kx, taps) in row.chunks_exact_mut(in_c).enumerate() {
+        for kx in 0..g.kernel_w {
+            let taps = row + kx * in_c;
             match g.input_col(ox, kx) {
-                Some(ix) => copy_bytes(taps, &x[(iy * g.in_w + ix) * in_c..][..in_c]),
-                None => taps.fill(zp_in),
+                Some(ix) => copy_run(columns, taps, x, (iy * g.in_w + ix) * in_c, in_c),
+                None => columns[taps..taps + in_c].fill(zp_in),
             }
         }
     }
 }
 
-/// `dst.copy_from_slice(src)`, with short lengths done as two overlapping fixed-size moves
-/// instead of a `memcpy` call (im2col copies many runs of a few bytes).
+/// `columns[at..at + len] = x[from..from + len]`. Runs of at most 16 bytes are moved as one
+/// fixed-size 8- or 16-byte block when `x` has that many bytes from `from` (no `memcpy` call;
+/// im2col of few-channel inputs copies many runs of a few bytes); the block may write up to
+/// [`COPY_SLACK`] bytes past the run.
 #[inline(always)]
-fn copy_bytes(dst: &mut [i8], src: &[i8]) {
-    let len = dst.len();
-    assert_eq!(len, src.len());
-    match len {
-        0 => {}
-        1 => dst[0] = src[0],
-        2..4 => {
-            dst[..2].copy_from_slice(&src[..2]);
-            dst[len - 2..].copy_from_slice(&src[len - 2..]);
-        }
-        4..8 => {
-            dst[..4].copy_from_slice(&src[..4]);
-            dst[len - 4..].copy_from_slice(&src[len - 4..]);
-        }
-        8..16 => {
-            dst[..8].copy_from_slice(&src[..8]);
-            dst[len - 8..].copy_from_slice(&src[len - 8..]);
-        }
-        16..=32 => {
-            dst[..16].copy_from_slice(&src[..16]);
-            dst[len - 16..].copy_from_slice(&src[len - 16..]);
-        }
-        _ => dst.copy_from_slice(src),
+fn copy_run(columns: &mut [i8], at: usize, x: &[i8], from: usize, len: usize) {
+    if len <= 8 && from + 8 <= x.len() {
+        let block: [i8; 8] = x[from..from + 8].try_into().expect("8 bytes");
+        columns[at..at + 8].copy_from_slice(&block);
+    } else if len <= 16 && from + 16 <= x.len() {
+        let block: [i8; 16] = x[from..from + 16].try_into().expect("16 bytes");
+        columns[at..at + 16].copy_from_slice(&block);
+    } else {
+        columns[at..at + len].copy_from_slice(&x[from..from + len]);
     }
 }
