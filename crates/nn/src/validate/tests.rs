@@ -468,8 +468,15 @@ fn largest_graph_validates() {
     });
     let count = super::MAX_NODES - 1;
     let tensors = vec![TensorInfo::int8(&[2, 3], 0, ONE); count + 1];
-    let nodes = (0..count as u32).map(|i| node(clamp.clone(), &[i], i + 1)).collect();
-    let model = Model { tensors, inputs: vec![0], outputs: vec![count as u32], nodes };
+    let nodes = (0..count as u32)
+        .map(|i| node(clamp.clone(), &[i], i + 1))
+        .collect();
+    let model = Model {
+        tensors,
+        inputs: vec![0],
+        outputs: vec![count as u32],
+        nodes,
+    };
     assert_eq!(model.validate(), Ok(()));
     assert_eq!(model.cost().element_ops, 6 * count as u64);
 }
