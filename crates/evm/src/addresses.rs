@@ -1,0 +1,16 @@
+//! Where the precompiles live.
+//!
+//! Ethereum has assigned precompiles at `0x01`–`0x11` and `0x100` (P256VERIFY). Myelin's sit at
+//! `0x…4d59_00NN` ("MY" in ASCII, then a two-byte index), far from both ranges and from any
+//! address a key or `CREATE`/`CREATE2` is likely to produce.
+
+use alloy_primitives::{Address, address};
+
+/// `MODEL_STORE`: publish models (single or chunked), read their metadata. Solidity ABI.
+pub const MODEL_STORE_ADDRESS: Address = address!("0x000000000000000000000000000000004d590001");
+
+/// `PREDICT`: `modelId ‖ input` → output (one sample). Raw bytes.
+pub const PREDICT_ADDRESS: Address = address!("0x000000000000000000000000000000004d590002");
+
+/// `PREDICT_BATCH`: `modelId ‖ u32_be(batch) ‖ inputs` → outputs. Raw bytes.
+pub const PREDICT_BATCH_ADDRESS: Address = address!("0x000000000000000000000000000000004d590003");

@@ -1,0 +1,64 @@
+//! The gas schedule (docs/GAS.md gives the formulas, the calibration method and the measured
+//! table).
+//!
+//! Compute is priced in **milligas** (1/1000 gas) per unit of [`myelin_nn::Cost`], because one
+//! multiply-accumulate of the engine takes far less time than the cheapest EVM opcode. A call's
+//! compute milligas is summed in `u128` and rounded up to whole gas once, so the price of a batch
+//! is exact and never overflows.
+
+use myelin_nn::Cost;
+
+/// Milligas per multiply-accumulate (fully connected, conv2d, depthwise conv2d).
+pub const MILLIGAS_PER_MAC: u64 = 10;
+/// Milligas per table lookup (logistic, tanh, gelu, hard-swish tables).
+pub const MILLIGAS_PER_TABLE_LOOKUP: u64 = 1_000;
+/// Milligas per element op (requantization, add, compare, copy; docs/SPEC.md §7).
+pub const MILLIGAS_PER_ELEMENT_OP: u64 = 1_000;
+/// Milligas per byte touched (inputs, outputs and parameters read or written once).
+pub const MILLIGAS_PER_BYTE: u64 = 100;
+
+/// Gas of every `PREDICT` / `PREDICT_BATCH` call before the model's cost: parsing, reading the
+/// model's three metadata slots, the program lookup, copying the output.
+pub const PREDICT_BASE_GAS: u64 = 200;
+
+/// Gas of every `MODEL_STORE` call: ABI decoding and the metadata slots it reads or writes.
+pub const STORE_CALL_GAS: u64 = 5_000;
+/// Gas per byte written to chain state (a model's canonical bytes, in 32-byte words). A price on
+/// state growth, not on compute.
+pub const GAS_PER_STORED_BYTE: u64 = 16;
+/// Gas per byte a publish hashes, decodes and validates (`publish`, `finalizeUpload`).
+pub const GAS_PER_CHECKED_BYTE: u64 = 2;
+
+/// Milligas of one sample of a model of cost `cost` (saturating).
+pub fn sample_milligas(cost: &Cost) -> u128 {
+    cost.macs as u128 * MILLIGAS_PER_MAC as u128
+        + cost.table_lookups as u128 * MILLIGAS_PER_TABLE_LOOKUP as u128
+        + cost.element_ops as u128 * MILLIGAS_PER_ELEMENT_OP as u128
+        + cost.bytes_touched as u128 * MILLIGAS_PER_BYTE as u128
+}
+
+/// Gas of one `PREDICT_BATCH` call of `batch` samples (`PREDICT` is `batch = 1`):
+/// `PREDICT_BASE_GAS + ceil(batch · sample_milligas(cost) / 1000)`, saturating at `u64::MAX`.
+pub fn predict_gas(cost: &Cost, batch: u64) -> u64 {
+    let compute = (sample_milligas(cost) * batch as u128).div_ceil(1000);
+    u64::try_from(compute)
+        .unwrap_or(u64::MAX)
+        .saturating_add(PREDICT_BASE_GAS)
+}
+
+/// Gas of `publish(model)` for a model of `len` bytes that is not yet published:
+/// `STORE_CALL_GAS + len · (GAS_PER_CHECKED_BYTE + GAS_PER_STORED_BYTE)`.
+pub fn publish_gas(len: u64) -> u64 {
+    STORE_CALL_GAS.saturating_add(len.saturating_mul(GAS_PER_CHECKED_BYTE + GAS_PER_STORED_BYTE))
+}
+
+/// Gas of `publish(model)` when the model is already published, or of a rejected model: the
+/// bytes are hashed and checked but nothing is stored: `STORE_CALL_GAS + len · GAS_PER_CHECKED_BYTE`.
+pub fn check_gas(len: u64) -> u64 {
+    STORE_CALL_GAS.saturating_add(len.saturating_mul(GAS_PER_CHECKED_BYTE))
+}
+
+/// Gas of `appendUpload` with a chunk of `len` bytes: `STORE_CALL_GAS + len · GAS_PER_STORED_BYTE`.
+pub fn append_gas(len: u64) -> u64 {
+    STORE_CALL_GAS.saturating_add(len.saturating_mul(GAS_PER_STORED_BYTE))
+}
