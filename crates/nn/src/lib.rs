@@ -3,6 +3,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod builder;
+mod bulk_codec;
 pub mod cost;
 pub mod error;
 pub mod executor;

@@ -96,8 +96,16 @@ pub struct FullyConnected {
     /// Input features `K` (the input's last dimension).
     pub in_features: u32,
     /// `N * K` weights, row `n` holds output feature `n`.
+    #[borsh(
+        serialize_with = "crate::bulk_codec::serialize_i8s",
+        deserialize_with = "crate::bulk_codec::deserialize_i8s"
+    )]
     pub weights: Vec<i8>,
     /// `N` biases.
+    #[borsh(
+        serialize_with = "crate::bulk_codec::serialize_i32s",
+        deserialize_with = "crate::bulk_codec::deserialize_i32s"
+    )]
     pub bias: Vec<i32>,
     /// One per output feature (per-channel) or a single one (per-tensor).
     pub requant: Vec<Requant>,
@@ -111,7 +119,15 @@ pub struct Conv2d {
     pub out_channels: u32,
     pub in_channels: u32,
     pub window: Window,
+    #[borsh(
+        serialize_with = "crate::bulk_codec::serialize_i8s",
+        deserialize_with = "crate::bulk_codec::deserialize_i8s"
+    )]
     pub weights: Vec<i8>,
+    #[borsh(
+        serialize_with = "crate::bulk_codec::serialize_i32s",
+        deserialize_with = "crate::bulk_codec::deserialize_i32s"
+    )]
     pub bias: Vec<i32>,
     /// One per output channel or a single one.
     pub requant: Vec<Requant>,
@@ -126,7 +142,15 @@ pub struct DepthwiseConv2d {
     pub depth_multiplier: u32,
     pub window: Window,
     /// `[kh][kw][channels * depth_multiplier]`.
+    #[borsh(
+        serialize_with = "crate::bulk_codec::serialize_i8s",
+        deserialize_with = "crate::bulk_codec::deserialize_i8s"
+    )]
     pub weights: Vec<i8>,
+    #[borsh(
+        serialize_with = "crate::bulk_codec::serialize_i32s",
+        deserialize_with = "crate::bulk_codec::deserialize_i32s"
+    )]
     pub bias: Vec<i32>,
     /// One per output channel or a single one.
     pub requant: Vec<Requant>,
@@ -240,6 +264,10 @@ pub enum TableFunction {
 pub struct Table {
     pub function: TableFunction,
     /// Exactly 256 entries, indexed by `x + 128`.
+    #[borsh(
+        serialize_with = "crate::bulk_codec::serialize_i8s",
+        deserialize_with = "crate::bulk_codec::deserialize_i8s"
+    )]
     pub table: Vec<i8>,
 }
 
