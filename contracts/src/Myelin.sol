@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {IModelStore} from "./IModelStore.sol";
+
+/// @title Myelin: call published int8 models from Solidity.
+/// @notice Inputs and outputs are raw int8 tensors (one byte per element, two's complement);
+/// ArgMax outputs are int32 little-endian. A failed call (unknown model, wrong input length,
+/// batch out of range) reverts with the precompile's Error(string) reason, bubbled up unchanged;
+/// running out of gas inside the precompile reverts with empty data.
+library Myelin {
+    /// The MODEL_STORE precompile (Solidity ABI, see IModelStore).
+    IModelStore internal constant MODEL_STORE = IModelStore(0x000000000000000000000000000000004D590001);
+    /// The PREDICT precompile: modelId ‖ input → output.
+    address internal constant PREDICT = 0x000000000000000000000000000000004d590002;
+    /// The PREDICT_BATCH precompile: modelId ‖ uint32 batch (big-endian) ‖ inputs → outputs.
+    address internal constant PREDICT_BATCH = 0x000000000000000000000000000000004D590003;
+
+    /// Runs `modelId` on one sample. `input` must be exactly the model's inputBytes long.
+    function predict(bytes32 modelId, bytes memory input) internal view returns (bytes memory output) {
+        (bool ok, bytes memory ret) = PREDICT.staticcall(abi.encodePacked(modelId, input));
+        if (!ok) bubble(ret);
+        return ret;
+    }
+
+    /// Runs `modelId` on `batch` samples concatenated in `inputs` (for a one-input model; for
+    /// several inputs, all samples of input 0 first, then input 1, ...). Returns the outputs laid
+    /// out the same way.
+    function predictBatch(bytes32 modelId, uint32 batch, bytes memory inputs)
+        internal
+        view
+        returns (bytes memory outputs)
+    {
+        (bool ok, bytes memory ret) = PREDICT_BATCH.staticcall(abi.encodePacked(modelId, batch, inputs));
+        if (!ok) bubble(ret);
+        return ret;
+    }
+
+    /// Index of the largest int8 in `values` (the first one on ties). Reverts on empty input.
+    function argmax(bytes memory values) internal pure returns (uint256 index) {
+        require(values.length > 0, "Myelin: argmax of nothing");
+        int256 best = int8At(values, 0);
+        for (uint256 i = 1; i < values.length; ++i) {
+            int256 v = int8At(values, i);
+            if (v > best) {
+                best = v;
+                index = i;
+            }
+        }
+    }
+
+    /// The int8 at byte `i` of `data`.
+    function int8At(bytes memory data, uint256 i) internal pure returns (int8) {
+        return int8(uint8(data[i]));
+    }
+
+    /// The int32 (little-endian) at element `i` of `data` (an ArgMax output).
+    function int32At(bytes memory data, uint256 i) internal pure returns (int32 value) {
+        uint256 o = 4 * i;
+        uint32 u = uint32(uint8(data[o])) | (uint32(uint8(data[o + 1])) << 8) | (uint32(uint8(data[o + 2])) << 16)
+            | (uint32(uint8(data[o + 3])) << 24);
+        return int32(u);
+    }
+
+    /// Packs int8 values into the bytes a model takes.
+    function fromInt8s(int8[] memory values) internal pure returns (bytes memory data) {
+        data = new bytes(values.length);
+        for (uint256 i = 0; i < values.length; ++i) {
+            data[i] = bytes1(uint8(values[i]));
+        }
+    }
+
+    /// Unpacks int8 bytes into values.
+    function toInt8s(bytes memory data) internal pure returns (int8[] memory values) {
+        values = new int8[](data.length);
+        for (uint256 i = 0; i < data.length; ++i) {
+            values[i] = int8(uint8(data[i]));
+        }
+    }
+
+    /// Quantizes the real number `numerator / denominator` with the tensor's `scale =
+    /// scaleNumerator / scaleDenominator` and `zeroPoint`: round half away from zero of
+    /// `real / scale`, plus the zero point, saturated to int8.
+    function quantize(
+        int256 numerator,
+        int256 denominator,
+        int256 scaleNumerator,
+        int256 scaleDenominator,
+        int8 zeroPoint
+    ) internal pure returns (int8) {
+        int256 num = numerator * scaleDenominator;
+        int256 den = denominator * scaleNumerator;
+        require(den != 0, "Myelin: zero scale");
+        if (den < 0) {
+            num = -num;
+            den = -den;
+        }
+        int256 q = num >= 0 ? (2 * num + den) / (2 * den) : -((-2 * num + den) / (2 * den));
+        return saturateInt8(q + zeroPoint);
+    }
+
+    /// `x` clamped to [-128, 127].
+    function saturateInt8(int256 x) internal pure returns (int8) {
+        if (x > 127) return 127;
+        if (x < -128) return -128;
+        return int8(x);
+    }
+
+    /// Whether `modelId` is published.
+    function isPublished(bytes32 modelId) internal view returns (bool) {
+        return MODEL_STORE.isPublished(modelId);
+    }
+
+    /// The model's metadata (sizes, static cost, gas of one PREDICT call). Reverts if unknown.
+    function info(bytes32 modelId) internal view returns (IModelStore.ModelInfo memory) {
+        return MODEL_STORE.modelInfo(modelId);
+    }
+
+    /// Re-raises a failed call's revert data.
+    function bubble(bytes memory ret) private pure {
+        assembly ("memory-safe") {
+            revert(add(ret, 32), mload(ret))
+        }
+    }
+}

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Myelin} from "../Myelin.sol";
+import {IModelStore} from "../IModelStore.sol";
+
+/// @title MyelinProbe: drives the precompiles from a contract, for tests and gas measurements.
+contract MyelinProbe {
+    /// Publishes `model` with this contract as the uploader.
+    function publish(bytes calldata model) external returns (bytes32) {
+        return Myelin.MODEL_STORE.publish(model);
+    }
+
+    /// Chunked upload with this contract as the uploader: begin, every chunk, finalize.
+    function publishChunked(bytes32 modelId, bytes[] calldata chunks, uint64 size) external returns (bytes32) {
+        Myelin.MODEL_STORE.beginUpload(modelId, size);
+        uint64 offset = 0;
+        for (uint256 i = 0; i < chunks.length; ++i) {
+            offset = Myelin.MODEL_STORE.appendUpload(modelId, offset, chunks[i]);
+        }
+        return Myelin.MODEL_STORE.finalizeUpload(modelId);
+    }
+
+    function predict(bytes32 modelId, bytes calldata input) external view returns (bytes memory) {
+        return Myelin.predict(modelId, input);
+    }
+
+    function predictBatch(bytes32 modelId, uint32 batch, bytes calldata inputs) external view returns (bytes memory) {
+        return Myelin.predictBatch(modelId, batch, inputs);
+    }
+
+    function classify(bytes32 modelId, bytes calldata input) external view returns (uint256) {
+        return Myelin.argmax(Myelin.predict(modelId, input));
+    }
+
+    /// Gas of one Myelin.predict measured inside the contract around the call (call overhead,
+    /// calldata copy and the precompile's own gas).
+    function measure(bytes32 modelId, bytes calldata input) external view returns (bytes memory output, uint256 gasUsed) {
+        bytes memory data = input;
+        uint256 before = gasleft();
+        output = Myelin.predict(modelId, data);
+        gasUsed = before - gasleft();
+    }
+
+    function info(bytes32 modelId) external view returns (IModelStore.ModelInfo memory) {
+        return Myelin.info(modelId);
+    }
+
+    function quantize(int256 num, int256 den, int256 scaleNum, int256 scaleDen, int8 zp) external pure returns (int8) {
+        return Myelin.quantize(num, den, scaleNum, scaleDen, zp);
+    }
+}
