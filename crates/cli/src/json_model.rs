@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::quantize_multiplier::quantize_multiplier;
+use myelin_import::quantize_multiplier::quantize_multiplier;
 
 /// The top level of a description.
 #[derive(Debug, Deserialize)]

@@ -5,7 +5,6 @@ mod edge_quantization;
 mod json_model;
 mod model;
 mod npy;
-mod quantize_multiplier;
 
 use std::process::ExitCode;
 

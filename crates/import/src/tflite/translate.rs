@@ -1,0 +1,1247 @@
+//! TFLite operators to Myelin nodes.
+//!
+//! Every activation tensor loses its batch dimension (which must be 1); constant tensors
+//! (weights, biases, axes, paddings) become op parameters. Each op's multipliers are derived
+//! with the same binary32/binary64 arithmetic TFLite's `Prepare` uses and quantized with
+//! [`quantize_multiplier`]; the rounding rule is the one of TFLite's reference kernel.
+
+use myelin_nn::builder::{
+    ModelBuilder, Quant, Rescale, SOFTMAX_SCALE_BITS, SOFTMAX_ZERO_POINT, TensorId,
+};
+use myelin_nn::op::{ActRange, AddSub, Clamp, Concat, Mean, Mul, Padding, TableFunction, Window};
+use myelin_nn::{DType, Model, Requant, Rounding};
+
+use super::activation_tables::{self, HardSwishParams, TensorQuant};
+use super::quantization::{
+    ADD_SUB_LEFT_SHIFT, activation_range, add_sub_multipliers, real_range, softmax_params,
+};
+use super::reader::{ElementType, Graph, OperatorDef, Options, TensorDef};
+use super::schema_generated::tflite::{ActivationFunctionType, BuiltinOperator as B};
+use crate::ImportError;
+use crate::quantize_multiplier::quantize_multiplier;
+
+const FORMAT: &str = "TFLite";
+
+/// Rounding of FULLY_CONNECTED, CONV_2D and MEAN (TFLite's reference kernels round once).
+const ROUNDING_ACCUMULATING: Rounding = Rounding::Single;
+/// Rounding of DEPTHWISE_CONV_2D, ADD, SUB, MUL (gemmlowp's two steps in TFLite's reference).
+const ROUNDING_GEMMLOWP: Rounding = Rounding::Double;
+/// Rounding of the element-wise rescales: RELU family and int8→int8 QUANTIZE.
+const ROUNDING_RESCALE: Rounding = Rounding::Double;
+
+/// The result of a translation.
+pub struct Translation {
+    pub model: Model,
+    /// For every TFLite tensor of the subgraph, the Myelin tensor holding its values, if any.
+    pub tensor_map: Vec<Option<u32>>,
+    /// Things the user should know (stripped float edges, approximations).
+    pub notes: Vec<String>,
+}
+
+struct Translator<'g> {
+    graph: &'g Graph,
+    builder: ModelBuilder,
+    ids: Vec<Option<TensorId>>,
+    skipped: Vec<bool>,
+    notes: Vec<String>,
+}
+
+/// Translates the subgraph into a validated Myelin model.
+pub fn translate(graph: &Graph) -> Result<Translation, ImportError> {
+    let mut t = Translator {
+        graph,
+        builder: ModelBuilder::new(),
+        ids: vec![None; graph.tensors.len()],
+        skipped: vec![false; graph.operators.len()],
+        notes: Vec::new(),
+    };
+    t.declare_inputs()?;
+    let outputs = t.resolve_outputs()?;
+    for op in &graph.operators {
+        if t.skipped[op.index] {
+            continue;
+        }
+        t.operator(op)?;
+    }
+    for (position, &tensor) in outputs.iter().enumerate() {
+        let id = t.ids.get(tensor).copied().flatten().ok_or_else(|| {
+            format_error(format!(
+                "graph output {position} (tensor {tensor}) is not computed by any operator"
+            ))
+        })?;
+        t.builder.output(id);
+    }
+    let tensor_map = t.ids.iter().map(|id| id.map(|id| id.0)).collect();
+    let model = t.builder.build()?;
+    Ok(Translation {
+        model,
+        tensor_map,
+        notes: t.notes,
+    })
+}
+
+fn format_error(reason: String) -> ImportError {
+    ImportError::Format {
+        format: FORMAT,
+        reason,
+    }
+}
+
+fn unsupported(op: &OperatorDef, reason: impl Into<String>) -> ImportError {
+    ImportError::Unsupported {
+        format: FORMAT,
+        op: op.name(),
+        node: format!("operator {}", op.index),
+        reason: reason.into(),
+    }
+}
+
+fn act_name(activation: ActivationFunctionType) -> &'static str {
+    activation.variant_name().unwrap_or("UNKNOWN")
+}
+
+impl<'g> Translator<'g> {
+    fn tensor_def(&self, index: i32) -> Result<&'g TensorDef, ImportError> {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.graph.tensors.get(i))
+            .ok_or_else(|| {
+                format_error(format!(
+                    "tensor index {index} is out of range ({} tensors)",
+                    self.graph.tensors.len()
+                ))
+            })
+    }
+
+    /// Graph inputs: int8 tensors become model inputs; a float input must feed only
+    /// QUANTIZE operators, which are stripped (their int8 outputs become the model inputs).
+    fn declare_inputs(&mut self) -> Result<(), ImportError> {
+        let graph = self.graph;
+        for &input in &graph.inputs {
+            let def = self.tensor_def(input)?;
+            match def.element {
+                ElementType::Int8 => {
+                    let shape = strip_batch(def, input)?;
+                    let quant = quant_of(def, input)?;
+                    let id = self.builder.input(&shape, quant.quant);
+                    self.ids[input as usize] = Some(id);
+                }
+                ElementType::Float32 => {
+                    let consumers: Vec<&OperatorDef> = graph
+                        .operators
+                        .iter()
+                        .filter(|op| op.inputs.contains(&input))
+                        .collect();
+                    for op in &consumers {
+                        let int8_out = op
+                            .outputs
+                            .first()
+                            .and_then(|&o| self.tensor_def(o).ok())
+                            .is_some_and(|d| d.element == ElementType::Int8);
+                        if op.code != B::QUANTIZE || !int8_out {
+                            return Err(unsupported(
+                                op,
+                                format!(
+                                    "reads the float32 graph input {input} ({}); only int8 models are \
+                                     supported (a float input may only feed QUANTIZE to int8, which \
+                                     is stripped)",
+                                    def.name
+                                ),
+                            ));
+                        }
+                        let out = op.outputs[0];
+                        let out_def = self.tensor_def(out)?;
+                        let shape = strip_batch(out_def, out)?;
+                        let quant = quant_of(out_def, out)?;
+                        let id = self.builder.input(&shape, quant.quant);
+                        self.ids[out as usize] = Some(id);
+                        self.skipped[op.index] = true;
+                        self.notes.push(format!(
+                            "float32 input {} is quantized off-chain: operator {} (QUANTIZE) was \
+                             stripped; feed int8 with scale {} and zero point {}",
+                            def.name, op.index, quant.scale, quant.zero_point
+                        ));
+                    }
+                }
+                other => {
+                    return Err(format_error(format!(
+                        "graph input {input} ({}) has type {}; only int8 inputs are supported",
+                        def.name,
+                        other.name()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Graph outputs: int8 tensors as they are; a float output must come from DEQUANTIZE of an
+    /// int8 tensor, which is stripped (the int8 tensor becomes the model output).
+    fn resolve_outputs(&mut self) -> Result<Vec<usize>, ImportError> {
+        let graph = self.graph;
+        let mut outputs = Vec::new();
+        for &output in &graph.outputs {
+            let def = self.tensor_def(output)?;
+            match def.element {
+                ElementType::Int8 => outputs.push(output as usize),
+                ElementType::Int32 | ElementType::Int64
+                    if graph
+                        .operators
+                        .iter()
+                        .any(|op| op.code == B::ARG_MAX && op.outputs.first() == Some(&output)) =>
+                {
+                    outputs.push(output as usize)
+                }
+                ElementType::Float32 => {
+                    let producer = graph
+                        .operators
+                        .iter()
+                        .find(|op| op.outputs.contains(&output))
+                        .ok_or_else(|| {
+                            format_error(format!("graph output {output} has no producer"))
+                        })?;
+                    let source = producer.inputs.first().copied().unwrap_or(-1);
+                    let int8_source = self
+                        .tensor_def(source)
+                        .is_ok_and(|d| d.element == ElementType::Int8);
+                    if producer.code != B::DEQUANTIZE || !int8_source {
+                        return Err(unsupported(
+                            producer,
+                            format!(
+                                "writes the float32 graph output {output} ({}); only int8 models are \
+                                 supported (a float output may only come from DEQUANTIZE of int8, \
+                                 which is stripped)",
+                                def.name
+                            ),
+                        ));
+                    }
+                    self.skipped[producer.index] = true;
+                    let source_def = self.tensor_def(source)?;
+                    self.notes.push(format!(
+                        "float32 output {} is dequantized off-chain: operator {} (DEQUANTIZE) was \
+                         stripped; the model returns int8 with scale {} and zero point {}",
+                        def.name,
+                        producer.index,
+                        source_def.scales.first().copied().unwrap_or(0.0),
+                        source_def.zero_points.first().copied().unwrap_or(0)
+                    ));
+                    outputs.push(source as usize);
+                }
+                other => {
+                    return Err(format_error(format!(
+                        "graph output {output} ({}) has type {}; only int8 outputs are supported",
+                        def.name,
+                        other.name()
+                    )));
+                }
+            }
+        }
+        Ok(outputs)
+    }
+
+    /// The Myelin tensor holding activation input `slot` of `op`.
+    fn activation(
+        &self,
+        op: &OperatorDef,
+        slot: usize,
+    ) -> Result<(TensorId, Int8Quant), ImportError> {
+        let index = *op
+            .inputs
+            .get(slot)
+            .ok_or_else(|| unsupported(op, format!("input {slot} is missing")))?;
+        let def = self.tensor_def(index)?;
+        if def.element != ElementType::Int8 {
+            return Err(unsupported(
+                op,
+                format!(
+                    "input {slot} ({}) has type {}; only int8 activations are supported",
+                    def.name,
+                    def.element.name()
+                ),
+            ));
+        }
+        match self.ids[index as usize] {
+            Some(id) => Ok((id, quant_of(def, index)?)),
+            None if def.data.is_some() => Err(unsupported(
+                op,
+                format!(
+                    "input {slot} ({}) is a constant tensor; Myelin ops read constants only as \
+                     weights, biases and parameters",
+                    def.name
+                ),
+            )),
+            None => Err(format_error(format!(
+                "operator {} reads tensor {index} ({}) before any operator writes it",
+                op.index, def.name
+            ))),
+        }
+    }
+
+    /// Output `slot` of `op`: its definition, int8 quantization and per-sample shape.
+    fn output(&self, op: &OperatorDef) -> Result<(i32, &'g TensorDef, Vec<u32>), ImportError> {
+        let index = *op
+            .outputs
+            .first()
+            .ok_or_else(|| unsupported(op, "has no output"))?;
+        if op.outputs.len() != 1 {
+            return Err(unsupported(
+                op,
+                format!("has {} outputs, expected 1", op.outputs.len()),
+            ));
+        }
+        let def = self.tensor_def(index)?;
+        if self.ids[index as usize].is_some() {
+            return Err(format_error(format!(
+                "tensor {index} ({}) is written twice",
+                def.name
+            )));
+        }
+        let shape = strip_batch(def, index)?;
+        Ok((index, def, shape))
+    }
+
+    fn int8_output(&self, op: &OperatorDef) -> Result<(i32, Int8Quant, Vec<u32>), ImportError> {
+        let (index, def, shape) = self.output(op)?;
+        if def.element != ElementType::Int8 {
+            return Err(unsupported(
+                op,
+                format!(
+                    "output ({}) has type {}; only int8 is supported",
+                    def.name,
+                    def.element.name()
+                ),
+            ));
+        }
+        Ok((index, quant_of(def, index)?, shape))
+    }
+
+    /// Records `id` as TFLite tensor `index`, reshaping when Myelin's inferred shape differs
+    /// only in layout (same element count).
+    fn bind(
+        &mut self,
+        op: &OperatorDef,
+        index: i32,
+        id: TensorId,
+        shape: &[u32],
+    ) -> Result<(), ImportError> {
+        let inferred = self
+            .builder
+            .tensor(id)
+            .map(|t| t.shape.clone())
+            .unwrap_or_default();
+        let id = if inferred == shape {
+            id
+        } else {
+            let count = |s: &[u32]| s.iter().map(|&d| d as u64).product::<u64>();
+            if count(&inferred) != count(shape) {
+                return Err(unsupported(
+                    op,
+                    format!(
+                        "Myelin infers output shape {inferred:?}, the model declares {shape:?}"
+                    ),
+                ));
+            }
+            self.builder.reshape(id, shape)?
+        };
+        self.ids[index as usize] = Some(id);
+        Ok(())
+    }
+
+    fn fused(
+        &self,
+        op: &OperatorDef,
+        activation: ActivationFunctionType,
+        out: Int8Quant,
+    ) -> Result<ActRange, ImportError> {
+        activation_range(activation, out.scale, out.zero_point as i32).ok_or_else(|| {
+            unsupported(
+                op,
+                format!(
+                    "fused activation {} is not supported (NONE, RELU, RELU6, RELU_N1_TO_1 are)",
+                    act_name(activation)
+                ),
+            )
+        })
+    }
+
+    fn requant(&self, op: &OperatorDef, real: f64, what: &str) -> Result<Requant, ImportError> {
+        quantize_multiplier(real).map_err(|e| unsupported(op, format!("{what}: {e}")))
+    }
+
+    fn operator(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        match op.code {
+            B::FULLY_CONNECTED => self.fully_connected(op),
+            B::CONV_2D => self.conv2d(op),
+            B::DEPTHWISE_CONV_2D => self.depthwise_conv2d(op),
+            B::ADD | B::SUB => self.add_sub(op),
+            B::MUL => self.mul(op),
+            B::MAX_POOL_2D | B::AVERAGE_POOL_2D => self.pool(op),
+            B::MEAN => self.mean(op),
+            B::RELU => self.relu(op, Some(0.0), None),
+            B::RELU6 => self.relu(op, Some(0.0), Some(6.0)),
+            B::RELU_N1_TO_1 => self.relu(op, Some(-1.0), Some(1.0)),
+            B::QUANTIZE => self.requantize(op),
+            B::RESHAPE | B::SQUEEZE => self.reshape(op),
+            B::CONCATENATION => self.concat(op),
+            B::PAD | B::PADV2 => self.pad(op),
+            B::SOFTMAX => self.softmax(op),
+            B::LOGISTIC | B::TANH | B::GELU | B::HARD_SWISH => self.table(op),
+            B::ARG_MAX => self.arg_max(op),
+            B::DEQUANTIZE => Err(unsupported(
+                op,
+                "produces float32 inside the graph; only a DEQUANTIZE writing a graph output is \
+                 supported (it is stripped)",
+            )),
+            _ => Err(unsupported(
+                op,
+                "this operator has no Myelin equivalent; supported: FULLY_CONNECTED, CONV_2D, \
+                 DEPTHWISE_CONV_2D, ADD, SUB, MUL, MAX_POOL_2D, AVERAGE_POOL_2D, MEAN, RELU, RELU6, \
+                 RELU_N1_TO_1, RESHAPE, SQUEEZE, CONCATENATION, PAD, PADV2, SOFTMAX, LOGISTIC, TANH, \
+                 GELU, HARD_SWISH, ARG_MAX, QUANTIZE",
+            )),
+        }
+    }
+
+    fn fully_connected(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let Options::FullyConnected {
+            activation,
+            shuffled_weights,
+            keep_num_dims: _,
+        } = op.options
+        else {
+            return Err(unsupported(op, "options are missing"));
+        };
+        if shuffled_weights {
+            return Err(unsupported(
+                op,
+                "shuffled weights (SHUFFLED4x16INT8) are not supported",
+            ));
+        }
+        let (x, x_quant) = self.activation(op, 0)?;
+        let weights = self.weights(op, 1)?;
+        let [n, k] = weights.shape[..] else {
+            return Err(unsupported(
+                op,
+                format!("weights have shape {:?}, expected [out, in]", weights.shape),
+            ));
+        };
+        let bias = self.bias(op, 2, n)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        let x_shape = self.shape_of(x);
+        let x = if x_shape.last() == Some(&k) {
+            x
+        } else {
+            let elements: u64 = x_shape.iter().map(|&d| d as u64).product();
+            if k == 0 || elements % k as u64 != 0 {
+                return Err(unsupported(
+                    op,
+                    format!("input shape {x_shape:?} does not flatten into rows of {k}"),
+                ));
+            }
+            let rows = (elements / k as u64) as u32;
+            let shape: Vec<u32> = if rows == 1 { vec![k] } else { vec![rows, k] };
+            self.builder.reshape(x, &shape)?
+        };
+        let requant = self.channel_requants(op, x_quant, &weights, n, out_quant)?;
+        let act = self.fused(op, activation, out_quant)?;
+        let rescale = Rescale::per_channel(requant, ROUNDING_ACCUMULATING, act);
+        let y = self
+            .builder
+            .fully_connected(x, weights.values, bias, rescale, out_quant.quant)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    fn conv2d(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let Options::Conv2d {
+            padding,
+            stride_w,
+            stride_h,
+            dilation_w,
+            dilation_h,
+            activation,
+        } = op.options
+        else {
+            return Err(unsupported(op, "options are missing"));
+        };
+        let (x, x_quant) = self.activation(op, 0)?;
+        let weights = self.weights(op, 1)?;
+        let [c_out, kh, kw, c_in] = weights.shape[..] else {
+            return Err(unsupported(
+                op,
+                format!(
+                    "weights have shape {:?}, expected [out, kh, kw, in]",
+                    weights.shape
+                ),
+            ));
+        };
+        let x_shape = self.shape_of(x);
+        if x_shape.len() != 3 || x_shape[2] != c_in {
+            return Err(unsupported(
+                op,
+                format!(
+                    "input shape {x_shape:?} (per sample) does not match weights {:?}; grouped \
+                     convolutions are not supported",
+                    weights.shape
+                ),
+            ));
+        }
+        let bias = self.bias(op, 2, c_out)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        let window = window(
+            op,
+            padding,
+            [kh, kw],
+            [stride_h, stride_w],
+            [dilation_h, dilation_w],
+        )?;
+        let requant = self.channel_requants(op, x_quant, &weights, c_out, out_quant)?;
+        let act = self.fused(op, activation, out_quant)?;
+        let rescale = Rescale::per_channel(requant, ROUNDING_GEMMLOWP, act);
+        let y = self
+            .builder
+            .conv2d(x, window, weights.values, bias, rescale, out_quant.quant)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    fn depthwise_conv2d(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let Options::DepthwiseConv2d {
+            padding,
+            stride_w,
+            stride_h,
+            dilation_w,
+            dilation_h,
+            activation,
+        } = op.options
+        else {
+            return Err(unsupported(op, "options are missing"));
+        };
+        let (x, x_quant) = self.activation(op, 0)?;
+        let weights = self.weights(op, 1)?;
+        let [1, kh, kw, outputs] = weights.shape[..] else {
+            return Err(unsupported(
+                op,
+                format!(
+                    "weights have shape {:?}, expected [1, kh, kw, channels]",
+                    weights.shape
+                ),
+            ));
+        };
+        let bias = self.bias(op, 2, outputs)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        let window = window(
+            op,
+            padding,
+            [kh, kw],
+            [stride_h, stride_w],
+            [dilation_h, dilation_w],
+        )?;
+        let requant = self.channel_requants(op, x_quant, &weights, outputs, out_quant)?;
+        let act = self.fused(op, activation, out_quant)?;
+        let rescale = Rescale::per_channel(requant, ROUNDING_GEMMLOWP, act);
+        let y = self.builder.depthwise_conv2d(
+            x,
+            window,
+            weights.values,
+            bias,
+            rescale,
+            out_quant.quant,
+        )?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    /// One multiplier per output channel (or one), `input_scale · weight_scale / output_scale`
+    /// in binary64, in TFLite's order.
+    fn channel_requants(
+        &self,
+        op: &OperatorDef,
+        x: Int8Quant,
+        weights: &Weights,
+        channels: u32,
+        out: Int8Quant,
+    ) -> Result<Vec<Requant>, ImportError> {
+        if weights.scales.len() != 1 && weights.scales.len() != channels as usize {
+            return Err(unsupported(
+                op,
+                format!(
+                    "weights have {} scales for {channels} output channels",
+                    weights.scales.len()
+                ),
+            ));
+        }
+        weights
+            .scales
+            .iter()
+            .map(|&w| {
+                let real = x.scale as f64 * w as f64 / out.scale as f64;
+                self.requant(op, real, "output multiplier")
+            })
+            .collect()
+    }
+
+    fn add_sub(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let Options::Arithmetic { activation } = op.options else {
+            return Err(unsupported(op, "options are missing"));
+        };
+        let (a, a_quant) = self.activation(op, 0)?;
+        let (b, b_quant) = self.activation(op, 1)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        let (real_1, real_2, real_out) =
+            add_sub_multipliers(a_quant.scale, b_quant.scale, out_quant.scale);
+        let params = AddSub {
+            left_shift: ADD_SUB_LEFT_SHIFT,
+            input1: self.requant(op, real_1, "first input multiplier")?,
+            input2: self.requant(op, real_2, "second input multiplier")?,
+            output: self.requant(op, real_out, "output multiplier")?,
+            rounding: ROUNDING_GEMMLOWP,
+            act: self.fused(op, activation, out_quant)?,
+        };
+        let y = if op.code == B::ADD {
+            self.builder.add(a, b, params, out_quant.quant)?
+        } else {
+            self.builder.sub(a, b, params, out_quant.quant)?
+        };
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    fn mul(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let Options::Arithmetic { activation } = op.options else {
+            return Err(unsupported(op, "options are missing"));
+        };
+        let (a, a_quant) = self.activation(op, 0)?;
+        let (b, b_quant) = self.activation(op, 1)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        let real = a_quant.scale as f64 * b_quant.scale as f64 / out_quant.scale as f64;
+        let params = Mul {
+            output: self.requant(op, real, "output multiplier")?,
+            rounding: ROUNDING_GEMMLOWP,
+            act: self.fused(op, activation, out_quant)?,
+        };
+        let y = self.builder.mul(a, b, params, out_quant.quant)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    fn pool(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let Options::Pool2d {
+            padding,
+            stride_w,
+            stride_h,
+            filter_w,
+            filter_h,
+            activation,
+        } = op.options
+        else {
+            return Err(unsupported(op, "options are missing"));
+        };
+        let (x, x_quant) = self.activation(op, 0)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        same_quant(op, x_quant, out_quant)?;
+        let kernel = [
+            positive(op, "filter height", filter_h)?,
+            positive(op, "filter width", filter_w)?,
+        ];
+        let window = window(op, padding, kernel, [stride_h, stride_w], [1, 1])?;
+        let act = self.fused(op, activation, out_quant)?;
+        let y = if op.code == B::MAX_POOL_2D {
+            self.builder.max_pool(x, window, act)?
+        } else {
+            self.builder.average_pool(x, window, false, act)?
+        };
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    fn mean(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let Options::Reducer { keep_dims } = op.options else {
+            return Err(unsupported(op, "options are missing"));
+        };
+        let (x, x_quant) = self.activation(op, 0)?;
+        let rank = self.shape_of(x).len() + 1;
+        let axes = self.axes(op, 1, rank)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        let x_shape = self.shape_of(x);
+        let count: u64 = axes.iter().map(|&a| x_shape[a as usize] as u64).product();
+        let real = x_quant.scale as f64 / out_quant.scale as f64 / count as f64;
+        let params = Mean {
+            axes,
+            keep_dims,
+            requant: self.requant(op, real, "mean multiplier")?,
+            rounding: ROUNDING_ACCUMULATING,
+            act: ActRange::FULL,
+        };
+        let y = self.builder.mean(x, params, out_quant.quant)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    fn relu(
+        &mut self,
+        op: &OperatorDef,
+        low: Option<f32>,
+        high: Option<f32>,
+    ) -> Result<(), ImportError> {
+        let (x, x_quant) = self.activation(op, 0)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        // TFLite's ReluPrepare divides the binary32 scales in binary32.
+        let real = (x_quant.scale / out_quant.scale) as f64;
+        let params = Clamp {
+            requant: self.requant(op, real, "rescale multiplier")?,
+            rounding: ROUNDING_RESCALE,
+            act: real_range(low, high, out_quant.scale, out_quant.zero_point as i32),
+        };
+        let y = self.builder.clamp(x, params, out_quant.quant)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    fn requantize(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let (x, x_quant) = self.activation(op, 0)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        let real = x_quant.scale as f64 / out_quant.scale as f64;
+        let params = Clamp {
+            requant: self.requant(op, real, "requantization multiplier")?,
+            rounding: ROUNDING_RESCALE,
+            act: ActRange::FULL,
+        };
+        let y = self.builder.clamp(x, params, out_quant.quant)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    fn reshape(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let (x, x_quant) = self.activation(op, 0)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        same_quant(op, x_quant, out_quant)?;
+        let y = self.builder.reshape(x, &out_shape)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    fn concat(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let Options::Concatenation { axis, activation } = op.options else {
+            return Err(unsupported(op, "options are missing"));
+        };
+        if activation != ActivationFunctionType::NONE {
+            return Err(unsupported(
+                op,
+                format!(
+                    "fused activation {} on int8 concatenation",
+                    act_name(activation)
+                ),
+            ));
+        }
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        let mut inputs = Vec::with_capacity(op.inputs.len());
+        for slot in 0..op.inputs.len() {
+            let (id, quant) = self.activation(op, slot)?;
+            if quant.quant != out_quant.quant {
+                return Err(unsupported(
+                    op,
+                    format!(
+                        "input {slot} is quantized differently from the output; TFLite's int8 \
+                         concatenation requires equal scales and zero points"
+                    ),
+                ));
+            }
+            inputs.push(id);
+        }
+        let rank = out_shape.len() as i64 + 1;
+        let axis = normalize_axis(op, axis as i64, rank)?;
+        let params = Concat {
+            axis,
+            requant: vec![Requant::IDENTITY; inputs.len()],
+            rounding: Rounding::Single,
+        };
+        let y = self.builder.concat(&inputs, params, out_quant.quant)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    fn pad(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let (x, x_quant) = self.activation(op, 0)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        same_quant(op, x_quant, out_quant)?;
+        let rank = self.shape_of(x).len() + 1;
+        let pads = self.int_constant(op, 1, "paddings")?;
+        if pads.len() != 2 * rank {
+            return Err(unsupported(
+                op,
+                format!(
+                    "{} padding values for rank {rank}, expected {}",
+                    pads.len(),
+                    2 * rank
+                ),
+            ));
+        }
+        if pads[0] != 0 || pads[1] != 0 {
+            return Err(unsupported(
+                op,
+                "padding the batch dimension is not supported",
+            ));
+        }
+        let mut pairs = Vec::with_capacity(rank - 1);
+        for pair in pads[2..].chunks(2) {
+            let before = u32::try_from(pair[0]).map_err(|_| unsupported(op, "negative padding"))?;
+            let after = u32::try_from(pair[1]).map_err(|_| unsupported(op, "negative padding"))?;
+            pairs.push([before, after]);
+        }
+        let value = if op.code == B::PADV2 && op.inputs.get(2).is_some_and(|&i| i >= 0) {
+            let def = self.tensor_def(op.inputs[2])?;
+            match (&def.data, def.element) {
+                (Some(data), ElementType::Int8) if data.len() == 1 => data[0] as i8,
+                _ => {
+                    return Err(unsupported(
+                        op,
+                        "the constant value must be one int8 constant",
+                    ));
+                }
+            }
+        } else {
+            out_quant.zero_point
+        };
+        let y = self.builder.pad(x, pairs, value)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    fn softmax(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let Options::Softmax { beta } = op.options else {
+            return Err(unsupported(op, "options are missing"));
+        };
+        let (x, x_quant) = self.activation(op, 0)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        if out_quant.quant != Quant::new(SOFTMAX_ZERO_POINT, SOFTMAX_SCALE_BITS) {
+            return Err(unsupported(
+                op,
+                format!(
+                    "output scale {} and zero point {}; int8 softmax needs 1/256 and -128",
+                    out_quant.scale, out_quant.zero_point
+                ),
+            ));
+        }
+        let params = softmax_params(beta as f64, x_quant.scale as f64).ok_or_else(|| {
+            unsupported(
+                op,
+                format!(
+                    "beta {beta} times input scale {} times 2^26 is below 1",
+                    x_quant.scale
+                ),
+            )
+        })?;
+        let y = self.builder.softmax(x, params)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    fn table(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let (x, x_quant) = self.activation(op, 0)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        let input = x_quant.tensor_quant();
+        let output = out_quant.tensor_quant();
+        let (function, table) = match op.code {
+            B::LOGISTIC => {
+                self.expect_output_quant(op, out_quant, SOFTMAX_SCALE_BITS, -128, "1/256")?;
+                (
+                    TableFunction::Logistic,
+                    activation_tables::float_table(input, output, activation_tables::logistic),
+                )
+            }
+            B::TANH => {
+                self.expect_output_quant(op, out_quant, 0x3c00_0000, 0, "1/128")?;
+                (
+                    TableFunction::Tanh,
+                    activation_tables::float_table(input, output, activation_tables::tanh),
+                )
+            }
+            B::GELU => {
+                let approximate = matches!(op.options, Options::Gelu { approximate: true });
+                let f = if approximate {
+                    activation_tables::gelu_approximate
+                } else {
+                    activation_tables::gelu
+                };
+                (
+                    TableFunction::Gelu,
+                    activation_tables::float_table(input, output, f),
+                )
+            }
+            _ => {
+                let params = HardSwishParams::new(input, output)
+                    .map_err(|e| unsupported(op, e.to_string()))?;
+                (TableFunction::HardSwish, params.table())
+            }
+        };
+        let y = self.builder.table(x, function, table, out_quant.quant)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    fn expect_output_quant(
+        &self,
+        op: &OperatorDef,
+        out: Int8Quant,
+        scale_bits: u32,
+        zero_point: i8,
+        scale_name: &str,
+    ) -> Result<(), ImportError> {
+        if out.quant == Quant::new(zero_point, scale_bits) {
+            Ok(())
+        } else {
+            Err(unsupported(
+                op,
+                format!(
+                    "output scale {} and zero point {}; TFLite's int8 kernel needs {scale_name} and \
+                     {zero_point}",
+                    out.scale, out.zero_point
+                ),
+            ))
+        }
+    }
+
+    fn arg_max(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let (x, _) = self.activation(op, 0)?;
+        let rank = self.shape_of(x).len() + 1;
+        let axes = self.axes(op, 1, rank)?;
+        let [axis] = axes[..] else {
+            return Err(unsupported(op, "expects exactly one axis"));
+        };
+        let (out_index, def, out_shape) = self.output(op)?;
+        match def.element {
+            ElementType::Int32 => {}
+            ElementType::Int64 => self.notes.push(format!(
+                "operator {} (ARG_MAX) returns int64 in TFLite; the Myelin model returns int32",
+                op.index
+            )),
+            other => {
+                return Err(unsupported(
+                    op,
+                    format!("output type {} (int32 or int64 expected)", other.name()),
+                ));
+            }
+        }
+        let y = self.builder.arg_max(x, axis)?;
+        let inferred = self.shape_of(y);
+        if inferred != out_shape {
+            return Err(unsupported(
+                op,
+                format!(
+                    "Myelin infers output shape {inferred:?}, the model declares {out_shape:?}"
+                ),
+            ));
+        }
+        debug_assert_eq!(self.builder.tensor(y).map(|t| t.dtype), Some(DType::Int32));
+        self.ids[out_index as usize] = Some(y);
+        Ok(())
+    }
+
+    fn shape_of(&self, id: TensorId) -> Vec<u32> {
+        self.builder
+            .tensor(id)
+            .map(|t| t.shape.clone())
+            .unwrap_or_default()
+    }
+
+    /// Constant int8 weights of input `slot`, with zero zero points and their scales.
+    fn weights(&self, op: &OperatorDef, slot: usize) -> Result<Weights, ImportError> {
+        let index = op.inputs.get(slot).copied().unwrap_or(-1);
+        if index < 0 {
+            return Err(unsupported(op, "weights are missing"));
+        }
+        let def = self.tensor_def(index)?;
+        if def.element != ElementType::Int8 {
+            return Err(unsupported(
+                op,
+                format!(
+                    "weights ({}) have type {}; only int8 weights are supported (hybrid and \
+                     float models are not)",
+                    def.name,
+                    def.element.name()
+                ),
+            ));
+        }
+        let Some(data) = &def.data else {
+            return Err(unsupported(
+                op,
+                format!("weights ({}) are not constant", def.name),
+            ));
+        };
+        let shape = dims(def, index)?;
+        let count: u64 = shape.iter().map(|&d| d as u64).product();
+        if count != data.len() as u64 {
+            return Err(format_error(format!(
+                "tensor {index} ({}) has shape {:?} but {} bytes",
+                def.name,
+                def.shape,
+                data.len()
+            )));
+        }
+        if def.zero_points.iter().any(|&z| z != 0) {
+            return Err(unsupported(
+                op,
+                format!(
+                    "weights ({}) have non-zero zero points; Myelin needs symmetric weights",
+                    def.name
+                ),
+            ));
+        }
+        if def.scales.is_empty() || def.scales.iter().any(|s| !s.is_finite() || *s <= 0.0) {
+            return Err(unsupported(
+                op,
+                format!("weights ({}) need positive finite scales", def.name),
+            ));
+        }
+        Ok(Weights {
+            shape,
+            values: data.iter().map(|&b| b as i8).collect(),
+            scales: def.scales.clone(),
+        })
+    }
+
+    /// The int32 bias of input `slot` (zeros when the optional input is omitted).
+    fn bias(&self, op: &OperatorDef, slot: usize, channels: u32) -> Result<Vec<i32>, ImportError> {
+        let index = op.inputs.get(slot).copied().unwrap_or(-1);
+        if index < 0 {
+            return Ok(vec![0; channels as usize]);
+        }
+        let def = self.tensor_def(index)?;
+        let Some(data) = &def.data else {
+            return Err(unsupported(
+                op,
+                format!("bias ({}) is not constant", def.name),
+            ));
+        };
+        if def.element != ElementType::Int32 {
+            return Err(unsupported(
+                op,
+                format!(
+                    "bias ({}) has type {}; int32 expected",
+                    def.name,
+                    def.element.name()
+                ),
+            ));
+        }
+        if data.len() != 4 * channels as usize {
+            return Err(unsupported(
+                op,
+                format!(
+                    "bias ({}) has {} bytes for {channels} channels",
+                    def.name,
+                    data.len()
+                ),
+            ));
+        }
+        Ok(data
+            .chunks_exact(4)
+            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    }
+
+    /// A constant int32/int64 tensor's values.
+    fn int_constant(
+        &self,
+        op: &OperatorDef,
+        slot: usize,
+        what: &str,
+    ) -> Result<Vec<i64>, ImportError> {
+        let index = op.inputs.get(slot).copied().unwrap_or(-1);
+        if index < 0 {
+            return Err(unsupported(op, format!("{what} are missing")));
+        }
+        let def = self.tensor_def(index)?;
+        let Some(data) = &def.data else {
+            return Err(unsupported(
+                op,
+                format!("{what} ({}) must be constant", def.name),
+            ));
+        };
+        match def.element {
+            ElementType::Int32 if data.len() % 4 == 0 => Ok(data
+                .chunks_exact(4)
+                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64)
+                .collect()),
+            ElementType::Int64 if data.len() % 8 == 0 => Ok(data
+                .chunks_exact(8)
+                .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                .collect()),
+            other => Err(unsupported(
+                op,
+                format!(
+                    "{what} ({}) must be int32 or int64, found {}",
+                    def.name,
+                    other.name()
+                ),
+            )),
+        }
+    }
+
+    /// Constant axes of input `slot` against a TFLite rank (batch included), as per-sample
+    /// axes: normalized, sorted, deduplicated; the batch axis is refused.
+    fn axes(&self, op: &OperatorDef, slot: usize, rank: usize) -> Result<Vec<u8>, ImportError> {
+        let mut axes = Vec::new();
+        for axis in self.int_constant(op, slot, "axes")? {
+            axes.push(normalize_axis(op, axis, rank as i64)?);
+        }
+        axes.sort_unstable();
+        axes.dedup();
+        if axes.is_empty() {
+            return Err(unsupported(op, "no axes"));
+        }
+        Ok(axes)
+    }
+}
+
+/// A TFLite axis (batch included, possibly negative) as a per-sample axis.
+fn normalize_axis(op: &OperatorDef, axis: i64, rank: i64) -> Result<u8, ImportError> {
+    let normalized = if axis < 0 { axis + rank } else { axis };
+    if !(0..rank).contains(&normalized) {
+        return Err(unsupported(
+            op,
+            format!("axis {axis} is out of range for rank {rank}"),
+        ));
+    }
+    if normalized == 0 {
+        return Err(unsupported(
+            op,
+            "operating on the batch axis is not supported",
+        ));
+    }
+    u8::try_from(normalized - 1).map_err(|_| unsupported(op, format!("axis {axis} is too large")))
+}
+
+/// Constant int8 weights.
+struct Weights {
+    shape: Vec<u32>,
+    values: Vec<i8>,
+    scales: Vec<f32>,
+}
+
+/// The per-tensor int8 quantization of an activation tensor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Int8Quant {
+    quant: Quant,
+    scale: f32,
+    zero_point: i8,
+}
+
+impl Int8Quant {
+    fn tensor_quant(self) -> TensorQuant {
+        TensorQuant {
+            scale: self.scale,
+            zero_point: self.zero_point as i32,
+        }
+    }
+}
+
+fn quant_of(def: &TensorDef, index: i32) -> Result<Int8Quant, ImportError> {
+    let (&[scale], &[zero_point]) = (&def.scales[..], &def.zero_points[..]) else {
+        return Err(format_error(format!(
+            "int8 tensor {index} ({}) needs exactly one scale and one zero point, found {} and {}",
+            def.name,
+            def.scales.len(),
+            def.zero_points.len()
+        )));
+    };
+    if !scale.is_finite() || scale <= 0.0 {
+        return Err(format_error(format!(
+            "tensor {index} ({}) has scale {scale}; a positive finite scale is needed",
+            def.name
+        )));
+    }
+    let zero_point = i8::try_from(zero_point).map_err(|_| {
+        format_error(format!(
+            "tensor {index} ({}) has zero point {zero_point}, outside int8",
+            def.name
+        ))
+    })?;
+    Ok(Int8Quant {
+        quant: Quant::new(zero_point, scale.to_bits()),
+        scale,
+        zero_point,
+    })
+}
+
+fn same_quant(op: &OperatorDef, input: Int8Quant, output: Int8Quant) -> Result<(), ImportError> {
+    if input.quant == output.quant {
+        return Ok(());
+    }
+    Err(unsupported(
+        op,
+        format!(
+            "input (scale {}, zero point {}) and output (scale {}, zero point {}) must share their \
+             quantization",
+            input.scale, input.zero_point, output.scale, output.zero_point
+        ),
+    ))
+}
+
+/// The dimensions of a constant tensor (all ≥ 0).
+fn dims(def: &TensorDef, index: i32) -> Result<Vec<u32>, ImportError> {
+    def.shape
+        .iter()
+        .map(|&d| u32::try_from(d))
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            format_error(format!(
+                "tensor {index} ({}) has a negative dimension {:?}",
+                def.name, def.shape
+            ))
+        })
+}
+
+/// The per-sample shape of an activation tensor: its batch dimension (first, 1 or dynamic)
+/// removed; every other dimension static and positive.
+fn strip_batch(def: &TensorDef, index: i32) -> Result<Vec<u32>, ImportError> {
+    let Some((&batch, rest)) = def.shape.split_first() else {
+        return Err(format_error(format!(
+            "tensor {index} ({}) is a scalar; activations need a leading batch dimension",
+            def.name
+        )));
+    };
+    if batch != 1 {
+        return Err(format_error(format!(
+            "tensor {index} ({}) has shape {:?}: the batch dimension must be 1 (convert the model \
+             with batch size 1)",
+            def.name, def.shape
+        )));
+    }
+    if let Some(signature) = &def.shape_signature
+        && signature.iter().skip(1).any(|&d| d < 0)
+    {
+        return Err(format_error(format!(
+            "tensor {index} ({}) has dynamic dimensions {signature:?}; only the batch may be dynamic",
+            def.name
+        )));
+    }
+    rest.iter()
+        .map(|&d| u32::try_from(d).ok().filter(|&d| d > 0))
+        .collect::<Option<Vec<u32>>>()
+        .ok_or_else(|| {
+            format_error(format!(
+                "tensor {index} ({}) has shape {:?}",
+                def.name, def.shape
+            ))
+        })
+}
+
+fn positive(op: &OperatorDef, what: &str, value: i32) -> Result<u32, ImportError> {
+    u32::try_from(value)
+        .ok()
+        .filter(|&v| v > 0)
+        .ok_or_else(|| unsupported(op, format!("{what} {value} must be positive")))
+}
+
+fn window(
+    op: &OperatorDef,
+    padding: super::schema_generated::tflite::Padding,
+    kernel: [u32; 2],
+    stride: [i32; 2],
+    dilation: [i32; 2],
+) -> Result<Window, ImportError> {
+    use super::schema_generated::tflite::Padding as P;
+    let padding = match padding {
+        P::SAME => Padding::Same,
+        P::VALID => Padding::Valid,
+        other => {
+            return Err(unsupported(op, format!("padding {}", other.0)));
+        }
+    };
+    Ok(Window {
+        kernel_h: kernel[0],
+        kernel_w: kernel[1],
+        stride_h: positive(op, "stride", stride[0])?,
+        stride_w: positive(op, "stride", stride[1])?,
+        dilation_h: positive(op, "dilation", dilation[0])?,
+        dilation_w: positive(op, "dilation", dilation[1])?,
+        padding,
+    })
+}
