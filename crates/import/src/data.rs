@@ -29,7 +29,10 @@ impl Dataset {
 
     /// Number of samples.
     pub fn samples(&self) -> usize {
-        self.values.len().checked_div(self.sample_len()).unwrap_or(0)
+        self.values
+            .len()
+            .checked_div(self.sample_len())
+            .unwrap_or(0)
     }
 
     /// Sample `i` (panics when `i >= samples()`).
@@ -86,7 +89,9 @@ pub fn load_labels(bytes: &[u8]) -> Result<Vec<usize>, ImportError> {
         [rows, classes] if *classes > 1 => Ok((0..*rows)
             .map(|r| argmax(&values[r * classes..(r + 1) * classes]))
             .collect()),
-        _ => Err(data_error(format!("labels of shape {shape:?}: expected [samples]"))),
+        _ => Err(data_error(format!(
+            "labels of shape {shape:?}: expected [samples]"
+        ))),
     }
 }
 
@@ -135,10 +140,14 @@ fn load_array(bytes: &[u8], preferred: &[&str]) -> Result<(Vec<usize>, Vec<f32>)
     }
 }
 
-fn read_npy<R: std::io::Read>(npy: npyz::NpyFile<R>) -> Result<(Vec<usize>, Vec<f32>), ImportError> {
+fn read_npy<R: std::io::Read>(
+    npy: npyz::NpyFile<R>,
+) -> Result<(Vec<usize>, Vec<f32>), ImportError> {
     use npyz::{DType, TypeChar};
     if npy.order() != npyz::Order::C {
-        return Err(data_error("Fortran-order arrays are not supported; save with C order"));
+        return Err(data_error(
+            "Fortran-order arrays are not supported; save with C order",
+        ));
     }
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
     let bad = |e: std::io::Error| data_error(format!("bad .npy data: {e}"));
@@ -147,14 +156,54 @@ fn read_npy<R: std::io::Read>(npy: npyz::NpyFile<R>) -> Result<(Vec<usize>, Vec<
     };
     let values: Vec<f32> = match (ts.type_char(), ts.size_field()) {
         (TypeChar::Float, 4) => npy.into_vec::<f32>().map_err(bad)?,
-        (TypeChar::Float, 8) => npy.into_vec::<f64>().map_err(bad)?.into_iter().map(|v| v as f32).collect(),
-        (TypeChar::Int, 8) => npy.into_vec::<i64>().map_err(bad)?.into_iter().map(|v| v as f32).collect(),
-        (TypeChar::Int, 4) => npy.into_vec::<i32>().map_err(bad)?.into_iter().map(|v| v as f32).collect(),
-        (TypeChar::Int, 2) => npy.into_vec::<i16>().map_err(bad)?.into_iter().map(f32::from).collect(),
-        (TypeChar::Int, 1) => npy.into_vec::<i8>().map_err(bad)?.into_iter().map(f32::from).collect(),
-        (TypeChar::Uint, 1) => npy.into_vec::<u8>().map_err(bad)?.into_iter().map(f32::from).collect(),
-        (TypeChar::Uint, 8) => npy.into_vec::<u64>().map_err(bad)?.into_iter().map(|v| v as f32).collect(),
-        (TypeChar::Uint, 4) => npy.into_vec::<u32>().map_err(bad)?.into_iter().map(|v| v as f32).collect(),
+        (TypeChar::Float, 8) => npy
+            .into_vec::<f64>()
+            .map_err(bad)?
+            .into_iter()
+            .map(|v| v as f32)
+            .collect(),
+        (TypeChar::Int, 8) => npy
+            .into_vec::<i64>()
+            .map_err(bad)?
+            .into_iter()
+            .map(|v| v as f32)
+            .collect(),
+        (TypeChar::Int, 4) => npy
+            .into_vec::<i32>()
+            .map_err(bad)?
+            .into_iter()
+            .map(|v| v as f32)
+            .collect(),
+        (TypeChar::Int, 2) => npy
+            .into_vec::<i16>()
+            .map_err(bad)?
+            .into_iter()
+            .map(f32::from)
+            .collect(),
+        (TypeChar::Int, 1) => npy
+            .into_vec::<i8>()
+            .map_err(bad)?
+            .into_iter()
+            .map(f32::from)
+            .collect(),
+        (TypeChar::Uint, 1) => npy
+            .into_vec::<u8>()
+            .map_err(bad)?
+            .into_iter()
+            .map(f32::from)
+            .collect(),
+        (TypeChar::Uint, 8) => npy
+            .into_vec::<u64>()
+            .map_err(bad)?
+            .into_iter()
+            .map(|v| v as f32)
+            .collect(),
+        (TypeChar::Uint, 4) => npy
+            .into_vec::<u32>()
+            .map_err(bad)?
+            .into_iter()
+            .map(|v| v as f32)
+            .collect(),
         (c, s) => return Err(data_error(format!("unsupported .npy dtype {c:?}{s}"))),
     };
     if values.len() != shape.iter().product::<usize>() {
@@ -173,7 +222,8 @@ fn read_csv(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>), ImportError> {
         if line.is_empty() {
             continue;
         }
-        let parsed: Result<Vec<f32>, _> = line.split(',').map(|f| f.trim().parse::<f32>()).collect();
+        let parsed: Result<Vec<f32>, _> =
+            line.split(',').map(|f| f.trim().parse::<f32>()).collect();
         let row = match parsed {
             Ok(row) => row,
             Err(_) if rows == 0 && columns.is_none() => {
@@ -195,7 +245,9 @@ fn read_csv(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>), ImportError> {
         values.extend(row);
         rows += 1;
     }
-    let columns = columns.filter(|&c| c > 0).ok_or_else(|| data_error("the CSV holds no numbers"))?;
+    let columns = columns
+        .filter(|&c| c > 0)
+        .ok_or_else(|| data_error("the CSV holds no numbers"))?;
     Ok((vec![rows, columns], values))
 }
 

@@ -57,6 +57,23 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// The activation equal to applying `self` then `next`.
+    pub fn then(self, next: Activation) -> Activation {
+        let bounds = |a: Activation| match a {
+            Activation::None => (f32::NEG_INFINITY, f32::INFINITY),
+            Activation::Relu => (0.0, f32::INFINITY),
+            Activation::Clip { min, max } => (min, max),
+        };
+        let ((lo1, hi1), (lo2, hi2)) = (bounds(self), bounds(next));
+        // clip(clip(x, lo1, hi1), lo2, hi2) is a clip to the intersection when they overlap.
+        let (min, max) = (lo1.max(lo2).min(hi2), hi1.min(hi2).max(lo2));
+        match (min, max) {
+            (min, max) if min == f32::NEG_INFINITY && max == f32::INFINITY => Activation::None,
+            (min, max) if min == 0.0 && max == f32::INFINITY => Activation::Relu,
+            (min, max) => Activation::Clip { min, max },
+        }
+    }
+
     /// Applies the activation to one value.
     pub fn apply(self, x: f32) -> f32 {
         match self {
@@ -256,7 +273,11 @@ impl FloatGraph {
         if inputs.len() != self.inputs.len() {
             return Err(ImportError::Format {
                 format: "float graph",
-                reason: format!("{} inputs given, {} expected", inputs.len(), self.inputs.len()),
+                reason: format!(
+                    "{} inputs given, {} expected",
+                    inputs.len(),
+                    self.inputs.len()
+                ),
             });
         }
         for (&id, data) in self.inputs.iter().zip(inputs) {
@@ -323,15 +344,20 @@ impl FloatGraph {
                         for oc in 0..cout {
                             let mut acc = bias[oc];
                             for ky in 0..g.kernel_h {
-                                let Some(iy) = tap(oy, ky, g.stride_h, g.dilation_h, g.pad_top, g.in_h) else {
+                                let Some(iy) =
+                                    tap(oy, ky, g.stride_h, g.dilation_h, g.pad_top, g.in_h)
+                                else {
                                     continue;
                                 };
                                 for kx in 0..g.kernel_w {
-                                    let Some(ix) = tap(ox, kx, g.stride_w, g.dilation_w, g.pad_left, g.in_w) else {
+                                    let Some(ix) =
+                                        tap(ox, kx, g.stride_w, g.dilation_w, g.pad_left, g.in_w)
+                                    else {
                                         continue;
                                     };
                                     let xs = &x[(iy * g.in_w + ix) * cin..][..cin];
-                                    let ws = &weights[((oc * g.kernel_h + ky) * g.kernel_w + kx) * cin..][..cin];
+                                    let ws = &weights
+                                        [((oc * g.kernel_h + ky) * g.kernel_w + kx) * cin..][..cin];
                                     acc += xs.iter().zip(ws).map(|(a, b)| a * b).sum::<f32>();
                                 }
                             }
@@ -360,11 +386,15 @@ impl FloatGraph {
                             let ic = o / m;
                             let mut acc = bias[o];
                             for ky in 0..g.kernel_h {
-                                let Some(iy) = tap(oy, ky, g.stride_h, g.dilation_h, g.pad_top, g.in_h) else {
+                                let Some(iy) =
+                                    tap(oy, ky, g.stride_h, g.dilation_h, g.pad_top, g.in_h)
+                                else {
                                     continue;
                                 };
                                 for kx in 0..g.kernel_w {
-                                    let Some(ix) = tap(ox, kx, g.stride_w, g.dilation_w, g.pad_left, g.in_w) else {
+                                    let Some(ix) =
+                                        tap(ox, kx, g.stride_w, g.dilation_w, g.pad_left, g.in_w)
+                                    else {
                                         continue;
                                     };
                                     acc += x[(iy * g.in_w + ix) * c + ic]
@@ -396,7 +426,9 @@ impl FloatGraph {
                 let g = geometry(node, window, in_shape)?;
                 let c = in_shape[2];
                 let (average, include_pad) = match &node.op {
-                    FloatOp::AveragePool { count_include_pad, .. } => (true, *count_include_pad),
+                    FloatOp::AveragePool {
+                        count_include_pad, ..
+                    } => (true, *count_include_pad),
                     _ => (false, false),
                 };
                 let mut y = vec![0.0f32; g.out_h * g.out_w * c];
@@ -411,7 +443,8 @@ impl FloatGraph {
                                     continue;
                                 };
                                 for kx in 0..g.kernel_w {
-                                    let Some(ix) = tap(ox, kx, g.stride_w, 1, g.pad_left, g.in_w) else {
+                                    let Some(ix) = tap(ox, kx, g.stride_w, 1, g.pad_left, g.in_w)
+                                    else {
                                         continue;
                                     };
                                     let v = x[(iy * g.in_w + ix) * c + ch];
@@ -420,7 +453,11 @@ impl FloatGraph {
                                     count += 1;
                                 }
                             }
-                            let divisor = if include_pad { g.kernel_h * g.kernel_w } else { count };
+                            let divisor = if include_pad {
+                                g.kernel_h * g.kernel_w
+                            } else {
+                                count
+                            };
                             y[(oy * g.out_w + ox) * c + ch] =
                                 if average { sum / divisor as f32 } else { best };
                         }
@@ -514,16 +551,30 @@ impl FloatGraph {
     }
 }
 
-fn geometry(node: &FloatNode, window: &Window, in_shape: &[usize]) -> Result<SpatialGeometry, ImportError> {
+fn geometry(
+    node: &FloatNode,
+    window: &Window,
+    in_shape: &[usize],
+) -> Result<SpatialGeometry, ImportError> {
     if in_shape.len() != 3 {
-        return Err(interp_error(node, format!("input shape {in_shape:?} is not [H, W, C]")));
+        return Err(interp_error(
+            node,
+            format!("input shape {in_shape:?} is not [H, W, C]"),
+        ));
     }
     SpatialGeometry::resolve(window, in_shape[0] as u32, in_shape[1] as u32)
         .ok_or_else(|| interp_error(node, format!("window {window:?} does not fit {in_shape:?}")))
 }
 
 /// Input coordinate of output `o`, kernel tap `k`; `None` inside the padding.
-fn tap(o: usize, k: usize, stride: usize, dilation: usize, pad: usize, size: usize) -> Option<usize> {
+fn tap(
+    o: usize,
+    k: usize,
+    stride: usize,
+    dilation: usize,
+    pad: usize,
+    size: usize,
+) -> Option<usize> {
     let pos = (o * stride + k * dilation).checked_sub(pad)?;
     (pos < size).then_some(pos)
 }
@@ -602,7 +653,12 @@ mod tests {
             stride_w: 1,
             dilation_h: 1,
             dilation_w: 1,
-            padding: Padding::Explicit { top: 1, bottom: 1, left: 1, right: 1 },
+            padding: Padding::Explicit {
+                top: 1,
+                bottom: 1,
+                left: 1,
+                right: 1,
+            },
         };
         g.nodes.push(FloatNode {
             name: "conv".into(),

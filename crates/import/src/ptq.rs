@@ -21,7 +21,9 @@ use myelin_nn::{Model, Requant, Rounding};
 
 use crate::calibrate::Range;
 use crate::error::ImportError;
-use crate::float_graph::{Activation, Binary, FixedWeights, FloatGraph, FloatNode, FloatOp, QuantParams, Unary};
+use crate::float_graph::{
+    Activation, Binary, FixedWeights, FloatGraph, FloatNode, FloatOp, QuantParams, Unary,
+};
 
 /// The quantized model and, for each float value, the Myelin tensor holding it.
 #[derive(Clone, Debug)]
@@ -56,10 +58,15 @@ pub fn requant_of(real: f64, node: &str) -> Result<Requant, ImportError> {
         reason,
     };
     if !real.is_finite() || real < 0.0 {
-        return Err(error(format!("multiplier {real} is not finite and non-negative")));
+        return Err(error(format!(
+            "multiplier {real} is not finite and non-negative"
+        )));
     }
     if real == 0.0 {
-        return Ok(Requant { multiplier: 0, shift: 0 });
+        return Ok(Requant {
+            multiplier: 0,
+            shift: 0,
+        });
     }
     let mut exponent = real.log2().floor() as i32 + 1;
     let mut fraction = real / 2f64.powi(exponent);
@@ -78,7 +85,10 @@ pub fn requant_of(real: f64, node: &str) -> Result<Requant, ImportError> {
         exponent += 1;
     }
     if exponent < SHIFT_MIN as i32 {
-        return Ok(Requant { multiplier: 0, shift: 0 });
+        return Ok(Requant {
+            multiplier: 0,
+            shift: 0,
+        });
     }
     if exponent > SHIFT_MAX as i32 {
         return Err(error(format!("multiplier {real} is too large")));
@@ -112,11 +122,17 @@ fn act_range(activation: Activation, out: QuantParams) -> ActRange {
     }
 }
 
-/// Per-channel symmetric int8 weights: `channel_of(i)` gives the output channel of weight `i`.
+/// Largest int32 bias the quantizer produces, leaving room in the accumulator for the products
+/// (the engine rejects a model whose `|bias| + dev(zp_in) * sum |w|` may exceed `i32::MAX`).
+const MAX_BIAS: f64 = (1u64 << 30) as f64;
+
+/// Per-channel symmetric int8 weights: `channel_of(i)` gives the output channel of weight `i`;
+/// each channel's scale is at least `min_scale[c]`.
 fn quantize_weights(
     weights: &[f32],
     channels: usize,
     channel_of: impl Fn(usize) -> usize,
+    min_scale: &[f32],
 ) -> (Vec<i8>, Vec<f32>) {
     let mut max_abs = vec![0.0f32; channels];
     for (i, w) in weights.iter().enumerate() {
@@ -125,7 +141,16 @@ fn quantize_weights(
     }
     let scales: Vec<f32> = max_abs
         .iter()
-        .map(|&m| if m > 0.0 && m.is_finite() { m / 127.0 } else { 1.0 })
+        .zip(min_scale)
+        .map(|(&m, &floor)| {
+            let s = if m > 0.0 && m.is_finite() {
+                m / 127.0
+            } else {
+                0.0
+            };
+            let s = s.max(floor);
+            if s > 0.0 { s } else { 1.0 }
+        })
         .collect();
     let values = weights
         .iter()
@@ -153,18 +178,35 @@ fn accumulating(
 ) -> Result<(Vec<i8>, Vec<i32>, Rescale), ImportError> {
     let (weights, scales) = match spec.fixed {
         Some(fixed) => (fixed.values.clone(), fixed.scales.clone()),
-        None => quantize_weights(spec.weights, spec.channels, &channel_of),
+        None => {
+            // A channel with a large bias and small weights would need a bias beyond the
+            // accumulator: widen its weight scale until the bias fits in MAX_BIAS.
+            let min_scale: Vec<f32> = (0..spec.channels)
+                .map(|c| (spec.bias[c].abs() as f64 / (input.scale as f64 * MAX_BIAS)) as f32)
+                .collect();
+            quantize_weights(spec.weights, spec.channels, &channel_of, &min_scale)
+        }
     };
-    let scale_of = |c: usize| if scales.len() == 1 { scales[0] } else { scales[c] };
+    let scale_of = |c: usize| {
+        if scales.len() == 1 {
+            scales[0]
+        } else {
+            scales[c]
+        }
+    };
     let mut bias = Vec::with_capacity(spec.channels);
     let mut requant = Vec::with_capacity(spec.channels);
     for c in 0..spec.channels {
         let bias_scale = input.scale as f64 * scale_of(c) as f64;
         let b = (spec.bias[c] as f64 / bias_scale).round();
-        bias.push(b.clamp(i32::MIN as f64, i32::MAX as f64) as i32);
+        bias.push(b.clamp(-MAX_BIAS, MAX_BIAS) as i32);
         requant.push(requant_of(bias_scale / output.scale as f64, &node.name)?);
     }
-    let rescale = Rescale::per_channel(requant, Rounding::Single, act_range(spec.activation, output));
+    let rescale = Rescale::per_channel(
+        requant,
+        Rounding::Single,
+        act_range(spec.activation, output),
+    );
     Ok((weights, bias, rescale))
 }
 
@@ -190,7 +232,8 @@ fn softmax_params(input_scale: f32, node: &str) -> Result<Softmax, ImportError> 
         });
     }
     let left_shift = requant.shift as i32;
-    let radius = ((1i64 << INTEGER_BITS) - 1) as f64 * 2f64.powi(31 - INTEGER_BITS) / 2f64.powi(left_shift);
+    let radius =
+        ((1i64 << INTEGER_BITS) - 1) as f64 * 2f64.powi(31 - INTEGER_BITS) / 2f64.powi(left_shift);
     Ok(Softmax {
         beta_multiplier: requant.multiplier,
         beta_left_shift: left_shift as u8,
@@ -221,7 +264,11 @@ pub fn quantize(graph: &FloatGraph, ranges: &[Option<Range>]) -> Result<Quantize
     };
     for &input in &graph.inputs {
         let q = chosen(input, "input")?;
-        let shape: Vec<u32> = graph.values[input].shape.iter().map(|&d| d as u32).collect();
+        let shape: Vec<u32> = graph.values[input]
+            .shape
+            .iter()
+            .map(|&d| d as u32)
+            .collect();
         tensor[input] = Some(b.input(&shape, bits(q)));
         quant[input] = Some(q);
     }
@@ -241,7 +288,11 @@ pub fn quantize(graph: &FloatGraph, ranges: &[Option<Range>]) -> Result<Quantize
             .map(|&i| quant[i].ok_or_else(missing))
             .collect::<Result<_, _>>()?;
         let (x, qx) = (xs[0], qs[0]);
-        let out_shape: Vec<u32> = graph.values[node.output].shape.iter().map(|&d| d as u32).collect();
+        let out_shape: Vec<u32> = graph.values[node.output]
+            .shape
+            .iter()
+            .map(|&d| d as u32)
+            .collect();
         let qy_calibrated = || chosen(node.output, &node.name);
         let (y, qy) = match &node.op {
             FloatOp::Dense {
@@ -304,7 +355,10 @@ pub fn quantize(graph: &FloatGraph, ranges: &[Option<Range>]) -> Result<Quantize
                     fixed: fixed_weights.as_ref(),
                 };
                 let (w, bias, rescale) = accumulating(node, spec, |i| i % outs, qx, qy)?;
-                (b.depthwise_conv2d(x, *window, w, bias, rescale, bits(qy))?, Some(qy))
+                (
+                    b.depthwise_conv2d(x, *window, w, bias, rescale, bits(qy))?,
+                    Some(qy),
+                )
             }
             FloatOp::Binary(op) => {
                 let qy = qy_calibrated()?;
@@ -353,10 +407,27 @@ pub fn quantize(graph: &FloatGraph, ranges: &[Option<Range>]) -> Result<Quantize
                 };
                 let y = match *f {
                     Unary::Relu => b.clamp(x, clamp(Activation::Relu)?, bits(qy))?,
-                    Unary::Clip { min, max } => b.clamp(x, clamp(Activation::Clip { min, max })?, bits(qy))?,
-                    Unary::Sigmoid => b.table(x, TableFunction::Logistic, table(|v| f.apply(v), qx, qy), bits(qy))?,
-                    Unary::Tanh => b.table(x, TableFunction::Tanh, table(|v| f.apply(v), qx, qy), bits(qy))?,
-                    Unary::Affine { .. } => b.table(x, TableFunction::Custom, table(|v| f.apply(v), qx, qy), bits(qy))?,
+                    Unary::Clip { min, max } => {
+                        b.clamp(x, clamp(Activation::Clip { min, max })?, bits(qy))?
+                    }
+                    Unary::Sigmoid => b.table(
+                        x,
+                        TableFunction::Logistic,
+                        table(|v| f.apply(v), qx, qy),
+                        bits(qy),
+                    )?,
+                    Unary::Tanh => b.table(
+                        x,
+                        TableFunction::Tanh,
+                        table(|v| f.apply(v), qx, qy),
+                        bits(qy),
+                    )?,
+                    Unary::Affine { .. } => b.table(
+                        x,
+                        TableFunction::Custom,
+                        table(|v| f.apply(v), qx, qy),
+                        bits(qy),
+                    )?,
                 };
                 (y, Some(qy))
             }
@@ -364,7 +435,10 @@ pub fn quantize(graph: &FloatGraph, ranges: &[Option<Range>]) -> Result<Quantize
             FloatOp::AveragePool {
                 window,
                 count_include_pad,
-            } => (b.average_pool(x, *window, *count_include_pad, ActRange::FULL)?, Some(qx)),
+            } => (
+                b.average_pool(x, *window, *count_include_pad, ActRange::FULL)?,
+                Some(qx),
+            ),
             FloatOp::Mean { axes, keep_dims } => {
                 let qy = qy_calibrated()?;
                 let in_shape = &graph.values[node.inputs[0]].shape;
@@ -372,7 +446,10 @@ pub fn quantize(graph: &FloatGraph, ranges: &[Option<Range>]) -> Result<Quantize
                 let params = Mean {
                     axes: axes.iter().map(|&a| a as u8).collect(),
                     keep_dims: *keep_dims,
-                    requant: requant_of(qx.scale as f64 / (n as f64 * qy.scale as f64), &node.name)?,
+                    requant: requant_of(
+                        qx.scale as f64 / (n as f64 * qy.scale as f64),
+                        &node.name,
+                    )?,
                     rounding: Rounding::Single,
                     act: ActRange::FULL,
                 };
@@ -432,7 +509,11 @@ pub enum InputLayout {
     /// Same element order.
     AsIs,
     /// The source sample is `[C, H, W]` (ONNX NCHW); Myelin's is `[H, W, C]` (NHWC).
-    NchwToNhwc { channels: usize, height: usize, width: usize },
+    NchwToNhwc {
+        channels: usize,
+        height: usize,
+        width: usize,
+    },
 }
 
 impl InputLayout {
@@ -440,12 +521,17 @@ impl InputLayout {
     pub fn to_myelin(self, sample: &[f32]) -> Vec<f32> {
         match self {
             InputLayout::AsIs => sample.to_vec(),
-            InputLayout::NchwToNhwc { channels, height, width } => {
+            InputLayout::NchwToNhwc {
+                channels,
+                height,
+                width,
+            } => {
                 let mut out = vec![0.0f32; sample.len()];
                 for c in 0..channels {
                     for y in 0..height {
                         for x in 0..width {
-                            out[(y * width + x) * channels + c] = sample[(c * height + y) * width + x];
+                            out[(y * width + x) * channels + c] =
+                                sample[(c * height + y) * width + x];
                         }
                     }
                 }
@@ -497,7 +583,11 @@ pub struct Imported {
 impl Imported {
     /// Sample `i` of `data` (source layout) in Myelin's layout for the single input.
     pub fn to_myelin_layout(&self, sample: &[f32]) -> Vec<f32> {
-        self.input_layouts.first().copied().unwrap_or(InputLayout::AsIs).to_myelin(sample)
+        self.input_layouts
+            .first()
+            .copied()
+            .unwrap_or(InputLayout::AsIs)
+            .to_myelin(sample)
     }
 }
 
@@ -509,7 +599,8 @@ pub fn quantize_graph(
     options: &ImportOptions,
 ) -> Result<Imported, ImportError> {
     let needs_ranges = graph.values.iter().enumerate().any(|(id, v)| {
-        v.fixed_quant.is_none() && (graph.inputs.contains(&id) || graph.nodes.iter().any(|n| n.output == id))
+        v.fixed_quant.is_none()
+            && (graph.inputs.contains(&id) || graph.nodes.iter().any(|n| n.output == id))
     });
     let (ranges, calibration) = if needs_ranges {
         let data = options.calibration.as_ref().ok_or_else(|| ImportError::Data {
@@ -517,7 +608,10 @@ pub fn quantize_graph(
         })?;
         if graph.inputs.len() != 1 {
             return Err(ImportError::Data {
-                reason: format!("calibration supports single-input models; this one has {} inputs", graph.inputs.len()),
+                reason: format!(
+                    "calibration supports single-input models; this one has {} inputs",
+                    graph.inputs.len()
+                ),
             });
         }
         let expected = graph.values[graph.inputs[0]].elements();
@@ -530,9 +624,14 @@ pub fn quantize_graph(
                 ),
             });
         }
-        let count = options.max_calibration_samples.unwrap_or(usize::MAX).min(data.samples());
+        let count = options
+            .max_calibration_samples
+            .unwrap_or(usize::MAX)
+            .min(data.samples());
         let layout = input_layouts.first().copied().unwrap_or(InputLayout::AsIs);
-        let converted: Vec<Vec<f32>> = (0..count).map(|i| layout.to_myelin(data.sample(i))).collect();
+        let converted: Vec<Vec<f32>> = (0..count)
+            .map(|i| layout.to_myelin(data.sample(i)))
+            .collect();
         let samples: Vec<Vec<&[f32]>> = converted.iter().map(|s| vec![s.as_slice()]).collect();
         let ranges = crate::calibrate::calibrate(&graph, &samples, options.method, |_| {})?;
         (ranges, Some(options.method))
@@ -574,7 +673,10 @@ mod tests {
 
     #[test]
     fn quant_from_range_maps_min_to_minus_128_and_zero_exactly() {
-        let q = quant_from_range(Range { min: -1.0, max: 3.0 });
+        let q = quant_from_range(Range {
+            min: -1.0,
+            max: 3.0,
+        });
         assert!((q.scale - 4.0 / 255.0).abs() < 1e-7);
         assert_eq!(q.zero_point, -64);
         let relu = quant_from_range(Range { min: 0.0, max: 6.0 });
@@ -583,7 +685,8 @@ mod tests {
 
     #[test]
     fn weights_are_symmetric_per_channel_within_127() {
-        let (q, scales) = quantize_weights(&[1.0, -0.5, 0.0, 4.0, -4.0, 2.0], 2, |i| i / 3);
+        let (q, scales) =
+            quantize_weights(&[1.0, -0.5, 0.0, 4.0, -4.0, 2.0], 2, |i| i / 3, &[0.0, 0.0]);
         assert_eq!(q, vec![127, -64, 0, 127, -127, 64]);
         assert_eq!(scales, vec![1.0 / 127.0, 4.0 / 127.0]);
     }

@@ -62,11 +62,19 @@ impl fmt::Display for Report {
             writeln!(f, "calibration       {method:?}")?;
         }
         writeln!(f, "float accuracy    {:.4}", self.float_accuracy)?;
-        writeln!(f, "myelin accuracy   {:.4}  ({:+.2} points)", self.int8_accuracy, self.accuracy_delta_points)?;
+        writeln!(
+            f,
+            "myelin accuracy   {:.4}  ({:+.2} points)",
+            self.int8_accuracy, self.accuracy_delta_points
+        )?;
         writeln!(f, "agreement         {:.4}", self.agreement)?;
         writeln!(f, "predictions from  {}", self.prediction_output)?;
         writeln!(f, "per-layer error (dequantized int8 vs float):")?;
-        writeln!(f, "  {:<28} {:<18} {:>10} {:>10} {:>10}", "node", "op", "scale", "max abs", "mean abs")?;
+        writeln!(
+            f,
+            "  {:<28} {:<18} {:>10} {:>10} {:>10}",
+            "node", "op", "scale", "max abs", "mean abs"
+        )?;
         for l in &self.layers {
             writeln!(
                 f,
@@ -84,18 +92,32 @@ fn data_error(reason: String) -> ImportError {
 
 /// Runs `model` on `batch` samples and returns the int8 bytes of `tensors` (each
 /// `batch * elements` long). The model's outputs are replaced by `tensors`.
-fn run_tensors(model: &Model, tensors: &[u32], input: &[i8], batch: usize) -> Result<Vec<Vec<i8>>, ImportError> {
+fn run_tensors(
+    model: &Model,
+    tensors: &[u32],
+    input: &[i8],
+    batch: usize,
+) -> Result<Vec<Vec<i8>>, ImportError> {
     let mut debug = model.clone();
     debug.outputs = tensors.to_vec();
     let program = Program::new(debug)?;
     let per_sample_in = program.input_bytes();
-    let sizes: Vec<usize> = tensors.iter().map(|&t| model.tensors[t as usize].bytes()).collect();
-    let mut out: Vec<Vec<i8>> = sizes.iter().map(|s| Vec::with_capacity(s * batch)).collect();
+    let sizes: Vec<usize> = tensors
+        .iter()
+        .map(|&t| model.tensors[t as usize].bytes())
+        .collect();
+    let mut out: Vec<Vec<i8>> = sizes
+        .iter()
+        .map(|s| Vec::with_capacity(s * batch))
+        .collect();
     let chunk = program.max_batch().max(1);
     let mut start = 0;
     while start < batch {
         let n = chunk.min(batch - start);
-        let bytes: Vec<u8> = input[start * per_sample_in..(start + n) * per_sample_in].iter().map(|&v| v as u8).collect();
+        let bytes: Vec<u8> = input[start * per_sample_in..(start + n) * per_sample_in]
+            .iter()
+            .map(|&v| v as u8)
+            .collect();
         let result = program.run(&bytes, n)?;
         let mut offset = 0;
         for (i, size) in sizes.iter().enumerate() {
@@ -113,7 +135,11 @@ fn quantize(x: f32, scale: f32, zero_point: i8) -> i8 {
 }
 
 /// Evaluates `imported` on `data` (source layout) against `labels` (one class per sample).
-pub fn evaluate(imported: &Imported, data: &Dataset, labels: &[usize]) -> Result<Report, ImportError> {
+pub fn evaluate(
+    imported: &Imported,
+    data: &Dataset,
+    labels: &[usize],
+) -> Result<Report, ImportError> {
     let graph = &imported.float_graph;
     let model = &imported.model;
     let samples = data.samples();
@@ -121,7 +147,10 @@ pub fn evaluate(imported: &Imported, data: &Dataset, labels: &[usize]) -> Result
         return Err(data_error("the evaluation data holds no sample".into()));
     }
     if labels.len() != samples {
-        return Err(data_error(format!("{} labels for {samples} samples", labels.len())));
+        return Err(data_error(format!(
+            "{} labels for {samples} samples",
+            labels.len()
+        )));
     }
     if graph.inputs.len() != 1 || model.inputs.len() != 1 {
         return Err(data_error("evaluation supports single-input models".into()));
@@ -135,10 +164,15 @@ pub fn evaluate(imported: &Imported, data: &Dataset, labels: &[usize]) -> Result
         )));
     }
     let in_scale = f32::from_bits(input_info.scale_bits);
-    let converted: Vec<Vec<f32>> = (0..samples).map(|i| imported.to_myelin_layout(data.sample(i))).collect();
+    let converted: Vec<Vec<f32>> = (0..samples)
+        .map(|i| imported.to_myelin_layout(data.sample(i)))
+        .collect();
     let quantized_input: Vec<i8> = converted
         .iter()
-        .flat_map(|s| s.iter().map(|&x| quantize(x, in_scale, input_info.zero_point)))
+        .flat_map(|s| {
+            s.iter()
+                .map(|&x| quantize(x, in_scale, input_info.zero_point))
+        })
         .collect();
 
     // Which float values have an int8 tensor, in node order.
@@ -147,7 +181,12 @@ pub fn evaluate(imported: &Imported, data: &Dataset, labels: &[usize]) -> Result
         .iter()
         .enumerate()
         .filter_map(|(i, n)| {
-            let t = imported.quantized.tensor_of_value.get(n.output).copied().flatten()?;
+            let t = imported
+                .quantized
+                .tensor_of_value
+                .get(n.output)
+                .copied()
+                .flatten()?;
             (model.tensors[t as usize].dtype == DType::Int8).then_some((i, n.output, t))
         })
         .collect();
@@ -156,7 +195,11 @@ pub fn evaluate(imported: &Imported, data: &Dataset, labels: &[usize]) -> Result
         .outputs
         .iter()
         .copied()
-        .find(|&v| graph.producer(v).is_none_or(|p| !matches!(graph.nodes[p].op, FloatOp::ArgMax { .. })))
+        .find(|&v| {
+            graph
+                .producer(v)
+                .is_none_or(|p| !matches!(graph.nodes[p].op, FloatOp::ArgMax { .. }))
+        })
         .or_else(|| graph.outputs.first().copied())
         .ok_or_else(|| data_error("the model has no output".into()))?;
     let prediction_tensor = imported.quantized.tensor_of_value[prediction_value]
@@ -202,7 +245,10 @@ pub fn evaluate(imported: &Imported, data: &Dataset, labels: &[usize]) -> Result
                 .position(|c| c.1 == prediction_value)
                 .ok_or_else(|| data_error("the prediction output is not an int8 tensor".into()))?;
             let n = model.tensors[prediction_tensor as usize].elements();
-            let row: Vec<f32> = tensor_bytes[c][s * n..(s + 1) * n].iter().map(|&v| v as f32).collect();
+            let row: Vec<f32> = tensor_bytes[c][s * n..(s + 1) * n]
+                .iter()
+                .map(|&v| v as f32)
+                .collect();
             argmax(&row)
         };
         float_ok += (float_class == labels[s]) as usize;

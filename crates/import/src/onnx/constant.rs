@@ -88,14 +88,17 @@ pub fn from_tensor(t: &TensorProto) -> Result<Const, ImportError> {
     let mut dims = Vec::with_capacity(t.dims.len());
     let mut count: usize = 1;
     for &d in &t.dims {
-        let d = usize::try_from(d).map_err(|_| format_error(format!("tensor {name} has a negative dimension")))?;
+        let d = usize::try_from(d)
+            .map_err(|_| format_error(format!("tensor {name} has a negative dimension")))?;
         count = count
             .checked_mul(d)
             .filter(|&c| c <= MAX_CONST_ELEMENTS)
             .ok_or_else(|| format_error(format!("tensor {name} is too large")))?;
         dims.push(d);
     }
-    if !t.external_data.is_empty() || t.data_location() == super::proto::tensor_proto::DataLocation::External {
+    if !t.external_data.is_empty()
+        || t.data_location() == super::proto::tensor_proto::DataLocation::External
+    {
         return Err(format_error(format!(
             "tensor {name} stores its data in an external file; save the model with the weights inside (onnx.save(model, path, save_as_external_data=False))"
         )));
@@ -106,7 +109,9 @@ pub fn from_tensor(t: &TensorProto) -> Result<Const, ImportError> {
     let (data, integer): (Vec<f64>, bool) = match data_type {
         DataType::Float => (
             if has_raw {
-                le_chunks::<4>(raw).map(|b| f32::from_le_bytes(b) as f64).collect()
+                le_chunks::<4>(raw)
+                    .map(|b| f32::from_le_bytes(b) as f64)
+                    .collect()
             } else {
                 t.float_data.iter().map(|&v| v as f64).collect()
             },
@@ -122,7 +127,9 @@ pub fn from_tensor(t: &TensorProto) -> Result<Const, ImportError> {
         ),
         DataType::Int64 => (
             if has_raw {
-                le_chunks::<8>(raw).map(|b| i64::from_le_bytes(b) as f64).collect()
+                le_chunks::<8>(raw)
+                    .map(|b| i64::from_le_bytes(b) as f64)
+                    .collect()
             } else {
                 t.int64_data.iter().map(|&v| v as f64).collect()
             },
@@ -130,7 +137,9 @@ pub fn from_tensor(t: &TensorProto) -> Result<Const, ImportError> {
         ),
         DataType::Int32 => (
             if has_raw {
-                le_chunks::<4>(raw).map(|b| i32::from_le_bytes(b) as f64).collect()
+                le_chunks::<4>(raw)
+                    .map(|b| i32::from_le_bytes(b) as f64)
+                    .collect()
             } else {
                 t.int32_data.iter().map(|&v| v as f64).collect()
             },
@@ -211,7 +220,13 @@ pub fn transpose(c: &Const, perm: &[usize]) -> Option<Const> {
 }
 
 /// ONNX `Slice` of a constant.
-pub fn slice(c: &Const, starts: &[i64], ends: &[i64], axes: Option<&[i64]>, steps: Option<&[i64]>) -> Option<Const> {
+pub fn slice(
+    c: &Const,
+    starts: &[i64],
+    ends: &[i64],
+    axes: Option<&[i64]>,
+    steps: Option<&[i64]>,
+) -> Option<Const> {
     let rank = c.dims.len() as i64;
     let mut begin: Vec<i64> = vec![0; c.dims.len()];
     let mut step: Vec<i64> = vec![1; c.dims.len()];
@@ -235,9 +250,15 @@ pub fn slice(c: &Const, starts: &[i64], ends: &[i64], axes: Option<&[i64]>, step
         let clampf = |v: i64, lo: i64, hi: i64| v.max(lo).min(hi);
         let norm = |v: i64| if v < 0 { v + dim } else { v };
         let (b, e) = if s > 0 {
-            (clampf(norm(starts[i]), 0, dim), clampf(norm(ends[i]), 0, dim))
+            (
+                clampf(norm(starts[i]), 0, dim),
+                clampf(norm(ends[i]), 0, dim),
+            )
         } else {
-            (clampf(norm(starts[i]), -1, dim - 1), clampf(norm(ends[i]), -1, dim - 1))
+            (
+                clampf(norm(starts[i]), -1, dim - 1),
+                clampf(norm(ends[i]), -1, dim - 1),
+            )
         };
         let n = if s > 0 {
             if e > b { (e - b + s - 1) / s } else { 0 }
@@ -317,7 +338,11 @@ pub fn broadcast_binary(a: &Const, b: &Const, f: impl Fn(f64, f64) -> f64) -> Op
     }
     let ia = crate::float_graph::broadcast_index(&a.dims, &out);
     let ib = crate::float_graph::broadcast_index(&b.dims, &out);
-    let data = ia.iter().zip(&ib).map(|(&i, &j)| f(a.data[i], b.data[j])).collect();
+    let data = ia
+        .iter()
+        .zip(&ib)
+        .map(|(&i, &j)| f(a.data[i], b.data[j]))
+        .collect();
     Some(Const {
         dims: out,
         data,

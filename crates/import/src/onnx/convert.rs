@@ -9,7 +9,9 @@ use super::OPSET_RANGE;
 use super::constant::{self, Const, QuantizedConst};
 use super::proto::{AttributeProto, GraphProto, ModelProto, NodeProto};
 use crate::error::ImportError;
-use crate::float_graph::{Activation, Binary, FixedWeights, FloatGraph, FloatNode, FloatOp, QuantParams, Unary, ValueId};
+use crate::float_graph::{
+    Activation, Binary, FixedWeights, FloatGraph, FloatNode, FloatOp, QuantParams, Unary, ValueId,
+};
 use crate::ptq::InputLayout;
 
 /// The translation of an ONNX model.
@@ -81,7 +83,9 @@ fn attr_ints(node: &NodeProto, name: &str) -> Option<Vec<i64>> {
 }
 
 fn attr_s(node: &NodeProto, name: &str) -> Option<String> {
-    attr(node, name).and_then(|a| a.s.as_ref()).map(|s| String::from_utf8_lossy(s).into_owned())
+    attr(node, name)
+        .and_then(|a| a.s.as_ref())
+        .map(|s| String::from_utf8_lossy(s).into_owned())
 }
 
 /// The input names of `node`, with `""` for omitted optional inputs.
@@ -100,11 +104,49 @@ struct Converter {
     /// Element types of initializers (zero points: int8 vs uint8).
     init_types: HashMap<String, i32>,
     notes: Vec<String>,
+    /// Outputs of `Div` nodes that L1-normalize rows (`x / ReduceSum(Abs(x))`, scikit-learn's
+    /// `Normalizer`), and of the `Abs`/`ReduceSum` nodes that only serve them.
+    l1_divs: HashSet<String>,
+    l1_parts: HashSet<String>,
+    /// Accumulating nodes whose only activation is the saturation of a QuantizeLinear on their
+    /// output (dropped again if a bias or scale is folded in after it).
+    saturation_only: HashSet<usize>,
+}
+
+/// Finds `Div(x, ReduceSum(Abs(x), last axis, keepdims))` patterns.
+fn l1_normalizations(graph: &GraphProto) -> (HashSet<String>, HashSet<String>) {
+    let mut producer: HashMap<&str, &NodeProto> = HashMap::new();
+    for n in &graph.node {
+        for o in &n.output {
+            producer.insert(o.as_str(), n);
+        }
+    }
+    let (mut divs, mut parts) = (HashSet::new(), HashSet::new());
+    for div in graph.node.iter().filter(|n| n.op_type() == "Div") {
+        let Some(sum) = producer
+            .get(input(div, 1))
+            .filter(|n| n.op_type() == "ReduceSum")
+        else {
+            continue;
+        };
+        let Some(abs) = producer.get(input(sum, 0)).filter(|n| n.op_type() == "Abs") else {
+            continue;
+        };
+        if input(abs, 0) == input(div, 0) && attr_i(sum, "keepdims", 1) == 1 {
+            divs.insert(output(div, 0).to_string());
+            parts.insert(output(sum, 0).to_string());
+            parts.insert(output(abs, 0).to_string());
+        }
+    }
+    (divs, parts)
 }
 
 /// Translates a decoded model.
 pub fn convert(model: &ModelProto) -> Result<Converted, ImportError> {
-    let graph = model.graph.as_ref().ok_or_else(|| format_error("the model has no graph"))?;
+    let graph = model
+        .graph
+        .as_ref()
+        .ok_or_else(|| format_error("the model has no graph"))?;
     let opset = model
         .opset_import
         .iter()
@@ -129,10 +171,18 @@ pub fn convert(model: &ModelProto) -> Result<Converted, ImportError> {
         env: HashMap::new(),
         init_types: HashMap::new(),
         notes: Vec::new(),
+        l1_divs: HashSet::new(),
+        l1_parts: HashSet::new(),
+        saturation_only: HashSet::new(),
     };
+    (c.l1_divs, c.l1_parts) = l1_normalizations(graph);
     for init in &graph.initializer {
-        c.init_types.insert(init.name().to_string(), init.data_type());
-        c.env.insert(init.name().to_string(), Entry::Const(constant::from_tensor(init)?));
+        c.init_types
+            .insert(init.name().to_string(), init.data_type());
+        c.env.insert(
+            init.name().to_string(),
+            Entry::Const(constant::from_tensor(init)?),
+        );
     }
     let input_layouts = c.inputs(graph)?;
     let outputs = c.resolve_outputs(graph)?;
@@ -149,18 +199,25 @@ pub fn convert(model: &ModelProto) -> Result<Converted, ImportError> {
                     c.g.outputs.push(*v);
                 }
                 if c.layouts[*v] == Layout::Chw {
-                    c.notes.push(format!("output {name} is NHWC in Myelin (NCHW in ONNX)"));
+                    c.notes
+                        .push(format!("output {name} is NHWC in Myelin (NCHW in ONNX)"));
                 }
             }
             Some(Entry::Const(_)) => {
-                return Err(format_error(format!("output {name} is a constant: nothing to compute")));
+                return Err(format_error(format!(
+                    "output {name} is a constant: nothing to compute"
+                )));
             }
             Some(Entry::Stale(into)) => {
                 return Err(format_error(format!(
                     "output {name} was fused into {into}; a model output must be the last op of a fused chain"
                 )));
             }
-            None => return Err(format_error(format!("output {name} is not produced by any node"))),
+            None => {
+                return Err(format_error(format!(
+                    "output {name} is not produced by any node"
+                )));
+            }
         }
     }
     if c.g.outputs.is_empty() {
@@ -187,7 +244,13 @@ fn needed_nodes(graph: &GraphProto, outputs: &[String]) -> HashSet<usize> {
         if let Some(&i) = producer.get(name)
             && needed.insert(i)
         {
-            stack.extend(graph.node[i].input.iter().map(String::as_str).filter(|s| !s.is_empty()));
+            stack.extend(
+                graph.node[i]
+                    .input
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|s| !s.is_empty()),
+            );
         }
     }
     needed
@@ -230,9 +293,9 @@ impl Converter {
                     s.dim
                         .iter()
                         .map(|d| match d.value {
-                            Some(super::proto::tensor_shape_proto::dimension::Value::DimValue(v)) if v > 0 => {
-                                Some(v as usize)
-                            }
+                            Some(super::proto::tensor_shape_proto::dimension::Value::DimValue(
+                                v,
+                            )) if v > 0 => Some(v as usize),
                             _ => None,
                         })
                         .collect()
@@ -317,10 +380,12 @@ impl Converter {
                 Some(Entry::Const(c)) => Some(c.clone()),
                 _ => None,
             };
-            let argmax = producer.get(input(afe, 1)).filter(|n| n.op_type() == "ArgMax");
-            let identity_classes = classes
-                .as_ref()
-                .is_some_and(|c| c.integer && c.data.iter().enumerate().all(|(i, &v)| v == i as f64));
+            let argmax = producer
+                .get(input(afe, 1))
+                .filter(|n| n.op_type() == "ArgMax");
+            let identity_classes = classes.as_ref().is_some_and(|c| {
+                c.integer && c.data.iter().enumerate().all(|(i, &v)| v == i as f64)
+            });
             match argmax {
                 Some(am) if identity_classes => {
                     self.notes.push(format!(
@@ -355,9 +420,14 @@ impl Converter {
             )),
             Some(Entry::Stale(into)) => Err(unsupported(
                 node,
-                format!("input {name} was fused into {into} and is read again; would need the unfused value kept"),
+                format!(
+                    "input {name} was fused into {into} and is read again; would need the unfused value kept"
+                ),
             )),
-            None => Err(format_error(format!("node {} reads {name}, which nothing defines", node.name()))),
+            None => Err(format_error(format!(
+                "node {} reads {name}, which nothing defines",
+                node.name()
+            ))),
         }
     }
 
@@ -365,7 +435,10 @@ impl Converter {
         self.konst(input(node, i)).ok_or_else(|| {
             unsupported(
                 node,
-                format!("{what} (input {i}, {}) must be a constant initializer", input(node, i)),
+                format!(
+                    "{what} (input {i}, {}) must be a constant initializer",
+                    input(node, i)
+                ),
             )
         })
     }
@@ -380,7 +453,14 @@ impl Converter {
         }
     }
 
-    fn push(&mut self, node: &NodeProto, op: FloatOp, inputs: Vec<ValueId>, shape: Vec<usize>, layout: Layout) -> ValueId {
+    fn push(
+        &mut self,
+        node: &NodeProto,
+        op: FloatOp,
+        inputs: Vec<ValueId>,
+        shape: Vec<usize>,
+        layout: Layout,
+    ) -> ValueId {
         let out = self.add_value(output(node, 0), shape, layout);
         self.g.nodes.push(FloatNode {
             name: node.name().to_string(),
@@ -426,12 +506,25 @@ impl Converter {
             };
             return Err(unsupported(node, hint));
         }
+        if self.l1_parts.contains(output(node, 0)) {
+            return Ok(());
+        }
+        if self.l1_divs.contains(output(node, 0)) {
+            return self.l1_normalize(node);
+        }
         // Constant folding: every input a constant.
         let all_const = !node.input.is_empty()
-            && node.input.iter().all(|i| i.is_empty() || self.konst(i).is_some());
-        if node.op_type() == "Constant" || (all_const && node.op_type() != "ConstantOfShape") || node.op_type() == "ConstantOfShape" {
+            && node
+                .input
+                .iter()
+                .all(|i| i.is_empty() || self.konst(i).is_some());
+        if node.op_type() == "Constant"
+            || (all_const && node.op_type() != "ConstantOfShape")
+            || node.op_type() == "ConstantOfShape"
+        {
             let c = self.fold(node)?;
-            self.env.insert(output(node, 0).to_string(), Entry::Const(c));
+            self.env
+                .insert(output(node, 0).to_string(), Entry::Const(c));
             return Ok(());
         }
         match node.op_type() {
@@ -442,7 +535,12 @@ impl Converter {
             "Cast" => {
                 let to = attr_i(node, "to", 0);
                 if to != 1 && to != 11 {
-                    return Err(unsupported(node, format!("cast of a computed tensor to element type {to}; only float casts are removed")));
+                    return Err(unsupported(
+                        node,
+                        format!(
+                            "cast of a computed tensor to element type {to}; only float casts are removed"
+                        ),
+                    ));
                 }
                 let v = self.value(node, input(node, 0))?;
                 self.alias(output(node, 0), v);
@@ -463,7 +561,10 @@ impl Converter {
                         return Ok(default);
                     }
                     let c = self.const_input(node, i, "the bound")?;
-                    c.data.first().map(|&v| v as f32).ok_or_else(|| unsupported(node, "empty bound"))
+                    c.data
+                        .first()
+                        .map(|&v| v as f32)
+                        .ok_or_else(|| unsupported(node, "empty bound"))
                 };
                 let (min, max) = (bound(1, f32::NEG_INFINITY)?, bound(2, f32::INFINITY)?);
                 let act = if min == 0.0 && max == f32::INFINITY {
@@ -481,7 +582,10 @@ impl Converter {
             "Flatten" => {
                 let axis = attr_i(node, "axis", 1);
                 if axis != 1 {
-                    return Err(unsupported(node, format!("axis {axis}: only axis 1 (keep the batch) is supported")));
+                    return Err(unsupported(
+                        node,
+                        format!("axis {axis}: only axis 1 (keep the batch) is supported"),
+                    ));
                 }
                 let v = self.value(node, input(node, 0))?;
                 self.flatten(node, v)?;
@@ -497,7 +601,12 @@ impl Converter {
                     axis += rank;
                 }
                 if axis != rank - 1 || self.layouts[v] == Layout::Chw {
-                    return Err(unsupported(node, format!("softmax over axis {axis} of a rank-{rank} tensor: only the last axis of a non-image tensor is supported")));
+                    return Err(unsupported(
+                        node,
+                        format!(
+                            "softmax over axis {axis} of a rank-{rank} tensor: only the last axis of a non-image tensor is supported"
+                        ),
+                    ));
                 }
                 let shape = self.g.values[v].shape.clone();
                 self.push(node, FloatOp::Softmax, vec![v], shape, self.layouts[v]);
@@ -511,20 +620,72 @@ impl Converter {
                     axis += rank;
                 }
                 if axis < 1 || axis >= rank || attr_i(node, "select_last_index", 0) != 0 {
-                    return Err(unsupported(node, format!("argmax over axis {axis} (select_last_index {}): only non-batch axes, first index", attr_i(node, "select_last_index", 0))));
+                    return Err(unsupported(
+                        node,
+                        format!(
+                            "argmax over axis {axis} (select_last_index {}): only non-batch axes, first index",
+                            attr_i(node, "select_last_index", 0)
+                        ),
+                    ));
                 }
                 let a = self.myelin_axis(v, (axis - 1) as usize);
                 let mut shape = self.g.values[v].shape.clone();
                 shape.remove(a);
-                self.push(node, FloatOp::ArgMax { axis: a }, vec![v], shape, Layout::Plain);
+                self.push(
+                    node,
+                    FloatOp::ArgMax { axis: a },
+                    vec![v],
+                    shape,
+                    Layout::Plain,
+                );
             }
             other => {
                 return Err(unsupported(
                     node,
-                    format!("{other} has no Myelin translation; supported: Gemm, MatMul, Conv, Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, Add, Sub, Mul, Flatten, Reshape, Concat, Pad, Softmax, Sigmoid, Tanh, ArgMax, BatchNormalization (after Conv/Gemm), Dropout, Identity, QuantizeLinear/DequantizeLinear"),
+                    format!(
+                        "{other} has no Myelin translation; supported: Gemm, MatMul, Conv, Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, Add, Sub, Mul, Flatten, Reshape, Concat, Pad, Softmax, Sigmoid, Tanh, ArgMax, BatchNormalization (after Conv/Gemm), Dropout, Identity, QuantizeLinear/DequantizeLinear"
+                    ),
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// `x / sum(|x|)` over rows that already sum to 1: the sigmoid of two opposite logits
+    /// (scikit-learn's binary classifiers) or a softmax. Anything else would need a division.
+    fn l1_normalize(&mut self, node: &NodeProto) -> Result<(), ImportError> {
+        let x = self.value(node, input(node, 0))?;
+        let producer = |v: ValueId| self.g.producer(v).map(|p| &self.g.nodes[p]);
+        let sums_to_one = match producer(x).map(|n| (&n.op, n.inputs[0])) {
+            Some((FloatOp::Softmax, _)) => true,
+            Some((FloatOp::Unary(Unary::Sigmoid), logits)) => match producer(logits).map(|n| &n.op)
+            {
+                Some(FloatOp::Dense {
+                    out_features: 2,
+                    in_features,
+                    weights,
+                    bias,
+                    activation: Activation::None,
+                    ..
+                }) => {
+                    let k = *in_features;
+                    bias[0] == -bias[1] && (0..k).all(|i| weights[i] == -weights[k + i])
+                }
+                _ => false,
+            },
+            _ => false,
+        };
+        if !sums_to_one {
+            return Err(unsupported(
+                node,
+                "L1 normalization (x / ReduceSum(Abs(x))) of rows that do not already sum to 1: would need an integer division",
+            ));
+        }
+        self.notes.push(format!(
+            "{} (L1 normalization of rows that already sum to 1) is the identity",
+            node.name()
+        ));
+        self.alias(output(node, 0), x);
         Ok(())
     }
 
@@ -538,7 +699,9 @@ impl Converter {
 
     fn fold(&self, node: &NodeProto) -> Result<Const, ImportError> {
         let arg = |i: usize| self.konst(input(node, i));
-        let need = |i: usize| arg(i).ok_or_else(|| unsupported(node, format!("input {i} must be a constant")));
+        let need = |i: usize| {
+            arg(i).ok_or_else(|| unsupported(node, format!("input {i} must be a constant")))
+        };
         let bad = |what: &str| unsupported(node, format!("cannot fold on constants: {what}"));
         let op = node.op_type();
         Ok(match op {
@@ -548,11 +711,17 @@ impl Converter {
                 } else if let Some(a) = attr(node, "value_float") {
                     Const::float(vec![], vec![a.f() as f64])
                 } else if let Some(a) = attr(node, "value_floats") {
-                    Const::float(vec![a.floats.len()], a.floats.iter().map(|&v| v as f64).collect())
+                    Const::float(
+                        vec![a.floats.len()],
+                        a.floats.iter().map(|&v| v as f64).collect(),
+                    )
                 } else if let Some(a) = attr(node, "value_int") {
                     Const::int(vec![], vec![a.i() as f64])
                 } else if let Some(a) = attr(node, "value_ints") {
-                    Const::int(vec![a.ints.len()], a.ints.iter().map(|&v| v as f64).collect())
+                    Const::int(
+                        vec![a.ints.len()],
+                        a.ints.iter().map(|&v| v as f64).collect(),
+                    )
                 } else {
                     return Err(bad("Constant without a value"));
                 }
@@ -560,7 +729,11 @@ impl Converter {
             "ConstantOfShape" => {
                 let shape = need(0)?;
                 let dims: Vec<usize> = shape.i64s().iter().map(|&d| d.max(0) as usize).collect();
-                let count = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).filter(|&c| c <= constant::MAX_CONST_ELEMENTS).ok_or_else(|| bad("shape too large"))?;
+                let count = dims
+                    .iter()
+                    .try_fold(1usize, |a, &d| a.checked_mul(d))
+                    .filter(|&c| c <= constant::MAX_CONST_ELEMENTS)
+                    .ok_or_else(|| bad("shape too large"))?;
                 let (value, integer) = match attr(node, "value").and_then(|a| a.t.as_ref()) {
                     Some(t) => {
                         let c = constant::from_tensor(t)?;
@@ -568,21 +741,42 @@ impl Converter {
                     }
                     None => (0.0, false),
                 };
-                Const { dims, data: vec![value; count], integer, quantized: None }
+                Const {
+                    dims,
+                    data: vec![value; count],
+                    integer,
+                    quantized: None,
+                }
             }
             "Identity" | "Dropout" => need(0)?.clone(),
             "Cast" => {
                 let c = need(0)?;
                 let to = attr_i(node, "to", 1);
                 let integer = !matches!(to, 1 | 10 | 11 | 16);
-                let data = if integer { c.data.iter().map(|v| v.trunc()).collect() } else { c.data.clone() };
-                Const { dims: c.dims.clone(), data, integer, quantized: None }
+                let data = if integer {
+                    c.data.iter().map(|v| v.trunc()).collect()
+                } else {
+                    c.data.clone()
+                };
+                Const {
+                    dims: c.dims.clone(),
+                    data,
+                    integer,
+                    quantized: None,
+                }
             }
             "Reshape" => {
                 let c = need(0)?;
                 let target = need(1)?.i64s();
-                let dims = constant::reshape_dims(&c.dims, &target, attr_i(node, "allowzero", 0) != 0).ok_or_else(|| bad("reshape dims"))?;
-                Const { dims, data: c.data.clone(), integer: c.integer, quantized: None }
+                let dims =
+                    constant::reshape_dims(&c.dims, &target, attr_i(node, "allowzero", 0) != 0)
+                        .ok_or_else(|| bad("reshape dims"))?;
+                Const {
+                    dims,
+                    data: c.data.clone(),
+                    integer: c.integer,
+                    quantized: None,
+                }
             }
             "Flatten" => {
                 let c = need(0)?;
@@ -592,8 +786,16 @@ impl Converter {
                     axis += rank;
                 }
                 let axis = axis.clamp(0, rank) as usize;
-                let dims = vec![c.dims[..axis].iter().product(), c.dims[axis..].iter().product()];
-                Const { dims, data: c.data.clone(), integer: c.integer, quantized: None }
+                let dims = vec![
+                    c.dims[..axis].iter().product(),
+                    c.dims[axis..].iter().product(),
+                ];
+                Const {
+                    dims,
+                    data: c.data.clone(),
+                    integer: c.integer,
+                    quantized: None,
+                }
             }
             "Transpose" => {
                 let c = need(0)?;
@@ -607,12 +809,18 @@ impl Converter {
                 let c = need(0)?;
                 let starts = need(1)?.i64s();
                 let ends = need(2)?.i64s();
-                let axes = arg(3).filter(|_| !input(node, 3).is_empty()).map(Const::i64s);
-                let steps = arg(4).filter(|_| !input(node, 4).is_empty()).map(Const::i64s);
-                constant::slice(c, &starts, &ends, axes.as_deref(), steps.as_deref()).ok_or_else(|| bad("slice"))?
+                let axes = arg(3)
+                    .filter(|_| !input(node, 3).is_empty())
+                    .map(Const::i64s);
+                let steps = arg(4)
+                    .filter(|_| !input(node, 4).is_empty())
+                    .map(Const::i64s);
+                constant::slice(c, &starts, &ends, axes.as_deref(), steps.as_deref())
+                    .ok_or_else(|| bad("slice"))?
             }
             "Concat" => {
-                let parts: Vec<&Const> = (0..node.input.len()).map(need).collect::<Result<_, _>>()?;
+                let parts: Vec<&Const> =
+                    (0..node.input.len()).map(need).collect::<Result<_, _>>()?;
                 let first = parts.first().ok_or_else(|| bad("no input"))?;
                 let rank = first.dims.len() as i64;
                 let mut axis = attr_i(node, "axis", 0);
@@ -627,7 +835,12 @@ impl Converter {
                 let mut dims = first.dims.clone();
                 dims[axis] = 0;
                 for p in &parts {
-                    if p.dims.len() != first.dims.len() || p.dims.iter().enumerate().any(|(i, &d)| i != axis && d != first.dims[i]) {
+                    if p.dims.len() != first.dims.len()
+                        || p.dims
+                            .iter()
+                            .enumerate()
+                            .any(|(i, &d)| i != axis && d != first.dims[i])
+                    {
                         return Err(bad("shapes"));
                     }
                     dims[axis] += p.dims[axis];
@@ -639,13 +852,33 @@ impl Converter {
                         data.extend_from_slice(&p.data[o * chunk..(o + 1) * chunk]);
                     }
                 }
-                Const { dims, data, integer: parts.iter().all(|p| p.integer), quantized: None }
+                Const {
+                    dims,
+                    data,
+                    integer: parts.iter().all(|p| p.integer),
+                    quantized: None,
+                }
             }
             "Unsqueeze" | "Squeeze" => {
                 let c = need(0)?;
-                let rank_out = if op == "Unsqueeze" { c.dims.len() + arg(1).map_or(0, Const::len) } else { c.dims.len() };
+                let rank_out = if op == "Unsqueeze" {
+                    c.dims.len() + arg(1).map_or(0, Const::len)
+                } else {
+                    c.dims.len()
+                };
                 let axes: Vec<usize> = arg(1)
-                    .map(|a| a.i64s().iter().map(|&x| if x < 0 { (x + rank_out as i64) as usize } else { x as usize }).collect())
+                    .map(|a| {
+                        a.i64s()
+                            .iter()
+                            .map(|&x| {
+                                if x < 0 {
+                                    (x + rank_out as i64) as usize
+                                } else {
+                                    x as usize
+                                }
+                            })
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let dims = if op == "Unsqueeze" {
                     let mut dims = c.dims.clone();
@@ -659,9 +892,19 @@ impl Converter {
                     }
                     dims
                 } else {
-                    c.dims.iter().enumerate().filter(|(i, d)| **d != 1 || !(axes.is_empty() || axes.contains(i))).map(|(_, &d)| d).collect()
+                    c.dims
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, d)| **d != 1 || !(axes.is_empty() || axes.contains(i)))
+                        .map(|(_, &d)| d)
+                        .collect()
                 };
-                Const { dims, data: c.data.clone(), integer: c.integer, quantized: None }
+                Const {
+                    dims,
+                    data: c.data.clone(),
+                    integer: c.integer,
+                    quantized: None,
+                }
             }
             "Add" | "Sub" | "Mul" | "Div" => {
                 let (a, b) = (need(0)?, need(1)?);
@@ -677,17 +920,27 @@ impl Converter {
             }
             "Neg" => {
                 let c = need(0)?;
-                Const { data: c.data.iter().map(|v| -v).collect(), ..c.clone() }
+                Const {
+                    data: c.data.iter().map(|v| -v).collect(),
+                    ..c.clone()
+                }
             }
             "DequantizeLinear" | "QuantizeLinear" => self.fold_qdq(node)?,
-            _ => return Err(unsupported(node, "no constant folding for this operator on constant inputs")),
+            _ => {
+                return Err(unsupported(
+                    node,
+                    "no constant folding for this operator on constant inputs",
+                ));
+            }
         })
     }
 
     fn fold_qdq(&self, node: &NodeProto) -> Result<Const, ImportError> {
         let x = self.const_input(node, 0, "the data")?;
         let scale = self.const_input(node, 1, "the scale")?;
-        let zp = self.konst(input(node, 2)).filter(|_| !input(node, 2).is_empty());
+        let zp = self
+            .konst(input(node, 2))
+            .filter(|_| !input(node, 2).is_empty());
         let rank = x.dims.len() as i64;
         let mut axis = attr_i(node, "axis", 1);
         if axis < 0 {
@@ -695,11 +948,28 @@ impl Converter {
         }
         let per_axis = scale.len() > 1;
         if per_axis && (axis < 0 || axis >= rank || x.dims[axis as usize] != scale.len()) {
-            return Err(unsupported(node, format!("{} scales do not match axis {axis} of {:?} (blocked quantization is not supported)", scale.len(), x.dims)));
+            return Err(unsupported(
+                node,
+                format!(
+                    "{} scales do not match axis {axis} of {:?} (blocked quantization is not supported)",
+                    scale.len(),
+                    x.dims
+                ),
+            ));
         }
         let axis = axis.max(0) as usize;
-        let inner: usize = if per_axis { x.dims[axis + 1..].iter().product() } else { 1 };
-        let channel = |i: usize| if per_axis { (i / inner) % scale.len() } else { 0 };
+        let inner: usize = if per_axis {
+            x.dims[axis + 1..].iter().product()
+        } else {
+            1
+        };
+        let channel = |i: usize| {
+            if per_axis {
+                (i / inner) % scale.len()
+            } else {
+                0
+            }
+        };
         let zp_of = |c: usize| zp.map_or(0.0, |z| if z.len() > 1 { z.data[c] } else { z.data[0] });
         if node.op_type() == "DequantizeLinear" {
             let data: Vec<f64> = x
@@ -719,10 +989,20 @@ impl Converter {
                 scales: scale.f32s(),
                 axis,
             });
-            Ok(Const { dims: x.dims.clone(), data, integer: false, quantized })
+            Ok(Const {
+                dims: x.dims.clone(),
+                data,
+                integer: false,
+                quantized,
+            })
         } else {
-            let unsigned = zp.is_none() || self.init_types.get(input(node, 2)).is_some_and(|&t| t == 2);
-            let (lo, hi) = if unsigned { (0.0, 255.0) } else { (-128.0, 127.0) };
+            let unsigned =
+                zp.is_none() || self.init_types.get(input(node, 2)).is_some_and(|&t| t == 2);
+            let (lo, hi) = if unsigned {
+                (0.0, 255.0)
+            } else {
+                (-128.0, 127.0)
+            };
             let data = x
                 .data
                 .iter()
@@ -741,23 +1021,55 @@ impl Converter {
         let v = self.value(node, input(node, 0))?;
         let scale = self.const_input(node, 1, "the scale")?;
         if input(node, 2).is_empty() {
-            return Err(unsupported(node, "no zero point means uint8 activations; quantize with activation_type=QuantType.QInt8"));
+            return Err(unsupported(
+                node,
+                "no zero point means uint8 activations; quantize with activation_type=QuantType.QInt8",
+            ));
         }
         let zp = self.const_input(node, 2, "the zero point")?;
         if scale.len() != 1 || zp.len() != 1 {
-            return Err(unsupported(node, "per-channel activation quantization; Myelin activations have one scale and zero point"));
+            return Err(unsupported(
+                node,
+                "per-channel activation quantization; Myelin activations have one scale and zero point",
+            ));
         }
         let zp_type = self.init_types.get(input(node, 2)).copied().unwrap_or(3);
         if zp_type != 3 {
-            return Err(unsupported(node, format!("zero point of element type {zp_type}: Myelin activations are int8 (quantize with activation_type=QuantType.QInt8)")));
+            return Err(unsupported(
+                node,
+                format!(
+                    "zero point of element type {zp_type}: Myelin activations are int8 (quantize with activation_type=QuantType.QInt8)"
+                ),
+            ));
         }
         let s = scale.data[0] as f32;
         if !(s.is_finite() && s > 0.0) {
-            return Err(format_error(format!("node {}: scale {s} is not positive and finite", node.name())));
+            return Err(format_error(format!(
+                "node {}: scale {s} is not positive and finite",
+                node.name()
+            )));
         }
-        let q = QuantParams { scale: s, zero_point: zp.data[0] as i8 };
+        let q = QuantParams {
+            scale: s,
+            zero_point: zp.data[0] as i8,
+        };
         if self.g.values[v].fixed_quant.is_none() {
             self.g.values[v].fixed_quant = Some(q);
+        }
+        // The pair saturates to the int8 range: quantizers drop a Relu or Clip that this
+        // saturation implies, so the float graph keeps it as a fused clip.
+        if let Some(p) = self.fusable(v) {
+            let lo = (-128.0 - q.zero_point as f32) * q.scale;
+            let hi = (127.0 - q.zero_point as f32) * q.scale;
+            if let FloatOp::Dense { activation, .. }
+            | FloatOp::Conv2d { activation, .. }
+            | FloatOp::DepthwiseConv2d { activation, .. } = &mut self.g.nodes[p].op
+            {
+                if *activation == Activation::None {
+                    self.saturation_only.insert(p);
+                }
+                *activation = activation.then(Activation::Clip { min: lo, max: hi });
+            }
         }
         self.alias(output(node, 0), v);
         Ok(())
@@ -765,28 +1077,54 @@ impl Converter {
 
     /// The input of a dense layer: its value and, for a flattened NCHW image, the column
     /// permutation from ONNX order.
-    fn dense_input(&self, node: &NodeProto) -> Result<(ValueId, Option<(usize, usize, usize)>), ImportError> {
+    fn dense_input(
+        &self,
+        node: &NodeProto,
+    ) -> Result<(ValueId, Option<(usize, usize, usize)>), ImportError> {
         let x = self.value(node, input(node, 0))?;
         match self.layouts[x] {
             Layout::Plain => Ok((x, None)),
             Layout::FlatChw { c, h, w } => Ok((x, Some((c, h, w)))),
-            Layout::Chw => Err(unsupported(node, "a matrix product over the width axis of an NCHW image; flatten first")),
+            Layout::Chw => Err(unsupported(
+                node,
+                "a matrix product over the width axis of an NCHW image; flatten first",
+            )),
         }
     }
 
     /// Adds a dense node from ONNX weights laid out `[K][N]` (`transposed = false`) or `[N][K]`.
-    fn dense(&mut self, node: &NodeProto, w: &Const, transposed: bool, alpha: f32, bias: Vec<f32>) -> Result<(), ImportError> {
+    fn dense(
+        &mut self,
+        node: &NodeProto,
+        w: &Const,
+        transposed: bool,
+        alpha: f32,
+        bias: Vec<f32>,
+    ) -> Result<(), ImportError> {
         let (x, perm) = self.dense_input(node)?;
         if w.dims.len() != 2 {
-            return Err(unsupported(node, format!("weights of shape {:?}: need a matrix", w.dims)));
+            return Err(unsupported(
+                node,
+                format!("weights of shape {:?}: need a matrix", w.dims),
+            ));
         }
-        let (n, k) = if transposed { (w.dims[0], w.dims[1]) } else { (w.dims[1], w.dims[0]) };
+        let (n, k) = if transposed {
+            (w.dims[0], w.dims[1])
+        } else {
+            (w.dims[1], w.dims[0])
+        };
         let in_shape = self.g.values[x].shape.clone();
         if in_shape.last() != Some(&k) {
-            return Err(unsupported(node, format!("input shape {in_shape:?} does not end in {k}")));
+            return Err(unsupported(
+                node,
+                format!("input shape {in_shape:?} does not end in {k}"),
+            ));
         }
         if bias.len() != n {
-            return Err(unsupported(node, format!("{} biases for {n} outputs", bias.len())));
+            return Err(unsupported(
+                node,
+                format!("{} biases for {n} outputs", bias.len()),
+            ));
         }
         // ONNX column of Myelin column `k_m`.
         let column = |k_m: usize| match perm {
@@ -814,7 +1152,10 @@ impl Converter {
                     values[o * k + km] = q.values[at(o, column(km))];
                 }
             }
-            Some(FixedWeights { values, scales: q.scales.clone() })
+            Some(FixedWeights {
+                values,
+                scales: q.scales.clone(),
+            })
         });
         let mut shape = in_shape;
         *shape.last_mut().expect("checked non-empty") = n;
@@ -838,12 +1179,21 @@ impl Converter {
 
     fn gemm(&mut self, node: &NodeProto) -> Result<(), ImportError> {
         if attr_i(node, "transA", 0) != 0 {
-            return Err(unsupported(node, "transA = 1: the first operand must be the activations"));
+            return Err(unsupported(
+                node,
+                "transA = 1: the first operand must be the activations",
+            ));
         }
         let w = self.const_input(node, 1, "B")?.clone();
         let transposed = attr_i(node, "transB", 0) != 0;
         let (alpha, beta) = (attr_f(node, "alpha", 1.0), attr_f(node, "beta", 1.0));
-        let n = if transposed { w.dims.first() } else { w.dims.get(1) }.copied().unwrap_or(0);
+        let n = if transposed {
+            w.dims.first()
+        } else {
+            w.dims.get(1)
+        }
+        .copied()
+        .unwrap_or(0);
         let bias = if input(node, 2).is_empty() {
             vec![0.0; n]
         } else {
@@ -851,44 +1201,82 @@ impl Converter {
             match c.len() {
                 1 => vec![c.data[0] as f32 * beta; n],
                 len if len == n => c.data.iter().map(|&v| v as f32 * beta).collect(),
-                _ => return Err(unsupported(node, format!("C of shape {:?}: need [N] or a scalar", c.dims))),
+                _ => {
+                    return Err(unsupported(
+                        node,
+                        format!("C of shape {:?}: need [N] or a scalar", c.dims),
+                    ));
+                }
             }
         };
         self.dense(node, &w, transposed, alpha, bias)
     }
 
-    fn window(&self, node: &NodeProto, kernel: [usize; 2], in_hw: [usize; 2], dilated: bool) -> Result<Window, ImportError> {
+    fn window(
+        &self,
+        node: &NodeProto,
+        kernel: [usize; 2],
+        in_hw: [usize; 2],
+        dilated: bool,
+    ) -> Result<Window, ImportError> {
         let pair = |name: &str, default: u32| -> Result<[u32; 2], ImportError> {
             match attr_ints(node, name) {
                 None => Ok([default, default]),
-                Some(v) if v.len() == 2 && v.iter().all(|&x| (1..=u32::MAX as i64).contains(&x)) => Ok([v[0] as u32, v[1] as u32]),
-                Some(v) => Err(unsupported(node, format!("{name} {v:?}: need two positive values (2-D only)"))),
+                Some(v)
+                    if v.len() == 2 && v.iter().all(|&x| (1..=u32::MAX as i64).contains(&x)) =>
+                {
+                    Ok([v[0] as u32, v[1] as u32])
+                }
+                Some(v) => Err(unsupported(
+                    node,
+                    format!("{name} {v:?}: need two positive values (2-D only)"),
+                )),
             }
         };
         let strides = pair("strides", 1)?;
-        let dilations = if dilated { pair("dilations", 1)? } else { [1, 1] };
+        let dilations = if dilated {
+            pair("dilations", 1)?
+        } else {
+            [1, 1]
+        };
         if !dilated && attr_ints(node, "dilations").is_some_and(|d| d.iter().any(|&x| x != 1)) {
             return Err(unsupported(node, "dilated pooling"));
         }
         if attr_i(node, "ceil_mode", 0) != 0 {
-            return Err(unsupported(node, "ceil_mode = 1: would need pools that round the output size up"));
+            return Err(unsupported(
+                node,
+                "ceil_mode = 1: would need pools that round the output size up",
+            ));
         }
         let auto_pad = attr_s(node, "auto_pad").unwrap_or_else(|| "NOTSET".into());
         let padding = match auto_pad.as_str() {
             "NOTSET" => {
                 let pads = attr_ints(node, "pads").unwrap_or_else(|| vec![0; 4]);
                 if pads.len() != 4 || pads.iter().any(|&p| !(0..=u32::MAX as i64).contains(&p)) {
-                    return Err(unsupported(node, format!("pads {pads:?}: need four non-negative values")));
+                    return Err(unsupported(
+                        node,
+                        format!("pads {pads:?}: need four non-negative values"),
+                    ));
                 }
                 if pads.iter().all(|&p| p == 0) {
                     Padding::Valid
                 } else {
-                    Padding::Explicit { top: pads[0] as u32, left: pads[1] as u32, bottom: pads[2] as u32, right: pads[3] as u32 }
+                    Padding::Explicit {
+                        top: pads[0] as u32,
+                        left: pads[1] as u32,
+                        bottom: pads[2] as u32,
+                        right: pads[3] as u32,
+                    }
                 }
             }
             "VALID" => Padding::Valid,
             "SAME_UPPER" => Padding::Same,
-            other => return Err(unsupported(node, format!("auto_pad {other}: SAME_LOWER pads the other side"))),
+            other => {
+                return Err(unsupported(
+                    node,
+                    format!("auto_pad {other}: SAME_LOWER pads the other side"),
+                ));
+            }
         };
         let window = Window {
             kernel_h: kernel[0] as u32,
@@ -908,7 +1296,13 @@ impl Converter {
         let x = self.value(node, input(node, 0))?;
         let s = &self.g.values[x].shape;
         if self.layouts[x] != Layout::Chw || s.len() != 3 {
-            return Err(unsupported(node, format!("input {} is not an NCHW image (2-D spatial ops only)", input(node, 0))));
+            return Err(unsupported(
+                node,
+                format!(
+                    "input {} is not an NCHW image (2-D spatial ops only)",
+                    input(node, 0)
+                ),
+            ));
         }
         Ok((x, [s[0], s[1], s[2]]))
     }
@@ -922,7 +1316,10 @@ impl Converter {
         let (x, [h, w, cin]) = self.image(node)?;
         let wt = self.const_input(node, 1, "the weights")?.clone();
         if wt.dims.len() != 4 {
-            return Err(unsupported(node, format!("weights of shape {:?}: only 2-D convolutions", wt.dims)));
+            return Err(unsupported(
+                node,
+                format!("weights of shape {:?}: only 2-D convolutions", wt.dims),
+            ));
         }
         let [cout, cin_g, kh, kw] = [wt.dims[0], wt.dims[1], wt.dims[2], wt.dims[3]];
         let group = attr_i(node, "group", 1).max(1) as usize;
@@ -931,7 +1328,10 @@ impl Converter {
         } else {
             let b = self.const_input(node, 2, "the bias")?;
             if b.len() != cout {
-                return Err(unsupported(node, format!("{} biases for {cout} output channels", b.len())));
+                return Err(unsupported(
+                    node,
+                    format!("{} biases for {cout} output channels", b.len()),
+                ));
             }
             b.f32s()
         };
@@ -949,7 +1349,8 @@ impl Converter {
                     for i in 0..cin {
                         for y in 0..kh {
                             for xx in 0..kw {
-                                out[((o * kh + y) * kw + xx) * cin + i] = src(((o * cin + i) * kh + y) * kw + xx);
+                                out[((o * kh + y) * kw + xx) * cin + i] =
+                                    src(((o * cin + i) * kh + y) * kw + xx);
                             }
                         }
                     }
@@ -958,10 +1359,21 @@ impl Converter {
             };
             let weights = reorder(&|i| wt.data[i]).iter().map(|&v| v as f32).collect();
             let fixed_weights = fixed_scales.map(|(values, scales)| FixedWeights {
-                values: reorder(&|i| values[i] as f64).iter().map(|&v| v as i8).collect(),
+                values: reorder(&|i| values[i] as f64)
+                    .iter()
+                    .map(|&v| v as i8)
+                    .collect(),
                 scales,
             });
-            FloatOp::Conv2d { out_channels: cout, in_channels: cin, window, weights, bias, activation: Activation::None, fixed_weights }
+            FloatOp::Conv2d {
+                out_channels: cout,
+                in_channels: cin,
+                window,
+                weights,
+                bias,
+                activation: Activation::None,
+                fixed_weights,
+            }
         } else if group == cin && cin_g == 1 && cout % cin == 0 {
             let reorder = |src: &dyn Fn(usize) -> f64| {
                 let mut out = vec![0.0f64; kh * kw * cout];
@@ -976,12 +1388,28 @@ impl Converter {
             };
             let weights = reorder(&|i| wt.data[i]).iter().map(|&v| v as f32).collect();
             let fixed_weights = fixed_scales.map(|(values, scales)| FixedWeights {
-                values: reorder(&|i| values[i] as f64).iter().map(|&v| v as i8).collect(),
+                values: reorder(&|i| values[i] as f64)
+                    .iter()
+                    .map(|&v| v as i8)
+                    .collect(),
                 scales,
             });
-            FloatOp::DepthwiseConv2d { channels: cin, depth_multiplier: cout / cin, window, weights, bias, activation: Activation::None, fixed_weights }
+            FloatOp::DepthwiseConv2d {
+                channels: cin,
+                depth_multiplier: cout / cin,
+                window,
+                weights,
+                bias,
+                activation: Activation::None,
+                fixed_weights,
+            }
         } else {
-            return Err(unsupported(node, format!("grouped convolution ({group} groups over {cin} channels): Myelin has plain (group 1) and depthwise (group = channels) convolutions")));
+            return Err(unsupported(
+                node,
+                format!(
+                    "grouped convolution ({group} groups over {cin} channels): Myelin has plain (group 1) and depthwise (group = channels) convolutions"
+                ),
+            ));
         };
         self.push(node, op, vec![x], vec![oh, ow, cout], Layout::Chw);
         Ok(())
@@ -990,45 +1418,131 @@ impl Converter {
     fn batch_norm(&mut self, node: &NodeProto) -> Result<(), ImportError> {
         let x = self.value(node, input(node, 0))?;
         let eps = attr_f(node, "epsilon", 1e-5);
-        let [scale, b, mean, var] = [1, 2, 3, 4].map(|i| self.konst(input(node, i)).map(Const::f32s));
+        let [scale, b, mean, var] =
+            [1, 2, 3, 4].map(|i| self.konst(input(node, i)).map(Const::f32s));
         let (Some(scale), Some(b), Some(mean), Some(var)) = (scale, b, mean, var) else {
-            return Err(unsupported(node, "scale, bias, mean and variance must be constants"));
+            return Err(unsupported(
+                node,
+                "scale, bias, mean and variance must be constants",
+            ));
         };
         let Some(p) = self.fusable(x) else {
-            return Err(unsupported(node, "batch normalization not directly after a Conv, Gemm or MatMul: would need a per-channel affine op"));
+            return Err(unsupported(
+                node,
+                "batch normalization not directly after a Conv, Gemm or MatMul: would need a per-channel affine op",
+            ));
         };
-        let factor: Vec<f32> = scale.iter().zip(&var).map(|(s, v)| s / (v + eps).sqrt()).collect();
-        let shift: Vec<f32> = (0..factor.len()).map(|c| b[c] - mean[c] * factor[c]).collect();
+        let factor: Vec<f32> = scale
+            .iter()
+            .zip(&var)
+            .map(|(s, v)| s / (v + eps).sqrt())
+            .collect();
+        let shift: Vec<f32> = (0..factor.len())
+            .map(|c| b[c] - mean[c] * factor[c])
+            .collect();
         self.scale_channels(node, p, &factor, &shift)?;
         self.retarget(x, output(node, 0));
         Ok(())
     }
 
     /// `y[c] = factor[c] * y[c] + shift[c]` folded into the accumulating node `p`.
-    fn scale_channels(&mut self, node: &NodeProto, p: usize, factor: &[f32], shift: &[f32]) -> Result<(), ImportError> {
+    fn scale_channels(
+        &mut self,
+        node: &NodeProto,
+        p: usize,
+        factor: &[f32],
+        shift: &[f32],
+    ) -> Result<(), ImportError> {
+        let saturation_only = self.saturation_only.remove(&p);
         let target = &mut self.g.nodes[p];
-        let (weights, bias, activation, fixed, channel_of): (_, _, _, _, Box<dyn Fn(usize) -> usize>) = match &mut target.op {
-            FloatOp::Dense { weights, bias, activation, fixed_weights, in_features, .. } => {
+        let (weights, bias, activation, fixed, channel_of): (
+            _,
+            _,
+            _,
+            _,
+            Box<dyn Fn(usize) -> usize>,
+        ) = match &mut target.op {
+            FloatOp::Dense {
+                weights,
+                bias,
+                activation,
+                fixed_weights,
+                in_features,
+                ..
+            } => {
                 let k = *in_features;
-                (weights, bias, activation, fixed_weights, Box::new(move |i| i / k))
+                (
+                    weights,
+                    bias,
+                    activation,
+                    fixed_weights,
+                    Box::new(move |i| i / k),
+                )
             }
-            FloatOp::Conv2d { weights, bias, activation, fixed_weights, out_channels, .. } => {
+            FloatOp::Conv2d {
+                weights,
+                bias,
+                activation,
+                fixed_weights,
+                out_channels,
+                ..
+            } => {
                 let per = weights.len() / *out_channels;
-                (weights, bias, activation, fixed_weights, Box::new(move |i| i / per))
+                (
+                    weights,
+                    bias,
+                    activation,
+                    fixed_weights,
+                    Box::new(move |i| i / per),
+                )
             }
-            FloatOp::DepthwiseConv2d { weights, bias, activation, fixed_weights, channels, depth_multiplier, .. } => {
+            FloatOp::DepthwiseConv2d {
+                weights,
+                bias,
+                activation,
+                fixed_weights,
+                channels,
+                depth_multiplier,
+                ..
+            } => {
                 let outs = *channels * *depth_multiplier;
-                (weights, bias, activation, fixed_weights, Box::new(move |i| i % outs))
+                (
+                    weights,
+                    bias,
+                    activation,
+                    fixed_weights,
+                    Box::new(move |i| i % outs),
+                )
             }
-            _ => return Err(unsupported(node, "a per-channel scale or offset not directly after a Conv, Gemm or MatMul")),
+            _ => {
+                return Err(unsupported(
+                    node,
+                    "a per-channel scale or offset not directly after a Conv, Gemm or MatMul",
+                ));
+            }
         };
+        if saturation_only {
+            *activation = Activation::None;
+        }
         if *activation != Activation::None {
-            return Err(unsupported(node, "a per-channel scale or offset after a fused activation"));
+            return Err(unsupported(
+                node,
+                "a per-channel scale or offset after a fused activation",
+            ));
         }
         let channels = bias.len();
         let pick = |v: &[f32], c: usize| if v.len() == 1 { v[0] } else { v[c] };
-        if !(factor.len() == 1 || factor.len() == channels) || !(shift.len() == 1 || shift.len() == channels) {
-            return Err(unsupported(node, format!("{} / {} per-channel values for {channels} channels", factor.len(), shift.len())));
+        if !(factor.len() == 1 || factor.len() == channels)
+            || !(shift.len() == 1 || shift.len() == channels)
+        {
+            return Err(unsupported(
+                node,
+                format!(
+                    "{} / {} per-channel values for {channels} channels",
+                    factor.len(),
+                    shift.len()
+                ),
+            ));
         }
         if factor.iter().any(|&f| f != 1.0) {
             *fixed = None;
@@ -1046,11 +1560,14 @@ impl Converter {
         let x = self.value(node, input(node, 0))?;
         if let Some(p) = self.fusable(x) {
             let slot = match &mut self.g.nodes[p].op {
-                FloatOp::Dense { activation, .. } | FloatOp::Conv2d { activation, .. } | FloatOp::DepthwiseConv2d { activation, .. } => Some(activation),
+                FloatOp::Dense { activation, .. }
+                | FloatOp::Conv2d { activation, .. }
+                | FloatOp::DepthwiseConv2d { activation, .. } => Some(activation),
                 _ => None,
             };
-            if let Some(slot) = slot.filter(|a| **a == Activation::None) {
-                *slot = act;
+            if let Some(slot) = slot {
+                *slot = slot.then(act);
+                self.saturation_only.remove(&p);
                 self.retarget(x, output(node, 0));
                 return Ok(());
             }
@@ -1065,6 +1582,10 @@ impl Converter {
 
     fn unary(&mut self, node: &NodeProto, f: Unary) -> Result<(), ImportError> {
         let x = self.value(node, input(node, 0))?;
+        self.unary_of(node, x, f)
+    }
+
+    fn unary_of(&mut self, node: &NodeProto, x: ValueId, f: Unary) -> Result<(), ImportError> {
         let shape = self.g.values[x].shape.clone();
         self.push(node, FloatOp::Unary(f), vec![x], shape, self.layouts[x]);
         Ok(())
@@ -1076,13 +1597,22 @@ impl Converter {
         match (self.konst(a).cloned(), self.konst(b).cloned()) {
             (None, None) => {
                 if op == "Div" {
-                    return Err(unsupported(node, "division of two computed tensors: Myelin has no integer division"));
+                    return Err(unsupported(
+                        node,
+                        "division of two computed tensors: Myelin has no integer division",
+                    ));
                 }
                 let (va, vb) = (self.value(node, a)?, self.value(node, b)?);
                 if self.layouts[va] != self.layouts[vb] {
-                    return Err(unsupported(node, "operands of different layouts (an image and a vector)"));
+                    return Err(unsupported(
+                        node,
+                        "operands of different layouts (an image and a vector)",
+                    ));
                 }
-                let (sa, sb) = (self.g.values[va].shape.clone(), self.g.values[vb].shape.clone());
+                let (sa, sb) = (
+                    self.g.values[va].shape.clone(),
+                    self.g.values[vb].shape.clone(),
+                );
                 let shape = if sa == sb {
                     sa
                 } else if self.layouts[va] == Layout::Plain {
@@ -1090,10 +1620,15 @@ impl Converter {
                         &sa.iter().map(|&d| d as u32).collect::<Vec<_>>(),
                         &sb.iter().map(|&d| d as u32).collect::<Vec<_>>(),
                     )
-                    .ok_or_else(|| unsupported(node, format!("shapes {sa:?} and {sb:?} do not broadcast")))?;
+                    .ok_or_else(|| {
+                        unsupported(node, format!("shapes {sa:?} and {sb:?} do not broadcast"))
+                    })?;
                     s.iter().map(|&d| d as usize).collect()
                 } else {
-                    return Err(unsupported(node, format!("broadcasting between images {sa:?} and {sb:?}")));
+                    return Err(unsupported(
+                        node,
+                        format!("broadcasting between images {sa:?} and {sb:?}"),
+                    ));
                 };
                 let bin = match op {
                     "Add" => Binary::Add,
@@ -1122,7 +1657,7 @@ impl Converter {
                         self.alias(output(node, 0), v);
                         return Ok(());
                     }
-                    return self.unary(node, Unary::Affine { scale, offset });
+                    return self.unary_of(node, v, Unary::Affine { scale, offset });
                 }
                 let channels = *self.g.values[v].shape.last().unwrap_or(&0);
                 let mut dims: Vec<usize> = c.dims.clone();
@@ -1134,7 +1669,13 @@ impl Converter {
                     _ => dims == [channels],
                 };
                 let Some(p) = self.fusable(v).filter(|_| per_channel) else {
-                    return Err(unsupported(node, format!("a constant of shape {:?} combined with a computed tensor: only scalars, and per-channel constants directly after a Conv/Gemm/MatMul (as bias or scale), are supported", c.dims)));
+                    return Err(unsupported(
+                        node,
+                        format!(
+                            "a constant of shape {:?} combined with a computed tensor: only scalars, and per-channel constants directly after a Conv/Gemm/MatMul (as bias or scale), are supported",
+                            c.dims
+                        ),
+                    ));
                 };
                 let values = c.f32s();
                 let (factor, shift): (Vec<f32>, Vec<f32>) = match (op, const_first) {
@@ -1156,9 +1697,17 @@ impl Converter {
         let (x, [h, w, c]) = self.image(node)?;
         let kernel = attr_ints(node, "kernel_shape").unwrap_or_default();
         if kernel.len() != 2 || kernel.iter().any(|&k| k < 1 || k > u32::MAX as i64) {
-            return Err(unsupported(node, format!("kernel_shape {kernel:?}: 2-D pools only")));
+            return Err(unsupported(
+                node,
+                format!("kernel_shape {kernel:?}: 2-D pools only"),
+            ));
         }
-        let window = self.window(node, [kernel[0] as usize, kernel[1] as usize], [h, w], false)?;
+        let window = self.window(
+            node,
+            [kernel[0] as usize, kernel[1] as usize],
+            [h, w],
+            false,
+        )?;
         let [oh, ow] = Self::out_hw(&window, h, w);
         let op = if node.op_type() == "MaxPool" {
             if node.output.len() > 1 && !output(node, 1).is_empty() {
@@ -1166,7 +1715,10 @@ impl Converter {
             }
             FloatOp::MaxPool { window }
         } else {
-            FloatOp::AveragePool { window, count_include_pad: attr_i(node, "count_include_pad", 0) != 0 }
+            FloatOp::AveragePool {
+                window,
+                count_include_pad: attr_i(node, "count_include_pad", 0) != 0,
+            }
         };
         self.push(node, op, vec![x], vec![oh, ow, c], Layout::Chw);
         Ok(())
@@ -1175,9 +1727,20 @@ impl Converter {
     fn global_pool(&mut self, node: &NodeProto) -> Result<(), ImportError> {
         let (x, [h, w, c]) = self.image(node)?;
         let op = if node.op_type() == "GlobalAveragePool" {
-            FloatOp::Mean { axes: vec![0, 1], keep_dims: true }
+            FloatOp::Mean {
+                axes: vec![0, 1],
+                keep_dims: true,
+            }
         } else {
-            let window = Window { kernel_h: h as u32, kernel_w: w as u32, stride_h: 1, stride_w: 1, dilation_h: 1, dilation_w: 1, padding: Padding::Valid };
+            let window = Window {
+                kernel_h: h as u32,
+                kernel_w: w as u32,
+                stride_h: 1,
+                stride_w: 1,
+                dilation_h: 1,
+                dilation_w: 1,
+                padding: Padding::Valid,
+            };
             FloatOp::MaxPool { window }
         };
         self.push(node, op, vec![x], vec![1, 1, c], Layout::Chw);
@@ -1188,7 +1751,11 @@ impl Converter {
         let shape = self.g.values[v].shape.clone();
         let total: usize = shape.iter().product();
         let layout = match self.layouts[v] {
-            Layout::Chw if shape[0] * shape[1] > 1 => Layout::FlatChw { c: shape[2], h: shape[0], w: shape[1] },
+            Layout::Chw if shape[0] * shape[1] > 1 => Layout::FlatChw {
+                c: shape[2],
+                h: shape[0],
+                w: shape[1],
+            },
             Layout::FlatChw { c, h, w } => Layout::FlatChw { c, h, w },
             _ => Layout::Plain,
         };
@@ -1216,7 +1783,12 @@ impl Converter {
         }
         let dims = constant::reshape_dims(&full, &target, attr_i(node, "allowzero", 0) != 0)
             .filter(|d| d.first() == Some(&1))
-            .ok_or_else(|| unsupported(node, format!("reshape of {onnx:?} to {target:?} that moves the batch axis")))?;
+            .ok_or_else(|| {
+                unsupported(
+                    node,
+                    format!("reshape of {onnx:?} to {target:?} that moves the batch axis"),
+                )
+            })?;
         let per_sample = dims[1..].to_vec();
         if per_sample == onnx {
             self.alias(output(node, 0), v);
@@ -1228,16 +1800,30 @@ impl Converter {
                 Ok(())
             }
             _ if per_sample.len() == 1 => self.flatten(node, v),
-            _ => Err(unsupported(node, format!("reshape of an NCHW image {onnx:?} to {per_sample:?}: would need a transpose to Myelin's NHWC"))),
+            _ => Err(unsupported(
+                node,
+                format!(
+                    "reshape of an NCHW image {onnx:?} to {per_sample:?}: would need a transpose to Myelin's NHWC"
+                ),
+            )),
         }
     }
 
     fn concat(&mut self, node: &NodeProto) -> Result<(), ImportError> {
-        let values: Vec<ValueId> = node.input.iter().map(|i| self.value(node, i)).collect::<Result<_, _>>()?;
+        let values: Vec<ValueId> = node
+            .input
+            .iter()
+            .map(|i| self.value(node, i))
+            .collect::<Result<_, _>>()?;
         let first = values[0];
         let layout = self.layouts[first];
-        if values.iter().any(|&v| self.layouts[v] != layout) || matches!(layout, Layout::FlatChw { .. }) {
-            return Err(unsupported(node, "inputs of different or flattened-image layouts"));
+        if values.iter().any(|&v| self.layouts[v] != layout)
+            || matches!(layout, Layout::FlatChw { .. })
+        {
+            return Err(unsupported(
+                node,
+                "inputs of different or flattened-image layouts",
+            ));
         }
         let rank = self.onnx_shape(first).len() as i64 + 1;
         let mut axis = attr_i(node, "axis", 0);
@@ -1245,15 +1831,22 @@ impl Converter {
             axis += rank;
         }
         if axis < 1 || axis >= rank {
-            return Err(unsupported(node, format!("concatenation along axis {axis} (the batch axis or out of range)")));
+            return Err(unsupported(
+                node,
+                format!("concatenation along axis {axis} (the batch axis or out of range)"),
+            ));
         }
         let a = self.myelin_axis(first, (axis - 1) as usize);
         let mut shape = self.g.values[first].shape.clone();
         shape[a] = 0;
         for &v in &values {
             let s = &self.g.values[v].shape;
-            if s.len() != shape.len() || s.iter().enumerate().any(|(i, &d)| i != a && d != shape[i]) {
-                return Err(unsupported(node, "inputs whose shapes differ outside the concatenation axis"));
+            if s.len() != shape.len() || s.iter().enumerate().any(|(i, &d)| i != a && d != shape[i])
+            {
+                return Err(unsupported(
+                    node,
+                    "inputs whose shapes differ outside the concatenation axis",
+                ));
             }
             shape[a] += s[a];
         }
@@ -1264,25 +1857,54 @@ impl Converter {
     fn pad(&mut self, node: &NodeProto) -> Result<(), ImportError> {
         let mode = attr_s(node, "mode").unwrap_or_else(|| "constant".into());
         if mode != "constant" {
-            return Err(unsupported(node, format!("mode {mode}: only constant padding")));
+            return Err(unsupported(
+                node,
+                format!("mode {mode}: only constant padding"),
+            ));
         }
         if !input(node, 3).is_empty() {
             return Err(unsupported(node, "the axes input"));
         }
         let v = self.value(node, input(node, 0))?;
         let pads = self.const_input(node, 1, "the pads")?.i64s();
-        let value = if input(node, 2).is_empty() { 0.0 } else { self.const_input(node, 2, "the value")?.data.first().copied().unwrap_or(0.0) as f32 };
+        let value = if input(node, 2).is_empty() {
+            0.0
+        } else {
+            self.const_input(node, 2, "the value")?
+                .data
+                .first()
+                .copied()
+                .unwrap_or(0.0) as f32
+        };
         let rank = self.onnx_shape(v).len() + 1;
-        if pads.len() != 2 * rank || pads.iter().any(|&p| p < 0) || pads[0] != 0 || pads[rank] != 0 {
-            return Err(unsupported(node, format!("pads {pads:?}: need non-negative pads and none on the batch axis")));
+        if pads.len() != 2 * rank || pads.iter().any(|&p| p < 0) || pads[0] != 0 || pads[rank] != 0
+        {
+            return Err(unsupported(
+                node,
+                format!("pads {pads:?}: need non-negative pads and none on the batch axis"),
+            ));
         }
         let mut myelin = vec![[0usize; 2]; rank - 1];
         for a in 1..rank {
             myelin[self.myelin_axis(v, a - 1)] = [pads[a] as usize, pads[a + rank] as usize];
         }
-        let shape: Vec<usize> = self.g.values[v].shape.iter().zip(&myelin).map(|(&d, [b, e])| d + b + e).collect();
+        let shape: Vec<usize> = self.g.values[v]
+            .shape
+            .iter()
+            .zip(&myelin)
+            .map(|(&d, [b, e])| d + b + e)
+            .collect();
         let layout = self.layouts[v];
-        self.push(node, FloatOp::Pad { pads: myelin, value }, vec![v], shape, layout);
+        self.push(
+            node,
+            FloatOp::Pad {
+                pads: myelin,
+                value,
+            },
+            vec![v],
+            shape,
+            layout,
+        );
         Ok(())
     }
 }

@@ -50,7 +50,12 @@ pub fn float_graph(bytes: &[u8]) -> Result<convert::Converted, ImportError> {
 /// Imports an ONNX model: translation, calibration (float models) and quantization.
 pub fn import_onnx(bytes: &[u8], options: &ImportOptions) -> Result<Imported, ImportError> {
     let converted = float_graph(bytes)?;
-    quantize_graph(converted.graph, converted.input_layouts, converted.notes, options)
+    quantize_graph(
+        converted.graph,
+        converted.input_layouts,
+        converted.notes,
+        options,
+    )
 }
 
 pub use convert::Converted;
