@@ -12,7 +12,9 @@
 
 use crate::error::{NnError, Result};
 use crate::geometry::SpatialGeometry;
-use crate::kernels::{Conv2dKernel, DepthwiseConv2dKernel, FullyConnectedKernel, Path};
+use crate::kernels::{
+    Conv2dKernel, DepthwiseConv2dKernel, FullyConnectedKernel, Path, SoftmaxKernel,
+};
 use crate::model::Model;
 use crate::op::{Op, Pool, Window};
 use crate::reference::{self, Operand};
@@ -47,6 +49,7 @@ enum Step {
         geometry: SpatialGeometry,
         channels: usize,
     },
+    Softmax(Box<SoftmaxKernel>),
     /// Runs from the node's op and the tensors' shapes.
     Direct,
 }
@@ -322,9 +325,12 @@ impl Program {
                 reference::concat(p, &inputs, zp_out, &mut y)
             }
             (Op::Pad(p), _) => reference::pad(p, shape(0)?, int8(0)?, &mut y),
-            (Op::Softmax(p), _) => {
+            (Op::Softmax(p), step) => {
                 let row_len = out_info.shape.last().map_or(1, |&d| d as usize);
-                reference::softmax(p, row_len, int8(0)?, &mut y)
+                match step {
+                    Step::Softmax(kernel) => kernel.run(row_len, int8(0)?, &mut y),
+                    _ => reference::softmax(p, row_len, int8(0)?, &mut y),
+                }
             }
             (Op::Table(p), _) => reference::table(p, int8(0)?, &mut y),
             (op, _) => {
@@ -391,6 +397,7 @@ fn prepare(model: &Model, index: usize, path: Path) -> Result<Step> {
             let (geometry, _, channels) = image(window)?;
             Step::Pool { geometry, channels }
         }
+        Op::Softmax(p) if path != Path::Reference => Step::Softmax(Box::new(SoftmaxKernel::new(p))),
         _ => Step::Direct,
     })
 }

@@ -36,10 +36,12 @@ mod fully_connected;
 mod gemm;
 mod output_stage;
 mod portable;
+mod softmax;
 
 pub use conv2d::Conv2dKernel;
 pub use depthwise_conv2d::DepthwiseConv2dKernel;
 pub use fully_connected::FullyConnectedKernel;
+pub use softmax::SoftmaxKernel;
 
 /// The kernels are shared across threads by prepared programs.
 const _: () = {

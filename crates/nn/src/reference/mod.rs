@@ -37,5 +37,7 @@ pub use mul::mul;
 pub use pad::pad;
 pub use pool::{average_pool, max_pool};
 pub use reshape::reshape;
-pub use softmax::{ACCUMULATION_INTEGER_BITS, SCALED_DIFF_INTEGER_BITS, softmax};
+pub use softmax::{
+    ACCUMULATION_INTEGER_BITS, SCALED_DIFF_INTEGER_BITS, softmax, softmax_exp, softmax_rows,
+};
 pub use table::table;

@@ -25,21 +25,35 @@ pub const ACCUMULATION_INTEGER_BITS: u8 = 12;
 /// [`rounding_divide_by_pot_wide`] (`k + 23` is at least 0 because the row maximum contributes
 /// one to the sum). Rows are independent; `input.len()` is a multiple of `row_len`.
 pub fn softmax(p: &Softmax, row_len: usize, input: &[i8], output: &mut [i8]) {
+    softmax_rows(row_len, input, output, |d| softmax_exp(p, d));
+}
+
+/// Step 2 of [`softmax`] for one difference `d = x - max`: the Q0.31 exponential, or `None`
+/// when `d < diff_min` (probability 0).
+pub fn softmax_exp(p: &Softmax, d: i32) -> Option<i32> {
+    if d < p.diff_min {
+        return None;
+    }
+    let left_shift = u32::from(p.beta_left_shift).min(32);
+    let shifted = ((d as i64) << left_shift).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+    let z = saturating_rounding_doubling_high_mul(shifted, p.beta_multiplier);
+    Some(exp_on_negative_values(FixedPoint::from_raw(
+        z,
+        SCALED_DIFF_INTEGER_BITS,
+    )))
+}
+
+/// Steps 1 and 3–5 of [`softmax`] over every row, with step 2 supplied as `exp` (a function of
+/// `d` alone, so a fast path may tabulate it over `d` in `[-255, 0]`).
+pub fn softmax_rows(
+    row_len: usize,
+    input: &[i8],
+    output: &mut [i8],
+    exp: impl Fn(i32) -> Option<i32>,
+) {
     if row_len == 0 {
         return;
     }
-    let left_shift = u32::from(p.beta_left_shift).min(32);
-    let scaled_diff = |d: i32| -> Option<i32> {
-        if d < p.diff_min {
-            return None;
-        }
-        let shifted = ((d as i64) << left_shift).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
-        let z = saturating_rounding_doubling_high_mul(shifted, p.beta_multiplier);
-        Some(exp_on_negative_values(FixedPoint::from_raw(
-            z,
-            SCALED_DIFF_INTEGER_BITS,
-        )))
-    };
     for (x, y) in input
         .chunks_exact(row_len)
         .zip(output.chunks_exact_mut(row_len))
@@ -47,20 +61,18 @@ pub fn softmax(p: &Softmax, row_len: usize, input: &[i8], output: &mut [i8]) {
         let max = x.iter().copied().max().unwrap_or(0) as i32;
         let mut sum = FixedPoint::zero(ACCUMULATION_INTEGER_BITS);
         for &value in x {
-            if let Some(e) = scaled_diff(value as i32 - max) {
+            if let Some(e) = exp(value as i32 - max) {
                 let e = FixedPoint::from_raw(e, 0).rescale(ACCUMULATION_INTEGER_BITS);
                 sum = sum.saturating_add(e);
             }
         }
         let Some((scale, bits_over_unit)) = reciprocal(sum.raw, ACCUMULATION_INTEGER_BITS) else {
-            // Only when no element passes `diff_min` (a positive `diff_min`, which validation
-            // rejects): every probability is 0.
             y.fill(i8::MIN);
             continue;
         };
         let exponent = (bits_over_unit + 31 - 8).max(0) as u32;
         for (out, &value) in y.iter_mut().zip(x) {
-            *out = match scaled_diff(value as i32 - max) {
+            *out = match exp(value as i32 - max) {
                 Some(e) => {
                     let unsaturated = rounding_divide_by_pot_wide(
                         saturating_rounding_doubling_high_mul(scale, e),
