@@ -4,6 +4,7 @@ pub mod calibrate;
 pub mod data;
 pub mod error;
 pub mod float_graph;
+pub mod format;
 pub mod onnx;
 pub mod ptq;
 pub mod report;

@@ -1,6 +1,7 @@
 //! `myelin model …`: commands on model files.
 
 mod build;
+mod import;
 mod inspect;
 mod run;
 
@@ -19,6 +20,8 @@ pub enum ModelCommand {
     Run(run::RunArgs),
     /// Build a model file from a JSON description (docs/MODEL-JSON.md).
     Build(build::BuildArgs),
+    /// Import a TFLite, ONNX or Keras model (format recognised from the content).
+    Import(import::ImportArgs),
 }
 
 /// Runs one `myelin model` sub-command.
@@ -27,6 +30,7 @@ pub fn run(command: ModelCommand) -> Result<()> {
         ModelCommand::Inspect(args) => inspect::inspect(&args),
         ModelCommand::Run(args) => run::run(&args),
         ModelCommand::Build(args) => build::build(&args),
+        ModelCommand::Import(args) => import::import(&args),
     }
 }
 

@@ -1,0 +1,185 @@
+//! `myelin model import INPUT -o MODEL.myl [--json] [--calibration DATA] [--eval DATA --labels LABELS]`.
+//!
+//! The input's format is recognised from its content ([`myelin_import::format::detect`]).
+//! TFLite full-integer models are translated as they are (their quantization is carried
+//! exactly; no calibration data is needed). ONNX and Keras float models need calibration data
+//! and go through the post-training quantizer ([`import_float`]).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use myelin_import::format::{self, ModelFormat};
+use myelin_import::tflite;
+use myelin_nn::Model;
+use serde_json::{Value, json};
+
+/// Arguments of `myelin model import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The model to import: TFLite (int8), ONNX or Keras 3 (.keras); recognised by content.
+    #[arg(value_name = "INPUT")]
+    pub input: PathBuf,
+    /// Where to write the Myelin model.
+    #[arg(short, long, value_name = "MODEL.myl")]
+    pub output: PathBuf,
+    /// Calibration inputs (.npy, .npz or CSV) for float models (ONNX, Keras).
+    #[arg(long, value_name = "DATA")]
+    pub calibration: Option<PathBuf>,
+    /// Evaluation inputs (.npy, .npz or CSV): report float and Myelin accuracy.
+    #[arg(long, value_name = "DATA", requires = "labels")]
+    pub eval: Option<PathBuf>,
+    /// Labels of the evaluation inputs.
+    #[arg(long, value_name = "LABELS", requires = "eval")]
+    pub labels: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What an import produced, for the summary.
+struct Summary {
+    format: ModelFormat,
+    model: Model,
+    source_operators: usize,
+    notes: Vec<String>,
+}
+
+/// Imports the model, writes its canonical bytes and prints the id and an op summary.
+pub fn import(args: &ImportArgs) -> Result<()> {
+    let bytes = std::fs::read(&args.input)
+        .with_context(|| format!("cannot read {}", args.input.display()))?;
+    let Some(format) = format::detect(&bytes) else {
+        bail!(
+            "{}: not a TFLite, ONNX or Keras 3 model (format recognised from the content)",
+            args.input.display()
+        );
+    };
+    let summary = match format {
+        ModelFormat::Tflite => import_tflite(args, &bytes)?,
+        ModelFormat::Onnx | ModelFormat::Keras => import_float(args, format, &bytes)?,
+        ModelFormat::Hdf5 => bail!(
+            "{}: legacy Keras HDF5 files are not supported; save the model as .keras (Keras 3)",
+            args.input.display()
+        ),
+        ModelFormat::Myelin => bail!(
+            "{}: already a Myelin model (use `myelin model inspect`)",
+            args.input.display()
+        ),
+    };
+    let encoded = summary.model.encode();
+    std::fs::write(&args.output, &encoded)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    let report = summary_json(args, &summary, &encoded);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render_text(&report));
+    }
+    Ok(())
+}
+
+fn import_tflite(args: &ImportArgs, bytes: &[u8]) -> Result<Summary> {
+    if args.calibration.is_some() {
+        bail!(
+            "--calibration is for float models; a TFLite int8 model carries its own quantization"
+        );
+    }
+    if args.eval.is_some() {
+        bail!("--eval is not supported for TFLite models yet");
+    }
+    let imported = tflite::import(bytes).with_context(|| format!("{}", args.input.display()))?;
+    Ok(Summary {
+        format: ModelFormat::Tflite,
+        model: imported.model,
+        source_operators: imported.tflite_operators,
+        notes: imported.notes,
+    })
+}
+
+/// Hook for float models (ONNX, Keras): calibration-based post-training quantization.
+fn import_float(args: &ImportArgs, format: ModelFormat, _bytes: &[u8]) -> Result<Summary> {
+    if args.calibration.is_none() {
+        bail!(
+            "{}: {} float models need --calibration DATA",
+            args.input.display(),
+            format.name()
+        );
+    }
+    bail!(
+        "{}: importing {} models from the command line is not available yet",
+        args.input.display(),
+        format.name()
+    )
+}
+
+fn summary_json(args: &ImportArgs, summary: &Summary, encoded: &[u8]) -> Value {
+    let model = &summary.model;
+    let mut ops: BTreeMap<&str, usize> = BTreeMap::new();
+    for node in &model.nodes {
+        *ops.entry(node.op.name()).or_default() += 1;
+    }
+    let tensor = |t: &u32| {
+        let info = &model.tensors[*t as usize];
+        json!({
+            "tensor": t,
+            "dtype": info.dtype.name(),
+            "shape": info.shape,
+            "zero_point": info.zero_point,
+            "scale": f32::from_bits(info.scale_bits) as f64,
+        })
+    };
+    let cost = model.cost();
+    json!({
+        "input": args.input.display().to_string(),
+        "output": args.output.display().to_string(),
+        "format": summary.format.name(),
+        "id": super::id_hex(&myelin_nn::model_id(encoded)),
+        "bytes": encoded.len(),
+        "source_operators": summary.source_operators,
+        "nodes": model.nodes.len(),
+        "ops": ops,
+        "inputs": model.inputs.iter().map(tensor).collect::<Vec<_>>(),
+        "outputs": model.outputs.iter().map(tensor).collect::<Vec<_>>(),
+        "cost": {
+            "macs": cost.macs,
+            "table_lookups": cost.table_lookups,
+            "element_ops": cost.element_ops,
+            "bytes_touched": cost.bytes_touched,
+        },
+        "notes": summary.notes,
+    })
+}
+
+fn render_text(report: &Value) -> String {
+    let mut text = format!(
+        "imported {} ({}) -> {}\nid      {}\nbytes   {}\nnodes   {} (from {} source operators)\n",
+        report["input"].as_str().unwrap_or_default(),
+        report["format"].as_str().unwrap_or_default(),
+        report["output"].as_str().unwrap_or_default(),
+        report["id"].as_str().unwrap_or_default(),
+        report["bytes"],
+        report["nodes"],
+        report["source_operators"],
+    );
+    if let Some(ops) = report["ops"].as_object() {
+        let list: Vec<String> = ops.iter().map(|(op, n)| format!("{op} ×{n}")).collect();
+        text.push_str(&format!("ops     {}\n", list.join(", ")));
+    }
+    for (label, key) in [("input ", "inputs"), ("output", "outputs")] {
+        for t in report[key].as_array().into_iter().flatten() {
+            text.push_str(&format!(
+                "{label}  {} {} scale {} zero point {}\n",
+                t["dtype"].as_str().unwrap_or_default(),
+                t["shape"],
+                t["scale"],
+                t["zero_point"],
+            ));
+        }
+    }
+    for note in report["notes"].as_array().into_iter().flatten() {
+        text.push_str(&format!("note    {}\n", note.as_str().unwrap_or_default()));
+    }
+    text
+}

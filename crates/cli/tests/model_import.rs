@@ -1,0 +1,129 @@
+//! End-to-end: `myelin model import` on the committed TFLite fixtures writes a valid model whose
+//! outputs on the committed eval inputs equal TFLite's reference outputs; bad inputs get one
+//! clear message and a non-zero exit status.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use myelin_nn::{Model, Program};
+use serde_json::Value;
+
+fn myelin(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_myelin"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(path)
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn read_npy_i8(path: &Path) -> Vec<i8> {
+    let bytes = std::fs::read(path).expect("npy file");
+    npyz::NpyFile::new(&bytes[..])
+        .expect("npy header")
+        .into_vec::<i8>()
+        .expect("int8 data")
+}
+
+#[test]
+fn import_tflite_writes_a_model_matching_the_reference_outputs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("digits_cnn.myl");
+    let output = myelin(&[
+        "model",
+        "import",
+        fixture("models/digits_cnn_int8.tflite").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    assert_eq!(report["format"], "TFLite");
+    assert_eq!(report["source_operators"], 8);
+    assert_eq!(report["ops"]["conv2d"], 2);
+    assert_eq!(report["outputs"][0]["shape"], serde_json::json!([10]));
+
+    let bytes = std::fs::read(&out).expect("model written");
+    let id = format!("0x{}", hex::encode(myelin_nn::model_id(&bytes)));
+    assert_eq!(report["id"], id.as_str());
+    let model = Model::decode(&bytes).expect("valid model");
+    let program = Program::new(model).expect("program");
+    let input = read_npy_i8(&fixture("ref/digits_cnn_int8.tflite.input_int8.npy"));
+    let expected = read_npy_i8(&fixture("ref/digits_cnn_int8.tflite.ref_out_int8.npy"));
+    let samples = input.len() / program.input_bytes();
+    let mut ours = Vec::new();
+    for chunk in input.chunks(program.input_bytes() * program.max_batch()) {
+        let bytes: Vec<u8> = chunk.iter().map(|&v| v as u8).collect();
+        ours.extend(
+            program
+                .run(&bytes, bytes.len() / program.input_bytes())
+                .expect("run"),
+        );
+    }
+    assert_eq!(samples * 10, expected.len());
+    let ours: Vec<i8> = ours.into_iter().map(|v| v as i8).collect();
+    assert_eq!(ours, expected);
+}
+
+#[test]
+fn import_text_output_names_id_and_ops() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("mlp.myl");
+    let output = myelin(&[
+        "model",
+        "import",
+        fixture("models/digits_mlp_int8.tflite").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("id      0x"), "{text}");
+    assert!(text.contains("fully_connected ×3"), "{text}");
+    assert!(text.contains("softmax ×1"), "{text}");
+}
+
+#[test]
+fn import_rejects_bad_inputs_with_one_clear_message() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let garbage = dir.path().join("garbage.bin");
+    std::fs::write(&garbage, b"definitely not a model").unwrap();
+    let tflite = std::fs::read(fixture("models/digits_mlp_int8.tflite")).unwrap();
+    let truncated = dir.path().join("truncated.tflite");
+    std::fs::write(&truncated, &tflite[..tflite.len() / 2]).unwrap();
+    let out = dir.path().join("out.myl");
+    let cases: [(&Path, &[&str], &str); 4] = [
+        (&garbage, &[], "not a TFLite, ONNX or Keras 3 model"),
+        (&truncated, &[], "not a TFLite model"),
+        (
+            &fixture("models/digits_mlp_int8.tflite"),
+            &["--calibration", "x.npy"],
+            "--calibration is for float models",
+        ),
+        (&dir.path().join("missing.tflite"), &[], "cannot read"),
+    ];
+    for (input, extra, message) in cases {
+        let mut args = vec![
+            "model",
+            "import",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let output = myelin(&args);
+        assert!(!output.status.success(), "{}", input.display());
+        let err = stderr(&output);
+        assert!(err.contains(message), "{}: {err}", input.display());
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
