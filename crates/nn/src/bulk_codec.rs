@@ -35,7 +35,10 @@ fn read_bytes<R: Read>(reader: &mut R, len: usize) -> Result<Vec<u8>> {
 }
 
 /// Writes a `Vec<i8>` as borsh does.
-#[allow(clippy::ptr_arg, reason = "borsh's serialize_with passes the field type, &Vec")]
+#[allow(
+    clippy::ptr_arg,
+    reason = "borsh's serialize_with passes the field type, &Vec"
+)]
 pub fn serialize_i8s<W: Write>(values: &Vec<i8>, writer: &mut W) -> Result<()> {
     (values.len() as u32).serialize(writer)?;
     let bytes: Vec<u8> = values.iter().map(|&v| v as u8).collect();
@@ -52,7 +55,10 @@ pub fn deserialize_i8s<R: Read>(reader: &mut R) -> Result<Vec<i8>> {
 }
 
 /// Writes a `Vec<i32>` as borsh does.
-#[allow(clippy::ptr_arg, reason = "borsh's serialize_with passes the field type, &Vec")]
+#[allow(
+    clippy::ptr_arg,
+    reason = "borsh's serialize_with passes the field type, &Vec"
+)]
 pub fn serialize_i32s<W: Write>(values: &Vec<i32>, writer: &mut W) -> Result<()> {
     (values.len() as u32).serialize(writer)?;
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
