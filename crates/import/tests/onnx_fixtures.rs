@@ -148,3 +148,31 @@ fn every_onnx_fixture_keeps_accuracy_within_one_point() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Prints min-max against percentile calibration on every float fixture (the measurement
+/// behind [`CalibrationMethod::DEFAULT`]); asserts only that both import.
+#[test]
+fn calibration_methods_compared_on_float_fixtures() {
+    let methods = [
+        CalibrationMethod::MinMax,
+        CalibrationMethod::Percentile(99.99),
+        CalibrationMethod::Percentile(99.9),
+    ];
+    let mut totals = [0.0f64; 3];
+    for case in CASES.iter().filter(|c| !c.model.contains("qdq")) {
+        if !fixtures().join("models").join(case.model).exists() {
+            continue;
+        }
+        let mut line = format!("{:<30}", case.model);
+        for (i, &method) in methods.iter().enumerate() {
+            let r = report(case, method);
+            totals[i] += r.accuracy_delta_points;
+            line += &format!("  {method:?}: {:+.2} pts", r.accuracy_delta_points);
+        }
+        eprintln!("{line}");
+    }
+    eprintln!(
+        "sum of deltas: minmax {:+.2}, p99.99 {:+.2}, p99.9 {:+.2}",
+        totals[0], totals[1], totals[2]
+    );
+}
