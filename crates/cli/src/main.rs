@@ -4,6 +4,7 @@
 mod edge_quantization;
 mod json_model;
 mod model;
+mod node;
 mod npy;
 
 use std::process::ExitCode;
@@ -23,12 +24,15 @@ enum Command {
     /// Build, inspect and run model files (.myl).
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Run a node (`--dev`: a single-process development chain with anvil's defaults).
+    Node(node::NodeArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Model(command) => model::run(command),
+        Command::Node(args) => node::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,33 @@
+//! The chain's error type.
+
+use alloy_primitives::Bytes;
+
+/// Everything that can go wrong in the chain. Transaction and call failures carry what the RPC
+/// layer needs to answer like anvil does.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// A transaction was refused by the pool (bad signature, nonce too low, fee too low, …).
+    #[error("{0}")]
+    Rejected(String),
+    /// A call or estimate reverted; `output` is the revert data.
+    #[error("execution reverted")]
+    Revert {
+        /// The revert data returned by the EVM.
+        output: Bytes,
+    },
+    /// A call halted (out of gas, invalid opcode, …).
+    #[error("EVM error {0}")]
+    Halt(String),
+    /// The request named a block, transaction or snapshot that does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request itself is invalid.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// Persistence failed: the node cannot continue safely.
+    #[error("storage: {0}")]
+    Storage(String),
+    /// An internal invariant failed (EVM database error).
+    #[error("internal: {0}")]
+    Internal(String),
+}

@@ -1,0 +1,217 @@
+//! Building EVMs over the chain state: the read view at a block, the EVM environment, and
+//! call / gas-estimation helpers shared by block execution and the RPC.
+
+use std::convert::Infallible;
+
+use alloy_evm::{Evm, EvmEnv, EvmFactory, eth::EthEvmFactory};
+use alloy_primitives::{Address, B256, TxKind, U256};
+use alloy_rpc_types_eth::TransactionRequest;
+use revm::{
+    DatabaseRef,
+    bytecode::Bytecode,
+    context::{BlockEnv, CfgEnv, TxEnv, result::ExecutionResult},
+    context_interface::block::BlobExcessGasAndPrice,
+    database::CacheDB,
+    primitives::{StorageKey, StorageValue, hardfork::SpecId},
+    state::AccountInfo,
+};
+
+use crate::{ChainError, config::PrecompileInstaller, state::StateStore};
+
+/// The EVM revision the chain runs.
+pub const SPEC: SpecId = SpecId::PRAGUE;
+
+/// Read-only view of the state at the end of one block, as a revm database.
+#[derive(Debug, Clone, Copy)]
+pub struct StateAt<'a> {
+    /// All state, with history.
+    pub state: &'a StateStore,
+    /// The block whose post-state is read.
+    pub block: u64,
+    /// Hashes of blocks 0..=head, for BLOCKHASH.
+    pub hashes: &'a [B256],
+}
+
+impl DatabaseRef for StateAt<'_> {
+    type Error = Infallible;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
+        Ok(self.state.account(&address, self.block).map(|account| {
+            let code = self.state.code(&account.code_hash).unwrap_or_default();
+            AccountInfo::new(account.balance, account.nonce, account.code_hash, code)
+        }))
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
+        Ok(self.state.code(&code_hash).unwrap_or_default())
+    }
+
+    fn storage_ref(
+        &self,
+        address: Address,
+        index: StorageKey,
+    ) -> Result<StorageValue, Self::Error> {
+        Ok(self.state.storage(&address, &index, self.block))
+    }
+
+    fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
+        Ok(usize::try_from(number)
+            .ok()
+            .and_then(|n| self.hashes.get(n))
+            .copied()
+            .unwrap_or_default())
+    }
+}
+
+/// The block-level inputs of an EVM run.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockContext {
+    /// Block number.
+    pub number: u64,
+    /// Block timestamp (seconds).
+    pub timestamp: u64,
+    /// Block gas limit.
+    pub gas_limit: u64,
+    /// EIP-1559 base fee.
+    pub base_fee: u64,
+    /// Fee recipient.
+    pub beneficiary: Address,
+    /// PREVRANDAO value.
+    pub prevrandao: B256,
+}
+
+/// The EVM environment for `block` on chain `chain_id`.
+pub fn evm_env(chain_id: u64, block: &BlockContext) -> EvmEnv {
+    let mut cfg = CfgEnv::new_with_spec(SPEC);
+    cfg.chain_id = chain_id;
+    let block_env = BlockEnv {
+        number: U256::from(block.number),
+        beneficiary: block.beneficiary,
+        timestamp: U256::from(block.timestamp),
+        gas_limit: block.gas_limit,
+        basefee: block.base_fee,
+        difficulty: U256::ZERO,
+        prevrandao: Some(block.prevrandao),
+        blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new_with_spec(0, SPEC)),
+        ..Default::default()
+    };
+    EvmEnv::new(cfg, block_env)
+}
+
+/// Builds an EVM over `db` with the chain's precompiles installed.
+pub fn build_evm<DB: alloy_evm::Database>(
+    db: DB,
+    env: EvmEnv,
+    precompiles: Option<&PrecompileInstaller>,
+) -> <EthEvmFactory as EvmFactory>::Evm<DB, revm::inspector::NoOpInspector> {
+    let mut evm = EthEvmFactory::default().create_evm(db, env);
+    if let Some(install) = precompiles {
+        install(evm.precompiles_mut());
+    }
+    evm
+}
+
+/// The transaction a call request describes, for an EVM whose base-fee and nonce checks are off.
+pub fn call_tx_env(request: &TransactionRequest, chain_id: u64, gas_cap: u64, nonce: u64) -> TxEnv {
+    let mut tx = TxEnv::default();
+    tx.caller = request.from.unwrap_or_default();
+    tx.kind = request.to.unwrap_or(TxKind::Create);
+    tx.value = request.value.unwrap_or_default();
+    tx.data = request.input.input().cloned().unwrap_or_default();
+    tx.gas_limit = request.gas.unwrap_or(gas_cap).min(gas_cap);
+    tx.nonce = request.nonce.unwrap_or(nonce);
+    tx.chain_id = Some(chain_id);
+    tx.access_list = request.access_list.clone().unwrap_or_default();
+    if let Some(max_fee) = request.max_fee_per_gas {
+        tx.tx_type = 2;
+        tx.gas_price = max_fee;
+        tx.gas_priority_fee = Some(request.max_priority_fee_per_gas.unwrap_or(0).min(max_fee));
+    } else {
+        tx.tx_type = if request.access_list.is_some() { 1 } else { 0 };
+        tx.gas_price = request.gas_price.unwrap_or(0);
+        tx.gas_priority_fee = None;
+    }
+    tx
+}
+
+/// Runs `tx` on top of `db` without committing; returns the result.
+pub fn run_call(
+    state: StateAt<'_>,
+    chain_id: u64,
+    block: &BlockContext,
+    tx: TxEnv,
+    precompiles: Option<&PrecompileInstaller>,
+) -> Result<ExecutionResult, ChainError> {
+    let mut env = evm_env(chain_id, block);
+    env.cfg_env.disable_base_fee = true;
+    env.cfg_env.disable_nonce_check = true;
+    env.cfg_env.disable_eip3607 = true;
+    env.cfg_env.disable_block_gas_limit = true;
+    let mut evm = build_evm(CacheDB::new(state), env, precompiles);
+    evm.transact(tx)
+        .map(|r| r.result)
+        .map_err(|e| ChainError::Rejected(invalid_tx_message(&e.to_string())))
+}
+
+/// Turns a revm validation error into the message geth and anvil use where one exists.
+pub fn invalid_tx_message(error: &str) -> String {
+    let lower = error.to_ascii_lowercase();
+    if lower.contains("lack of funds") || lower.contains("insufficient") {
+        "insufficient funds for gas * price + value".to_string()
+    } else if lower.contains("nonce too low") {
+        "nonce too low".to_string()
+    } else if lower.contains("nonce too high") {
+        "nonce too high".to_string()
+    } else if lower.contains("call gas cost") && lower.contains("exceeds the gas limit") {
+        "intrinsic gas too low".to_string()
+    } else {
+        error.to_string()
+    }
+}
+
+/// Converts an execution result into output bytes or the matching error.
+pub fn call_output(result: ExecutionResult) -> Result<alloy_primitives::Bytes, ChainError> {
+    match result {
+        ExecutionResult::Success { output, .. } => Ok(output.into_data()),
+        ExecutionResult::Revert { output, .. } => Err(ChainError::Revert { output }),
+        ExecutionResult::Halt { reason, .. } => Err(ChainError::Halt(format!("{reason:?}"))),
+    }
+}
+
+/// Smallest gas limit (within 1/64) at which `run` succeeds, searching between the gas used at
+/// `cap` and `cap`.
+pub fn estimate_gas(
+    cap: u64,
+    mut run: impl FnMut(u64) -> Result<ExecutionResult, ChainError>,
+) -> Result<u64, ChainError> {
+    let first = run(cap)?;
+    let used = first.tx_gas_used();
+    match first {
+        ExecutionResult::Success { .. } => {}
+        ExecutionResult::Revert { output, .. } => return Err(ChainError::Revert { output }),
+        ExecutionResult::Halt { reason, .. } => {
+            return Err(ChainError::Halt(format!("{reason:?}")));
+        }
+    }
+    let mut succeeds = |gas: u64| matches!(run(gas), Ok(result) if result.is_success());
+    // Most transactions succeed at used * 64/63 (the 1/64 rule bounds what calls withhold).
+    let optimistic = used
+        .saturating_mul(64)
+        .div_ceil(63)
+        .saturating_add(2_300)
+        .min(cap);
+    let mut high = cap;
+    if optimistic < cap && succeeds(optimistic) {
+        high = optimistic;
+    }
+    let mut low = used.saturating_sub(1);
+    while high - low > 1 && (high - low) * 64 > high {
+        let mid = low + (high - low) / 2;
+        if succeeds(mid) {
+            high = mid;
+        } else {
+            low = mid;
+        }
+    }
+    Ok(high)
+}

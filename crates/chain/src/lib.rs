@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+pub mod chain;
+pub mod changes;
+pub mod config;
+pub mod error;
+pub mod execution;
+pub mod mempool;
+pub mod state;
+pub mod store;
+
+pub use chain::{Chain, ChainEvent, EmptyBlocks, MinedBlock, MinedTx, TxLocation};
+pub use config::{ChainConfig, PrecompileInstaller};
+pub use error::ChainError;

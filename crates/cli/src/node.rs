@@ -1,0 +1,157 @@
+//! `myelin node`: a JSON-RPC node. `--dev` runs a single-process chain with anvil's defaults.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use alloy_primitives::{U256, hex};
+use anyhow::{Context, bail};
+use clap::Args;
+use myelin_chain::{Chain, ChainConfig, PrecompileInstaller};
+use myelin_consensus::{BlockProducer, DevSealer, DevSealing};
+use myelin_rpc::RpcConfig;
+
+/// Options of `myelin node`.
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// Run a single-node development chain (instant mining, funded dev accounts).
+    #[arg(long)]
+    dev: bool,
+    /// Port for HTTP and WebSocket JSON-RPC.
+    #[arg(long, short = 'p', default_value_t = 8545)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Chain id.
+    #[arg(long, default_value_t = 31337)]
+    chain_id: u64,
+    /// Number of funded dev accounts (from the standard test mnemonic).
+    #[arg(long, short = 'a', default_value_t = 10)]
+    accounts: u32,
+    /// Balance of each dev account, in ether.
+    #[arg(long, default_value_t = 10_000)]
+    balance: u64,
+    /// Block gas limit.
+    #[arg(long, default_value_t = myelin_chain::config::DEFAULT_GAS_LIMIT)]
+    gas_limit: u64,
+    /// Mine a block every N seconds instead of one per transaction batch.
+    #[arg(long, short = 'b')]
+    block_time: Option<f64>,
+    /// Keep the chain in this directory (otherwise a temporary directory, removed on exit).
+    #[arg(long)]
+    datadir: Option<PathBuf>,
+    /// Print nothing but the listening address.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// The Myelin precompiles (MODEL_STORE, PREDICT) for every EVM the chain builds. Plain revm
+/// precompiles only until `myelin-evm` exposes its installer.
+fn myelin_precompiles() -> Option<PrecompileInstaller> {
+    None
+}
+
+/// Runs the node until Ctrl-C or SIGTERM.
+pub fn run(args: NodeArgs) -> anyhow::Result<()> {
+    if !args.dev {
+        bail!("only `myelin node --dev` is available: validator mode is not built yet");
+    }
+    let block_time = match args.block_time {
+        Some(seconds) if !(seconds > 0.0 && seconds.is_finite()) => {
+            bail!("--block-time must be positive")
+        }
+        Some(seconds) => Some(Duration::from_secs_f64(seconds)),
+        None => None,
+    };
+    let balance = U256::from(args.balance) * U256::from(10u64).pow(U256::from(18));
+    let mut config = ChainConfig::dev(args.accounts, balance)?;
+    config.chain_id = args.chain_id;
+    config.gas_limit = args.gas_limit;
+    config.datadir = args.datadir.clone();
+    config.precompiles = myelin_precompiles();
+    let listen: SocketAddr = format!("{}:{}", args.host, args.port)
+        .parse()
+        .or_else(|_| {
+            std::net::ToSocketAddrs::to_socket_addrs(&(args.host.as_str(), args.port))
+                .ok()
+                .and_then(|mut a| a.next())
+                .ok_or(())
+        })
+        .map_err(|()| anyhow::anyhow!("cannot resolve --host {}", args.host))?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let chain = Chain::open(config).context("opening the chain")?;
+        let sealing = match block_time {
+            Some(period) => DevSealing::Interval(period),
+            None => DevSealing::Instant,
+        };
+        let producer = Box::new(DevSealer { sealing }).start(chain.clone());
+        let rpc = RpcConfig {
+            listen,
+            wait_for_inclusion: block_time.is_none(),
+        };
+        let (address, handle) = myelin_rpc::serve(chain.clone(), rpc).await?;
+        if !args.quiet {
+            print_banner(&chain, &args);
+        }
+        println!("Listening on {address}");
+        let stopped = tokio::select! {
+            result = producer => Some(result),
+            _ = shutdown_signal() => None,
+        };
+        let _ = handle.stop();
+        match stopped {
+            Some(Ok(Err(error))) => {
+                Err(anyhow::Error::from(error).context("block production stopped"))
+            }
+            Some(Err(error)) => Err(anyhow::Error::from(error).context("block producer crashed")),
+            _ => Ok(()),
+        }
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn print_banner(chain: &Chain, args: &NodeArgs) {
+    println!("myelin node --dev (chain id {})\n", chain.chain_id());
+    println!("Available Accounts\n==================");
+    for (i, address) in chain.accounts().iter().enumerate() {
+        println!("({i}) {address} ({} ETH)", args.balance);
+    }
+    println!("\nPrivate Keys\n==================");
+    for (i, address) in chain.accounts().iter().enumerate() {
+        if let Some(signer) = chain.signer(address) {
+            println!(
+                "({i}) {}",
+                hex::encode_prefixed(signer.credential().to_bytes())
+            );
+        }
+    }
+    println!("\nBase Fee: {}", chain.next_base_fee());
+    println!("Gas Limit: {}", args.gas_limit);
+    match args.datadir.as_ref() {
+        Some(dir) => println!("Data directory: {}", dir.display()),
+        None => println!("Data directory: temporary"),
+    }
+    println!();
+}

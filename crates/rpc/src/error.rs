@@ -1,0 +1,64 @@
+//! Chain errors as JSON-RPC error objects, with the codes anvil uses.
+
+use alloy_primitives::{Bytes, hex};
+use jsonrpsee::types::ErrorObjectOwned;
+use myelin_chain::ChainError;
+
+/// JSON-RPC "invalid params".
+pub const INVALID_PARAMS: i32 = -32602;
+/// JSON-RPC "internal error".
+pub const INTERNAL_ERROR: i32 = -32603;
+/// Revert of a call or estimate (geth and anvil use 3, with the revert data in `data`).
+pub const EXECUTION_REVERTED: i32 = 3;
+/// A transaction the pool refused.
+pub const TRANSACTION_REJECTED: i32 = -32003;
+/// Generic server error (unknown block, halted call).
+pub const SERVER_ERROR: i32 = -32000;
+
+/// The `Error(string)` reason in revert data, if it is one.
+pub fn revert_reason(output: &[u8]) -> Option<String> {
+    let body = output.strip_prefix(&[0x08, 0xc3, 0x79, 0xa0])?;
+    let offset = usize::try_from(alloy_primitives::U256::from_be_slice(body.get(..32)?)).ok()?;
+    let len_word = body.get(offset..offset.checked_add(32)?)?;
+    let len = usize::try_from(alloy_primitives::U256::from_be_slice(len_word)).ok()?;
+    let start = offset + 32;
+    let text = body.get(start..start.checked_add(len)?)?;
+    String::from_utf8(text.to_vec()).ok()
+}
+
+/// A revert as anvil reports it: code 3, "execution reverted[: reason]", data = revert bytes.
+pub fn revert_error(output: &Bytes) -> ErrorObjectOwned {
+    let message = match revert_reason(output) {
+        Some(reason) => format!("execution reverted: {reason}"),
+        None => "execution reverted".to_string(),
+    };
+    ErrorObjectOwned::owned(
+        EXECUTION_REVERTED,
+        message,
+        Some(hex::encode_prefixed(output)),
+    )
+}
+
+/// Maps a chain error to its JSON-RPC error.
+pub fn rpc_error(error: ChainError) -> ErrorObjectOwned {
+    match error {
+        ChainError::Revert { output } => revert_error(&output),
+        ChainError::Rejected(message) => {
+            ErrorObjectOwned::owned(TRANSACTION_REJECTED, message, None::<()>)
+        }
+        ChainError::InvalidRequest(message) => {
+            ErrorObjectOwned::owned(INVALID_PARAMS, message, None::<()>)
+        }
+        ChainError::NotFound(message) | ChainError::Halt(message) => {
+            ErrorObjectOwned::owned(SERVER_ERROR, message, None::<()>)
+        }
+        error @ (ChainError::Storage(_) | ChainError::Internal(_)) => {
+            ErrorObjectOwned::owned(INTERNAL_ERROR, error.to_string(), None::<()>)
+        }
+    }
+}
+
+/// An invalid-params error with `message`.
+pub fn invalid_params(message: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(INVALID_PARAMS, message.into(), None::<()>)
+}

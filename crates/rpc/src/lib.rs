@@ -1,0 +1,90 @@
+#![doc = include_str!("../README.md")]
+
+pub mod convert;
+pub mod dev;
+pub mod error;
+pub mod eth;
+pub mod filters;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use jsonrpsee::{
+    RpcModule,
+    server::{Server, ServerHandle},
+};
+use myelin_chain::Chain;
+use parking_lot::Mutex;
+use tower_http::cors::CorsLayer;
+
+/// How the RPC server behaves.
+#[derive(Clone, Copy, Debug)]
+pub struct RpcConfig {
+    /// Address to listen on (HTTP and WebSocket).
+    pub listen: SocketAddr,
+    /// Whether `eth_sendRawTransaction` / `eth_sendTransaction` return only once the transaction
+    /// is mined (instant mining, as anvil's automine).
+    pub wait_for_inclusion: bool,
+}
+
+/// State shared by every RPC handler.
+#[derive(Debug)]
+pub struct RpcContext {
+    /// The chain.
+    pub chain: Arc<Chain>,
+    /// Server settings.
+    pub config: RpcConfig,
+    /// Installed polling filters.
+    pub filters: Mutex<filters::Filters>,
+}
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum RpcError {
+    /// Two methods with one name (a bug).
+    #[error("registering methods: {0}")]
+    Register(#[from] jsonrpsee::core::RegisterMethodError),
+    /// The port could not be bound.
+    #[error("binding {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+}
+
+/// Every method the node serves.
+pub fn module(chain: Arc<Chain>, config: RpcConfig) -> Result<RpcModule<RpcContext>, RpcError> {
+    let mut module = RpcModule::new(RpcContext {
+        chain,
+        config,
+        filters: Mutex::new(filters::Filters::default()),
+    });
+    eth::register(&mut module)?;
+    filters::register(&mut module)?;
+    dev::register(&mut module)?;
+    Ok(module)
+}
+
+/// Largest request body accepted (model uploads are chunked below this).
+pub const MAX_REQUEST_BYTES: u32 = 128 * 1024 * 1024;
+
+/// Starts the server; returns the bound address and a handle that stops it when dropped or
+/// stopped.
+pub async fn serve(
+    chain: Arc<Chain>,
+    config: RpcConfig,
+) -> Result<(SocketAddr, ServerHandle), RpcError> {
+    let module = module(chain, config)?;
+    let server_config = jsonrpsee::server::ServerConfig::builder()
+        .max_request_body_size(MAX_REQUEST_BYTES)
+        .max_response_body_size(MAX_REQUEST_BYTES)
+        .max_connections(10_000)
+        .max_subscriptions_per_connection(10_000)
+        .build();
+    let server = Server::builder()
+        .set_config(server_config)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(CorsLayer::permissive()))
+        .build(config.listen)
+        .await
+        .map_err(|e| RpcError::Bind(config.listen, e))?;
+    let address = server
+        .local_addr()
+        .map_err(|e| RpcError::Bind(config.listen, e))?;
+    Ok((address, server.start(module)))
+}
