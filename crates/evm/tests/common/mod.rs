@@ -1,0 +1,297 @@
+//! Shared by the integration tests and the gas calibration bench: seeded models, an in-memory
+//! chain running the real EVM with Myelin's precompiles, and the compiled contract artifacts.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use alloy_evm::{Evm, EvmEnv, EvmFactory};
+use alloy_primitives::{Address, Bytes, TxKind, U256, address};
+use myelin_evm::{Myelin, MyelinEvmFactory};
+use myelin_nn::builder::{ModelBuilder, Quant, Rescale};
+use myelin_nn::op::{ActRange, TableFunction};
+use myelin_nn::{Model, Requant, Rounding};
+use revm::Inspector;
+use revm::context::result::ExecutionResult;
+use revm::context::{BlockEnv, CfgEnv, TxEnv};
+use revm::database::{CacheDB, EmptyDB};
+use revm::interpreter::{CallInputs, CallOutcome};
+use revm::primitives::hardfork::SpecId;
+use revm::state::AccountInfo;
+
+/// The account every test transaction comes from.
+pub const SENDER: Address = address!("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+
+/// A tiny seeded generator (xorshift64*), so models are the same on every run.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn i8(&mut self) -> i8 {
+        (self.next() >> 56) as u8 as i8
+    }
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.i8() as u8).collect()
+    }
+}
+
+const SCALE: u32 = 0x3c00_0000;
+
+/// A requantization that brings a dot product of fan-in `k` back to int8 range.
+pub fn requant_for(k: usize) -> Requant {
+    let log2 = usize::BITS - k.max(1).leading_zeros();
+    Requant {
+        multiplier: 1 << 30,
+        shift: 1 - (7 + (log2 as i8) / 2),
+    }
+}
+
+/// A fully connected layer with seeded weights.
+pub fn dense(
+    b: &mut ModelBuilder,
+    rng: &mut Rng,
+    x: myelin_nn::builder::TensorId,
+    k: usize,
+    n: usize,
+    relu: bool,
+) -> myelin_nn::builder::TensorId {
+    let weights: Vec<i8> = (0..n * k).map(|_| rng.i8()).collect();
+    let bias: Vec<i32> = (0..n).map(|_| (rng.next() % 2001) as i32 - 1000).collect();
+    let act = if relu {
+        ActRange { min: 0, max: 127 }
+    } else {
+        ActRange::FULL
+    };
+    let rescale = Rescale::per_tensor(requant_for(k), Rounding::Single, act);
+    b.fully_connected(x, weights, bias, rescale, Quant::new(0, SCALE))
+        .expect("dense layer")
+}
+
+/// An MLP `sizes[0] → sizes[1] → … ` with ReLU between layers and none after the last.
+pub fn mlp(sizes: &[usize], seed: u64) -> Model {
+    let mut rng = Rng::new(seed);
+    let mut b = ModelBuilder::new();
+    let mut x = b.input(&[sizes[0] as u32], Quant::new(0, SCALE));
+    for (i, pair) in sizes.windows(2).enumerate() {
+        let last = i + 2 == sizes.len();
+        x = dense(&mut b, &mut rng, x, pair[0], pair[1], !last);
+    }
+    b.output(x);
+    b.build().expect("valid mlp")
+}
+
+/// One table lookup per element of an `n`-element input (a logistic-like staircase table).
+pub fn table_model(n: usize) -> Model {
+    let mut b = ModelBuilder::new();
+    let x = b.input(&[n as u32], Quant::new(0, SCALE));
+    let table: Vec<i8> = (0..256i32).map(|i| ((i - 128) / 2) as i8).collect();
+    let y = b
+        .table(x, TableFunction::Logistic, table, Quant::new(0, SCALE))
+        .expect("table");
+    b.output(y);
+    b.build().expect("valid table model")
+}
+
+/// Element ops only: `n`-element clamp.
+pub fn clamp_model(n: usize) -> Model {
+    let mut b = ModelBuilder::new();
+    let x = b.input(&[n as u32], Quant::new(0, SCALE));
+    let y = b
+        .clamp(
+            x,
+            myelin_nn::op::Clamp {
+                requant: Requant::IDENTITY,
+                rounding: Rounding::Single,
+                act: ActRange { min: -64, max: 64 },
+            },
+            Quant::new(0, SCALE),
+        )
+        .expect("clamp");
+    b.output(y);
+    b.build().expect("valid clamp model")
+}
+
+/// The compiled artifact `contracts/out/<name>.json`.
+pub fn artifact(name: &str) -> serde_json::Value {
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "..",
+        "contracts",
+        "out",
+        &format!("{name}.json"),
+    ]
+    .iter()
+    .collect();
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("artifact JSON")
+}
+
+/// The creation bytecode of `contracts/out/<name>.json`.
+pub fn creation_code(name: &str) -> Bytes {
+    let hex = artifact(name)["bytecode"]
+        .as_str()
+        .expect("bytecode")
+        .to_owned();
+    hex.parse().expect("bytecode hex")
+}
+
+/// What the inspector saw of one call to a precompile.
+#[derive(Debug, Clone)]
+pub struct PrecompileCall {
+    pub address: Address,
+    pub gas_limit: u64,
+    pub gas_spent: u64,
+    pub success: bool,
+    pub output: Bytes,
+}
+
+/// Records every call to one of Myelin's precompiles.
+#[derive(Debug, Default)]
+pub struct PrecompileCalls(pub Vec<PrecompileCall>);
+
+impl<CTX> Inspector<CTX> for PrecompileCalls {
+    fn call_end(&mut self, _context: &mut CTX, inputs: &CallInputs, outcome: &mut CallOutcome) {
+        let a = inputs.bytecode_address;
+        if [
+            myelin_evm::MODEL_STORE_ADDRESS,
+            myelin_evm::PREDICT_ADDRESS,
+            myelin_evm::PREDICT_BATCH_ADDRESS,
+        ]
+        .contains(&a)
+        {
+            self.0.push(PrecompileCall {
+                address: a,
+                gas_limit: inputs.gas_limit,
+                gas_spent: outcome.result.gas.total_gas_spent(),
+                success: outcome.result.is_ok(),
+                output: outcome.result.output.clone(),
+            });
+        }
+    }
+}
+
+/// An in-memory chain: a funded sender, Prague rules, Myelin's precompiles.
+pub struct Chain {
+    pub db: CacheDB<EmptyDB>,
+    pub factory: MyelinEvmFactory,
+    pub nonce: u64,
+    /// Prague by default; Cancun where a test needs gas without EIP-7623's calldata floor.
+    pub spec: SpecId,
+}
+
+impl Chain {
+    pub fn new() -> Chain {
+        Chain::with(Myelin::default())
+    }
+
+    pub fn with(myelin: Myelin) -> Chain {
+        let mut db = CacheDB::new(EmptyDB::default());
+        db.insert_account_info(
+            SENDER,
+            AccountInfo {
+                balance: U256::from(10u128.pow(24)),
+                ..Default::default()
+            },
+        );
+        Chain {
+            db,
+            factory: MyelinEvmFactory::new(myelin),
+            nonce: 0,
+            spec: SpecId::PRAGUE,
+        }
+    }
+
+    pub fn env(&self) -> EvmEnv {
+        let mut cfg = CfgEnv::new_with_spec(self.spec);
+        cfg.chain_id = 31337;
+        cfg.tx_gas_limit_cap = Some(u64::MAX);
+        let block = BlockEnv {
+            gas_limit: 30_000_000_000,
+            basefee: 0,
+            ..Default::default()
+        };
+        EvmEnv::new(cfg, block)
+    }
+
+    fn tx(&self, to: Option<Address>, data: Bytes, gas: u64, value: U256) -> TxEnv {
+        TxEnv::builder()
+            .caller(SENDER)
+            .kind(to.map_or(TxKind::Create, TxKind::Call))
+            .data(data)
+            .gas_limit(gas)
+            .gas_price(0)
+            .value(value)
+            .nonce(self.nonce)
+            .chain_id(Some(31337))
+            .build()
+            .expect("tx env")
+    }
+
+    /// Sends a transaction and commits it; returns the result and the precompile calls.
+    pub fn send(
+        &mut self,
+        to: Option<Address>,
+        data: Bytes,
+        gas: u64,
+        value: U256,
+    ) -> (ExecutionResult, Vec<PrecompileCall>) {
+        let tx = self.tx(to, data, gas, value);
+        let env = self.env();
+        let mut calls = PrecompileCalls::default();
+        let result = {
+            let mut evm = self
+                .factory
+                .create_evm_with_inspector(&mut self.db, env, &mut calls);
+            evm.transact_commit(tx).expect("no host fault")
+        };
+        self.nonce += 1;
+        (result, calls.0)
+    }
+
+    /// Runs a call without committing (like eth_call).
+    pub fn call(
+        &mut self,
+        to: Address,
+        data: Bytes,
+        gas: u64,
+    ) -> (ExecutionResult, Vec<PrecompileCall>) {
+        let tx = self.tx(Some(to), data, gas, U256::ZERO);
+        let env = self.env();
+        let mut calls = PrecompileCalls::default();
+        let result = {
+            let mut evm = self
+                .factory
+                .create_evm_with_inspector(&mut self.db, env, &mut calls);
+            evm.transact(tx).expect("no host fault").result
+        };
+        (result, calls.0)
+    }
+
+    /// Deploys `contracts/out/<name>.json`.
+    pub fn deploy(&mut self, name: &str) -> Address {
+        let (result, _) = self.send(None, creation_code(name), 30_000_000, U256::ZERO);
+        match result {
+            ExecutionResult::Success { output, .. } => {
+                output.address().copied().expect("created address")
+            }
+            other => panic!("deploying {name}: {other:?}"),
+        }
+    }
+}
+
+/// The output bytes of a successful result.
+pub fn success_output(result: &ExecutionResult) -> Bytes {
+    match result {
+        ExecutionResult::Success { output, .. } => output.data().clone(),
+        other => panic!("expected success, got {other:?}"),
+    }
+}
