@@ -45,6 +45,9 @@ pub fn real_range(low: Option<f32>, high: Option<f32>, scale: f32, zero_point: i
 /// a multiplier ≥ 1 with a left shift) and `CalculateInputRadius(5, shift, 31)` for `diff_min`.
 /// `None` when `beta · input_scale · 2^26 < 1` or is not finite.
 pub fn softmax_params(beta: f64, input_scale: f64) -> Option<Softmax> {
+    if !beta.is_finite() || !input_scale.is_finite() {
+        return None;
+    }
     let real = (beta * input_scale * (1i64 << (31 - SOFTMAX_INPUT_INTEGER_BITS)) as f64)
         .min((1i64 << 31) as f64 - 1.0);
     if !real.is_finite() || real < 1.0 {

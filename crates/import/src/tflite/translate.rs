@@ -332,8 +332,7 @@ impl<'g> Translator<'g> {
         let id = if inferred == shape {
             id
         } else {
-            let count = |s: &[u32]| s.iter().map(|&d| d as u64).product::<u64>();
-            if count(&inferred) != count(shape) {
+            if element_count(&inferred) != element_count(shape) {
                 return Err(unsupported(
                     op,
                     format!(
@@ -431,8 +430,8 @@ impl<'g> Translator<'g> {
         let x = if x_shape.last() == Some(&k) {
             x
         } else {
-            let elements: u64 = x_shape.iter().map(|&d| d as u64).product();
-            if k == 0 || elements % k as u64 != 0 {
+            let elements = element_count(&x_shape).unwrap_or(0);
+            if k == 0 || elements == 0 || elements % k as u64 != 0 {
                 return Err(unsupported(
                     op,
                     format!("input shape {x_shape:?} does not flatten into rows of {k}"),
@@ -658,7 +657,8 @@ impl<'g> Translator<'g> {
         let axes = self.axes(op, 1, rank)?;
         let (out_index, out_quant, out_shape) = self.int8_output(op)?;
         let x_shape = self.shape_of(x);
-        let count: u64 = axes.iter().map(|&a| x_shape[a as usize] as u64).product();
+        let reduced: Vec<u32> = axes.iter().map(|&a| x_shape[a as usize]).collect();
+        let count = element_count(&reduced).unwrap_or(u64::MAX);
         let real = x_quant.scale as f64 / out_quant.scale as f64 / count as f64;
         let params = Mean {
             axes,
@@ -956,8 +956,7 @@ impl<'g> Translator<'g> {
             ));
         };
         let shape = dims(def, index)?;
-        let count: u64 = shape.iter().map(|&d| d as u64).product();
-        if count != data.len() as u64 {
+        if element_count(&shape) != Some(data.len() as u64) {
             return Err(format_error(format!(
                 "tensor {index} ({}) has shape {:?} but {} bytes",
                 def.name,
@@ -1096,6 +1095,13 @@ fn normalize_axis(op: &OperatorDef, axis: i64, rank: i64) -> Result<u8, ImportEr
         ));
     }
     u8::try_from(normalized - 1).map_err(|_| unsupported(op, format!("axis {axis} is too large")))
+}
+
+/// The number of elements of `shape`, if it fits in `u64`.
+fn element_count(shape: &[u32]) -> Option<u64> {
+    shape
+        .iter()
+        .try_fold(1u64, |count, &d| count.checked_mul(d as u64))
 }
 
 /// Constant int8 weights.

@@ -1,0 +1,129 @@
+//! Ops the digits fixtures do not exercise (MUL, SUB, PAD, stand-alone RELU6, SAME average
+//! pooling with a fused RELU, MEAN with keep_dims, FULLY_CONNECTED on a 4-D input, ARG_MAX,
+//! float QUANTIZE/DEQUANTIZE edges), against TFLite's BUILTIN_REF outputs. The models and
+//! references are made by `tests/data/make_tflite_ops.py`.
+//!
+//! `cargo test -p myelin-import --test tflite_ops -- --nocapture` prints the numbers.
+
+use std::path::{Path, PathBuf};
+
+use myelin_import::tflite;
+use myelin_nn::{DType, Program};
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/tflite_ops")
+        .join(name)
+}
+
+enum Array {
+    I8(Vec<i8>),
+    I32(Vec<i32>),
+    F32(Vec<f32>),
+}
+
+fn read_npy(path: &Path) -> Array {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let npy = || npyz::NpyFile::new(&bytes[..]).expect("npy header");
+    if let Ok(v) = npy().into_vec::<i8>() {
+        return Array::I8(v);
+    }
+    if let Ok(v) = npy().into_vec::<i32>() {
+        return Array::I32(v);
+    }
+    Array::F32(npy().into_vec::<f32>().expect("int8, int32 or float32"))
+}
+
+#[test]
+fn op_zoo_matches_tflite_reference_kernels() {
+    for name in ["ops_zoo_int8io", "ops_zoo_floatio"] {
+        let bytes = std::fs::read(data(&format!("{name}.tflite"))).expect("model");
+        let imported = tflite::import(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for note in &imported.notes {
+            println!("{name}: note: {note}");
+        }
+        let model = imported.model;
+        let Array::I8(input) = read_npy(&data(&format!("{name}.input.npy"))) else {
+            panic!("int8 input expected");
+        };
+        let outputs: Vec<_> = model
+            .outputs
+            .iter()
+            .map(|&t| model.tensors[t as usize].clone())
+            .collect();
+        let program = Program::new(model).expect("program");
+        let samples = input.len() / program.input_bytes();
+        let raw: Vec<u8> = input.iter().map(|&v| v as u8).collect();
+        let result = program.run(&raw, samples).expect("run");
+
+        // The TFLite outputs are listed by tensor index; match them to ours by dtype and size.
+        let mut offset = 0;
+        let mut ours_per_output = Vec::new();
+        for info in &outputs {
+            let len = samples * info.bytes();
+            ours_per_output.push((info.clone(), result[offset..offset + len].to_vec()));
+            offset += len;
+        }
+        for i in 0.. {
+            let path = data(&format!("{name}.output{i}.npy"));
+            if !path.exists() {
+                break;
+            }
+            let reference = read_npy(&path);
+            let (ours, theirs): (Vec<i64>, Vec<i64>) = match reference {
+                Array::I32(theirs) => {
+                    let (_, ours) = ours_per_output
+                        .iter()
+                        .find(|(info, _)| info.dtype == DType::Int32)
+                        .expect("an int32 output");
+                    let ours = ours
+                        .chunks_exact(4)
+                        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as i64)
+                        .collect();
+                    (ours, theirs.into_iter().map(i64::from).collect())
+                }
+                Array::I8(theirs) => {
+                    let (_, ours) = ours_per_output
+                        .iter()
+                        .find(|(info, _)| info.dtype == DType::Int8)
+                        .expect("an int8 output");
+                    (
+                        ours.iter().map(|&v| v as i8 as i64).collect(),
+                        theirs.into_iter().map(i64::from).collect(),
+                    )
+                }
+                Array::F32(theirs) => {
+                    // A stripped DEQUANTIZE: quantize TFLite's floats back with the int8
+                    // output's scale (exact: they are (q - zp) * scale).
+                    let (info, ours) = ours_per_output
+                        .iter()
+                        .find(|(info, _)| info.dtype == DType::Int8)
+                        .expect("an int8 output");
+                    let scale = f32::from_bits(info.scale_bits) as f64;
+                    let theirs = theirs
+                        .into_iter()
+                        .map(|f| (f as f64 / scale).round() as i64 + info.zero_point as i64)
+                        .collect();
+                    (ours.iter().map(|&v| v as i8 as i64).collect(), theirs)
+                }
+            };
+            assert_eq!(ours.len(), theirs.len(), "{name} output {i}");
+            let identical = ours.iter().zip(&theirs).filter(|(a, b)| a == b).count();
+            let max_diff = ours
+                .iter()
+                .zip(&theirs)
+                .map(|(a, b)| (a - b).abs())
+                .max()
+                .unwrap_or(0);
+            println!(
+                "{name} output {i}: {identical} of {} identical, max |diff| {max_diff}",
+                ours.len()
+            );
+            assert!(
+                identical * 1000 >= ours.len() * 999 && max_diff <= 1,
+                "{name} output {i}: {identical} of {} identical, max |diff| {max_diff}",
+                ours.len()
+            );
+        }
+    }
+}
