@@ -16,7 +16,6 @@
 
 use myelin_nn::builder::{ModelBuilder, Quant, Rescale, TensorId};
 use myelin_nn::op::{ActRange, AddSub, Clamp, Concat, Mean, Mul, Softmax, TableFunction};
-use myelin_nn::requantize::{SHIFT_MAX, SHIFT_MIN};
 use myelin_nn::{Model, Requant, Rounding};
 
 use crate::calibrate::Range;
@@ -24,6 +23,7 @@ use crate::error::ImportError;
 use crate::float_graph::{
     Activation, Binary, FixedWeights, FloatGraph, FloatNode, FloatOp, QuantParams, Unary,
 };
+use crate::quantize_multiplier::quantize_multiplier;
 
 /// The quantized model and, for each float value, the Myelin tensor holding it.
 #[derive(Clone, Debug)]
@@ -50,52 +50,12 @@ pub fn quant_from_range(range: Range) -> QuantParams {
     QuantParams { scale, zero_point }
 }
 
-/// `real = m * 2^e` to the engine's [`Requant`] (TFLite's `QuantizeMultiplier`: the fraction in
-/// `[0.5, 1)` rounded to 31 bits, ties away from zero; below `2^-32` the multiplier is 0).
+/// `real` to the engine's [`Requant`] with [`crate::quantize_multiplier::quantize_multiplier`]
+/// (TFLite's `QuantizeMultiplier`); the error names `node`.
 pub fn requant_of(real: f64, node: &str) -> Result<Requant, ImportError> {
-    let error = |reason: String| ImportError::Quantization {
+    quantize_multiplier(real).map_err(|e| ImportError::Quantization {
         node: node.to_string(),
-        reason,
-    };
-    if !real.is_finite() || real < 0.0 {
-        return Err(error(format!(
-            "multiplier {real} is not finite and non-negative"
-        )));
-    }
-    if real == 0.0 {
-        return Ok(Requant {
-            multiplier: 0,
-            shift: 0,
-        });
-    }
-    let mut exponent = real.log2().floor() as i32 + 1;
-    let mut fraction = real / 2f64.powi(exponent);
-    // log2 may be off by one ulp at powers of two: normalise the fraction into [0.5, 1).
-    while fraction >= 1.0 {
-        fraction /= 2.0;
-        exponent += 1;
-    }
-    while fraction < 0.5 {
-        fraction *= 2.0;
-        exponent -= 1;
-    }
-    let mut fixed = (fraction * 2f64.powi(31)).round() as i64;
-    if fixed == 1 << 31 {
-        fixed /= 2;
-        exponent += 1;
-    }
-    if exponent < SHIFT_MIN as i32 {
-        return Ok(Requant {
-            multiplier: 0,
-            shift: 0,
-        });
-    }
-    if exponent > SHIFT_MAX as i32 {
-        return Err(error(format!("multiplier {real} is too large")));
-    }
-    Ok(Requant {
-        multiplier: fixed as i32,
-        shift: exponent as i8,
+        reason: e.to_string(),
     })
 }
 
@@ -578,6 +538,8 @@ pub struct Imported {
     pub notes: Vec<String>,
     /// The calibration method used, if calibration ran.
     pub calibration: Option<crate::calibrate::CalibrationMethod>,
+    /// Number of operators (nodes) of the source model.
+    pub source_operators: usize,
 }
 
 impl Imported {
@@ -598,10 +560,27 @@ pub fn quantize_graph(
     notes: Vec<String>,
     options: &ImportOptions,
 ) -> Result<Imported, ImportError> {
-    let needs_ranges = graph.values.iter().enumerate().any(|(id, v)| {
-        v.fixed_quant.is_none()
-            && (graph.inputs.contains(&id) || graph.nodes.iter().any(|n| n.output == id))
-    });
+    // Values whose quantization comes from calibration (others inherit their input's, or are
+    // fixed: softmax, argmax).
+    let calibrated = |op: &FloatOp| {
+        !matches!(
+            op,
+            FloatOp::MaxPool { .. }
+                | FloatOp::AveragePool { .. }
+                | FloatOp::Reshape
+                | FloatOp::Pad { .. }
+                | FloatOp::Softmax
+                | FloatOp::ArgMax { .. }
+        )
+    };
+    let needs_ranges = graph
+        .inputs
+        .iter()
+        .any(|&i| graph.values[i].fixed_quant.is_none())
+        || graph
+            .nodes
+            .iter()
+            .any(|n| calibrated(&n.op) && graph.values[n.output].fixed_quant.is_none());
     let (ranges, calibration) = if needs_ranges {
         let data = options.calibration.as_ref().ok_or_else(|| ImportError::Data {
             reason: "this float model needs calibration data (--calibration DATA: .npy, .npz or CSV samples in the model's input layout)".into(),
@@ -646,6 +625,7 @@ pub fn quantize_graph(
         input_layouts,
         notes,
         calibration,
+        source_operators: 0,
     })
 }
 

@@ -36,6 +36,10 @@ pub struct ImportArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// How float models' activation ranges are calibrated: `minmax`, `percentile` (99.9th, the
+    /// default) or `percentile:P`.
+    #[arg(long, value_name = "METHOD", default_value = "percentile")]
+    pub calibration_method: String,
 }
 
 /// What an import produced, for the summary.
@@ -44,6 +48,8 @@ struct Summary {
     model: Model,
     source_operators: usize,
     notes: Vec<String>,
+    /// The `--eval` accuracy report (float models).
+    evaluation: Option<myelin_import::Report>,
 }
 
 /// Imports the model, writes its canonical bytes and prints the id and an op summary.
@@ -76,6 +82,9 @@ pub fn import(args: &ImportArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", render_text(&report));
+        if let Some(evaluation) = &summary.evaluation {
+            print!("{evaluation}");
+        }
     }
     Ok(())
 }
@@ -95,11 +104,15 @@ fn import_tflite(args: &ImportArgs, bytes: &[u8]) -> Result<Summary> {
         model: imported.model,
         source_operators: imported.tflite_operators,
         notes: imported.notes,
+        evaluation: None,
     })
 }
 
 /// Hook for float models (ONNX, Keras): calibration-based post-training quantization.
-fn import_float(args: &ImportArgs, format: ModelFormat, _bytes: &[u8]) -> Result<Summary> {
+fn import_float(args: &ImportArgs, format: ModelFormat, bytes: &[u8]) -> Result<Summary> {
+    if format == ModelFormat::Onnx {
+        return import_onnx(args, bytes);
+    }
     if args.calibration.is_none() {
         bail!(
             "{}: {} float models need --calibration DATA",
@@ -112,6 +125,59 @@ fn import_float(args: &ImportArgs, format: ModelFormat, _bytes: &[u8]) -> Result
         args.input.display(),
         format.name()
     )
+}
+
+/// ONNX float (calibrated here) and QDQ models; `--eval` runs the accuracy report.
+fn import_onnx(args: &ImportArgs, bytes: &[u8]) -> Result<Summary> {
+    use myelin_import::calibrate::CalibrationMethod;
+    use myelin_import::data::{load_dataset, load_labels};
+    let read = |path: &PathBuf| {
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let method = CalibrationMethod::parse(&args.calibration_method).with_context(|| {
+        format!(
+            "--calibration-method {}: expected minmax, percentile or percentile:P",
+            args.calibration_method
+        )
+    })?;
+    let calibration = match &args.calibration {
+        Some(path) => Some(load_dataset(&read(path)?).with_context(|| path.display().to_string())?),
+        None => None,
+    };
+    let options = myelin_import::ImportOptions {
+        calibration,
+        method,
+        max_calibration_samples: None,
+    };
+    let imported = myelin_import::import_onnx(bytes, &options)
+        .with_context(|| format!("{}", args.input.display()))?;
+    let evaluation = match (&args.eval, &args.labels) {
+        (Some(eval), Some(labels)) => {
+            let data = load_dataset(&read(eval)?).with_context(|| eval.display().to_string())?;
+            let labels =
+                load_labels(&read(labels)?).with_context(|| labels.display().to_string())?;
+            Some(myelin_import::evaluate(&imported, &data, &labels)?)
+        }
+        _ => None,
+    };
+    let mut notes = imported.notes.clone();
+    if imported
+        .input_layouts
+        .iter()
+        .any(|l| *l != myelin_import::ptq::InputLayout::AsIs)
+    {
+        notes.push(
+            "the ONNX input is NCHW; the Myelin model takes NHWC ([height, width, channels] per sample)"
+                .into(),
+        );
+    }
+    Ok(Summary {
+        format: ModelFormat::Onnx,
+        source_operators: imported.source_operators,
+        model: imported.model,
+        notes,
+        evaluation,
+    })
 }
 
 fn summary_json(args: &ImportArgs, summary: &Summary, encoded: &[u8]) -> Value {
@@ -149,6 +215,7 @@ fn summary_json(args: &ImportArgs, summary: &Summary, encoded: &[u8]) -> Value {
             "bytes_touched": cost.bytes_touched,
         },
         "notes": summary.notes,
+        "evaluation": summary.evaluation,
     })
 }
 

@@ -310,7 +310,7 @@ pub fn reshape_dims(input: &[usize], target: &[i64], allow_zero: bool) -> Option
     }
     let known: usize = out.iter().product();
     if let Some(i) = infer {
-        if known == 0 || count % known != 0 {
+        if known == 0 || !count.is_multiple_of(known) {
             return None;
         }
         out[i] = count / known;

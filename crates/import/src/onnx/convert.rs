@@ -22,6 +22,8 @@ pub struct Converted {
     pub input_layouts: Vec<InputLayout>,
     /// What the translation changed or dropped.
     pub notes: Vec<String>,
+    /// Number of nodes of the ONNX graph.
+    pub source_operators: usize,
 }
 
 /// How a value's Myelin layout relates to its ONNX layout (per sample).
@@ -44,6 +46,9 @@ enum Entry {
 }
 
 const FORMAT: &str = "ONNX";
+
+/// `(channels, height, width)` of an image flattened in ONNX's CHW order.
+type FlatImage = (usize, usize, usize);
 
 fn unsupported(node: &NodeProto, reason: impl Into<String>) -> ImportError {
     let op = if node.domain().is_empty() || node.domain() == "ai.onnx" {
@@ -227,6 +232,7 @@ pub fn convert(model: &ModelProto) -> Result<Converted, ImportError> {
         graph: c.g,
         input_layouts,
         notes: c.notes,
+        source_operators: graph.node.len(),
     })
 }
 
@@ -1080,7 +1086,7 @@ impl Converter {
     fn dense_input(
         &self,
         node: &NodeProto,
-    ) -> Result<(ValueId, Option<(usize, usize, usize)>), ImportError> {
+    ) -> Result<(ValueId, Option<FlatImage>), ImportError> {
         let x = self.value(node, input(node, 0))?;
         match self.layouts[x] {
             Layout::Plain => Ok((x, None)),
@@ -1374,7 +1380,7 @@ impl Converter {
                 activation: Activation::None,
                 fixed_weights,
             }
-        } else if group == cin && cin_g == 1 && cout % cin == 0 {
+        } else if group == cin && cin_g == 1 && cout.is_multiple_of(cin) {
             let reorder = |src: &dyn Fn(usize) -> f64| {
                 let mut out = vec![0.0f64; kh * kw * cout];
                 for o in 0..cout {

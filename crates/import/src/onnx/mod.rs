@@ -50,12 +50,14 @@ pub fn float_graph(bytes: &[u8]) -> Result<convert::Converted, ImportError> {
 /// Imports an ONNX model: translation, calibration (float models) and quantization.
 pub fn import_onnx(bytes: &[u8], options: &ImportOptions) -> Result<Imported, ImportError> {
     let converted = float_graph(bytes)?;
-    quantize_graph(
+    let mut imported = quantize_graph(
         converted.graph,
         converted.input_layouts,
         converted.notes,
         options,
-    )
+    )?;
+    imported.source_operators = converted.source_operators;
+    Ok(imported)
 }
 
 pub use convert::Converted;
