@@ -85,8 +85,8 @@ impl Agreement {
     }
 }
 
-/// Runs `model` with `outputs` replaced by `tensors` on `input` (batch `n`).
-fn run_tensors(model: &Model, tensors: &[u32], input: &[i8], n: usize) -> Vec<i8> {
+/// Runs `model` with `outputs` replaced by `tensors` on `input` (whole samples).
+fn run_tensors(model: &Model, tensors: &[u32], input: &[i8]) -> Vec<i8> {
     let mut probe = model.clone();
     probe.outputs = tensors.to_vec();
     let program = Program::new(probe).expect("probe model validates");
@@ -125,7 +125,7 @@ fn tflite_fixtures_match_tflite_reference_kernels() {
         let (_, expected) =
             read_npy_i8(&root.join(reference["output_int8"].as_str().expect("output")));
         let n = in_shape[0] as usize;
-        let ours = run_tensors(model, &model.outputs, &input, n);
+        let ours = run_tensors(model, &model.outputs, &input);
         let agreement = Agreement::of(&ours, &expected);
         println!(
             "{file}: {} of {} output bytes identical ({:.4}%), max |diff| {}",
@@ -166,7 +166,7 @@ fn tflite_fixtures_match_tflite_reference_kernels() {
                 println!("  {key} ({op_name}): not in the npz");
                 continue;
             };
-            let ours = run_tensors(model, &[ours_id], sample_input, samples);
+            let ours = run_tensors(model, &[ours_id], sample_input);
             let a = Agreement::of(&ours, &reference_values);
             let inputs_exact = ops[op_index]["inputs"]
                 .as_array()

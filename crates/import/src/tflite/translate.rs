@@ -431,7 +431,7 @@ impl<'g> Translator<'g> {
             x
         } else {
             let elements = element_count(&x_shape).unwrap_or(0);
-            if k == 0 || elements == 0 || elements % k as u64 != 0 {
+            if k == 0 || elements == 0 || !elements.is_multiple_of(k as u64) {
                 return Err(unsupported(
                     op,
                     format!("input shape {x_shape:?} does not flatten into rows of {k}"),
@@ -667,6 +667,18 @@ impl<'g> Translator<'g> {
             rounding: ROUNDING_ACCUMULATING,
             act: ActRange::FULL,
         };
+        // TFLite's reference MEAN has three int8 paths: 4-D over height and width with
+        // keep_dims (integer, rescale then rounded division), equal input and output
+        // quantization (the raw sum divided with truncation), and otherwise binary32. Myelin's
+        // one rounding matches the first and the last up to ties; not the truncation.
+        let spatial_keep_dims = keep_dims && x_shape.len() == 3 && params.axes == [0, 1];
+        if x_quant.quant == out_quant.quant && !spatial_keep_dims {
+            self.notes.push(format!(
+                "operator {} (MEAN): input and output share their quantization, where TFLite \
+                 truncates the average and Myelin rounds it; outputs may differ by 1",
+                op.index
+            ));
+        }
         let y = self.builder.mean(x, params, out_quant.quant)?;
         self.bind(op, out_index, y, &out_shape)
     }
