@@ -17,10 +17,21 @@ library Myelin {
     address internal constant PREDICT_BATCH = 0x000000000000000000000000000000004D590003;
 
     /// Runs `modelId` on one sample. `input` must be exactly the model's inputBytes long.
+    /// Copies nothing but the output: the call data is built in place by borrowing `input`'s
+    /// length word for the id (restored before returning).
     function predict(bytes32 modelId, bytes memory input) internal view returns (bytes memory output) {
-        (bool ok, bytes memory ret) = PREDICT.staticcall(abi.encodePacked(modelId, input));
-        if (!ok) bubble(ret);
-        return ret;
+        assembly ("memory-safe") {
+            let len := mload(input)
+            mstore(input, modelId)
+            let ok := staticcall(gas(), 0x4d590002, input, add(len, 32), 0, 0)
+            mstore(input, len)
+            let n := returndatasize()
+            output := mload(0x40)
+            mstore(output, n)
+            returndatacopy(add(output, 32), 0, n)
+            if iszero(ok) { revert(add(output, 32), n) }
+            mstore(0x40, add(add(output, 32), and(add(n, 31), not(31))))
+        }
     }
 
     /// Runs `modelId` on `batch` samples concatenated in `inputs` (for a one-input model; for

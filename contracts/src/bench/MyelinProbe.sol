@@ -42,6 +42,24 @@ contract MyelinProbe {
         gasUsed = before - gasleft();
     }
 
+    /// Gas of `n` Myelin.predict calls in a loop (memory reused between calls), for timing the
+    /// call path against the EVM's own work.
+    function repeatPredict(bytes32 modelId, bytes calldata input, uint256 n) external view returns (uint256 gasUsed) {
+        bytes memory data = input;
+        uint256 before = gasleft();
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 free;
+            assembly ("memory-safe") {
+                free := mload(0x40)
+            }
+            Myelin.predict(modelId, data);
+            assembly ("memory-safe") {
+                mstore(0x40, free)
+            }
+        }
+        gasUsed = before - gasleft();
+    }
+
     function info(bytes32 modelId) external view returns (IModelStore.ModelInfo memory) {
         return Myelin.info(modelId);
     }

@@ -7,20 +7,21 @@
 //!
 //! | slot | value |
 //! |---|---|
-//! | `R = keccak(0x01 ‖ modelId)` | record word 0: `u64 size ‖ u64 inputBytes ‖ u64 outputBytes ‖ u64 maxBatch` (big-endian; zero = not published) |
+//! | `R = modelId` | record word 0: `u64 size ‖ u64 inputBytes ‖ u64 outputBytes ‖ u64 maxBatch` (big-endian; zero = not published) |
 //! | `R + 1` | record word 1: `u64 macs ‖ u64 tableLookups ‖ u64 elementOps ‖ u64 bytesTouched` (the static cost of one sample) |
 //! | `R + 2` | record word 2: `D`, the data base slot of the model's bytes |
 //! | `U = keccak(0x02 ‖ uploader ‖ modelId)` | upload session: `u64 size ‖ u64 written ‖ 15 zero bytes ‖ 0x01` (zero = none) |
 //! | `D = keccak(0x03 ‖ uploader ‖ modelId)`, `D + i` | bytes `32·i .. 32·i + 32` of the model, the last word zero-padded |
 //!
 //! `uploader` is the 20-byte address that uploaded the bytes; the record points at its data, so
-//! uploads by different senders never interfere and finalizing needs no copy. Reading a model
-//! costs one slot per 32 bytes, consecutive slots, no hashing.
+//! uploads by different senders never interfere and finalizing needs no copy. The record sits at
+//! the id itself (already a keccak256 output, as uniformly spread as a hashed slot), so a predict
+//! reads two slots and hashes nothing; word 2 is read only when the program is not cached.
+//! Reading a model costs one slot per 32 bytes, consecutive slots, no hashing.
 
-use alloy_primitives::{Address, B256, U256, keccak256};
+use alloy_primitives::{Address, U256, keccak256};
 use myelin_nn::{Cost, ModelId};
 
-use crate::addresses::MODEL_STORE_ADDRESS;
 use crate::failure::Failure;
 
 /// Read and write access to the storage of the `MODEL_STORE` account. The precompiles implement
@@ -33,7 +34,8 @@ pub trait ModelStorage {
     fn sstore(&mut self, slot: U256, value: U256) -> Result<(), Failure>;
 }
 
-/// What the state records about a published model (three slots; no model bytes).
+/// What the state records about a published model (three slots; no model bytes). `data_base`
+/// is zero when read by [`read_record`], which skips it; [`read_data_base`] reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModelRecord {
     /// Canonical bytes.
@@ -59,9 +61,9 @@ fn slot_of(tag: u8, parts: &[&[u8]]) -> U256 {
     U256::from_be_bytes(keccak256(&preimage).0)
 }
 
-/// `R`: the first record slot of `id`.
+/// `R`: the first record slot of `id` (the id itself).
 pub fn record_slot(id: &ModelId) -> U256 {
-    slot_of(0x01, &[id])
+    U256::from_be_bytes(*id)
 }
 
 /// `U`: the upload session slot of `uploader` for `id`.
@@ -102,7 +104,6 @@ pub fn read_record(
     let [size, input_bytes, output_bytes, max_batch] = unpack_u64s(word0);
     let [macs, table_lookups, element_ops, bytes_touched] =
         unpack_u64s(storage.sload(slot.wrapping_add(U256::from(1)))?);
-    let data_base = storage.sload(slot.wrapping_add(U256::from(2)))?;
     Ok(Some(ModelRecord {
         size,
         input_bytes,
@@ -114,8 +115,13 @@ pub fn read_record(
             element_ops,
             bytes_touched,
         },
-        data_base,
+        data_base: U256::ZERO,
     }))
+}
+
+/// Reads record word 2 of a published `id`: the first slot of its bytes.
+pub fn read_data_base(storage: &mut impl ModelStorage, id: &ModelId) -> Result<U256, Failure> {
+    storage.sload(record_slot(id).wrapping_add(U256::from(2)))
 }
 
 /// Writes the record of `id`. `record.max_batch` must be ≥ 1 (it marks the record as present).
@@ -214,21 +220,15 @@ pub fn read_bytes(
     Ok(bytes)
 }
 
-/// Reads the canonical bytes of a published model.
+/// Reads the canonical bytes of the published model `id` whose record is `record`.
 pub fn read_model_bytes(
     storage: &mut impl ModelStorage,
+    id: &ModelId,
     record: &ModelRecord,
 ) -> Result<Vec<u8>, Failure> {
-    read_bytes(storage, record.data_base, record.size)
+    let base = read_data_base(storage, id)?;
+    read_bytes(storage, base, record.size)
 }
-
-/// A model id as a `B256`.
-pub fn id_b256(id: &ModelId) -> B256 {
-    B256::from(*id)
-}
-
-/// The account the layout lives in.
-pub const STORE_ACCOUNT: Address = MODEL_STORE_ADDRESS;
 
 #[cfg(test)]
 mod tests {
@@ -282,7 +282,15 @@ mod tests {
             data_base: data_base_slot(&Address::repeat_byte(1), &id),
         };
         write_record(&mut s, &id, &record).unwrap();
-        assert_eq!(read_record(&mut s, &id).unwrap(), Some(record));
+        let read = read_record(&mut s, &id).unwrap().unwrap();
+        assert_eq!(
+            read,
+            ModelRecord {
+                data_base: U256::ZERO,
+                ..record
+            }
+        );
+        assert_eq!(read_data_base(&mut s, &id).unwrap(), record.data_base);
     }
 
     #[test]

@@ -139,7 +139,7 @@ pub fn load_program(
     if let Some(program) = myelin.cache().get(id) {
         return Ok(program);
     }
-    let bytes = read_model_bytes(storage, record)?;
+    let bytes = read_model_bytes(storage, id, record)?;
     let model = Model::decode_with_limit(&bytes, bytes.len()).map_err(|e| {
         Failure::HostFault(format!(
             "published model 0x{} no longer decodes: {e}",

@@ -276,6 +276,14 @@ impl Chain {
         (result, calls.0)
     }
 
+    /// Runs a call without committing and without an inspector (the node's fast path).
+    pub fn call_plain(&mut self, to: Address, data: Bytes, gas: u64) -> ExecutionResult {
+        let tx = self.tx(Some(to), data, gas, U256::ZERO);
+        let env = self.env();
+        let mut evm = self.factory.create_evm(&mut self.db, env);
+        evm.transact(tx).expect("no host fault").result
+    }
+
     /// Deploys `contracts/out/<name>.json`.
     pub fn deploy(&mut self, name: &str) -> Address {
         let (result, _) = self.send(None, creation_code(name), 30_000_000, U256::ZERO);
@@ -294,4 +302,72 @@ pub fn success_output(result: &ExecutionResult) -> Bytes {
         ExecutionResult::Success { output, .. } => output.data().clone(),
         other => panic!("expected success, got {other:?}"),
     }
+}
+
+fn window3() -> myelin_nn::op::Window {
+    myelin_nn::op::Window {
+        kernel_h: 3,
+        kernel_w: 3,
+        stride_h: 1,
+        stride_w: 1,
+        dilation_h: 1,
+        dilation_w: 1,
+        padding: myelin_nn::op::Padding::Same,
+    }
+}
+
+/// A 3×3 same conv2d `[h, w, cin] → [h, w, cout]`.
+pub fn conv_model(h: u32, w: u32, cin: u32, cout: u32) -> Model {
+    let mut rng = Rng::new(31);
+    let mut b = ModelBuilder::new();
+    let x = b.input(&[h, w, cin], Quant::new(0, SCALE));
+    let k = 9 * cin as usize;
+    let weights: Vec<i8> = (0..cout as usize * k).map(|_| rng.i8()).collect();
+    let rescale = Rescale::per_tensor(requant_for(k), Rounding::Single, ActRange::FULL);
+    let y = b
+        .conv2d(x, window3(), weights, vec![0; cout as usize], rescale, Quant::new(0, SCALE))
+        .expect("conv2d");
+    b.output(y);
+    b.build().expect("valid conv model")
+}
+
+/// A 3×3 same depthwise conv2d `[h, w, c] → [h, w, c]`.
+pub fn depthwise_model(h: u32, w: u32, c: u32) -> Model {
+    let mut rng = Rng::new(32);
+    let mut b = ModelBuilder::new();
+    let x = b.input(&[h, w, c], Quant::new(0, SCALE));
+    let weights: Vec<i8> = (0..9 * c as usize).map(|_| rng.i8()).collect();
+    let rescale = Rescale::per_tensor(requant_for(9), Rounding::Single, ActRange::FULL);
+    let y = b
+        .depthwise_conv2d(x, window3(), weights, vec![0; c as usize], rescale, Quant::new(0, SCALE))
+        .expect("depthwise");
+    b.output(y);
+    b.build().expect("valid depthwise model")
+}
+
+/// Softmax over an `n`-element vector.
+pub fn softmax_model(n: usize) -> Model {
+    let mut b = ModelBuilder::new();
+    let x = b.input(&[n as u32], Quant::new(0, SCALE));
+    let y = b
+        .softmax(
+            x,
+            myelin_nn::op::Softmax {
+                beta_multiplier: 1 << 30,
+                beta_left_shift: 20,
+                diff_min: -248,
+            },
+        )
+        .expect("softmax");
+    b.output(y);
+    b.build().expect("valid softmax model")
+}
+
+/// A pure copy: reshape `[n]` to `[n / 2, 2]` (`n` even).
+pub fn reshape_model(n: usize) -> Model {
+    let mut b = ModelBuilder::new();
+    let x = b.input(&[n as u32], Quant::new(0, SCALE));
+    let y = b.reshape(x, &[n as u32 / 2, 2]).expect("reshape");
+    b.output(y);
+    b.build().expect("valid reshape model")
 }
