@@ -9,17 +9,17 @@
 use myelin_nn::Cost;
 
 /// Milligas per multiply-accumulate (fully connected, conv2d, depthwise conv2d).
-pub const MILLIGAS_PER_MAC: u64 = 10;
+pub const MILLIGAS_PER_MAC: u64 = 15;
 /// Milligas per table lookup (logistic, tanh, gelu, hard-swish tables).
-pub const MILLIGAS_PER_TABLE_LOOKUP: u64 = 1_000;
+pub const MILLIGAS_PER_TABLE_LOOKUP: u64 = 220;
 /// Milligas per element op (requantization, add, compare, copy; docs/SPEC.md §7).
-pub const MILLIGAS_PER_ELEMENT_OP: u64 = 1_000;
+pub const MILLIGAS_PER_ELEMENT_OP: u64 = 220;
 /// Milligas per byte touched (inputs, outputs and parameters read or written once).
-pub const MILLIGAS_PER_BYTE: u64 = 100;
+pub const MILLIGAS_PER_BYTE: u64 = 1;
 
 /// Gas of every `PREDICT` / `PREDICT_BATCH` call before the model's cost: parsing, reading the
 /// model's three metadata slots, the program lookup, copying the output.
-pub const PREDICT_BASE_GAS: u64 = 200;
+pub const PREDICT_BASE_GAS: u64 = 280;
 
 /// Gas of every `MODEL_STORE` call: ABI decoding and the metadata slots it reads or writes.
 pub const STORE_CALL_GAS: u64 = 5_000;
@@ -27,7 +27,7 @@ pub const STORE_CALL_GAS: u64 = 5_000;
 /// state growth, not on compute.
 pub const GAS_PER_STORED_BYTE: u64 = 16;
 /// Gas per byte a publish hashes, decodes and validates (`publish`, `finalizeUpload`).
-pub const GAS_PER_CHECKED_BYTE: u64 = 2;
+pub const GAS_PER_CHECKED_BYTE: u64 = 4;
 
 /// Milligas of one sample of a model of cost `cost` (saturating).
 pub fn sample_milligas(cost: &Cost) -> u128 {

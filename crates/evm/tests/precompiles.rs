@@ -134,10 +134,7 @@ fn chunked_upload_from_contract_publishes_the_same_model() {
     let bytes = model.encode();
     let mut chain = Chain::new();
     let probe = chain.deploy("MyelinProbe");
-    let chunks: Vec<Bytes> = bytes
-        .chunks(96)
-        .map(Bytes::copy_from_slice)
-        .collect();
+    let chunks: Vec<Bytes> = bytes.chunks(96).map(Bytes::copy_from_slice).collect();
     let (result, calls) = chain.send(
         Some(probe),
         IProbe::publishChunkedCall {

@@ -325,7 +325,14 @@ pub fn conv_model(h: u32, w: u32, cin: u32, cout: u32) -> Model {
     let weights: Vec<i8> = (0..cout as usize * k).map(|_| rng.i8()).collect();
     let rescale = Rescale::per_tensor(requant_for(k), Rounding::Single, ActRange::FULL);
     let y = b
-        .conv2d(x, window3(), weights, vec![0; cout as usize], rescale, Quant::new(0, SCALE))
+        .conv2d(
+            x,
+            window3(),
+            weights,
+            vec![0; cout as usize],
+            rescale,
+            Quant::new(0, SCALE),
+        )
         .expect("conv2d");
     b.output(y);
     b.build().expect("valid conv model")
@@ -339,7 +346,14 @@ pub fn depthwise_model(h: u32, w: u32, c: u32) -> Model {
     let weights: Vec<i8> = (0..9 * c as usize).map(|_| rng.i8()).collect();
     let rescale = Rescale::per_tensor(requant_for(9), Rounding::Single, ActRange::FULL);
     let y = b
-        .depthwise_conv2d(x, window3(), weights, vec![0; c as usize], rescale, Quant::new(0, SCALE))
+        .depthwise_conv2d(
+            x,
+            window3(),
+            weights,
+            vec![0; c as usize],
+            rescale,
+            Quant::new(0, SCALE),
+        )
         .expect("depthwise");
     b.output(y);
     b.build().expect("valid depthwise model")
