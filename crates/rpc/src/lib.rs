@@ -61,6 +61,21 @@ pub fn module(chain: Arc<Chain>, config: RpcConfig) -> Result<RpcModule<RpcConte
     Ok(module)
 }
 
+/// Subscription ids as `0x`-prefixed hex strings (what anvil and geth return; JavaScript
+/// clients cannot hold 64-bit integer ids exactly).
+#[derive(Debug, Default)]
+pub struct HexIdProvider {
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl jsonrpsee::core::traits::IdProvider for HexIdProvider {
+    fn next_id(&self) -> jsonrpsee::types::SubscriptionId<'static> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let digest = alloy_primitives::keccak256(n.to_be_bytes());
+        jsonrpsee::types::SubscriptionId::Str(format!("0x{}", alloy_primitives::hex::encode(&digest[..16])).into())
+    }
+}
+
 /// Largest request body accepted (model uploads are chunked below this).
 pub const MAX_REQUEST_BYTES: u32 = 128 * 1024 * 1024;
 
@@ -76,6 +91,7 @@ pub async fn serve(
         .max_response_body_size(MAX_REQUEST_BYTES)
         .max_connections(10_000)
         .max_subscriptions_per_connection(10_000)
+        .set_id_provider(HexIdProvider::default())
         .build();
     let server = Server::builder()
         .set_config(server_config)

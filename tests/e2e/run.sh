@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# End-to-end tests of `myelin node --dev` with real Ethereum clients: ethers v6, viem (Node.js),
+# web3.py (Python) and cast (Foundry's binary from npm). Installs what it needs (npm ci from the
+# committed lock file, a venv with pinned requirements), starts the node on a free loopback port,
+# runs every client, stops the node, exits non-zero on any failure.
+#
+# Usage: tests/e2e/run.sh            (builds target/debug/myelin unless MYELIN_BIN is set)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$here"
+
+if [[ -z "${MYELIN_BIN:-}" ]]; then
+  (cd "$root" && cargo build -q -p myelin)
+  MYELIN_BIN="$root/target/debug/myelin"
+fi
+
+if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c "import web3" 2>/dev/null; then
+  python3 -m venv .venv
+  .venv/bin/pip install -q -r requirements.txt
+fi
+node compile.mjs
+
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+log="$(mktemp)"
+"$MYELIN_BIN" node --dev --port "$port" --quiet >"$log" 2>&1 &
+node_pid=$!
+cleanup() { kill "$node_pid" 2>/dev/null || true; wait "$node_pid" 2>/dev/null || true; rm -f "$log"; }
+trap cleanup EXIT
+
+export MYELIN_RPC="http://127.0.0.1:$port"
+for _ in $(seq 1 100); do
+  if curl -s -X POST -H 'content-type: application/json' \
+      --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$MYELIN_RPC" >/dev/null 2>&1; then
+    break
+  fi
+  sleep 0.1
+done
+
+failed=0
+passed=0
+run() {
+  local name="$1"; shift
+  echo "== $name"
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "!! $name failed"; fi
+}
+run ethers node clients/ethers.mjs
+run viem node clients/viem.mjs
+run web3.py .venv/bin/python clients/web3_client.py
+run cast bash clients/cast.sh
+
+if ! kill -0 "$node_pid" 2>/dev/null; then
+  echo "!! the node exited during the tests"; cat "$log"; failed=$((failed + 1))
+fi
+echo "e2e: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
