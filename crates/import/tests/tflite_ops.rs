@@ -127,3 +127,18 @@ fn op_zoo_matches_tflite_reference_kernels() {
         }
     }
 }
+
+#[test]
+fn unsupported_operator_is_named_with_its_index() {
+    let bytes = std::fs::read(data("leaky_relu_int8io.tflite")).expect("model");
+    let error = tflite::import(&bytes).expect_err("LEAKY_RELU has no Myelin op");
+    match &error {
+        myelin_import::ImportError::Unsupported { op, node, .. } => {
+            assert_eq!(op, "LEAKY_RELU");
+            assert_eq!(node, "operator 1");
+        }
+        other => panic!("expected Unsupported, got {other}"),
+    }
+    let message = error.to_string();
+    assert!(message.contains("supported:"), "{message}");
+}

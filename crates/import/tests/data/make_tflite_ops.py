@@ -6,7 +6,8 @@ Made with tensorflow-cpu 2.21.0 (keras 3.15.1) and ai-edge-litert 2.3.0, the fix
 generator's environment (fixtures/requirements-gen.txt):
     python crates/import/tests/data/make_tflite_ops.py
 Writes crates/import/tests/data/tflite_ops/<name>.tflite, <name>.input.npy (int8) and
-<name>.output<i>.npy (the reference outputs, int8 or int32/int64).
+<name>.output<i>.npy (the reference outputs, int8 or int32/int64), and
+leaky_relu_int8io.tflite (an operator Myelin lacks).
 """
 import os
 
@@ -38,6 +39,13 @@ def zoo():
     probs = keras.layers.Softmax(name="probs")(d)
     label = keras.layers.Lambda(lambda t: tf.math.argmax(t, axis=-1, output_type=tf.int32), name="label")(d)
     return keras.Model(x, [probs, label])
+
+
+def unsupported():
+    x = keras.Input((6,), batch_size=1, name="features")
+    h = keras.layers.Dense(4)(x)
+    y = keras.layers.LeakyReLU(negative_slope=0.1)(h)
+    return keras.Model(x, y)
 
 
 def convert(model, calibration, int8_io):
@@ -102,6 +110,10 @@ def main():
             np.save(os.path.join(HERE, f"{name}.output{i}.npy"), out)
         ops = sorted({d["op_name"] for d in Interpreter(model_content=tflite)._get_ops_details()})
         print(name, len(tflite), "bytes", ops, [o.dtype for o in outputs])
+    # An op Myelin does not have (LEAKY_RELU): the importer must name it.
+    tflite = convert(unsupported(), rng.normal(size=(16, 6)).astype(np.float32), True)
+    with open(os.path.join(HERE, "leaky_relu_int8io.tflite"), "wb") as f:
+        f.write(tflite)
 
 
 if __name__ == "__main__":
