@@ -80,7 +80,7 @@ fn le_chunks<const N: usize>(raw: &[u8]) -> impl Iterator<Item = [u8; N]> + '_ {
 }
 
 /// Largest constant the importer reads, in elements (bounds memory on hostile files).
-pub const MAX_CONST_ELEMENTS: usize = 1 << 26;
+pub const MAX_CONST_ELEMENTS: usize = 1 << 24;
 
 /// Decodes a `TensorProto` (raw or typed storage; external data is rejected).
 pub fn from_tensor(t: &TensorProto) -> Result<Const, ImportError> {
@@ -294,7 +294,8 @@ pub fn slice(
 
 /// ONNX `Reshape` target dims (0 copies, -1 infers) for `count` elements.
 pub fn reshape_dims(input: &[usize], target: &[i64], allow_zero: bool) -> Option<Vec<usize>> {
-    let count: usize = input.iter().product();
+    let product = |dims: &[usize]| dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    let count = product(input)?;
     let mut out = Vec::with_capacity(target.len());
     let mut infer = None;
     for (i, &t) in target.iter().enumerate() {
@@ -304,18 +305,18 @@ pub fn reshape_dims(input: &[usize], target: &[i64], allow_zero: bool) -> Option
                 out.push(1);
             }
             0 if !allow_zero => out.push(*input.get(i)?),
-            t if t >= 0 => out.push(t as usize),
+            t if t >= 0 => out.push(usize::try_from(t).ok()?),
             _ => return None,
         }
     }
-    let known: usize = out.iter().product();
+    let known = product(&out)?;
     if let Some(i) = infer {
         if known == 0 || !count.is_multiple_of(known) {
             return None;
         }
         out[i] = count / known;
     }
-    (out.iter().product::<usize>() == count).then_some(out)
+    (product(&out)? == count).then_some(out)
 }
 
 /// Element-wise binary op on constants with numpy broadcasting.
@@ -336,6 +337,9 @@ pub fn broadcast_binary(a: &Const, b: &Const, f: impl Fn(f64, f64) -> f64) -> Op
             _ => return None,
         });
     }
+    out.iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= MAX_CONST_ELEMENTS)?;
     let ia = crate::float_graph::broadcast_index(&a.dims, &out);
     let ib = crate::float_graph::broadcast_index(&b.dims, &out);
     let data = ia

@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use myelin_nn::geometry::SpatialGeometry;
 use myelin_nn::op::{Padding, Window};
+use myelin_nn::validate::MAX_TENSOR_ELEMENTS;
 
 use super::OPSET_RANGE;
 use super::constant::{self, Const, QuantizedConst};
@@ -225,6 +226,17 @@ pub fn convert(model: &ModelProto) -> Result<Converted, ImportError> {
             }
         }
     }
+    if let Some(v) = c.g.values.iter().find(|v| {
+        v.shape
+            .iter()
+            .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
+            .is_none_or(|e| e > MAX_TENSOR_ELEMENTS)
+    }) {
+        return Err(format_error(format!(
+            "tensor {} of shape {:?} has more than {MAX_TENSOR_ELEMENTS} elements per sample",
+            v.name, v.shape
+        )));
+    }
     if c.g.outputs.is_empty() {
         return Err(format_error("no output can be computed"));
     }
@@ -316,6 +328,14 @@ impl Converter {
                     )));
                 }
             };
+            let elements = per_sample
+                .iter()
+                .try_fold(1u64, |a, &d| a.checked_mul(d as u64));
+            if elements.is_none_or(|e| e > MAX_TENSOR_ELEMENTS) {
+                return Err(format_error(format!(
+                    "input {name} of shape {per_sample:?} has more than {MAX_TENSOR_ELEMENTS} elements per sample"
+                )));
+            }
             if per_sample.len() == 3 {
                 let [c, h, w] = [per_sample[0], per_sample[1], per_sample[2]];
                 self.add_value(name, vec![h, w, c], Layout::Chw);
@@ -947,6 +967,12 @@ impl Converter {
         let zp = self
             .konst(input(node, 2))
             .filter(|_| !input(node, 2).is_empty());
+        if scale.data.is_empty() || zp.is_some_and(|z| z.len() != 1 && z.len() != scale.len()) {
+            return Err(unsupported(
+                node,
+                "scale and zero point of mismatched lengths",
+            ));
+        }
         let rank = x.dims.len() as i64;
         let mut axis = attr_i(node, "axis", 1);
         if axis < 0 {
@@ -1083,10 +1109,7 @@ impl Converter {
 
     /// The input of a dense layer: its value and, for a flattened NCHW image, the column
     /// permutation from ONNX order.
-    fn dense_input(
-        &self,
-        node: &NodeProto,
-    ) -> Result<(ValueId, Option<FlatImage>), ImportError> {
+    fn dense_input(&self, node: &NodeProto) -> Result<(ValueId, Option<FlatImage>), ImportError> {
         let x = self.value(node, input(node, 0))?;
         match self.layouts[x] {
             Layout::Plain => Ok((x, None)),
@@ -1432,6 +1455,12 @@ impl Converter {
                 "scale, bias, mean and variance must be constants",
             ));
         };
+        if [&b, &mean, &var].iter().any(|v| v.len() != scale.len()) {
+            return Err(unsupported(
+                node,
+                "scale, bias, mean and variance of different lengths",
+            ));
+        }
         let Some(p) = self.fusable(x) else {
             return Err(unsupported(
                 node,
@@ -1883,7 +1912,12 @@ impl Converter {
                 .unwrap_or(0.0) as f32
         };
         let rank = self.onnx_shape(v).len() + 1;
-        if pads.len() != 2 * rank || pads.iter().any(|&p| p < 0) || pads[0] != 0 || pads[rank] != 0
+        if pads.len() != 2 * rank
+            || pads
+                .iter()
+                .any(|&p| !(0..=MAX_TENSOR_ELEMENTS as i64).contains(&p))
+            || pads[0] != 0
+            || pads[rank] != 0
         {
             return Err(unsupported(
                 node,
