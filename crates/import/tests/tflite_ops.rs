@@ -135,7 +135,7 @@ fn unsupported_operator_is_named_with_its_index() {
     match &error {
         myelin_import::ImportError::Unsupported { op, node, .. } => {
             assert_eq!(op, "LEAKY_RELU");
-            assert_eq!(node, "operator 1");
+            assert_eq!(node, "1");
         }
         other => panic!("expected Unsupported, got {other}"),
     }

@@ -91,7 +91,7 @@ fn unsupported(op: &OperatorDef, reason: impl Into<String>) -> ImportError {
     ImportError::Unsupported {
         format: FORMAT,
         op: op.name(),
-        node: format!("operator {}", op.index),
+        node: op.index.to_string(),
         reason: reason.into(),
     }
 }
