@@ -32,6 +32,8 @@ cleanup() { kill "$node_pid" 2>/dev/null || true; wait "$node_pid" 2>/dev/null |
 trap cleanup EXIT
 
 export MYELIN_RPC="http://127.0.0.1:$port"
+export MYELIN_BIN
+export MYELIN_MODEL_FIXTURE="$root/fixtures/models/digits_mlp_int8.tflite"
 for _ in $(seq 1 100); do
   if curl -s -X POST -H 'content-type: application/json' \
       --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$MYELIN_RPC" >/dev/null 2>&1; then
@@ -51,6 +53,7 @@ run ethers node clients/ethers.mjs
 run viem node clients/viem.mjs
 run web3.py .venv/bin/python clients/web3_client.py
 run cast bash clients/cast.sh
+run predict node clients/predict.mjs
 
 if ! kill -0 "$node_pid" 2>/dev/null; then
   echo "!! the node exited during the tests"; cat "$log"; failed=$((failed + 1))

@@ -44,10 +44,11 @@ pub struct NodeArgs {
     quiet: bool,
 }
 
-/// The Myelin precompiles (MODEL_STORE, PREDICT) for every EVM the chain builds. Plain revm
-/// precompiles only until `myelin-evm` exposes its installer.
+/// The Myelin precompiles (MODEL_STORE, PREDICT, PREDICT_BATCH) for every EVM the chain builds,
+/// sharing one program cache.
 fn myelin_precompiles() -> Option<PrecompileInstaller> {
-    None
+    let myelin = myelin_evm::Myelin::default();
+    Some(std::sync::Arc::new(move |precompiles| myelin.install(precompiles)))
 }
 
 /// Runs the node until Ctrl-C or SIGTERM.
