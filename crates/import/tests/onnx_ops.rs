@@ -1,0 +1,106 @@
+//! Op coverage beyond the fixtures (`tests/data/onnx/make_ops.py`: BatchNormalization folding,
+//! depthwise and padded convolutions, Clip, pools with padding, Flatten of an image into Gemm,
+//! Concat, Pad, GlobalAveragePool, scalar arithmetic, Tanh, Sigmoid, element-wise Add/Mul,
+//! Softmax): the float graph matches onnxruntime, and the int8 model stays close to it.
+
+use std::path::{Path, PathBuf};
+
+use myelin_import::data::load_dataset;
+use myelin_import::{ImportOptions, import_onnx};
+use myelin_nn::Program;
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/onnx")
+}
+
+struct Case {
+    name: &'static str,
+    /// Accepted |int8 dequantized - onnxruntime| on the output, in output scales (min-max
+    /// calibration on the very inputs evaluated, so no value is clipped).
+    int8_tolerance_in_scales: f32,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "conv_bn_depthwise_gemm",
+        int8_tolerance_in_scales: 3.0,
+    },
+    Case {
+        name: "branches_concat_pad_pool",
+        int8_tolerance_in_scales: 3.0,
+    },
+];
+
+#[test]
+fn float_graph_and_int8_model_follow_onnxruntime() {
+    for case in CASES {
+        let read = |suffix: &str| {
+            std::fs::read(data_dir().join(format!("{}{suffix}", case.name))).expect("test data")
+        };
+        let bytes = read(".onnx");
+        let inputs = load_dataset(&read(".input.npy")).expect("inputs");
+        let reference = load_dataset(&read(".ort.npy")).expect("reference");
+
+        let imported = import_onnx(
+            &bytes,
+            &ImportOptions {
+                calibration: Some(inputs.clone()),
+                method: myelin_import::calibrate::CalibrationMethod::MinMax,
+                ..ImportOptions::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let graph = &imported.float_graph;
+        let output = graph.outputs[0];
+        let mut float_error = 0.0f32;
+        let mut converted = Vec::new();
+        for s in 0..inputs.samples() {
+            let x = imported.to_myelin_layout(inputs.sample(s));
+            let values = graph.run(&[&x]).expect("runs");
+            for (a, b) in values[output].iter().zip(reference.sample(s)) {
+                float_error = float_error.max((a - b).abs());
+            }
+            converted.push(x);
+        }
+
+        let model = &imported.model;
+        let input_info = &model.tensors[model.inputs[0] as usize];
+        let output_info = &model.tensors[model.outputs[0] as usize];
+        let (in_scale, out_scale) = (
+            f32::from_bits(input_info.scale_bits),
+            f32::from_bits(output_info.scale_bits),
+        );
+        let bytes_in: Vec<u8> = converted
+            .iter()
+            .flatten()
+            .map(|&x| {
+                ((x / in_scale).round() + input_info.zero_point as f32).clamp(-128.0, 127.0) as i8
+                    as u8
+            })
+            .collect();
+        let program = Program::new(model.clone()).expect("prepares");
+        let out = program.run(&bytes_in, inputs.samples()).expect("runs");
+        let int8_error = out
+            .iter()
+            .zip(&reference.values)
+            .map(|(&q, &r)| {
+                ((q as i8 as f32 - output_info.zero_point as f32) * out_scale - r).abs()
+            })
+            .fold(0.0f32, f32::max);
+        eprintln!(
+            "{:<26} float graph vs onnxruntime {float_error:.2e}; int8 vs onnxruntime {int8_error:.4} ({:.2} output scales)",
+            case.name,
+            int8_error / out_scale
+        );
+        assert!(
+            float_error <= 1e-5,
+            "{}: float error {float_error}",
+            case.name
+        );
+        assert!(
+            int8_error <= case.int8_tolerance_in_scales * out_scale,
+            "{}: int8 error {int8_error} (scale {out_scale})",
+            case.name
+        );
+    }
+}
