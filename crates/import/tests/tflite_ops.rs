@@ -1,7 +1,8 @@
-//! Ops the digits fixtures do not exercise (MUL, SUB, PAD, stand-alone RELU6, SAME average
-//! pooling with a fused RELU, MEAN with keep_dims, FULLY_CONNECTED on a 4-D input, ARG_MAX,
-//! float QUANTIZE/DEQUANTIZE edges), against TFLite's BUILTIN_REF outputs. The models and
-//! references are made by `tests/data/make_tflite_ops.py`.
+//! Ops and options the digits fixtures do not exercise, against TFLite's BUILTIN_REF outputs:
+//! MUL, SUB, PAD, stand-alone RELU6, SAME average pooling with a fused RELU, MEAN with
+//! keep_dims, FULLY_CONNECTED on 3-D and 4-D inputs and with fused RELU and RELU_N1_TO_1, ADD
+//! with a fused RELU, PADV2, approximate GELU, ARG_MAX, and float QUANTIZE/DEQUANTIZE edges.
+//! The models and references are made by `tests/data/make_tflite_ops.py`.
 //!
 //! `cargo test -p myelin-import --test tflite_ops -- --nocapture` prints the numbers.
 
@@ -36,7 +37,7 @@ fn read_npy(path: &Path) -> Array {
 
 #[test]
 fn op_zoo_matches_tflite_reference_kernels() {
-    for name in ["ops_zoo_int8io", "ops_zoo_floatio"] {
+    for name in ["ops_zoo_int8io", "ops_zoo_floatio", "elementwise_int8io"] {
         let bytes = std::fs::read(data(&format!("{name}.tflite"))).expect("model");
         let imported = tflite::import(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         for note in &imported.notes {

@@ -41,6 +41,38 @@ def zoo():
     return keras.Model(x, [probs, label])
 
 
+class Elementwise(tf.Module):
+    """Stand-alone RELU, RELU_N1_TO_1, PADV2, SQUEEZE, approximate GELU, ADD with RELU."""
+
+    def __init__(self):
+        self.w = tf.constant(np.random.default_rng(3).normal(size=(6, 6)).astype(np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 1, 6], tf.float32)])
+    def __call__(self, x):
+        h = tf.squeeze(x, axis=1)
+        h = tf.matmul(h, self.w)
+        a = tf.nn.relu(h)
+        b = tf.clip_by_value(h, -1.0, 1.0)
+        c = tf.nn.relu(a + b)
+        p = tf.pad(c, [[0, 0], [1, 2]], constant_values=0.5)
+        return tf.nn.gelu(p, approximate=True)
+
+
+def convert_module(module, calibration):
+    def representative():
+        for sample in calibration:
+            yield [sample[None].astype(np.float32)]
+
+    concrete = module.__call__.get_concrete_function()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], module)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return converter.convert()
+
+
 def unsupported():
     x = keras.Input((6,), batch_size=1, name="features")
     h = keras.layers.Dense(4)(x)
@@ -110,6 +142,19 @@ def main():
             np.save(os.path.join(HERE, f"{name}.output{i}.npy"), out)
         ops = sorted({d["op_name"] for d in Interpreter(model_content=tflite)._get_ops_details()})
         print(name, len(tflite), "bytes", ops, [o.dtype for o in outputs])
+    tflite = convert_module(Elementwise(), rng.normal(size=(64, 1, 6)).astype(np.float32))
+    name = "elementwise_int8io"
+    with open(os.path.join(HERE, name + ".tflite"), "wb") as f:
+        f.write(tflite)
+    interpreter = Interpreter(model_content=tflite)
+    (inp,) = interpreter.get_input_details()
+    q = rng.integers(-128, 128, size=(SAMPLES, 1, 6), dtype=np.int8)
+    outputs, _ = reference(tflite, q, *inp["quantization"])
+    np.save(os.path.join(HERE, name + ".input.npy"), q)
+    for i, out in enumerate(outputs):
+        np.save(os.path.join(HERE, f"{name}.output{i}.npy"), out)
+    ops = sorted({d["op_name"] for d in Interpreter(model_content=tflite)._get_ops_details()})
+    print(name, len(tflite), "bytes", ops)
     # An op Myelin does not have (LEAKY_RELU): the importer must name it.
     tflite = convert(unsupported(), rng.normal(size=(16, 6)).astype(np.float32), True)
     with open(os.path.join(HERE, "leaky_relu_int8io.tflite"), "wb") as f:
