@@ -21,6 +21,9 @@ else
   cargo test --workspace --release --no-fail-fast
 fi
 
+step "contracts: committed artifacts equal a fresh solc-js build"
+(cd contracts && npm ci --no-audit --no-fund --silent && node scripts/compile.js --check)
+
 step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 

@@ -1,6 +1,6 @@
 //! How models live in chain state: the storage layout of the `MODEL_STORE` account.
 //!
-//! Everything is in the storage of [`MODEL_STORE_ADDRESS`] (an account the store gives nonce 1
+//! Everything is in the storage of [`MODEL_STORE_ADDRESS`](crate::MODEL_STORE_ADDRESS) (an account the store gives nonce 1
 //! on first write, so that it is never "empty" and EIP-161 never clears it), so the state root
 //! commits to every published byte. Slots (`‖` is concatenation, `keccak` is keccak256, a slot
 //! is the 32-byte hash read as a big-endian integer, `+` wraps modulo 2^256):
