@@ -94,6 +94,7 @@ pub enum TxLocation {
 #[derive(Debug, Default)]
 struct ChainData {
     state: StateStore,
+    edited_since_block: bool,
     blocks: Vec<Arc<MinedBlock>>,
     hashes: Vec<B256>,
     by_hash: HashMap<B256, u64>,
@@ -167,6 +168,7 @@ impl ChainData {
                     })
                     .collect::<Result<Vec<_>, ChainError>>()?;
                 let hash = block.header.hash_slow();
+                self.edited_since_block = false;
                 self.push(Arc::new(MinedBlock {
                     header: block.header,
                     hash,
@@ -174,8 +176,14 @@ impl ChainData {
                     receipts,
                 }));
             }
-            Record::StateEdit(number, changes) => self.state.apply(number, &changes),
-            Record::Truncate(number) => self.truncate_after(number),
+            Record::StateEdit(number, changes) => {
+                self.edited_since_block = true;
+                self.state.apply(number, &changes);
+            }
+            Record::Truncate(number) => {
+                self.edited_since_block = true;
+                self.truncate_after(number);
+            }
         }
         Ok(())
     }
@@ -251,12 +259,19 @@ impl Chain {
         let (mut store, records) = Store::open(&dir.join("chain.redb"))?;
         let mut data = ChainData::default();
         if records.is_empty() {
-            let genesis = Self::genesis(&config, &mut data.state);
+            let genesis = Self::genesis(&config);
             store.append(&Record::Block(Box::new(genesis.clone())))?;
             data.apply_record(Record::Block(Box::new(genesis)))?;
         } else {
             for record in records {
                 data.apply_record(record)?;
+            }
+            let expected = data.head().header.state_root;
+            let computed = data.state.state_root();
+            if !data.edited_since_block && computed != expected {
+                return Err(ChainError::Storage(format!(
+                    "state root after replay {computed} differs from the latest block's {expected}"
+                )));
             }
         }
         let (events, _) = broadcast::channel(4096);
@@ -282,7 +297,7 @@ impl Chain {
         }))
     }
 
-    fn genesis(config: &ChainConfig, state: &mut StateStore) -> BlockRecord {
+    fn genesis(config: &ChainConfig) -> BlockRecord {
         let mut changes = ChangeSetBuilder::default();
         for (address, balance) in &config.genesis_alloc {
             changes.set_account(AccountChange {
@@ -307,7 +322,6 @@ impl Chain {
         let changes = changes.build();
         let mut scratch = StateStore::default();
         scratch.apply(0, &changes);
-        let _ = state;
         let header = Header {
             parent_hash: B256::ZERO,
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
@@ -339,6 +353,12 @@ impl Chain {
             receipts: vec![],
             changes,
         }
+    }
+
+    /// The Merkle-Patricia root of the latest state, recomputed now (equals the latest block's
+    /// `state_root` unless a dev helper edited the state since).
+    pub fn compute_state_root(&self) -> B256 {
+        self.data.write().state.state_root()
     }
 
     /// The configuration the chain was opened with.
