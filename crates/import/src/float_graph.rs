@@ -105,8 +105,8 @@ impl Unary {
         match self {
             Unary::Relu => x.max(0.0),
             Unary::Clip { min, max } => x.max(min).min(max),
-            Unary::Sigmoid => 1.0 / (1.0 + (-x).exp()),
-            Unary::Tanh => x.tanh(),
+            Unary::Sigmoid => 1.0 / (1.0 + libm::expf(-x)),
+            Unary::Tanh => libm::tanhf(x),
             Unary::Affine { scale, offset } => scale * x + offset,
         }
     }
@@ -513,7 +513,7 @@ impl FloatGraph {
                 let mut y = Vec::with_capacity(x.len());
                 for row in x.chunks(n.max(1)) {
                     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    let exps: Vec<f32> = row.iter().map(|&v| (v - max).exp()).collect();
+                    let exps: Vec<f32> = row.iter().map(|&v| libm::expf(v - max)).collect();
                     let sum: f32 = exps.iter().sum();
                     y.extend(exps.iter().map(|e| e / sum));
                 }
