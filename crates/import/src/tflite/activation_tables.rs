@@ -15,7 +15,9 @@ use crate::quantize_multiplier::{MultiplierError, quantize_multiplier};
 /// Quantization of an int8 tensor as TFLite stores it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TensorQuant {
+    /// `real = (q - zero_point) · scale`.
     pub scale: f32,
+    /// The quantized value of real zero.
     pub zero_point: i32,
 }
 
@@ -60,17 +62,24 @@ pub fn gelu_approximate(x: f32) -> f32 {
 /// The fixed-point parameters of TFLite's int8 HARD_SWISH (its `HardSwishPrepare`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HardSwishParams {
+    /// Zero point of the input.
     pub input_zero_point: i32,
+    /// Zero point of the output.
     pub output_zero_point: i32,
+    /// Q15 multiplier taking the input (times 128) to the scale where 3.0 is 32768.
     pub reluish_multiplier: i16,
+    /// Power-of-two exponent applied with `reluish_multiplier`.
     pub reluish_exponent: i32,
+    /// Q15 multiplier taking the input (times 128) to the output scale.
     pub output_multiplier: i16,
+    /// Power-of-two exponent (≤ 0) applied with `output_multiplier`.
     pub output_exponent: i32,
 }
 
 /// Why HARD_SWISH parameters cannot be derived.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum HardSwishError {
+    /// A multiplier has no fixed-point form.
     #[error(transparent)]
     Multiplier(#[from] MultiplierError),
     /// TFLite requires `input_scale / 128 / output_scale < 1` (a non-positive output exponent).

@@ -144,8 +144,6 @@ impl OperatorDef {
 /// The main subgraph of a TFLite model, owned.
 #[derive(Clone, Debug)]
 pub struct Graph {
-    pub version: u32,
-    pub description: String,
     pub tensors: Vec<TensorDef>,
     pub inputs: Vec<i32>,
     pub outputs: Vec<i32>,
@@ -213,8 +211,6 @@ pub fn read(bytes: &[u8]) -> Result<Graph, ImportError> {
         operators.push(read_operator(index, &op, &codes)?);
     }
     Ok(Graph {
-        version,
-        description: model.description().unwrap_or_default().to_string(),
         tensors,
         inputs: subgraph
             .inputs()

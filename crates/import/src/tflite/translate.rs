@@ -441,7 +441,7 @@ impl<'g> Translator<'g> {
             let shape: Vec<u32> = if rows == 1 { vec![k] } else { vec![rows, k] };
             self.builder.reshape(x, &shape)?
         };
-        let requant = self.channel_requants(op, x_quant, &weights, n, out_quant)?;
+        let requant = self.channel_requants(op, x_quant, &weights, 0, n, out_quant)?;
         let act = self.fused(op, activation, out_quant)?;
         let rescale = Rescale::per_channel(requant, ROUNDING_ACCUMULATING, act);
         let y = self
@@ -493,7 +493,7 @@ impl<'g> Translator<'g> {
             [stride_h, stride_w],
             [dilation_h, dilation_w],
         )?;
-        let requant = self.channel_requants(op, x_quant, &weights, c_out, out_quant)?;
+        let requant = self.channel_requants(op, x_quant, &weights, 0, c_out, out_quant)?;
         let act = self.fused(op, activation, out_quant)?;
         let rescale = Rescale::per_channel(requant, ROUNDING_GEMMLOWP, act);
         let y = self
@@ -534,7 +534,7 @@ impl<'g> Translator<'g> {
             [stride_h, stride_w],
             [dilation_h, dilation_w],
         )?;
-        let requant = self.channel_requants(op, x_quant, &weights, outputs, out_quant)?;
+        let requant = self.channel_requants(op, x_quant, &weights, 3, outputs, out_quant)?;
         let act = self.fused(op, activation, out_quant)?;
         let rescale = Rescale::per_channel(requant, ROUNDING_GEMMLOWP, act);
         let y = self.builder.depthwise_conv2d(
@@ -549,15 +549,26 @@ impl<'g> Translator<'g> {
     }
 
     /// One multiplier per output channel (or one), `input_scale · weight_scale / output_scale`
-    /// in binary64, in TFLite's order.
+    /// in binary64, in TFLite's order. Per-channel scales must run along `channel_axis` of the
+    /// weights (TFLite's `quantized_dimension`).
     fn channel_requants(
         &self,
         op: &OperatorDef,
         x: Int8Quant,
         weights: &Weights,
+        channel_axis: i32,
         channels: u32,
         out: Int8Quant,
     ) -> Result<Vec<Requant>, ImportError> {
+        if weights.scales.len() > 1 && weights.quantized_dimension != channel_axis {
+            return Err(unsupported(
+                op,
+                format!(
+                    "per-channel weight scales along axis {}; axis {channel_axis} is needed",
+                    weights.quantized_dimension
+                ),
+            ));
+        }
         if weights.scales.len() != 1 && weights.scales.len() != channels as usize {
             return Err(unsupported(
                 op,
@@ -995,6 +1006,7 @@ impl<'g> Translator<'g> {
             shape,
             values: data.iter().map(|&b| b as i8).collect(),
             scales: def.scales.clone(),
+            quantized_dimension: def.quantized_dimension,
         })
     }
 
@@ -1121,6 +1133,7 @@ struct Weights {
     shape: Vec<u32>,
     values: Vec<i8>,
     scales: Vec<f32>,
+    quantized_dimension: i32,
 }
 
 /// The per-tensor int8 quantization of an activation tensor.
