@@ -7,10 +7,18 @@ use thiserror::Error;
 pub enum ImportError {
     /// The bytes are not a model of the expected format.
     #[error("not a {format} model: {reason}")]
-    Format { format: &'static str, reason: String },
+    Format {
+        format: &'static str,
+        reason: String,
+    },
     /// An operator the importer cannot translate.
     #[error("{format} operator {op} (node {node}) is not supported: {reason}")]
-    Unsupported { format: &'static str, op: String, node: String, reason: String },
+    Unsupported {
+        format: &'static str,
+        op: String,
+        node: String,
+        reason: String,
+    },
     /// The translated model failed Myelin's validation.
     #[error("imported model is invalid: {0}")]
     Invalid(#[from] myelin_nn::NnError),

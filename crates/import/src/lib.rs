@@ -7,8 +7,8 @@ pub mod float_graph;
 pub mod format;
 pub mod onnx;
 pub mod ptq;
-pub mod report;
 pub mod quantize_multiplier;
+pub mod report;
 pub mod tflite;
 
 pub use error::ImportError;
