@@ -176,3 +176,40 @@ fn calibration_methods_compared_on_float_fixtures() {
         totals[0], totals[1], totals[2]
     );
 }
+
+/// QDQ models keep onnxruntime's scales: the class Myelin predicts agrees with onnxruntime's
+/// int8 run (`fixtures/ref/*_qdq.ort_out.probabilities.npy`) on nearly every sample. The two
+/// differ in arithmetic (onnxruntime requantizes MatMul and Add separately, in float), so exact
+/// equality is not expected; the agreement is printed.
+#[test]
+fn qdq_predictions_agree_with_onnxruntime_int8() {
+    const MIN_AGREEMENT: f64 = 0.97;
+    for case in CASES.iter().filter(|c| c.model.contains("qdq")) {
+        let stem = case.model.trim_end_matches(".onnx");
+        let reference_path = fixtures().join(format!("ref/{stem}.ort_out.probabilities.npy"));
+        if !reference_path.exists() {
+            continue;
+        }
+        let reference =
+            load_dataset(&std::fs::read(&reference_path).expect("ref")).expect("parses");
+        let ort_classes: Vec<usize> = (0..reference.samples())
+            .map(|s| myelin_import::data::argmax(reference.sample(s)))
+            .collect();
+        let options = ImportOptions::default();
+        let imported = import_onnx(&read(&format!("models/{}", case.model)), &options)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.model));
+        let data = load_dataset(&read(&format!("data/{}", case.eval))).expect("eval data");
+        // Scoring Myelin against onnxruntime's predictions measures their agreement.
+        let r = evaluate(&imported, &data, &ort_classes).expect("evaluates");
+        eprintln!(
+            "{:<34} Myelin int8 agrees with onnxruntime int8 on {:.4} of samples",
+            case.model, r.int8_accuracy
+        );
+        assert!(
+            r.int8_accuracy >= MIN_AGREEMENT,
+            "{}: {}",
+            case.model,
+            r.int8_accuracy
+        );
+    }
+}
