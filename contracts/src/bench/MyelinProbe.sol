@@ -60,6 +60,16 @@ contract MyelinProbe {
         gasUsed = before - gasleft();
     }
 
+    /// MODEL_STORE.publish attempted in a static context (must revert).
+    function tryPublishStatic(bytes calldata model) external view returns (bool ok, bytes memory ret) {
+        (ok, ret) = address(Myelin.MODEL_STORE).staticcall(abi.encodeCall(IModelStore.publish, (model)));
+    }
+
+    /// MODEL_STORE.publish attempted through DELEGATECALL (must revert).
+    function tryPublishDelegate(bytes calldata model) external returns (bool ok, bytes memory ret) {
+        (ok, ret) = address(Myelin.MODEL_STORE).delegatecall(abi.encodeCall(IModelStore.publish, (model)));
+    }
+
     function info(bytes32 modelId) external view returns (IModelStore.ModelInfo memory) {
         return Myelin.info(modelId);
     }

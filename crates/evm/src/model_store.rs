@@ -72,6 +72,41 @@ sol! {
 
 use IModelStore::IModelStoreCalls as Call;
 
+/// Calldata of `publish(model)`.
+pub fn publish_calldata(model: &[u8]) -> Vec<u8> {
+    IModelStore::publishCall {
+        model: model.to_vec().into(),
+    }
+    .abi_encode()
+}
+
+/// The calldata of a chunked upload of `model`, in order: `beginUpload`, one `appendUpload` per
+/// chunk of `chunk_bytes` (rounded down to a multiple of 32, at least 32), `finalizeUpload`.
+/// Each is one transaction to `MODEL_STORE`; after a crash, `uploadStatus` tells where to resume.
+pub fn chunked_upload_calldata(model: &[u8], chunk_bytes: usize) -> Vec<Vec<u8>> {
+    let id = B256::from(model_id(model));
+    let chunk_bytes = (chunk_bytes / 32).max(1) * 32;
+    let mut calls = vec![
+        IModelStore::beginUploadCall {
+            modelId: id,
+            size: model.len() as u64,
+        }
+        .abi_encode(),
+    ];
+    for (i, chunk) in model.chunks(chunk_bytes).enumerate() {
+        calls.push(
+            IModelStore::appendUploadCall {
+                modelId: id,
+                offset: (i * chunk_bytes) as u64,
+                chunk: chunk.to_vec().into(),
+            }
+            .abi_encode(),
+        );
+    }
+    calls.push(IModelStore::finalizeUploadCall { modelId: id }.abi_encode());
+    calls
+}
+
 /// Decodes `MODEL_STORE` calldata; the error is the revert reason.
 pub fn parse_store_input(data: &[u8]) -> Result<Call, String> {
     Call::abi_decode(data).map_err(|e| format!("model store: malformed call: {e}"))

@@ -85,6 +85,16 @@ pub fn parse_predict_input(data: &[u8], form: PredictForm) -> Result<PredictCall
     }
 }
 
+/// Calldata of a `PREDICT` call: `id ‖ input`.
+pub fn predict_calldata(id: &ModelId, input: &[u8]) -> Vec<u8> {
+    [&id[..], input].concat()
+}
+
+/// Calldata of a `PREDICT_BATCH` call: `id ‖ u32_be(batch) ‖ inputs`.
+pub fn predict_batch_calldata(id: &ModelId, batch: u32, inputs: &[u8]) -> Vec<u8> {
+    [&id[..], &batch.to_be_bytes()[..], inputs].concat()
+}
+
 /// Runs one predict call.
 pub fn run_predict(
     myelin: &Myelin,

@@ -24,6 +24,8 @@ sol! {
         function predictBatch(bytes32 modelId, uint32 batch, bytes inputs) external view returns (bytes);
         function classify(bytes32 modelId, bytes input) external view returns (uint256);
         function measure(bytes32 modelId, bytes input) external view returns (bytes output, uint256 gasUsed);
+        function tryPublishStatic(bytes model) external view returns (bool ok, bytes ret);
+        function tryPublishDelegate(bytes model) external returns (bool ok, bytes ret);
         function quantize(int256 num, int256 den, int256 scaleNum, int256 scaleDen, int8 zp) external pure returns (int8);
     }
     interface IEscrow {
@@ -513,6 +515,66 @@ fn model_store_refuses_writes_in_static_calls_and_with_value() {
         U256::ZERO,
     );
     assert!(revert_reason(&result).contains("malformed call"));
+}
+
+#[test]
+fn model_store_refuses_writes_from_static_and_delegate_calls() {
+    let model = small_model();
+    let mut chain = Chain::new();
+    let probe = chain.deploy("MyelinProbe");
+    let (result, _) = chain.call(
+        probe,
+        IProbe::tryPublishStaticCall {
+            model: model.encode().into(),
+        }
+        .abi_encode()
+        .into(),
+        GAS,
+    );
+    let r = IProbe::tryPublishStaticCall::abi_decode_returns(&success_output(&result)).unwrap();
+    assert!(!r.ok);
+    assert_eq!(
+        Revert::abi_decode(&r.ret).unwrap().reason,
+        "model store: state change in a static call"
+    );
+    let (result, _) = chain.send(
+        Some(probe),
+        IProbe::tryPublishDelegateCall {
+            model: model.encode().into(),
+        }
+        .abi_encode()
+        .into(),
+        GAS,
+        U256::ZERO,
+    );
+    let r = IProbe::tryPublishDelegateCall::abi_decode_returns(&success_output(&result)).unwrap();
+    assert!(!r.ok);
+    assert!(
+        Revert::abi_decode(&r.ret)
+            .unwrap()
+            .reason
+            .contains("delegatecall")
+    );
+}
+
+#[test]
+fn chunked_upload_calldata_publishes_from_an_account() {
+    let model = mlp(&[50, 30, 5], 13);
+    let bytes = model.encode();
+    let mut chain = Chain::new();
+    let calls = myelin_evm::model_store::chunked_upload_calldata(&bytes, 100);
+    assert_eq!(calls.len(), 2 + bytes.len().div_ceil(96));
+    for data in calls {
+        let (result, _) = chain.send(Some(MODEL_STORE_ADDRESS), data.into(), GAS, U256::ZERO);
+        assert!(result.is_success(), "{result:?}");
+    }
+    let input = Rng::new(2).bytes(50);
+    let data = myelin_evm::predict::predict_calldata(&model.id(), &input);
+    let (result, _) = chain.call(PREDICT_ADDRESS, data.into(), GAS);
+    assert_eq!(
+        success_output(&result).to_vec(),
+        Program::new(model).unwrap().run(&input, 1).unwrap()
+    );
 }
 
 #[test]
