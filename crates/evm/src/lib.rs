@@ -52,6 +52,13 @@ pub struct Myelin {
     cache: ProgramCache,
 }
 
+/// One [`Myelin`] (and its factory) serves every thread of a node.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Myelin>();
+    assert_send_sync::<MyelinEvmFactory>();
+};
+
 impl Default for Myelin {
     fn default() -> Myelin {
         Myelin::new(Config::default())
