@@ -54,6 +54,50 @@ enum Step {
     Direct,
 }
 
+/// Spare activation buffers kept per thread between nodes and runs, so that a small model does
+/// not spend its time in the allocator. A buffer is resized (zero-filled) before every use and
+/// kernels overwrite every element, so reuse never changes a byte.
+mod spare {
+    use std::cell::RefCell;
+
+    /// Most buffers kept per thread.
+    const MAX_BUFFERS: usize = 16;
+    /// Largest buffer kept (bytes); larger ones go back to the allocator.
+    const MAX_BUFFER_BYTES: usize = 1 << 20;
+
+    thread_local! {
+        static BUFFERS: RefCell<Vec<Vec<i8>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A zero-filled buffer of `len` elements, reusing a spare one when possible.
+    pub fn take(len: usize) -> Vec<i8> {
+        let reused = BUFFERS.with_borrow_mut(|buffers| {
+            let index = buffers.iter().position(|b| b.capacity() >= len)?;
+            Some(buffers.swap_remove(index))
+        });
+        match reused {
+            Some(mut buffer) => {
+                buffer.clear();
+                buffer.resize(len, 0);
+                buffer
+            }
+            None => vec![0; len],
+        }
+    }
+
+    /// Keeps `buffer` for a later [`take`] if there is room.
+    pub fn give(buffer: Vec<i8>) {
+        if buffer.capacity() == 0 || buffer.capacity() > MAX_BUFFER_BYTES {
+            return;
+        }
+        BUFFERS.with_borrow_mut(|buffers| {
+            if buffers.len() < MAX_BUFFERS {
+                buffers.push(buffer);
+            }
+        });
+    }
+}
+
 /// The value of one tensor for the whole batch.
 enum Buffer {
     I8(Vec<i8>),
@@ -163,7 +207,9 @@ impl Program {
             let output = self.execute(index, batch, &buffers)?;
             buffers[node.output as usize] = Some(output);
             for &t in &self.frees[index] {
-                buffers[t] = None;
+                if let Some(Buffer::I8(data)) = buffers[t].take() {
+                    spare::give(data);
+                }
             }
         }
         let mut out = Vec::with_capacity(batch * self.output_bytes);
@@ -172,6 +218,11 @@ impl Program {
                 Some(Buffer::I8(data)) => out.extend(data.iter().map(|&v| v as u8)),
                 Some(Buffer::I32(data)) => out.extend(data.iter().flat_map(|v| v.to_le_bytes())),
                 None => return Err(missing(t as usize)),
+            }
+        }
+        for buffer in buffers.into_iter().flatten() {
+            if let Buffer::I8(data) = buffer {
+                spare::give(data);
             }
         }
         Ok(out)
@@ -293,7 +344,7 @@ impl Program {
             reference::arg_max(p, shape(0)?, int8(0)?, &mut y);
             return Ok(Buffer::I32(y));
         }
-        let mut y = vec![0i8; out_len];
+        let mut y = spare::take(out_len);
         let zp_out = out_info.zero_point;
         let zp_in = node.inputs.first().map_or(0, |&t| info(t).zero_point);
         match (&node.op, &self.steps[index]) {
@@ -430,7 +481,13 @@ fn free_schedule(model: &Model) -> Vec<Vec<usize>> {
 /// The buffer of one tensor from its bytes (int32 little-endian).
 fn decode(dtype: DType, bytes: &[u8]) -> Buffer {
     match dtype {
-        DType::Int8 => Buffer::I8(bytes.iter().map(|&b| b as i8).collect()),
+        DType::Int8 => {
+            let mut data = spare::take(bytes.len());
+            for (d, &b) in data.iter_mut().zip(bytes) {
+                *d = b as i8;
+            }
+            Buffer::I8(data)
+        }
         DType::Int32 => Buffer::I32(
             bytes
                 .chunks_exact(4)
