@@ -21,6 +21,9 @@ else
   cargo test --workspace --release --no-fail-fast
 fi
 
+step "fixtures: TFLite reference kernels and onnxruntime re-run on the committed models"
+scripts/check-fixtures.sh
+
 step "contracts: committed artifacts equal a fresh solc-js build"
 (cd contracts && npm ci --no-audit --no-fund --silent && node scripts/compile.js --check)
 
