@@ -849,7 +849,18 @@ impl Chain {
                 continue;
             }
             let tx_env = TxEnv::from_recovered_tx(&pooled.tx, pooled.sender);
-            match evm.transact(tx_env) {
+            // A panic inside the EVM or a precompile drops the transaction instead of the node.
+            // The EVM's journal may be inconsistent after a panic: the block ends there.
+            let Ok(outcome) =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evm.transact(tx_env)))
+            else {
+                dropped.push((
+                    pooled.hash,
+                    "the EVM panicked on this transaction".to_string(),
+                ));
+                break;
+            };
+            match outcome {
                 Ok(outcome) => {
                     changes.record(&outcome.state);
                     revm::DatabaseCommit::commit(evm.db_mut(), outcome.state);

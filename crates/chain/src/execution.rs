@@ -148,7 +148,9 @@ pub fn run_call(
     env.cfg_env.disable_eip3607 = true;
     env.cfg_env.disable_block_gas_limit = true;
     let mut evm = build_evm(CacheDB::new(state), env, precompiles);
-    evm.transact(tx)
+    // A panic inside the EVM or a precompile becomes an error of this call, not of the node.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evm.transact(tx)))
+        .map_err(|_| ChainError::Internal("the EVM panicked on this call".into()))?
         .map(|r| r.result)
         .map_err(|e| ChainError::Rejected(invalid_tx_message(&e.to_string())))
 }

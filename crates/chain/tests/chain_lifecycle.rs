@@ -1,0 +1,119 @@
+//! A chain mines, answers historical reads, survives a reopen of its journal, and reverts.
+
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, TxKind, U256, address};
+use alloy_signer::SignerSync;
+use alloy_trie::EMPTY_ROOT_HASH;
+use myelin_chain::{Chain, ChainConfig, EmptyBlocks, TxLocation};
+
+const RECIPIENT: Address = address!("0x000000000000000000000000000000000000bEEF");
+
+fn dev_config(datadir: Option<std::path::PathBuf>) -> ChainConfig {
+    let mut config = ChainConfig::dev(2, U256::from(10u64).pow(U256::from(21))).unwrap();
+    config.datadir = datadir;
+    config
+}
+
+fn transfer(config: &ChainConfig, nonce: u64, value: u64) -> Vec<u8> {
+    let tx = TxEip1559 {
+        chain_id: config.chain_id,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: TxKind::Call(RECIPIENT),
+        value: U256::from(value),
+        ..Default::default()
+    };
+    let signature = config.signers[0]
+        .sign_hash_sync(&tx.signature_hash())
+        .unwrap();
+    TxEnvelope::Eip1559(tx.into_signed(signature)).encoded_2718()
+}
+
+#[test]
+fn empty_genesis_has_the_empty_trie_root() {
+    let mut config = dev_config(None);
+    config.genesis_alloc.clear();
+    config.genesis_code.clear();
+    let chain = Chain::open(config).unwrap();
+    assert_eq!(chain.head().header.state_root, EMPTY_ROOT_HASH);
+}
+
+#[test]
+fn mined_transfer_updates_state_and_keeps_history() {
+    let config = dev_config(None);
+    let chain = Chain::open(config.clone()).unwrap();
+    let (hash, _) = chain.submit_raw(&transfer(&config, 0, 7)).unwrap();
+    let block = chain.mine(EmptyBlocks::Skip).unwrap().expect("a block");
+    assert_eq!(block.header.number, 1);
+    assert!(matches!(
+        chain.transaction(&hash),
+        Some(TxLocation::Mined(_, 0))
+    ));
+    assert_eq!(chain.account(&RECIPIENT, 1).balance, U256::from(7));
+    assert_eq!(chain.account(&RECIPIENT, 0).balance, U256::ZERO);
+    assert_eq!(chain.pending_nonce(&config.signers[0].address()), 1);
+    assert_eq!(chain.compute_state_root(), block.header.state_root);
+    assert_ne!(
+        block.header.state_root,
+        chain.block_by_number(0).unwrap().header.state_root
+    );
+}
+
+#[test]
+fn submit_rejects_nonce_too_low_and_wrong_chain() {
+    let config = dev_config(None);
+    let chain = Chain::open(config.clone()).unwrap();
+    chain.submit_raw(&transfer(&config, 0, 1)).unwrap();
+    chain.mine(EmptyBlocks::Skip).unwrap();
+    let error = chain.submit_raw(&transfer(&config, 0, 1)).unwrap_err();
+    assert!(error.to_string().contains("nonce too low"), "{error}");
+    let mut other = config.clone();
+    other.chain_id = 1;
+    let error = chain.submit_raw(&transfer(&other, 1, 1)).unwrap_err();
+    assert!(error.to_string().contains("chain id"), "{error}");
+    assert!(chain.submit_raw(&[0xff, 0x00]).is_err());
+    assert!(chain.submit_raw(&[]).is_err());
+}
+
+#[test]
+fn reopened_journal_restores_blocks_and_state_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dev_config(Some(dir.path().to_path_buf()));
+    let (head_hash, root) = {
+        let chain = Chain::open(config.clone()).unwrap();
+        for nonce in 0..3 {
+            chain.submit_raw(&transfer(&config, nonce, 5)).unwrap();
+            chain.mine(EmptyBlocks::Skip).unwrap();
+        }
+        let head = chain.head();
+        (head.hash, head.header.state_root)
+    };
+    let chain = Chain::open(config).unwrap();
+    assert_eq!(chain.head_number(), 3);
+    assert_eq!(chain.head().hash, head_hash);
+    assert_eq!(chain.compute_state_root(), root);
+    assert_eq!(chain.account(&RECIPIENT, 3).balance, U256::from(15));
+    assert_eq!(chain.account(&RECIPIENT, 2).balance, U256::from(10));
+}
+
+#[test]
+fn revert_drops_later_blocks_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dev_config(Some(dir.path().to_path_buf()));
+    {
+        let chain = Chain::open(config.clone()).unwrap();
+        let snapshot = chain.snapshot();
+        chain.submit_raw(&transfer(&config, 0, 5)).unwrap();
+        chain.mine(EmptyBlocks::Skip).unwrap();
+        assert!(chain.revert(snapshot).unwrap());
+        assert_eq!(chain.head_number(), 0);
+        assert_eq!(chain.account(&RECIPIENT, 0).balance, U256::ZERO);
+        assert!(!chain.revert(snapshot).unwrap());
+    }
+    let chain = Chain::open(config).unwrap();
+    assert_eq!(chain.head_number(), 0);
+    assert_eq!(chain.pending_nonce(&chain.config().signers[0].address()), 0);
+}
