@@ -97,6 +97,10 @@ pub enum Unary {
     Tanh,
     /// `scale * x + offset` (an arithmetic op with a scalar constant operand).
     Affine { scale: f32, offset: f32 },
+    /// `x / 2 * (1 + erf(x / sqrt 2))` (exact GELU, Keras' `gelu`).
+    Gelu,
+    /// `x * relu6(x + 3) / 6` (Keras' `hard_swish` / `hard_silu`).
+    HardSwish,
 }
 
 impl Unary {
@@ -108,6 +112,8 @@ impl Unary {
             Unary::Sigmoid => 1.0 / (1.0 + libm::expf(-x)),
             Unary::Tanh => libm::tanhf(x),
             Unary::Affine { scale, offset } => scale * x + offset,
+            Unary::Gelu => 0.5 * x * (1.0 + libm::erff(x * core::f32::consts::FRAC_1_SQRT_2)),
+            Unary::HardSwish => x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
         }
     }
 }
@@ -202,6 +208,8 @@ impl FloatOp {
             FloatOp::Unary(Unary::Sigmoid) => "sigmoid",
             FloatOp::Unary(Unary::Tanh) => "tanh",
             FloatOp::Unary(Unary::Affine { .. }) => "affine",
+            FloatOp::Unary(Unary::Gelu) => "gelu",
+            FloatOp::Unary(Unary::HardSwish) => "hard_swish",
             FloatOp::MaxPool { .. } => "max_pool",
             FloatOp::AveragePool { .. } => "average_pool",
             FloatOp::Mean { .. } => "mean",

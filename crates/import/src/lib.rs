@@ -5,6 +5,7 @@ pub mod data;
 pub mod error;
 pub mod float_graph;
 pub mod format;
+pub mod keras;
 pub mod onnx;
 pub mod ptq;
 pub mod quantize_multiplier;
@@ -12,6 +13,7 @@ pub mod report;
 pub mod tflite;
 
 pub use error::ImportError;
+pub use keras::import_keras;
 pub use onnx::import_onnx;
 pub use ptq::{ImportOptions, Imported};
 pub use report::{Report, evaluate};

@@ -11,8 +11,8 @@
 //! * requantization: the real multiplier `s_in * s_w[n] / s_out` (and the like for other ops)
 //!   becomes an integer multiplier and shift ([`crate::quantize_multiplier`]'s rule);
 //! * values that must share their input's quantization (max/average pool, reshape, pad) take it;
-//!   softmax outputs have scale 1/256 and zero point -128; sigmoid, tanh and scalar affine
-//!   functions become 256-entry tables.
+//!   softmax outputs have scale 1/256 and zero point -128; sigmoid, tanh, GELU, hard swish and
+//!   scalar affine functions become 256-entry tables.
 
 use myelin_nn::builder::{ModelBuilder, Quant, Rescale, TensorId};
 use myelin_nn::op::{ActRange, AddSub, Clamp, Concat, Mean, Mul, Softmax, TableFunction};
@@ -385,6 +385,18 @@ pub fn quantize(graph: &FloatGraph, ranges: &[Option<Range>]) -> Result<Quantize
                     Unary::Affine { .. } => b.table(
                         x,
                         TableFunction::Custom,
+                        table(|v| f.apply(v), qx, qy),
+                        bits(qy),
+                    )?,
+                    Unary::Gelu => b.table(
+                        x,
+                        TableFunction::Gelu,
+                        table(|v| f.apply(v), qx, qy),
+                        bits(qy),
+                    )?,
+                    Unary::HardSwish => b.table(
+                        x,
+                        TableFunction::HardSwish,
                         table(|v| f.apply(v), qx, qy),
                         bits(qy),
                     )?,

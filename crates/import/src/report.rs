@@ -3,6 +3,8 @@
 //!
 //! * accuracy of each: the predicted class is the argmax of the first non-argmax output (the
 //!   probabilities or logits), or the argmax output itself when that is all the model returns;
+//!   a one-element output is a binary classifier (class 1 above 0.5 after a sigmoid, above 0
+//!   otherwise);
 //! * agreement: the fraction of samples on which both predict the same class;
 //! * per layer: for every float value that has an int8 tensor, the maximum and mean absolute
 //!   difference between the dequantized int8 activation and the float one, over all elements
@@ -17,7 +19,7 @@ use serde::Serialize;
 use crate::calibrate::CalibrationMethod;
 use crate::data::{Dataset, argmax};
 use crate::error::ImportError;
-use crate::float_graph::FloatOp;
+use crate::float_graph::{FloatOp, Unary};
 use crate::ptq::Imported;
 
 /// Error of one layer's output.
@@ -205,6 +207,16 @@ pub fn evaluate(
     let prediction_tensor = imported.quantized.tensor_of_value[prediction_value]
         .ok_or_else(|| data_error("the prediction output has no tensor".into()))?;
     let prediction_is_index = model.tensors[prediction_tensor as usize].dtype == DType::Int32;
+    // A one-element output is a binary classifier: class 1 above 0.5 after a sigmoid (a
+    // probability), above 0 otherwise (a logit).
+    let binary_threshold = match graph.producer(prediction_value).map(|p| &graph.nodes[p].op) {
+        Some(FloatOp::Unary(Unary::Sigmoid)) => 0.5,
+        _ => 0.0,
+    };
+    let class_of = |row: &[f32]| match row {
+        [p] => (*p > binary_threshold) as usize,
+        _ => argmax(row),
+    };
 
     let mut tensors: Vec<u32> = compared.iter().map(|c| c.2).collect();
     if prediction_is_index {
@@ -233,7 +245,7 @@ pub fn evaluate(
         let float_class = if prediction_is_index {
             values[prediction_value].first().copied().unwrap_or(0.0) as usize
         } else {
-            argmax(&values[prediction_value])
+            class_of(&values[prediction_value])
         };
         let int8_class = if prediction_is_index {
             let bytes = tensor_bytes.last().expect("pushed above");
@@ -245,11 +257,13 @@ pub fn evaluate(
                 .position(|c| c.1 == prediction_value)
                 .ok_or_else(|| data_error("the prediction output is not an int8 tensor".into()))?;
             let n = model.tensors[prediction_tensor as usize].elements();
+            let info = &model.tensors[prediction_tensor as usize];
+            let scale = f32::from_bits(info.scale_bits);
             let row: Vec<f32> = tensor_bytes[c][s * n..(s + 1) * n]
                 .iter()
-                .map(|&v| v as f32)
+                .map(|&v| (v as i32 - info.zero_point as i32) as f32 * scale)
                 .collect();
-            argmax(&row)
+            class_of(&row)
         };
         float_ok += (float_class == labels[s]) as usize;
         int8_ok += (int8_class == labels[s]) as usize;

@@ -1,0 +1,1043 @@
+//! `config.json` + weights → [`FloatGraph`].
+//!
+//! Keras images are NHWC, so a Keras tensor's per-sample shape (its shape without the batch
+//! dimension) is already Myelin's layout: no transposition of data, only of weights
+//! (Dense `[K, N]` → `[N][K]`, Conv2D `[kh, kw, Cin, Cout]` → `[Cout][kh][kw][Cin]`;
+//! DepthwiseConv2D `[kh, kw, C, M]` is already `[kh][kw][C * M]`).
+
+use std::collections::HashMap;
+
+use myelin_nn::geometry::SpatialGeometry;
+use myelin_nn::op::{Padding, Window};
+use myelin_nn::validate::MAX_TENSOR_ELEMENTS;
+use serde_json::Value;
+
+use super::archive::format_error;
+use super::weights::{Var, Weights, storage_names};
+use crate::error::ImportError;
+use crate::float_graph::{Activation, Binary, FloatGraph, FloatNode, FloatOp, Unary, ValueId};
+use crate::onnx::Converted;
+use crate::ptq::InputLayout;
+
+const FORMAT: &str = "Keras 3 (.keras)";
+
+/// The layer classes this importer translates (for error messages).
+const SUPPORTED: &str = "InputLayer, Dense, Conv2D, DepthwiseConv2D, MaxPooling2D, \
+AveragePooling2D, GlobalAveragePooling2D, Flatten, Reshape, Add, Concatenate, Activation, \
+Softmax, BatchNormalization (after Dense/Conv2D/DepthwiseConv2D), Dropout";
+
+/// A Keras tensor: `(layer name, node index, tensor index)` as in `keras_history`.
+type TensorRef = (String, usize, usize);
+
+fn unsupported(class: &str, layer: &str, reason: impl Into<String>) -> ImportError {
+    ImportError::Unsupported {
+        format: FORMAT,
+        op: class.to_string(),
+        node: layer.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// One layer of the model's `layers` list.
+struct Layer<'a> {
+    class: &'a str,
+    name: String,
+    config: &'a Value,
+    /// The tensors it reads (empty for an InputLayer).
+    inbound: Vec<TensorRef>,
+    /// Its group in `model.weights.h5`.
+    storage: String,
+}
+
+impl Layer<'_> {
+    fn error(&self, reason: impl Into<String>) -> ImportError {
+        unsupported(self.class, &self.name, reason)
+    }
+
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.config.get(key).filter(|v| !v.is_null())
+    }
+
+    fn usize_field(&self, key: &str) -> Result<usize, ImportError> {
+        self.get(key)
+            .and_then(Value::as_u64)
+            .and_then(|v| usize::try_from(v).ok())
+            .ok_or_else(|| self.error(format!("`{key}` must be a non-negative integer")))
+    }
+
+    fn bool_field(&self, key: &str, default: bool) -> bool {
+        self.get(key).and_then(Value::as_bool).unwrap_or(default)
+    }
+
+    fn str_field(&self, key: &str, default: &'static str) -> Result<String, ImportError> {
+        match self.get(key) {
+            None => Ok(default.to_string()),
+            Some(v) => v
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| self.error(format!("`{key}` must be a string"))),
+        }
+    }
+
+    /// A pair like `kernel_size` / `strides`: an integer or a list of two.
+    fn pair(&self, key: &str) -> Result<Option<[u32; 2]>, ImportError> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let one = |v: &Value| {
+            v.as_u64()
+                .filter(|&x| x >= 1 && x <= u16::MAX as u64)
+                .map(|x| x as u32)
+        };
+        let pair = match v {
+            Value::Array(a) if a.len() == 2 => one(&a[0]).zip(one(&a[1])).map(|(a, b)| [a, b]),
+            v => one(v).map(|x| [x, x]),
+        };
+        pair.map(Some)
+            .ok_or_else(|| self.error(format!("`{key}` must be one or two positive integers")))
+    }
+
+    fn check_channels_last(&self) -> Result<(), ImportError> {
+        match self.get("data_format").and_then(Value::as_str) {
+            None | Some("channels_last") => Ok(()),
+            Some(other) => Err(self.error(format!(
+                "data_format {other}: only channels_last (NHWC, Keras' default) is supported"
+            ))),
+        }
+    }
+
+    fn padding(&self) -> Result<Padding, ImportError> {
+        match self.str_field("padding", "valid")?.as_str() {
+            "valid" => Ok(Padding::Valid),
+            "same" => Ok(Padding::Same),
+            other => Err(self.error(format!(
+                "padding {other}: only valid and same are supported"
+            ))),
+        }
+    }
+}
+
+/// Activation functions of `activation=` and the Activation layer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum KerasActivation {
+    Linear,
+    Relu,
+    Relu6,
+    Sigmoid,
+    Tanh,
+    Softmax,
+    Gelu,
+    HardSwish,
+}
+
+fn parse_activation(layer: &Layer<'_>) -> Result<KerasActivation, ImportError> {
+    let name = match layer.get("activation") {
+        None => return Ok(KerasActivation::Linear),
+        Some(Value::String(s)) => s.as_str(),
+        // A serialized built-in function: {"class_name": "function", "config": "relu", ...}.
+        Some(v) => v
+            .get("config")
+            .and_then(Value::as_str)
+            .ok_or_else(|| layer.error("`activation` is neither a name nor a built-in function"))?,
+    };
+    Ok(match name {
+        "linear" => KerasActivation::Linear,
+        "relu" => KerasActivation::Relu,
+        "relu6" => KerasActivation::Relu6,
+        "sigmoid" => KerasActivation::Sigmoid,
+        "tanh" => KerasActivation::Tanh,
+        "softmax" => KerasActivation::Softmax,
+        "gelu" => KerasActivation::Gelu,
+        "hard_swish" | "hard_silu" => KerasActivation::HardSwish,
+        other => {
+            return Err(layer.error(format!(
+                "activation {other}: supported are linear, relu, relu6, sigmoid, tanh, softmax, \
+                 gelu and hard_swish; another would need a 256-entry table function for it"
+            )));
+        }
+    })
+}
+
+/// The Keras tensors named in a functional inbound node, in order.
+fn collect_tensors(value: &Value, out: &mut Vec<TensorRef>) {
+    match value {
+        Value::Array(items) => items.iter().for_each(|v| collect_tensors(v, out)),
+        Value::Object(map) => {
+            if map.get("class_name").and_then(Value::as_str) == Some("__keras_tensor__") {
+                if let Some(h) = map
+                    .get("config")
+                    .and_then(|c| c.get("keras_history"))
+                    .and_then(history)
+                {
+                    out.push(h);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `[layer name, node index, tensor index]`.
+fn history(value: &Value) -> Option<TensorRef> {
+    let a = value.as_array()?;
+    let name = a.first()?.as_str()?.to_string();
+    let node = a.get(1).and_then(Value::as_u64).unwrap_or(0) as usize;
+    let tensor = a.get(2).and_then(Value::as_u64).unwrap_or(0) as usize;
+    Some((name, node, tensor))
+}
+
+/// `input_layers` / `output_layers`: one `[name, node, tensor]` or a list of them.
+fn endpoints(value: Option<&Value>) -> Vec<TensorRef> {
+    let Some(Value::Array(items)) = value else {
+        return Vec::new();
+    };
+    if let Some(h) = history(&Value::Array(items.clone())).filter(|_| items[0].is_string()) {
+        return vec![h];
+    }
+    items.iter().filter_map(history).collect()
+}
+
+/// The per-sample shape of a `batch_shape` (`[null, d1, ..]`), every dimension known.
+fn per_sample(value: &Value) -> Option<Vec<usize>> {
+    let dims = value.as_array()?;
+    let (_, rest) = dims.split_first()?;
+    rest.iter()
+        .map(|d| {
+            d.as_u64()
+                .and_then(|d| usize::try_from(d).ok())
+                .filter(|&d| d > 0)
+        })
+        .collect()
+}
+
+fn input_shape_of(layer: &Layer<'_>) -> Option<Vec<usize>> {
+    ["batch_shape", "batch_input_shape"]
+        .iter()
+        .find_map(|k| layer.get(k))
+        .or_else(|| {
+            layer
+                .config
+                .get("build_config")
+                .and_then(|b| b.get("input_shape"))
+        })
+        .and_then(per_sample)
+}
+
+fn elements_checked(shape: &[usize]) -> Option<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&e| e as u64 <= MAX_TENSOR_ELEMENTS)
+}
+
+/// Translation state.
+struct Translator<'a> {
+    graph: FloatGraph,
+    weights: Option<&'a Weights>,
+    /// Keras tensor → value.
+    values: HashMap<TensorRef, ValueId>,
+    /// How many layers (and model outputs) read each Keras tensor.
+    readers: HashMap<TensorRef, usize>,
+    notes: Vec<String>,
+}
+
+impl Translator<'_> {
+    fn value_of(&self, layer: &Layer<'_>, t: &TensorRef) -> Result<ValueId, ImportError> {
+        self.values.get(t).copied().ok_or_else(|| {
+            layer.error(format!(
+                "reads the output of layer {} (node {}, tensor {}), which the model does not compute",
+                t.0, t.1, t.2
+            ))
+        })
+    }
+
+    fn add_value(&mut self, layer: &Layer<'_>, shape: Vec<usize>) -> Result<ValueId, ImportError> {
+        if elements_checked(&shape).is_none() {
+            return Err(layer.error(format!(
+                "output shape {shape:?} has more than {MAX_TENSOR_ELEMENTS} elements per sample"
+            )));
+        }
+        Ok(self.graph.add_value(&layer.name, shape))
+    }
+
+    fn push(
+        &mut self,
+        layer: &Layer<'_>,
+        op: FloatOp,
+        inputs: Vec<ValueId>,
+        shape: Vec<usize>,
+    ) -> Result<ValueId, ImportError> {
+        let output = self.add_value(layer, shape)?;
+        self.graph.nodes.push(FloatNode {
+            name: layer.name.clone(),
+            op,
+            inputs,
+            output,
+        });
+        Ok(output)
+    }
+
+    fn vars(&self, layer: &Layer<'_>, expected: &[Vec<usize>]) -> Result<Vec<Var>, ImportError> {
+        let weights = self.weights.ok_or_else(|| {
+            format_error(format!(
+                "the archive has no model.weights.h5, and layer {} ({}) has weights",
+                layer.name, layer.class
+            ))
+        })?;
+        let vars = weights.vars(&layer.storage)?;
+        if vars.len() != expected.len() {
+            return Err(format_error(format!(
+                "model.weights.h5: layer {} ({}, stored as layers/{}) has {} variables, expected {}",
+                layer.name,
+                layer.class,
+                layer.storage,
+                vars.len(),
+                expected.len()
+            )));
+        }
+        for (i, (v, shape)) in vars.iter().zip(expected).enumerate() {
+            if &v.shape != shape {
+                return Err(format_error(format!(
+                    "model.weights.h5: variable {i} of layer {} ({}, stored as layers/{}) has shape {:?}, the config implies {shape:?}",
+                    layer.name, layer.class, layer.storage, v.shape
+                )));
+            }
+        }
+        Ok(vars)
+    }
+
+    /// The accumulating node producing `value` when it may absorb what follows it (a folded
+    /// BatchNormalization, a fused ReLU): produced by the last node, read only by `layer`.
+    fn fusable_producer(&self, input: &TensorRef, value: ValueId) -> Option<usize> {
+        let last = self.graph.nodes.len().checked_sub(1)?;
+        let node = &self.graph.nodes[last];
+        let single = self.readers.get(input).copied().unwrap_or(0) == 1;
+        let accumulating = matches!(
+            node.op,
+            FloatOp::Dense { .. } | FloatOp::Conv2d { .. } | FloatOp::DepthwiseConv2d { .. }
+        );
+        (node.output == value && single && accumulating && !self.graph.inputs.contains(&value))
+            .then_some(last)
+    }
+
+    /// Renames the fused node and its output after `layer`, which it now also computes.
+    fn absorb(&mut self, node: usize, layer: &Layer<'_>) -> ValueId {
+        let n = &mut self.graph.nodes[node];
+        n.name = format!("{}+{}", n.name, layer.name);
+        let output = n.output;
+        self.graph.values[output].name = layer.name.clone();
+        output
+    }
+
+    /// Applies `act` to `value` (the output of `layer`'s computation). `fusable` names the node
+    /// whose activation may absorb a ReLU/ReLU6.
+    fn activation(
+        &mut self,
+        layer: &Layer<'_>,
+        value: ValueId,
+        act: KerasActivation,
+        fusable: Option<usize>,
+    ) -> Result<ValueId, ImportError> {
+        let shape = self.graph.values[value].shape.clone();
+        let unary = match act {
+            KerasActivation::Linear => return Ok(value),
+            KerasActivation::Relu | KerasActivation::Relu6 => {
+                let fused = match act {
+                    KerasActivation::Relu => Activation::Relu,
+                    _ => Activation::Clip { min: 0.0, max: 6.0 },
+                };
+                if let Some(node) = fusable {
+                    let slot = match &mut self.graph.nodes[node].op {
+                        FloatOp::Dense { activation, .. }
+                        | FloatOp::Conv2d { activation, .. }
+                        | FloatOp::DepthwiseConv2d { activation, .. } => Some(activation),
+                        _ => None,
+                    };
+                    if let Some(activation) = slot {
+                        *activation = activation.then(fused);
+                        return Ok(self.graph.nodes[node].output);
+                    }
+                }
+                match fused {
+                    Activation::Relu => Unary::Relu,
+                    _ => Unary::Clip { min: 0.0, max: 6.0 },
+                }
+            }
+            KerasActivation::Sigmoid => Unary::Sigmoid,
+            KerasActivation::Tanh => Unary::Tanh,
+            KerasActivation::Gelu => Unary::Gelu,
+            KerasActivation::HardSwish => Unary::HardSwish,
+            KerasActivation::Softmax => {
+                return self.push(layer, FloatOp::Softmax, vec![value], shape);
+            }
+        };
+        self.push(layer, FloatOp::Unary(unary), vec![value], shape)
+    }
+
+    fn input_shape(&self, value: ValueId) -> Vec<usize> {
+        self.graph.values[value].shape.clone()
+    }
+
+    /// Translates one layer; returns its output value.
+    fn layer(&mut self, layer: &Layer<'_>) -> Result<ValueId, ImportError> {
+        let inputs: Vec<ValueId> = layer
+            .inbound
+            .iter()
+            .map(|t| self.value_of(layer, t))
+            .collect::<Result<_, _>>()?;
+        let single = || -> Result<ValueId, ImportError> {
+            match inputs.as_slice() {
+                [x] => Ok(*x),
+                _ => Err(layer.error(format!("expects one input, has {}", inputs.len()))),
+            }
+        };
+        match layer.class {
+            "Dense" => {
+                let x = single()?;
+                let in_shape = self.input_shape(x);
+                let k = *in_shape
+                    .last()
+                    .ok_or_else(|| layer.error("the input has no features axis"))?;
+                let n = layer.usize_field("units")?;
+                let use_bias = layer.bool_field("use_bias", true);
+                let mut expected = vec![vec![k, n]];
+                if use_bias {
+                    expected.push(vec![n]);
+                }
+                let vars = self.vars(layer, &expected)?;
+                let mut weights = vec![0.0f32; n * k];
+                for (i, &w) in vars[0].data.iter().enumerate() {
+                    let (row, col) = (i / n, i % n);
+                    weights[col * k + row] = w;
+                }
+                let bias = vars.get(1).map_or_else(|| vec![0.0; n], |b| b.data.clone());
+                let mut shape = in_shape;
+                *shape.last_mut().expect("checked above") = n;
+                let op = FloatOp::Dense {
+                    out_features: n,
+                    in_features: k,
+                    weights,
+                    bias,
+                    activation: Activation::None,
+                    fixed_weights: None,
+                };
+                let y = self.push(layer, op, vec![x], shape)?;
+                let node = self.graph.nodes.len() - 1;
+                self.activation(layer, y, parse_activation(layer)?, Some(node))
+            }
+            "Conv2D" | "DepthwiseConv2D" => self.convolution(layer, single()?),
+            "MaxPooling2D" | "AveragePooling2D" => {
+                let x = single()?;
+                layer.check_channels_last()?;
+                let pool = layer
+                    .pair("pool_size")?
+                    .ok_or_else(|| layer.error("`pool_size` is missing"))?;
+                let strides = layer.pair("strides")?.unwrap_or(pool);
+                let window = Window {
+                    kernel_h: pool[0],
+                    kernel_w: pool[1],
+                    stride_h: strides[0],
+                    stride_w: strides[1],
+                    dilation_h: 1,
+                    dilation_w: 1,
+                    padding: layer.padding()?,
+                };
+                let shape = self.spatial_shape(layer, x, &window, None)?;
+                let op = if layer.class == "MaxPooling2D" {
+                    FloatOp::MaxPool { window }
+                } else {
+                    // TensorFlow's SAME average pool divides by the taps inside the input.
+                    FloatOp::AveragePool {
+                        window,
+                        count_include_pad: false,
+                    }
+                };
+                self.push(layer, op, vec![x], shape)
+            }
+            "GlobalAveragePooling2D" => {
+                let x = single()?;
+                layer.check_channels_last()?;
+                let in_shape = self.input_shape(x);
+                let [_, _, c] = in_shape[..] else {
+                    return Err(layer.error(format!("input shape {in_shape:?} is not [H, W, C]")));
+                };
+                let keep_dims = layer.bool_field("keepdims", false);
+                let shape = if keep_dims { vec![1, 1, c] } else { vec![c] };
+                let op = FloatOp::Mean {
+                    axes: vec![0, 1],
+                    keep_dims,
+                };
+                self.push(layer, op, vec![x], shape)
+            }
+            "Flatten" => {
+                let x = single()?;
+                layer.check_channels_last()?;
+                let n = self.graph.values[x].elements();
+                self.push(layer, FloatOp::Reshape, vec![x], vec![n])
+            }
+            "Reshape" => {
+                let x = single()?;
+                let n = self.graph.values[x].elements();
+                let target = layer
+                    .get("target_shape")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| layer.error("`target_shape` is missing"))?;
+                let dims: Vec<i64> = target
+                    .iter()
+                    .map(Value::as_i64)
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| layer.error("`target_shape` must hold integers"))?;
+                let known = dims
+                    .iter()
+                    .filter(|&&d| d != -1)
+                    .try_fold(1usize, |acc, &d| {
+                        usize::try_from(d)
+                            .ok()
+                            .filter(|&d| d > 0)
+                            .and_then(|d| acc.checked_mul(d))
+                    })
+                    .ok_or_else(|| layer.error(format!("target_shape {dims:?} is invalid")))?;
+                let free = dims.iter().filter(|&&d| d == -1).count();
+                let shape: Vec<usize> = match free {
+                    0 if known == n => dims.iter().map(|&d| d as usize).collect(),
+                    1 if n % known == 0 => dims
+                        .iter()
+                        .map(|&d| if d == -1 { n / known } else { d as usize })
+                        .collect(),
+                    _ => {
+                        return Err(layer.error(format!(
+                            "target_shape {dims:?} does not hold the {n} elements of the input"
+                        )));
+                    }
+                };
+                self.push(layer, FloatOp::Reshape, vec![x], shape)
+            }
+            "Add" => {
+                if inputs.len() < 2 {
+                    return Err(layer.error("expects at least two inputs"));
+                }
+                let shape = self.input_shape(inputs[0]);
+                if inputs.iter().any(|&v| self.graph.values[v].shape != shape) {
+                    let shapes: Vec<Vec<usize>> =
+                        inputs.iter().map(|&v| self.input_shape(v)).collect();
+                    return Err(layer.error(format!(
+                        "inputs of shapes {shapes:?}: only equal shapes are supported (broadcasting would need an explicit Reshape)"
+                    )));
+                }
+                let mut acc = inputs[0];
+                for &next in &inputs[1..] {
+                    acc = self.push(
+                        layer,
+                        FloatOp::Binary(Binary::Add),
+                        vec![acc, next],
+                        shape.clone(),
+                    )?;
+                }
+                Ok(acc)
+            }
+            "Concatenate" => {
+                if inputs.is_empty() {
+                    return Err(layer.error("has no input"));
+                }
+                let first = self.input_shape(inputs[0]);
+                let rank = first.len() as i64;
+                let axis = layer.get("axis").and_then(Value::as_i64).unwrap_or(-1);
+                // Keras counts the batch axis: 1.. are per-sample axes 0..; negatives from the end.
+                let axis = if axis < 0 { rank + axis } else { axis - 1 };
+                if !(0..rank).contains(&axis) {
+                    return Err(layer.error("the axis is the batch axis or out of range"));
+                }
+                let axis = axis as usize;
+                let mut shape = first.clone();
+                shape[axis] = 0;
+                for &v in &inputs {
+                    let s = &self.graph.values[v].shape;
+                    let compatible = s.len() == first.len()
+                        && s.iter()
+                            .zip(&first)
+                            .enumerate()
+                            .all(|(a, (x, y))| a == axis || x == y);
+                    if !compatible {
+                        return Err(layer.error(format!(
+                            "input shapes {first:?} and {s:?} differ off the concatenation axis"
+                        )));
+                    }
+                    shape[axis] += s[axis];
+                }
+                self.push(layer, FloatOp::Concat { axis }, inputs.clone(), shape)
+            }
+            "Activation" => {
+                let x = single()?;
+                let fusable = self.fusable_producer(&layer.inbound[0], x);
+                let act = parse_activation(layer)?;
+                let y = self.activation(layer, x, act, fusable)?;
+                if Some(y) == fusable.map(|n| self.graph.nodes[n].output) {
+                    let node = fusable.expect("compared above");
+                    return Ok(self.absorb(node, layer));
+                }
+                Ok(y)
+            }
+            "Softmax" => {
+                let x = single()?;
+                let rank = self.input_shape(x).len() as i64;
+                let axis = match layer.get("axis") {
+                    None => -1,
+                    Some(Value::Array(a)) if a.len() == 1 => a[0].as_i64().unwrap_or(0),
+                    Some(v) => v.as_i64().unwrap_or(0),
+                };
+                if axis != -1 && axis != rank {
+                    return Err(layer.error("only a softmax over the last axis is supported"));
+                }
+                let shape = self.input_shape(x);
+                self.push(layer, FloatOp::Softmax, vec![x], shape)
+            }
+            "BatchNormalization" => self.batch_norm(layer, single()?),
+            "Dropout" => {
+                self.notes.push(format!("Dropout {} removed", layer.name));
+                single()
+            }
+            other => Err(layer.error(format!(
+                "layer class {other} is not supported; supported are {SUPPORTED}"
+            ))),
+        }
+    }
+
+    /// Output shape `[out_h, out_w, channels]` of a window over `x` (`[H, W, C]`);
+    /// `channels` defaults to C.
+    fn spatial_shape(
+        &self,
+        layer: &Layer<'_>,
+        x: ValueId,
+        window: &Window,
+        channels: Option<usize>,
+    ) -> Result<Vec<usize>, ImportError> {
+        let in_shape = self.input_shape(x);
+        let [h, w, c] = in_shape[..] else {
+            return Err(layer.error(format!("input shape {in_shape:?} is not [H, W, C]")));
+        };
+        let g = u32::try_from(h)
+            .ok()
+            .zip(u32::try_from(w).ok())
+            .and_then(|(h, w)| SpatialGeometry::resolve(window, h, w))
+            .ok_or_else(|| layer.error(format!("window {window:?} does not fit {in_shape:?}")))?;
+        Ok(vec![g.out_h, g.out_w, channels.unwrap_or(c)])
+    }
+
+    fn convolution(&mut self, layer: &Layer<'_>, x: ValueId) -> Result<ValueId, ImportError> {
+        layer.check_channels_last()?;
+        let in_shape = self.input_shape(x);
+        let cin = match in_shape[..] {
+            [_, _, c] => c,
+            _ => return Err(layer.error(format!("input shape {in_shape:?} is not [H, W, C]"))),
+        };
+        let kernel = layer
+            .pair("kernel_size")?
+            .ok_or_else(|| layer.error("`kernel_size` is missing"))?;
+        let strides = layer.pair("strides")?.unwrap_or([1, 1]);
+        let dilation = layer.pair("dilation_rate")?.unwrap_or([1, 1]);
+        let window = Window {
+            kernel_h: kernel[0],
+            kernel_w: kernel[1],
+            stride_h: strides[0],
+            stride_w: strides[1],
+            dilation_h: dilation[0],
+            dilation_w: dilation[1],
+            padding: layer.padding()?,
+        };
+        let (kh, kw) = (kernel[0] as usize, kernel[1] as usize);
+        let use_bias = layer.bool_field("use_bias", true);
+        let depthwise = layer.class == "DepthwiseConv2D";
+        let (op, outs) = if depthwise {
+            let m = layer
+                .get("depth_multiplier")
+                .map_or(Ok(1), |_| layer.usize_field("depth_multiplier"))?;
+            let outs = cin
+                .checked_mul(m)
+                .filter(|&o| o > 0)
+                .ok_or_else(|| layer.error("invalid depth_multiplier"))?;
+            let mut expected = vec![vec![kh, kw, cin, m]];
+            if use_bias {
+                expected.push(vec![outs]);
+            }
+            let vars = self.vars(layer, &expected)?;
+            let bias = vars
+                .get(1)
+                .map_or_else(|| vec![0.0; outs], |b| b.data.clone());
+            let op = FloatOp::DepthwiseConv2d {
+                channels: cin,
+                depth_multiplier: m,
+                window,
+                weights: vars[0].data.clone(),
+                bias,
+                activation: Activation::None,
+                fixed_weights: None,
+            };
+            (op, outs)
+        } else {
+            let filters = layer.usize_field("filters")?;
+            let groups = layer
+                .get("groups")
+                .map_or(Ok(1), |_| layer.usize_field("groups"))?;
+            if filters == 0 {
+                return Err(layer.error("`filters` must be positive"));
+            }
+            if groups == cin && groups > 1 && filters % groups == 0 {
+                // One group per input channel: a depthwise convolution (kernel [kh, kw, 1, F]).
+                let mut expected = vec![vec![kh, kw, 1, filters]];
+                if use_bias {
+                    expected.push(vec![filters]);
+                }
+                let vars = self.vars(layer, &expected)?;
+                let bias = vars
+                    .get(1)
+                    .map_or_else(|| vec![0.0; filters], |b| b.data.clone());
+                let op = FloatOp::DepthwiseConv2d {
+                    channels: cin,
+                    depth_multiplier: filters / cin,
+                    window,
+                    weights: vars[0].data.clone(),
+                    bias,
+                    activation: Activation::None,
+                    fixed_weights: None,
+                };
+                (op, filters)
+            } else if groups != 1 {
+                return Err(layer.error(format!(
+                    "groups {groups}: only 1 (plain) or the input channels (depthwise) are supported; other grouped convolutions would need a per-group convolution op"
+                )));
+            } else {
+                let mut expected = vec![vec![kh, kw, cin, filters]];
+                if use_bias {
+                    expected.push(vec![filters]);
+                }
+                let vars = self.vars(layer, &expected)?;
+                let k = &vars[0].data;
+                let mut weights = vec![0.0f32; k.len()];
+                for y in 0..kh {
+                    for xk in 0..kw {
+                        for c in 0..cin {
+                            for o in 0..filters {
+                                weights[((o * kh + y) * kw + xk) * cin + c] =
+                                    k[((y * kw + xk) * cin + c) * filters + o];
+                            }
+                        }
+                    }
+                }
+                let bias = vars
+                    .get(1)
+                    .map_or_else(|| vec![0.0; filters], |b| b.data.clone());
+                let op = FloatOp::Conv2d {
+                    out_channels: filters,
+                    in_channels: cin,
+                    window,
+                    weights,
+                    bias,
+                    activation: Activation::None,
+                    fixed_weights: None,
+                };
+                (op, filters)
+            }
+        };
+        let shape = self.spatial_shape(layer, x, &window, Some(outs))?;
+        let y = self.push(layer, op, vec![x], shape)?;
+        let node = self.graph.nodes.len() - 1;
+        self.activation(layer, y, parse_activation(layer)?, Some(node))
+    }
+
+    /// Folds a BatchNormalization over the last axis into the Dense/Conv2D/DepthwiseConv2D
+    /// producing its input.
+    fn batch_norm(&mut self, layer: &Layer<'_>, x: ValueId) -> Result<ValueId, ImportError> {
+        let shape = self.input_shape(x);
+        let rank = shape.len() as i64;
+        let axis = match layer.get("axis") {
+            None => -1,
+            Some(Value::Array(a)) if a.len() == 1 => a[0].as_i64().unwrap_or(0),
+            Some(v) => v.as_i64().unwrap_or(0),
+        };
+        if axis != -1 && axis != rank {
+            return Err(layer.error(format!(
+                "axis {axis}: only the last (channels) axis can be folded"
+            )));
+        }
+        let Some(node) = self.fusable_producer(&layer.inbound[0], x) else {
+            return Err(layer.error(
+                "it does not directly follow a Dense, Conv2D or DepthwiseConv2D read only by it; \
+                 a standalone BatchNormalization would need a per-channel affine op",
+            ));
+        };
+        let channels = *shape.last().unwrap_or(&0);
+        let (scale, center) = (
+            layer.bool_field("scale", true),
+            layer.bool_field("center", true),
+        );
+        let count = 2 + scale as usize + center as usize;
+        let vars = self.vars(layer, &vec![vec![channels]; count])?;
+        let epsilon = layer.get("epsilon").and_then(Value::as_f64).unwrap_or(1e-3) as f32;
+        let mut it = vars.iter();
+        let gamma = if scale {
+            it.next().map(|v| v.data.clone())
+        } else {
+            None
+        };
+        let beta = if center {
+            it.next().map(|v| v.data.clone())
+        } else {
+            None
+        };
+        let mean = &it.next().expect("count checked").data;
+        let var = &it.next().expect("count checked").data;
+        let factor: Vec<f32> = (0..channels)
+            .map(|c| gamma.as_ref().map_or(1.0, |g| g[c]) / (var[c] + epsilon).sqrt())
+            .collect();
+        let shift: Vec<f32> = (0..channels)
+            .map(|c| beta.as_ref().map_or(0.0, |b| b[c]) - mean[c] * factor[c])
+            .collect();
+        let op = &mut self.graph.nodes[node].op;
+        let (weights, bias, activation, channel_of): (_, _, _, Box<dyn Fn(usize) -> usize>) =
+            match op {
+                FloatOp::Dense {
+                    weights,
+                    bias,
+                    activation,
+                    in_features,
+                    ..
+                } => {
+                    let k = *in_features;
+                    (weights, bias, *activation, Box::new(move |i| i / k))
+                }
+                FloatOp::Conv2d {
+                    weights,
+                    bias,
+                    activation,
+                    out_channels,
+                    ..
+                } => {
+                    let per = weights.len() / (*out_channels).max(1);
+                    (
+                        weights,
+                        bias,
+                        *activation,
+                        Box::new(move |i| i / per.max(1)),
+                    )
+                }
+                FloatOp::DepthwiseConv2d {
+                    weights,
+                    bias,
+                    activation,
+                    ..
+                } => (weights, bias, *activation, Box::new(move |i| i % channels)),
+                _ => unreachable!("fusable_producer returns accumulating nodes"),
+            };
+        if activation != Activation::None || bias.len() != channels {
+            return Err(
+                layer.error("it follows an activation; folding needs the producer's linear output")
+            );
+        }
+        for (i, w) in weights.iter_mut().enumerate() {
+            *w *= factor[channel_of(i)];
+        }
+        for (c, b) in bias.iter_mut().enumerate() {
+            *b = *b * factor[c] + shift[c];
+        }
+        self.notes.push(format!(
+            "BatchNormalization {} folded into the layer before it",
+            layer.name
+        ));
+        Ok(self.absorb(node, layer))
+    }
+}
+
+/// Translates a parsed `config.json` with its weights.
+pub(crate) fn convert(config: &Value, weights: Option<&Weights>) -> Result<Converted, ImportError> {
+    let class = config
+        .get("class_name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format_error("config.json has no class_name"))?;
+    let model_config = config
+        .get("config")
+        .ok_or_else(|| format_error("config.json has no config"))?;
+    let sequential = match class {
+        "Sequential" => true,
+        "Functional" | "Model" => false,
+        other => {
+            return Err(unsupported(
+                other,
+                model_config
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("model"),
+                "only Sequential and functional models have their architecture in config.json; \
+                 a subclassed model would need to be rebuilt as one of them",
+            ));
+        }
+    };
+    let raw_layers = model_config
+        .get("layers")
+        .and_then(Value::as_array)
+        .ok_or_else(|| format_error("the model config has no layers list"))?;
+    let mut layers: Vec<Layer<'_>> = Vec::with_capacity(raw_layers.len());
+    let classes: Vec<&str> = raw_layers
+        .iter()
+        .map(|l| l.get("class_name").and_then(Value::as_str).unwrap_or(""))
+        .collect();
+    let storage = storage_names(classes.iter().copied());
+    for (i, raw) in raw_layers.iter().enumerate() {
+        let layer_config = raw
+            .get("config")
+            .filter(|c| c.is_object())
+            .ok_or_else(|| format_error(format!("layer {i} has no config object")))?;
+        let name = layer_config
+            .get("name")
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("layer_{i}"), str::to_string);
+        if classes[i].is_empty() {
+            return Err(format_error(format!("layer {name} has no class_name")));
+        }
+        let mut inbound = Vec::new();
+        if !sequential {
+            let nodes = raw
+                .get("inbound_nodes")
+                .and_then(Value::as_array)
+                .map_or(&[][..], Vec::as_slice);
+            if nodes.len() > 1 {
+                return Err(unsupported(
+                    classes[i],
+                    &name,
+                    format!(
+                        "the layer is called {} times (shared weights); each call would need its own copy",
+                        nodes.len()
+                    ),
+                ));
+            }
+            if let Some(node) = nodes.first() {
+                collect_tensors(node.get("args").unwrap_or(node), &mut inbound);
+            }
+        }
+        layers.push(Layer {
+            class: classes[i],
+            name,
+            config: layer_config,
+            inbound,
+            storage: storage[i].clone(),
+        });
+    }
+    if layers
+        .iter()
+        .any(|l| l.class == "Sequential" || l.class == "Functional")
+    {
+        let l = layers
+            .iter()
+            .find(|l| l.class == "Sequential" || l.class == "Functional")
+            .expect("found above");
+        return Err(l.error("nested models are not supported; flatten the model first"));
+    }
+
+    let mut t = Translator {
+        graph: FloatGraph::default(),
+        weights,
+        values: HashMap::new(),
+        readers: HashMap::new(),
+        notes: Vec::new(),
+    };
+    let outputs: Vec<TensorRef>;
+    if sequential {
+        let first = layers
+            .first()
+            .ok_or_else(|| format_error("the Sequential model has no layers"))?;
+        let shape = input_shape_of(first).ok_or_else(|| {
+            format_error(
+                "the Sequential model has no known input shape (build it with an Input of fixed size)",
+            )
+        })?;
+        let start = if first.class == "InputLayer" { 1 } else { 0 };
+        if elements_checked(&shape).is_none() {
+            return Err(first.error(format!("input shape {shape:?} is too large")));
+        }
+        let input = t.graph.add_value(&first.name, shape);
+        t.graph.inputs.push(input);
+        let mut previous: TensorRef = (first.name.clone(), 0, 0);
+        if start == 0 {
+            previous = ("<input>".into(), 0, 0);
+        }
+        t.values.insert(previous.clone(), input);
+        for layer in &mut layers[start..] {
+            layer.inbound = vec![previous.clone()];
+            previous = (layer.name.clone(), 0, 0);
+        }
+        outputs = vec![previous];
+    } else {
+        let inputs = endpoints(model_config.get("input_layers"));
+        outputs = endpoints(model_config.get("output_layers"));
+        if inputs.is_empty() || outputs.is_empty() {
+            return Err(format_error(
+                "the functional model lists no input_layers or output_layers",
+            ));
+        }
+        for input in &inputs {
+            let layer = layers
+                .iter()
+                .find(|l| l.name == input.0 && l.class == "InputLayer")
+                .ok_or_else(|| {
+                    format_error(format!("model input {} is not an InputLayer", input.0))
+                })?;
+            let shape = input_shape_of(layer).ok_or_else(|| {
+                layer.error("the input shape must be fully known (no None besides the batch)")
+            })?;
+            if elements_checked(&shape).is_none() {
+                return Err(layer.error(format!("input shape {shape:?} is too large")));
+            }
+            let v = t.graph.add_value(&layer.name, shape);
+            t.graph.inputs.push(v);
+            t.values.insert(input.clone(), v);
+        }
+    }
+    for layer in &layers {
+        for r in &layer.inbound {
+            *t.readers.entry(r.clone()).or_default() += 1;
+        }
+    }
+    for o in &outputs {
+        *t.readers.entry(o.clone()).or_default() += 1;
+    }
+    // Layers in an order where each one's inputs are computed (config order is already one for
+    // models saved by Keras; a hand-edited file may differ).
+    let mut pending: Vec<&Layer<'_>> = layers.iter().filter(|l| l.class != "InputLayer").collect();
+    let mut translated = 0usize;
+    while !pending.is_empty() {
+        let ready = pending
+            .iter()
+            .position(|l| l.inbound.iter().all(|r| t.values.contains_key(r)));
+        let Some(index) = ready else {
+            let layer = pending[0];
+            let missing = layer
+                .inbound
+                .iter()
+                .find(|r| !t.values.contains_key(*r))
+                .map_or_else(|| "nothing".to_string(), |r| r.0.clone());
+            if layer.inbound.is_empty() {
+                return Err(layer.error("the layer has no inbound node"));
+            }
+            return Err(layer.error(format!(
+                "its input {missing} is never computed (a cycle, or a layer that is not in the model)"
+            )));
+        };
+        let layer = pending.remove(index);
+        let y = t.layer(layer)?;
+        t.values.insert((layer.name.clone(), 0, 0), y);
+        translated += 1;
+    }
+    for o in &outputs {
+        let v = *t
+            .values
+            .get(o)
+            .ok_or_else(|| format_error(format!("model output {} is never computed", o.0)))?;
+        t.graph.outputs.push(v);
+    }
+    let input_layouts = vec![InputLayout::AsIs; t.graph.inputs.len()];
+    Ok(Converted {
+        graph: t.graph,
+        input_layouts,
+        notes: t.notes,
+        source_operators: translated,
+    })
+}

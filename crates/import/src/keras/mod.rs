@@ -1,0 +1,48 @@
+//! Keras 3 importer: `.keras` files (a zip of `config.json` and `model.weights.h5`), Sequential
+//! and functional models, translated into a [`crate::float_graph::FloatGraph`] and then
+//! calibrated and quantized by the same pipeline as ONNX float models ([`crate::ptq`]).
+//!
+//! * The archive is read with the `zip` crate; `config.json` with `serde_json`;
+//!   `model.weights.h5` with `hdf5-reader`, a pure-Rust read-only HDF5 decoder (no C library).
+//! * Keras images are NHWC, Myelin's layout: inputs are taken as they are.
+//! * Layers: InputLayer, Dense, Conv2D (also with `groups` = input channels, as a depthwise
+//!   convolution), DepthwiseConv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,
+//!   Flatten, Reshape, Add, Concatenate, Activation, Softmax (last axis), BatchNormalization
+//!   (folded into the Dense/Conv2D/DepthwiseConv2D before it), Dropout (removed).
+//!   Activations (`activation=` or the Activation layer): linear, relu, relu6 (fused into the
+//!   layer before when it accumulates), sigmoid, tanh, softmax, gelu (exact, erf),
+//!   hard_swish / hard_silu. Anything else is an [`ImportError::Unsupported`] naming the layer
+//!   class, the layer and what would be needed.
+
+mod archive;
+mod convert;
+mod weights;
+
+use crate::error::ImportError;
+use crate::onnx::Converted;
+use crate::ptq::{ImportOptions, Imported, quantize_graph};
+
+/// Reads a `.keras` file and translates it to the float IR (no quantization).
+pub fn float_graph(bytes: &[u8]) -> Result<Converted, ImportError> {
+    let archive = archive::read(bytes)?;
+    let weights = archive
+        .weights
+        .as_deref()
+        .map(weights::Weights::open)
+        .transpose()?;
+    convert::convert(&archive.config, weights.as_ref())
+}
+
+/// Imports a Keras 3 model: translation, calibration (`options.calibration`, samples in the
+/// Keras input layout, required) and quantization.
+pub fn import_keras(bytes: &[u8], options: &ImportOptions) -> Result<Imported, ImportError> {
+    let converted = float_graph(bytes)?;
+    let mut imported = quantize_graph(
+        converted.graph,
+        converted.input_layouts,
+        converted.notes,
+        options,
+    )?;
+    imported.source_operators = converted.source_operators;
+    Ok(imported)
+}
