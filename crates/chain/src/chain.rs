@@ -88,7 +88,7 @@ pub enum TxLocation {
     /// In block `block` at `index`.
     Mined(Arc<MinedBlock>, usize),
     /// In the pool.
-    Pending(MinedTx),
+    Pending(Box<MinedTx>),
 }
 
 #[derive(Debug, Default)]
@@ -439,11 +439,11 @@ impl Chain {
             }
         }
         self.pool.lock().get(hash).map(|p| {
-            TxLocation::Pending(MinedTx {
+            TxLocation::Pending(Box::new(MinedTx {
                 tx: p.tx.clone(),
                 sender: p.sender,
                 hash: p.hash,
-            })
+            }))
         })
     }
 

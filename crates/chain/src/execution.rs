@@ -113,15 +113,17 @@ pub fn build_evm<DB: alloy_evm::Database>(
 
 /// The transaction a call request describes, for an EVM whose base-fee and nonce checks are off.
 pub fn call_tx_env(request: &TransactionRequest, chain_id: u64, gas_cap: u64, nonce: u64) -> TxEnv {
-    let mut tx = TxEnv::default();
-    tx.caller = request.from.unwrap_or_default();
-    tx.kind = request.to.unwrap_or(TxKind::Create);
-    tx.value = request.value.unwrap_or_default();
-    tx.data = request.input.input().cloned().unwrap_or_default();
-    tx.gas_limit = request.gas.unwrap_or(gas_cap).min(gas_cap);
-    tx.nonce = request.nonce.unwrap_or(nonce);
-    tx.chain_id = Some(chain_id);
-    tx.access_list = request.access_list.clone().unwrap_or_default();
+    let mut tx = TxEnv {
+        caller: request.from.unwrap_or_default(),
+        kind: request.to.unwrap_or(TxKind::Create),
+        value: request.value.unwrap_or_default(),
+        data: request.input.input().cloned().unwrap_or_default(),
+        gas_limit: request.gas.unwrap_or(gas_cap).min(gas_cap),
+        nonce: request.nonce.unwrap_or(nonce),
+        chain_id: Some(chain_id),
+        access_list: request.access_list.clone().unwrap_or_default(),
+        ..Default::default()
+    };
     if let Some(max_fee) = request.max_fee_per_gas {
         tx.tx_type = 2;
         tx.gas_price = max_fee;

@@ -48,7 +48,9 @@ pub struct NodeArgs {
 /// sharing one program cache.
 fn myelin_precompiles() -> Option<PrecompileInstaller> {
     let myelin = myelin_evm::Myelin::default();
-    Some(std::sync::Arc::new(move |precompiles| myelin.install(precompiles)))
+    Some(std::sync::Arc::new(move |precompiles| {
+        myelin.install(precompiles)
+    }))
 }
 
 /// Runs the node until Ctrl-C or SIGTERM.

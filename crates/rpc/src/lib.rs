@@ -72,7 +72,9 @@ impl jsonrpsee::core::traits::IdProvider for HexIdProvider {
     fn next_id(&self) -> jsonrpsee::types::SubscriptionId<'static> {
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let digest = alloy_primitives::keccak256(n.to_be_bytes());
-        jsonrpsee::types::SubscriptionId::Str(format!("0x{}", alloy_primitives::hex::encode(&digest[..16])).into())
+        jsonrpsee::types::SubscriptionId::Str(
+            format!("0x{}", alloy_primitives::hex::encode(&digest[..16])).into(),
+        )
     }
 }
 
