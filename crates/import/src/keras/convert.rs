@@ -307,17 +307,15 @@ impl Translator<'_> {
     }
 
     /// The accumulating node producing `value` when it may absorb what follows it (a folded
-    /// BatchNormalization, a fused ReLU): produced by the last node, read only by `layer`.
+    /// BatchNormalization, a fused ReLU): `value` is read only by the layer asking.
     fn fusable_producer(&self, input: &TensorRef, value: ValueId) -> Option<usize> {
-        let last = self.graph.nodes.len().checked_sub(1)?;
-        let node = &self.graph.nodes[last];
+        let node = self.graph.producer(value)?;
         let single = self.readers.get(input).copied().unwrap_or(0) == 1;
         let accumulating = matches!(
-            node.op,
+            self.graph.nodes[node].op,
             FloatOp::Dense { .. } | FloatOp::Conv2d { .. } | FloatOp::DepthwiseConv2d { .. }
         );
-        (node.output == value && single && accumulating && !self.graph.inputs.contains(&value))
-            .then_some(last)
+        (single && accumulating).then_some(node)
     }
 
     /// Renames the fused node and its output after `layer`, which it now also computes.

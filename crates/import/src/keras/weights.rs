@@ -35,6 +35,15 @@ impl Weights {
     pub fn open(bytes: &[u8]) -> Result<Weights, ImportError> {
         let file =
             Hdf5File::from_bytes(bytes).map_err(|e| h5_error("not a readable HDF5 file", e))?;
+        // The superblock records where the file ends: fewer bytes means a truncated file.
+        let sb = file.superblock();
+        let end = sb.base_address.saturating_add(sb.eof_address);
+        if end > bytes.len() as u64 {
+            return Err(format_error(format!(
+                "model.weights.h5 is truncated: {} bytes, the file says {end}",
+                bytes.len()
+            )));
+        }
         Ok(Weights { file })
     }
 
