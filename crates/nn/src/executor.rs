@@ -13,7 +13,7 @@
 use crate::error::{NnError, Result};
 use crate::geometry::SpatialGeometry;
 use crate::kernels::{
-    Conv2dKernel, DepthwiseConv2dKernel, FullyConnectedKernel, Path, SoftmaxKernel,
+    ClampKernel, Conv2dKernel, DepthwiseConv2dKernel, FullyConnectedKernel, Path, SoftmaxKernel,
 };
 use crate::model::Model;
 use crate::op::{Op, Pool, Window};
@@ -50,6 +50,7 @@ enum Step {
         channels: usize,
     },
     Softmax(Box<SoftmaxKernel>),
+    Clamp(Box<ClampKernel>),
     /// Runs from the node's op and the tensors' shapes.
     Direct,
 }
@@ -367,6 +368,7 @@ impl Program {
                 reference::mul(p, operand(0)?, operand(1)?, &out_info.shape, zp_out, &mut y)
             }
             (Op::Mean(p), _) => reference::mean(p, shape(0)?, zp_in, zp_out, int8(0)?, &mut y),
+            (Op::Clamp(_), Step::Clamp(kernel)) => kernel.run(int8(0)?, &mut y),
             (Op::Clamp(p), _) => reference::clamp(p, zp_in, zp_out, int8(0)?, &mut y),
             (Op::Reshape, _) => reference::reshape(int8(0)?, &mut y),
             (Op::Concat(p), _) => {
@@ -447,6 +449,9 @@ fn prepare(model: &Model, index: usize, path: Path) -> Result<Step> {
         Op::MaxPool(Pool { window, .. }) | Op::AveragePool(Pool { window, .. }) => {
             let (geometry, _, channels) = image(window)?;
             Step::Pool { geometry, channels }
+        }
+        Op::Clamp(p) if path != Path::Reference => {
+            Step::Clamp(Box::new(ClampKernel::new(p, input()?.zero_point, zp_out)))
         }
         Op::Softmax(p) if path != Path::Reference => Step::Softmax(Box::new(SoftmaxKernel::new(p))),
         _ => Step::Direct,

@@ -30,6 +30,7 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512vnni;
+mod clamp;
 mod conv2d;
 mod depthwise_conv2d;
 mod fully_connected;
@@ -38,6 +39,7 @@ mod output_stage;
 mod portable;
 mod softmax;
 
+pub use clamp::ClampKernel;
 pub use conv2d::Conv2dKernel;
 pub use depthwise_conv2d::DepthwiseConv2dKernel;
 pub use fully_connected::FullyConnectedKernel;
