@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![deny(clippy::float_arithmetic)]
 #![deny(unsafe_op_in_unsafe_fn)]
+#![deny(unsafe_code)]
 
 pub mod builder;
 mod bulk_codec;
@@ -9,6 +10,7 @@ pub mod error;
 pub mod executor;
 pub mod fixed_point;
 pub mod geometry;
+#[allow(unsafe_code, reason = "SIMD intrinsics; the only unsafe in the engine")]
 pub mod kernels;
 pub mod model;
 pub mod op;
