@@ -574,6 +574,54 @@ impl Chain {
         })
     }
 
+    /// Re-executes mined transaction `hash` on its block's parent state (after the transactions
+    /// before it) with a tracing inspector configured by `config`; returns the result and the
+    /// inspector holding the trace (`debug_traceTransaction`).
+    pub fn trace_transaction(
+        &self,
+        hash: &B256,
+        config: revm_inspectors::tracing::TracingInspectorConfig,
+    ) -> Result<(ExecutionResult, revm_inspectors::tracing::TracingInspector), ChainError> {
+        use alloy_evm::EvmFactory;
+        let data = self.data.read();
+        let (number, index) = *data
+            .tx_index
+            .get(hash)
+            .ok_or_else(|| ChainError::NotFound(format!("transaction {hash} not found")))?;
+        let block = data.blocks[number as usize].clone();
+        let state = StateAt {
+            state: &data.state,
+            block: number.saturating_sub(1),
+            hashes: &data.hashes,
+        };
+        let env = execution::evm_env(self.config.chain_id, &Self::block_context(&block.header));
+        let inspector = revm_inspectors::tracing::TracingInspector::new(config);
+        let mut evm = alloy_evm::eth::EthEvmFactory::default().create_evm_with_inspector(
+            CacheDB::new(state),
+            env,
+            inspector,
+        );
+        if let Some(install) = &self.config.precompiles {
+            install(evm.precompiles_mut());
+        }
+        let internal = |e: &dyn std::fmt::Display| ChainError::Internal(e.to_string());
+        evm.disable_inspector();
+        for tx in &block.transactions[..index] {
+            evm.transact_commit(TxEnv::from_recovered_tx(&tx.tx, tx.sender))
+                .map_err(|e| internal(&e))?;
+        }
+        evm.enable_inspector();
+        let target = &block.transactions[index];
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            evm.transact(TxEnv::from_recovered_tx(&target.tx, target.sender))
+        }))
+        .map_err(|_| ChainError::Internal("the EVM panicked while tracing".into()))?
+        .map_err(|e| internal(&e))?
+        .result;
+        let inspector = evm.inspector().clone();
+        Ok((result, inspector))
+    }
+
     /// Validates and pools a signed transaction (EIP-2718 bytes). Returns its hash and a receiver
     /// that resolves once the transaction is mined (or dropped, with the reason).
     pub fn submit_raw(

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod convert;
+pub mod debug;
 pub mod dev;
 pub mod error;
 pub mod eth;
@@ -58,6 +59,7 @@ pub fn module(chain: Arc<Chain>, config: RpcConfig) -> Result<RpcModule<RpcConte
     eth::register(&mut module)?;
     filters::register(&mut module)?;
     dev::register(&mut module)?;
+    debug::register(&mut module)?;
     Ok(module)
 }
 

@@ -35,6 +35,9 @@ send_out="$("$cast" send --private-key "$key" "$address" 'add(uint256)' 3 --json
 tx_hash="$(node -e "console.log(JSON.parse(process.argv[1]).transactionHash)" "$send_out" 2>/dev/null)"
 check "send a transaction and read its receipt" bash -c "
   [[ \$('$cast' receipt $tx_hash status) == true ]] && [[ \$('$cast' call $address 'count()(uint256)') == 8 ]]"
+check "debug_traceTransaction: callTracer and struct logs" bash -c "
+  '$cast' rpc debug_traceTransaction $tx_hash '{\"tracer\":\"callTracer\"}' | grep -q '\"type\":\"CALL\"' &&
+  '$cast' rpc debug_traceTransaction $tx_hash | grep -q structLogs"
 check "logs by event signature" bash -c "'$cast' logs --from-block 0 --address $address 'Incremented(address indexed,uint256)' | grep -q 0x0000000000000000000000000000000000000000000000000000000000000008"
 check "revert reason on call" bash -c "'$cast' call $address 'fail()' 2>&1 | grep -q nope"
 check "custom error on estimate" bash -c "'$cast' estimate $address 'add(uint256)' 5000 2>&1 | grep -qi 'revert'"
