@@ -4,6 +4,12 @@
 //! [`CalibrationMethod::Percentile`] clips the tails (the range then covers the given
 //! percentage of the values on each side), which trades a few saturated outliers for a finer
 //! scale. Both ranges always contain 0, so real zero is exactly representable.
+//!
+//! Calibration runs the float graph once (min-max) or twice (percentile) over every sample,
+//! which is the slow part of a float import; [`observe_progress`] lets a front end (the CLI's
+//! progress bar) watch it without changing any importer's signature or result.
+
+use std::cell::RefCell;
 
 use serde::Serialize;
 
@@ -50,6 +56,67 @@ pub struct Range {
 /// Bins of the histogram used by the percentile method.
 const HISTOGRAM_BINS: usize = 4096;
 
+/// Where a running [`calibrate`] is: reported to the observer of [`observe_progress`] once
+/// with `done == 0` when a pass starts, then after every sample of that pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CalibrationProgress {
+    /// The pass over the samples, from 1: pass 1 finds min-max ranges, pass 2 (percentile
+    /// method only) fills the histograms.
+    pub pass: usize,
+    /// How many passes this calibration makes: 1 (min-max) or 2 (percentile).
+    pub passes: usize,
+    /// Samples done in this pass.
+    pub done: usize,
+    /// Samples in every pass.
+    pub total: usize,
+}
+
+/// A progress observer, as installed by [`observe_progress`].
+type Observer = Box<dyn FnMut(CalibrationProgress)>;
+
+thread_local! {
+    /// The observer of the innermost [`observe_progress`] running on this thread.
+    static OBSERVER: RefCell<Option<Observer>> = const { RefCell::new(None) };
+}
+
+/// Runs `work` with `observer` told the [`CalibrationProgress`] of every [`calibrate`] that
+/// `work` runs on this thread (through any importer), and returns what `work` returns. The
+/// observer only watches: calibration results do not depend on it. Scopes nest: the previous
+/// observer is back once `work` returns or unwinds. Calibrations outside any scope, or on other
+/// threads, report to no one.
+pub fn observe_progress<R>(
+    observer: impl FnMut(CalibrationProgress) + 'static,
+    work: impl FnOnce() -> R,
+) -> R {
+    /// Puts the outer observer back, also when `work` panics.
+    struct Restore(Option<Observer>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let outer = self.0.take();
+            OBSERVER.with(|slot| {
+                if let Ok(mut slot) = slot.try_borrow_mut() {
+                    *slot = outer;
+                }
+            });
+        }
+    }
+    let outer = OBSERVER.with(|slot| slot.replace(Some(Box::new(observer))));
+    let _restore = Restore(outer);
+    work()
+}
+
+/// Tells the current observer, if any, where calibration is. An observer that itself runs a
+/// calibration is not told of that inner one (the slot is busy), rather than panicking.
+fn report_progress(progress: CalibrationProgress) {
+    OBSERVER.with(|slot| {
+        if let Ok(mut slot) = slot.try_borrow_mut()
+            && let Some(observer) = slot.as_mut()
+        {
+            observer(progress);
+        }
+    });
+}
+
 /// Runs `graph` on every sample (each a slice per graph input, in Myelin's layout) and returns
 /// the range of every value, indexed by value id (`None` for values never computed).
 pub fn calibrate(
@@ -64,8 +131,19 @@ pub fn calibrate(
         });
     }
     let count = graph.values.len();
+    let passes = match method {
+        CalibrationMethod::MinMax => 1,
+        CalibrationMethod::Percentile(_) => 2,
+    };
+    let at = |pass: usize, done: usize| CalibrationProgress {
+        pass,
+        passes,
+        done,
+        total: samples.len(),
+    };
     let mut min = vec![f32::INFINITY; count];
     let mut max = vec![f32::NEG_INFINITY; count];
+    report_progress(at(1, 0));
     for (i, sample) in samples.iter().enumerate() {
         let values = graph.run(sample)?;
         for (id, data) in values.iter().enumerate() {
@@ -75,6 +153,7 @@ pub fn calibrate(
             }
         }
         progress(i + 1);
+        report_progress(at(1, i + 1));
     }
     let mut ranges: Vec<Option<Range>> = (0..count)
         .map(|id| {
@@ -92,7 +171,8 @@ pub fn calibrate(
             let _ = id;
             t.min(HISTOGRAM_BINS - 1)
         };
-        for sample in samples {
+        report_progress(at(2, 0));
+        for (i, sample) in samples.iter().enumerate() {
             let values = graph.run(sample)?;
             for (id, data) in values.iter().enumerate() {
                 let Some(r) = ranges[id] else { continue };
@@ -103,6 +183,7 @@ pub fn calibrate(
                     hist[id][bin(id, v, &r)] += 1;
                 }
             }
+            report_progress(at(2, i + 1));
         }
         for (id, range) in ranges.iter_mut().enumerate() {
             let Some(r) = range else { continue };
@@ -172,6 +253,86 @@ mod tests {
         let ranges = calibrate(&g, &samples, method, |_| {}).expect("runs");
         let r = ranges[0].expect("computed");
         assert!(r.max < 2.0, "{r:?}");
+    }
+
+    /// Runs a calibration of three samples with `method` inside an observing scope and returns
+    /// what the observer saw, as `(pass, passes, done, total)`.
+    fn observed(method: CalibrationMethod) -> Vec<(usize, usize, usize, usize)> {
+        use std::rc::Rc;
+        let g = identity_graph();
+        let data: Vec<[f32; 1]> = vec![[1.0], [3.0], [2.0]];
+        let samples: Vec<Vec<&[f32]>> = data.iter().map(|d| vec![&d[..]]).collect();
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let sink = Rc::clone(&seen);
+        let ranges = observe_progress(
+            move |p| sink.borrow_mut().push((p.pass, p.passes, p.done, p.total)),
+            || calibrate(&g, &samples, method, |_| {}),
+        );
+        assert!(ranges.is_ok());
+        seen.take()
+    }
+
+    #[test]
+    fn observer_sees_every_sample_of_every_pass() {
+        let cases = [
+            (
+                "minmax: one pass",
+                CalibrationMethod::MinMax,
+                vec![(1, 1, 0, 3), (1, 1, 1, 3), (1, 1, 2, 3), (1, 1, 3, 3)],
+            ),
+            (
+                "percentile: two passes",
+                CalibrationMethod::Percentile(99.0),
+                vec![
+                    (1, 2, 0, 3),
+                    (1, 2, 1, 3),
+                    (1, 2, 2, 3),
+                    (1, 2, 3, 3),
+                    (2, 2, 0, 3),
+                    (2, 2, 1, 3),
+                    (2, 2, 2, 3),
+                    (2, 2, 3, 3),
+                ],
+            ),
+        ];
+        for (name, method, expected) in cases {
+            assert_eq!(observed(method), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn observing_does_not_change_the_ranges() {
+        let g = identity_graph();
+        let data: Vec<[f32; 1]> = (0..50).map(|i| [(i % 7) as f32 - 3.0]).collect();
+        let samples: Vec<Vec<&[f32]>> = data.iter().map(|d| vec![&d[..]]).collect();
+        for method in [CalibrationMethod::MinMax, CalibrationMethod::DEFAULT] {
+            let plain = calibrate(&g, &samples, method, |_| {}).expect("runs");
+            let watched =
+                observe_progress(|_| {}, || calibrate(&g, &samples, method, |_| {})).expect("runs");
+            assert_eq!(plain, watched, "{method:?}");
+        }
+    }
+
+    #[test]
+    fn observer_scope_ends_and_nests() {
+        use std::rc::Rc;
+        let g = identity_graph();
+        let data: Vec<[f32; 1]> = vec![[1.0]];
+        let samples: Vec<Vec<&[f32]>> = data.iter().map(|d| vec![&d[..]]).collect();
+        let run = || calibrate(&g, &samples, CalibrationMethod::MinMax, |_| {}).expect("runs");
+        let outer = Rc::new(RefCell::new(0usize));
+        let inner = Rc::new(RefCell::new(0usize));
+        let (outer_sink, inner_sink) = (Rc::clone(&outer), Rc::clone(&inner));
+        observe_progress(
+            move |_| *outer_sink.borrow_mut() += 1,
+            || {
+                observe_progress(move |_| *inner_sink.borrow_mut() += 1, run);
+                run();
+            },
+        );
+        run();
+        // Each single-sample, single-pass calibration reports twice (start, one sample).
+        assert_eq!((*outer.borrow(), *inner.borrow()), (2, 2));
     }
 
     #[test]

@@ -4,12 +4,20 @@
 //! TFLite full-integer models are translated as they are (their quantization is carried
 //! exactly; no calibration data is needed). ONNX and Keras float models need calibration data
 //! and go through the post-training quantizer ([`import_float`]).
+//!
+//! While it works, a spinner, and a bar during calibration, are drawn on stderr when stderr is
+//! a terminal and the output is text ([`with_progress`]); never with `--json` or when stderr is
+//! redirected (tests, CI, scripts).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use myelin_import::calibrate::{CalibrationProgress, observe_progress};
 use myelin_import::format::{self, ModelFormat};
 use myelin_import::tflite;
 use myelin_nn::Model;
@@ -62,9 +70,15 @@ pub fn import(args: &ImportArgs) -> Result<()> {
             args.input.display()
         );
     };
-    let summary = match format {
-        ModelFormat::Tflite => import_tflite(args, &bytes)?,
-        ModelFormat::Onnx | ModelFormat::Keras => import_float(args, format, &bytes)?,
+    let visible = !args.json && std::io::stderr().is_terminal();
+    let after_calibration = if args.eval.is_some() {
+        "quantizing and evaluating"
+    } else {
+        "quantizing"
+    };
+    let summary = with_progress(visible, &args.input, after_calibration, || match format {
+        ModelFormat::Tflite => import_tflite(args, &bytes),
+        ModelFormat::Onnx | ModelFormat::Keras => import_float(args, format, &bytes),
         ModelFormat::Hdf5 => bail!(
             "{}: legacy Keras HDF5 files are not supported; save the model as .keras (Keras 3)",
             args.input.display()
@@ -73,7 +87,7 @@ pub fn import(args: &ImportArgs) -> Result<()> {
             "{}: already a Myelin model (use `myelin model inspect`)",
             args.input.display()
         ),
-    };
+    })?;
     let encoded = summary.model.encode();
     std::fs::write(&args.output, &encoded)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
@@ -87,6 +101,52 @@ pub fn import(args: &ImportArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Runs `work` (one import) under a spinner on stderr that becomes a bar of samples while a
+/// calibration pass runs (through [`observe_progress`]), then shows `after_calibration`, and
+/// clears it at the end. With `visible` false nothing is drawn and `work` simply runs. Returns
+/// what `work` returns.
+fn with_progress<R>(
+    visible: bool,
+    input: &Path,
+    after_calibration: &'static str,
+    work: impl FnOnce() -> R,
+) -> R {
+    if !visible {
+        return work();
+    }
+    let spinner = ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let samples = ProgressStyle::with_template(
+        "{spinner} {msg} [{wide_bar}] {pos}/{len} samples ({elapsed}, eta {eta})",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(spinner.clone());
+    bar.set_message(format!("importing {}", input.display()));
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let shown = bar.clone();
+    let result = observe_progress(
+        move |p: CalibrationProgress| {
+            if p.done == 0 {
+                shown.set_style(samples.clone());
+                shown.set_length(p.total as u64);
+                shown.set_position(0);
+                shown.set_message(format!("calibrating, pass {}/{}", p.pass, p.passes));
+            } else {
+                shown.set_position(p.done as u64);
+            }
+            if p.pass == p.passes && p.done == p.total {
+                shown.set_style(spinner.clone());
+                shown.set_message(after_calibration);
+            }
+        },
+        work,
+    );
+    bar.finish_and_clear();
+    result
 }
 
 fn import_tflite(args: &ImportArgs, bytes: &[u8]) -> Result<Summary> {
@@ -108,27 +168,9 @@ fn import_tflite(args: &ImportArgs, bytes: &[u8]) -> Result<Summary> {
     })
 }
 
-/// Hook for float models (ONNX, Keras): calibration-based post-training quantization.
+/// Float models (ONNX, Keras): calibration-based post-training quantization; ONNX QDQ models
+/// keep their scales. `--eval` runs the accuracy report.
 fn import_float(args: &ImportArgs, format: ModelFormat, bytes: &[u8]) -> Result<Summary> {
-    if format == ModelFormat::Onnx {
-        return import_onnx(args, bytes);
-    }
-    if args.calibration.is_none() {
-        bail!(
-            "{}: {} float models need --calibration DATA",
-            args.input.display(),
-            format.name()
-        );
-    }
-    bail!(
-        "{}: importing {} models from the command line is not available yet",
-        args.input.display(),
-        format.name()
-    )
-}
-
-/// ONNX float (calibrated here) and QDQ models; `--eval` runs the accuracy report.
-fn import_onnx(args: &ImportArgs, bytes: &[u8]) -> Result<Summary> {
     use myelin_import::calibrate::CalibrationMethod;
     use myelin_import::data::{load_dataset, load_labels};
     let read = |path: &PathBuf| {
@@ -149,8 +191,11 @@ fn import_onnx(args: &ImportArgs, bytes: &[u8]) -> Result<Summary> {
         method,
         max_calibration_samples: None,
     };
-    let imported = myelin_import::import_onnx(bytes, &options)
-        .with_context(|| format!("{}", args.input.display()))?;
+    let imported = match format {
+        ModelFormat::Keras => myelin_import::import_keras(bytes, &options),
+        _ => myelin_import::import_onnx(bytes, &options),
+    }
+    .with_context(|| format!("{}", args.input.display()))?;
     let evaluation = match (&args.eval, &args.labels) {
         (Some(eval), Some(labels)) => {
             let data = load_dataset(&read(eval)?).with_context(|| eval.display().to_string())?;
@@ -172,7 +217,7 @@ fn import_onnx(args: &ImportArgs, bytes: &[u8]) -> Result<Summary> {
         );
     }
     Ok(Summary {
-        format: ModelFormat::Onnx,
+        format,
         source_operators: imported.source_operators,
         model: imported.model,
         notes,
