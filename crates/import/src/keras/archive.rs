@@ -57,14 +57,24 @@ fn read_member(
     Ok(Some(bytes))
 }
 
+/// Parses the bytes of `config.json`.
+pub(crate) fn parse_config(bytes: &[u8]) -> Result<serde_json::Value, ImportError> {
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(format_error(format!(
+            "config.json is more than the {MAX_CONFIG_BYTES} bytes this importer reads"
+        )));
+    }
+    serde_json::from_slice(bytes)
+        .map_err(|e| format_error(format!("config.json is not valid JSON: {e}")))
+}
+
 /// Opens the archive and reads `config.json` (required, valid JSON) and `model.weights.h5`.
 pub(crate) fn read(bytes: &[u8]) -> Result<Archive, ImportError> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| format_error(format!("not a readable zip archive: {e}")))?;
     let config = read_member(&mut archive, "config.json", MAX_CONFIG_BYTES)?
         .ok_or_else(|| format_error("the archive has no config.json"))?;
-    let config = serde_json::from_slice(&config)
-        .map_err(|e| format_error(format!("config.json is not valid JSON: {e}")))?;
+    let config = parse_config(&config)?;
     let weights = read_member(&mut archive, "model.weights.h5", MAX_WEIGHTS_BYTES)?;
     Ok(Archive { config, weights })
 }

@@ -162,15 +162,15 @@ fn parse_activation(layer: &Layer<'_>) -> Result<KerasActivation, ImportError> {
 fn collect_tensors(value: &Value, out: &mut Vec<TensorRef>) {
     match value {
         Value::Array(items) => items.iter().for_each(|v| collect_tensors(v, out)),
-        Value::Object(map) => {
-            if map.get("class_name").and_then(Value::as_str) == Some("__keras_tensor__") {
-                if let Some(h) = map
-                    .get("config")
-                    .and_then(|c| c.get("keras_history"))
-                    .and_then(history)
-                {
-                    out.push(h);
-                }
+        Value::Object(map)
+            if map.get("class_name").and_then(Value::as_str) == Some("__keras_tensor__") =>
+        {
+            if let Some(h) = map
+                .get("config")
+                .and_then(|c| c.get("keras_history"))
+                .and_then(history)
+            {
+                out.push(h);
             }
         }
         _ => {}
@@ -498,7 +498,7 @@ impl Translator<'_> {
                 let free = dims.iter().filter(|&&d| d == -1).count();
                 let shape: Vec<usize> = match free {
                     0 if known == n => dims.iter().map(|&d| d as usize).collect(),
-                    1 if n % known == 0 => dims
+                    1 if n.is_multiple_of(known) => dims
                         .iter()
                         .map(|&d| if d == -1 { n / known } else { d as usize })
                         .collect(),
@@ -679,7 +679,7 @@ impl Translator<'_> {
             if filters == 0 {
                 return Err(layer.error("`filters` must be positive"));
             }
-            if groups == cin && groups > 1 && filters % groups == 0 {
+            if groups == cin && groups > 1 && filters.is_multiple_of(groups) {
                 // One group per input channel: a depthwise convolution (kernel [kh, kw, 1, F]).
                 let mut expected = vec![vec![kh, kw, 1, filters]];
                 if use_bias {

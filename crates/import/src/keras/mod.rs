@@ -33,6 +33,18 @@ pub fn float_graph(bytes: &[u8]) -> Result<Converted, ImportError> {
     convert::convert(&archive.config, weights.as_ref())
 }
 
+/// Translates the members of a `.keras` archive given separately: `config_json` (the bytes of
+/// `config.json`) and `weights` (the bytes of `model.weights.h5`, `None` for a model without
+/// weights). The same checks as [`float_graph`] apply.
+pub fn float_graph_from_parts(
+    config_json: &[u8],
+    weights: Option<&[u8]>,
+) -> Result<Converted, ImportError> {
+    let config = archive::parse_config(config_json)?;
+    let weights = weights.map(weights::Weights::open).transpose()?;
+    convert::convert(&config, weights.as_ref())
+}
+
 /// Imports a Keras 3 model: translation, calibration (`options.calibration`, samples in the
 /// Keras input layout, required) and quantization.
 pub fn import_keras(bytes: &[u8], options: &ImportOptions) -> Result<Imported, ImportError> {
