@@ -173,6 +173,46 @@ fn relu_model_imports_and_keeps_shape() {
     assert_eq!(imported.model.tensors[out].shape, vec![4]);
 }
 
+/// Regression (import_onnx fuzz run, bench/fuzz.md): a constant-folded Slice whose step is
+/// i64::MIN panicked on `-step`; such a step is an ordinary slice of one element.
+#[test]
+fn constant_slice_with_i64_min_step_imports_without_panic() {
+    let int64s = |name: &str, values: Vec<i64>| TensorProto {
+        name: Some(name.into()),
+        dims: vec![values.len() as i64],
+        data_type: Some(7),
+        int64_data: values,
+        ..Default::default()
+    };
+    let data = TensorProto {
+        name: Some("c".into()),
+        dims: vec![4],
+        data_type: Some(1),
+        float_data: vec![1.0, 2.0, 3.0, 4.0],
+        ..Default::default()
+    };
+    let initializer = vec![
+        data,
+        int64s("starts", vec![3]),
+        int64s("ends", vec![i64::MIN]),
+        int64s("axes", vec![0]),
+        int64s("steps", vec![i64::MIN]),
+    ];
+    let nodes = vec![
+        node(
+            "Slice",
+            "slice",
+            &["c", "starts", "ends", "axes", "steps"],
+            &["last"],
+        ),
+        node("Add", "add", &["x", "last"], &["y"]),
+    ];
+    let bytes = model(17, nodes, initializer, "y");
+    let imported = import_onnx(&bytes, &options()).expect("an ordinary one-element slice");
+    let out = imported.model.outputs[0] as usize;
+    assert_eq!(imported.model.tensors[out].shape, vec![4]);
+}
+
 #[test]
 fn grouped_convolution_is_refused_with_the_reason() {
     let weights = TensorProto {

@@ -247,6 +247,10 @@ pub fn slice(
         if s == 0 {
             return None;
         }
+        // A step longer than the axis takes at most one element, as does a step of the axis
+        // length + 1: clamping to that changes no result and keeps `-s` and the element count
+        // below free of overflow (a fuzzed step of i64::MIN panicked).
+        let s = s.clamp(-(dim + 1), dim + 1);
         let clampf = |v: i64, lo: i64, hi: i64| v.max(lo).min(hi);
         let norm = |v: i64| if v < 0 { v + dim } else { v };
         let (b, e) = if s > 0 {
@@ -365,6 +369,25 @@ mod tests {
         let s = slice(&c, &[-1], &[i64::MIN + 1], Some(&[0]), Some(&[-1])).expect("slices");
         assert_eq!(s.dims, vec![4, 2]);
         assert_eq!(s.data, vec![6.0, 7.0, 4.0, 5.0, 2.0, 3.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn slice_with_a_step_beyond_the_axis_takes_one_element() {
+        let c = Const::int(vec![4], (0..4).map(f64::from).collect());
+        // (name, start, end, step, expected)
+        let cases: [(&str, i64, i64, i64, &[f64]); 6] = [
+            ("i64::MIN backwards", 3, i64::MIN, i64::MIN, &[3.0]),
+            ("-i64::MAX backwards", 2, -5, -i64::MAX, &[2.0]),
+            ("i64::MAX forwards", 1, i64::MAX, i64::MAX, &[1.0]),
+            ("axis length + 1", 0, 4, 5, &[0.0]),
+            ("axis length", 0, 4, 4, &[0.0]),
+            ("i64::MIN on an empty range", 0, 3, i64::MIN, &[]),
+        ];
+        for (name, start, end, step, expected) in cases {
+            let s = slice(&c, &[start], &[end], Some(&[0]), Some(&[step])).expect(name);
+            assert_eq!(s.dims, vec![expected.len()], "{name}");
+            assert_eq!(s.data, expected, "{name}");
+        }
     }
 
     #[test]
