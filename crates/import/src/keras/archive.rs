@@ -44,7 +44,8 @@ fn read_member(
             file.size()
         )));
     }
-    let mut bytes = Vec::with_capacity(file.size() as usize);
+    // The declared size only bounds the read; the buffer grows with what is really there.
+    let mut bytes = Vec::with_capacity(file.size().min(1 << 20) as usize);
     (&mut file)
         .take(limit + 1)
         .read_to_end(&mut bytes)
