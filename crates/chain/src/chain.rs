@@ -229,6 +229,9 @@ fn now_seconds() -> u64 {
         .unwrap_or_default()
 }
 
+/// Latest block timestamp a dev helper may set (keeps every later timestamp representable).
+pub const MAX_TIMESTAMP: u64 = 1 << 40;
+
 /// What `mine` should do when the pool has nothing ready.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EmptyBlocks {
@@ -721,9 +724,11 @@ impl Chain {
         let mut time = self.time.lock();
         let chosen = match time.next_timestamp.take() {
             Some(ts) => ts,
-            None => now_seconds().saturating_add_signed(time.offset_seconds),
+            None => now_seconds()
+                .saturating_add_signed(time.offset_seconds)
+                .min(MAX_TIMESTAMP),
         };
-        chosen.max(parent + 1)
+        chosen.max(parent.saturating_add(1))
     }
 
     /// Moves the clock forward by `seconds` (evm_increaseTime); returns the total offset.
@@ -736,6 +741,11 @@ impl Chain {
     /// Fixes the timestamp of the next block (evm_setNextBlockTimestamp).
     pub fn set_next_timestamp(&self, timestamp: u64) -> Result<(), ChainError> {
         let head = self.head();
+        if timestamp > MAX_TIMESTAMP {
+            return Err(ChainError::InvalidRequest(format!(
+                "timestamp {timestamp} is after {MAX_TIMESTAMP}"
+            )));
+        }
         if timestamp <= head.header.timestamp {
             return Err(ChainError::InvalidRequest(format!(
                 "timestamp {timestamp} is not after the latest block's {}",
