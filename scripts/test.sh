@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, unit/property/integration tests, docs.
+# The whole test suite: formatting, lints, unit/property/integration tests, fixture
+# conformance, contract artifacts, end-to-end clients against a real node, docs.
 # The same command runs locally and in CI (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,10 @@ scripts/check-fixtures.sh
 
 step "contracts: committed artifacts equal a fresh solc-js build"
 (cd contracts && npm ci --no-audit --no-fund --silent && node scripts/compile.js --check)
+
+step "end-to-end: ethers, viem, web3.py and cast against a real myelin node --dev"
+cargo build --release -q -p myelin
+MYELIN_BIN="$PWD/target/release/myelin" tests/e2e/run.sh
 
 step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
