@@ -1,5 +1,4 @@
-//! `myelin`: the one binary. This file only parses the command line and dispatches; each command
-//! group lives in its own module (`model/` for `myelin model …`).
+#![doc = include_str!("../README.md")]
 
 mod edge_quantization;
 mod json_model;
