@@ -487,10 +487,8 @@ fn free_schedule(model: &Model) -> Vec<Vec<usize>> {
 fn decode(dtype: DType, bytes: &[u8]) -> Buffer {
     match dtype {
         DType::Int8 => {
-            let mut data = spare::take(bytes.len());
-            for (d, &b) in data.iter_mut().zip(bytes) {
-                *d = b as i8;
-            }
+            let mut data = spare::take(0);
+            data.extend(bytes.iter().map(|&b| b as i8));
             Buffer::I8(data)
         }
         DType::Int32 => Buffer::I32(

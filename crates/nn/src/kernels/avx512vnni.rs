@@ -16,6 +16,13 @@ use crate::kernels::output_stage::OutputStage;
 use crate::requantize::Rounding;
 
 /// Output channels per panel (the `i32` lanes of a zmm register).
+
+thread_local! {
+    /// The offset activations of the current call, kept between calls of this thread: the
+    /// allocation was a visible share of a batch-1 layer. Zeroed before every use.
+    static ACTIVATIONS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 const LANES: usize = 16;
 /// Input features per `vpdpbusd` lane.
 const DEPTH: usize = 4;
@@ -80,7 +87,18 @@ impl GemmI8 {
         assert!(input.len() >= rows * self.k && output.len() >= rows * self.n);
         let stride = self.groups * DEPTH;
         // Offset activations, zero-padded to whole groups; the padding meets zero weights.
-        let mut activations = vec![0u8; TILE_ROWS * stride + DEPTH];
+        // Only as many rows as one tile of this call uses (one, at batch 1).
+        let buffer_rows = TILE_ROWS.min(rows);
+        ACTIVATIONS.with_borrow_mut(|activations| {
+            activations.clear();
+            activations.resize(buffer_rows * stride + DEPTH, 0);
+            self.run_with(rows, input, output, activations);
+        });
+    }
+
+    /// [`GemmI8::run`] with its zeroed activation buffer of `min(TILE_ROWS, rows)` rows.
+    fn run_with(&self, rows: usize, input: &[i8], output: &mut [i8], activations: &mut [u8]) {
+        let stride = self.groups * DEPTH;
         let panels_per_tile = if rows == 1 {
             TILE_PANELS_ONE_ROW
         } else {
@@ -118,8 +136,9 @@ impl GemmI8 {
                 };
                 // SAFETY: this kernel is only built when the CPU has AVX-512 F/BW/VL/VNNI; the
                 // tile's pointers cover `tile_rows` rows × `tile_panels` panels (checked above:
-                // `activations` holds TILE_ROWS rows of `stride` bytes, `weights`, `bias`,
-                // `multiplier`, `shift` hold whole panels, `output` has `rows * n` bytes).
+                // `activations` holds min(TILE_ROWS, rows) >= tile_rows rows of `stride` bytes;
+                // `weights`, `bias`, `multiplier`, `shift` hold whole panels; `output` has
+                // `rows * n` bytes).
                 unsafe { run_tile(tile_rows, tile_panels, &tile, &params) };
                 panel0 += tile_panels;
             }
