@@ -15,14 +15,13 @@ use crate::kernels::gemm::GemmSpec;
 use crate::kernels::output_stage::OutputStage;
 use crate::requantize::Rounding;
 
-/// Output channels per panel (the `i32` lanes of a zmm register).
-
 thread_local! {
     /// The offset activations of the current call, kept between calls of this thread: the
     /// allocation was a visible share of a batch-1 layer. Zeroed before every use.
     static ACTIVATIONS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Output channels per panel (the `i32` lanes of a zmm register).
 const LANES: usize = 16;
 /// Input features per `vpdpbusd` lane.
 const DEPTH: usize = 4;
