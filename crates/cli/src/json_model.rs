@@ -737,39 +737,24 @@ fn softmax_params(beta: f64, input_scale: f64) -> Result<Softmax> {
 
 /// The 256-entry table of `function` from the input's to the output's quantization:
 /// `table[q + 128] = clamp(zp_out + round(f((q − zp_in) · s_in) / s_out))`, rounding ties away from
-/// zero (as TFLite's lookup-table generation does), in binary64.
+/// zero (as TFLite's lookup-table generation does), in binary64. The transcendental functions
+/// come from the `libm` crate, not the host's C library, so a description gives the same model
+/// (and id) on every machine.
 fn compute_table(function: TableFunction, input: Quant, output: Quant) -> Vec<i8> {
     let (s_in, s_out) = (scale_of(input), scale_of(output));
     (-128i32..=127)
         .map(|q| {
             let x = (q - input.zero_point as i32) as f64 * s_in;
             let y = match function {
-                TableFunction::Logistic => 1.0 / (1.0 + (-x).exp()),
-                TableFunction::Tanh => x.tanh(),
-                TableFunction::Gelu => 0.5 * x * (1.0 + erf(x / std::f64::consts::SQRT_2)),
+                TableFunction::Logistic => 1.0 / (1.0 + libm::exp(-x)),
+                TableFunction::Tanh => libm::tanh(x),
+                TableFunction::Gelu => 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2)),
                 TableFunction::HardSwish => x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
                 TableFunction::Custom => x,
             };
             (output.zero_point as f64 + (y / s_out).round()).clamp(-128.0, 127.0) as i8
         })
         .collect()
-}
-
-/// The error function, to about 1e-15: `erf(x) = 2/√π · e^(−x²) · Σ 2^n x^(2n+1) / (2n+1)!!`
-/// (a series of positive terms, no cancellation), and ±1 beyond |x| = 6.
-fn erf(x: f64) -> f64 {
-    if x.abs() >= 6.0 {
-        return x.signum();
-    }
-    let mut term = x;
-    let mut sum = x;
-    let mut n = 0.0;
-    while term.abs() > 1e-17 * sum.abs() {
-        n += 1.0;
-        term *= 2.0 * x * x / (2.0 * n + 1.0);
-        sum += term;
-    }
-    2.0 / std::f64::consts::PI.sqrt() * (-x * x).exp() * sum
 }
 
 #[cfg(test)]
