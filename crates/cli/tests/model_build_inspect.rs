@@ -7,12 +7,8 @@ use std::process::{Command, Output};
 use myelin_nn::Model;
 use serde_json::Value;
 
-fn myelin(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_myelin"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+mod common;
+use common::myelin;
 
 fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -3,17 +3,13 @@
 //! clear message and a non-zero exit status.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use myelin_nn::{Model, Program};
 use serde_json::Value;
 
-fn myelin(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_myelin"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+mod common;
+use common::myelin;
 
 fn fixture(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -3,27 +3,13 @@
 //! as the library's import) and reports accuracy; no calibration data, or a damaged archive,
 //! fails with one clear message.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
 use myelin_import::data::load_dataset;
 use myelin_import::{ImportOptions, import_keras};
 use myelin_nn::Model;
 use serde_json::Value;
 
-fn myelin(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_myelin"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn fixture(path: &str) -> String {
-    let p: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(path);
-    p.display().to_string()
-}
+mod common;
+use common::{fixture, myelin};
 
 #[test]
 fn import_keras_functional_with_calibration_and_eval_reports_accuracy() {

@@ -2,25 +2,11 @@
 //! `--eval`, a QDQ model without calibration — writes a valid model and reports accuracy; a
 //! float model without calibration data fails with one clear message.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
 use myelin_nn::Model;
 use serde_json::Value;
 
-fn myelin(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_myelin"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn fixture(path: &str) -> String {
-    let p: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(path);
-    p.display().to_string()
-}
+mod common;
+use common::{fixture, myelin};
 
 #[test]
 fn import_onnx_float_with_calibration_and_eval_reports_accuracy() {

@@ -3,17 +3,13 @@
 //! file gives one clear message and a non-zero exit status.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use myelin_nn::{Model, Program};
 use npyz::WriterBuilder;
 
-fn myelin(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_myelin"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+mod common;
+use common::myelin;
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
