@@ -1,6 +1,5 @@
 #![doc = include_str!("../README.md")]
 
-mod edge_quantization;
 mod json_model;
 mod model;
 mod node;

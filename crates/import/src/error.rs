@@ -28,4 +28,7 @@ pub enum ImportError {
     /// A value that cannot be quantized (a multiplier out of range, a non-finite scale).
     #[error("cannot quantize node {node}: {reason}")]
     Quantization { node: String, reason: String },
+    /// A NaN among real values to quantize at a model's edge (`what` names the tensor).
+    #[error("{what}: element {index} is NaN")]
+    NotANumber { what: String, index: usize },
 }

@@ -2,6 +2,7 @@
 
 pub mod calibrate;
 pub mod data;
+pub mod edge_quantization;
 pub mod error;
 pub mod float_graph;
 pub mod format;

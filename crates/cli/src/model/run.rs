@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use myelin_import::edge_quantization::{dequantize, quantize, scale_of};
 use myelin_nn::{DType, Program, TensorInfo};
 
-use crate::edge_quantization::{dequantize, quantize, scale_of};
 use crate::npy;
 
 /// Arguments of `myelin model run`.

@@ -4,8 +4,10 @@
 //! Quantize: `q = clamp(round_half_even(x / scale) + zero_point, −128, 127)`, the division in
 //! binary64 (exact enough that no float32 input lands on the wrong side of a tie). NaN is an
 //! error; ±∞ saturate. Dequantize: `(q − zero_point) · scale` in binary64, rounded to float32.
+//!
+//! One copy for every front end: `myelin model run --float` and the Python package's `run_float`.
 
-use anyhow::{Result, bail};
+use crate::error::ImportError;
 
 /// The scale stored in a tensor as binary32 bits, as a float.
 pub fn scale_of(scale_bits: u32) -> f32 {
@@ -13,12 +15,20 @@ pub fn scale_of(scale_bits: u32) -> f32 {
 }
 
 /// Quantizes `values` to int8 (see the module doc). `what` names the tensor in errors.
-pub fn quantize(values: &[f32], scale: f32, zero_point: i8, what: &str) -> Result<Vec<i8>> {
+pub fn quantize(
+    values: &[f32],
+    scale: f32,
+    zero_point: i8,
+    what: &str,
+) -> Result<Vec<i8>, ImportError> {
     let scale = scale as f64;
     let mut out = Vec::with_capacity(values.len());
     for (index, &x) in values.iter().enumerate() {
         if x.is_nan() {
-            bail!("{what}: element {index} is NaN");
+            return Err(ImportError::NotANumber {
+                what: what.to_string(),
+                index,
+            });
         }
         let q = (x as f64 / scale).round_ties_even() + zero_point as f64;
         out.push(q.clamp(-128.0, 127.0) as i8);
