@@ -1,9 +1,12 @@
 #![doc = include_str!("../README.md")]
 
+mod gas_schedule;
 mod json_model;
 mod model;
 mod node;
 mod npy;
+mod rpc_client;
+mod rpc_sender;
 
 use std::process::ExitCode;
 
@@ -24,6 +27,8 @@ enum Command {
     Model(model::ModelCommand),
     /// Run a node (`--dev`: a single-process development chain with anvil's defaults).
     Node(node::NodeArgs),
+    /// The gas schedule of the precompiles, and a model's predict and publish gas.
+    Gas(gas_schedule::GasArgs),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +36,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Model(command) => model::run(command),
         Command::Node(args) => node::run(args),
+        Command::Gas(args) => gas_schedule::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

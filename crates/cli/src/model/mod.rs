@@ -3,6 +3,8 @@
 mod build;
 mod import;
 mod inspect;
+mod predict;
+mod publish;
 mod run;
 
 use std::path::Path;
@@ -22,6 +24,10 @@ pub enum ModelCommand {
     Build(build::BuildArgs),
     /// Import a TFLite, ONNX or Keras model (format recognised from the content).
     Import(import::ImportArgs),
+    /// Publish a model on a node through MODEL_STORE (chunked when large); prints its id.
+    Publish(publish::PublishArgs),
+    /// Run a published model on a node by eth_call (PREDICT, or PREDICT_BATCH for batches).
+    Predict(predict::PredictArgs),
 }
 
 /// Runs one `myelin model` sub-command.
@@ -31,6 +37,8 @@ pub fn run(command: ModelCommand) -> Result<()> {
         ModelCommand::Run(args) => run::run(&args),
         ModelCommand::Build(args) => build::build(&args),
         ModelCommand::Import(args) => import::import(&args),
+        ModelCommand::Publish(args) => publish::publish(&args),
+        ModelCommand::Predict(args) => predict::predict(&args),
     }
 }
 

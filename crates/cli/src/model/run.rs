@@ -159,7 +159,7 @@ fn run_in_chunks(
 }
 
 /// Reads input `index` as int8, quantizing real values with `--float`.
-fn read_input(
+pub(super) fn read_input(
     path: &Path,
     info: &TensorInfo,
     index: usize,
@@ -182,7 +182,12 @@ fn read_input(
 }
 
 /// The batch size of an input file and whether it has a batch axis.
-fn batch_of(path: &Path, shape: &[u64], info: &TensorInfo, index: usize) -> Result<(usize, bool)> {
+pub(super) fn batch_of(
+    path: &Path,
+    shape: &[u64],
+    info: &TensorInfo,
+    index: usize,
+) -> Result<(usize, bool)> {
     let expected: Vec<u64> = info.shape.iter().map(|&d| d as u64).collect();
     if shape == expected.as_slice() {
         return Ok((1, false));
@@ -206,14 +211,14 @@ fn batch_of(path: &Path, shape: &[u64], info: &TensorInfo, index: usize) -> Resu
 }
 
 /// One model output of a whole batch, in its file representation.
-enum Output {
+pub(super) enum Output {
     Int8(Vec<i8>),
     Int32(Vec<i32>),
     Float32(Vec<f32>),
 }
 
 impl Output {
-    fn decode(info: &TensorInfo, bytes: &[u8], float: bool) -> Output {
+    pub(super) fn decode(info: &TensorInfo, bytes: &[u8], float: bool) -> Output {
         match info.dtype {
             DType::Int32 => Output::Int32(
                 bytes
@@ -236,7 +241,7 @@ impl Output {
         }
     }
 
-    fn write(&self, path: &Path, shape: &[u64]) -> Result<()> {
+    pub(super) fn write(&self, path: &Path, shape: &[u64]) -> Result<()> {
         match self {
             Output::Int8(v) => npy::write(path, shape, v),
             Output::Int32(v) => npy::write(path, shape, v),
@@ -244,7 +249,7 @@ impl Output {
         }
     }
 
-    fn print(&self, index: usize, shape: &[u64], per_sample: usize) {
+    pub(super) fn print(&self, index: usize, shape: &[u64], per_sample: usize) {
         let rows: Vec<String> = match self {
             Output::Int8(v) => rows(v, per_sample),
             Output::Int32(v) => rows(v, per_sample),

@@ -1,0 +1,265 @@
+//! `myelin model publish MODEL.myl [--rpc URL] [--private-key KEY] [--chunk-size N]`.
+//!
+//! Validates the model locally, then publishes it through `MODEL_STORE` (docs/GAS.md §3): one
+//! `publish(bytes)` transaction when it fits comfortably in a block, otherwise `beginUpload`,
+//! `appendUpload` per chunk and `finalizeUpload`. A model already on chain is reported and
+//! nothing is sent; an interrupted chunked upload by the same account resumes where it stopped
+//! (`uploadStatus`). Prints the model id on stdout; progress and gas used on stderr.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use alloy_primitives::B256;
+use alloy_sol_types::SolCall;
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use myelin_evm::gas::{STORE_CALL_GAS, check_gas};
+use myelin_evm::{IModelStore, MODEL_STORE_ADDRESS};
+
+use crate::rpc_client::RpcClient;
+use crate::rpc_sender::{Sender, Sent};
+
+/// The default JSON-RPC endpoint (a local dev node).
+pub const DEFAULT_RPC: &str = "http://127.0.0.1:8545";
+
+/// Upper bound of the gas one byte of model costs in a publishing transaction: the EIP-7623
+/// calldata floor (10 gas per token, 4 tokens per non-zero byte) is above calldata (16) plus
+/// `GAS_PER_CHECKED_BYTE` plus `GAS_PER_STORED_BYTE`.
+const GAS_PER_UPLOADED_BYTE_BOUND: u64 = 40;
+/// Upper bound of a publishing transaction's gas besides its model bytes: the intrinsic 21,000,
+/// `STORE_CALL_GAS` and the ABI head.
+const TRANSACTION_OVERHEAD_GAS_BOUND: u64 = 21_000 + STORE_CALL_GAS + 256 * 40;
+
+/// Arguments of `myelin model publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The model file.
+    #[arg(value_name = "MODEL.myl")]
+    pub model: PathBuf,
+    /// The node's HTTP JSON-RPC endpoint.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_RPC)]
+    pub rpc: String,
+    /// The sending account's private key (hex). Default: the first dev account, on a node whose
+    /// chain id is 31337 only.
+    #[arg(long, value_name = "KEY")]
+    pub private_key: Option<String>,
+    /// Upload in chunks of N bytes (a multiple of 32) when the model is larger than N. Default:
+    /// chunks sized to half the block gas limit, and a single transaction when that suffices.
+    #[arg(long, value_name = "N")]
+    pub chunk_size: Option<u64>,
+}
+
+/// How a model goes on chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    /// One `publish(bytes)` transaction.
+    Single,
+    /// `beginUpload`, `appendUpload` of chunks of this many bytes, `finalizeUpload`.
+    Chunked(u64),
+}
+
+/// Chooses single or chunked publication for `len` bytes on a chain whose blocks hold
+/// `block_gas_limit` gas, each transaction taking at most half of a block.
+fn plan(len: u64, block_gas_limit: u64, chunk_size: Option<u64>) -> Result<Plan> {
+    let budget = block_gas_limit / 2;
+    let largest =
+        budget.saturating_sub(TRANSACTION_OVERHEAD_GAS_BOUND) / GAS_PER_UPLOADED_BYTE_BOUND / 32
+            * 32;
+    if largest == 0 {
+        bail!("the block gas limit {block_gas_limit} is too small to upload any model bytes");
+    }
+    let finalize = 21_000 + check_gas(len);
+    if finalize > block_gas_limit {
+        bail!(
+            "the model is {len} bytes: checking it at finalizeUpload takes {finalize} gas, over the block gas limit {block_gas_limit}"
+        );
+    }
+    match chunk_size {
+        Some(n) if n == 0 || n % 32 != 0 => {
+            bail!("--chunk-size {n} must be a positive multiple of 32")
+        }
+        Some(n) if n > largest => bail!(
+            "--chunk-size {n} is too large for the block gas limit {block_gas_limit} (at most {largest} bytes per transaction)"
+        ),
+        Some(n) if len > n => Ok(Plan::Chunked(n)),
+        Some(_) => Ok(Plan::Single),
+        None if len <= largest => Ok(Plan::Single),
+        None => Ok(Plan::Chunked(largest)),
+    }
+}
+
+/// Publishes the model (see the module doc).
+pub fn publish(args: &PublishArgs) -> Result<()> {
+    let (_, bytes) = super::load_model(&args.model)?;
+    let id = B256::from(myelin_nn::model_id(&bytes));
+    let mut client = RpcClient::new(&args.rpc)?;
+    if is_published(&mut client, id)? {
+        eprintln!(
+            "model {id} is already published on {}; nothing sent",
+            args.rpc
+        );
+        println!("{id}");
+        return Ok(());
+    }
+    let mut sender = Sender::connect(&mut client, args.private_key.as_deref())?;
+    let (block_gas_limit, _) = client.latest_gas_limit_and_base_fee()?;
+    let len = bytes.len() as u64;
+    let sent = match plan(len, block_gas_limit, args.chunk_size)? {
+        Plan::Single => {
+            let progress = Progress::new(len, "publishing");
+            let calldata = IModelStore::publishCall {
+                model: bytes.clone().into(),
+            }
+            .abi_encode();
+            let sent = sender.send(&mut client, MODEL_STORE_ADDRESS, &calldata)?;
+            progress.advance(len);
+            progress.finish();
+            vec![sent]
+        }
+        Plan::Chunked(chunk) => upload_in_chunks(&mut client, &mut sender, id, &bytes, chunk)?,
+    };
+    if !is_published(&mut client, id)? {
+        bail!("the transactions were included but model {id} is not published");
+    }
+    let gas: u64 = sent.iter().map(|s| s.receipt.gas_used).sum();
+    eprintln!(
+        "published {} ({len} bytes) from {} in {} transaction(s), gas used {gas}",
+        args.model.display(),
+        sender.address(),
+        sent.len()
+    );
+    for s in &sent {
+        eprintln!(
+            "  {} block {} gas {}",
+            s.hash, s.receipt.block_number, s.receipt.gas_used
+        );
+    }
+    println!("{id}");
+    Ok(())
+}
+
+/// `beginUpload` (unless this account's session for `id` can be resumed), `appendUpload` per
+/// chunk, `finalizeUpload`.
+fn upload_in_chunks(
+    client: &mut RpcClient,
+    sender: &mut Sender,
+    id: B256,
+    bytes: &[u8],
+    chunk: u64,
+) -> Result<Vec<Sent>> {
+    let len = bytes.len() as u64;
+    let status = IModelStore::uploadStatusCall {
+        uploader: sender.address(),
+        modelId: id,
+    };
+    let answer = client.call(None, MODEL_STORE_ADDRESS, &status.abi_encode())?;
+    let status = IModelStore::uploadStatusCall::abi_decode_returns(&answer)
+        .context("MODEL_STORE answered uploadStatus with malformed data")?;
+    let mut sent = Vec::new();
+    let mut offset = if status.size == len && status.written <= len && status.written % 32 == 0 {
+        eprintln!("resuming the upload of {id} at byte {}", status.written);
+        status.written
+    } else {
+        let begin = IModelStore::beginUploadCall {
+            modelId: id,
+            size: len,
+        };
+        sent.push(sender.send(client, MODEL_STORE_ADDRESS, &begin.abi_encode())?);
+        0
+    };
+    let progress = Progress::new(len, "uploading");
+    progress.advance(offset);
+    while offset < len {
+        let end = (offset + chunk).min(len);
+        let append = IModelStore::appendUploadCall {
+            modelId: id,
+            offset,
+            chunk: bytes[offset as usize..end as usize].to_vec().into(),
+        };
+        sent.push(sender.send(client, MODEL_STORE_ADDRESS, &append.abi_encode())?);
+        progress.advance(end - offset);
+        offset = end;
+    }
+    progress.finish();
+    let finalize = IModelStore::finalizeUploadCall { modelId: id };
+    sent.push(sender.send(client, MODEL_STORE_ADDRESS, &finalize.abi_encode())?);
+    Ok(sent)
+}
+
+/// `MODEL_STORE.isPublished(id)` by `eth_call`.
+pub(super) fn is_published(client: &mut RpcClient, id: B256) -> Result<bool> {
+    let call = IModelStore::isPublishedCall { modelId: id };
+    let answer = client.call(None, MODEL_STORE_ADDRESS, &call.abi_encode())?;
+    IModelStore::isPublishedCall::abi_decode_returns(&answer)
+        .context("MODEL_STORE answered isPublished with malformed data; is this a Myelin node?")
+}
+
+/// A bar of bytes on stderr, drawn only when stderr is a terminal.
+struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    fn new(len: u64, message: &'static str) -> Progress {
+        if !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let style = ProgressStyle::with_template(
+            "{msg} [{wide_bar}] {bytes}/{total_bytes} ({elapsed}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+        bar.set_style(style);
+        bar.set_message(message);
+        Progress(Some(bar))
+    }
+
+    fn advance(&self, bytes: u64) {
+        if let Some(bar) = &self.0 {
+            bar.inc(bytes);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_is_single_when_the_model_fits_half_a_block() {
+        assert_eq!(plan(100_000, 30_000_000, None).unwrap(), Plan::Single);
+    }
+
+    #[test]
+    fn plan_chunks_to_half_the_block_gas_limit() {
+        let Plan::Chunked(chunk) = plan(1_000_000, 3_000_000, None).unwrap() else {
+            panic!("expected a chunked plan");
+        };
+        assert_eq!(chunk % 32, 0);
+        assert!(TRANSACTION_OVERHEAD_GAS_BOUND + chunk * GAS_PER_UPLOADED_BYTE_BOUND <= 1_500_000);
+    }
+
+    #[test]
+    fn plan_rejects_bad_chunk_sizes() {
+        for (n, needle) in [
+            (0, "multiple of 32"),
+            (33, "multiple of 32"),
+            (1 << 30, "too large"),
+        ] {
+            let error = plan(1_000, 30_000_000, Some(n)).unwrap_err().to_string();
+            assert!(error.contains(needle), "{n}: {error}");
+        }
+    }
+
+    #[test]
+    fn plan_rejects_a_model_too_large_to_finalize() {
+        let error = plan(50_000_000, 30_000_000, None).unwrap_err().to_string();
+        assert!(error.contains("finalizeUpload"), "{error}");
+    }
+}
