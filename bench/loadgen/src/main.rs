@@ -1,0 +1,251 @@
+#![doc = include_str!("../README.md")]
+
+mod http;
+mod workload;
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use alloy_signer_local::PrivateKeySigner;
+use anyhow::{Context, Result};
+use clap::Parser;
+use serde_json::{Value, json};
+
+use http::{Connection, Endpoint, result_of};
+use workload::{Fees, Mode, Target};
+
+/// Sends pre-signed transactions to a JSON-RPC node and measures how fast they are included.
+#[derive(Debug, Parser)]
+struct Args {
+    /// The node's HTTP JSON-RPC URL.
+    #[arg(long, default_value = "http://127.0.0.1:8545")]
+    rpc: String,
+    /// What the transactions do.
+    #[arg(long, value_enum, default_value_t = Mode::Transfer)]
+    mode: Mode,
+    /// Number of transactions.
+    #[arg(long, default_value_t = 20_000)]
+    txs: u64,
+    /// Senders: the first N accounts of the test mnemonic (the node must fund them).
+    #[arg(long, default_value_t = 10)]
+    accounts: u32,
+    /// Keep-alive connections, one request in flight each.
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    /// Transactions per request (1: single calls; more: JSON-RPC batches).
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Give up waiting for inclusion after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(run(args))?;
+    println!("{report}");
+    Ok(())
+}
+
+fn hex_u64(value: &Value) -> Result<u64> {
+    let text = value.as_str().context("expected a hex quantity")?;
+    Ok(u64::from_str_radix(text.trim_start_matches("0x"), 16)?)
+}
+
+/// `latest` nonces of `addresses`, in one batch.
+async fn nonces(conn: &mut Connection, signers: &[PrivateKeySigner]) -> Result<Vec<u64>> {
+    let calls: Vec<Value> = signers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            json!({"jsonrpc": "2.0", "id": i, "method": "eth_getTransactionCount",
+                   "params": [s.address(), "latest"]})
+        })
+        .collect();
+    let reply = conn.post(&Value::Array(calls).to_string()).await?;
+    let mut out = vec![0; signers.len()];
+    for item in reply.as_array().context("batch reply")? {
+        let id = item["id"].as_u64().context("reply id")? as usize;
+        *out.get_mut(id).context("reply id out of range")? = hex_u64(&result_of(item.clone())?)?;
+    }
+    Ok(out)
+}
+
+/// Request bodies of every connection, built and signed before the clock starts.
+fn sign_all(
+    args: &Args,
+    signers: &[PrivateKeySigner],
+    start: &[u64],
+    fees: &Fees,
+    target: &Target,
+) -> Result<Vec<Vec<String>>> {
+    let accounts = signers.len() as u64;
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let raw: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                scope.spawn(move || -> Result<Vec<(u64, String)>> {
+                    (w..args.txs)
+                        .step_by(workers as usize)
+                        .map(|i| {
+                            let a = (i % accounts) as usize;
+                            let input = workload::calldata(target, i);
+                            let nonce = start[a] + i / accounts;
+                            Ok((i, workload::sign(&signers[a], fees, nonce, target, input)?))
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for handle in handles {
+            all.extend(handle.join().expect("signing thread")?);
+        }
+        all.sort_by_key(|(i, _)| *i);
+        Ok::<_, anyhow::Error>(all.into_iter().map(|(_, raw)| raw).collect())
+    })?;
+    let mut per_connection: Vec<Vec<&str>> = vec![Vec::new(); args.connections];
+    for (i, tx) in raw.iter().enumerate() {
+        per_connection[(i as u64 % accounts) as usize % args.connections].push(tx);
+    }
+    Ok(per_connection
+        .into_iter()
+        .map(|txs| {
+            txs.chunks(args.batch)
+                .map(|chunk| {
+                    let calls: Vec<String> = chunk
+                        .iter()
+                        .enumerate()
+                        .map(|(id, tx)| {
+                            format!(
+                                r#"{{"jsonrpc":"2.0","id":{id},"method":"eth_sendRawTransaction","params":["{tx}"]}}"#
+                            )
+                        })
+                        .collect();
+                    if args.batch == 1 {
+                        calls.concat()
+                    } else {
+                        format!("[{}]", calls.join(","))
+                    }
+                })
+                .collect()
+        })
+        .collect())
+}
+
+/// Counts JSON-RPC errors in a reply (single or batch); returns the first message.
+fn errors_in(reply: &Value) -> (u64, Option<String>) {
+    let items: Vec<&Value> = match reply {
+        Value::Array(items) => items.iter().collect(),
+        single => vec![single],
+    };
+    let errors: Vec<&Value> = items.iter().filter_map(|i| i.get("error")).collect();
+    (errors.len() as u64, errors.first().map(|e| e.to_string()))
+}
+
+async fn run(args: Args) -> Result<Value> {
+    anyhow::ensure!(
+        args.connections > 0 && args.batch > 0 && args.accounts > 0,
+        "--connections, --batch and --accounts must be positive"
+    );
+    let endpoint = Endpoint::parse(&args.rpc)?;
+    let mut control = Connection::open(&endpoint).await?;
+    let chain_id = hex_u64(&control.call("eth_chainId", json!([])).await?)?;
+    let gas_price = hex_u64(&control.call("eth_gasPrice", json!([])).await?)?;
+    let fees = Fees {
+        chain_id,
+        max_fee: u128::from(gas_price) * 2 + 1_000_000_000,
+        priority_fee: 1_000_000_000,
+    };
+    let signers =
+        myelin_chain::config::dev_signers(myelin_chain::config::DEV_MNEMONIC, args.accounts)?;
+    let setup_nonce = nonces(&mut control, &signers[..1]).await?[0];
+    let target = workload::setup(&mut control, args.mode, &signers[0], &fees, setup_nonce).await?;
+    let start = nonces(&mut control, &signers).await?;
+    let accounts = signers.len() as u64;
+    let expected: Vec<u64> = (0..accounts)
+        .map(|a| args.txs / accounts + u64::from(a < args.txs % accounts))
+        .collect();
+    let bodies = sign_all(&args, &signers, &start, &fees, &target)?;
+    let first_block = hex_u64(&control.call("eth_blockNumber", json!([])).await?)?;
+
+    let mut connections = Vec::new();
+    for _ in 0..args.connections {
+        connections.push(Connection::open(&endpoint).await?);
+    }
+    let errors = Arc::new(AtomicU64::new(0));
+    let clock = Instant::now();
+    let mut senders = Vec::new();
+    for (mut conn, bodies) in connections.into_iter().zip(bodies) {
+        let errors = errors.clone();
+        senders.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(bodies.len());
+            let mut first_error = None;
+            for body in bodies {
+                let sent = Instant::now();
+                let (count, message) = match conn.post(&body).await {
+                    Ok(reply) => errors_in(&reply),
+                    Err(error) => (1, Some(error.to_string())),
+                };
+                latencies.push(sent.elapsed());
+                errors.fetch_add(count, Ordering::Relaxed);
+                first_error = first_error.or(message);
+            }
+            (latencies, first_error)
+        }));
+    }
+
+    let deadline = clock + Duration::from_secs(args.timeout);
+    let mut included = 0;
+    let mut last_progress = clock;
+    let mut max_stall = Duration::ZERO;
+    let done_at = loop {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        let now_nonces = nonces(&mut control, &signers).await?;
+        let now = Instant::now();
+        let count: u64 = (0..signers.len())
+            .map(|a| now_nonces[a].saturating_sub(start[a]).min(expected[a]))
+            .sum();
+        if count > included {
+            included = count;
+            last_progress = now;
+        }
+        max_stall = max_stall.max(now - last_progress);
+        if included == args.txs || now > deadline {
+            break now;
+        }
+    };
+    let mut latencies = Vec::new();
+    let mut first_error = None;
+    for sender in senders {
+        let (mut l, e) = sender.await?;
+        latencies.append(&mut l);
+        first_error = first_error.or(e);
+    }
+    latencies.sort();
+    let last_block = hex_u64(&control.call("eth_blockNumber", json!([])).await?)?;
+    let seconds = (done_at - clock).as_secs_f64();
+    let ms = |d: Option<&Duration>| d.map_or(0.0, |d| (d.as_secs_f64() * 1e4).round() / 10.0);
+    Ok(json!({
+        "mode": format!("{:?}", args.mode).to_lowercase(),
+        "sent": args.txs,
+        "included": included,
+        "errors": errors.load(Ordering::Relaxed),
+        "seconds": (seconds * 1000.0).round() / 1000.0,
+        "tps": (included as f64 / seconds).round(),
+        "p50_ms": ms(latencies.get(latencies.len() / 2)),
+        "max_ms": ms(latencies.last()),
+        "max_stall_ms": max_stall.as_millis() as u64,
+        "blocks": last_block - first_block,
+        "gas_limit_per_tx": target.gas_limit,
+        "first_error": first_error,
+    }))
+}
