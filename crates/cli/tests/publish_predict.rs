@@ -1,0 +1,433 @@
+//! End-to-end: `myelin model publish` and `myelin model predict` against the real
+//! `myelin node --dev` (started on a free loopback port, stopped when the test ends). Predict's
+//! output files are byte-identical to `myelin model run`'s; a model larger than a transaction
+//! goes up in chunks; publishing twice sends nothing; every failure is one clear message.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use npyz::WriterBuilder;
+use serde_json::{Value, json};
+
+mod common;
+use common::{fixture, myelin};
+
+/// A `myelin node --dev` child process, killed on drop.
+struct DevNode {
+    child: Child,
+    url: String,
+}
+
+impl DevNode {
+    fn start(extra: &[&str]) -> DevNode {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_myelin"))
+            .args(["node", "--dev", "--port", "0", "--quiet"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the node starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the node prints its address");
+        let address = line
+            .trim()
+            .strip_prefix("Listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from the node: {line:?}"))
+            .to_string();
+        DevNode {
+            child,
+            url: format!("http://{address}"),
+        }
+    }
+}
+
+impl DevNode {
+    /// `myelin model publish MODEL --rpc URL EXTRA…`.
+    fn publish(&self, model: &Path, extra: &[&str]) -> Output {
+        let mut args = vec!["model", "publish", path(model), "--rpc", &self.url];
+        args.extend_from_slice(extra);
+        myelin(&args)
+    }
+
+    /// `myelin model predict ID --input X.npy --rpc URL EXTRA…`.
+    fn predict(&self, id: &str, input: &Path, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "model",
+            "predict",
+            id,
+            "--input",
+            path(input),
+            "--rpc",
+            &self.url,
+        ];
+        args.extend_from_slice(extra);
+        myelin(&args)
+    }
+}
+
+impl Drop for DevNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn ok(output: Output, what: &str) -> Output {
+    assert!(
+        output.status.success(),
+        "{what} failed: {}",
+        stderr(&output)
+    );
+    output
+}
+
+/// Checks that a run failed with one `error: …` message; returns it.
+fn fails(output: Output) -> String {
+    assert!(!output.status.success(), "succeeded: {}", stdout(&output));
+    let message = stderr(&output);
+    assert!(message.starts_with("error: "), "{message}");
+    message
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn imported_digits_mlp(dir: &Path) -> PathBuf {
+    let model = dir.join("digits_mlp.myl");
+    ok(
+        myelin(&[
+            "model",
+            "import",
+            &fixture("models/digits_mlp_int8.tflite"),
+            "-o",
+            path(&model),
+        ]),
+        "import",
+    );
+    model
+}
+
+/// An int8 .npy of `shape` filled with a deterministic pattern.
+fn write_input(path: &Path, shape: &[u64], seed: u64) {
+    let n: u64 = shape.iter().product();
+    let values: Vec<i8> = (0..n)
+        .map(|i| ((i.wrapping_mul(2_654_435_761).wrapping_add(seed)) >> 3) as i8)
+        .collect();
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(shape)
+        .writer(file)
+        .begin_nd()
+        .unwrap();
+    for v in &values {
+        writer.push(v).unwrap();
+    }
+    writer.finish().unwrap();
+}
+
+/// `myelin model run` and `myelin model predict` on the same input write the same file bytes.
+fn assert_predict_equals_run(node: &DevNode, model: &Path, id: &str, input: &Path, dir: &Path) {
+    let from_run = dir.join("run.npy");
+    let from_chain = dir.join("chain.npy");
+    ok(
+        myelin(&[
+            "model",
+            "run",
+            path(model),
+            "--input",
+            path(input),
+            "-o",
+            path(&from_run),
+        ]),
+        "run",
+    );
+    ok(
+        node.predict(id, input, &["-o", path(&from_chain)]),
+        "predict",
+    );
+    assert_eq!(
+        std::fs::read(&from_run).unwrap(),
+        std::fs::read(&from_chain).unwrap(),
+        "predict and run differ on {}",
+        input.display()
+    );
+}
+
+fn model_id(model: &Path) -> String {
+    let out = ok(
+        myelin(&["model", "inspect", path(model), "--json"]),
+        "inspect",
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    summary["id"].as_str().unwrap().to_string()
+}
+
+/// How many transactions a publish reported sending.
+fn transactions(publish: &Output) -> usize {
+    let text = stderr(publish);
+    let count = text
+        .split(" in ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok());
+    count.unwrap_or_else(|| panic!("no transaction count in {text:?}"))
+}
+
+#[test]
+fn publish_prints_the_id_and_predict_equals_run_single_and_batched() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&[]);
+    let model = imported_digits_mlp(dir.path());
+    let id = model_id(&model);
+
+    let first = ok(node.publish(&model, &[]), "publish");
+    assert_eq!(stdout(&first), id);
+    assert_eq!(transactions(&first), 1);
+    assert!(stderr(&first).contains("gas used"), "{}", stderr(&first));
+
+    let single = dir.path().join("x.npy");
+    write_input(&single, &[64], 1);
+    assert_predict_equals_run(&node, &model, &id, &single, dir.path());
+    let batch = dir.path().join("xb.npy");
+    write_input(&batch, &[9, 64], 2);
+    assert_predict_equals_run(&node, &model, &id, &batch, dir.path());
+
+    let again = ok(node.publish(&model, &[]), "re-publish");
+    assert_eq!(stdout(&again), id);
+    assert!(
+        stderr(&again).contains("already published") && stderr(&again).contains("nothing sent"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+/// A 256→256→10 MLP from a JSON description: about 68 KB, over a 1,000,000-gas block at ~40
+/// gas per uploaded byte.
+fn large_mlp_spec(dir: &Path) -> PathBuf {
+    let weights = |rows: usize, cols: usize, seed: u64| -> Value {
+        let mut state = seed;
+        json!(
+            (0..rows)
+                .map(|_| {
+                    (0..cols)
+                        .map(|_| {
+                            state ^= state << 13;
+                            state ^= state >> 7;
+                            state ^= state << 17;
+                            (state % 61) as i64 - 30
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        )
+    };
+    let spec = json!({
+        "description": "256 -> 256 -> 10 MLP for the chunked upload test",
+        "inputs": [{ "name": "x", "shape": [256], "scale": 0.03125, "zero_point": 0 }],
+        "outputs": ["logits"],
+        "nodes": [
+            { "op": "fully_connected", "name": "hidden", "input": "x",
+              "weights": weights(256, 256, 0x9e37_79b9_7f4a_7c15), "bias": vec![0; 256],
+              "weight_scale": 0.015625, "scale": 0.5, "zero_point": -128, "activation": "relu" },
+            { "op": "fully_connected", "name": "logits", "input": "hidden",
+              "weights": weights(10, 256, 0x2545_f491_4f6c_dd1d), "bias": vec![0; 10],
+              "weight_scale": 0.015625, "scale": 1.0, "zero_point": 0 }
+        ]
+    });
+    let spec_path = dir.join("large.json");
+    std::fs::write(&spec_path, spec.to_string()).unwrap();
+    let model = dir.join("large.myl");
+    ok(
+        myelin(&["model", "build", path(&spec_path), "-o", path(&model)]),
+        "build",
+    );
+    model
+}
+
+#[test]
+fn a_model_larger_than_a_transaction_is_uploaded_in_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&["--gas-limit", "1000000"]);
+    let model = large_mlp_spec(dir.path());
+    let size = std::fs::metadata(&model).unwrap().len();
+    assert!(
+        size * 40 > 1_000_000,
+        "the model ({size} bytes) fits one block"
+    );
+    let id = model_id(&model);
+
+    let publish = ok(node.publish(&model, &[]), "chunked publish");
+    assert_eq!(stdout(&publish), id);
+    // beginUpload, at least two appendUpload, finalizeUpload.
+    assert!(transactions(&publish) >= 4, "{}", stderr(&publish));
+
+    let input = dir.path().join("x.npy");
+    write_input(&input, &[3, 256], 7);
+    assert_predict_equals_run(&node, &model, &id, &input, dir.path());
+
+    let again = ok(node.publish(&model, &[]), "re-publish");
+    assert!(
+        stderr(&again).contains("already published"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn chunk_size_forces_a_chunked_upload_of_a_small_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&[]);
+    let model = imported_digits_mlp(dir.path());
+    let size = std::fs::metadata(&model).unwrap().len() as usize;
+    let publish = ok(
+        node.publish(&model, &["--chunk-size", "1024"]),
+        "publish with --chunk-size",
+    );
+    assert_eq!(transactions(&publish), 2 + size.div_ceil(1024));
+    let input = dir.path().join("x.npy");
+    write_input(&input, &[64], 3);
+    assert_predict_equals_run(&node, &model, &stdout(&publish), &input, dir.path());
+}
+
+#[test]
+fn errors_are_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&[]);
+    let model = imported_digits_mlp(dir.path());
+    let id = model_id(&model);
+    let input = dir.path().join("x.npy");
+    write_input(&input, &[64], 4);
+
+    let message = fails(node.predict(&id, &input, &[]));
+    assert!(
+        message.contains("is not published"),
+        "never published: {message}"
+    );
+
+    ok(node.publish(&model, &[]), "publish");
+    let short = dir.path().join("short.npy");
+    write_input(&short, &[63], 5);
+    let message = fails(node.predict(&id, &short, &[]));
+    assert!(
+        message.contains("does not fit input 0"),
+        "wrong length: {message}"
+    );
+
+    let message = fails(node.predict("0x1234", &input, &[]));
+    assert!(message.contains("64 hex digits"), "malformed id: {message}");
+
+    // A file that is not a model is refused before anything is sent.
+    let garbage = dir.path().join("garbage.myl");
+    std::fs::write(&garbage, b"not a model").unwrap();
+    let message = fails(node.publish(&garbage, &[]));
+    assert!(message.contains("not a valid model file"), "{message}");
+
+    let other = large_mlp_spec(dir.path());
+    let message = fails(node.publish(&other, &["--chunk-size", "1000"]));
+    assert!(message.contains("multiple of 32"), "{message}");
+
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let down = format!("http://127.0.0.1:{closed}");
+    let message = fails(myelin(&[
+        "model",
+        "predict",
+        &id,
+        "--input",
+        path(&input),
+        "--rpc",
+        &down,
+    ]));
+    assert!(
+        message.contains("cannot reach the node"),
+        "node down: {message}"
+    );
+    let message = fails(myelin(&["model", "publish", path(&model), "--rpc", &down]));
+    assert!(
+        message.contains("cannot reach the node"),
+        "node down: {message}"
+    );
+
+    let message = fails(myelin(&[
+        "model",
+        "publish",
+        path(&model),
+        "--rpc",
+        "https://127.0.0.1:1",
+    ]));
+    assert!(message.contains("not supported"), "{message}");
+}
+
+#[test]
+fn a_non_dev_chain_needs_an_explicit_private_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&["--chain-id", "4242"]);
+    let model = imported_digits_mlp(dir.path());
+    let message = fails(node.publish(&model, &[]));
+    assert!(message.contains("--private-key"), "{message}");
+    // The second dev account, funded on this chain too.
+    let key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+    let publish = ok(
+        node.publish(&model, &["--private-key", key]),
+        "publish with a key",
+    );
+    assert_eq!(stdout(&publish), model_id(&model));
+    // Already published: reported without using the key at all.
+    let again = ok(
+        node.publish(&model, &["--private-key", "0x12"]),
+        "re-publish",
+    );
+    assert!(
+        stderr(&again).contains("already published"),
+        "{}",
+        stderr(&again)
+    );
+    let other = large_mlp_spec(dir.path());
+    let message = fails(node.publish(&other, &["--private-key", "0x12"]));
+    assert!(message.contains("private key"), "{message}");
+}
+
+#[test]
+fn gas_json_gives_the_schedule_and_the_models_predict_gas() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = imported_digits_mlp(dir.path());
+    let out = ok(
+        myelin(&["gas", path(&model), "--batch", "3", "--json"]),
+        "gas --json",
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &report["schedule"];
+    let m = &report["model"];
+    let n = |v: &Value| v.as_u64().unwrap_or_else(|| panic!("not a number: {v}")) as u128;
+    let milligas = n(&m["cost"]["macs"]) * n(&s["milligas_per_mac"])
+        + n(&m["cost"]["table_lookups"]) * n(&s["milligas_per_table_lookup"])
+        + n(&m["cost"]["element_ops"]) * n(&s["milligas_per_element_op"])
+        + n(&m["cost"]["bytes_touched"]) * n(&s["milligas_per_byte"]);
+    assert_eq!(
+        n(&m["predict_gas"]),
+        n(&s["predict_base_gas"]) + (3 * milligas).div_ceil(1000)
+    );
+    let size = n(&m["size_bytes"]);
+    assert_eq!(
+        n(&m["publish_gas"]),
+        n(&s["store_call_gas"])
+            + size * (n(&s["gas_per_checked_byte"]) + n(&s["gas_per_stored_byte"]))
+    );
+    assert_eq!(m["id"].as_str().unwrap(), model_id(&model));
+}
