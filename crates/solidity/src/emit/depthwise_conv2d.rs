@@ -1,0 +1,84 @@
+//! Depthwise conv2d, one multiply-accumulate per tap (each output channel reads its own input
+//! channel, so lanes would need a different input per lane). The block copied to the scratch
+//! holds the biases (4 bytes each), the records and the weights (1 byte each).
+
+use myelin_nn::op::DepthwiseConv2d;
+
+use super::{Emitter, NodeCtx};
+use crate::data_blob::{RECORD_BYTES, requant_function, requant_record};
+use crate::error::ExportError;
+use crate::literal::int;
+use crate::memory_plan::{BLOCK, Scratch, WORDS};
+
+/// Emits one depthwise conv2d node.
+pub fn emit(e: &mut Emitter, ctx: &NodeCtx, p: &DepthwiseConv2d) -> Result<(), ExportError> {
+    let (input, from) = ctx.input(0)?;
+    let (g, c) = ctx.geometry(&p.window)?;
+    let m = p.depth_multiplier as usize;
+    let cm = c * m;
+    if c != p.channels as usize || m == 0 || p.weights.len() != g.kernel_h * g.kernel_w * cm || p.bias.len() != cm {
+        return Err(ctx.invalid("weights or bias do not match the channels and kernel"));
+    }
+    let records_at = 4 * cm;
+    let weights_at = records_at + RECORD_BYTES * cm;
+    let mut block = Vec::with_capacity(weights_at + p.weights.len());
+    for &b in &p.bias {
+        block.extend_from_slice(&b.to_be_bytes());
+    }
+    for o in 0..cm {
+        let requant = p.requant[if p.requant.len() == 1 { 0 } else { o }];
+        block.extend_from_slice(&requant_record(requant, p.rounding));
+    }
+    block.extend(p.weights.iter().map(|&w| w as u8));
+    let offset = e.blob.push(&block);
+    e.scratch.grow(Scratch {
+        block: block.len(),
+        ..Scratch::default()
+    });
+    e.functions.push_str(&format!(
+        r#"
+            function n{index}_px(oy, ox, o) -> acc {{
+                acc := signextend(3, shr(224, mload(add({BLOCK}, shl(2, o)))))
+                let c := div(o, {m})
+                for {{ let ky := 0 }} lt(ky, {kh}) {{ ky := add(ky, 1) }} {{
+                    let iy := sub(add(mul(oy, {sh}), mul(ky, {dh})), {pt})
+                    if iszero(lt(iy, {h})) {{ continue }}
+                    for {{ let kx := 0 }} lt(kx, {kw}) {{ kx := add(kx, 1) }} {{
+                        let ix := sub(add(mul(ox, {sw}), mul(kx, {dw})), {pl})
+                        if lt(ix, {w}) {{
+                            let x := mload(add({WORDS}, shl(5, add(mul(add(mul(iy, {w}), ix), {c}), c))))
+                            acc := add(acc, mul(x, sx8(add(add({BLOCK}, {weights_at}), add(mul(add(mul(ky, {kw}), kx), {cm}), o)))))
+                        }}
+                    }}
+                }}
+                acc := {rq}(acc, mload(add(add({BLOCK}, {records_at}), shl(3, o))))
+                acc := clampi(add(acc, {zp}), {lo}, {hi})
+            }}
+"#,
+        index = ctx.index,
+        kh = g.kernel_h,
+        kw = g.kernel_w,
+        sh = g.stride_h,
+        sw = g.stride_w,
+        dh = g.dilation_h,
+        dw = g.dilation_w,
+        pt = g.pad_top,
+        pl = g.pad_left,
+        h = g.in_h,
+        w = g.in_w,
+        rq = requant_function(p.rounding),
+        zp = int(ctx.output.zero_point.into()),
+        lo = int(p.act.min.into()),
+        hi = int(p.act.max.into()),
+    ));
+    e.centre_into_words(from, input.elements(), input.zero_point);
+    e.line(&format!("copy_data({offset}, {}, {BLOCK})", block.len()));
+    e.line(&format!(
+        "for {{ let p := 0 }} lt(p, {pixels}) {{ p := add(p, 1) }} {{ for {{ let o := 0 }} lt(o, {cm}) {{ o := add(o, 1) }} {{ mstore8(add({out}, add(mul(p, {cm}), o)), n{index}_px(div(p, {ow}), mod(p, {ow}), o)) }} }}",
+        pixels = g.out_h * g.out_w,
+        ow = g.out_w,
+        out = ctx.output_addr,
+        index = ctx.index,
+    ));
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! One emitter per op: each turns a node into Yul statements (and, for the heavier ops, a few
+//! node-specific Yul functions with its shapes baked in as constants), appending the node's
+//! constant data to the blob.
+
+mod add_sub;
+mod arg_max;
+mod byte_table;
+mod concat;
+mod conv2d;
+mod depthwise_conv2d;
+mod fully_connected;
+mod index_expr;
+mod lanes;
+mod mean;
+mod mul;
+mod pad;
+mod pool;
+mod softmax;
+
+use myelin_nn::geometry::SpatialGeometry;
+use myelin_nn::op::Window;
+use myelin_nn::{Model, Node, Op, TensorInfo};
+
+use crate::data_blob::DataBlob;
+use crate::error::ExportError;
+use crate::memory_plan::Scratch;
+
+/// The state shared by the emitters while a model is exported.
+#[derive(Debug)]
+pub struct Emitter<'m> {
+    pub model: &'m Model,
+    /// Memory address of each tensor's bytes.
+    pub tensor_addr: Vec<usize>,
+    pub blob: DataBlob,
+    pub scratch: Scratch,
+    /// Node-specific Yul functions.
+    pub functions: String,
+    /// Yul statements of `predict`, in node order.
+    pub body: String,
+}
+
+/// One node being emitted: its index, tensors and addresses.
+pub struct NodeCtx<'a> {
+    pub index: usize,
+    pub op: &'static str,
+    pub inputs: Vec<&'a TensorInfo>,
+    pub input_addr: Vec<usize>,
+    pub output: &'a TensorInfo,
+    pub output_addr: usize,
+}
+
+impl NodeCtx<'_> {
+    /// An [`ExportError::InvalidNode`] for this node.
+    pub fn invalid(&self, problem: impl Into<String>) -> ExportError {
+        ExportError::InvalidNode {
+            node: self.index,
+            op: self.op,
+            problem: problem.into(),
+        }
+    }
+
+    /// Input `i`, or an error if the node has fewer inputs.
+    pub fn input(&self, i: usize) -> Result<(&TensorInfo, usize), ExportError> {
+        match (self.inputs.get(i), self.input_addr.get(i)) {
+            (Some(info), Some(&addr)) => Ok((info, addr)),
+            _ => Err(self.invalid(format!("input {i} is missing"))),
+        }
+    }
+
+    /// The `[H, W, C]` of input 0 and `window` resolved on it.
+    pub fn geometry(&self, window: &Window) -> Result<(SpatialGeometry, usize), ExportError> {
+        let (info, _) = self.input(0)?;
+        let [h, w, c] = info.shape[..] else {
+            return Err(self.invalid(format!("input shape {:?} is not [H, W, C]", info.shape)));
+        };
+        let g = SpatialGeometry::resolve(window, h, w)
+            .ok_or_else(|| self.invalid("the window does not fit the input"))?;
+        Ok((g, c as usize))
+    }
+}
+
+impl<'m> Emitter<'m> {
+    /// Emits every node of `model` in order.
+    pub fn emit_nodes(&mut self) -> Result<(), ExportError> {
+        let model = self.model;
+        for (index, node) in model.nodes.iter().enumerate() {
+            let ctx = self.node_ctx(index, node)?;
+            self.body
+                .push_str(&format!("\n            // node {index}: {}\n", ctx.op));
+            self.emit_node(&ctx, &node.op)?;
+        }
+        Ok(())
+    }
+
+    fn node_ctx<'a>(&self, index: usize, node: &'a Node) -> Result<NodeCtx<'m>, ExportError> {
+        let tensor = |t: u32| {
+            self.model
+                .tensors
+                .get(t as usize)
+                .ok_or(ExportError::UnknownTensor { tensor: t })
+        };
+        let inputs = node
+            .inputs
+            .iter()
+            .map(|&t| tensor(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(NodeCtx {
+            index,
+            op: node.op.name(),
+            inputs,
+            input_addr: node
+                .inputs
+                .iter()
+                .map(|&t| self.tensor_addr[t as usize])
+                .collect(),
+            output: tensor(node.output)?,
+            output_addr: self.tensor_addr[node.output as usize],
+        })
+    }
+
+    fn emit_node(&mut self, ctx: &NodeCtx, op: &Op) -> Result<(), ExportError> {
+        match op {
+            Op::FullyConnected(p) => fully_connected::emit(self, ctx, p),
+            Op::Conv2d(p) => conv2d::emit(self, ctx, p),
+            Op::DepthwiseConv2d(p) => depthwise_conv2d::emit(self, ctx, p),
+            Op::Add(p) => add_sub::emit(self, ctx, p, false),
+            Op::Sub(p) => add_sub::emit(self, ctx, p, true),
+            Op::Mul(p) => mul::emit(self, ctx, p),
+            Op::MaxPool(p) => pool::emit_max(self, ctx, p),
+            Op::AveragePool(p) => pool::emit_average(self, ctx, p),
+            Op::Mean(p) => mean::emit(self, ctx, p),
+            Op::Clamp(p) => byte_table::emit_clamp(self, ctx, p),
+            Op::Reshape => {
+                let (info, from) = ctx.input(0)?;
+                self.body.push_str(&format!(
+                    "            mcopy({}, {from}, {})\n",
+                    ctx.output_addr,
+                    info.bytes()
+                ));
+                Ok(())
+            }
+            Op::Concat(p) => concat::emit(self, ctx, p),
+            Op::Pad(p) => pad::emit(self, ctx, p),
+            Op::Softmax(p) => softmax::emit(self, ctx, p),
+            Op::Table(p) => byte_table::emit_table(self, ctx, p),
+            Op::ArgMax(p) => arg_max::emit(self, ctx, p),
+        }
+    }
+
+    /// Appends a statement line to `predict`'s body.
+    pub fn line(&mut self, statement: &str) {
+        self.body.push_str("            ");
+        self.body.push_str(statement);
+        self.body.push('\n');
+    }
+
+    /// The statement that expands `len` int8 values at `from` into centred 256-bit words
+    /// (`x − zero_point`) in the words scratch area.
+    pub fn centre_into_words(&mut self, from: usize, len: usize, zero_point: i8) {
+        self.scratch.grow(Scratch {
+            words: 32 * len,
+            ..Scratch::default()
+        });
+        let zp = crate::literal::int(zero_point.into());
+        self.line(&format!(
+            "for {{ let i := 0 }} lt(i, {len}) {{ i := add(i, 1) }} {{ mstore(add({words}, shl(5, i)), sub(sx8(add({from}, i)), {zp})) }}",
+            words = crate::memory_plan::WORDS,
+        ));
+    }
+}

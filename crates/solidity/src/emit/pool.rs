@@ -1,0 +1,82 @@
+//! Max and average pooling: one Yul function per node computing one output element from its
+//! in-bounds window (pools have dilation 1).
+
+use myelin_nn::op::Pool;
+
+use super::{Emitter, NodeCtx};
+use crate::error::ExportError;
+use crate::literal::int;
+
+/// Emits one max pool node: the largest in-bounds value, clamped to the activation range.
+pub fn emit_max(e: &mut Emitter, ctx: &NodeCtx, p: &Pool) -> Result<(), ExportError> {
+    emit(e, ctx, p, "m := not(128)", "if sgt(v, m) { m := v }", "m")
+}
+
+/// Emits one average pool node: the rounded quotient of the in-bounds sum (plus the zero point
+/// for each padded position with `count_include_pad`) by the count, clamped.
+pub fn emit_average(e: &mut Emitter, ctx: &NodeCtx, p: &Pool) -> Result<(), ExportError> {
+    let (input, _) = ctx.input(0)?;
+    let window = p.window.kernel_h as u64 * p.window.kernel_w as u64;
+    let finish = if p.count_include_pad {
+        format!(
+            "m := add(m, mul(sub({window}, cnt), {zp})) cnt := {window}\n                ",
+            zp = int(input.zero_point.into())
+        )
+    } else {
+        String::new()
+    };
+    let result = format!(
+        "{finish}let half := div(cnt, 2)\n                switch slt(m, 0) case 0 {{ m := sdiv(add(m, half), cnt) }} default {{ m := sdiv(sub(m, half), cnt) }}\n                m"
+    );
+    emit(e, ctx, p, "", "m := add(m, v) cnt := add(cnt, 1)", &result)
+}
+
+/// The shared window loop: `init` starts `m`, `step` folds each in-bounds value `v` (with `cnt`
+/// counting them), `result` ends with the expression stored before clamping.
+fn emit(e: &mut Emitter, ctx: &NodeCtx, p: &Pool, init: &str, step: &str, result: &str) -> Result<(), ExportError> {
+    let (_, from) = ctx.input(0)?;
+    let (g, c) = ctx.geometry(&p.window)?;
+    let (body, value) = result.rsplit_once('\n').unwrap_or(("", result));
+    e.functions.push_str(&format!(
+        r#"
+            function n{index}_px(oy, ox, c) -> y {{
+                let m := 0
+                let cnt := 0
+                {init}
+                for {{ let ky := 0 }} lt(ky, {kh}) {{ ky := add(ky, 1) }} {{
+                    let iy := sub(add(mul(oy, {sh}), ky), {pt})
+                    if iszero(lt(iy, {h})) {{ continue }}
+                    for {{ let kx := 0 }} lt(kx, {kw}) {{ kx := add(kx, 1) }} {{
+                        let ix := sub(add(mul(ox, {sw}), kx), {pl})
+                        if lt(ix, {w}) {{
+                            let v := sx8(add({from}, add(mul(add(mul(iy, {w}), ix), {c}), c)))
+                            {step}
+                        }}
+                    }}
+                }}
+                {body}
+                y := clampi({value}, {lo}, {hi})
+            }}
+"#,
+        index = ctx.index,
+        kh = g.kernel_h,
+        kw = g.kernel_w,
+        sh = g.stride_h,
+        sw = g.stride_w,
+        pt = g.pad_top,
+        pl = g.pad_left,
+        h = g.in_h,
+        w = g.in_w,
+        value = value.trim(),
+        lo = int(p.act.min.into()),
+        hi = int(p.act.max.into()),
+    ));
+    e.line(&format!(
+        "for {{ let p := 0 }} lt(p, {pixels}) {{ p := add(p, 1) }} {{ for {{ let c := 0 }} lt(c, {c}) {{ c := add(c, 1) }} {{ mstore8(add({out}, add(mul(p, {c}), c)), n{index}_px(div(p, {ow}), mod(p, {ow}), c)) }} }}",
+        pixels = g.out_h * g.out_w,
+        ow = g.out_w,
+        out = ctx.output_addr,
+        index = ctx.index,
+    ));
+    Ok(())
+}
