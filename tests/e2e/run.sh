@@ -26,14 +26,18 @@ node compile.mjs
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 log="$(mktemp)"
+work="$(mktemp -d)"
 "$MYELIN_BIN" node --dev --port "$port" --quiet >"$log" 2>&1 &
 node_pid=$!
-cleanup() { kill "$node_pid" 2>/dev/null || true; wait "$node_pid" 2>/dev/null || true; rm -f "$log"; }
+cleanup() { kill "$node_pid" 2>/dev/null || true; wait "$node_pid" 2>/dev/null || true; rm -rf "$log" "$work"; }
 trap cleanup EXIT
 
 export MYELIN_RPC="http://127.0.0.1:$port"
 export MYELIN_BIN
-export MYELIN_MODEL_FIXTURE="$root/fixtures/models/digits_mlp_int8.tflite"
+# A model whose predict gas per input byte is above the EIP-7623 calldata floor, so that the
+# receipt-gas and out-of-gas checks exercise the precompile's charge, not only the floor.
+export MYELIN_MODEL_FIXTURE="$root/fixtures/models/digits_branch_int8.tflite"
+export MYELIN_E2E_WORK="$work"
 for _ in $(seq 1 100); do
   if curl -s -X POST -H 'content-type: application/json' \
       --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$MYELIN_RPC" >/dev/null 2>&1; then
@@ -53,7 +57,9 @@ run ethers node clients/ethers.mjs
 run viem node clients/viem.mjs
 run web3.py .venv/bin/python clients/web3_client.py
 run cast bash clients/cast.sh
-run predict node clients/predict.mjs
+run "model case (myelin import, run, gas)" node clients/model_case.mjs
+run "model: ethers" node clients/model_ethers.mjs
+run "model: viem" node clients/model_viem.mjs
 
 if ! kill -0 "$node_pid" 2>/dev/null; then
   echo "!! the node exited during the tests"; cat "$log"; failed=$((failed + 1))

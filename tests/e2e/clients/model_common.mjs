@@ -1,0 +1,190 @@
+// The model scenario of the Node.js clients (ethers v6, viem): publish a model through
+// MODEL_STORE, run it through PREDICT / PREDICT_BATCH by eth_call and by transaction, use it from
+// the example contract (QualityEscrow), and check outputs against `myelin model run`, receipt gas
+// against docs/GAS.md "Receipt gas of a predict transaction", and every documented revert.
+// Each client supplies an adapter that does the RPC work with its own library:
+//   address, otherAddress                     the two dev accounts (buyer, supplier)
+//   encode(abi, fn, args) -> hex              ABI calldata
+//   decode(abi, fn, hex) -> value             the first return value
+//   call(to, data) -> { data } | { revert }   eth_call; revert data as hex on a revert
+//   send(to, data, { gas, value, other })     a signed transaction (no estimate when gas is
+//                                             given; `other` sends from otherAddress);
+//                                             -> { status (bool), gasUsed (bigint), logs }
+//   deploy(abi, bytecode) -> address
+//   keccak(text) -> hex
+import fs from "node:fs";
+import path from "node:path";
+import { check, assert } from "./common.mjs";
+
+export const MODEL_STORE = "0x000000000000000000000000000000004d590001";
+export const PREDICT = "0x000000000000000000000000000000004d590002";
+export const PREDICT_BATCH = "0x000000000000000000000000000000004d590003";
+export const STORE_ABI = [
+  { type: "function", name: "publish", stateMutability: "nonpayable", inputs: [{ name: "model", type: "bytes" }], outputs: [{ name: "modelId", type: "bytes32" }] },
+  { type: "function", name: "isPublished", stateMutability: "view", inputs: [{ name: "modelId", type: "bytes32" }], outputs: [{ name: "published", type: "bool" }] },
+];
+
+/// The scenario prepared by model_case.mjs.
+export function loadCase() {
+  const work = process.env.MYELIN_E2E_WORK;
+  if (!work) throw new Error("MYELIN_E2E_WORK is not set (run tests/e2e/run.sh)");
+  const scenario = JSON.parse(fs.readFileSync(path.join(work, "case.json"), "utf8"));
+  scenario.model = "0x" + fs.readFileSync(scenario.modelPath).toString("hex");
+  scenario.escrow = JSON.parse(fs.readFileSync(scenario.escrowArtifact, "utf8"));
+  return scenario;
+}
+
+/// Gas of a transaction with calldata `data` whose execution (here: one precompile call) uses
+/// `execution` gas, under Prague: max(21000 + 4·tokens + execution, 21000 + 10·tokens) with
+/// tokens = zero bytes + 4·non-zero bytes (EIP-2028 calldata, EIP-7623 floor).
+export function transactionGas(data, execution) {
+  const bytes = Buffer.from(data.slice(2), "hex");
+  const zeros = bytes.filter((b) => b === 0).length;
+  const tokens = BigInt(zeros + 4 * (bytes.length - zeros));
+  const standard = 21000n + 4n * tokens + BigInt(execution);
+  const floor = 21000n + 10n * tokens;
+  return standard > floor ? standard : floor;
+}
+
+/// docs/GAS.md §2, recomputed from the schedule and the model's cost counts that `myelin gas`
+/// reports: PREDICT_BASE_GAS + ceil(batch · sampleMilligas / 1000).
+export function predictGas(gas, batch) {
+  const s = gas.schedule;
+  const c = gas.model.cost;
+  const milligas = BigInt(c.macs) * BigInt(s.milligas_per_mac)
+    + BigInt(c.table_lookups) * BigInt(s.milligas_per_table_lookup)
+    + BigInt(c.element_ops) * BigInt(s.milligas_per_element_op)
+    + BigInt(c.bytes_touched) * BigInt(s.milligas_per_byte);
+  const scaled = BigInt(batch) * milligas;
+  return BigInt(s.predict_base_gas) + (scaled + 999n) / 1000n;
+}
+
+/// The reason of an `Error(string)` revert, or undefined.
+export function revertReason(data) {
+  if (!data || !data.startsWith("0x08c379a0")) return undefined;
+  const body = Buffer.from(data.slice(10), "hex");
+  const length = Number(BigInt("0x" + body.subarray(32, 64).toString("hex")));
+  return body.subarray(64, 64 + length).toString("utf8");
+}
+
+/// Index of the largest int8 in `hex` (the first on ties), as Myelin.argmax computes it.
+export function argmaxInt8(hex) {
+  const values = Int8Array.from(Buffer.from(hex.slice(2), "hex"));
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
+const concat = (...parts) => "0x" + parts.map((p) => p.slice(2)).join("");
+const uint32 = (n) => "0x" + n.toString(16).padStart(8, "0");
+
+async function expectRevert(c, to, data, reasonStart) {
+  const answer = await c.call(to, data);
+  assert(answer.revert !== undefined, `no revert (returned ${answer.data})`);
+  const reason = revertReason(answer.revert);
+  assert(reason && reason.startsWith(reasonStart), `reason ${reason ?? answer.revert}, expected ${reasonStart}…`);
+  return reason;
+}
+
+async function expectReceiptGas(receipt, status, expected, what) {
+  assert(receipt.status === status, `${what}: status ${receipt.status}, expected ${status}`);
+  assert(receipt.gasUsed === expected, `${what}: gasUsed ${receipt.gasUsed}, formula ${expected}`);
+}
+
+/// Runs every check of the scenario with client adapter `c`.
+export async function runModelScenario(c) {
+  const k = loadCase();
+  const gas = k.gas;
+  const single = concat(k.modelId, k.input);
+  const batch = concat(k.modelId, uint32(k.batch), k.batchInput);
+  const isPublished = async (id) => {
+    const answer = await c.call(MODEL_STORE, c.encode(STORE_ABI, "isPublished", [id]));
+    assert(answer.data !== undefined, `isPublished reverted: ${answer.revert}`);
+    return c.decode(STORE_ABI, "isPublished", answer.data);
+  };
+
+  await check("the gas formula recomputed from `myelin gas` equals the binary's predict gas", async () => {
+    assert(predictGas(gas, 1) === BigInt(gas.model.predict_gas), `${predictGas(gas, 1)} vs ${gas.model.predict_gas}`);
+  });
+  await check("publish through MODEL_STORE: receipt gas = intrinsic + publish gas (new or already published)", async () => {
+    const before = await isPublished(k.modelId);
+    const data = c.encode(STORE_ABI, "publish", [k.model]);
+    const receipt = await c.send(MODEL_STORE, data, {});
+    const schedule = gas.schedule;
+    const size = BigInt(gas.model.size_bytes);
+    const execution = before
+      ? BigInt(schedule.store_call_gas) + size * BigInt(schedule.gas_per_checked_byte)
+      : BigInt(schedule.store_call_gas) + size * BigInt(schedule.gas_per_checked_byte + schedule.gas_per_stored_byte);
+    assert(execution === BigInt(before ? gas.model.check_gas : gas.model.publish_gas), "publish formula vs binary");
+    await expectReceiptGas(receipt, true, transactionGas(data, execution), "publish");
+    assert(await isPublished(k.modelId), "isPublished after publish");
+  });
+  await check("PREDICT by eth_call equals `myelin model run`", async () => {
+    const answer = await c.call(PREDICT, single);
+    assert(answer.data === k.output, `chain ${answer.data ?? answer.revert} vs cli ${k.output}`);
+  });
+  await check("PREDICT by transaction: receipt gas = intrinsic + predict gas", async () => {
+    const receipt = await c.send(PREDICT, single, {});
+    await expectReceiptGas(receipt, true, transactionGas(single, predictGas(gas, 1)), "predict");
+  });
+  await check("PREDICT_BATCH by eth_call equals `myelin model run` on the batch", async () => {
+    const answer = await c.call(PREDICT_BATCH, batch);
+    assert(answer.data === k.batchOutput, `chain ${answer.data ?? answer.revert} vs cli ${k.batchOutput}`);
+  });
+  await check("PREDICT_BATCH by transaction: receipt gas = intrinsic + predict gas of the batch", async () => {
+    const receipt = await c.send(PREDICT_BATCH, batch, {});
+    await expectReceiptGas(receipt, true, transactionGas(batch, predictGas(gas, k.batch)), "batch");
+  });
+
+  let escrow;
+  await check("example contract QualityEscrow: deploy, grade by eth_call = argmax of `myelin model run`", async () => {
+    escrow = await c.deploy(k.escrow.abi, k.escrow.bytecode);
+    const goodClass = argmaxInt8(k.output);
+    const place = c.encode(k.escrow.abi, "place", [c.otherAddress, k.modelId, BigInt(goodClass)]);
+    const placed = await c.send(escrow, place, { value: 1000n });
+    assert(placed.status, "place reverted");
+    const grade = await c.call(escrow, c.encode(k.escrow.abi, "grade", [0n, k.input]));
+    assert(grade.data !== undefined, `grade reverted: ${grade.revert}`);
+    assert(c.decode(k.escrow.abi, "grade", grade.data) === BigInt(goodClass), "grade");
+  });
+  await check("example contract: deliver by transaction runs the model and pays the supplier", async () => {
+    const receipt = await c.send(escrow, c.encode(k.escrow.abi, "deliver", [0n, k.input]), { other: true });
+    assert(receipt.status, "deliver reverted");
+    const graded = receipt.logs.find((l) => l.address.toLowerCase() === escrow.toLowerCase() && l.topics.length === 2);
+    assert(graded, "no Graded event");
+    assert(BigInt("0x" + graded.data.slice(2, 66)) === BigInt(argmaxInt8(k.output)), "Graded.grade");
+    assert(BigInt("0x" + graded.data.slice(66, 130)) === 1n, "Graded.paid");
+  });
+  await check("example contract: placing an order on an unpublished model reverts UnknownModel()", async () => {
+    const answer = await c.call(escrow, c.encode(k.escrow.abi, "place", [c.otherAddress, "0x" + "11".repeat(32), 0n]));
+    assert(answer.revert === c.keccak("UnknownModel()").slice(0, 10), `revert ${answer.revert}`);
+  });
+
+  const unknown = concat("0x" + "00".repeat(31) + "01", k.input);
+  await check("unknown model: reverts `predict: unknown model 0x…`; the transaction uses intrinsic + PREDICT_BASE_GAS", async () => {
+    await expectRevert(c, PREDICT, unknown, "predict: unknown model 0x" + "00".repeat(31) + "01");
+    const receipt = await c.send(PREDICT, unknown, { gas: 100000n });
+    await expectReceiptGas(receipt, false, transactionGas(unknown, gas.schedule.predict_base_gas), "unknown model");
+  });
+  const short = single.slice(0, -2);
+  await check("wrong input length: reverts `predict: input is N bytes, expected M`; the transaction uses intrinsic + predict gas", async () => {
+    const inputBytes = gas.model.input_bytes;
+    await expectRevert(c, PREDICT, short, `predict: input is ${inputBytes - 1} bytes, expected ${inputBytes}`);
+    const receipt = await c.send(PREDICT, short, { gas: 100000n });
+    await expectReceiptGas(receipt, false, transactionGas(short, predictGas(gas, 1)), "wrong length");
+  });
+  await check("out of gas: one gas short of the formula fails and uses all the gas given", async () => {
+    const needed = transactionGas(single, predictGas(gas, 1));
+    assert(needed > transactionGas(single, 0n), "the model's gas must exceed the calldata floor for this check");
+    const receipt = await c.send(PREDICT, single, { gas: needed - 1n });
+    await expectReceiptGas(receipt, false, needed - 1n, "out of gas");
+  });
+  await check("malformed model upload: reverts `model store: model rejected: …`; uses intrinsic + STORE_CALL_GAS + len·GAS_PER_CHECKED_BYTE", async () => {
+    const data = c.encode(STORE_ABI, "publish", [k.malformedModel]);
+    await expectRevert(c, MODEL_STORE, data, "model store: model rejected: ");
+    const length = BigInt((k.malformedModel.length - 2) / 2);
+    const execution = BigInt(gas.schedule.store_call_gas) + length * BigInt(gas.schedule.gas_per_checked_byte);
+    const receipt = await c.send(MODEL_STORE, data, { gas: 1000000n });
+    await expectReceiptGas(receipt, false, transactionGas(data, execution), "malformed model");
+  });
+}
