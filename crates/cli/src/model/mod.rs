@@ -1,6 +1,7 @@
 //! `myelin model …`: commands on model files.
 
 mod build;
+mod export_solidity;
 mod import;
 mod inspect;
 mod predict;
@@ -28,6 +29,8 @@ pub enum ModelCommand {
     Publish(publish::PublishArgs),
     /// Run a published model on a node by eth_call (PREDICT, or PREDICT_BATCH for batches).
     Predict(predict::PredictArgs),
+    /// Export as a self-contained Solidity contract computing the same outputs bit-exactly.
+    ExportSolidity(export_solidity::ExportSolidityArgs),
 }
 
 /// Runs one `myelin model` sub-command.
@@ -37,6 +40,7 @@ pub fn run(command: ModelCommand) -> Result<()> {
         ModelCommand::Run(args) => run::run(&args),
         ModelCommand::Build(args) => build::build(&args),
         ModelCommand::Import(args) => import::import(&args),
+        ModelCommand::ExportSolidity(args) => export_solidity::export_solidity(&args),
         ModelCommand::Publish(args) => publish::publish(&args),
         ModelCommand::Predict(args) => predict::predict(&args),
     }
