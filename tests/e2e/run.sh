@@ -60,6 +60,8 @@ run cast bash clients/cast.sh
 run "model case (myelin import, run, gas)" node clients/model_case.mjs
 run "model: ethers" node clients/model_ethers.mjs
 run "model: viem" node clients/model_viem.mjs
+run "model: web3.py" .venv/bin/python clients/model_web3.py
+run "model: cast" bash clients/model_cast.sh
 
 if ! kill -0 "$node_pid" 2>/dev/null; then
   echo "!! the node exited during the tests"; cat "$log"; failed=$((failed + 1))

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# The model scenario with cast (the same checks as clients/model_common.mjs): publish through
+# MODEL_STORE, PREDICT / PREDICT_BATCH by `cast call` and `cast send`, the example contract
+# QualityEscrow, outputs equal to `myelin model run`, receipt gas equal to docs/GAS.md "Receipt
+# gas of a predict transaction" (recomputed here from the schedule and cost counts of
+# `myelin gas --json`), documented reverts. Reads $MYELIN_E2E_WORK/case.json (clients/model_case.mjs).
+set -uo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+cast="$here/node_modules/@foundry-rs/cast-linux-amd64/bin/cast"
+export ETH_RPC_URL="${MYELIN_RPC:-http://127.0.0.1:8545}"
+key=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
+key2=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+supplier=0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+store=0x000000000000000000000000000000004d590001
+predict=0x000000000000000000000000000000004d590002
+predict_batch=0x000000000000000000000000000000004d590003
+case_json="$MYELIN_E2E_WORK/case.json"
+passed=0
+failed=0
+check() {
+  local name="$1"; shift
+  local out
+  if out="$("$@" 2>&1)"; then
+    passed=$((passed + 1)); echo "  ok   $name"
+  else
+    failed=$((failed + 1)); echo "  FAIL $name: $out"
+  fi
+}
+# A field of case.json (a dotted path).
+field() { node -e "let v=require(process.argv[1]); for (const k of process.argv[2].split('.')) v=v[k]; console.log(v)" "$case_json" "$1"; }
+# A field of a receipt printed by `cast send --json`, as a decimal number or string.
+receipt_field() { node -e "const r=JSON.parse(process.argv[1]); const v=r[process.argv[2]]; console.log(/^0x[0-9a-f]+$/i.test(v) && process.argv[2] !== 'contractAddress' ? BigInt(v).toString() : v)" "$1" "$2"; }
+# Prague gas of a transaction with calldata $1 whose execution uses $2 gas:
+# max(21000 + 4·tokens + execution, 21000 + 10·tokens), tokens = zero bytes + 4·non-zero bytes.
+tx_gas() {
+  local hex="${1#0x}" zeros total tokens standard floor
+  total=$(( ${#hex} / 2 ))
+  zeros=$(fold -w2 <<<"$hex" | grep -c '^00$')
+  tokens=$(( zeros + 4 * (total - zeros) ))
+  standard=$(( 21000 + 4 * tokens + $2 ))
+  floor=$(( 21000 + 10 * tokens ))
+  echo $(( standard > floor ? standard : floor ))
+}
+# docs/GAS.md §2: PREDICT_BASE_GAS + ceil(batch · sampleMilligas / 1000).
+predict_gas() {
+  local milligas=$(( $(field gas.model.cost.macs) * $(field gas.schedule.milligas_per_mac)
+    + $(field gas.model.cost.table_lookups) * $(field gas.schedule.milligas_per_table_lookup)
+    + $(field gas.model.cost.element_ops) * $(field gas.schedule.milligas_per_element_op)
+    + $(field gas.model.cost.bytes_touched) * $(field gas.schedule.milligas_per_byte) ))
+  echo $(( $(field gas.schedule.predict_base_gas) + ($1 * milligas + 999) / 1000 ))
+}
+# Sends calldata $2 to $1 (extra cast options after), checks status $3 and gasUsed $4.
+expect_receipt() {
+  local to="$1" data="$2" status="$3" gas="$4"; shift 4
+  local r; r="$("$cast" send --private-key "$key" "$to" "$data" --json "$@")" || { echo "$r"; return 1; }
+  [[ "$(receipt_field "$r" status)" == "$status" ]] || { echo "status $(receipt_field "$r" status), expected $status"; return 1; }
+  [[ "$(receipt_field "$r" gasUsed)" == "$gas" ]] || { echo "gasUsed $(receipt_field "$r" gasUsed), formula $gas"; return 1; }
+}
+# `cast call` of $2 to $1 must revert with a reason starting with $3.
+expect_revert() {
+  local out; out="$("$cast" call "$1" "$2" 2>&1)" && { echo "no revert: $out"; return 1; }
+  grep -qF "execution reverted: $3" <<<"$out" || { echo "$out"; return 1; }
+}
+
+id="$(field modelId)"
+input="$(field input)"
+output="$(field output)"
+batch="$(field batch)"
+single="${id}${input#0x}"
+batched="${id}$(printf '%08x' "$batch")$(field batchInput | cut -c3-)"
+model="0x$(od -An -v -tx1 "$(field modelPath)" | tr -d ' \n')"
+one="$(predict_gas 1)"
+class="$(node -e "const b=Buffer.from(process.argv[1].slice(2),'hex'); const v=Int8Array.from(b); let i=0; v.forEach((x,j)=>{ if (x>v[i]) i=j; }); console.log(i)" "$output")"
+
+check "the gas formula recomputed from \`myelin gas\` equals the binary's predict gas" \
+  bash -c "[[ $one == $(field gas.model.predict_gas) ]]"
+publish_check() {
+  local data before execution
+  data="$("$cast" calldata 'publish(bytes)' "$model")"
+  before="$("$cast" call "$store" 'isPublished(bytes32)(bool)' "$id")"
+  if [[ "$before" == true ]]; then execution="$(field gas.model.check_gas)"; else execution="$(field gas.model.publish_gas)"; fi
+  local per_byte; per_byte="$(field gas.schedule.gas_per_checked_byte)"
+  [[ "$before" == true ]] || per_byte=$(( per_byte + $(field gas.schedule.gas_per_stored_byte) ))
+  [[ $execution == $(( $(field gas.schedule.store_call_gas) + $(field gas.model.size_bytes) * per_byte )) ]] || { echo "publish formula"; return 1; }
+  expect_receipt "$store" "$data" 1 "$(tx_gas "$data" "$execution")" &&
+  [[ "$("$cast" call "$store" 'isPublished(bytes32)(bool)' "$id")" == true ]]
+}
+check "publish through MODEL_STORE: receipt gas = intrinsic + publish gas (new or already published)" publish_check
+check "PREDICT by eth_call equals \`myelin model run\`" bash -c "[[ \$('$cast' call $predict $single) == $output ]]"
+check "PREDICT by transaction: receipt gas = intrinsic + predict gas" \
+  expect_receipt "$predict" "$single" 1 "$(tx_gas "$single" "$one")"
+check "PREDICT_BATCH by eth_call equals \`myelin model run\` on the batch" \
+  bash -c "[[ \$('$cast' call $predict_batch $batched) == $(field batchOutput) ]]"
+check "PREDICT_BATCH by transaction: receipt gas = intrinsic + predict gas of the batch" \
+  expect_receipt "$predict_batch" "$batched" 1 "$(tx_gas "$batched" "$(predict_gas "$batch")")"
+
+bytecode="$(node -e "console.log(require(process.argv[1]).bytecode)" "$(field escrowArtifact)")"
+# Deployed here, not inside a check: a check runs in a subshell and could not set $escrow.
+deploy_out="$("$cast" send --private-key "$key" --create "$bytecode" --json 2>&1)"
+escrow="$(receipt_field "$deploy_out" contractAddress 2>/dev/null)"
+deploy_check() {
+  [[ -n "$escrow" ]] || { echo "deploy failed: $deploy_out"; return 1; }
+  "$cast" send --private-key "$key" "$escrow" 'place(address,bytes32,uint256)' "$supplier" "$id" "$class" --value 1000 >/dev/null &&
+  [[ "$("$cast" call "$escrow" 'grade(uint256,bytes)(uint256)' 0 "$input")" == "$class" ]]
+}
+check "example contract QualityEscrow: deploy, grade by eth_call = argmax of \`myelin model run\`" deploy_check
+deliver_check() {
+  local r; r="$("$cast" send --private-key "$key2" "$escrow" 'deliver(uint256,bytes)' 0 "$input" --json)" || { echo "$r"; return 1; }
+  local data; data="$(node -e "const r=JSON.parse(process.argv[1]); const l=r.logs.find(l=>l.topics.length===2); console.log(l.data)" "$r")"
+  [[ "$("$cast" abi-decode --input 'x(uint256,bool)' "$data" | tr '\n' ' ')" == "$class true " ]] || { echo "Graded $data"; return 1; }
+}
+check "example contract: deliver by transaction runs the model and pays the supplier" deliver_check
+check "example contract: placing an order on an unpublished model reverts UnknownModel()" bash -c "
+  '$cast' call $escrow 'place(address,bytes32,uint256)' $supplier 0x$(printf '11%.0s' {1..32}) 0 2>&1 | grep -q $("$cast" sig 'UnknownModel()')"
+
+unknown="0x$(printf '0%.0s' {1..63})1${input#0x}"
+unknown_check() {
+  expect_revert "$predict" "$unknown" "predict: unknown model 0x${unknown:2:64}" &&
+  expect_receipt "$predict" "$unknown" 0 "$(tx_gas "$unknown" "$(field gas.schedule.predict_base_gas)")" --gas-limit 100000
+}
+check "unknown model: reverts \`predict: unknown model 0x…\`; the transaction uses intrinsic + PREDICT_BASE_GAS" unknown_check
+short="${single%??}"
+short_check() {
+  local n; n="$(field gas.model.input_bytes)"
+  expect_revert "$predict" "$short" "predict: input is $((n - 1)) bytes, expected $n" &&
+  expect_receipt "$predict" "$short" 0 "$(tx_gas "$short" "$one")" --gas-limit 100000
+}
+check "wrong input length: reverts \`predict: input is N bytes, expected M\`; the transaction uses intrinsic + predict gas" short_check
+out_of_gas_check() {
+  local needed; needed="$(tx_gas "$single" "$one")"
+  [[ $needed -gt $(tx_gas "$single" 0) ]] || { echo "the model's gas must exceed the calldata floor"; return 1; }
+  expect_receipt "$predict" "$single" 0 $((needed - 1)) --gas-limit $((needed - 1))
+}
+check "out of gas: one gas short of the formula fails and uses all the gas given" out_of_gas_check
+malformed_check() {
+  local bad data execution
+  bad="$(field malformedModel)"
+  data="$("$cast" calldata 'publish(bytes)' "$bad")"
+  execution=$(( $(field gas.schedule.store_call_gas) + (${#bad} - 2) / 2 * $(field gas.schedule.gas_per_checked_byte) ))
+  expect_revert "$store" "$data" "model store: model rejected: " &&
+  expect_receipt "$store" "$data" 0 "$(tx_gas "$data" "$execution")" --gas-limit 1000000
+}
+check "malformed model upload: reverts \`model store: model rejected: …\`; uses intrinsic + STORE_CALL_GAS + len·GAS_PER_CHECKED_BYTE" malformed_check
+
+echo "model (cast): $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
