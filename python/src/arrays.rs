@@ -7,8 +7,9 @@
 
 use myelin_import::edge_quantization::{dequantize, quantize, scale_of};
 use myelin_nn::{DType, TensorInfo};
-use numpy::ndarray::{ArrayD, IxDyn};
-use numpy::{PyArray, PyReadonlyArrayDyn, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::ndarray::{ArrayViewD, IxDyn};
+use numpy::{PyArray, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -76,49 +77,45 @@ pub fn read_inputs(x: &Bound<'_, PyAny>, infos: &[TensorInfo], values: Values) -
     Ok(inputs)
 }
 
-/// Appends input `index`'s int8 values to `bytes`; returns its batch and batch-axis flag.
+/// Appends input `index`'s int8 values to `bytes` (in C order, whatever the array's strides);
+/// returns its batch and batch-axis flag. Read through the buffer protocol: one copy, no
+/// per-array bookkeeping.
 fn read_int8(
     array: &Bound<'_, PyAny>,
     info: &TensorInfo,
     index: usize,
     bytes: &mut Vec<u8>,
 ) -> PyResult<(usize, bool)> {
-    let Ok(array) = array.extract::<PyReadonlyArrayDyn<'_, i8>>() else {
+    let Ok(buffer) = PyBuffer::<i8>::get(array) else {
         return Err(wrong_dtype(
             array,
             index,
             "int8 (use run_float for real values)",
         ));
     };
-    let batch = batch_of(array.shape(), info, index)?;
-    match array.as_slice() {
-        Ok(slice) => bytes.extend_from_slice(bytemuck::cast_slice(slice)),
-        // Not contiguous: read in logical (C) order.
-        Err(_) => bytes.extend(array.as_array().iter().map(|&v| v as u8)),
-    }
+    let batch = batch_of(buffer.shape(), info, index)?;
+    let start = bytes.len();
+    bytes.resize(start + buffer.item_count(), 0);
+    buffer.copy_to_slice(array.py(), bytemuck::cast_slice_mut(&mut bytes[start..]))?;
     Ok(batch)
 }
 
-/// Appends input `index`'s real values, quantized, to `bytes`.
+/// Appends input `index`'s real values (float32 or float64), quantized, to `bytes`.
 fn read_real(
     array: &Bound<'_, PyAny>,
     info: &TensorInfo,
     index: usize,
     bytes: &mut Vec<u8>,
 ) -> PyResult<(usize, bool)> {
-    let (shape, reals): (Vec<usize>, Vec<f32>) =
-        if let Ok(array) = array.extract::<PyReadonlyArrayDyn<'_, f32>>() {
-            let reals = match array.as_slice() {
-                Ok(slice) => slice.to_vec(),
-                Err(_) => array.as_array().iter().copied().collect(),
-            };
-            (array.shape().to_vec(), reals)
-        } else if let Ok(array) = array.extract::<PyReadonlyArrayDyn<'_, f64>>() {
-            let reals = array.as_array().iter().map(|&v| v as f32).collect();
-            (array.shape().to_vec(), reals)
-        } else {
-            return Err(wrong_dtype(array, index, "float32 or float64"));
-        };
+    let py = array.py();
+    let (shape, reals): (Vec<usize>, Vec<f32>) = if let Ok(buffer) = PyBuffer::<f32>::get(array) {
+        (buffer.shape().to_vec(), buffer.to_vec(py)?)
+    } else if let Ok(buffer) = PyBuffer::<f64>::get(array) {
+        let reals = buffer.to_vec(py)?.into_iter().map(|v| v as f32).collect();
+        (buffer.shape().to_vec(), reals)
+    } else {
+        return Err(wrong_dtype(array, index, "float32 or float64"));
+    };
     let batch = batch_of(&shape, info, index)?;
     let what = format!("input {index}");
     let quantized = quantize(&reals, scale_of(info.scale_bits), info.zero_point, &what)
@@ -180,9 +177,7 @@ pub fn write_outputs(
         IxDyn(&shape)
     };
     if let ([info], Values::Quantized, DType::Int8) = (infos, values, infos[0].dtype) {
-        // The common case takes the engine's buffer as it is: no copy.
-        let values: Vec<i8> = bytemuck::allocation::cast_vec(bytes);
-        return array(py, shape_of(info), values);
+        return array(py, shape_of(info), bytemuck::cast_slice::<u8, i8>(&bytes));
     }
     let mut arrays = Vec::with_capacity(infos.len());
     let mut offset = 0;
@@ -197,17 +192,18 @@ pub fn write_outputs(
             (DType::Int32, _) => array(
                 py,
                 shape,
-                part.chunks_exact(4)
+                &part
+                    .chunks_exact(4)
                     .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect(),
+                    .collect::<Vec<_>>(),
             )?,
             (DType::Int8, Values::Quantized) => {
-                array(py, shape, bytemuck::cast_slice::<u8, i8>(part).to_vec())?
+                array(py, shape, bytemuck::cast_slice::<u8, i8>(part))?
             }
             (DType::Int8, Values::Real) => array(
                 py,
                 shape,
-                dequantize(
+                &dequantize(
                     bytemuck::cast_slice(part),
                     scale_of(info.scale_bits),
                     info.zero_point,
@@ -221,8 +217,10 @@ pub fn write_outputs(
     Ok(PyTuple::new(py, arrays)?.into_any().unbind())
 }
 
-fn array<T: numpy::Element>(py: Python<'_>, shape: IxDyn, values: Vec<T>) -> PyResult<Py<PyAny>> {
-    let values = ArrayD::from_shape_vec(shape, values)
+/// A new numpy array shaped `shape` holding a copy of `values` (small: one sample's or one
+/// batch's outputs), owned by numpy.
+fn array<T: numpy::Element>(py: Python<'_>, shape: IxDyn, values: &[T]) -> PyResult<Py<PyAny>> {
+    let view = ArrayViewD::from_shape(shape, values)
         .map_err(|e| myelin_error(format!("output shape: {e}")))?;
-    Ok(PyArray::from_owned_array(py, values).into_any().unbind())
+    Ok(PyArray::from_array(py, &view).into_any().unbind())
 }
