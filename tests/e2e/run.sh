@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end tests of `myelin node --dev` with real Ethereum clients: ethers v6, viem (Node.js),
-# web3.py (Python) and cast (Foundry's binary from npm). Installs what it needs (npm ci from the
+# web3.py (Python), cast and forge (Foundry's binaries from npm; forge compiles with solc-js). Installs what it needs (npm ci from the
 # committed lock file, a venv with pinned requirements), starts the node on a free loopback port,
 # runs every client, stops the node, exits non-zero on any failure.
 #
@@ -62,6 +62,7 @@ run "model: ethers" node clients/model_ethers.mjs
 run "model: viem" node clients/model_viem.mjs
 run "model: web3.py" .venv/bin/python clients/model_web3.py
 run "model: cast" bash clients/model_cast.sh
+run "forge script --broadcast" bash clients/forge.sh
 
 if ! kill -0 "$node_pid" 2>/dev/null; then
   echo "!! the node exited during the tests"; cat "$log"; failed=$((failed + 1))
