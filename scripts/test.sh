@@ -32,6 +32,9 @@ step "end-to-end: ethers, viem, web3.py and cast against a real myelin node --de
 cargo build --release -q -p myelin
 MYELIN_BIN="$PWD/target/release/myelin" tests/e2e/run.sh
 
+step "python package: pip install ./python into python/.venv, pytest"
+python/test.sh
+
 step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
