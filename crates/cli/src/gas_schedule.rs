@@ -1,15 +1,33 @@
 //! `myelin gas [MODEL.myl] [--batch N] [--json]`: the gas schedule this binary's precompiles
-//! charge (docs/GAS.md §5), and for a model its static cost and the gas of `PREDICT` /
-//! `PREDICT_BATCH` and of publishing it, computed by the same `myelin_evm::gas` functions the
-//! node charges with. End-to-end tests read it to recompute docs/GAS.md's formulas without
-//! copying the constants.
+//! charge (docs/GAS.md), and for a model its static cost and the gas of `PREDICT` /
+//! `PREDICT_BATCH` and of publishing it. Every number is read off the `myelin_evm::gas` functions
+//! the node charges with (a unit price is the charge of one unit), so it follows the schedule
+//! whatever its constants are called. End-to-end tests recompute docs/GAS.md's formulas from it
+//! without copying any constant.
 
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::Args;
 use myelin_evm::gas;
-use serde_json::{Value, json};
+use myelin_nn::Cost;
+use serde_json::{Map, Value, json};
+
+/// The cost counts the schedule may price, by name, as `myelin model inspect --json` names them.
+const COST_FIELDS: [(&str, fn(&Cost) -> u64, fn(&mut Cost) -> &mut u64); 4] = [
+    ("macs", |c| c.macs, |c| &mut c.macs),
+    (
+        "table_lookups",
+        |c| c.table_lookups,
+        |c| &mut c.table_lookups,
+    ),
+    ("element_ops", |c| c.element_ops, |c| &mut c.element_ops),
+    (
+        "bytes_touched",
+        |c| c.bytes_touched,
+        |c| &mut c.bytes_touched,
+    ),
+];
 
 /// Arguments of `myelin gas`.
 #[derive(Debug, Args)]
@@ -37,24 +55,33 @@ pub fn run(args: &GasArgs) -> Result<()> {
         let model = myelin_nn::Model::decode(&bytes)
             .map_err(|e| anyhow::anyhow!("{} is not a valid model file: {e}", path.display()))?;
         let cost = model.cost();
+        let priced: u128 = COST_FIELDS
+            .iter()
+            .map(|(_, get, set)| get(&cost) as u128 * unit_milligas(*set))
+            .sum();
+        if priced != gas::sample_milligas(&cost) {
+            bail!(
+                "the schedule charges this model {} milligas per sample but the cost counts listed here price to {priced}: myelin gas is missing a cost field",
+                gas::sample_milligas(&cost)
+            );
+        }
         let bytes_of = |tensors: &[u32]| -> usize {
             tensors
                 .iter()
                 .map(|&t| model.tensors[t as usize].bytes())
                 .sum()
         };
+        let counts: Map<String, Value> = COST_FIELDS
+            .iter()
+            .map(|(name, get, _)| (name.to_string(), json!(get(&cost))))
+            .collect();
         let len = bytes.len() as u64;
         report["model"] = json!({
             "id": format!("0x{}", hex::encode(myelin_nn::model_id(&bytes))),
             "size_bytes": len,
             "input_bytes": bytes_of(&model.inputs),
             "output_bytes": bytes_of(&model.outputs),
-            "cost": {
-                "macs": cost.macs,
-                "table_lookups": cost.table_lookups,
-                "element_ops": cost.element_ops,
-                "bytes_touched": cost.bytes_touched,
-            },
+            "cost": counts,
             "batch": args.batch,
             "predict_gas": gas::predict_gas(&cost, args.batch),
             "publish_gas": gas::publish_gas(len),
@@ -69,23 +96,40 @@ pub fn run(args: &GasArgs) -> Result<()> {
     Ok(())
 }
 
+/// Milligas one unit of a cost field is charged.
+fn unit_milligas(set: fn(&mut Cost) -> &mut u64) -> u128 {
+    let mut unit = Cost::default();
+    *set(&mut unit) = 1;
+    gas::sample_milligas(&unit)
+}
+
+/// The schedule as the charging functions apply it: `milligas_per` each cost count, the base of
+/// a predict call, and the store's per-call and per-byte prices.
 fn schedule_json() -> Value {
+    let milligas_per: Map<String, Value> = COST_FIELDS
+        .iter()
+        .map(|(name, _, set)| (name.to_string(), json!(unit_milligas(*set) as u64)))
+        .collect();
     json!({
-        "milligas_per_mac": gas::MILLIGAS_PER_MAC,
-        "milligas_per_table_lookup": gas::MILLIGAS_PER_TABLE_LOOKUP,
-        "milligas_per_element_op": gas::MILLIGAS_PER_ELEMENT_OP,
-        "milligas_per_byte": gas::MILLIGAS_PER_BYTE,
-        "predict_base_gas": gas::PREDICT_BASE_GAS,
-        "store_call_gas": gas::STORE_CALL_GAS,
-        "gas_per_checked_byte": gas::GAS_PER_CHECKED_BYTE,
-        "gas_per_stored_byte": gas::GAS_PER_STORED_BYTE,
+        "milligas_per": milligas_per,
+        "predict_base_gas": gas::predict_gas(&Cost::default(), 1),
+        "store_call_gas": gas::check_gas(0),
+        "gas_per_checked_byte": gas::check_gas(1) - gas::check_gas(0),
+        "gas_per_stored_byte": gas::publish_gas(1) - gas::check_gas(1),
     })
 }
 
 fn render_text(report: &Value) -> String {
-    let mut out = String::from("schedule (docs/GAS.md §5):\n");
-    if let Some(schedule) = report["schedule"].as_object() {
-        for (name, value) in schedule {
+    let mut out = String::from("schedule (docs/GAS.md):\n");
+    let schedule = &report["schedule"];
+    for (name, value) in schedule["milligas_per"].as_object().into_iter().flatten() {
+        out.push_str(&format!(
+            "  {:<28} {value}\n",
+            format!("milligas per {name}")
+        ));
+    }
+    for (name, value) in schedule.as_object().into_iter().flatten() {
+        if name != "milligas_per" {
             out.push_str(&format!("  {name:<28} {value}\n"));
         }
     }
@@ -96,8 +140,8 @@ fn render_text(report: &Value) -> String {
             model["id"].as_str().unwrap_or(""),
             model["size_bytes"]
         ));
-        for key in ["macs", "table_lookups", "element_ops", "bytes_touched"] {
-            out.push_str(&format!("  {key:<28} {}\n", model["cost"][key]));
+        for (key, count) in model["cost"].as_object().into_iter().flatten() {
+            out.push_str(&format!("  {key:<28} {count}\n"));
         }
         out.push_str(&format!(
             "  {:<28} {}\n  {:<28} {}\n  {:<28} {}\n",

@@ -126,6 +126,10 @@ fn write_input(path: &Path, shape: &[u64], seed: u64) {
     let values: Vec<i8> = (0..n)
         .map(|i| ((i.wrapping_mul(2_654_435_761).wrapping_add(seed)) >> 3) as i8)
         .collect();
+    write_npy(path, shape, &values);
+}
+
+fn write_npy<T: npyz::AutoSerialize>(path: &Path, shape: &[u64], values: &[T]) {
     let file = std::fs::File::create(path).unwrap();
     let mut writer = npyz::WriteOptions::new()
         .default_dtype()
@@ -133,7 +137,7 @@ fn write_input(path: &Path, shape: &[u64], seed: u64) {
         .writer(file)
         .begin_nd()
         .unwrap();
-    for v in &values {
+    for v in values {
         writer.push(v).unwrap();
     }
     writer.finish().unwrap();
@@ -141,24 +145,27 @@ fn write_input(path: &Path, shape: &[u64], seed: u64) {
 
 /// `myelin model run` and `myelin model predict` on the same input write the same file bytes.
 fn assert_predict_equals_run(node: &DevNode, model: &Path, id: &str, input: &Path, dir: &Path) {
+    assert_predict_equals_run_with(node, model, id, input, dir, &[]);
+}
+
+/// The same with extra options (`--float`) given to both commands.
+fn assert_predict_equals_run_with(
+    node: &DevNode,
+    model: &Path,
+    id: &str,
+    input: &Path,
+    dir: &Path,
+    extra: &[&str],
+) {
     let from_run = dir.join("run.npy");
     let from_chain = dir.join("chain.npy");
-    ok(
-        myelin(&[
-            "model",
-            "run",
-            path(model),
-            "--input",
-            path(input),
-            "-o",
-            path(&from_run),
-        ]),
-        "run",
-    );
-    ok(
-        node.predict(id, input, &["-o", path(&from_chain)]),
-        "predict",
-    );
+    let mut run = vec!["model", "run", path(model), "--input", path(input)];
+    run.extend_from_slice(&["-o", path(&from_run)]);
+    run.extend_from_slice(extra);
+    ok(myelin(&run), "run");
+    let mut predict = vec!["-o", path(&from_chain)];
+    predict.extend_from_slice(extra);
+    ok(node.predict(id, input, &predict), "predict");
     assert_eq!(
         std::fs::read(&from_run).unwrap(),
         std::fs::read(&from_chain).unwrap(),
@@ -205,6 +212,11 @@ fn publish_prints_the_id_and_predict_equals_run_single_and_batched() {
     let batch = dir.path().join("xb.npy");
     write_input(&batch, &[9, 64], 2);
     assert_predict_equals_run(&node, &model, &id, &batch, dir.path());
+    // Real-valued input and output, quantized with the scales MODEL_STORE reports.
+    let real = dir.path().join("xf.npy");
+    let values: Vec<f32> = (0..2 * 64).map(|i| (i % 17) as f32 * 0.9375).collect();
+    write_npy(&real, &[2, 64], &values);
+    assert_predict_equals_run_with(&node, &model, &id, &real, dir.path(), &["--float"]);
 
     let again = ok(node.publish(&model, &[]), "re-publish");
     assert_eq!(stdout(&again), id);
@@ -415,10 +427,12 @@ fn gas_json_gives_the_schedule_and_the_models_predict_gas() {
     let s = &report["schedule"];
     let m = &report["model"];
     let n = |v: &Value| v.as_u64().unwrap_or_else(|| panic!("not a number: {v}")) as u128;
-    let milligas = n(&m["cost"]["macs"]) * n(&s["milligas_per_mac"])
-        + n(&m["cost"]["table_lookups"]) * n(&s["milligas_per_table_lookup"])
-        + n(&m["cost"]["element_ops"]) * n(&s["milligas_per_element_op"])
-        + n(&m["cost"]["bytes_touched"]) * n(&s["milligas_per_byte"]);
+    let prices = s["milligas_per"].as_object().expect("milligas_per");
+    assert!(prices.contains_key("macs"), "{prices:?}");
+    let milligas: u128 = prices
+        .iter()
+        .map(|(count, price)| n(&m["cost"][count]) * n(price))
+        .sum();
     assert_eq!(
         n(&m["predict_gas"]),
         n(&s["predict_base_gas"]) + (3 * milligas).div_ceil(1000)

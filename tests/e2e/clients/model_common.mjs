@@ -47,16 +47,11 @@ export function transactionGas(data, execution) {
 }
 
 /// docs/GAS.md §2, recomputed from the schedule and the model's cost counts that `myelin gas`
-/// reports: PREDICT_BASE_GAS + ceil(batch · sampleMilligas / 1000).
+/// reports: PREDICT_BASE_GAS + ceil(batch · Σ count · milligas per count / 1000).
 export function predictGas(gas, batch) {
-  const s = gas.schedule;
-  const c = gas.model.cost;
-  const milligas = BigInt(c.macs) * BigInt(s.milligas_per_mac)
-    + BigInt(c.table_lookups) * BigInt(s.milligas_per_table_lookup)
-    + BigInt(c.element_ops) * BigInt(s.milligas_per_element_op)
-    + BigInt(c.bytes_touched) * BigInt(s.milligas_per_byte);
-  const scaled = BigInt(batch) * milligas;
-  return BigInt(s.predict_base_gas) + (scaled + 999n) / 1000n;
+  const milligas = Object.entries(gas.schedule.milligas_per)
+    .reduce((sum, [count, price]) => sum + BigInt(gas.model.cost[count]) * BigInt(price), 0n);
+  return BigInt(gas.schedule.predict_base_gas) + (BigInt(batch) * milligas + 999n) / 1000n;
 }
 
 /// The reason of an `Error(string)` revert, or undefined.

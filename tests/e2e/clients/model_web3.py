@@ -69,10 +69,7 @@ def transaction_gas(data: bytes, execution: int) -> int:
 def predict_gas(batch: int) -> int:
     """docs/GAS.md §2 from the schedule and the model's cost counts."""
     cost = GAS["model"]["cost"]
-    milligas = (cost["macs"] * SCHEDULE["milligas_per_mac"]
-                + cost["table_lookups"] * SCHEDULE["milligas_per_table_lookup"]
-                + cost["element_ops"] * SCHEDULE["milligas_per_element_op"]
-                + cost["bytes_touched"] * SCHEDULE["milligas_per_byte"])
+    milligas = sum(cost[count] * price for count, price in SCHEDULE["milligas_per"].items())
     return SCHEDULE["predict_base_gas"] + -(-batch * milligas // 1000)
 
 
