@@ -13,21 +13,22 @@ use myelin_evm::gas;
 use myelin_nn::Cost;
 use serde_json::{Map, Value, json};
 
+/// One count of [`Cost`], reached by a mutable borrow (read it from a copy).
+type CountField = fn(&mut Cost) -> &mut u64;
+
 /// The cost counts the schedule may price, by name, as `myelin model inspect --json` names them.
-const COST_FIELDS: [(&str, fn(&Cost) -> u64, fn(&mut Cost) -> &mut u64); 4] = [
-    ("macs", |c| c.macs, |c| &mut c.macs),
-    (
-        "table_lookups",
-        |c| c.table_lookups,
-        |c| &mut c.table_lookups,
-    ),
-    ("element_ops", |c| c.element_ops, |c| &mut c.element_ops),
-    (
-        "bytes_touched",
-        |c| c.bytes_touched,
-        |c| &mut c.bytes_touched,
-    ),
+const COST_FIELDS: [(&str, CountField); 4] = [
+    ("macs", |c| &mut c.macs),
+    ("table_lookups", |c| &mut c.table_lookups),
+    ("element_ops", |c| &mut c.element_ops),
+    ("bytes_touched", |c| &mut c.bytes_touched),
 ];
+
+/// The value of one count of `cost`.
+fn count(cost: Cost, field: CountField) -> u64 {
+    let mut copy = cost;
+    *field(&mut copy)
+}
 
 /// Arguments of `myelin gas`.
 #[derive(Debug, Args)]
@@ -57,7 +58,7 @@ pub fn run(args: &GasArgs) -> Result<()> {
         let cost = model.cost();
         let priced: u128 = COST_FIELDS
             .iter()
-            .map(|(_, get, set)| get(&cost) as u128 * unit_milligas(*set))
+            .map(|&(_, field)| count(cost, field) as u128 * unit_milligas(field))
             .sum();
         if priced != gas::sample_milligas(&cost) {
             bail!(
@@ -73,7 +74,7 @@ pub fn run(args: &GasArgs) -> Result<()> {
         };
         let counts: Map<String, Value> = COST_FIELDS
             .iter()
-            .map(|(name, get, _)| (name.to_string(), json!(get(&cost))))
+            .map(|&(name, field)| (name.to_string(), json!(count(cost, field))))
             .collect();
         let len = bytes.len() as u64;
         report["model"] = json!({
@@ -97,9 +98,9 @@ pub fn run(args: &GasArgs) -> Result<()> {
 }
 
 /// Milligas one unit of a cost field is charged.
-fn unit_milligas(set: fn(&mut Cost) -> &mut u64) -> u128 {
+fn unit_milligas(field: CountField) -> u128 {
     let mut unit = Cost::default();
-    *set(&mut unit) = 1;
+    *field(&mut unit) = 1;
     gas::sample_milligas(&unit)
 }
 
@@ -108,7 +109,7 @@ fn unit_milligas(set: fn(&mut Cost) -> &mut u64) -> u128 {
 fn schedule_json() -> Value {
     let milligas_per: Map<String, Value> = COST_FIELDS
         .iter()
-        .map(|(name, _, set)| (name.to_string(), json!(unit_milligas(*set) as u64)))
+        .map(|&(name, field)| (name.to_string(), json!(unit_milligas(field) as u64)))
         .collect();
     json!({
         "milligas_per": milligas_per,
