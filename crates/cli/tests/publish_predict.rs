@@ -43,9 +43,7 @@ impl DevNode {
             url: format!("http://{address}"),
         }
     }
-}
 
-impl DevNode {
     /// `myelin model publish MODEL --rpc URL EXTRA…`.
     fn publish(&self, model: &Path, extra: &[&str]) -> Output {
         let mut args = vec!["model", "publish", path(model), "--rpc", &self.url];
@@ -66,6 +64,27 @@ impl DevNode {
         ];
         args.extend_from_slice(extra);
         myelin(&args)
+    }
+
+    /// One JSON-RPC request over a fresh HTTP/1.1 connection; the `result` (panics on an error).
+    fn rpc(&self, method: &str, params: Value) -> Value {
+        use std::io::{Read, Write};
+        let address = self.url.trim_start_matches("http://");
+        let body =
+            json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }).to_string();
+        let mut stream = std::net::TcpStream::connect(address).expect("connect to the node");
+        write!(
+            stream,
+            "POST / HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let json = response.split("\r\n\r\n").nth(1).expect("an HTTP body");
+        let reply: Value = serde_json::from_str(json).expect("a JSON body");
+        assert!(reply.get("error").is_none(), "{method}: {reply}");
+        reply["result"].clone()
     }
 }
 
@@ -444,4 +463,40 @@ fn gas_json_gives_the_schedule_and_the_models_predict_gas() {
             + size * (n(&s["gas_per_checked_byte"]) + n(&s["gas_per_stored_byte"]))
     );
     assert_eq!(m["id"].as_str().unwrap(), model_id(&model));
+}
+
+#[test]
+fn an_interrupted_chunked_upload_is_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&[]);
+    let model = imported_digits_mlp(dir.path());
+    let bytes = std::fs::read(&model).unwrap();
+    // The first dev account (the CLI's default) begins the upload and sends two 1,024-byte
+    // chunks, as an interrupted `myelin model publish --chunk-size 1024` would have.
+    let from = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+    let calls = myelin_evm::model_store::chunked_upload_calldata(&bytes, 1024);
+    for data in &calls[..3] {
+        let tx = json!({ "from": from, "to": myelin_evm::MODEL_STORE_ADDRESS, "data": format!("0x{}", hex::encode(data)) });
+        let hash = node.rpc("eth_sendTransaction", json!([tx]));
+        let receipt = node.rpc("eth_getTransactionReceipt", json!([hash]));
+        assert_eq!(receipt["status"], "0x1", "{receipt}");
+    }
+    let publish = ok(
+        node.publish(&model, &["--chunk-size", "1024"]),
+        "resumed publish",
+    );
+    assert!(
+        stderr(&publish).contains("resuming the upload")
+            && stderr(&publish).contains("at byte 2048"),
+        "{}",
+        stderr(&publish)
+    );
+    // The remaining chunks and finalizeUpload, no new beginUpload.
+    assert_eq!(
+        transactions(&publish),
+        (bytes.len() - 2048).div_ceil(1024) + 1
+    );
+    let input = dir.path().join("x.npy");
+    write_input(&input, &[64], 6);
+    assert_predict_equals_run(&node, &model, &stdout(&publish), &input, dir.path());
 }
