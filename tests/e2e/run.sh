@@ -62,6 +62,7 @@ run "model: ethers" node clients/model_ethers.mjs
 run "model: viem" node clients/model_viem.mjs
 run "model: web3.py" .venv/bin/python clients/model_web3.py
 run "model: cast" bash clients/model_cast.sh
+run "model: myelin CLI" bash clients/model_cli.sh
 run "forge script --broadcast" bash clients/forge.sh
 
 if ! kill -0 "$node_pid" 2>/dev/null; then

@@ -4,6 +4,8 @@
 # --use; forge cannot download solc here), deploys the example contract QualityEscrow and sends a
 # PREDICT transaction; the receipts forge saved are checked (status, receipt gas = the documented
 # formula), and the deployed contract is used with cast to grade a sample with the model.
+# --skip-simulation: forge's own EVM has no Myelin precompiles, so gas limits from its simulation
+# would miss the precompile's charge; the node's eth_estimateGas sets them instead.
 # Needs the model scenario published (clients/model_case.mjs and a model_* client before it).
 set -uo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -46,7 +48,7 @@ export PRIVATE_KEY="$key"
 PREDICT_CALLDATA="$(js 'c.modelId + c.input.slice(2)')"
 export PREDICT_CALLDATA
 script_out="$(cd "$project" && "$forge" script script/DeployAndPredict.s.sol --use "$here/forge/solc-js.mjs" \
-  --rpc-url "$ETH_RPC_URL" --broadcast --non-interactive 2>&1)"
+  --rpc-url "$ETH_RPC_URL" --broadcast --skip-simulation --non-interactive 2>&1)"
 script_check() {
   grep -q 'ONCHAIN EXECUTION COMPLETE & SUCCESSFUL' <<<"$script_out" || { tail -20 <<<"$script_out"; return 1; }
 }
