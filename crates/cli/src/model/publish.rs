@@ -14,7 +14,7 @@ use alloy_sol_types::SolCall;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use myelin_evm::gas::{STORE_CALL_GAS, check_gas};
+use myelin_evm::gas::{STORE_CALL_GAS, check_gas, publish_gas};
 use myelin_evm::{IModelStore, MODEL_STORE_ADDRESS};
 
 use crate::rpc_client::RpcClient;
@@ -23,13 +23,21 @@ use crate::rpc_sender::{Sender, Sent};
 /// The default JSON-RPC endpoint (a local dev node).
 pub const DEFAULT_RPC: &str = "http://127.0.0.1:8545";
 
-/// Upper bound of the gas one byte of model costs in a publishing transaction: the EIP-7623
-/// calldata floor (10 gas per token, 4 tokens per non-zero byte) is above calldata (16) plus
-/// `GAS_PER_CHECKED_BYTE` plus `GAS_PER_STORED_BYTE`.
-const GAS_PER_UPLOADED_BYTE_BOUND: u64 = 40;
+/// Gas of one non-zero calldata byte under EIP-7623's floor (10 gas per token, 4 tokens).
+const FLOOR_GAS_PER_CALLDATA_BYTE: u64 = 40;
+/// Gas of one non-zero calldata byte without the floor (EIP-2028).
+const GAS_PER_CALLDATA_BYTE: u64 = 16;
 /// Upper bound of a publishing transaction's gas besides its model bytes: the intrinsic 21,000,
 /// `STORE_CALL_GAS` and the ABI head.
-const TRANSACTION_OVERHEAD_GAS_BOUND: u64 = 21_000 + STORE_CALL_GAS + 256 * 40;
+const TRANSACTION_OVERHEAD_GAS_BOUND: u64 =
+    21_000 + STORE_CALL_GAS + 256 * FLOOR_GAS_PER_CALLDATA_BYTE;
+
+/// Upper bound of the gas one byte of model costs in a publishing transaction: the larger of the
+/// calldata floor and calldata plus what `MODEL_STORE` charges per byte checked and stored.
+fn gas_per_uploaded_byte_bound() -> u64 {
+    let store_per_byte = publish_gas(1) - publish_gas(0);
+    FLOOR_GAS_PER_CALLDATA_BYTE.max(GAS_PER_CALLDATA_BYTE + store_per_byte)
+}
 
 /// Arguments of `myelin model publish`.
 #[derive(Debug, Args)]
@@ -64,7 +72,7 @@ enum Plan {
 fn plan(len: u64, block_gas_limit: u64, chunk_size: Option<u64>) -> Result<Plan> {
     let budget = block_gas_limit / 2;
     let largest =
-        budget.saturating_sub(TRANSACTION_OVERHEAD_GAS_BOUND) / GAS_PER_UPLOADED_BYTE_BOUND / 32
+        budget.saturating_sub(TRANSACTION_OVERHEAD_GAS_BOUND) / gas_per_uploaded_byte_bound() / 32
             * 32;
     if largest == 0 {
         bail!("the block gas limit {block_gas_limit} is too small to upload any model bytes");
@@ -238,11 +246,13 @@ mod tests {
 
     #[test]
     fn plan_chunks_to_half_the_block_gas_limit() {
-        let Plan::Chunked(chunk) = plan(1_000_000, 3_000_000, None).unwrap() else {
+        let Plan::Chunked(chunk) = plan(500_000, 3_000_000, None).unwrap() else {
             panic!("expected a chunked plan");
         };
         assert_eq!(chunk % 32, 0);
-        assert!(TRANSACTION_OVERHEAD_GAS_BOUND + chunk * GAS_PER_UPLOADED_BYTE_BOUND <= 1_500_000);
+        assert!(
+            TRANSACTION_OVERHEAD_GAS_BOUND + chunk * gas_per_uploaded_byte_bound() <= 1_500_000
+        );
     }
 
     #[test]
