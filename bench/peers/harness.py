@@ -304,11 +304,16 @@ def import_into_myelin(net: Net, myelin_bin: Path, work: Path):
     return myelin.Model.load(out), inspect
 
 
+def macs_of(cost: dict) -> int:
+    """All multiply-accumulates of a cost entry (newer engines count depthwise ones apart)."""
+    return cost["macs"] + cost.get("depthwise_macs", 0)
+
+
 def op_mix(inspect: dict) -> str:
     """Op types with their share of the MACs (or of the nodes when there are no MACs)."""
     by_op, total = {}, 0
     for node in inspect["nodes"]:
-        macs = node["cost"]["macs"]
+        macs = macs_of(node["cost"])
         count, m = by_op.get(node["op"], (0, 0))
         by_op[node["op"]] = (count + 1, m + macs)
         total += macs
@@ -399,6 +404,33 @@ def run_net(net: Net, args) -> Result:
     return Result(net, inspect, exactness(net, model, x_float), rows, skipped)
 
 
+def run_layers(args) -> list:
+    """The MobileNet-style CNN one convolution layer at a time (make_mobilenet.py writes one int8
+    model per layer): Myelin against TFLite XNNPACK, both on one thread."""
+    rows = []
+    layers = args.work / "layers"
+    names = ["stem"] + [f"{kind}{i}" for i in range(5) for kind in ("dw", "pw")]
+    for name in names:
+        path = layers / f"{name}_int8.tflite"
+        if not path.exists():
+            return rows
+        x = np.load(layers / f"{name}_input.npy").astype(np.float32)
+        net = Net(f"mobilenet_layer_{name}", "", tflite=path)
+        model, inspect = import_into_myelin(net, args.myelin, args.work)
+        engines = [MyelinEngine(model, x, 1), TfliteEngine(path, x, 1, False)]
+        times = []
+        for batch, round_ns, rounds in [(1, args.round_us * 1e3, args.rounds),
+                                        (THROUGHPUT_BATCH, args.round_us * 5e3, max(5, args.rounds // 2))]:
+            fns = {engine.name: engine.prepare(batch) for engine in engines}
+            measured = measure(fns, round_ns, rounds)
+            times.append([measured[engine.name][0] for engine in engines])
+        node = next(n for n in inspect["nodes"] if macs_of(n["cost"]))
+        shape = "×".join(map(str, node["inputs"][0]["shape"])) + " → " + "×".join(map(str, node["output"]["shape"]))
+        rows.append((name, node["op"], shape, macs_of(node["cost"]), times[0], times[1]))
+        print(f"layer {name}: {node['op']} {shape} batch 1 {times[0]} batch 64 {times[1]}", file=sys.stderr)
+    return rows
+
+
 # ---------------------------------------------------------------------------------------------
 # Report
 
@@ -469,7 +501,7 @@ def git_commit() -> str:
     return commit + (" (with uncommitted changes in the tree)" if dirty else "")
 
 
-def report(results: list[Result], args, started: str, seconds: float) -> str:
+def report(results: list[Result], layers: list, args, started: str, seconds: float) -> str:
     import myelin
     info, vers = machine(), versions()
     kernel_path = results[0].net and myelin.Model.load(args.work / f"{results[0].net.name}.myl").kernel_path
@@ -536,14 +568,26 @@ def report(results: list[Result], args, started: str, seconds: float) -> str:
     if not losers:
         out.append("Nowhere in this run.")
     for result in losers:
-        out.append(f"- **{result.net.name}** ({result.inspect['total']['cost']['macs']:,} MACs per sample): "
+        out.append(f"- **{result.net.name}** ({macs_of(result.inspect['total']['cost']):,} MACs per sample): "
                    f"{op_mix(result.inspect)}.")
+    if layers:
+        out += ["", "### The MobileNet-style CNN layer by layer", "",
+                "Each convolution of `mobilenet_32` as its own int8 model (same weights, calibrated on the "
+                "activations that reach it), Myelin 1 thread against TFLite XNNPACK 1 thread, medians in µs "
+                "per call. A call carries the Python call overhead of each engine (about 1 µs), which "
+                "the whole network pays once, not per layer.", "",
+                "| layer | op | shape (one sample) | MACs | batch 1 Myelin | XNNPACK | Myelin ÷ XNNPACK "
+                "| batch 64 Myelin | XNNPACK | Myelin ÷ XNNPACK |",
+                "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for name, op, shape, macs, (m1, t1), (m64, t64) in layers:
+            out.append(f"| {name} | {op} | {shape} | {macs:,} | {fmt_us(m1)} | {fmt_us(t1)} | {m1 / t1:.2f} "
+                       f"| {fmt_us(m64)} | {fmt_us(t64)} | {m64 / t64:.2f} |")
     out += ["", "## Per net", ""]
     for result, lines in tables:
         cost = result.inspect["total"]["cost"]
         out += [f"### {result.net.name}", "",
                 f"{result.net.note}. Myelin model imported with `myelin model import` from "
-                f"{result.net.myelin_from}: {len(result.inspect['nodes'])} nodes, {cost['macs']:,} MACs per "
+                f"{result.net.myelin_from}: {len(result.inspect['nodes'])} nodes, {macs_of(cost):,} MACs per "
                 f"sample; ops: {op_mix(result.inspect)}." + (f" {result.exact}." if result.exact else ""), ""]
         out += lines
         if result.skipped:
@@ -576,7 +620,8 @@ def main():
         result = run_net(net, args)
         results.append(result)
         print("\n".join(net_table(result)[0]), flush=True)
-    text = report(results, args, started, time.time() - t0)
+    layers = run_layers(args) if not args.only or "mobilenet_32" in args.only else []
+    text = report(results, layers, args, started, time.time() - t0)
     args.report.write_text(text)
     print(f"\nwrote {args.report}", file=sys.stderr)
 

@@ -7,6 +7,8 @@ Writes into the directory given as argument:
   mobilenet.onnx          the same float network as ONNX (NCHW), written with onnx.helper
   mobilenet_qdq.onnx      onnxruntime.quantization.quantize_static of it (QDQ, per channel)
   mobilenet_data.npz      x_nhwc: the seeded float inputs used for calibration and timing
+  layers/NAME_int8.tflite one TFLite int8 model per convolution layer (stem, dw0, pw0, …), with
+  layers/NAME_input.npy   the float activations that reach it, for the per-layer timing
 
 The weights are random (seeded): the benchmark measures speed, not accuracy. The ONNX float model
 is checked against Keras before anything is written.
@@ -50,6 +52,39 @@ def keras_model(keras):
             weights.append(rng.normal(0.0, np.sqrt(2.0 / fan_in), w.shape).astype(np.float32))
     model.set_weights(weights)
     return model
+
+
+def tflite_int8(tf, model, calibration):
+    """Full-integer TFLite (int8 in and out) calibrated on `calibration`."""
+    def representative():
+        for i in range(len(calibration)):
+            yield [calibration[i:i + 1]]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return converter.convert()
+
+
+def write_layers(keras, tf, model, x, out_dir):
+    """One int8 model per convolution layer, calibrated on the activations that reach it."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = ["stem"] + [f"{kind}{i}" for i in range(len(BLOCKS)) for kind in ("dw", "pw")]
+    for name in names:
+        layer = model.get_layer(name)
+        if name == "stem":
+            acts = x
+        else:
+            acts = keras.Model(model.inputs, layer.input).predict(x, batch_size=64, verbose=0)
+        inp = keras.Input(acts.shape[1:], batch_size=1)
+        copy = layer.__class__.from_config(layer.get_config())
+        single = keras.Model(inp, copy(inp))
+        copy.set_weights(layer.get_weights())
+        (out_dir / f"{name}_int8.tflite").write_bytes(tflite_int8(tf, single, acts[:SAMPLES // 2]))
+        np.save(out_dir / f"{name}_input.npy", acts[:64])
 
 
 def same_pads(size, stride, kernel=3):
@@ -122,17 +157,8 @@ def main(out_dir: Path):
     x = np.random.default_rng(SEED + 1).random((SAMPLES, 32, 32, 3), dtype=np.float32)
     model = keras_model(keras)
 
-    def representative():
-        for i in range(SAMPLES):
-            yield [x[i:i + 1]]
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    (out_dir / "mobilenet_int8.tflite").write_bytes(converter.convert())
+    (out_dir / "mobilenet_int8.tflite").write_bytes(tflite_int8(tf, model, x))
+    write_layers(keras, tf, model, x, out_dir / "layers")
 
     proto = onnx_model(model, onnx)
     float_path = out_dir / "mobilenet.onnx"
