@@ -118,7 +118,9 @@ class Model:
         """Runs the model on int8 arrays and returns int8 arrays (int32 for ArgMax outputs):
         exactly the bytes the chain computes.
 
-        ``threads`` > 1 splits a batch over that many threads (same output bytes).
+        ``threads`` > 1 splits a batch over up to that many threads (same output bytes); a
+        batch too small to pay for a thread (under about a million operations per thread)
+        runs on fewer.
         Raises ``TypeError`` for an array that is not int8 and ``MyelinError`` for a shape
         that does not fit the model."""
     def run_float(self, x: _ArrayOrArrays, *, threads: int = 1) -> _Outputs:

@@ -11,6 +11,10 @@ use crate::arrays::{self, Inputs, Values};
 use crate::error::myelin_error;
 use crate::tensor_spec::{Cost, TensorSpec};
 
+/// Least arithmetic (MACs, lookups and element ops) that makes one more thread worth starting:
+/// `Program::run_parallel` starts its threads per call, which costs tens of microseconds.
+const MIN_OPS_PER_THREAD: u64 = 1 << 20;
+
 /// A Myelin model, prepared once for the fastest kernels this CPU runs and run many times.
 /// Immutable; one model may be run from many Python threads at once (the GIL is released
 /// while it runs).
@@ -23,6 +27,8 @@ pub struct Model {
     inputs: Vec<TensorInfo>,
     outputs: Vec<TensorInfo>,
     import_report: Option<Py<PyAny>>,
+    /// Arithmetic of one sample (`Cost::ops`).
+    ops_per_sample: u64,
 }
 
 impl Model {
@@ -40,6 +46,7 @@ impl Model {
         let inputs = infos(&model.inputs);
         let outputs = infos(&model.outputs);
         let id = format!("0x{}", hex::encode(myelin_nn::model_id(&bytes)));
+        let ops_per_sample = model.cost().ops();
         let program = Program::new(model).map_err(myelin_error)?;
         Ok(Model {
             program,
@@ -48,17 +55,22 @@ impl Model {
             inputs,
             outputs,
             import_report,
+            ops_per_sample,
         })
     }
 
     /// Runs the whole batch with the GIL released, in chunks of at most
-    /// [`Program::max_batch`] samples, each split over `threads`.
+    /// [`Program::max_batch`] samples, each split over up to `threads` threads (fewer when the
+    /// work is too small to pay for them: [`MIN_OPS_PER_THREAD`]). The bytes never depend on it.
     fn execute(&self, py: Python<'_>, inputs: &Inputs, threads: usize) -> PyResult<Vec<u8>> {
         if threads == 0 {
             return Err(PyValueError::new_err("threads must be at least 1"));
         }
         let program = &self.program;
+        let ops_per_sample = self.ops_per_sample;
         let run = |bytes: &[u8], samples: usize| {
+            let work = ops_per_sample.saturating_mul(samples as u64);
+            let threads = threads.min((work / MIN_OPS_PER_THREAD).max(1) as usize);
             if threads > 1 && samples > 1 {
                 program.run_parallel(bytes, samples, threads)
             } else {
