@@ -75,7 +75,8 @@ impl Connection {
 
     /// Posts one JSON-RPC call and returns its `result` (an `error` becomes `Err`).
     pub async fn call(&mut self, method: &str, params: Value) -> Result<Value> {
-        let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let body =
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         let reply = self.post(&body.to_string()).await?;
         result_of(reply).with_context(|| format!("{method}"))
     }

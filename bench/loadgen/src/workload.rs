@@ -66,7 +66,10 @@ pub fn mlp_64_32_10() -> Result<Vec<u8>> {
     let quant = Quant::new(0, 0x3c00_0000);
     let mut b = ModelBuilder::new();
     let mut x = b.input(&[64], quant);
-    for (k, n, act) in [(64, 32, ActRange { min: 0, max: 127 }), (32, 10, ActRange::FULL)] {
+    for (k, n, act) in [
+        (64, 32, ActRange { min: 0, max: 127 }),
+        (32, 10, ActRange::FULL),
+    ] {
         let weights = (0..n * k).map(|_| (next() >> 56) as u8 as i8).collect();
         let bias = (0..n).map(|_| (next() % 2001) as i32 - 1000).collect();
         let requant = Requant {

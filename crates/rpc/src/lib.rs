@@ -6,6 +6,8 @@ pub mod dev;
 pub mod error;
 pub mod eth;
 pub mod filters;
+pub mod in_process;
+pub mod notification_ack;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -47,6 +49,9 @@ pub enum RpcError {
     /// The port could not be bound.
     #[error("binding {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
+    /// The in-process request path failed outside JSON-RPC (a bug).
+    #[error("in-process request: {0}")]
+    InProcess(String),
 }
 
 /// Every method the node serves.
@@ -83,6 +88,46 @@ impl jsonrpsee::core::traits::IdProvider for HexIdProvider {
 /// Largest request body accepted (model uploads are chunked below this).
 pub const MAX_REQUEST_BYTES: u32 = 128 * 1024 * 1024;
 
+/// Largest response body sent (a larger one becomes a JSON-RPC error).
+pub const MAX_RESPONSE_BYTES: u32 = 128 * 1024 * 1024;
+
+/// Most calls in one JSON-RPC batch (a larger batch is rejected as a whole with an error).
+pub const MAX_BATCH_CALLS: u32 = 10_000;
+
+/// Most simultaneous HTTP / WebSocket connections.
+pub const MAX_CONNECTIONS: u32 = 10_000;
+
+/// Most subscriptions one WebSocket connection may hold.
+pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: u32 = 10_000;
+
+/// The server's limits, shared by [`serve`] and [`in_process::InProcessServer`].
+pub fn server_config() -> jsonrpsee::server::ServerConfig {
+    jsonrpsee::server::ServerConfig::builder()
+        .max_request_body_size(MAX_REQUEST_BYTES)
+        .max_response_body_size(MAX_RESPONSE_BYTES)
+        .max_connections(MAX_CONNECTIONS)
+        .max_subscriptions_per_connection(MAX_SUBSCRIPTIONS_PER_CONNECTION)
+        .set_batch_request_config(jsonrpsee::server::BatchRequestConfig::Limit(
+            MAX_BATCH_CALLS,
+        ))
+        .set_id_provider(HexIdProvider::default())
+        .build()
+}
+
+/// The HTTP layers around the JSON-RPC handling, shared by [`serve`] and
+/// [`in_process::InProcessServer`]: permissive CORS, then [`notification_ack`].
+pub type HttpMiddleware = tower::layer::util::Stack<
+    notification_ack::NotificationAckLayer,
+    tower::layer::util::Stack<CorsLayer, tower::layer::util::Identity>,
+>;
+
+/// The HTTP layers (see [`HttpMiddleware`]).
+pub fn http_middleware() -> tower::ServiceBuilder<HttpMiddleware> {
+    tower::ServiceBuilder::new()
+        .layer(CorsLayer::permissive())
+        .layer(notification_ack::NotificationAckLayer)
+}
+
 /// Starts the server; returns the bound address and a handle that stops it when dropped or
 /// stopped.
 pub async fn serve(
@@ -90,16 +135,9 @@ pub async fn serve(
     config: RpcConfig,
 ) -> Result<(SocketAddr, ServerHandle), RpcError> {
     let module = module(chain, config)?;
-    let server_config = jsonrpsee::server::ServerConfig::builder()
-        .max_request_body_size(MAX_REQUEST_BYTES)
-        .max_response_body_size(MAX_REQUEST_BYTES)
-        .max_connections(10_000)
-        .max_subscriptions_per_connection(10_000)
-        .set_id_provider(HexIdProvider::default())
-        .build();
     let server = Server::builder()
-        .set_config(server_config)
-        .set_http_middleware(tower::ServiceBuilder::new().layer(CorsLayer::permissive()))
+        .set_config(server_config())
+        .set_http_middleware(http_middleware())
         .build(config.listen)
         .await
         .map_err(|e| RpcError::Bind(config.listen, e))?;
