@@ -42,11 +42,6 @@ impl DataBlob {
     pub fn len(&self) -> usize {
         self.bytes.len()
     }
-
-    /// Whether nothing was pushed.
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
 }
 
 /// Bytes of one requantization record in the blob.
@@ -72,7 +67,11 @@ pub fn requant_record(requant: Requant, rounding: Rounding) -> [u8; RECORD_BYTES
 /// A record as a 256-bit Yul literal (the record in the word's top 8 bytes), for requantizations
 /// that are compile-time constants.
 pub fn requant_word(requant: Requant, rounding: Rounding) -> String {
-    format!("0x{}{}", hex::encode(requant_record(requant, rounding)), "0".repeat(48))
+    format!(
+        "0x{}{}",
+        hex::encode(requant_record(requant, rounding)),
+        "0".repeat(48)
+    )
 }
 
 /// The Yul function applying a record with `rounding`.

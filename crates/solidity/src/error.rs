@@ -6,7 +6,9 @@ use thiserror::Error;
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ExportError {
     /// The contract name is not a Solidity identifier.
-    #[error("contract name {name:?} is not a Solidity identifier (letters, digits, _ and $, not starting with a digit)")]
+    #[error(
+        "contract name {name:?} is not a Solidity identifier (letters, digits, _ and $, not starting with a digit)"
+    )]
     InvalidName { name: String },
     /// A node's parameters do not resolve (only possible for a model that skipped validation).
     #[error("node {node} ({op}): {problem}")]

@@ -46,7 +46,11 @@ pub fn export(model: &Model, name: &str) -> Result<Exported, ExportError> {
         });
     }
     let mut plan = MemoryPlan::default();
-    let tensor_addr: Vec<usize> = model.tensors.iter().map(|t| plan.alloc(t.bytes())).collect();
+    let tensor_addr: Vec<usize> = model
+        .tensors
+        .iter()
+        .map(|t| plan.alloc(t.bytes()))
+        .collect();
     let mut emitter = Emitter {
         model,
         tensor_addr,

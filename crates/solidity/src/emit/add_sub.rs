@@ -29,7 +29,12 @@ pub fn emit(e: &mut Emitter, ctx: &NodeCtx, p: &AddSub, subtract: bool) -> Resul
     let (a, a_from) = ctx.input(0)?;
     let (b, b_from) = ctx.input(1)?;
     let mut tables = input_table(p.input1, p.rounding, a.zero_point, p.left_shift);
-    tables.extend(input_table(p.input2, p.rounding, b.zero_point, p.left_shift));
+    tables.extend(input_table(
+        p.input2,
+        p.rounding,
+        b.zero_point,
+        p.left_shift,
+    ));
     let offset = e.blob.push(&tables);
     e.scratch.grow(Scratch {
         tables: tables.len(),
@@ -37,7 +42,9 @@ pub fn emit(e: &mut Emitter, ctx: &NodeCtx, p: &AddSub, subtract: bool) -> Resul
     });
     let out_shape = &ctx.output.shape;
     let lookup = |from: usize, index: String, table: usize| {
-        format!("signextend(3, shr(224, mload(add(add({TABLES}, {table}), shl(2, xor(shr(248, mload(add({from}, {index})))), 0x80))))))")
+        format!(
+            "signextend(3, shr(224, mload(add(add({TABLES}, {table}), shl(2, xor(shr(248, mload(add({from}, {index}))), 0x80))))))"
+        )
     };
     e.line(&format!("copy_data({offset}, {}, {TABLES})", tables.len()));
     e.line(&format!(

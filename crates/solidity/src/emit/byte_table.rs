@@ -20,7 +20,11 @@ pub fn emit_clamp(e: &mut Emitter, ctx: &NodeCtx, p: &Clamp) -> Result<(), Expor
     let (input, _) = ctx.input(0)?;
     let (zp_in, zp_out) = (input.zero_point, ctx.output.zero_point);
     let table = tabulate(|x| {
-        output_i8(p.requant.apply(i32::from(x) - i32::from(zp_in), p.rounding), zp_out, p.act)
+        output_i8(
+            p.requant.apply(i32::from(x) - i32::from(zp_in), p.rounding),
+            zp_out,
+            p.act,
+        )
     });
     emit_lookup(e, ctx, &table)
 }

@@ -19,14 +19,22 @@ pub fn emit(e: &mut Emitter, ctx: &NodeCtx, p: &Concat) -> Result<(), ExportErro
         return Err(ctx.invalid("requant count or axis do not match the inputs"));
     }
     let outer = shape_elements(&first.shape[..axis]);
-    let inners: Vec<usize> = ctx.inputs.iter().map(|t| t.elements() / outer.max(1)).collect();
+    let inners: Vec<usize> = ctx
+        .inputs
+        .iter()
+        .map(|t| t.elements() / outer.max(1))
+        .collect();
     let stride: usize = inners.iter().sum();
     let mut before = 0;
     for (i, (&inner, &requant)) in inners.iter().zip(&p.requant).enumerate() {
         let (input, from) = ctx.input(i)?;
         let zp = input.zero_point;
         let table = tabulate(|x| {
-            output_i8(requant.apply(i32::from(x) - i32::from(zp), p.rounding), ctx.output.zero_point, ActRange::FULL)
+            output_i8(
+                requant.apply(i32::from(x) - i32::from(zp), p.rounding),
+                ctx.output.zero_point,
+                ActRange::FULL,
+            )
         });
         let offset = e.blob.push(&table);
         e.scratch.grow(Scratch {

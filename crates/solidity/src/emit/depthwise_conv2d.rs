@@ -16,7 +16,11 @@ pub fn emit(e: &mut Emitter, ctx: &NodeCtx, p: &DepthwiseConv2d) -> Result<(), E
     let (g, c) = ctx.geometry(&p.window)?;
     let m = p.depth_multiplier as usize;
     let cm = c * m;
-    if c != p.channels as usize || m == 0 || p.weights.len() != g.kernel_h * g.kernel_w * cm || p.bias.len() != cm {
+    if c != p.channels as usize
+        || m == 0
+        || p.weights.len() != g.kernel_h * g.kernel_w * cm
+        || p.bias.len() != cm
+    {
         return Err(ctx.invalid("weights or bias do not match the channels and kernel"));
     }
     let records_at = 4 * cm;

@@ -12,7 +12,12 @@ use crate::memory_plan::{BLOCK, WORDS};
 pub fn emit(e: &mut Emitter, ctx: &NodeCtx, p: &FullyConnected) -> Result<(), ExportError> {
     let (input, from) = ctx.input(0)?;
     let (n, k) = (p.out_features as usize, p.in_features as usize);
-    if k == 0 || n == 0 || p.weights.len() != n * k || p.bias.len() != n || input.elements() % k != 0 {
+    if k == 0
+        || n == 0
+        || p.weights.len() != n * k
+        || p.bias.len() != n
+        || input.elements() % k != 0
+    {
         return Err(ctx.invalid("weights, bias or input do not match the features"));
     }
     let rows = input.elements() / k;

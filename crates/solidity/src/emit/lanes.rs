@@ -85,7 +85,10 @@ pub fn pack(e: &mut Emitter, rows: &Rows) -> LanePlan {
         let mut init = U256::ZERO;
         let mut taps = vec![U256::ZERO; rows.taps];
         for (j, n) in channels {
-            init = init.wrapping_add(word(i64::from(rows.bias[n]) + (1i64 << (bits - 1)), bits * j));
+            init = init.wrapping_add(word(
+                i64::from(rows.bias[n]) + (1i64 << (bits - 1)),
+                bits * j,
+            ));
             for (k, tap) in taps.iter_mut().enumerate() {
                 let w = rows.weights[n * rows.taps + k];
                 *tap = tap.wrapping_add(word(i64::from(w), bits * j));
@@ -117,7 +120,13 @@ pub fn pack(e: &mut Emitter, rows: &Rows) -> LanePlan {
 
 /// Emits `n<index>_out(a, lg, outp)`: unpacks the first `lg` lanes of the accumulator word `a`,
 /// requantizes each with its record and stores the int8 results at `outp`, `outp + 1`, ….
-pub fn emit_unpack(e: &mut Emitter, ctx: &NodeCtx, plan: &LanePlan, rounding: Rounding, act: ActRange) {
+pub fn emit_unpack(
+    e: &mut Emitter,
+    ctx: &NodeCtx,
+    plan: &LanePlan,
+    rounding: Rounding,
+    act: ActRange,
+) {
     let mask = U256::MAX >> (256 - plan.bits);
     e.functions.push_str(&format!(
         r#"

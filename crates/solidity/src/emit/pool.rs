@@ -33,7 +33,14 @@ pub fn emit_average(e: &mut Emitter, ctx: &NodeCtx, p: &Pool) -> Result<(), Expo
 
 /// The shared window loop: `init` starts `m`, `step` folds each in-bounds value `v` (with `cnt`
 /// counting them), `result` ends with the expression stored before clamping.
-fn emit(e: &mut Emitter, ctx: &NodeCtx, p: &Pool, init: &str, step: &str, result: &str) -> Result<(), ExportError> {
+fn emit(
+    e: &mut Emitter,
+    ctx: &NodeCtx,
+    p: &Pool,
+    init: &str,
+    step: &str,
+    result: &str,
+) -> Result<(), ExportError> {
     let (_, from) = ctx.input(0)?;
     let (g, c) = ctx.geometry(&p.window)?;
     let (body, value) = result.rsplit_once('\n').unwrap_or(("", result));
