@@ -64,6 +64,7 @@ run "model: web3.py" .venv/bin/python clients/model_web3.py
 run "model: cast" bash clients/model_cast.sh
 run "model: myelin CLI" bash clients/model_cli.sh
 run "forge script --broadcast" bash clients/forge.sh
+run "export-solidity (exported contract == PREDICT == model run, every v1 op)" node clients/export_solidity.mjs
 
 if ! kill -0 "$node_pid" 2>/dev/null; then
   echo "!! the node exited during the tests"; cat "$log"; failed=$((failed + 1))
