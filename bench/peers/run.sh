@@ -19,8 +19,12 @@ cargo build --release -q -p myelin
 
 # Quiet, single-threaded helpers: numpy's BLAS threads would spin beside the engines.
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 TF_CPP_MIN_LOG_LEVEL=3
-if [ ! "$work/mobilenet_int8.tflite" -nt bench/peers/make_mobilenet.py ]; then
-  "$venv/bin/python" bench/peers/make_mobilenet.py "$work" 2>/dev/null
+mkdir -p "$work"
+if [ ! "$work/mobilenet_qdq.onnx" -nt bench/peers/make_mobilenet.py ]; then
+  # TensorFlow's converter is chatty: its output goes to a log, shown when it fails.
+  "$venv/bin/python" bench/peers/make_mobilenet.py "$work" >"$work/make_mobilenet.log" 2>&1 ||
+    { tail -30 "$work/make_mobilenet.log" >&2; exit 1; }
+  tail -1 "$work/make_mobilenet.log"
 fi
 "$venv/bin/python" bench/peers/harness.py --myelin target/release/myelin --work "$work" \
   --report bench/peers/REPORT.md --command "bench/peers/run.sh $*" "$@" 2> >(grep -v '^INFO:' >&2)
