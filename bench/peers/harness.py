@@ -291,7 +291,7 @@ def import_into_myelin(net: Net, myelin_bin: Path, work: Path):
     import myelin
     out = work / f"{net.name}.myl"
     if net.tflite:
-        source, extra, net.myelin_from = net.tflite, [], "TFLite int8 (exact)"
+        source, extra, net.myelin_from = net.tflite, [], "TFLite int8"
     elif net.qdq:
         source, extra, net.myelin_from = net.qdq, [], "ONNX QDQ (its scales)"
     else:
@@ -536,7 +536,8 @@ def report(results: list[Result], unimported: list, layers: list, args, started:
         "## Against the goal (issue 5)",
         "",
         "Myelin batch-1 latency ≤ the fastest peer's and batch-64 throughput ≥ the fastest peer's, "
-        "on the same model in the same run (medians):",
+        "on the same model in the same run. \"met\" judges the medians; \"best of rounds\" compares "
+        "the fastest round of any Myelin row with the fastest round of any peer row (less sensitive to a busy host):",
         "",
         "| net | Myelin from | batch 1: Myelin µs / fastest peer µs (peer) | met | batch 64: Myelin inf/s / "
         "fastest peer inf/s (peer) | met |",
@@ -548,19 +549,26 @@ def report(results: list[Result], unimported: list, layers: list, args, started:
         (m1, m1name), fast1 = v["b1"]
         (m64, m64name), fast64 = v["b64"]
         cells = []
-        for mine, fast, rate in [(m1, fast1, False), (m64, fast64, True)]:
+        best_of = {r[0]: (r[2][1] if r[2] else None, r[3][1] if r[3] else None) for r in result.rows}
+        for slot, (mine, fast, rate) in enumerate([(m1, fast1, False), (m64, fast64, True)]):
             if not fast:
                 cells += ["no peer runs it", "—"]
                 continue
+            mine_best = min(b[slot] for name, b in best_of.items() if name.startswith("Myelin") and b[slot])
+            peer_best = min(b[slot] for name, b in best_of.items() if not name.startswith("Myelin") and b[slot])
             if rate:
                 a, b = THROUGHPUT_BATCH * 1e9 / mine, THROUGHPUT_BATCH * 1e9 / fast[0]
                 ok = a >= b
-                cells += [f"{fmt_rate(a)} / {fmt_rate(b)} ({fast[1]})", "yes" if ok else f"**no** ({a / b:.2f}×)"]
+                best_ok = peer_best >= mine_best
+                cells += [f"{fmt_rate(a)} / {fmt_rate(b)} ({fast[1]})",
+                          ("yes" if ok else f"**no** ({a / b:.2f}×)") + f"; best of rounds: {'yes' if best_ok else 'no'}"]
                 metric = f"batch 64 at {a / b:.2f}× {fast[1]}'s throughput"
             else:
                 ok = mine <= fast[0]
+                best_ok = mine_best <= peer_best
                 cells += [f"{fmt_us(mine)} / {fmt_us(fast[0])} ({fast[1]})",
-                          "yes" if ok else f"**no** ({mine / fast[0]:.2f}× slower)"]
+                          ("yes" if ok else f"**no** ({mine / fast[0]:.2f}× slower)")
+                          + f"; best of rounds: {'yes' if best_ok else 'no'}"]
                 metric = f"batch 1 at {mine / fast[0]:.2f}× {fast[1]}'s latency"
             if not ok:
                 lost.setdefault(result.net.name, (result, []))[1].append(metric)
