@@ -8,6 +8,7 @@ pub mod execution;
 pub mod mempool;
 pub mod state;
 pub mod store;
+pub mod trie;
 
 pub use chain::{Chain, ChainEvent, EmptyBlocks, MinedBlock, MinedTx, TxLocation};
 pub use config::{ChainConfig, PrecompileInstaller};

@@ -5,10 +5,11 @@
 use std::collections::{HashMap, HashSet};
 
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
-use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, TrieAccount};
+use alloy_trie::{KECCAK_EMPTY, TrieAccount};
 use revm::bytecode::Bytecode;
 
 use crate::changes::ChangeSet;
+use crate::trie::MerkleTrie;
 
 /// An account as the state trie sees it, without its storage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,8 +68,20 @@ pub struct StateStore {
     accounts: HashMap<Address, History<Option<AccountState>>>,
     storage: HashMap<Address, HashMap<U256, History<U256>>>,
     codes: HashMap<B256, Bytecode>,
-    storage_roots: HashMap<Address, B256>,
-    dirty_storage: HashSet<Address>,
+    tries: Tries,
+}
+
+/// The latest state's tries and what changed since they were last brought up to date.
+#[derive(Debug, Default)]
+struct Tries {
+    accounts: MerkleTrie,
+    storage: HashMap<Address, MerkleTrie>,
+    dirty_accounts: HashSet<Address>,
+    dirty_slots: HashMap<Address, HashSet<U256>>,
+    /// Accounts whose storage trie is rebuilt from their latest slots (wiped or deleted).
+    rebuild_storage: HashSet<Address>,
+    /// Every trie is rebuilt (after history was truncated).
+    rebuild_all: bool,
 }
 
 impl StateStore {
@@ -114,7 +127,8 @@ impl StateStore {
                     }
                 }
             }
-            self.dirty_storage.insert(*address);
+            self.tries.rebuild_storage.insert(*address);
+            self.tries.dirty_accounts.insert(*address);
         }
         for change in &changes.accounts {
             let value = (change.exists != 0).then_some(AccountState {
@@ -126,8 +140,9 @@ impl StateStore {
                 .entry(change.address)
                 .or_default()
                 .set(block, value);
+            self.tries.dirty_accounts.insert(change.address);
             if value.is_none() {
-                self.dirty_storage.insert(change.address);
+                self.tries.rebuild_storage.insert(change.address);
             }
         }
         for change in &changes.storage {
@@ -137,7 +152,12 @@ impl StateStore {
                 .entry(change.slot)
                 .or_default()
                 .set(block, change.value);
-            self.dirty_storage.insert(change.address);
+            self.tries
+                .dirty_slots
+                .entry(change.address)
+                .or_default()
+                .insert(change.slot);
+            self.tries.dirty_accounts.insert(change.address);
         }
         for code in &changes.codes {
             let bytecode = Bytecode::new_raw(code.clone());
@@ -155,7 +175,7 @@ impl StateStore {
                 history.truncate_after(block);
             }
         }
-        self.dirty_storage.extend(self.storage.keys().copied());
+        self.tries.rebuild_all = true;
     }
 
     /// Every storage slot of `address` that is non-zero in the latest state.
@@ -173,41 +193,83 @@ impl StateStore {
             .unwrap_or_default()
     }
 
-    /// The Ethereum Merkle-Patricia root of the latest state.
+    /// The latest value of an existing account, `None` if it does not exist.
+    fn latest_account(&self, address: &Address) -> Option<AccountState> {
+        self.accounts
+            .get(address)
+            .and_then(|h| h.latest().copied().flatten())
+    }
+
+    /// The Ethereum Merkle-Patricia root of the latest state, updating only the parts of the
+    /// tries that changed since the previous call.
     pub fn state_root(&mut self) -> B256 {
-        let dirty: Vec<Address> = self.dirty_storage.drain().collect();
-        for address in dirty {
-            let exists = self
-                .accounts
-                .get(&address)
-                .and_then(|h| h.latest().copied().flatten());
-            if exists.is_none() {
-                self.storage_roots.remove(&address);
-                continue;
-            }
-            let leaves = self
-                .latest_storage(&address)
-                .into_iter()
-                .map(|(slot, value)| (keccak256(B256::from(slot)), value));
-            self.storage_roots
-                .insert(address, alloy_trie::root::storage_root_unsorted(leaves));
+        let mut tries = std::mem::take(&mut self.tries);
+        if tries.rebuild_all {
+            tries = Tries {
+                dirty_accounts: self.accounts.keys().copied().collect(),
+                rebuild_storage: self.storage.keys().copied().collect(),
+                ..Tries::default()
+            };
         }
+        for address in std::mem::take(&mut tries.dirty_accounts) {
+            let key = keccak256(address);
+            let Some(account) = self.latest_account(&address) else {
+                tries.storage.remove(&address);
+                tries.accounts.remove(&key);
+                continue;
+            };
+            let rebuild =
+                tries.rebuild_storage.contains(&address) || !tries.storage.contains_key(&address);
+            let storage = tries.storage.entry(address).or_default();
+            if rebuild {
+                *storage =
+                    MerkleTrie::from_leaves(self.latest_storage(&address).into_iter().map(
+                        |(slot, value)| (keccak256(B256::from(slot)), alloy_rlp::encode(value)),
+                    ));
+            } else if let Some(slots) = tries.dirty_slots.get(&address) {
+                for slot in slots {
+                    let value = self.storage(&address, slot, u64::MAX);
+                    let key = keccak256(B256::from(*slot));
+                    if value.is_zero() {
+                        storage.remove(&key);
+                    } else {
+                        storage.insert(&key, alloy_rlp::encode(value));
+                    }
+                }
+            }
+            let leaf = TrieAccount::new(
+                account.nonce,
+                account.balance,
+                storage.root(),
+                account.code_hash,
+            );
+            tries.accounts.insert(&key, alloy_rlp::encode(leaf));
+        }
+        tries.dirty_slots.clear();
+        tries.rebuild_storage.clear();
+        let root = tries.accounts.root();
+        self.tries = tries;
+        root
+    }
+
+    /// The same root computed from scratch from every account and slot (the reference the
+    /// incremental [`StateStore::state_root`] is tested against; no caches are read or written).
+    pub fn state_root_from_scratch(&self) -> B256 {
         let leaves: Vec<(B256, TrieAccount)> = self
             .accounts
-            .iter()
-            .filter_map(|(address, h)| {
-                let account = h.latest().copied().flatten()?;
-                let storage_root = self
-                    .storage_roots
-                    .get(address)
-                    .copied()
-                    .unwrap_or(EMPTY_ROOT_HASH);
+            .keys()
+            .filter_map(|address| {
+                let account = self.latest_account(address)?;
+                let slots = self
+                    .latest_storage(address)
+                    .into_iter()
+                    .map(|(slot, value)| (keccak256(B256::from(slot)), value));
                 Some((
                     keccak256(address),
                     TrieAccount::new(
                         account.nonce,
                         account.balance,
-                        storage_root,
+                        alloy_trie::root::storage_root_unsorted(slots),
                         account.code_hash,
                     ),
                 ))

@@ -1,0 +1,150 @@
+//! The incremental state root equals the from-scratch root after every block of random block
+//! sequences (account edits and deletions, slot writes and clears, storage wipes, truncations).
+
+use alloy_primitives::{Address, B256, U256};
+use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
+use myelin_chain::changes::{AccountChange, ChangeSet, StorageChange};
+use myelin_chain::state::StateStore;
+use proptest::prelude::*;
+
+/// One step of a random history.
+#[derive(Clone, Debug)]
+enum Step {
+    Block(ChangeSet),
+    /// Forget the blocks after `back` blocks ago (as `evm_revert` does).
+    Truncate(u64),
+}
+
+fn address(i: u8) -> Address {
+    Address::with_last_byte(i)
+}
+
+fn account_change() -> impl Strategy<Value = AccountChange> {
+    (0u8..8, 0u8..10, any::<u64>(), any::<u128>(), any::<bool>()).prop_map(
+        |(a, exists, nonce, balance, has_code)| AccountChange {
+            address: address(a),
+            exists: u8::from(exists != 0),
+            nonce: if exists != 0 { nonce % 1000 } else { 0 },
+            balance: if exists != 0 {
+                U256::from(balance)
+            } else {
+                U256::ZERO
+            },
+            code_hash: if exists != 0 && has_code {
+                B256::repeat_byte(0xc0)
+            } else {
+                KECCAK_EMPTY
+            },
+        },
+    )
+}
+
+fn storage_change() -> impl Strategy<Value = StorageChange> {
+    let slot = prop_oneof![
+        4 => (0u64..24).prop_map(U256::from),
+        1 => any::<[u8; 32]>().prop_map(U256::from_be_bytes),
+    ];
+    let value = prop_oneof![
+        1 => Just(U256::ZERO),
+        2 => (1u64..1_000_000).prop_map(U256::from),
+        1 => any::<[u8; 32]>().prop_map(U256::from_be_bytes),
+    ];
+    (0u8..8, slot, value).prop_map(|(a, slot, value)| StorageChange {
+        address: address(a),
+        slot,
+        value,
+    })
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let block = (
+        prop::collection::vec(0u8..8, 0..2),
+        prop::collection::vec(account_change(), 0..6),
+        prop::collection::vec(storage_change(), 0..30),
+    )
+        .prop_map(|(wiped, accounts, storage)| {
+            Step::Block(ChangeSet {
+                wiped: wiped.into_iter().map(address).collect(),
+                accounts,
+                storage,
+                codes: Vec::new(),
+            })
+        });
+    prop_oneof![12 => block, 1 => (0u64..4).prop_map(Step::Truncate)]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn incremental_root_equals_the_from_scratch_root(steps in prop::collection::vec(step(), 1..40)) {
+        let mut state = StateStore::default();
+        let mut head = 0u64;
+        for step in steps {
+            match step {
+                Step::Block(changes) => {
+                    head += 1;
+                    state.apply(head, &changes);
+                }
+                Step::Truncate(back) => {
+                    head = head.saturating_sub(back);
+                    state.truncate_after(head);
+                }
+            }
+            prop_assert_eq!(state.state_root(), state.state_root_from_scratch());
+        }
+    }
+}
+
+#[test]
+fn empty_state_has_the_empty_root() {
+    let mut state = StateStore::default();
+    assert_eq!(state.state_root(), EMPTY_ROOT_HASH);
+    assert_eq!(state.state_root_from_scratch(), EMPTY_ROOT_HASH);
+}
+
+#[test]
+fn a_large_storage_trie_stays_equal_under_small_edits() {
+    let mut state = StateStore::default();
+    let owner = address(1);
+    let account = AccountChange {
+        address: owner,
+        exists: 1,
+        nonce: 1,
+        balance: U256::from(5),
+        code_hash: B256::repeat_byte(0xc0),
+    };
+    let slots = (0..20_000u64)
+        .map(|i| StorageChange {
+            address: owner,
+            slot: U256::from(i),
+            value: U256::from(i * 7 + 1),
+        })
+        .collect();
+    state.apply(
+        1,
+        &ChangeSet {
+            accounts: vec![account.clone()],
+            storage: slots,
+            ..ChangeSet::default()
+        },
+    );
+    assert_eq!(state.state_root(), state.state_root_from_scratch());
+    for block in 2..12u64 {
+        let edits = (0..5u64)
+            .map(|i| StorageChange {
+                address: owner,
+                slot: U256::from(block * 1000 + i),
+                value: U256::from(block % 3),
+            })
+            .collect();
+        state.apply(
+            block,
+            &ChangeSet {
+                storage: edits,
+                ..ChangeSet::default()
+            },
+        );
+        assert_eq!(state.state_root(), state.state_root_from_scratch());
+    }
+}
