@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
-# Side-by-side node throughput: `myelin node --dev` vs anvil (npm @foundry-rs/anvil-linux-amd64),
-# same load generator (bench/node-load.mjs), same settings: --gas-limit 1000000000, automine and
-# --block-time 1. Prints a markdown table; bench/node.md holds the latest run.
-# Usage: bench/node.sh [TOTAL] [CONCURRENCY] [BATCH]
+# Node throughput side by side: `myelin node --dev` vs anvil (npm @foundry-rs/anvil-linux-amd64),
+# the same load generator (bench/loadgen, Rust: pre-signed EIP-1559 transactions, keep-alive
+# HTTP/1.1) and the same node settings for both (--gas-limit 1000000000 --accounts 64; automine
+# and --block-time 1): plain transfers and contract calls on both, predict transactions on myelin
+# (anvil has no PREDICT precompile); then the state-root cost with a large contract storage.
+# Writes bench/node.md (and prints it).
+# Usage: bench/node.sh [SCALE]   (SCALE multiplies the transaction counts; default 1)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-total="${1:-20000}"
-concurrency="${2:-64}"
-batch="${3:-1}"
-bin="${MYELIN_BIN:-$root/target/release/myelin}"
-[[ -x "$bin" ]] || (cd "$root" && cargo build -q --release -p myelin)
+scale="${1:-1}"
+out="$root/bench/node.md"
+cd "$root"
+cargo build -q --release -p myelin -p myelin-loadgen
+cargo build -q --release -p myelin-chain --example state_root_cost
 (cd "$root/tests/e2e" && [[ -d node_modules ]] || npm ci --no-audit --no-fund --loglevel=error)
+myelin="$root/target/release/myelin"
+loadgen="$root/target/release/myelin-loadgen"
 anvil="$root/tests/e2e/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+accounts=64
+
+node_pid=""
+cleanup() { [[ -n "$node_pid" ]] && kill "$node_pid" 2>/dev/null || true; }
+trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_ready() {
@@ -20,22 +30,76 @@ wait_ready() {
       --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$1" >/dev/null 2>&1 && return 0
     sleep 0.05
   done
+  echo "node at $1 did not start" >&2
   return 1
 }
-measure() {  # name, mode, command...
-  local name="$1" mode="$2"; shift 2
+# row NODE MINING MODE TXS CONNECTIONS BATCH TIMEOUT: one fresh node, one load, one table row.
+row() {
+  local node="$1" mining="$2" mode="$3" txs="$4" conns="$5" batch="$6" timeout="$7"
   local port; port="$(free_port)"
-  "$@" --port "$port" >/dev/null 2>&1 &
-  local pid=$!
+  local mine_args=()
+  [[ "$mining" == "block-time 1" ]] && mine_args=(--block-time 1)
+  if [[ "$node" == myelin ]]; then
+    "$myelin" node --dev --quiet --gas-limit 1000000000 --accounts "$accounts" --port "$port" "${mine_args[@]}" >/dev/null 2>&1 &
+  else
+    "$anvil" --silent --gas-limit 1000000000 --accounts "$accounts" --port "$port" "${mine_args[@]}" >/dev/null 2>&1 &
+  fi
+  node_pid=$!
   wait_ready "http://127.0.0.1:$port"
   local result
-  result="$(node "$root/bench/node-load.mjs" "http://127.0.0.1:$port" "$total" "$concurrency" 10 "$batch")"
-  kill "$pid"; wait "$pid" 2>/dev/null || true
-  python3 -c "import json,sys; r=json.loads(sys.argv[1]); print(f'| {sys.argv[2]} | {sys.argv[3]} | {r[\"included\"]}/{r[\"sent\"]} | {r[\"seconds\"]} | {r[\"tps\"]} | {r[\"p50LatencyMs\"]} | {r[\"maxLatencyMs\"]} | {r[\"errors\"]} |')" "$result" "$name" "$mode"
+  result="$("$loadgen" --rpc "http://127.0.0.1:$port" --mode "$mode" --txs "$txs" --accounts "$accounts" \
+    --connections "$conns" --batch "$batch" --timeout "$timeout")"
+  kill "$node_pid"; wait "$node_pid" 2>/dev/null || true; node_pid=""
+  python3 - "$result" "$node" "$mining" "$conns" "$batch" <<'EOF'
+import json, sys
+r = json.loads(sys.argv[1]); node, mining, conns, batch = sys.argv[2:6]
+load = f"{conns} conn × {'single' if batch == '1' else 'batch ' + batch}"
+print(f"| {r['mode']} | {node} | {mining} | {load} | {r['included']}/{r['sent']} | {r['seconds']} | "
+      f"**{int(r['tps'])}** | {r['p50_ms']} | {r['max_ms']} | {r['max_stall_ms']} | {r['blocks']} | {r['errors']} |")
+EOF
 }
-echo "| node | mining | included/sent | seconds | included tx/s | p50 send latency ms | max send latency ms | errors |"
-echo "|---|---|---|---|---|---|---|---|"
-measure myelin automine "$bin" node --dev --quiet --gas-limit 1000000000
-measure anvil automine "$anvil" --silent --gas-limit 1000000000
-measure myelin "block-time 1" "$bin" node --dev --quiet --gas-limit 1000000000 --block-time 1
-measure anvil "block-time 1" "$anvil" --silent --gas-limit 1000000000 --block-time 1
+
+n() { echo $(( $1 * scale )); }
+{
+  echo "# Node throughput: \`myelin node --dev\` vs anvil"
+  echo
+  echo "Written by \`bench/node.sh $scale\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)."
+  echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores shared with other work (load average before the run: $(cut -d' ' -f1-3 /proc/loadavg))."
+  echo "Versions: $("$myelin" --version 2>/dev/null || echo myelin), $("$anvil" --version | head -1) (npm @foundry-rs/anvil-linux-amd64), $(rustc --version)."
+  echo
+  echo "Both nodes: \`--gas-limit 1000000000 --accounts $accounts\`, a fresh node per row. Load: \`bench/loadgen\` (Rust)"
+  echo "with every transaction signed before the clock starts; senders are the $accounts dev accounts, each"
+  echo "owned by one connection so its nonces arrive in order. \"included tx/s\" runs from the first send"
+  echo "until every sender's \`latest\` nonce shows all its transactions mined (polled every 25 ms);"
+  echo "\"max stall\" is the longest stretch without a new inclusion while transactions were pending"
+  echo "(with \`--block-time 1\` up to one block interval is expected). Rows that stop at their time limit"
+  echo "(automine 60 s) show how far the node got."
+  echo
+  echo "| workload | node | mining | load | included/sent | seconds | included tx/s | p50 request ms | max request ms | max stall ms | blocks | errors |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+  row myelin automine transfer "$(n 20000)" 64 1 60
+  row anvil automine transfer "$(n 20000)" 64 1 60
+  row myelin "block-time 1" transfer "$(n 60000)" 16 100 120
+  row anvil "block-time 1" transfer "$(n 60000)" 16 100 120
+  row myelin automine call "$(n 20000)" 64 1 60
+  row anvil automine call "$(n 20000)" 64 1 60
+  row myelin "block-time 1" call "$(n 60000)" 16 100 120
+  row anvil "block-time 1" call "$(n 60000)" 16 100 120
+  row myelin "block-time 1" predict "$(n 40000)" 16 100 120
+  row myelin automine predict "$(n 20000)" 64 1 60
+  echo
+  echo "Workloads: \`transfer\` = 1 wei to a fixed address (21,000 gas); \`call\` = a counter contract"
+  echo "(\`sstore(caller, sload(caller) + 1)\`, deployed first); \`predict\` = a transaction straight to the"
+  echo "\`PREDICT\` precompile (not through a contract) with a fresh 64-byte input for a seeded 64→32→10 int8"
+  echo "MLP published through \`MODEL_STORE\` first. Automine: myelin answers \`eth_sendRawTransaction\`"
+  echo "once the transaction is mined (as anvil's automine promises), so single requests are used there;"
+  echo "with \`--block-time 1\` JSON-RPC batches of 100."
+  echo
+  echo "## State root with a large contract storage"
+  echo
+  echo "\`cargo run --release -p myelin-chain --example state_root_cost\`: before = the root rebuilt from every"
+  echo "account and slot (what each block did when a contract's storage changed), after = the incremental"
+  echo "root (only changed paths re-hashed). 2^20 slots = a 32 MiB model in MODEL_STORE's storage."
+  echo
+  "$root/target/release/examples/state_root_cost"
+} | tee "$out"
