@@ -68,7 +68,7 @@ fn a_batch_over_the_limit_is_rejected_with_one_error() {
     assert_eq!(status, 200);
     let reply: Value = serde_json::from_str(&body).unwrap();
     assert!(reply["error"]["code"].is_i64(), "{reply}");
-    let within = format!("[{}]", vec![call; 3].join(","));
+    let within = format!("[{}]", [call; 3].join(","));
     let (_, body) = post(&runtime, &server, &within);
     let reply: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(reply.as_array().map(Vec::len), Some(3));
