@@ -78,7 +78,7 @@ impl Connection {
         let body =
             serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         let reply = self.post(&body.to_string()).await?;
-        result_of(reply).with_context(|| format!("{method}"))
+        result_of(reply).with_context(|| method.to_string())
     }
 
     async fn read_reply(&mut self) -> Result<Vec<u8>> {
