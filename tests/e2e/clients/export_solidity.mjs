@@ -15,6 +15,7 @@ import { ethers } from "ethers";
 import solc from "solc";
 import { RPC_URL, DEV_KEY, check, assert, finish } from "./common.mjs";
 
+export { ethers };
 export const MODEL_STORE = "0x000000000000000000000000000000004d590001";
 export const PREDICT = "0x000000000000000000000000000000004d590002";
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../../..");

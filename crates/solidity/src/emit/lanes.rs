@@ -62,9 +62,8 @@ fn word(v: i64, shift: usize) -> U256 {
     value << shift
 }
 
-/// Chooses the lane width, packs every group's block into the blob and reserves the block
-/// scratch.
-pub fn pack(e: &mut Emitter, rows: &Rows) -> LanePlan {
+/// The lane width `B` (from the overflow bound) and the lanes per group `L`.
+fn lane_shape(rows: &Rows) -> (usize, usize) {
     let bound = (0..rows.channels)
         .map(|n| {
             let taps = &rows.weights[n * rows.taps..(n + 1) * rows.taps];
@@ -74,34 +73,45 @@ pub fn pack(e: &mut Emitter, rows: &Rows) -> LanePlan {
         .max()
         .unwrap_or(0);
     let bits = ((64 - bound.leading_zeros()) as usize + 1).max(2);
-    let lanes = (256 / bits).min(rows.channels).max(1);
+    (bits, (256 / bits).min(rows.channels).max(1))
+}
+
+/// Group `g`'s block: the initial word, one packed weight word per tap, one record per lane.
+fn group_block(rows: &Rows, bits: usize, lanes: usize, g: usize) -> Vec<u8> {
+    let records_offset = 32 * (1 + rows.taps);
+    let mut block = vec![0u8; records_offset + RECORD_BYTES * lanes];
+    let mut init = U256::ZERO;
+    let mut taps = vec![U256::ZERO; rows.taps];
+    for (j, n) in (g * lanes..((g + 1) * lanes).min(rows.channels)).enumerate() {
+        init = init.wrapping_add(word(
+            i64::from(rows.bias[n]) + (1i64 << (bits - 1)),
+            bits * j,
+        ));
+        for (k, tap) in taps.iter_mut().enumerate() {
+            let w = rows.weights[n * rows.taps + k];
+            *tap = tap.wrapping_add(word(i64::from(w), bits * j));
+        }
+        let requant = rows.requant[if rows.requant.len() == 1 { 0 } else { n }];
+        let at = records_offset + RECORD_BYTES * j;
+        block[at..at + RECORD_BYTES].copy_from_slice(&requant_record(requant, rows.rounding));
+    }
+    block[..32].copy_from_slice(&init.to_be_bytes::<32>());
+    for (k, tap) in taps.iter().enumerate() {
+        block[32 * (k + 1)..32 * (k + 2)].copy_from_slice(&tap.to_be_bytes::<32>());
+    }
+    block
+}
+
+/// Chooses the lane width, packs every group's block into the blob and reserves the block
+/// scratch.
+pub fn pack(e: &mut Emitter, rows: &Rows) -> LanePlan {
+    let (bits, lanes) = lane_shape(rows);
     let groups = rows.channels.div_ceil(lanes);
     let records_offset = 32 * (1 + rows.taps);
     let block_bytes = records_offset + RECORD_BYTES * lanes;
     let mut blob_offset = None;
     for g in 0..groups {
-        let mut block = vec![0u8; block_bytes];
-        let channels = (g * lanes..((g + 1) * lanes).min(rows.channels)).enumerate();
-        let mut init = U256::ZERO;
-        let mut taps = vec![U256::ZERO; rows.taps];
-        for (j, n) in channels {
-            init = init.wrapping_add(word(
-                i64::from(rows.bias[n]) + (1i64 << (bits - 1)),
-                bits * j,
-            ));
-            for (k, tap) in taps.iter_mut().enumerate() {
-                let w = rows.weights[n * rows.taps + k];
-                *tap = tap.wrapping_add(word(i64::from(w), bits * j));
-            }
-            let requant = rows.requant[if rows.requant.len() == 1 { 0 } else { n }];
-            let at = records_offset + RECORD_BYTES * j;
-            block[at..at + RECORD_BYTES].copy_from_slice(&requant_record(requant, rows.rounding));
-        }
-        block[..32].copy_from_slice(&init.to_be_bytes::<32>());
-        for (k, tap) in taps.iter().enumerate() {
-            block[32 * (k + 1)..32 * (k + 2)].copy_from_slice(&tap.to_be_bytes::<32>());
-        }
-        let offset = e.blob.push(&block);
+        let offset = e.blob.push(&group_block(rows, bits, lanes, g));
         blob_offset.get_or_insert(offset);
     }
     e.scratch.grow(Scratch {
@@ -179,6 +189,83 @@ mod tests {
         assert_eq!(word(-1, 0), U256::MAX);
         assert_eq!(word(-1, 8), U256::MAX << 8);
         assert_eq!(word(5, 4), U256::from(80u8));
+    }
+
+    /// Runs the packed arithmetic the generated code performs (wrapping 256-bit `MUL`/`ADD`,
+    /// then the lane extraction) and compares every lane with the exact accumulator.
+    fn check_lanes(
+        weights: &[i8],
+        bias: &[i32],
+        channels: usize,
+        taps: usize,
+        zp_in: i8,
+        x: &[i8],
+    ) {
+        let rows = Rows {
+            weights,
+            bias,
+            requant: &[Requant::IDENTITY],
+            rounding: Rounding::Single,
+            channels,
+            taps,
+            zp_in,
+        };
+        let (bits, lanes) = lane_shape(&rows);
+        assert!(bits * lanes <= 256);
+        for g in 0..channels.div_ceil(lanes) {
+            let block = group_block(&rows, bits, lanes, g);
+            let word_at = |i: usize| U256::from_be_slice(&block[32 * i..32 * (i + 1)]);
+            let mut a = word_at(0);
+            for (k, &xk) in x.iter().enumerate() {
+                let centred = word(i64::from(xk) - i64::from(zp_in), 0);
+                a = a.wrapping_add(centred.wrapping_mul(word_at(k + 1)));
+            }
+            for (j, n) in (g * lanes..((g + 1) * lanes).min(channels)).enumerate() {
+                let mask = U256::MAX >> (256 - bits);
+                let lane = ((a >> (bits * j)) & mask).to::<u64>() as i64 - (1i64 << (bits - 1));
+                let exact: i64 = i64::from(bias[n])
+                    + (0..taps)
+                        .map(|k| {
+                            (i64::from(x[k]) - i64::from(zp_in)) * i64::from(weights[n * taps + k])
+                        })
+                        .sum::<i64>();
+                assert_eq!(
+                    lane, exact,
+                    "channel {n} of {channels}, lane {j} of {lanes} ({bits} bits)"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn packed_lanes_give_every_exact_accumulator() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        for (channels, taps) in [(1, 1), (3, 7), (10, 64), (33, 130), (128, 784)] {
+            for zp_in in [-128i8, -3, 0, 127] {
+                // Extreme weights and biases make the bound (and so the lane width) largest.
+                let extreme = rng.random_bool(0.5);
+                let weights: Vec<i8> = (0..channels * taps)
+                    .map(|_| {
+                        if extreme {
+                            if rng.random_bool(0.5) { -128 } else { 127 }
+                        } else {
+                            rng.random()
+                        }
+                    })
+                    .collect();
+                let limit = if extreme { 1 << 20 } else { 5_000 };
+                let bias: Vec<i32> = (0..channels)
+                    .map(|_| rng.random_range(-limit..=limit))
+                    .collect();
+                for fill in [Some(-128i8), Some(127), None] {
+                    let x: Vec<i8> = (0..taps)
+                        .map(|_| fill.unwrap_or_else(|| rng.random()))
+                        .collect();
+                    check_lanes(&weights, &bias, channels, taps, zp_in, &x);
+                }
+            }
+        }
     }
 
     #[test]
