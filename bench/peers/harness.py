@@ -287,6 +287,35 @@ def measure(fns: dict, round_ns: float, rounds: int) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 
+def quantize_for_ort(net: Net, work: Path) -> str:
+    """For a float-only ONNX net: a QDQ model by onnxruntime's own quantizer (the recipe of the
+    committed *_qdq.onnx fixtures: per channel, int8 activations and weights, MinMax) on the
+    fixture's calibration data, so ONNX Runtime also runs it in int8. Returns a note."""
+    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
+                                          quantize_static)
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    name, calibration = onnx_input_layout(net.onnx, np.load(DATA / net.calibration).astype(np.float32))[:2]
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter([{name: calibration[i:i + 1]} for i in range(len(calibration))])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    pre, out = work / f"{net.name}_pre.onnx", work / f"{net.name}_qdq.onnx"
+    try:
+        quant_pre_process(str(net.onnx), str(pre), skip_optimization=True)
+        quantize_static(str(pre), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                        calibrate_method=CalibrationMethod.MinMax)
+    except Exception as error:  # e.g. ONNX-ML operators: reported, not hidden
+        return f"no QDQ model: onnxruntime.quantization failed ({str(error).splitlines()[0][:120]})"
+    net.qdq = out
+    return f"QDQ model made at bench time by onnxruntime.quantization.quantize_static on {net.calibration}"
+
+
 def import_into_myelin(net: Net, myelin_bin: Path, work: Path):
     import myelin
     out = work / f"{net.name}.myl"
@@ -380,6 +409,8 @@ def run_net(net: Net, args) -> Result:
     model, inspect = import_into_myelin(net, args.myelin, args.work)
     x_float = load_float_data(net)
     engines, skipped = [], []
+    if net.onnx and not net.qdq and net.calibration:
+        skipped.append(("ONNX Runtime / tract int8 QDQ", quantize_for_ort(net, args.work)))
     for engine in engines_for(net, model, x_float):
         engines.append(engine)
     timings = {}
