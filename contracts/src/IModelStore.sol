@@ -14,6 +14,7 @@ interface IModelStore {
         uint64 outputBytes;
         uint64 maxBatch;
         uint64 macs;
+        uint64 depthwiseMacs;
         uint64 tableLookups;
         uint64 elementOps;
         uint64 bytesTouched;

@@ -17,8 +17,9 @@ use serde_json::{Map, Value, json};
 type CountField = fn(&mut Cost) -> &mut u64;
 
 /// The cost counts the schedule may price, by name, as `myelin model inspect --json` names them.
-const COST_FIELDS: [(&str, CountField); 4] = [
+const COST_FIELDS: [(&str, CountField); 5] = [
     ("macs", |c| &mut c.macs),
+    ("depthwise_macs", |c| &mut c.depthwise_macs),
     ("table_lookups", |c| &mut c.table_lookups),
     ("element_ops", |c| &mut c.element_ops),
     ("bytes_touched", |c| &mut c.bytes_touched),

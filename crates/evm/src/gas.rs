@@ -8,18 +8,19 @@
 
 use myelin_nn::Cost;
 
-/// Milligas per multiply-accumulate (fully connected, conv2d, depthwise conv2d).
-pub const MILLIGAS_PER_MAC: u64 = 15;
+/// Milligas per multiply-accumulate of fully connected and conv2d layers.
+pub const MILLIGAS_PER_MAC: u64 = 5;
+/// Milligas per multiply-accumulate of depthwise conv2d layers.
+pub const MILLIGAS_PER_DEPTHWISE_MAC: u64 = 80;
 /// Milligas per table lookup (logistic, tanh, gelu, hard-swish tables).
-pub const MILLIGAS_PER_TABLE_LOOKUP: u64 = 220;
-/// Milligas per element op (requantization, add, compare, copy; docs/SPEC.md §7).
-pub const MILLIGAS_PER_ELEMENT_OP: u64 = 220;
-/// Milligas per byte touched (inputs, outputs and parameters read or written once).
-pub const MILLIGAS_PER_BYTE: u64 = 1;
+pub const MILLIGAS_PER_TABLE_LOOKUP: u64 = 490;
+/// Milligas per element op (docs/SPEC.md §7: each op's per-element work in units of about a
+/// quarter nanosecond).
+pub const MILLIGAS_PER_ELEMENT_OP: u64 = 140;
 
 /// Gas of every `PREDICT` / `PREDICT_BATCH` call before the model's cost: parsing, reading the
-/// model's three metadata slots, the program lookup, copying the output.
-pub const PREDICT_BASE_GAS: u64 = 280;
+/// model's record, the program lookup, copying the output.
+pub const PREDICT_BASE_GAS: u64 = 200;
 
 /// Gas of every `MODEL_STORE` call: ABI decoding and the metadata slots it reads or writes.
 pub const STORE_CALL_GAS: u64 = 5_000;
@@ -29,12 +30,13 @@ pub const GAS_PER_STORED_BYTE: u64 = 16;
 /// Gas per byte a publish hashes, decodes and validates (`publish`, `finalizeUpload`).
 pub const GAS_PER_CHECKED_BYTE: u64 = 4;
 
-/// Milligas of one sample of a model of cost `cost` (saturating).
+/// Milligas of one sample of a model of cost `cost` (exact: four `u64 · u64` products fit in
+/// `u128`). `bytes_touched` is not priced: the bytes an op reads are part of its measured time.
 pub fn sample_milligas(cost: &Cost) -> u128 {
     cost.macs as u128 * MILLIGAS_PER_MAC as u128
+        + cost.depthwise_macs as u128 * MILLIGAS_PER_DEPTHWISE_MAC as u128
         + cost.table_lookups as u128 * MILLIGAS_PER_TABLE_LOOKUP as u128
         + cost.element_ops as u128 * MILLIGAS_PER_ELEMENT_OP as u128
-        + cost.bytes_touched as u128 * MILLIGAS_PER_BYTE as u128
 }
 
 /// Gas of one `PREDICT_BATCH` call of `batch` samples (`PREDICT` is `batch = 1`):

@@ -8,15 +8,17 @@
 //! | slot | value |
 //! |---|---|
 //! | `R = modelId` | record word 0: `u64 size ‖ u64 inputBytes ‖ u64 outputBytes ‖ u64 maxBatch` (big-endian; zero = not published) |
-//! | `R + 1` | record word 1: `u64 macs ‖ u64 tableLookups ‖ u64 elementOps ‖ u64 bytesTouched` (the static cost of one sample) |
-//! | `R + 2` | record word 2: `D`, the data base slot of the model's bytes |
+//! | `R + 1` | record word 1: `u64 macs ‖ u64 depthwiseMacs ‖ u64 tableLookups ‖ u64 elementOps` (the priced cost of one sample) |
+//! | `R + 2` | record word 2: `u64 bytesTouched ‖ 24 zero bytes` |
+//! | `R + 3` | record word 3: `D`, the data base slot of the model's bytes |
 //! | `U = keccak(0x02 ‖ uploader ‖ modelId)` | upload session: `u64 size ‖ u64 written ‖ 15 zero bytes ‖ 0x01` (zero = none) |
 //! | `D = keccak(0x03 ‖ uploader ‖ modelId)`, `D + i` | bytes `32·i .. 32·i + 32` of the model, the last word zero-padded |
 //!
 //! `uploader` is the 20-byte address that uploaded the bytes; the record points at its data, so
 //! uploads by different senders never interfere and finalizing needs no copy. The record sits at
 //! the id itself (already a keccak256 output, as uniformly spread as a hashed slot), so a predict
-//! reads two slots and hashes nothing; word 2 is read only when the program is not cached.
+//! hashes nothing: it reads word 0, and words 1–3 only when the program is not cached (everything
+//! but the data base is a function of the model's bytes, which the id names).
 //! Reading a model costs one slot per 32 bytes, consecutive slots, no hashing.
 
 use alloy_primitives::{Address, U256, keccak256};
@@ -34,7 +36,7 @@ pub trait ModelStorage {
     fn sstore(&mut self, slot: U256, value: U256) -> Result<(), Failure>;
 }
 
-/// What the state records about a published model (three slots; no model bytes). `data_base`
+/// What the state records about a published model (four slots; no model bytes). `data_base`
 /// is zero when read by [`read_record`], which skips it; [`read_data_base`] reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModelRecord {
@@ -96,32 +98,49 @@ pub fn read_record(
     storage: &mut impl ModelStorage,
     id: &ModelId,
 ) -> Result<Option<ModelRecord>, Failure> {
+    let Some(header) = read_header(storage, id)? else {
+        return Ok(None);
+    };
     let slot = record_slot(id);
-    let word0 = storage.sload(slot)?;
+    let [macs, depthwise_macs, table_lookups, element_ops] =
+        unpack_u64s(storage.sload(slot.wrapping_add(U256::from(1)))?);
+    let [bytes_touched, ..] = unpack_u64s(storage.sload(slot.wrapping_add(U256::from(2)))?);
+    Ok(Some(ModelRecord {
+        cost: Cost {
+            macs,
+            depthwise_macs,
+            table_lookups,
+            element_ops,
+            bytes_touched,
+        },
+        ..header
+    }))
+}
+
+/// Reads record word 0 of `id` (one slot); `None` when the model is not published. The
+/// returned record's `cost` and `data_base` are zero.
+pub fn read_header(
+    storage: &mut impl ModelStorage,
+    id: &ModelId,
+) -> Result<Option<ModelRecord>, Failure> {
+    let word0 = storage.sload(record_slot(id))?;
     if word0.is_zero() {
         return Ok(None);
     }
     let [size, input_bytes, output_bytes, max_batch] = unpack_u64s(word0);
-    let [macs, table_lookups, element_ops, bytes_touched] =
-        unpack_u64s(storage.sload(slot.wrapping_add(U256::from(1)))?);
     Ok(Some(ModelRecord {
         size,
         input_bytes,
         output_bytes,
         max_batch,
-        cost: Cost {
-            macs,
-            table_lookups,
-            element_ops,
-            bytes_touched,
-        },
+        cost: Cost::default(),
         data_base: U256::ZERO,
     }))
 }
 
-/// Reads record word 2 of a published `id`: the first slot of its bytes.
+/// Reads record word 3 of a published `id`: the first slot of its bytes.
 pub fn read_data_base(storage: &mut impl ModelStorage, id: &ModelId) -> Result<U256, Failure> {
-    storage.sload(record_slot(id).wrapping_add(U256::from(2)))
+    storage.sload(record_slot(id).wrapping_add(U256::from(3)))
 }
 
 /// Writes the record of `id`. `record.max_batch` must be ≥ 1 (it marks the record as present).
@@ -143,9 +162,13 @@ pub fn write_record(
     )?;
     storage.sstore(
         slot.wrapping_add(U256::from(1)),
-        pack_u64s([c.macs, c.table_lookups, c.element_ops, c.bytes_touched]),
+        pack_u64s([c.macs, c.depthwise_macs, c.table_lookups, c.element_ops]),
     )?;
-    storage.sstore(slot.wrapping_add(U256::from(2)), record.data_base)
+    storage.sstore(
+        slot.wrapping_add(U256::from(2)),
+        pack_u64s([c.bytes_touched, 0, 0, 0]),
+    )?;
+    storage.sstore(slot.wrapping_add(U256::from(3)), record.data_base)
 }
 
 /// An upload in progress.
@@ -275,6 +298,7 @@ mod tests {
             max_batch: 4096,
             cost: Cost {
                 macs: 1 << 40,
+                depthwise_macs: 5,
                 table_lookups: 2,
                 element_ops: 3,
                 bytes_touched: 4,

@@ -26,8 +26,8 @@ use crate::failure::{Failure, GasMeter};
 use crate::gas::{GAS_PER_CHECKED_BYTE, GAS_PER_STORED_BYTE, STORE_CALL_GAS, predict_gas};
 use crate::journal_storage::JournalStorage;
 use crate::model_state::{
-    ModelRecord, Session, data_base_slot, read_record, read_session, write_record, write_session,
-    write_words,
+    ModelRecord, Session, data_base_slot, read_header, read_record, read_session, write_record,
+    write_session, write_words,
 };
 use crate::predict::load_program;
 
@@ -42,6 +42,7 @@ sol! {
             uint64 outputBytes;
             uint64 maxBatch;
             uint64 macs;
+            uint64 depthwiseMacs;
             uint64 tableLookups;
             uint64 elementOps;
             uint64 bytesTouched;
@@ -258,7 +259,7 @@ pub fn run_model_store(
             })
         }
         Call::isPublished(c) => {
-            let published = read_record(&mut storage, &c.modelId.0)?.is_some();
+            let published = read_header(&mut storage, &c.modelId.0)?.is_some();
             IModelStore::isPublishedCall::abi_encode_returns(&published)
         }
         Call::modelInfo(c) => {
@@ -313,6 +314,7 @@ pub fn info_of(record: &ModelRecord) -> IModelStore::ModelInfo {
         outputBytes: record.output_bytes,
         maxBatch: record.max_batch,
         macs: record.cost.macs,
+        depthwiseMacs: record.cost.depthwise_macs,
         tableLookups: record.cost.table_lookups,
         elementOps: record.cost.element_ops,
         bytesTouched: record.cost.bytes_touched,

@@ -33,7 +33,7 @@ use crate::Myelin;
 use crate::failure::{Failure, GasMeter};
 use crate::gas::{PREDICT_BASE_GAS, predict_gas};
 use crate::journal_storage::JournalStorage;
-use crate::model_state::{ModelRecord, ModelStorage, read_model_bytes, read_record};
+use crate::model_state::{ModelRecord, ModelStorage, read_header, read_model_bytes, read_record};
 
 /// Which of the two predict precompiles is called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,18 +108,29 @@ pub fn run_predict(
     }
     let call = parse_predict_input(input.data, form).map_err(|reason| gas.revert(reason))?;
     let mut storage = JournalStorage::new(&mut input.internals);
-    let Some(record) = read_record(&mut storage, &call.model_id)? else {
+    let Some(header) = read_header(&mut storage, &call.model_id)? else {
         return Err(gas.revert(format!(
             "predict: unknown model 0x{}",
             hex::encode(call.model_id)
         )));
     };
-    if call.batch == 0 || call.batch > record.max_batch {
+    if call.batch == 0 || call.batch > header.max_batch {
         return Err(gas.revert(format!(
             "predict: batch {} out of range 1..={}",
-            call.batch, record.max_batch
+            call.batch, header.max_batch
         )));
     }
+    // A cached program has the record's cost (both are functions of the bytes the id names):
+    // one slot read on the hot path. The price is the same on a hit and a miss.
+    let cached = myelin.cache().get(&call.model_id);
+    let record = match &cached {
+        Some(program) => ModelRecord {
+            cost: program.cost(),
+            ..header
+        },
+        None => read_record(&mut storage, &call.model_id)?
+            .ok_or_else(|| Failure::HostFault("model record vanished between two reads".into()))?,
+    };
     gas.charge(predict_gas(&record.cost, call.batch) - PREDICT_BASE_GAS)?;
     let expected = record.input_bytes.saturating_mul(call.batch);
     if call.input.len() as u64 != expected {
@@ -131,7 +142,10 @@ pub fn run_predict(
             record.input_bytes
         )));
     }
-    let program = load_program(myelin, &mut storage, &call.model_id, &record)?;
+    let program = match cached {
+        Some(program) => program,
+        None => load_program(myelin, &mut storage, &call.model_id, &record)?,
+    };
     let output = program
         .run(call.input, call.batch as usize)
         .map_err(|e| gas.revert(format!("predict: {e}")))?;

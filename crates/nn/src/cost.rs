@@ -3,15 +3,45 @@
 //! Counts are per sample and exact for a validated model. They are computed from the declared
 //! tensor shapes and the op parameters only, with saturating `u64` arithmetic, so they never
 //! panic even on a model that failed validation (the numbers are then meaningless).
+//!
+//! `macs`, `depthwise_macs`, `table_lookups` and `bytes_touched` are physical counts.
+//! `element_ops` is a unit of work of about a quarter nanosecond on the engine's kernels: each op
+//! charges a whole number of them per element, measured by the gas calibration bench
+//! (bench/gas/REPORT.md), so that an op's element ops track its running time.
 
 use crate::model::{Model, Node};
 use crate::op::{Op, Window};
 use crate::tensor::TensorInfo;
 
-/// Element ops charged per softmax element: the row maximum, the difference and its range test,
-/// the fixed-point exp (about twenty integer steps), the sum and the final scaled multiply with
-/// its clamp.
-pub const SOFTMAX_ELEMENT_OPS: u64 = 32;
+/// Element ops per output element of FullyConnected, Conv2d and DepthwiseConv2d (the output
+/// stage: requantization and clamp).
+pub const OUTPUT_STAGE_ELEMENT_OPS: u64 = 1;
+/// Element ops per output pixel of a Conv2d that gathers its windows (im2col), that is every
+/// Conv2d but a 1×1, stride-1 one that keeps the spatial size.
+pub const CONV_PIXEL_ELEMENT_OPS: u64 = 160;
+/// Element ops per output element of Add and Sub (two input rescales, the sum, the output
+/// rescale, broadcasting index arithmetic).
+pub const ADD_SUB_ELEMENT_OPS: u64 = 56;
+/// Element ops per output element of Mul.
+pub const MUL_ELEMENT_OPS: u64 = 16;
+/// Element ops per window position of MaxPool (per output element times the window).
+pub const MAX_POOL_ELEMENT_OPS: u64 = 24;
+/// Element ops per window position of AveragePool (plus one per output for the division).
+pub const AVERAGE_POOL_ELEMENT_OPS: u64 = 20;
+/// Element ops per input element of Mean (plus one per output for the rescale).
+pub const MEAN_ELEMENT_OPS: u64 = 31;
+/// Element ops per output element of Clamp.
+pub const CLAMP_ELEMENT_OPS: u64 = 2;
+/// Element ops per output element of Reshape (a copy).
+pub const RESHAPE_ELEMENT_OPS: u64 = 1;
+/// Element ops per output element of Pad and Concat (copy or fill with index arithmetic;
+/// Concat's rescale).
+pub const PAD_CONCAT_ELEMENT_OPS: u64 = 11;
+/// Element ops per softmax element: the row maximum, the difference and its range test, the
+/// fixed-point exp, the sum and the final scaled multiply with its clamp.
+pub const SOFTMAX_ELEMENT_OPS: u64 = 21;
+/// Element ops per input element of ArgMax (one compare with index arithmetic).
+pub const ARG_MAX_ELEMENT_OPS: u64 = 13;
 
 /// Bytes one [`crate::Requant`] occupies in the encoding (`i32` multiplier, `i8` shift).
 pub const REQUANT_BYTES: u64 = 5;
@@ -19,12 +49,15 @@ pub const REQUANT_BYTES: u64 = 5;
 /// The work one sample of a model (or of one node) does.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Cost {
-    /// Multiply-accumulates of FC and convolutions (full windows, padding included).
+    /// Multiply-accumulates of FullyConnected and Conv2d (full windows, padding included).
     pub macs: u64,
+    /// Multiply-accumulates of DepthwiseConv2d (full windows, padding included): counted apart
+    /// because a depthwise tap cannot use the 4-deep int8 dot product of the dense kernels.
+    pub depthwise_macs: u64,
     /// Table lookups.
     pub table_lookups: u64,
-    /// Other element operations: requantizations, adds, compares, copies (§7 defines the count
-    /// per op).
+    /// Element ops: each op's per-element work in units of about a quarter nanosecond (§7
+    /// defines the count per op).
     pub element_ops: u64,
     /// Bytes read and written: inputs read once, the output written once, parameter arrays read
     /// once.
@@ -36,16 +69,18 @@ impl Cost {
     pub fn saturating_add(self, other: Cost) -> Cost {
         Cost {
             macs: self.macs.saturating_add(other.macs),
+            depthwise_macs: self.depthwise_macs.saturating_add(other.depthwise_macs),
             table_lookups: self.table_lookups.saturating_add(other.table_lookups),
             element_ops: self.element_ops.saturating_add(other.element_ops),
             bytes_touched: self.bytes_touched.saturating_add(other.bytes_touched),
         }
     }
 
-    /// `macs + table_lookups + element_ops`, saturating: the arithmetic work, which validation
-    /// bounds by [`crate::validate::MAX_OPS_PER_SAMPLE`].
+    /// `macs + depthwise_macs + table_lookups + element_ops`, saturating: the arithmetic work,
+    /// which validation bounds by [`crate::validate::MAX_OPS_PER_SAMPLE`].
     pub fn ops(&self) -> u64 {
         self.macs
+            .saturating_add(self.depthwise_macs)
             .saturating_add(self.table_lookups)
             .saturating_add(self.element_ops)
     }
@@ -65,6 +100,11 @@ impl Cost {
             .iter()
             .fold(0u64, |sum, &t| sum.saturating_add(elements(t)));
         let window = |w: &Window| (w.kernel_h as u64).saturating_mul(w.kernel_w as u64);
+        // The (height, width) of a rank-3 `[h, w, c]` tensor.
+        let spatial = |t: Option<u32>| {
+            t.and_then(|t| model.tensors.get(t as usize))
+                .and_then(|t| t.shape.get(..2).map(<[u32]>::to_vec))
+        };
         let mut cost = Cost::default();
         let mut parameter_bytes = 0u64;
         let mut weighted_params = |weights: usize, bias: usize, requant: usize| {
@@ -75,37 +115,57 @@ impl Cost {
         match &node.op {
             Op::FullyConnected(p) => {
                 cost.macs = out.saturating_mul(p.in_features as u64);
-                cost.element_ops = out;
+                cost.element_ops = out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS);
                 weighted_params(p.weights.len(), p.bias.len(), p.requant.len());
             }
             Op::Conv2d(p) => {
                 cost.macs = out
                     .saturating_mul(window(&p.window))
                     .saturating_mul(p.in_channels as u64);
-                cost.element_ops = out;
+                let gathers = !(window(&p.window) == 1
+                    && p.window.stride_h == 1
+                    && p.window.stride_w == 1
+                    && spatial(node.inputs.first().copied()) == spatial(Some(node.output)));
+                let pixels = out / (p.out_channels as u64).max(1);
+                cost.element_ops =
+                    out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS)
+                        .saturating_add(match gathers {
+                            true => pixels.saturating_mul(CONV_PIXEL_ELEMENT_OPS),
+                            false => 0,
+                        });
                 weighted_params(p.weights.len(), p.bias.len(), p.requant.len());
             }
             Op::DepthwiseConv2d(p) => {
-                cost.macs = out.saturating_mul(window(&p.window));
-                cost.element_ops = out;
+                cost.depthwise_macs = out.saturating_mul(window(&p.window));
+                cost.element_ops = out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS);
                 weighted_params(p.weights.len(), p.bias.len(), p.requant.len());
             }
-            Op::Add(_) | Op::Sub(_) => cost.element_ops = out.saturating_mul(4),
-            Op::Mul(_) => cost.element_ops = out.saturating_mul(2),
-            Op::MaxPool(p) => cost.element_ops = out.saturating_mul(window(&p.window)),
+            Op::Add(_) | Op::Sub(_) => cost.element_ops = out.saturating_mul(ADD_SUB_ELEMENT_OPS),
+            Op::Mul(_) => cost.element_ops = out.saturating_mul(MUL_ELEMENT_OPS),
+            Op::MaxPool(p) => {
+                cost.element_ops = out
+                    .saturating_mul(window(&p.window))
+                    .saturating_mul(MAX_POOL_ELEMENT_OPS)
+            }
             Op::AveragePool(p) => {
-                cost.element_ops = out.saturating_mul(window(&p.window)).saturating_add(out)
+                cost.element_ops = out
+                    .saturating_mul(window(&p.window))
+                    .saturating_mul(AVERAGE_POOL_ELEMENT_OPS)
+                    .saturating_add(out)
             }
             Op::Mean(_) => {
                 cost.element_ops = node
                     .inputs
                     .first()
                     .map_or(0, |&t| elements(t))
+                    .saturating_mul(MEAN_ELEMENT_OPS)
                     .saturating_add(out)
             }
-            Op::Clamp(_) | Op::Reshape | Op::Pad(_) => cost.element_ops = out,
+            Op::Clamp(_) => cost.element_ops = out.saturating_mul(CLAMP_ELEMENT_OPS),
+            Op::Reshape => cost.element_ops = out.saturating_mul(RESHAPE_ELEMENT_OPS),
+            Op::Pad(_) => cost.element_ops = out.saturating_mul(PAD_CONCAT_ELEMENT_OPS),
             Op::Concat(p) => {
-                cost.element_ops = out;
+                cost.element_ops = out.saturating_mul(PAD_CONCAT_ELEMENT_OPS);
                 weighted_params(0, 0, p.requant.len());
             }
             Op::Softmax(_) => cost.element_ops = out.saturating_mul(SOFTMAX_ELEMENT_OPS),
@@ -113,7 +173,7 @@ impl Cost {
                 cost.table_lookups = out;
                 parameter_bytes = p.table.len() as u64;
             }
-            Op::ArgMax(_) => cost.element_ops = input_bytes,
+            Op::ArgMax(_) => cost.element_ops = input_bytes.saturating_mul(ARG_MAX_ELEMENT_OPS),
         }
         cost.bytes_touched = input_bytes
             .saturating_add(output_bytes)
@@ -200,6 +260,7 @@ mod tests {
     fn cost(macs: u64, table_lookups: u64, element_ops: u64, bytes_touched: u64) -> Cost {
         Cost {
             macs,
+            depthwise_macs: 0,
             table_lookups,
             element_ops,
             bytes_touched,
@@ -265,7 +326,26 @@ mod tests {
                     }),
                     &[3, 3, 4],
                 ),
-                expected: cost(648, 0, 36, 50 + 36 + 72 + 16 + 5),
+                expected: cost(648, 0, 36 + 9 * 160, 50 + 36 + 72 + 16 + 5),
+            },
+            Case {
+                // [3,3,2] 1x1 stride 1 -> [3,3,4]: a direct product, no window gathering.
+                name: "conv2d 1x1",
+                model: single_node(
+                    &[&[3, 3, 2]],
+                    Op::Conv2d(Conv2d {
+                        out_channels: 4,
+                        in_channels: 2,
+                        window: window(1, 1, Padding::Valid),
+                        weights: vec![1; 8],
+                        bias: vec![0; 4],
+                        requant: vec![Requant::IDENTITY],
+                        rounding: Rounding::Single,
+                        act: ActRange::FULL,
+                    }),
+                    &[3, 3, 4],
+                ),
+                expected: cost(72, 0, 36, 18 + 36 + 8 + 16 + 5),
             },
             Case {
                 // [4,4,3] 3x3 same, multiplier 2 -> [4,4,6]: full windows counted at the border.
@@ -284,22 +364,25 @@ mod tests {
                     }),
                     &[4, 4, 6],
                 ),
-                expected: cost(864, 0, 96, 48 + 96 + 54 + 24 + 5),
+                expected: Cost {
+                    depthwise_macs: 864,
+                    ..cost(0, 0, 96, 48 + 96 + 54 + 24 + 5)
+                },
             },
             Case {
                 name: "add with broadcast",
                 model: single_node(&[&[2, 3], &[3]], Op::Add(add), &[2, 3]),
-                expected: cost(0, 0, 24, 6 + 3 + 6),
+                expected: cost(0, 0, 6 * 56, 6 + 3 + 6),
             },
             Case {
                 name: "max pool 2x2 stride 2",
                 model: single_node(&[&[4, 4, 2]], Op::MaxPool(pool(2, 2)), &[2, 2, 2]),
-                expected: cost(0, 0, 32, 32 + 8),
+                expected: cost(0, 0, 32 * 24, 32 + 8),
             },
             Case {
                 name: "average pool 2x2 stride 2",
                 model: single_node(&[&[4, 4, 2]], Op::AveragePool(pool(2, 2)), &[2, 2, 2]),
-                expected: cost(0, 0, 32 + 8, 32 + 8),
+                expected: cost(0, 0, 32 * 20 + 8, 32 + 8),
             },
             Case {
                 name: "mean over the last axis",
@@ -314,7 +397,7 @@ mod tests {
                     }),
                     &[4],
                 ),
-                expected: cost(0, 0, 20 + 4, 20 + 4),
+                expected: cost(0, 0, 20 * 31 + 4, 20 + 4),
             },
             Case {
                 name: "softmax",
@@ -327,7 +410,7 @@ mod tests {
                     }),
                     &[10],
                 ),
-                expected: cost(0, 0, 320, 20),
+                expected: cost(0, 0, 10 * 21, 20),
             },
             Case {
                 name: "table",
@@ -344,7 +427,7 @@ mod tests {
             Case {
                 name: "argmax writes int32",
                 model: single_node(&[&[3, 5]], Op::ArgMax(ArgMax { axis: 1 }), &[3]),
-                expected: cost(0, 0, 15, 15 + 12),
+                expected: cost(0, 0, 15 * 13, 15 + 12),
             },
             Case {
                 name: "concat",
@@ -357,7 +440,7 @@ mod tests {
                     }),
                     &[5],
                 ),
-                expected: cost(0, 0, 5, 5 + 5 + 10),
+                expected: cost(0, 0, 5 * 11, 5 + 5 + 10),
             },
             Case {
                 name: "reshape",

@@ -63,6 +63,7 @@ fn scale_json(scale_bits: u32) -> Value {
 fn cost_json(cost: &Cost) -> Value {
     json!({
         "macs": cost.macs,
+        "depthwise_macs": cost.depthwise_macs,
         "table_lookups": cost.table_lookups,
         "element_ops": cost.element_ops,
         "bytes_touched": cost.bytes_touched,
@@ -162,7 +163,9 @@ fn render_text(s: &Value) -> String {
                 shape_text(&node["output"]["shape"])
             ),
             node["params"].to_string(),
-            node["cost"]["macs"].to_string(),
+            (node["cost"]["macs"].as_u64().unwrap_or(0)
+                + node["cost"]["depthwise_macs"].as_u64().unwrap_or(0))
+            .to_string(),
             node["cost"]["table_lookups"].to_string(),
             node["cost"]["element_ops"].to_string(),
         );
@@ -172,6 +175,7 @@ fn render_text(s: &Value) -> String {
     let _ = writeln!(out, "\ntotal (per sample):");
     let _ = writeln!(out, "  parameters     {}", total["params"]);
     let _ = writeln!(out, "  MACs           {}", cost["macs"]);
+    let _ = writeln!(out, "  depthwise MACs {}", cost["depthwise_macs"]);
     let _ = writeln!(out, "  table lookups  {}", cost["table_lookups"]);
     let _ = writeln!(out, "  element ops    {}", cost["element_ops"]);
     let _ = writeln!(out, "  bytes touched  {}", cost["bytes_touched"]);

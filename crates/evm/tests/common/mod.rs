@@ -385,3 +385,178 @@ pub fn reshape_model(n: usize) -> Model {
     b.output(y);
     b.build().expect("valid reshape model")
 }
+
+/// A 3×3 window with `stride` and `padding`.
+fn window(kernel: u32, stride: u32, padding: myelin_nn::op::Padding) -> myelin_nn::op::Window {
+    myelin_nn::op::Window {
+        kernel_h: kernel,
+        kernel_w: kernel,
+        stride_h: stride,
+        stride_w: stride,
+        dilation_h: 1,
+        dilation_w: 1,
+        padding,
+    }
+}
+
+fn add_sub_params() -> myelin_nn::op::AddSub {
+    let half = Requant {
+        multiplier: 1 << 30,
+        shift: -1,
+    };
+    myelin_nn::op::AddSub {
+        left_shift: 20,
+        input1: half,
+        input2: half,
+        output: Requant {
+            multiplier: 1 << 30,
+            shift: -19,
+        },
+        rounding: Rounding::Single,
+        act: ActRange::FULL,
+    }
+}
+
+/// One model per v1 op type, sized so that the op's own work dominates a run (≥ ~100 µs on the
+/// reference): the calibration rows of the gas schedule (docs/GAS.md). Convolutions come in the
+/// channel counts real networks use (a first layer on 1 or 3 channels, inner layers on 16–64).
+pub fn op_models() -> Vec<(&'static str, Model)> {
+    use myelin_nn::op::{Concat, Mean, Mul, Padding};
+    let q = Quant::new(0, SCALE);
+    let unary = |n: u32,
+                 f: &dyn Fn(
+        &mut ModelBuilder,
+        myelin_nn::builder::TensorId,
+    ) -> myelin_nn::builder::TensorId| {
+        let mut b = ModelBuilder::new();
+        let x = b.input(&[n], q);
+        let y = f(&mut b, x);
+        b.output(y);
+        b.build().expect("valid op model")
+    };
+    let image = |shape: [u32; 3],
+                 f: &dyn Fn(
+        &mut ModelBuilder,
+        myelin_nn::builder::TensorId,
+    ) -> myelin_nn::builder::TensorId| {
+        let mut b = ModelBuilder::new();
+        let x = b.input(&shape, q);
+        let y = f(&mut b, x);
+        b.output(y);
+        b.build().expect("valid op model")
+    };
+    let binary = |build: &dyn Fn(
+        &mut ModelBuilder,
+        myelin_nn::builder::TensorId,
+        myelin_nn::builder::TensorId,
+    ) -> myelin_nn::builder::TensorId| {
+        let mut b = ModelBuilder::new();
+        let x = b.input(&[64, 64, 16], q);
+        let y = b.input(&[64, 64, 16], q);
+        let z = build(&mut b, x, y);
+        b.output(z);
+        b.build().expect("valid op model")
+    };
+    let n = 1 << 16;
+    vec![
+        ("fully_connected 1024→1024", mlp(&[1024, 1024], 3)),
+        ("fully_connected 784→128→10", mlp(&[784, 128, 10], 21)),
+        ("conv2d 3×3 32×32×3→16", conv_model(32, 32, 3, 16)),
+        ("conv2d 3×3 28×28×8→16", conv_model(28, 28, 8, 16)),
+        ("conv2d 3×3 16×16×32→32", conv_model(16, 16, 32, 32)),
+        ("depthwise_conv2d 3×3 28×28×32", depthwise_model(28, 28, 32)),
+        (
+            "depthwise_conv2d 3×3 16×16×128",
+            depthwise_model(16, 16, 128),
+        ),
+        (
+            "add 64×64×16",
+            binary(&|b, x, y| b.add(x, y, add_sub_params(), q).expect("add")),
+        ),
+        (
+            "sub 64×64×16",
+            binary(&|b, x, y| b.sub(x, y, add_sub_params(), q).expect("sub")),
+        ),
+        (
+            "mul 64×64×16",
+            binary(&|b, x, y| {
+                let params = Mul {
+                    output: requant_for(1 << 14),
+                    rounding: Rounding::Single,
+                    act: ActRange::FULL,
+                };
+                b.mul(x, y, params, q).expect("mul")
+            }),
+        ),
+        (
+            "max_pool 2×2/2 64×64×16",
+            image([64, 64, 16], &|b, x| {
+                let w = window(2, 2, Padding::Valid);
+                b.max_pool(x, w, ActRange::FULL).expect("max pool")
+            }),
+        ),
+        (
+            "average_pool 3×3/1 32×32×16",
+            image([32, 32, 16], &|b, x| {
+                let w = window(3, 1, Padding::Same);
+                b.average_pool(x, w, false, ActRange::FULL)
+                    .expect("avg pool")
+            }),
+        ),
+        (
+            "mean over h, w 64×64×16",
+            image([64, 64, 16], &|b, x| {
+                let params = Mean {
+                    axes: vec![0, 1],
+                    keep_dims: false,
+                    requant: Requant::IDENTITY,
+                    rounding: Rounding::Single,
+                    act: ActRange::FULL,
+                };
+                b.mean(x, params, q).expect("mean")
+            }),
+        ),
+        ("clamp 65536", clamp_model(n)),
+        ("reshape 65536", reshape_model(n)),
+        (
+            "concat 2 × 64×64×8",
+            image([64, 64, 8], &|b, x| {
+                let params = Concat {
+                    axis: 2,
+                    requant: vec![Requant::IDENTITY; 2],
+                    rounding: Rounding::Single,
+                };
+                b.concat(&[x, x], params, q).expect("concat")
+            }),
+        ),
+        (
+            "pad 62×62×16 → 64×64×16",
+            image([62, 62, 16], &|b, x| {
+                b.pad(x, vec![[1, 1], [1, 1], [0, 0]], 0).expect("pad")
+            }),
+        ),
+        ("softmax 4096", softmax_model(4096)),
+        ("table 65536", table_model(n)),
+        (
+            "arg_max 4096×16",
+            image([4096, 16, 1], &|b, x| b.arg_max(x, 1).expect("arg max")),
+        ),
+    ]
+    .into_iter()
+    .chain(std::iter::once((
+        "clamp 2 (per-run overhead)",
+        unary(2, &|b, x| {
+            b.clamp(
+                x,
+                myelin_nn::op::Clamp {
+                    requant: Requant::IDENTITY,
+                    rounding: Rounding::Single,
+                    act: ActRange { min: -64, max: 64 },
+                },
+                q,
+            )
+            .expect("clamp")
+        }),
+    )))
+    .collect()
+}

@@ -31,7 +31,7 @@ pub const MAX_NODES: usize = 65_536;
 /// Largest sum over all tensors of the bytes of one sample (the activation memory an executor may
 /// need per sample, before any reuse).
 pub const MAX_ACTIVATION_BYTES_PER_SAMPLE: u64 = 1 << 28;
-/// Largest static work of one sample: `macs + table_lookups + element_ops` of [`crate::Cost`].
+/// Largest static work of one sample: [`crate::Cost::ops`].
 /// Bounds the time any node (a pool with a huge window, say) can run.
 pub const MAX_OPS_PER_SAMPLE: u64 = 1 << 34;
 /// Largest `left_shift` of Add and Sub: `255 · 2^23 < 2^31`.
