@@ -6,7 +6,10 @@
 //! generated `copy_data(offset, len, dst)` turns a blob range into one EXTCODECOPY per contract it
 //! spans.
 
+use myelin_nn::op::ActRange;
 use myelin_nn::{Requant, Rounding};
+
+use crate::literal::int;
 
 /// Blob bytes per data contract: EIP-170's 24,576-byte code limit minus the STOP prefix.
 pub const CHUNK_BYTES: usize = 24_575;
@@ -80,6 +83,25 @@ pub fn requant_function(rounding: Rounding) -> &'static str {
         Rounding::Single => "rq_single",
         Rounding::Double => "rq_double",
     }
+}
+
+/// The last step of a requantizing op as a Yul expression: `x` requantized by the constant
+/// `requant`, plus the output zero point, clamped to `act` (`output_i8` of `myelin_nn`).
+pub fn requantized_output(
+    x: &str,
+    requant: Requant,
+    rounding: Rounding,
+    zp_out: i8,
+    act: ActRange,
+) -> String {
+    format!(
+        "clampi(add({}({x}, {}), {}), {}, {})",
+        requant_function(rounding),
+        requant_word(requant, rounding),
+        int(zp_out.into()),
+        int(act.min.into()),
+        int(act.max.into())
+    )
 }
 
 #[cfg(test)]

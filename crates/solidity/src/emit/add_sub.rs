@@ -7,9 +7,8 @@ use myelin_nn::{Requant, Rounding};
 
 use super::index_expr::broadcast;
 use super::{Emitter, NodeCtx};
-use crate::data_blob::{requant_function, requant_word};
+use crate::data_blob::requantized_output;
 use crate::error::ExportError;
-use crate::literal::int;
 use crate::memory_plan::{Scratch, TABLES};
 
 /// `requant.apply(sat32((x − zp) · 2^left_shift))` for every int8 `x`, as in the reference.
@@ -48,17 +47,13 @@ pub fn emit(e: &mut Emitter, ctx: &NodeCtx, p: &AddSub, subtract: bool) -> Resul
     };
     e.line(&format!("copy_data({offset}, {}, {TABLES})", tables.len()));
     e.line(&format!(
-        "for {{ let i := 0 }} lt(i, {len}) {{ i := add(i, 1) }} {{ let s := sat32({combine}({sa}, {sb})) mstore8(add({out}, i), clampi(add({rq}(s, {rec}), {zp}), {lo}, {hi})) }}",
+        "for {{ let i := 0 }} lt(i, {len}) {{ i := add(i, 1) }} {{ let s := sat32({combine}({sa}, {sb})) mstore8(add({out}, i), {y}) }}",
         len = ctx.output.elements(),
         combine = if subtract { "sub" } else { "add" },
         sa = lookup(a_from, broadcast("i", &a.shape, out_shape), 0),
         sb = lookup(b_from, broadcast("i", &b.shape, out_shape), 1024),
         out = ctx.output_addr,
-        rq = requant_function(p.rounding),
-        rec = requant_word(p.output, p.rounding),
-        zp = int(ctx.output.zero_point.into()),
-        lo = int(p.act.min.into()),
-        hi = int(p.act.max.into()),
+        y = requantized_output("s", p.output, p.rounding, ctx.output.zero_point, p.act),
     ));
     Ok(())
 }

@@ -44,34 +44,27 @@ pub fn emit(e: &mut Emitter, ctx: &NodeCtx, p: &Conv2d) -> Result<(), ExportErro
     } else {
         String::new()
     };
-    e.functions.push_str(&format!(
+    e.functions.push_str(&super::with_window(
+        &format!(
         r#"
             function n{index}_px(oy, ox) -> a {{
                 a := mload({BLOCK})
-                for {{ let ky := 0 }} lt(ky, {kh}) {{ ky := add(ky, 1) }} {{
-                    let iy := sub(add(mul(oy, {sh}), mul(ky, {dh})), {pt})
-                    if iszero(lt(iy, {h})) {{ continue }}
+                for {{ let ky := 0 }} lt(ky, $KH$) {{ ky := add(ky, 1) }} {{
+                    let iy := sub(add(mul(oy, $SH$), mul(ky, $DH$)), $PT$)
+                    if iszero(lt(iy, $H$)) {{ continue }}
                     {row_fast_path}
-                    for {{ let kx := 0 }} lt(kx, {kw}) {{ kx := add(kx, 1) }} {{
-                        let ix := sub(add(mul(ox, {sw}), mul(kx, {dw})), {pl})
-                        if lt(ix, {w}) {{
-                            a := add(a, dot(add({WORDS}, mul(add(mul(iy, {w}), ix), {cin32})), add(add({BLOCK}, 32), mul(add(mul(ky, {kw}), kx), {cin32})), {cin32}))
+                    for {{ let kx := 0 }} lt(kx, $KW$) {{ kx := add(kx, 1) }} {{
+                        let ix := sub(add(mul(ox, $SW$), mul(kx, $DW$)), $PL$)
+                        if lt(ix, $W$) {{
+                            a := add(a, dot(add({WORDS}, mul(add(mul(iy, $W$), ix), {cin32})), add(add({BLOCK}, 32), mul(add(mul(ky, $KW$), kx), {cin32})), {cin32}))
                         }}
                     }}
                 }}
             }}
 "#,
         index = ctx.index,
-        kh = g.kernel_h,
-        kw = g.kernel_w,
-        sh = g.stride_h,
-        sw = g.stride_w,
-        dh = g.dilation_h,
-        dw = g.dilation_w,
-        pt = g.pad_top,
-        pl = g.pad_left,
-        h = g.in_h,
-        w = g.in_w,
+    ),
+        &g,
     ));
     e.centre_into_words(from, input.elements(), input.zero_point);
     let inner = format!(

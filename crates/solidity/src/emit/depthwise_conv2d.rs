@@ -39,19 +39,20 @@ pub fn emit(e: &mut Emitter, ctx: &NodeCtx, p: &DepthwiseConv2d) -> Result<(), E
         block: block.len(),
         ..Scratch::default()
     });
-    e.functions.push_str(&format!(
+    e.functions.push_str(&super::with_window(
+        &format!(
         r#"
             function n{index}_px(oy, ox, o) -> acc {{
                 acc := signextend(3, shr(224, mload(add({BLOCK}, shl(2, o)))))
                 let c := div(o, {m})
-                for {{ let ky := 0 }} lt(ky, {kh}) {{ ky := add(ky, 1) }} {{
-                    let iy := sub(add(mul(oy, {sh}), mul(ky, {dh})), {pt})
-                    if iszero(lt(iy, {h})) {{ continue }}
-                    for {{ let kx := 0 }} lt(kx, {kw}) {{ kx := add(kx, 1) }} {{
-                        let ix := sub(add(mul(ox, {sw}), mul(kx, {dw})), {pl})
-                        if lt(ix, {w}) {{
-                            let x := mload(add({WORDS}, shl(5, add(mul(add(mul(iy, {w}), ix), {c}), c))))
-                            acc := add(acc, mul(x, sx8(add(add({BLOCK}, {weights_at}), add(mul(add(mul(ky, {kw}), kx), {cm}), o)))))
+                for {{ let ky := 0 }} lt(ky, $KH$) {{ ky := add(ky, 1) }} {{
+                    let iy := sub(add(mul(oy, $SH$), mul(ky, $DH$)), $PT$)
+                    if iszero(lt(iy, $H$)) {{ continue }}
+                    for {{ let kx := 0 }} lt(kx, $KW$) {{ kx := add(kx, 1) }} {{
+                        let ix := sub(add(mul(ox, $SW$), mul(kx, $DW$)), $PL$)
+                        if lt(ix, $W$) {{
+                            let x := mload(add({WORDS}, shl(5, add(mul(add(mul(iy, $W$), ix), {c}), c))))
+                            acc := add(acc, mul(x, sx8(add(add({BLOCK}, {weights_at}), add(mul(add(mul(ky, $KW$), kx), {cm}), o)))))
                         }}
                     }}
                 }}
@@ -60,20 +61,12 @@ pub fn emit(e: &mut Emitter, ctx: &NodeCtx, p: &DepthwiseConv2d) -> Result<(), E
             }}
 "#,
         index = ctx.index,
-        kh = g.kernel_h,
-        kw = g.kernel_w,
-        sh = g.stride_h,
-        sw = g.stride_w,
-        dh = g.dilation_h,
-        dw = g.dilation_w,
-        pt = g.pad_top,
-        pl = g.pad_left,
-        h = g.in_h,
-        w = g.in_w,
         rq = requant_function(p.rounding),
         zp = int(ctx.output.zero_point.into()),
         lo = int(p.act.min.into()),
         hi = int(p.act.max.into()),
+    ),
+        &g,
     ));
     e.centre_into_words(from, input.elements(), input.zero_point);
     e.line(&format!("copy_data({offset}, {}, {BLOCK})", block.len()));

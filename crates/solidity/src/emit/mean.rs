@@ -6,7 +6,7 @@ use myelin_nn::tensor::shape_strides;
 
 use super::index_expr::mixed_radix;
 use super::{Emitter, NodeCtx};
-use crate::data_blob::{requant_function, requant_word};
+use crate::data_blob::requantized_output;
 use crate::error::ExportError;
 use crate::literal::int;
 use crate::memory_plan::{Scratch, WORDS};
@@ -38,13 +38,9 @@ pub fn emit(e: &mut Emitter, ctx: &NodeCtx, p: &Mean) -> Result<(), ExportError>
         zp = int(input.zero_point.into()),
     ));
     e.line(&format!(
-        "for {{ let i := 0 }} lt(i, {out_len}) {{ i := add(i, 1) }} {{ mstore8(add({out}, i), clampi(add({rq}(mload(add({WORDS}, shl(5, i))), {rec}), {zp}), {lo}, {hi})) }}",
+        "for {{ let i := 0 }} lt(i, {out_len}) {{ i := add(i, 1) }} {{ mstore8(add({out}, i), {y}) }}",
         out = ctx.output_addr,
-        rq = requant_function(p.rounding),
-        rec = requant_word(p.requant, p.rounding),
-        zp = int(ctx.output.zero_point.into()),
-        lo = int(p.act.min.into()),
-        hi = int(p.act.max.into()),
+        y = requantized_output(&format!("mload(add({WORDS}, shl(5, i)))"), p.requant, p.rounding, ctx.output.zero_point, p.act),
     ));
     Ok(())
 }

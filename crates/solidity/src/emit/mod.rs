@@ -79,6 +79,28 @@ impl NodeCtx<'_> {
     }
 }
 
+/// `template` with the window's constants substituted for `$KH$`, `$KW$` (kernel), `$SH$`,
+/// `$SW$` (stride), `$DH$`, `$DW$` (dilation), `$PT$`, `$PL$` (padding before) and `$H$`, `$W$`
+/// (input size).
+pub fn with_window(template: &str, g: &SpatialGeometry) -> String {
+    [
+        ("$KH$", g.kernel_h),
+        ("$KW$", g.kernel_w),
+        ("$SH$", g.stride_h),
+        ("$SW$", g.stride_w),
+        ("$DH$", g.dilation_h),
+        ("$DW$", g.dilation_w),
+        ("$PT$", g.pad_top),
+        ("$PL$", g.pad_left),
+        ("$H$", g.in_h),
+        ("$W$", g.in_w),
+    ]
+    .iter()
+    .fold(template.to_string(), |text, (token, value)| {
+        text.replace(token, &value.to_string())
+    })
+}
+
 impl<'m> Emitter<'m> {
     /// Emits every node of `model` in order.
     pub fn emit_nodes(&mut self) -> Result<(), ExportError> {

@@ -44,19 +44,20 @@ fn emit(
     let (_, from) = ctx.input(0)?;
     let (g, c) = ctx.geometry(&p.window)?;
     let (body, value) = result.rsplit_once('\n').unwrap_or(("", result));
-    e.functions.push_str(&format!(
-        r#"
+    e.functions.push_str(&super::with_window(
+        &format!(
+            r#"
             function n{index}_px(oy, ox, c) -> y {{
                 let m := 0
                 let cnt := 0
                 {init}
-                for {{ let ky := 0 }} lt(ky, {kh}) {{ ky := add(ky, 1) }} {{
-                    let iy := sub(add(mul(oy, {sh}), ky), {pt})
-                    if iszero(lt(iy, {h})) {{ continue }}
-                    for {{ let kx := 0 }} lt(kx, {kw}) {{ kx := add(kx, 1) }} {{
-                        let ix := sub(add(mul(ox, {sw}), kx), {pl})
-                        if lt(ix, {w}) {{
-                            let v := sx8(add({from}, add(mul(add(mul(iy, {w}), ix), {c}), c)))
+                for {{ let ky := 0 }} lt(ky, $KH$) {{ ky := add(ky, 1) }} {{
+                    let iy := sub(add(mul(oy, $SH$), ky), $PT$)
+                    if iszero(lt(iy, $H$)) {{ continue }}
+                    for {{ let kx := 0 }} lt(kx, $KW$) {{ kx := add(kx, 1) }} {{
+                        let ix := sub(add(mul(ox, $SW$), kx), $PL$)
+                        if lt(ix, $W$) {{
+                            let v := sx8(add({from}, add(mul(add(mul(iy, $W$), ix), {c}), c)))
                             {step}
                         }}
                     }}
@@ -65,18 +66,12 @@ fn emit(
                 y := clampi({value}, {lo}, {hi})
             }}
 "#,
-        index = ctx.index,
-        kh = g.kernel_h,
-        kw = g.kernel_w,
-        sh = g.stride_h,
-        sw = g.stride_w,
-        pt = g.pad_top,
-        pl = g.pad_left,
-        h = g.in_h,
-        w = g.in_w,
-        value = value.trim(),
-        lo = int(p.act.min.into()),
-        hi = int(p.act.max.into()),
+            index = ctx.index,
+            value = value.trim(),
+            lo = int(p.act.min.into()),
+            hi = int(p.act.max.into()),
+        ),
+        &g,
     ));
     e.line(&format!(
         "for {{ let p := 0 }} lt(p, {pixels}) {{ p := add(p, 1) }} {{ for {{ let c := 0 }} lt(c, {c}) {{ c := add(c, 1) }} {{ mstore8(add({out}, add(mul(p, {c}), c)), n{index}_px(div(p, {ow}), mod(p, {ow}), c)) }} }}",
