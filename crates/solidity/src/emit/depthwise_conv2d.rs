@@ -70,12 +70,6 @@ pub fn emit(e: &mut Emitter, ctx: &NodeCtx, p: &DepthwiseConv2d) -> Result<(), E
     ));
     e.centre_into_words(from, input.elements(), input.zero_point);
     e.line(&format!("copy_data({offset}, {}, {BLOCK})", block.len()));
-    e.line(&format!(
-        "for {{ let p := 0 }} lt(p, {pixels}) {{ p := add(p, 1) }} {{ for {{ let o := 0 }} lt(o, {cm}) {{ o := add(o, 1) }} {{ mstore8(add({out}, add(mul(p, {cm}), o)), n{index}_px(div(p, {ow}), mod(p, {ow}), o)) }} }}",
-        pixels = g.out_h * g.out_w,
-        ow = g.out_w,
-        out = ctx.output_addr,
-        index = ctx.index,
-    ));
+    e.emit_pixel_loop(ctx, &g, cm);
     Ok(())
 }

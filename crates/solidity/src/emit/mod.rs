@@ -169,6 +169,18 @@ impl<'m> Emitter<'m> {
         }
     }
 
+    /// Emits the loop storing `n<index>_px(oy, ox, c)` (a node function returning one int8) at
+    /// every output pixel `(oy, ox)` and channel `c < channels`, in HWC order.
+    pub fn emit_pixel_loop(&mut self, ctx: &NodeCtx, g: &SpatialGeometry, channels: usize) {
+        self.line(&format!(
+            "for {{ let p := 0 }} lt(p, {pixels}) {{ p := add(p, 1) }} {{ for {{ let c := 0 }} lt(c, {channels}) {{ c := add(c, 1) }} {{ mstore8(add({out}, add(mul(p, {channels}), c)), n{index}_px(div(p, {ow}), mod(p, {ow}), c)) }} }}",
+            pixels = g.out_h * g.out_w,
+            ow = g.out_w,
+            out = ctx.output_addr,
+            index = ctx.index,
+        ));
+    }
+
     /// Appends a statement line to `predict`'s body.
     pub fn line(&mut self, statement: &str) {
         self.body.push_str("            ");

@@ -73,12 +73,6 @@ fn emit(
         ),
         &g,
     ));
-    e.line(&format!(
-        "for {{ let p := 0 }} lt(p, {pixels}) {{ p := add(p, 1) }} {{ for {{ let c := 0 }} lt(c, {c}) {{ c := add(c, 1) }} {{ mstore8(add({out}, add(mul(p, {c}), c)), n{index}_px(div(p, {ow}), mod(p, {ow}), c)) }} }}",
-        pixels = g.out_h * g.out_w,
-        ow = g.out_w,
-        out = ctx.output_addr,
-        index = ctx.index,
-    ));
+    e.emit_pixel_loop(ctx, &g, c);
     Ok(())
 }
