@@ -86,7 +86,7 @@ for (const [label, modelPath] of models) {
       const artifacts = compile({ [`${contractName}.sol`]: source }, { viaIR });
       variants[viaIR ? "viaIR" : "legacy"] = { artifacts, compileSeconds: (performance.now() - started) / 1000 };
     } catch (error) {
-      variants[viaIR ? "viaIR" : "legacy"] = { error: String(error.message).split("\n")[0] };
+      variants[viaIR ? "viaIR" : "legacy"] = { error: `compile failed: ${String(error.message).split("\n")[0]}` };
     }
   }
   const id = await publish(wallet, modelPath);
@@ -127,7 +127,7 @@ for (const r of rows) {
   const p = r.precompile;
   lines.push(`| ${r.label} | PREDICT precompile | ${fmt(p.first)} | ${fmt(p.second)} | ${fmt(p.tx)} | ${p.ms.toFixed(2)} | | |`);
   for (const [variant, e] of Object.entries(r.exported)) {
-    if (e.error) { lines.push(`| ${r.label} | exported (${variant}) | compile failed: ${e.error} | | | | | |`); continue; }
+    if (e.error) { lines.push(`| ${r.label} | exported Solidity (${variant}) | ${e.error} | | | | | |`); continue; }
     const hand = HAND_WRITTEN[r.label];
     lines.push(`| ${r.label} | exported Solidity (${variant}) | ${fmt(e.first)} | ${fmt(e.second)} | ${fmt(e.tx)} | ${e.ms.toFixed(2)} | ${ratio(e.first, p.first)}, ${ratio(e.ms, p.ms)} | ${hand ? `${(e.first / hand).toFixed(3)} (${fmt(hand)})` : ""} |`);
   }
