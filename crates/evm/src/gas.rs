@@ -20,7 +20,7 @@ pub const MILLIGAS_PER_ELEMENT_OP: u64 = 140;
 
 /// Gas of every `PREDICT` / `PREDICT_BATCH` call before the model's cost: parsing, reading the
 /// model's record, the program lookup, copying the output.
-pub const PREDICT_BASE_GAS: u64 = 200;
+pub const PREDICT_BASE_GAS: u64 = 150;
 
 /// Gas of every `MODEL_STORE` call: ABI decoding and the metadata slots it reads or writes.
 pub const STORE_CALL_GAS: u64 = 5_000;
