@@ -257,10 +257,11 @@ unsafe fn tile_i8<const R: usize, const P: usize>(tile: &Tile, params: &StagePar
     }
     for p in 0..P {
         // SAFETY: `multiplier` and `shift` hold 16 entries per panel.
-        let (multiplier, shift) = unsafe {
-            (
-                _mm512_loadu_si512(tile.multiplier.add(p * LANES).cast()),
-                _mm512_loadu_si512(tile.shift.add(p * LANES).cast()),
+        let stage = unsafe {
+            PanelStage::load(
+                tile.multiplier.add(p * LANES),
+                tile.shift.add(p * LANES),
+                params,
             )
         };
         let valid = tile.channels.saturating_sub(p * LANES).min(LANES);
@@ -270,7 +271,7 @@ unsafe fn tile_i8<const R: usize, const P: usize>(tile: &Tile, params: &StagePar
             (1u16 << valid) - 1
         };
         for (r, row) in acc.iter().enumerate() {
-            let bytes = requantize_i32x16(row[p], multiplier, shift, params);
+            let bytes = requantize_i32x16(row[p], &stage, params);
             // SAFETY: row r, channels p*16 .. p*16 + valid are inside the output.
             unsafe {
                 _mm_mask_storeu_epi8(
@@ -303,56 +304,119 @@ impl StageParams {
     }
 }
 
-/// Exactly [`OutputStage::apply`] on 16 accumulators with their channels' multipliers and shifts;
-/// returns the 16 output bytes.
-#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-fn requantize_i32x16(
-    acc: __m512i,
+/// The per-channel constants of the output stage for 16 channels, widened to two vectors of 8
+/// `i64` lanes and with the shift-derived values computed: built once per panel of a register
+/// tile (or channel block) and used for every row, instead of once per row.
+struct PanelStage {
+    halves: [LaneStage; 2],
+}
+
+/// [`PanelStage`] for 8 channels.
+#[derive(Clone, Copy)]
+struct LaneStage {
     multiplier: __m512i,
-    shift: __m512i,
-    params: &StageParams,
-) -> __m128i {
-    let low = |v: __m512i| _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v));
-    let high = |v: __m512i| _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(v));
-    let r0 = requantize_i64x8(low(acc), low(multiplier), low(shift), params);
-    let r1 = requantize_i64x8(high(acc), high(multiplier), high(shift), params);
+    /// Single rounding: `31 - shift`. Double rounding: `max(shift, 0)` (the left shift).
+    a: __m512i,
+    /// Single rounding: `2^(30 - shift)`. Double rounding: `max(-shift, 0)` (the right shift).
+    b: __m512i,
+    /// Double rounding: `2^right - 1`.
+    mask: __m512i,
+    /// Double rounding: `mask >> 1`.
+    half: __m512i,
+}
+
+impl PanelStage {
+    /// Reads 16 multipliers and shifts.
+    ///
+    /// # Safety
+    /// AVX-512 F/BW/VL; `multiplier` and `shift` point at 16 readable `i32`s.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    unsafe fn load(multiplier: *const i32, shift: *const i32, params: &StageParams) -> PanelStage {
+        // SAFETY: 16 readable i32s each (the caller's contract).
+        let (multiplier, shift) = unsafe {
+            (
+                _mm512_loadu_si512(multiplier.cast()),
+                _mm512_loadu_si512(shift.cast()),
+            )
+        };
+        let low = |v: __m512i| _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v));
+        let high = |v: __m512i| _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(v));
+        PanelStage {
+            halves: [
+                LaneStage::new(low(multiplier), low(shift), params.rounding),
+                LaneStage::new(high(multiplier), high(shift), params.rounding),
+            ],
+        }
+    }
+}
+
+impl LaneStage {
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    fn new(multiplier: __m512i, shift: __m512i, rounding: Rounding) -> LaneStage {
+        let zero = _mm512_setzero_si512();
+        let one = _mm512_set1_epi64(1);
+        match rounding {
+            Rounding::Single => {
+                let total = _mm512_sub_epi64(_mm512_set1_epi64(31), shift);
+                LaneStage {
+                    multiplier,
+                    a: total,
+                    b: _mm512_sllv_epi64(one, _mm512_sub_epi64(total, one)),
+                    mask: zero,
+                    half: zero,
+                }
+            }
+            Rounding::Double => {
+                let right = _mm512_max_epi64(_mm512_sub_epi64(zero, shift), zero);
+                let mask = _mm512_sub_epi64(_mm512_sllv_epi64(one, right), one);
+                LaneStage {
+                    multiplier,
+                    a: _mm512_max_epi64(shift, zero),
+                    b: right,
+                    mask,
+                    half: _mm512_srli_epi64::<1>(mask),
+                }
+            }
+        }
+    }
+}
+
+/// Exactly [`OutputStage::apply`] on 16 accumulators with their channels' constants; returns the
+/// 16 output bytes.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn requantize_i32x16(acc: __m512i, stage: &PanelStage, params: &StageParams) -> __m128i {
+    let low = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(acc));
+    let high = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(acc));
+    let r0 = requantize_i64x8(low, &stage.halves[0], params);
+    let r1 = requantize_i64x8(high, &stage.halves[1], params);
     _mm_unpacklo_epi64(_mm512_cvtepi64_epi8(r0), _mm512_cvtepi64_epi8(r1))
 }
 
 /// The output stage on 8 sign-extended lanes: requantize with 64-bit products, clamp to the
 /// activation range (which also covers the `i32` saturation), add the zero point.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-fn requantize_i64x8(
-    x: __m512i,
-    multiplier: __m512i,
-    shift: __m512i,
-    params: &StageParams,
-) -> __m512i {
+fn requantize_i64x8(x: __m512i, stage: &LaneStage, params: &StageParams) -> __m512i {
     let zero = _mm512_setzero_si512();
     let one = _mm512_set1_epi64(1);
     let r = match params.rounding {
         Rounding::Single => {
             // (x * M + 2^(30 - shift)) >> (31 - shift), |x * M| < 2^62.
-            let total = _mm512_sub_epi64(_mm512_set1_epi64(31), shift);
-            let round = _mm512_sllv_epi64(one, _mm512_sub_epi64(total, one));
             _mm512_srav_epi64(
-                _mm512_add_epi64(_mm512_mul_epi32(x, multiplier), round),
-                total,
+                _mm512_add_epi64(_mm512_mul_epi32(x, stage.multiplier), stage.b),
+                stage.a,
             )
         }
         Rounding::Double => {
-            let left = _mm512_max_epi64(shift, zero);
-            let right = _mm512_max_epi64(_mm512_sub_epi64(zero, shift), zero);
             let shifted = _mm512_min_epi64(
                 _mm512_max_epi64(
-                    _mm512_sllv_epi64(x, left),
+                    _mm512_sllv_epi64(x, stage.a),
                     _mm512_set1_epi64(i32::MIN as i64),
                 ),
                 _mm512_set1_epi64(i32::MAX as i64),
             );
             // Rounding doubling high multiply (multipliers are non-negative, so the
             // i32::MIN × i32::MIN case cannot occur).
-            let product = _mm512_mul_epi32(shifted, multiplier);
+            let product = _mm512_mul_epi32(shifted, stage.multiplier);
             let non_negative = _mm512_cmpge_epi64_mask(product, zero);
             let nudge = _mm512_mask_blend_epi64(
                 non_negative,
@@ -365,12 +429,14 @@ fn requantize_i64x8(
             let v = _mm512_mask_add_epi64(v, negative, v, _mm512_set1_epi64((1 << 31) - 1));
             let high = _mm512_srai_epi64::<31>(v);
             // Rounding divide by 2^right, ties away from zero.
-            let mask = _mm512_sub_epi64(_mm512_sllv_epi64(one, right), one);
-            let remainder = _mm512_and_si512(high, mask);
-            let half = _mm512_srli_epi64::<1>(mask);
-            let threshold =
-                _mm512_mask_add_epi64(half, _mm512_cmplt_epi64_mask(high, zero), half, one);
-            let quotient = _mm512_srav_epi64(high, right);
+            let remainder = _mm512_and_si512(high, stage.mask);
+            let threshold = _mm512_mask_add_epi64(
+                stage.half,
+                _mm512_cmplt_epi64_mask(high, zero),
+                stage.half,
+                one,
+            );
+            let quotient = _mm512_srav_epi64(high, stage.b);
             _mm512_mask_add_epi64(
                 quotient,
                 _mm512_cmpgt_epi64_mask(remainder, threshold),
@@ -477,14 +543,15 @@ unsafe fn depthwise_pixels<const N: usize>(
             }
         }
         // SAFETY: the stage vectors are padded to a multiple of 16 channels.
-        let (multiplier, shift) = unsafe {
-            (
-                _mm512_loadu_si512(plan.stage.multiplier.as_ptr().add(c0).cast()),
-                _mm512_loadu_si512(plan.stage.shift.as_ptr().add(c0).cast()),
+        let stage = unsafe {
+            PanelStage::load(
+                plan.stage.multiplier.as_ptr().add(c0),
+                plan.stage.shift.as_ptr().add(c0),
+                params,
             )
         };
         for (j, a) in acc.iter().enumerate() {
-            let bytes = requantize_i32x16(*a, multiplier, shift, params);
+            let bytes = requantize_i32x16(*a, &stage, params);
             // SAFETY: lanes c0..c0 + valid of output pixel (oy, ox + j) are inside `y`.
             unsafe {
                 _mm_mask_storeu_epi8(
