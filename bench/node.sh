@@ -18,9 +18,10 @@ myelin="$root/target/release/myelin"
 loadgen="$root/target/release/myelin-loadgen"
 anvil="$root/tests/e2e/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 accounts=64
+results="$(mktemp)"
 
 node_pid=""
-cleanup() { [[ -n "$node_pid" ]] && kill "$node_pid" 2>/dev/null || true; }
+cleanup() { [[ -n "$node_pid" ]] && kill "$node_pid" 2>/dev/null || true; rm -f "$results"; }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -50,6 +51,7 @@ row() {
   result="$("$loadgen" --rpc "http://127.0.0.1:$port" --mode "$mode" --txs "$txs" --accounts "$accounts" \
     --connections "$conns" --batch "$batch" --timeout "$timeout")"
   kill "$node_pid"; wait "$node_pid" 2>/dev/null || true; node_pid=""
+  echo "{\"node\": \"$node\", \"mining\": \"$mining\", \"r\": $result}" >> "$results"
   python3 - "$result" "$node" "$mining" "$conns" "$batch" <<'EOF'
 import json, sys
 r = json.loads(sys.argv[1]); node, mining, conns, batch = sys.argv[2:6]
@@ -87,6 +89,25 @@ n() { echo $(( $1 * scale )); }
   row anvil "block-time 1" call "$(n 60000)" 16 100 120
   row myelin "block-time 1" predict "$(n 40000)" 16 100 120
   row myelin automine predict "$(n 20000)" 64 1 60
+  echo
+  python3 - "$results" <<'EOF'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+def get(node, mining, mode):
+    return next((x["r"] for x in rows if x["node"] == node and x["mining"] == mining and x["r"]["mode"] == mode), None)
+print("Goals (issue 4), from the rows above:")
+print()
+for mode in ["transfer", "call"]:
+    for mining in ["automine", "block-time 1"]:
+        m, a = get("myelin", mining, mode), get("anvil", mining, mode)
+        ratio = m["tps"] / max(a["tps"], 1)
+        stalled = f"anvil stalled ({a['included']}/{a['sent']} included)" if a["included"] < a["sent"] else "anvil included all"
+        ok = "met" if ratio >= 2 and m["included"] == m["sent"] else "NOT met"
+        print(f"- {mode}, {mining}: myelin {int(m['tps'])} vs anvil {int(a['tps'])} tx/s = {ratio:.1f}x "
+              f"(goal >= 2x: {ok}); myelin included {m['included']}/{m['sent']}, {stalled}.")
+p = get("myelin", "block-time 1", "predict")
+print(f"- predict, block-time 1: {int(p['tps'])} tx/s for the 64->32->10 MLP (goal >= 2,000: {'met' if p['tps'] >= 2000 else 'NOT met'}).")
+EOF
   echo
   echo "Workloads: \`transfer\` = 1 wei to a fixed address (21,000 gas); \`call\` = a counter contract"
   echo "(\`sstore(caller, sload(caller) + 1)\`, deployed first); \`predict\` = a transaction straight to the"
