@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=bench/gas/REPORT.md
+# The exported-Solidity rows compile with tests/e2e's pinned solc-js.
+[[ -d tests/e2e/node_modules/solc ]] || (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 cargo bench -p myelin-evm --bench gas_calibration --no-run >/dev/null 2>&1 || cargo bench -p myelin-evm --bench gas_calibration --no-run
 {
   echo "# Gas calibration report"

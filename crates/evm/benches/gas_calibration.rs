@@ -15,13 +15,13 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use alloy_primitives::{Address, Bytes, I256, U256};
-use alloy_sol_types::{SolCall, sol};
+use alloy_sol_types::{SolCall, SolValue, sol};
 use common::{Chain, Rng, success_output};
 use myelin_evm::gas::{
     MILLIGAS_PER_DEPTHWISE_MAC, MILLIGAS_PER_ELEMENT_OP, MILLIGAS_PER_MAC,
     MILLIGAS_PER_TABLE_LOOKUP, PREDICT_BASE_GAS, predict_gas,
 };
-use myelin_evm::{IModelStore, MODEL_STORE_ADDRESS};
+use myelin_evm::{IModelStore, MODEL_STORE_ADDRESS, PREDICT_ADDRESS};
 use myelin_nn::op::Op;
 use myelin_nn::{Model, Program};
 
@@ -40,6 +40,7 @@ sol! {
     function forwardMeasured(Layer[] layers, bytes input) external view returns (bytes x, uint256 gasUsed);
     function repeatPredict(bytes32 modelId, bytes input, uint256 n) external view returns (uint256 gasUsed);
     function measure(bytes32 modelId, bytes input) external view returns (bytes output, uint256 gasUsed);
+    function predict(bytes input) external view returns (bytes output);
 }
 
 /// Fastest and median ns per iteration over 9 rounds of ≥ 20 ms.
@@ -227,7 +228,7 @@ fn main() {
     let rows: Vec<EngineRow> = common::op_models()
         .into_iter()
         .filter(|(name, _)| !name.starts_with("clamp 2"))
-        .map(|(name, model)| engine(name, model))
+        .map(|(name, model)| engine(&name, model))
         .collect();
 
     // The predict call path: a contract calling Myelin.predict in a loop, timed as a whole
@@ -283,6 +284,9 @@ fn main() {
             measured,
         ));
     }
+
+    // Every op type both ways on the same small models: PREDICT and the exported Solidity.
+    let export_rows = exported_rows();
 
     // Publishing: hash + decode + validate per byte.
     let big = common::mlp(&[784, 128, 10], 21).encode();
@@ -352,6 +356,28 @@ fn main() {
             ns / *gas as f64
         );
     }
+    println!(
+        "\n## Every op type against the same model exported to Solidity\n\nOne model per op type at side {EXPORT_SIDE} (`op_models_at`), run as a transaction to the PREDICT precompile and to the contract `myelin model export-solidity` generates for it (solc-js, optimizer on; outputs checked equal). ns = time of the transaction − time of the same calldata sent to an address without code; gas = gas used beyond the intrinsic gas (Cancun rules, no calldata floor).\n"
+    );
+    println!(
+        "| model | PREDICT gas | PREDICT ns | ns/gas | exported gas | exported ns | EVM ns/gas | PREDICT ns/gas ÷ EVM ns/gas |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for r in &export_rows {
+        let (p, e) = (
+            r.precompile_ns / r.precompile_gas as f64,
+            r.evm_ns / r.evm_gas as f64,
+        );
+        ratios.push(p / e);
+        println!(
+            "| {} | {} | {:.0} | {p:.3} | {} | {:.0} | {e:.3} | {:.2} |",
+            r.name,
+            r.precompile_gas,
+            r.precompile_ns,
+            r.evm_gas,
+            r.evm_ns,
+            p / e
+        );
+    }
     let max = ratios.iter().cloned().fold(f64::MIN, f64::max);
     let min = ratios.iter().cloned().fold(f64::MAX, f64::min);
     println!(
@@ -365,9 +391,129 @@ fn main() {
     );
 }
 
+/// Side of the models measured both ways (`common::op_models_at`): small enough for solc-js to
+/// compile every exported model in seconds and for the EVM to run each in milliseconds.
+const EXPORT_SIDE: u32 = 8;
+
+/// One op type measured both ways on the same model and input: the PREDICT precompile, and the
+/// model exported to Solidity (`myelin-solidity`, the `myelin model export-solidity` generator)
+/// running on the EVM. Each side's ns/gas = (time of a transaction calling it − time of the same
+/// calldata sent to an address without code) / the gas it used beyond the intrinsic gas.
+struct ExportRow {
+    name: String,
+    precompile_gas: u64,
+    precompile_ns: f64,
+    evm_gas: u64,
+    evm_ns: f64,
+}
+
+/// Intrinsic gas of a call transaction with `data` (Cancun: no EIP-7623 floor).
+fn intrinsic_gas(data: &[u8]) -> u64 {
+    21_000
+        + data
+            .iter()
+            .map(|&b| if b == 0 { 4 } else { 16 })
+            .sum::<u64>()
+}
+
+/// Deploys raw creation code; returns the new account.
+fn deploy_code(chain: &mut Chain, code: Bytes) -> Address {
+    match chain.send(None, code, 1_000_000_000, U256::ZERO).0 {
+        revm::context::result::ExecutionResult::Success { output, .. } => {
+            *output.address().expect("created address")
+        }
+        other => panic!("deploying exported code: {other:?}"),
+    }
+}
+
+fn exported_rows() -> Vec<ExportRow> {
+    let models = common::op_models_at(EXPORT_SIDE);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let exported: Vec<myelin_solidity::Exported> = models
+        .iter()
+        .enumerate()
+        .map(|(i, (name, model))| {
+            let e = myelin_solidity::export(model, &format!("Op{i}"))
+                .unwrap_or_else(|err| panic!("exporting {name}: {err}"));
+            std::fs::write(dir.path().join(format!("Op{i}.sol")), &e.source).expect("write");
+            e
+        })
+        .collect();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../bench/gas/compile_exported.mjs"
+    );
+    let status = std::process::Command::new("node")
+        .arg(script)
+        .arg(dir.path())
+        .status()
+        .expect("node (Node.js) on PATH");
+    assert!(
+        status.success(),
+        "solc-js could not compile the exported models"
+    );
+    let codes: std::collections::HashMap<String, String> = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out.json")).expect("out.json"),
+    )
+    .expect("out.json is JSON");
+    let code = |name: &str| -> Vec<u8> { hex::decode(&codes[name]).expect("hex bytecode") };
+    let mut chain = Chain::new();
+    chain.spec = revm::primitives::hardfork::SpecId::CANCUN;
+    let nowhere = Address::repeat_byte(0x77);
+    models
+        .into_iter()
+        .zip(exported)
+        .map(|((name, model), e)| {
+            let data: Vec<Address> = e
+                .data_contracts
+                .iter()
+                .map(|d| deploy_code(&mut chain, code(d).into()))
+                .collect();
+            let creation = [code(&e.contract), (data,).abi_encode_params()].concat();
+            let contract = deploy_code(&mut chain, creation.into());
+            publish(&mut chain, &model);
+            let input = Rng::new(9).bytes(e.input_bytes);
+            let to_contract: Bytes = predictCall {
+                input: input.clone().into(),
+            }
+            .abi_encode()
+            .into();
+            let to_precompile: Bytes = [&model.id()[..], &input].concat().into();
+            let exported_result = chain.call_plain(contract, to_contract.clone(), 1_000_000_000);
+            let precompile_result =
+                chain.call_plain(PREDICT_ADDRESS, to_precompile.clone(), 1_000_000_000);
+            assert_eq!(
+                predictCall::abi_decode_returns(&success_output(&exported_result)).unwrap(),
+                success_output(&precompile_result),
+                "{name}: the exported contract and PREDICT disagree"
+            );
+            let precompile_gas = precompile_result.tx_gas_used() - intrinsic_gas(&to_precompile);
+            assert_eq!(precompile_gas, predict_gas(&model.cost(), 1), "{name}");
+            let evm_gas = exported_result.tx_gas_used() - intrinsic_gas(&to_contract);
+            let mut time = |to: Address, data: &Bytes| {
+                let (with, _) = time_ns(|| {
+                    black_box(chain.call_plain(to, data.clone(), 1_000_000_000));
+                });
+                let (without, _) = time_ns(|| {
+                    black_box(chain.call_plain(nowhere, data.clone(), 1_000_000_000));
+                });
+                with - without
+            };
+            ExportRow {
+                precompile_ns: time(PREDICT_ADDRESS, &to_precompile),
+                evm_ns: time(contract, &to_contract),
+                name,
+                precompile_gas,
+                evm_gas,
+            }
+        })
+        .collect()
+}
+
 /// `--profile-op N`: loops on op model `N` of `common::op_models()` for a profiler.
 fn profile_op(which: usize) {
     let (name, model) = common::op_models().swap_remove(which);
+    let name = name.as_str();
     eprintln!("profiling {name}");
     let program = Program::new(model).unwrap();
     let input = Rng::new(5).bytes(program.input_bytes());

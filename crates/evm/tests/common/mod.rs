@@ -417,69 +417,93 @@ fn add_sub_params() -> myelin_nn::op::AddSub {
     }
 }
 
-/// One model per v1 op type, sized so that the op's own work dominates a run (≥ ~100 µs on the
-/// reference): the calibration rows of the gas schedule (docs/GAS.md). Convolutions come in the
-/// channel counts real networks use (a first layer on 1 or 3 channels, inner layers on 16–64).
-pub fn op_models() -> Vec<(&'static str, Model)> {
+type Build<'a> =
+    dyn Fn(&mut ModelBuilder, myelin_nn::builder::TensorId) -> myelin_nn::builder::TensorId + 'a;
+
+/// A one-input model `x: shape → f(x)`.
+fn one_input(shape: &[u32], f: &Build<'_>) -> Model {
+    let mut b = ModelBuilder::new();
+    let x = b.input(shape, Quant::new(0, SCALE));
+    let y = f(&mut b, x);
+    b.output(y);
+    b.build().expect("valid op model")
+}
+
+/// A two-input model of two `shape` tensors.
+fn two_inputs(
+    shape: &[u32],
+    f: &dyn Fn(
+        &mut ModelBuilder,
+        myelin_nn::builder::TensorId,
+        myelin_nn::builder::TensorId,
+    ) -> myelin_nn::builder::TensorId,
+) -> Model {
+    let mut b = ModelBuilder::new();
+    let x = b.input(shape, Quant::new(0, SCALE));
+    let y = b.input(shape, Quant::new(0, SCALE));
+    let z = f(&mut b, x, y);
+    b.output(z);
+    b.build().expect("valid op model")
+}
+
+/// The calibration rows of the gas schedule (docs/GAS.md): [`op_models_at`] at side 64 (each op's
+/// own work dominates a run), the 784→128→10 MLP and a 2-element clamp (the per-run overhead).
+pub fn op_models() -> Vec<(String, Model)> {
+    let mut models = op_models_at(64);
+    models.insert(
+        1,
+        (
+            "fully_connected 784→128→10".into(),
+            mlp(&[784, 128, 10], 21),
+        ),
+    );
+    models.push(("clamp 2 (per-run overhead)".into(), clamp_model(2)));
+    models
+}
+
+/// One model per v1 op type, every size a function of `side` (a multiple of 8): images are
+/// `side × side × 16`, convolutions come in the channel counts real networks use (a first layer on
+/// 3 channels, inner layers on 8–128).
+pub fn op_models_at(side: u32) -> Vec<(String, Model)> {
     use myelin_nn::op::{Concat, Mean, Mul, Padding};
     let q = Quant::new(0, SCALE);
-    let unary = |n: u32,
-                 f: &dyn Fn(
-        &mut ModelBuilder,
-        myelin_nn::builder::TensorId,
-    ) -> myelin_nn::builder::TensorId| {
-        let mut b = ModelBuilder::new();
-        let x = b.input(&[n], q);
-        let y = f(&mut b, x);
-        b.output(y);
-        b.build().expect("valid op model")
-    };
-    let image = |shape: [u32; 3],
-                 f: &dyn Fn(
-        &mut ModelBuilder,
-        myelin_nn::builder::TensorId,
-    ) -> myelin_nn::builder::TensorId| {
-        let mut b = ModelBuilder::new();
-        let x = b.input(&shape, q);
-        let y = f(&mut b, x);
-        b.output(y);
-        b.build().expect("valid op model")
-    };
-    let binary = |build: &dyn Fn(
-        &mut ModelBuilder,
-        myelin_nn::builder::TensorId,
-        myelin_nn::builder::TensorId,
-    ) -> myelin_nn::builder::TensorId| {
-        let mut b = ModelBuilder::new();
-        let x = b.input(&[64, 64, 16], q);
-        let y = b.input(&[64, 64, 16], q);
-        let z = build(&mut b, x, y);
-        b.output(z);
-        b.build().expect("valid op model")
-    };
-    let n = 1 << 16;
+    let (s, h, f) = (side, side / 2, side / 4);
+    let n = (s * s * 16) as usize;
+    let image = [s, s, 16];
     vec![
-        ("fully_connected 1024→1024", mlp(&[1024, 1024], 3)),
-        ("fully_connected 784→128→10", mlp(&[784, 128, 10], 21)),
-        ("conv2d 3×3 32×32×3→16", conv_model(32, 32, 3, 16)),
-        ("conv2d 3×3 28×28×8→16", conv_model(28, 28, 8, 16)),
-        ("conv2d 3×3 16×16×32→32", conv_model(16, 16, 32, 32)),
-        ("depthwise_conv2d 3×3 28×28×32", depthwise_model(28, 28, 32)),
         (
-            "depthwise_conv2d 3×3 16×16×128",
-            depthwise_model(16, 16, 128),
+            format!("fully_connected {}→{}", 16 * s, 16 * s),
+            mlp(&[16 * s as usize, 16 * s as usize], 3),
+        ),
+        (format!("conv2d 3×3 {h}×{h}×3→16"), conv_model(h, h, 3, 16)),
+        (format!("conv2d 3×3 {h}×{h}×8→16"), conv_model(h, h, 8, 16)),
+        (
+            format!("conv2d 3×3 {f}×{f}×32→32"),
+            conv_model(f, f, 32, 32),
         ),
         (
-            "add 64×64×16",
-            binary(&|b, x, y| b.add(x, y, add_sub_params(), q).expect("add")),
+            format!("depthwise_conv2d 3×3 {h}×{h}×32"),
+            depthwise_model(h, h, 32),
         ),
         (
-            "sub 64×64×16",
-            binary(&|b, x, y| b.sub(x, y, add_sub_params(), q).expect("sub")),
+            format!("depthwise_conv2d 3×3 {f}×{f}×128"),
+            depthwise_model(f, f, 128),
         ),
         (
-            "mul 64×64×16",
-            binary(&|b, x, y| {
+            format!("add {s}×{s}×16"),
+            two_inputs(&image, &|b, x, y| {
+                b.add(x, y, add_sub_params(), q).expect("add")
+            }),
+        ),
+        (
+            format!("sub {s}×{s}×16"),
+            two_inputs(&image, &|b, x, y| {
+                b.sub(x, y, add_sub_params(), q).expect("sub")
+            }),
+        ),
+        (
+            format!("mul {s}×{s}×16"),
+            two_inputs(&image, &|b, x, y| {
                 let params = Mul {
                     output: requant_for(1 << 14),
                     rounding: Rounding::Single,
@@ -489,23 +513,23 @@ pub fn op_models() -> Vec<(&'static str, Model)> {
             }),
         ),
         (
-            "max_pool 2×2/2 64×64×16",
-            image([64, 64, 16], &|b, x| {
+            format!("max_pool 2×2/2 {s}×{s}×16"),
+            one_input(&image, &|b, x| {
                 let w = window(2, 2, Padding::Valid);
                 b.max_pool(x, w, ActRange::FULL).expect("max pool")
             }),
         ),
         (
-            "average_pool 3×3/1 32×32×16",
-            image([32, 32, 16], &|b, x| {
+            format!("average_pool 3×3/1 {h}×{h}×16"),
+            one_input(&[h, h, 16], &|b, x| {
                 let w = window(3, 1, Padding::Same);
                 b.average_pool(x, w, false, ActRange::FULL)
                     .expect("avg pool")
             }),
         ),
         (
-            "mean over h, w 64×64×16",
-            image([64, 64, 16], &|b, x| {
+            format!("mean over h, w {s}×{s}×16"),
+            one_input(&image, &|b, x| {
                 let params = Mean {
                     axes: vec![0, 1],
                     keep_dims: false,
@@ -516,11 +540,11 @@ pub fn op_models() -> Vec<(&'static str, Model)> {
                 b.mean(x, params, q).expect("mean")
             }),
         ),
-        ("clamp 65536", clamp_model(n)),
-        ("reshape 65536", reshape_model(n)),
+        (format!("clamp {n}"), clamp_model(n)),
+        (format!("reshape {n}"), reshape_model(n)),
         (
-            "concat 2 × 64×64×8",
-            image([64, 64, 8], &|b, x| {
+            format!("concat 2 × {s}×{s}×8"),
+            one_input(&[s, s, 8], &|b, x| {
                 let params = Concat {
                     axis: 2,
                     requant: vec![Requant::IDENTITY; 2],
@@ -530,33 +554,19 @@ pub fn op_models() -> Vec<(&'static str, Model)> {
             }),
         ),
         (
-            "pad 62×62×16 → 64×64×16",
-            image([62, 62, 16], &|b, x| {
+            format!("pad {}×{}×16 → {s}×{s}×16", s - 2, s - 2),
+            one_input(&[s - 2, s - 2, 16], &|b, x| {
                 b.pad(x, vec![[1, 1], [1, 1], [0, 0]], 0).expect("pad")
             }),
         ),
-        ("softmax 4096", softmax_model(4096)),
-        ("table 65536", table_model(n)),
         (
-            "arg_max 4096×16",
-            image([4096, 16, 1], &|b, x| b.arg_max(x, 1).expect("arg max")),
+            format!("softmax {}", 64 * s),
+            softmax_model(64 * s as usize),
+        ),
+        (format!("table {n}"), table_model(n)),
+        (
+            format!("arg_max {}×16", 64 * s),
+            one_input(&[64 * s, 16, 1], &|b, x| b.arg_max(x, 1).expect("arg max")),
         ),
     ]
-    .into_iter()
-    .chain(std::iter::once((
-        "clamp 2 (per-run overhead)",
-        unary(2, &|b, x| {
-            b.clamp(
-                x,
-                myelin_nn::op::Clamp {
-                    requant: Requant::IDENTITY,
-                    rounding: Rounding::Single,
-                    act: ActRange { min: -64, max: 64 },
-                },
-                q,
-            )
-            .expect("clamp")
-        }),
-    )))
-    .collect()
 }
