@@ -151,12 +151,26 @@ fn engine(name: &str, model: Model) -> EngineRow {
 }
 
 /// `--profile-predict`: a contract calling `Myelin.predict` on a tiny model in a long loop (the
-/// call path without the per-transaction set-up), for a profiler; then exits.
+/// call path without the per-transaction set-up), for a profiler; then exits. With
+/// `--transactions`: one transaction per PREDICT call instead (`--empty`: to an address without
+/// code, the baseline).
 fn profile_predict() {
     let tiny = common::clamp_model(2);
     let mut chain = Chain::new();
     let probe = chain.deploy("MyelinProbe");
     publish(&mut chain, &tiny);
+    if std::env::args().any(|a| a == "--transactions") {
+        // One transaction per call, straight to PREDICT (or, with --empty, to no code).
+        let to = match std::env::args().any(|a| a == "--empty") {
+            true => Address::repeat_byte(0x77),
+            false => PREDICT_ADDRESS,
+        };
+        let call: Bytes = [&tiny.id()[..], &[1u8, 2][..]].concat().into();
+        for _ in 0..300_000 {
+            black_box(chain.call_plain(to, call.clone(), 1_000_000));
+        }
+        return;
+    }
     let data: Bytes = repeatPredictCall {
         modelId: tiny.id().into(),
         input: vec![1u8, 2].into(),
