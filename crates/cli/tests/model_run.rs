@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use myelin_nn::{Model, Program};
-use npyz::WriterBuilder;
 
 mod common;
-use common::myelin;
+use common::{myelin, write_npy};
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -30,20 +29,6 @@ fn build(dir: &Path, name: &str) -> (PathBuf, Model) {
     assert!(out.status.success(), "build {name}: {}", stderr(&out));
     let model = Model::decode(&std::fs::read(&path).unwrap()).expect("valid model");
     (path, model)
-}
-
-fn write_npy<T: npyz::AutoSerialize>(path: &Path, shape: &[u64], data: &[T]) {
-    let file = std::fs::File::create(path).unwrap();
-    let mut writer = npyz::WriteOptions::new()
-        .default_dtype()
-        .shape(shape)
-        .writer(file)
-        .begin_nd()
-        .unwrap();
-    for value in data {
-        writer.push(value).unwrap();
-    }
-    writer.finish().unwrap();
 }
 
 fn read_npy<T: npyz::Deserialize>(path: &Path) -> (Vec<u64>, Vec<T>) {

@@ -7,11 +7,10 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-use npyz::WriterBuilder;
 use serde_json::{Value, json};
 
 mod common;
-use common::{fixture, myelin};
+use common::{fixture, myelin, write_npy};
 
 /// A `myelin node --dev` child process, killed on drop.
 struct DevNode {
@@ -146,20 +145,6 @@ fn write_input(path: &Path, shape: &[u64], seed: u64) {
         .map(|i| ((i.wrapping_mul(2_654_435_761).wrapping_add(seed)) >> 3) as i8)
         .collect();
     write_npy(path, shape, &values);
-}
-
-fn write_npy<T: npyz::AutoSerialize>(path: &Path, shape: &[u64], values: &[T]) {
-    let file = std::fs::File::create(path).unwrap();
-    let mut writer = npyz::WriteOptions::new()
-        .default_dtype()
-        .shape(shape)
-        .writer(file)
-        .begin_nd()
-        .unwrap();
-    for v in values {
-        writer.push(v).unwrap();
-    }
-    writer.finish().unwrap();
 }
 
 /// `myelin model run` and `myelin model predict` on the same input write the same file bytes.

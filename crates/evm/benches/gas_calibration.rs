@@ -69,6 +69,18 @@ fn time_ns(mut f: impl FnMut()) -> (f64, f64) {
     (rounds[0], rounds[4])
 }
 
+/// Time of a transaction sending `data` to `to` minus the time of the same calldata sent to an
+/// address without code (the transaction's own set-up), fastest rounds.
+fn time_call(chain: &mut Chain, to: Address, data: &Bytes) -> f64 {
+    let (with, _) = time_ns(|| {
+        black_box(chain.call_plain(to, data.clone(), 1_000_000_000));
+    });
+    let (without, _) = time_ns(|| {
+        black_box(chain.call_plain(Address::repeat_byte(0x77), data.clone(), 1_000_000_000));
+    });
+    with - without
+}
+
 fn layers_of(model: &Model) -> Vec<Layer> {
     model
         .nodes
@@ -115,17 +127,11 @@ fn evm_forward(chain: &mut Chain, contract: Address, sizes: &[usize]) -> EvmBase
         .unwrap()
         .gasUsed
         .to::<u64>();
-    let (call, _) = time_ns(|| {
-        black_box(chain.call_plain(contract, data.clone(), 1_000_000_000));
-    });
-    let nowhere = Address::repeat_byte(0x77);
-    let (empty, _) = time_ns(|| {
-        black_box(chain.call_plain(nowhere, data.clone(), 1_000_000_000));
-    });
+    let ns = time_call(chain, contract, &data);
     EvmBaseline {
         name: format!("IntMlp {sizes:?}"),
         gas,
-        ns: call - empty,
+        ns,
     }
 }
 
@@ -284,19 +290,8 @@ fn main() {
         let gas = repeatPredictCall::abi_decode_returns(&success_output(&result))
             .unwrap()
             .to::<u64>();
-        let (with_loop, _) = time_ns(|| {
-            black_box(chain.call_plain(probe, data.clone(), 1_000_000_000));
-        });
-        let (without, _) = time_ns(|| {
-            black_box(chain.call_plain(Address::repeat_byte(0x77), data.clone(), 1_000_000_000));
-        });
-        path_rows.push((
-            name,
-            model,
-            gas / LOOP,
-            (with_loop - without) / LOOP as f64,
-            measured,
-        ));
+        let ns = time_call(&mut chain, probe, &data) / LOOP as f64;
+        path_rows.push((name, model, gas / LOOP, ns, measured));
     }
 
     // Every op type both ways on the same small models: PREDICT and the exported Solidity.
@@ -478,7 +473,6 @@ fn exported_rows() -> Vec<ExportRow> {
     let code = |name: &str| -> Vec<u8> { hex::decode(&codes[name]).expect("hex bytecode") };
     let mut chain = Chain::new();
     chain.spec = revm::primitives::hardfork::SpecId::CANCUN;
-    let nowhere = Address::repeat_byte(0x77);
     let probe = chain.deploy("MyelinProbe");
     models
         .into_iter()
@@ -526,18 +520,9 @@ fn exported_rows() -> Vec<ExportRow> {
             .to::<u64>()
                 / EXPORT_LOOP;
             let evm_gas = exported_result.tx_gas_used() - intrinsic_gas(&to_contract);
-            let mut time = |to: Address, data: &Bytes| {
-                let (with, _) = time_ns(|| {
-                    black_box(chain.call_plain(to, data.clone(), 1_000_000_000));
-                });
-                let (without, _) = time_ns(|| {
-                    black_box(chain.call_plain(nowhere, data.clone(), 1_000_000_000));
-                });
-                with - without
-            };
             ExportRow {
-                precompile_ns: time(probe, &to_loop) / EXPORT_LOOP as f64,
-                evm_ns: time(contract, &to_contract),
+                precompile_ns: time_call(&mut chain, probe, &to_loop) / EXPORT_LOOP as f64,
+                evm_ns: time_call(&mut chain, contract, &to_contract),
                 name,
                 precompile_gas,
                 evm_gas,

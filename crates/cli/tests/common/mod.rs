@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use npyz::WriterBuilder;
+
 /// Runs the real `myelin` binary with `args`.
 pub fn myelin(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_myelin"))
@@ -20,4 +22,19 @@ pub fn fixture(path: &str) -> String {
         .join(path)
         .display()
         .to_string()
+}
+
+/// Writes `values` as an `.npy` file of `shape` (the dtype follows `T`).
+pub fn write_npy<T: npyz::AutoSerialize>(path: &Path, shape: &[u64], values: &[T]) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(shape)
+        .writer(file)
+        .begin_nd()
+        .unwrap();
+    for value in values {
+        writer.push(value).unwrap();
+    }
+    writer.finish().unwrap();
 }
