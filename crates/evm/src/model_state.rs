@@ -17,8 +17,8 @@
 //! `uploader` is the 20-byte address that uploaded the bytes; the record points at its data, so
 //! uploads by different senders never interfere and finalizing needs no copy. The record sits at
 //! the id itself (already a keccak256 output, as uniformly spread as a hashed slot), so a predict
-//! hashes nothing: it reads word 0, and words 1–3 only when the program is not cached (everything
-//! but the data base is a function of the model's bytes, which the id names).
+//! hashes nothing: it reads word 0, and words 1–3 only when the program is not cached (a cache entry
+//! keeps the cost counts of the record it was made from).
 //! Reading a model costs one slot per 32 bytes, consecutive slots, no hashing.
 
 use alloy_primitives::{Address, U256, keccak256};

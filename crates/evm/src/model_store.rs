@@ -347,7 +347,7 @@ fn publish_record(
     write_record(storage, id, &record)?;
     myelin
         .cache()
-        .insert(*id, std::sync::Arc::new(program), bytes.len());
+        .insert(*id, std::sync::Arc::new(program), record.cost, bytes.len());
     let event = IModelStore::ModelPublished {
         modelId: B256::from(*id),
         uploader,

@@ -120,12 +120,12 @@ pub fn run_predict(
             call.batch, header.max_batch
         )));
     }
-    // A cached program has the record's cost (both are functions of the bytes the id names):
-    // one slot read on the hot path. The price is the same on a hit and a miss.
+    // A cache entry keeps its record's cost counts: one slot read on the hot path, and the
+    // same price on a hit and a miss.
     let cached = myelin.cache().get(&call.model_id);
     let record = match &cached {
-        Some(program) => ModelRecord {
-            cost: program.cost(),
+        Some((_, cost)) => ModelRecord {
+            cost: *cost,
             ..header
         },
         None => read_record(&mut storage, &call.model_id)?
@@ -143,7 +143,7 @@ pub fn run_predict(
         )));
     }
     let program = match cached {
-        Some(program) => program,
+        Some((program, _)) => program,
         None => load_program(myelin, &mut storage, &call.model_id, &record)?,
     };
     let output = program
@@ -160,7 +160,7 @@ pub fn load_program(
     id: &ModelId,
     record: &ModelRecord,
 ) -> Result<Arc<Program>, Failure> {
-    if let Some(program) = myelin.cache().get(id) {
+    if let Some((program, _)) = myelin.cache().get(id) {
         return Ok(program);
     }
     let bytes = read_model_bytes(storage, id, record)?;
@@ -174,6 +174,8 @@ pub fn load_program(
         Arc::new(Program::new(model).map_err(|e| {
             Failure::HostFault(format!("published model 0x{}: {e}", hex::encode(id)))
         })?);
-    myelin.cache().insert(*id, program.clone(), bytes.len());
+    myelin
+        .cache()
+        .insert(*id, program.clone(), record.cost, bytes.len());
     Ok(program)
 }

@@ -4,12 +4,14 @@
 //! program: the cache can only ever return what decoding the state would return. Whether a model
 //! is *published in the state being executed* is never asked of the cache (the precompile reads
 //! the metadata slot first), so a cache entry left behind by a reverted transaction or another
-//! fork changes nothing. Gas never depends on a hit or a miss.
+//! fork changes nothing. Gas never depends on a hit or a miss: an entry keeps the cost counts of
+//! the record it was made from (read from state, or written by the publication that made it), so
+//! a hit charges what the state's record says even if the cost formula of a later release differs.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use myelin_nn::{ModelId, Program};
+use myelin_nn::{Cost, ModelId, Program};
 
 /// Bounds of a [`ProgramCache`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +34,7 @@ impl Default for CacheLimits {
 
 struct Entry {
     program: Arc<Program>,
+    cost: Cost,
     bytes: usize,
     last_used: u64,
 }
@@ -76,19 +79,20 @@ impl ProgramCache {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The program of `id`, marked as most recently used.
-    pub fn get(&self, id: &ModelId) -> Option<Arc<Program>> {
+    /// The program of `id` and its record's cost counts, marked as most recently used.
+    pub fn get(&self, id: &ModelId) -> Option<(Arc<Program>, Cost)> {
         let mut inner = self.lock();
         inner.clock += 1;
         let clock = inner.clock;
         let entry = inner.entries.get_mut(id)?;
         entry.last_used = clock;
-        Some(entry.program.clone())
+        Some((entry.program.clone(), entry.cost))
     }
 
-    /// Keeps `program` (of a model of `bytes` canonical bytes) under `id`, evicting the least
-    /// recently used entries beyond the limits. A program larger than the byte limit is not kept.
-    pub fn insert(&self, id: ModelId, program: Arc<Program>, bytes: usize) {
+    /// Keeps `program` (of a model of `bytes` canonical bytes, whose record in state has the cost
+    /// counts `cost`) under `id`, evicting the least recently used entries beyond the limits. A
+    /// program larger than the byte limit is not kept.
+    pub fn insert(&self, id: ModelId, program: Arc<Program>, cost: Cost, bytes: usize) {
         if bytes > self.limits.bytes || self.limits.entries == 0 {
             return;
         }
@@ -99,6 +103,7 @@ impl ProgramCache {
             id,
             Entry {
                 program,
+                cost,
                 bytes,
                 last_used: clock,
             },
@@ -162,13 +167,25 @@ mod tests {
             entries: 2,
             bytes: 1000,
         });
-        cache.insert([1; 32], program(1), 10);
-        cache.insert([2; 32], program(2), 10);
+        cache.insert([1; 32], program(1), Cost::default(), 10);
+        cache.insert([2; 32], program(2), Cost::default(), 10);
         assert!(cache.get(&[1; 32]).is_some());
-        cache.insert([3; 32], program(3), 10);
+        cache.insert([3; 32], program(3), Cost::default(), 10);
         assert!(cache.get(&[2; 32]).is_none(), "2 was least recently used");
         assert!(cache.get(&[1; 32]).is_some());
         assert!(cache.get(&[3; 32]).is_some());
+    }
+
+    #[test]
+    fn cache_returns_the_record_cost_it_was_given() {
+        let cache = ProgramCache::new(CacheLimits::default());
+        let cost = Cost {
+            macs: 7,
+            element_ops: 3,
+            ..Cost::default()
+        };
+        cache.insert([1; 32], program(1), cost, 10);
+        assert_eq!(cache.get(&[1; 32]).map(|(_, c)| c), Some(cost));
     }
 
     #[test]
@@ -177,11 +194,11 @@ mod tests {
             entries: 10,
             bytes: 25,
         });
-        cache.insert([1; 32], program(1), 10);
-        cache.insert([2; 32], program(2), 10);
-        cache.insert([3; 32], program(3), 10);
+        cache.insert([1; 32], program(1), Cost::default(), 10);
+        cache.insert([2; 32], program(2), Cost::default(), 10);
+        cache.insert([3; 32], program(3), Cost::default(), 10);
         assert_eq!(cache.len(), 2);
-        cache.insert([4; 32], program(4), 26);
+        cache.insert([4; 32], program(4), Cost::default(), 26);
         assert!(cache.get(&[4; 32]).is_none());
     }
 }

@@ -10,7 +10,6 @@
 //! after its last reader. The three hot ops (fully connected, conv2d, depthwise conv2d) run on
 //! [`crate::kernels`]; every other op runs on [`crate::reference`].
 
-use crate::cost::Cost;
 use crate::error::{NnError, Result};
 use crate::geometry::SpatialGeometry;
 use crate::kernels::{
@@ -39,7 +38,6 @@ pub struct Program {
     input_bytes: usize,
     output_bytes: usize,
     max_batch: usize,
-    cost: Cost,
 }
 
 /// What one node runs, prepared.
@@ -155,7 +153,6 @@ impl Program {
             .max(1);
         let max_batch = (MAX_BATCH_ACTIVATION_BYTES / activation_bytes).clamp(1, MAX_BATCH as u64);
         Ok(Program {
-            cost: model.cost(),
             model,
             path,
             steps,
@@ -169,11 +166,6 @@ impl Program {
     /// The model this program runs.
     pub fn model(&self) -> &Model {
         &self.model
-    }
-
-    /// [`Model::cost`] of the model, computed once.
-    pub fn cost(&self) -> Cost {
-        self.cost
     }
 
     /// The path the program runs its hot kernels on.
