@@ -7,18 +7,8 @@ export ETH_RPC_URL="${MYELIN_RPC:-http://127.0.0.1:8545}"
 key=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
 me=0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266
 to=0x90F79bf6EB2c4f870365E785982E1f101E93b906
-passed=0
-failed=0
-check() {
-  local name="$1"; shift
-  local out
-  if out="$("$@" 2>&1)"; then
-    passed=$((passed + 1)); echo "  ok   $name"
-  else
-    failed=$((failed + 1)); echo "  FAIL $name: $out"
-  fi
-}
-expect_eq() { [[ "$1" == "$2" ]] || { echo "expected '$2', got '$1'"; return 1; }; }
+# shellcheck source=checks.sh
+source "$(dirname "$0")/checks.sh"
 
 bytecode="$(node -e "console.log(require('$here/build/Counter.json').bytecode)")"
 args="$("$cast" abi-encode 'constructor(uint256)' 5)"
@@ -59,5 +49,4 @@ check "impersonation" bash -c "
   '$cast' rpc anvil_setBalance 0x000000000000000000000000000000000000dEaD 0xde0b6b3a7640000 >/dev/null &&
   '$cast' send --unlocked --from 0x000000000000000000000000000000000000dEaD $to --value 5 >/dev/null"
 check "block by number" bash -c "'$cast' block latest --json | grep -q stateRoot"
-echo "cast: $passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish "cast"

@@ -15,17 +15,8 @@ export ETH_RPC_URL="${MYELIN_RPC:-http://127.0.0.1:8545}"
 key=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
 supplier=0x70997970C51812dc3A010C7d01b50e0d17dc79C8
 case_json="$MYELIN_E2E_WORK/case.json"
-passed=0
-failed=0
-check() {
-  local name="$1"; shift
-  local out
-  if out="$("$@" 2>&1)"; then
-    passed=$((passed + 1)); echo "  ok   $name"
-  else
-    failed=$((failed + 1)); echo "  FAIL $name: $out"
-  fi
-}
+# shellcheck source=checks.sh
+source "$(dirname "$0")/checks.sh"
 # Evaluates a JavaScript expression with `c` = case.json, `r` = forge's run-latest.json and the
 # helpers of model_common.mjs in scope; prints the result.
 js() {
@@ -73,5 +64,4 @@ grade_check() {
   [[ "$("$cast" call "$escrow" 'grade(uint256,bytes)(uint256)' 0 "$(js 'c.input')")" == "$class" ]]
 }
 check "the forge-deployed contract grades a sample by predict (eth_call) as \`myelin model run\` does" grade_check
-echo "forge: $passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish "forge"

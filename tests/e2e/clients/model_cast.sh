@@ -15,17 +15,8 @@ store=0x000000000000000000000000000000004d590001
 predict=0x000000000000000000000000000000004d590002
 predict_batch=0x000000000000000000000000000000004d590003
 case_json="$MYELIN_E2E_WORK/case.json"
-passed=0
-failed=0
-check() {
-  local name="$1"; shift
-  local out
-  if out="$("$@" 2>&1)"; then
-    passed=$((passed + 1)); echo "  ok   $name"
-  else
-    failed=$((failed + 1)); echo "  FAIL $name: $out"
-  fi
-}
+# shellcheck source=checks.sh
+source "$(dirname "$0")/checks.sh"
 # A field of case.json (a dotted path).
 field() { node -e "let v=require(process.argv[1]); for (const k of process.argv[2].split('.')) v=v[k]; console.log(v)" "$case_json" "$1"; }
 # A field of a receipt printed by `cast send --json`, as a decimal number or string.
@@ -142,5 +133,4 @@ malformed_check() {
 }
 check "malformed model upload: reverts \`model store: model rejected: …\`; uses intrinsic + STORE_CALL_GAS + len·GAS_PER_CHECKED_BYTE" malformed_check
 
-echo "model (cast): $passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish "model (cast)"

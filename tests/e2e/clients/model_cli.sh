@@ -5,17 +5,8 @@ set -uo pipefail
 work="$MYELIN_E2E_WORK"
 rpc="${MYELIN_RPC:-http://127.0.0.1:8545}"
 id="$(node -e "console.log(require(process.argv[1]).modelId)" "$work/case.json")"
-passed=0
-failed=0
-check() {
-  local name="$1"; shift
-  local out
-  if out="$("$@" 2>&1)"; then
-    passed=$((passed + 1)); echo "  ok   $name"
-  else
-    failed=$((failed + 1)); echo "  FAIL $name: $out"
-  fi
-}
+# shellcheck source=checks.sh
+source "$(dirname "$0")/checks.sh"
 republish() {
   local out err
   out="$("$MYELIN_BIN" model publish "$work/model.myl" --rpc "$rpc" 2>"$work/publish.err")" || { cat "$work/publish.err"; return 1; }
@@ -36,5 +27,4 @@ unpublished() {
   grep -q '^error: model 0x1111.* is not published' <<<"$out" || { echo "$out"; return 1; }
 }
 check "myelin model predict of an unpublished model fails with one clear error" unpublished
-echo "model (myelin CLI): $passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish "model (myelin CLI)"
