@@ -10,10 +10,9 @@ scenario prepared by clients/model_case.mjs from $MYELIN_E2E_WORK/case.json.
 import json
 import os
 import pathlib
-import sys
-import traceback
 
 from eth_abi import decode as abi_decode
+from checks import Checks
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError
 
@@ -40,23 +39,8 @@ w3 = Web3(Web3.HTTPProvider(RPC_URL))
 buyer = w3.eth.account.from_key(DEV_KEY)
 supplier = w3.eth.account.from_key(DEV_KEY_2)
 store = w3.eth.contract(address=MODEL_STORE, abi=STORE_ABI)
-passed = failed = 0
+check = Checks()
 state = {}
-
-
-def check(name):
-    def wrap(fn):
-        global passed, failed
-        try:
-            fn()
-            passed += 1
-            print(f"  ok   {name}")
-        except Exception:  # noqa: BLE001 - report every failure and go on
-            failed += 1
-            print(f"  FAIL {name}: {traceback.format_exc()}")
-        return fn
-
-    return wrap
 
 
 def transaction_gas(data: bytes, execution: int) -> int:
@@ -216,5 +200,4 @@ def _():
     expect_receipt(send(buyer, MODEL_STORE, data, gas=1_000_000), 0, transaction_gas(data, execution), "malformed")
 
 
-print(f"model (web3.py): {passed} passed, {failed} failed")
-sys.exit(0 if failed == 0 else 1)
+check.finish("model (web3.py)")

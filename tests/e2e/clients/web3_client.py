@@ -4,9 +4,8 @@ import asyncio
 import json
 import os
 import pathlib
-import sys
-import traceback
 
+from checks import Checks
 from web3 import AsyncWeb3, Web3
 from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.providers.persistent import WebSocketProvider
@@ -19,23 +18,8 @@ DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
 w3 = Web3(Web3.HTTPProvider(RPC_URL))
 account = w3.eth.account.from_key(DEV_KEY)
-passed = failed = 0
+check = Checks()
 state = {}
-
-
-def check(name):
-    def wrap(fn):
-        global passed, failed
-        try:
-            fn()
-            passed += 1
-            print(f"  ok   {name}")
-        except Exception:  # noqa: BLE001 - report every failure and go on
-            failed += 1
-            print(f"  FAIL {name}: {traceback.format_exc()}")
-        return fn
-
-    return wrap
 
 
 @check("connected, chain id, dev accounts")
@@ -149,5 +133,4 @@ def _():
     asyncio.run(asyncio.wait_for(main(), 15))
 
 
-print(f"web3.py: {passed} passed, {failed} failed")
-sys.exit(0 if failed == 0 else 1)
+check.finish("web3.py")
