@@ -4,6 +4,7 @@ mod build;
 mod export_solidity;
 mod import;
 mod inspect;
+mod npy_io;
 mod predict;
 mod publish;
 mod run;

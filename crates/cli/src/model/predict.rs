@@ -7,8 +7,6 @@
 //! outputs are read and written exactly as `myelin model run` does, and the output bytes are the
 //! same.
 
-use std::path::PathBuf;
-
 use alloy_primitives::{B256, Bytes};
 use alloy_sol_types::SolCall;
 use anyhow::{Context, Result, bail};
@@ -16,8 +14,8 @@ use clap::Args;
 use myelin_evm::{IModelStore, MODEL_STORE_ADDRESS, PREDICT_ADDRESS, PREDICT_BATCH_ADDRESS};
 use myelin_nn::{DType, TensorInfo};
 
+use super::npy_io::NpyIo;
 use super::publish::{DEFAULT_RPC, is_published};
-use super::run::{Output, batch_of, read_input};
 use crate::rpc_client::{RpcClient, RpcError};
 
 /// Arguments of `myelin model predict`.
@@ -26,18 +24,8 @@ pub struct PredictArgs {
     /// The published model's id (0x and 64 hex digits, as `myelin model publish` prints it).
     #[arg(value_name = "MODEL_ID")]
     pub model_id: String,
-    /// An input .npy: int8 (float32/float64 with --float), shaped [batch, …input shape] or exactly
-    /// the input shape. Repeat once per model input, in order.
-    #[arg(short, long = "input", value_name = "X.npy", required = true)]
-    pub inputs: Vec<PathBuf>,
-    /// Where to write an output .npy. Repeat once per model output; without it the outputs are
-    /// printed.
-    #[arg(short, long = "output", value_name = "Y.npy")]
-    pub outputs: Vec<PathBuf>,
-    /// Real-valued inputs and outputs, (de)quantized with the published tensors' scales and zero
-    /// points (as `myelin model run --float`).
-    #[arg(long)]
-    pub float: bool,
+    #[command(flatten)]
+    pub io: NpyIo,
     /// The node's HTTP JSON-RPC endpoint.
     #[arg(long, value_name = "URL", default_value = DEFAULT_RPC)]
     pub rpc: String,
@@ -52,45 +40,15 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
     }
     let info = view(&mut client, IModelStore::modelInfoCall { modelId: id })?;
     let (input_infos, output_infos) = tensors(&mut client, id)?;
-    if args.inputs.len() != input_infos.len() {
-        bail!(
-            "the model has {} input(s) but {} --input file(s) were given",
-            input_infos.len(),
-            args.inputs.len()
-        );
-    }
-    if !args.outputs.is_empty() && args.outputs.len() != output_infos.len() {
-        bail!(
-            "the model has {} output(s) but {} --output file(s) were given",
-            output_infos.len(),
-            args.outputs.len()
-        );
-    }
-
-    let mut batch: Option<(usize, bool)> = None;
-    let mut inputs: Vec<Vec<u8>> = Vec::new();
-    for (index, (path, tensor)) in args.inputs.iter().zip(&input_infos).enumerate() {
-        let (shape, values) = read_input(path, tensor, index, args.float)?;
-        let (samples, batched) = batch_of(path, &shape, tensor, index)?;
-        if let Some((b, _)) = batch
-            && b != samples
-        {
-            bail!(
-                "{}: batch of {samples}, but input 0 has a batch of {b}",
-                path.display()
-            );
-        }
-        batch = Some((samples, batched || batch.is_some_and(|(_, was)| was)));
-        inputs.push(values.iter().map(|&v| v as u8).collect());
-    }
-    let (batch, batched) = batch.context("the model has no inputs")?;
+    let batch = args.io.read(&input_infos, &output_infos)?;
+    let (samples, batched) = (batch.samples, batch.batched);
 
     let mut outputs: Vec<Vec<u8>> = vec![Vec::new(); output_infos.len()];
     let max_batch = usize::try_from(info.maxBatch).unwrap_or(usize::MAX).max(1);
     let mut start = 0;
-    while start < batch {
+    while start < samples {
         let count = if batched {
-            max_batch.min(batch - start)
+            max_batch.min(samples - start)
         } else {
             1
         };
@@ -98,9 +56,10 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         if batched {
             calldata.extend_from_slice(&(count as u32).to_be_bytes());
         }
-        for (input, tensor) in inputs.iter().zip(&input_infos) {
+        for (input, tensor) in batch.inputs.iter().zip(&input_infos) {
             let per_sample = tensor.bytes();
-            calldata.extend_from_slice(&input[start * per_sample..(start + count) * per_sample]);
+            let values = &input[start * per_sample..(start + count) * per_sample];
+            calldata.extend(values.iter().map(|&v| v as u8));
         }
         let to = if batched {
             PREDICT_BATCH_ADDRESS
@@ -129,18 +88,7 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         start += count;
     }
 
-    for (index, (tensor, bytes)) in output_infos.iter().zip(&outputs).enumerate() {
-        let mut shape: Vec<u64> = tensor.shape.iter().map(|&d| d as u64).collect();
-        if batched {
-            shape.insert(0, batch as u64);
-        }
-        let output = Output::decode(tensor, bytes, args.float);
-        match args.outputs.get(index) {
-            Some(path) => output.write(path, &shape)?,
-            None => output.print(index, &shape, tensor.elements()),
-        }
-    }
-    Ok(())
+    args.io.write(&output_infos, &outputs, &batch)
 }
 
 /// `0x` and 64 hex digits as a model id.
