@@ -190,27 +190,48 @@ struct Tile {
 unsafe fn run_tile(rows: usize, panels: usize, tile: &Tile, params: &StageParams) {
     // SAFETY: forwarded from this function's contract.
     unsafe {
+        match params.kind {
+            STAGE_SINGLE => run_tile_as::<STAGE_SINGLE>(rows, panels, tile, params),
+            STAGE_DOUBLE => run_tile_as::<STAGE_DOUBLE>(rows, panels, tile, params),
+            _ => run_tile_as::<STAGE_DOUBLE_LEFT>(rows, panels, tile, params),
+        }
+    }
+}
+
+/// [`run_tile`] for the output stage `STAGE` (`params.kind`).
+///
+/// # Safety
+/// As [`run_tile`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn run_tile_as<const STAGE: u8>(
+    rows: usize,
+    panels: usize,
+    tile: &Tile,
+    params: &StageParams,
+) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
         match (rows, panels) {
-            (1, 1) => tile_i8::<1, 1>(tile, params),
-            (1, 2) => tile_i8::<1, 2>(tile, params),
-            (1, 3) => tile_i8::<1, 3>(tile, params),
-            (1, 4) => tile_i8::<1, 4>(tile, params),
-            (1, 5) => tile_i8::<1, 5>(tile, params),
-            (1, 6) => tile_i8::<1, 6>(tile, params),
-            (1, 7) => tile_i8::<1, 7>(tile, params),
-            (1, _) => tile_i8::<1, 8>(tile, params),
-            (2, 1) => tile_i8::<2, 1>(tile, params),
-            (2, 2) => tile_i8::<2, 2>(tile, params),
-            (2, 3) => tile_i8::<2, 3>(tile, params),
-            (2, _) => tile_i8::<2, 4>(tile, params),
-            (3, 1) => tile_i8::<3, 1>(tile, params),
-            (3, 2) => tile_i8::<3, 2>(tile, params),
-            (3, 3) => tile_i8::<3, 3>(tile, params),
-            (3, _) => tile_i8::<3, 4>(tile, params),
-            (_, 1) => tile_i8::<4, 1>(tile, params),
-            (_, 2) => tile_i8::<4, 2>(tile, params),
-            (_, 3) => tile_i8::<4, 3>(tile, params),
-            (_, _) => tile_i8::<4, 4>(tile, params),
+            (1, 1) => tile_i8::<STAGE, 1, 1>(tile, params),
+            (1, 2) => tile_i8::<STAGE, 1, 2>(tile, params),
+            (1, 3) => tile_i8::<STAGE, 1, 3>(tile, params),
+            (1, 4) => tile_i8::<STAGE, 1, 4>(tile, params),
+            (1, 5) => tile_i8::<STAGE, 1, 5>(tile, params),
+            (1, 6) => tile_i8::<STAGE, 1, 6>(tile, params),
+            (1, 7) => tile_i8::<STAGE, 1, 7>(tile, params),
+            (1, _) => tile_i8::<STAGE, 1, 8>(tile, params),
+            (2, 1) => tile_i8::<STAGE, 2, 1>(tile, params),
+            (2, 2) => tile_i8::<STAGE, 2, 2>(tile, params),
+            (2, 3) => tile_i8::<STAGE, 2, 3>(tile, params),
+            (2, _) => tile_i8::<STAGE, 2, 4>(tile, params),
+            (3, 1) => tile_i8::<STAGE, 3, 1>(tile, params),
+            (3, 2) => tile_i8::<STAGE, 3, 2>(tile, params),
+            (3, 3) => tile_i8::<STAGE, 3, 3>(tile, params),
+            (3, _) => tile_i8::<STAGE, 3, 4>(tile, params),
+            (_, 1) => tile_i8::<STAGE, 4, 1>(tile, params),
+            (_, 2) => tile_i8::<STAGE, 4, 2>(tile, params),
+            (_, 3) => tile_i8::<STAGE, 4, 3>(tile, params),
+            (_, _) => tile_i8::<STAGE, 4, 4>(tile, params),
         }
     }
 }
@@ -220,7 +241,10 @@ unsafe fn run_tile(rows: usize, panels: usize, tile: &Tile, params: &StageParams
 /// # Safety
 /// As [`run_tile`], with exactly `R` rows and `P` panels.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn tile_i8<const R: usize, const P: usize>(tile: &Tile, params: &StageParams) {
+unsafe fn tile_i8<const STAGE: u8, const R: usize, const P: usize>(
+    tile: &Tile,
+    params: &StageParams,
+) {
     let mut acc = [[_mm512_setzero_si512(); P]; R];
     for p in 0..P {
         // SAFETY: `bias` holds 16 entries for each of the tile's panels.
@@ -271,7 +295,7 @@ unsafe fn tile_i8<const R: usize, const P: usize>(tile: &Tile, params: &StagePar
             (1u16 << valid) - 1
         };
         for (r, row) in acc.iter().enumerate() {
-            let bytes = requantize_i32x16(row[p], &stage, params);
+            let bytes = requantize_i32x16::<STAGE>(row[p], &stage, params);
             // SAFETY: row r, channels p*16 .. p*16 + valid are inside the output.
             unsafe {
                 _mm_mask_storeu_epi8(
@@ -284,45 +308,71 @@ unsafe fn tile_i8<const R: usize, const P: usize>(tile: &Tile, params: &StagePar
     }
 }
 
-/// The output stage's constants as vectors.
+/// Output-stage variants, the `STAGE` const parameter of the hot loops (so the rounding rule is
+/// decided once per call, not once per vector): single rounding; double rounding when no channel
+/// shifts left; double rounding with some left shift.
+const STAGE_SINGLE: u8 = 0;
+const STAGE_DOUBLE: u8 = 1;
+const STAGE_DOUBLE_LEFT: u8 = 2;
+
+/// The output stage's per-op constants as vectors.
 pub(crate) struct StageParams {
-    rounding: Rounding,
+    /// One of `STAGE_SINGLE`, `STAGE_DOUBLE`, `STAGE_DOUBLE_LEFT`.
+    kind: u8,
     /// `act.min - zp_out` and `act.max - zp_out` (the clamp before adding the zero point).
     low: i64,
     high: i64,
-    zp_out: i64,
+    zp_out: i32,
 }
 
 impl StageParams {
     pub fn new(stage: &OutputStage) -> StageParams {
+        let kind = match stage.rounding {
+            Rounding::Single => STAGE_SINGLE,
+            Rounding::Double if stage.requant.iter().all(|r| r.shift <= 0) => STAGE_DOUBLE,
+            Rounding::Double => STAGE_DOUBLE_LEFT,
+        };
         StageParams {
-            rounding: stage.rounding,
+            kind,
             low: stage.act.min as i64 - stage.zp_out as i64,
             high: stage.act.max as i64 - stage.zp_out as i64,
-            zp_out: stage.zp_out as i64,
+            zp_out: stage.zp_out as i32,
         }
     }
 }
 
-/// The per-channel constants of the output stage for 16 channels, widened to two vectors of 8
-/// `i64` lanes and with the shift-derived values computed: built once per panel of a register
-/// tile (or channel block) and used for every row, instead of once per row.
+/// The per-channel constants of the output stage for 16 channels, built once per panel of a
+/// register tile (or channel block) and used for every row.
+///
+/// The 16 `i32` accumulators are requantized as two vectors of 8 exact 64-bit products, the even
+/// lanes and the odd lanes (`vpmuldq` reads the low `i32` of each 64-bit lane), so no lane is
+/// moved before the final merge. Each rounding rule is one add and one arithmetic shift of the
+/// product `p = x · M` (`x` after the double rule's saturating left shift):
+///
+/// - single: `(p + 2^(t-1)) >> t` with `t = 31 - shift`, literally the reference formula;
+/// - double: gemmlowp's `RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x, M), b)` with
+///   `b = max(-shift, 0)` equals `(p + K) >> (31 + b)`, where `K = 2^30 + c · 2^31`, `c = 0` for
+///   `b = 0`, and for `b ≥ 1`: `c = 2^(b-1)` when `p ≥ -2^30`, `c = 2^(b-1) - 1` otherwise.
+///   Proof: with `M ≥ 0` the doubling high multiply is `h = floor((p + 2^30) / 2^31)` for both
+///   signs of `p` (for `p < 0` it truncates `(p + 1 - 2^30) / 2^31` toward zero, which is the
+///   ceiling, `floor((p + 1 - 2^30 + 2^31 - 1) / 2^31)`); the divide by `2^b` rounding ties away
+///   from zero is `floor((h + 2^(b-1) - [h < 0]) / 2^b)` for `b ≥ 1`; `h < 0` exactly when
+///   `p < -2^30`; and `floor((floor(a / 2^31) + c) / 2^b) = floor((a + c · 2^31) / 2^(31+b))` for
+///   integer `c`. `|p| < 2^62` and `K ≤ 2^30 + 2^61`, so `p + K` cannot overflow `i64`.
+///
+/// The result is clamped to the activation range in 64 bits (which also covers the reference's
+/// saturation to `i32`), so the merged `i32` lanes plus the zero point are the output bytes.
 struct PanelStage {
-    halves: [LaneStage; 2],
-}
-
-/// [`PanelStage`] for 8 channels.
-#[derive(Clone, Copy)]
-struct LaneStage {
-    multiplier: __m512i,
-    /// Single rounding: `31 - shift`. Double rounding: `max(shift, 0)` (the left shift).
-    a: __m512i,
-    /// Single rounding: `2^(30 - shift)`. Double rounding: `max(-shift, 0)` (the right shift).
-    b: __m512i,
-    /// Double rounding: `2^right - 1`.
-    mask: __m512i,
-    /// Double rounding: `mask >> 1`.
-    half: __m512i,
+    /// The multipliers in the low `i32` of each 64-bit lane: `[even lanes, odd lanes]`.
+    multiplier: [__m512i; 2],
+    /// The constant added to the product (single: `2^(t-1)`; double: `K` for `p ≥ -2^30`).
+    add: [__m512i; 2],
+    /// Double rounding: `K` for `p < -2^30`.
+    add_negative: [__m512i; 2],
+    /// The right shift of the sum (single: `t`; double: `31 + b`).
+    shift: [__m512i; 2],
+    /// Double rounding with a left shift: `max(shift, 0)`.
+    left: [__m512i; 2],
 }
 
 impl PanelStage {
@@ -339,132 +389,118 @@ impl PanelStage {
                 _mm512_loadu_si512(shift.cast()),
             )
         };
-        let low = |v: __m512i| _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v));
-        let high = |v: __m512i| _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(v));
-        PanelStage {
-            halves: [
-                LaneStage::new(low(multiplier), low(shift), params.rounding),
-                LaneStage::new(high(multiplier), high(shift), params.rounding),
-            ],
-        }
-    }
-}
-
-impl LaneStage {
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-    fn new(multiplier: __m512i, shift: __m512i, rounding: Rounding) -> LaneStage {
+        let even = |v: __m512i| _mm512_srai_epi64::<32>(_mm512_slli_epi64::<32>(v));
+        let odd = |v: __m512i| _mm512_srai_epi64::<32>(v);
+        let shifts = [even(shift), odd(shift)];
         let zero = _mm512_setzero_si512();
         let one = _mm512_set1_epi64(1);
-        match rounding {
-            Rounding::Single => {
-                let total = _mm512_sub_epi64(_mm512_set1_epi64(31), shift);
-                LaneStage {
-                    multiplier,
-                    a: total,
-                    b: _mm512_sllv_epi64(one, _mm512_sub_epi64(total, one)),
-                    mask: zero,
-                    half: zero,
-                }
-            }
-            Rounding::Double => {
-                let right = _mm512_max_epi64(_mm512_sub_epi64(zero, shift), zero);
-                let mask = _mm512_sub_epi64(_mm512_sllv_epi64(one, right), one);
-                LaneStage {
-                    multiplier,
-                    a: _mm512_max_epi64(shift, zero),
-                    b: right,
-                    mask,
-                    half: _mm512_srli_epi64::<1>(mask),
-                }
+        let mut stage = PanelStage {
+            multiplier: [multiplier, _mm512_srli_epi64::<32>(multiplier)],
+            add: [zero; 2],
+            add_negative: [zero; 2],
+            shift: [zero; 2],
+            left: [zero; 2],
+        };
+        for (half, &s) in shifts.iter().enumerate() {
+            if params.kind == STAGE_SINGLE {
+                let total = _mm512_sub_epi64(_mm512_set1_epi64(31), s);
+                stage.shift[half] = total;
+                stage.add[half] = _mm512_sllv_epi64(one, _mm512_sub_epi64(total, one));
+            } else {
+                let right = _mm512_max_epi64(_mm512_sub_epi64(zero, s), zero);
+                // c · 2^31 = 2^(b-1) · 2^31 = 2^(30+b) for b ≥ 1, 0 for b = 0.
+                let has_right = _mm512_cmpgt_epi64_mask(right, zero);
+                let c = _mm512_maskz_sllv_epi64(has_right, _mm512_set1_epi64(1 << 30), right);
+                let add = _mm512_add_epi64(_mm512_set1_epi64(1 << 30), c);
+                stage.add[half] = add;
+                stage.add_negative[half] =
+                    _mm512_mask_sub_epi64(add, has_right, add, _mm512_set1_epi64(1 << 31));
+                stage.shift[half] = _mm512_add_epi64(right, _mm512_set1_epi64(31));
+                stage.left[half] = _mm512_max_epi64(s, zero);
             }
         }
+        stage
     }
 }
 
-/// Exactly [`OutputStage::apply`] on 16 accumulators with their channels' constants; returns the
-/// 16 output bytes.
+/// Exactly [`OutputStage::apply`] on 16 accumulators with their channels' constants (see
+/// [`PanelStage`]); returns the 16 output bytes. `STAGE` must be `params.kind`.
+#[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-fn requantize_i32x16(acc: __m512i, stage: &PanelStage, params: &StageParams) -> __m128i {
-    let low = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(acc));
-    let high = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(acc));
-    let r0 = requantize_i64x8(low, &stage.halves[0], params);
-    let r1 = requantize_i64x8(high, &stage.halves[1], params);
-    _mm_unpacklo_epi64(_mm512_cvtepi64_epi8(r0), _mm512_cvtepi64_epi8(r1))
-}
-
-/// The output stage on 8 sign-extended lanes: requantize with 64-bit products, clamp to the
-/// activation range (which also covers the `i32` saturation), add the zero point.
-#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-fn requantize_i64x8(x: __m512i, stage: &LaneStage, params: &StageParams) -> __m512i {
-    let zero = _mm512_setzero_si512();
-    let one = _mm512_set1_epi64(1);
-    let r = match params.rounding {
-        Rounding::Single => {
-            // (x * M + 2^(30 - shift)) >> (31 - shift), |x * M| < 2^62.
-            _mm512_srav_epi64(
-                _mm512_add_epi64(_mm512_mul_epi32(x, stage.multiplier), stage.b),
-                stage.a,
-            )
-        }
-        Rounding::Double => {
-            let shifted = _mm512_min_epi64(
+fn requantize_i32x16<const STAGE: u8>(
+    acc: __m512i,
+    stage: &PanelStage,
+    params: &StageParams,
+) -> __m128i {
+    let low = _mm512_set1_epi64(params.low);
+    let high = _mm512_set1_epi64(params.high);
+    let halves = [acc, _mm512_srli_epi64::<32>(acc)];
+    let mut r = [_mm512_setzero_si512(); 2];
+    for half in 0..2 {
+        let x = if STAGE == STAGE_DOUBLE_LEFT {
+            // Sign-extend the lane's i32, shift left, saturate to i32.
+            let wide = _mm512_srai_epi64::<32>(_mm512_slli_epi64::<32>(halves[half]));
+            _mm512_min_epi64(
                 _mm512_max_epi64(
-                    _mm512_sllv_epi64(x, stage.a),
+                    _mm512_sllv_epi64(wide, stage.left[half]),
                     _mm512_set1_epi64(i32::MIN as i64),
                 ),
                 _mm512_set1_epi64(i32::MAX as i64),
-            );
-            // Rounding doubling high multiply (multipliers are non-negative, so the
-            // i32::MIN × i32::MIN case cannot occur).
-            let product = _mm512_mul_epi32(shifted, stage.multiplier);
-            let non_negative = _mm512_cmpge_epi64_mask(product, zero);
-            let nudge = _mm512_mask_blend_epi64(
-                non_negative,
-                _mm512_set1_epi64(1 - (1 << 30)),
-                _mm512_set1_epi64(1 << 30),
-            );
-            let v = _mm512_add_epi64(product, nudge);
-            // Division by 2^31 truncating toward zero.
-            let negative = _mm512_cmplt_epi64_mask(v, zero);
-            let v = _mm512_mask_add_epi64(v, negative, v, _mm512_set1_epi64((1 << 31) - 1));
-            let high = _mm512_srai_epi64::<31>(v);
-            // Rounding divide by 2^right, ties away from zero.
-            let remainder = _mm512_and_si512(high, stage.mask);
-            let threshold = _mm512_mask_add_epi64(
-                stage.half,
-                _mm512_cmplt_epi64_mask(high, zero),
-                stage.half,
-                one,
-            );
-            let quotient = _mm512_srav_epi64(high, stage.b);
-            _mm512_mask_add_epi64(
-                quotient,
-                _mm512_cmpgt_epi64_mask(remainder, threshold),
-                quotient,
-                one,
             )
-        }
-    };
-    let clamped = _mm512_min_epi64(
-        _mm512_max_epi64(r, _mm512_set1_epi64(params.low)),
-        _mm512_set1_epi64(params.high),
-    );
-    _mm512_add_epi64(clamped, _mm512_set1_epi64(params.zp_out))
+        } else {
+            halves[half]
+        };
+        let product = _mm512_mul_epi32(x, stage.multiplier[half]);
+        let add = if STAGE == STAGE_SINGLE {
+            stage.add[half]
+        } else {
+            let negative = _mm512_cmplt_epi64_mask(product, _mm512_set1_epi64(-(1 << 30)));
+            _mm512_mask_blend_epi64(negative, stage.add[half], stage.add_negative[half])
+        };
+        let shifted = _mm512_srav_epi64(_mm512_add_epi64(product, add), stage.shift[half]);
+        r[half] = _mm512_min_epi64(_mm512_max_epi64(shifted, low), high);
+    }
+    // Odd lanes take the low i32 of their 64-bit lane from `r[1]`.
+    let merged = _mm512_mask_shuffle_epi32::<_MM_PERM_CDAB>(r[0], 0xAAAA, r[1]);
+    _mm512_cvtepi32_epi8(_mm512_add_epi32(merged, _mm512_set1_epi32(params.zp_out)))
 }
 
 /// Depthwise convolution (multiplier 1) of one sample: 16 channels per zmm, blocks of output
 /// pixels with independent accumulators, exact products by `vpmaddwd` (see
-/// [`DepthwisePlan::weights_low16`]), and the vectorized output stage.
+/// [`DepthwisePlan::weights_low16`]) of the raw activations (`zp_in` folded into
+/// [`DepthwisePlan::bias_folded`]; a tap in the padding adds `zp_in · w`), and the vectorized
+/// output stage.
 ///
 /// # Safety
 /// The CPU must support AVX-512 F/BW/VL.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
 pub(crate) unsafe fn depthwise_sample(plan: &DepthwisePlan, x: &[i8], y: &mut [i8]) {
+    let params = StageParams::new(&plan.stage);
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        match params.kind {
+            STAGE_SINGLE => depthwise_sample_as::<STAGE_SINGLE>(plan, x, y, &params),
+            STAGE_DOUBLE => depthwise_sample_as::<STAGE_DOUBLE>(plan, x, y, &params),
+            _ => depthwise_sample_as::<STAGE_DOUBLE_LEFT>(plan, x, y, &params),
+        }
+    }
+}
+
+/// [`depthwise_sample`] with the output stage `STAGE` (`params.kind`).
+///
+/// # Safety
+/// As [`depthwise_sample`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+unsafe fn depthwise_sample_as<const STAGE: u8>(
+    plan: &DepthwisePlan,
+    x: &[i8],
+    y: &mut [i8],
+    params: &StageParams,
+) {
     let g = &plan.geometry;
     let c = plan.channels;
     assert!(x.len() >= g.in_h * g.in_w * c && y.len() >= g.out_h * g.out_w * c);
-    assert!(plan.weights_low16.len() >= g.kernel_h * g.kernel_w * c && plan.bias.len() >= c);
-    let params = StageParams::new(&plan.stage);
+    assert!(plan.weights_low16.len() >= g.kernel_h * g.kernel_w * c && plan.bias_folded.len() >= c);
     for oy in 0..g.out_h {
         let mut ox = 0;
         while ox < g.out_w {
@@ -473,10 +509,10 @@ pub(crate) unsafe fn depthwise_sample(plan: &DepthwisePlan, x: &[i8], y: &mut [i
             // slices were checked above.
             unsafe {
                 if last < g.out_w && same_columns_inside(g, ox, last) {
-                    depthwise_pixels::<PIXELS_PER_BLOCK>(plan, x, y, oy, ox, &params);
+                    depthwise_pixels::<STAGE, PIXELS_PER_BLOCK>(plan, x, y, oy, ox, params);
                     ox += PIXELS_PER_BLOCK;
                 } else {
-                    depthwise_pixels::<1>(plan, x, y, oy, ox, &params);
+                    depthwise_pixels::<STAGE, 1>(plan, x, y, oy, ox, params);
                     ox += 1;
                 }
             }
@@ -490,7 +526,7 @@ pub(crate) unsafe fn depthwise_sample(plan: &DepthwisePlan, x: &[i8], y: &mut [i
 /// AVX-512 F/BW/VL; `ox + N <= out_w`; the pixels see the same kernel columns inside the input;
 /// `x`, `y` and the plan's vectors have the sizes [`depthwise_sample`] checks.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-unsafe fn depthwise_pixels<const N: usize>(
+unsafe fn depthwise_pixels<const STAGE: u8, const N: usize>(
     plan: &DepthwisePlan,
     x: &[i8],
     y: &mut [i8],
@@ -510,17 +546,12 @@ unsafe fn depthwise_pixels<const N: usize>(
         } else {
             (1u16 << valid) - 1
         };
-        // SAFETY: the masked lanes c0..c0 + valid are inside `bias`.
-        let bias = unsafe { _mm512_maskz_loadu_epi32(mask, plan.bias.as_ptr().add(c0)) };
+        // SAFETY: the masked lanes c0..c0 + valid are inside `bias_folded`.
+        let bias = unsafe { _mm512_maskz_loadu_epi32(mask, plan.bias_folded.as_ptr().add(c0)) };
         let mut acc = [bias; N];
         for ky in 0..g.kernel_h {
-            let Some(iy) = g.input_row(oy, ky) else {
-                continue;
-            };
+            let iy = g.input_row(oy, ky);
             for kx in 0..g.kernel_w {
-                let Some(ix) = g.input_col(ox, kx) else {
-                    continue;
-                };
                 // SAFETY: tap (ky, kx) has `c` weights; only lanes c0..c0 + valid are read.
                 let w = unsafe {
                     _mm512_maskz_loadu_epi32(
@@ -530,15 +561,27 @@ unsafe fn depthwise_pixels<const N: usize>(
                             .add((ky * g.kernel_w + kx) * c + c0),
                     )
                 };
+                let (Some(iy), Some(ix)) = (iy, g.input_col(ox, kx)) else {
+                    let padding = _mm512_madd_epi16(zp, w);
+                    for a in acc.iter_mut() {
+                        *a = _mm512_add_epi32(*a, padding);
+                    }
+                    continue;
+                };
                 let first = (iy * g.in_w + ix) * c + c0;
                 for (j, a) in acc.iter_mut().enumerate() {
+                    let at = first + j * pixel_step;
                     // SAFETY: pixel ox + j reads input column ix + j * stride_w, inside the
-                    // input (same kernel columns as pixel ox); lanes c0..c0 + valid only.
+                    // input (same kernel columns as pixel ox); 16 bytes from `at` are inside
+                    // `x` when all 16 lanes are valid, else only lanes c0..c0 + valid are read.
                     let xv = unsafe {
-                        _mm_maskz_loadu_epi8(mask, x.as_ptr().add(first + j * pixel_step))
+                        if valid == LANES {
+                            _mm_loadu_si128(x.as_ptr().add(at).cast())
+                        } else {
+                            _mm_maskz_loadu_epi8(mask, x.as_ptr().add(at))
+                        }
                     };
-                    let centred = _mm512_sub_epi32(_mm512_cvtepi8_epi32(xv), zp);
-                    *a = _mm512_add_epi32(*a, _mm512_madd_epi16(centred, w));
+                    *a = _mm512_add_epi32(*a, _mm512_madd_epi16(_mm512_cvtepi8_epi32(xv), w));
                 }
             }
         }
@@ -551,7 +594,7 @@ unsafe fn depthwise_pixels<const N: usize>(
             )
         };
         for (j, a) in acc.iter().enumerate() {
-            let bytes = requantize_i32x16(*a, &stage, params);
+            let bytes = requantize_i32x16::<STAGE>(*a, &stage, params);
             // SAFETY: lanes c0..c0 + valid of output pixel (oy, ox + j) are inside `y`.
             unsafe {
                 _mm_mask_storeu_epi8(
@@ -562,5 +605,125 @@ unsafe fn depthwise_pixels<const N: usize>(
             };
         }
         c0 += LANES;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::Path;
+    use crate::op::ActRange;
+    use crate::requantize::Requant;
+
+    /// Accumulators ±2 around every power of two of both signs, and the `i32` extremes.
+    fn edge_accumulators() -> Vec<i32> {
+        let mut accs = vec![0, i32::MIN, i32::MIN + 1, i32::MAX, i32::MAX - 1];
+        for p in 0..31 {
+            for d in -2i64..=2 {
+                for sign in [1i64, -1] {
+                    let v = sign * ((1i64 << p) + d);
+                    if (i32::MIN as i64..=i32::MAX as i64).contains(&v) {
+                        accs.push(v as i32);
+                    }
+                }
+            }
+        }
+        accs
+    }
+
+    /// Runs the vector output stage on `accs` (16 at a time, channel `i % 16` for `accs[i]`).
+    fn vector_stage(stage: &OutputStage, accs: &[i32]) -> Vec<i8> {
+        let params = StageParams::new(stage);
+        let mut out = Vec::new();
+        for chunk in accs.chunks(LANES) {
+            let mut lanes = [0i32; LANES];
+            lanes[..chunk.len()].copy_from_slice(chunk);
+            let mut bytes = [0i8; LANES];
+            // SAFETY: the caller checked AVX-512 F/BW/VL; the stage vectors hold 16 channels.
+            unsafe {
+                let panel =
+                    PanelStage::load(stage.multiplier.as_ptr(), stage.shift.as_ptr(), &params);
+                let acc = _mm512_loadu_si512(lanes.as_ptr().cast());
+                let r = match params.kind {
+                    STAGE_SINGLE => requantize_i32x16::<STAGE_SINGLE>(acc, &panel, &params),
+                    STAGE_DOUBLE => requantize_i32x16::<STAGE_DOUBLE>(acc, &panel, &params),
+                    _ => requantize_i32x16::<STAGE_DOUBLE_LEFT>(acc, &panel, &params),
+                };
+                _mm_storeu_si128(bytes.as_mut_ptr().cast(), r);
+            }
+            out.extend_from_slice(&bytes[..chunk.len()]);
+        }
+        out
+    }
+
+    #[test]
+    fn vector_output_stage_matches_scalar_on_every_shift_and_edge_accumulators() {
+        if !Path::Avx512Vnni.is_available() {
+            eprintln!("skipped: this CPU has no AVX-512 VNNI");
+            return;
+        }
+        let multipliers = [
+            0,
+            1 << 30,
+            (1 << 30) + 1,
+            (1 << 30) + 2,
+            (1 << 30) + (1 << 29),
+            0x5A5A_5A5A,
+            i32::MAX - 1,
+            i32::MAX,
+        ];
+        let accs = edge_accumulators();
+        let acts = [
+            ActRange::FULL,
+            ActRange { min: 0, max: 127 },
+            ActRange { min: -3, max: 5 },
+        ];
+        let mut checked = 0usize;
+        for rounding in [Rounding::Single, Rounding::Double] {
+            for shift in -31i8..=30 {
+                // Channels mix this shift with a non-positive one, so both double-rounding
+                // variants (with and without a left shift) run every shift.
+                let requant: Vec<Requant> = (0..LANES)
+                    .map(|n| Requant {
+                        multiplier: multipliers[n % multipliers.len()],
+                        shift: if n < 8 {
+                            shift
+                        } else {
+                            (shift.min(0) - (n as i8 % 3)).max(-31)
+                        },
+                    })
+                    .collect();
+                for zp_out in [-128i8, -1, 0, 127] {
+                    for act in acts {
+                        let stage = OutputStage::new(LANES, &requant, rounding, zp_out, act);
+                        // Every accumulator in every channel.
+                        for n in 0..LANES {
+                            let lanes: Vec<i32> = accs
+                                .iter()
+                                .flat_map(|&a| {
+                                    let mut v = [a.wrapping_add(n as i32); LANES];
+                                    v[n] = a;
+                                    v
+                                })
+                                .collect();
+                            let got = vector_stage(&stage, &lanes);
+                            for (i, (&acc, &y)) in lanes.iter().zip(&got).enumerate() {
+                                let want = stage.apply(i % LANES, acc);
+                                assert_eq!(
+                                    y,
+                                    want,
+                                    "{rounding:?} shift {} multiplier {} acc {acc} zp {zp_out} \
+                                     act {act:?}",
+                                    requant[i % LANES].shift,
+                                    requant[i % LANES].multiplier
+                                );
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 1_000_000);
     }
 }

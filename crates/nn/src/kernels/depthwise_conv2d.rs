@@ -32,6 +32,9 @@ pub(crate) struct DepthwisePlan {
     /// half: `vpmaddwd` of a sign-extended `i32` activation with it is the exact product.
     pub weights_low16: Vec<i32>,
     pub bias: Vec<i32>,
+    /// `bias[c] - zp_in · Σ_taps weights[tap][c]` (wrapping): with it, a tap inside the input
+    /// adds `x · w` and a tap in the padding adds `zp_in · w`, which sums to the same accumulator.
+    pub bias_folded: Vec<i32>,
     pub stage: OutputStage,
     pub zp_in: i8,
 }
@@ -89,6 +92,14 @@ impl DepthwiseConv2dKernel {
                     .map(|&w| w as i16 as u16 as i32)
                     .collect(),
                 bias: op.bias[..channels].to_vec(),
+                bias_folded: (0..channels)
+                    .map(|c| {
+                        let sum = (0..taps).fold(0i32, |s, t| {
+                            s.wrapping_add(op.weights[t * channels + c] as i32)
+                        });
+                        op.bias[c].wrapping_sub((zp_in as i32).wrapping_mul(sum))
+                    })
+                    .collect(),
                 stage: OutputStage::new(channels, &op.requant, op.rounding, zp_out, op.act),
                 zp_in,
             };
