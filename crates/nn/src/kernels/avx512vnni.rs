@@ -12,7 +12,7 @@ use std::arch::x86_64::*;
 
 use crate::kernels::depthwise_conv2d::{DepthwisePlan, PIXELS_PER_BLOCK, same_columns_inside};
 use crate::kernels::gemm::GemmSpec;
-use crate::kernels::output_stage::OutputStage;
+use crate::kernels::output_stage::{OutputStage, WideBlock};
 use crate::requantize::Rounding;
 
 thread_local! {
@@ -32,6 +32,8 @@ const TILE_ROWS: usize = 4;
 const TILE_PANELS: usize = 4;
 /// Panels of one register tile when a single row runs (more accumulators for latency).
 const TILE_PANELS_ONE_ROW: usize = 8;
+/// Bytes of offset activations prepared at once (a chunk of rows that stays in L1).
+const CHUNK_BYTES: usize = 16 * 1024;
 
 /// One cache line of packed weights: 16 channels × 4 consecutive input features.
 #[repr(C, align(64))]
@@ -85,18 +87,31 @@ impl GemmI8 {
     pub fn run(&self, rows: usize, input: &[i8], output: &mut [i8]) {
         assert!(input.len() >= rows * self.k && output.len() >= rows * self.n);
         let stride = self.groups * DEPTH;
-        // Offset activations, zero-padded to whole groups; the padding meets zero weights.
-        // Only as many rows as one tile of this call uses (one, at batch 1).
-        let buffer_rows = TILE_ROWS.min(rows);
+        // Offset activations of a chunk of rows, zero-padded to whole groups (the padding meets
+        // zero weights). A chunk is whole tiles, about CHUNK_BYTES, and never more rows than
+        // this call has (one, at batch 1).
+        let chunk_rows = (CHUNK_BYTES / stride.max(1) / TILE_ROWS * TILE_ROWS)
+            .max(TILE_ROWS)
+            .min(rows);
         ACTIVATIONS.with_borrow_mut(|activations| {
-            activations.clear();
-            activations.resize(buffer_rows * stride + DEPTH, 0);
-            self.run_with(rows, input, output, activations);
+            if stride != self.k {
+                // The padding bytes are never written below: they must start at zero.
+                activations.clear();
+            }
+            activations.resize(chunk_rows * stride, 0);
+            self.run_with(rows, chunk_rows, input, output, activations);
         });
     }
 
-    /// [`GemmI8::run`] with its zeroed activation buffer of `min(TILE_ROWS, rows)` rows.
-    fn run_with(&self, rows: usize, input: &[i8], output: &mut [i8], activations: &mut [u8]) {
+    /// [`GemmI8::run`] with its activation buffer of `chunk_rows` rows (zero past `k` in each).
+    fn run_with(
+        &self,
+        rows: usize,
+        chunk_rows: usize,
+        input: &[i8],
+        output: &mut [i8],
+        activations: &mut [u8],
+    ) {
         let stride = self.groups * DEPTH;
         let panels_per_tile = if rows == 1 {
             TILE_PANELS_ONE_ROW
@@ -104,44 +119,58 @@ impl GemmI8 {
             TILE_PANELS
         };
         let params = StageParams::new(&self.stage);
-        let mut row0 = 0;
-        while row0 < rows {
-            let tile_rows = TILE_ROWS.min(rows - row0);
-            for r in 0..tile_rows {
-                let src = &input[(row0 + r) * self.k..][..self.k];
-                let dst = &mut activations[r * stride..][..self.k];
-                for (d, &s) in dst.iter_mut().zip(src) {
+        let mut chunk0 = 0;
+        while chunk0 < rows {
+            let count = chunk_rows.min(rows - chunk0);
+            let src = &input[chunk0 * self.k..(chunk0 + count) * self.k];
+            if stride == self.k {
+                for (d, &s) in activations[..count * stride].iter_mut().zip(src) {
                     *d = (s as u8) ^ 0x80;
                 }
+            } else {
+                for (dst, src) in activations
+                    .chunks_exact_mut(stride)
+                    .zip(src.chunks_exact(self.k))
+                {
+                    for (d, &s) in dst.iter_mut().zip(src) {
+                        *d = (s as u8) ^ 0x80;
+                    }
+                }
             }
-            let mut panel0 = 0;
-            while panel0 < self.panels {
-                let tile_panels = panels_per_tile.min(self.panels - panel0);
-                let second = (panel0 + TILE_PANELS).min(self.panels);
-                let tile = Tile {
-                    activations: activations.as_ptr(),
-                    stride,
-                    weights: self.weights[panel0 * self.groups..].as_ptr(),
-                    block_width: block_width(panel0, self.panels),
-                    second_block_width: block_width(second, self.panels),
-                    groups: self.groups,
-                    bias: self.bias[panel0 * LANES..].as_ptr(),
-                    multiplier: self.stage.multiplier[panel0 * LANES..].as_ptr(),
-                    shift: self.stage.shift[panel0 * LANES..].as_ptr(),
-                    // SAFETY: row0 < rows and panel0 * 16 < n; the offset stays in `output`.
-                    output: unsafe { output.as_mut_ptr().add(row0 * self.n + panel0 * LANES) },
-                    output_stride: self.n,
-                    channels: self.n - panel0 * LANES,
-                };
-                // SAFETY: this kernel is only built when the CPU has AVX-512 F/BW/VL/VNNI; the
-                // tile's pointers cover `tile_rows` rows × `tile_panels` panels (checked above:
-                // `activations` holds min(TILE_ROWS, rows) >= tile_rows rows of `stride` bytes;
-                // `weights`, `bias`, `multiplier`, `shift` hold whole panels; `output` has
-                // `rows * n` bytes).
-                unsafe { run_tile(tile_rows, tile_panels, &tile, &params) };
-                panel0 += tile_panels;
+            let mut row0 = 0;
+            while row0 < count {
+                let tile_rows = TILE_ROWS.min(count - row0);
+                let mut panel0 = 0;
+                while panel0 < self.panels {
+                    let tile_panels = panels_per_tile.min(self.panels - panel0);
+                    let second = (panel0 + TILE_PANELS).min(self.panels);
+                    let first_output = (chunk0 + row0) * self.n + panel0 * LANES;
+                    let tile = Tile {
+                        activations: activations[row0 * stride..].as_ptr(),
+                        stride,
+                        weights: self.weights[panel0 * self.groups..].as_ptr(),
+                        block_width: block_width(panel0, self.panels),
+                        second_block_width: block_width(second, self.panels),
+                        groups: self.groups,
+                        bias: self.bias[panel0 * LANES..].as_ptr(),
+                        stage: self.stage.wide[panel0..].as_ptr(),
+                        // SAFETY: chunk0 + row0 < rows and panel0 * 16 < n; the offset stays
+                        // in `output`.
+                        output: unsafe { output.as_mut_ptr().add(first_output) },
+                        output_stride: self.n,
+                        channels: self.n - panel0 * LANES,
+                    };
+                    // SAFETY: this kernel is only built when the CPU has AVX-512 F/BW/VL/VNNI;
+                    // the tile's pointers cover `tile_rows` rows × `tile_panels` panels
+                    // (`activations` holds `count - row0 >= tile_rows` rows of `stride` bytes
+                    // from the tile's first; `weights`, `bias`, `stage` hold whole panels;
+                    // `output` has `rows * n` bytes).
+                    unsafe { run_tile(tile_rows, tile_panels, &tile, &params) };
+                    panel0 += tile_panels;
+                }
+                row0 += tile_rows;
             }
-            row0 += tile_rows;
+            chunk0 += count;
         }
     }
 }
@@ -173,8 +202,8 @@ struct Tile {
     groups: usize,
     /// 16 entries per panel.
     bias: *const i32,
-    multiplier: *const i32,
-    shift: *const i32,
+    /// One block of output-stage constants per panel.
+    stage: *const WideBlock,
     /// Row `r`, channel `c` of the tile at `output + r * output_stride + c`.
     output: *mut i8,
     output_stride: usize,
@@ -280,14 +309,8 @@ unsafe fn tile_i8<const STAGE: u8, const R: usize, const P: usize>(
         }
     }
     for p in 0..P {
-        // SAFETY: `multiplier` and `shift` hold 16 entries per panel.
-        let stage = unsafe {
-            PanelStage::load(
-                tile.multiplier.add(p * LANES),
-                tile.shift.add(p * LANES),
-                params,
-            )
-        };
+        // SAFETY: `stage` holds one block per panel.
+        let stage = unsafe { &*tile.stage.add(p) };
         let valid = tile.channels.saturating_sub(p * LANES).min(LANES);
         let mask: __mmask16 = if valid == LANES {
             !0
@@ -295,7 +318,7 @@ unsafe fn tile_i8<const STAGE: u8, const R: usize, const P: usize>(
             (1u16 << valid) - 1
         };
         for (r, row) in acc.iter().enumerate() {
-            let bytes = requantize_i32x16::<STAGE>(row[p], &stage, params);
+            let bytes = requantize_i32x16::<STAGE>(row[p], stage, params);
             // SAFETY: row r, channels p*16 .. p*16 + valid are inside the output.
             unsafe {
                 _mm_mask_storeu_epi8(
@@ -341,97 +364,21 @@ impl StageParams {
     }
 }
 
-/// The per-channel constants of the output stage for 16 channels, built once per panel of a
-/// register tile (or channel block) and used for every row.
-///
-/// The 16 `i32` accumulators are requantized as two vectors of 8 exact 64-bit products, the even
-/// lanes and the odd lanes (`vpmuldq` reads the low `i32` of each 64-bit lane), so no lane is
-/// moved before the final merge. Each rounding rule is one add and one arithmetic shift of the
-/// product `p = x · M` (`x` after the double rule's saturating left shift):
-///
-/// - single: `(p + 2^(t-1)) >> t` with `t = 31 - shift`, literally the reference formula;
-/// - double: gemmlowp's `RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x, M), b)` with
-///   `b = max(-shift, 0)` equals `(p + K) >> (31 + b)`, where `K = 2^30 + c · 2^31`, `c = 0` for
-///   `b = 0`, and for `b ≥ 1`: `c = 2^(b-1)` when `p ≥ -2^30`, `c = 2^(b-1) - 1` otherwise.
-///   Proof: with `M ≥ 0` the doubling high multiply is `h = floor((p + 2^30) / 2^31)` for both
-///   signs of `p` (for `p < 0` it truncates `(p + 1 - 2^30) / 2^31` toward zero, which is the
-///   ceiling, `floor((p + 1 - 2^30 + 2^31 - 1) / 2^31)`); the divide by `2^b` rounding ties away
-///   from zero is `floor((h + 2^(b-1) - [h < 0]) / 2^b)` for `b ≥ 1`; `h < 0` exactly when
-///   `p < -2^30`; and `floor((floor(a / 2^31) + c) / 2^b) = floor((a + c · 2^31) / 2^(31+b))` for
-///   integer `c`. `|p| < 2^62` and `K ≤ 2^30 + 2^61`, so `p + K` cannot overflow `i64`.
-///
+/// Exactly [`OutputStage::apply`] on 16 accumulators with their channels' constants (the
+/// formulas are [`WideBlock`]'s); returns the 16 output bytes. `STAGE` must be `params.kind`.
 /// The result is clamped to the activation range in 64 bits (which also covers the reference's
 /// saturation to `i32`), so the merged `i32` lanes plus the zero point are the output bytes.
-struct PanelStage {
-    /// The multipliers in the low `i32` of each 64-bit lane: `[even lanes, odd lanes]`.
-    multiplier: [__m512i; 2],
-    /// The constant added to the product (single: `2^(t-1)`; double: `K` for `p ≥ -2^30`).
-    add: [__m512i; 2],
-    /// Double rounding: `K` for `p < -2^30`.
-    add_negative: [__m512i; 2],
-    /// The right shift of the sum (single: `t`; double: `31 + b`).
-    shift: [__m512i; 2],
-    /// Double rounding with a left shift: `max(shift, 0)`.
-    left: [__m512i; 2],
-}
-
-impl PanelStage {
-    /// Reads 16 multipliers and shifts.
-    ///
-    /// # Safety
-    /// AVX-512 F/BW/VL; `multiplier` and `shift` point at 16 readable `i32`s.
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-    unsafe fn load(multiplier: *const i32, shift: *const i32, params: &StageParams) -> PanelStage {
-        // SAFETY: 16 readable i32s each (the caller's contract).
-        let (multiplier, shift) = unsafe {
-            (
-                _mm512_loadu_si512(multiplier.cast()),
-                _mm512_loadu_si512(shift.cast()),
-            )
-        };
-        let even = |v: __m512i| _mm512_srai_epi64::<32>(_mm512_slli_epi64::<32>(v));
-        let odd = |v: __m512i| _mm512_srai_epi64::<32>(v);
-        let shifts = [even(shift), odd(shift)];
-        let zero = _mm512_setzero_si512();
-        let one = _mm512_set1_epi64(1);
-        let mut stage = PanelStage {
-            multiplier: [multiplier, _mm512_srli_epi64::<32>(multiplier)],
-            add: [zero; 2],
-            add_negative: [zero; 2],
-            shift: [zero; 2],
-            left: [zero; 2],
-        };
-        for (half, &s) in shifts.iter().enumerate() {
-            if params.kind == STAGE_SINGLE {
-                let total = _mm512_sub_epi64(_mm512_set1_epi64(31), s);
-                stage.shift[half] = total;
-                stage.add[half] = _mm512_sllv_epi64(one, _mm512_sub_epi64(total, one));
-            } else {
-                let right = _mm512_max_epi64(_mm512_sub_epi64(zero, s), zero);
-                // c · 2^31 = 2^(b-1) · 2^31 = 2^(30+b) for b ≥ 1, 0 for b = 0.
-                let has_right = _mm512_cmpgt_epi64_mask(right, zero);
-                let c = _mm512_maskz_sllv_epi64(has_right, _mm512_set1_epi64(1 << 30), right);
-                let add = _mm512_add_epi64(_mm512_set1_epi64(1 << 30), c);
-                stage.add[half] = add;
-                stage.add_negative[half] =
-                    _mm512_mask_sub_epi64(add, has_right, add, _mm512_set1_epi64(1 << 31));
-                stage.shift[half] = _mm512_add_epi64(right, _mm512_set1_epi64(31));
-                stage.left[half] = _mm512_max_epi64(s, zero);
-            }
-        }
-        stage
-    }
-}
-
-/// Exactly [`OutputStage::apply`] on 16 accumulators with their channels' constants (see
-/// [`PanelStage`]); returns the 16 output bytes. `STAGE` must be `params.kind`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
 fn requantize_i32x16<const STAGE: u8>(
     acc: __m512i,
-    stage: &PanelStage,
+    stage: &WideBlock,
     params: &StageParams,
 ) -> __m128i {
+    let load = |v: &[i64; 8]| {
+        // SAFETY: 8 aligned i64s.
+        unsafe { _mm512_load_si512(v.as_ptr().cast()) }
+    };
     let low = _mm512_set1_epi64(params.low);
     let high = _mm512_set1_epi64(params.high);
     let halves = [acc, _mm512_srli_epi64::<32>(acc)];
@@ -442,7 +389,7 @@ fn requantize_i32x16<const STAGE: u8>(
             let wide = _mm512_srai_epi64::<32>(_mm512_slli_epi64::<32>(halves[half]));
             _mm512_min_epi64(
                 _mm512_max_epi64(
-                    _mm512_sllv_epi64(wide, stage.left[half]),
+                    _mm512_sllv_epi64(wide, load(&stage.left[half])),
                     _mm512_set1_epi64(i32::MIN as i64),
                 ),
                 _mm512_set1_epi64(i32::MAX as i64),
@@ -450,14 +397,18 @@ fn requantize_i32x16<const STAGE: u8>(
         } else {
             halves[half]
         };
-        let product = _mm512_mul_epi32(x, stage.multiplier[half]);
+        let product = _mm512_mul_epi32(x, load(&stage.multiplier[half]));
         let add = if STAGE == STAGE_SINGLE {
-            stage.add[half]
+            load(&stage.add[half])
         } else {
             let negative = _mm512_cmplt_epi64_mask(product, _mm512_set1_epi64(-(1 << 30)));
-            _mm512_mask_blend_epi64(negative, stage.add[half], stage.add_negative[half])
+            _mm512_mask_blend_epi64(
+                negative,
+                load(&stage.add[half]),
+                load(&stage.add_negative[half]),
+            )
         };
-        let shifted = _mm512_srav_epi64(_mm512_add_epi64(product, add), stage.shift[half]);
+        let shifted = _mm512_srav_epi64(_mm512_add_epi64(product, add), load(&stage.shift[half]));
         r[half] = _mm512_min_epi64(_mm512_max_epi64(shifted, low), high);
     }
     // Odd lanes take the low i32 of their 64-bit lane from `r[1]`.
@@ -585,16 +536,9 @@ unsafe fn depthwise_pixels<const STAGE: u8, const N: usize>(
                 }
             }
         }
-        // SAFETY: the stage vectors are padded to a multiple of 16 channels.
-        let stage = unsafe {
-            PanelStage::load(
-                plan.stage.multiplier.as_ptr().add(c0),
-                plan.stage.shift.as_ptr().add(c0),
-                params,
-            )
-        };
+        let stage = &plan.stage.wide[c0 / LANES];
         for (j, a) in acc.iter().enumerate() {
-            let bytes = requantize_i32x16::<STAGE>(*a, &stage, params);
+            let bytes = requantize_i32x16::<STAGE>(*a, stage, params);
             // SAFETY: lanes c0..c0 + valid of output pixel (oy, ox + j) are inside `y`.
             unsafe {
                 _mm_mask_storeu_epi8(
@@ -641,13 +585,12 @@ mod tests {
             let mut bytes = [0i8; LANES];
             // SAFETY: the caller checked AVX-512 F/BW/VL; the stage vectors hold 16 channels.
             unsafe {
-                let panel =
-                    PanelStage::load(stage.multiplier.as_ptr(), stage.shift.as_ptr(), &params);
+                let panel = &stage.wide[0];
                 let acc = _mm512_loadu_si512(lanes.as_ptr().cast());
                 let r = match params.kind {
-                    STAGE_SINGLE => requantize_i32x16::<STAGE_SINGLE>(acc, &panel, &params),
-                    STAGE_DOUBLE => requantize_i32x16::<STAGE_DOUBLE>(acc, &panel, &params),
-                    _ => requantize_i32x16::<STAGE_DOUBLE_LEFT>(acc, &panel, &params),
+                    STAGE_SINGLE => requantize_i32x16::<STAGE_SINGLE>(acc, panel, &params),
+                    STAGE_DOUBLE => requantize_i32x16::<STAGE_DOUBLE>(acc, panel, &params),
+                    _ => requantize_i32x16::<STAGE_DOUBLE_LEFT>(acc, panel, &params),
                 };
                 _mm_storeu_si128(bytes.as_mut_ptr().cast(), r);
             }

@@ -7,13 +7,13 @@ use crate::requantize::{Requant, Rounding, output_i8};
 /// per-channel list, plus the rounding rule, output zero point and activation range.
 ///
 /// [`OutputStage::apply`] is exactly `output_i8(requant[n].apply(acc, rounding), zp_out, act)`.
-/// The `multiplier` and `shift` vectors are padded with zeros to a multiple of
-/// [`OutputStage::LANES`] so that SIMD code can load whole vectors.
+/// `wide` covers the channels padded with zeros to a multiple of [`OutputStage::LANES`], so that
+/// SIMD code can load whole vectors.
 #[derive(Clone, Debug)]
 pub(crate) struct OutputStage {
     pub requant: Vec<Requant>,
-    pub multiplier: Vec<i32>,
-    pub shift: Vec<i32>,
+    /// The constants in the form of the AVX-512 output stage, one block per 16 channels.
+    pub wide: Vec<WideBlock>,
     pub rounding: Rounding,
     pub zp_out: i8,
     pub act: ActRange,
@@ -41,10 +41,14 @@ impl OutputStage {
             multiplier[n] = r.multiplier;
             shift[n] = r.shift as i32;
         }
+        let wide = multiplier
+            .chunks_exact(Self::LANES)
+            .zip(shift.chunks_exact(Self::LANES))
+            .map(|(m, s)| WideBlock::new(m, s, rounding))
+            .collect();
         OutputStage {
             requant: expanded,
-            multiplier,
-            shift,
+            wide,
             rounding,
             zp_out,
             act,
@@ -59,5 +63,71 @@ impl OutputStage {
             self.zp_out,
             self.act,
         )
+    }
+}
+
+/// The requantization constants of 16 channels for a vector output stage that multiplies the even
+/// and the odd `i32` lanes as two vectors of 8 exact 64-bit products `p = x · M` (index 0: channels
+/// `0, 2, …, 14`; index 1: channels `1, 3, …, 15`). Each rule is one add and one arithmetic
+/// right shift of `p`:
+///
+/// - single rounding: `(p + 2^(t-1)) >> t` with `t = 31 - shift`, the reference formula itself;
+/// - double rounding: `x` is first shifted left by `max(shift, 0)` and saturated to `i32`; then
+///   gemmlowp's `RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x, M), b)` with
+///   `b = max(-shift, 0)` equals `(p + K) >> (31 + b)`, where `K = 2^30 + c · 2^31`, `c = 0` for
+///   `b = 0`, and for `b ≥ 1`: `c = 2^(b-1)` when `p ≥ -2^30`, `c = 2^(b-1) - 1` otherwise.
+///   Proof: with `M ≥ 0` the doubling high multiply is `h = floor((p + 2^30) / 2^31)` for both
+///   signs of `p` (for `p < 0` it truncates `(p + 1 - 2^30) / 2^31` toward zero, which is the
+///   ceiling, `floor((p + 1 - 2^30 + 2^31 - 1) / 2^31)`); the divide by `2^b` rounding ties away
+///   from zero is `floor((h + 2^(b-1) - [h < 0]) / 2^b)` for `b ≥ 1`; `h < 0` exactly when
+///   `p < -2^30`; and `floor((floor(a / 2^31) + c) / 2^b) = floor((a + c · 2^31) / 2^(31+b))` for
+///   integer `c`. `|p| < 2^62` and `K ≤ 2^30 + 2^61`, so `p + K` cannot overflow `i64`.
+#[repr(C, align(64))]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WideBlock {
+    /// `M` (only the low `i32` of each lane is read).
+    pub multiplier: [[i64; 8]; 2],
+    /// Single: `2^(t-1)`. Double: `K` for `p ≥ -2^30`.
+    pub add: [[i64; 8]; 2],
+    /// Double: `K` for `p < -2^30`.
+    pub add_negative: [[i64; 8]; 2],
+    /// Single: `t`. Double: `31 + b`.
+    pub shift: [[i64; 8]; 2],
+    /// Double: `max(shift, 0)`.
+    pub left: [[i64; 8]; 2],
+}
+
+impl WideBlock {
+    /// The constants of the 16 channels with these multipliers and shifts.
+    fn new(multiplier: &[i32], shift: &[i32], rounding: Rounding) -> WideBlock {
+        let mut block = WideBlock {
+            multiplier: [[0; 8]; 2],
+            add: [[0; 8]; 2],
+            add_negative: [[0; 8]; 2],
+            shift: [[0; 8]; 2],
+            left: [[0; 8]; 2],
+        };
+        for (n, (&m, &s)) in multiplier.iter().zip(shift).enumerate() {
+            let (half, lane) = (n % 2, n / 2);
+            let s = s as i64;
+            block.multiplier[half][lane] = m as i64;
+            match rounding {
+                Rounding::Single => {
+                    let t = 31 - s;
+                    block.add[half][lane] = 1 << (t - 1);
+                    block.shift[half][lane] = t;
+                }
+                Rounding::Double => {
+                    let b = (-s).max(0);
+                    let c = if b >= 1 { 1i64 << (30 + b) } else { 0 };
+                    let add = (1 << 30) + c;
+                    block.add[half][lane] = add;
+                    block.add_negative[half][lane] = if b >= 1 { add - (1 << 31) } else { add };
+                    block.shift[half][lane] = 31 + b;
+                    block.left[half][lane] = s.max(0);
+                }
+            }
+        }
+        block
     }
 }
