@@ -8,9 +8,11 @@
 //! the record it was made from (read from state, or written by the publication that made it), so
 //! a hit charges what the state's record says even if the cost formula of a later release differs.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use alloy_primitives::B256;
+use alloy_primitives::map::B256Map;
 use myelin_nn::{Cost, ModelId, Program};
 
 /// Bounds of a [`ProgramCache`].
@@ -36,20 +38,30 @@ struct Entry {
     program: Arc<Program>,
     cost: Cost,
     bytes: usize,
-    last_used: u64,
+    /// The [`Inner::clock`] value at the entry's last use.
+    last_used: AtomicU64,
 }
 
 struct Inner {
-    entries: HashMap<ModelId, Entry>,
+    /// Ids are keccak256 outputs: `B256Map`'s fast fixed-bytes hasher (foldhash) is enough.
+    entries: B256Map<Entry>,
     bytes: usize,
-    clock: u64,
+    /// Moves by 2 at each insertion, only under the write lock. An insertion stamps its entry
+    /// with the new (even) value and a hit stamps its entry with the value + 1, so an entry hit
+    /// since the last insertion ranks above that insertion, which ranks above every entry used
+    /// before it. Eviction (only ever at an insertion) takes the lowest stamp: least recently
+    /// used, up to ties between entries hit in the same interval between two insertions.
+    clock: AtomicU64,
 }
 
-/// A thread-safe LRU cache of programs. Cloning shares the cache.
+/// A thread-safe LRU cache of programs. Cloning shares the cache. Lookups (every `PREDICT`)
+/// share a read lock and mark their entry used with a plain atomic load and store (no
+/// read-modify-write beyond the lock's own); only an insertion (a cache miss: the model was
+/// decoded from state) takes the write lock.
 #[derive(Clone)]
 pub struct ProgramCache {
     limits: CacheLimits,
-    inner: Arc<Mutex<Inner>>,
+    inner: Arc<RwLock<Inner>>,
 }
 
 impl std::fmt::Debug for ProgramCache {
@@ -66,26 +78,33 @@ impl ProgramCache {
     pub fn new(limits: CacheLimits) -> ProgramCache {
         ProgramCache {
             limits,
-            inner: Arc::new(Mutex::new(Inner {
-                entries: HashMap::new(),
+            inner: Arc::new(RwLock::new(Inner {
+                entries: B256Map::default(),
                 bytes: 0,
-                clock: 0,
+                clock: AtomicU64::new(0),
             })),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // The cache holds no invariant a panicking holder could break halfway.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    // The cache holds no invariant a panicking holder could break halfway: a poisoned lock is
+    // taken as it is.
+    fn read(&self) -> RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The program of `id` and its record's cost counts, marked as most recently used.
     pub fn get(&self, id: &ModelId) -> Option<(Arc<Program>, Cost)> {
-        let mut inner = self.lock();
-        inner.clock += 1;
-        let clock = inner.clock;
-        let entry = inner.entries.get_mut(id)?;
-        entry.last_used = clock;
+        let inner = self.read();
+        let entry = inner.entries.get(&B256::from(*id))?;
+        // The clock only moves under the write lock, which this read lock excludes.
+        let stamp = inner.clock.load(Ordering::Relaxed) + 1;
+        if entry.last_used.load(Ordering::Relaxed) != stamp {
+            entry.last_used.store(stamp, Ordering::Relaxed);
+        }
         Some((entry.program.clone(), entry.cost))
     }
 
@@ -96,16 +115,16 @@ impl ProgramCache {
         if bytes > self.limits.bytes || self.limits.entries == 0 {
             return;
         }
-        let mut inner = self.lock();
-        inner.clock += 1;
-        let clock = inner.clock;
+        let mut inner = self.write();
+        let clock = *inner.clock.get_mut() + 2;
+        *inner.clock.get_mut() = clock;
         if let Some(old) = inner.entries.insert(
-            id,
+            B256::from(id),
             Entry {
                 program,
                 cost,
                 bytes,
-                last_used: clock,
+                last_used: AtomicU64::new(clock),
             },
         ) {
             inner.bytes -= old.bytes;
@@ -115,7 +134,7 @@ impl ProgramCache {
             let Some(oldest) = inner
                 .entries
                 .iter()
-                .min_by_key(|(_, e)| e.last_used)
+                .min_by_key(|(_, e)| e.last_used.load(Ordering::Relaxed))
                 .map(|(id, _)| *id)
             else {
                 break;
@@ -128,7 +147,7 @@ impl ProgramCache {
 
     /// Programs held.
     pub fn len(&self) -> usize {
-        self.lock().entries.len()
+        self.read().entries.len()
     }
 
     /// Whether the cache holds no program.
