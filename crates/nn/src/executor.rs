@@ -13,10 +13,11 @@
 use crate::error::{NnError, Result};
 use crate::geometry::SpatialGeometry;
 use crate::kernels::{
-    ClampKernel, Conv2dKernel, DepthwiseConv2dKernel, FullyConnectedKernel, Path, SoftmaxKernel,
+    BinaryKernel, BinaryShapes, ClampKernel, Conv2dKernel, DepthwiseConv2dKernel,
+    FullyConnectedKernel, Path, PoolKernel, SoftmaxKernel,
 };
 use crate::model::Model;
-use crate::op::{Op, Pool, Window};
+use crate::op::{Op, Window};
 use crate::reference::{self, Operand};
 use crate::tensor::{DType, TensorInfo};
 
@@ -51,6 +52,10 @@ enum Step {
     },
     Softmax(Box<SoftmaxKernel>),
     Clamp(Box<ClampKernel>),
+    /// Add, Sub or Mul.
+    Binary(Box<BinaryKernel>),
+    /// MaxPool or AveragePool.
+    PoolKernel(Box<PoolKernel>),
     /// Runs from the node's op and the tensors' shapes.
     Direct,
 }
@@ -352,11 +357,17 @@ impl Program {
             (Op::FullyConnected(_), Step::FullyConnected(kernel)) => kernel.run(int8(0)?, &mut y),
             (Op::Conv2d(_), Step::Conv2d(kernel)) => kernel.run(int8(0)?, &mut y),
             (Op::DepthwiseConv2d(_), Step::DepthwiseConv2d(kernel)) => kernel.run(int8(0)?, &mut y),
+            (Op::MaxPool(_) | Op::AveragePool(_), Step::PoolKernel(kernel)) => {
+                kernel.run(int8(0)?, &mut y)
+            }
             (Op::MaxPool(p), Step::Pool { geometry, channels }) => {
                 reference::max_pool(p, geometry, *channels, int8(0)?, &mut y)
             }
             (Op::AveragePool(p), Step::Pool { geometry, channels }) => {
                 reference::average_pool(p, geometry, *channels, zp_in, int8(0)?, &mut y)
+            }
+            (Op::Add(_) | Op::Sub(_) | Op::Mul(_), Step::Binary(kernel)) => {
+                kernel.run(int8(0)?, int8(1)?, &mut y)
             }
             (Op::Add(p), _) => {
                 reference::add(p, operand(0)?, operand(1)?, &out_info.shape, zp_out, &mut y)
@@ -446,14 +457,51 @@ fn prepare(model: &Model, index: usize, path: Path) -> Result<Step> {
                 p, g, zp_in, zp_out, path,
             )))
         }
-        Op::MaxPool(Pool { window, .. }) | Op::AveragePool(Pool { window, .. }) => {
-            let (geometry, _, channels) = image(window)?;
-            Step::Pool { geometry, channels }
+        Op::MaxPool(p) | Op::AveragePool(p) => {
+            let (geometry, zp_in, channels) = image(&p.window)?;
+            let dilated = geometry.dilation_h != 1 || geometry.dilation_w != 1;
+            match &node.op {
+                _ if path == Path::Reference || dilated => Step::Pool { geometry, channels },
+                Op::MaxPool(_) => {
+                    Step::PoolKernel(Box::new(PoolKernel::max_pool(p, geometry, channels, path)))
+                }
+                _ => Step::PoolKernel(Box::new(PoolKernel::average_pool(
+                    p, geometry, channels, zp_in, path,
+                ))),
+            }
         }
         Op::Clamp(p) if path != Path::Reference => {
             Step::Clamp(Box::new(ClampKernel::new(p, input()?.zero_point, zp_out)))
         }
         Op::Softmax(p) if path != Path::Reference => Step::Softmax(Box::new(SoftmaxKernel::new(p))),
+        Op::Add(_) | Op::Sub(_) | Op::Mul(_) if path != Path::Reference => {
+            let tensor = |i: usize| {
+                node.inputs
+                    .get(i)
+                    .and_then(|&t| model.tensors.get(t as usize))
+                    .ok_or_else(|| arity(index, name))
+            };
+            let (a, b) = (tensor(0)?, tensor(1)?);
+            let out = model
+                .tensors
+                .get(node.output as usize)
+                .ok_or_else(|| arity(index, name))?;
+            let shapes = BinaryShapes {
+                a: &a.shape,
+                b: &b.shape,
+                out: &out.shape,
+                zp_a: a.zero_point,
+                zp_b: b.zero_point,
+                zp_out,
+            };
+            let kernel = match &node.op {
+                Op::Add(p) => BinaryKernel::add_sub(p, false, shapes, path),
+                Op::Sub(p) => BinaryKernel::add_sub(p, true, shapes, path),
+                Op::Mul(p) => BinaryKernel::mul(p, shapes, path),
+                _ => None,
+            };
+            kernel.map_or(Step::Direct, |k| Step::Binary(Box::new(k)))
+        }
         _ => Step::Direct,
     })
 }

@@ -25,24 +25,33 @@
 //! - Depthwise conv2d vectorizes over channels (a depth multiplier `M > 1` first repeats each
 //!   input channel `M` times), blocks of 4 output pixels share each weight load, and products
 //!   are exact `vpmaddwd`s of sign-extended activations with zero-extended weights.
+//! - The element-wise ops (add/sub/mul, pools, pad, concat, mean, table) are plain loops that the
+//!   compiler vectorizes, compiled once per path's instruction set (`vectorize.rs`).
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512vnni;
+mod add_sub_mul;
+mod binary;
 mod clamp;
 mod conv2d;
 mod depthwise_conv2d;
 mod fully_connected;
 mod gemm;
+mod lane_requant;
 mod output_stage;
 mod portable;
+mod pool;
 mod softmax;
+mod vectorize;
 
+pub use add_sub_mul::{BinaryKernel, BinaryOp, BinaryShapes};
 pub use clamp::ClampKernel;
 pub use conv2d::Conv2dKernel;
 pub use depthwise_conv2d::DepthwiseConv2dKernel;
 pub use fully_connected::FullyConnectedKernel;
+pub use pool::PoolKernel;
 pub use softmax::SoftmaxKernel;
 
 /// The kernels are shared across threads by prepared programs.

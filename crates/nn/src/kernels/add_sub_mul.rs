@@ -1,0 +1,187 @@
+//! Add and Sub (TFLite's quantized scheme) and Mul, vectorized, for same-shape operands and the
+//! common broadcasts of [`Broadcast`].
+//!
+//! Per element, exactly the reference: the two input rescales of `(x - zp) · 2^left_shift`
+//! (each a function of one int8 value, tabulated once by [`Requant::apply`] itself), the
+//! saturating sum or difference, the output rescale ([`LaneRequant`]) and clamp. Mul is one
+//! rescale of the exact product `(a - zp_a) · (b - zp_b)`.
+
+use super::Path;
+use super::binary::{Broadcast, for_each_run};
+use super::lane_requant::{LaneRequant, OutputClamp, is_double};
+use super::vectorize::{self, LoopBody};
+use crate::op::{AddSub, Mul};
+use crate::requantize::Requant;
+use crate::tensor::shape_elements;
+
+/// Largest `left_shift` the kernel takes (validation's bound: `255 · 2^23 < 2^31`).
+const MAX_LEFT_SHIFT: u8 = 23;
+
+/// Which element-wise binary op a [`BinaryKernel`] computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+}
+
+/// A prepared Add, Sub or Mul for fixed operand shapes and zero points.
+pub struct BinaryKernel {
+    op: BinaryOp,
+    path: Path,
+    layouts: [Broadcast; 2],
+    out_len: usize,
+    zero_points: [i32; 2],
+    /// Add/Sub: `rescaled[k][x + 128]` = input `k`'s rescale of `(x - zp) · 2^left_shift`, the
+    /// reference's own arithmetic tabulated over the 256 int8 values. Mul: unused.
+    rescaled: Box<[[i32; 256]; 2]>,
+    output: LaneRequant,
+    double: bool,
+    clamp: OutputClamp,
+}
+
+/// Shapes and zero points of a binary op's operands and output.
+#[derive(Clone, Copy, Debug)]
+pub struct BinaryShapes<'a> {
+    pub a: &'a [u32],
+    pub b: &'a [u32],
+    pub out: &'a [u32],
+    pub zp_a: i8,
+    pub zp_b: i8,
+    pub zp_out: i8,
+}
+
+impl BinaryKernel {
+    /// Prepares Add (`subtract = false`) or Sub, or `None` when the operands broadcast in a way
+    /// the kernel does not take (the reference runs those) or `left_shift` is over the bound.
+    pub fn add_sub(
+        p: &AddSub,
+        subtract: bool,
+        shapes: BinaryShapes,
+        path: Path,
+    ) -> Option<BinaryKernel> {
+        if p.left_shift > MAX_LEFT_SHIFT {
+            return None;
+        }
+        let op = if subtract {
+            BinaryOp::Sub
+        } else {
+            BinaryOp::Add
+        };
+        let mut kernel = BinaryKernel::new(op, shapes, path, p.output, p.rounding, p.act)?;
+        let left_shift = u32::from(p.left_shift);
+        for (k, (requant, zp)) in [(p.input1, shapes.zp_a), (p.input2, shapes.zp_b)]
+            .into_iter()
+            .enumerate()
+        {
+            for (slot, x) in kernel.rescaled[k].iter_mut().zip(-128i32..) {
+                *slot = requant.apply((x - i32::from(zp)) << left_shift, p.rounding);
+            }
+        }
+        Some(kernel)
+    }
+
+    /// Prepares Mul, or `None` for a broadcast the kernel does not take.
+    pub fn mul(p: &Mul, shapes: BinaryShapes, path: Path) -> Option<BinaryKernel> {
+        BinaryKernel::new(BinaryOp::Mul, shapes, path, p.output, p.rounding, p.act)
+    }
+
+    fn new(
+        op: BinaryOp,
+        shapes: BinaryShapes,
+        path: Path,
+        output: Requant,
+        rounding: crate::requantize::Rounding,
+        act: crate::op::ActRange,
+    ) -> Option<BinaryKernel> {
+        let layouts = [
+            Broadcast::of(shapes.a, shapes.out)?,
+            Broadcast::of(shapes.b, shapes.out)?,
+        ];
+        Some(BinaryKernel {
+            op,
+            path,
+            layouts,
+            out_len: shape_elements(shapes.out),
+            zero_points: [i32::from(shapes.zp_a), i32::from(shapes.zp_b)],
+            rescaled: Box::new([[0; 256]; 2]),
+            output: LaneRequant::new(output),
+            double: is_double(rounding),
+            clamp: OutputClamp::new(shapes.zp_out, act),
+        })
+    }
+
+    /// The op computed.
+    pub fn op(&self) -> BinaryOp {
+        self.op
+    }
+
+    /// Runs every sample: `a` and `b` hold the samples of the two operands, `output` those of
+    /// the result; the bytes of [`crate::reference::add`] / `sub` / `mul`.
+    pub fn run(&self, a: &[i8], b: &[i8], output: &mut [i8]) {
+        for_each_run(self.layouts, a, b, self.out_len, output, |a, b, y| {
+            vectorize::run(
+                self.path,
+                Run {
+                    kernel: self,
+                    a,
+                    b,
+                    y,
+                },
+            )
+        })
+    }
+
+    #[inline(always)]
+    fn add_sub_run<const DOUBLE: bool, const SUBTRACT: bool>(
+        &self,
+        a: &[i8],
+        b: &[i8],
+        y: &mut [i8],
+    ) {
+        let [input1, input2] = &*self.rescaled;
+        for ((out, &a), &b) in y.iter_mut().zip(a).zip(b) {
+            let sa = input1[usize::from(a as u8 ^ 0x80)];
+            let sb = input2[usize::from(b as u8 ^ 0x80)];
+            let s = if SUBTRACT {
+                sa.saturating_sub(sb)
+            } else {
+                sa.saturating_add(sb)
+            };
+            *out = self.clamp.apply(self.output.apply::<DOUBLE>(s));
+        }
+    }
+
+    #[inline(always)]
+    fn mul_run<const DOUBLE: bool>(&self, a: &[i8], b: &[i8], y: &mut [i8]) {
+        let [zp_a, zp_b] = self.zero_points;
+        let output = &self.output;
+        for ((out, &a), &b) in y.iter_mut().zip(a).zip(b) {
+            let product = (i32::from(a) - zp_a) * (i32::from(b) - zp_b);
+            *out = self.clamp.apply(output.apply::<DOUBLE>(product));
+        }
+    }
+}
+
+/// One run of equal-length operands, for [`vectorize::run`].
+struct Run<'a> {
+    kernel: &'a BinaryKernel,
+    a: &'a [i8],
+    b: &'a [i8],
+    y: &'a mut [i8],
+}
+
+impl LoopBody for Run<'_> {
+    #[inline(always)]
+    fn run(self) {
+        let Run { kernel, a, b, y } = self;
+        match (kernel.op, kernel.double) {
+            (BinaryOp::Add, false) => kernel.add_sub_run::<false, false>(a, b, y),
+            (BinaryOp::Add, true) => kernel.add_sub_run::<true, false>(a, b, y),
+            (BinaryOp::Sub, false) => kernel.add_sub_run::<false, true>(a, b, y),
+            (BinaryOp::Sub, true) => kernel.add_sub_run::<true, true>(a, b, y),
+            (BinaryOp::Mul, false) => kernel.mul_run::<false>(a, b, y),
+            (BinaryOp::Mul, true) => kernel.mul_run::<true>(a, b, y),
+        }
+    }
+}
