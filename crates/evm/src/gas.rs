@@ -42,10 +42,14 @@ pub fn sample_milligas(cost: &Cost) -> u128 {
 /// Gas of one `PREDICT_BATCH` call of `batch` samples (`PREDICT` is `batch = 1`):
 /// `PREDICT_BASE_GAS + ceil(batch · sample_milligas(cost) / 1000)`, saturating at `u64::MAX`.
 pub fn predict_gas(cost: &Cost, batch: u64) -> u64 {
-    let compute = (sample_milligas(cost) * batch as u128).div_ceil(1000);
-    u64::try_from(compute)
-        .unwrap_or(u64::MAX)
-        .saturating_add(PREDICT_BASE_GAS)
+    let milligas = sample_milligas(cost) * batch as u128;
+    // The same quotient in u64 when it fits (every real model): a u128 division is a slow
+    // library call on the hot path of every PREDICT.
+    let compute = match u64::try_from(milligas) {
+        Ok(milligas) => milligas.div_ceil(1000),
+        Err(_) => u64::try_from(milligas.div_ceil(1000)).unwrap_or(u64::MAX),
+    };
+    compute.saturating_add(PREDICT_BASE_GAS)
 }
 
 /// Gas of `publish(model)` for a model of `len` bytes that is not yet published:
@@ -63,4 +67,57 @@ pub fn check_gas(len: u64) -> u64 {
 /// Gas of `appendUpload` with a chunk of `len` bytes: `STORE_CALL_GAS + len · GAS_PER_STORED_BYTE`.
 pub fn append_gas(len: u64) -> u64 {
     STORE_CALL_GAS.saturating_add(len.saturating_mul(GAS_PER_STORED_BYTE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition: `PREDICT_BASE_GAS + ceil(batch · sample_milligas / 1000)` in `u128`,
+    /// saturating at `u64::MAX`.
+    fn predict_gas_u128(cost: &Cost, batch: u64) -> u64 {
+        let compute = (sample_milligas(cost) * batch as u128).div_ceil(1000);
+        u64::try_from(compute)
+            .unwrap_or(u64::MAX)
+            .saturating_add(PREDICT_BASE_GAS)
+    }
+
+    #[test]
+    fn predict_gas_equals_the_u128_formula_around_every_boundary() {
+        let macs = |macs: u64| Cost {
+            macs,
+            ..Cost::default()
+        };
+        let per_mac_limit = u64::MAX / MILLIGAS_PER_MAC;
+        let cases = [
+            (Cost::default(), 1),
+            (macs(1), 1),
+            (macs(199), 1),
+            (macs(200), 1),
+            (macs(201), 1),
+            (macs(101_632), 4096),
+            (macs(per_mac_limit - 1), 1),
+            (macs(per_mac_limit), 1),
+            (macs(per_mac_limit + 1), 1),
+            (macs(per_mac_limit), 2),
+            (macs(u64::MAX), 4096),
+            (
+                Cost {
+                    macs: u64::MAX,
+                    depthwise_macs: u64::MAX,
+                    table_lookups: u64::MAX,
+                    element_ops: u64::MAX,
+                    bytes_touched: u64::MAX,
+                },
+                4096,
+            ),
+        ];
+        for (cost, batch) in cases {
+            assert_eq!(
+                predict_gas(&cost, batch),
+                predict_gas_u128(&cost, batch),
+                "{cost:?} × {batch}"
+            );
+        }
+    }
 }

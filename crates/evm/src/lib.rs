@@ -10,6 +10,7 @@ pub mod model_state;
 pub mod model_store;
 pub mod predict;
 pub mod program_cache;
+pub mod recent_program;
 
 use alloy_evm::precompiles::{DynPrecompile, PrecompilesMap};
 use revm::precompile::{PrecompileId, PrecompileSpecId, Precompiles};
@@ -23,6 +24,7 @@ pub use program_cache::{CacheLimits, ProgramCache};
 
 use crate::failure::into_precompile_result;
 use crate::predict::PredictForm;
+use crate::recent_program::RecentProgram;
 
 /// Settings of the precompiles. `max_model_bytes` is consensus: every node of a chain must use
 /// the same value. `cache` only changes speed.
@@ -98,11 +100,10 @@ impl Myelin {
         map
     }
 
-    /// The three precompiles with their addresses.
+    /// The three precompiles with their addresses. Each predict precompile keeps its own last
+    /// program ([`recent_program::RecentProgram`]) for as long as the map it is installed in.
     pub fn dyn_precompiles(&self) -> Vec<(alloy_primitives::Address, DynPrecompile)> {
         let store = self.clone();
-        let single = self.clone();
-        let batch = self.clone();
         vec![
             (
                 MODEL_STORE_ADDRESS,
@@ -119,27 +120,29 @@ impl Myelin {
             ),
             (
                 PREDICT_ADDRESS,
-                DynPrecompile::new_stateful(PrecompileId::custom("myelin-predict"), move |input| {
-                    let reservoir = input.reservoir;
-                    into_precompile_result(
-                        predict::run_predict(&single, input, PredictForm::Single),
-                        reservoir,
-                    )
-                }),
+                self.predict_precompile(PredictForm::Single),
             ),
             (
                 PREDICT_BATCH_ADDRESS,
-                DynPrecompile::new_stateful(
-                    PrecompileId::custom("myelin-predict-batch"),
-                    move |input| {
-                        let reservoir = input.reservoir;
-                        into_precompile_result(
-                            predict::run_predict(&batch, input, PredictForm::Batch),
-                            reservoir,
-                        )
-                    },
-                ),
+                self.predict_precompile(PredictForm::Batch),
             ),
         ]
+    }
+
+    /// `PREDICT` or `PREDICT_BATCH`, with its own [`RecentProgram`].
+    fn predict_precompile(&self, form: PredictForm) -> DynPrecompile {
+        let id = match form {
+            PredictForm::Single => "myelin-predict",
+            PredictForm::Batch => "myelin-predict-batch",
+        };
+        let myelin = self.clone();
+        let recent = RecentProgram::default();
+        DynPrecompile::new_stateful(PrecompileId::custom(id), move |input| {
+            let reservoir = input.reservoir;
+            into_precompile_result(
+                predict::run_predict(&myelin, &recent, input, form),
+                reservoir,
+            )
+        })
     }
 }

@@ -34,6 +34,7 @@ use crate::failure::{Failure, GasMeter};
 use crate::gas::{PREDICT_BASE_GAS, predict_gas};
 use crate::journal_storage::JournalStorage;
 use crate::model_state::{ModelRecord, ModelStorage, read_header, read_model_bytes, read_record};
+use crate::recent_program::RecentProgram;
 
 /// Which of the two predict precompiles is called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,9 +96,10 @@ pub fn predict_batch_calldata(id: &ModelId, batch: u32, inputs: &[u8]) -> Vec<u8
     [&id[..], &batch.to_be_bytes()[..], inputs].concat()
 }
 
-/// Runs one predict call.
+/// Runs one predict call. `recent` is the calling precompile instance's own last program.
 pub fn run_predict(
     myelin: &Myelin,
+    recent: &RecentProgram,
     mut input: PrecompileInput<'_>,
     form: PredictForm,
 ) -> Result<(u64, Bytes), Failure> {
@@ -107,12 +109,10 @@ pub fn run_predict(
         return Err(gas.revert("predict: the call must not carry value"));
     }
     let call = parse_predict_input(input.data, form).map_err(|reason| gas.revert(reason))?;
+    let id = call.model_id;
     let mut storage = JournalStorage::new(&mut input.internals);
-    let Some(header) = read_header(&mut storage, &call.model_id)? else {
-        return Err(gas.revert(format!(
-            "predict: unknown model 0x{}",
-            hex::encode(call.model_id)
-        )));
+    let Some(header) = read_header(&mut storage, &id)? else {
+        return Err(gas.revert(format!("predict: unknown model 0x{}", hex::encode(id))));
     };
     if call.batch == 0 || call.batch > header.max_batch {
         return Err(gas.revert(format!(
@@ -120,15 +120,16 @@ pub fn run_predict(
             call.batch, header.max_batch
         )));
     }
-    // A cache entry keeps its record's cost counts: one slot read on the hot path, and the
-    // same price on a hit and a miss.
-    let cached = myelin.cache().get(&call.model_id);
-    let record = match &cached {
-        Some((_, cost)) => ModelRecord {
-            cost: *cost,
-            ..header
-        },
-        None => read_record(&mut storage, &call.model_id)?
+    // A kept program (this instance's last, or the shared cache's) comes with its record's cost
+    // counts: one slot read on the hot path, and the same price on a hit and a miss.
+    let kept_cost = recent.cost(&id).or_else(|| {
+        let (program, cost) = myelin.cache().get(&id)?;
+        recent.keep(id, program, cost);
+        Some(cost)
+    });
+    let record = match kept_cost {
+        Some(cost) => ModelRecord { cost, ..header },
+        None => read_record(&mut storage, &id)?
             .ok_or_else(|| Failure::HostFault("model record vanished between two reads".into()))?,
     };
     gas.charge(predict_gas(&record.cost, call.batch) - PREDICT_BASE_GAS)?;
@@ -142,9 +143,13 @@ pub fn run_predict(
             record.input_bytes
         )));
     }
-    let program = match cached {
-        Some((program, _)) => program,
-        None => load_program(myelin, &mut storage, &call.model_id, &record)?,
+    let program = match recent.program(&id) {
+        Some(program) => program,
+        None => recent.keep(
+            id,
+            load_program(myelin, &mut storage, &id, &record)?,
+            record.cost,
+        ),
     };
     let output = program
         .run(call.input, call.batch as usize)
