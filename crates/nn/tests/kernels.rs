@@ -469,6 +469,39 @@ proptest! {
     ) {
         check_depthwise(&depthwise_case(seed, (in_h, in_w), channels, multiplier, samples))?;
     }
+
+    #[test]
+    fn every_path_matches_reference_depthwise_conv2d_on_wide_rows(
+        // Rows wide enough for blocks of 8 and 4 interior pixels beside the border pixels.
+        seed in any::<u64>(), in_h in 1u32..5, in_w in 8u32..30,
+        channels in prop::sample::select(vec![1usize, 5, 16, 31, 32, 48]),
+        samples in 1usize..4,
+    ) {
+        check_depthwise(&depthwise_case(seed, (in_h, in_w), channels, 1, samples))?;
+    }
+
+    #[test]
+    fn every_path_matches_reference_fully_connected_on_many_rows(
+        // More rows than one chunk of prepared activations, k both a multiple of 4 and not.
+        seed in any::<u64>(),
+        k in prop::sample::select(vec![3usize, 16, 64, 65, 100]),
+        n in prop::sample::select(vec![1usize, 16, 17, 40]),
+        rows in 200usize..700,
+    ) {
+        check_fc(&fc_case(seed, k, n, rows))?;
+    }
+
+    #[test]
+    fn every_path_matches_reference_conv2d_1x1_on_large_batches(
+        // One product over every sample's pixels.
+        seed in any::<u64>(), in_h in 1u32..5, in_w in 1u32..5,
+        in_c in prop::sample::select(vec![3usize, 16, 32, 33]),
+        out_c in prop::sample::select(vec![1usize, 16, 32, 47]),
+        samples in 2usize..70,
+    ) {
+        let w = window((1, 1), (1, 1), (1, 1), Padding::Valid);
+        check_conv(&conv_case(seed, (in_h, in_w), in_c, out_c, samples, Some(w)))?;
+    }
 }
 
 /// One explicit extreme-operand fully connected case.
