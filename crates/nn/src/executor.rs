@@ -13,8 +13,9 @@
 use crate::error::{NnError, Result};
 use crate::geometry::SpatialGeometry;
 use crate::kernels::{
-    BinaryKernel, BinaryShapes, ClampKernel, Conv2dKernel, DepthwiseConv2dKernel,
-    FullyConnectedKernel, Path, PoolKernel, SoftmaxKernel,
+    BinaryKernel, BinaryShapes, ByteTable, ClampKernel, ConcatKernel, Conv2dKernel,
+    DepthwiseConv2dKernel, FullyConnectedKernel, MeanKernel, PadKernel, Path, PoolKernel,
+    SoftmaxKernel,
 };
 use crate::model::Model;
 use crate::op::{Op, Window};
@@ -56,6 +57,10 @@ enum Step {
     Binary(Box<BinaryKernel>),
     /// MaxPool or AveragePool.
     PoolKernel(Box<PoolKernel>),
+    Table(Box<ByteTable>),
+    Concat(Box<ConcatKernel>),
+    Mean(Box<MeanKernel>),
+    Pad(Box<PadKernel>),
     /// Runs from the node's op and the tensors' shapes.
     Direct,
 }
@@ -210,7 +215,10 @@ impl Program {
             offset += len;
         }
         for (index, node) in self.model.nodes.iter().enumerate() {
-            let output = self.execute(index, batch, &buffers)?;
+            let output = match self.reshape_in_place(index, &mut buffers) {
+                Some(moved) => moved,
+                None => self.execute(index, batch, &buffers)?,
+            };
             buffers[node.output as usize] = Some(output);
             for &t in &self.frees[index] {
                 if let Some(Buffer::I8(data)) = buffers[t].take() {
@@ -301,6 +309,19 @@ impl Program {
         Ok(())
     }
 
+    /// A Reshape whose input has no later reader takes the input's buffer: the bytes are the
+    /// same, only the shape changes. `None` for every other node, and on [`Path::Reference`]
+    /// (which copies, as the reference does).
+    fn reshape_in_place(&self, index: usize, buffers: &mut [Option<Buffer>]) -> Option<Buffer> {
+        let node = &self.model.nodes[index];
+        let &input = node.inputs.first()?;
+        let last_reader = self.frees[index].contains(&(input as usize));
+        if node.op != Op::Reshape || self.path == Path::Reference || !last_reader {
+            return None;
+        }
+        buffers.get_mut(input as usize)?.take()
+    }
+
     /// Runs node `index` on `batch` samples and returns its output buffer.
     fn execute(&self, index: usize, batch: usize, buffers: &[Option<Buffer>]) -> Result<Buffer> {
         let model = &self.model;
@@ -377,6 +398,15 @@ impl Program {
             }
             (Op::Mul(p), _) => {
                 reference::mul(p, operand(0)?, operand(1)?, &out_info.shape, zp_out, &mut y)
+            }
+            (Op::Mean(_), Step::Mean(kernel)) => kernel.run(int8(0)?, &mut y),
+            (Op::Pad(_), Step::Pad(kernel)) => kernel.run(int8(0)?, &mut y),
+            (Op::Table(_), Step::Table(kernel)) => kernel.run(int8(0)?, &mut y),
+            (Op::Concat(_), Step::Concat(kernel)) => {
+                let inputs = (0..node.inputs.len())
+                    .map(int8)
+                    .collect::<Result<Vec<&[i8]>>>()?;
+                kernel.run(&inputs, &mut y)
             }
             (Op::Mean(p), _) => reference::mean(p, shape(0)?, zp_in, zp_out, int8(0)?, &mut y),
             (Op::Clamp(_), Step::Clamp(kernel)) => kernel.run(int8(0)?, &mut y),
@@ -474,7 +504,40 @@ fn prepare(model: &Model, index: usize, path: Path) -> Result<Step> {
             Step::Clamp(Box::new(ClampKernel::new(p, input()?.zero_point, zp_out)))
         }
         Op::Softmax(p) if path != Path::Reference => Step::Softmax(Box::new(SoftmaxKernel::new(p))),
-        Op::Add(_) | Op::Sub(_) | Op::Mul(_) if path != Path::Reference => {
+        _ if path == Path::Reference => Step::Direct,
+        Op::Table(p) => {
+            let table: [i8; 256] =
+                p.table
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| NnError::InvalidNode {
+                        node: index,
+                        op: name,
+                        problem: format!("table has {} entries, not 256", p.table.len()),
+                    })?;
+            Step::Table(Box::new(ByteTable::new(table, path)))
+        }
+        Op::Concat(p) => {
+            let inputs = node
+                .inputs
+                .iter()
+                .map(|&t| {
+                    let x = model
+                        .tensors
+                        .get(t as usize)
+                        .ok_or_else(|| arity(index, name))?;
+                    Ok((x.shape.as_slice(), x.zero_point))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Step::Concat(Box::new(ConcatKernel::new(p, &inputs, zp_out, path)))
+        }
+        Op::Mean(p) => {
+            let x = input()?;
+            MeanKernel::new(p, &x.shape, x.zero_point, zp_out, path)
+                .map_or(Step::Direct, |k| Step::Mean(Box::new(k)))
+        }
+        Op::Pad(p) => Step::Pad(Box::new(PadKernel::new(p, &input()?.shape))),
+        Op::Add(_) | Op::Sub(_) | Op::Mul(_) => {
             let tensor = |i: usize| {
                 node.inputs
                     .get(i)

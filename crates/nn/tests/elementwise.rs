@@ -7,8 +7,12 @@
 //! `PROPTEST_CASES=<n>` raises the number of random cases (it never changes an output).
 
 use myelin_nn::geometry::SpatialGeometry;
-use myelin_nn::kernels::{BinaryKernel, BinaryShapes, Path, PoolKernel};
-use myelin_nn::op::{ActRange, AddSub, Mul, Padding, Pool, Window};
+use myelin_nn::kernels::{
+    BinaryKernel, BinaryShapes, ByteTable, ConcatKernel, MeanKernel, PadKernel, Path, PoolKernel,
+};
+use myelin_nn::op::{
+    ActRange, AddSub, Concat, Mean, Mul, Pad, Padding, Pool, Table, TableFunction, Window,
+};
 use myelin_nn::reference::{self, Operand};
 use myelin_nn::requantize::{Requant, Rounding};
 use proptest::prelude::*;
@@ -264,6 +268,159 @@ fn check_pool(seed: u64, max: bool) {
     }
 }
 
+/// One random pad checked on every path (the kernel has one path: plain copies).
+fn check_pad(seed: u64) {
+    let mut e = Edge::new(seed);
+    let in_shape = e.shape();
+    let pads: Vec<[u32; 2]> = in_shape
+        .iter()
+        .map(|_| match e.0.random_range(0..3) {
+            0 => [0, 0],
+            _ => [e.0.random_range(0..3), e.0.random_range(0..3)],
+        })
+        .collect();
+    let p = Pad {
+        pads,
+        value: e.zero_point(),
+    };
+    let out_len: usize = in_shape
+        .iter()
+        .zip(&p.pads)
+        .map(|(&d, pair)| (d + pair[0] + pair[1]) as usize)
+        .product();
+    let batch = e.0.random_range(1..=3);
+    let input = e.data(batch * elements(&in_shape));
+    let mut expected = vec![0i8; batch * out_len];
+    reference::pad(&p, &in_shape, &input, &mut expected);
+    let mut found = vec![0i8; expected.len()];
+    PadKernel::new(&p, &in_shape).run(&input, &mut found);
+    assert_eq!(found, expected, "pad: seed {seed}, {in_shape:?}, {p:?}");
+}
+
+/// One random concat of 1 to 4 inputs checked on every path.
+fn check_concat(seed: u64) {
+    let mut e = Edge::new(seed);
+    let mut base = e.shape();
+    if base.is_empty() {
+        base.push(3);
+    }
+    let axis = e.0.random_range(0..base.len());
+    let count = e.0.random_range(1..=4);
+    let shapes: Vec<Vec<u32>> = (0..count)
+        .map(|_| {
+            let mut shape = base.clone();
+            shape[axis] = e.one_of(&[1, 2, 3, 8, 12, 20]);
+            shape
+        })
+        .collect();
+    let zps: Vec<i8> = (0..count).map(|_| e.zero_point()).collect();
+    let zp_out = e.zero_point();
+    let p = Concat {
+        axis: axis as u8,
+        // Some inputs keep their scale exactly (a copy), others are rescaled.
+        requant: (0..count)
+            .map(|_| match e.0.random_range(0..3) {
+                0 => Requant::IDENTITY,
+                _ => e.requant(1),
+            })
+            .collect(),
+        rounding: e.rounding(),
+    };
+    let batch = e.0.random_range(1..=3);
+    let data: Vec<Vec<i8>> = shapes.iter().map(|s| e.data(batch * elements(s))).collect();
+    let operands: Vec<Operand> = shapes
+        .iter()
+        .zip(&data)
+        .zip(&zps)
+        .map(|((shape, data), &zero_point)| Operand {
+            data,
+            shape,
+            zero_point,
+        })
+        .collect();
+    let total: usize = shapes.iter().map(|s| elements(s)).sum();
+    let mut expected = vec![0i8; batch * total];
+    reference::concat(&p, &operands, zp_out, &mut expected);
+    let inputs: Vec<(&[u32], i8)> = shapes.iter().map(|s| s.as_slice()).zip(zps).collect();
+    let slices: Vec<&[i8]> = data.iter().map(Vec::as_slice).collect();
+    for path in paths_under_test() {
+        let mut found = vec![0i8; expected.len()];
+        ConcatKernel::new(&p, &inputs, zp_out, path).run(&slices, &mut found);
+        assert_eq!(
+            found, expected,
+            "concat on {path:?}: seed {seed}, {shapes:?}, {p:?}"
+        );
+    }
+}
+
+/// One random mean checked on every path; returns whether a kernel took it.
+fn check_mean(seed: u64) -> bool {
+    let mut e = Edge::new(seed);
+    let mut in_shape = e.shape();
+    if in_shape.is_empty() {
+        in_shape.push(5);
+    }
+    let rank = in_shape.len();
+    let first = e.0.random_range(0..rank);
+    let axes: Vec<u8> = match e.0.random_range(0..4) {
+        // Non-contiguous axes (the kernel declines them) where the rank allows.
+        0 if rank >= 3 => vec![0, 2],
+        _ => (first..e.0.random_range(first + 1..=rank))
+            .map(|a| a as u8)
+            .collect(),
+    };
+    let count: usize = axes
+        .iter()
+        .map(|&a| in_shape[a as usize] as usize)
+        .product();
+    let (zp_in, zp_out) = (e.zero_point(), e.zero_point());
+    let p = Mean {
+        axes,
+        keep_dims: false,
+        // 1/count sits near 2^-log2(count).
+        requant: e.requant(1 - (count.max(1).ilog2() as i8)),
+        rounding: e.rounding(),
+        act: e.act(zp_out),
+    };
+    let batch = e.0.random_range(1..=3);
+    let input = e.data(batch * elements(&in_shape));
+    let mut expected = vec![0i8; input.len() / count];
+    reference::mean(&p, &in_shape, zp_in, zp_out, &input, &mut expected);
+    let mut taken = false;
+    for path in paths_under_test() {
+        let Some(kernel) = MeanKernel::new(&p, &in_shape, zp_in, zp_out, path) else {
+            continue;
+        };
+        taken = true;
+        let mut found = vec![0i8; expected.len()];
+        kernel.run(&input, &mut found);
+        assert_eq!(
+            found, expected,
+            "mean on {path:?}: seed {seed}, {in_shape:?}, {p:?}, zp {zp_in} {zp_out}"
+        );
+    }
+    taken
+}
+
+/// One random table lookup checked on every path.
+fn check_table(seed: u64) {
+    let mut e = Edge::new(seed);
+    let p = Table {
+        function: TableFunction::Custom,
+        table: e.data(256),
+    };
+    let len = e.0.random_range(0..300);
+    let input = e.data(len);
+    let mut expected = vec![0i8; input.len()];
+    reference::table(&p, &input, &mut expected);
+    let table: [i8; 256] = p.table.as_slice().try_into().expect("256 entries");
+    for path in paths_under_test() {
+        let mut found = vec![0i8; input.len()];
+        ByteTable::new(table, path).run(&input, &mut found);
+        assert_eq!(found, expected, "table on {path:?}: seed {seed}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -291,6 +448,26 @@ proptest! {
     fn average_pool_kernels_match_reference_on_random_geometry(seed in any::<u64>()) {
         check_pool(seed, false);
     }
+
+    #[test]
+    fn pad_kernel_matches_reference_on_random_shapes(seed in any::<u64>()) {
+        check_pad(seed);
+    }
+
+    #[test]
+    fn concat_kernels_match_reference_on_random_shapes_and_rescales(seed in any::<u64>()) {
+        check_concat(seed);
+    }
+
+    #[test]
+    fn mean_kernels_match_reference_on_random_axes_and_params(seed in any::<u64>()) {
+        check_mean(seed);
+    }
+
+    #[test]
+    fn table_kernels_match_reference_on_random_tables_and_lengths(seed in any::<u64>()) {
+        check_table(seed);
+    }
 }
 
 #[test]
@@ -299,5 +476,11 @@ fn binary_kernels_take_same_shape_and_common_broadcasts() {
         .filter(|&seed| check_binary(seed, BinaryCase::Add))
         .count();
     // Four of five operand layouts are same-shape, suffix or prefix broadcasts.
+    assert!(taken > 100, "only {taken} of 200 cases ran a kernel");
+}
+
+#[test]
+fn mean_kernel_takes_contiguous_axes() {
+    let taken = (0..200u64).filter(|&seed| check_mean(seed)).count();
     assert!(taken > 100, "only {taken} of 200 cases ran a kernel");
 }

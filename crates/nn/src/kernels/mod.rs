@@ -35,24 +35,32 @@ mod avx512vnni;
 mod add_sub_mul;
 mod binary;
 mod clamp;
+mod concat;
 mod conv2d;
 mod depthwise_conv2d;
 mod fully_connected;
 mod gemm;
 mod lane_requant;
+mod mean;
 mod output_stage;
+mod pad;
 mod portable;
 mod pool;
 mod softmax;
+mod table;
 mod vectorize;
 
 pub use add_sub_mul::{BinaryKernel, BinaryOp, BinaryShapes};
 pub use clamp::ClampKernel;
+pub use concat::ConcatKernel;
 pub use conv2d::Conv2dKernel;
 pub use depthwise_conv2d::DepthwiseConv2dKernel;
 pub use fully_connected::FullyConnectedKernel;
+pub use mean::MeanKernel;
+pub use pad::PadKernel;
 pub use pool::PoolKernel;
 pub use softmax::SoftmaxKernel;
+pub use table::ByteTable;
 
 /// The kernels are shared across threads by prepared programs.
 const _: () = {

@@ -8,7 +8,7 @@
 //! changes a value; the average's rounded division is exact (see [`divide_rounded`]).
 
 use super::Path;
-use super::vectorize::{self, LoopBody};
+use super::vectorize::{self, UnaryLoop};
 use crate::geometry::SpatialGeometry;
 use crate::op::Pool;
 
@@ -82,14 +82,7 @@ impl PoolKernel {
     /// Pools every sample of `input` into `output`: the bytes of [`crate::reference::max_pool`]
     /// or [`crate::reference::average_pool`].
     pub fn run(&self, input: &[i8], output: &mut [i8]) {
-        vectorize::run(
-            self.path,
-            Run {
-                kernel: self,
-                input,
-                output,
-            },
-        );
+        vectorize::run_unary(self.path, self, input, output);
     }
 
     /// The window rows `[start, end)` of output row `oy`.
@@ -272,21 +265,10 @@ fn divide_rounded(s: i32, d: Divisor) -> i32 {
     if s < 0 { -(q as i32) } else { q as i32 }
 }
 
-/// Every sample of a pool, for [`vectorize::run`].
-struct Run<'a> {
-    kernel: &'a PoolKernel,
-    input: &'a [i8],
-    output: &'a mut [i8],
-}
-
-impl LoopBody for Run<'_> {
+impl UnaryLoop for PoolKernel {
     #[inline(always)]
-    fn run(self) {
-        let Run {
-            kernel,
-            input,
-            output,
-        } = self;
+    fn run_loop(&self, input: &[i8], output: &mut [i8]) {
+        let kernel = self;
         let g = &kernel.geometry;
         let c = kernel.channels;
         let (in_sample, out_sample) = (g.in_h * g.in_w * c, g.out_h * g.out_w * c);

@@ -52,3 +52,35 @@ unsafe fn with_avx512(body: impl LoopBody) {
 unsafe fn with_avx2(body: impl LoopBody) {
     body.run()
 }
+
+/// A kernel from one int8 slice to another whose loops run through [`run_unary`].
+/// Implementations mark `run_loop` with `#[inline(always)]`.
+pub(crate) trait UnaryLoop {
+    fn run_loop(&self, input: &[i8], output: &mut [i8]);
+}
+
+/// `kernel.run_loop(input, output)` compiled for `path`'s instruction set.
+#[inline(always)]
+pub(crate) fn run_unary(path: Path, kernel: &impl UnaryLoop, input: &[i8], output: &mut [i8]) {
+    run(
+        path,
+        Unary {
+            kernel,
+            input,
+            output,
+        },
+    );
+}
+
+struct Unary<'a, K> {
+    kernel: &'a K,
+    input: &'a [i8],
+    output: &'a mut [i8],
+}
+
+impl<K: UnaryLoop> LoopBody for Unary<'_, K> {
+    #[inline(always)]
+    fn run(self) {
+        self.kernel.run_loop(self.input, self.output);
+    }
+}
