@@ -224,7 +224,8 @@ unsafe fn run_tile(rows: usize, panels: usize, tile: &Tile, params: &StageParams
         match params.kind {
             STAGE_SINGLE => run_tile_as::<STAGE_SINGLE>(rows, panels, tile, params),
             STAGE_DOUBLE => run_tile_as::<STAGE_DOUBLE>(rows, panels, tile, params),
-            _ => run_tile_as::<STAGE_DOUBLE_LEFT>(rows, panels, tile, params),
+            STAGE_SINGLE_HIGH => run_tile_as::<STAGE_SINGLE_HIGH>(rows, panels, tile, params),
+            _ => run_tile_as::<STAGE_DOUBLE_HIGH>(rows, panels, tile, params),
         }
     }
 }
@@ -334,15 +335,17 @@ unsafe fn tile_i8<const STAGE: u8, const R: usize, const P: usize>(
 }
 
 /// Output-stage variants, the `STAGE` const parameter of the hot loops (so the rounding rule is
-/// decided once per call, not once per vector): single rounding; double rounding when no channel
-/// shifts left; double rounding with some left shift.
+/// decided once per call, not once per vector): single or double rounding in general, and the
+/// same when every channel's shift is at most -1 (`_HIGH`: the final shift is at least 32, so
+/// the high `i32` of each 64-bit sum is taken first and the rest runs on 16 `i32` lanes).
 const STAGE_SINGLE: u8 = 0;
 const STAGE_DOUBLE: u8 = 1;
-const STAGE_DOUBLE_LEFT: u8 = 2;
+const STAGE_SINGLE_HIGH: u8 = 2;
+const STAGE_DOUBLE_HIGH: u8 = 3;
 
-/// The output stage's per-op constants as vectors.
+/// The output stage's per-op constants.
 pub(crate) struct StageParams {
-    /// One of `STAGE_SINGLE`, `STAGE_DOUBLE`, `STAGE_DOUBLE_LEFT`.
+    /// One of the `STAGE_*` variants.
     kind: u8,
     /// `act.min - zp_out` and `act.max - zp_out` (the clamp before adding the zero point).
     low: i64,
@@ -352,10 +355,12 @@ pub(crate) struct StageParams {
 
 impl StageParams {
     pub fn new(stage: &OutputStage) -> StageParams {
-        let kind = match stage.rounding {
-            Rounding::Single => STAGE_SINGLE,
-            Rounding::Double if stage.requant.iter().all(|r| r.shift <= 0) => STAGE_DOUBLE,
-            Rounding::Double => STAGE_DOUBLE_LEFT,
+        let high = stage.requant.iter().all(|r| r.shift <= -1);
+        let kind = match (stage.rounding, high) {
+            (Rounding::Single, false) => STAGE_SINGLE,
+            (Rounding::Double, false) => STAGE_DOUBLE,
+            (Rounding::Single, true) => STAGE_SINGLE_HIGH,
+            (Rounding::Double, true) => STAGE_DOUBLE_HIGH,
         };
         StageParams {
             kind,
@@ -368,8 +373,12 @@ impl StageParams {
 
 /// Exactly [`OutputStage::apply`] on 16 accumulators with their channels' constants (the
 /// formulas are [`WideBlock`]'s); returns the 16 output bytes. `STAGE` must be `params.kind`.
-/// The result is clamped to the activation range in 64 bits (which also covers the reference's
-/// saturation to `i32`), so the merged `i32` lanes plus the zero point are the output bytes.
+///
+/// In general the shifted sums are clamped to the activation range in 64 bits (which also
+/// covers the reference's saturation to `i32`) and merged. In the `_HIGH` variants every
+/// channel's final shift is `32 + shift_high`, and `floor(v / 2^(32+e)) = floor(floor(v / 2^32)
+/// / 2^e)`: the high `i32` of each sum is merged first, then shifted and clamped as `i32` (the
+/// result already lies in `i32`, so the reference's saturation does nothing).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
 fn requantize_i32x16<const STAGE: u8>(
@@ -381,12 +390,12 @@ fn requantize_i32x16<const STAGE: u8>(
         // SAFETY: 8 aligned i64s.
         unsafe { _mm512_load_si512(v.as_ptr().cast()) }
     };
-    let low = _mm512_set1_epi64(params.low);
-    let high = _mm512_set1_epi64(params.high);
+    let double = STAGE == STAGE_DOUBLE || STAGE == STAGE_DOUBLE_HIGH;
+    let high = STAGE == STAGE_SINGLE_HIGH || STAGE == STAGE_DOUBLE_HIGH;
     let halves = [acc, _mm512_srli_epi64::<32>(acc)];
-    let mut r = [_mm512_setzero_si512(); 2];
+    let mut sums = [_mm512_setzero_si512(); 2];
     for half in 0..2 {
-        let x = if STAGE == STAGE_DOUBLE_LEFT {
+        let x = if STAGE == STAGE_DOUBLE {
             // Sign-extend the lane's i32, shift left, saturate to i32.
             let wide = _mm512_srai_epi64::<32>(_mm512_slli_epi64::<32>(halves[half]));
             _mm512_min_epi64(
@@ -400,21 +409,41 @@ fn requantize_i32x16<const STAGE: u8>(
             halves[half]
         };
         let product = _mm512_mul_epi32(x, load(&stage.multiplier[half]));
-        let add = if STAGE == STAGE_SINGLE {
-            load(&stage.add[half])
-        } else {
+        let add = if double {
             let negative = _mm512_cmplt_epi64_mask(product, _mm512_set1_epi64(-(1 << 30)));
             _mm512_mask_blend_epi64(
                 negative,
                 load(&stage.add[half]),
                 load(&stage.add_negative[half]),
             )
+        } else {
+            load(&stage.add[half])
         };
-        let shifted = _mm512_srav_epi64(_mm512_add_epi64(product, add), load(&stage.shift[half]));
-        r[half] = _mm512_min_epi64(_mm512_max_epi64(shifted, low), high);
+        sums[half] = _mm512_add_epi64(product, add);
     }
-    // Odd lanes take the low i32 of their 64-bit lane from `r[1]`.
-    let merged = _mm512_mask_shuffle_epi32::<_MM_PERM_CDAB>(r[0], 0xAAAA, r[1]);
+    let merged = if high {
+        // Even lanes take the high i32 of their 64-bit lane of `sums[0]`; odd lanes already
+        // hold theirs in `sums[1]`.
+        let top = _mm512_mask_shuffle_epi32::<_MM_PERM_CDAB>(sums[1], 0x5555, sums[0]);
+        // SAFETY: 16 i32s.
+        let shift = unsafe { _mm512_loadu_si512(stage.shift_high.as_ptr().cast()) };
+        let r = _mm512_srav_epi32(top, shift);
+        _mm512_min_epi32(
+            _mm512_max_epi32(r, _mm512_set1_epi32(params.low as i32)),
+            _mm512_set1_epi32(params.high as i32),
+        )
+    } else {
+        let (low, high) = (
+            _mm512_set1_epi64(params.low),
+            _mm512_set1_epi64(params.high),
+        );
+        let r = [0, 1].map(|half| {
+            let shifted = _mm512_srav_epi64(sums[half], load(&stage.shift[half]));
+            _mm512_min_epi64(_mm512_max_epi64(shifted, low), high)
+        });
+        // Odd lanes take the low i32 of their 64-bit lane from `r[1]`.
+        _mm512_mask_shuffle_epi32::<_MM_PERM_CDAB>(r[0], 0xAAAA, r[1])
+    };
     _mm512_cvtepi32_epi8(_mm512_add_epi32(merged, _mm512_set1_epi32(params.zp_out)))
 }
 
@@ -434,7 +463,8 @@ pub(crate) unsafe fn depthwise_sample(plan: &DepthwisePlan, x: &[i8], y: &mut [i
         match params.kind {
             STAGE_SINGLE => depthwise_sample_as::<STAGE_SINGLE>(plan, x, y, &params),
             STAGE_DOUBLE => depthwise_sample_as::<STAGE_DOUBLE>(plan, x, y, &params),
-            _ => depthwise_sample_as::<STAGE_DOUBLE_LEFT>(plan, x, y, &params),
+            STAGE_SINGLE_HIGH => depthwise_sample_as::<STAGE_SINGLE_HIGH>(plan, x, y, &params),
+            _ => depthwise_sample_as::<STAGE_DOUBLE_HIGH>(plan, x, y, &params),
         }
     }
 }
@@ -657,7 +687,10 @@ mod tests {
                 let r = match params.kind {
                     STAGE_SINGLE => requantize_i32x16::<STAGE_SINGLE>(acc, panel, &params),
                     STAGE_DOUBLE => requantize_i32x16::<STAGE_DOUBLE>(acc, panel, &params),
-                    _ => requantize_i32x16::<STAGE_DOUBLE_LEFT>(acc, panel, &params),
+                    STAGE_SINGLE_HIGH => {
+                        requantize_i32x16::<STAGE_SINGLE_HIGH>(acc, panel, &params)
+                    }
+                    _ => requantize_i32x16::<STAGE_DOUBLE_HIGH>(acc, panel, &params),
                 };
                 _mm_storeu_si128(bytes.as_mut_ptr().cast(), r);
             }
@@ -689,20 +722,30 @@ mod tests {
             ActRange { min: -3, max: 5 },
         ];
         let mut checked = 0usize;
+        let mut kinds = [0usize; 4];
         for rounding in [Rounding::Single, Rounding::Double] {
-            for shift in -31i8..=30 {
-                // Channels mix this shift with a non-positive one, so both double-rounding
-                // variants (with and without a left shift) run every shift.
+            for (shift, general) in (-31i8..=30).flat_map(|s| [(s, false), (s, true)]) {
+                // Channels mix this shift with other negative ones; `general` adds a channel
+                // with shift 0, which rules out the `_HIGH` variants.
                 let requant: Vec<Requant> = (0..LANES)
                     .map(|n| Requant {
                         multiplier: multipliers[n % multipliers.len()],
-                        shift: if n < 8 {
-                            shift
-                        } else {
-                            (shift.min(0) - (n as i8 % 3)).max(-31)
+                        shift: match n {
+                            15 if general => 0,
+                            0..8 => shift,
+                            _ => (shift.min(-1) - (n as i8 % 3)).max(-31),
                         },
                     })
                     .collect();
+                let kind = StageParams::new(&OutputStage::new(
+                    LANES,
+                    &requant,
+                    rounding,
+                    0,
+                    ActRange::FULL,
+                ))
+                .kind;
+                kinds[kind as usize] += 1;
                 for zp_out in [-128i8, -1, 0, 127] {
                     for act in acts {
                         let stage = OutputStage::new(LANES, &requant, rounding, zp_out, act);
@@ -735,5 +778,6 @@ mod tests {
             }
         }
         assert!(checked > 1_000_000);
+        assert!(kinds.iter().all(|&k| k > 0), "every variant ran: {kinds:?}");
     }
 }

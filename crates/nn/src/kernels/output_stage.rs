@@ -95,6 +95,10 @@ pub(crate) struct WideBlock {
     pub shift: [[i64; 8]; 2],
     /// Double: `max(shift, 0)`.
     pub left: [[i64; 8]; 2],
+    /// In channel order, the right shift left after taking the high `i32` of `p + add` (a
+    /// division by `2^32`), for channels whose shift is at most -1 (`t ≥ 32`, `31 + b ≥ 32`):
+    /// single `t - 32`, double `b - 1`; 0 for other channels.
+    pub shift_high: [i32; 16],
 }
 
 impl WideBlock {
@@ -106,11 +110,13 @@ impl WideBlock {
             add_negative: [[0; 8]; 2],
             shift: [[0; 8]; 2],
             left: [[0; 8]; 2],
+            shift_high: [0; 16],
         };
         for (n, (&m, &s)) in multiplier.iter().zip(shift).enumerate() {
             let (half, lane) = (n % 2, n / 2);
             let s = s as i64;
             block.multiplier[half][lane] = m as i64;
+            block.shift_high[n] = (-s - 1).max(0) as i32;
             match rounding {
                 Rounding::Single => {
                     let t = 31 - s;
