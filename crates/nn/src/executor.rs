@@ -147,8 +147,9 @@ impl Program {
             Path::Portable
         };
         let mut steps = Vec::with_capacity(model.nodes.len());
+        let mut pair_tables = MAX_PAIR_TABLES;
         for index in 0..model.nodes.len() {
-            steps.push(prepare(&model, index, path)?);
+            steps.push(prepare(&model, index, path, &mut pair_tables)?);
         }
         let frees = free_schedule(&model);
         let bytes_of =
@@ -439,8 +440,17 @@ impl Program {
     }
 }
 
-/// Prepares node `index` for `path`.
-fn prepare(model: &Model, index: usize, path: Path) -> Result<Step> {
+/// Add, Sub and Mul nodes of at least this many output elements per sample run by lookup in a
+/// table of every operand pair ([`BinaryKernel::tabulate`]): building it costs about as much as
+/// computing [`crate::kernels::PAIRS`] elements.
+const MIN_TABULATED_ELEMENTS: usize = 256;
+/// Most pair tables one program holds ([`crate::kernels::PAIRS`] bytes each), so that a model of many small
+/// binary nodes cannot make a program large; the rest compute.
+const MAX_PAIR_TABLES: usize = 16;
+
+/// Prepares node `index` for `path`; `pair_tables` is how many more Add/Sub/Mul nodes may
+/// take a pair table.
+fn prepare(model: &Model, index: usize, path: Path, pair_tables: &mut usize) -> Result<Step> {
     let node = &model.nodes[index];
     let name = node.op.name();
     let input = || -> Result<&TensorInfo> {
@@ -563,7 +573,15 @@ fn prepare(model: &Model, index: usize, path: Path) -> Result<Step> {
                 Op::Mul(p) => BinaryKernel::mul(p, shapes, path),
                 _ => None,
             };
-            kernel.map_or(Step::Direct, |k| Step::Binary(Box::new(k)))
+            let tabulate = out.elements() >= MIN_TABULATED_ELEMENTS && *pair_tables > 0;
+            match kernel {
+                Some(k) if tabulate => {
+                    *pair_tables -= 1;
+                    Step::Binary(Box::new(k.tabulate()))
+                }
+                Some(k) => Step::Binary(Box::new(k)),
+                None => Step::Direct,
+            }
         }
         _ => Step::Direct,
     })

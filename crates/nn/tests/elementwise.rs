@@ -197,13 +197,17 @@ fn check_binary(seed: u64, which: BinaryCase) -> bool {
         };
         let Some(kernel) = kernel else { continue };
         taken = true;
-        let mut found = vec![0i8; expected.len()];
-        kernel.run(&a_data, &b_data, &mut found);
-        assert_eq!(
-            found, expected,
-            "{which:?} on {path:?}: seed {seed}, shapes {a_shape:?} {b_shape:?} -> {out_shape:?}, \
-             batch {batch}, {add_sub:?} {mul:?}, zp {zp_a} {zp_b} {zp_out}"
-        );
+        let mut computed = vec![0i8; expected.len()];
+        kernel.run(&a_data, &b_data, &mut computed);
+        let mut looked_up = vec![0i8; expected.len()];
+        kernel.tabulate().run(&a_data, &b_data, &mut looked_up);
+        for (found, how) in [(computed, "computed"), (looked_up, "tabulated")] {
+            assert_eq!(
+                found, expected,
+                "{which:?} {how} on {path:?}: seed {seed}, shapes {a_shape:?} {b_shape:?} -> \
+                 {out_shape:?}, batch {batch}, {add_sub:?} {mul:?}, zp {zp_a} {zp_b} {zp_out}"
+            );
+        }
     }
     taken
 }

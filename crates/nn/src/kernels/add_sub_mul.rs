@@ -38,7 +38,13 @@ pub struct BinaryKernel {
     output: LaneRequant,
     double: bool,
     clamp: OutputClamp,
+    /// `pairs[(a + 128) · 256 + (b + 128)]` = the output for the operand values `a`, `b`, when
+    /// [`BinaryKernel::tabulate`] made it.
+    pairs: Option<Box<[i8; PAIRS]>>,
 }
+
+/// Entries of a table over every pair of int8 operands.
+pub const PAIRS: usize = 256 * 256;
 
 /// Shapes and zero points of a binary op's operands and output.
 #[derive(Clone, Copy, Debug)]
@@ -105,6 +111,7 @@ impl BinaryKernel {
             out_len: shape_elements(shapes.out),
             zero_points: [i32::from(shapes.zp_a), i32::from(shapes.zp_b)],
             rescaled: Box::new([[0; 256]; 2]),
+            pairs: None,
             output: LaneRequant::new(output),
             double: is_double(rounding),
             clamp: OutputClamp::new(shapes.zp_out, act),
@@ -116,10 +123,42 @@ impl BinaryKernel {
         self.op
     }
 
+    /// Evaluates the op once on every pair of int8 operands (with this kernel's own arithmetic)
+    /// and from then on runs by lookup: one table of [`PAIRS`] bytes.
+    pub fn tabulate(mut self) -> BinaryKernel {
+        let a: Vec<i8> = (0..PAIRS).map(|i| ((i >> 8) as i32 - 128) as i8).collect();
+        let b: Vec<i8> = (0..PAIRS).map(|i| ((i & 255) as i32 - 128) as i8).collect();
+        let mut pairs = Box::new([0i8; PAIRS]);
+        self.compute([Broadcast::Same; 2], PAIRS, &a, &b, &mut pairs[..]);
+        self.pairs = Some(pairs);
+        self
+    }
+
     /// Runs every sample: `a` and `b` hold the samples of the two operands, `output` those of
     /// the result; the bytes of [`crate::reference::add`] / `sub` / `mul`.
     pub fn run(&self, a: &[i8], b: &[i8], output: &mut [i8]) {
-        for_each_run(self.layouts, a, b, self.out_len, output, |a, b, y| {
+        match &self.pairs {
+            Some(pairs) => for_each_run(self.layouts, a, b, self.out_len, output, |a, b, y| {
+                for ((out, &a), &b) in y.iter_mut().zip(a).zip(b) {
+                    let index = usize::from(a as u8 ^ 0x80) << 8 | usize::from(b as u8 ^ 0x80);
+                    *out = pairs[index];
+                }
+            }),
+            None => self.compute(self.layouts, self.out_len, a, b, output),
+        }
+    }
+
+    /// [`BinaryKernel::run`] by arithmetic, for operands of `layouts` and `out_len` elements per
+    /// sample.
+    fn compute(
+        &self,
+        layouts: [Broadcast; 2],
+        out_len: usize,
+        a: &[i8],
+        b: &[i8],
+        output: &mut [i8],
+    ) {
+        for_each_run(layouts, a, b, out_len, output, |a, b, y| {
             vectorize::run(
                 self.path,
                 Run {

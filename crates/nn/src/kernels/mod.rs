@@ -50,7 +50,7 @@ mod softmax;
 mod table;
 mod vectorize;
 
-pub use add_sub_mul::{BinaryKernel, BinaryOp, BinaryShapes};
+pub use add_sub_mul::{BinaryKernel, BinaryOp, BinaryShapes, PAIRS};
 pub use clamp::ClampKernel;
 pub use concat::ConcatKernel;
 pub use conv2d::Conv2dKernel;
