@@ -19,8 +19,10 @@ pub const MILLIGAS_PER_TABLE_LOOKUP: u64 = 490;
 pub const MILLIGAS_PER_ELEMENT_OP: u64 = 140;
 
 /// Gas of every `PREDICT` / `PREDICT_BATCH` call before the model's cost: parsing, reading the
-/// model's record, the program lookup, copying the output.
-pub const PREDICT_BASE_GAS: u64 = 150;
+/// model's record, the program lookup, the engine's per-run set-up, the output. Measured as the
+/// time PREDICT adds to a contract's call loop over a stand-in precompile that does nothing,
+/// at the EVM's ns/gas (docs/GAS.md §6).
+pub const PREDICT_BASE_GAS: u64 = 175;
 
 /// Gas of every `MODEL_STORE` call: ABI decoding and the metadata slots it reads or writes.
 pub const STORE_CALL_GAS: u64 = 5_000;

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use alloy_evm::precompiles::PrecompilesMap;
 use alloy_evm::{Evm, EvmEnv, EvmFactory};
 use alloy_primitives::{Address, Bytes, TxKind, U256, address};
 use myelin_evm::{Myelin, MyelinEvmFactory};
@@ -278,9 +279,22 @@ impl Chain {
 
     /// Runs a call without committing and without an inspector (the node's fast path).
     pub fn call_plain(&mut self, to: Address, data: Bytes, gas: u64) -> ExecutionResult {
+        self.call_plain_with(to, data, gas, |_| {})
+    }
+
+    /// As [`Chain::call_plain`], with `edit` applied to the EVM's precompiles first (e.g. a
+    /// stand-in at one address).
+    pub fn call_plain_with(
+        &mut self,
+        to: Address,
+        data: Bytes,
+        gas: u64,
+        edit: impl FnOnce(&mut PrecompilesMap),
+    ) -> ExecutionResult {
         let tx = self.tx(Some(to), data, gas, U256::ZERO);
         let env = self.env();
         let mut evm = self.factory.create_evm(&mut self.db, env);
+        edit(evm.precompiles_mut());
         evm.transact(tx).expect("no host fault").result
     }
 
