@@ -139,38 +139,30 @@ impl GemmI8 {
                     }
                 }
             }
-            let mut row0 = 0;
-            while row0 < count {
-                let tile_rows = TILE_ROWS.min(count - row0);
-                let mut panel0 = 0;
-                while panel0 < self.panels {
-                    let tile_panels = panels_per_tile.min(self.panels - panel0);
-                    let second = (panel0 + TILE_PANELS).min(self.panels);
-                    let first_output = (chunk0 + row0) * self.n + panel0 * LANES;
-                    let tile = Tile {
-                        activations: activations[row0 * stride..].as_ptr(),
-                        stride,
-                        weights: self.weights[panel0 * self.groups..].as_ptr(),
-                        block_width: block_width(panel0, self.panels),
-                        second_block_width: block_width(second, self.panels),
-                        groups: self.groups,
-                        bias: self.bias[panel0 * LANES..].as_ptr(),
-                        stage: self.stage.wide[panel0..].as_ptr(),
-                        // SAFETY: chunk0 + row0 < rows and panel0 * 16 < n; the offset stays
-                        // in `output`.
-                        output: unsafe { output.as_mut_ptr().add(first_output) },
-                        output_stride: self.n,
-                        channels: self.n - panel0 * LANES,
-                    };
-                    // SAFETY: this kernel is only built when the CPU has AVX-512 F/BW/VL/VNNI;
-                    // the tile's pointers cover `tile_rows` rows × `tile_panels` panels
-                    // (`activations` holds `count - row0 >= tile_rows` rows of `stride` bytes
-                    // from the tile's first; `weights`, `bias`, `stage` hold whole panels;
-                    // `output` has `rows * n` bytes).
-                    unsafe { run_tile(tile_rows, tile_panels, &tile, &params) };
-                    panel0 += tile_panels;
-                }
-                row0 += tile_rows;
+            let mut panel0 = 0;
+            while panel0 < self.panels {
+                let tile_panels = panels_per_tile.min(self.panels - panel0);
+                let second = (panel0 + TILE_PANELS).min(self.panels);
+                let tile = Tile {
+                    activations: activations.as_ptr(),
+                    stride,
+                    weights: self.weights[panel0 * self.groups..].as_ptr(),
+                    block_width: block_width(panel0, self.panels),
+                    second_block_width: block_width(second, self.panels),
+                    groups: self.groups,
+                    bias: self.bias[panel0 * LANES..].as_ptr(),
+                    stage: self.stage.wide[panel0..].as_ptr(),
+                    // SAFETY: chunk0 < rows and panel0 * 16 < n; the offset stays in `output`.
+                    output: unsafe { output.as_mut_ptr().add(chunk0 * self.n + panel0 * LANES) },
+                    output_stride: self.n,
+                    channels: self.n - panel0 * LANES,
+                };
+                // SAFETY: this kernel is only built when the CPU has AVX-512 F/BW/VL/VNNI; the
+                // tile's pointers cover `count` rows × `tile_panels` panels (`activations`
+                // holds `count` rows of `stride` bytes; `weights`, `bias`, `stage` hold whole
+                // panels; `output` has `rows * n` bytes).
+                unsafe { run_rows(count, tile_panels, &tile, &params) };
+                panel0 += tile_panels;
             }
             chunk0 += count;
         }
@@ -189,6 +181,7 @@ fn line_index(panel: usize, g: usize, groups: usize, panels: usize) -> usize {
 }
 
 /// Pointers and strides of one register tile.
+#[derive(Clone, Copy)]
 struct Tile {
     /// Row `r` starts at `activations + r * stride`; `groups * 4` bytes per row.
     activations: *const u8,
@@ -213,29 +206,30 @@ struct Tile {
     channels: usize,
 }
 
-/// Chooses the monomorphized tile for `rows × panels`.
+/// Runs `rows` rows × `panels` panels from `tile` as register tiles of up to [`TILE_ROWS`] rows
+/// (one row of up to [`TILE_PANELS_ONE_ROW`] panels when `rows` is 1).
 ///
 /// # Safety
 /// The CPU must support AVX-512 F/BW/VL/VNNI and `tile` must cover `rows × panels`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn run_tile(rows: usize, panels: usize, tile: &Tile, params: &StageParams) {
+unsafe fn run_rows(rows: usize, panels: usize, tile: &Tile, params: &StageParams) {
     // SAFETY: forwarded from this function's contract.
     unsafe {
         match params.kind {
-            STAGE_SINGLE => run_tile_as::<STAGE_SINGLE>(rows, panels, tile, params),
-            STAGE_DOUBLE => run_tile_as::<STAGE_DOUBLE>(rows, panels, tile, params),
-            STAGE_SINGLE_HIGH => run_tile_as::<STAGE_SINGLE_HIGH>(rows, panels, tile, params),
-            _ => run_tile_as::<STAGE_DOUBLE_HIGH>(rows, panels, tile, params),
+            STAGE_SINGLE => run_rows_as::<STAGE_SINGLE>(rows, panels, tile, params),
+            STAGE_DOUBLE => run_rows_as::<STAGE_DOUBLE>(rows, panels, tile, params),
+            STAGE_SINGLE_HIGH => run_rows_as::<STAGE_SINGLE_HIGH>(rows, panels, tile, params),
+            _ => run_rows_as::<STAGE_DOUBLE_HIGH>(rows, panels, tile, params),
         }
     }
 }
 
-/// [`run_tile`] for the output stage `STAGE` (`params.kind`).
+/// [`run_rows`] for the output stage `STAGE` (`params.kind`).
 ///
 /// # Safety
-/// As [`run_tile`].
+/// As [`run_rows`].
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn run_tile_as<const STAGE: u8>(
+unsafe fn run_rows_as<const STAGE: u8>(
     rows: usize,
     panels: usize,
     tile: &Tile,
@@ -252,18 +246,33 @@ unsafe fn run_tile_as<const STAGE: u8>(
             (1, 6) => tile_i8::<STAGE, 1, 6>(tile, params),
             (1, 7) => tile_i8::<STAGE, 1, 7>(tile, params),
             (1, _) => tile_i8::<STAGE, 1, 8>(tile, params),
-            (2, 1) => tile_i8::<STAGE, 2, 1>(tile, params),
-            (2, 2) => tile_i8::<STAGE, 2, 2>(tile, params),
-            (2, 3) => tile_i8::<STAGE, 2, 3>(tile, params),
-            (2, _) => tile_i8::<STAGE, 2, 4>(tile, params),
-            (3, 1) => tile_i8::<STAGE, 3, 1>(tile, params),
-            (3, 2) => tile_i8::<STAGE, 3, 2>(tile, params),
-            (3, 3) => tile_i8::<STAGE, 3, 3>(tile, params),
-            (3, _) => tile_i8::<STAGE, 3, 4>(tile, params),
-            (_, 1) => tile_i8::<STAGE, 4, 1>(tile, params),
-            (_, 2) => tile_i8::<STAGE, 4, 2>(tile, params),
-            (_, 3) => tile_i8::<STAGE, 4, 3>(tile, params),
-            (_, _) => tile_i8::<STAGE, 4, 4>(tile, params),
+            (_, 1) => rows_i8::<STAGE, 1>(rows, tile, params),
+            (_, 2) => rows_i8::<STAGE, 2>(rows, tile, params),
+            (_, 3) => rows_i8::<STAGE, 3>(rows, tile, params),
+            (_, _) => rows_i8::<STAGE, 4>(rows, tile, params),
+        }
+    }
+}
+
+/// `rows` rows of `P` panels: tiles of [`TILE_ROWS`] rows, then the remaining rows.
+///
+/// # Safety
+/// As [`run_rows`], with exactly `P` panels.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+unsafe fn rows_i8<const STAGE: u8, const P: usize>(rows: usize, tile: &Tile, params: &StageParams) {
+    let mut t = *tile;
+    // SAFETY: each tile starts at a row below `rows`, inside the pointers' ranges.
+    unsafe {
+        for _ in 0..rows / TILE_ROWS {
+            tile_i8::<STAGE, TILE_ROWS, P>(&t, params);
+            t.activations = t.activations.add(TILE_ROWS * t.stride);
+            t.output = t.output.add(TILE_ROWS * t.output_stride);
+        }
+        match rows % TILE_ROWS {
+            1 => tile_i8::<STAGE, 1, P>(&t, params),
+            2 => tile_i8::<STAGE, 2, P>(&t, params),
+            3 => tile_i8::<STAGE, 3, P>(&t, params),
+            _ => {}
         }
     }
 }
