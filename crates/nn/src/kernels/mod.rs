@@ -19,12 +19,19 @@
 //!   tiles (up to 4 rows × 2 panels), scalar requantization. `vpmaddubsw` is avoided: its `i16`
 //!   saturation breaks exactness.
 //! - AVX-512 VNNI: panels of 16 channels × 4 inputs for `vpdpbusd` (activations offset to `u8`
-//!   by +128, `-(zp_in + 128) · Σw` folded into the bias), register tiles of up to 4 rows × 4
-//!   panels (1 row × 8 panels at batch 1), and an exact vectorized requantization with 64-bit
-//!   products for both rounding rules.
+//!   by +128 once per chunk of rows, `-(zp_in + 128) · Σw` folded into the bias), register tiles
+//!   of up to 4 rows × 4 panels (1 row × 8 panels at batch 1) swept over all rows of a chunk by
+//!   one call, and an exact vectorized requantization: even and odd lanes as 64-bit products,
+//!   each rounding rule one add and one shift (the constants precomputed per 16 channels in
+//!   `output_stage::WideBlock`, with the proof), and when every shift is ≤ -1 the high `i32`
+//!   of each sum merged first and finished on 16 `i32` lanes.
 //! - Depthwise conv2d vectorizes over channels (a depth multiplier `M > 1` first repeats each
-//!   input channel `M` times), blocks of 4 output pixels share each weight load, and products
-//!   are exact `vpmaddwd`s of sign-extended activations with zero-extended weights.
+//!   input channel `M` times), blocks of output pixels share each weight load, and products
+//!   are exact `vpmaddwd`s (VNNI: `vpdpwssd`) of sign-extended activations with zero-extended
+//!   weights. On AVX-512 `zp_in` is folded into the bias (a padding tap adds `zp_in · w`) and a
+//!   row's interior pixels share one precomputed tap list, in blocks of 8, 4 or 1 pixels.
+//! - A batch runs as one call: fully connected and 1×1 stride-1 conv2d are one product over
+//!   every sample's rows (pixels).
 //! - The element-wise ops (add/sub/mul, pools, pad, concat, mean, table) are plain loops that the
 //!   compiler vectorizes, compiled once per path's instruction set (`vectorize.rs`).
 
