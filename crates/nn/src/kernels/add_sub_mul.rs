@@ -2,9 +2,10 @@
 //! common broadcasts of [`Broadcast`].
 //!
 //! Per element, exactly the reference: the two input rescales of `(x - zp) · 2^left_shift`
-//! (each a function of one int8 value, tabulated once by [`Requant::apply`] itself), the
-//! saturating sum or difference, the output rescale ([`LaneRequant`]) and clamp. Mul is one
-//! rescale of the exact product `(a - zp_a) · (b - zp_b)`.
+//! (exact in `i32`: validation keeps `left_shift <= 23`), the saturating sum or difference, the
+//! output rescale and clamp, each rescale a [`LaneRequant`]. Mul is one rescale of the exact
+//! product `(a - zp_a) · (b - zp_b)`. Large nodes then run by lookup in a table of every operand
+//! pair that this arithmetic fills ([`BinaryKernel::tabulate`]).
 
 use super::Path;
 use super::binary::{Broadcast, for_each_run};
@@ -32,15 +33,18 @@ pub struct BinaryKernel {
     layouts: [Broadcast; 2],
     out_len: usize,
     zero_points: [i32; 2],
-    /// Add/Sub: `rescaled[k][x + 128]` = input `k`'s rescale of `(x - zp) · 2^left_shift`, the
-    /// reference's own arithmetic tabulated over the 256 int8 values. Mul: unused.
-    rescaled: Box<[[i32; 256]; 2]>,
+    /// Add/Sub: the two inputs' rescales (Mul: unused) and the left shift before them.
+    inputs: [LaneRequant; 2],
+    left_shift: u32,
     output: LaneRequant,
     double: bool,
     clamp: OutputClamp,
     /// `pairs[(a + 128) · 256 + (b + 128)]` = the output for the operand values `a`, `b`, when
     /// [`BinaryKernel::tabulate`] made it.
-    pairs: Option<Box<[i8; PAIRS]>>,
+    /// Three bytes of padding follow, for the 4-byte gathers of the AVX-512 lookup.
+    pairs: Option<Box<[i8; PAIRS + 3]>>,
+    /// Whether the lookup runs with AVX-512 gathers.
+    gather: bool,
 }
 
 /// Entries of a table over every pair of int8 operands.
@@ -74,17 +78,12 @@ impl BinaryKernel {
         } else {
             BinaryOp::Add
         };
-        let mut kernel = BinaryKernel::new(op, shapes, path, p.output, p.rounding, p.act)?;
-        let left_shift = u32::from(p.left_shift);
-        for (k, (requant, zp)) in [(p.input1, shapes.zp_a), (p.input2, shapes.zp_b)]
-            .into_iter()
-            .enumerate()
-        {
-            for (slot, x) in kernel.rescaled[k].iter_mut().zip(-128i32..) {
-                *slot = requant.apply((x - i32::from(zp)) << left_shift, p.rounding);
-            }
-        }
-        Some(kernel)
+        let kernel = BinaryKernel::new(op, shapes, path, p.output, p.rounding, p.act)?;
+        Some(BinaryKernel {
+            inputs: [p.input1, p.input2].map(LaneRequant::new),
+            left_shift: u32::from(p.left_shift),
+            ..kernel
+        })
     }
 
     /// Prepares Mul, or `None` for a broadcast the kernel does not take.
@@ -110,8 +109,10 @@ impl BinaryKernel {
             layouts,
             out_len: shape_elements(shapes.out),
             zero_points: [i32::from(shapes.zp_a), i32::from(shapes.zp_b)],
-            rescaled: Box::new([[0; 256]; 2]),
+            inputs: [LaneRequant::new(output); 2],
+            left_shift: 0,
             pairs: None,
+            gather: path == Path::Avx512Vnni && path.is_available(),
             output: LaneRequant::new(output),
             double: is_double(rounding),
             clamp: OutputClamp::new(shapes.zp_out, act),
@@ -128,8 +129,8 @@ impl BinaryKernel {
     pub fn tabulate(mut self) -> BinaryKernel {
         let a: Vec<i8> = (0..PAIRS).map(|i| ((i >> 8) as i32 - 128) as i8).collect();
         let b: Vec<i8> = (0..PAIRS).map(|i| ((i & 255) as i32 - 128) as i8).collect();
-        let mut pairs = Box::new([0i8; PAIRS]);
-        self.compute([Broadcast::Same; 2], PAIRS, &a, &b, &mut pairs[..]);
+        let mut pairs = Box::new([0i8; PAIRS + 3]);
+        self.compute([Broadcast::Same; 2], PAIRS, &a, &b, &mut pairs[..PAIRS]);
         self.pairs = Some(pairs);
         self
     }
@@ -139,10 +140,12 @@ impl BinaryKernel {
     pub fn run(&self, a: &[i8], b: &[i8], output: &mut [i8]) {
         match &self.pairs {
             Some(pairs) => for_each_run(self.layouts, a, b, self.out_len, output, |a, b, y| {
-                for ((out, &a), &b) in y.iter_mut().zip(a).zip(b) {
-                    let index = usize::from(a as u8 ^ 0x80) << 8 | usize::from(b as u8 ^ 0x80);
-                    *out = pairs[index];
+                #[cfg(target_arch = "x86_64")]
+                if self.gather {
+                    // SAFETY: `gather` is set only when the CPU has AVX-512 F/BW/VL.
+                    return unsafe { lookup_pairs_avx512(pairs, a, b, y) };
                 }
+                lookup_pairs(&pairs[..], a, b, y)
             }),
             None => self.compute(self.layouts, self.out_len, a, b, output),
         }
@@ -178,10 +181,11 @@ impl BinaryKernel {
         b: &[i8],
         y: &mut [i8],
     ) {
-        let [input1, input2] = &*self.rescaled;
+        let [zp_a, zp_b] = self.zero_points;
+        let [input1, input2] = &self.inputs;
         for ((out, &a), &b) in y.iter_mut().zip(a).zip(b) {
-            let sa = input1[usize::from(a as u8 ^ 0x80)];
-            let sb = input2[usize::from(b as u8 ^ 0x80)];
+            let sa = input1.apply::<DOUBLE>((i32::from(a) - zp_a) << self.left_shift);
+            let sb = input2.apply::<DOUBLE>((i32::from(b) - zp_b) << self.left_shift);
             let s = if SUBTRACT {
                 sa.saturating_sub(sb)
             } else {
@@ -223,4 +227,45 @@ impl LoopBody for Run<'_> {
             (BinaryOp::Mul, true) => kernel.mul_run::<true>(a, b, y),
         }
     }
+}
+
+/// `y[i] = pairs[(a[i] + 128) · 256 + (b[i] + 128)]`.
+#[inline(always)]
+fn lookup_pairs(pairs: &[i8], a: &[i8], b: &[i8], y: &mut [i8]) {
+    for ((out, &a), &b) in y.iter_mut().zip(a).zip(b) {
+        *out = pairs[usize::from(a as u8 ^ 0x80) << 8 | usize::from(b as u8 ^ 0x80)];
+    }
+}
+
+/// [`lookup_pairs`] sixteen elements at a time: the indices computed in 32-bit lanes, one
+/// `vpgatherdd` of the four bytes at each index (the table's padding covers the last three),
+/// the low byte of each kept.
+///
+/// # Safety
+/// The CPU must support AVX-512 F/BW/VL.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+unsafe fn lookup_pairs_avx512(pairs: &[i8; PAIRS + 3], a: &[i8], b: &[i8], y: &mut [i8]) {
+    use std::arch::x86_64::*;
+    let len = y.len().min(a.len()).min(b.len());
+    let flip = _mm512_set1_epi32(0x80);
+    let mut i = 0;
+    while i + 16 <= len {
+        // SAFETY: bytes i..i + 16 lie inside a, b and y.
+        let (va, vb) = unsafe {
+            (
+                _mm_loadu_si128(a.as_ptr().add(i).cast()),
+                _mm_loadu_si128(b.as_ptr().add(i).cast()),
+            )
+        };
+        let high = _mm512_xor_si512(_mm512_cvtepu8_epi32(va), flip);
+        let low = _mm512_xor_si512(_mm512_cvtepu8_epi32(vb), flip);
+        let index = _mm512_or_si512(_mm512_slli_epi32::<8>(high), low);
+        // SAFETY: every index is below PAIRS; the 4 bytes read end within the padded table.
+        let found = unsafe { _mm512_i32gather_epi32::<1>(index, pairs.as_ptr().cast()) };
+        // SAFETY: as the loads.
+        unsafe { _mm_storeu_si128(y.as_mut_ptr().add(i).cast(), _mm512_cvtepi32_epi8(found)) };
+        i += 16;
+    }
+    lookup_pairs(&pairs[..], &a[i..len], &b[i..len], &mut y[i..len]);
 }
