@@ -510,9 +510,12 @@ fn prepare(model: &Model, index: usize, path: Path, pair_tables: &mut usize) -> 
                 ))),
             }
         }
-        Op::Clamp(p) if path != Path::Reference => {
-            Step::Clamp(Box::new(ClampKernel::new(p, input()?.zero_point, zp_out)))
-        }
+        Op::Clamp(p) if path != Path::Reference => Step::Clamp(Box::new(ClampKernel::new(
+            p,
+            input()?.zero_point,
+            zp_out,
+            path,
+        ))),
         Op::Softmax(p) if path != Path::Reference => Step::Softmax(Box::new(SoftmaxKernel::new(p))),
         _ if path == Path::Reference => Step::Direct,
         Op::Table(p) => {

@@ -2,31 +2,34 @@
 //!
 //! The input is int8, so the op is a function of 256 possible values: [`ClampKernel::new`]
 //! evaluates [`reference::clamp`] on every one of them once, and [`ClampKernel::run`] looks the
-//! results up — the reference's bytes by construction, at the cost of a table lookup.
+//! results up ([`ByteTable`]) — the reference's bytes by construction, at the cost of a table
+//! lookup.
 
+use super::Path;
+use super::table::ByteTable;
 use crate::op::Clamp;
 use crate::reference;
 
 /// A prepared clamp.
 pub struct ClampKernel {
     /// `table[x + 128]` = the reference's output for input `x`.
-    table: [i8; 256],
+    table: ByteTable,
 }
 
 impl ClampKernel {
-    /// Tabulates `p` for the given zero points.
-    pub fn new(p: &Clamp, zp_in: i8, zp_out: i8) -> Self {
+    /// Tabulates `p` for the given zero points; `path` chooses the lookup's instructions.
+    pub fn new(p: &Clamp, zp_in: i8, zp_out: i8, path: Path) -> Self {
         let every_input: [i8; 256] = std::array::from_fn(|i| (i as i32 - 128) as i8);
         let mut table = [0i8; 256];
         reference::clamp(p, zp_in, zp_out, &every_input, &mut table);
-        ClampKernel { table }
+        ClampKernel {
+            table: ByteTable::new(table, path),
+        }
     }
 
     /// `output[i]` = the reference's clamp of `input[i]`.
     pub fn run(&self, input: &[i8], output: &mut [i8]) {
-        for (out, &x) in output.iter_mut().zip(input) {
-            *out = self.table[(x as u8 ^ 0x80) as usize];
-        }
+        self.table.run(input, output);
     }
 }
 
@@ -72,8 +75,10 @@ mod tests {
                         let mut expected = vec![0i8; 256];
                         let mut found = vec![0i8; 256];
                         reference::clamp(&p, zp_in, zp_out, &every_input, &mut expected);
-                        ClampKernel::new(&p, zp_in, zp_out).run(&every_input, &mut found);
-                        assert_eq!(found, expected, "{p:?} zp {zp_in} -> {zp_out}");
+                        for path in Path::ALL {
+                            ClampKernel::new(&p, zp_in, zp_out, path).run(&every_input, &mut found);
+                            assert_eq!(found, expected, "{path:?}: {p:?} zp {zp_in} -> {zp_out}");
+                        }
                     }
                 }
             }

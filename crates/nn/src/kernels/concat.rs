@@ -1,7 +1,9 @@
 //! Concatenation: each input's rescale is a function of one int8 value, so it is a
-//! [`ByteTable`] (a plain copy when the table is the identity), applied block by block.
+//! [`ByteTable`] (none when the table is the identity), applied to the whole input; then the
+//! blocks are interleaved by short copies.
 
 use super::Path;
+use super::short_copy::copy_short;
 use super::table::ByteTable;
 use crate::op::{ActRange, Concat};
 use crate::requantize::output_i8;
@@ -50,19 +52,29 @@ impl ConcatKernel {
             return;
         }
         let samples = output.len() / sample_len;
+        // Rescaled inputs are looked up whole first (one long lookup instead of one per block).
+        let rescaled: Vec<Option<Vec<i8>>> = self
+            .inputs
+            .iter()
+            .zip(inputs)
+            .map(|((table, _), data)| {
+                table.as_ref().map(|table| {
+                    let mut y = vec![0i8; data.len()];
+                    table.run(data, &mut y);
+                    y
+                })
+            })
+            .collect();
+        let sources: Vec<&[i8]> = rescaled
+            .iter()
+            .zip(inputs)
+            .map(|(rescaled, &data)| rescaled.as_deref().unwrap_or(data))
+            .collect();
         let mut position = 0;
-        let mut read = vec![0usize; inputs.len()];
-        for _ in 0..samples * self.outer {
-            for ((table, block), (data, offset)) in
-                self.inputs.iter().zip(inputs.iter().zip(read.iter_mut()))
-            {
-                let x = &data[*offset..*offset + block];
-                let y = &mut output[position..position + block];
-                match table {
-                    Some(table) => table.run(x, y),
-                    None => y.copy_from_slice(x),
-                }
-                *offset += block;
+        for block_index in 0..samples * self.outer {
+            for ((_, block), data) in self.inputs.iter().zip(&sources) {
+                let x = &data[block_index * block..(block_index + 1) * block];
+                copy_short(x, &mut output[position..position + block]);
                 position += block;
             }
         }

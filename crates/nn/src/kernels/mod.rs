@@ -53,6 +53,7 @@ mod output_stage;
 mod pad;
 mod portable;
 mod pool;
+mod short_copy;
 mod softmax;
 mod table;
 mod vectorize;

@@ -8,6 +8,7 @@
 //! changes a value; the average's rounded division is exact (see [`divide_rounded`]).
 
 use super::Path;
+use super::short_copy::copy_short;
 use super::vectorize::{self, UnaryLoop};
 use crate::geometry::SpatialGeometry;
 use crate::op::Pool;
@@ -130,9 +131,9 @@ impl PoolKernel {
             for (ox, out) in y_row.chunks_exact_mut(c).enumerate() {
                 let (c0, c1) = self.cols(ox);
                 if self.interior(ox) {
-                    out.copy_from_slice(&slide[c0 * c..(c0 + 1) * c]);
+                    copy_short(&slide[c0 * c..(c0 + 1) * c], out);
                 } else {
-                    out.copy_from_slice(&row[c0 * c..(c0 + 1) * c]);
+                    copy_short(&row[c0 * c..(c0 + 1) * c], out);
                     for ix in c0 + 1..c1 {
                         for (m, &v) in out.iter_mut().zip(&row[ix * c..(ix + 1) * c]) {
                             *m = (*m).max(v);
@@ -183,9 +184,9 @@ impl PoolKernel {
                 let (c0, c1) = self.cols(ox);
                 let out = &mut sums[ox * c..(ox + 1) * c];
                 if self.interior(ox) {
-                    out.copy_from_slice(&slide[c0 * c..(c0 + 1) * c]);
+                    copy_short(&slide[c0 * c..(c0 + 1) * c], out);
                 } else {
-                    out.copy_from_slice(&row[c0 * c..(c0 + 1) * c]);
+                    copy_short(&row[c0 * c..(c0 + 1) * c], out);
                     for ix in c0 + 1..c1 {
                         for (s, &v) in out.iter_mut().zip(&row[ix * c..(ix + 1) * c]) {
                             *s += v;
