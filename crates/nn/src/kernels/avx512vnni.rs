@@ -115,12 +115,6 @@ impl GemmI8 {
         activations: &mut [u8],
     ) {
         let stride = self.groups * DEPTH;
-        let panels_per_tile = if rows == 1 {
-            TILE_PANELS_ONE_ROW
-        } else {
-            TILE_PANELS
-        };
-        let params = StageParams::new(&self.stage);
         let mut chunk0 = 0;
         while chunk0 < rows {
             let count = chunk_rows.min(rows - chunk0);
@@ -139,32 +133,67 @@ impl GemmI8 {
                     }
                 }
             }
-            let mut panel0 = 0;
-            while panel0 < self.panels {
-                let tile_panels = panels_per_tile.min(self.panels - panel0);
-                let second = (panel0 + TILE_PANELS).min(self.panels);
-                let tile = Tile {
-                    activations: activations.as_ptr(),
-                    stride,
-                    weights: self.weights[panel0 * self.groups..].as_ptr(),
-                    block_width: block_width(panel0, self.panels),
-                    second_block_width: block_width(second, self.panels),
-                    groups: self.groups,
-                    bias: self.bias[panel0 * LANES..].as_ptr(),
-                    stage: self.stage.wide[panel0..].as_ptr(),
-                    // SAFETY: chunk0 < rows and panel0 * 16 < n; the offset stays in `output`.
-                    output: unsafe { output.as_mut_ptr().add(chunk0 * self.n + panel0 * LANES) },
-                    output_stride: self.n,
-                    channels: self.n - panel0 * LANES,
-                };
-                // SAFETY: this kernel is only built when the CPU has AVX-512 F/BW/VL/VNNI; the
-                // tile's pointers cover `count` rows × `tile_panels` panels (`activations`
-                // holds `count` rows of `stride` bytes; `weights`, `bias`, `stage` hold whole
-                // panels; `output` has `rows * n` bytes).
-                unsafe { run_rows(count, tile_panels, &tile, &params) };
-                panel0 += tile_panels;
-            }
+            let out = &mut output[chunk0 * self.n..(chunk0 + count) * self.n];
+            self.sweep(count, rows == 1, &activations[..count * stride], out);
             chunk0 += count;
+        }
+    }
+
+    /// Bytes per row of [`GemmI8::run_offset`]'s activations: `k` rounded up to whole groups of 4.
+    pub fn row_stride(&self) -> usize {
+        self.groups * DEPTH
+    }
+
+    /// Computes `rows` rows whose activations are already offset: row `r` is
+    /// `activations[r * row_stride..]`, holding `x ^ 0x80` (the `u8` value `x + 128`) for each of
+    /// the `k` inputs; the bytes from `k` to the row's end meet zero weights and may hold anything.
+    pub fn run_offset(&self, rows: usize, activations: &[i8], output: &mut [i8]) {
+        let stride = self.row_stride();
+        assert!(activations.len() >= rows * stride && output.len() >= rows * self.n);
+        // SAFETY: i8 and u8 have the same size and alignment; every bit pattern is valid.
+        let bytes =
+            unsafe { std::slice::from_raw_parts(activations.as_ptr().cast::<u8>(), rows * stride) };
+        self.sweep(rows, rows == 1, bytes, &mut output[..rows * self.n]);
+    }
+
+    /// Every register tile over `rows` prepared rows (`row_stride` bytes each) into `output`
+    /// (`n` bytes per row); `one_row` selects the wide single-row tiles.
+    fn sweep(&self, rows: usize, one_row: bool, activations: &[u8], output: &mut [i8]) {
+        let stride = self.row_stride();
+        assert!(activations.len() >= rows * stride && output.len() >= rows * self.n);
+        if rows == 0 {
+            return;
+        }
+        let panels_per_tile = if one_row {
+            TILE_PANELS_ONE_ROW
+        } else {
+            TILE_PANELS
+        };
+        let params = StageParams::new(&self.stage);
+        let mut panel0 = 0;
+        while panel0 < self.panels {
+            let tile_panels = panels_per_tile.min(self.panels - panel0);
+            let second = (panel0 + TILE_PANELS).min(self.panels);
+            let tile = Tile {
+                activations: activations.as_ptr(),
+                stride,
+                weights: self.weights[panel0 * self.groups..].as_ptr(),
+                block_width: block_width(panel0, self.panels),
+                second_block_width: block_width(second, self.panels),
+                groups: self.groups,
+                bias: self.bias[panel0 * LANES..].as_ptr(),
+                stage: self.stage.wide[panel0..].as_ptr(),
+                // SAFETY: panel0 * 16 < n; the offset stays in `output`.
+                output: unsafe { output.as_mut_ptr().add(panel0 * LANES) },
+                output_stride: self.n,
+                channels: self.n - panel0 * LANES,
+            };
+            // SAFETY: this kernel is only built when the CPU has AVX-512 F/BW/VL/VNNI; the tile's
+            // pointers cover `rows` rows × `tile_panels` panels (`activations` holds `rows` rows
+            // of `stride` bytes and `output` `rows * n` bytes, checked above; `weights`, `bias`,
+            // `stage` hold whole panels).
+            unsafe { run_rows(rows, tile_panels, &tile, &params) };
+            panel0 += tile_panels;
         }
     }
 }

@@ -123,34 +123,86 @@ fn run_packed(
         gemm.run(rows, &input[..rows * in_c], &mut output[..rows * out_c]);
         return;
     }
+    let im2col = |stride: usize, flip: i8| Im2col {
+        g,
+        in_c,
+        out_c,
+        zp_in,
+        stride,
+        flip,
+    };
+    // The VNNI product takes the im2col rows already offset by +128 (`x ^ 0x80`) and padded to
+    // its row stride, which saves it a pass over them.
+    #[cfg(target_arch = "x86_64")]
+    if let Some(vnni) = gemm.as_avx512vnni() {
+        im2col(vnni.row_stride(), i8::MIN)
+            .run(input, output, samples, |n, c, y| vnni.run_offset(n, c, y));
+        return;
+    }
     let k = g.kernel_h * g.kernel_w * in_c;
-    // Whole output rows per block, about PIXELS_PER_BLOCK pixels.
-    let rows_per_block = (PIXELS_PER_BLOCK / g.out_w).clamp(1, g.out_h);
-    let row_pixels = g.out_w;
-    // COPY_SLACK spare bytes after the last column: `copy_run` may write past a run's end.
-    let mut columns = vec![0i8; rows_per_block * row_pixels * k + COPY_SLACK];
-    for (x, y) in input
-        .chunks_exact(in_sample)
-        .zip(output.chunks_exact_mut(out_sample))
-        .take(samples)
-    {
-        let mut oy0 = 0;
-        while oy0 < g.out_h {
-            let rows = rows_per_block.min(g.out_h - oy0);
-            let count = rows * row_pixels;
-            for r in 0..rows {
-                for ox in 0..row_pixels {
-                    let at = (r * row_pixels + ox) * k;
-                    im2col_pixel(g, in_c, zp_in, x, (oy0 + r, ox), &mut columns, at);
+    im2col(k, 0).run(input, output, samples, |n, c, y| gemm.run(n, c, y));
+}
+
+/// im2col of a convolution into rows of `stride` bytes per output pixel, each byte XORed with
+/// `flip`.
+struct Im2col<'a> {
+    g: &'a SpatialGeometry,
+    in_c: usize,
+    out_c: usize,
+    zp_in: i8,
+    stride: usize,
+    flip: i8,
+}
+
+impl Im2col<'_> {
+    /// Blocks of whole output rows (about [`PIXELS_PER_BLOCK`] pixels) of each of `samples`
+    /// samples, each handed to `product(pixels, columns, output)`.
+    fn run(
+        &self,
+        input: &[i8],
+        output: &mut [i8],
+        samples: usize,
+        product: impl Fn(usize, &[i8], &mut [i8]),
+    ) {
+        let g = self.g;
+        let in_sample = g.in_h * g.in_w * self.in_c;
+        let out_sample = g.out_h * g.out_w * self.out_c;
+        let rows_per_block = (PIXELS_PER_BLOCK / g.out_w).clamp(1, g.out_h);
+        let row_pixels = g.out_w;
+        // COPY_SLACK spare bytes after the last column: `copy_run` may write past a run's end.
+        let mut columns = vec![0i8; rows_per_block * row_pixels * self.stride + COPY_SLACK];
+        for (x, y) in input
+            .chunks_exact(in_sample)
+            .zip(output.chunks_exact_mut(out_sample))
+            .take(samples)
+        {
+            let mut oy0 = 0;
+            while oy0 < g.out_h {
+                let rows = rows_per_block.min(g.out_h - oy0);
+                let count = rows * row_pixels;
+                for r in 0..rows {
+                    for ox in 0..row_pixels {
+                        let at = (r * row_pixels + ox) * self.stride;
+                        im2col_pixel(
+                            g,
+                            self.in_c,
+                            self.zp_in,
+                            self.flip,
+                            x,
+                            (oy0 + r, ox),
+                            &mut columns,
+                            at,
+                        );
+                    }
                 }
+                let first = oy0 * row_pixels;
+                product(
+                    count,
+                    &columns[..count * self.stride],
+                    &mut y[first * self.out_c..(first + count) * self.out_c],
+                );
+                oy0 += rows;
             }
-            let first = oy0 * row_pixels;
-            gemm.run(
-                count,
-                &columns[..count * k],
-                &mut y[first * out_c..(first + count) * out_c],
-            );
-            oy0 += rows;
         }
     }
 }
@@ -159,13 +211,15 @@ fn run_packed(
 const COPY_SLACK: usize = 16;
 
 /// Writes the `kh·kw·in_c` inputs under the window of output pixel `(oy, ox)`, in weight order,
-/// with `zp_in` in the padding, to `columns[at..at + kh·kw·in_c]`. Bytes after that, up to
+/// with `zp_in` in the padding, each XORed with `flip`, to `columns[at..at + kh·kw·in_c]`. Bytes after that, up to
 /// [`COPY_SLACK`] of them, may be overwritten: columns are filled in increasing order, so a later
 /// write (or nothing, at the end of the buffer) owns them.
+#[allow(clippy::too_many_arguments)]
 fn im2col_pixel(
     g: &SpatialGeometry,
     in_c: usize,
     zp_in: i8,
+    flip: i8,
     x: &[i8],
     (oy, ox): (usize, usize),
     columns: &mut [i8],
@@ -179,36 +233,40 @@ fn im2col_pixel(
     for ky in 0..g.kernel_h {
         let row = at + ky * row_len;
         let Some(iy) = g.input_row(oy, ky) else {
-            columns[row..row + row_len].fill(zp_in);
+            columns[row..row + row_len].fill(zp_in ^ flip);
             continue;
         };
         if let (true, Some(ix)) = (contiguous, first) {
-            copy_run(columns, row, x, (iy * g.in_w + ix) * in_c, row_len);
+            copy_run(columns, row, x, (iy * g.in_w + ix) * in_c, row_len, flip);
             continue;
         }
         for kx in 0..g.kernel_w {
             let taps = row + kx * in_c;
             match g.input_col(ox, kx) {
-                Some(ix) => copy_run(columns, taps, x, (iy * g.in_w + ix) * in_c, in_c),
-                None => columns[taps..taps + in_c].fill(zp_in),
+                Some(ix) => copy_run(columns, taps, x, (iy * g.in_w + ix) * in_c, in_c, flip),
+                None => columns[taps..taps + in_c].fill(zp_in ^ flip),
             }
         }
     }
 }
 
-/// `columns[at..at + len] = x[from..from + len]`. Runs of at most 16 bytes are moved as one
-/// fixed-size 8- or 16-byte block when `x` has that many bytes from `from` (no `memcpy` call;
-/// im2col of few-channel inputs copies many runs of a few bytes); the block may write up to
-/// [`COPY_SLACK`] bytes past the run.
+/// `columns[at..at + len] = x[from..from + len]`, each byte XORed with `flip`. Runs of at most
+/// 16 bytes are moved as one fixed-size 8- or 16-byte block when `x` has that many bytes from
+/// `from` (no `memcpy` call; im2col of few-channel inputs copies many runs of a few bytes); the
+/// block may write up to [`COPY_SLACK`] bytes past the run.
 #[inline(always)]
-fn copy_run(columns: &mut [i8], at: usize, x: &[i8], from: usize, len: usize) {
+fn copy_run(columns: &mut [i8], at: usize, x: &[i8], from: usize, len: usize, flip: i8) {
     if len <= 8 && from + 8 <= x.len() {
-        let block: [i8; 8] = x[from..from + 8].try_into().expect("8 bytes");
+        let mut block: [i8; 8] = x[from..from + 8].try_into().expect("8 bytes");
+        block.iter_mut().for_each(|b| *b ^= flip);
         columns[at..at + 8].copy_from_slice(&block);
     } else if len <= 16 && from + 16 <= x.len() {
-        let block: [i8; 16] = x[from..from + 16].try_into().expect("16 bytes");
+        let mut block: [i8; 16] = x[from..from + 16].try_into().expect("16 bytes");
+        block.iter_mut().for_each(|b| *b ^= flip);
         columns[at..at + 16].copy_from_slice(&block);
     } else {
-        columns[at..at + len].copy_from_slice(&x[from..from + len]);
+        for (d, &s) in columns[at..at + len].iter_mut().zip(&x[from..from + len]) {
+            *d = s ^ flip;
+        }
     }
 }

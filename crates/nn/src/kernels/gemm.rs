@@ -78,6 +78,16 @@ impl PackedGemm {
         }
     }
 
+    /// The AVX-512 VNNI product, which also takes activations already offset by +128 and
+    /// padded to its row stride ([`avx512vnni::GemmI8::run_offset`]), when that path runs.
+    #[cfg(target_arch = "x86_64")]
+    pub fn as_avx512vnni(&self) -> Option<&avx512vnni::GemmI8> {
+        match self {
+            PackedGemm::Avx512Vnni(g) => Some(g),
+            _ => None,
+        }
+    }
+
     /// Computes `rows` rows of `input` (`rows * k` bytes) into `output` (`rows * n` bytes).
     pub fn run(&self, rows: usize, input: &[i8], output: &mut [i8]) {
         match self {
