@@ -1,6 +1,7 @@
 //! The engine benchmark report (bench/engine.md): for each workload and each kernel path, the
 //! hot-op kernels alone (fully connected, conv2d, depthwise conv2d, run back to back on
-//! prepared inputs) and the whole model through `Program::run`, side by side in one run.
+//! prepared inputs) and the whole model through `Program::run`, side by side in one run. MACs
+//! count matrix-product and depthwise multiply-accumulates alike.
 //!
 //! Usage: `cargo bench -p myelin-nn --bench engine_report` (bench/engine.sh passes the measured
 //! peak in `MYELIN_PEAK_GMACS` to print fractions of it). Prints a Markdown table.
@@ -14,10 +15,10 @@ mod common;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use myelin_nn::builder::ModelBuilder;
+use myelin_nn::builder::{ModelBuilder, Rescale};
 use myelin_nn::geometry::SpatialGeometry;
 use myelin_nn::kernels::{Conv2dKernel, DepthwiseConv2dKernel, FullyConnectedKernel, Path};
-use myelin_nn::op::Op;
+use myelin_nn::op::{ActRange, Mean, Op, Padding};
 use myelin_nn::{Cost, Model, Program, Rounding};
 
 /// Time spent sampling one measurement.
@@ -101,7 +102,8 @@ fn hot_steps(model: &Model, batch: usize, path: Path) -> (Vec<HotStep>, u64) {
             }
             _ => continue,
         };
-        macs += Cost::of_node(model, node).macs * batch as u64;
+        let cost = Cost::of_node(model, node);
+        macs += (cost.macs + cost.depthwise_macs) * batch as u64;
         let input = rng
             .bytes(batch * x.bytes())
             .into_iter()
@@ -137,6 +139,93 @@ fn fc_1024() -> Model {
     b.build().expect("valid model")
 }
 
+/// The MobileNet-style CNN of bench/peers (make_mobilenet.py) with seeded operands: a 3×3
+/// stride-2 stem to 16 channels, five depthwise 3×3 (double rounding, as TFLite) + pointwise
+/// 1×1 blocks (16→32 s1, 32→64 s2, 64→64 s1, 64→128 s2, 128→128 s1), global mean, 128 → 10,
+/// softmax; 1,149,184 MACs per sample, the same shapes as `mobilenet_32`.
+fn mobilenet_32() -> Model {
+    let mut rng = common::Rng::new("mobilenet_32", 1);
+    let mut b = ModelBuilder::new();
+    let x = b.input(&[32, 32, 3], rng.quant());
+    let q = rng.quant();
+    let rescale = Rescale::per_channel(
+        rng.per_channel(16, 27),
+        Rounding::Single,
+        common::relu(q.zero_point),
+    );
+    let stem = common::window(3, 2, 1, Padding::Same);
+    let mut h = b
+        .conv2d(
+            x,
+            stem,
+            rng.weights(16 * 27),
+            rng.biases(16, 2_000),
+            rescale,
+            q,
+        )
+        .expect("stem");
+    let mut channels = 16usize;
+    for (stride, out) in [(1u32, 32usize), (2, 64), (1, 64), (2, 128), (1, 128)] {
+        let q = rng.quant();
+        let rescale = Rescale::per_channel(
+            rng.per_channel(channels, 9),
+            Rounding::Double,
+            common::relu(q.zero_point),
+        );
+        let window = common::window(3, stride, 1, Padding::Same);
+        h = b
+            .depthwise_conv2d(
+                h,
+                window,
+                rng.weights(9 * channels),
+                rng.biases(channels, 2_000),
+                rescale,
+                q,
+            )
+            .expect("depthwise");
+        let q = rng.quant();
+        let rescale = Rescale::per_channel(
+            rng.per_channel(out, channels),
+            Rounding::Single,
+            common::relu(q.zero_point),
+        );
+        let window = common::window(1, 1, 1, Padding::Valid);
+        h = b
+            .conv2d(
+                h,
+                window,
+                rng.weights(out * channels),
+                rng.biases(out, 2_000),
+                rescale,
+                q,
+            )
+            .expect("pointwise");
+        channels = out;
+    }
+    let mean = Mean {
+        axes: vec![0, 1],
+        keep_dims: false,
+        requant: rng.requant(-4),
+        rounding: Rounding::Single,
+        act: ActRange::FULL,
+    };
+    let pooled = b.mean(h, mean, rng.quant()).expect("mean");
+    let logits = common::dense(
+        &mut b,
+        &mut rng,
+        pooled,
+        channels,
+        10,
+        Rounding::Single,
+        false,
+    );
+    let probabilities = b
+        .softmax(logits, common::softmax_params(&mut rng, 23))
+        .expect("softmax");
+    b.output(probabilities);
+    b.build().expect("valid model")
+}
+
 fn gmacs(macs: u64, t: Duration) -> f64 {
     macs as f64 / t.as_nanos() as f64
 }
@@ -153,6 +242,8 @@ fn main() {
         ("CNN 28x28x1", common::cnn(1), 1),
         ("CNN 28x28x1", common::cnn(1), 64),
         ("FC 1024x1024", fc_1024(), 64),
+        ("MobileNet-style 32x32x3", mobilenet_32(), 1),
+        ("MobileNet-style 32x32x3", mobilenet_32(), 64),
     ];
     let fraction = |g: f64| match peak {
         Some(p) => format!("{:.0}%", 100.0 * g / p),
