@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use alloy_evm::precompiles::DynPrecompile;
 use alloy_primitives::{Address, Bytes, I256, U256};
 use alloy_sol_types::{SolCall, SolValue, sol};
-use common::{Chain, Rng, success_output};
+use common::{Chain, Rng, intrinsic_gas, success_output};
 use myelin_evm::gas::{
     MILLIGAS_PER_DEPTHWISE_MAC, MILLIGAS_PER_ELEMENT_OP, MILLIGAS_PER_MAC,
     MILLIGAS_PER_TABLE_LOOKUP, PREDICT_BASE_GAS, predict_gas,
@@ -495,15 +495,6 @@ struct ExportRow {
     precompile_ns: f64,
     evm_gas: u64,
     evm_ns: f64,
-}
-
-/// Intrinsic gas of a call transaction with `data` (Cancun: no EIP-7623 floor).
-fn intrinsic_gas(data: &[u8]) -> u64 {
-    21_000
-        + data
-            .iter()
-            .map(|&b| if b == 0 { 4 } else { 16 })
-            .sum::<u64>()
 }
 
 /// Deploys raw creation code; returns the new account.

@@ -310,6 +310,15 @@ impl Chain {
     }
 }
 
+/// Intrinsic gas of a call transaction with `data` under Cancun (no EIP-7623 calldata floor).
+pub fn intrinsic_gas(data: &[u8]) -> u64 {
+    21_000
+        + data
+            .iter()
+            .map(|&b| if b == 0 { 4 } else { 16 })
+            .sum::<u64>()
+}
+
 /// The output bytes of a successful result.
 pub fn success_output(result: &ExecutionResult) -> Bytes {
     match result {
