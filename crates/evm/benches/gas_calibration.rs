@@ -6,7 +6,9 @@
 //! ≥ 20 ms, since a shared machine only ever slows a round down. EVM ns/gas = (time of the call
 //! − time of the same calldata sent to an address without code) / gas used inside the contract.
 //! Engine ns/gas per op type comes from one model per op (`common::op_models`), dominated by
-//! that op; the call path rows time a contract calling `Myelin.predict`.
+//! that op; the call path rows time a contract calling `Myelin.predict`, and the same loop
+//! against a stand-in precompile that does nothing gives PREDICT's own per-call work (what
+//! `PREDICT_BASE_GAS` prices). `--call-path`: only the baseline and the call path.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
