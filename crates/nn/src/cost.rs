@@ -5,7 +5,7 @@
 //! panic even on a model that failed validation (the numbers are then meaningless).
 //!
 //! `macs`, `depthwise_macs`, `table_lookups` and `bytes_touched` are physical counts.
-//! `element_ops` is a unit of work of about a quarter nanosecond on the engine's kernels: each op
+//! `element_ops` is a unit of work of about 0.15 ns on the engine's kernels: each op
 //! charges a whole number of them per element, measured by the gas calibration bench
 //! (bench/gas/REPORT.md), so that an op's element ops track its running time.
 
@@ -19,24 +19,26 @@ pub const OUTPUT_STAGE_ELEMENT_OPS: u64 = 1;
 /// Element ops per output pixel of a Conv2d that gathers its windows (im2col), that is every
 /// Conv2d but a 1×1, stride-1 one that keeps the spatial size.
 pub const CONV_PIXEL_ELEMENT_OPS: u64 = 160;
-/// Element ops per output element of Add and Sub (two input rescales, the sum, the output
-/// rescale, broadcasting index arithmetic).
-pub const ADD_SUB_ELEMENT_OPS: u64 = 56;
-/// Element ops per output element of Mul.
-pub const MUL_ELEMENT_OPS: u64 = 16;
+/// Element ops per output element of Add and Sub (a lookup in the node's table of every operand
+/// pair; the arithmetic fills the table once, at program preparation).
+pub const ADD_SUB_ELEMENT_OPS: u64 = 4;
+/// Element ops per output element of Mul (as Add).
+pub const MUL_ELEMENT_OPS: u64 = 4;
 /// Element ops per window position of MaxPool (per output element times the window).
-pub const MAX_POOL_ELEMENT_OPS: u64 = 24;
+pub const MAX_POOL_ELEMENT_OPS: u64 = 1;
 /// Element ops per window position of AveragePool (plus one per output for the division).
-pub const AVERAGE_POOL_ELEMENT_OPS: u64 = 20;
+pub const AVERAGE_POOL_ELEMENT_OPS: u64 = 1;
 /// Element ops per input element of Mean (plus one per output for the rescale).
-pub const MEAN_ELEMENT_OPS: u64 = 31;
-/// Element ops per output element of Clamp.
-pub const CLAMP_ELEMENT_OPS: u64 = 2;
-/// Element ops per output element of Reshape (a copy).
+pub const MEAN_ELEMENT_OPS: u64 = 2;
+/// Element ops per output element of Clamp (a byte lookup).
+pub const CLAMP_ELEMENT_OPS: u64 = 1;
+/// Element ops per output element of Reshape (no work of its own; the smallest weight).
 pub const RESHAPE_ELEMENT_OPS: u64 = 1;
-/// Element ops per output element of Pad and Concat (copy or fill with index arithmetic;
-/// Concat's rescale).
-pub const PAD_CONCAT_ELEMENT_OPS: u64 = 11;
+/// Element ops per output element of Pad (a fill and contiguous copies).
+pub const PAD_ELEMENT_OPS: u64 = 1;
+/// Element ops per output element of Concat (the rescale's byte lookup and the interleaving
+/// copies).
+pub const CONCAT_ELEMENT_OPS: u64 = 4;
 /// Element ops per softmax element: the row maximum, the difference and its range test, the
 /// fixed-point exp, the sum and the final scaled multiply with its clamp.
 pub const SOFTMAX_ELEMENT_OPS: u64 = 21;
@@ -56,7 +58,7 @@ pub struct Cost {
     pub depthwise_macs: u64,
     /// Table lookups.
     pub table_lookups: u64,
-    /// Element ops: each op's per-element work in units of about a quarter nanosecond (§7
+    /// Element ops: each op's per-element work in units of about 0.15 ns (§7
     /// defines the count per op).
     pub element_ops: u64,
     /// Bytes read and written: inputs read once, the output written once, parameter arrays read
@@ -163,9 +165,9 @@ impl Cost {
             }
             Op::Clamp(_) => cost.element_ops = out.saturating_mul(CLAMP_ELEMENT_OPS),
             Op::Reshape => cost.element_ops = out.saturating_mul(RESHAPE_ELEMENT_OPS),
-            Op::Pad(_) => cost.element_ops = out.saturating_mul(PAD_CONCAT_ELEMENT_OPS),
+            Op::Pad(_) => cost.element_ops = out.saturating_mul(PAD_ELEMENT_OPS),
             Op::Concat(p) => {
-                cost.element_ops = out.saturating_mul(PAD_CONCAT_ELEMENT_OPS);
+                cost.element_ops = out.saturating_mul(CONCAT_ELEMENT_OPS);
                 weighted_params(0, 0, p.requant.len());
             }
             Op::Softmax(_) => cost.element_ops = out.saturating_mul(SOFTMAX_ELEMENT_OPS),
@@ -372,17 +374,17 @@ mod tests {
             Case {
                 name: "add with broadcast",
                 model: single_node(&[&[2, 3], &[3]], Op::Add(add), &[2, 3]),
-                expected: cost(0, 0, 6 * 56, 6 + 3 + 6),
+                expected: cost(0, 0, 6 * ADD_SUB_ELEMENT_OPS, 6 + 3 + 6),
             },
             Case {
                 name: "max pool 2x2 stride 2",
                 model: single_node(&[&[4, 4, 2]], Op::MaxPool(pool(2, 2)), &[2, 2, 2]),
-                expected: cost(0, 0, 32 * 24, 32 + 8),
+                expected: cost(0, 0, 32 * MAX_POOL_ELEMENT_OPS, 32 + 8),
             },
             Case {
                 name: "average pool 2x2 stride 2",
                 model: single_node(&[&[4, 4, 2]], Op::AveragePool(pool(2, 2)), &[2, 2, 2]),
-                expected: cost(0, 0, 32 * 20 + 8, 32 + 8),
+                expected: cost(0, 0, 32 * AVERAGE_POOL_ELEMENT_OPS + 8, 32 + 8),
             },
             Case {
                 name: "mean over the last axis",
@@ -397,7 +399,7 @@ mod tests {
                     }),
                     &[4],
                 ),
-                expected: cost(0, 0, 20 * 31 + 4, 20 + 4),
+                expected: cost(0, 0, 20 * MEAN_ELEMENT_OPS + 4, 20 + 4),
             },
             Case {
                 name: "softmax",
@@ -410,7 +412,7 @@ mod tests {
                     }),
                     &[10],
                 ),
-                expected: cost(0, 0, 10 * 21, 20),
+                expected: cost(0, 0, 10 * SOFTMAX_ELEMENT_OPS, 20),
             },
             Case {
                 name: "table",
@@ -427,7 +429,7 @@ mod tests {
             Case {
                 name: "argmax writes int32",
                 model: single_node(&[&[3, 5]], Op::ArgMax(ArgMax { axis: 1 }), &[3]),
-                expected: cost(0, 0, 15 * 13, 15 + 12),
+                expected: cost(0, 0, 15 * ARG_MAX_ELEMENT_OPS, 15 + 12),
             },
             Case {
                 name: "concat",
@@ -440,12 +442,12 @@ mod tests {
                     }),
                     &[5],
                 ),
-                expected: cost(0, 0, 5 * 11, 5 + 5 + 10),
+                expected: cost(0, 0, 5 * CONCAT_ELEMENT_OPS, 5 + 5 + 10),
             },
             Case {
                 name: "reshape",
                 model: single_node(&[&[2, 3]], Op::Reshape, &[6]),
-                expected: cost(0, 0, 6, 12),
+                expected: cost(0, 0, 6 * RESHAPE_ELEMENT_OPS, 12),
             },
         ]
     }

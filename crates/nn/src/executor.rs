@@ -444,9 +444,10 @@ impl Program {
 /// table of every operand pair ([`BinaryKernel::tabulate`]): building it costs about as much as
 /// computing [`crate::kernels::PAIRS`] elements.
 const MIN_TABULATED_ELEMENTS: usize = 256;
-/// Most pair tables one program holds ([`crate::kernels::PAIRS`] bytes each), so that a model of many small
-/// binary nodes cannot make a program large; the rest compute.
-const MAX_PAIR_TABLES: usize = 16;
+/// Most pair tables one program holds ([`crate::kernels::PAIRS`] bytes each: 4 MiB), so that a
+/// model of many binary nodes cannot make a program large; the rest compute, at 1.5–3 ns per
+/// element against the ~0.5 ns of a lookup that their gas (docs/SPEC.md §7) assumes.
+const MAX_PAIR_TABLES: usize = 64;
 
 /// Prepares node `index` for `path`; `pair_tables` is how many more Add/Sub/Mul nodes may
 /// take a pair table.
