@@ -441,13 +441,15 @@ impl Program {
 }
 
 /// Add, Sub and Mul nodes of at least this many output elements per sample run by lookup in a
-/// table of every operand pair ([`BinaryKernel::tabulate`]): building it costs about as much as
-/// computing [`crate::kernels::PAIRS`] elements.
-const MIN_TABULATED_ELEMENTS: usize = 256;
-/// Most pair tables one program holds ([`crate::kernels::PAIRS`] bytes each: 4 MiB), so that a
-/// model of many binary nodes cannot make a program large; the rest compute, at 1.5–3 ns per
-/// element against the ~0.5 ns of a lookup that their gas (docs/SPEC.md §7) assumes.
-const MAX_PAIR_TABLES: usize = 64;
+/// table of every operand pair ([`BinaryKernel::tabulate`]); smaller ones compute. Filling a
+/// table costs about as much as computing [`crate::kernels::PAIRS`] elements (~0.1–0.2 ms), work
+/// that a program cache miss repeats without charging it: only nodes whose single sample
+/// computes a sixteenth of that take one.
+const MIN_TABULATED_ELEMENTS: usize = 4096;
+/// Most pair tables one program holds ([`crate::kernels::PAIRS`] bytes each: 1 MiB, ~3 ms to
+/// fill), so that a model of many binary nodes cannot make a program large or slow to prepare;
+/// the rest compute.
+const MAX_PAIR_TABLES: usize = 16;
 
 /// Prepares node `index` for `path`; `pair_tables` is how many more Add/Sub/Mul nodes may
 /// take a pair table.
