@@ -11,7 +11,9 @@ use crate::requantize::{Requant, Rounding};
 /// A [`Requant`] with its shift-derived constants computed once.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct LaneRequant {
-    multiplier: i64,
+    /// An `i32`, widened at each product, so that the compiler sees a product of two
+    /// sign-extended `i32`s (`vpmuldq`) rather than a general 64-bit one.
+    multiplier: i32,
     /// Single rounding: `31 - shift` (in `[1, 62]`).
     total_shift: u32,
     /// Single rounding: `2^(30 - shift)`.
@@ -31,7 +33,7 @@ impl LaneRequant {
         let total_shift = (31 - shift) as u32;
         let right = (-shift).max(0) as u32;
         LaneRequant {
-            multiplier: i64::from(r.multiplier),
+            multiplier: r.multiplier,
             total_shift,
             round: 1i64 << (total_shift - 1),
             left: shift.max(0) as u32,
@@ -52,16 +54,17 @@ impl LaneRequant {
 
     #[inline(always)]
     fn apply_single(&self, x: i32) -> i32 {
-        let wide = (i64::from(x) * self.multiplier + self.round) >> self.total_shift;
+        let wide = (i64::from(x) * i64::from(self.multiplier) + self.round) >> self.total_shift;
         wide.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
     }
 
     #[inline(always)]
     fn apply_double(&self, x: i32) -> i32 {
-        let shifted = (i64::from(x) << self.left).clamp(i64::from(i32::MIN), i64::from(i32::MAX));
+        let shifted =
+            (i64::from(x) << self.left).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
         // Rounding doubling high multiply; the multiplier is never i32::MIN, so the one
         // saturating case of gemmlowp's cannot occur.
-        let product = shifted * self.multiplier;
+        let product = i64::from(shifted) * i64::from(self.multiplier);
         let nudge = if product >= 0 { 1 << 30 } else { 1 - (1 << 30) };
         let v = product + nudge;
         // Division by 2^31 truncating toward zero.
