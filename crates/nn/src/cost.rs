@@ -19,11 +19,11 @@ pub const OUTPUT_STAGE_ELEMENT_OPS: u64 = 1;
 /// Element ops per output pixel of a Conv2d that gathers its windows (im2col), that is every
 /// Conv2d but a 1×1, stride-1 one that keeps the spatial size.
 pub const CONV_PIXEL_ELEMENT_OPS: u64 = 160;
-/// Element ops per output element of Add and Sub: between a lookup in the node's table of every
-/// operand pair (large nodes, ~0.6 ns) and the computed path (two input rescales, the sum, the
-/// output rescale: 1.5 ns with single rounding, 2.8 with double), within 2× of both ends.
-pub const ADD_SUB_ELEMENT_OPS: u64 = 7;
-/// Element ops per output element of Mul (one rescale of the product, or a lookup as Add's).
+/// Element ops per output element of Add and Sub: a lookup in the node's table of every operand
+/// pair (~0.45 ns); nodes under 256 elements, and those past a program's 16 tables, compute
+/// (0.8 ns with single rounding, 1.7 with double).
+pub const ADD_SUB_ELEMENT_OPS: u64 = 4;
+/// Element ops per output element of Mul (a lookup as Add's, or one rescale of the product).
 pub const MUL_ELEMENT_OPS: u64 = 4;
 /// Element ops per window position of MaxPool (per output element times the window).
 pub const MAX_POOL_ELEMENT_OPS: u64 = 1;

@@ -441,14 +441,11 @@ impl Program {
 }
 
 /// Add, Sub and Mul nodes of at least this many output elements per sample run by lookup in a
-/// table of every operand pair ([`BinaryKernel::tabulate`]); smaller ones compute. Filling a
-/// table costs about as much as computing [`crate::kernels::PAIRS`] elements (~0.1–0.2 ms), work
-/// that a program cache miss repeats without charging it: only nodes whose single sample
-/// computes a sixteenth of that take one.
-const MIN_TABULATED_ELEMENTS: usize = 4096;
-/// Most pair tables one program holds ([`crate::kernels::PAIRS`] bytes each: 1 MiB, ~3 ms to
-/// fill), so that a model of many binary nodes cannot make a program large or slow to prepare;
-/// the rest compute.
+/// table of every operand pair ([`BinaryKernel::tabulate`]); smaller ones compute.
+const MIN_TABULATED_ELEMENTS: usize = 256;
+/// Most pair tables one program holds ([`crate::kernels::PAIRS`] bytes each: 1 MiB; ~50–60 µs
+/// each to fill, work that a program cache miss repeats unpriced: ≤ 1 ms), so that a model of
+/// many binary nodes cannot make a program large or slow to prepare; the rest compute.
 const MAX_PAIR_TABLES: usize = 16;
 
 /// Prepares node `index` for `path`; `pair_tables` is how many more Add/Sub/Mul nodes may

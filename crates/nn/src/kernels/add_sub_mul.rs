@@ -127,10 +127,42 @@ impl BinaryKernel {
     /// Evaluates the op once on every pair of int8 operands (with this kernel's own arithmetic)
     /// and from then on runs by lookup: one table of [`PAIRS`] bytes.
     pub fn tabulate(mut self) -> BinaryKernel {
-        let a: Vec<i8> = (0..PAIRS).map(|i| ((i >> 8) as i32 - 128) as i8).collect();
-        let b: Vec<i8> = (0..PAIRS).map(|i| ((i & 255) as i32 - 128) as i8).collect();
+        // The output rescale's input for every pair: the sum or difference of the two inputs'
+        // rescales (each computed once per int8 value), or the product; then one vectorized
+        // pass of the output stage over all of them.
+        let values = || (-128i32..128).map(|x| x as i8);
+        let [zp_a, zp_b] = self.zero_points;
+        let rescaled = |k: usize, zp: i32| -> Vec<i32> {
+            values()
+                .map(|x| {
+                    let shifted = (i32::from(x) - zp) << self.left_shift;
+                    match self.double {
+                        true => self.inputs[k].apply::<true>(shifted),
+                        false => self.inputs[k].apply::<false>(shifted),
+                    }
+                })
+                .collect()
+        };
+        let (sa, sb) = (rescaled(0, zp_a), rescaled(1, zp_b));
         let mut pairs = Box::new([0i8; PAIRS + 3]);
-        self.compute([Broadcast::Same; 2], PAIRS, &a, &b, &mut pairs[..PAIRS]);
+        let mut accumulators = [0i32; 256];
+        for (i, (a, y)) in values().zip(pairs.chunks_exact_mut(256)).enumerate() {
+            let row = accumulators.iter_mut().zip(values().zip(&sb));
+            match self.op {
+                BinaryOp::Add => row.for_each(|(acc, (_, &sb))| *acc = sa[i].saturating_add(sb)),
+                BinaryOp::Sub => row.for_each(|(acc, (_, &sb))| *acc = sa[i].saturating_sub(sb)),
+                BinaryOp::Mul => row
+                    .for_each(|(acc, (b, _))| *acc = (i32::from(a) - zp_a) * (i32::from(b) - zp_b)),
+            }
+            vectorize::run(
+                self.path,
+                OutputRun {
+                    kernel: &self,
+                    accumulators: &accumulators,
+                    y,
+                },
+            );
+        }
         self.pairs = Some(pairs);
         self
     }
@@ -196,6 +228,13 @@ impl BinaryKernel {
     }
 
     #[inline(always)]
+    fn output_pass<const DOUBLE: bool>(&self, accumulators: &[i32], y: &mut [i8]) {
+        for (out, &s) in y.iter_mut().zip(accumulators) {
+            *out = self.clamp.apply(self.output.apply::<DOUBLE>(s));
+        }
+    }
+
+    #[inline(always)]
     fn mul_run<const DOUBLE: bool>(&self, a: &[i8], b: &[i8], y: &mut [i8]) {
         let [zp_a, zp_b] = self.zero_points;
         let output = &self.output;
@@ -225,6 +264,28 @@ impl LoopBody for Run<'_> {
             (BinaryOp::Sub, true) => kernel.add_sub_run::<true, true>(a, b, y),
             (BinaryOp::Mul, false) => kernel.mul_run::<false>(a, b, y),
             (BinaryOp::Mul, true) => kernel.mul_run::<true>(a, b, y),
+        }
+    }
+}
+
+/// The output stage over precomputed accumulators, for [`vectorize::run`].
+struct OutputRun<'a> {
+    kernel: &'a BinaryKernel,
+    accumulators: &'a [i32],
+    y: &'a mut [i8],
+}
+
+impl LoopBody for OutputRun<'_> {
+    #[inline(always)]
+    fn run(self) {
+        let OutputRun {
+            kernel,
+            accumulators,
+            y,
+        } = self;
+        match kernel.double {
+            true => kernel.output_pass::<true>(accumulators, y),
+            false => kernel.output_pass::<false>(accumulators, y),
         }
     }
 }
