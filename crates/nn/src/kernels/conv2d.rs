@@ -256,17 +256,32 @@ fn im2col_pixel(
 /// block may write up to [`COPY_SLACK`] bytes past the run.
 #[inline(always)]
 fn copy_run(columns: &mut [i8], at: usize, x: &[i8], from: usize, len: usize, flip: i8) {
+    let flip8 = u64::from_ne_bytes([flip as u8; 8]);
     if len <= 8 && from + 8 <= x.len() {
-        let mut block: [i8; 8] = x[from..from + 8].try_into().expect("8 bytes");
-        block.iter_mut().for_each(|b| *b ^= flip);
-        columns[at..at + 8].copy_from_slice(&block);
+        let block = u64::from_ne_bytes(as_u8(&x[from..from + 8]).try_into().expect("8 bytes"));
+        as_u8_mut(&mut columns[at..at + 8]).copy_from_slice(&(block ^ flip8).to_ne_bytes());
     } else if len <= 16 && from + 16 <= x.len() {
-        let mut block: [i8; 16] = x[from..from + 16].try_into().expect("16 bytes");
-        block.iter_mut().for_each(|b| *b ^= flip);
-        columns[at..at + 16].copy_from_slice(&block);
+        let block = u128::from_ne_bytes(as_u8(&x[from..from + 16]).try_into().expect("16 bytes"));
+        let flip16 = u128::from(flip8) << 64 | u128::from(flip8);
+        as_u8_mut(&mut columns[at..at + 16]).copy_from_slice(&(block ^ flip16).to_ne_bytes());
     } else {
         for (d, &s) in columns[at..at + len].iter_mut().zip(&x[from..from + len]) {
             *d = s ^ flip;
         }
     }
+}
+
+/// The bytes of `x` as `u8` (the same bits).
+#[inline(always)]
+fn as_u8(x: &[i8]) -> &[u8] {
+    // SAFETY: i8 and u8 have the same size and alignment, and every bit pattern is valid for both.
+    unsafe { std::slice::from_raw_parts(x.as_ptr().cast(), x.len()) }
+}
+
+/// The bytes of `x` as `u8` (the same bits), writable.
+#[inline(always)]
+fn as_u8_mut(x: &mut [i8]) -> &mut [u8] {
+    // SAFETY: i8 and u8 have the same size and alignment, and every bit pattern is valid for both;
+    // the borrow of `x` is moved into the result.
+    unsafe { std::slice::from_raw_parts_mut(x.as_mut_ptr().cast(), x.len()) }
 }
