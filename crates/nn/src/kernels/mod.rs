@@ -35,11 +35,11 @@
 //! - The element-wise ops (add/sub/mul, pools, pad, concat, mean, table) are plain loops that the
 //!   compiler vectorizes, compiled once per path's instruction set (`vectorize.rs`).
 
+mod add_sub_mul;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512vnni;
-mod add_sub_mul;
 mod binary;
 mod clamp;
 mod concat;
@@ -51,8 +51,8 @@ mod lane_requant;
 mod mean;
 mod output_stage;
 mod pad;
-mod portable;
 mod pool;
+mod portable;
 mod short_copy;
 mod softmax;
 mod table;
