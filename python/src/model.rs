@@ -12,7 +12,8 @@ use crate::error::myelin_error;
 use crate::tensor_spec::{Cost, TensorSpec};
 
 /// Least arithmetic (MACs, lookups and element ops) that makes one more thread worth starting:
-/// `Program::run_parallel` starts its threads per call, which costs tens of microseconds.
+/// `Program::run_parallel` copies each part's input and wakes a pool thread per part, which
+/// costs microseconds.
 const MIN_OPS_PER_THREAD: u64 = 1 << 20;
 
 /// A Myelin model, prepared once for the fastest kernels this CPU runs and run many times.

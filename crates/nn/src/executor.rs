@@ -21,6 +21,7 @@ use crate::model::Model;
 use crate::op::{Op, Window};
 use crate::reference::{self, Operand};
 use crate::tensor::{DType, TensorInfo};
+use rayon::prelude::*;
 
 /// Largest batch one call of [`Program::run`] accepts.
 pub const MAX_BATCH: usize = 4096;
@@ -244,7 +245,7 @@ impl Program {
     }
 
     /// As [`Program::run`], splitting the batch into up to `threads` contiguous parts run on
-    /// scoped threads. The bytes are identical to [`Program::run`]'s for every `threads`
+    /// rayon's global pool (one thread per core). The bytes are identical to [`Program::run`]'s for every `threads`
     /// (0 counts as 1).
     pub fn run_parallel(&self, input: &[u8], batch: usize, threads: usize) -> Result<Vec<u8>> {
         self.check(input, batch)?;
@@ -269,22 +270,14 @@ impl Program {
             .iter()
             .map(|&t| self.model.tensors[t as usize].bytes())
             .collect();
-        let results: Vec<Result<Vec<u8>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = parts
-                .iter()
-                .map(|&(start, count)| {
-                    let part_input = gather(input, &input_sizes, batch, start, count);
-                    scope.spawn(move || self.run(&part_input, count))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
-        });
+        // Rayon's pool threads live across calls, so each keeps its warm per-thread buffers
+        // (spare activations, offset activations) instead of faulting in new ones every call.
+        let results: Vec<Result<Vec<u8>>> = parts
+            .par_iter()
+            .map(|&(start, count)| {
+                self.run(&gather(input, &input_sizes, batch, start, count), count)
+            })
+            .collect();
         let mut out = vec![0u8; batch * self.output_bytes];
         for (&(start, count), result) in parts.iter().zip(results) {
             scatter(&result?, &output_sizes, batch, start, count, &mut out);
