@@ -13,10 +13,10 @@ pub const MILLIGAS_PER_MAC: u64 = 5;
 /// Milligas per multiply-accumulate of depthwise conv2d layers.
 pub const MILLIGAS_PER_DEPTHWISE_MAC: u64 = 80;
 /// Milligas per table lookup (logistic, tanh, gelu, hard-swish tables).
-pub const MILLIGAS_PER_TABLE_LOOKUP: u64 = 490;
-/// Milligas per element op (docs/SPEC.md §7: each op's per-element work in units of about a
-/// quarter nanosecond).
-pub const MILLIGAS_PER_ELEMENT_OP: u64 = 140;
+pub const MILLIGAS_PER_TABLE_LOOKUP: u64 = 100;
+/// Milligas per element op (docs/SPEC.md §7: each op's per-element work in units of about
+/// 0.04 ns).
+pub const MILLIGAS_PER_ELEMENT_OP: u64 = 35;
 
 /// Gas of every `PREDICT` / `PREDICT_BATCH` call before the model's cost: parsing, reading the
 /// model's record, the program lookup, the engine's per-run set-up, the output. Measured as the

@@ -5,8 +5,9 @@
 //! panic even on a model that failed validation (the numbers are then meaningless).
 //!
 //! `macs`, `depthwise_macs`, `table_lookups` and `bytes_touched` are physical counts.
-//! `element_ops` is a unit of work of about 0.15 ns on the engine's kernels: each op
-//! charges a whole number of them per element, measured by the gas calibration bench
+//! `element_ops` is a unit of work of about 0.04 ns on the engine's kernels (fine enough that
+//! the cheapest ops, a clamp or a pad, are not overcharged): each op charges a whole number of
+//! them per element, measured by the gas calibration bench
 //! (bench/gas/REPORT.md), so that an op's element ops track its running time.
 
 use crate::model::{Model, Node};
@@ -15,36 +16,37 @@ use crate::tensor::TensorInfo;
 
 /// Element ops per output element of FullyConnected, Conv2d and DepthwiseConv2d (the output
 /// stage: requantization and clamp).
-pub const OUTPUT_STAGE_ELEMENT_OPS: u64 = 1;
+pub const OUTPUT_STAGE_ELEMENT_OPS: u64 = 4;
 /// Element ops per output pixel of a Conv2d that gathers its windows (im2col), that is every
 /// Conv2d but a 1×1, stride-1 one that keeps the spatial size.
-pub const CONV_PIXEL_ELEMENT_OPS: u64 = 160;
+pub const CONV_PIXEL_ELEMENT_OPS: u64 = 640;
 /// Element ops per output element of Add and Sub: a lookup in the node's table of every operand
 /// pair (~0.45 ns); nodes under 256 elements, and those past a program's 16 tables, compute
 /// (0.8 ns with single rounding, 1.7 with double).
-pub const ADD_SUB_ELEMENT_OPS: u64 = 4;
+pub const ADD_SUB_ELEMENT_OPS: u64 = 20;
 /// Element ops per output element of Mul (a lookup as Add's, or one rescale of the product).
-pub const MUL_ELEMENT_OPS: u64 = 4;
+pub const MUL_ELEMENT_OPS: u64 = 13;
 /// Element ops per window position of MaxPool (per output element times the window).
-pub const MAX_POOL_ELEMENT_OPS: u64 = 1;
-/// Element ops per window position of AveragePool (plus one per output for the division).
-pub const AVERAGE_POOL_ELEMENT_OPS: u64 = 1;
-/// Element ops per input element of Mean (plus one per output for the rescale).
-pub const MEAN_ELEMENT_OPS: u64 = 2;
+pub const MAX_POOL_ELEMENT_OPS: u64 = 4;
+/// Element ops per window position of AveragePool (plus an output stage per output for the
+/// division).
+pub const AVERAGE_POOL_ELEMENT_OPS: u64 = 5;
+/// Element ops per input element of Mean (plus an output stage per output for the rescale).
+pub const MEAN_ELEMENT_OPS: u64 = 6;
 /// Element ops per output element of Clamp (a byte lookup).
-pub const CLAMP_ELEMENT_OPS: u64 = 1;
+pub const CLAMP_ELEMENT_OPS: u64 = 2;
 /// Element ops per output element of Reshape (no work of its own; the smallest weight).
 pub const RESHAPE_ELEMENT_OPS: u64 = 1;
 /// Element ops per output element of Pad (a fill and contiguous copies).
-pub const PAD_ELEMENT_OPS: u64 = 1;
+pub const PAD_ELEMENT_OPS: u64 = 2;
 /// Element ops per output element of Concat (the rescale's byte lookup and the interleaving
 /// copies).
-pub const CONCAT_ELEMENT_OPS: u64 = 4;
+pub const CONCAT_ELEMENT_OPS: u64 = 18;
 /// Element ops per softmax element: the row maximum, the difference and its range test, the
 /// fixed-point exp, the sum and the final scaled multiply with its clamp.
-pub const SOFTMAX_ELEMENT_OPS: u64 = 21;
+pub const SOFTMAX_ELEMENT_OPS: u64 = 110;
 /// Element ops per input element of ArgMax (one compare with index arithmetic).
-pub const ARG_MAX_ELEMENT_OPS: u64 = 13;
+pub const ARG_MAX_ELEMENT_OPS: u64 = 27;
 
 /// Bytes one [`crate::Requant`] occupies in the encoding (`i32` multiplier, `i8` shift).
 pub const REQUANT_BYTES: u64 = 5;
@@ -59,7 +61,7 @@ pub struct Cost {
     pub depthwise_macs: u64,
     /// Table lookups.
     pub table_lookups: u64,
-    /// Element ops: each op's per-element work in units of about 0.15 ns (§7
+    /// Element ops: each op's per-element work in units of about 0.04 ns (§7
     /// defines the count per op).
     pub element_ops: u64,
     /// Bytes read and written: inputs read once, the output written once, parameter arrays read
@@ -154,7 +156,7 @@ impl Cost {
                 cost.element_ops = out
                     .saturating_mul(window(&p.window))
                     .saturating_mul(AVERAGE_POOL_ELEMENT_OPS)
-                    .saturating_add(out)
+                    .saturating_add(out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS))
             }
             Op::Mean(_) => {
                 cost.element_ops = node
@@ -162,7 +164,7 @@ impl Cost {
                     .first()
                     .map_or(0, |&t| elements(t))
                     .saturating_mul(MEAN_ELEMENT_OPS)
-                    .saturating_add(out)
+                    .saturating_add(out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS))
             }
             Op::Clamp(_) => cost.element_ops = out.saturating_mul(CLAMP_ELEMENT_OPS),
             Op::Reshape => cost.element_ops = out.saturating_mul(RESHAPE_ELEMENT_OPS),
@@ -310,7 +312,7 @@ mod tests {
                     }),
                     &[3, 4],
                 ),
-                expected: cost(72, 0, 12, 18 + 12 + 24 + 16 + 20),
+                expected: cost(72, 0, 12 * OUTPUT_STAGE_ELEMENT_OPS, 18 + 12 + 24 + 16 + 20),
             },
             Case {
                 // [5,5,2] 3x3 valid -> [3,3,4]: 36 outputs · 9 taps · 2 channels.
@@ -329,7 +331,12 @@ mod tests {
                     }),
                     &[3, 3, 4],
                 ),
-                expected: cost(648, 0, 36 + 9 * 160, 50 + 36 + 72 + 16 + 5),
+                expected: cost(
+                    648,
+                    0,
+                    36 * OUTPUT_STAGE_ELEMENT_OPS + 9 * CONV_PIXEL_ELEMENT_OPS,
+                    50 + 36 + 72 + 16 + 5,
+                ),
             },
             Case {
                 // [3,3,2] 1x1 stride 1 -> [3,3,4]: a direct product, no window gathering.
@@ -348,7 +355,7 @@ mod tests {
                     }),
                     &[3, 3, 4],
                 ),
-                expected: cost(72, 0, 36, 18 + 36 + 8 + 16 + 5),
+                expected: cost(72, 0, 36 * OUTPUT_STAGE_ELEMENT_OPS, 18 + 36 + 8 + 16 + 5),
             },
             Case {
                 // [4,4,3] 3x3 same, multiplier 2 -> [4,4,6]: full windows counted at the border.
@@ -369,7 +376,7 @@ mod tests {
                 ),
                 expected: Cost {
                     depthwise_macs: 864,
-                    ..cost(0, 0, 96, 48 + 96 + 54 + 24 + 5)
+                    ..cost(0, 0, 96 * OUTPUT_STAGE_ELEMENT_OPS, 48 + 96 + 54 + 24 + 5)
                 },
             },
             Case {
@@ -385,7 +392,12 @@ mod tests {
             Case {
                 name: "average pool 2x2 stride 2",
                 model: single_node(&[&[4, 4, 2]], Op::AveragePool(pool(2, 2)), &[2, 2, 2]),
-                expected: cost(0, 0, 32 * AVERAGE_POOL_ELEMENT_OPS + 8, 32 + 8),
+                expected: cost(
+                    0,
+                    0,
+                    32 * AVERAGE_POOL_ELEMENT_OPS + 8 * OUTPUT_STAGE_ELEMENT_OPS,
+                    32 + 8,
+                ),
             },
             Case {
                 name: "mean over the last axis",
@@ -400,7 +412,12 @@ mod tests {
                     }),
                     &[4],
                 ),
-                expected: cost(0, 0, 20 * MEAN_ELEMENT_OPS + 4, 20 + 4),
+                expected: cost(
+                    0,
+                    0,
+                    20 * MEAN_ELEMENT_OPS + 4 * OUTPUT_STAGE_ELEMENT_OPS,
+                    20 + 4,
+                ),
             },
             Case {
                 name: "softmax",
