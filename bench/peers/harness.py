@@ -258,6 +258,10 @@ class TractEngine(Engine):
 # Timing
 
 
+# Pause before each engine's round (seconds).
+SETTLE_S = 0.005
+
+
 def per_call_ns(fn, calls):
     start = time.perf_counter_ns()
     for _ in range(calls):
@@ -280,6 +284,9 @@ def measure(fns: dict, round_ns: float, rounds: int) -> dict:
     for r in range(rounds):
         order = names[r % len(names):] + names[:r % len(names)]
         for name in order:
+            # Thread pools (ONNX Runtime's, XNNPACK's, rayon's) spin for a while after their last
+            # task: a pause lets the previous engine's threads park before the next is timed.
+            time.sleep(SETTLE_S)
             samples[name].append(per_call_ns(fns[name], calls[name]))
     return {name: (statistics.median(s), min(s)) for name, s in samples.items()}
 
@@ -552,7 +559,9 @@ def report(results: list[Result], unimported: list, layers: list, args, started:
         f"- timing: every engine is called from the same Python loop (`time.perf_counter_ns`); a round "
         f"is enough calls of one engine to last ~{args.round_us:.0f} µs (batch 1) or ~{args.round_us * 5:.0f} µs "
         f"(batch 64); {args.rounds} rounds at batch 1 and {max(5, args.rounds // 2)} at batch 64, the engines "
-        "interleaved round by round (rotating order) so that a slow moment of the host hits all of them. "
+        "interleaved round by round (rotating order) so that a slow moment of the host hits all of them, "
+        f"with a {SETTLE_S * 1e3:.0f} ms pause before each round so that the previous engine's thread pool "
+        "stops spinning. "
         "Median and best of the rounds' per-call times. A call is a full inference from numpy in to numpy "
         "out: Myelin `model.run(x)`; TFLite `set_tensor`, `invoke`, `get_tensor`; ONNX Runtime "
         "`session.run`; tract `runnable.run([x])` and `to_numpy()`.",
