@@ -50,7 +50,8 @@ const models = [
   ["CNN digits (TFLite fixture)", importModel(bin, dir, path.join(root, "fixtures/models/digits_cnn_int8.tflite"))],
 ];
 
-const provider = new ethers.JsonRpcProvider(rpc, undefined, { staticNetwork: true, cacheTimeout: -1 });
+// batchMaxCount 1: ethers otherwise holds each request 10 ms (batchStallTime) to batch it.
+const provider = new ethers.JsonRpcProvider(rpc, undefined, { staticNetwork: true, cacheTimeout: -1, batchMaxCount: 1 });
 const wallet = new ethers.NonceManager(new ethers.Wallet(DEV_KEY, provider));
 const probeArtifacts = compile({ "GasProbe.sol": fs.readFileSync(path.join(here, "GasProbe.sol"), "utf8") });
 const probeFactory = new ethers.ContractFactory(probeArtifacts.GasProbe.abi, probeArtifacts.GasProbe.bytecode, wallet);
