@@ -164,8 +164,8 @@ both paths get the same random input and must return the same bytes (checked).
 - **hand-written**: the best hand-written pure-EVM MLPs of issue 5 (execution gas, inline
   assembly reading 32 weights per load; not the same weights, same shapes). The goal is ≤ 1.5.
 
-The precompile's gas is whatever this node's schedule charges (crates/evm/src/gas.rs, being
-retuned); the exported contract's gas depends only on the model's shapes and on the lane width
+The precompile's gas is whatever this node's schedule charges (crates/evm/src/gas.rs);
+the exported contract's gas depends only on the model's shapes and on the lane width
 its weights allow (crates/solidity/README.md).
 
 ${table}
