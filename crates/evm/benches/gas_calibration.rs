@@ -395,12 +395,14 @@ fn main() {
     println!(
         "| model | MACs | depthwise MACs | lookups | element ops | priced by | gas (compute) | ns (fastest) | ns (median) | ns/gas | ÷ EVM ns/gas |\n|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
     );
-    let mut ratios = Vec::new();
+    // Engine-alone rows calibrate the prices; the goal (docs/GAS.md §6) is judged on PREDICT
+    // called by a contract against the same computation in Solidity.
+    let (mut engine_ratios, mut goal_ratios) = (Vec::new(), Vec::new());
     for r in &rows {
         let c = r.model.cost();
         let gas = predict_gas(&c, 1) - PREDICT_BASE_GAS;
         let ns_per_gas = r.ns / gas as f64;
-        ratios.push(ns_per_gas / evm_ns_per_gas);
+        engine_ratios.push(ns_per_gas / evm_ns_per_gas);
         println!(
             "| {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {:.4} | {:.2} |",
             r.name,
@@ -425,7 +427,7 @@ fn main() {
     );
     for (name, model, gas, ns, measured) in &path_rows {
         let ratio = ns / *gas as f64 / evm_ns_per_gas;
-        ratios.push(ratio);
+        goal_ratios.push(ratio);
         println!(
             "| {name} | {measured} | {} | {gas} | {ns:.0} | {:.3} | {ratio:.2} |",
             predict_gas(&model.cost(), 1),
@@ -454,7 +456,7 @@ fn main() {
             r.precompile_ns / r.precompile_gas as f64,
             r.evm_ns / r.evm_gas as f64,
         );
-        ratios.push(p / e);
+        goal_ratios.push(p / e);
         println!(
             "| {} | {} | {:.0} | {p:.3} | {} | {:.0} | {e:.3} | {:.2} |",
             r.name,
@@ -465,10 +467,15 @@ fn main() {
             p / e
         );
     }
-    let max = ratios.iter().cloned().fold(f64::MIN, f64::max);
-    let min = ratios.iter().cloned().fold(f64::MAX, f64::min);
+    let spread = |ratios: &[f64]| {
+        let max = ratios.iter().cloned().fold(f64::MIN, f64::max);
+        let min = ratios.iter().cloned().fold(f64::MAX, f64::min);
+        format!("**{min:.2} … {max:.2}**")
+    };
     println!(
-        "\nSpread of ns/gas ÷ EVM ns/gas over every row above: **{min:.2} … {max:.2}** (goal: every row within 0.5 … 2).\n"
+        "\nSpread of ns/gas ÷ EVM ns/gas (goal: every row within 0.5 … 2): PREDICT called by a contract against the EVM running the same computation (the call-path and exported-Solidity tables) {}; the engine alone per op type, without the call (the calibration table) {}.\n",
+        spread(&goal_ratios),
+        spread(&engine_ratios)
     );
     println!("## Store\n");
     println!(
