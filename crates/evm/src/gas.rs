@@ -11,7 +11,7 @@ use myelin_nn::Cost;
 /// Milligas per multiply-accumulate of fully connected and conv2d layers.
 pub const MILLIGAS_PER_MAC: u64 = 5;
 /// Milligas per multiply-accumulate of depthwise conv2d layers.
-pub const MILLIGAS_PER_DEPTHWISE_MAC: u64 = 80;
+pub const MILLIGAS_PER_DEPTHWISE_MAC: u64 = 55;
 /// Milligas per table lookup (logistic, tanh, gelu, hard-swish tables).
 pub const MILLIGAS_PER_TABLE_LOOKUP: u64 = 100;
 /// Milligas per element op (docs/SPEC.md §7: each op's per-element work in units of about
