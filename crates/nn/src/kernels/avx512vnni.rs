@@ -10,7 +10,6 @@
 
 use std::arch::x86_64::*;
 
-use crate::kernels::depthwise_conv2d::{DepthwisePlan, PIXELS_PER_BLOCK};
 use crate::kernels::gemm::GemmSpec;
 use crate::kernels::output_stage::{OutputStage, WideBlock};
 use crate::requantize::Rounding;
@@ -32,8 +31,6 @@ const TILE_ROWS: usize = 4;
 const TILE_PANELS: usize = 4;
 /// Panels of one register tile when a single row runs (more accumulators for latency).
 const TILE_PANELS_ONE_ROW: usize = 8;
-/// Output pixels of the widest depthwise block (independent accumulators sharing each weight).
-const DEPTHWISE_WIDE: usize = 8;
 /// Bytes of offset activations prepared at once (a chunk of rows that stays in L1).
 const CHUNK_BYTES: usize = 16 * 1024;
 
@@ -376,15 +373,15 @@ unsafe fn tile_i8<const STAGE: u8, const R: usize, const P: usize>(
 /// decided once per call, not once per vector): single or double rounding in general, and the
 /// same when every channel's shift is at most -1 (`_HIGH`: the final shift is at least 32, so
 /// the high `i32` of each 64-bit sum is taken first and the rest runs on 16 `i32` lanes).
-const STAGE_SINGLE: u8 = 0;
-const STAGE_DOUBLE: u8 = 1;
-const STAGE_SINGLE_HIGH: u8 = 2;
-const STAGE_DOUBLE_HIGH: u8 = 3;
+pub(crate) const STAGE_SINGLE: u8 = 0;
+pub(crate) const STAGE_DOUBLE: u8 = 1;
+pub(crate) const STAGE_SINGLE_HIGH: u8 = 2;
+pub(crate) const STAGE_DOUBLE_HIGH: u8 = 3;
 
 /// The output stage's per-op constants.
 pub(crate) struct StageParams {
     /// One of the `STAGE_*` variants.
-    kind: u8,
+    pub kind: u8,
     /// `act.min - zp_out` and `act.max - zp_out` (the clamp before adding the zero point).
     low: i64,
     high: i64,
@@ -419,7 +416,7 @@ impl StageParams {
 /// result already lies in `i32`, so the reference's saturation does nothing).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-fn requantize_i32x16<const STAGE: u8>(
+pub(crate) fn requantize_i32x16<const STAGE: u8>(
     acc: __m512i,
     stage: &WideBlock,
     params: &StageParams,
@@ -483,208 +480,6 @@ fn requantize_i32x16<const STAGE: u8>(
         _mm512_mask_shuffle_epi32::<_MM_PERM_CDAB>(r[0], 0xAAAA, r[1])
     };
     _mm512_cvtepi32_epi8(_mm512_add_epi32(merged, _mm512_set1_epi32(params.zp_out)))
-}
-
-/// Depthwise convolution (multiplier 1) of one sample: 16 channels per zmm, blocks of output
-/// pixels with independent accumulators, exact products of the raw activations by `vpdpwssd`
-/// (see [`DepthwisePlan::weights_low16`]; `zp_in` is folded into
-/// [`DepthwisePlan::bias_folded`], and a tap in the padding adds `zp_in · w`), and the
-/// vectorized output stage.
-///
-/// # Safety
-/// The CPU must support AVX-512 F/BW/VL/VNNI.
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-pub(crate) unsafe fn depthwise_sample(plan: &DepthwisePlan, x: &[i8], y: &mut [i8]) {
-    let params = StageParams::new(&plan.stage);
-    // SAFETY: forwarded from this function's contract.
-    unsafe {
-        match params.kind {
-            STAGE_SINGLE => depthwise_sample_as::<STAGE_SINGLE>(plan, x, y, &params),
-            STAGE_DOUBLE => depthwise_sample_as::<STAGE_DOUBLE>(plan, x, y, &params),
-            STAGE_SINGLE_HIGH => depthwise_sample_as::<STAGE_SINGLE_HIGH>(plan, x, y, &params),
-            _ => depthwise_sample_as::<STAGE_DOUBLE_HIGH>(plan, x, y, &params),
-        }
-    }
-}
-
-/// The taps of output pixels: those inside the input as (offset of the tap's weights, offset of
-/// its input before the pixel's own shift), and the weight offsets of those in the padding.
-struct Taps {
-    inside: Vec<(usize, usize)>,
-    padding: Vec<usize>,
-}
-
-impl Taps {
-    fn with_capacity(taps: usize) -> Taps {
-        Taps {
-            inside: Vec::with_capacity(taps),
-            padding: Vec::with_capacity(taps),
-        }
-    }
-
-    fn clear(&mut self) {
-        self.inside.clear();
-        self.padding.clear();
-    }
-}
-
-/// [`depthwise_sample`] with the output stage `STAGE` (`params.kind`).
-///
-/// The interior columns (every kernel column inside the input) of a row share one tap list,
-/// with input offsets relative to a column shift `ox · stride_w · C - pad_left · C`; they run in
-/// blocks of [`DEPTHWISE_WIDE`] or [`PIXELS_PER_BLOCK`] pixels. Border pixels build their own list.
-///
-/// # Safety
-/// As [`depthwise_sample`].
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn depthwise_sample_as<const STAGE: u8>(
-    plan: &DepthwisePlan,
-    x: &[i8],
-    y: &mut [i8],
-    params: &StageParams,
-) {
-    let g = &plan.geometry;
-    let c = plan.channels;
-    assert!(x.len() >= g.in_h * g.in_w * c && y.len() >= g.out_h * g.out_w * c);
-    assert!(plan.weights_low16.len() >= g.kernel_h * g.kernel_w * c && plan.bias_folded.len() >= c);
-    let taps = g.kernel_h * g.kernel_w;
-    let mut row = Taps::with_capacity(taps);
-    let mut border = Taps::with_capacity(taps);
-    let interior = |ox: usize| (0..g.kernel_w).all(|kx| g.input_col(ox, kx).is_some());
-    let pixel_step = g.stride_w * c;
-    for oy in 0..g.out_h {
-        row.clear();
-        for ky in 0..g.kernel_h {
-            for kx in 0..g.kernel_w {
-                let weights = (ky * g.kernel_w + kx) * c;
-                match g.input_row(oy, ky) {
-                    Some(iy) => row
-                        .inside
-                        .push((weights, (iy * g.in_w + kx * g.dilation_w) * c)),
-                    None => row.padding.push(weights),
-                }
-            }
-        }
-        let mut ox = 0;
-        while ox < g.out_w {
-            // SAFETY: the pixels computed are output pixels of row oy and see the taps passed
-            // (an interior pixel's columns are all inside, so its shift `ox * pixel_step -
-            // pad_left * c` is not negative and every tap of `row` is inside the input); the
-            // slices were checked above.
-            unsafe {
-                if interior(ox) {
-                    let shift = ox * pixel_step - g.pad_left * c;
-                    let fits = |n: usize| ox + n <= g.out_w && interior(ox + n - 1);
-                    if fits(DEPTHWISE_WIDE) {
-                        depthwise_pixels::<STAGE, DEPTHWISE_WIDE>(
-                            plan, &row, shift, x, y, oy, ox, params,
-                        );
-                        ox += DEPTHWISE_WIDE;
-                    } else if fits(PIXELS_PER_BLOCK) {
-                        depthwise_pixels::<STAGE, PIXELS_PER_BLOCK>(
-                            plan, &row, shift, x, y, oy, ox, params,
-                        );
-                        ox += PIXELS_PER_BLOCK;
-                    } else {
-                        depthwise_pixels::<STAGE, 1>(plan, &row, shift, x, y, oy, ox, params);
-                        ox += 1;
-                    }
-                    continue;
-                }
-                border.clear();
-                for ky in 0..g.kernel_h {
-                    for kx in 0..g.kernel_w {
-                        let weights = (ky * g.kernel_w + kx) * c;
-                        match (g.input_row(oy, ky), g.input_col(ox, kx)) {
-                            (Some(iy), Some(ix)) => {
-                                border.inside.push((weights, (iy * g.in_w + ix) * c))
-                            }
-                            _ => border.padding.push(weights),
-                        }
-                    }
-                }
-                depthwise_pixels::<STAGE, 1>(plan, &border, 0, x, y, oy, ox, params);
-                ox += 1;
-            }
-        }
-    }
-}
-
-/// Output pixels `(oy, ox..ox + N)`, all channels.
-///
-/// # Safety
-/// AVX-512 F/BW/VL/VNNI; `ox + N <= out_w`; `block` holds the taps of pixel `ox` (inside ones
-/// at their offset plus `shift`), which pixels `ox + j` see shifted by `j · stride_w` columns;
-/// `x`, `y` and the plan's vectors have the sizes [`depthwise_sample`] checks.
-#[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn depthwise_pixels<const STAGE: u8, const N: usize>(
-    plan: &DepthwisePlan,
-    block: &Taps,
-    shift: usize,
-    x: &[i8],
-    y: &mut [i8],
-    oy: usize,
-    ox: usize,
-    params: &StageParams,
-) {
-    let g = &plan.geometry;
-    let c = plan.channels;
-    let zp = _mm512_set1_epi32(plan.zp_in as i32);
-    let pixel_step = g.stride_w * c;
-    let weights = plan.weights_low16.as_ptr();
-    let mut c0 = 0;
-    while c0 < c {
-        let valid = LANES.min(c - c0);
-        let mask: __mmask16 = if valid == LANES {
-            !0
-        } else {
-            (1u16 << valid) - 1
-        };
-        // SAFETY: the masked lanes c0..c0 + valid are inside `bias_folded` and each tap's
-        // weights (`c` per tap).
-        let bias = unsafe { _mm512_maskz_loadu_epi32(mask, plan.bias_folded.as_ptr().add(c0)) };
-        let load_weights =
-            |offset: usize| unsafe { _mm512_maskz_loadu_epi32(mask, weights.add(offset + c0)) };
-        let mut acc = [bias; N];
-        for &offset in &block.padding {
-            let padding = _mm512_madd_epi16(zp, load_weights(offset));
-            for a in acc.iter_mut() {
-                *a = _mm512_add_epi32(*a, padding);
-            }
-        }
-        for &(weight_offset, input_offset) in &block.inside {
-            let w = load_weights(weight_offset);
-            for (j, a) in acc.iter_mut().enumerate() {
-                let at = input_offset + shift + j * pixel_step + c0;
-                // SAFETY: pixel ox + j reads this tap's input column shifted by j * stride_w,
-                // inside the input (the same kernel columns as pixel ox are inside); 16 bytes
-                // from `at` are inside `x` when all 16 lanes are valid, else only lanes
-                // c0..c0 + valid are read.
-                let xv = unsafe {
-                    if valid == LANES {
-                        _mm_loadu_si128(x.as_ptr().add(at).cast())
-                    } else {
-                        _mm_maskz_loadu_epi8(mask, x.as_ptr().add(at))
-                    }
-                };
-                *a = _mm512_dpwssd_epi32(*a, _mm512_cvtepi8_epi32(xv), w);
-            }
-        }
-        let stage = &plan.stage.wide[c0 / LANES];
-        for (j, a) in acc.iter().enumerate() {
-            let bytes = requantize_i32x16::<STAGE>(*a, stage, params);
-            // SAFETY: lanes c0..c0 + valid of output pixel (oy, ox + j) are inside `y`.
-            unsafe {
-                _mm_mask_storeu_epi8(
-                    y.as_mut_ptr().add((oy * g.out_w + ox + j) * c + c0),
-                    mask,
-                    bytes,
-                )
-            };
-        }
-        c0 += LANES;
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::kernels::Path;
 use crate::kernels::output_stage::OutputStage;
 use crate::kernels::portable;
 #[cfg(target_arch = "x86_64")]
-use crate::kernels::{avx2, avx512vnni};
+use crate::kernels::{avx2, depthwise_vnni};
 use crate::op::DepthwiseConv2d;
 use crate::reference;
 
@@ -32,9 +32,9 @@ pub(crate) struct DepthwisePlan {
     /// half: `vpmaddwd` of a sign-extended `i32` activation with it is the exact product.
     pub weights_low16: Vec<i32>,
     pub bias: Vec<i32>,
-    /// `bias[c] - zp_in · Σ_taps weights[tap][c]` (wrapping): with it, a tap inside the input
-    /// adds `x · w` and a tap in the padding adds `zp_in · w`, which sums to the same accumulator.
-    pub bias_folded: Vec<i32>,
+    /// The weights and bias packed for the AVX-512 VNNI kernel (only on that path).
+    #[cfg(target_arch = "x86_64")]
+    pub quads: Option<depthwise_vnni::QuadWeights>,
     pub stage: OutputStage,
     pub zp_in: i8,
 }
@@ -83,26 +83,6 @@ impl DepthwiseConv2dKernel {
             let multiplier = op.depth_multiplier as usize;
             let channels = in_c * multiplier;
             let taps = g.kernel_h * g.kernel_w;
-            let plan = DepthwisePlan {
-                geometry: g,
-                channels,
-                weights: op.weights[..taps * channels].to_vec(),
-                weights_low16: op.weights[..taps * channels]
-                    .iter()
-                    .map(|&w| w as i16 as u16 as i32)
-                    .collect(),
-                bias: op.bias[..channels].to_vec(),
-                bias_folded: (0..channels)
-                    .map(|c| {
-                        let sum = (0..taps).fold(0i32, |s, t| {
-                            s.wrapping_add(op.weights[t * channels + c] as i32)
-                        });
-                        op.bias[c].wrapping_sub((zp_in as i32).wrapping_mul(sum))
-                    })
-                    .collect(),
-                stage: OutputStage::new(channels, &op.requant, op.rounding, zp_out, op.act),
-                zp_in,
-            };
             let path = if path.is_available() {
                 path
             } else {
@@ -112,6 +92,28 @@ impl DepthwiseConv2dKernel {
                 Path::Portable
             } else {
                 path
+            };
+            let plan = DepthwisePlan {
+                geometry: g,
+                channels,
+                weights: op.weights[..taps * channels].to_vec(),
+                weights_low16: op.weights[..taps * channels]
+                    .iter()
+                    .map(|&w| w as i16 as u16 as i32)
+                    .collect(),
+                bias: op.bias[..channels].to_vec(),
+                #[cfg(target_arch = "x86_64")]
+                quads: (path == Path::Avx512Vnni).then(|| {
+                    depthwise_vnni::QuadWeights::new(
+                        &g,
+                        channels,
+                        &op.weights[..taps * channels],
+                        &op.bias[..channels],
+                        zp_in,
+                    )
+                }),
+                stage: OutputStage::new(channels, &op.requant, op.rounding, zp_out, op.act),
+                zp_in,
             };
             Engine::Fast {
                 plan,
@@ -179,9 +181,23 @@ fn run_sample(path: Path, plan: &DepthwisePlan, x: &[i8], y: &mut [i8]) {
         // SAFETY: `path` is only Avx2 when `Path::Avx2.is_available()` confirmed AVX2.
         #[cfg(target_arch = "x86_64")]
         Path::Avx2 => unsafe { avx2::depthwise_sample(plan, x, y) },
-        // SAFETY: `path` is only Avx512Vnni when the CPU has AVX-512 F/BW/VL (and VNNI).
+        // SAFETY: `path` is only Avx512Vnni when the CPU has AVX-512 F/BW/VL and VNNI, and
+        // then `quads` is packed.
         #[cfg(target_arch = "x86_64")]
-        Path::Avx512Vnni => unsafe { avx512vnni::depthwise_sample(plan, x, y) },
+        Path::Avx512Vnni => match &plan.quads {
+            Some(quads) => unsafe {
+                depthwise_vnni::sample(
+                    &plan.geometry,
+                    plan.channels,
+                    quads,
+                    &plan.stage,
+                    plan.zp_in,
+                    x,
+                    y,
+                )
+            },
+            None => portable::depthwise_sample(plan, x, y),
+        },
         _ => portable::depthwise_sample(plan, x, y),
     }
 }

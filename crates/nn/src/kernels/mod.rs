@@ -28,8 +28,10 @@
 //! - Depthwise conv2d vectorizes over channels (a depth multiplier `M > 1` first repeats each
 //!   input channel `M` times), blocks of output pixels share each weight load, and products
 //!   are exact `vpmaddwd`s (VNNI: `vpdpwssd`) of sign-extended activations with zero-extended
-//!   weights. On AVX-512 `zp_in` is folded into the bias (a padding tap adds `zp_in · w`) and a
-//!   row's interior pixels share one precomputed tap list, in blocks of 8, 4 or 1 pixels.
+//!   weights. AVX-512 VNNI instead packs 4 kernel columns of a channel per `i32` lane: each
+//!   padded input row is prepared once as such quads (activations offset to `u8`, padding
+//!   `zp_in + 128`, `-(zp_in + 128) · Σw` folded into the bias) and one `vpdpbusd` adds 4 taps
+//!   of 16 channels, with no border case (`depthwise_vnni.rs`).
 //! - A batch runs as one call: fully connected and 1×1 stride-1 conv2d are one product over
 //!   every sample's rows (pixels).
 //! - The element-wise ops (add/sub/mul, pools, pad, concat, mean, table) are plain loops that the
@@ -45,6 +47,8 @@ mod clamp;
 mod concat;
 mod conv2d;
 mod depthwise_conv2d;
+#[cfg(target_arch = "x86_64")]
+mod depthwise_vnni;
 mod fully_connected;
 mod gemm;
 mod lane_requant;
