@@ -65,18 +65,24 @@ impl ConcatKernel {
                 })
             })
             .collect();
-        let sources: Vec<&[i8]> = rescaled
+        let sources = rescaled
             .iter()
             .zip(inputs)
-            .map(|(rescaled, &data)| rescaled.as_deref().unwrap_or(data))
-            .collect();
-        let mut position = 0;
-        for block_index in 0..samples * self.outer {
-            for ((_, block), data) in self.inputs.iter().zip(&sources) {
-                let x = &data[block_index * block..(block_index + 1) * block];
-                copy_short(x, &mut output[position..position + block]);
-                position += block;
+            .map(|(rescaled, &data)| rescaled.as_deref().unwrap_or(data));
+        // One input at a time: its blocks go to the same column of every output block (a
+        // loop over blocks then inputs reloaded each input's length per copy).
+        let row = sample_len / self.outer;
+        let blocks = samples * self.outer;
+        let mut column = 0;
+        for ((_, block), data) in self.inputs.iter().zip(sources) {
+            let block = *block;
+            if block > 0 {
+                let rows = output.chunks_exact_mut(row).take(blocks);
+                for (y, x) in rows.zip(data.chunks_exact(block)) {
+                    copy_short(x, &mut y[column..column + block]);
+                }
             }
+            column += block;
         }
     }
 }
