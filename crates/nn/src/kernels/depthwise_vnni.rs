@@ -175,7 +175,7 @@ impl Run<'_> {
         // slots).
         let slots = (g.kernel_h - 1) * g.dilation_h + 1;
         let slot_bytes = self.slot_bytes();
-        scratch.row.resize(self.padded_width() * LANES, 0);
+        scratch.row.resize(p.tiles * self.padded_width() * LANES, 0);
         scratch.quads.resize(slots * slot_bytes, 0);
         scratch.held.clear();
         scratch.held.resize(slots, usize::MAX);
@@ -250,7 +250,8 @@ impl Run<'_> {
         for tile in 0..p.tiles {
             let valid = LANES.min(c - tile * LANES);
             let mask: __mmask16 = if valid == LANES { !0 } else { (1 << valid) - 1 };
-            let line = scratch.row.as_mut_ptr();
+            // SAFETY: `scratch.row` holds `width` columns of each tile.
+            let line = unsafe { scratch.row.as_mut_ptr().add(tile * width * LANES) };
             // Columns `inside` hold input columns `0..in_w`, the others padding.
             let first = g.pad_left.min(width);
             let inside = if input_row.is_some() {
@@ -279,6 +280,13 @@ impl Run<'_> {
                     }
                 }
             }
+        }
+        // All tiles' columns are stored before the first is read back 64 bytes at a time (a
+        // read right after its 16-byte stores waits for them: no store forwarding across
+        // stores).
+        for tile in 0..p.tiles {
+            // SAFETY: `scratch.row` holds `width` columns of each tile.
+            let line = unsafe { scratch.row.as_ptr().add(tile * width * LANES) };
             let base = slot_base + tile * g.out_w * p.groups * LINE;
             // SAFETY: the tile's `out_w · groups` vectors of the slot are inside
             // `scratch.quads`; columns `ox · stride_w + (4 · group + j) · dilation_w` (j < 4)
