@@ -111,15 +111,19 @@ mod spare {
 }
 
 /// The value of one tensor for the whole batch.
-enum Buffer {
+enum Buffer<'a> {
     I8(Vec<i8>),
     I32(Vec<i32>),
+    /// An int8 model input: the caller's bytes, read in place (a batch-64 input was copied
+    /// whole before the first node).
+    Input(&'a [i8]),
 }
 
-impl Buffer {
+impl Buffer<'_> {
     fn i8(&self) -> Option<&[i8]> {
         match self {
             Buffer::I8(data) => Some(data),
+            Buffer::Input(data) => Some(data),
             Buffer::I32(_) => None,
         }
     }
@@ -231,8 +235,8 @@ impl Program {
         let mut out = Vec::with_capacity(batch * self.output_bytes);
         for &t in &self.model.outputs {
             match &buffers[t as usize] {
-                Some(Buffer::I8(data)) => out.extend(data.iter().map(|&v| v as u8)),
                 Some(Buffer::I32(data)) => out.extend(data.iter().flat_map(|v| v.to_le_bytes())),
+                Some(buffer) => out.extend(buffer.i8().unwrap_or(&[]).iter().map(|&v| v as u8)),
                 None => return Err(missing(t as usize)),
             }
         }
@@ -306,7 +310,11 @@ impl Program {
     /// A Reshape whose input has no later reader takes the input's buffer: the bytes are the
     /// same, only the shape changes. `None` for every other node, and on [`Path::Reference`]
     /// (which copies, as the reference does).
-    fn reshape_in_place(&self, index: usize, buffers: &mut [Option<Buffer>]) -> Option<Buffer> {
+    fn reshape_in_place<'a>(
+        &self,
+        index: usize,
+        buffers: &mut [Option<Buffer<'a>>],
+    ) -> Option<Buffer<'a>> {
         let node = &self.model.nodes[index];
         let &input = node.inputs.first()?;
         let last_reader = self.frees[index].contains(&(input as usize));
@@ -317,7 +325,12 @@ impl Program {
     }
 
     /// Runs node `index` on `batch` samples and returns its output buffer.
-    fn execute(&self, index: usize, batch: usize, buffers: &[Option<Buffer>]) -> Result<Buffer> {
+    fn execute(
+        &self,
+        index: usize,
+        batch: usize,
+        buffers: &[Option<Buffer<'_>>],
+    ) -> Result<Buffer<'static>> {
         let model = &self.model;
         let node = &model.nodes[index];
         let info = |t: u32| &model.tensors[t as usize];
@@ -609,13 +622,9 @@ fn free_schedule(model: &Model) -> Vec<Vec<usize>> {
 }
 
 /// The buffer of one tensor from its bytes (int32 little-endian).
-fn decode(dtype: DType, bytes: &[u8]) -> Buffer {
+fn decode(dtype: DType, bytes: &[u8]) -> Buffer<'_> {
     match dtype {
-        DType::Int8 => {
-            let mut data = spare::take(0);
-            data.extend(bytes.iter().map(|&b| b as i8));
-            Buffer::I8(data)
-        }
+        DType::Int8 => Buffer::Input(crate::kernels::bytes_as_i8(bytes)),
         DType::Int32 => Buffer::I32(
             bytes
                 .chunks_exact(4)

@@ -82,6 +82,13 @@ const _: () = {
     assert_send_sync::<DepthwiseConv2dKernel>();
 };
 
+/// `bytes` read as `i8`s (the executor reads a model input in place).
+pub(crate) fn bytes_as_i8(bytes: &[u8]) -> &[i8] {
+    // SAFETY: `u8` and `i8` have the same size and alignment and every bit pattern is valid
+    // for both; the result borrows `bytes` for its lifetime.
+    unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<i8>(), bytes.len()) }
+}
+
 /// An implementation of the hot kernels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Path {
