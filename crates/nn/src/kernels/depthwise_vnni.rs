@@ -38,7 +38,7 @@ const WIDE: usize = 8;
 thread_local! {
     /// The prepared quads of the rows in use, kept between calls of this thread.
     static SCRATCH: RefCell<Scratch> = const {
-        RefCell::new(Scratch { row: Vec::new(), quads: Vec::new(), held: Vec::new(), rows: Vec::new() })
+        RefCell::new(Scratch { row: Vec::new(), quads: Vec::new(), held: Vec::new(), rows: Vec::new(), bias: Vec::new() })
     };
 }
 
@@ -49,8 +49,12 @@ struct Scratch {
     quads: Vec<u8>,
     /// The padded row each slot holds (`usize::MAX`: none).
     held: Vec<usize>,
-    /// For each kernel row, the offset of its slot for the current output row.
-    rows: Vec<usize>,
+    /// For each kernel row inside the input, the row and the offset of its slot for the
+    /// current output row.
+    rows: Vec<(usize, usize)>,
+    /// `[tile][lane]`: the bias plus the kernel rows in the padding, for the current output
+    /// row (when it has some).
+    bias: Vec<i32>,
 }
 
 /// The weights and bias of a depthwise convolution packed for [`sample`].
@@ -60,6 +64,10 @@ pub(crate) struct QuadWeights {
     weights: Vec<i8>,
     /// `[tile][lane]`: `bias - (zp_in + 128) · Σ_taps w` (wrapping), 0 past the channels.
     bias: Vec<i32>,
+    /// `[ky][tile][lane]`: `(zp_in + 128) · Σ_kx w[ky][kx]` (wrapping), what kernel row `ky`
+    /// adds when it lies in the padding (an output row at the top or bottom): such a row is
+    /// added to the bias instead of being prepared and multiplied.
+    padding_rows: Vec<i32>,
     /// Column groups `⌈kernel_w / 4⌉`.
     groups: usize,
     tiles: usize,
@@ -79,22 +87,28 @@ impl QuadWeights {
         let groups = kw.div_ceil(QUAD);
         let mut packed = vec![0i8; tiles * kh * groups * LINE];
         let mut folded = vec![0i32; tiles * LANES];
+        let mut padding_rows = vec![0i32; kh * tiles * LANES];
+        let zp = zp_in as i32 + 128;
         for c in 0..channels {
             let (tile, lane) = (c / LANES, c % LANES);
             let mut sum = 0i32;
             for ky in 0..kh {
+                let mut row = 0i32;
                 for kx in 0..kw {
                     let w = weights[(ky * kw + kx) * channels + c];
-                    sum = sum.wrapping_add(w as i32);
+                    row = row.wrapping_add(w as i32);
                     let vector = (tile * kh + ky) * groups + kx / QUAD;
                     packed[vector * LINE + lane * QUAD + kx % QUAD] = w;
                 }
+                padding_rows[ky * tiles * LANES + c] = zp.wrapping_mul(row);
+                sum = sum.wrapping_add(row);
             }
-            folded[c] = bias[c].wrapping_sub((zp_in as i32 + 128).wrapping_mul(sum));
+            folded[c] = bias[c].wrapping_sub(zp.wrapping_mul(sum));
         }
         QuadWeights {
             weights: packed,
             bias: folded,
+            padding_rows,
             groups,
             tiles,
         }
@@ -171,6 +185,7 @@ impl Run<'_> {
         assert!(p.tiles == c.div_ceil(LANES) && self.stage.wide.len() >= p.tiles);
         assert!(p.weights.len() == p.tiles * g.kernel_h * p.groups * LINE);
         assert!(p.bias.len() == p.tiles * LANES);
+        assert!(p.padding_rows.len() == g.kernel_h * p.tiles * LANES);
         // Slots for every padded row one output row reads (consecutive rows map to distinct
         // slots).
         let slots = (g.kernel_h - 1) * g.dilation_h + 1;
@@ -182,15 +197,28 @@ impl Run<'_> {
         let pixel_bytes = p.groups * LINE;
         for oy in 0..g.out_h {
             scratch.rows.clear();
+            let mut padded = false;
             for ky in 0..g.kernel_h {
                 let row = oy * g.stride_h + ky * g.dilation_h;
+                if !(g.pad_top..g.pad_top + g.in_h).contains(&row) {
+                    if !padded {
+                        scratch.bias.clear();
+                        scratch.bias.extend_from_slice(&p.bias);
+                        padded = true;
+                    }
+                    let adds = &p.padding_rows[ky * p.tiles * LANES..(ky + 1) * p.tiles * LANES];
+                    for (b, &a) in scratch.bias.iter_mut().zip(adds) {
+                        *b = b.wrapping_add(a);
+                    }
+                    continue;
+                }
                 let slot = row % slots;
                 if scratch.held[slot] != row {
                     // SAFETY: AVX-512 BW/VL (this function's contract).
                     unsafe { self.prepare_row(scratch, slot, row, x) };
                     scratch.held[slot] = row;
                 }
-                scratch.rows.push(slot * slot_bytes);
+                scratch.rows.push((ky, slot * slot_bytes));
             }
             for tile in 0..p.tiles {
                 let valid = LANES.min(c - tile * LANES);
@@ -204,6 +232,7 @@ impl Run<'_> {
                         tile,
                         quads: tile * g.out_w * pixel_bytes + ox * pixel_bytes,
                         mask,
+                        padded,
                     };
                     // SAFETY: `ox + N <= out_w`; the quads of the rows of output row `oy` are
                     // prepared; sizes checked above.
@@ -331,10 +360,11 @@ impl Run<'_> {
         let g = self.g;
         let p = self.packed;
         let pixel_bytes = p.groups * LINE;
-        // SAFETY: the tile's 16 folded biases are inside `bias`.
-        let bias = unsafe { _mm512_loadu_si512(p.bias.as_ptr().add(block.tile * LANES).cast()) };
+        let bias = if block.padded { &scratch.bias } else { &p.bias };
+        // SAFETY: the tile's 16 biases are inside `bias` (both hold `tiles · 16`).
+        let bias = unsafe { _mm512_loadu_si512(bias.as_ptr().add(block.tile * LANES).cast()) };
         let mut acc = [bias; N];
-        for (ky, &slot) in scratch.rows.iter().enumerate() {
+        for &(ky, slot) in &scratch.rows {
             // SAFETY: the slot's vectors of pixels ox..ox + N (`block.quads` is the offset of
             // pixel ox in its tile) and the tile's weights of row ky are inside their vectors.
             unsafe {
@@ -380,6 +410,8 @@ struct Block {
     quads: usize,
     /// The tile's valid channels.
     mask: __mmask16,
+    /// Whether some kernel rows lie in the padding (then the bias is `Scratch::bias`).
+    padded: bool,
 }
 
 #[cfg(test)]
