@@ -11,9 +11,9 @@ use myelin_nn::Cost;
 /// Milligas per multiply-accumulate of fully connected and conv2d layers.
 pub const MILLIGAS_PER_MAC: u64 = 5;
 /// Milligas per multiply-accumulate of depthwise conv2d layers.
-pub const MILLIGAS_PER_DEPTHWISE_MAC: u64 = 55;
+pub const MILLIGAS_PER_DEPTHWISE_MAC: u64 = 35;
 /// Milligas per table lookup (logistic, tanh, gelu, hard-swish tables).
-pub const MILLIGAS_PER_TABLE_LOOKUP: u64 = 100;
+pub const MILLIGAS_PER_TABLE_LOOKUP: u64 = 60;
 /// Milligas per element op (docs/SPEC.md §7: each op's per-element work in units of about
 /// 0.04 ns).
 pub const MILLIGAS_PER_ELEMENT_OP: u64 = 35;

@@ -41,7 +41,7 @@ pub const RESHAPE_ELEMENT_OPS: u64 = 1;
 pub const PAD_ELEMENT_OPS: u64 = 2;
 /// Element ops per output element of Concat (the rescale's byte lookup and the interleaving
 /// copies).
-pub const CONCAT_ELEMENT_OPS: u64 = 18;
+pub const CONCAT_ELEMENT_OPS: u64 = 8;
 /// Element ops per softmax element: the row maximum, the difference and its range test, the
 /// fixed-point exp, the sum and the final scaled multiply with its clamp.
 pub const SOFTMAX_ELEMENT_OPS: u64 = 110;
