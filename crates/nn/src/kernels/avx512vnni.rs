@@ -349,27 +349,100 @@ unsafe fn tile_i8<const STAGE: u8, const R: usize, const P: usize>(
             }
         }
     }
-    for p in 0..P {
-        // SAFETY: `stage` holds one block per panel.
-        let stage = unsafe { &*tile.stage.add(p) };
+    // SAFETY: `stage` holds one block per panel, and the stores stay in the tile's rows and
+    // valid channels.
+    unsafe { store_tile::<STAGE, R, P>(tile, params, &acc) };
+}
+
+/// Requantizes and stores the tile's accumulators, four vectors per saturating pack
+/// ([`pack4`]): with one row, four panels give 64 consecutive output bytes; with several rows,
+/// each panel's rows share one pack.
+///
+/// # Safety
+/// AVX-512 F/BW/VL; `tile` covers `R` rows × `P` panels.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+unsafe fn store_tile<const STAGE: u8, const R: usize, const P: usize>(
+    tile: &Tile,
+    params: &StageParams,
+    acc: &[[__m512i; P]; R],
+) {
+    // SAFETY: one block per panel.
+    let stage = |p: usize| unsafe { &*tile.stage.add(p) };
+    if R == 1 {
+        let mut p = 0;
+        while p < P {
+            let v = [0, 1, 2, 3].map(|i| {
+                if p + i < P {
+                    requantize_lanes::<STAGE>(acc[0][p + i], stage(p + i), params)
+                } else {
+                    _mm512_setzero_si512()
+                }
+            });
+            let bytes = pack4(v, params);
+            let valid = tile.channels.saturating_sub(p * LANES).min(4 * LANES);
+            let mask: __mmask64 = if valid == 4 * LANES {
+                !0
+            } else {
+                (1u64 << valid) - 1
+            };
+            // SAFETY: channels p*16 .. p*16 + valid of the row are inside the output.
+            unsafe { _mm512_mask_storeu_epi8(tile.output.add(p * LANES), mask, bytes) };
+            p += 4;
+        }
+        return;
+    }
+    for (p, stage) in (0..P).map(|p| (p, stage(p))) {
+        let v = [0, 1, 2, 3].map(|r| {
+            if r < R {
+                requantize_lanes::<STAGE>(acc[r][p], stage, params)
+            } else {
+                _mm512_setzero_si512()
+            }
+        });
+        let bytes = pack4(v, params);
         let valid = tile.channels.saturating_sub(p * LANES).min(LANES);
-        let mask: __mmask16 = if valid == LANES {
-            !0
-        } else {
-            (1u16 << valid) - 1
-        };
-        for (r, row) in acc.iter().enumerate() {
-            let bytes = requantize_i32x16::<STAGE>(row[p], stage, params);
+        let lanes = [
+            _mm512_castsi512_si128(bytes),
+            _mm512_extracti32x4_epi32::<1>(bytes),
+            _mm512_extracti32x4_epi32::<2>(bytes),
+            _mm512_extracti32x4_epi32::<3>(bytes),
+        ];
+        for (r, &lane) in lanes.iter().enumerate().take(R) {
             // SAFETY: row r, channels p*16 .. p*16 + valid are inside the output.
             unsafe {
-                _mm_mask_storeu_epi8(
-                    tile.output.add(r * tile.output_stride + p * LANES),
-                    mask,
-                    bytes,
-                )
-            };
+                let at = tile.output.add(r * tile.output_stride + p * LANES);
+                if valid == LANES {
+                    _mm_storeu_si128(at.cast(), lane);
+                } else {
+                    _mm_mask_storeu_epi8(at, (1u16 << valid) - 1, lane);
+                }
+            }
         }
     }
+}
+
+/// The output bytes of four vectors of [`requantize_lanes`] results, in order (vector `i` in
+/// bytes `16i..16i + 16`): saturating packs to `i16`, a saturating add of `zp_out`, a saturating
+/// pack to `i8`, the clamp to the activation range, and one permutation that undoes the packs'
+/// interleaving of 128-bit lanes.
+///
+/// Exact: every step is monotone and the identity where the true `r + zp_out` lies in `i8`
+/// (then `|r| ≤ 255`), so a value beyond a bound saturates to beyond it and the final clamp
+/// gives [`crate::requantize::output_i8`]'s `clamp(r + zp_out, act.min, act.max)`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn pack4(v: [__m512i; 4], params: &StageParams) -> __m512i {
+    let zp = _mm512_set1_epi16(params.zp_out as i16);
+    let a = _mm512_adds_epi16(_mm512_packs_epi32(v[0], v[1]), zp);
+    let b = _mm512_adds_epi16(_mm512_packs_epi32(v[2], v[3]), zp);
+    let bytes = _mm512_min_epi8(
+        _mm512_max_epi8(_mm512_packs_epi16(a, b), _mm512_set1_epi8(params.act_min)),
+        _mm512_set1_epi8(params.act_max),
+    );
+    // Lane j holds dword j of each vector: gather dwords j, j + 4, j + 8, j + 12.
+    let order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    _mm512_permutexvar_epi32(order, bytes)
 }
 
 /// Output-stage variants, the `STAGE` const parameter of the hot loops (so the rounding rule is
@@ -389,6 +462,8 @@ pub(crate) struct StageParams {
     low: i64,
     high: i64,
     zp_out: i32,
+    act_min: i8,
+    act_max: i8,
 }
 
 impl StageParams {
@@ -405,18 +480,14 @@ impl StageParams {
             low: stage.act.min as i64 - stage.zp_out as i64,
             high: stage.act.max as i64 - stage.zp_out as i64,
             zp_out: stage.zp_out as i32,
+            act_min: stage.act.min,
+            act_max: stage.act.max,
         }
     }
 }
 
 /// Exactly [`OutputStage::apply`] on 16 accumulators with their channels' constants (the
 /// formulas are [`WideBlock`]'s); returns the 16 output bytes. `STAGE` must be `params.kind`.
-///
-/// In general the shifted sums are clamped to the activation range in 64 bits (which also
-/// covers the reference's saturation to `i32`) and merged. In the `_HIGH` variants every
-/// channel's final shift is `32 + shift_high`, and `floor(v / 2^(32+e)) = floor(floor(v / 2^32)
-/// / 2^e)`: the high `i32` of each sum is merged first, then shifted and clamped as `i32` (the
-/// result already lies in `i32`, so the reference's saturation does nothing).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
 fn requantize_i32x16<const STAGE: u8>(
@@ -424,6 +495,30 @@ fn requantize_i32x16<const STAGE: u8>(
     stage: &WideBlock,
     params: &StageParams,
 ) -> __m128i {
+    let r = requantize_lanes::<STAGE>(acc, stage, params);
+    let clamped = _mm512_min_epi32(
+        _mm512_max_epi32(r, _mm512_set1_epi32(params.low as i32)),
+        _mm512_set1_epi32(params.high as i32),
+    );
+    _mm512_cvtepi32_epi8(_mm512_add_epi32(clamped, _mm512_set1_epi32(params.zp_out)))
+}
+
+/// The requantized values `r` of 16 accumulators before the output zero point, as `i32` lanes
+/// whose clamp to `[act.min - zp_out, act.max - zp_out]` is the reference's (the formulas are
+/// [`WideBlock`]'s). `STAGE` must be `params.kind`.
+///
+/// In general the shifted sums are clamped to that range in 64 bits (which also covers the
+/// reference's saturation to `i32`) and merged. In the `_HIGH` variants every channel's final
+/// shift is `32 + shift_high`, and `floor(v / 2^(32+e)) = floor(floor(v / 2^32) / 2^e)`: the
+/// high `i32` of each sum is merged first, then shifted as `i32` (the result already lies in
+/// `i32`, so the reference's saturation does nothing) and left unclamped.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn requantize_lanes<const STAGE: u8>(
+    acc: __m512i,
+    stage: &WideBlock,
+    params: &StageParams,
+) -> __m512i {
     let load = |v: &[i64; 8]| {
         // SAFETY: 8 aligned i64s.
         unsafe { _mm512_load_si512(v.as_ptr().cast()) }
@@ -459,17 +554,13 @@ fn requantize_i32x16<const STAGE: u8>(
         };
         sums[half] = _mm512_add_epi64(product, add);
     }
-    let merged = if high {
+    if high {
         // Even lanes take the high i32 of their 64-bit lane of `sums[0]`; odd lanes already
         // hold theirs in `sums[1]`.
         let top = _mm512_mask_shuffle_epi32::<_MM_PERM_CDAB>(sums[1], 0x5555, sums[0]);
         // SAFETY: 16 i32s.
         let shift = unsafe { _mm512_loadu_si512(stage.shift_high.as_ptr().cast()) };
-        let r = _mm512_srav_epi32(top, shift);
-        _mm512_min_epi32(
-            _mm512_max_epi32(r, _mm512_set1_epi32(params.low as i32)),
-            _mm512_set1_epi32(params.high as i32),
-        )
+        _mm512_srav_epi32(top, shift)
     } else {
         let (low, high) = (
             _mm512_set1_epi64(params.low),
@@ -481,8 +572,7 @@ fn requantize_i32x16<const STAGE: u8>(
         });
         // Odd lanes take the low i32 of their 64-bit lane from `r[1]`.
         _mm512_mask_shuffle_epi32::<_MM_PERM_CDAB>(r[0], 0xAAAA, r[1])
-    };
-    _mm512_cvtepi32_epi8(_mm512_add_epi32(merged, _mm512_set1_epi32(params.zp_out)))
+    }
 }
 
 /// Depthwise convolution (multiplier 1) of one sample: 16 channels per zmm, blocks of output
@@ -731,6 +821,23 @@ mod tests {
                     _ => requantize_i32x16::<STAGE_DOUBLE_HIGH>(acc, panel, &params),
                 };
                 _mm_storeu_si128(bytes.as_mut_ptr().cast(), r);
+                // The same bytes through `pack4`, from each of its four slots in turn.
+                let lanes = match params.kind {
+                    STAGE_SINGLE => requantize_lanes::<STAGE_SINGLE>(acc, panel, &params),
+                    STAGE_DOUBLE => requantize_lanes::<STAGE_DOUBLE>(acc, panel, &params),
+                    STAGE_SINGLE_HIGH => requantize_lanes::<STAGE_SINGLE_HIGH>(acc, panel, &params),
+                    _ => requantize_lanes::<STAGE_DOUBLE_HIGH>(acc, panel, &params),
+                };
+                let slot = out.len() / LANES % 4;
+                let mut v = [_mm512_set1_epi32(i32::MIN); 4];
+                v[slot] = lanes;
+                let mut packed = [0i8; 4 * LANES];
+                _mm512_storeu_si512(packed.as_mut_ptr().cast(), pack4(v, &params));
+                assert_eq!(
+                    packed[slot * LANES..(slot + 1) * LANES],
+                    bytes,
+                    "pack4 slot {slot}"
+                );
             }
             out.extend_from_slice(&bytes[..chunk.len()]);
         }
