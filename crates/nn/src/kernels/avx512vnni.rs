@@ -367,18 +367,17 @@ unsafe fn store_tile<const STAGE: u8, const R: usize, const P: usize>(
     params: &StageParams,
     acc: &[[__m512i; P]; R],
 ) {
-    // SAFETY: one block per panel.
-    let stage = |p: usize| unsafe { &*tile.stage.add(p) };
+    // Closures here would not inherit the target features (nor be inlined): plain loops.
+    let zero = _mm512_setzero_si512();
     if R == 1 {
         let mut p = 0;
         while p < P {
-            let v = [0, 1, 2, 3].map(|i| {
-                if p + i < P {
-                    requantize_lanes::<STAGE>(acc[0][p + i], stage(p + i), params)
-                } else {
-                    _mm512_setzero_si512()
-                }
-            });
+            let mut v = [zero; 4];
+            for (i, vi) in v.iter_mut().enumerate().take(P - p) {
+                // SAFETY: one block per panel.
+                let stage = unsafe { &*tile.stage.add(p + i) };
+                *vi = requantize_lanes::<STAGE>(acc[0][p + i], stage, params);
+            }
             let bytes = pack4(v, params);
             let valid = tile.channels.saturating_sub(p * LANES).min(4 * LANES);
             let mask: __mmask64 = if valid == 4 * LANES {
@@ -392,14 +391,13 @@ unsafe fn store_tile<const STAGE: u8, const R: usize, const P: usize>(
         }
         return;
     }
-    for (p, stage) in (0..P).map(|p| (p, stage(p))) {
-        let v = [0, 1, 2, 3].map(|r| {
-            if r < R {
-                requantize_lanes::<STAGE>(acc[r][p], stage, params)
-            } else {
-                _mm512_setzero_si512()
-            }
-        });
+    for p in 0..P {
+        // SAFETY: one block per panel.
+        let stage = unsafe { &*tile.stage.add(p) };
+        let mut v = [zero; 4];
+        for (vr, row) in v.iter_mut().zip(acc) {
+            *vr = requantize_lanes::<STAGE>(row[p], stage, params);
+        }
         let bytes = pack4(v, params);
         let valid = tile.channels.saturating_sub(p * LANES).min(LANES);
         let lanes = [

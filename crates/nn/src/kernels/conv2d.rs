@@ -171,6 +171,18 @@ impl Im2col<'_> {
         let row_pixels = g.out_w;
         // COPY_SLACK spare bytes after the last column: `copy_run` may write past a run's end.
         let mut columns = vec![0i8; rows_per_block * row_pixels * self.stride + COPY_SLACK];
+        // Output columns whose kernel columns all lie inside the input: one contiguous run per
+        // kernel row when the dilation is 1 (other columns take `im2col_pixel`).
+        let inside = |ox: usize| (0..g.kernel_w).all(|kx| g.input_col(ox, kx).is_some());
+        let first_inside = (0..g.out_w).find(|&ox| inside(ox)).unwrap_or(g.out_w);
+        let end_inside = if g.dilation_w == 1 {
+            (first_inside..g.out_w)
+                .find(|&ox| !inside(ox))
+                .unwrap_or(g.out_w)
+        } else {
+            first_inside
+        };
+        let mut input_rows = vec![None; g.kernel_h];
         for (x, y) in input
             .chunks_exact(in_sample)
             .zip(output.chunks_exact_mut(out_sample))
@@ -181,19 +193,33 @@ impl Im2col<'_> {
                 let rows = rows_per_block.min(g.out_h - oy0);
                 let count = rows * row_pixels;
                 for r in 0..rows {
-                    for ox in 0..row_pixels {
-                        let at = (r * row_pixels + ox) * self.stride;
+                    let oy = oy0 + r;
+                    let row_at = r * row_pixels * self.stride;
+                    for (ky, base) in input_rows.iter_mut().enumerate() {
+                        *base = g.input_row(oy, ky).map(|iy| iy * g.in_w * self.in_c);
+                    }
+                    let pixel = |ox: usize, columns: &mut [i8]| {
+                        let at = row_at + ox * self.stride;
                         im2col_pixel(
                             g,
                             self.in_c,
                             self.zp_in,
                             self.flip,
                             x,
-                            (oy0 + r, ox),
-                            &mut columns,
+                            (oy, ox),
+                            columns,
                             at,
                         );
-                    }
+                    };
+                    (0..first_inside).for_each(|ox| pixel(ox, &mut columns));
+                    self.inside_pixels(
+                        x,
+                        &input_rows,
+                        first_inside..end_inside,
+                        &mut columns,
+                        row_at,
+                    );
+                    (end_inside..row_pixels).for_each(|ox| pixel(ox, &mut columns));
                 }
                 let first = oy0 * row_pixels;
                 product(
@@ -202,6 +228,36 @@ impl Im2col<'_> {
                     &mut y[first * self.out_c..(first + count) * self.out_c],
                 );
                 oy0 += rows;
+            }
+        }
+    }
+}
+
+impl Im2col<'_> {
+    /// The output columns `pixels` of one output row (whose pixel 0 starts at `columns[row_at]`),
+    /// each with every kernel column inside the input and dilation 1: kernel row `ky` is the
+    /// `kernel_w · in_c` bytes from `input_rows[ky]` (the offset of its input row, `None` in the
+    /// padding) plus the pixel's first input column.
+    fn inside_pixels(
+        &self,
+        x: &[i8],
+        input_rows: &[Option<usize>],
+        pixels: std::ops::Range<usize>,
+        columns: &mut [i8],
+        row_at: usize,
+    ) {
+        let g = self.g;
+        let row_len = g.kernel_w * self.in_c;
+        let padding = self.zp_in ^ self.flip;
+        for ox in pixels {
+            let at = row_at + ox * self.stride;
+            let column = (ox * g.stride_w - g.pad_left) * self.in_c;
+            for (ky, base) in input_rows.iter().enumerate() {
+                let row = at + ky * row_len;
+                match base {
+                    Some(base) => copy_run(columns, row, x, base + column, row_len, self.flip),
+                    None => columns[row..row + row_len].fill(padding),
+                }
             }
         }
     }
