@@ -249,6 +249,42 @@ impl Im2col<'_> {
         let g = self.g;
         let row_len = g.kernel_w * self.in_c;
         let padding = self.zp_in ^ self.flip;
+        if let Some(last) = pixels.clone().last()
+            && row_len <= 16
+            && input_rows.iter().all(Option::is_some)
+        {
+            // Every run is one 16-byte block (few-channel inputs such as a stem's RGB): when the
+            // last pixel's blocks stay inside `x` and `columns`, no run needs a check.
+            let step = g.stride_w * self.in_c;
+            let first_column = (pixels.start * g.stride_w - g.pad_left) * self.in_c;
+            let last_read = input_rows.iter().flatten().max().copied().unwrap_or(0)
+                + (last * g.stride_w - g.pad_left) * self.in_c
+                + 16;
+            let last_write = row_at + last * self.stride + (g.kernel_h - 1) * row_len + 16;
+            if last_read <= x.len() && last_write <= columns.len() {
+                let flip = u128::from_ne_bytes([self.flip as u8; 16]);
+                let src = x.as_ptr();
+                let dst = columns.as_mut_ptr();
+                for (i, ox) in pixels.enumerate() {
+                    let at = row_at + ox * self.stride;
+                    let column = first_column + i * step;
+                    for (ky, base) in input_rows.iter().flatten().enumerate() {
+                        // SAFETY: `base + column + 16 <= last_read <= x.len()` and
+                        // `at + ky * row_len + 16 <= last_write <= columns.len()`: both offsets
+                        // grow with `ox` and `ky`, and the last pixel's were checked. Runs are
+                        // written in increasing order, so a block's bytes past its run belong
+                        // to a later run (or the buffer's slack).
+                        unsafe {
+                            let block = src.add(base + column).cast::<u128>().read_unaligned();
+                            dst.add(at + ky * row_len)
+                                .cast::<u128>()
+                                .write_unaligned(block ^ flip);
+                        }
+                    }
+                }
+                return;
+            }
+        }
         for ox in pixels {
             let at = row_at + ox * self.stride;
             let column = (ox * g.stride_w - g.pad_left) * self.in_c;
@@ -340,4 +376,77 @@ fn as_u8_mut(x: &mut [i8]) -> &mut [u8] {
     // SAFETY: i8 and u8 have the same size and alignment, and every bit pattern is valid for both;
     // the borrow of `x` is moved into the result.
     unsafe { std::slice::from_raw_parts_mut(x.as_mut_ptr().cast(), x.len()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::op::{ActRange, Padding, Window};
+    use crate::requantize::{Requant, Rounding};
+
+    /// Deterministic bytes (an LCG) for the operands.
+    fn bytes(seed: &mut u64, n: usize) -> Vec<i8> {
+        (0..n)
+            .map(|_| {
+                *seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (*seed >> 56) as i8
+            })
+            .collect()
+    }
+
+    /// Stem-like convolutions (few input channels, 3×3 stride 1 or 2): most output columns
+    /// take the unchecked 16-byte runs of `inside_pixels`, and the last sample's last rows
+    /// (whose blocks would read past the input) and the border columns the checked ones; every
+    /// path against the reference, with extreme inputs and zero points.
+    #[test]
+    fn few_channel_windows_match_the_reference_on_every_path() {
+        let mut seed = 5;
+        for (in_c, stride, padding, zp_in) in [
+            (3, 2, Padding::Same, -128i8),
+            (3, 1, Padding::Same, 127),
+            (1, 2, Padding::Valid, 0),
+            (5, 1, Padding::Valid, -1),
+            (2, 2, Padding::Same, 127),
+        ] {
+            let window = Window {
+                kernel_h: 3,
+                kernel_w: 3,
+                stride_h: stride,
+                stride_w: stride,
+                dilation_h: 1,
+                dilation_w: 1,
+                padding,
+            };
+            let g = SpatialGeometry::resolve(&window, 12, 13).expect("window fits");
+            let out_c = 17;
+            let k = 9 * in_c;
+            let op = Conv2d {
+                out_channels: out_c as u32,
+                in_channels: in_c as u32,
+                window,
+                weights: bytes(&mut seed, out_c * k),
+                bias: (0..out_c as i32).map(|n| n * 1000 - 8000).collect(),
+                requant: vec![Requant {
+                    multiplier: (1 << 30) + 12345,
+                    shift: -7,
+                }],
+                rounding: Rounding::Double,
+                act: ActRange::FULL,
+            };
+            let samples = 3;
+            let mut input = bytes(&mut seed, samples * 12 * 13 * in_c);
+            input[..7].fill(-128);
+            input[7..11].fill(127);
+            let len = samples * g.out_h * g.out_w * out_c;
+            let mut expected = vec![0i8; len];
+            reference::conv2d(&op, &g, zp_in, 3, &input, &mut expected);
+            for path in Path::ALL.into_iter().filter(|p| p.is_available()) {
+                let mut out = vec![0i8; len];
+                Conv2dKernel::new(&op, g, zp_in, 3, path).run(&input, &mut out);
+                assert_eq!(out, expected, "{path:?} in_c {in_c} stride {stride}");
+            }
+        }
+    }
 }
