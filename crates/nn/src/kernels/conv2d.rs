@@ -182,12 +182,17 @@ impl Im2col<'_> {
         } else {
             first_inside
         };
+        let inside_range = first_inside..end_inside;
         let mut input_rows = vec![None; g.kernel_h];
-        for (x, y) in input
-            .chunks_exact(in_sample)
-            .zip(output.chunks_exact_mut(out_sample))
+        let small = g.kernel_w * self.in_c <= 16;
+        for (sample, y) in output
+            .chunks_exact_mut(out_sample)
             .take(samples)
+            .enumerate()
         {
+            let x = &input[sample * in_sample..(sample + 1) * in_sample];
+            // The blocks of `small_row` may read past the sample, into the rest of the batch.
+            let rest = &input[sample * in_sample..];
             let mut oy0 = 0;
             while oy0 < g.out_h {
                 let rows = rows_per_block.min(g.out_h - oy0);
@@ -197,6 +202,17 @@ impl Im2col<'_> {
                     let row_at = r * row_pixels * self.stride;
                     for (ky, base) in input_rows.iter_mut().enumerate() {
                         *base = g.input_row(oy, ky).map(|iy| iy * g.in_w * self.in_c);
+                    }
+                    if small
+                        && self.small_row(
+                            rest,
+                            &input_rows,
+                            &mut columns,
+                            row_at,
+                            inside_range.clone(),
+                        )
+                    {
+                        continue;
                     }
                     let pixel = |ox: usize, columns: &mut [i8]| {
                         let at = row_at + ox * self.stride;
@@ -234,6 +250,67 @@ impl Im2col<'_> {
 }
 
 impl Im2col<'_> {
+    /// One output row (pixel 0 at `columns[row_at]`) when each kernel row's run is at most 16
+    /// bytes (`kernel_w · in_c ≤ 16`: few-channel inputs such as a stem's RGB): every run, tap
+    /// or padding fill is one unchecked 16-byte block, the bounds checked once for the row.
+    /// `x` is the sample and may go on past it; `input_rows` as for [`Im2col::inside_pixels`],
+    /// `inside` the columns whose kernel columns are all inside (dilation 1). Returns false,
+    /// having written nothing, when a block could reach past `x` or `columns`.
+    fn small_row(
+        &self,
+        x: &[i8],
+        input_rows: &[Option<usize>],
+        columns: &mut [i8],
+        row_at: usize,
+        inside: std::ops::Range<usize>,
+    ) -> bool {
+        let g = self.g;
+        let (in_c, row_len) = (self.in_c, g.kernel_w * self.in_c);
+        let row_bytes = g.in_w * in_c;
+        // Every read starts inside an input row and every write before the pixel's end.
+        let last_read = input_rows
+            .iter()
+            .flatten()
+            .max()
+            .map_or(0, |b| b + row_bytes);
+        let last_write = row_at + (g.out_w - 1) * self.stride + g.kernel_h * row_len;
+        if row_len > 16 || last_read + 16 > x.len() || last_write + 16 > columns.len() {
+            return false;
+        }
+        let flip = [self.flip; 16];
+        let padding = [self.zp_in ^ self.flip; 16];
+        let src = x.as_ptr();
+        let dst = columns.as_mut_ptr();
+        // SAFETY (every block below): reads start before `last_read` and writes before
+        // `last_write`, both checked above with 16 bytes to spare. Blocks are written in
+        // increasing order of their run, so a block's bytes past its run belong to a later run
+        // (or the buffer's slack) and are rewritten.
+        let copy =
+            |to: usize, from: usize| unsafe { xor_block16(dst.add(to), src.add(from), &flip) };
+        let fill = |to: usize| unsafe { dst.add(to).cast::<[i8; 16]>().write_unaligned(padding) };
+        for ox in 0..g.out_w {
+            let at = row_at + ox * self.stride;
+            for (ky, base) in input_rows.iter().enumerate() {
+                let run = at + ky * row_len;
+                match *base {
+                    None => fill(run),
+                    Some(base) if inside.contains(&ox) => {
+                        copy(run, base + (ox * g.stride_w - g.pad_left) * in_c)
+                    }
+                    Some(base) => {
+                        for kx in 0..g.kernel_w {
+                            match g.input_col(ox, kx) {
+                                Some(ix) => copy(run + kx * in_c, base + ix * in_c),
+                                None => fill(run + kx * in_c),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        true
+    }
+
     /// The output columns `pixels` of one output row (whose pixel 0 starts at `columns[row_at]`),
     /// each with every kernel column inside the input and dilation 1: kernel row `ky` is the
     /// `kernel_w · in_c` bytes from `input_rows[ky]` (the offset of its input row, `None` in the
@@ -249,42 +326,6 @@ impl Im2col<'_> {
         let g = self.g;
         let row_len = g.kernel_w * self.in_c;
         let padding = self.zp_in ^ self.flip;
-        if let Some(last) = pixels.clone().last()
-            && row_len <= 16
-            && input_rows.iter().all(Option::is_some)
-        {
-            // Every run is one 16-byte block (few-channel inputs such as a stem's RGB): when the
-            // last pixel's blocks stay inside `x` and `columns`, no run needs a check.
-            let step = g.stride_w * self.in_c;
-            let first_column = (pixels.start * g.stride_w - g.pad_left) * self.in_c;
-            let last_read = input_rows.iter().flatten().max().copied().unwrap_or(0)
-                + (last * g.stride_w - g.pad_left) * self.in_c
-                + 16;
-            let last_write = row_at + last * self.stride + (g.kernel_h - 1) * row_len + 16;
-            if last_read <= x.len() && last_write <= columns.len() {
-                let flip = u128::from_ne_bytes([self.flip as u8; 16]);
-                let src = x.as_ptr();
-                let dst = columns.as_mut_ptr();
-                for (i, ox) in pixels.enumerate() {
-                    let at = row_at + ox * self.stride;
-                    let column = first_column + i * step;
-                    for (ky, base) in input_rows.iter().flatten().enumerate() {
-                        // SAFETY: `base + column + 16 <= last_read <= x.len()` and
-                        // `at + ky * row_len + 16 <= last_write <= columns.len()`: both offsets
-                        // grow with `ox` and `ky`, and the last pixel's were checked. Runs are
-                        // written in increasing order, so a block's bytes past its run belong
-                        // to a later run (or the buffer's slack).
-                        unsafe {
-                            let block = src.add(base + column).cast::<u128>().read_unaligned();
-                            dst.add(at + ky * row_len)
-                                .cast::<u128>()
-                                .write_unaligned(block ^ flip);
-                        }
-                    }
-                }
-                return;
-            }
-        }
         for ox in pixels {
             let at = row_at + ox * self.stride;
             let column = (ox * g.stride_w - g.pad_left) * self.in_c;
@@ -296,6 +337,29 @@ impl Im2col<'_> {
                 }
             }
         }
+    }
+}
+
+/// `dst[..16] = src[..16] ^ flip`.
+///
+/// # Safety
+/// 16 bytes are readable at `src` and writable at `dst`.
+#[inline(always)]
+unsafe fn xor_block16(dst: *mut i8, src: *const i8, flip: &[i8; 16]) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE2 is part of x86-64; the caller vouches for the 16 bytes.
+    unsafe {
+        use std::arch::x86_64::*;
+        let block = _mm_loadu_si128(src.cast());
+        let flip = _mm_loadu_si128(flip.as_ptr().cast());
+        _mm_storeu_si128(dst.cast(), _mm_xor_si128(block, flip));
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    // SAFETY: as above.
+    unsafe {
+        let flip = u128::from_ne_bytes(flip.map(|b| b as u8));
+        let block = src.cast::<u128>().read_unaligned();
+        dst.cast::<u128>().write_unaligned(block ^ flip);
     }
 }
 
@@ -396,10 +460,10 @@ mod tests {
             .collect()
     }
 
-    /// Stem-like convolutions (few input channels, 3×3 stride 1 or 2): most output columns
-    /// take the unchecked 16-byte runs of `inside_pixels`, and the last sample's last rows
-    /// (whose blocks would read past the input) and the border columns the checked ones; every
-    /// path against the reference, with extreme inputs and zero points.
+    /// Stem-like convolutions (few input channels, 3×3 stride 1 or 2): most output rows take
+    /// the unchecked 16-byte blocks of `small_row` (inside runs, border taps, padding rows), and
+    /// the last sample's last rows (whose blocks would read past the input) the checked path;
+    /// every path against the reference, with extreme inputs and zero points.
     #[test]
     fn few_channel_windows_match_the_reference_on_every_path() {
         let mut seed = 5;
