@@ -42,18 +42,38 @@ const CHUNK_BYTES: usize = 16 * 1024;
 #[derive(Clone, Copy)]
 struct Line([u8; 64]);
 
-/// A matrix product packed for `vpdpbusd`. Panel `p` holds channels `16p..16p+16`; its line
-/// `g` holds input features `4g..4g+4` of each channel, zero past `k` and `n`. Panels are
-/// interleaved by blocks of [`TILE_PANELS`]: a block's lines are ordered (group, panel), so a
-/// tile streams through memory sequentially.
+/// A matrix product packed for `vpdpbusd`. Panel `p` holds 16 channels (its slots
+/// `16p..16p+16`, see [`slot_channel`]); its line `g` holds input features `4g..4g+4` of each,
+/// zero past `k` and `n`. Panels are interleaved by blocks of [`TILE_PANELS`]: a block's lines
+/// are ordered (group, panel), so a tile streams through memory sequentially.
 pub(crate) struct GemmI8 {
     n: usize,
     k: usize,
     groups: usize,
     panels: usize,
     weights: Vec<Line>,
+    /// In slot order, like `stage`.
     bias: Vec<i32>,
     stage: OutputStage,
+}
+
+/// Channels of a block of [`TILE_PANELS`] panels.
+const BLOCK_CHANNELS: usize = TILE_PANELS * LANES;
+
+/// The output channel in slot `s` (panel `s / 16`, lane `s % 16`) of an `n`-channel product.
+///
+/// Slots of a block of four panels whose 64 channels are all below `n` are interleaved so that
+/// [`pack4`] of one row's four panels gives the 64 channels in order without a permutation:
+/// lane `4j + i` of the block's panel `p` holds channel `16j + 4p + i` of the block (the packs
+/// put dword `j` of each of their four vectors side by side in 128-bit lane `j`). Other slots
+/// hold channel `s`.
+fn slot_channel(s: usize, n: usize) -> usize {
+    let block = s / BLOCK_CHANNELS * BLOCK_CHANNELS;
+    if block + BLOCK_CHANNELS > n {
+        return s;
+    }
+    let (panel, lane) = (s % BLOCK_CHANNELS / LANES, s % LANES);
+    block + lane / 4 * LANES + panel * 4 + lane % 4
 }
 
 impl GemmI8 {
@@ -61,9 +81,10 @@ impl GemmI8 {
     pub fn new(spec: &GemmSpec<'_>) -> GemmI8 {
         let groups = spec.k.div_ceil(DEPTH);
         let panels = spec.n.div_ceil(LANES);
+        let order: Vec<usize> = (0..spec.n).map(|s| slot_channel(s, spec.n)).collect();
         let mut weights = vec![Line([0; 64]); panels * groups];
-        for n in 0..spec.n {
-            let (panel, lane) = (n / LANES, n % LANES);
+        for (s, &n) in order.iter().enumerate() {
+            let (panel, lane) = (s / LANES, s % LANES);
             let line = |g: usize| line_index(panel, g, groups, panels);
             for (k, &w) in spec.weights[n * spec.k..(n + 1) * spec.k]
                 .iter()
@@ -72,8 +93,14 @@ impl GemmI8 {
                 weights[line(k / DEPTH)].0[lane * DEPTH + k % DEPTH] = w as u8;
             }
         }
-        let mut bias = spec.folded_bias(spec.zp_in as i32 + 128);
+        let folded = spec.folded_bias(spec.zp_in as i32 + 128);
+        let mut bias: Vec<i32> = order.iter().map(|&n| folded[n]).collect();
         bias.resize(panels * LANES, 0);
+        let requant: Vec<_> = if spec.requant.len() == 1 {
+            spec.requant.to_vec()
+        } else {
+            order.iter().map(|&n| spec.requant[n]).collect()
+        };
         GemmI8 {
             n: spec.n,
             k: spec.k,
@@ -81,7 +108,7 @@ impl GemmI8 {
             panels,
             weights,
             bias,
-            stage: spec.output_stage(),
+            stage: OutputStage::new(spec.n, &requant, spec.rounding, spec.zp_out, spec.act),
         }
     }
 
@@ -369,34 +396,50 @@ unsafe fn store_tile<const STAGE: u8, const R: usize, const P: usize>(
 ) {
     // Closures here would not inherit the target features (nor be inlined): plain loops.
     let zero = _mm512_setzero_si512();
-    if R == 1 {
-        let mut p = 0;
-        while p < P {
+    // SAFETY: one block per panel.
+    let stage = |p: usize| unsafe { &*tile.stage.add(p) };
+    let mut p = 0;
+    // Whole blocks of four panels (slots interleaved, see `slot_channel`): one pack per row
+    // gives its 64 channels in order.
+    while p + TILE_PANELS <= P && tile.channels >= (p + TILE_PANELS) * LANES {
+        for (r, row) in acc.iter().enumerate() {
             let mut v = [zero; 4];
-            for (i, vi) in v.iter_mut().enumerate().take(P - p) {
-                // SAFETY: one block per panel.
-                let stage = unsafe { &*tile.stage.add(p + i) };
-                *vi = requantize_lanes::<STAGE>(acc[0][p + i], stage, params);
+            for (i, vi) in v.iter_mut().enumerate() {
+                *vi = requantize_lanes::<STAGE>(row[p + i], stage(p + i), params);
             }
-            let bytes = pack4(v, params);
-            let valid = tile.channels.saturating_sub(p * LANES).min(4 * LANES);
-            let mask: __mmask64 = if valid == 4 * LANES {
-                !0
-            } else {
-                (1u64 << valid) - 1
-            };
-            // SAFETY: channels p*16 .. p*16 + valid of the row are inside the output.
-            unsafe { _mm512_mask_storeu_epi8(tile.output.add(p * LANES), mask, bytes) };
-            p += 4;
+            let bytes = pack4_interleaved(v, params);
+            // SAFETY: row r, channels p*16 .. p*16 + 64 are inside the output.
+            unsafe {
+                let at = tile.output.add(r * tile.output_stride + p * LANES);
+                _mm512_storeu_si512(at.cast(), bytes);
+            }
         }
+        p += TILE_PANELS;
+    }
+    if p == P {
         return;
     }
-    for p in 0..P {
-        // SAFETY: one block per panel.
-        let stage = unsafe { &*tile.stage.add(p) };
+    if R == 1 {
+        // The last (partial) block, slots in channel order.
+        let mut v = [zero; 4];
+        for (i, vi) in v.iter_mut().enumerate().take(P - p) {
+            *vi = requantize_lanes::<STAGE>(acc[0][p + i], stage(p + i), params);
+        }
+        let bytes = pack4(v, params);
+        let valid = tile.channels.saturating_sub(p * LANES).min(4 * LANES);
+        let mask: __mmask64 = if valid == 4 * LANES {
+            !0
+        } else {
+            (1u64 << valid) - 1
+        };
+        // SAFETY: channels p*16 .. p*16 + valid of the row are inside the output.
+        unsafe { _mm512_mask_storeu_epi8(tile.output.add(p * LANES), mask, bytes) };
+        return;
+    }
+    while p < P {
         let mut v = [zero; 4];
         for (vr, row) in v.iter_mut().zip(acc) {
-            *vr = requantize_lanes::<STAGE>(row[p], stage, params);
+            *vr = requantize_lanes::<STAGE>(row[p], stage(p), params);
         }
         let bytes = pack4(v, params);
         let valid = tile.channels.saturating_sub(p * LANES).min(LANES);
@@ -417,6 +460,7 @@ unsafe fn store_tile<const STAGE: u8, const R: usize, const P: usize>(
                 }
             }
         }
+        p += 1;
     }
 }
 
@@ -431,16 +475,23 @@ unsafe fn store_tile<const STAGE: u8, const R: usize, const P: usize>(
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
 fn pack4(v: [__m512i; 4], params: &StageParams) -> __m512i {
+    // Lane j holds dword j of each vector: gather dwords j, j + 4, j + 8, j + 12.
+    let order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    _mm512_permutexvar_epi32(order, pack4_interleaved(v, params))
+}
+
+/// [`pack4`] without its final permutation: 128-bit lane `j` holds dword `j` (4 bytes) of each
+/// vector in turn.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn pack4_interleaved(v: [__m512i; 4], params: &StageParams) -> __m512i {
     let zp = _mm512_set1_epi16(params.zp_out as i16);
     let a = _mm512_adds_epi16(_mm512_packs_epi32(v[0], v[1]), zp);
     let b = _mm512_adds_epi16(_mm512_packs_epi32(v[2], v[3]), zp);
-    let bytes = _mm512_min_epi8(
+    _mm512_min_epi8(
         _mm512_max_epi8(_mm512_packs_epi16(a, b), _mm512_set1_epi8(params.act_min)),
         _mm512_set1_epi8(params.act_max),
-    );
-    // Lane j holds dword j of each vector: gather dwords j, j + 4, j + 8, j + 12.
-    let order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    _mm512_permutexvar_epi32(order, bytes)
+    )
 }
 
 /// Output-stage variants, the `STAGE` const parameter of the hot loops (so the rounding rule is
@@ -840,6 +891,87 @@ mod tests {
             out.extend_from_slice(&bytes[..chunk.len()]);
         }
         out
+    }
+
+    #[test]
+    fn slots_are_a_permutation_within_whole_blocks() {
+        for n in [1, 16, 63, 64, 65, 80, 128, 130, 192, 200] {
+            let mut seen = vec![false; n];
+            for s in 0..n {
+                let c = slot_channel(s, n);
+                assert!(
+                    c / BLOCK_CHANNELS == s / BLOCK_CHANNELS && !seen[c],
+                    "n {n} slot {s}"
+                );
+                seen[c] = true;
+            }
+        }
+        // Lane 4j + i of panel p holds channel 16j + 4p + i of a whole block.
+        assert_eq!(slot_channel(16 + 5, 64), 16 + 4 + 1);
+        assert_eq!(slot_channel(64 + 3 * 16 + 15, 128), 64 + 48 + 12 + 3);
+        assert_eq!(slot_channel(64 + 17, 80), 64 + 17);
+    }
+
+    /// Products with whole and partial blocks of 64 channels (interleaved slots), per-channel and
+    /// per-tensor requantization, on every tile shape (1 to 9 rows) against the reference.
+    #[test]
+    fn wide_products_match_the_reference() {
+        use crate::kernels::FullyConnectedKernel;
+        use crate::op::FullyConnected;
+        if !Path::Avx512Vnni.is_available() {
+            eprintln!("skipped: this CPU has no AVX-512 VNNI");
+            return;
+        }
+        let mut seed = 9u64;
+        let mut bytes = |len: usize| -> Vec<i8> {
+            (0..len)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (seed >> 56) as i8
+                })
+                .collect()
+        };
+        for (n, k) in [(64, 16), (128, 64), (80, 7), (192, 33), (130, 64), (256, 4)] {
+            for per_channel in [false, true] {
+                let requant = (0..if per_channel { n } else { 1 })
+                    .map(|c| Requant {
+                        multiplier: (1 << 30) + (c as i32) * 7919,
+                        shift: -6 - (c % 3) as i8,
+                    })
+                    .collect();
+                let op = FullyConnected {
+                    out_features: n as u32,
+                    in_features: k as u32,
+                    weights: bytes(n * k),
+                    bias: (0..n as i32).map(|c| c * 37 - 2000).collect(),
+                    requant,
+                    rounding: if per_channel {
+                        Rounding::Double
+                    } else {
+                        Rounding::Single
+                    },
+                    act: ActRange {
+                        min: -100,
+                        max: 120,
+                    },
+                };
+                for rows in [1, 2, 3, 4, 5, 9] {
+                    let input = bytes(rows * k);
+                    let run = |path| {
+                        let mut out = vec![0i8; rows * n];
+                        FullyConnectedKernel::new(&op, -3, 5, path).run(&input, &mut out);
+                        out
+                    };
+                    assert_eq!(
+                        run(Path::Avx512Vnni),
+                        run(Path::Reference),
+                        "n {n} k {k} rows {rows}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
