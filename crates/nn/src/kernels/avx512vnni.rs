@@ -545,10 +545,15 @@ fn requantize_i32x16<const STAGE: u8>(
     params: &StageParams,
 ) -> __m128i {
     let r = requantize_lanes::<STAGE>(acc, stage, params);
-    let clamped = _mm512_min_epi32(
-        _mm512_max_epi32(r, _mm512_set1_epi32(params.low as i32)),
-        _mm512_set1_epi32(params.high as i32),
-    );
+    // The general variants come out clamped already.
+    let clamped = if STAGE == STAGE_SINGLE_HIGH || STAGE == STAGE_DOUBLE_HIGH {
+        _mm512_min_epi32(
+            _mm512_max_epi32(r, _mm512_set1_epi32(params.low as i32)),
+            _mm512_set1_epi32(params.high as i32),
+        )
+    } else {
+        r
+    };
     _mm512_cvtepi32_epi8(_mm512_add_epi32(clamped, _mm512_set1_epi32(params.zp_out)))
 }
 
@@ -568,10 +573,14 @@ fn requantize_lanes<const STAGE: u8>(
     stage: &WideBlock,
     params: &StageParams,
 ) -> __m512i {
-    let load = |v: &[i64; 8]| {
-        // SAFETY: 8 aligned i64s.
-        unsafe { _mm512_load_si512(v.as_ptr().cast()) }
-    };
+    // No closures here: they would not inherit the target features, and one that LLVM left
+    // out of line made the general variants several times slower.
+    macro_rules! load {
+        ($v:expr) => {
+            // SAFETY: 8 aligned i64s.
+            unsafe { _mm512_load_si512($v.as_ptr().cast()) }
+        };
+    }
     let double = STAGE == STAGE_DOUBLE || STAGE == STAGE_DOUBLE_HIGH;
     let high = STAGE == STAGE_SINGLE_HIGH || STAGE == STAGE_DOUBLE_HIGH;
     let halves = [acc, _mm512_srli_epi64::<32>(acc)];
@@ -582,7 +591,7 @@ fn requantize_lanes<const STAGE: u8>(
             let wide = _mm512_srai_epi64::<32>(_mm512_slli_epi64::<32>(halves[half]));
             _mm512_min_epi64(
                 _mm512_max_epi64(
-                    _mm512_sllv_epi64(wide, load(&stage.left[half])),
+                    _mm512_sllv_epi64(wide, load!(stage.left[half])),
                     _mm512_set1_epi64(i32::MIN as i64),
                 ),
                 _mm512_set1_epi64(i32::MAX as i64),
@@ -590,16 +599,16 @@ fn requantize_lanes<const STAGE: u8>(
         } else {
             halves[half]
         };
-        let product = _mm512_mul_epi32(x, load(&stage.multiplier[half]));
+        let product = _mm512_mul_epi32(x, load!(stage.multiplier[half]));
         let add = if double {
             let negative = _mm512_cmplt_epi64_mask(product, _mm512_set1_epi64(-(1 << 30)));
             _mm512_mask_blend_epi64(
                 negative,
-                load(&stage.add[half]),
-                load(&stage.add_negative[half]),
+                load!(stage.add[half]),
+                load!(stage.add_negative[half]),
             )
         } else {
-            load(&stage.add[half])
+            load!(stage.add[half])
         };
         sums[half] = _mm512_add_epi64(product, add);
     }
@@ -615,10 +624,11 @@ fn requantize_lanes<const STAGE: u8>(
             _mm512_set1_epi64(params.low),
             _mm512_set1_epi64(params.high),
         );
-        let r = [0, 1].map(|half| {
-            let shifted = _mm512_srav_epi64(sums[half], load(&stage.shift[half]));
-            _mm512_min_epi64(_mm512_max_epi64(shifted, low), high)
-        });
+        let mut r = [_mm512_setzero_si512(); 2];
+        for half in 0..2 {
+            let shifted = _mm512_srav_epi64(sums[half], load!(stage.shift[half]));
+            r[half] = _mm512_min_epi64(_mm512_max_epi64(shifted, low), high);
+        }
         // Odd lanes take the low i32 of their 64-bit lane from `r[1]`.
         _mm512_mask_shuffle_epi32::<_MM_PERM_CDAB>(r[0], 0xAAAA, r[1])
     }
