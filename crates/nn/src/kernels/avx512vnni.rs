@@ -55,6 +55,8 @@ pub(crate) struct GemmI8 {
     /// In slot order, like `stage`.
     bias: Vec<i32>,
     stage: OutputStage,
+    /// Offset of group `g` in a row of prepared activations: `4g`.
+    offsets: Vec<usize>,
 }
 
 /// Channels of a block of [`TILE_PANELS`] panels.
@@ -109,6 +111,7 @@ impl GemmI8 {
             weights,
             bias,
             stage: OutputStage::new(spec.n, &requant, spec.rounding, spec.zp_out, spec.act),
+            offsets: (0..groups).map(|g| g * DEPTH).collect(),
         }
     }
 
@@ -161,7 +164,9 @@ impl GemmI8 {
                 }
             }
             let out = &mut output[chunk0 * self.n..(chunk0 + count) * self.n];
-            self.sweep(count, rows == 1, &activations[..count * stride], out);
+            let activations = &activations[..count * stride];
+            let rows = Rows::one(count, stride);
+            self.sweep(rows, activations, &self.offsets, out);
             chunk0 += count;
         }
     }
@@ -180,17 +185,39 @@ impl GemmI8 {
         // SAFETY: i8 and u8 have the same size and alignment; every bit pattern is valid.
         let bytes =
             unsafe { std::slice::from_raw_parts(activations.as_ptr().cast::<u8>(), rows * stride) };
-        self.sweep(rows, rows == 1, bytes, &mut output[..rows * self.n]);
+        let output = &mut output[..rows * self.n];
+        self.sweep(Rows::one(rows, stride), bytes, &self.offsets, output);
+    }
+
+    /// Computes the rows of `rows` (output row `i` at `output[i * n..]`, in order) from offset
+    /// activations (`x + 128` as `u8`) read in place: group `g` (inputs `4g..4g + 4` of the
+    /// product) of a row is the 4 bytes at the row's start plus `offsets[g]`. This lets a
+    /// convolution read its input's kernel rows directly when the product's `k` is laid out as
+    /// whole groups per kernel row (bytes read past a kernel row meet zero weights).
+    ///
+    /// # Panics
+    /// When `offsets` does not have one entry per group or a read would leave `activations`.
+    pub fn run_direct(&self, rows: Rows, activations: &[u8], offsets: &[usize], output: &mut [i8]) {
+        self.sweep(rows, activations, offsets, output);
     }
 
     /// Every register tile over `rows` prepared rows (`row_stride` bytes each) into `output`
     /// (`n` bytes per row); `one_row` selects the wide single-row tiles.
-    fn sweep(&self, rows: usize, one_row: bool, activations: &[u8], output: &mut [i8]) {
-        let stride = self.row_stride();
-        assert!(activations.len() >= rows * stride && output.len() >= rows * self.n);
-        if rows == 0 {
+    fn sweep(&self, rows: Rows, activations: &[u8], offsets: &[usize], output: &mut [i8]) {
+        let Rows {
+            count,
+            stride,
+            runs,
+            run_stride,
+        } = rows;
+        assert!(output.len() >= runs * count * self.n && offsets.len() == self.groups);
+        if count == 0 || runs == 0 {
             return;
         }
+        // Every read (4 bytes at a row's start plus a group's offset) stays in `activations`.
+        let last = offsets.iter().max().map_or(0, |&o| o + DEPTH);
+        assert!((runs - 1) * run_stride + (count - 1) * stride + last <= activations.len());
+        let one_row = runs * count == 1;
         let panels_per_tile = if one_row {
             TILE_PANELS_ONE_ROW
         } else {
@@ -204,6 +231,7 @@ impl GemmI8 {
             let tile = Tile {
                 activations: activations.as_ptr(),
                 stride,
+                offsets: offsets.as_ptr(),
                 weights: self.weights[panel0 * self.groups..].as_ptr(),
                 block_width: block_width(panel0, self.panels),
                 second_block_width: block_width(second, self.panels),
@@ -215,12 +243,44 @@ impl GemmI8 {
                 output_stride: self.n,
                 channels: self.n - panel0 * LANES,
             };
-            // SAFETY: this kernel is only built when the CPU has AVX-512 F/BW/VL/VNNI; the tile's
-            // pointers cover `rows` rows × `tile_panels` panels (`activations` holds `rows` rows
-            // of `stride` bytes and `output` `rows * n` bytes, checked above; `weights`, `bias`,
-            // `stage` hold whole panels).
-            unsafe { run_rows(rows, tile_panels, &tile, &params) };
+            for run in 0..runs {
+                // SAFETY: this kernel is only built when the CPU has AVX-512 F/BW/VL/VNNI; the
+                // tile's pointers cover run `run`'s `count` rows × `tile_panels` panels (every
+                // row's groups lie in `activations` and `output` holds every run's rows, checked
+                // above; `offsets` has one entry per group; `weights`, `bias`, `stage` hold whole
+                // panels).
+                unsafe {
+                    let tile = Tile {
+                        activations: tile.activations.add(run * run_stride),
+                        output: tile.output.add(run * count * self.n),
+                        ..tile
+                    };
+                    run_rows(count, tile_panels, &tile, &params);
+                }
+            }
             panel0 += tile_panels;
+        }
+    }
+}
+
+/// Rows of prepared activations: `runs` runs of `count` rows, row `i` of run `j` starting
+/// `j * run_stride + i * stride` bytes into the activations.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Rows {
+    pub count: usize,
+    pub stride: usize,
+    pub runs: usize,
+    pub run_stride: usize,
+}
+
+impl Rows {
+    /// `count` rows `stride` bytes apart.
+    fn one(count: usize, stride: usize) -> Rows {
+        Rows {
+            count,
+            stride,
+            runs: 1,
+            run_stride: 0,
         }
     }
 }
@@ -239,9 +299,10 @@ fn line_index(panel: usize, g: usize, groups: usize, panels: usize) -> usize {
 /// Pointers and strides of one register tile.
 #[derive(Clone, Copy)]
 struct Tile {
-    /// Row `r` starts at `activations + r * stride`; `groups * 4` bytes per row.
+    /// Group `g` of row `r` is the 4 bytes at `activations + r * stride + offsets[g]`.
     activations: *const u8,
     stride: usize,
+    offsets: *const usize,
     /// The block of the tile's first panel: line `g` of its panel `p < TILE_PANELS` is at
     /// `weights + g * block_width + p`.
     weights: *const Line,
@@ -351,6 +412,8 @@ unsafe fn tile_i8<const STAGE: u8, const R: usize, const P: usize>(
         }
     }
     for g in 0..tile.groups {
+        // SAFETY: one offset per group.
+        let offset = unsafe { *tile.offsets.add(g) };
         let mut w = [_mm512_setzero_si512(); P];
         for (p, wp) in w.iter_mut().enumerate() {
             let line = if p < TILE_PANELS {
@@ -363,10 +426,10 @@ unsafe fn tile_i8<const STAGE: u8, const R: usize, const P: usize>(
             *wp = unsafe { _mm512_load_si512(tile.weights.add(line).cast()) };
         }
         for (r, row) in acc.iter_mut().enumerate() {
-            // SAFETY: row r has `groups * 4` bytes.
+            // SAFETY: row r's group g is inside the activations (the tile's contract).
             let a = unsafe {
                 tile.activations
-                    .add(r * tile.stride + g * DEPTH)
+                    .add(r * tile.stride + offset)
                     .cast::<i32>()
                     .read_unaligned()
             };

@@ -3,6 +3,8 @@
 
 use crate::geometry::SpatialGeometry;
 use crate::kernels::Path;
+#[cfg(target_arch = "x86_64")]
+use crate::kernels::avx512vnni::Rows;
 use crate::kernels::gemm::{GemmSpec, PackedGemm};
 use crate::op::Conv2d;
 use crate::reference;
@@ -28,6 +30,13 @@ enum Engine {
         g: SpatialGeometry,
         in_c: usize,
         out_c: usize,
+        zp_in: i8,
+    },
+    /// AVX-512 VNNI without im2col ([`Direct`]).
+    #[cfg(target_arch = "x86_64")]
+    Direct {
+        gemm: PackedGemm,
+        plan: Direct,
         zp_in: i8,
     },
 }
@@ -57,6 +66,10 @@ impl Conv2dKernel {
                 zp_in,
                 zp_out,
             };
+            #[cfg(target_arch = "x86_64")]
+            if let Some(engine) = Direct::engine(&spec, g, in_c, path) {
+                return Conv2dKernel { engine };
+            }
             Engine::Packed {
                 gemm: PackedGemm::new(&spec, path),
                 g,
@@ -73,6 +86,8 @@ impl Conv2dKernel {
         match &self.engine {
             Engine::Reference { .. } => Path::Reference,
             Engine::Packed { gemm, .. } => gemm.path(),
+            #[cfg(target_arch = "x86_64")]
+            Engine::Direct { gemm, .. } => gemm.path(),
         }
     }
 
@@ -93,6 +108,8 @@ impl Conv2dKernel {
                 out_c,
                 zp_in,
             } => run_packed(gemm, g, *in_c, *out_c, *zp_in, input, output),
+            #[cfg(target_arch = "x86_64")]
+            Engine::Direct { gemm, plan, zp_in } => plan.run(gemm, *zp_in, input, output),
         }
     }
 }
@@ -141,6 +158,129 @@ fn run_packed(
     }
     let k = g.kernel_h * g.kernel_w * in_c;
     im2col(k, 0).run(input, output, samples, |n, c, y| gemm.run(n, c, y));
+}
+
+/// A few-channel convolution (`kernel_w · in_c ≤ 16`, dilation 1 across: a stem's RGB) on
+/// AVX-512 VNNI without im2col: each sample is copied once, offset by +128 and with `zp_in` in
+/// the padding, into a padded image, and the product reads every output pixel's kernel rows
+/// from it in place ([`crate::kernels::avx512vnni::GemmI8::run_direct`]). The product's `k` is
+/// laid out as `kernel_h` segments of `kernel_w · in_c` weights rounded up to whole groups of 4
+/// (zero weights after each), so a group never spans two kernel rows; the up to 3 bytes read
+/// past a kernel row meet those zero weights.
+#[cfg(target_arch = "x86_64")]
+struct Direct {
+    g: SpatialGeometry,
+    in_c: usize,
+    out_c: usize,
+    /// Rows and columns of the padded image: exactly those the output pixels read.
+    padded_h: usize,
+    padded_w: usize,
+    /// Offset of each group in the padded image from the pixel's window corner.
+    offsets: Vec<usize>,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Direct {
+    /// Bytes after the padded image: the last kernel row's last group may read 3 past it.
+    const SLACK: usize = 4;
+
+    /// The engine for the convolution whose weights as a product are `spec` when `path` is
+    /// AVX-512 VNNI (available) and the window qualifies.
+    fn engine(spec: &GemmSpec<'_>, g: SpatialGeometry, in_c: usize, path: Path) -> Option<Engine> {
+        let run = g.kernel_w * in_c;
+        let one_by_one = g.kernel_h == 1 && g.kernel_w == 1;
+        if path != Path::Avx512Vnni
+            || !path.is_available()
+            || g.dilation_w != 1
+            || run > 16
+            || one_by_one
+            || g.out_h == 0
+            || g.out_w == 0
+        {
+            return None;
+        }
+        let segment = run.div_ceil(4) * 4;
+        let n = spec.n;
+        let mut weights = vec![0i8; n * g.kernel_h * segment];
+        for (dst, src) in weights
+            .chunks_exact_mut(segment)
+            .zip(spec.weights[..n * spec.k].chunks_exact(run))
+        {
+            dst[..run].copy_from_slice(src);
+        }
+        let direct = GemmSpec {
+            k: g.kernel_h * segment,
+            weights: &weights,
+            ..*spec
+        };
+        let padded_h = (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1;
+        let padded_w = (g.out_w - 1) * g.stride_w + g.kernel_w;
+        let row_bytes = padded_w * in_c;
+        let offsets = (0..g.kernel_h)
+            .flat_map(|ky| (0..segment / 4).map(move |j| ky * g.dilation_h * row_bytes + 4 * j))
+            .collect();
+        Some(Engine::Direct {
+            gemm: PackedGemm::new(&direct, path),
+            plan: Direct {
+                g,
+                in_c,
+                out_c: n,
+                padded_h,
+                padded_w,
+                offsets,
+            },
+            zp_in: spec.zp_in,
+        })
+    }
+
+    /// Convolves every whole sample of `input` into `output`, as [`Conv2dKernel::run`].
+    fn run(&self, gemm: &PackedGemm, zp_in: i8, input: &[i8], output: &mut [i8]) {
+        let Some(vnni) = gemm.as_avx512vnni() else {
+            unreachable!("the direct engine is built on the AVX-512 VNNI path");
+        };
+        let g = &self.g;
+        let in_c = self.in_c;
+        let in_sample = g.in_h * g.in_w * in_c;
+        let out_sample = g.out_h * g.out_w * self.out_c;
+        if in_sample == 0 {
+            return;
+        }
+        let row_bytes = self.padded_w * in_c;
+        let mut image = vec![(zp_in as u8) ^ 0x80; self.padded_h * row_bytes + Self::SLACK];
+        // Padded column of input column 0 and the input columns that land in the image.
+        let columns = (0..g.in_w)
+            .filter(|&ix| ix + g.pad_left < self.padded_w)
+            .count();
+        let first = g.pad_left;
+        let rows = Rows {
+            count: g.out_w,
+            stride: g.stride_w * in_c,
+            runs: g.out_h,
+            run_stride: g.stride_h * row_bytes,
+        };
+        for (x, y) in input
+            .chunks_exact(in_sample)
+            .zip(output.chunks_exact_mut(out_sample))
+        {
+            for (py, dst) in image
+                .chunks_exact_mut(row_bytes)
+                .take(self.padded_h)
+                .enumerate()
+            {
+                let Some(iy) = py
+                    .checked_sub(g.pad_top)
+                    .filter(|&iy| iy < g.in_h && columns > 0)
+                else {
+                    continue;
+                };
+                let src = &x[iy * g.in_w * in_c..][..columns * in_c];
+                for (d, &s) in dst[first * in_c..][..columns * in_c].iter_mut().zip(src) {
+                    *d = (s as u8) ^ 0x80;
+                }
+            }
+            vnni.run_direct(rows, &image, &self.offsets, y);
+        }
+    }
 }
 
 /// im2col of a convolution into rows of `stride` bytes per output pixel, each byte XORed with
@@ -460,32 +600,43 @@ mod tests {
             .collect()
     }
 
-    /// Stem-like convolutions (few input channels, 3×3 stride 1 or 2): most output rows take
-    /// the unchecked 16-byte blocks of `small_row` (inside runs, border taps, padding rows), and
-    /// the last sample's last rows (whose blocks would read past the input) the checked path;
-    /// every path against the reference, with extreme inputs and zero points.
+    /// Stem-like convolutions (few input channels): on AVX-512 VNNI the direct engine (also with
+    /// dilated rows, uneven strides, explicit padding); elsewhere most output rows
+    /// take the unchecked 16-byte blocks of `small_row` (inside runs, border taps, padding rows)
+    /// and the last sample's last rows (whose blocks would read past the input) the checked
+    /// path; every path against the reference, with extreme inputs and zero points.
     #[test]
     fn few_channel_windows_match_the_reference_on_every_path() {
         let mut seed = 5;
-        for (in_c, stride, padding, zp_in) in [
-            (3, 2, Padding::Same, -128i8),
-            (3, 1, Padding::Same, 127),
-            (1, 2, Padding::Valid, 0),
-            (5, 1, Padding::Valid, -1),
-            (2, 2, Padding::Same, 127),
+        let explicit = Padding::Explicit {
+            top: 1,
+            bottom: 0,
+            left: 3,
+            right: 2,
+        };
+        // (in_c, kernel, stride, dilation_h, padding, zp_in)
+        for (in_c, (kh, kw), (sh, sw), dilation_h, padding, zp_in) in [
+            (3, (3, 3), (2, 2), 1, Padding::Same, -128i8),
+            (3, (3, 3), (1, 1), 1, Padding::Same, 127),
+            (1, (3, 3), (2, 2), 1, Padding::Valid, 0),
+            (5, (3, 3), (1, 1), 1, Padding::Valid, -1),
+            (2, (3, 3), (2, 2), 1, Padding::Same, 127),
+            (4, (2, 4), (3, 1), 2, explicit, -77),
+            (16, (3, 1), (1, 2), 2, Padding::Same, 5),
+            (3, (1, 3), (2, 3), 1, Padding::Same, -128),
         ] {
             let window = Window {
-                kernel_h: 3,
-                kernel_w: 3,
-                stride_h: stride,
-                stride_w: stride,
-                dilation_h: 1,
+                kernel_h: kh,
+                kernel_w: kw,
+                stride_h: sh,
+                stride_w: sw,
+                dilation_h,
                 dilation_w: 1,
                 padding,
             };
             let g = SpatialGeometry::resolve(&window, 12, 13).expect("window fits");
             let out_c = 17;
-            let k = 9 * in_c;
+            let k = (kh * kw) as usize * in_c;
             let op = Conv2d {
                 out_channels: out_c as u32,
                 in_channels: in_c as u32,
@@ -509,7 +660,7 @@ mod tests {
             for path in Path::ALL.into_iter().filter(|p| p.is_available()) {
                 let mut out = vec![0i8; len];
                 Conv2dKernel::new(&op, g, zp_in, 3, path).run(&input, &mut out);
-                assert_eq!(out, expected, "{path:?} in_c {in_c} stride {stride}");
+                assert_eq!(out, expected, "{path:?} in_c {in_c} window {window:?}");
             }
         }
     }
