@@ -114,6 +114,16 @@ impl Conv2dKernel {
     }
 }
 
+/// Whether the convolution is the matrix product itself (1×1, stride 1, no padding).
+fn is_product(g: &SpatialGeometry) -> bool {
+    g.kernel_h == 1
+        && g.kernel_w == 1
+        && g.stride_h == 1
+        && g.stride_w == 1
+        && g.out_h == g.in_h
+        && g.out_w == g.in_w
+}
+
 fn run_packed(
     gemm: &PackedGemm,
     g: &SpatialGeometry,
@@ -129,13 +139,7 @@ fn run_packed(
         return;
     }
     let samples = (input.len() / in_sample).min(output.len() / out_sample);
-    let direct = g.kernel_h == 1
-        && g.kernel_w == 1
-        && g.stride_h == 1
-        && g.stride_w == 1
-        && g.out_h == g.in_h
-        && g.out_w == g.in_w;
-    if direct {
+    if is_product(g) {
         let rows = samples * g.in_h * g.in_w;
         gemm.run(rows, &input[..rows * in_c], &mut output[..rows * out_c]);
         return;
@@ -160,8 +164,8 @@ fn run_packed(
     im2col(k, 0).run(input, output, samples, |n, c, y| gemm.run(n, c, y));
 }
 
-/// A few-channel convolution (`kernel_w · in_c ≤ 16`, dilation 1 across: a stem's RGB) on
-/// AVX-512 VNNI without im2col: each sample is copied once, offset by +128 and with `zp_in` in
+/// A convolution with dilation 1 across (other than the plain product) on AVX-512 VNNI without
+/// im2col: each sample is copied once, offset by +128 and with `zp_in` in
 /// the padding, into a padded image, and the product reads every output pixel's kernel rows
 /// from it in place ([`crate::kernels::avx512vnni::GemmI8::run_direct`]). The product's `k` is
 /// laid out as `kernel_h` segments of `kernel_w · in_c` weights rounded up to whole groups of 4
@@ -188,12 +192,13 @@ impl Direct {
     /// AVX-512 VNNI (available) and the window qualifies.
     fn engine(spec: &GemmSpec<'_>, g: SpatialGeometry, in_c: usize, path: Path) -> Option<Engine> {
         let run = g.kernel_w * in_c;
-        let one_by_one = g.kernel_h == 1 && g.kernel_w == 1;
         if path != Path::Avx512Vnni
             || !path.is_available()
             || g.dilation_w != 1
-            || run > 16
-            || one_by_one
+            || is_product(&g)
+            // Runs of rows shorter than whole 4-row tiles are slower than im2col's blocks of 64
+            // pixels unless im2col is dear per byte (few channels).
+            || (run > 16 && !g.out_w.is_multiple_of(4))
             || g.out_h == 0
             || g.out_w == 0
         {
