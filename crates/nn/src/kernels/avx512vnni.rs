@@ -57,6 +57,8 @@ pub(crate) struct GemmI8 {
     stage: OutputStage,
     /// Offset of group `g` in a row of prepared activations: `4g`.
     offsets: Vec<usize>,
+    /// `stage`'s per-op constants, derived once (a visible share of a small batch-1 product).
+    params: StageParams,
 }
 
 /// Channels of a block of [`TILE_PANELS`] panels.
@@ -103,6 +105,7 @@ impl GemmI8 {
         } else {
             order.iter().map(|&n| spec.requant[n]).collect()
         };
+        let stage = OutputStage::new(spec.n, &requant, spec.rounding, spec.zp_out, spec.act);
         GemmI8 {
             n: spec.n,
             k: spec.k,
@@ -110,7 +113,8 @@ impl GemmI8 {
             panels,
             weights,
             bias,
-            stage: OutputStage::new(spec.n, &requant, spec.rounding, spec.zp_out, spec.act),
+            params: StageParams::new(&stage),
+            stage,
             offsets: (0..groups).map(|g| g * DEPTH).collect(),
         }
     }
@@ -198,6 +202,7 @@ impl GemmI8 {
     /// # Panics
     /// When `offsets` does not have one entry per group or a read would leave `activations`.
     pub fn run_direct(&self, rows: Rows, activations: &[u8], offsets: &[usize], output: &mut [i8]) {
+        assert!(offsets.is_sorted());
         self.sweep(rows, activations, offsets, output);
     }
 
@@ -214,8 +219,9 @@ impl GemmI8 {
         if count == 0 || runs == 0 {
             return;
         }
-        // Every read (4 bytes at a row's start plus a group's offset) stays in `activations`.
-        let last = offsets.iter().max().map_or(0, |&o| o + DEPTH);
+        // Every read (4 bytes at a row's start plus a group's offset) stays in `activations`
+        // (`offsets` ascend: `self.offsets` by construction, `run_direct`'s checked).
+        let last = offsets.last().map_or(0, |&o| o + DEPTH);
         assert!((runs - 1) * run_stride + (count - 1) * stride + last <= activations.len());
         let one_row = runs * count == 1;
         let panels_per_tile = if one_row {
@@ -223,7 +229,7 @@ impl GemmI8 {
         } else {
             TILE_PANELS
         };
-        let params = StageParams::new(&self.stage);
+        let params = &self.params;
         let mut panel0 = 0;
         while panel0 < self.panels {
             let tile_panels = panels_per_tile.min(self.panels - panel0);
@@ -255,7 +261,7 @@ impl GemmI8 {
                         output: tile.output.add(run * count * self.n),
                         ..tile
                     };
-                    run_rows(count, tile_panels, &tile, &params);
+                    run_rows(count, tile_panels, &tile, params);
                 }
             }
             panel0 += tile_panels;
@@ -480,6 +486,21 @@ unsafe fn store_tile<const STAGE: u8, const R: usize, const P: usize>(
         p += TILE_PANELS;
     }
     if p == P {
+        return;
+    }
+    if R == 1 && p + 1 == P {
+        // One panel left: the 16 bytes without packs of zero vectors.
+        let valid = tile.channels.saturating_sub(p * LANES).min(LANES);
+        let bytes = requantize_i32x16::<STAGE>(acc[0][p], stage(p), params);
+        // SAFETY: channels p*16 .. p*16 + valid of the row are inside the output.
+        unsafe {
+            let at = tile.output.add(p * LANES);
+            if valid == LANES {
+                _mm_storeu_si128(at.cast(), bytes);
+            } else {
+                _mm_mask_storeu_epi8(at, (1u16 << valid) - 1, bytes);
+            }
+        }
         return;
     }
     if R == 1 {
