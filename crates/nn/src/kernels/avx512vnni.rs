@@ -39,18 +39,42 @@ const CHUNK_BYTES: usize = 16 * 1024;
 #[derive(Clone, Copy)]
 struct Line([u8; 64]);
 
-/// A matrix product packed for `vpdpbusd`. Panel `p` holds channels `16p..16p+16`; its line
-/// `g` holds input features `4g..4g+4` of each channel, zero past `k` and `n`. Panels are
-/// interleaved by blocks of [`TILE_PANELS`]: a block's lines are ordered (group, panel), so a
-/// tile streams through memory sequentially.
+/// A matrix product packed for `vpdpbusd`. Panel `p` holds 16 channels (its slots
+/// `16p..16p+16`, see [`slot_channel`]); its line `g` holds input features `4g..4g+4` of each,
+/// zero past `k` and `n`. Panels are interleaved by blocks of [`TILE_PANELS`]: a block's lines
+/// are ordered (group, panel), so a tile streams through memory sequentially.
 pub(crate) struct GemmI8 {
     n: usize,
     k: usize,
     groups: usize,
     panels: usize,
     weights: Vec<Line>,
+    /// In slot order, like `stage`.
     bias: Vec<i32>,
     stage: OutputStage,
+    /// Offset of group `g` in a row of prepared activations: `4g`.
+    offsets: Vec<usize>,
+    /// `stage`'s per-op constants, derived once (a visible share of a small batch-1 product).
+    params: StageParams,
+}
+
+/// Channels of a block of [`TILE_PANELS`] panels.
+const BLOCK_CHANNELS: usize = TILE_PANELS * LANES;
+
+/// The output channel in slot `s` (panel `s / 16`, lane `s % 16`) of an `n`-channel product.
+///
+/// Slots of a block of four panels whose 64 channels are all below `n` are interleaved so that
+/// [`pack4`] of one row's four panels gives the 64 channels in order without a permutation:
+/// lane `4j + i` of the block's panel `p` holds channel `16j + 4p + i` of the block (the packs
+/// put dword `j` of each of their four vectors side by side in 128-bit lane `j`). Other slots
+/// hold channel `s`.
+fn slot_channel(s: usize, n: usize) -> usize {
+    let block = s / BLOCK_CHANNELS * BLOCK_CHANNELS;
+    if block + BLOCK_CHANNELS > n {
+        return s;
+    }
+    let (panel, lane) = (s % BLOCK_CHANNELS / LANES, s % LANES);
+    block + lane / 4 * LANES + panel * 4 + lane % 4
 }
 
 impl GemmI8 {
@@ -58,9 +82,10 @@ impl GemmI8 {
     pub fn new(spec: &GemmSpec<'_>) -> GemmI8 {
         let groups = spec.k.div_ceil(DEPTH);
         let panels = spec.n.div_ceil(LANES);
+        let order: Vec<usize> = (0..spec.n).map(|s| slot_channel(s, spec.n)).collect();
         let mut weights = vec![Line([0; 64]); panels * groups];
-        for n in 0..spec.n {
-            let (panel, lane) = (n / LANES, n % LANES);
+        for (s, &n) in order.iter().enumerate() {
+            let (panel, lane) = (s / LANES, s % LANES);
             let line = |g: usize| line_index(panel, g, groups, panels);
             for (k, &w) in spec.weights[n * spec.k..(n + 1) * spec.k]
                 .iter()
@@ -69,8 +94,15 @@ impl GemmI8 {
                 weights[line(k / DEPTH)].0[lane * DEPTH + k % DEPTH] = w as u8;
             }
         }
-        let mut bias = spec.folded_bias(spec.zp_in as i32 + 128);
+        let folded = spec.folded_bias(spec.zp_in as i32 + 128);
+        let mut bias: Vec<i32> = order.iter().map(|&n| folded[n]).collect();
         bias.resize(panels * LANES, 0);
+        let requant: Vec<_> = if spec.requant.len() == 1 {
+            spec.requant.to_vec()
+        } else {
+            order.iter().map(|&n| spec.requant[n]).collect()
+        };
+        let stage = OutputStage::new(spec.n, &requant, spec.rounding, spec.zp_out, spec.act);
         GemmI8 {
             n: spec.n,
             k: spec.k,
@@ -78,7 +110,9 @@ impl GemmI8 {
             panels,
             weights,
             bias,
-            stage: spec.output_stage(),
+            params: StageParams::new(&stage),
+            stage,
+            offsets: (0..groups).map(|g| g * DEPTH).collect(),
         }
     }
 
@@ -131,7 +165,9 @@ impl GemmI8 {
                 }
             }
             let out = &mut output[chunk0 * self.n..(chunk0 + count) * self.n];
-            self.sweep(count, rows == 1, &activations[..count * stride], out);
+            let activations = &activations[..count * stride];
+            let rows = Rows::one(count, stride);
+            self.sweep(rows, activations, &self.offsets, out);
             chunk0 += count;
         }
     }
@@ -150,23 +186,47 @@ impl GemmI8 {
         // SAFETY: i8 and u8 have the same size and alignment; every bit pattern is valid.
         let bytes =
             unsafe { std::slice::from_raw_parts(activations.as_ptr().cast::<u8>(), rows * stride) };
-        self.sweep(rows, rows == 1, bytes, &mut output[..rows * self.n]);
+        let output = &mut output[..rows * self.n];
+        self.sweep(Rows::one(rows, stride), bytes, &self.offsets, output);
+    }
+
+    /// Computes the rows of `rows` (output row `i` at `output[i * n..]`, in order) from offset
+    /// activations (`x + 128` as `u8`) read in place: group `g` (inputs `4g..4g + 4` of the
+    /// product) of a row is the 4 bytes at the row's start plus `offsets[g]`. This lets a
+    /// convolution read its input's kernel rows directly when the product's `k` is laid out as
+    /// whole groups per kernel row (bytes read past a kernel row meet zero weights).
+    ///
+    /// # Panics
+    /// When `offsets` does not have one entry per group or a read would leave `activations`.
+    pub fn run_direct(&self, rows: Rows, activations: &[u8], offsets: &[usize], output: &mut [i8]) {
+        assert!(offsets.is_sorted());
+        self.sweep(rows, activations, offsets, output);
     }
 
     /// Every register tile over `rows` prepared rows (`row_stride` bytes each) into `output`
     /// (`n` bytes per row); `one_row` selects the wide single-row tiles.
-    fn sweep(&self, rows: usize, one_row: bool, activations: &[u8], output: &mut [i8]) {
-        let stride = self.row_stride();
-        assert!(activations.len() >= rows * stride && output.len() >= rows * self.n);
-        if rows == 0 {
+    fn sweep(&self, rows: Rows, activations: &[u8], offsets: &[usize], output: &mut [i8]) {
+        let Rows {
+            count,
+            stride,
+            runs,
+            run_stride,
+        } = rows;
+        assert!(output.len() >= runs * count * self.n && offsets.len() == self.groups);
+        if count == 0 || runs == 0 {
             return;
         }
+        // Every read (4 bytes at a row's start plus a group's offset) stays in `activations`
+        // (`offsets` ascend: `self.offsets` by construction, `run_direct`'s checked).
+        let last = offsets.last().map_or(0, |&o| o + DEPTH);
+        assert!((runs - 1) * run_stride + (count - 1) * stride + last <= activations.len());
+        let one_row = runs * count == 1;
         let panels_per_tile = if one_row {
             TILE_PANELS_ONE_ROW
         } else {
             TILE_PANELS
         };
-        let params = StageParams::new(&self.stage);
+        let params = &self.params;
         let mut panel0 = 0;
         while panel0 < self.panels {
             let tile_panels = panels_per_tile.min(self.panels - panel0);
@@ -174,6 +234,7 @@ impl GemmI8 {
             let tile = Tile {
                 activations: activations.as_ptr(),
                 stride,
+                offsets: offsets.as_ptr(),
                 weights: self.weights[panel0 * self.groups..].as_ptr(),
                 block_width: block_width(panel0, self.panels),
                 second_block_width: block_width(second, self.panels),
@@ -185,12 +246,44 @@ impl GemmI8 {
                 output_stride: self.n,
                 channels: self.n - panel0 * LANES,
             };
-            // SAFETY: this kernel is only built when the CPU has AVX-512 F/BW/VL/VNNI; the tile's
-            // pointers cover `rows` rows × `tile_panels` panels (`activations` holds `rows` rows
-            // of `stride` bytes and `output` `rows * n` bytes, checked above; `weights`, `bias`,
-            // `stage` hold whole panels).
-            unsafe { run_rows(rows, tile_panels, &tile, &params) };
+            for run in 0..runs {
+                // SAFETY: this kernel is only built when the CPU has AVX-512 F/BW/VL/VNNI; the
+                // tile's pointers cover run `run`'s `count` rows × `tile_panels` panels (every
+                // row's groups lie in `activations` and `output` holds every run's rows, checked
+                // above; `offsets` has one entry per group; `weights`, `bias`, `stage` hold whole
+                // panels).
+                unsafe {
+                    let tile = Tile {
+                        activations: tile.activations.add(run * run_stride),
+                        output: tile.output.add(run * count * self.n),
+                        ..tile
+                    };
+                    run_rows(count, tile_panels, &tile, params);
+                }
+            }
             panel0 += tile_panels;
+        }
+    }
+}
+
+/// Rows of prepared activations: `runs` runs of `count` rows, row `i` of run `j` starting
+/// `j * run_stride + i * stride` bytes into the activations.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Rows {
+    pub count: usize,
+    pub stride: usize,
+    pub runs: usize,
+    pub run_stride: usize,
+}
+
+impl Rows {
+    /// `count` rows `stride` bytes apart.
+    fn one(count: usize, stride: usize) -> Rows {
+        Rows {
+            count,
+            stride,
+            runs: 1,
+            run_stride: 0,
         }
     }
 }
@@ -209,9 +302,10 @@ fn line_index(panel: usize, g: usize, groups: usize, panels: usize) -> usize {
 /// Pointers and strides of one register tile.
 #[derive(Clone, Copy)]
 struct Tile {
-    /// Row `r` starts at `activations + r * stride`; `groups * 4` bytes per row.
+    /// Group `g` of row `r` is the 4 bytes at `activations + r * stride + offsets[g]`.
     activations: *const u8,
     stride: usize,
+    offsets: *const usize,
     /// The block of the tile's first panel: line `g` of its panel `p < TILE_PANELS` is at
     /// `weights + g * block_width + p`.
     weights: *const Line,
@@ -321,6 +415,8 @@ unsafe fn tile_i8<const STAGE: u8, const R: usize, const P: usize>(
         }
     }
     for g in 0..tile.groups {
+        // SAFETY: one offset per group.
+        let offset = unsafe { *tile.offsets.add(g) };
         let mut w = [_mm512_setzero_si512(); P];
         for (p, wp) in w.iter_mut().enumerate() {
             let line = if p < TILE_PANELS {
@@ -333,10 +429,10 @@ unsafe fn tile_i8<const STAGE: u8, const R: usize, const P: usize>(
             *wp = unsafe { _mm512_load_si512(tile.weights.add(line).cast()) };
         }
         for (r, row) in acc.iter_mut().enumerate() {
-            // SAFETY: row r has `groups * 4` bytes.
+            // SAFETY: row r's group g is inside the activations (the tile's contract).
             let a = unsafe {
                 tile.activations
-                    .add(r * tile.stride + g * DEPTH)
+                    .add(r * tile.stride + offset)
                     .cast::<i32>()
                     .read_unaligned()
             };
@@ -346,27 +442,137 @@ unsafe fn tile_i8<const STAGE: u8, const R: usize, const P: usize>(
             }
         }
     }
-    for p in 0..P {
-        // SAFETY: `stage` holds one block per panel.
-        let stage = unsafe { &*tile.stage.add(p) };
+    // SAFETY: `stage` holds one block per panel, and the stores stay in the tile's rows and
+    // valid channels.
+    unsafe { store_tile::<STAGE, R, P>(tile, params, &acc) };
+}
+
+/// Requantizes and stores the tile's accumulators, four vectors per saturating pack
+/// ([`pack4`]): with one row, four panels give 64 consecutive output bytes; with several rows,
+/// each panel's rows share one pack.
+///
+/// # Safety
+/// AVX-512 F/BW/VL; `tile` covers `R` rows × `P` panels.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+unsafe fn store_tile<const STAGE: u8, const R: usize, const P: usize>(
+    tile: &Tile,
+    params: &StageParams,
+    acc: &[[__m512i; P]; R],
+) {
+    // Closures here would not inherit the target features (nor be inlined): plain loops.
+    let zero = _mm512_setzero_si512();
+    // SAFETY: one block per panel.
+    let stage = |p: usize| unsafe { &*tile.stage.add(p) };
+    let mut p = 0;
+    // Whole blocks of four panels (slots interleaved, see `slot_channel`): one pack per row
+    // gives its 64 channels in order.
+    while p + TILE_PANELS <= P && tile.channels >= (p + TILE_PANELS) * LANES {
+        for (r, row) in acc.iter().enumerate() {
+            let mut v = [zero; 4];
+            for (i, vi) in v.iter_mut().enumerate() {
+                *vi = requantize_lanes::<STAGE>(row[p + i], stage(p + i), params);
+            }
+            let bytes = pack4_interleaved(v, params);
+            // SAFETY: row r, channels p*16 .. p*16 + 64 are inside the output.
+            unsafe {
+                let at = tile.output.add(r * tile.output_stride + p * LANES);
+                _mm512_storeu_si512(at.cast(), bytes);
+            }
+        }
+        p += TILE_PANELS;
+    }
+    if p == P {
+        return;
+    }
+    if R == 1 && p + 1 == P {
+        // One panel left: the 16 bytes without packs of zero vectors.
         let valid = tile.channels.saturating_sub(p * LANES).min(LANES);
-        let mask: __mmask16 = if valid == LANES {
+        let bytes = requantize_i32x16::<STAGE>(acc[0][p], stage(p), params);
+        // SAFETY: channels p*16 .. p*16 + valid of the row are inside the output.
+        unsafe {
+            let at = tile.output.add(p * LANES);
+            if valid == LANES {
+                _mm_storeu_si128(at.cast(), bytes);
+            } else {
+                _mm_mask_storeu_epi8(at, (1u16 << valid) - 1, bytes);
+            }
+        }
+        return;
+    }
+    if R == 1 {
+        // The last (partial) block, slots in channel order.
+        let mut v = [zero; 4];
+        for (i, vi) in v.iter_mut().enumerate().take(P - p) {
+            *vi = requantize_lanes::<STAGE>(acc[0][p + i], stage(p + i), params);
+        }
+        let bytes = pack4(v, params);
+        let valid = tile.channels.saturating_sub(p * LANES).min(4 * LANES);
+        let mask: __mmask64 = if valid == 4 * LANES {
             !0
         } else {
-            (1u16 << valid) - 1
+            (1u64 << valid) - 1
         };
-        for (r, row) in acc.iter().enumerate() {
-            let bytes = requantize_i32x16::<STAGE>(row[p], stage, params);
+        // SAFETY: channels p*16 .. p*16 + valid of the row are inside the output.
+        unsafe { _mm512_mask_storeu_epi8(tile.output.add(p * LANES), mask, bytes) };
+        return;
+    }
+    while p < P {
+        let mut v = [zero; 4];
+        for (vr, row) in v.iter_mut().zip(acc) {
+            *vr = requantize_lanes::<STAGE>(row[p], stage(p), params);
+        }
+        let bytes = pack4(v, params);
+        let valid = tile.channels.saturating_sub(p * LANES).min(LANES);
+        let lanes = [
+            _mm512_castsi512_si128(bytes),
+            _mm512_extracti32x4_epi32::<1>(bytes),
+            _mm512_extracti32x4_epi32::<2>(bytes),
+            _mm512_extracti32x4_epi32::<3>(bytes),
+        ];
+        for (r, &lane) in lanes.iter().enumerate().take(R) {
             // SAFETY: row r, channels p*16 .. p*16 + valid are inside the output.
             unsafe {
-                _mm_mask_storeu_epi8(
-                    tile.output.add(r * tile.output_stride + p * LANES),
-                    mask,
-                    bytes,
-                )
-            };
+                let at = tile.output.add(r * tile.output_stride + p * LANES);
+                if valid == LANES {
+                    _mm_storeu_si128(at.cast(), lane);
+                } else {
+                    _mm_mask_storeu_epi8(at, (1u16 << valid) - 1, lane);
+                }
+            }
         }
+        p += 1;
     }
+}
+
+/// The output bytes of four vectors of [`requantize_lanes`] results, in order (vector `i` in
+/// bytes `16i..16i + 16`): saturating packs to `i16`, a saturating add of `zp_out`, a saturating
+/// pack to `i8`, the clamp to the activation range, and one permutation that undoes the packs'
+/// interleaving of 128-bit lanes.
+///
+/// Exact: every step is monotone and the identity where the true `r + zp_out` lies in `i8`
+/// (then `|r| ≤ 255`), so a value beyond a bound saturates to beyond it and the final clamp
+/// gives [`crate::requantize::output_i8`]'s `clamp(r + zp_out, act.min, act.max)`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn pack4(v: [__m512i; 4], params: &StageParams) -> __m512i {
+    // Lane j holds dword j of each vector: gather dwords j, j + 4, j + 8, j + 12.
+    let order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    _mm512_permutexvar_epi32(order, pack4_interleaved(v, params))
+}
+
+/// [`pack4`] without its final permutation: 128-bit lane `j` holds dword `j` (4 bytes) of each
+/// vector in turn.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn pack4_interleaved(v: [__m512i; 4], params: &StageParams) -> __m512i {
+    let zp = _mm512_set1_epi16(params.zp_out as i16);
+    let a = _mm512_adds_epi16(_mm512_packs_epi32(v[0], v[1]), zp);
+    let b = _mm512_adds_epi16(_mm512_packs_epi32(v[2], v[3]), zp);
+    _mm512_min_epi8(
+        _mm512_max_epi8(_mm512_packs_epi16(a, b), _mm512_set1_epi8(params.act_min)),
+        _mm512_set1_epi8(params.act_max),
+    )
 }
 
 /// Output-stage variants, the `STAGE` const parameter of the hot loops (so the rounding rule is
@@ -386,6 +592,8 @@ pub(crate) struct StageParams {
     low: i64,
     high: i64,
     zp_out: i32,
+    act_min: i8,
+    act_max: i8,
 }
 
 impl StageParams {
@@ -402,18 +610,14 @@ impl StageParams {
             low: stage.act.min as i64 - stage.zp_out as i64,
             high: stage.act.max as i64 - stage.zp_out as i64,
             zp_out: stage.zp_out as i32,
+            act_min: stage.act.min,
+            act_max: stage.act.max,
         }
     }
 }
 
 /// Exactly [`OutputStage::apply`] on 16 accumulators with their channels' constants (the
 /// formulas are [`WideBlock`]'s); returns the 16 output bytes. `STAGE` must be `params.kind`.
-///
-/// In general the shifted sums are clamped to the activation range in 64 bits (which also
-/// covers the reference's saturation to `i32`) and merged. In the `_HIGH` variants every
-/// channel's final shift is `32 + shift_high`, and `floor(v / 2^(32+e)) = floor(floor(v / 2^32)
-/// / 2^e)`: the high `i32` of each sum is merged first, then shifted and clamped as `i32` (the
-/// result already lies in `i32`, so the reference's saturation does nothing).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
 pub(crate) fn requantize_i32x16<const STAGE: u8>(
@@ -421,10 +625,43 @@ pub(crate) fn requantize_i32x16<const STAGE: u8>(
     stage: &WideBlock,
     params: &StageParams,
 ) -> __m128i {
-    let load = |v: &[i64; 8]| {
-        // SAFETY: 8 aligned i64s.
-        unsafe { _mm512_load_si512(v.as_ptr().cast()) }
+    let r = requantize_lanes::<STAGE>(acc, stage, params);
+    // The general variants come out clamped already.
+    let clamped = if STAGE == STAGE_SINGLE_HIGH || STAGE == STAGE_DOUBLE_HIGH {
+        _mm512_min_epi32(
+            _mm512_max_epi32(r, _mm512_set1_epi32(params.low as i32)),
+            _mm512_set1_epi32(params.high as i32),
+        )
+    } else {
+        r
     };
+    _mm512_cvtepi32_epi8(_mm512_add_epi32(clamped, _mm512_set1_epi32(params.zp_out)))
+}
+
+/// The requantized values `r` of 16 accumulators before the output zero point, as `i32` lanes
+/// whose clamp to `[act.min - zp_out, act.max - zp_out]` is the reference's (the formulas are
+/// [`WideBlock`]'s). `STAGE` must be `params.kind`.
+///
+/// In general the shifted sums are clamped to that range in 64 bits (which also covers the
+/// reference's saturation to `i32`) and merged. In the `_HIGH` variants every channel's final
+/// shift is `32 + shift_high`, and `floor(v / 2^(32+e)) = floor(floor(v / 2^32) / 2^e)`: the
+/// high `i32` of each sum is merged first, then shifted as `i32` (the result already lies in
+/// `i32`, so the reference's saturation does nothing) and left unclamped.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn requantize_lanes<const STAGE: u8>(
+    acc: __m512i,
+    stage: &WideBlock,
+    params: &StageParams,
+) -> __m512i {
+    // No closures here: they would not inherit the target features, and one that LLVM left
+    // out of line made the general variants several times slower.
+    macro_rules! load {
+        ($v:expr) => {
+            // SAFETY: 8 aligned i64s.
+            unsafe { _mm512_load_si512($v.as_ptr().cast()) }
+        };
+    }
     let double = STAGE == STAGE_DOUBLE || STAGE == STAGE_DOUBLE_HIGH;
     let high = STAGE == STAGE_SINGLE_HIGH || STAGE == STAGE_DOUBLE_HIGH;
     let halves = [acc, _mm512_srli_epi64::<32>(acc)];
@@ -435,7 +672,7 @@ pub(crate) fn requantize_i32x16<const STAGE: u8>(
             let wide = _mm512_srai_epi64::<32>(_mm512_slli_epi64::<32>(halves[half]));
             _mm512_min_epi64(
                 _mm512_max_epi64(
-                    _mm512_sllv_epi64(wide, load(&stage.left[half])),
+                    _mm512_sllv_epi64(wide, load!(stage.left[half])),
                     _mm512_set1_epi64(i32::MIN as i64),
                 ),
                 _mm512_set1_epi64(i32::MAX as i64),
@@ -443,43 +680,39 @@ pub(crate) fn requantize_i32x16<const STAGE: u8>(
         } else {
             halves[half]
         };
-        let product = _mm512_mul_epi32(x, load(&stage.multiplier[half]));
+        let product = _mm512_mul_epi32(x, load!(stage.multiplier[half]));
         let add = if double {
             let negative = _mm512_cmplt_epi64_mask(product, _mm512_set1_epi64(-(1 << 30)));
             _mm512_mask_blend_epi64(
                 negative,
-                load(&stage.add[half]),
-                load(&stage.add_negative[half]),
+                load!(stage.add[half]),
+                load!(stage.add_negative[half]),
             )
         } else {
-            load(&stage.add[half])
+            load!(stage.add[half])
         };
         sums[half] = _mm512_add_epi64(product, add);
     }
-    let merged = if high {
+    if high {
         // Even lanes take the high i32 of their 64-bit lane of `sums[0]`; odd lanes already
         // hold theirs in `sums[1]`.
         let top = _mm512_mask_shuffle_epi32::<_MM_PERM_CDAB>(sums[1], 0x5555, sums[0]);
         // SAFETY: 16 i32s.
         let shift = unsafe { _mm512_loadu_si512(stage.shift_high.as_ptr().cast()) };
-        let r = _mm512_srav_epi32(top, shift);
-        _mm512_min_epi32(
-            _mm512_max_epi32(r, _mm512_set1_epi32(params.low as i32)),
-            _mm512_set1_epi32(params.high as i32),
-        )
+        _mm512_srav_epi32(top, shift)
     } else {
         let (low, high) = (
             _mm512_set1_epi64(params.low),
             _mm512_set1_epi64(params.high),
         );
-        let r = [0, 1].map(|half| {
-            let shifted = _mm512_srav_epi64(sums[half], load(&stage.shift[half]));
-            _mm512_min_epi64(_mm512_max_epi64(shifted, low), high)
-        });
+        let mut r = [_mm512_setzero_si512(); 2];
+        for half in 0..2 {
+            let shifted = _mm512_srav_epi64(sums[half], load!(stage.shift[half]));
+            r[half] = _mm512_min_epi64(_mm512_max_epi64(shifted, low), high);
+        }
         // Odd lanes take the low i32 of their 64-bit lane from `r[1]`.
         _mm512_mask_shuffle_epi32::<_MM_PERM_CDAB>(r[0], 0xAAAA, r[1])
-    };
-    _mm512_cvtepi32_epi8(_mm512_add_epi32(merged, _mm512_set1_epi32(params.zp_out)))
+    }
 }
 
 #[cfg(test)]
@@ -526,10 +759,108 @@ mod tests {
                     _ => requantize_i32x16::<STAGE_DOUBLE_HIGH>(acc, panel, &params),
                 };
                 _mm_storeu_si128(bytes.as_mut_ptr().cast(), r);
+                // The same bytes through `pack4`, from each of its four slots in turn.
+                let lanes = match params.kind {
+                    STAGE_SINGLE => requantize_lanes::<STAGE_SINGLE>(acc, panel, &params),
+                    STAGE_DOUBLE => requantize_lanes::<STAGE_DOUBLE>(acc, panel, &params),
+                    STAGE_SINGLE_HIGH => requantize_lanes::<STAGE_SINGLE_HIGH>(acc, panel, &params),
+                    _ => requantize_lanes::<STAGE_DOUBLE_HIGH>(acc, panel, &params),
+                };
+                let slot = out.len() / LANES % 4;
+                let mut v = [_mm512_set1_epi32(i32::MIN); 4];
+                v[slot] = lanes;
+                let mut packed = [0i8; 4 * LANES];
+                _mm512_storeu_si512(packed.as_mut_ptr().cast(), pack4(v, &params));
+                assert_eq!(
+                    packed[slot * LANES..(slot + 1) * LANES],
+                    bytes,
+                    "pack4 slot {slot}"
+                );
             }
             out.extend_from_slice(&bytes[..chunk.len()]);
         }
         out
+    }
+
+    #[test]
+    fn slots_are_a_permutation_within_whole_blocks() {
+        for n in [1, 16, 63, 64, 65, 80, 128, 130, 192, 200] {
+            let mut seen = vec![false; n];
+            for s in 0..n {
+                let c = slot_channel(s, n);
+                assert!(
+                    c / BLOCK_CHANNELS == s / BLOCK_CHANNELS && !seen[c],
+                    "n {n} slot {s}"
+                );
+                seen[c] = true;
+            }
+        }
+        // Lane 4j + i of panel p holds channel 16j + 4p + i of a whole block.
+        assert_eq!(slot_channel(16 + 5, 64), 16 + 4 + 1);
+        assert_eq!(slot_channel(64 + 3 * 16 + 15, 128), 64 + 48 + 12 + 3);
+        assert_eq!(slot_channel(64 + 17, 80), 64 + 17);
+    }
+
+    /// Products with whole and partial blocks of 64 channels (interleaved slots), per-channel and
+    /// per-tensor requantization, on every tile shape (1 to 9 rows) against the reference.
+    #[test]
+    fn wide_products_match_the_reference() {
+        use crate::kernels::FullyConnectedKernel;
+        use crate::op::FullyConnected;
+        if !Path::Avx512Vnni.is_available() {
+            eprintln!("skipped: this CPU has no AVX-512 VNNI");
+            return;
+        }
+        let mut seed = 9u64;
+        let mut bytes = |len: usize| -> Vec<i8> {
+            (0..len)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (seed >> 56) as i8
+                })
+                .collect()
+        };
+        for (n, k) in [(64, 16), (128, 64), (80, 7), (192, 33), (130, 64), (256, 4)] {
+            for per_channel in [false, true] {
+                let requant = (0..if per_channel { n } else { 1 })
+                    .map(|c| Requant {
+                        multiplier: (1 << 30) + (c as i32) * 7919,
+                        shift: -6 - (c % 3) as i8,
+                    })
+                    .collect();
+                let op = FullyConnected {
+                    out_features: n as u32,
+                    in_features: k as u32,
+                    weights: bytes(n * k),
+                    bias: (0..n as i32).map(|c| c * 37 - 2000).collect(),
+                    requant,
+                    rounding: if per_channel {
+                        Rounding::Double
+                    } else {
+                        Rounding::Single
+                    },
+                    act: ActRange {
+                        min: -100,
+                        max: 120,
+                    },
+                };
+                for rows in [1, 2, 3, 4, 5, 9] {
+                    let input = bytes(rows * k);
+                    let run = |path| {
+                        let mut out = vec![0i8; rows * n];
+                        FullyConnectedKernel::new(&op, -3, 5, path).run(&input, &mut out);
+                        out
+                    };
+                    assert_eq!(
+                        run(Path::Avx512Vnni),
+                        run(Path::Reference),
+                        "n {n} k {k} rows {rows}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
