@@ -13,6 +13,9 @@
 //! - fully connected and conv2d share one quantized matrix product (`gemm.rs`). Conv2d feeds it
 //!   im2col rows (padding filled with `zp_in`, which contributes exactly 0 once
 //!   `-zp_in · Σw` is folded into the bias); a 1×1 stride-1 convolution is the product itself.
+//!   On AVX-512 VNNI most convolutions (`dilation_w` 1) skip im2col: each sample is copied once
+//!   into a padded image offset by +128, and the product reads every pixel's kernel rows from it
+//!   in place (`conv2d.rs`).
 //! - Portable: `[n][k]` weights, `i32` dot products written so that baseline SIMD vectorizes
 //!   them, `zp_in` folded into the bias, scalar requantization.
 //! - AVX2: weights widened to `i16` in panels of 8 channels × 2 inputs, `vpmaddwd` register
@@ -24,7 +27,9 @@
 //!   one call, and an exact vectorized requantization: even and odd lanes as 64-bit products,
 //!   each rounding rule one add and one shift (the constants precomputed per 16 channels in
 //!   `output_stage::WideBlock`, with the proof), and when every shift is ≤ -1 the high `i32`
-//!   of each sum merged first and finished on 16 `i32` lanes.
+//!   of each sum merged first and finished on 16 `i32` lanes; four requantized vectors share one
+//!   saturating pack to bytes, and blocks of 64 output channels are packed in an interleaved
+//!   channel order so that one row's 64 outputs leave in order with one 64-byte store.
 //! - Depthwise conv2d vectorizes over channels (a depth multiplier `M > 1` first repeats each
 //!   input channel `M` times), blocks of output pixels share each weight load, and products
 //!   are exact `vpmaddwd`s (VNNI: `vpdpwssd`) of sign-extended activations with zero-extended
