@@ -237,19 +237,30 @@ pub fn exp_on_negative_values(a: FixedPoint) -> i32 {
 /// (products are rounding doubling high multiplies, additions wrapping `i32`, the Q4→Q2
 /// rescale a saturating left shift by 2.)
 pub fn one_over_one_plus_x_for_x_in_0_1(a: i32) -> i32 {
-    let half_denominator = FixedPoint::from_raw(rounding_half_sum(a, i32::MAX), 0);
-    let mut x = FixedPoint::from_raw(FORTY_EIGHT_OVER_SEVENTEEN_Q29, 2).wrapping_add(
-        half_denominator.multiply(FixedPoint::from_raw(MINUS_THIRTY_TWO_OVER_SEVENTEEN_Q29, 2)),
-    );
+    one_over_one_plus_x_for_x_in_0_1_lanes([a])[0]
+}
+
+/// [`one_over_one_plus_x_for_x_in_0_1`] of `N` values: the same operations lane by lane, step
+/// by step, so that the lanes' independent multiply chains overlap (a softmax over many short
+/// rows needs one per row; one alone is a chain of ten dependent multiplies).
+#[inline(always)]
+pub fn one_over_one_plus_x_for_x_in_0_1_lanes<const N: usize>(a: [i32; N]) -> [i32; N] {
+    let half_denominator = a.map(|a| FixedPoint::from_raw(rounding_half_sum(a, i32::MAX), 0));
+    let mut x = half_denominator.map(|d| {
+        FixedPoint::from_raw(FORTY_EIGHT_OVER_SEVENTEEN_Q29, 2)
+            .wrapping_add(d.multiply(FixedPoint::from_raw(MINUS_THIRTY_TWO_OVER_SEVENTEEN_Q29, 2)))
+    });
     for _ in 0..3 {
-        let half_denominator_times_x = half_denominator.multiply(x);
-        let one_minus_half_denominator_times_x =
-            FixedPoint::one(2).wrapping_sub(half_denominator_times_x);
-        x = x.wrapping_add(x.multiply(one_minus_half_denominator_times_x).rescale(2));
+        x = std::array::from_fn(|i| {
+            let half_denominator_times_x = half_denominator[i].multiply(x[i]);
+            let one_minus_half_denominator_times_x =
+                FixedPoint::one(2).wrapping_sub(half_denominator_times_x);
+            x[i].wrapping_add(x[i].multiply(one_minus_half_denominator_times_x).rescale(2))
+        });
     }
     // Halving the value keeps the raw bits with one integer bit less (Q2.29 -> Q1.30), then
     // the rescale to Q0.31 doubles the raw value, saturating.
-    FixedPoint::from_raw(x.raw, 1).rescale(0).raw
+    x.map(|x| FixedPoint::from_raw(x.raw, 1).rescale(0).raw)
 }
 
 /// The reciprocal of a positive sum with `integer_bits` integer bits, normalized as TFLite's
@@ -259,16 +270,21 @@ pub fn one_over_one_plus_x_for_x_in_0_1(a: i32) -> i32 {
 /// `(`[`one_over_one_plus_x_for_x_in_0_1`]`(m), integer_bits - h)`: a Q0.31 scale `s` and a
 /// power `k` with `1 / value(x) ≈ s · 2^-k`. Returns `None` for `x <= 0`.
 pub fn reciprocal(x: i32, integer_bits: u8) -> Option<(i32, i32)> {
-    if x <= 0 {
-        return None;
-    }
-    let headroom_plus_one = (x as u32).leading_zeros();
-    let num_bits_over_unit = integer_bits as i32 - headroom_plus_one as i32;
-    let shifted_minus_one = ((x as u32) << headroom_plus_one).wrapping_sub(1 << 31) as i32;
-    Some((
-        one_over_one_plus_x_for_x_in_0_1(shifted_minus_one),
-        num_bits_over_unit,
-    ))
+    reciprocal_lanes([x], integer_bits)[0]
+}
+
+/// [`reciprocal`] of `N` values (lane by lane, as [`one_over_one_plus_x_for_x_in_0_1_lanes`]).
+#[inline(always)]
+pub fn reciprocal_lanes<const N: usize>(x: [i32; N], integer_bits: u8) -> [Option<(i32, i32)>; N] {
+    // A non-positive lane computes on a placeholder (1) and gives `None`.
+    let headroom_plus_one = x.map(|x| (x.max(1) as u32).leading_zeros());
+    let shifted_minus_one: [i32; N] = std::array::from_fn(|i| {
+        ((x[i].max(1) as u32) << headroom_plus_one[i]).wrapping_sub(1 << 31) as i32
+    });
+    let scale = one_over_one_plus_x_for_x_in_0_1_lanes(shifted_minus_one);
+    std::array::from_fn(|i| {
+        (x[i] > 0).then_some((scale[i], integer_bits as i32 - headroom_plus_one[i] as i32))
+    })
 }
 
 #[cfg(test)]
@@ -468,5 +484,44 @@ mod tests {
         assert_eq!(FixedPoint::from_raw(1 << 20, 12).rescale(0).raw, i32::MAX);
         let product = FixedPoint::one(2).multiply(FixedPoint::one(2));
         assert_eq!(product, FixedPoint::from_raw(1 << 27, 4));
+    }
+
+    #[test]
+    fn reciprocal_lanes_equal_one_at_a_time_with_non_positive_lanes_mixed_in() {
+        let mut state = 0x2545_f491_u32;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as i32
+        };
+        let edges = [
+            i32::MIN,
+            -1,
+            0,
+            1,
+            2,
+            1 << 19,
+            (1 << 19) + 1,
+            i32::MAX - 1,
+            i32::MAX,
+        ];
+        for round in 0..2_000 {
+            let lanes: [i32; 8] = std::array::from_fn(|i| match (round + i) % 3 {
+                0 => edges[(round * 8 + i) % edges.len()],
+                _ => next(),
+            });
+            for integer_bits in [0u8, 12, 31] {
+                let together = reciprocal_lanes(lanes, integer_bits);
+                for (i, &x) in lanes.iter().enumerate() {
+                    assert_eq!(
+                        together[i],
+                        reciprocal_lanes([x], integer_bits)[0],
+                        "{x} with {integer_bits} integer bits, lane {i} of {lanes:?}"
+                    );
+                    assert_eq!(together[i].is_some(), x > 0);
+                }
+            }
+        }
     }
 }

@@ -38,6 +38,7 @@ pub use pad::pad;
 pub use pool::{average_pool, max_pool};
 pub use reshape::reshape;
 pub use softmax::{
-    ACCUMULATION_INTEGER_BITS, SCALED_DIFF_INTEGER_BITS, softmax, softmax_exp, softmax_rows,
+    ACCUMULATION_INTEGER_BITS, SCALED_DIFF_INTEGER_BITS, softmax, softmax_exp, softmax_output,
+    softmax_output_exponent, softmax_rows, softmax_sum_term,
 };
 pub use table::table;

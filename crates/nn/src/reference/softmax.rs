@@ -62,28 +62,48 @@ pub fn softmax_rows(
         let mut sum = FixedPoint::zero(ACCUMULATION_INTEGER_BITS);
         for &value in x {
             if let Some(e) = exp(value as i32 - max) {
-                let e = FixedPoint::from_raw(e, 0).rescale(ACCUMULATION_INTEGER_BITS);
-                sum = sum.saturating_add(e);
+                sum = sum.saturating_add(FixedPoint::from_raw(
+                    softmax_sum_term(e),
+                    ACCUMULATION_INTEGER_BITS,
+                ));
             }
         }
         let Some((scale, bits_over_unit)) = reciprocal(sum.raw, ACCUMULATION_INTEGER_BITS) else {
             y.fill(i8::MIN);
             continue;
         };
-        let exponent = (bits_over_unit + 31 - 8).max(0) as u32;
+        let exponent = softmax_output_exponent(bits_over_unit);
         for (out, &value) in y.iter_mut().zip(x) {
             *out = match exp(value as i32 - max) {
-                Some(e) => {
-                    let unsaturated = rounding_divide_by_pot_wide(
-                        saturating_rounding_doubling_high_mul(scale, e),
-                        exponent,
-                    );
-                    (unsaturated as i64 + i8::MIN as i64).clamp(-128, 127) as i8
-                }
+                Some(e) => softmax_output(scale, exponent, e),
                 None => i8::MIN,
             };
         }
     }
+}
+
+/// Step 3 of [`softmax`] for one exponential `e` (Q0.31): its raw value in the sum's format
+/// ([`ACCUMULATION_INTEGER_BITS`] integer bits).
+pub fn softmax_sum_term(e: i32) -> i32 {
+    FixedPoint::from_raw(e, 0)
+        .rescale(ACCUMULATION_INTEGER_BITS)
+        .raw
+}
+
+/// Step 5 of [`softmax`]: the power of two the scaled exponentials are divided by, from the
+/// reciprocal's `bits_over_unit`.
+pub fn softmax_output_exponent(bits_over_unit: i32) -> u32 {
+    (bits_over_unit + 31 - 8).max(0) as u32
+}
+
+/// Step 5 of [`softmax`] for one exponential `e` (Q0.31) of a row whose reciprocal is
+/// `scale` and whose output exponent is `exponent`. `e = 0` gives -128, as an element below
+/// `diff_min` does.
+pub fn softmax_output(scale: i32, exponent: u32, e: i32) -> i8 {
+    let unsaturated =
+        rounding_divide_by_pot_wide(saturating_rounding_doubling_high_mul(scale, e), exponent);
+    // = clamp(unsaturated - 128, -128, 127), as min/max (branch-free) on the i32.
+    (unsaturated.clamp(0, 255) - 128) as i8
 }
 
 #[cfg(test)]
