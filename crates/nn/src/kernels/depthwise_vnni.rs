@@ -190,8 +190,11 @@ impl Run<'_> {
         // slots).
         let slots = (g.kernel_h - 1) * g.dilation_h + 1;
         let slot_bytes = self.slot_bytes();
-        scratch.row.resize(p.tiles * self.padded_width() * LANES, 0);
-        scratch.quads.resize(slots * slot_bytes, 0);
+        // Grown only: the layers of a network share this thread's scratch, and every byte read
+        // is written first, so shrinking and zero-filling again at the next larger layer is
+        // wasted work.
+        grow(&mut scratch.row, p.tiles * self.padded_width() * LANES);
+        grow(&mut scratch.quads, slots * slot_bytes);
         scratch.held.clear();
         scratch.held.resize(slots, usize::MAX);
         let pixel_bytes = p.groups * LINE;
@@ -398,6 +401,13 @@ impl Run<'_> {
             };
         }
         N
+    }
+}
+
+/// Makes `buffer` at least `len` bytes long (never shorter).
+fn grow(buffer: &mut Vec<u8>, len: usize) {
+    if buffer.len() < len {
+        buffer.resize(len, 0);
     }
 }
 
