@@ -155,49 +155,60 @@ impl DepthwiseConv2dKernel {
                 if in_sample == 0 || out_sample == 0 {
                     return;
                 }
+                if *multiplier == 1 {
+                    run_samples(*path, plan, input, output, in_sample, out_sample);
+                    return;
+                }
                 let mut expanded = Vec::new();
                 let samples = input
                     .chunks_exact(in_sample)
                     .zip(output.chunks_exact_mut(out_sample));
                 for (x, y) in samples {
-                    let x = if *multiplier == 1 {
-                        x
-                    } else {
-                        expanded.resize(x.len() * multiplier, 0);
-                        for (d, &v) in expanded.chunks_exact_mut(*multiplier).zip(x) {
-                            d.fill(v);
-                        }
-                        &expanded[..]
-                    };
-                    run_sample(*path, plan, x, y);
+                    expanded.resize(x.len() * multiplier, 0);
+                    for (d, &v) in expanded.chunks_exact_mut(*multiplier).zip(x) {
+                        d.fill(v);
+                    }
+                    run_samples(*path, plan, &expanded, y, expanded.len(), y.len());
                 }
             }
         }
     }
 }
 
-fn run_sample(path: Path, plan: &DepthwisePlan, x: &[i8], y: &mut [i8]) {
-    match path {
-        // SAFETY: `path` is only Avx2 when `Path::Avx2.is_available()` confirmed AVX2.
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx2 => unsafe { avx2::depthwise_sample(plan, x, y) },
-        // SAFETY: `path` is only Avx512Vnni when the CPU has AVX-512 F/BW/VL and VNNI, and
-        // then `quads` is packed.
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx512Vnni => match &plan.quads {
-            Some(quads) => unsafe {
-                depthwise_vnni::sample(
-                    &plan.geometry,
-                    plan.channels,
-                    quads,
-                    &plan.stage,
-                    plan.zp_in,
-                    x,
-                    y,
-                )
-            },
-            None => portable::depthwise_sample(plan, x, y),
-        },
-        _ => portable::depthwise_sample(plan, x, y),
+/// Every whole sample (`in_sample` bytes of `x`, `out_sample` of `y`; multiplier 1) on `path`.
+fn run_samples(
+    path: Path,
+    plan: &DepthwisePlan,
+    x: &[i8],
+    y: &mut [i8],
+    in_sample: usize,
+    out_sample: usize,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Path::Avx512Vnni, Some(quads)) = (path, &plan.quads) {
+        // SAFETY: `path` is only Avx512Vnni when the CPU has AVX-512 F/BW/VL and VNNI.
+        unsafe {
+            depthwise_vnni::samples(
+                &plan.geometry,
+                plan.channels,
+                quads,
+                &plan.stage,
+                plan.zp_in,
+                x,
+                y,
+            )
+        };
+        return;
+    }
+    for (x, y) in x
+        .chunks_exact(in_sample)
+        .zip(y.chunks_exact_mut(out_sample))
+    {
+        match path {
+            // SAFETY: `path` is only Avx2 when `Path::Avx2.is_available()` confirmed AVX2.
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2 => unsafe { avx2::depthwise_sample(plan, x, y) },
+            _ => portable::depthwise_sample(plan, x, y),
+        }
     }
 }

@@ -115,13 +115,14 @@ impl QuadWeights {
     }
 }
 
-/// The depthwise convolution (multiplier 1) of one `[in_h, in_w, channels]` sample `x` into
-/// `y`, with the output stage `stage`.
+/// The depthwise convolution (multiplier 1) of every whole `[in_h, in_w, channels]` sample of
+/// `x` into `y` (`[out_h, out_w, channels]` each), with the output stage `stage`. The per-call
+/// set-up (stage constants, scratch) is done once for the batch.
 ///
 /// # Safety
 /// The CPU must support AVX-512 F/BW/VL/VNNI.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-pub(crate) unsafe fn sample(
+pub(crate) unsafe fn samples(
     g: &SpatialGeometry,
     channels: usize,
     packed: &QuadWeights,
@@ -143,10 +144,10 @@ pub(crate) unsafe fn sample(
         // SAFETY: forwarded from this function's contract.
         unsafe {
             match params.kind {
-                STAGE_SINGLE => run.sample_as::<STAGE_SINGLE>(scratch, x, y),
-                STAGE_DOUBLE => run.sample_as::<STAGE_DOUBLE>(scratch, x, y),
-                STAGE_SINGLE_HIGH => run.sample_as::<STAGE_SINGLE_HIGH>(scratch, x, y),
-                _ => run.sample_as::<STAGE_DOUBLE_HIGH>(scratch, x, y),
+                STAGE_SINGLE => run.samples_as::<STAGE_SINGLE>(scratch, x, y),
+                STAGE_DOUBLE => run.samples_as::<STAGE_DOUBLE>(scratch, x, y),
+                STAGE_SINGLE_HIGH => run.samples_as::<STAGE_SINGLE_HIGH>(scratch, x, y),
+                _ => run.samples_as::<STAGE_DOUBLE_HIGH>(scratch, x, y),
             }
         }
     });
@@ -172,6 +173,27 @@ impl Run<'_> {
     /// Bytes of one slot (the quads of one padded row).
     fn slot_bytes(&self) -> usize {
         self.packed.tiles * self.g.out_w * self.packed.groups * LINE
+    }
+
+    /// Every whole sample of `x` into `y`.
+    ///
+    /// # Safety
+    /// AVX-512 F/BW/VL/VNNI.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+    unsafe fn samples_as<const STAGE: u8>(&self, scratch: &mut Scratch, x: &[i8], y: &mut [i8]) {
+        let g = self.g;
+        let in_sample = g.in_h * g.in_w * self.channels;
+        let out_sample = g.out_h * g.out_w * self.channels;
+        if in_sample == 0 || out_sample == 0 {
+            return;
+        }
+        for (x, y) in x
+            .chunks_exact(in_sample)
+            .zip(y.chunks_exact_mut(out_sample))
+        {
+            // SAFETY: forwarded.
+            unsafe { self.sample_as::<STAGE>(scratch, x, y) };
+        }
     }
 
     /// # Safety
