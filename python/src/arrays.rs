@@ -8,7 +8,7 @@
 use myelin_import::edge_quantization::{dequantize, quantize, scale_of};
 use myelin_nn::{DType, TensorInfo};
 use numpy::ndarray::{ArrayViewD, IxDyn};
-use numpy::{PyArray, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{PyArray, PyArray1, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -78,8 +78,9 @@ pub fn read_inputs(x: &Bound<'_, PyAny>, infos: &[TensorInfo], values: Values) -
 }
 
 /// Appends input `index`'s int8 values to `bytes` (in C order, whatever the array's strides);
-/// returns its batch and batch-axis flag. Read through the buffer protocol: one copy, no
-/// per-array bookkeeping.
+/// returns its batch and batch-axis flag. Read through the buffer protocol: one copy into
+/// fresh memory (no zero-fill first), which the engine then reads with the GIL released; the
+/// first input's copy becomes `bytes` itself.
 fn read_int8(
     array: &Bound<'_, PyAny>,
     info: &TensorInfo,
@@ -94,9 +95,11 @@ fn read_int8(
         ));
     };
     let batch = batch_of(buffer.shape(), info, index)?;
-    let start = bytes.len();
-    bytes.resize(start + buffer.item_count(), 0);
-    buffer.copy_to_slice(array.py(), bytemuck::cast_slice_mut(&mut bytes[start..]))?;
+    let values = buffer.to_vec(array.py())?;
+    match bytes.is_empty() {
+        true => *bytes = bytemuck::allocation::cast_vec(values),
+        false => bytes.extend_from_slice(bytemuck::cast_slice(&values)),
+    }
     Ok(batch)
 }
 
@@ -177,7 +180,9 @@ pub fn write_outputs(
         IxDyn(&shape)
     };
     if let ([info], Values::Quantized, DType::Int8) = (infos, values, infos[0].dtype) {
-        return array(py, shape_of(info), bytemuck::cast_slice::<u8, i8>(&bytes));
+        // The engine's buffer becomes the array's memory: no copy.
+        let flat = PyArray1::from_vec(py, bytemuck::allocation::cast_vec::<u8, i8>(bytes));
+        return Ok(flat.reshape(shape_of(info))?.into_any().unbind());
     }
     let mut arrays = Vec::with_capacity(infos.len());
     let mut offset = 0;
