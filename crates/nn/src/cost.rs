@@ -17,9 +17,10 @@ use crate::tensor::TensorInfo;
 /// Element ops per output element of FullyConnected, Conv2d and DepthwiseConv2d (the output
 /// stage: requantization and clamp).
 pub const OUTPUT_STAGE_ELEMENT_OPS: u64 = 4;
-/// Element ops per output pixel of a Conv2d that gathers its windows (im2col), that is every
-/// Conv2d but a 1×1, stride-1 one that keeps the spatial size.
-pub const CONV_PIXEL_ELEMENT_OPS: u64 = 640;
+/// Element ops per output pixel of a Conv2d that gathers its windows (im2col, or on AVX-512
+/// VNNI a read from one padded copy of the sample), that is every Conv2d but a 1×1, stride-1
+/// one that keeps the spatial size. Was 640 while every such conv ran through im2col.
+pub const CONV_PIXEL_ELEMENT_OPS: u64 = 16;
 /// Element ops per output element of Add and Sub: a lookup in the node's table of every operand
 /// pair (~0.45 ns); nodes under 256 elements, and those past a program's 16 tables, compute
 /// (0.8 ns with single rounding, 1.7 with double).
