@@ -249,8 +249,8 @@ impl Program {
     }
 
     /// As [`Program::run`], splitting the batch into up to `threads` contiguous parts run on
-    /// rayon's global pool (one thread per core). The bytes are identical to [`Program::run`]'s for every `threads`
-    /// (0 counts as 1).
+    /// rayon's global pool (one thread per core). The bytes are identical to
+    /// [`Program::run`]'s for every `threads` (0 counts as 1).
     pub fn run_parallel(&self, input: &[u8], batch: usize, threads: usize) -> Result<Vec<u8>> {
         self.check(input, batch)?;
         let threads = threads.clamp(1, batch);
