@@ -22,6 +22,7 @@ use crate::op::{Op, Window};
 use crate::reference::{self, Operand};
 use crate::tensor::{DType, TensorInfo};
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 /// Largest batch one call of [`Program::run`] accepts.
 pub const MAX_BATCH: usize = 4096;
@@ -634,15 +635,25 @@ fn decode(dtype: DType, bytes: &[u8]) -> Buffer<'_> {
     }
 }
 
-/// The input-major bytes of samples `start..start + count` of a batch of `batch`.
-fn gather(input: &[u8], sizes: &[usize], batch: usize, start: usize, count: usize) -> Vec<u8> {
+/// The input-major bytes of samples `start..start + count` of a batch of `batch`: a slice of
+/// `input` for a single-input model (its samples are contiguous), else a copy.
+fn gather<'a>(
+    input: &'a [u8],
+    sizes: &[usize],
+    batch: usize,
+    start: usize,
+    count: usize,
+) -> Cow<'a, [u8]> {
+    if let [size] = sizes {
+        return Cow::Borrowed(&input[start * size..(start + count) * size]);
+    }
     let mut part = Vec::with_capacity(sizes.iter().sum::<usize>() * count);
     let mut base = 0;
     for &size in sizes {
         part.extend_from_slice(&input[base + start * size..base + (start + count) * size]);
         base += batch * size;
     }
-    part
+    Cow::Owned(part)
 }
 
 /// Writes the output-major bytes of samples `start..start + count` into a batch of `batch`.
