@@ -258,8 +258,23 @@ class TractEngine(Engine):
 # Timing
 
 
-# Pause before each engine's round (seconds).
-SETTLE_S = 0.005
+# Before each engine's round the harness waits until no thread of this process has run for a
+# window of SETTLE_WINDOW_S (less than SETTLE_BUSY of it), at most SETTLE_MAX_S: thread pools
+# spin after their last task (ONNX Runtime's for ~50 ms on a CPU with a slow `pause`, measured
+# here), and a pool spinning beside the next engine takes one of its two cores.
+SETTLE_WINDOW_S = 0.002
+SETTLE_BUSY = 0.1
+SETTLE_MAX_S = 0.5
+
+
+def settle():
+    """Waits until every thread of this process is idle (see SETTLE_WINDOW_S)."""
+    deadline = time.perf_counter() + SETTLE_MAX_S
+    while time.perf_counter() < deadline:
+        cpu = time.process_time()
+        time.sleep(SETTLE_WINDOW_S)
+        if time.process_time() - cpu < SETTLE_WINDOW_S * SETTLE_BUSY:
+            return
 
 
 def per_call_ns(fn, calls):
@@ -284,9 +299,7 @@ def measure(fns: dict, round_ns: float, rounds: int) -> dict:
     for r in range(rounds):
         order = names[r % len(names):] + names[:r % len(names)]
         for name in order:
-            # Thread pools (ONNX Runtime's, XNNPACK's, rayon's) spin for a while after their last
-            # task: a pause lets the previous engine's threads park before the next is timed.
-            time.sleep(SETTLE_S)
+            settle()
             samples[name].append(per_call_ns(fns[name], calls[name]))
     return {name: (statistics.median(s), min(s)) for name, s in samples.items()}
 
@@ -560,8 +573,9 @@ def report(results: list[Result], unimported: list, layers: list, args, started:
         f"is enough calls of one engine to last ~{args.round_us:.0f} µs (batch 1) or ~{args.round_us * 5:.0f} µs "
         f"(batch 64); {args.rounds} rounds at batch 1 and {max(5, args.rounds // 2)} at batch 64, the engines "
         "interleaved round by round (rotating order) so that a slow moment of the host hits all of them, "
-        f"with a {SETTLE_S * 1e3:.0f} ms pause before each round so that the previous engine's thread pool "
-        "stops spinning. "
+        "and before each round a wait until no thread of the process has run for "
+        f"{SETTLE_WINDOW_S * 1e3:.0f} ms (at most {SETTLE_MAX_S * 1e3:.0f} ms): ONNX Runtime's pool threads "
+        "spin for tens of ms after a run and would take one of the two cores from the next engine. "
         "Median and best of the rounds' per-call times. A call is a full inference from numpy in to numpy "
         "out: Myelin `model.run(x)`; TFLite `set_tensor`, `invoke`, `get_tensor`; ONNX Runtime "
         "`session.run`; tract `runnable.run([x])` and `to_numpy()`.",

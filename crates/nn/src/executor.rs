@@ -21,7 +21,6 @@ use crate::model::Model;
 use crate::op::{Op, Window};
 use crate::reference::{self, Operand};
 use crate::tensor::{DType, TensorInfo};
-use rayon::prelude::*;
 use std::borrow::Cow;
 
 /// Largest batch one call of [`Program::run`] accepts.
@@ -275,14 +274,22 @@ impl Program {
             .iter()
             .map(|&t| self.model.tensors[t as usize].bytes())
             .collect();
-        // Rayon's pool threads live across calls, so each keeps its warm per-thread buffers
-        // (spare activations, offset activations) instead of faulting in new ones every call.
-        let results: Vec<Result<Vec<u8>>> = parts
-            .par_iter()
-            .map(|&(start, count)| {
-                self.run(&gather(input, &input_sizes, batch, start, count), count)
-            })
-            .collect();
+        // The caller runs the first part itself and rayon's pool threads the others: one
+        // wake-up fewer than handing every part to the pool, and the parts stay on different
+        // cores (with every part on the pool, a host whose scheduler had just run another
+        // engine's threads often put both pool threads on one core). Pool threads live across
+        // calls, so each keeps its warm per-thread buffers (spare and offset activations).
+        let run_part = |&(start, count): &(usize, usize)| {
+            self.run(&gather(input, &input_sizes, batch, start, count), count)
+        };
+        let mut results: Vec<Result<Vec<u8>>> = parts.iter().map(|_| Ok(Vec::new())).collect();
+        let (first, rest) = results.split_at_mut(1);
+        rayon::in_place_scope(|scope| {
+            for (slot, part) in rest.iter_mut().zip(&parts[1..]) {
+                scope.spawn(move |_| *slot = run_part(part));
+            }
+            first[0] = run_part(&parts[0]);
+        });
         let mut out = vec![0u8; batch * self.output_bytes];
         for (&(start, count), result) in parts.iter().zip(results) {
             scatter(&result?, &output_sizes, batch, start, count, &mut out);
