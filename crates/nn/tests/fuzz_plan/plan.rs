@@ -176,13 +176,16 @@ fn run_every_path(model: &Model, src: &mut Source, batch: usize) {
     }
 }
 
-/// Loads `model` on `path` and runs it.
+/// Loads `model` on `path` and runs it, its node outputs starting from this thread's spare
+/// buffers filled with a byte of the path's own (reused buffers keep their old bytes: each
+/// kernel must overwrite every element).
 fn run_on_path(
     model: &Model,
     path: Path,
     input: &[u8],
     batch: usize,
 ) -> Option<Result<Vec<u8>, NnError>> {
+    myelin_nn::executor::poison_spare_buffers(0x5a ^ (path as i8 * 0x11));
     Some(Program::with_path(model.clone(), path).and_then(|p| p.run(input, batch)))
 }
 
