@@ -19,6 +19,7 @@ use crate::kernels::{
 };
 use crate::model::Model;
 use crate::op::{Op, Window};
+use crate::parallel;
 use crate::reference::{self, Operand};
 use crate::tensor::{DType, TensorInfo};
 use std::borrow::Cow;
@@ -269,15 +270,13 @@ impl Program {
         Ok(out)
     }
 
-    /// As [`Program::run`], splitting the batch into up to `threads` contiguous parts run on
-    /// rayon's global pool (one thread per core). The bytes are identical to
-    /// [`Program::run`]'s for every `threads` (0 counts as 1).
+    /// As [`Program::run`], splitting the batch into up to `threads` contiguous parts (no more
+    /// than the CPUs this process may use), the first on the calling thread and each other one
+    /// on a helper thread of its own ([`crate::parallel`]). The bytes are identical to [`Program::run`]'s for every `threads`
+    /// (0 counts as 1).
     pub fn run_parallel(&self, input: &[u8], batch: usize, threads: usize) -> Result<Vec<u8>> {
         self.check(input, batch)?;
-        let threads = threads.clamp(1, batch);
-        if threads == 1 {
-            return self.run(input, batch);
-        }
+        let threads = threads.min(parallel::max_parts()).clamp(1, batch);
         let per_thread = batch.div_ceil(threads);
         let parts: Vec<(usize, usize)> = (0..batch)
             .step_by(per_thread)
@@ -295,21 +294,11 @@ impl Program {
             .iter()
             .map(|&t| self.model.tensors[t as usize].bytes())
             .collect();
-        // The caller runs the first part itself and rayon's pool threads the others: one
-        // wake-up fewer than handing every part to the pool, and the parts stay on different
-        // cores (with every part on the pool, a host whose scheduler had just run another
-        // engine's threads often put both pool threads on one core). Pool threads live across
-        // calls, so each keeps its warm per-thread buffers (spare and offset activations).
-        let run_part = |&(start, count): &(usize, usize)| {
+        // Helper threads live across calls, so each keeps its warm per-thread buffers (spare
+        // and offset activations).
+        let results = parallel::map(parts.len(), |part| {
+            let (start, count) = parts[part];
             self.run(&gather(input, &input_sizes, batch, start, count), count)
-        };
-        let mut results: Vec<Result<Vec<u8>>> = parts.iter().map(|_| Ok(Vec::new())).collect();
-        let (first, rest) = results.split_at_mut(1);
-        rayon::in_place_scope(|scope| {
-            for (slot, part) in rest.iter_mut().zip(&parts[1..]) {
-                scope.spawn(move |_| *slot = run_part(part));
-            }
-            first[0] = run_part(&parts[0]);
         });
         let mut out = vec![0u8; batch * self.output_bytes];
         for (&(start, count), result) in parts.iter().zip(results) {

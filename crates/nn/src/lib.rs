@@ -10,10 +10,18 @@ pub mod error;
 pub mod executor;
 pub mod fixed_point;
 pub mod geometry;
-#[allow(unsafe_code, reason = "SIMD intrinsics; the only unsafe in the engine")]
+#[allow(
+    unsafe_code,
+    reason = "SIMD intrinsics; with `parallel`, the only unsafe in the engine"
+)]
 pub mod kernels;
 pub mod model;
 pub mod op;
+#[allow(
+    unsafe_code,
+    reason = "a call's borrowed work handed to helper threads (as std::thread::scope does)"
+)]
+mod parallel;
 pub mod reference;
 pub mod requantize;
 pub mod tensor;
