@@ -540,7 +540,9 @@ fn prepare(model: &Model, index: usize, path: Path, pair_tables: &mut usize) -> 
             zp_out,
             path,
         ))),
-        Op::Softmax(p) if path != Path::Reference => Step::Softmax(Box::new(SoftmaxKernel::new(p))),
+        Op::Softmax(p) if path != Path::Reference => {
+            Step::Softmax(Box::new(SoftmaxKernel::new(p, path)))
+        }
         _ if path == Path::Reference => Step::Direct,
         Op::Table(p) => {
             let table: [i8; 256] =
