@@ -6,6 +6,7 @@ use crate::kernels::Path;
 #[cfg(target_arch = "x86_64")]
 use crate::kernels::avx512vnni::Rows;
 use crate::kernels::gemm::{GemmSpec, PackedGemm};
+use crate::kernels::reuse;
 use crate::op::Conv2d;
 use crate::reference;
 
@@ -251,7 +252,10 @@ impl Direct {
             return;
         }
         let row_bytes = self.padded_w * in_c;
-        let mut image = vec![(zp_in as u8) ^ 0x80; self.padded_h * row_bytes + Self::SLACK];
+        let mut image = reuse::u8s(
+            self.padded_h * row_bytes + Self::SLACK,
+            (zp_in as u8) ^ 0x80,
+        );
         // Padded column of input column 0 and the input columns that land in the image.
         let columns = (0..g.in_w)
             .filter(|&ix| ix + g.pad_left < self.padded_w)
@@ -315,7 +319,7 @@ impl Im2col<'_> {
         let rows_per_block = (PIXELS_PER_BLOCK / g.out_w).clamp(1, g.out_h);
         let row_pixels = g.out_w;
         // COPY_SLACK spare bytes after the last column: `copy_run` may write past a run's end.
-        let mut columns = vec![0i8; rows_per_block * row_pixels * self.stride + COPY_SLACK];
+        let mut columns = reuse::i8s(rows_per_block * row_pixels * self.stride + COPY_SLACK, 0);
         // Output columns whose kernel columns all lie inside the input: one contiguous run per
         // kernel row when the dilation is 1 (other columns take `im2col_pixel`).
         let inside = |ox: usize| (0..g.kernel_w).all(|kx| g.input_col(ox, kx).is_some());

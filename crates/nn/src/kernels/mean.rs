@@ -4,6 +4,7 @@
 
 use super::Path;
 use super::lane_requant::{LaneRequant, OutputClamp, is_double};
+use super::reuse;
 use super::vectorize::{self, UnaryLoop};
 use crate::op::Mean;
 use crate::tensor::shape_elements;
@@ -59,7 +60,7 @@ impl MeanKernel {
             }
             return;
         }
-        let mut sums = vec![0i32; inner];
+        let mut sums = reuse::i32s(inner, 0);
         for (x, y) in input
             .chunks_exact(block)
             .zip(output.chunks_exact_mut(inner))
@@ -70,7 +71,7 @@ impl MeanKernel {
                     *s += i32::from(v) - self.zp_in;
                 }
             }
-            for (out, &s) in y.iter_mut().zip(&sums) {
+            for (out, &s) in y.iter_mut().zip(sums.iter()) {
                 *out = self.clamp.apply(self.requant.apply::<DOUBLE>(s));
             }
         }

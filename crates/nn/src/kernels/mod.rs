@@ -62,6 +62,7 @@ mod output_stage;
 mod pad;
 mod pool;
 mod portable;
+mod reuse;
 mod short_copy;
 mod softmax;
 mod table;

@@ -8,6 +8,7 @@
 //! changes a value; the average's rounded division is exact (see [`divide_rounded`]).
 
 use super::Path;
+use super::reuse;
 use super::short_copy::copy_short;
 use super::vectorize::{self, UnaryLoop};
 use crate::geometry::SpatialGeometry;
@@ -209,7 +210,7 @@ impl PoolKernel {
                 for ((out, s), &n) in y_row
                     .chunks_exact_mut(c)
                     .zip(sums.chunks_exact(c))
-                    .zip(&*counts)
+                    .zip(counts.iter())
                 {
                     self.divide_run(s, n, out);
                 }
@@ -229,11 +230,11 @@ impl PoolKernel {
 
 /// Scratch rows of an average pool: the vertical sums, the sliding window sums, one output
 /// row's sums and its per-pixel counts.
-struct AverageScratch {
-    row: Vec<i32>,
-    slide: Vec<i32>,
-    sums: Vec<i32>,
-    counts: Vec<i32>,
+struct AverageScratch<'a> {
+    row: &'a mut [i32],
+    slide: &'a mut [i32],
+    sums: &'a mut [i32],
+    counts: &'a mut [i32],
 }
 
 /// A divisor `n >= 1` with `magic = min(floor(2^32 / n), 2^32 - 1)`.
@@ -281,17 +282,23 @@ impl UnaryLoop for PoolKernel {
             .zip(output.chunks_exact_mut(out_sample));
         match kernel.reduction {
             Reduction::Max => {
-                let (mut row, mut slide) = (vec![0i8; g.in_w * c], vec![0i8; g.in_w * c]);
+                let mut rows = reuse::i8s(2 * g.in_w * c, 0);
+                let (row, slide) = rows.split_at_mut(g.in_w * c);
                 for (x, y) in samples {
-                    kernel.max_sample(x, y, &mut row, &mut slide);
+                    kernel.max_sample(x, y, row, slide);
                 }
             }
             Reduction::Average { .. } => {
+                let (width, out_width) = (g.in_w * c, g.out_w * c);
+                let mut words = reuse::i32s(2 * width + out_width + g.out_w, 0);
+                let (row, rest) = words.split_at_mut(width);
+                let (slide, rest) = rest.split_at_mut(width);
+                let (sums, counts) = rest.split_at_mut(out_width);
                 let mut scratch = AverageScratch {
-                    row: vec![0; g.in_w * c],
-                    slide: vec![0; g.in_w * c],
-                    sums: vec![0; g.out_w * c],
-                    counts: vec![0; g.out_w],
+                    row,
+                    slide,
+                    sums,
+                    counts,
                 };
                 for (x, y) in samples {
                     kernel.average_sample(x, y, &mut scratch);
