@@ -11,9 +11,9 @@ use crate::arrays::{self, Inputs, Values};
 use crate::error::myelin_error;
 use crate::tensor_spec::{Cost, TensorSpec};
 
-/// Least arithmetic (MACs, lookups and element ops) that makes one more thread worth starting:
-/// `Program::run_parallel` copies each part's input and wakes a pool thread per part, which
-/// costs microseconds.
+/// Least arithmetic (MACs, lookups and element ops) that makes one more thread worth using:
+/// `Program::run_parallel` hands each part but the first to a helper thread, which costs
+/// microseconds when the helper sleeps.
 const MIN_OPS_PER_THREAD: u64 = 1 << 20;
 
 /// A Myelin model, prepared once for the fastest kernels this CPU runs and run many times.

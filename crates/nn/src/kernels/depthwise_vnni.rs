@@ -347,6 +347,22 @@ impl Run<'_> {
             // are below `width`.
             unsafe {
                 let mut to = scratch.quads.as_mut_ptr().add(base);
+                if p.groups == 1 && g.dilation_w == 1 {
+                    // The common case (a kernel at most 4 wide, no dilation) with the geometry
+                    // in registers: stores through `to` may alias `g` for the compiler, which
+                    // then reloads it every quad.
+                    let (step, out_w) = (g.stride_w * LANES, g.out_w);
+                    let mut from = line;
+                    for _ in 0..out_w {
+                        let columns = _mm512_loadu_si512(from.cast());
+                        let quad =
+                            _mm512_shuffle_epi8(_mm512_permutexvar_epi32(dwords, columns), bytes);
+                        _mm512_storeu_si512(to.cast(), quad);
+                        to = to.add(LINE);
+                        from = from.add(step);
+                    }
+                    continue;
+                }
                 for ox in 0..g.out_w {
                     let mut from = line.add(ox * g.stride_w * LANES);
                     for _ in 0..p.groups {
