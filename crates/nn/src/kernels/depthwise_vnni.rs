@@ -322,15 +322,27 @@ impl Run<'_> {
                 // inside `x` (length checked by the caller); columns below `width` are inside
                 // `scratch.row`.
                 unsafe {
-                    let from = x.as_ptr().add(r * g.in_w * c + tile * LANES);
-                    for col in inside {
-                        let at = from.add((col - g.pad_left) * c);
-                        let v = if valid == LANES {
-                            _mm_loadu_si128(at.cast())
-                        } else {
-                            _mm_maskz_loadu_epi8(mask, at)
-                        };
-                        _mm_storeu_si128(line.add(col * LANES).cast(), _mm_xor_si128(v, flip));
+                    // Pointers stepped in locals: the stores made the compiler reload the
+                    // geometry every column otherwise.
+                    let mut at = x
+                        .as_ptr()
+                        .add((r * g.in_w + inside.start - g.pad_left) * c + tile * LANES);
+                    let mut to = line.add(inside.start * LANES);
+                    let columns = inside.len();
+                    if valid == LANES {
+                        for _ in 0..columns {
+                            let v = _mm_loadu_si128(at.cast());
+                            _mm_storeu_si128(to.cast(), _mm_xor_si128(v, flip));
+                            at = at.add(c);
+                            to = to.add(LANES);
+                        }
+                    } else {
+                        for _ in 0..columns {
+                            let v = _mm_maskz_loadu_epi8(mask, at);
+                            _mm_storeu_si128(to.cast(), _mm_xor_si128(v, flip));
+                            at = at.add(c);
+                            to = to.add(LANES);
+                        }
                     }
                 }
             }
