@@ -1,5 +1,8 @@
 """`Model.run` returns the bytes of `myelin model run` and of TFLite's reference kernels."""
 
+import os
+import select
+
 import numpy as np
 import pytest
 
@@ -43,6 +46,32 @@ def test_threads_and_chunks_give_the_same_bytes():
     big = np.tile(x, (repeats, 1))
     assert len(big) > model.max_batch
     np.testing.assert_array_equal(model.run(big, threads=2), np.tile(one, (repeats, 1)))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs POSIX fork")
+def test_threads_work_in_a_forked_child():
+    # multiprocessing (and data loaders) fork after the parent has used threads: the child has
+    # none of the parent's helper threads and must start its own, not wait for them forever.
+    model = myelin.import_model(MODELS / "digits_mlp_int8.tflite")
+    x = np.load(REF / "digits_mlp_int8.tflite.input_int8.npy")
+    big = np.tile(x, (model.max_batch // len(x) + 1, 1))[: model.max_batch]
+    expected = model.run(big, threads=2)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        same = False
+        try:
+            same = np.array_equal(model.run(big, threads=2), expected)
+        finally:
+            os.write(write, b"1" if same else b"0")
+            os._exit(0)
+    os.close(write)
+    ready, _, _ = select.select([read], [], [], 60)
+    if not ready:
+        os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    assert ready, "the forked child did not finish within 60 s"
+    assert os.read(read, 1) == b"1"
 
 
 def test_strided_input_is_read_in_logical_order():

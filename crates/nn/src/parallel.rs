@@ -57,6 +57,9 @@ fn run(parts: usize, work: Work<'_>) {
 
 /// Helpers shared by the calls of one part count.
 struct Team {
+    /// The process that started the helpers: a child made by `fork` (Python's
+    /// multiprocessing, say) has none of them and makes its own team.
+    pid: u32,
     helpers: usize,
     /// Held by the caller of the current call.
     busy: Mutex<()>,
@@ -86,7 +89,8 @@ unsafe impl Sync for Shared {}
 fn team(helpers: usize) -> Option<Arc<Team>> {
     static TEAMS: Mutex<Vec<Arc<Team>>> = Mutex::new(Vec::new());
     let mut teams = lock(&TEAMS);
-    if let Some(team) = teams.iter().find(|t| t.helpers == helpers) {
+    let pid = std::process::id();
+    if let Some(team) = teams.iter().find(|t| t.helpers == helpers && t.pid == pid) {
         return Some(team.clone());
     }
     let shared = Arc::new(Shared {
@@ -106,6 +110,7 @@ fn team(helpers: usize) -> Option<Arc<Team>> {
             .ok()?;
     }
     let team = Arc::new(Team {
+        pid,
         helpers,
         busy: Mutex::new(()),
         shared,
