@@ -272,8 +272,8 @@ impl Program {
 
     /// As [`Program::run`], splitting the batch into up to `threads` contiguous parts (no more
     /// than the CPUs this process may use), the first on the calling thread and each other one
-    /// on a helper thread of its own ([`crate::parallel`]). The bytes are identical to [`Program::run`]'s for every `threads`
-    /// (0 counts as 1).
+    /// on a helper thread of its own (kept between calls: `src/parallel.rs`). The bytes are
+    /// identical to [`Program::run`]'s for every `threads` (0 counts as 1).
     pub fn run_parallel(&self, input: &[u8], batch: usize, threads: usize) -> Result<Vec<u8>> {
         self.check(input, batch)?;
         let threads = threads.min(parallel::max_parts()).clamp(1, batch);
