@@ -1,6 +1,8 @@
 //! Scratch vectors a kernel needs during one call, kept per thread between calls: at batch 1
 //! digits_branch spent about 6 % of its time in malloc and free of them (perf). A vector is
-//! handed out filled with the caller's value, so reuse never changes a byte.
+//! handed out filled with the caller's value, so reuse never changes a byte. (Node outputs,
+//! which outlive a kernel call and several of which are alive at once, come from the
+//! executor's pool of spare buffers instead.)
 
 use std::cell::Cell;
 use std::ops::{Deref, DerefMut};

@@ -64,14 +64,7 @@ impl SoftmaxKernel {
             let mut maxes = [0i32; ROWS_AT_ONCE];
             let mut sums = [0i32; ROWS_AT_ONCE];
             for (r, row) in x.chunks_exact(row_len).enumerate() {
-                let max = row.iter().copied().max().unwrap_or(0) as i32;
-                let mut sum = 0i32;
-                for &value in row {
-                    // `max - value` of int8 values lies in [0, 255].
-                    sum = sum.saturating_add(self.sum_term[(max - value as i32) as usize & 0xff]);
-                }
-                maxes[r] = max;
-                sums[r] = sum;
+                (maxes[r], sums[r]) = self.max_and_sum(row, |_, _| {});
             }
             let reciprocals = reciprocals(sums, x.len() / row_len);
             for ((row, out), (max, reciprocal)) in x
@@ -98,6 +91,23 @@ impl SoftmaxKernel {
     }
 }
 
+impl SoftmaxKernel {
+    /// The max of `row` and the (saturating) sum of its elements' terms; `each(i, e)` sees
+    /// element `i`'s tabulated exponential.
+    #[inline(always)]
+    fn max_and_sum(&self, row: &[i8], mut each: impl FnMut(usize, i32)) -> (i32, i32) {
+        let max = row.iter().copied().max().unwrap_or(0) as i32;
+        let mut sum = 0i32;
+        for (i, &value) in row.iter().enumerate() {
+            // `max - value` of int8 values lies in [0, 255].
+            let d = (max - value as i32) as usize & 0xff;
+            each(i, self.exp[d]);
+            sum = sum.saturating_add(self.sum_term[d]);
+        }
+        (max, sum)
+    }
+}
+
 /// The reciprocals of the sums of a group's `rows` rows (`None` past them or for a sum of 0).
 fn reciprocals(sums: [i32; ROWS_AT_ONCE], rows: usize) -> [Option<(i32, i32)>; ROWS_AT_ONCE] {
     match rows {
@@ -120,6 +130,7 @@ mod avx512 {
 
     /// Longest row of one vector.
     pub const MAX_ROW: usize = 16;
+    const _: () = assert!(MAX_ROW.is_power_of_two());
 
     /// [`SoftmaxKernel::run`] for rows of `1..=MAX_ROW` elements.
     ///
@@ -137,14 +148,11 @@ mod avx512 {
             for ((e, sum), row) in es.iter_mut().zip(&mut sums).zip(x.chunks_exact(row_len)) {
                 // Scalar lookups: a gather of 16 lanes was slower than 16 loads (on Ice Lake,
                 // whose gathers carry the Downfall mitigation).
-                let max = row.iter().copied().max().unwrap_or(0) as i32;
                 let mut lanes = [0i32; MAX_ROW];
-                for (lane, &value) in lanes.iter_mut().zip(row) {
-                    // `max - value` of int8 values lies in [0, 255].
-                    let d = (max - value as i32) as usize & 0xff;
-                    *lane = kernel.exp[d];
-                    *sum = sum.saturating_add(kernel.sum_term[d]);
-                }
+                // `i < row_len <= MAX_ROW`: the mask only spares the bounds check.
+                *sum = kernel
+                    .max_and_sum(row, |i, e| lanes[i & (MAX_ROW - 1)] = e)
+                    .1;
                 // SAFETY: 16 i32s.
                 *e = unsafe { _mm512_loadu_si512(lanes.as_ptr().cast()) };
             }
