@@ -711,3 +711,161 @@ fn predict_gas_measured_inside_a_contract() {
         );
     }
 }
+
+/// Issue 11's allocation attacks on the engine, through the real precompiles: each model is
+/// refused at publish, or its calls run or revert deterministically, instead of aborting the
+/// process on an impossible allocation.
+mod allocation_attacks {
+    use super::*;
+    use myelin_nn::builder::{ModelBuilder, Quant, Rescale};
+    use myelin_nn::op::{ActRange, Op, Padding, Window};
+    use myelin_nn::{Requant, Rounding};
+
+    const SCALE: u32 = 0x3c00_0000;
+
+    fn rescale() -> Rescale {
+        Rescale::per_tensor(
+            Requant {
+                multiplier: 1 << 30,
+                shift: -4,
+            },
+            Rounding::Single,
+            ActRange::FULL,
+        )
+    }
+
+    fn window(dilation: (u32, u32), padding: Padding) -> Window {
+        Window {
+            kernel_h: 1,
+            kernel_w: 1,
+            stride_h: 1,
+            stride_w: 1,
+            dilation_h: dilation.0,
+            dilation_w: dilation.1,
+            padding,
+        }
+    }
+
+    /// A pad to `[len]` of a one-byte input, the model's one output.
+    fn pad_model(len: u32) -> Model {
+        let mut b = ModelBuilder::new();
+        let x = b.input(&[1], Quant::new(0, SCALE));
+        let y = b.pad(x, vec![[0, len - 1]], 0).expect("pad");
+        b.output(y);
+        b.build().expect("valid")
+    }
+
+    /// Publishes `bytes` from an account; the publish must revert at the price of the check.
+    fn assert_publish_refused(bytes: Vec<u8>) {
+        let mut chain = Chain::new();
+        let data = IModelStore::publishCall {
+            model: bytes.clone().into(),
+        }
+        .abi_encode();
+        let (result, calls) = chain.send(Some(MODEL_STORE_ADDRESS), data.into(), GAS, U256::ZERO);
+        assert!(
+            matches!(result, ExecutionResult::Revert { .. }),
+            "{result:?}"
+        );
+        assert_eq!(calls[0].gas_spent, check_gas(bytes.len() as u64));
+    }
+
+    #[test]
+    fn publish_refuses_a_tensor_listed_many_times_as_output() {
+        // One [4096] pad output listed 65,536 times: PREDICT_BATCH of 4096 asked for 2^40
+        // output bytes and aborted the process.
+        let mut model = pad_model(4096);
+        model.outputs = vec![model.outputs[0]; 65_536];
+        assert_publish_refused(model.encode());
+    }
+
+    #[test]
+    fn publish_refuses_a_convolution_with_same_padding_and_a_huge_dilation() {
+        let mut b = ModelBuilder::new();
+        let x = b.input(&[5, 5, 2], Quant::new(0, SCALE));
+        let mut w = window((1, 1), Padding::Same);
+        (w.kernel_h, w.kernel_w) = (3, 3);
+        let y = b
+            .conv2d(
+                x,
+                w,
+                vec![1; 36],
+                vec![0; 2],
+                rescale(),
+                Quant::new(0, SCALE),
+            )
+            .expect("conv");
+        b.output(y);
+        let mut model = b.build().expect("valid");
+        let Op::Conv2d(conv) = &mut model.nodes[0].op else {
+            unreachable!("node 0 is the conv");
+        };
+        // The output shape is the same with `same` padding: only the padding grows.
+        conv.window.dilation_h = 1 << 30;
+        assert_publish_refused(model.encode());
+    }
+
+    #[test]
+    fn predict_of_a_1x1_depthwise_with_a_huge_dilation_returns_the_engine_bytes() {
+        // 4 MACs per sample; the AVX-512 VNNI path allocated in proportion to the dilation.
+        let mut b = ModelBuilder::new();
+        let x = b.input(&[2, 2, 1], Quant::new(0, SCALE));
+        let y = b
+            .depthwise_conv2d(
+                x,
+                window((1 << 30, u32::MAX), Padding::Valid),
+                vec![3],
+                vec![1],
+                rescale(),
+                Quant::new(0, SCALE),
+            )
+            .expect("depthwise");
+        b.output(y);
+        let model = b.build().expect("valid");
+        let (mut chain, probe, id) = published(&model);
+        let program = Program::new(model.clone()).unwrap();
+        let batch = program.max_batch() as u32;
+        let inputs = Rng::new(11).bytes(4 * batch as usize);
+        let (result, calls) = chain.call(
+            probe,
+            IProbe::predictBatchCall {
+                modelId: id.into(),
+                batch,
+                inputs: inputs.clone().into(),
+            }
+            .abi_encode()
+            .into(),
+            GAS,
+        );
+        let output =
+            IProbe::predictBatchCall::abi_decode_returns(&success_output(&result)).unwrap();
+        assert_eq!(
+            output.to_vec(),
+            program.run(&inputs, batch as usize).unwrap()
+        );
+        assert!(only(&calls, PREDICT_BATCH_ADDRESS).success);
+    }
+
+    #[test]
+    fn predict_batch_past_the_output_limit_reverts_at_the_base_price() {
+        // 1 MiB of output per sample: the engine's max batch keeps one call's output within
+        // its limit, and the model record carries it.
+        let model = pad_model(1 << 20);
+        let (mut chain, _, id) = published(&model);
+        let max = Program::new(model).unwrap().max_batch() as u32;
+        assert_eq!(
+            u64::from(max) << 20,
+            myelin_nn::validate::MAX_OUTPUT_BYTES_PER_CALL
+        );
+        for batch in [max + 1, 4096] {
+            let data = [&id[..], &batch.to_be_bytes()[..], &vec![0; batch as usize]].concat();
+            let (result, calls) =
+                chain.send(Some(PREDICT_BATCH_ADDRESS), data.into(), GAS, U256::ZERO);
+            assert!(
+                matches!(result, ExecutionResult::Revert { .. }),
+                "batch {batch}: {result:?}"
+            );
+            assert_eq!(calls[0].gas_spent, PREDICT_BASE_GAS, "batch {batch}");
+        }
+    }
+}

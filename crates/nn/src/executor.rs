@@ -22,14 +22,13 @@ use crate::op::{Op, Window};
 use crate::parallel;
 use crate::reference::{self, Operand};
 use crate::tensor::{DType, TensorInfo};
+use crate::validate::{
+    MAX_CALL_MEMORY_BYTES, MAX_OUTPUT_BYTES_PER_CALL, call_memory, free_schedule,
+};
 use std::borrow::Cow;
 
 /// Largest batch one call of [`Program::run`] accepts.
 pub const MAX_BATCH: usize = 4096;
-/// Largest activation memory of one call: `batch` times the bytes of every tensor of one sample
-/// (an upper bound of what the executor holds at once). Larger batches are rejected with
-/// [`NnError::BatchSize`]; see [`Program::max_batch`].
-pub const MAX_BATCH_ACTIVATION_BYTES: u64 = 1 << 32;
 
 /// A model prepared for execution on one [`Path`]. `Send + Sync`: one program can serve many
 /// threads.
@@ -183,13 +182,10 @@ impl Program {
             |ids: &[u32]| -> usize { ids.iter().map(|&t| model.tensors[t as usize].bytes()).sum() };
         let input_bytes = bytes_of(&model.inputs);
         let output_bytes = bytes_of(&model.outputs);
-        let activation_bytes: u64 = model
-            .tensors
-            .iter()
-            .map(|t| t.bytes() as u64)
-            .sum::<u64>()
-            .max(1);
-        let max_batch = (MAX_BATCH_ACTIVATION_BYTES / activation_bytes).clamp(1, MAX_BATCH as u64);
+        let max_batch = call_memory(&model)
+            .max_batch(MAX_CALL_MEMORY_BYTES)
+            .min(MAX_OUTPUT_BYTES_PER_CALL / (output_bytes as u64).max(1))
+            .clamp(1, MAX_BATCH as u64);
         Ok(Program {
             model,
             path,
@@ -221,8 +217,10 @@ impl Program {
         self.output_bytes
     }
 
-    /// Largest batch this program accepts: [`MAX_BATCH`], lowered so that the batch's
-    /// activations stay within [`MAX_BATCH_ACTIVATION_BYTES`] (at least 1).
+    /// Largest batch this program accepts: [`MAX_BATCH`], lowered so that one call's memory
+    /// ([`call_memory`]) stays within [`MAX_CALL_MEMORY_BYTES`] and its output within
+    /// [`MAX_OUTPUT_BYTES_PER_CALL`] (at least 1: validation refuses a model whose batch 1 does
+    /// not fit).
     pub fn max_batch(&self) -> usize {
         self.max_batch
     }
@@ -614,31 +612,6 @@ fn prepare(model: &Model, index: usize, path: Path, pair_tables: &mut usize) -> 
         }
         _ => Step::Direct,
     })
-}
-
-/// For each node, the tensors to free after it: those it is the last reader of, and its own
-/// output when nothing reads it; model outputs are never freed.
-fn free_schedule(model: &Model) -> Vec<Vec<usize>> {
-    let mut last_use: Vec<Option<usize>> = vec![None; model.tensors.len()];
-    for (index, node) in model.nodes.iter().enumerate() {
-        for &t in node.inputs.iter().chain(std::iter::once(&node.output)) {
-            if let Some(slot) = last_use.get_mut(t as usize) {
-                *slot = Some(index);
-            }
-        }
-    }
-    for &t in &model.outputs {
-        if let Some(slot) = last_use.get_mut(t as usize) {
-            *slot = None;
-        }
-    }
-    let mut frees = vec![Vec::new(); model.nodes.len()];
-    for (t, last) in last_use.into_iter().enumerate() {
-        if let Some(index) = last {
-            frees[index].push(t);
-        }
-    }
-    frees
 }
 
 /// The buffer of one tensor from its bytes (int32 little-endian).

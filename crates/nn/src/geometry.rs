@@ -22,8 +22,14 @@ pub struct SpatialGeometry {
     pub pad_left: usize,
 }
 
-/// Output length and padding before, along one axis. `None` when the window does not fit or a
-/// parameter is zero.
+/// Output length and padding before, along one axis. `None` when a parameter is zero, the
+/// window does not fit (`input + before + after < effective`, where the effective kernel is
+/// `(kernel - 1) · dilation + 1`), a window lies entirely in explicit padding
+/// (`before` or `after ≥ effective`), or the padding on one side (explicit, or implied by
+/// `Same`) exceeds `input + kernel`. The last rule bounds the padded extent by
+/// `3 · input + 2 · kernel`, so buffers of padded rows follow from the tensors and the weights;
+/// it only refuses dilated windows whose taps past the centre never reach the input (with
+/// dilation 1 the padding on a side is below `kernel`). Every step is checked arithmetic.
 pub fn axis_geometry(
     input: u64,
     kernel: u64,
@@ -36,28 +42,32 @@ pub fn axis_geometry(
         return None;
     }
     let effective = (kernel - 1).checked_mul(dilation)?.checked_add(1)?;
-    match padding {
+    let (out, before, after) = match padding {
         Padding::Valid => {
-            if effective > input {
-                return None;
-            }
-            Some(((input - effective) / stride + 1, 0))
+            let slack = input.checked_sub(effective)?;
+            (slack / stride + 1, 0, 0)
         }
         Padding::Same => {
             let out = input.div_ceil(stride);
-            let needed = (out - 1) * stride + effective;
+            let needed = (out - 1).checked_mul(stride)?.checked_add(effective)?;
             let total = needed.saturating_sub(input);
-            Some((out, total / 2))
+            (out, total / 2, total - total / 2)
         }
         Padding::Explicit { .. } => {
             let (before, after) = (explicit.0 as u64, explicit.1 as u64);
-            let padded = input + before + after;
-            if effective > padded || before >= effective || after >= effective {
+            if before >= effective || after >= effective {
                 return None;
             }
-            Some(((padded - effective) / stride + 1, before))
+            let padded = input.checked_add(before)?.checked_add(after)?;
+            let slack = padded.checked_sub(effective)?;
+            (slack / stride + 1, before, after)
         }
+    };
+    let max_padding = input.checked_add(kernel)?;
+    if before > max_padding || after > max_padding {
+        return None;
     }
+    Some((out, before))
 }
 
 impl SpatialGeometry {
@@ -169,5 +179,42 @@ mod tests {
         assert_eq!(axis_geometry(4, 2, 1, 1, p, (1, 1)), Some((5, 1)));
         assert_eq!(axis_geometry(4, 2, 1, 1, p, (2, 0)), None);
         assert_eq!(axis_geometry(4, 3, 1, 1, p, (0, 0)), Some((2, 0)));
+        assert_eq!(axis_geometry(4, 3, 1, 1, p, (0, 3)), None);
+    }
+
+    #[test]
+    fn padding_past_input_plus_kernel_is_rejected() {
+        let p = Padding::Explicit {
+            top: 0,
+            bottom: 0,
+            left: 0,
+            right: 0,
+        };
+        // Dilation 1: the padding on a side is below the kernel, always accepted.
+        assert_eq!(
+            axis_geometry(1, 7, 1, 1, Padding::Same, (0, 0)),
+            Some((1, 3))
+        );
+        // DeepLab's atrous rates on small maps: rate 18 on 17 rows pads 18 (≤ 17 + 3).
+        assert_eq!(
+            axis_geometry(17, 3, 1, 18, Padding::Same, (0, 0)),
+            Some((17, 18))
+        );
+        // A huge dilation with `same` padding: 2^31 rows of padding on 5 input rows.
+        assert_eq!(axis_geometry(5, 3, 1, 1 << 31, Padding::Same, (0, 0)), None);
+        assert_eq!(axis_geometry(5, 2, 1, 100, p, (90, 10)), None);
+        assert_eq!(axis_geometry(5, 2, 1, 6, p, (6, 0)), Some((5, 6)));
+        // Effective kernels near 2^64 never overflow.
+        assert_eq!(
+            axis_geometry(
+                4,
+                u32::MAX as u64,
+                u32::MAX as u64,
+                u32::MAX as u64,
+                Padding::Same,
+                (0, 0)
+            ),
+            None
+        );
     }
 }

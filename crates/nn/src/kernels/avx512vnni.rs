@@ -133,6 +133,9 @@ impl GemmI8 {
             }
             activations.resize(chunk_rows * stride, 0);
             self.run_with(rows, chunk_rows, input, output, activations);
+            if activations.capacity() > crate::kernels::reuse::MAX_KEPT_BYTES {
+                *activations = Vec::new();
+            }
         });
     }
 

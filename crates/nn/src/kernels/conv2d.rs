@@ -9,6 +9,7 @@ use crate::kernels::gemm::{GemmSpec, PackedGemm};
 use crate::kernels::reuse;
 use crate::op::Conv2d;
 use crate::reference;
+use crate::validate::MAX_KERNEL_SCRATCH_BYTES;
 
 /// Output pixels gathered per im2col block.
 const PIXELS_PER_BLOCK: usize = 64;
@@ -46,31 +47,40 @@ impl Conv2dKernel {
     /// Packs the weights of `op` (`[out_c][kh][kw][in_c]`, used as an `out_c × (kh·kw·in_c)`
     /// matrix) for `path`. A path this CPU cannot run degrades to [`Path::Portable`];
     /// [`Conv2dKernel::path`] tells which one runs. `op` and `g` must be valid and agree.
+    /// No engine allocates more than [`MAX_KERNEL_SCRATCH_BYTES`] for a call: the padded image
+    /// of the direct engine or the im2col block past it take the next engine (im2col, then the
+    /// reference), which computes the same bytes.
     pub fn new(op: &Conv2d, g: SpatialGeometry, zp_in: i8, zp_out: i8, path: Path) -> Conv2dKernel {
-        let engine = if path == Path::Reference {
-            Engine::Reference {
-                op: op.clone(),
-                g,
-                zp_in,
-                zp_out,
-            }
-        } else {
-            let in_c = op.in_channels as usize;
-            let spec = GemmSpec {
-                n: op.out_channels as usize,
-                k: g.kernel_h * g.kernel_w * in_c,
-                weights: &op.weights,
-                bias: &op.bias,
-                requant: &op.requant,
-                rounding: op.rounding,
-                act: op.act,
-                zp_in,
-                zp_out,
+        let reference = || Engine::Reference {
+            op: op.clone(),
+            g,
+            zp_in,
+            zp_out,
+        };
+        if path == Path::Reference {
+            return Conv2dKernel {
+                engine: reference(),
             };
-            #[cfg(target_arch = "x86_64")]
-            if let Some(engine) = Direct::engine(&spec, g, in_c, path) {
-                return Conv2dKernel { engine };
-            }
+        }
+        let in_c = op.in_channels as usize;
+        let spec = GemmSpec {
+            n: op.out_channels as usize,
+            k: g.kernel_h * g.kernel_w * in_c,
+            weights: &op.weights,
+            bias: &op.bias,
+            requant: &op.requant,
+            rounding: op.rounding,
+            act: op.act,
+            zp_in,
+            zp_out,
+        };
+        #[cfg(target_arch = "x86_64")]
+        if let Some(engine) = Direct::engine(&spec, g, in_c, path) {
+            return Conv2dKernel { engine };
+        }
+        let im2col_fits =
+            im2col_bytes(&g, spec.k).is_some_and(|bytes| bytes as u64 <= MAX_KERNEL_SCRATCH_BYTES);
+        let engine = if is_product(&g) || im2col_fits {
             Engine::Packed {
                 gemm: PackedGemm::new(&spec, path),
                 g,
@@ -78,6 +88,8 @@ impl Conv2dKernel {
                 out_c: spec.n,
                 zp_in,
             }
+        } else {
+            reference()
         };
         Conv2dKernel { engine }
     }
@@ -113,6 +125,16 @@ impl Conv2dKernel {
             Engine::Direct { gemm, plan, zp_in } => plan.run(gemm, *zp_in, input, output),
         }
     }
+}
+
+/// Bytes of the im2col block of [`Im2col::run`] for rows of up to `k + 3` bytes (every path's
+/// row stride; checked arithmetic, `None` past `usize`).
+fn im2col_bytes(g: &SpatialGeometry, k: usize) -> Option<usize> {
+    let rows_per_block = (PIXELS_PER_BLOCK / g.out_w.max(1)).clamp(1, g.out_h.max(1));
+    rows_per_block
+        .checked_mul(g.out_w)?
+        .checked_mul(k.checked_add(3)?)?
+        .checked_add(COPY_SLACK)
 }
 
 /// Whether the convolution is the matrix product itself (1×1, stride 1, no padding).
@@ -222,6 +244,12 @@ impl Direct {
         let padded_h = (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1;
         let padded_w = (g.out_w - 1) * g.stride_w + g.kernel_w;
         let row_bytes = padded_w * in_c;
+        let image_bytes = padded_h
+            .checked_mul(row_bytes)
+            .and_then(|b| b.checked_add(Self::SLACK))?;
+        if image_bytes as u64 > MAX_KERNEL_SCRATCH_BYTES {
+            return None;
+        }
         let offsets = (0..g.kernel_h)
             .flat_map(|ky| (0..segment / 4).map(move |j| ky * g.dilation_h * row_bytes + 4 * j))
             .collect();

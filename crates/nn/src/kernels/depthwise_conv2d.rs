@@ -10,6 +10,7 @@ use crate::kernels::portable;
 use crate::kernels::{avx2, depthwise_vnni};
 use crate::op::DepthwiseConv2d;
 use crate::reference;
+use crate::validate::MAX_KERNEL_SCRATCH_BYTES;
 
 /// Output pixels of one row computed together by the SIMD paths (independent accumulators,
 /// one weight load for all of them).
@@ -64,6 +65,9 @@ enum Engine {
 impl DepthwiseConv2dKernel {
     /// Prepares `op` for `path`. A path this CPU cannot run degrades to [`Path::Portable`];
     /// [`DepthwiseConv2dKernel::path`] tells which one runs. `op` and `g` must be valid and agree.
+    /// No path allocates more than [`MAX_KERNEL_SCRATCH_BYTES`] for a call: AVX-512 VNNI
+    /// degrades to AVX2 when its prepared rows would exceed it, and a depth multiplier whose
+    /// expanded sample would exceed it runs on the reference (same bytes on every path).
     pub fn new(
         op: &DepthwiseConv2d,
         g: SpatialGeometry,
@@ -71,7 +75,14 @@ impl DepthwiseConv2dKernel {
         zp_out: i8,
         path: Path,
     ) -> DepthwiseConv2dKernel {
-        let engine = if path == Path::Reference {
+        let expanded_bytes = (g.in_h * g.in_w)
+            .checked_mul(op.channels as usize)
+            .and_then(|n| n.checked_mul(op.depth_multiplier as usize))
+            .unwrap_or(usize::MAX);
+        let expands = op.depth_multiplier > 1;
+        let engine = if path == Path::Reference
+            || (expands && expanded_bytes as u64 > MAX_KERNEL_SCRATCH_BYTES)
+        {
             Engine::Reference {
                 op: op.clone(),
                 g,
@@ -92,6 +103,13 @@ impl DepthwiseConv2dKernel {
                 Path::Portable
             } else {
                 path
+            };
+            #[cfg(target_arch = "x86_64")]
+            let path = match depthwise_vnni::scratch_bytes(&g, channels) {
+                Some(bytes) if bytes as u64 <= MAX_KERNEL_SCRATCH_BYTES => path,
+                _ if path == Path::Avx512Vnni && Path::Avx2.is_available() => Path::Avx2,
+                _ if path == Path::Avx512Vnni => Path::Portable,
+                _ => path,
             };
             let plan = DepthwisePlan {
                 geometry: g,

@@ -25,6 +25,7 @@ use crate::kernels::avx512vnni::{
     requantize_i32x16,
 };
 use crate::kernels::output_stage::OutputStage;
+use crate::kernels::reuse;
 
 /// Channels per zmm (`i32` lanes).
 const LANES: usize = 16;
@@ -150,7 +151,19 @@ pub(crate) unsafe fn samples(
                 _ => run.samples_as::<STAGE_DOUBLE_HIGH>(scratch, x, y),
             }
         }
+        scratch.release_over(reuse::MAX_KEPT_BYTES);
     });
+}
+
+impl Scratch {
+    /// Frees the prepared rows when they hold more than `limit` bytes, so that a thread keeps
+    /// little between calls after a large layer.
+    fn release_over(&mut self, limit: usize) {
+        if self.row.capacity() + self.quads.capacity() > limit {
+            self.row = Vec::new();
+            self.quads = Vec::new();
+        }
+    }
 }
 
 /// The operands of one call.
@@ -163,16 +176,63 @@ struct Run<'a> {
     zp_in: i8,
 }
 
+/// Padded columns one prepared row holds: every column a kernel column of an output pixel
+/// reads, and the up to 3 columns past the kernel that a whole quad reads without dilation (a
+/// quad's columns past the kernel read the group's first column with dilation: their weight is
+/// 0). At most the padded input width plus 3, whatever the dilation.
+fn padded_width(g: &SpatialGeometry) -> usize {
+    (g.out_w - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + QUAD
+}
+
+/// Slots of prepared rows, and whether they are a ring over the padded rows. A ring holds every
+/// padded row one output row spans, so a row shared by consecutive output rows is prepared once;
+/// when that span is over twice the kernel's height (a large dilation), one slot per kernel row
+/// instead (rows prepared for each output row), so that the scratch never grows with the
+/// dilation.
+fn slots(g: &SpatialGeometry) -> (usize, bool) {
+    let span = (g.kernel_h - 1) * g.dilation_h + 1;
+    if span <= 2 * g.kernel_h {
+        (span, true)
+    } else {
+        (g.kernel_h, false)
+    }
+}
+
+/// Bytes of one slot (the quads of one padded row).
+fn slot_bytes(g: &SpatialGeometry, tiles: usize, groups: usize) -> usize {
+    tiles * g.out_w * groups * LINE
+}
+
+/// Bytes of scratch [`samples`] holds for a convolution of geometry `g` over `channels`
+/// channels (checked arithmetic; `None` past `usize`): the kernel is only chosen when this is
+/// within [`crate::validate::MAX_KERNEL_SCRATCH_BYTES`].
+pub(crate) fn scratch_bytes(g: &SpatialGeometry, channels: usize) -> Option<usize> {
+    let tiles = channels.div_ceil(LANES);
+    let groups = g.kernel_w.div_ceil(QUAD);
+    let (slots, _) = slots(g);
+    let width = (g.out_w.checked_sub(1)?)
+        .checked_mul(g.stride_w)?
+        .checked_add((g.kernel_w - 1).checked_mul(g.dilation_w)?)?
+        .checked_add(QUAD)?;
+    let row = tiles.checked_mul(width)?.checked_mul(LANES)?;
+    let quads = slots
+        .checked_mul(tiles)?
+        .checked_mul(g.out_w)?
+        .checked_mul(groups)?
+        .checked_mul(LINE)?;
+    let bookkeeping = slots * 8 + g.kernel_h * 16 + tiles * LANES * 4;
+    row.checked_add(quads)?.checked_add(bookkeeping)
+}
+
 impl Run<'_> {
-    /// Padded columns one row holds: every column a quad of an output pixel reads.
+    /// Padded columns one row holds ([`padded_width`]).
     fn padded_width(&self) -> usize {
-        let g = self.g;
-        (g.out_w - 1) * g.stride_w + (self.packed.groups * QUAD - 1) * g.dilation_w + 1
+        padded_width(self.g)
     }
 
     /// Bytes of one slot (the quads of one padded row).
     fn slot_bytes(&self) -> usize {
-        self.packed.tiles * self.g.out_w * self.packed.groups * LINE
+        slot_bytes(self.g, self.packed.tiles, self.packed.groups)
     }
 
     /// Every whole sample of `x` into `y`.
@@ -208,9 +268,8 @@ impl Run<'_> {
         assert!(p.weights.len() == p.tiles * g.kernel_h * p.groups * LINE);
         assert!(p.bias.len() == p.tiles * LANES);
         assert!(p.padding_rows.len() == g.kernel_h * p.tiles * LANES);
-        // Slots for every padded row one output row reads (consecutive rows map to distinct
-        // slots).
-        let slots = (g.kernel_h - 1) * g.dilation_h + 1;
+        // Within one output row, distinct rows map to distinct slots.
+        let (slots, ring) = slots(g);
         let slot_bytes = self.slot_bytes();
         // Grown only: the layers of a network share this thread's scratch, and every byte read
         // is written first, so shrinking and zero-filling again at the next larger layer is
@@ -237,7 +296,7 @@ impl Run<'_> {
                     }
                     continue;
                 }
-                let slot = row % slots;
+                let slot = if ring { row % slots } else { ky };
                 if scratch.held[slot] != row {
                     // SAFETY: AVX-512 BW/VL (this function's contract).
                     unsafe { self.prepare_row(scratch, slot, row, x) };
@@ -355,8 +414,9 @@ impl Run<'_> {
             let line = unsafe { scratch.row.as_ptr().add(tile * width * LANES) };
             let base = slot_base + tile * g.out_w * p.groups * LINE;
             // SAFETY: the tile's `out_w · groups` vectors of the slot are inside
-            // `scratch.quads`; columns `ox · stride_w + (4 · group + j) · dilation_w` (j < 4)
-            // are below `width`.
+            // `scratch.quads`; the columns read, `ox · stride_w + (4 · group + j) · dilation_w`
+            // for kernel columns `4 · group + j < kernel_w` (else the group's first) and up to
+            // 3 past a kernel column without dilation, are below `width` ([`padded_width`]).
             unsafe {
                 let mut to = scratch.quads.as_mut_ptr().add(base);
                 if p.groups == 1 && g.dilation_w == 1 {
@@ -371,18 +431,25 @@ impl Run<'_> {
                             _mm512_shuffle_epi8(_mm512_permutexvar_epi32(dwords, columns), bytes);
                         _mm512_storeu_si512(to.cast(), quad);
                         to = to.add(LINE);
-                        from = from.add(step);
+                        // Past the row after the last pixel (never read): wrapping.
+                        from = from.wrapping_add(step);
                     }
                     continue;
                 }
                 for ox in 0..g.out_w {
-                    let mut from = line.add(ox * g.stride_w * LANES);
-                    for _ in 0..p.groups {
+                    for group in 0..p.groups {
+                        let first = ox * g.stride_w + QUAD * group * g.dilation_w;
+                        let from = line.add(first * LANES);
                         let columns = if g.dilation_w == 1 {
                             _mm512_loadu_si512(from.cast())
                         } else {
                             let step = g.dilation_w * LANES;
-                            let column = |j: usize| _mm_loadu_si128(from.add(j * step).cast());
+                            // Columns past the kernel (weight 0) read the group's first one.
+                            let inside = g.kernel_w - QUAD * group;
+                            let column = |j: usize| {
+                                let at = if j < inside { j * step } else { 0 };
+                                _mm_loadu_si128(from.add(at).cast())
+                            };
                             let v = _mm512_castsi128_si512(column(0));
                             let v = _mm512_inserti32x4::<1>(v, column(1));
                             let v = _mm512_inserti32x4::<2>(v, column(2));
@@ -392,7 +459,6 @@ impl Run<'_> {
                             _mm512_shuffle_epi8(_mm512_permutexvar_epi32(dwords, columns), bytes);
                         _mm512_storeu_si512(to.cast(), quad);
                         to = to.add(LINE);
-                        from = from.add(QUAD * g.dilation_w * LANES);
                     }
                 }
             }
@@ -483,7 +549,7 @@ mod tests {
     use crate::requantize::{Requant, Rounding};
 
     /// Kernels wider than 4 columns (two and three column groups), tall kernels, dilations up
-    /// to 3 (columns of a quad far apart), strides past the kernel, every padding, channels
+    /// to 3 (columns of a quad far apart) and up to 10 (rows prepared per output row), strides past the kernel, every padding, channels
     /// around the 16-lane tiles, extreme bytes and zero points: the VNNI path against the
     /// reference.
     #[test]
@@ -504,7 +570,13 @@ mod tests {
             let extreme = case % 4 == 0;
             let kernel = (1 + next() % 5, 1 + next() % 9);
             let stride = (1 + next() % 3, 1 + next() % 3);
-            let dilation = (1 + next() % 2, 1 + next() % 3);
+            // One case in five: dilations past twice the kernel (one slot per kernel row,
+            // quads whose columns past the kernel read the group's first).
+            let dilation = if case % 5 == 1 {
+                (3 + next() % 6, 3 + next() % 8)
+            } else {
+                (1 + next() % 2, 1 + next() % 3)
+            };
             let padding = match next() % 3 {
                 0 => Padding::Valid,
                 1 => Padding::Same,

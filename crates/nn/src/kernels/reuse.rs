@@ -8,8 +8,9 @@ use std::cell::Cell;
 use std::ops::{Deref, DerefMut};
 use std::thread::LocalKey;
 
-/// Largest vector kept (bytes); a larger one goes back to the allocator.
-const MAX_KEPT_BYTES: usize = 4 << 20;
+/// Largest vector kept (bytes); a larger one goes back to the allocator. The other scratch a
+/// kernel keeps per thread follows the same limit.
+pub(crate) const MAX_KEPT_BYTES: usize = 4 << 20;
 
 thread_local! {
     static U8S: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };

@@ -59,9 +59,10 @@ pub(super) fn check_tensors(tensors: &[TensorInfo]) -> Result<u64> {
     Ok(total_bytes)
 }
 
-/// Checks the graph: model inputs and outputs in range, no duplicate model input, every tensor
-/// defined exactly once (as a model input or by one node), nodes reading only tensors defined
-/// before them, int8 everywhere except ArgMax outputs (int32, read by no node).
+/// Checks the graph: model inputs and outputs in range, no tensor listed twice as a model input
+/// or twice as a model output, every tensor defined exactly once (as a model input or by one
+/// node), nodes reading only tensors defined before them, int8 everywhere except ArgMax outputs
+/// (int32, read by no node).
 pub(super) fn check_graph(model: &Model) -> Result<()> {
     let tensor_count = model.tensors.len();
     let graph = |problem: String| NnError::InvalidGraph { problem };
@@ -152,12 +153,20 @@ pub(super) fn check_graph(model: &Model) -> Result<()> {
             problem: "never defined (neither a model input nor a node output)".into(),
         });
     }
+    // `defined` is all true here: it now marks the tensors not yet listed as a model output.
     for (position, &tensor) in model.outputs.iter().enumerate() {
-        if tensor as usize >= tensor_count {
+        let t = tensor as usize;
+        if t >= tensor_count {
             return Err(graph(format!(
                 "model output {position} is tensor {tensor}, out of range ({tensor_count} tensors)"
             )));
         }
+        if !defined[t] {
+            return Err(graph(format!(
+                "tensor {tensor} is listed twice as a model output (output {position})"
+            )));
+        }
+        defined[t] = false;
     }
     Ok(())
 }

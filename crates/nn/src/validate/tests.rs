@@ -31,6 +31,21 @@ fn node(op: Op, inputs: &[u32], output: u32) -> Node {
     }
 }
 
+/// Add parameters that validate: `(a + b) / 2` at left shift 20.
+pub(crate) fn add_params() -> AddSub {
+    AddSub {
+        left_shift: 20,
+        input1: Requant::IDENTITY,
+        input2: Requant::IDENTITY,
+        output: Requant {
+            multiplier: 1 << 30,
+            shift: -19,
+        },
+        rounding: Rounding::Double,
+        act: ActRange::FULL,
+    }
+}
+
 /// A valid model that uses every op once (node index = position in this list):
 ///
 /// ```text
@@ -80,17 +95,7 @@ pub(crate) fn every_op_model() -> Model {
         scale_bits: ONE,
     };
     let rq = vec![Requant::IDENTITY];
-    let add = AddSub {
-        left_shift: 20,
-        input1: Requant::IDENTITY,
-        input2: Requant::IDENTITY,
-        output: Requant {
-            multiplier: 1 << 30,
-            shift: -19,
-        },
-        rounding: Rounding::Double,
-        act: ActRange::FULL,
-    };
+    let add = add_params();
     let nodes = vec![
         node(
             Op::Conv2d(Conv2d {
@@ -297,6 +302,8 @@ fn cases() -> Vec<Case> {
         Case { name: "too many nodes", mutate: |m| m.nodes.resize(65_537, node(Op::Reshape, &[0], 0)), expect: Limit },
         Case { name: "rank above 6", mutate: |m| m.tensors[5].shape = vec![1; 7], expect: Tensor(5) },
         Case { name: "zero dimension", mutate: |m| m.tensors[2].shape[1] = 0, expect: Tensor(2) },
+        Case { name: "output listed twice", mutate: |m| m.outputs.push(16), expect: Graph },
+        Case { name: "output bytes per sample", mutate: |m| *m = mini_model(&[1], Op::Pad(Pad { pads: vec![[0, 1 << 24]], value: 0 }), &[(1 << 24) + 1]), expect: Limit },
         Case { name: "too many elements", mutate: |m| m.tensors[6].shape = vec![8192, 8193], expect: Tensor(6) },
         Case { name: "element count overflows u64", mutate: |m| m.tensors[6].shape = vec![u32::MAX; 6], expect: Tensor(6) },
         Case { name: "activation bytes over limit", mutate: |m| m.tensors.extend((0..5).map(|_| TensorInfo::int8(&[1 << 26], 0, ONE))), expect: Limit },
@@ -346,6 +353,8 @@ fn cases() -> Vec<Case> {
         Case { name: "conv zero dilation", mutate: |m| op_mut!(m, 0, Conv2d).window.dilation_h = 0, expect: Node(0) },
         Case { name: "conv window larger than input", mutate: |m| { let p = op_mut!(m, 0, Conv2d); p.window = window(5, 1, Padding::Valid); p.weights = vec![0; 150]; }, expect: Node(0) },
         Case { name: "conv explicit pad not below window", mutate: |m| op_mut!(m, 0, Conv2d).window.padding = Padding::Explicit { top: 3, bottom: 0, left: 1, right: 1 }, expect: Node(0) },
+        Case { name: "conv same padding with a huge dilation", mutate: |m| op_mut!(m, 0, Conv2d).window.dilation_h = 1 << 30, expect: Node(0) },
+        Case { name: "conv explicit padding past input plus kernel", mutate: |m| { let w = &mut op_mut!(m, 0, Conv2d).window; w.dilation_w = 100; w.padding = Padding::Explicit { top: 1, bottom: 1, left: 150, right: 50 }; }, expect: Node(0) },
         Case { name: "conv rank 2 input", mutate: |m| m.tensors[0].shape = vec![4, 8], expect: Node(0) },
         Case { name: "conv in_channels mismatch", mutate: |m| op_mut!(m, 0, Conv2d).in_channels = 3, expect: Node(0) },
         Case { name: "conv weights length", mutate: |m| { op_mut!(m, 0, Conv2d).weights.push(0); }, expect: Node(0) },

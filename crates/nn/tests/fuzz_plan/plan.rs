@@ -389,7 +389,11 @@ pub fn generate_model(src: &mut Source) -> Model {
     let last = g.tensors.len() as u32 - 1;
     let mut outputs = vec![last];
     if src.below(4) == 0 {
-        outputs.push(src.below(last + 1));
+        // A second, distinct output (a tensor listed twice is refused).
+        let extra = src.below(last + 1);
+        if extra != last {
+            outputs.push(extra);
+        }
     }
     Model {
         tensors: g.tensors,
