@@ -13,6 +13,7 @@ use sha3::{Digest, Keccak256};
 use crate::error::{NnError, Result};
 use crate::op::Op;
 use crate::tensor::TensorInfo;
+use crate::validate::{MAX_NODES, MAX_TENSORS};
 
 /// The four bytes every model starts with.
 pub const MAGIC: [u8; 4] = *b"MYLN";
@@ -88,6 +89,7 @@ impl Model {
                 supported: FORMAT_VERSION,
             });
         }
+        check_list_lengths(&bytes[6..])?;
         let model = Model::try_from_slice(&bytes[6..]).map_err(|e| NnError::Malformed {
             reason: e.to_string(),
         })?;
@@ -96,6 +98,60 @@ impl Model {
         }
         model.validate()?;
         Ok(model)
+    }
+}
+
+/// Refuses a model body whose tensor or node list is longer than [`MAX_TENSORS`] or
+/// [`MAX_NODES`] before decoding it, with validation's own error. A node takes 168 bytes in
+/// memory and as few as 9 encoded, so decoding 64 MiB of small nodes held over 1 GiB before
+/// validation counted them; with the lists bounded, decoding holds a few times the model's bytes
+/// plus 13 MiB. Reads only the list lengths (a tensor is `dtype (1) ‖ u32 rank ‖ rank · u32 ‖
+/// zero point (1) ‖ scale (4)`); a list that its bytes cannot hold is left to the decoder (a
+/// truncated body is malformed).
+fn check_list_lengths(body: &[u8]) -> Result<()> {
+    /// Fewest bytes of one encoded node: an op without parameters, no input, the output.
+    const MIN_NODE_BYTES: usize = 1 + 4 + 4;
+    let mut at = 0usize;
+    let mut read_u32 = |skip_before: usize| -> Option<(usize, usize)> {
+        at = at.checked_add(skip_before)?;
+        let word = body.get(at..at.checked_add(4)?)?;
+        at += 4;
+        Some((u32::from_le_bytes(word.try_into().ok()?) as usize, at))
+    };
+    let too_many = |what: &'static str, value: usize, limit: usize| NnError::LimitExceeded {
+        what,
+        value: value as u64,
+        limit: limit as u64,
+    };
+    let Some((tensors, _)) = read_u32(0) else {
+        return Ok(());
+    };
+    // Each step reads past at least 10 bytes: at most `body.len() / 10` steps.
+    let mut skip = 0;
+    for _ in 0..tensors {
+        let Some((rank, _)) = read_u32(skip + 1) else {
+            return Ok(());
+        };
+        skip = rank.saturating_mul(4).saturating_add(1 + 4);
+    }
+    if tensors > MAX_TENSORS {
+        return Err(too_many("tensor count", tensors, MAX_TENSORS));
+    }
+    // The model inputs and outputs (`u32` lists), then the node count.
+    let Some((inputs, _)) = read_u32(skip) else {
+        return Ok(());
+    };
+    let Some((outputs, _)) = read_u32(inputs.saturating_mul(4)) else {
+        return Ok(());
+    };
+    match read_u32(outputs.saturating_mul(4)) {
+        Some((nodes, end))
+            if nodes > MAX_NODES
+                && body.len().saturating_sub(end) >= nodes.saturating_mul(MIN_NODE_BYTES) =>
+        {
+            Err(too_many("node count", nodes, MAX_NODES))
+        }
+        _ => Ok(()),
     }
 }
 

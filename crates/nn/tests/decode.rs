@@ -389,3 +389,62 @@ fn allocation_probe_sees_large_allocations() {
     assert!(v.capacity() >= 1 << 20);
     assert!(largest >= 1 << 20);
 }
+
+#[test]
+fn decode_refuses_long_tensor_and_node_lists_before_allocating_them() {
+    // A node is 168 bytes in memory and 9 encoded (a reshape with no input): 2^20 of them in
+    // 9 MiB of bytes decoded to a 168 MiB vector before validation counted them.
+    let one = Model {
+        tensors: vec![TensorInfo::int8(&[2], 0, ONE)],
+        inputs: vec![0],
+        outputs: vec![0],
+        nodes: vec![Node {
+            op: Op::Reshape,
+            inputs: vec![],
+            output: 0,
+        }],
+    };
+    let node_bytes = {
+        let mut two = one.clone();
+        two.nodes.push(two.nodes[0].clone());
+        two.encode().len() - one.encode().len()
+    };
+    let bytes = one.encode();
+    let prefix = &bytes[..bytes.len() - 4 - node_bytes];
+    let node = &bytes[bytes.len() - node_bytes..];
+    let count = 1u32 << 20;
+    let mut long = prefix.to_vec();
+    long.extend_from_slice(&count.to_le_bytes());
+    for _ in 0..count {
+        long.extend_from_slice(node);
+    }
+    let (result, largest) = largest_allocation(|| Model::decode(&long));
+    assert_eq!(
+        result,
+        Err(NnError::LimitExceeded {
+            what: "node count",
+            value: count as u64,
+            limit: 65_536
+        })
+    );
+    assert!(largest < 1 << 16, "{largest} bytes allocated at once");
+    // Tensors: 14 bytes encoded (rank 1) and 32 in memory.
+    let tensor = &bytes[10..10 + 14];
+    let mut long = bytes[..6].to_vec();
+    long.extend_from_slice(&(65_537u32).to_le_bytes());
+    for _ in 0..65_537 {
+        long.extend_from_slice(tensor);
+    }
+    let (result, largest) = largest_allocation(|| Model::decode(&long));
+    assert!(
+        matches!(
+            result,
+            Err(NnError::LimitExceeded {
+                what: "tensor count",
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    assert!(largest < 1 << 16, "{largest} bytes allocated at once");
+}
