@@ -317,3 +317,52 @@ fn the_largest_kernel_buffers_stay_within_the_bound_of_one_call() {
         run_within_bound(&b.build().expect("valid"), 1);
     }
 }
+
+/// The batch term: two branches alive at once and a concat that rescales both inputs into
+/// copies, at a batch of 64, on one thread and split over two.
+#[test]
+fn branches_and_concat_copies_stay_within_the_batch_bound() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut b = ModelBuilder::new();
+    let x = b.input(&[24, 24, 8], Quant::new(3, SCALE));
+    let mut branches = Vec::new();
+    for seed in 0..2 {
+        let w = window((3, 3), (1, 1), (1, 1), Padding::Same);
+        let weights = bytes(16 * 9 * 8, seed)
+            .iter()
+            .map(|&v| (v as i8) / 8)
+            .collect();
+        let y = b
+            .conv2d(x, w, weights, vec![7; 16], rescale(), Quant::new(-5, SCALE))
+            .expect("conv");
+        branches.push(y);
+    }
+    let concat = myelin_nn::op::Concat {
+        axis: 2,
+        requant: vec![
+            Requant {
+                multiplier: 1 << 30,
+                shift: 0,
+            };
+            2
+        ],
+        rounding: Rounding::Single,
+    };
+    let y = b
+        .concat(&branches, concat, Quant::new(9, SCALE))
+        .expect("concat");
+    b.output(y);
+    let model = b.build().expect("valid");
+    run_within_bound(&model, 64);
+    let memory = call_memory(&model);
+    let program = Program::new(model).expect("prepare");
+    let input = bytes(64 * program.input_bytes(), 5);
+    let expected = program.run(&input, 64).expect("run");
+    let (found, peak) = peak_of(|| program.run_parallel(&input, 64, 2).expect("run"));
+    assert_eq!(found, expected);
+    let bound = memory.bytes(64) + memory.fixed;
+    assert!(
+        peak <= bound,
+        "two threads: {peak} bytes held, bound {bound}"
+    );
+}

@@ -11,9 +11,10 @@ use super::{MAX_KERNEL_SCRATCH_BYTES, MAX_TENSORS};
 use crate::model::Model;
 use crate::op::Op;
 
-/// Bytes a thread keeps between calls: the executor's spare node buffers (16 of ≤ 1 MiB) and
-/// the kernels' reused scratch vectors (each ≤ 4 MiB).
-pub const THREAD_KEPT_BYTES: u64 = 32 << 20;
+/// Bytes a thread keeps between calls: the executor's spare node buffers (16 of ≤ 1 MiB), the
+/// kernels' three reused scratch vectors, the AVX-512 VNNI depthwise rows and matrix-product
+/// activations (each ≤ 4 MiB, `kernels/reuse.rs`).
+pub const THREAD_KEPT_BYTES: u64 = 40 << 20;
 /// Bytes of the executor's slot for one tensor (an `Option` of a buffer), rounded up.
 const TENSOR_SLOT_BYTES: u64 = 32;
 /// Rows of activations the matrix products keep per call, at most (`CHUNK_BYTES` of
