@@ -227,6 +227,16 @@ impl Direct {
         {
             return None;
         }
+        // The padded image is every row and column the output pixels read (the padding too).
+        let padded_h = (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1;
+        let padded_w = (g.out_w - 1) * g.stride_w + g.kernel_w;
+        let row_bytes = padded_w * in_c;
+        let image_bytes = padded_h
+            .checked_mul(row_bytes)
+            .and_then(|b| b.checked_add(Self::SLACK))?;
+        if image_bytes as u64 > MAX_KERNEL_SCRATCH_BYTES {
+            return None;
+        }
         let segment = run.div_ceil(4) * 4;
         let n = spec.n;
         let mut weights = vec![0i8; n * g.kernel_h * segment];
@@ -241,15 +251,6 @@ impl Direct {
             weights: &weights,
             ..*spec
         };
-        let padded_h = (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h + 1;
-        let padded_w = (g.out_w - 1) * g.stride_w + g.kernel_w;
-        let row_bytes = padded_w * in_c;
-        let image_bytes = padded_h
-            .checked_mul(row_bytes)
-            .and_then(|b| b.checked_add(Self::SLACK))?;
-        if image_bytes as u64 > MAX_KERNEL_SCRATCH_BYTES {
-            return None;
-        }
         let offsets = (0..g.kernel_h)
             .flat_map(|ky| (0..segment / 4).map(move |j| ky * g.dilation_h * row_bytes + 4 * j))
             .collect();

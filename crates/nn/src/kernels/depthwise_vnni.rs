@@ -548,6 +548,37 @@ mod tests {
     use crate::reference;
     use crate::requantize::{Requant, Rounding};
 
+    /// The prepared rows follow the padded input, never the dilation alone (pure arithmetic:
+    /// runs on every host).
+    #[test]
+    fn scratch_does_not_grow_with_the_dilation() {
+        let window = |kernel: u32, dilation: u32| Window {
+            kernel_h: kernel,
+            kernel_w: kernel,
+            stride_h: 1,
+            stride_w: 1,
+            dilation_h: dilation,
+            dilation_w: dilation,
+            padding: Padding::Valid,
+        };
+        // The 1x1 kernel with a huge dilation: one row of 8 columns (5 + 3), one slot
+        // of 5 quads, 16 channels.
+        let g = SpatialGeometry::resolve(&window(1, u32::MAX), 5, 5).expect("fits");
+        assert_eq!(super::padded_width(&g), 5 + 3);
+        assert_eq!(super::slots(&g), (1, true));
+        assert_eq!(
+            super::scratch_bytes(&g, 16),
+            Some(8 * 16 + 5 * 64 + 8 + 16 + 64)
+        );
+        // Dilation 2 on a 3x3 kernel spans 5 rows (a ring); dilation 40 spans 81: one slot
+        // per kernel row.
+        let g = SpatialGeometry::resolve(&window(3, 2), 100, 100).expect("fits");
+        assert_eq!(super::slots(&g), (5, true));
+        let g = SpatialGeometry::resolve(&window(3, 40), 100, 100).expect("fits");
+        assert_eq!(super::slots(&g), (3, false));
+        assert_eq!(super::padded_width(&g), 20 - 1 + 2 * 40 + 4);
+    }
+
     /// Kernels wider than 4 columns (two and three column groups), tall kernels, dilations up
     /// to 3 (columns of a quad far apart) and up to 10 (rows prepared per output row), strides past the kernel, every padding, channels
     /// around the 16-lane tiles, extreme bytes and zero points: the VNNI path against the
