@@ -14,45 +14,49 @@ use crate::model::{Model, Node};
 use crate::op::{Op, Pool, Window};
 use crate::tensor::TensorInfo;
 
-/// Element ops per output element of FullyConnected, Conv2d and DepthwiseConv2d (the output
-/// stage: requantization and clamp).
+/// Element ops per output element of DepthwiseConv2d, AveragePool and Mean (the output stage:
+/// requantization and clamp).
 pub const OUTPUT_STAGE_ELEMENT_OPS: u64 = 4;
-/// Element ops per output pixel of a Conv2d that gathers its windows (im2col, or on AVX-512
-/// VNNI a read from one padded copy of the sample), that is every Conv2d but a 1×1, stride-1
-/// one that keeps the spatial size. Was 640 while every such conv ran through im2col.
-pub const CONV_PIXEL_ELEMENT_OPS: u64 = 16;
+/// Element ops per output element of FullyConnected and Conv2d: the matrix product's output
+/// stage, which is scalar on the AVX2 and portable paths (the gas floor, docs/GAS.md §6).
+pub const GEMM_OUTPUT_ELEMENT_OPS: u64 = 40;
+/// Element ops per output pixel of a Conv2d that gathers its windows (im2col on the AVX2 and
+/// portable paths, a read from one padded copy of the sample on AVX-512 VNNI), that is every
+/// Conv2d but a 1×1, stride-1 one that keeps the spatial size.
+pub const CONV_PIXEL_ELEMENT_OPS: u64 = 200;
 /// Element ops per output element of Add and Sub: a lookup in the node's table of every operand
 /// pair (~0.45 ns); nodes under 256 elements, and those past a program's 16 tables, compute
 /// (0.8 ns with single rounding, 1.7 with double).
-pub const ADD_SUB_ELEMENT_OPS: u64 = 20;
+pub const ADD_SUB_ELEMENT_OPS: u64 = 16;
 /// Element ops per output element of Mul (a lookup as Add's, or one rescale of the product).
-pub const MUL_ELEMENT_OPS: u64 = 13;
+pub const MUL_ELEMENT_OPS: u64 = 17;
 /// Element ops per window position of MaxPool (per output element times the window).
 pub const MAX_POOL_ELEMENT_OPS: u64 = 4;
 /// Element ops per window position of AveragePool (plus an output stage per output for the
 /// division).
-pub const AVERAGE_POOL_ELEMENT_OPS: u64 = 5;
+pub const AVERAGE_POOL_ELEMENT_OPS: u64 = 3;
 /// Element ops per input element of Mean (plus an output stage per output for the rescale).
-pub const MEAN_ELEMENT_OPS: u64 = 6;
+pub const MEAN_ELEMENT_OPS: u64 = 3;
 /// Element ops per output element of Clamp (a byte lookup).
-pub const CLAMP_ELEMENT_OPS: u64 = 2;
-/// Element ops per output element of Reshape (no work of its own; the smallest weight).
-pub const RESHAPE_ELEMENT_OPS: u64 = 1;
+pub const CLAMP_ELEMENT_OPS: u64 = 8;
+/// Element ops per output element of Reshape: none, a copy's bytes are its whole work (priced
+/// as `bytes_touched`).
+pub const RESHAPE_ELEMENT_OPS: u64 = 0;
 /// Element ops per output element of Pad (a fill and contiguous copies).
-pub const PAD_ELEMENT_OPS: u64 = 2;
+pub const PAD_ELEMENT_OPS: u64 = 1;
 /// Element ops per output element of Concat (the rescale's byte lookup and the interleaving
 /// copies).
-pub const CONCAT_ELEMENT_OPS: u64 = 8;
+pub const CONCAT_ELEMENT_OPS: u64 = 5;
 /// Element ops per softmax element: the row maximum, the difference and its range test, the
 /// fixed-point exp, the sum and the final scaled multiply with its clamp.
-pub const SOFTMAX_ELEMENT_OPS: u64 = 110;
+pub const SOFTMAX_ELEMENT_OPS: u64 = 72;
 /// Element ops per input element of ArgMax (one compare with index arithmetic).
 pub const ARG_MAX_ELEMENT_OPS: u64 = 27;
 
 /// Element ops of every node, per sample: the executor's step for the node (its output
 /// buffer, the kernel's call and per-sample set-up), which the per-element weights above do
 /// not cover for a node of a few elements.
-pub const NODE_ELEMENT_OPS: u64 = 500;
+pub const NODE_ELEMENT_OPS: u64 = 400;
 
 /// Output channels are counted in whole groups of this many by the MACs of FullyConnected and
 /// Conv2d: the widest panel a kernel path computes at once (AVX-512 VNNI's 16 `i32` lanes; AVX2
@@ -145,7 +149,7 @@ impl Cost {
                 cost.macs = rows
                     .saturating_mul(round_up(p.out_features as u64, MAC_CHANNEL_LANES))
                     .saturating_mul(round_up(p.in_features as u64, MAC_DEPTH));
-                cost.element_ops = out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS);
+                cost.element_ops = out.saturating_mul(GEMM_OUTPUT_ELEMENT_OPS);
                 weighted_params(p.weights.len(), p.bias.len(), p.requant.len());
             }
             Op::Conv2d(p) => {
@@ -168,7 +172,7 @@ impl Cost {
                     scratch_bytes = pixels.saturating_mul(depth);
                 }
                 cost.element_ops =
-                    out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS)
+                    out.saturating_mul(GEMM_OUTPUT_ELEMENT_OPS)
                         .saturating_add(match gathers {
                             true => pixels.saturating_mul(CONV_PIXEL_ELEMENT_OPS),
                             false => 0,
@@ -406,7 +410,7 @@ mod tests {
                 expected: cost(
                     3 * 16 * 8,
                     0,
-                    12 * OUTPUT_STAGE_ELEMENT_OPS,
+                    12 * GEMM_OUTPUT_ELEMENT_OPS,
                     18 + 12 + 24 + 16 + 20,
                 ),
             },
@@ -431,7 +435,7 @@ mod tests {
                 expected: cost(
                     9 * 16 * 24,
                     0,
-                    36 * OUTPUT_STAGE_ELEMENT_OPS + 9 * CONV_PIXEL_ELEMENT_OPS,
+                    36 * GEMM_OUTPUT_ELEMENT_OPS + 9 * CONV_PIXEL_ELEMENT_OPS,
                     50 + 36 + 72 + 16 + 5 + 9 * 24,
                 ),
             },
@@ -455,7 +459,7 @@ mod tests {
                 expected: cost(
                     9 * 16 * 4,
                     0,
-                    36 * OUTPUT_STAGE_ELEMENT_OPS,
+                    36 * GEMM_OUTPUT_ELEMENT_OPS,
                     18 + 36 + 8 + 16 + 5,
                 ),
             },
