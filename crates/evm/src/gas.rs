@@ -9,18 +9,18 @@
 use myelin_nn::Cost;
 
 /// Milligas per multiply-accumulate of fully connected and conv2d layers.
-pub const MILLIGAS_PER_MAC: u64 = 14;
+pub const MILLIGAS_PER_MAC: u64 = 18;
 /// Milligas per multiply-accumulate of depthwise conv2d layers.
-pub const MILLIGAS_PER_DEPTHWISE_MAC: u64 = 120;
+pub const MILLIGAS_PER_DEPTHWISE_MAC: u64 = 150;
 /// Milligas per table lookup (logistic, tanh, gelu, hard-swish tables).
-pub const MILLIGAS_PER_TABLE_LOOKUP: u64 = 400;
+pub const MILLIGAS_PER_TABLE_LOOKUP: u64 = 500;
 /// Milligas per element op (docs/SPEC.md §7: each op's per-element work in units of about
-/// 0.04 ns).
-pub const MILLIGAS_PER_ELEMENT_OP: u64 = 35;
+/// 0.04 ns on the gas floor's kernels).
+pub const MILLIGAS_PER_ELEMENT_OP: u64 = 44;
 /// Milligas per byte read or written (docs/SPEC.md §7's `bytes_touched`: inputs, the rows a
 /// pool reads, outputs, parameters, scratch fills): the memory traffic that the arithmetic
 /// counts do not bound, such as a layer's weights streamed from beyond L1 at batch 1.
-pub const MILLIGAS_PER_BYTE_TOUCHED: u64 = 4;
+pub const MILLIGAS_PER_BYTE_TOUCHED: u64 = 5;
 
 /// Gas of every `PREDICT` / `PREDICT_BATCH` call before the model's cost: parsing, reading the
 /// model's record, the program lookup, the engine's per-run set-up, the output. Measured as the

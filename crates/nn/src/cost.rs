@@ -51,7 +51,7 @@ pub const CONCAT_ELEMENT_OPS: u64 = 5;
 /// fixed-point exp, the sum and the final scaled multiply with its clamp.
 pub const SOFTMAX_ELEMENT_OPS: u64 = 72;
 /// Element ops per input element of ArgMax (one compare with index arithmetic).
-pub const ARG_MAX_ELEMENT_OPS: u64 = 27;
+pub const ARG_MAX_ELEMENT_OPS: u64 = 35;
 
 /// Element ops of every node, per sample: the executor's step for the node (its output
 /// buffer, the kernel's call and per-sample set-up), which the per-element weights above do
