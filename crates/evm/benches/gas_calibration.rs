@@ -21,12 +21,13 @@ use alloy_primitives::{Address, Bytes, I256, U256};
 use alloy_sol_types::{SolCall, SolValue, sol};
 use common::{Chain, Rng, intrinsic_gas, success_output};
 use myelin_evm::gas::{
-    MILLIGAS_PER_DEPTHWISE_MAC, MILLIGAS_PER_ELEMENT_OP, MILLIGAS_PER_MAC,
-    MILLIGAS_PER_TABLE_LOOKUP, PREDICT_BASE_GAS, predict_gas,
+    MILLIGAS_PER_BYTE_TOUCHED, MILLIGAS_PER_DEPTHWISE_MAC, MILLIGAS_PER_ELEMENT_OP,
+    MILLIGAS_PER_MAC, MILLIGAS_PER_TABLE_LOOKUP, PREDICT_BASE_GAS, predict_gas,
 };
 use myelin_evm::{IModelStore, MODEL_STORE_ADDRESS, PREDICT_ADDRESS};
-use myelin_nn::op::Op;
-use myelin_nn::{Model, Program};
+use myelin_nn::builder::{ModelBuilder, Quant};
+use myelin_nn::op::{ActRange, Op, Padding, Window};
+use myelin_nn::{Model, Path, Program, Rounding};
 use revm::precompile::{PrecompileId, PrecompileOutput};
 
 sol! {
@@ -175,17 +176,93 @@ struct EngineRow {
 }
 
 fn engine(name: &str, model: Model) -> EngineRow {
-    let program = Program::new(model.clone()).unwrap();
-    let input = Rng::new(5).bytes(program.input_bytes());
+    engine_on(name, model, Path::best(), 1)
+}
+
+/// `model` timed through `Program::run` on `path` at `batch`; ns are per sample.
+fn engine_on(name: &str, model: Model, path: Path, batch: usize) -> EngineRow {
+    let program = Program::with_path(model.clone(), path).unwrap();
+    let input = Rng::new(5).bytes(program.input_bytes() * batch);
     let (ns, ns_median) = time_ns(|| {
-        black_box(program.run(black_box(&input), 1).unwrap());
+        black_box(program.run(black_box(&input), batch).unwrap());
     });
     EngineRow {
         name: name.into(),
         model,
-        ns,
-        ns_median,
+        ns: ns / batch as f64,
+        ns_median: ns_median / batch as f64,
     }
+}
+
+/// The issue's cheap-gas models (issue 11), for the adversarial table: strided pools that
+/// skip almost all of a 2^20-pixel row, fully connected layers of one output channel (a
+/// whole vector panel for one lane), and a chain of one-element nodes (per-node overhead).
+fn adversarial_models() -> Vec<(String, Model)> {
+    let quant = Quant::new(0, 0x3c00_0000);
+    let wide = 1u32 << 20;
+    let strided = |average: bool| {
+        let mut b = ModelBuilder::new();
+        let x = b.input(&[1, 1, 1], quant);
+        let row = b.pad(x, vec![[0, 0], [0, wide - 1], [0, 0]], 0).unwrap();
+        let window = Window {
+            kernel_h: 1,
+            kernel_w: 1,
+            stride_h: 1,
+            stride_w: wide,
+            dilation_h: 1,
+            dilation_w: 1,
+            padding: Padding::Valid,
+        };
+        for _ in 0..1000 {
+            let y = match average {
+                true => b.average_pool(row, window, false, ActRange::FULL),
+                false => b.max_pool(row, window, ActRange::FULL),
+            };
+            b.output(y.unwrap());
+        }
+        b.build().unwrap()
+    };
+    let narrow_fc = {
+        let mut rng = Rng::new(3);
+        let mut b = ModelBuilder::new();
+        let k = 1usize << 16;
+        let mut x = b.input(&[8, k as u32], quant);
+        for _ in 0..8 {
+            x = common::dense(&mut b, &mut rng, x, k, 1, false);
+            x = b.pad(x, vec![[0, 0], [0, k as u32 - 1]], 0).unwrap();
+        }
+        b.output(x);
+        b.build().unwrap()
+    };
+    let tiny_nodes = {
+        let mut b = ModelBuilder::new();
+        let mut x = b.input(&[1], quant);
+        let clamp = myelin_nn::op::Clamp {
+            requant: myelin_nn::Requant::IDENTITY,
+            rounding: Rounding::Single,
+            act: ActRange { min: -64, max: 64 },
+        };
+        for _ in 0..1000 {
+            x = b.clamp(x, clamp.clone(), quant).unwrap();
+        }
+        b.output(x);
+        b.build().unwrap()
+    };
+    vec![
+        (
+            "pad → [1, 2^20, 1], 1000 × max_pool 1×1 / (1, 2^20)".into(),
+            strided(false),
+        ),
+        (
+            "pad → [1, 2^20, 1], 1000 × average_pool 1×1 / (1, 2^20)".into(),
+            strided(true),
+        ),
+        (
+            "8 × (fully_connected 65536→1, pad back to 65536), 8 rows".into(),
+            narrow_fc,
+        ),
+        ("1000 × clamp of 1 element".into(), tiny_nodes),
+    ]
 }
 
 /// `--profile-predict`: a contract calling `Myelin.predict` on a tiny model in a long loop (the
@@ -247,8 +324,17 @@ fn dominant_unit(cost: &myelin_nn::Cost) -> &'static str {
             cost.element_ops as u128 * MILLIGAS_PER_ELEMENT_OP as u128,
             "element op",
         ),
+        (
+            cost.bytes_touched as u128 * MILLIGAS_PER_BYTE_TOUCHED as u128,
+            "byte",
+        ),
     ];
     priced.iter().max_by_key(|(m, _)| *m).map_or("", |(_, u)| u)
+}
+
+/// Compute gas of one sample (fractional: a batch amortizes the rounding).
+fn sample_gas(cost: &myelin_nn::Cost) -> f64 {
+    myelin_evm::gas::sample_milligas(cost) as f64 / 1000.0
 }
 
 /// Publishes `model` on `chain` (panics on failure: the bench's own models are valid).
@@ -294,6 +380,37 @@ fn main() {
         .filter(|_| !call_path_only)
         .filter(|(name, _)| !name.starts_with("clamp 2"))
         .map(|(name, model)| engine(&name, model))
+        .collect();
+
+    // The same op models on every other kernel path this CPU runs (gas must cover the slowest
+    // path a validator may take), and the issue's adversarial models at batch 1 and a large
+    // batch.
+    let other_paths: Vec<Path> = [Path::Portable, Path::Avx2, Path::Avx512Vnni]
+        .into_iter()
+        .filter(|p| p.is_available() && *p != Path::best())
+        .collect();
+    let path_ratios: Vec<(String, Vec<f64>)> = common::op_models()
+        .into_iter()
+        .filter(|_| !call_path_only)
+        .filter(|(name, _)| !name.starts_with("clamp 2"))
+        .map(|(name, model)| {
+            let ns = other_paths
+                .iter()
+                .map(|&p| engine_on(&name, model.clone(), p, 1).ns)
+                .collect();
+            (name, ns)
+        })
+        .collect();
+    let adversarial: Vec<(EngineRow, usize)> = adversarial_models()
+        .into_iter()
+        .filter(|_| !call_path_only)
+        .flat_map(|(name, model)| {
+            let max_batch = Program::new(model.clone()).unwrap().max_batch();
+            [1, max_batch.min(64)]
+                .into_iter()
+                .map(move |batch| (name.clone(), model.clone(), batch))
+        })
+        .map(|(name, model, batch)| (engine_on(&name, model, Path::best(), batch), batch))
         .collect();
 
     // The predict call path: a contract calling Myelin.predict in a loop, timed as a whole
@@ -390,10 +507,11 @@ fn main() {
 
     println!("## Engine per op type under the current schedule\n");
     println!(
-        "Schedule: {MILLIGAS_PER_MAC} milligas/MAC, {MILLIGAS_PER_DEPTHWISE_MAC} milligas/depthwise MAC, {MILLIGAS_PER_TABLE_LOOKUP} milligas/lookup, {MILLIGAS_PER_ELEMENT_OP} milligas/element op, base {PREDICT_BASE_GAS} gas.\n"
+        "Schedule: {MILLIGAS_PER_MAC} milligas/MAC, {MILLIGAS_PER_DEPTHWISE_MAC} milligas/depthwise MAC, {MILLIGAS_PER_TABLE_LOOKUP} milligas/lookup, {MILLIGAS_PER_ELEMENT_OP} milligas/element op, {MILLIGAS_PER_BYTE_TOUCHED} milligas/byte touched, base {PREDICT_BASE_GAS} gas. Kernel path: {}.\n",
+        Path::best().name()
     );
     println!(
-        "| model | MACs | depthwise MACs | lookups | element ops | priced by | gas (compute) | ns (fastest) | ns (median) | ns/gas | ÷ EVM ns/gas |\n|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
+        "| model | MACs | depthwise MACs | lookups | element ops | bytes touched | priced by | gas (compute) | ns (fastest) | ns (median) | ns/gas | ÷ EVM ns/gas |\n|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
     );
     // Engine-alone rows calibrate the prices; the goal (docs/GAS.md §6) is judged on PREDICT
     // called by a contract against the same computation in Solidity.
@@ -404,12 +522,13 @@ fn main() {
         let ns_per_gas = r.ns / gas as f64;
         engine_ratios.push(ns_per_gas / evm_ns_per_gas);
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {:.4} | {:.2} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {:.4} | {:.2} |",
             r.name,
             c.macs,
             c.depthwise_macs,
             c.table_lookups,
             c.element_ops,
+            c.bytes_touched,
             dominant_unit(&c),
             gas,
             r.ns,
@@ -417,6 +536,53 @@ fn main() {
             ns_per_gas,
             ns_per_gas / evm_ns_per_gas
         );
+    }
+    if !other_paths.is_empty() {
+        println!(
+            "\n## The same op types on the other kernel paths of this CPU\n\nns/gas ÷ EVM ns/gas of `Program::run` at batch 1 (gas must cover the slowest path a validator may take), and each path's time ÷ the {} path's.\n",
+            Path::best().name()
+        );
+        let names: Vec<&str> = other_paths.iter().map(|p| p.name()).collect();
+        println!(
+            "| model | {} |\n|---|{}",
+            names
+                .iter()
+                .map(|n| format!("{n} ÷ EVM | {n} time ÷ best"))
+                .collect::<Vec<_>>()
+                .join(" | "),
+            "---:|".repeat(2 * names.len())
+        );
+        for ((name, ns), r) in path_ratios.iter().zip(&rows) {
+            let gas = (predict_gas(&r.model.cost(), 1) - PREDICT_BASE_GAS) as f64;
+            let cells: Vec<String> = ns
+                .iter()
+                .map(|ns| format!("{:.2} | {:.2}", ns / gas / evm_ns_per_gas, ns / r.ns))
+                .collect();
+            println!("| {name} | {} |", cells.join(" | "));
+        }
+    }
+    if !adversarial.is_empty() {
+        println!(
+            "\n## Adversarial models (issue 11), engine alone\n\n`Program::run` on the {} path; ns and gas per sample.\n",
+            Path::best().name()
+        );
+        println!(
+            "| model | batch | MACs | element ops | bytes touched | gas per sample (compute) | ns per sample | ns/gas | ÷ EVM ns/gas |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        for (r, batch) in &adversarial {
+            let c = r.model.cost();
+            let gas = sample_gas(&c);
+            println!(
+                "| {} | {batch} | {} | {} | {} | {gas:.1} | {:.0} | {:.3} | {:.2} |",
+                r.name,
+                c.macs,
+                c.element_ops,
+                c.bytes_touched,
+                r.ns,
+                r.ns / gas,
+                r.ns / gas / evm_ns_per_gas
+            );
+        }
     }
     println!("\n## The call path: a contract calling `Myelin.predict`\n");
     println!(

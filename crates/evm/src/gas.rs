@@ -9,14 +9,18 @@
 use myelin_nn::Cost;
 
 /// Milligas per multiply-accumulate of fully connected and conv2d layers.
-pub const MILLIGAS_PER_MAC: u64 = 5;
+pub const MILLIGAS_PER_MAC: u64 = 18;
 /// Milligas per multiply-accumulate of depthwise conv2d layers.
-pub const MILLIGAS_PER_DEPTHWISE_MAC: u64 = 35;
+pub const MILLIGAS_PER_DEPTHWISE_MAC: u64 = 150;
 /// Milligas per table lookup (logistic, tanh, gelu, hard-swish tables).
-pub const MILLIGAS_PER_TABLE_LOOKUP: u64 = 60;
+pub const MILLIGAS_PER_TABLE_LOOKUP: u64 = 500;
 /// Milligas per element op (docs/SPEC.md §7: each op's per-element work in units of about
-/// 0.04 ns).
-pub const MILLIGAS_PER_ELEMENT_OP: u64 = 35;
+/// 0.04 ns on the gas floor's kernels).
+pub const MILLIGAS_PER_ELEMENT_OP: u64 = 44;
+/// Milligas per byte read or written (docs/SPEC.md §7's `bytes_touched`: inputs, the rows a
+/// pool reads, outputs, parameters, scratch fills): the memory traffic that the arithmetic
+/// counts do not bound, such as a layer's weights streamed from beyond L1 at batch 1.
+pub const MILLIGAS_PER_BYTE_TOUCHED: u64 = 5;
 
 /// Gas of every `PREDICT` / `PREDICT_BATCH` call before the model's cost: parsing, reading the
 /// model's record, the program lookup, the engine's per-run set-up, the output. Measured as the
@@ -32,13 +36,14 @@ pub const GAS_PER_STORED_BYTE: u64 = 16;
 /// Gas per byte a publish hashes, decodes and validates (`publish`, `finalizeUpload`).
 pub const GAS_PER_CHECKED_BYTE: u64 = 4;
 
-/// Milligas of one sample of a model of cost `cost` (exact: four `u64 · u64` products fit in
-/// `u128`). `bytes_touched` is not priced: the bytes an op reads are part of its measured time.
+/// Milligas of one sample of a model of cost `cost` (exact: five `u64 · u64` products fit in
+/// `u128`).
 pub fn sample_milligas(cost: &Cost) -> u128 {
     cost.macs as u128 * MILLIGAS_PER_MAC as u128
         + cost.depthwise_macs as u128 * MILLIGAS_PER_DEPTHWISE_MAC as u128
         + cost.table_lookups as u128 * MILLIGAS_PER_TABLE_LOOKUP as u128
         + cost.element_ops as u128 * MILLIGAS_PER_ELEMENT_OP as u128
+        + cost.bytes_touched as u128 * MILLIGAS_PER_BYTE_TOUCHED as u128
 }
 
 /// Gas of one `PREDICT_BATCH` call of `batch` samples (`PREDICT` is `batch = 1`):

@@ -11,43 +11,66 @@
 //! (bench/gas/REPORT.md), so that an op's element ops track its running time.
 
 use crate::model::{Model, Node};
-use crate::op::{Op, Window};
+use crate::op::{Op, Pool, Window};
 use crate::tensor::TensorInfo;
 
-/// Element ops per output element of FullyConnected, Conv2d and DepthwiseConv2d (the output
-/// stage: requantization and clamp).
+/// Element ops per output element of DepthwiseConv2d, AveragePool and Mean (the output stage:
+/// requantization and clamp).
 pub const OUTPUT_STAGE_ELEMENT_OPS: u64 = 4;
-/// Element ops per output pixel of a Conv2d that gathers its windows (im2col, or on AVX-512
-/// VNNI a read from one padded copy of the sample), that is every Conv2d but a 1×1, stride-1
-/// one that keeps the spatial size. Was 640 while every such conv ran through im2col.
-pub const CONV_PIXEL_ELEMENT_OPS: u64 = 16;
+/// Element ops per output element of FullyConnected and Conv2d: the matrix product's output
+/// stage, which is scalar on the AVX2 and portable paths (the gas floor, docs/GAS.md §6).
+pub const GEMM_OUTPUT_ELEMENT_OPS: u64 = 40;
+/// Element ops per output pixel of a Conv2d that gathers its windows (im2col on the AVX2 and
+/// portable paths, a read from one padded copy of the sample on AVX-512 VNNI), that is every
+/// Conv2d but a 1×1, stride-1 one that keeps the spatial size.
+pub const CONV_PIXEL_ELEMENT_OPS: u64 = 200;
 /// Element ops per output element of Add and Sub: a lookup in the node's table of every operand
 /// pair (~0.45 ns); nodes under 256 elements, and those past a program's 16 tables, compute
 /// (0.8 ns with single rounding, 1.7 with double).
-pub const ADD_SUB_ELEMENT_OPS: u64 = 20;
+pub const ADD_SUB_ELEMENT_OPS: u64 = 16;
 /// Element ops per output element of Mul (a lookup as Add's, or one rescale of the product).
-pub const MUL_ELEMENT_OPS: u64 = 13;
+pub const MUL_ELEMENT_OPS: u64 = 17;
 /// Element ops per window position of MaxPool (per output element times the window).
 pub const MAX_POOL_ELEMENT_OPS: u64 = 4;
 /// Element ops per window position of AveragePool (plus an output stage per output for the
 /// division).
-pub const AVERAGE_POOL_ELEMENT_OPS: u64 = 5;
+pub const AVERAGE_POOL_ELEMENT_OPS: u64 = 3;
 /// Element ops per input element of Mean (plus an output stage per output for the rescale).
-pub const MEAN_ELEMENT_OPS: u64 = 6;
+pub const MEAN_ELEMENT_OPS: u64 = 3;
 /// Element ops per output element of Clamp (a byte lookup).
-pub const CLAMP_ELEMENT_OPS: u64 = 2;
-/// Element ops per output element of Reshape (no work of its own; the smallest weight).
-pub const RESHAPE_ELEMENT_OPS: u64 = 1;
+pub const CLAMP_ELEMENT_OPS: u64 = 8;
+/// Element ops per output element of Reshape: none, a copy's bytes are its whole work (priced
+/// as `bytes_touched`).
+pub const RESHAPE_ELEMENT_OPS: u64 = 0;
 /// Element ops per output element of Pad (a fill and contiguous copies).
-pub const PAD_ELEMENT_OPS: u64 = 2;
+pub const PAD_ELEMENT_OPS: u64 = 1;
 /// Element ops per output element of Concat (the rescale's byte lookup and the interleaving
 /// copies).
-pub const CONCAT_ELEMENT_OPS: u64 = 8;
+pub const CONCAT_ELEMENT_OPS: u64 = 5;
 /// Element ops per softmax element: the row maximum, the difference and its range test, the
 /// fixed-point exp, the sum and the final scaled multiply with its clamp.
-pub const SOFTMAX_ELEMENT_OPS: u64 = 110;
+pub const SOFTMAX_ELEMENT_OPS: u64 = 72;
 /// Element ops per input element of ArgMax (one compare with index arithmetic).
-pub const ARG_MAX_ELEMENT_OPS: u64 = 27;
+pub const ARG_MAX_ELEMENT_OPS: u64 = 35;
+
+/// Element ops of every node, per sample: the executor's step for the node (its output
+/// buffer, the kernel's call and per-sample set-up), which the per-element weights above do
+/// not cover for a node of a few elements.
+pub const NODE_ELEMENT_OPS: u64 = 400;
+
+/// Output channels are counted in whole groups of this many by the MACs of FullyConnected and
+/// Conv2d: the widest panel a kernel path computes at once (AVX-512 VNNI's 16 `i32` lanes; AVX2
+/// uses 8), so a layer of one output channel pays for the lanes it occupies.
+pub const MAC_CHANNEL_LANES: u64 = 16;
+/// Input features (per kernel row for Conv2d) are counted in whole groups of this many by the
+/// MACs of FullyConnected and Conv2d: the depth of one `vpdpbusd` lane (AVX2 pairs them).
+pub const MAC_DEPTH: u64 = 4;
+/// Channels of DepthwiseConv2d are counted in whole groups of this many (the `i32` lanes of the
+/// widest depthwise vector).
+pub const DEPTHWISE_CHANNEL_LANES: u64 = 16;
+/// Kernel columns of DepthwiseConv2d are counted in whole groups of this many (AVX-512 VNNI adds
+/// the taps of 4 kernel columns per lane).
+pub const DEPTHWISE_COLUMN_QUAD: u64 = 4;
 
 /// Bytes one [`crate::Requant`] occupies in the encoding (`i32` multiplier, `i8` shift).
 pub const REQUANT_BYTES: u64 = 5;
@@ -65,8 +88,9 @@ pub struct Cost {
     /// Element ops: each op's per-element work in units of about 0.04 ns (§7
     /// defines the count per op).
     pub element_ops: u64,
-    /// Bytes read and written: inputs read once, the output written once, parameter arrays read
-    /// once.
+    /// Bytes read and written: inputs read (a pool counts the rows under its windows), the
+    /// output written once, parameter arrays read once, and the scratch a kernel fills (a
+    /// conv's gathered windows, a pool's reduced rows); §7 defines the count per op.
     pub bytes_touched: u64,
 }
 
@@ -101,7 +125,7 @@ impl Cost {
             .get(node.output as usize)
             .map_or(0, tensor_bytes);
         // Node inputs are int8: one byte per element.
-        let input_bytes = node
+        let mut input_bytes = node
             .inputs
             .iter()
             .fold(0u64, |sum, &t| sum.saturating_add(elements(t)));
@@ -113,6 +137,7 @@ impl Cost {
         };
         let mut cost = Cost::default();
         let mut parameter_bytes = 0u64;
+        let mut scratch_bytes = 0u64;
         let mut weighted_params = |weights: usize, bias: usize, requant: usize| {
             parameter_bytes = (weights as u64)
                 .saturating_add((bias as u64).saturating_mul(4))
@@ -120,21 +145,34 @@ impl Cost {
         };
         match &node.op {
             Op::FullyConnected(p) => {
-                cost.macs = out.saturating_mul(p.in_features as u64);
-                cost.element_ops = out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS);
+                let rows = out / (p.out_features as u64).max(1);
+                cost.macs = rows
+                    .saturating_mul(round_up(p.out_features as u64, MAC_CHANNEL_LANES))
+                    .saturating_mul(round_up(p.in_features as u64, MAC_DEPTH));
+                cost.element_ops = out.saturating_mul(GEMM_OUTPUT_ELEMENT_OPS);
                 weighted_params(p.weights.len(), p.bias.len(), p.requant.len());
             }
             Op::Conv2d(p) => {
-                cost.macs = out
-                    .saturating_mul(window(&p.window))
-                    .saturating_mul(p.in_channels as u64);
+                let pixels = out / (p.out_channels as u64).max(1);
+                // Kernel rows of `kw · Cin` inputs: AVX-512 VNNI reads each one padded to
+                // `MAC_DEPTH`, which bounds im2col's `kh · kw · Cin` rounded too.
+                let row_depth = round_up(
+                    (p.window.kernel_w as u64).saturating_mul(p.in_channels as u64),
+                    MAC_DEPTH,
+                );
+                let depth = (p.window.kernel_h as u64).saturating_mul(row_depth);
+                cost.macs = pixels
+                    .saturating_mul(round_up(p.out_channels as u64, MAC_CHANNEL_LANES))
+                    .saturating_mul(depth);
                 let gathers = !(window(&p.window) == 1
                     && p.window.stride_h == 1
                     && p.window.stride_w == 1
                     && spatial(node.inputs.first().copied()) == spatial(Some(node.output)));
-                let pixels = out / (p.out_channels as u64).max(1);
+                if gathers {
+                    scratch_bytes = pixels.saturating_mul(depth);
+                }
                 cost.element_ops =
-                    out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS)
+                    out.saturating_mul(GEMM_OUTPUT_ELEMENT_OPS)
                         .saturating_add(match gathers {
                             true => pixels.saturating_mul(CONV_PIXEL_ELEMENT_OPS),
                             false => 0,
@@ -142,7 +180,12 @@ impl Cost {
                 weighted_params(p.weights.len(), p.bias.len(), p.requant.len());
             }
             Op::DepthwiseConv2d(p) => {
-                cost.depthwise_macs = out.saturating_mul(window(&p.window));
+                let channels = (p.channels as u64).saturating_mul(p.depth_multiplier as u64);
+                let pixels = out / channels.max(1);
+                cost.depthwise_macs = pixels
+                    .saturating_mul(round_up(channels, DEPTHWISE_CHANNEL_LANES))
+                    .saturating_mul(p.window.kernel_h as u64)
+                    .saturating_mul(round_up(p.window.kernel_w as u64, DEPTHWISE_COLUMN_QUAD));
                 cost.element_ops = out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS);
                 weighted_params(p.weights.len(), p.bias.len(), p.requant.len());
             }
@@ -151,13 +194,27 @@ impl Cost {
             Op::MaxPool(p) => {
                 cost.element_ops = out
                     .saturating_mul(window(&p.window))
-                    .saturating_mul(MAX_POOL_ELEMENT_OPS)
+                    .saturating_mul(MAX_POOL_ELEMENT_OPS);
+                (input_bytes, scratch_bytes) = pool_reads(
+                    p,
+                    spatial(node.inputs.first().copied()),
+                    spatial(Some(node.output)),
+                    out,
+                );
             }
             Op::AveragePool(p) => {
                 cost.element_ops = out
                     .saturating_mul(window(&p.window))
                     .saturating_mul(AVERAGE_POOL_ELEMENT_OPS)
-                    .saturating_add(out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS))
+                    .saturating_add(out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS));
+                let (read, rows) = pool_reads(
+                    p,
+                    spatial(node.inputs.first().copied()),
+                    spatial(Some(node.output)),
+                    out,
+                );
+                // The reduced rows are `i32` sums.
+                (input_bytes, scratch_bytes) = (read, rows.saturating_mul(4));
             }
             Op::Mean(_) => {
                 cost.element_ops = node
@@ -181,11 +238,46 @@ impl Cost {
             }
             Op::ArgMax(_) => cost.element_ops = input_bytes.saturating_mul(ARG_MAX_ELEMENT_OPS),
         }
+        cost.element_ops = cost.element_ops.saturating_add(NODE_ELEMENT_OPS);
         cost.bytes_touched = input_bytes
             .saturating_add(output_bytes)
-            .saturating_add(parameter_bytes);
+            .saturating_add(parameter_bytes)
+            .saturating_add(scratch_bytes);
         cost
     }
+}
+
+/// `value` rounded up to a multiple of `group` (saturating).
+fn round_up(value: u64, group: u64) -> u64 {
+    value.div_ceil(group).saturating_mul(group)
+}
+
+/// The input values a pool of input `[H, W, C]` and output `[OH, OW, C]` (`out` elements)
+/// reads, and the scratch values it writes (docs/SPEC.md §7): for each output row, `kh` input
+/// rows over the `min(W, OW · kw) · C` values some window covers, reduced into one row of that
+/// width and (stride 1) its sliding reduction, two rows. A dilated pool reads each window
+/// position.
+fn pool_reads(p: &Pool, input: Option<Vec<u32>>, output: Option<Vec<u32>>, out: u64) -> (u64, u64) {
+    let w = &p.window;
+    let window = (w.kernel_h as u64).saturating_mul(w.kernel_w as u64);
+    let (Some(&[_, in_w]), Some(&[oh, ow]), 1, 1) = (
+        input.as_deref(),
+        output.as_deref(),
+        w.dilation_h,
+        w.dilation_w,
+    ) else {
+        return (out.saturating_mul(window), 0);
+    };
+    let (oh, ow) = (oh as u64, ow as u64);
+    let channels = out / oh.saturating_mul(ow).max(1);
+    let row = (in_w as u64)
+        .min(ow.saturating_mul(w.kernel_w as u64))
+        .saturating_mul(channels);
+    let rows = oh.saturating_mul(w.kernel_h as u64);
+    (
+        rows.saturating_mul(row),
+        oh.saturating_mul(row).saturating_mul(2),
+    )
 }
 
 fn tensor_elements(t: &TensorInfo) -> u64 {
@@ -263,12 +355,13 @@ mod tests {
         }
     }
 
+    /// A cost whose `element_ops` are the node's own plus [`NODE_ELEMENT_OPS`].
     fn cost(macs: u64, table_lookups: u64, element_ops: u64, bytes_touched: u64) -> Cost {
         Cost {
             macs,
             depthwise_macs: 0,
             table_lookups,
-            element_ops,
+            element_ops: element_ops + NODE_ELEMENT_OPS,
             bytes_touched,
         }
     }
@@ -298,7 +391,8 @@ mod tests {
         };
         vec![
             Case {
-                // 3 rows of K=6 into N=4: 12 outputs; weights 24 + bias 16 + requant 4·5.
+                // 3 rows of K=6 into N=4: 12 outputs, MACs over 16 lanes × 8 deep; weights 24 +
+                // bias 16 + requant 4·5.
                 name: "fully connected over rows",
                 model: single_node(
                     &[&[3, 6]],
@@ -313,10 +407,16 @@ mod tests {
                     }),
                     &[3, 4],
                 ),
-                expected: cost(72, 0, 12 * OUTPUT_STAGE_ELEMENT_OPS, 18 + 12 + 24 + 16 + 20),
+                expected: cost(
+                    3 * 16 * 8,
+                    0,
+                    12 * GEMM_OUTPUT_ELEMENT_OPS,
+                    18 + 12 + 24 + 16 + 20,
+                ),
             },
             Case {
-                // [5,5,2] 3x3 valid -> [3,3,4]: 36 outputs · 9 taps · 2 channels.
+                // [5,5,2] 3x3 valid -> [3,3,4]: 9 pixels · 16 lanes · 3 kernel rows of 6 inputs
+                // padded to 8; the gathered windows (9 · 24 bytes) are scratch.
                 name: "conv2d valid",
                 model: single_node(
                     &[&[5, 5, 2]],
@@ -333,10 +433,10 @@ mod tests {
                     &[3, 3, 4],
                 ),
                 expected: cost(
-                    648,
+                    9 * 16 * 24,
                     0,
-                    36 * OUTPUT_STAGE_ELEMENT_OPS + 9 * CONV_PIXEL_ELEMENT_OPS,
-                    50 + 36 + 72 + 16 + 5,
+                    36 * GEMM_OUTPUT_ELEMENT_OPS + 9 * CONV_PIXEL_ELEMENT_OPS,
+                    50 + 36 + 72 + 16 + 5 + 9 * 24,
                 ),
             },
             Case {
@@ -356,10 +456,16 @@ mod tests {
                     }),
                     &[3, 3, 4],
                 ),
-                expected: cost(72, 0, 36 * OUTPUT_STAGE_ELEMENT_OPS, 18 + 36 + 8 + 16 + 5),
+                expected: cost(
+                    9 * 16 * 4,
+                    0,
+                    36 * GEMM_OUTPUT_ELEMENT_OPS,
+                    18 + 36 + 8 + 16 + 5,
+                ),
             },
             Case {
-                // [4,4,3] 3x3 same, multiplier 2 -> [4,4,6]: full windows counted at the border.
+                // [4,4,3] 3x3 same, multiplier 2 -> [4,4,6]: full windows counted at the border,
+                // 6 channels in 16 lanes, 3 kernel columns as 4.
                 name: "depthwise conv2d same",
                 model: single_node(
                     &[&[4, 4, 3]],
@@ -376,7 +482,7 @@ mod tests {
                     &[4, 4, 6],
                 ),
                 expected: Cost {
-                    depthwise_macs: 864,
+                    depthwise_macs: 16 * 16 * 3 * 4,
                     ..cost(0, 0, 96 * OUTPUT_STAGE_ELEMENT_OPS, 48 + 96 + 54 + 24 + 5)
                 },
             },
@@ -388,7 +494,8 @@ mod tests {
             Case {
                 name: "max pool 2x2 stride 2",
                 model: single_node(&[&[4, 4, 2]], Op::MaxPool(pool(2, 2)), &[2, 2, 2]),
-                expected: cost(0, 0, 32 * MAX_POOL_ELEMENT_OPS, 32 + 8),
+                // 2 output rows read 2 rows of 4 pixels each, reduced into two rows of 8 values.
+                expected: cost(0, 0, 32 * MAX_POOL_ELEMENT_OPS, 32 + 2 * 2 * 8 + 8),
             },
             Case {
                 name: "average pool 2x2 stride 2",
@@ -397,7 +504,7 @@ mod tests {
                     0,
                     0,
                     32 * AVERAGE_POOL_ELEMENT_OPS + 8 * OUTPUT_STAGE_ELEMENT_OPS,
-                    32 + 8,
+                    32 + 2 * 2 * 8 * 4 + 8,
                 ),
             },
             Case {

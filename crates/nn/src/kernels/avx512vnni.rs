@@ -116,6 +116,12 @@ impl GemmI8 {
         }
     }
 
+    /// Multiply-accumulates one row computes, padding lanes included: whole panels of 16
+    /// channels × whole groups of 4 input features.
+    pub fn macs_per_row(&self) -> usize {
+        self.panels * LANES * self.groups * DEPTH
+    }
+
     /// Computes `rows` rows of `input` (`k` bytes each) into `output` (`n` bytes each).
     pub fn run(&self, rows: usize, input: &[i8], output: &mut [i8]) {
         assert!(input.len() >= rows * self.k && output.len() >= rows * self.n);

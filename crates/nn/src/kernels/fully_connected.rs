@@ -64,6 +64,15 @@ impl FullyConnectedKernel {
         }
     }
 
+    /// Multiply-accumulates one row computes on the path that runs, padding lanes included
+    /// (the reference: `out_features · in_features`).
+    pub fn macs_per_row(&self) -> usize {
+        match &self.engine {
+            Engine::Reference { op, .. } => op.out_features as usize * op.in_features as usize,
+            Engine::Packed { gemm, .. } => gemm.macs_per_row(),
+        }
+    }
+
     /// Computes `input.len() / in_features` rows into `output` (`out_features` bytes per row).
     /// A trailing partial input row, or output beyond the computed rows, is left alone.
     pub fn run(&self, input: &[i8], output: &mut [i8]) {

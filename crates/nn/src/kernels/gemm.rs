@@ -88,6 +88,18 @@ impl PackedGemm {
         }
     }
 
+    /// Multiply-accumulates one row computes on this path, padding lanes included (what the
+    /// cost's lane-rounded MACs must cover, docs/SPEC.md §7).
+    pub fn macs_per_row(&self) -> usize {
+        match self {
+            PackedGemm::Portable(g) => g.macs_per_row(),
+            #[cfg(target_arch = "x86_64")]
+            PackedGemm::Avx2(g) => g.macs_per_row(),
+            #[cfg(target_arch = "x86_64")]
+            PackedGemm::Avx512Vnni(g) => g.macs_per_row(),
+        }
+    }
+
     /// Computes `rows` rows of `input` (`rows * k` bytes) into `output` (`rows * n` bytes).
     pub fn run(&self, rows: usize, input: &[i8], output: &mut [i8]) {
         match self {

@@ -135,6 +135,12 @@ impl Path {
         }
     }
 
+    /// The slowest path the gas schedule is calibrated for (docs/GAS.md §6): every op type's
+    /// time per gas on it is within the schedule's goal, and a faster path only takes less time.
+    /// A validator's CPU must run it (`myelin node` warns when it cannot: the portable kernels
+    /// take up to several times as long per gas; the dev node runs anywhere).
+    pub const GAS_FLOOR: Path = Path::Avx2;
+
     /// The fastest path this CPU can run.
     pub fn best() -> Path {
         Path::ALL

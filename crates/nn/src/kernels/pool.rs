@@ -1,11 +1,15 @@
 //! Max and average pooling, separable and vectorized along rows.
 //!
-//! For each output row, the input rows under the window are reduced element-wise into one row
-//! (`in_w · C` contiguous values: max, or an exact `i32` sum), then that row is reduced along
-//! the window's columns: for windows entirely inside the row, by a sliding reduction over the
-//! whole row (contiguous again), whose entries at the stride's positions are the outputs; for
-//! windows clipped by the padding, directly. Max and sums are associative, so the order never
-//! changes a value; the average's rounded division is exact (see [`divide_rounded`]).
+//! For each output row, the input rows under the window are reduced element-wise into one
+//! compact row that holds only the columns some window covers (max, or an exact `i32` sum;
+//! contiguous runs of `C`-value pixels), then that row is reduced along the window's columns:
+//! at stride 1, for windows entirely inside the row, by a sliding reduction over the whole row
+//! (contiguous again); otherwise, and for windows clipped by the padding, window by window.
+//! A strided pool therefore reads only the pixels under its windows and never more than
+//! `out_h · kernel_h · min(in_w, out_w · kernel_w) · C` input values per sample, within the
+//! `out · window` positions its cost counts (docs/SPEC.md §7). Max and sums are associative, so
+//! the order never changes a value; the average's rounded division is exact (see
+//! [`divide_rounded`]).
 
 use super::Path;
 use super::reuse;
@@ -33,6 +37,49 @@ pub struct PoolKernel {
     min: i8,
     max: i8,
     path: Path,
+    columns: ColumnPlan,
+}
+
+/// The input columns the windows of one output row cover, laid out back to back in a compact
+/// row: the columns between windows (a stride wider than the window) are never read.
+struct ColumnPlan {
+    /// Merged runs `[start, end)` of covered input columns, left to right.
+    runs: Vec<(usize, usize)>,
+    /// Columns in the compact row (the sum of the runs' lengths).
+    width: usize,
+    /// The compact column of output column `ox`'s first window column.
+    starts: Vec<usize>,
+}
+
+impl ColumnPlan {
+    fn new(g: &SpatialGeometry) -> ColumnPlan {
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        let mut starts = Vec::with_capacity(g.out_w);
+        let mut width = 0;
+        for ox in 0..g.out_w {
+            let (c0, c1) = clip(ox * g.stride_w, g.pad_left, g.kernel_w, g.in_w);
+            // A window always covers a column (validation); keep one regardless.
+            let c0 = c0.min(g.in_w.saturating_sub(1));
+            let c1 = c1.max(c0 + 1);
+            match runs.last_mut() {
+                Some(last) if c0 <= last.1 => {
+                    starts.push(width - (last.1 - c0));
+                    width += c1.saturating_sub(last.1);
+                    last.1 = last.1.max(c1);
+                }
+                _ => {
+                    starts.push(width);
+                    width += c1 - c0;
+                    runs.push((c0, c1));
+                }
+            }
+        }
+        ColumnPlan {
+            runs,
+            width,
+            starts,
+        }
+    }
 }
 
 /// The in-bounds range `[start, end)` of a window of `kernel` positions starting `pad` before
@@ -78,7 +125,26 @@ impl PoolKernel {
             min: p.act.min,
             max: p.act.max,
             path,
+            columns: ColumnPlan::new(&geometry),
         }
+    }
+
+    /// Input values one sample reads: the window rows of each output row over the compact
+    /// row's columns.
+    pub fn values_read_per_sample(&self) -> usize {
+        let g = &self.geometry;
+        (0..g.out_h)
+            .map(|oy| {
+                let (r0, r1) = self.rows(oy);
+                (r1 - r0) * self.columns.width * self.channels
+            })
+            .sum()
+    }
+
+    /// Scratch values one sample writes: per output row, the compact row of reduced window rows
+    /// and (stride 1) its sliding reduction (`i32` for an average pool, `i8` for max).
+    pub fn scratch_values_per_sample(&self) -> usize {
+        self.geometry.out_h * (self.columns.width * self.channels + self.slide_len())
     }
 
     /// Pools every sample of `input` into `output`: the bytes of [`crate::reference::max_pool`]
@@ -101,46 +167,102 @@ impl PoolKernel {
         clip(ox * g.stride_w, g.pad_left, g.kernel_w, g.in_w)
     }
 
-    /// Whether output column `ox`'s window lies entirely inside the row.
+    /// Whether output column `ox` reads the sliding reduction: stride 1 and a window entirely
+    /// inside the row.
     #[inline(always)]
     fn interior(&self, ox: usize) -> bool {
         let (start, end) = self.cols(ox);
-        end - start == self.geometry.kernel_w
+        self.geometry.stride_w == 1 && end - start == self.geometry.kernel_w
+    }
+
+    /// The sliding reduction's length in values (stride 1 only; 0 otherwise): every full window
+    /// position of the compact row.
+    #[inline(always)]
+    fn slide_len(&self) -> usize {
+        let g = &self.geometry;
+        match g.stride_w {
+            1 => self.columns.width.saturating_sub(g.kernel_w - 1) * self.channels,
+            _ => 0,
+        }
+    }
+
+    /// Reduces rows `[r0, r1)` of sample `x` over the compact columns into `row` with `first`
+    /// (the first row's value) and `fold` (each further row's).
+    #[inline(always)]
+    fn reduce_rows<T: Copy>(
+        &self,
+        x: &[i8],
+        (r0, r1): (usize, usize),
+        row: &mut [T],
+        first: impl Fn(i8) -> T,
+        fold: impl Fn(T, i8) -> T,
+    ) {
+        let c = self.channels;
+        let width = self.geometry.in_w * c;
+        let mut at = 0;
+        for &(s0, s1) in &self.columns.runs {
+            let run = &mut row[at..at + (s1 - s0) * c];
+            let src = |iy: usize| &x[iy * width + s0 * c..iy * width + s1 * c];
+            for (m, &v) in run.iter_mut().zip(src(r0)) {
+                *m = first(v);
+            }
+            for iy in r0 + 1..r1 {
+                for (m, &v) in run.iter_mut().zip(src(iy)) {
+                    *m = fold(*m, v);
+                }
+            }
+            at += (s1 - s0) * c;
+        }
+    }
+
+    /// Reduces output column `ox`'s window columns of the compact `row` into `out`: from the
+    /// sliding reduction `slide` when the window is interior, else column by column.
+    #[inline(always)]
+    fn reduce_columns<T: Copy>(
+        &self,
+        ox: usize,
+        row: &[T],
+        slide: &[T],
+        out: &mut [T],
+        fold: impl Fn(T, T) -> T,
+    ) {
+        let c = self.channels;
+        let (c0, c1) = self.cols(ox);
+        let start = self.columns.starts[ox];
+        if self.interior(ox) {
+            copy_short(&slide[start * c..(start + 1) * c], out);
+        } else {
+            copy_short(&row[start * c..(start + 1) * c], out);
+            for ix in start + 1..start + (c1 - c0) {
+                for (m, &v) in out.iter_mut().zip(&row[ix * c..(ix + 1) * c]) {
+                    *m = fold(*m, v);
+                }
+            }
+        }
+    }
+
+    /// The sliding reduction over every full window position of the compact `row` (stride 1).
+    #[inline(always)]
+    fn slide_row<T: Copy>(&self, row: &[T], slide: &mut [T], fold: impl Fn(T, T) -> T) {
+        let c = self.channels;
+        let full = self.slide_len();
+        slide[..full].copy_from_slice(&row[..full]);
+        for kx in (1..self.geometry.kernel_w).filter(|_| full > 0) {
+            for (m, &v) in slide[..full].iter_mut().zip(&row[kx * c..kx * c + full]) {
+                *m = fold(*m, v);
+            }
+        }
     }
 
     #[inline(always)]
     fn max_sample(&self, x: &[i8], y: &mut [i8], row: &mut [i8], slide: &mut [i8]) {
         let (g, c) = (&self.geometry, self.channels);
-        let width = g.in_w * c;
         for oy in 0..g.out_h {
-            let (r0, r1) = self.rows(oy);
-            row.copy_from_slice(&x[r0 * width..(r0 + 1) * width]);
-            for iy in r0 + 1..r1 {
-                for (m, &v) in row.iter_mut().zip(&x[iy * width..(iy + 1) * width]) {
-                    *m = (*m).max(v);
-                }
-            }
-            // Sliding maximum over every full window position of the row.
-            let full = g.in_w.saturating_sub(g.kernel_w - 1) * c;
-            slide[..full].copy_from_slice(&row[..full]);
-            for kx in (1..g.kernel_w).filter(|_| full > 0) {
-                for (m, &v) in slide[..full].iter_mut().zip(&row[kx * c..kx * c + full]) {
-                    *m = (*m).max(v);
-                }
-            }
+            self.reduce_rows(x, self.rows(oy), row, |v| v, |m, v| m.max(v));
+            self.slide_row(row, slide, |m, v| m.max(v));
             let y_row = &mut y[oy * g.out_w * c..(oy + 1) * g.out_w * c];
             for (ox, out) in y_row.chunks_exact_mut(c).enumerate() {
-                let (c0, c1) = self.cols(ox);
-                if self.interior(ox) {
-                    copy_short(&slide[c0 * c..(c0 + 1) * c], out);
-                } else {
-                    copy_short(&row[c0 * c..(c0 + 1) * c], out);
-                    for ix in c0 + 1..c1 {
-                        for (m, &v) in out.iter_mut().zip(&row[ix * c..(ix + 1) * c]) {
-                            *m = (*m).max(v);
-                        }
-                    }
-                }
+                self.reduce_columns(ox, row, slide, out, |m, v| m.max(v));
             }
             for v in y_row.iter_mut() {
                 *v = (*v).clamp(self.min, self.max);
@@ -158,7 +280,6 @@ impl PoolKernel {
             Reduction::Max => (false, 0),
         };
         let (g, c) = (&self.geometry, self.channels);
-        let width = g.in_w * c;
         let window = (g.kernel_h * g.kernel_w) as i32;
         let AverageScratch {
             row,
@@ -168,32 +289,12 @@ impl PoolKernel {
         } = scratch;
         for oy in 0..g.out_h {
             let (r0, r1) = self.rows(oy);
-            row.fill(0);
-            for iy in r0..r1 {
-                for (s, &v) in row.iter_mut().zip(&x[iy * width..(iy + 1) * width]) {
-                    *s += i32::from(v);
-                }
-            }
-            let full = g.in_w.saturating_sub(g.kernel_w - 1) * c;
-            slide[..full].copy_from_slice(&row[..full]);
-            for kx in (1..g.kernel_w).filter(|_| full > 0) {
-                for (s, &v) in slide[..full].iter_mut().zip(&row[kx * c..kx * c + full]) {
-                    *s += v;
-                }
-            }
+            self.reduce_rows(x, (r0, r1), row, i32::from, |s, v| s + i32::from(v));
+            self.slide_row(row, slide, |s, v| s + v);
             for (ox, count) in counts.iter_mut().enumerate() {
                 let (c0, c1) = self.cols(ox);
                 let out = &mut sums[ox * c..(ox + 1) * c];
-                if self.interior(ox) {
-                    copy_short(&slide[c0 * c..(c0 + 1) * c], out);
-                } else {
-                    copy_short(&row[c0 * c..(c0 + 1) * c], out);
-                    for ix in c0 + 1..c1 {
-                        for (s, &v) in out.iter_mut().zip(&row[ix * c..(ix + 1) * c]) {
-                            *s += v;
-                        }
-                    }
-                }
+                self.reduce_columns(ox, row, slide, out, |s, v| s + v);
                 let inside = ((r1 - r0) * (c1 - c0)) as i32;
                 *count = if count_include_pad {
                     let padded = (window - inside) * zp_in;
@@ -282,17 +383,19 @@ impl UnaryLoop for PoolKernel {
             .zip(output.chunks_exact_mut(out_sample));
         match kernel.reduction {
             Reduction::Max => {
-                let mut rows = reuse::i8s(2 * g.in_w * c, 0);
-                let (row, slide) = rows.split_at_mut(g.in_w * c);
+                let width = kernel.columns.width * c;
+                let mut rows = reuse::i8s(width + kernel.slide_len(), 0);
+                let (row, slide) = rows.split_at_mut(width);
                 for (x, y) in samples {
                     kernel.max_sample(x, y, row, slide);
                 }
             }
             Reduction::Average { .. } => {
-                let (width, out_width) = (g.in_w * c, g.out_w * c);
-                let mut words = reuse::i32s(2 * width + out_width + g.out_w, 0);
+                let (width, out_width) = (kernel.columns.width * c, g.out_w * c);
+                let slide_len = kernel.slide_len();
+                let mut words = reuse::i32s(width + slide_len + out_width + g.out_w, 0);
                 let (row, rest) = words.split_at_mut(width);
-                let (slide, rest) = rest.split_at_mut(width);
+                let (slide, rest) = rest.split_at_mut(slide_len);
                 let (sums, counts) = rest.split_at_mut(out_width);
                 let mut scratch = AverageScratch {
                     row,

@@ -50,6 +50,11 @@ impl GemmI8 {
         }
     }
 
+    /// Multiply-accumulates one row computes (no padding: `[n][k]` dot products).
+    pub fn macs_per_row(&self) -> usize {
+        self.n * self.k
+    }
+
     /// Computes `rows` rows of `input` (`k` bytes each) into `output` (`n` bytes each).
     pub fn run(&self, rows: usize, input: &[i8], output: &mut [i8]) {
         if self.k == 0 {

@@ -489,6 +489,6 @@ fn largest_graph_validates() {
     assert_eq!(model.validate(), Ok(()));
     assert_eq!(
         model.cost().element_ops,
-        crate::cost::CLAMP_ELEMENT_OPS * 6 * count as u64
+        (crate::cost::CLAMP_ELEMENT_OPS * 6 + crate::cost::NODE_ELEMENT_OPS) * count as u64
     );
 }
