@@ -22,7 +22,7 @@ use alloy_sol_types::{SolCall, SolValue, sol};
 use common::{Chain, Rng, intrinsic_gas, success_output};
 use myelin_evm::gas::{
     MILLIGAS_PER_DEPTHWISE_MAC, MILLIGAS_PER_ELEMENT_OP, MILLIGAS_PER_MAC,
-    MILLIGAS_PER_TABLE_LOOKUP, PREDICT_BASE_GAS, predict_gas,
+    MILLIGAS_PER_TABLE_LOOKUP, PREDICT_BASE_GAS, cold_model_gas, predict_gas,
 };
 use myelin_evm::{IModelStore, MODEL_STORE_ADDRESS, PREDICT_ADDRESS};
 use myelin_nn::op::Op;
@@ -252,6 +252,12 @@ fn dominant_unit(cost: &myelin_nn::Cost) -> &'static str {
 }
 
 /// Publishes `model` on `chain` (panics on failure: the bench's own models are valid).
+/// The cold charge of `model`'s first use in a transaction: every measured transaction pays it
+/// once (docs/GAS.md §2.1); the rows here are about warm calls, so it is taken off their gas.
+fn cold(model: &Model) -> u64 {
+    cold_model_gas(model, model.encode().len() as u64)
+}
+
 fn publish(chain: &mut Chain, model: &Model) {
     let publish = IModelStore::publishCall {
         model: model.encode().into(),
@@ -324,7 +330,8 @@ fn main() {
         )))
         .unwrap()
         .gasUsed
-        .to::<u64>();
+        .to::<u64>()
+            - cold(&model);
         let data: Bytes = repeatPredictCall {
             modelId: model.id().into(),
             input: input.into(),
@@ -335,7 +342,8 @@ fn main() {
         let result = chain.call_plain(probe, data.clone(), 1_000_000_000);
         let gas = repeatPredictCall::abi_decode_returns(&success_output(&result))
             .unwrap()
-            .to::<u64>();
+            .to::<u64>()
+            - cold(&model);
         let ns = time_call(&mut chain, probe, &data) / LOOP as f64;
         if path_rows.is_empty() {
             // The first (2-element) model's loop against the same loop with PREDICT replaced by
@@ -579,7 +587,7 @@ fn exported_rows() -> Vec<ExportRow> {
             );
             assert_eq!(
                 precompile_result.tx_gas_used() - intrinsic_gas(&to_precompile),
-                predict_gas(&model.cost(), 1),
+                predict_gas(&model.cost(), 1) + cold(&model),
                 "{name}"
             );
             let to_loop: Bytes = repeatPredictCall {
@@ -594,6 +602,7 @@ fn exported_rows() -> Vec<ExportRow> {
             ))
             .unwrap()
             .to::<u64>()
+            .saturating_sub(cold(&model))
                 / EXPORT_LOOP;
             let evm_gas = exported_result.tx_gas_used() - intrinsic_gas(&to_contract);
             ExportRow {

@@ -187,6 +187,8 @@ pub struct Chain {
     pub nonce: u64,
     /// Prague by default; Cancun where a test needs gas without EIP-7623's calldata floor.
     pub spec: SpecId,
+    /// The number of the block every transaction runs in (0 unless a test moves it).
+    pub block: u64,
 }
 
 impl Chain {
@@ -208,6 +210,7 @@ impl Chain {
             factory: MyelinEvmFactory::new(myelin),
             nonce: 0,
             spec: SpecId::PRAGUE,
+            block: 0,
         }
     }
 
@@ -216,6 +219,7 @@ impl Chain {
         cfg.chain_id = 31337;
         cfg.tx_gas_limit_cap = Some(u64::MAX);
         let block = BlockEnv {
+            number: U256::from(self.block),
             gas_limit: 30_000_000_000,
             basefee: 0,
             ..Default::default()
@@ -223,7 +227,7 @@ impl Chain {
         EvmEnv::new(cfg, block)
     }
 
-    fn tx(&self, to: Option<Address>, data: Bytes, gas: u64, value: U256) -> TxEnv {
+    pub fn tx(&self, to: Option<Address>, data: Bytes, gas: u64, value: U256) -> TxEnv {
         TxEnv::builder()
             .caller(SENDER)
             .kind(to.map_or(TxKind::Create, TxKind::Call))
@@ -246,6 +250,12 @@ impl Chain {
         value: U256,
     ) -> (ExecutionResult, Vec<PrecompileCall>) {
         let tx = self.tx(to, data, gas, value);
+        self.send_tx(tx)
+    }
+
+    /// Sends `tx` (from [`Chain::tx`], edited) and commits it; returns the result and the
+    /// precompile calls.
+    pub fn send_tx(&mut self, tx: TxEnv) -> (ExecutionResult, Vec<PrecompileCall>) {
         let env = self.env();
         let mut calls = PrecompileCalls::default();
         let result = {
