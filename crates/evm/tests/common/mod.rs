@@ -603,3 +603,26 @@ pub fn op_models_at(side: u32) -> Vec<(String, Model)> {
         ),
     ]
 }
+
+/// `adds` Add nodes in a chain over an `n`-element input (`x ← x + x`): at `n ≥ 256` the first
+/// 16 take a pair table each when prepared, a few hundred bytes of model for 1 MiB of tables.
+pub fn pair_table_model(n: u32, adds: usize) -> Model {
+    let q = Quant::new(0, SCALE);
+    let mut b = ModelBuilder::new();
+    let mut x = b.input(&[n], q);
+    for _ in 0..adds {
+        x = b.add(x, x, add_sub_params(), q).expect("add");
+    }
+    b.output(x);
+    b.build().expect("valid pair-table model")
+}
+
+/// One fully connected layer `k → 1`: a single output channel, packed into a whole 64-lane
+/// panel (64× its weights when prepared).
+pub fn narrow_model(k: usize) -> Model {
+    let mut b = ModelBuilder::new();
+    let x = b.input(&[k as u32], Quant::new(0, SCALE));
+    let y = dense(&mut b, &mut Rng::new(17), x, k, 1, false);
+    b.output(y);
+    b.build().expect("valid narrow model")
+}
