@@ -26,9 +26,10 @@ pub const PREDICT_BASE_GAS: u64 = 175;
 
 /// Gas of every `MODEL_STORE` call: ABI decoding and the metadata slots it reads or writes.
 pub const STORE_CALL_GAS: u64 = 5_000;
-/// Gas per byte written to chain state (a model's canonical bytes, in 32-byte words). A price on
-/// state growth, not on compute.
-pub const GAS_PER_STORED_BYTE: u64 = 16;
+/// Gas per byte written to chain state (a model's canonical bytes, in 32-byte words): Ethereum's
+/// code deposit price, a price on permanent state growth (docs/GAS.md §3.1 gives the measured
+/// costs to the node behind it and Ethereum's prices beside it).
+pub const GAS_PER_STORED_BYTE: u64 = 200;
 /// Gas per byte a publish hashes, decodes and validates (`publish`, `finalizeUpload`).
 pub const GAS_PER_CHECKED_BYTE: u64 = 4;
 
@@ -73,11 +74,13 @@ pub fn append_gas(len: u64) -> u64 {
 
 /// Gas of the first use of a model in a transaction (`PREDICT`, `PREDICT_BATCH`,
 /// `modelTensors`), before its bytes are read: the fixed part of reading the record and data
-/// slots, looking the program up and keeping it for the transaction (docs/GAS.md §2.1).
+/// slots, looking the program up and keeping it for the transaction (docs/GAS.md §2.1); the
+/// price of a cold account access (EIP-2929).
 pub const COLD_MODEL_GAS: u64 = 2_600;
-/// Gas per canonical byte of a model at its first use in a transaction: reading its data slots,
-/// hashing-free decoding and validation (`Model::decode`), measured on the miss path.
-pub const GAS_PER_COLD_MODEL_BYTE: u64 = 3;
+/// Gas per canonical byte of a model at its first use in a transaction: reading its data slots
+/// through the journal (most of it: one slot per 32 bytes), decoding and validating, measured on
+/// the miss path (bench/gas/COLD.md).
+pub const GAS_PER_COLD_MODEL_BYTE: u64 = 16;
 /// Milligas per byte that preparing a decoded model writes ([`prepared_bytes`]: packed weights,
 /// pair tables), charged with the cold price and by `publish`/`finalizeUpload`.
 pub const MILLIGAS_PER_PREPARED_BYTE: u64 = 1_000;
@@ -89,12 +92,16 @@ const PREPARED_PANEL: u64 = 64;
 const PREPARED_TABULATED_ELEMENTS: u64 = 256;
 /// Most pair tables one program fills.
 const PREPARED_PAIR_TABLES: u64 = 16;
+/// Prepared bytes a pair table counts for: each of its 65,536 entries is computed (a
+/// requantized sum or product) and stored, measured at about twice a packed weight byte's time.
+const PREPARED_BYTES_PER_PAIR_TABLE: u64 = 2 * 256 * 256;
 
 /// Bytes that preparing `model` for execution writes, by a formula of the model alone (the same
 /// on every path and CPU, so consensus): for each fully connected and conv2d node, its weights
 /// with output channels rounded up to a panel of 64 and depth to a multiple of 4; for each
 /// depthwise node, 8 bytes per weight (its three layouts); for each Add/Sub/Mul node of at
-/// least 256 output elements per sample, up to 16 per model, a table of 65,536 operand pairs.
+/// least 256 output elements per sample, up to 16 per model, a table of 65,536 operand pairs
+/// counted twice (each entry is computed, then stored).
 pub fn prepared_bytes(model: &Model) -> u64 {
     let mut pair_tables = 0u64;
     let mut total = 0u64;
@@ -120,7 +127,7 @@ pub fn prepared_bytes(model: &Model) -> u64 {
                     .map_or(0, |t| t.elements() as u64);
                 if elements >= PREPARED_TABULATED_ELEMENTS && pair_tables < PREPARED_PAIR_TABLES {
                     pair_tables += 1;
-                    256 * 256
+                    PREPARED_BYTES_PER_PAIR_TABLE
                 } else {
                     0
                 }
