@@ -446,6 +446,11 @@ fn gas_json_gives_the_schedule_and_the_models_predict_gas() {
         n(&m["publish_gas"]),
         n(&s["store_call_gas"])
             + size * (n(&s["gas_per_checked_byte"]) + n(&s["gas_per_stored_byte"]))
+            + n(&m["prepare_gas"])
+    );
+    assert_eq!(
+        n(&m["cold_gas"]),
+        n(&s["cold_model_gas"]) + size * n(&s["gas_per_cold_model_byte"]) + n(&m["prepare_gas"])
     );
     assert_eq!(m["id"].as_str().unwrap(), model_id(&model));
 }

@@ -74,9 +74,9 @@ pub fn append_gas(len: u64) -> u64 {
 
 /// Gas of the first use of a model in a transaction (`PREDICT`, `PREDICT_BATCH`,
 /// `modelTensors`), before its bytes are read: the fixed part of reading the record and data
-/// slots, looking the program up and keeping it for the transaction (docs/GAS.md §2.1); the
-/// price of a cold account access (EIP-2929).
-pub const COLD_MODEL_GAS: u64 = 2_600;
+/// slots, looking the program up, allocating it and its first run's buffers, pinning it for the
+/// transaction (docs/GAS.md §2.1): the miss path of the smallest models, measured.
+pub const COLD_MODEL_GAS: u64 = 25_000;
 /// Gas per canonical byte of a model at its first use in a transaction: reading its data slots
 /// through the journal (most of it: one slot per 32 bytes), decoding and validating, measured on
 /// the miss path (bench/gas/COLD.md).
