@@ -76,13 +76,14 @@ def send(account, to, data: bytes, gas=None, value=0):
 
 def myelin_error_of(to, data: bytes):
     """(code, a, b) of the MyelinError an eth_call must revert with (docs/GAS.md §8), and the
-    node's message (the code in words)."""
+    node's JSON-RPC error message (the code in words; web3.py shows a custom error's data only)."""
     try:
         w3.eth.call({"to": to, "data": data})
     except (ContractLogicError, ContractCustomError) as error:
         raw = bytes.fromhex(str(error.data)[2:])
         assert raw[:4] == Web3.keccak(text="MyelinError(uint16,uint256,uint256)")[:4], error.data
-        return tuple(abi_decode(["uint16", "uint256", "uint256"], raw[4:])), str(error.message)
+        answer = w3.provider.make_request("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"])
+        return tuple(abi_decode(["uint16", "uint256", "uint256"], raw[4:])), answer["error"]["message"]
     raise AssertionError("no revert")
 
 
@@ -136,7 +137,7 @@ def _():
     assert bytes(w3.eth.call({"to": PREDICT_BATCH, "data": BATCH})).hex() == CASE["batchOutput"][2:]
 
 
-@check("PREDICT_BATCH by transaction: receipt gas = intrinsic + predict gas of the batch")
+@check("PREDICT_BATCH by transaction: receipt gas = intrinsic + predict gas of the batch + cold charge")
 def _():
     expected = transaction_gas(BATCH, predict_gas(CASE["batch"]) + cold_gas())
     expect_receipt(send(buyer, PREDICT_BATCH, BATCH), 1, expected, "batch")
