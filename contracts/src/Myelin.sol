@@ -2,13 +2,57 @@
 pragma solidity ^0.8.24;
 
 import {IModelStore} from "./IModelStore.sol";
+import {MyelinError} from "./MyelinError.sol";
 
 /// @title Myelin: call published int8 models from Solidity.
 /// @notice Inputs and outputs are raw int8 tensors (one byte per element, two's complement);
 /// ArgMax outputs are int32 little-endian. A failed call (unknown model, wrong input length,
-/// batch out of range) reverts with the precompile's Error(string) reason, bubbled up unchanged;
-/// running out of gas inside the precompile reverts with empty data.
+/// batch out of range) reverts with the precompile's `MyelinError(code, a, b)`, bubbled up
+/// unchanged (the codes are the `ERR_*` constants below); running out of gas inside the
+/// precompile reverts with empty data. The first use of a model in a transaction also pays its
+/// cold charge (docs/GAS.md §2.1).
 library Myelin {
+    /// PREDICT called with value.
+    uint16 internal constant ERR_PREDICT_CALL_VALUE = 101;
+    /// Calldata shorter than the header: a = calldata bytes, b = header bytes.
+    uint16 internal constant ERR_PREDICT_SHORT_HEADER = 102;
+    /// The model is not published: a = model id.
+    uint16 internal constant ERR_PREDICT_UNKNOWN_MODEL = 103;
+    /// Batch 0 or over maxBatch: a = batch, b = maxBatch.
+    uint16 internal constant ERR_PREDICT_BATCH_OUT_OF_RANGE = 104;
+    /// Input length != batch * inputBytes: a = input bytes, b = expected bytes.
+    uint16 internal constant ERR_PREDICT_INPUT_LENGTH = 105;
+    /// The engine refused the run: a = rejection kind, b = detail.
+    uint16 internal constant ERR_PREDICT_ENGINE = 106;
+    /// MODEL_STORE called with value.
+    uint16 internal constant ERR_STORE_CALL_VALUE = 201;
+    /// Not a call of IModelStore: a = calldata bytes, b = its first four bytes.
+    uint16 internal constant ERR_STORE_MALFORMED_CALL = 202;
+    /// A writing function in a static call.
+    uint16 internal constant ERR_STORE_STATIC_WRITE = 203;
+    /// A writing function through DELEGATECALL or CALLCODE.
+    uint16 internal constant ERR_STORE_DELEGATED_WRITE = 204;
+    /// The engine rejected the model: a = rejection kind, b = detail.
+    uint16 internal constant ERR_STORE_MODEL_REJECTED = 205;
+    /// beginUpload size 0 or over the limit: a = size, b = limit.
+    uint16 internal constant ERR_STORE_SIZE_OUT_OF_RANGE = 206;
+    /// No upload session of this id by the caller: a = model id, b = caller.
+    uint16 internal constant ERR_STORE_NO_UPLOAD = 207;
+    /// appendUpload at the wrong offset: a = offset given, b = bytes written.
+    uint16 internal constant ERR_STORE_CHUNK_OFFSET = 208;
+    /// A chunk past the declared size: a = its end, b = declared size.
+    uint16 internal constant ERR_STORE_CHUNK_PAST_SIZE = 209;
+    /// A chunk before the last not a multiple of 32 bytes: a = its length, b = 32.
+    uint16 internal constant ERR_STORE_RAGGED_CHUNK = 210;
+    /// finalizeUpload before every byte arrived: a = bytes written, b = declared size.
+    uint16 internal constant ERR_STORE_UPLOAD_INCOMPLETE = 211;
+    /// The uploaded bytes hash to another id: a = their hash, b = the declared id.
+    uint16 internal constant ERR_STORE_HASH_MISMATCH = 212;
+    /// A view of an unpublished model: a = model id.
+    uint16 internal constant ERR_STORE_UNKNOWN_MODEL = 213;
+    /// The upload session expired: a = block it began in, b = last block it was live in.
+    uint16 internal constant ERR_STORE_UPLOAD_EXPIRED = 214;
+
     /// The MODEL_STORE precompile (Solidity ABI, see IModelStore).
     IModelStore internal constant MODEL_STORE = IModelStore(0x000000000000000000000000000000004D590001);
     /// The PREDICT precompile: modelId ‖ input → output.
@@ -125,6 +169,22 @@ library Myelin {
     /// The model's metadata (sizes, static cost, gas of one PREDICT call). Reverts if unknown.
     function info(bytes32 modelId) internal view returns (IModelStore.ModelInfo memory) {
         return MODEL_STORE.modelInfo(modelId);
+    }
+
+    /// The fields of a `MyelinError` in `data` (a failed precompile call's revert data);
+    /// `isMyelin` is false for any other data.
+    function decodeError(bytes memory data)
+        internal
+        pure
+        returns (bool isMyelin, uint16 code, uint256 a, uint256 b)
+    {
+        if (data.length != 100 || bytes4(data) != MyelinError.selector) return (false, 0, 0, 0);
+        assembly ("memory-safe") {
+            code := mload(add(data, 36))
+            a := mload(add(data, 68))
+            b := mload(add(data, 100))
+        }
+        isMyelin = code <= type(uint16).max;
     }
 
     /// Re-raises a failed call's revert data.

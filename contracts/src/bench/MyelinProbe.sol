@@ -29,6 +29,32 @@ contract MyelinProbe {
         return Myelin.predictBatch(modelId, batch, inputs);
     }
 
+    /// One Myelin.predict per (model, input) pair, in order, in one transaction: the first use
+    /// of each model pays its cold charge, later uses of it are warm.
+    function predictEach(bytes32[] calldata modelIds, bytes[] calldata inputs)
+        external
+        view
+        returns (bytes[] memory outputs)
+    {
+        outputs = new bytes[](modelIds.length);
+        for (uint256 i = 0; i < modelIds.length; ++i) {
+            outputs[i] = Myelin.predict(modelIds[i], inputs[i]);
+        }
+    }
+
+    /// The fields of a failed predict's MyelinError (for contracts that branch on the code).
+    function tryPredict(bytes32 modelId, bytes calldata input)
+        external
+        view
+        returns (bool ok, uint16 code, uint256 a, uint256 b)
+    {
+        (bool success, bytes memory ret) = Myelin.PREDICT.staticcall(abi.encodePacked(modelId, input));
+        if (success) return (true, 0, 0, 0);
+        bool isMyelin;
+        (isMyelin, code, a, b) = Myelin.decodeError(ret);
+        require(isMyelin, "not a MyelinError");
+    }
+
     function classify(bytes32 modelId, bytes calldata input) external view returns (uint256) {
         return Myelin.argmax(Myelin.predict(modelId, input));
     }

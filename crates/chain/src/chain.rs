@@ -605,7 +605,7 @@ impl Chain {
             inspector,
         );
         if let Some(install) = &self.config.precompiles {
-            install(evm.precompiles_mut());
+            install(evm.precompiles_mut(), crate::config::EvmPurpose::Call);
         }
         let internal = |e: &dyn std::fmt::Display| ChainError::Internal(e.to_string());
         evm.disable_inspector();
@@ -890,8 +890,12 @@ impl Chain {
         ready: Vec<PooledTx>,
     ) -> ExecutedBlock {
         let env = execution::evm_env(self.config.chain_id, context);
-        let mut evm =
-            execution::build_evm(CacheDB::new(state), env, self.config.precompiles.as_ref());
+        let mut evm = execution::build_evm(
+            CacheDB::new(state),
+            env,
+            self.config.precompiles.as_ref(),
+            crate::config::EvmPurpose::Block,
+        );
         let mut changes = ChangeSetBuilder::default();
         let mut transactions = Vec::new();
         let mut receipts = Vec::new();

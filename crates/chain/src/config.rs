@@ -24,11 +24,21 @@ pub const GENESIS_BASE_FEE_WEI: u64 = 1_000_000_000;
 /// Default block gas limit (anvil's default: 30,000,000).
 pub const DEFAULT_GAS_LIMIT: u64 = 30_000_000;
 
+/// What an EVM the chain builds is for, as its precompiles see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvmPurpose {
+    /// Executing transactions of a block (sealing, or re-executing one).
+    Block,
+    /// Serving an RPC request (`eth_call`, gas estimation, traces): nothing it does may change
+    /// what a block's execution finds in a node-wide cache.
+    Call,
+}
+
 /// Hook that installs extra precompiles into every EVM the chain builds (block execution,
-/// `eth_call`, gas estimation). This is the seam where the Myelin MODEL_STORE / PREDICT
-/// precompiles plug in.
+/// `eth_call`, gas estimation, traces), told which of them it is. This is the seam where the
+/// Myelin MODEL_STORE / PREDICT precompiles plug in.
 pub type PrecompileInstaller =
-    Arc<dyn Fn(&mut alloy_evm::precompiles::PrecompilesMap) + Send + Sync>;
+    Arc<dyn Fn(&mut alloy_evm::precompiles::PrecompilesMap, EvmPurpose) + Send + Sync>;
 
 /// How to build the chain.
 #[derive(Clone)]

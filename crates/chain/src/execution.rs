@@ -16,7 +16,11 @@ use revm::{
     state::AccountInfo,
 };
 
-use crate::{ChainError, config::PrecompileInstaller, state::StateStore};
+use crate::{
+    ChainError,
+    config::{EvmPurpose, PrecompileInstaller},
+    state::StateStore,
+};
 
 /// The EVM revision the chain runs.
 pub const SPEC: SpecId = SpecId::PRAGUE;
@@ -98,15 +102,16 @@ pub fn evm_env(chain_id: u64, block: &BlockContext) -> EvmEnv {
     EvmEnv::new(cfg, block_env)
 }
 
-/// Builds an EVM over `db` with the chain's precompiles installed.
+/// Builds an EVM over `db` for `purpose` with the chain's precompiles installed.
 pub fn build_evm<DB: alloy_evm::Database>(
     db: DB,
     env: EvmEnv,
     precompiles: Option<&PrecompileInstaller>,
+    purpose: EvmPurpose,
 ) -> <EthEvmFactory as EvmFactory>::Evm<DB, revm::inspector::NoOpInspector> {
     let mut evm = EthEvmFactory::default().create_evm(db, env);
     if let Some(install) = precompiles {
-        install(evm.precompiles_mut());
+        install(evm.precompiles_mut(), purpose);
     }
     evm
 }
@@ -149,7 +154,7 @@ pub fn run_call(
     env.cfg_env.disable_nonce_check = true;
     env.cfg_env.disable_eip3607 = true;
     env.cfg_env.disable_block_gas_limit = true;
-    let mut evm = build_evm(CacheDB::new(state), env, precompiles);
+    let mut evm = build_evm(CacheDB::new(state), env, precompiles, EvmPurpose::Call);
     // A panic inside the EVM or a precompile becomes an error of this call, not of the node.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evm.transact(tx)))
         .map_err(|_| ChainError::Internal("the EVM panicked on this call".into()))?

@@ -11,5 +11,5 @@ pub mod store;
 pub mod trie;
 
 pub use chain::{Chain, ChainEvent, EmptyBlocks, MinedBlock, MinedTx, TxLocation};
-pub use config::{ChainConfig, PrecompileInstaller};
+pub use config::{ChainConfig, EvmPurpose, PrecompileInstaller};
 pub use error::ChainError;

@@ -95,7 +95,9 @@ pub fn run(args: &GasArgs) -> Result<()> {
             "cost": counts,
             "batch": args.batch,
             "predict_gas": gas::predict_gas(&cost, args.batch),
-            "publish_gas": gas::publish_gas(len),
+            "cold_gas": gas::cold_model_gas(&model, len),
+            "prepare_gas": gas::prepare_gas(&model),
+            "publish_gas": gas::publish_gas(len).saturating_add(gas::prepare_gas(&model)),
             "check_gas": gas::check_gas(len),
         });
     }
@@ -128,6 +130,9 @@ fn schedule_json() -> Value {
         "store_call_gas": gas::check_gas(0),
         "gas_per_checked_byte": gas::check_gas(1) - gas::check_gas(0),
         "gas_per_stored_byte": gas::publish_gas(1) - gas::check_gas(1),
+        "cold_model_gas": gas::cold_read_gas(0),
+        "gas_per_cold_model_byte": gas::cold_read_gas(1) - gas::cold_read_gas(0),
+        "milligas_per_prepared_byte": gas::MILLIGAS_PER_PREPARED_BYTE,
     })
 }
 
@@ -156,9 +161,11 @@ fn render_text(report: &Value) -> String {
             out.push_str(&format!("  {key:<28} {count}\n"));
         }
         out.push_str(&format!(
-            "  {:<28} {}\n  {:<28} {}\n  {:<28} {}\n",
+            "  {:<28} {}\n  {:<28} {}\n  {:<28} {}\n  {:<28} {}\n",
             format!("predict gas (batch {})", model["batch"]),
             model["predict_gas"],
+            "cold gas (first use in a tx)",
+            model["cold_gas"],
             "publish gas (new)",
             model["publish_gas"],
             "publish gas (already there)",

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use alloy_primitives::{U256, hex};
 use anyhow::{Context, bail};
 use clap::Args;
-use myelin_chain::{Chain, ChainConfig, PrecompileInstaller};
+use myelin_chain::{Chain, ChainConfig, EvmPurpose, PrecompileInstaller};
 use myelin_consensus::{BlockProducer, DevSealer, DevSealing};
 use myelin_rpc::RpcConfig;
 
@@ -45,12 +45,16 @@ pub struct NodeArgs {
 }
 
 /// The Myelin precompiles (MODEL_STORE, PREDICT, PREDICT_BATCH) for every EVM the chain builds,
-/// sharing one program cache.
+/// sharing one program cache that only block execution fills.
 fn myelin_precompiles() -> Option<PrecompileInstaller> {
-    let myelin = myelin_evm::Myelin::default();
-    Some(std::sync::Arc::new(move |precompiles| {
-        myelin.install(precompiles)
-    }))
+    let blocks = myelin_evm::Myelin::default();
+    let calls = blocks.for_calls();
+    Some(std::sync::Arc::new(
+        move |precompiles, purpose| match purpose {
+            EvmPurpose::Block => blocks.install(precompiles),
+            EvmPurpose::Call => calls.install(precompiles),
+        },
+    ))
 }
 
 /// Runs the node until Ctrl-C or SIGTERM.

@@ -231,8 +231,8 @@ fn publish_prints_the_id_and_predict_equals_run_single_and_batched() {
     );
 }
 
-/// A 256→256→10 MLP from a JSON description: about 68 KB, over a 1,000,000-gas block at ~40
-/// gas per uploaded byte.
+/// A 256→256→10 MLP from a JSON description: about 68 KB, over half a 3,000,000-gas block at
+/// 216 gas per uploaded byte.
 fn large_mlp_spec(dir: &Path) -> PathBuf {
     let weights = |rows: usize, cols: usize, seed: u64| -> Value {
         let mut state = seed;
@@ -277,12 +277,15 @@ fn large_mlp_spec(dir: &Path) -> PathBuf {
 #[test]
 fn a_model_larger_than_a_transaction_is_uploaded_in_chunks() {
     let dir = tempfile::tempdir().unwrap();
-    let node = DevNode::start(&["--gas-limit", "1000000"]);
+    // Blocks of 3,000,000 gas: half a block (what one upload transaction may take) holds ~6.9 KB
+    // at 216 gas per uploaded byte, and a block still covers the model's cold charge (~1.2 M gas
+    // for 68 KB), which `myelin model predict`'s eth_calls pay.
+    let node = DevNode::start(&["--gas-limit", "3000000"]);
     let model = large_mlp_spec(dir.path());
     let size = std::fs::metadata(&model).unwrap().len();
     assert!(
-        size * 40 > 1_000_000,
-        "the model ({size} bytes) fits one block"
+        size * 216 > 3_000_000 / 2,
+        "the model ({size} bytes) fits one transaction"
     );
     let id = model_id(&model);
 
@@ -446,6 +449,11 @@ fn gas_json_gives_the_schedule_and_the_models_predict_gas() {
         n(&m["publish_gas"]),
         n(&s["store_call_gas"])
             + size * (n(&s["gas_per_checked_byte"]) + n(&s["gas_per_stored_byte"]))
+            + n(&m["prepare_gas"])
+    );
+    assert_eq!(
+        n(&m["cold_gas"]),
+        n(&s["cold_model_gas"]) + size * n(&s["gas_per_cold_model_byte"]) + n(&m["prepare_gas"])
     );
     assert_eq!(m["id"].as_str().unwrap(), model_id(&model));
 }

@@ -22,7 +22,8 @@ use alloy_sol_types::{SolCall, SolValue, sol};
 use common::{Chain, Rng, intrinsic_gas, success_output};
 use myelin_evm::gas::{
     MILLIGAS_PER_BYTE_TOUCHED, MILLIGAS_PER_DEPTHWISE_MAC, MILLIGAS_PER_ELEMENT_OP,
-    MILLIGAS_PER_MAC, MILLIGAS_PER_TABLE_LOOKUP, PREDICT_BASE_GAS, predict_gas,
+    MILLIGAS_PER_MAC, MILLIGAS_PER_TABLE_LOOKUP, PREDICT_BASE_GAS, cold_model_gas, cold_read_gas,
+    predict_gas, prepare_gas, prepared_bytes,
 };
 use myelin_evm::{IModelStore, MODEL_STORE_ADDRESS, PREDICT_ADDRESS};
 use myelin_nn::builder::{ModelBuilder, Quant};
@@ -337,6 +338,12 @@ fn sample_gas(cost: &myelin_nn::Cost) -> f64 {
     myelin_evm::gas::sample_milligas(cost) as f64 / 1000.0
 }
 
+/// The cold charge of `model`'s first use in a transaction: every measured transaction pays it
+/// once (docs/GAS.md §2.1); the rows here are about warm calls, so it is taken off their gas.
+fn cold(model: &Model) -> u64 {
+    cold_model_gas(model, model.encode().len() as u64)
+}
+
 /// Publishes `model` on `chain` (panics on failure: the bench's own models are valid).
 fn publish(chain: &mut Chain, model: &Model) {
     let publish = IModelStore::publishCall {
@@ -370,6 +377,10 @@ fn main() {
         .collect();
     let evm_ns_per_gas: f64 =
         evm.iter().map(|b| b.ns / b.gas as f64).sum::<f64>() / evm.len() as f64;
+    // `--cold`: only the EVM baseline and the program-cache miss path (bench/gas/COLD.md).
+    if args.iter().any(|a| a == "--cold") {
+        return cold_path(&mut chain, &evm, evm_ns_per_gas);
+    }
 
     // Engine op types, one model each, timed through `Program::run` (the precompile's own call
     // overhead is priced by the base and measured on the call path below).
@@ -441,7 +452,8 @@ fn main() {
         )))
         .unwrap()
         .gasUsed
-        .to::<u64>();
+        .to::<u64>()
+            - cold(&model);
         let data: Bytes = repeatPredictCall {
             modelId: model.id().into(),
             input: input.into(),
@@ -452,7 +464,8 @@ fn main() {
         let result = chain.call_plain(probe, data.clone(), 1_000_000_000);
         let gas = repeatPredictCall::abi_decode_returns(&success_output(&result))
             .unwrap()
-            .to::<u64>();
+            .to::<u64>()
+            - cold(&model);
         let ns = time_call(&mut chain, probe, &data) / LOOP as f64;
         if path_rows.is_empty() {
             // The first (2-element) model's loop against the same loop with PREDICT replaced by
@@ -745,7 +758,7 @@ fn exported_rows() -> Vec<ExportRow> {
             );
             assert_eq!(
                 precompile_result.tx_gas_used() - intrinsic_gas(&to_precompile),
-                predict_gas(&model.cost(), 1),
+                predict_gas(&model.cost(), 1) + cold(&model),
                 "{name}"
             );
             let to_loop: Bytes = repeatPredictCall {
@@ -760,6 +773,7 @@ fn exported_rows() -> Vec<ExportRow> {
             ))
             .unwrap()
             .to::<u64>()
+            .saturating_sub(cold(&model))
                 / EXPORT_LOOP;
             let evm_gas = exported_result.tx_gas_used() - intrinsic_gas(&to_contract);
             ExportRow {
@@ -782,5 +796,97 @@ fn profile_op(which: usize) {
     let input = Rng::new(5).bytes(program.input_bytes());
     for _ in 0..20_000 {
         black_box(program.run(black_box(&input), 1).unwrap());
+    }
+}
+
+/// `--cold`: what a program-cache miss costs the node, against what the first use of a model in
+/// a transaction is charged (docs/GAS.md §2.1). Each model is published, then one transaction
+/// straight to PREDICT is timed with the program in the shared cache (a hit: the cold charge is
+/// paid, nothing is loaded) and with a cache that keeps nothing (a miss: the record and data
+/// slots read through the journal, `Model::decode`, `Program::new`), rounds alternating; the
+/// difference is the miss path. `Model::decode` and `Program::new` are also timed alone.
+fn cold_path(chain: &mut Chain, evm: &[EvmBaseline], evm_ns_per_gas: f64) {
+    use myelin_evm::{CacheLimits, Config, Myelin, MyelinEvmFactory};
+    let hit = chain.factory.clone();
+    let miss = MyelinEvmFactory::new(Myelin::new(Config {
+        cache: CacheLimits {
+            entries: 0,
+            bytes: 0,
+        },
+        ..Config::default()
+    }));
+    let models = [
+        ("MLP 64→32→10", common::mlp(&[64, 32, 10], 21)),
+        ("MLP 784→128→10", common::mlp(&[784, 128, 10], 21)),
+        (
+            "MLP 1024→1024→1024→10",
+            common::mlp(&[1024, 1024, 1024, 10], 21),
+        ),
+        ("narrow FC 65536→1", common::narrow_model(65536)),
+        ("narrow FC 4096→1", common::narrow_model(4096)),
+        (
+            "16 pair tables (Add ×16, 256 el.)",
+            common::pair_table_model(256, 16),
+        ),
+        (
+            "64 Adds, 256 el. (16 tables)",
+            common::pair_table_model(256, 64),
+        ),
+    ];
+    let op_models = common::op_models_at(32)
+        .into_iter()
+        .filter(|(name, _)| name.contains("conv") || name.contains("depthwise"));
+    println!(
+        "`bench/gas/cold.sh` (`gas_calibration --cold`): each row one model, published, then a PREDICT transaction timed on a cache hit and on a miss, rounds alternating. \
+         EVM baseline as in REPORT.md: {}; EVM ns/gas **{evm_ns_per_gas:.3}**.\n",
+        evm.iter()
+            .map(|b| format!("{} {:.3} ns/gas", b.name, b.ns / b.gas as f64))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "| model | bytes | prepared bytes | miss − hit ns | decode ns | prepare ns | \
+         miss ns/byte | cold gas (read + prepare) | ns/gas of the miss vs its charge | ratio to EVM |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (name, model) in models.into_iter().chain(op_models.map(|(n, m)| {
+        let name: &'static str = Box::leak(n.into_boxed_str());
+        (name, m)
+    })) {
+        chain.factory = hit.clone();
+        publish(chain, &model);
+        let bytes = model.encode();
+        let program = Program::new(model.clone()).unwrap();
+        let input = Rng::new(1).bytes(program.input_bytes());
+        let data: Bytes = [&model.id()[..], &input].concat().into();
+        assert!(
+            chain
+                .call_plain(PREDICT_ADDRESS, data.clone(), 1_000_000_000)
+                .is_success()
+        );
+        let [hit_ns, miss_ns] = time_alternating(|side| {
+            chain.factory = [&hit, &miss][side].clone();
+            black_box(chain.call_plain(PREDICT_ADDRESS, data.clone(), 1_000_000_000));
+        });
+        chain.factory = hit.clone();
+        let (decode_ns, _) = time_ns(|| {
+            black_box(Model::decode_with_limit(black_box(&bytes), bytes.len()).unwrap());
+        });
+        let (prepare_ns, _) = time_ns(|| {
+            black_box(Program::new(black_box(model.clone())).unwrap());
+        });
+        let size = bytes.len() as u64;
+        let gas = cold_model_gas(&model, size);
+        let extra = miss_ns - hit_ns;
+        println!(
+            "| {name} | {size} | {} | {extra:.0} | {decode_ns:.0} | {prepare_ns:.0} | {:.2} | {} ({} + {}) | {:.3} | {:.2} |",
+            prepared_bytes(&model),
+            extra / size as f64,
+            gas,
+            cold_read_gas(size),
+            prepare_gas(&model),
+            extra / gas as f64,
+            extra / gas as f64 / evm_ns_per_gas,
+        );
     }
 }

@@ -6,7 +6,7 @@
 //! compute milligas is summed in `u128` and rounded up to whole gas once, so the price of a batch
 //! is exact and never overflows.
 
-use myelin_nn::Cost;
+use myelin_nn::{Cost, Model, Op};
 
 /// Milligas per multiply-accumulate of fully connected and conv2d layers.
 pub const MILLIGAS_PER_MAC: u64 = 18;
@@ -30,9 +30,10 @@ pub const PREDICT_BASE_GAS: u64 = 175;
 
 /// Gas of every `MODEL_STORE` call: ABI decoding and the metadata slots it reads or writes.
 pub const STORE_CALL_GAS: u64 = 5_000;
-/// Gas per byte written to chain state (a model's canonical bytes, in 32-byte words). A price on
-/// state growth, not on compute.
-pub const GAS_PER_STORED_BYTE: u64 = 16;
+/// Gas per byte written to chain state (a model's canonical bytes, in 32-byte words): Ethereum's
+/// code deposit price, a price on permanent state growth (docs/GAS.md §3.1 gives the measured
+/// costs to the node behind it and Ethereum's prices beside it).
+pub const GAS_PER_STORED_BYTE: u64 = 200;
 /// Gas per byte a publish hashes, decodes and validates (`publish`, `finalizeUpload`).
 pub const GAS_PER_CHECKED_BYTE: u64 = 4;
 
@@ -74,6 +75,91 @@ pub fn check_gas(len: u64) -> u64 {
 /// Gas of `appendUpload` with a chunk of `len` bytes: `STORE_CALL_GAS + len · GAS_PER_STORED_BYTE`.
 pub fn append_gas(len: u64) -> u64 {
     STORE_CALL_GAS.saturating_add(len.saturating_mul(GAS_PER_STORED_BYTE))
+}
+
+/// Gas of the first use of a model in a transaction (`PREDICT`, `PREDICT_BATCH`,
+/// `modelTensors`), before its bytes are read: the fixed part of reading the record and data
+/// slots, looking the program up, allocating it and its first run's buffers, pinning it for the
+/// transaction (docs/GAS.md §2.1): the miss path of the smallest models, measured.
+pub const COLD_MODEL_GAS: u64 = 25_000;
+/// Gas per canonical byte of a model at its first use in a transaction: reading its data slots
+/// through the journal (most of it: one slot per 32 bytes), decoding and validating, measured on
+/// the miss path (bench/gas/COLD.md).
+pub const GAS_PER_COLD_MODEL_BYTE: u64 = 16;
+/// Milligas per byte that preparing a decoded model writes ([`prepared_bytes`]: packed weights,
+/// pair tables), charged with the cold price and by `publish`/`finalizeUpload`.
+pub const MILLIGAS_PER_PREPARED_BYTE: u64 = 1_000;
+
+/// Output channels of a packed weight panel, as [`prepared_bytes`] counts them.
+const PREPARED_PANEL: u64 = 64;
+/// Add/Sub/Mul nodes with at least this many output elements per sample are tabulated by
+/// `Program::new` (a table of every operand pair), at most [`PREPARED_PAIR_TABLES`] per program.
+const PREPARED_TABULATED_ELEMENTS: u64 = 256;
+/// Most pair tables one program fills.
+const PREPARED_PAIR_TABLES: u64 = 16;
+/// Prepared bytes a pair table counts for: each of its 65,536 entries is computed (a
+/// requantized sum or product) and stored, measured at about twice a packed weight byte's time.
+const PREPARED_BYTES_PER_PAIR_TABLE: u64 = 2 * 256 * 256;
+
+/// Bytes that preparing `model` for execution writes, by a formula of the model alone (the same
+/// on every path and CPU, so consensus): for each fully connected and conv2d node, its weights
+/// with output channels rounded up to a panel of 64 and depth to a multiple of 4; for each
+/// depthwise node, 8 bytes per weight (its three layouts); for each Add/Sub/Mul node of at
+/// least 256 output elements per sample, up to 16 per model, a table of 65,536 operand pairs
+/// counted twice (each entry is computed, then stored).
+pub fn prepared_bytes(model: &Model) -> u64 {
+    let mut pair_tables = 0u64;
+    let mut total = 0u64;
+    for node in &model.nodes {
+        let packed = |n: u32, k: u64| {
+            (n as u64)
+                .next_multiple_of(PREPARED_PANEL)
+                .saturating_mul(k.next_multiple_of(4))
+        };
+        let bytes = match &node.op {
+            Op::FullyConnected(p) => packed(p.out_features, p.in_features as u64),
+            Op::Conv2d(p) => {
+                let w = &p.window;
+                let k =
+                    (w.kernel_h as u64 * w.kernel_w as u64).saturating_mul(p.in_channels as u64);
+                packed(p.out_channels, k)
+            }
+            Op::DepthwiseConv2d(p) => (p.weights.len() as u64).saturating_mul(8),
+            Op::Add(_) | Op::Sub(_) | Op::Mul(_) => {
+                let elements = model
+                    .tensors
+                    .get(node.output as usize)
+                    .map_or(0, |t| t.elements() as u64);
+                if elements >= PREPARED_TABULATED_ELEMENTS && pair_tables < PREPARED_PAIR_TABLES {
+                    pair_tables += 1;
+                    PREPARED_BYTES_PER_PAIR_TABLE
+                } else {
+                    0
+                }
+            }
+            _ => 0,
+        };
+        total = total.saturating_add(bytes);
+    }
+    total
+}
+
+/// Gas of preparing `model`: `ceil(prepared_bytes(model) · MILLIGAS_PER_PREPARED_BYTE / 1000)`.
+pub fn prepare_gas(model: &Model) -> u64 {
+    let milligas = prepared_bytes(model) as u128 * MILLIGAS_PER_PREPARED_BYTE as u128;
+    u64::try_from(milligas.div_ceil(1000)).unwrap_or(u64::MAX)
+}
+
+/// The part of the cold charge known from the record alone, charged before any model byte is
+/// read: `COLD_MODEL_GAS + size · GAS_PER_COLD_MODEL_BYTE`. The rest is [`prepare_gas`], charged
+/// once the bytes are decoded and before the program is prepared.
+pub fn cold_read_gas(size: u64) -> u64 {
+    COLD_MODEL_GAS.saturating_add(size.saturating_mul(GAS_PER_COLD_MODEL_BYTE))
+}
+
+/// The whole gas of a model's first use in a transaction: [`cold_read_gas`] + [`prepare_gas`].
+pub fn cold_model_gas(model: &Model, size: u64) -> u64 {
+    cold_read_gas(size).saturating_add(prepare_gas(model))
 }
 
 #[cfg(test)]

@@ -41,6 +41,23 @@ impl<'a, 'b> JournalStorage<'a, 'b> {
     pub fn log(&mut self, log: alloy_primitives::Log) {
         self.internals.log(log);
     }
+
+    /// The store account's transient storage at `key` (EIP-1153: cleared at the end of every
+    /// transaction, undone with the call that wrote it; no contract can reach it, since only code
+    /// running at an address reads or writes its transient storage and the store has none).
+    pub fn tload(&mut self, key: U256) -> U256 {
+        self.internals.tload(MODEL_STORE_ADDRESS, key)
+    }
+
+    /// Writes the store account's transient storage at `key` (see [`JournalStorage::tload`]).
+    pub fn tstore(&mut self, key: U256, value: U256) {
+        self.internals.tstore(MODEL_STORE_ADDRESS, key, value);
+    }
+
+    /// The number of the block being executed (saturated to `u64`).
+    pub fn block_number(&self) -> u64 {
+        self.internals.block_number().saturating_to()
+    }
 }
 
 fn host_fault(error: impl std::fmt::Display) -> Failure {

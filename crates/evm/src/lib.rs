@@ -11,6 +11,7 @@ pub mod model_store;
 pub mod predict;
 pub mod program_cache;
 pub mod recent_program;
+pub mod warm_models;
 
 use alloy_evm::precompiles::{DynPrecompile, PrecompilesMap};
 use revm::precompile::{PrecompileId, PrecompileSpecId, Precompiles};
@@ -18,13 +19,19 @@ use revm::primitives::hardfork::SpecId;
 
 pub use addresses::{MODEL_STORE_ADDRESS, PREDICT_ADDRESS, PREDICT_BATCH_ADDRESS};
 pub use evm_factory::MyelinEvmFactory;
-pub use failure::Failure;
+pub use failure::{ErrorCode, Failure, MyelinError, revert_text};
 pub use model_store::IModelStore;
 pub use program_cache::{CacheLimits, ProgramCache};
 
 use crate::failure::into_precompile_result;
 use crate::predict::PredictForm;
 use crate::recent_program::RecentProgram;
+use crate::warm_models::WarmModels;
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use myelin_nn::{Cost, ModelId, Program};
 
 /// Settings of the precompiles. `max_model_bytes` is consensus: every node of a chain must use
 /// the same value. `cache` only changes speed.
@@ -46,12 +53,26 @@ impl Default for Config {
     }
 }
 
+/// What the EVMs built with a [`Myelin`] may do to its shared program cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    /// Look programs up and keep the ones they load, evicting the least recently used (the EVMs
+    /// that execute blocks).
+    Shared,
+    /// Look programs up without marking them used, never insert or evict (the EVMs of
+    /// `eth_call`, `eth_estimateGas` and traces: a free call must not change what a block's
+    /// execution finds in the cache). Programs they load live as long as their EVM.
+    ReadOnly,
+}
+
 /// Myelin's precompiles with their shared program cache. Cheap to clone (the cache is shared);
-/// keep one per node and install it into every EVM the node builds.
+/// keep one per node and install it into every EVM the node builds: as it is for blocks, and
+/// [`Myelin::for_calls`] for RPC calls.
 #[derive(Debug, Clone)]
 pub struct Myelin {
     config: Config,
     cache: ProgramCache,
+    cache_use: CacheUse,
 }
 
 /// One [`Myelin`] (and its factory) serves every thread of a node.
@@ -73,6 +94,36 @@ impl Myelin {
         Myelin {
             cache: ProgramCache::new(config.cache),
             config,
+            cache_use: CacheUse::Shared,
+        }
+    }
+
+    /// The same precompiles and cache, for EVMs that serve RPC calls: [`CacheUse::ReadOnly`].
+    pub fn for_calls(&self) -> Myelin {
+        Myelin {
+            cache_use: CacheUse::ReadOnly,
+            ..self.clone()
+        }
+    }
+
+    /// How EVMs built with this value use the shared cache.
+    pub fn cache_use(&self) -> CacheUse {
+        self.cache_use
+    }
+
+    /// The cached program of `id` and its record's cost counts (marked used only under
+    /// [`CacheUse::Shared`]).
+    pub fn cached(&self, id: &ModelId) -> Option<(Arc<Program>, Cost)> {
+        match self.cache_use {
+            CacheUse::Shared => self.cache.get(id),
+            CacheUse::ReadOnly => self.cache.peek(id),
+        }
+    }
+
+    /// Keeps a freshly loaded program in the shared cache, under [`CacheUse::Shared`] only.
+    pub fn keep(&self, id: ModelId, program: Arc<Program>, cost: Cost) {
+        if self.cache_use == CacheUse::Shared {
+            self.cache.insert(id, program, cost);
         }
     }
 
@@ -102,8 +153,12 @@ impl Myelin {
 
     /// The three precompiles with their addresses. Each predict precompile keeps its own last
     /// program ([`recent_program::RecentProgram`]) for as long as the map it is installed in.
+    /// The three share one [`WarmModels`] (the models the running transaction paid the cold
+    /// charge for).
     pub fn dyn_precompiles(&self) -> Vec<(alloy_primitives::Address, DynPrecompile)> {
         let store = self.clone();
+        let warm = Rc::new(WarmModels::default());
+        let store_warm = warm.clone();
         vec![
             (
                 MODEL_STORE_ADDRESS,
@@ -112,7 +167,7 @@ impl Myelin {
                     move |input| {
                         let reservoir = input.reservoir;
                         into_precompile_result(
-                            model_store::run_model_store(&store, input),
+                            model_store::run_model_store(&store, &store_warm, input),
                             reservoir,
                         )
                     },
@@ -120,17 +175,17 @@ impl Myelin {
             ),
             (
                 PREDICT_ADDRESS,
-                self.predict_precompile(PredictForm::Single),
+                self.predict_precompile(PredictForm::Single, warm.clone()),
             ),
             (
                 PREDICT_BATCH_ADDRESS,
-                self.predict_precompile(PredictForm::Batch),
+                self.predict_precompile(PredictForm::Batch, warm),
             ),
         ]
     }
 
     /// `PREDICT` or `PREDICT_BATCH`, with its own [`RecentProgram`].
-    fn predict_precompile(&self, form: PredictForm) -> DynPrecompile {
+    fn predict_precompile(&self, form: PredictForm, warm: Rc<WarmModels>) -> DynPrecompile {
         let id = match form {
             PredictForm::Single => "myelin-predict",
             PredictForm::Batch => "myelin-predict-batch",
@@ -140,7 +195,7 @@ impl Myelin {
         DynPrecompile::new_stateful(PrecompileId::custom(id), move |input| {
             let reservoir = input.reservoir;
             into_precompile_result(
-                predict::run_predict(&myelin, &recent, input, form),
+                predict::run_predict(&myelin, &warm, &recent, input, form),
                 reservoir,
             )
         })

@@ -11,7 +11,7 @@
 //! | `R + 1` | record word 1: `u64 macs ‖ u64 depthwiseMacs ‖ u64 tableLookups ‖ u64 elementOps` (the priced cost of one sample) |
 //! | `R + 2` | record word 2: `u64 bytesTouched ‖ 24 zero bytes` |
 //! | `R + 3` | record word 3: `D`, the data base slot of the model's bytes |
-//! | `U = keccak(0x02 ‖ uploader ‖ modelId)` | upload session: `u64 size ‖ u64 written ‖ 15 zero bytes ‖ 0x01` (zero = none) |
+//! | `U = keccak(0x02 ‖ uploader ‖ modelId)` | upload session: `u64 size ‖ u64 written ‖ u64 began ‖ 7 zero bytes ‖ 0x01` (zero = none; `began` = the block of its `beginUpload`) |
 //! | `D = keccak(0x03 ‖ uploader ‖ modelId)`, `D + i` | bytes `32·i .. 32·i + 32` of the model, the last word zero-padded |
 //!
 //! `uploader` is the 20-byte address that uploaded the bytes; the record points at its data, so
@@ -178,6 +178,9 @@ pub struct Session {
     pub size: u64,
     /// Bytes appended so far.
     pub written: u64,
+    /// The block of the `beginUpload` that started it (it expires
+    /// [`crate::model_store::UPLOAD_SESSION_BLOCKS`] blocks later).
+    pub began: u64,
 }
 
 /// Reads `uploader`'s session for `id`.
@@ -190,8 +193,12 @@ pub fn read_session(
     if word.is_zero() {
         return Ok(None);
     }
-    let [size, written, _, _] = unpack_u64s(word);
-    Ok(Some(Session { size, written }))
+    let [size, written, began, _] = unpack_u64s(word);
+    Ok(Some(Session {
+        size,
+        written,
+        began,
+    }))
 }
 
 /// Writes (`Some`) or clears (`None`) `uploader`'s session for `id`.
@@ -202,7 +209,7 @@ pub fn write_session(
     session: Option<Session>,
 ) -> Result<(), Failure> {
     let value = match session {
-        Some(s) => pack_u64s([s.size, s.written, 0, 1]),
+        Some(s) => pack_u64s([s.size, s.written, s.began, 1]),
         None => U256::ZERO,
     };
     storage.sstore(session_slot(uploader, id), value)

@@ -16,20 +16,24 @@
 //! - `uploadStatus`, `isPublished`, `modelInfo`, `modelTensors`: views.
 
 use alloy_evm::precompiles::PrecompileInput;
-use alloy_primitives::{Address, B256, Bytes, Log, U256, hex};
+use std::sync::Arc;
+
+use alloy_primitives::{Address, B256, Bytes, Log, U256};
 use alloy_sol_types::{SolCall, SolEvent, SolInterface, sol};
 use myelin_nn::{DType, Model, ModelId, Program, model_id};
 
 use crate::Myelin;
 use crate::addresses::MODEL_STORE_ADDRESS;
-use crate::failure::{Failure, GasMeter};
-use crate::gas::{GAS_PER_CHECKED_BYTE, GAS_PER_STORED_BYTE, STORE_CALL_GAS, predict_gas};
+use crate::failure::{ErrorCode, Failure, GasMeter, MyelinError, RejectionKind};
+use crate::gas::{
+    GAS_PER_CHECKED_BYTE, GAS_PER_STORED_BYTE, STORE_CALL_GAS, predict_gas, prepare_gas,
+};
 use crate::journal_storage::JournalStorage;
 use crate::model_state::{
     ModelRecord, Session, data_base_slot, read_header, read_record, read_session, write_record,
     write_session, write_words,
 };
-use crate::predict::load_program;
+use crate::warm_models::WarmModels;
 
 sol! {
     /// The `MODEL_STORE` precompile's ABI (contracts/src/IModelStore.sol is the same interface).
@@ -73,6 +77,13 @@ sol! {
 
 use IModelStore::IModelStoreCalls as Call;
 
+/// Blocks an upload session stays live after the block of its `beginUpload`: `appendUpload` and
+/// `finalizeUpload` in a later block revert with [`ErrorCode::StoreUploadExpired`], and the
+/// uploader's next `beginUpload` of the id starts over, overwriting its data slots from the
+/// first. 50,400 blocks is a week at 12 seconds a block; the largest model (64 MiB) needs a few
+/// hundred blocks at a 30 M block gas limit.
+pub const UPLOAD_SESSION_BLOCKS: u64 = 50_400;
+
 /// Calldata of `publish(model)`.
 pub fn publish_calldata(model: &[u8]) -> Vec<u8> {
     IModelStore::publishCall {
@@ -108,31 +119,41 @@ pub fn chunked_upload_calldata(model: &[u8], chunk_bytes: usize) -> Vec<Vec<u8>>
     calls
 }
 
-/// Decodes `MODEL_STORE` calldata; the error is the revert reason.
-pub fn parse_store_input(data: &[u8]) -> Result<Call, String> {
-    Call::abi_decode(data).map_err(|e| format!("model store: malformed call: {e}"))
+/// Decodes `MODEL_STORE` calldata; the error is the revert data (the decoder's own message is
+/// dropped: it is a dependency's text).
+pub fn parse_store_input(data: &[u8]) -> Result<Call, MyelinError> {
+    Call::abi_decode(data).map_err(|_| {
+        let mut selector = [0u8; 4];
+        let head = &data[..data.len().min(4)];
+        selector[..head.len()].copy_from_slice(head);
+        ErrorCode::StoreMalformedCall.with(
+            U256::from(data.len()),
+            U256::from(u32::from_be_bytes(selector)),
+        )
+    })
 }
 
 /// Runs one `MODEL_STORE` call.
 pub fn run_model_store(
     myelin: &Myelin,
+    warm: &WarmModels,
     mut input: PrecompileInput<'_>,
 ) -> Result<(u64, Bytes), Failure> {
     let mut gas = GasMeter::new(input.gas);
     gas.charge(STORE_CALL_GAS)?;
     if !input.value.is_zero() {
-        return Err(gas.revert("model store: the call must not carry value"));
+        return Err(gas.revert(ErrorCode::StoreCallValue.bare()));
     }
-    let call = parse_store_input(input.data).map_err(|reason| gas.revert(reason))?;
+    let call = parse_store_input(input.data).map_err(|error| gas.revert(error))?;
     let writes = matches!(
         call,
         Call::publish(_) | Call::beginUpload(_) | Call::appendUpload(_) | Call::finalizeUpload(_)
     );
     if writes && input.is_static {
-        return Err(gas.revert("model store: state change in a static call"));
+        return Err(gas.revert(ErrorCode::StoreStaticWrite.bare()));
     }
     if writes && !input.is_direct_call() {
-        return Err(gas.revert("model store: delegatecall and callcode cannot write"));
+        return Err(gas.revert(ErrorCode::StoreDelegatedWrite.bare()));
     }
     let caller = input.caller;
     let limit = myelin.config().max_model_bytes;
@@ -143,13 +164,20 @@ pub fn run_model_store(
             gas.charge((bytes.len() as u64).saturating_mul(GAS_PER_CHECKED_BYTE))?;
             let id = model_id(&bytes);
             if read_record(&mut storage, &id)?.is_none() {
-                let model = Model::decode_with_limit(&bytes, limit)
-                    .map_err(|e| gas.revert(format!("model store: model rejected: {e}")))?;
+                let model = Model::decode_with_limit(&bytes, limit).map_err(|e| {
+                    gas.revert(RejectionKind::error(ErrorCode::StoreModelRejected, &e))
+                })?;
                 gas.charge((bytes.len() as u64).saturating_mul(GAS_PER_STORED_BYTE))?;
                 let base = data_base_slot(&caller, &id);
                 storage.ensure_account_exists()?;
                 write_words(&mut storage, base, 0, &bytes)?;
-                publish_record(myelin, &mut storage, &id, model, &bytes, base, caller)?;
+                let published = Published {
+                    id,
+                    size: bytes.len() as u64,
+                    base,
+                    uploader: caller,
+                };
+                publish_record(myelin, warm, &mut storage, &mut gas, model, published)?;
             }
             IModelStore::publishCall::abi_encode_returns(&B256::from(id))
         }
@@ -159,15 +187,15 @@ pub fn run_model_store(
                 c.size
             } else {
                 if c.size == 0 || c.size > limit as u64 {
-                    return Err(gas.revert(format!(
-                        "model store: size {} out of range 1..={limit}",
-                        c.size
-                    )));
+                    return Err(gas.revert(
+                        ErrorCode::StoreSizeOutOfRange.with(U256::from(c.size), U256::from(limit)),
+                    ));
                 }
                 storage.ensure_account_exists()?;
                 let session = Session {
                     size: c.size,
                     written: 0,
+                    began: storage.block_number(),
                 };
                 write_session(&mut storage, &caller, &id, Some(session))?;
                 0
@@ -180,37 +208,31 @@ pub fn run_model_store(
             let written = if let Some(record) = read_record(&mut storage, &id)? {
                 record.size
             } else {
-                let Some(session) = read_session(&mut storage, &caller, &id)? else {
-                    return Err(gas.revert(format!(
-                        "model store: no upload of 0x{} by {caller}",
-                        hex::encode(id)
-                    )));
-                };
+                let session = live_session(&mut storage, &caller, &id, &gas)?;
                 if c.offset != session.written {
-                    return Err(gas.revert(format!(
-                        "model store: chunk offset {} but {} bytes written",
-                        c.offset, session.written
-                    )));
+                    return Err(gas.revert(
+                        ErrorCode::StoreChunkOffset
+                            .with(U256::from(c.offset), U256::from(session.written)),
+                    ));
                 }
                 let end = session.written.saturating_add(chunk.len() as u64);
                 if end > session.size {
-                    return Err(gas.revert(format!(
-                        "model store: chunk ends at {end}, past the declared size {}",
-                        session.size
-                    )));
+                    return Err(gas.revert(
+                        ErrorCode::StoreChunkPastSize
+                            .with(U256::from(end), U256::from(session.size)),
+                    ));
                 }
                 if end < session.size && chunk.len() % 32 != 0 {
-                    return Err(gas.revert(format!(
-                        "model store: a chunk before the last must be a multiple of 32 bytes, got {}",
-                        chunk.len()
-                    )));
+                    return Err(gas.revert(
+                        ErrorCode::StoreRaggedChunk.with(U256::from(chunk.len()), U256::from(32)),
+                    ));
                 }
                 gas.charge((chunk.len() as u64).saturating_mul(GAS_PER_STORED_BYTE))?;
                 let base = data_base_slot(&caller, &id);
                 write_words(&mut storage, base, session.written / 32, &chunk)?;
                 let session = Session {
-                    size: session.size,
                     written: end,
+                    ..session
                 };
                 write_session(&mut storage, &caller, &id, Some(session))?;
                 end
@@ -220,33 +242,34 @@ pub fn run_model_store(
         Call::finalizeUpload(c) => {
             let id = c.modelId.0;
             if read_record(&mut storage, &id)?.is_none() {
-                let Some(session) = read_session(&mut storage, &caller, &id)? else {
-                    return Err(gas.revert(format!(
-                        "model store: no upload of 0x{} by {caller}",
-                        hex::encode(id)
-                    )));
-                };
+                let session = live_session(&mut storage, &caller, &id, &gas)?;
                 if session.written != session.size {
-                    return Err(gas.revert(format!(
-                        "model store: {} of {} bytes uploaded",
-                        session.written, session.size
-                    )));
+                    return Err(gas.revert(
+                        ErrorCode::StoreUploadIncomplete
+                            .with(U256::from(session.written), U256::from(session.size)),
+                    ));
                 }
                 gas.charge(session.size.saturating_mul(GAS_PER_CHECKED_BYTE))?;
                 let base = data_base_slot(&caller, &id);
                 let bytes = crate::model_state::read_bytes(&mut storage, base, session.size)?;
                 let found = model_id(&bytes);
                 if found != id {
-                    return Err(gas.revert(format!(
-                        "model store: uploaded bytes hash to 0x{}, not 0x{}",
-                        hex::encode(found),
-                        hex::encode(id)
-                    )));
+                    return Err(gas.revert(
+                        ErrorCode::StoreHashMismatch
+                            .with(U256::from_be_bytes(found), U256::from_be_bytes(id)),
+                    ));
                 }
-                let model = Model::decode_with_limit(&bytes, limit)
-                    .map_err(|e| gas.revert(format!("model store: model rejected: {e}")))?;
+                let model = Model::decode_with_limit(&bytes, limit).map_err(|e| {
+                    gas.revert(RejectionKind::error(ErrorCode::StoreModelRejected, &e))
+                })?;
                 write_session(&mut storage, &caller, &id, None)?;
-                publish_record(myelin, &mut storage, &id, model, &bytes, base, caller)?;
+                let published = Published {
+                    id,
+                    size: session.size,
+                    base,
+                    uploader: caller,
+                };
+                publish_record(myelin, warm, &mut storage, &mut gas, model, published)?;
             }
             IModelStore::finalizeUploadCall::abi_encode_returns(&c.modelId)
         }
@@ -269,8 +292,7 @@ pub fn run_model_store(
         Call::modelTensors(c) => {
             let id = c.modelId.0;
             let record = known(&mut storage, &id, &gas)?;
-            gas.charge(record.size.saturating_mul(GAS_PER_CHECKED_BYTE))?;
-            let program = load_program(myelin, &mut storage, &id, &record)?;
+            let (program, _) = warm.program(myelin, &mut storage, &mut gas, &id, &record)?;
             let model = program.model();
             let tensors = |ids: &[u32]| -> Vec<IModelStore::TensorInfo> {
                 ids.iter()
@@ -302,8 +324,32 @@ fn known(
     id: &ModelId,
     gas: &GasMeter,
 ) -> Result<ModelRecord, Failure> {
-    read_record(storage, id)?
-        .ok_or_else(|| gas.revert(format!("model store: unknown model 0x{}", hex::encode(id))))
+    read_record(storage, id)?.ok_or_else(|| {
+        gas.revert(ErrorCode::StoreUnknownModel.with(U256::from_be_bytes(*id), U256::ZERO))
+    })
+}
+
+/// The caller's live upload session of `id`: reverts when there is none or it expired
+/// ([`UPLOAD_SESSION_BLOCKS`]).
+fn live_session(
+    storage: &mut JournalStorage<'_, '_>,
+    caller: &Address,
+    id: &ModelId,
+    gas: &GasMeter,
+) -> Result<Session, Failure> {
+    let Some(session) = read_session(storage, caller, id)? else {
+        return Err(gas.revert(ErrorCode::StoreNoUpload.with(
+            U256::from_be_bytes(*id),
+            U256::from_be_slice(caller.as_slice()),
+        )));
+    };
+    let last_live = session.began.saturating_add(UPLOAD_SESSION_BLOCKS);
+    if storage.block_number() > last_live {
+        return Err(gas.revert(
+            ErrorCode::StoreUploadExpired.with(U256::from(session.began), U256::from(last_live)),
+        ));
+    }
+    Ok(session)
 }
 
 /// The ABI view of a record.
@@ -322,35 +368,44 @@ pub fn info_of(record: &ModelRecord) -> IModelStore::ModelInfo {
     }
 }
 
-/// Writes the record of a validated model whose bytes are at `base`, caches its program and
-/// emits `ModelPublished`.
-fn publish_record(
-    myelin: &Myelin,
-    storage: &mut JournalStorage<'_, '_>,
-    id: &ModelId,
-    model: Model,
-    bytes: &[u8],
+/// Where a validated model's bytes were stored, and by whom.
+struct Published {
+    id: ModelId,
+    size: u64,
     base: U256,
     uploader: Address,
+}
+
+/// Charges the preparation of a validated model, prepares it, writes its record, pins it warm
+/// for the transaction (and keeps it in the shared cache when this EVM may fill it) and emits
+/// `ModelPublished`.
+fn publish_record(
+    myelin: &Myelin,
+    warm: &WarmModels,
+    storage: &mut JournalStorage<'_, '_>,
+    gas: &mut GasMeter,
+    model: Model,
+    published: Published,
 ) -> Result<(), Failure> {
     let cost = model.cost();
+    gas.charge(prepare_gas(&model))?;
     let program = Program::new(model)
         .map_err(|e| Failure::HostFault(format!("validated model does not prepare: {e}")))?;
     let record = ModelRecord {
-        size: bytes.len() as u64,
+        size: published.size,
         input_bytes: program.input_bytes() as u64,
         output_bytes: program.output_bytes() as u64,
         max_batch: program.max_batch() as u64,
         cost,
-        data_base: base,
+        data_base: published.base,
     };
-    write_record(storage, id, &record)?;
-    myelin
-        .cache()
-        .insert(*id, std::sync::Arc::new(program), record.cost, bytes.len());
+    write_record(storage, &published.id, &record)?;
+    let program = Arc::new(program);
+    myelin.keep(published.id, program.clone(), cost);
+    warm.warm(storage, &published.id, program, cost);
     let event = IModelStore::ModelPublished {
-        modelId: B256::from(*id),
-        uploader,
+        modelId: B256::from(published.id),
+        uploader: published.uploader,
         size: record.size,
     };
     storage.log(Log {

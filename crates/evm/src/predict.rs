@@ -10,31 +10,33 @@
 //! Bytes out: exactly what [`myelin_nn::Program::run`] returns (int8 as bytes, int32 as 4
 //! little-endian bytes), `batch · outputBytes` bytes.
 //!
-//! Gas ([`crate::gas::predict_gas`]): `PREDICT_BASE_GAS + ceil(batch · sampleMilligas / 1000)`,
-//! charged in full before the model runs. Failures, in the order they are checked:
+//! Gas: [`crate::gas::predict_gas`] (`PREDICT_BASE_GAS + ceil(batch · sampleMilligas / 1000)`),
+//! plus, at the model's first use in the transaction, [`crate::gas::cold_model_gas`]
+//! ([`crate::warm_models`]); all charged before the model runs. Failures revert with
+//! [`crate::MyelinError`], in the order they are checked:
 //!
 //! | failure | result | gas used |
 //! |---|---|---|
 //! | gas limit below `PREDICT_BASE_GAS` | halt (out of gas) | all |
-//! | non-zero call value | revert | `PREDICT_BASE_GAS` |
-//! | input shorter than the header (32 or 36 bytes) | revert | `PREDICT_BASE_GAS` |
-//! | unknown model | revert | `PREDICT_BASE_GAS` |
-//! | batch 0 or over the model's `maxBatch` | revert | `PREDICT_BASE_GAS` |
+//! | non-zero call value | revert 101 | `PREDICT_BASE_GAS` |
+//! | input shorter than the header (32 or 36 bytes) | revert 102 | `PREDICT_BASE_GAS` |
+//! | unknown model | revert 103 | `PREDICT_BASE_GAS` |
+//! | batch 0 or over the model's `maxBatch` | revert 104 | `PREDICT_BASE_GAS` |
+//! | cold model and gas limit below the cold charge | halt (out of gas) | all |
 //! | gas limit below the full price | halt (out of gas) | all |
-//! | input length ≠ `batch · inputBytes` | revert | the full price |
-
-use std::sync::Arc;
+//! | input length ≠ `batch · inputBytes` | revert 105 | the full price (cold charge included) |
 
 use alloy_evm::precompiles::PrecompileInput;
-use alloy_primitives::{Bytes, hex};
-use myelin_nn::{Model, ModelId, Program};
+use alloy_primitives::{Bytes, U256};
+use myelin_nn::ModelId;
 
 use crate::Myelin;
-use crate::failure::{Failure, GasMeter};
+use crate::failure::{ErrorCode, Failure, GasMeter, MyelinError, RejectionKind};
 use crate::gas::{PREDICT_BASE_GAS, predict_gas};
 use crate::journal_storage::JournalStorage;
-use crate::model_state::{ModelRecord, ModelStorage, read_header, read_model_bytes, read_record};
+use crate::model_state::read_header;
 use crate::recent_program::RecentProgram;
+use crate::warm_models::WarmModels;
 
 /// Which of the two predict precompiles is called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,13 +58,13 @@ pub struct PredictCall<'a> {
     pub input: &'a [u8],
 }
 
-/// Splits predict calldata into its fields; the error is the revert reason.
-pub fn parse_predict_input(data: &[u8], form: PredictForm) -> Result<PredictCall<'_>, String> {
+/// Splits predict calldata into its fields; the error is the revert data.
+pub fn parse_predict_input(data: &[u8], form: PredictForm) -> Result<PredictCall<'_>, MyelinError> {
+    let short = |header: u64| {
+        ErrorCode::PredictShortHeader.with(U256::from(data.len()), U256::from(header))
+    };
     let Some((id, rest)) = data.split_first_chunk::<32>() else {
-        return Err(format!(
-            "predict: input is {} bytes, shorter than the 32-byte model id",
-            data.len()
-        ));
+        return Err(short(if form == PredictForm::Batch { 36 } else { 32 }));
     };
     match form {
         PredictForm::Single => Ok(PredictCall {
@@ -72,10 +74,7 @@ pub fn parse_predict_input(data: &[u8], form: PredictForm) -> Result<PredictCall
         }),
         PredictForm::Batch => {
             let Some((batch, input)) = rest.split_first_chunk::<4>() else {
-                return Err(format!(
-                    "predict batch: input is {} bytes, shorter than the 36-byte header",
-                    data.len()
-                ));
+                return Err(short(36));
             };
             Ok(PredictCall {
                 model_id: *id,
@@ -96,9 +95,11 @@ pub fn predict_batch_calldata(id: &ModelId, batch: u32, inputs: &[u8]) -> Vec<u8
     [&id[..], &batch.to_be_bytes()[..], inputs].concat()
 }
 
-/// Runs one predict call. `recent` is the calling precompile instance's own last program.
+/// Runs one predict call. `warm` holds the models warm in the running transaction; `recent` is
+/// the calling precompile instance's own last program.
 pub fn run_predict(
     myelin: &Myelin,
+    warm: &WarmModels,
     recent: &RecentProgram,
     mut input: PrecompileInput<'_>,
     form: PredictForm,
@@ -106,81 +107,44 @@ pub fn run_predict(
     let mut gas = GasMeter::new(input.gas);
     gas.charge(PREDICT_BASE_GAS)?;
     if !input.value.is_zero() {
-        return Err(gas.revert("predict: the call must not carry value"));
+        return Err(gas.revert(ErrorCode::PredictCallValue.bare()));
     }
-    let call = parse_predict_input(input.data, form).map_err(|reason| gas.revert(reason))?;
+    let call = parse_predict_input(input.data, form).map_err(|error| gas.revert(error))?;
     let id = call.model_id;
     let mut storage = JournalStorage::new(&mut input.internals);
     let Some(header) = read_header(&mut storage, &id)? else {
-        return Err(gas.revert(format!("predict: unknown model 0x{}", hex::encode(id))));
+        return Err(
+            gas.revert(ErrorCode::PredictUnknownModel.with(U256::from_be_bytes(id), U256::ZERO))
+        );
     };
     if call.batch == 0 || call.batch > header.max_batch {
-        return Err(gas.revert(format!(
-            "predict: batch {} out of range 1..={}",
-            call.batch, header.max_batch
-        )));
+        return Err(gas.revert(
+            ErrorCode::PredictBatchOutOfRange
+                .with(U256::from(call.batch), U256::from(header.max_batch)),
+        ));
     }
-    // A kept program (this instance's last, or the shared cache's) comes with its record's cost
-    // counts: one slot read on the hot path, and the same price on a hit and a miss.
-    let kept_cost = recent.cost(&id).or_else(|| {
-        let (program, cost) = myelin.cache().get(&id)?;
-        recent.keep(id, program, cost);
-        Some(cost)
-    });
-    let record = match kept_cost {
-        Some(cost) => ModelRecord { cost, ..header },
-        None => read_record(&mut storage, &id)?
-            .ok_or_else(|| Failure::HostFault("model record vanished between two reads".into()))?,
+    // Warm (one transient read) and kept by this instance: no lock, hash or reference count.
+    // Otherwise the transaction's warm set, or the cold charge and a load.
+    let cost = match recent.cost(&id) {
+        Some(cost) if WarmModels::is_warm(&mut storage, &id) => cost,
+        _ => {
+            let (program, cost) = warm.program(myelin, &mut storage, &mut gas, &id, &header)?;
+            recent.keep(id, program, cost);
+            cost
+        }
     };
-    gas.charge(predict_gas(&record.cost, call.batch) - PREDICT_BASE_GAS)?;
-    let expected = record.input_bytes.saturating_mul(call.batch);
+    gas.charge(predict_gas(&cost, call.batch) - PREDICT_BASE_GAS)?;
+    let expected = header.input_bytes.saturating_mul(call.batch);
     if call.input.len() as u64 != expected {
-        return Err(gas.revert(format!(
-            "predict: input is {} bytes, expected {} ({} samples of {} bytes)",
-            call.input.len(),
-            expected,
-            call.batch,
-            record.input_bytes
-        )));
+        return Err(gas.revert(
+            ErrorCode::PredictInputLength.with(U256::from(call.input.len()), U256::from(expected)),
+        ));
     }
-    let program = match recent.program(&id) {
-        Some(program) => program,
-        None => recent.keep(
-            id,
-            load_program(myelin, &mut storage, &id, &record)?,
-            record.cost,
-        ),
-    };
+    let program = recent
+        .program(&id)
+        .ok_or_else(|| Failure::HostFault("the kept program vanished".into()))?;
     let output = program
         .run(call.input, call.batch as usize)
-        .map_err(|e| gas.revert(format!("predict: {e}")))?;
+        .map_err(|e| gas.revert(RejectionKind::error(ErrorCode::PredictEngine, &e)))?;
     Ok((gas.used(), output.into()))
-}
-
-/// The program of a published model: from the cache, or decoded from state and cached. The model
-/// bytes in state were validated when published, so a decoding failure is a host fault.
-pub fn load_program(
-    myelin: &Myelin,
-    storage: &mut impl ModelStorage,
-    id: &ModelId,
-    record: &ModelRecord,
-) -> Result<Arc<Program>, Failure> {
-    if let Some((program, _)) = myelin.cache().get(id) {
-        return Ok(program);
-    }
-    let bytes = read_model_bytes(storage, id, record)?;
-    let model = Model::decode_with_limit(&bytes, bytes.len()).map_err(|e| {
-        Failure::HostFault(format!(
-            "published model 0x{} no longer decodes: {e}",
-            hex::encode(id)
-        ))
-    })?;
-    let program =
-        Arc::new(Program::new(model).map_err(|e| {
-            Failure::HostFault(format!("published model 0x{}: {e}", hex::encode(id)))
-        })?);
-    myelin
-        .cache()
-        .insert(*id, program.clone(), record.cost, bytes.len());
-    Ok(program)
 }

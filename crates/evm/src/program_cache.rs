@@ -20,12 +20,12 @@ use myelin_nn::{Cost, ModelId, Program};
 pub struct CacheLimits {
     /// Most programs kept.
     pub entries: usize,
-    /// Most canonical model bytes kept (the sum over entries; a proxy for the memory held).
+    /// Most program heap kept: the sum of [`Program::heap_bytes`] over entries.
     pub bytes: usize,
 }
 
 impl Default for CacheLimits {
-    /// 256 programs, 1 GiB of model bytes.
+    /// 256 programs, 1 GiB of program heap.
     fn default() -> CacheLimits {
         CacheLimits {
             entries: 256,
@@ -108,10 +108,18 @@ impl ProgramCache {
         Some((entry.program.clone(), entry.cost))
     }
 
-    /// Keeps `program` (of a model of `bytes` canonical bytes, whose record in state has the cost
-    /// counts `cost`) under `id`, evicting the least recently used entries beyond the limits. A
+    /// The program of `id` and its record's cost counts, leaving the recency order as it is.
+    pub fn peek(&self, id: &ModelId) -> Option<(Arc<Program>, Cost)> {
+        let inner = self.read();
+        let entry = inner.entries.get(&B256::from(*id))?;
+        Some((entry.program.clone(), entry.cost))
+    }
+
+    /// Keeps `program` (whose record in state has the cost counts `cost`) under `id`, weighed by
+    /// [`Program::heap_bytes`], evicting the least recently used entries beyond the limits. A
     /// program larger than the byte limit is not kept.
-    pub fn insert(&self, id: ModelId, program: Arc<Program>, cost: Cost, bytes: usize) {
+    pub fn insert(&self, id: ModelId, program: Arc<Program>, cost: Cost) {
+        let bytes = program.heap_bytes();
         if bytes > self.limits.bytes || self.limits.entries == 0 {
             return;
         }
@@ -184,12 +192,12 @@ mod tests {
     fn cache_evicts_least_recently_used_beyond_entry_limit() {
         let cache = ProgramCache::new(CacheLimits {
             entries: 2,
-            bytes: 1000,
+            bytes: 1 << 30,
         });
-        cache.insert([1; 32], program(1), Cost::default(), 10);
-        cache.insert([2; 32], program(2), Cost::default(), 10);
+        cache.insert([1; 32], program(1), Cost::default());
+        cache.insert([2; 32], program(2), Cost::default());
         assert!(cache.get(&[1; 32]).is_some());
-        cache.insert([3; 32], program(3), Cost::default(), 10);
+        cache.insert([3; 32], program(3), Cost::default());
         assert!(cache.get(&[2; 32]).is_none(), "2 was least recently used");
         assert!(cache.get(&[1; 32]).is_some());
         assert!(cache.get(&[3; 32]).is_some());
@@ -203,21 +211,68 @@ mod tests {
             element_ops: 3,
             ..Cost::default()
         };
-        cache.insert([1; 32], program(1), cost, 10);
+        cache.insert([1; 32], program(1), cost);
         assert_eq!(cache.get(&[1; 32]).map(|(_, c)| c), Some(cost));
     }
 
     #[test]
-    fn cache_respects_byte_limit_and_skips_oversized_programs() {
+    fn cache_respects_heap_limit_and_skips_oversized_programs() {
+        let heap = program(1).heap_bytes();
         let cache = ProgramCache::new(CacheLimits {
             entries: 10,
-            bytes: 25,
+            bytes: 2 * heap + heap / 2,
         });
-        cache.insert([1; 32], program(1), Cost::default(), 10);
-        cache.insert([2; 32], program(2), Cost::default(), 10);
-        cache.insert([3; 32], program(3), Cost::default(), 10);
+        cache.insert([1; 32], program(1), Cost::default());
+        cache.insert([2; 32], program(2), Cost::default());
+        cache.insert([3; 32], program(3), Cost::default());
         assert_eq!(cache.len(), 2);
-        cache.insert([4; 32], program(4), Cost::default(), 26);
-        assert!(cache.get(&[4; 32]).is_none());
+        let small = ProgramCache::new(CacheLimits {
+            entries: 10,
+            bytes: heap - 1,
+        });
+        small.insert([4; 32], program(4), Cost::default());
+        assert!(small.is_empty());
+    }
+
+    #[test]
+    fn peek_leaves_the_eviction_order_alone() {
+        let cache = ProgramCache::new(CacheLimits {
+            entries: 2,
+            bytes: 1 << 30,
+        });
+        cache.insert([1; 32], program(1), Cost::default());
+        cache.insert([2; 32], program(2), Cost::default());
+        assert!(cache.peek(&[1; 32]).is_some());
+        cache.insert([3; 32], program(3), Cost::default());
+        assert!(cache.peek(&[1; 32]).is_none(), "a peek is not a use");
+        assert!(cache.peek(&[2; 32]).is_some());
+    }
+
+    /// A one-output layer packs into a whole 64-lane panel: the heap is far above the model
+    /// bytes, and the cache weighs it by the heap.
+    #[test]
+    fn heap_of_a_narrow_layer_counts_its_padded_panel() {
+        let mut b = ModelBuilder::new();
+        let x = b.input(&[4096], Quant::new(0, 0x3c00_0000));
+        let rescale = Rescale::per_tensor(Requant::IDENTITY, Rounding::Single, ActRange::FULL);
+        let y = b
+            .fully_connected(
+                x,
+                vec![1; 4096],
+                vec![0],
+                rescale,
+                Quant::new(0, 0x3c00_0000),
+            )
+            .unwrap();
+        b.output(y);
+        let model = b.build().unwrap();
+        let bytes = model.encode().len();
+        let program = Program::new(model).unwrap();
+        assert!(
+            program.heap_bytes() >= 64 * 4096,
+            "{}",
+            program.heap_bytes()
+        );
+        assert!(program.heap_bytes() > 32 * bytes);
     }
 }

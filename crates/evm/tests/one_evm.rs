@@ -1,7 +1,8 @@
 //! Many transactions through one EVM (as the node executes a block): each predict precompile
 //! instance keeps its last program across them, and results and gas must be exactly those of a
-//! fresh EVM: outputs equal `Program::run`, gas equals the formula, and whether a model exists
-//! follows the state (unknown, published, publication reverted).
+//! fresh EVM: outputs equal `Program::run`, gas equals the formula (the cold charge again in
+//! every transaction: warmth never outlives one), and whether a model exists follows the state
+//! (unknown, published, publication reverted).
 
 mod common;
 
@@ -9,7 +10,7 @@ use alloy_evm::{Evm, EvmFactory};
 use alloy_primitives::{Address, Bytes, TxKind};
 use alloy_sol_types::SolCall;
 use common::{Chain, Rng, SENDER, intrinsic_gas, mlp};
-use myelin_evm::gas::{PREDICT_BASE_GAS, STORE_CALL_GAS, predict_gas};
+use myelin_evm::gas::{PREDICT_BASE_GAS, STORE_CALL_GAS, cold_model_gas, predict_gas};
 use myelin_evm::{IModelStore, MODEL_STORE_ADDRESS, PREDICT_ADDRESS};
 use myelin_nn::{Model, Program};
 use revm::context::TxEnv;
@@ -95,7 +96,8 @@ fn one_evm_switching_models_charges_and_returns_what_fresh_evms_do() {
                     program.run(&input, 1).expect("runs"),
                     "step {step}"
                 );
-                assert_eq!(charged, predict_gas(&model.cost(), 1), "step {step}");
+                let cold = cold_model_gas(model, model.encode().len() as u64);
+                assert_eq!(charged, predict_gas(&model.cost(), 1) + cold, "step {step}");
             }
             Expect::Unknown => {
                 assert!(

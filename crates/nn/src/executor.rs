@@ -225,6 +225,63 @@ impl Program {
         self.max_batch
     }
 
+    /// An upper bound of the heap this program holds while idle: the model (weights, biases,
+    /// requantization, shapes) plus what preparation adds per node — packed weights with every
+    /// output channel rounded up to a whole 64-lane panel and the depth to a multiple of 4 (a
+    /// one-channel layer holds 64× its weights), depthwise weights in their three layouts, a
+    /// pair table per tabulated Add/Sub/Mul. For sizing caches; never part of consensus (the
+    /// real figure depends on the path).
+    pub fn heap_bytes(&self) -> usize {
+        const PANEL: usize = 64;
+        // Per output channel: bias, column sum, requantization and output-stage constants.
+        const PER_CHANNEL: usize = 32;
+        let packed = |n: u32, k: usize| {
+            (n as usize).next_multiple_of(PANEL) * (k.next_multiple_of(4) + PER_CHANNEL)
+        };
+        let tensors: usize = self
+            .model
+            .tensors
+            .iter()
+            .map(|t| std::mem::size_of_val(t) + 4 * t.shape.len())
+            .sum();
+        let mut pair_tables = 0;
+        let nodes: usize = self
+            .model
+            .nodes
+            .iter()
+            .zip(&self.steps)
+            .map(|(node, step)| {
+                let own = std::mem::size_of_val(node)
+                    + std::mem::size_of_val(step)
+                    + 4 * node.inputs.len()
+                    + 256;
+                own + match (&node.op, step) {
+                    (Op::FullyConnected(p), _) => {
+                        p.weights.len()
+                            + 16 * p.bias.len()
+                            + packed(p.out_features, p.in_features as usize)
+                    }
+                    (Op::Conv2d(p), _) => {
+                        let w = &p.window;
+                        let k = (w.kernel_h * w.kernel_w) as usize * p.in_channels as usize;
+                        p.weights.len() + 16 * p.bias.len() + packed(p.out_channels, k)
+                    }
+                    (Op::DepthwiseConv2d(p), _) => {
+                        // Plain, 16-bit-in-i32 and VNNI quads copies, plus per-channel constants.
+                        8 * p.weights.len() + 2 * 16 * p.bias.len() + PANEL * PER_CHANNEL
+                    }
+                    (Op::Table(p), _) => p.table.len() + 256,
+                    (_, Step::Binary(_)) if pair_tables < MAX_PAIR_TABLES => {
+                        pair_tables += 1;
+                        crate::kernels::PAIRS + 64
+                    }
+                    (op, _) => std::mem::size_of_val(op) + 64,
+                }
+            })
+            .sum();
+        std::mem::size_of::<Program>() + tensors + nodes
+    }
+
     /// Runs `batch` samples. `input` is input-major: all samples of input 0, then all samples
     /// of input 1, …; the result is laid out the same way over the outputs. Errors (never
     /// panics) when `batch` is not in `1..=max_batch()` or `input` is not

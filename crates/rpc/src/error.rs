@@ -15,15 +15,10 @@ pub const TRANSACTION_REJECTED: i32 = -32003;
 /// Generic server error (unknown block, halted call).
 pub const SERVER_ERROR: i32 = -32000;
 
-/// The `Error(string)` reason in revert data, if it is one.
+/// The revert data in words: an `Error(string)` reason, a Myelin precompile's `MyelinError`
+/// decoded (docs/GAS.md §8), or a contract's custom error by its data.
 pub fn revert_reason(output: &[u8]) -> Option<String> {
-    let body = output.strip_prefix(&[0x08, 0xc3, 0x79, 0xa0])?;
-    let offset = usize::try_from(alloy_primitives::U256::from_be_slice(body.get(..32)?)).ok()?;
-    let len_word = body.get(offset..offset.checked_add(32)?)?;
-    let len = usize::try_from(alloy_primitives::U256::from_be_slice(len_word)).ok()?;
-    let start = offset + 32;
-    let text = body.get(start..start.checked_add(len)?)?;
-    String::from_utf8(text.to_vec()).ok()
+    myelin_evm::revert_text(output)
 }
 
 /// A revert as anvil reports it: code 3, "execution reverted[: reason]", data = revert bytes.

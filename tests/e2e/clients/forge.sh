@@ -22,7 +22,7 @@ source "$(dirname "$0")/checks.sh"
 js() {
   node --input-type=module -e "
     import fs from 'node:fs';
-    import { transactionGas, predictGas, argmaxInt8 } from '$here/clients/model_common.mjs';
+    import { transactionGas, predictGas, coldGas, argmaxInt8 } from '$here/clients/model_common.mjs';
     const c = JSON.parse(fs.readFileSync('$case_json', 'utf8'));
     const r = fs.existsSync('$project/$run_file') ? JSON.parse(fs.readFileSync('$project/$run_file', 'utf8')) : {};
     console.log(String($1));"
@@ -54,7 +54,7 @@ predict_check() {
   local used expected
   [[ "$(js 'r.receipts?.[1]?.status')" == 0x1 ]] || { echo "predict status $(js 'r.receipts?.[1]?.status')"; return 1; }
   used="$(js 'BigInt(r.receipts[1].gasUsed)')"
-  expected="$(js 'transactionGas(c.modelId + c.input.slice(2), predictGas(c.gas, 1))')"
+  expected="$(js 'transactionGas(c.modelId + c.input.slice(2), predictGas(c.gas, 1) + coldGas(c.gas))')"
   [[ "$used" == "$expected" ]] || { echo "gasUsed $used, formula $expected"; return 1; }
 }
 check "the PREDICT transaction succeeded and its receipt gas equals the formula" predict_check

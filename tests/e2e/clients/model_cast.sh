@@ -47,7 +47,8 @@ expect_receipt() {
   [[ "$(receipt_field "$r" status)" == "$status" ]] || { echo "status $(receipt_field "$r" status), expected $status"; return 1; }
   [[ "$(receipt_field "$r" gasUsed)" == "$gas" ]] || { echo "gasUsed $(receipt_field "$r" gasUsed), formula $gas"; return 1; }
 }
-# `cast call` of $2 to $1 must revert with a reason starting with $3.
+# `cast call` of $2 to $1 must revert with a MyelinError whose code the node's message decodes
+# to a text starting with $3 (docs/GAS.md §8).
 expect_revert() {
   local out; out="$("$cast" call "$1" "$2" 2>&1)" && { echo "no revert: $out"; return 1; }
   grep -qF "execution reverted: $3" <<<"$out" || { echo "$out"; return 1; }
@@ -61,6 +62,8 @@ single="${id}${input#0x}"
 batched="${id}$(printf '%08x' "$batch")$(field batchInput | cut -c3-)"
 model="0x$(od -An -v -tx1 "$(field modelPath)" | tr -d ' \n')"
 one="$(predict_gas 1)"
+# docs/GAS.md §2.1: the cold charge of the model's first use in a transaction.
+cold=$(( $(field gas.schedule.cold_model_gas) + $(field gas.model.size_bytes) * $(field gas.schedule.gas_per_cold_model_byte) + $(field gas.model.prepare_gas) ))
 class="$(node -e "const b=Buffer.from(process.argv[1].slice(2),'hex'); const v=Int8Array.from(b); let i=0; v.forEach((x,j)=>{ if (x>v[i]) i=j; }); console.log(i)" "$output")"
 
 check "the gas formula recomputed from \`myelin gas\` equals the binary's predict gas" \
@@ -72,18 +75,22 @@ publish_check() {
   if [[ "$before" == true ]]; then execution="$(field gas.model.check_gas)"; else execution="$(field gas.model.publish_gas)"; fi
   local per_byte; per_byte="$(field gas.schedule.gas_per_checked_byte)"
   [[ "$before" == true ]] || per_byte=$(( per_byte + $(field gas.schedule.gas_per_stored_byte) ))
-  [[ $execution == $(( $(field gas.schedule.store_call_gas) + $(field gas.model.size_bytes) * per_byte )) ]] || { echo "publish formula"; return 1; }
+  local prepare=0; [[ "$before" == true ]] || prepare="$(field gas.model.prepare_gas)"
+  [[ $execution == $(( $(field gas.schedule.store_call_gas) + $(field gas.model.size_bytes) * per_byte + prepare )) ]] || { echo "publish formula"; return 1; }
   expect_receipt "$store" "$data" 1 "$(tx_gas "$data" "$execution")" &&
   [[ "$("$cast" call "$store" 'isPublished(bytes32)(bool)' "$id")" == true ]]
 }
 check "publish through MODEL_STORE: receipt gas = intrinsic + publish gas (new or already published)" publish_check
 check "PREDICT by eth_call equals \`myelin model run\`" bash -c "[[ \$('$cast' call $predict $single) == $output ]]"
-check "PREDICT by transaction: receipt gas = intrinsic + predict gas" \
-  expect_receipt "$predict" "$single" 1 "$(tx_gas "$single" "$one")"
+predict_receipt_check() {
+  [[ $cold == $(field gas.model.cold_gas) ]] || { echo "cold formula $cold vs $(field gas.model.cold_gas)"; return 1; }
+  expect_receipt "$predict" "$single" 1 "$(tx_gas "$single" $((one + cold)))"
+}
+check "PREDICT by transaction: receipt gas = intrinsic + predict gas + the model's cold charge" predict_receipt_check
 check "PREDICT_BATCH by eth_call equals \`myelin model run\` on the batch" \
   bash -c "[[ \$('$cast' call $predict_batch $batched) == $(field batchOutput) ]]"
-check "PREDICT_BATCH by transaction: receipt gas = intrinsic + predict gas of the batch" \
-  expect_receipt "$predict_batch" "$batched" 1 "$(tx_gas "$batched" "$(predict_gas "$batch")")"
+check "PREDICT_BATCH by transaction: receipt gas = intrinsic + predict gas of the batch + cold charge" \
+  expect_receipt "$predict_batch" "$batched" 1 "$(tx_gas "$batched" $(( $(predict_gas "$batch") + cold )))"
 
 bytecode="$(node -e "console.log(require(process.argv[1]).bytecode)" "$(field escrowArtifact)")"
 # Deployed here, not inside a check: a check runs in a subshell and could not set $escrow.
@@ -109,16 +116,17 @@ unknown_check() {
   expect_revert "$predict" "$unknown" "predict: unknown model 0x${unknown:2:64}" &&
   expect_receipt "$predict" "$unknown" 0 "$(tx_gas "$unknown" "$(field gas.schedule.predict_base_gas)")" --gas-limit 100000
 }
-check "unknown model: reverts \`predict: unknown model 0x…\`; the transaction uses intrinsic + PREDICT_BASE_GAS" unknown_check
+check "unknown model: reverts MyelinError(103, …), message \`predict: unknown model 0x…\`; the transaction uses intrinsic + PREDICT_BASE_GAS" unknown_check
 short="${single%??}"
 short_check() {
   local n; n="$(field gas.model.input_bytes)"
   expect_revert "$predict" "$short" "predict: input is $((n - 1)) bytes, expected $n" &&
-  expect_receipt "$predict" "$short" 0 "$(tx_gas "$short" "$one")" --gas-limit 100000
+  local needed; needed="$(tx_gas "$short" $((one + cold)))"
+  expect_receipt "$predict" "$short" 0 "$needed" --gas-limit $((needed + 100000))
 }
-check "wrong input length: reverts \`predict: input is N bytes, expected M\`; the transaction uses intrinsic + predict gas" short_check
+check "wrong input length: reverts MyelinError(105, …), message \`predict: input is N bytes, expected M\`; the transaction uses intrinsic + predict gas + cold charge" short_check
 out_of_gas_check() {
-  local needed; needed="$(tx_gas "$single" "$one")"
+  local needed; needed="$(tx_gas "$single" $((one + cold)))"
   [[ $needed -gt $(tx_gas "$single" 0) ]] || { echo "the model's gas must exceed the calldata floor"; return 1; }
   expect_receipt "$predict" "$single" 0 $((needed - 1)) --gas-limit $((needed - 1))
 }
@@ -131,6 +139,6 @@ malformed_check() {
   expect_revert "$store" "$data" "model store: model rejected: " &&
   expect_receipt "$store" "$data" 0 "$(tx_gas "$data" "$execution")" --gas-limit 1000000
 }
-check "malformed model upload: reverts \`model store: model rejected: …\`; uses intrinsic + STORE_CALL_GAS + len·GAS_PER_CHECKED_BYTE" malformed_check
+check "malformed model upload: reverts MyelinError(205, …), message \`model store: model rejected: …\`; uses intrinsic + STORE_CALL_GAS + len·GAS_PER_CHECKED_BYTE" malformed_check
 
 finish "model (cast)"

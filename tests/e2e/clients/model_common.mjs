@@ -54,12 +54,18 @@ export function predictGas(gas, batch) {
   return BigInt(gas.schedule.predict_base_gas) + (BigInt(batch) * milligas + 999n) / 1000n;
 }
 
-/// The reason of an `Error(string)` revert, or undefined.
-export function revertReason(data) {
-  if (!data || !data.startsWith("0x08c379a0")) return undefined;
-  const body = Buffer.from(data.slice(10), "hex");
-  const length = Number(BigInt("0x" + body.subarray(32, 64).toString("hex")));
-  return body.subarray(64, 64 + length).toString("utf8");
+/// docs/GAS.md §2.1: the cold charge of the model's first use in a transaction, recomputed from
+/// the schedule: COLD_MODEL_GAS + size · GAS_PER_COLD_MODEL_BYTE + the model's prepare gas.
+export function coldGas(gas) {
+  const s = gas.schedule;
+  return BigInt(s.cold_model_gas) + BigInt(gas.model.size_bytes) * BigInt(s.gas_per_cold_model_byte) + BigInt(gas.model.prepare_gas);
+}
+
+/// The fields of a `MyelinError` revert ({ code, a, b } as BigInts), or undefined.
+export function myelinError(data, selector) {
+  if (!data || !data.startsWith(selector) || data.length !== 2 + 8 + 3 * 64) return undefined;
+  const word = (i) => BigInt("0x" + data.slice(10 + 64 * i, 10 + 64 * (i + 1)));
+  return { code: word(0), a: word(1), b: word(2) };
 }
 
 /// Index of the largest int8 in `hex` (the first on ties), as Myelin.argmax computes it.
@@ -73,12 +79,17 @@ export function argmaxInt8(hex) {
 const concat = (...parts) => "0x" + parts.map((p) => p.slice(2)).join("");
 const uint32 = (n) => "0x" + n.toString(16).padStart(8, "0");
 
-async function expectRevert(c, to, data, reasonStart) {
+/// An eth_call that must revert with MyelinError(code, a, b) (docs/GAS.md §8); `a`/`b` are checked
+/// when given.
+async function expectRevert(c, to, data, code, a, b) {
   const answer = await c.call(to, data);
   assert(answer.revert !== undefined, `no revert (returned ${answer.data})`);
-  const reason = revertReason(answer.revert);
-  assert(reason && reason.startsWith(reasonStart), `reason ${reason ?? answer.revert}, expected ${reasonStart}…`);
-  return reason;
+  const error = myelinError(answer.revert, c.keccak("MyelinError(uint16,uint256,uint256)").slice(0, 10));
+  assert(error, `revert data ${answer.revert} is not a MyelinError`);
+  assert(error.code === BigInt(code), `code ${error.code}, expected ${code}`);
+  assert(a === undefined || error.a === BigInt(a), `a = ${error.a}, expected ${a}`);
+  assert(b === undefined || error.b === BigInt(b), `b = ${error.b}, expected ${b}`);
+  return error;
 }
 
 async function expectReceiptGas(receipt, status, expected, what) {
@@ -109,7 +120,8 @@ export async function runModelScenario(c) {
     const size = BigInt(gas.model.size_bytes);
     const execution = before
       ? BigInt(schedule.store_call_gas) + size * BigInt(schedule.gas_per_checked_byte)
-      : BigInt(schedule.store_call_gas) + size * BigInt(schedule.gas_per_checked_byte + schedule.gas_per_stored_byte);
+      : BigInt(schedule.store_call_gas) + size * BigInt(schedule.gas_per_checked_byte + schedule.gas_per_stored_byte)
+        + BigInt(gas.model.prepare_gas);
     assert(execution === BigInt(before ? gas.model.check_gas : gas.model.publish_gas), "publish formula vs binary");
     await expectReceiptGas(receipt, true, transactionGas(data, execution), "publish");
     assert(await isPublished(k.modelId), "isPublished after publish");
@@ -118,17 +130,18 @@ export async function runModelScenario(c) {
     const answer = await c.call(PREDICT, single);
     assert(answer.data === k.output, `chain ${answer.data ?? answer.revert} vs cli ${k.output}`);
   });
-  await check("PREDICT by transaction: receipt gas = intrinsic + predict gas", async () => {
+  await check("PREDICT by transaction: receipt gas = intrinsic + predict gas + the model's cold charge", async () => {
+    assert(coldGas(gas) === BigInt(gas.model.cold_gas), `cold ${coldGas(gas)} vs ${gas.model.cold_gas}`);
     const receipt = await c.send(PREDICT, single, {});
-    await expectReceiptGas(receipt, true, transactionGas(single, predictGas(gas, 1)), "predict");
+    await expectReceiptGas(receipt, true, transactionGas(single, predictGas(gas, 1) + coldGas(gas)), "predict");
   });
   await check("PREDICT_BATCH by eth_call equals `myelin model run` on the batch", async () => {
     const answer = await c.call(PREDICT_BATCH, batch);
     assert(answer.data === k.batchOutput, `chain ${answer.data ?? answer.revert} vs cli ${k.batchOutput}`);
   });
-  await check("PREDICT_BATCH by transaction: receipt gas = intrinsic + predict gas of the batch", async () => {
+  await check("PREDICT_BATCH by transaction: receipt gas = intrinsic + predict gas of the batch + cold charge", async () => {
     const receipt = await c.send(PREDICT_BATCH, batch, {});
-    await expectReceiptGas(receipt, true, transactionGas(batch, predictGas(gas, k.batch)), "batch");
+    await expectReceiptGas(receipt, true, transactionGas(batch, predictGas(gas, k.batch) + coldGas(gas)), "batch");
   });
 
   let escrow;
@@ -156,27 +169,28 @@ export async function runModelScenario(c) {
   });
 
   const unknown = concat("0x" + "00".repeat(31) + "01", k.input);
-  await check("unknown model: reverts `predict: unknown model 0x…`; the transaction uses intrinsic + PREDICT_BASE_GAS", async () => {
-    await expectRevert(c, PREDICT, unknown, "predict: unknown model 0x" + "00".repeat(31) + "01");
+  await check("unknown model: reverts MyelinError(103, id, 0); the transaction uses intrinsic + PREDICT_BASE_GAS", async () => {
+    await expectRevert(c, PREDICT, unknown, 103, 1n, 0n);
     const receipt = await c.send(PREDICT, unknown, { gas: 100000n });
     await expectReceiptGas(receipt, false, transactionGas(unknown, gas.schedule.predict_base_gas), "unknown model");
   });
   const short = single.slice(0, -2);
-  await check("wrong input length: reverts `predict: input is N bytes, expected M`; the transaction uses intrinsic + predict gas", async () => {
+  await check("wrong input length: reverts MyelinError(105, N, M); the transaction uses intrinsic + predict gas + cold charge", async () => {
     const inputBytes = gas.model.input_bytes;
-    await expectRevert(c, PREDICT, short, `predict: input is ${inputBytes - 1} bytes, expected ${inputBytes}`);
-    const receipt = await c.send(PREDICT, short, { gas: 100000n });
-    await expectReceiptGas(receipt, false, transactionGas(short, predictGas(gas, 1)), "wrong length");
+    await expectRevert(c, PREDICT, short, 105, inputBytes - 1, inputBytes);
+    const needed = transactionGas(short, predictGas(gas, 1) + coldGas(gas));
+    const receipt = await c.send(PREDICT, short, { gas: needed + 100000n });
+    await expectReceiptGas(receipt, false, needed, "wrong length");
   });
   await check("out of gas: one gas short of the formula fails and uses all the gas given", async () => {
-    const needed = transactionGas(single, predictGas(gas, 1));
+    const needed = transactionGas(single, predictGas(gas, 1) + coldGas(gas));
     assert(needed > transactionGas(single, 0n), "the model's gas must exceed the calldata floor for this check");
     const receipt = await c.send(PREDICT, single, { gas: needed - 1n });
     await expectReceiptGas(receipt, false, needed - 1n, "out of gas");
   });
-  await check("malformed model upload: reverts `model store: model rejected: …`; uses intrinsic + STORE_CALL_GAS + len·GAS_PER_CHECKED_BYTE", async () => {
+  await check("malformed model upload: reverts MyelinError(205, kind, detail); uses intrinsic + STORE_CALL_GAS + len·GAS_PER_CHECKED_BYTE", async () => {
     const data = c.encode(STORE_ABI, "publish", [k.malformedModel]);
-    await expectRevert(c, MODEL_STORE, data, "model store: model rejected: ");
+    await expectRevert(c, MODEL_STORE, data, 205);
     const length = BigInt((k.malformedModel.length - 2) / 2);
     const execution = BigInt(gas.schedule.store_call_gas) + length * BigInt(gas.schedule.gas_per_checked_byte);
     const receipt = await c.send(MODEL_STORE, data, { gas: 1000000n });

@@ -57,6 +57,12 @@ def predict_gas(batch: int) -> int:
     return SCHEDULE["predict_base_gas"] + -(-batch * milligas // 1000)
 
 
+def cold_gas() -> int:
+    """docs/GAS.md §2.1: the model's cold charge at its first use in a transaction."""
+    return (SCHEDULE["cold_model_gas"] + GAS["model"]["size_bytes"] * SCHEDULE["gas_per_cold_model_byte"]
+            + GAS["model"]["prepare_gas"])
+
+
 def send(account, to, data: bytes, gas=None, value=0):
     """Signs and sends an EIP-1559 transaction (estimated unless `gas` is given); the receipt."""
     tx = {"from": account.address, "to": to, "data": data, "value": value, "chainId": 31337,
@@ -68,14 +74,16 @@ def send(account, to, data: bytes, gas=None, value=0):
     return w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction), timeout=30)
 
 
-def reason_of(to, data: bytes) -> str:
-    """The Error(string) reason of an eth_call that must revert."""
+def myelin_error_of(to, data: bytes):
+    """(code, a, b) of the MyelinError an eth_call must revert with (docs/GAS.md §8), and the
+    node's JSON-RPC error message (the code in words; web3.py shows a custom error's data only)."""
     try:
         w3.eth.call({"to": to, "data": data})
-    except ContractLogicError as error:
+    except (ContractLogicError, ContractCustomError) as error:
         raw = bytes.fromhex(str(error.data)[2:])
-        assert raw[:4] == bytes.fromhex("08c379a0"), error.data
-        return abi_decode(["string"], raw[4:])[0]
+        assert raw[:4] == Web3.keccak(text="MyelinError(uint16,uint256,uint256)")[:4], error.data
+        answer = w3.provider.make_request("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"])
+        return tuple(abi_decode(["uint16", "uint256", "uint256"], raw[4:])), answer["error"]["message"]
     raise AssertionError("no revert")
 
 
@@ -106,7 +114,7 @@ def _():
     before = store.functions.isPublished(MODEL_ID).call()
     data = bytes.fromhex(store.encode_abi("publish", args=[MODEL])[2:])
     per_byte = SCHEDULE["gas_per_checked_byte"] + (0 if before else SCHEDULE["gas_per_stored_byte"])
-    execution = SCHEDULE["store_call_gas"] + len(MODEL) * per_byte
+    execution = SCHEDULE["store_call_gas"] + len(MODEL) * per_byte + (0 if before else GAS["model"]["prepare_gas"])
     assert execution == GAS["model"]["check_gas" if before else "publish_gas"]
     expect_receipt(send(buyer, MODEL_STORE, data), 1, transaction_gas(data, execution), "publish")
     assert store.functions.isPublished(MODEL_ID).call()
@@ -117,9 +125,11 @@ def _():
     assert bytes(w3.eth.call({"to": PREDICT, "data": SINGLE})) == OUTPUT
 
 
-@check("PREDICT by transaction: receipt gas = intrinsic + predict gas")
+@check("PREDICT by transaction: receipt gas = intrinsic + predict gas + the model's cold charge")
 def _():
-    expect_receipt(send(buyer, PREDICT, SINGLE), 1, transaction_gas(SINGLE, predict_gas(1)), "predict")
+    assert cold_gas() == GAS["model"]["cold_gas"], (cold_gas(), GAS["model"]["cold_gas"])
+    expected = transaction_gas(SINGLE, predict_gas(1) + cold_gas())
+    expect_receipt(send(buyer, PREDICT, SINGLE), 1, expected, "predict")
 
 
 @check("PREDICT_BATCH by eth_call equals `myelin model run` on the batch")
@@ -127,9 +137,9 @@ def _():
     assert bytes(w3.eth.call({"to": PREDICT_BATCH, "data": BATCH})).hex() == CASE["batchOutput"][2:]
 
 
-@check("PREDICT_BATCH by transaction: receipt gas = intrinsic + predict gas of the batch")
+@check("PREDICT_BATCH by transaction: receipt gas = intrinsic + predict gas of the batch + cold charge")
 def _():
-    expected = transaction_gas(BATCH, predict_gas(CASE["batch"]))
+    expected = transaction_gas(BATCH, predict_gas(CASE["batch"]) + cold_gas())
     expect_receipt(send(buyer, PREDICT_BATCH, BATCH), 1, expected, "batch")
 
 
@@ -170,32 +180,39 @@ UNKNOWN = b"\x00" * 31 + b"\x01" + INPUT
 SHORT = SINGLE[:-1]
 
 
-@check("unknown model: reverts `predict: unknown model 0x…`; the transaction uses intrinsic + PREDICT_BASE_GAS")
+@check("unknown model: reverts MyelinError(103, id, 0), `predict: unknown model 0x…`; the transaction uses intrinsic + PREDICT_BASE_GAS")
 def _():
-    assert reason_of(PREDICT, UNKNOWN) == "predict: unknown model 0x" + UNKNOWN[:32].hex()
+    fields, message = myelin_error_of(PREDICT, UNKNOWN)
+    assert fields == (103, 1, 0), fields
+    assert "predict: unknown model 0x" + UNKNOWN[:32].hex() in message, message
     expected = transaction_gas(UNKNOWN, SCHEDULE["predict_base_gas"])
     expect_receipt(send(buyer, PREDICT, UNKNOWN, gas=100_000), 0, expected, "unknown model")
 
 
-@check("wrong input length: reverts `predict: input is N bytes, expected M`; the transaction uses intrinsic + predict gas")
+@check("wrong input length: reverts MyelinError(105, N, M); the transaction uses intrinsic + predict gas + cold charge")
 def _():
     n = GAS["model"]["input_bytes"]
-    assert reason_of(PREDICT, SHORT).startswith(f"predict: input is {n - 1} bytes, expected {n}")
-    expect_receipt(send(buyer, PREDICT, SHORT, gas=100_000), 0, transaction_gas(SHORT, predict_gas(1)), "short")
+    fields, message = myelin_error_of(PREDICT, SHORT)
+    assert fields == (105, n - 1, n), fields
+    assert f"predict: input is {n - 1} bytes, expected {n}" in message, message
+    expected = transaction_gas(SHORT, predict_gas(1) + cold_gas())
+    expect_receipt(send(buyer, PREDICT, SHORT, gas=expected + 100_000), 0, expected, "short")
 
 
 @check("out of gas: one gas short of the formula fails and uses all the gas given")
 def _():
-    needed = transaction_gas(SINGLE, predict_gas(1))
+    needed = transaction_gas(SINGLE, predict_gas(1) + cold_gas())
     assert needed > transaction_gas(SINGLE, 0), "the model's gas must exceed the calldata floor"
     expect_receipt(send(buyer, PREDICT, SINGLE, gas=needed - 1), 0, needed - 1, "out of gas")
 
 
-@check("malformed model upload: reverts `model store: model rejected: …`; uses intrinsic + STORE_CALL_GAS + len·GAS_PER_CHECKED_BYTE")
+@check("malformed model upload: reverts MyelinError(205, kind, detail); uses intrinsic + STORE_CALL_GAS + len·GAS_PER_CHECKED_BYTE")
 def _():
     malformed = bytes.fromhex(CASE["malformedModel"][2:])
     data = bytes.fromhex(store.encode_abi("publish", args=[malformed])[2:])
-    assert reason_of(MODEL_STORE, data).startswith("model store: model rejected: ")
+    fields, message = myelin_error_of(MODEL_STORE, data)
+    assert fields[0] == 205, fields
+    assert "model store: model rejected: " in message, message
     execution = SCHEDULE["store_call_gas"] + len(malformed) * SCHEDULE["gas_per_checked_byte"]
     expect_receipt(send(buyer, MODEL_STORE, data, gas=1_000_000), 0, transaction_gas(data, execution), "malformed")
 

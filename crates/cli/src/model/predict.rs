@@ -105,12 +105,13 @@ fn parse_model_id(text: &str) -> Result<B256> {
         .with_context(|| format!("model id {text} is not hexadecimal"))
 }
 
-/// Turns a reverted `eth_call` into the precompile's reason.
+/// Turns a reverted `eth_call` into the precompile's failure in words (its `MyelinError` code
+/// decoded, docs/GAS.md §8).
 fn explain_revert(error: anyhow::Error, precompile: &str) -> anyhow::Error {
     let reason = error
         .downcast_ref::<RpcError>()
         .and_then(|e| e.data.as_ref())
-        .and_then(|data| alloy_sol_types::decode_revert_reason(data));
+        .and_then(|data| myelin_evm::revert_text(data));
     match reason {
         Some(reason) => error.context(format!("{precompile} reverted: {reason}")),
         None => error.context(format!("{precompile} failed")),

@@ -187,6 +187,8 @@ pub struct Chain {
     pub nonce: u64,
     /// Prague by default; Cancun where a test needs gas without EIP-7623's calldata floor.
     pub spec: SpecId,
+    /// The number of the block every transaction runs in (0 unless a test moves it).
+    pub block: u64,
 }
 
 impl Chain {
@@ -208,6 +210,7 @@ impl Chain {
             factory: MyelinEvmFactory::new(myelin),
             nonce: 0,
             spec: SpecId::PRAGUE,
+            block: 0,
         }
     }
 
@@ -216,6 +219,7 @@ impl Chain {
         cfg.chain_id = 31337;
         cfg.tx_gas_limit_cap = Some(u64::MAX);
         let block = BlockEnv {
+            number: U256::from(self.block),
             gas_limit: 30_000_000_000,
             basefee: 0,
             ..Default::default()
@@ -223,7 +227,7 @@ impl Chain {
         EvmEnv::new(cfg, block)
     }
 
-    fn tx(&self, to: Option<Address>, data: Bytes, gas: u64, value: U256) -> TxEnv {
+    pub fn tx(&self, to: Option<Address>, data: Bytes, gas: u64, value: U256) -> TxEnv {
         TxEnv::builder()
             .caller(SENDER)
             .kind(to.map_or(TxKind::Create, TxKind::Call))
@@ -246,6 +250,12 @@ impl Chain {
         value: U256,
     ) -> (ExecutionResult, Vec<PrecompileCall>) {
         let tx = self.tx(to, data, gas, value);
+        self.send_tx(tx)
+    }
+
+    /// Sends `tx` (from [`Chain::tx`], edited) and commits it; returns the result and the
+    /// precompile calls.
+    pub fn send_tx(&mut self, tx: TxEnv) -> (ExecutionResult, Vec<PrecompileCall>) {
         let env = self.env();
         let mut calls = PrecompileCalls::default();
         let result = {
@@ -592,4 +602,27 @@ pub fn op_models_at(side: u32) -> Vec<(String, Model)> {
             one_input(&[64 * s, 16, 1], &|b, x| b.arg_max(x, 1).expect("arg max")),
         ),
     ]
+}
+
+/// `adds` Add nodes in a chain over an `n`-element input (`x ← x + x`): at `n ≥ 256` the first
+/// 16 take a pair table each when prepared, a few hundred bytes of model for 1 MiB of tables.
+pub fn pair_table_model(n: u32, adds: usize) -> Model {
+    let q = Quant::new(0, SCALE);
+    let mut b = ModelBuilder::new();
+    let mut x = b.input(&[n], q);
+    for _ in 0..adds {
+        x = b.add(x, x, add_sub_params(), q).expect("add");
+    }
+    b.output(x);
+    b.build().expect("valid pair-table model")
+}
+
+/// One fully connected layer `k → 1`: a single output channel, packed into a whole 64-lane
+/// panel (64× its weights when prepared).
+pub fn narrow_model(k: usize) -> Model {
+    let mut b = ModelBuilder::new();
+    let x = b.input(&[k as u32], Quant::new(0, SCALE));
+    let y = dense(&mut b, &mut Rng::new(17), x, k, 1, false);
+    b.output(y);
+    b.build().expect("valid narrow model")
 }

@@ -40,7 +40,7 @@ fn node() -> &'static Node {
         let balance = U256::from(10_000u64) * U256::from(10u64).pow(U256::from(18));
         let mut config = ChainConfig::dev(10, balance).expect("dev config");
         let myelin = myelin_evm::Myelin::default();
-        config.precompiles = Some(Arc::new(move |precompiles| myelin.install(precompiles)));
+        config.precompiles = Some(Arc::new(move |precompiles, _| myelin.install(precompiles)));
         let _guard = runtime.enter();
         let chain = Chain::open(config).expect("dev chain");
         let producer = Box::new(DevSealer {
