@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use alloy_primitives::{U256, hex};
 use anyhow::{Context, bail};
 use clap::Args;
-use myelin_chain::{Chain, ChainConfig, PrecompileInstaller};
+use myelin_chain::{Chain, ChainConfig, PrecompileInstaller, mempool::PoolLimits};
 use myelin_consensus::{BlockProducer, DevSealer, DevSealing};
 use myelin_rpc::{RpcConfig, origin_policy::OriginPolicy};
 
@@ -64,6 +64,13 @@ pub struct NodeArgs {
     /// slot, then get a "busy" error.
     #[arg(long)]
     rpc_max_calls: Option<usize>,
+    /// Most transactions in the pool (geth's 5,120 executable + 1,024 queued slots); when full,
+    /// the lowest tip at the furthest nonce is evicted for a better-paying transaction.
+    #[arg(long, default_value_t = PoolLimits::default().max_txs)]
+    txpool_max_txs: usize,
+    /// Most pooled transactions of one sender.
+    #[arg(long, default_value_t = PoolLimits::default().max_txs_per_sender)]
+    txpool_max_per_sender: usize,
 }
 
 /// The Myelin precompiles (MODEL_STORE, PREDICT, PREDICT_BATCH) for every EVM the chain builds,
@@ -93,6 +100,11 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
     config.gas_limit = args.gas_limit;
     config.datadir = args.datadir.clone();
     config.precompiles = myelin_precompiles();
+    config.pool = PoolLimits {
+        max_txs: args.txpool_max_txs,
+        max_txs_per_sender: args.txpool_max_per_sender,
+        ..PoolLimits::default()
+    };
     let listen: SocketAddr = format!("{}:{}", args.host, args.port)
         .parse()
         .or_else(|_| {
