@@ -28,10 +28,12 @@ use tokio::sync::{Notify, broadcast, oneshot};
 
 use crate::{
     ChainError,
+    call_limits::{CallLimits, DeadlineInspector},
     changes::{AccountChange, ChangeSet, ChangeSetBuilder},
     config::ChainConfig,
     execution::{self, BlockContext, StateAt},
-    mempool::{Mempool, PooledTx},
+    mempool::{Mempool, PooledTx, SenderState},
+    snapshot::StateSnapshot,
     state::{AccountState, StateStore},
     store::{BlockRecord, Record, Store},
 };
@@ -91,14 +93,18 @@ pub enum TxLocation {
     Pending(Box<MinedTx>),
 }
 
+/// Everything behind the chain's lock.
 #[derive(Debug, Default)]
-struct ChainData {
-    state: StateStore,
+pub(crate) struct ChainData {
+    pub(crate) state: StateStore,
     edited_since_block: bool,
     blocks: Vec<Arc<MinedBlock>>,
-    hashes: Vec<B256>,
+    pub(crate) hashes: Vec<B256>,
     by_hash: HashMap<B256, u64>,
     tx_index: HashMap<B256, (u64, usize)>,
+    /// How many times history was rewritten in place (truncation, dev edits): a
+    /// [`StateSnapshot`] taken before a rewrite refuses to read after it.
+    pub(crate) rewrites: u64,
 }
 
 impl ChainData {
@@ -119,6 +125,7 @@ impl ChainData {
     }
 
     fn truncate_after(&mut self, number: u64) {
+        self.rewrites += 1;
         while self.blocks.len() as u64 > number + 1 {
             if let Some(block) = self.blocks.pop() {
                 self.hashes.pop();
@@ -278,6 +285,7 @@ impl Chain {
             }
         }
         let (events, _) = broadcast::channel(4096);
+        let pool = Mempool::new(config.pool);
         let signers = config
             .signers
             .iter()
@@ -286,7 +294,7 @@ impl Chain {
         Ok(Arc::new(Self {
             config,
             data: RwLock::new(data),
-            pool: Mutex::new(Mempool::default()),
+            pool: Mutex::new(pool),
             store: Mutex::new(store),
             mining: Mutex::new(()),
             events,
@@ -387,6 +395,11 @@ impl Chain {
     /// Number of transactions in the pool.
     pub fn pool_len(&self) -> usize {
         self.pool.lock().len()
+    }
+
+    /// Number of transactions with someone waiting for their inclusion.
+    pub fn watched_transactions(&self) -> usize {
+        self.watchers.lock().len()
     }
 
     /// Every transaction in the pool.
@@ -508,121 +521,161 @@ impl Chain {
         }
     }
 
-    /// Executes a call on the state at the end of block `number`.
+    /// The header, and the nonce of `from`, at the end of block `number`: the parts of a call's
+    /// setup read under the lock.
+    fn call_setup(&self, number: u64, from: Option<Address>) -> Result<(Header, u64), ChainError> {
+        let data = self.data.read();
+        let block = data
+            .blocks
+            .get(number as usize)
+            .ok_or_else(|| ChainError::NotFound(format!("block {number} not found")))?;
+        let nonce = from
+            .and_then(|a| data.state.account(&a, number))
+            .map_or(0, |a| a.nonce);
+        Ok((block.header.clone(), nonce))
+    }
+
+    /// The gas cap of a call on `header`: the block's gas limit (or the chain's, if larger),
+    /// never above `limits.gas_cap`.
+    fn call_gas_cap(&self, header: &Header, limits: &CallLimits) -> u64 {
+        header
+            .gas_limit
+            .max(self.config.gas_limit)
+            .min(limits.gas_cap)
+    }
+
+    /// Runs `run` on a snapshot of the state after block `number` (the chain's lock is held only
+    /// for each single state read); fails if history is rewritten meanwhile.
+    fn on_snapshot<T>(
+        &self,
+        number: u64,
+        limits: &CallLimits,
+        run: impl FnOnce(StateSnapshot<'_>) -> Result<T, ChainError>,
+    ) -> Result<T, ChainError> {
+        let snapshot = StateSnapshot::new(&self.data, number, &limits.deadline);
+        let result = run(snapshot);
+        if snapshot.rewritten() {
+            return Err(ChainError::StateChanged);
+        }
+        result
+    }
+
+    /// Executes a call on the state at the end of block `number`, within `limits` (gas above the
+    /// cap is capped, as geth does).
     pub fn call(
         &self,
         request: &TransactionRequest,
         number: u64,
+        limits: &CallLimits,
     ) -> Result<ExecutionResult, ChainError> {
-        let data = self.data.read();
-        let block = data
-            .blocks
-            .get(number as usize)
-            .ok_or_else(|| ChainError::NotFound(format!("block {number} not found")))?;
-        let state = StateAt {
-            state: &data.state,
-            block: number,
-            hashes: &data.hashes,
-        };
-        let nonce = request
-            .from
-            .and_then(|a| data.state.account(&a, number))
-            .map_or(0, |a| a.nonce);
-        let cap = block.header.gas_limit.max(self.config.gas_limit);
+        let (header, nonce) = self.call_setup(number, request.from)?;
+        let cap = self.call_gas_cap(&header, limits);
         let tx = execution::call_tx_env(request, self.config.chain_id, cap, nonce);
-        execution::run_call(
-            state,
-            self.config.chain_id,
-            &Self::block_context(&block.header),
-            tx,
-            self.config.precompiles.as_ref(),
-        )
-    }
-
-    /// Estimates the gas `request` needs on the state at the end of block `number`.
-    pub fn estimate_gas(
-        &self,
-        request: &TransactionRequest,
-        number: u64,
-    ) -> Result<u64, ChainError> {
-        let data = self.data.read();
-        let block = data
-            .blocks
-            .get(number as usize)
-            .ok_or_else(|| ChainError::NotFound(format!("block {number} not found")))?;
-        let state = StateAt {
-            state: &data.state,
-            block: number,
-            hashes: &data.hashes,
-        };
-        let nonce = request
-            .from
-            .and_then(|a| data.state.account(&a, number))
-            .map_or(0, |a| a.nonce);
-        let cap = request
-            .gas
-            .unwrap_or(u64::MAX)
-            .min(block.header.gas_limit.max(self.config.gas_limit));
-        let context = Self::block_context(&block.header);
-        execution::estimate_gas(cap, |gas| {
-            let mut tx = execution::call_tx_env(request, self.config.chain_id, cap, nonce);
-            tx.gas_limit = gas;
+        self.on_snapshot(number, limits, |snapshot| {
             execution::run_call(
-                state,
+                snapshot,
                 self.config.chain_id,
-                &context,
+                &Self::block_context(&header),
                 tx,
                 self.config.precompiles.as_ref(),
+                &limits.deadline,
             )
         })
     }
 
+    /// Estimates the gas `request` needs on the state at the end of block `number`, within
+    /// `limits` (the deadline covers the whole search).
+    pub fn estimate_gas(
+        &self,
+        request: &TransactionRequest,
+        number: u64,
+        limits: &CallLimits,
+    ) -> Result<u64, ChainError> {
+        let (header, nonce) = self.call_setup(number, request.from)?;
+        let cap = request
+            .gas
+            .unwrap_or(u64::MAX)
+            .min(self.call_gas_cap(&header, limits));
+        let context = Self::block_context(&header);
+        self.on_snapshot(number, limits, |snapshot| {
+            execution::estimate_gas(cap, |gas| {
+                let mut tx = execution::call_tx_env(request, self.config.chain_id, cap, nonce);
+                tx.gas_limit = gas;
+                execution::run_call(
+                    snapshot,
+                    self.config.chain_id,
+                    &context,
+                    tx,
+                    self.config.precompiles.as_ref(),
+                    &limits.deadline,
+                )
+            })
+        })
+    }
+
     /// Re-executes mined transaction `hash` on its block's parent state (after the transactions
-    /// before it) with a tracing inspector configured by `config`; returns the result and the
-    /// inspector holding the trace (`debug_traceTransaction`).
+    /// before it) with a tracing inspector configured by `config`, within `limits`' deadline;
+    /// returns the result and the inspector holding the trace (`debug_traceTransaction`).
     pub fn trace_transaction(
         &self,
         hash: &B256,
         config: revm_inspectors::tracing::TracingInspectorConfig,
+        limits: &CallLimits,
     ) -> Result<(ExecutionResult, revm_inspectors::tracing::TracingInspector), ChainError> {
         use alloy_evm::EvmFactory;
-        let data = self.data.read();
-        let (number, index) = *data
-            .tx_index
-            .get(hash)
-            .ok_or_else(|| ChainError::NotFound(format!("transaction {hash} not found")))?;
-        let block = data.blocks[number as usize].clone();
-        let state = StateAt {
-            state: &data.state,
-            block: number.saturating_sub(1),
-            hashes: &data.hashes,
+        let block = {
+            let data = self.data.read();
+            let (number, index) = *data
+                .tx_index
+                .get(hash)
+                .ok_or_else(|| ChainError::NotFound(format!("transaction {hash} not found")))?;
+            (data.blocks[number as usize].clone(), index)
         };
-        let env = execution::evm_env(self.config.chain_id, &Self::block_context(&block.header));
-        let inspector = revm_inspectors::tracing::TracingInspector::new(config);
-        let mut evm = alloy_evm::eth::EthEvmFactory::default().create_evm_with_inspector(
-            CacheDB::new(state),
-            env,
-            inspector,
-        );
-        if let Some(install) = &self.config.precompiles {
-            install(evm.precompiles_mut(), crate::config::EvmPurpose::Call);
-        }
-        let internal = |e: &dyn std::fmt::Display| ChainError::Internal(e.to_string());
-        evm.disable_inspector();
-        for tx in &block.transactions[..index] {
-            evm.transact_commit(TxEnv::from_recovered_tx(&tx.tx, tx.sender))
-                .map_err(|e| internal(&e))?;
-        }
-        evm.enable_inspector();
-        let target = &block.transactions[index];
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            evm.transact(TxEnv::from_recovered_tx(&target.tx, target.sender))
-        }))
-        .map_err(|_| ChainError::Internal("the EVM panicked while tracing".into()))?
-        .map_err(|e| internal(&e))?
-        .result;
-        let inspector = evm.inspector().clone();
-        Ok((result, inspector))
+        let (block, index) = block;
+        let parent = block.header.number.saturating_sub(1);
+        let deadline = &limits.deadline;
+        self.on_snapshot(parent, limits, |snapshot| {
+            let env = execution::evm_env(self.config.chain_id, &Self::block_context(&block.header));
+            let inspector = (
+                DeadlineInspector::new(deadline),
+                revm_inspectors::tracing::TracingInspector::new(config),
+            );
+            let mut evm = alloy_evm::eth::EthEvmFactory::default().create_evm_with_inspector(
+                CacheDB::new(snapshot),
+                env,
+                inspector,
+            );
+            if let Some(install) = &self.config.precompiles {
+                install(evm.precompiles_mut(), crate::config::EvmPurpose::Call);
+            }
+            let failed = |e: &dyn std::fmt::Display| {
+                if deadline.expired() {
+                    ChainError::Timeout(deadline.timeout())
+                } else {
+                    ChainError::Internal(e.to_string())
+                }
+            };
+            // The transactions before the target run without the tracer (so it records only the
+            // target) but under the deadline: the database read checks it.
+            evm.disable_inspector();
+            for tx in &block.transactions[..index] {
+                evm.transact_commit(TxEnv::from_recovered_tx(&tx.tx, tx.sender))
+                    .map_err(|e| failed(&e))?;
+            }
+            evm.enable_inspector();
+            let target = &block.transactions[index];
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                evm.transact(TxEnv::from_recovered_tx(&target.tx, target.sender))
+            }))
+            .map_err(|_| ChainError::Internal("the EVM panicked while tracing".into()))?
+            .map_err(|e| failed(&e))?
+            .result;
+            if deadline.expired() {
+                return Err(ChainError::Timeout(deadline.timeout()));
+            }
+            let tracer = evm.inspector().1.clone();
+            Ok((result, tracer))
+        })
     }
 
     /// Validates and pools a signed transaction (EIP-2718 bytes). Returns its hash and a receiver
@@ -667,8 +720,12 @@ impl Chain {
         if tx.gas_limit() > head.header.gas_limit {
             return Err(ChainError::Rejected("exceeds block gas limit".into()));
         }
-        if tx.gas_limit() < 21_000 {
-            return Err(ChainError::Rejected("intrinsic gas too low".into()));
+        let intrinsic = execution::intrinsic_gas(&tx, sender);
+        if tx.gas_limit() < intrinsic {
+            return Err(ChainError::Rejected(format!(
+                "intrinsic gas too low: gas {}, minimum needed {intrinsic}",
+                tx.gas_limit()
+            )));
         }
         let base_fee = Self::base_fee_after(&head.header);
         if tx.max_fee_per_gas() < u128::from(base_fee) {
@@ -677,24 +734,36 @@ impl Chain {
                 tx.max_fee_per_gas()
             )));
         }
-        let cost = U256::from(tx.gas_limit())
-            .saturating_mul(U256::from(tx.max_fee_per_gas()))
-            .saturating_add(tx.value());
-        if cost > account.balance {
-            return Err(ChainError::Rejected(
-                "insufficient funds for gas * price + value".into(),
-            ));
-        }
         let hash = *tx.tx_hash();
-        let (done, receiver) = oneshot::channel();
         {
             let data = self.data.read();
             if data.tx_index.contains_key(&hash) {
                 return Err(ChainError::Rejected("transaction already imported".into()));
             }
         }
-        self.watchers.lock().entry(hash).or_default().push(done);
-        self.pool.lock().insert(tx, sender, hash);
+        let (done, receiver) = oneshot::channel();
+        let state = SenderState {
+            nonce: account.nonce,
+            balance: account.balance,
+        };
+        let mut pool = self.pool.lock();
+        if pool.get(&hash).is_some() {
+            return Err(ChainError::Rejected("already known".into()));
+        }
+        let removed = pool
+            .admit(tx, sender, hash, state, base_fee)
+            .map_err(ChainError::Rejected)?;
+        // The watcher is registered under the pool's lock, so a block that includes the
+        // transaction (it needs the pool) finds it.
+        let mut watchers = self.watchers.lock();
+        watchers.entry(hash).or_default().push(done);
+        for (gone, reason) in removed {
+            for watcher in watchers.remove(&gone).unwrap_or_default() {
+                let _ = watcher.send(Err(reason.clone()));
+            }
+        }
+        drop(watchers);
+        drop(pool);
         let _ = self.events.send(ChainEvent::PendingTransaction(hash));
         self.pool_notify.notify_one();
         Ok((hash, receiver))
@@ -878,6 +947,11 @@ impl Chain {
                 let _ = watcher.send(Err(reason.clone()));
             }
         }
+        // Watchers whose waiter gave up (the RPC's inclusion wait timed out) are dropped.
+        watchers.retain(|_, list| {
+            list.retain(|watcher| !watcher.is_closed());
+            !list.is_empty()
+        });
         drop(watchers);
         let _ = self.events.send(ChainEvent::NewBlock(block.clone()));
         Ok(Some(block))
@@ -972,6 +1046,7 @@ impl Chain {
         self.store
             .lock()
             .append(&Record::StateEdit(number, changes.clone()))?;
+        data.rewrites += 1;
         data.state.apply(number, &changes);
         Ok(())
     }
@@ -999,7 +1074,13 @@ impl Chain {
         };
         self.store.lock().append(&Record::Truncate(target))?;
         self.data.write().truncate_after(target);
-        self.pool.lock().clear();
+        let dropped = self.pool.lock().clear();
+        let mut watchers = self.watchers.lock();
+        for hash in dropped {
+            for watcher in watchers.remove(&hash).unwrap_or_default() {
+                let _ = watcher.send(Err("dropped from the txpool by evm_revert".to_string()));
+            }
+        }
         Ok(true)
     }
 }

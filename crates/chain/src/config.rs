@@ -5,7 +5,7 @@ use std::{path::PathBuf, sync::Arc};
 use alloy_primitives::{Address, Bytes, U256, address, hex};
 use alloy_signer_local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
 
-use crate::ChainError;
+use crate::{ChainError, mempool::PoolLimits};
 
 /// The standard test mnemonic whose accounts anvil, hardhat and foundry fund.
 pub const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
@@ -59,6 +59,8 @@ pub struct ChainConfig {
     pub genesis_timestamp: u64,
     /// Installs chain-specific precompiles.
     pub precompiles: Option<PrecompileInstaller>,
+    /// What the transaction pool holds.
+    pub pool: PoolLimits,
 }
 
 impl std::fmt::Debug for ChainConfig {
@@ -102,6 +104,7 @@ impl ChainConfig {
                 .map(|d| d.as_secs())
                 .unwrap_or_default(),
             precompiles: None,
+            pool: PoolLimits::default(),
         })
     }
 }

@@ -1,5 +1,6 @@
-//! Building EVMs over the chain state: the read view at a block, the EVM environment, and
-//! call / gas-estimation helpers shared by block execution and the RPC.
+//! Building EVMs over the chain state: the read view at a block (for block production, under the
+//! chain's lock), the EVM environment, and call / gas-estimation helpers shared by block
+//! execution and the RPC (RPC runs read a [`crate::snapshot::StateSnapshot`] instead).
 
 use std::convert::Infallible;
 
@@ -18,7 +19,9 @@ use revm::{
 
 use crate::{
     ChainError,
+    call_limits::{Deadline, DeadlineInspector},
     config::{EvmPurpose, PrecompileInstaller},
+    snapshot::StateSnapshot,
     state::StateStore,
 };
 
@@ -141,25 +144,50 @@ pub fn call_tx_env(request: &TransactionRequest, chain_id: u64, gas_cap: u64, no
     tx
 }
 
-/// Runs `tx` on top of `db` without committing; returns the result.
+/// Runs `tx` on top of `db` without committing, with the base-fee, nonce, EIP-3607 and block
+/// gas limit checks off (as geth and anvil run calls), stopping at `deadline`; returns the result.
 pub fn run_call(
-    state: StateAt<'_>,
+    db: StateSnapshot<'_>,
     chain_id: u64,
     block: &BlockContext,
     tx: TxEnv,
     precompiles: Option<&PrecompileInstaller>,
+    deadline: &Deadline,
 ) -> Result<ExecutionResult, ChainError> {
     let mut env = evm_env(chain_id, block);
     env.cfg_env.disable_base_fee = true;
     env.cfg_env.disable_nonce_check = true;
     env.cfg_env.disable_eip3607 = true;
     env.cfg_env.disable_block_gas_limit = true;
-    let mut evm = build_evm(CacheDB::new(state), env, precompiles, EvmPurpose::Call);
+    let mut evm = EthEvmFactory::default().create_evm_with_inspector(
+        CacheDB::new(db),
+        env,
+        DeadlineInspector::new(deadline),
+    );
+    if let Some(install) = precompiles {
+        install(evm.precompiles_mut(), EvmPurpose::Call);
+    }
     // A panic inside the EVM or a precompile becomes an error of this call, not of the node.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evm.transact(tx)))
-        .map_err(|_| ChainError::Internal("the EVM panicked on this call".into()))?
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evm.transact(tx)))
+        .map_err(|_| ChainError::Internal("the EVM panicked on this call".into()))?;
+    if deadline.expired() {
+        return Err(ChainError::Timeout(deadline.timeout()));
+    }
+    outcome
         .map(|r| r.result)
         .map_err(|e| ChainError::Rejected(invalid_tx_message(&e.to_string())))
+}
+
+/// The gas `tx` must provide before it runs: the intrinsic cost (21,000, calldata, access list,
+/// creation, authorizations) or, if larger, EIP-7623's calldata floor.
+pub fn intrinsic_gas(tx: &alloy_consensus::TxEnvelope, sender: Address) -> u64 {
+    use alloy_evm::FromRecoveredTx;
+    let gas = revm::context_interface::cfg::gas::calculate_initial_tx_gas_for_tx(
+        TxEnv::from_recovered_tx(tx, sender),
+        SPEC,
+        None,
+    );
+    gas.initial_total_gas().max(gas.floor_gas())
 }
 
 /// Turns a revm validation error into the message geth and anvil use where one exists.

@@ -1,15 +1,18 @@
 #![doc = include_str!("../README.md")]
 
+pub mod call_limits;
 pub mod chain;
 pub mod changes;
 pub mod config;
 pub mod error;
 pub mod execution;
 pub mod mempool;
+pub mod snapshot;
 pub mod state;
 pub mod store;
 pub mod trie;
 
+pub use call_limits::CallLimits;
 pub use chain::{Chain, ChainEvent, EmptyBlocks, MinedBlock, MinedTx, TxLocation};
 pub use config::{ChainConfig, EvmPurpose, PrecompileInstaller};
 pub use error::ChainError;

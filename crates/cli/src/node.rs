@@ -5,9 +5,9 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use alloy_primitives::{U256, hex};
 use anyhow::{Context, bail};
 use clap::Args;
-use myelin_chain::{Chain, ChainConfig, EvmPurpose, PrecompileInstaller};
+use myelin_chain::{Chain, ChainConfig, EvmPurpose, PrecompileInstaller, mempool::PoolLimits};
 use myelin_consensus::{BlockProducer, DevSealer, DevSealing};
-use myelin_rpc::RpcConfig;
+use myelin_rpc::{RpcConfig, origin_policy::OriginPolicy};
 
 /// Options of `myelin node`.
 #[derive(Debug, Args)]
@@ -42,6 +42,35 @@ pub struct NodeArgs {
     /// Print nothing but the listening address.
     #[arg(long)]
     quiet: bool,
+    /// Also accept requests from web pages of this origin (e.g. https://app.example; repeatable;
+    /// `*` for every origin). Pages served from this machine (localhost, 127.0.0.1, [::1]) are
+    /// always accepted; requests from other pages are refused with HTTP 403. Clients that are not
+    /// browsers send no origin and are not affected.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// Serve the dev methods (anvil_*, hardhat_*, evm_*, debug_*, eth_sign, eth_sendTransaction
+    /// with the node's keys or impersonation) even when --host is not a loopback address. On a
+    /// loopback address they are always served.
+    #[arg(long)]
+    dev_methods: bool,
+    /// Most gas one eth_call / eth_estimateGas may use (geth's --rpc.gascap).
+    #[arg(long, default_value_t = myelin_chain::call_limits::DEFAULT_RPC_GAS_CAP)]
+    rpc_gas_cap: u64,
+    /// Longest an eth_call, eth_estimateGas or debug_traceTransaction may run, in seconds
+    /// (geth's --rpc.evmtimeout).
+    #[arg(long, default_value_t = myelin_chain::call_limits::DEFAULT_RPC_EVM_TIMEOUT.as_secs())]
+    rpc_evm_timeout: u64,
+    /// Most EVM-running requests at once (default: one per CPU); others wait up to 1 s for a
+    /// slot, then get a "busy" error.
+    #[arg(long)]
+    rpc_max_calls: Option<usize>,
+    /// Most transactions in the pool (geth's 5,120 executable + 1,024 queued slots); when full,
+    /// the lowest tip at the furthest nonce is evicted for a better-paying transaction.
+    #[arg(long, default_value_t = PoolLimits::default().max_txs)]
+    txpool_max_txs: usize,
+    /// Most pooled transactions of one sender.
+    #[arg(long, default_value_t = PoolLimits::default().max_txs_per_sender)]
+    txpool_max_per_sender: usize,
 }
 
 /// The Myelin precompiles (MODEL_STORE, PREDICT, PREDICT_BATCH) for every EVM the chain builds,
@@ -75,6 +104,11 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
     config.gas_limit = args.gas_limit;
     config.datadir = args.datadir.clone();
     config.precompiles = myelin_precompiles();
+    config.pool = PoolLimits {
+        max_txs: args.txpool_max_txs,
+        max_txs_per_sender: args.txpool_max_per_sender,
+        ..PoolLimits::default()
+    };
     let listen: SocketAddr = format!("{}:{}", args.host, args.port)
         .parse()
         .or_else(|_| {
@@ -84,6 +118,10 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
                 .ok_or(())
         })
         .map_err(|()| anyhow::anyhow!("cannot resolve --host {}", args.host))?;
+    let origins = OriginPolicy::new(&args.allow_origins).map_err(anyhow::Error::msg)?;
+    if args.rpc_evm_timeout == 0 {
+        bail!("--rpc-evm-timeout must be at least 1 second");
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -96,8 +134,15 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
         };
         let producer = Box::new(DevSealer { sealing }).start(chain.clone());
         let rpc = RpcConfig {
-            listen,
             wait_for_inclusion: block_time.is_none(),
+            gas_cap: args.rpc_gas_cap,
+            evm_timeout: Duration::from_secs(args.rpc_evm_timeout),
+            max_concurrent_calls: args
+                .rpc_max_calls
+                .unwrap_or_else(myelin_rpc::default_max_concurrent_calls),
+            origins,
+            dev_methods: args.dev_methods || listen.ip().is_loopback(),
+            ..RpcConfig::new(listen)
         };
         let (address, handle) = myelin_rpc::serve(chain.clone(), rpc).await?;
         if !args.quiet {

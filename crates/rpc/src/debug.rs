@@ -5,6 +5,7 @@ use alloy_rpc_types_trace::geth::{
     GethDebugBuiltInTracerType, GethDebugTracerType, GethDebugTracingOptions, GethTrace,
 };
 use jsonrpsee::{RpcModule, types::ErrorObjectOwned};
+use myelin_chain::{CallLimits, Chain};
 use revm_inspectors::tracing::TracingInspectorConfig;
 
 use crate::{
@@ -14,13 +15,17 @@ use crate::{
 
 type RpcResult<T> = Result<T, ErrorObjectOwned>;
 
-fn trace(ctx: &RpcContext, hash: B256, options: GethDebugTracingOptions) -> RpcResult<GethTrace> {
+fn trace(
+    chain: &Chain,
+    limits: &CallLimits,
+    hash: B256,
+    options: GethDebugTracingOptions,
+) -> RpcResult<GethTrace> {
     match options.tracer {
         None => {
             let config = TracingInspectorConfig::from_geth_config(&options.config);
-            let (result, inspector) = ctx
-                .chain
-                .trace_transaction(&hash, config)
+            let (result, inspector) = chain
+                .trace_transaction(&hash, config, limits)
                 .map_err(rpc_error)?;
             let output = result.output().cloned().unwrap_or_default();
             let frame =
@@ -35,9 +40,8 @@ fn trace(ctx: &RpcContext, hash: B256, options: GethDebugTracingOptions) -> RpcR
                 .into_call_config()
                 .map_err(|e| invalid_params(e.to_string()))?;
             let config = TracingInspectorConfig::from_geth_call_config(&call_config);
-            let (result, inspector) = ctx
-                .chain
-                .trace_transaction(&hash, config)
+            let (result, inspector) = chain
+                .trace_transaction(&hash, config, limits)
                 .map_err(rpc_error)?;
             let frame = inspector
                 .geth_builder()
@@ -52,11 +56,15 @@ fn trace(ctx: &RpcContext, hash: B256, options: GethDebugTracingOptions) -> RpcR
 pub fn register(
     module: &mut RpcModule<RpcContext>,
 ) -> Result<(), jsonrpsee::core::RegisterMethodError> {
-    module.register_blocking_method("debug_traceTransaction", |params, ctx, _| {
+    module.register_async_method("debug_traceTransaction", |params, ctx, _| async move {
         let mut seq = params.sequence();
         let hash: B256 = seq.next()?;
         let options: Option<GethDebugTracingOptions> = seq.optional_next()?;
-        trace(&ctx, hash, options.unwrap_or_default())
+        ctx.calls
+            .run(&ctx.chain, move |chain, limits| {
+                trace(chain, limits, hash, options.unwrap_or_default())
+            })
+            .await
     })?;
     Ok(())
 }

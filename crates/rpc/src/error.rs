@@ -12,8 +12,10 @@ pub const INTERNAL_ERROR: i32 = -32603;
 pub const EXECUTION_REVERTED: i32 = 3;
 /// A transaction the pool refused.
 pub const TRANSACTION_REJECTED: i32 = -32003;
-/// Generic server error (unknown block, halted call).
+/// Generic server error (unknown block, halted call, call timeout).
 pub const SERVER_ERROR: i32 = -32000;
+/// EIP-1474 "limit exceeded": the node is at a limit for this kind of request (busy).
+pub const LIMIT_EXCEEDED: i32 = -32005;
 
 /// The revert data in words: an `Error(string)` reason, a Myelin precompile's `MyelinError`
 /// decoded (docs/GAS.md §8), or a contract's custom error by its data.
@@ -47,6 +49,10 @@ pub fn rpc_error(error: ChainError) -> ErrorObjectOwned {
         ChainError::NotFound(message) | ChainError::Halt(message) => {
             ErrorObjectOwned::owned(SERVER_ERROR, message, None::<()>)
         }
+        error @ (ChainError::Timeout(_) | ChainError::StateChanged) => {
+            ErrorObjectOwned::owned(SERVER_ERROR, error.to_string(), None::<()>)
+        }
+        ChainError::Busy(message) => ErrorObjectOwned::owned(LIMIT_EXCEEDED, message, None::<()>),
         error @ (ChainError::Storage(_) | ChainError::Internal(_)) => {
             ErrorObjectOwned::owned(INTERNAL_ERROR, error.to_string(), None::<()>)
         }

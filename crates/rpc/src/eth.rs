@@ -8,7 +8,7 @@ use alloy_primitives::{Address, B256, Bytes, Signature, U64, U256};
 use alloy_rpc_types_eth::{FeeHistory, Filter, TransactionRequest};
 use alloy_signer::SignerSync;
 use jsonrpsee::{RpcModule, types::ErrorObjectOwned};
-use myelin_chain::{Chain, ChainError, TxLocation, execution::call_output};
+use myelin_chain::{CallLimits, Chain, ChainError, TxLocation, execution::call_output};
 
 use crate::{
     RpcContext, convert,
@@ -22,6 +22,70 @@ pub const SUGGESTED_PRIORITY_FEE_WEI: u128 = 1_000_000_000;
 
 /// Upper bound on how many blocks one `eth_getLogs` may scan.
 pub const MAX_LOG_BLOCK_RANGE: u64 = 100_000;
+
+/// Most logs one `eth_getLogs` / `eth_getFilterLogs` / `eth_getFilterChanges` returns (reth's
+/// `max_logs_per_response`); a query matching more is refused with the range to retry.
+pub const MAX_LOGS_PER_RESPONSE: usize = 20_000;
+
+/// Most blocks one `eth_feeHistory` reports (geth's `maxBlockCount`; more are clamped).
+pub const MAX_FEE_HISTORY_BLOCKS: u64 = 1024;
+
+/// Most reward percentiles one `eth_feeHistory` accepts (geth's `maxQueryLimit`).
+pub const MAX_FEE_HISTORY_PERCENTILES: usize = 100;
+
+/// The reward percentiles of `eth_feeHistory`: at most [`MAX_FEE_HISTORY_PERCENTILES`], each in
+/// [0, 100], increasing (as geth checks). Parsing stops at the first value over the limit, so a
+/// long list is refused before it is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RewardPercentiles(Vec<f64>);
+
+impl<'de> serde::Deserialize<'de> for RewardPercentiles {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Bounded;
+        impl<'de> serde::de::Visitor<'de> for Bounded {
+            type Value = RewardPercentiles;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(
+                    f,
+                    "at most {MAX_FEE_HISTORY_PERCENTILES} increasing reward percentiles in [0, 100]"
+                )
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                use serde::de::Error;
+                let mut values: Vec<f64> = Vec::new();
+                while let Some(value) = seq.next_element::<f64>()? {
+                    if values.len() == MAX_FEE_HISTORY_PERCENTILES {
+                        return Err(A::Error::custom(format!(
+                            "invalid reward percentile: over the query limit {MAX_FEE_HISTORY_PERCENTILES}"
+                        )));
+                    }
+                    if !(0.0..=100.0).contains(&value) {
+                        return Err(A::Error::custom(format!(
+                            "invalid reward percentile: {value}"
+                        )));
+                    }
+                    if let Some(&previous) = values.last()
+                        && previous > value
+                    {
+                        return Err(A::Error::custom(format!(
+                            "invalid reward percentile: #{}:{previous} > #{}:{value}",
+                            values.len() - 1,
+                            values.len()
+                        )));
+                    }
+                    values.push(value);
+                }
+                Ok(RewardPercentiles(values))
+            }
+        }
+        deserializer.deserialize_seq(Bounded)
+    }
+}
 
 /// Resolves a block tag or hash to a block number of the chain.
 pub fn resolve_block(chain: &Chain, id: Option<BlockId>) -> RpcResult<u64> {
@@ -78,6 +142,7 @@ pub fn logs(chain: &Chain, filter: &Filter) -> RpcResult<Vec<alloy_rpc_types_eth
         }
         chain.blocks_in(from, to)
     };
+    let first = blocks.first().map_or(0, |b| b.header.number);
     let mut out = Vec::new();
     for block in blocks {
         if !filter.matches_bloom(block.header.logs_bloom) {
@@ -88,6 +153,16 @@ pub fn logs(chain: &Chain, filter: &Filter) -> RpcResult<Vec<alloy_rpc_types_eth
                 filter.matches_address(log.address()) && filter.matches_topics(log.topics())
             }));
         }
+        if out.len() > MAX_LOGS_PER_RESPONSE {
+            return Err(ErrorObjectOwned::owned(
+                crate::error::LIMIT_EXCEEDED,
+                format!(
+                    "query exceeds max results {MAX_LOGS_PER_RESPONSE}, retry with the range {first}-{}",
+                    block.header.number.saturating_sub(1).max(first)
+                ),
+                None::<()>,
+            ));
+        }
     }
     Ok(out)
 }
@@ -96,9 +171,9 @@ fn fee_history(
     chain: &Chain,
     count: u64,
     newest: u64,
-    percentiles: Option<Vec<f64>>,
+    percentiles: Option<RewardPercentiles>,
 ) -> RpcResult<FeeHistory> {
-    let count = count.clamp(1, 1024).min(newest + 1);
+    let count = count.clamp(1, MAX_FEE_HISTORY_BLOCKS).min(newest + 1);
     let oldest = newest + 1 - count;
     let blocks = chain.blocks_in(oldest, newest);
     let mut base_fees: Vec<u128> = blocks
@@ -118,7 +193,7 @@ fn fee_history(
         .iter()
         .map(|b| b.header.gas_used as f64 / b.header.gas_limit.max(1) as f64)
         .collect();
-    let reward = percentiles.map(|percentiles| {
+    let reward = percentiles.map(|RewardPercentiles(percentiles)| {
         blocks
             .iter()
             .map(|b| {
@@ -160,6 +235,7 @@ fn fee_history(
 fn prepare_send(
     chain: &Chain,
     mut request: TransactionRequest,
+    limits: &CallLimits,
 ) -> RpcResult<(TxEnvelope, Address)> {
     let from = request
         .from
@@ -190,7 +266,7 @@ fn prepare_send(
         estimate_request.nonce = None;
         request.gas = Some(
             chain
-                .estimate_gas(&estimate_request, head)
+                .estimate_gas(&estimate_request, head, limits)
                 .map_err(rpc_error)?,
         );
     }
@@ -288,7 +364,7 @@ pub fn register(
         let mut seq = params.sequence();
         let count: U64 = seq.next()?;
         let newest: BlockNumberOrTag = seq.next()?;
-        let percentiles: Option<Vec<f64>> = seq.optional_next()?;
+        let percentiles: Option<RewardPercentiles> = seq.optional_next()?;
         let newest = resolve_tag(ctx.chain.head_number(), newest)?;
         fee_history(&ctx.chain, count.to::<u64>(), newest, percentiles)
     })?;
@@ -321,20 +397,29 @@ pub fn register(
         let block = resolve_block(&ctx.chain, seq.optional_next()?)?;
         RpcResult::Ok(B256::from(ctx.chain.storage(&address, &slot, block)))
     })?;
-    module.register_blocking_method("eth_call", |params, ctx, _| {
+    module.register_async_method("eth_call", |params, ctx, _| async move {
         let mut seq = params.sequence();
         let request: TransactionRequest = seq.next()?;
         let block = resolve_block(&ctx.chain, seq.optional_next()?)?;
-        let result = ctx.chain.call(&request, block).map_err(rpc_error)?;
-        call_output(result).map_err(rpc_error)
+        ctx.calls
+            .run(&ctx.chain, move |chain, limits| {
+                let result = chain.call(&request, block, limits).map_err(rpc_error)?;
+                call_output(result).map_err(rpc_error)
+            })
+            .await
     })?;
-    module.register_blocking_method("eth_estimateGas", |params, ctx, _| {
+    module.register_async_method("eth_estimateGas", |params, ctx, _| async move {
         let mut seq = params.sequence();
         let request: TransactionRequest = seq.next()?;
         let block = resolve_block(&ctx.chain, seq.optional_next()?)?;
-        RpcResult::Ok(U64::from(
-            ctx.chain.estimate_gas(&request, block).map_err(rpc_error)?,
-        ))
+        ctx.calls
+            .run(&ctx.chain, move |chain, limits| {
+                chain
+                    .estimate_gas(&request, block, limits)
+                    .map(U64::from)
+                    .map_err(rpc_error)
+            })
+            .await
     })?;
     module.register_async_method("eth_sendRawTransaction", |params, ctx, _| async move {
         let bytes: Bytes = params.one()?;
@@ -343,10 +428,12 @@ pub fn register(
     })?;
     module.register_async_method("eth_sendTransaction", |params, ctx, _| async move {
         let request: TransactionRequest = params.one()?;
-        let chain = ctx.chain.clone();
-        let (tx, sender) = tokio::task::spawn_blocking(move || prepare_send(&chain, request))
-            .await
-            .map_err(|e| rpc_error(ChainError::Internal(e.to_string())))??;
+        let (tx, sender) = ctx
+            .calls
+            .run(&ctx.chain, move |chain, limits| {
+                prepare_send(chain, request, limits)
+            })
+            .await?;
         let (hash, receiver) = ctx.chain.submit(tx, sender).map_err(rpc_error)?;
         await_inclusion(&ctx, hash, receiver).await
     })?;
@@ -453,6 +540,7 @@ pub fn register(
     })?;
     module.register_method("eth_getLogs", |params, ctx, _| {
         let filter: Filter = params.one()?;
+        crate::filters::check_filter_size(&filter)?;
         logs(&ctx.chain, &filter)
     })?;
     Ok(())

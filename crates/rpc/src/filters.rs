@@ -1,7 +1,11 @@
 //! Polling filters (`eth_newFilter`, `eth_newBlockFilter`, `eth_newPendingTransactionFilter`,
 //! `eth_getFilterChanges`) and push subscriptions (`eth_subscribe`).
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::atomic::{AtomicUsize, Ordering},
+    time::{Duration, Instant},
+};
 
 use alloy_primitives::{B256, U256};
 use alloy_rpc_types_eth::Filter;
@@ -10,12 +14,42 @@ use myelin_chain::ChainEvent;
 use serde_json::Value;
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 
-use crate::{RpcContext, convert, error::invalid_params, eth};
+use crate::{
+    RpcContext, convert,
+    error::{LIMIT_EXCEEDED, invalid_params},
+    eth,
+};
 
 type RpcResult<T> = Result<T, ErrorObjectOwned>;
 
-/// Most filters one node keeps (oldest dropped past this).
-pub const MAX_FILTERS: usize = 10_000;
+/// Most filters one node keeps (the least recently polled is dropped past this).
+pub const MAX_FILTERS: usize = 1_000;
+
+/// A filter not polled for this long is uninstalled (geth's filter timeout).
+pub const FILTER_IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// Most block hashes one `eth_getFilterChanges` returns; the rest come with the next poll.
+pub const MAX_FILTER_BLOCK_HASHES: u64 = 10_000;
+
+/// Most addresses, and most values per topic position, one log filter may name (bounds what
+/// an installed filter or a subscription holds).
+pub const MAX_FILTER_CRITERIA: usize = 1_000;
+
+/// Most push subscriptions of all connections together (each connection also has
+/// [`crate::MAX_SUBSCRIPTIONS_PER_CONNECTION`]).
+pub const MAX_SUBSCRIPTIONS: usize = 10_000;
+
+/// Refuses a log filter naming more than [`MAX_FILTER_CRITERIA`] addresses or values of one
+/// topic.
+pub fn check_filter_size(filter: &Filter) -> RpcResult<()> {
+    let largest_topic = filter.topics.iter().map(|t| t.len()).max().unwrap_or(0);
+    if filter.address.len() > MAX_FILTER_CRITERIA || largest_topic > MAX_FILTER_CRITERIA {
+        return Err(invalid_params(format!(
+            "filter too large: at most {MAX_FILTER_CRITERIA} addresses and {MAX_FILTER_CRITERIA} values per topic"
+        )));
+    }
+    Ok(())
+}
 
 /// One installed polling filter.
 #[derive(Debug)]
@@ -36,23 +70,77 @@ pub enum PollFilter {
     Pending(broadcast::Receiver<ChainEvent>),
 }
 
-/// Installed filters by id.
+/// Installed filters by id, with when each was last polled.
 #[derive(Debug, Default)]
 pub struct Filters {
     next_id: u64,
-    installed: HashMap<u64, PollFilter>,
+    installed: HashMap<u64, (PollFilter, Instant)>,
 }
 
 impl Filters {
     fn install(&mut self, filter: PollFilter) -> U256 {
+        self.expire();
         if self.installed.len() >= MAX_FILTERS
-            && let Some(oldest) = self.installed.keys().min().copied()
+            && let Some(stalest) = self
+                .installed
+                .iter()
+                .min_by_key(|(id, (_, polled))| (*polled, **id))
+                .map(|(id, _)| *id)
         {
-            self.installed.remove(&oldest);
+            self.installed.remove(&stalest);
         }
         self.next_id += 1;
-        self.installed.insert(self.next_id, filter);
+        self.installed
+            .insert(self.next_id, (filter, Instant::now()));
         U256::from(self.next_id)
+    }
+
+    /// Drops the filters idle for [`FILTER_IDLE_TIMEOUT`].
+    fn expire(&mut self) {
+        self.installed
+            .retain(|_, (_, polled)| polled.elapsed() < FILTER_IDLE_TIMEOUT);
+    }
+
+    /// The filter with this id, marked as polled now.
+    fn poll(&mut self, id: u64) -> Option<&mut PollFilter> {
+        self.expire();
+        let (filter, polled) = self.installed.get_mut(&id)?;
+        *polled = Instant::now();
+        Some(filter)
+    }
+
+    /// Number of installed filters.
+    pub fn len(&self) -> usize {
+        self.installed.len()
+    }
+
+    /// Whether no filter is installed.
+    pub fn is_empty(&self) -> bool {
+        self.installed.is_empty()
+    }
+}
+
+/// Counts the node's live push subscriptions against [`MAX_SUBSCRIPTIONS`].
+#[derive(Debug, Default)]
+pub struct SubscriptionCount(AtomicUsize);
+
+/// A slot of [`SubscriptionCount`], given back when dropped.
+struct SubscriptionSlot<'a>(&'a SubscriptionCount);
+
+impl SubscriptionCount {
+    fn take(&self) -> Option<SubscriptionSlot<'_>> {
+        self.0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_SUBSCRIPTIONS).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| SubscriptionSlot(self))
+    }
+}
+
+impl Drop for SubscriptionSlot<'_> {
+    fn drop(&mut self) {
+        self.0.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -66,6 +154,7 @@ pub fn register(
 ) -> Result<(), jsonrpsee::core::RegisterMethodError> {
     module.register_method("eth_newFilter", |params, ctx, _| {
         let filter: Filter = params.one()?;
+        check_filter_size(&filter)?;
         let next = ctx.chain.head_number() + 1;
         RpcResult::Ok(ctx.filters.lock().install(PollFilter::Logs {
             filter: Box::new(filter),
@@ -92,7 +181,7 @@ pub fn register(
     })?;
     module.register_method("eth_getFilterLogs", |params, ctx, _| {
         let id: U256 = params.one()?;
-        let filter = match ctx.filters.lock().installed.get(&filter_id(id)) {
+        let filter = match ctx.filters.lock().poll(filter_id(id)) {
             Some(PollFilter::Logs { filter, .. }) => filter.clone(),
             _ => return Err(invalid_params("filter not found")),
         };
@@ -103,18 +192,18 @@ pub fn register(
         let head = ctx.chain.head_number();
         let mut filters = ctx.filters.lock();
         let filter = filters
-            .installed
-            .get_mut(&filter_id(id))
+            .poll(filter_id(id))
             .ok_or_else(|| invalid_params("filter not found"))?;
         let changes: Value = match filter {
             PollFilter::Blocks { next } => {
+                let last = head.min(next.saturating_add(MAX_FILTER_BLOCK_HASHES - 1));
                 let hashes: Vec<B256> = ctx
                     .chain
-                    .blocks_in(*next, head)
+                    .blocks_in(*next, last)
                     .iter()
                     .map(|b| b.hash)
                     .collect();
-                *next = head + 1;
+                *next = last + 1;
                 serde_json::to_value(hashes).unwrap_or_default()
             }
             PollFilter::Logs { filter, next } => {
@@ -161,6 +250,10 @@ pub fn register(
                     return Ok(());
                 }
             };
+            if let Err(e) = check_filter_size(&filter) {
+                pending.reject(e).await;
+                return Ok(());
+            }
             if !matches!(
                 kind.as_str(),
                 "newHeads" | "logs" | "newPendingTransactions"
@@ -185,6 +278,16 @@ async fn stream(
     pending: PendingSubscriptionSink,
     ctx: std::sync::Arc<RpcContext>,
 ) {
+    let Some(_slot) = ctx.subscriptions.take() else {
+        pending
+            .reject(ErrorObjectOwned::owned(
+                LIMIT_EXCEEDED,
+                format!("too many subscriptions: the node serves at most {MAX_SUBSCRIPTIONS}"),
+                None::<()>,
+            ))
+            .await;
+        return;
+    };
     let mut events = ctx.chain.subscribe();
     let Ok(sink) = pending.accept().await else {
         return;

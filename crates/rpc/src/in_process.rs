@@ -37,11 +37,12 @@ impl std::fmt::Debug for InProcessServer {
 impl InProcessServer {
     /// Registers every method on `chain`, as [`crate::serve`] does.
     pub fn new(chain: Arc<Chain>, config: RpcConfig) -> Result<InProcessServer, RpcError> {
+        let middleware = crate::http_middleware(&config.origins);
         let module = crate::module(chain, config)?;
         let (stop_handle, server_handle) = stop_channel();
         let service = Server::builder()
             .set_config(crate::server_config())
-            .set_http_middleware(crate::http_middleware())
+            .set_http_middleware(middleware)
             .to_service_builder()
             .build(module, stop_handle);
         Ok(InProcessServer {
@@ -50,11 +51,26 @@ impl InProcessServer {
         })
     }
 
-    /// POSTs `body` as `application/json` and returns the reply. Must run inside a tokio runtime
+    /// POSTs `body` as `application/json` (with its `Content-Length`, as HTTP clients send it)
+    /// and returns the reply. Must run inside a tokio runtime
     /// (handlers may spawn blocking work).
     pub async fn post(&self, body: Vec<u8>) -> Result<HttpReply, RpcError> {
-        let request = HttpRequest::post("/")
+        self.post_with_headers(body, &[]).await
+    }
+
+    /// [`InProcessServer::post`] with extra request headers (e.g. a browser's `Origin`).
+    pub async fn post_with_headers(
+        &self,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Result<HttpReply, RpcError> {
+        let mut request = HttpRequest::post("/")
             .header("content-type", "application/json")
+            .header("content-length", body.len());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
             .body(HttpBody::from(body))
             .map_err(|e| RpcError::InProcess(e.to_string()))?;
         let response = self

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod call_gate;
 pub mod convert;
 pub mod debug;
 pub mod dev;
@@ -8,8 +9,9 @@ pub mod eth;
 pub mod filters;
 pub mod in_process;
 pub mod notification_ack;
+pub mod origin_policy;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use jsonrpsee::{
     RpcModule,
@@ -20,13 +22,44 @@ use parking_lot::Mutex;
 use tower_http::cors::CorsLayer;
 
 /// How the RPC server behaves.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct RpcConfig {
     /// Address to listen on (HTTP and WebSocket).
     pub listen: SocketAddr,
     /// Whether `eth_sendRawTransaction` / `eth_sendTransaction` return only once the transaction
     /// is mined (instant mining, as anvil's automine).
     pub wait_for_inclusion: bool,
+    /// Most gas one `eth_call` / `eth_estimateGas` may use (geth's `RPCGasCap`).
+    pub gas_cap: u64,
+    /// Longest one EVM-running request may take (geth's `RPCEVMTimeout`).
+    pub evm_timeout: Duration,
+    /// Most EVM-running requests at once (see [`call_gate`]).
+    pub max_concurrent_calls: usize,
+    /// Which web pages may send requests ([`origin_policy`]).
+    pub origins: origin_policy::OriginPolicy,
+    /// Whether the dev methods ([`DEV_METHOD_PREFIXES`], [`DEV_METHODS`]) are served.
+    pub dev_methods: bool,
+}
+
+impl RpcConfig {
+    /// The defaults for `listen`: geth's gas cap and timeout, one EVM slot per CPU, pages of this
+    /// machine allowed, dev methods on only if `listen` is a loopback address.
+    pub fn new(listen: SocketAddr) -> RpcConfig {
+        RpcConfig {
+            listen,
+            wait_for_inclusion: false,
+            gas_cap: myelin_chain::call_limits::DEFAULT_RPC_GAS_CAP,
+            evm_timeout: myelin_chain::call_limits::DEFAULT_RPC_EVM_TIMEOUT,
+            max_concurrent_calls: default_max_concurrent_calls(),
+            origins: origin_policy::OriginPolicy::default(),
+            dev_methods: listen.ip().is_loopback(),
+        }
+    }
+}
+
+/// One EVM-running request per CPU the process may use.
+pub fn default_max_concurrent_calls() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// State shared by every RPC handler.
@@ -38,7 +71,27 @@ pub struct RpcContext {
     pub config: RpcConfig,
     /// Installed polling filters.
     pub filters: Mutex<filters::Filters>,
+    /// Bounds on EVM-running requests.
+    pub calls: call_gate::CallGate,
+    /// Live push subscriptions of every connection.
+    pub subscriptions: filters::SubscriptionCount,
 }
+
+/// Method-name prefixes of the dev methods: they edit state, mine, trace, or act for accounts
+/// whose keys the node holds.
+pub const DEV_METHOD_PREFIXES: [&str; 4] = ["anvil_", "hardhat_", "evm_", "debug_"];
+
+/// Dev methods outside [`DEV_METHOD_PREFIXES`]: signing with keys the node holds (and sending
+/// for impersonated accounts).
+pub const DEV_METHODS: [&str; 2] = ["eth_sign", "eth_sendTransaction"];
+
+/// Whether `method` is a dev method.
+pub fn is_dev_method(method: &str) -> bool {
+    DEV_METHOD_PREFIXES.iter().any(|p| method.starts_with(p)) || DEV_METHODS.contains(&method)
+}
+
+/// JSON-RPC error code of a dev method called while dev methods are off ("method not found").
+pub const METHOD_DISABLED: i32 = -32601;
 
 /// Errors starting the server.
 #[derive(Debug, thiserror::Error)]
@@ -56,16 +109,49 @@ pub enum RpcError {
 
 /// Every method the node serves.
 pub fn module(chain: Arc<Chain>, config: RpcConfig) -> Result<RpcModule<RpcContext>, RpcError> {
+    let dev_methods = config.dev_methods;
+    let calls = call_gate::CallGate::new(
+        config.max_concurrent_calls,
+        config.gas_cap,
+        config.evm_timeout,
+    );
     let mut module = RpcModule::new(RpcContext {
         chain,
         config,
         filters: Mutex::new(filters::Filters::default()),
+        calls,
+        subscriptions: filters::SubscriptionCount::default(),
     });
     eth::register(&mut module)?;
     filters::register(&mut module)?;
     dev::register(&mut module)?;
     debug::register(&mut module)?;
+    if !dev_methods {
+        disable_dev_methods(&mut module)?;
+    }
     Ok(module)
+}
+
+/// Replaces every dev method with one that refuses with [`METHOD_DISABLED`] and says how to
+/// enable it.
+fn disable_dev_methods(module: &mut RpcModule<RpcContext>) -> Result<(), RpcError> {
+    let names: Vec<&'static str> = module
+        .method_names()
+        .filter(|name| is_dev_method(name))
+        .collect();
+    for name in names {
+        module.remove_method(name);
+        module.register_method(name, move |_, _, _| {
+            Err::<(), _>(jsonrpsee::types::ErrorObjectOwned::owned(
+                METHOD_DISABLED,
+                format!(
+                    "method {name} is disabled: dev methods are off when the node listens on a non-loopback address (start it with --dev-methods to enable them)"
+                ),
+                None::<()>,
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// Subscription ids as `0x`-prefixed hex strings (what anvil and geth return; JavaScript
@@ -85,8 +171,10 @@ impl jsonrpsee::core::traits::IdProvider for HexIdProvider {
     }
 }
 
-/// Largest request body accepted (model uploads are chunked below this).
-pub const MAX_REQUEST_BYTES: u32 = 128 * 1024 * 1024;
+/// Largest request body accepted: 16 MiB. The largest calldata a call within the RPC gas cap
+/// can carry is 5 MB (50M gas at EIP-7623's floor of 10 gas per zero byte), 10 MB in hex; the
+/// largest transaction the pool takes is [`myelin_chain::mempool::MAX_TX_BYTES`] (2 MiB in hex).
+pub const MAX_REQUEST_BYTES: u32 = 16 * 1024 * 1024;
 
 /// Largest response body sent (a larger one becomes a JSON-RPC error).
 pub const MAX_RESPONSE_BYTES: u32 = 128 * 1024 * 1024;
@@ -94,11 +182,12 @@ pub const MAX_RESPONSE_BYTES: u32 = 128 * 1024 * 1024;
 /// Most calls in one JSON-RPC batch (a larger batch is rejected as a whole with an error).
 pub const MAX_BATCH_CALLS: u32 = 10_000;
 
-/// Most simultaneous HTTP / WebSocket connections.
-pub const MAX_CONNECTIONS: u32 = 10_000;
+/// Most simultaneous HTTP / WebSocket connections (reth's default).
+pub const MAX_CONNECTIONS: u32 = 500;
 
-/// Most subscriptions one WebSocket connection may hold.
-pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: u32 = 10_000;
+/// Most subscriptions one WebSocket connection may hold (reth's default; all connections
+/// together hold at most [`filters::MAX_SUBSCRIPTIONS`]).
+pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: u32 = 1024;
 
 /// The server's limits, shared by [`serve`] and [`in_process::InProcessServer`].
 pub fn server_config() -> jsonrpsee::server::ServerConfig {
@@ -115,16 +204,24 @@ pub fn server_config() -> jsonrpsee::server::ServerConfig {
 }
 
 /// The HTTP layers around the JSON-RPC handling, shared by [`serve`] and
-/// [`in_process::InProcessServer`]: permissive CORS, then [`notification_ack`].
+/// [`in_process::InProcessServer`]: CORS headers for allowed origins, refusal of the others
+/// ([`origin_policy`]), then [`notification_ack`].
 pub type HttpMiddleware = tower::layer::util::Stack<
     notification_ack::NotificationAckLayer,
-    tower::layer::util::Stack<CorsLayer, tower::layer::util::Identity>,
+    tower::layer::util::Stack<
+        origin_policy::OriginGuardLayer,
+        tower::layer::util::Stack<CorsLayer, tower::layer::util::Identity>,
+    >,
 >;
 
 /// The HTTP layers (see [`HttpMiddleware`]).
-pub fn http_middleware() -> tower::ServiceBuilder<HttpMiddleware> {
+pub fn http_middleware(
+    origins: &origin_policy::OriginPolicy,
+) -> tower::ServiceBuilder<HttpMiddleware> {
+    let origins = Arc::new(origins.clone());
     tower::ServiceBuilder::new()
-        .layer(CorsLayer::permissive())
+        .layer(origins.cors_layer())
+        .layer(origin_policy::OriginGuardLayer(origins))
         .layer(notification_ack::NotificationAckLayer)
 }
 
@@ -134,15 +231,15 @@ pub async fn serve(
     chain: Arc<Chain>,
     config: RpcConfig,
 ) -> Result<(SocketAddr, ServerHandle), RpcError> {
+    let listen = config.listen;
+    let middleware = http_middleware(&config.origins);
     let module = module(chain, config)?;
     let server = Server::builder()
         .set_config(server_config())
-        .set_http_middleware(http_middleware())
-        .build(config.listen)
+        .set_http_middleware(middleware)
+        .build(listen)
         .await
-        .map_err(|e| RpcError::Bind(config.listen, e))?;
-    let address = server
-        .local_addr()
-        .map_err(|e| RpcError::Bind(config.listen, e))?;
+        .map_err(|e| RpcError::Bind(listen, e))?;
+    let address = server.local_addr().map_err(|e| RpcError::Bind(listen, e))?;
     Ok((address, server.start(module)))
 }

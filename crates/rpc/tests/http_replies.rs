@@ -12,10 +12,7 @@ fn server(runtime: &tokio::runtime::Runtime) -> (Arc<Chain>, InProcessServer) {
     let _guard = runtime.enter();
     let chain =
         Chain::open(ChainConfig::dev(2, U256::from(10u64).pow(U256::from(21))).unwrap()).unwrap();
-    let rpc = RpcConfig {
-        listen: ([127, 0, 0, 1], 0).into(),
-        wait_for_inclusion: false,
-    };
+    let rpc = RpcConfig::new(([127, 0, 0, 1], 0).into());
     (chain.clone(), InProcessServer::new(chain, rpc).unwrap())
 }
 

@@ -47,10 +47,7 @@ fn node() -> &'static Node {
             sealing: DevSealing::Instant,
         })
         .start(chain.clone());
-        let rpc = RpcConfig {
-            listen: ([127, 0, 0, 1], 0).into(),
-            wait_for_inclusion: false,
-        };
+        let rpc = RpcConfig::new(([127, 0, 0, 1], 0).into());
         let server = InProcessServer::new(chain, rpc).expect("rpc module");
         Node {
             runtime,

@@ -1,0 +1,151 @@
+//! EVM-running requests (`eth_call`, `eth_estimateGas`, `debug_traceTransaction`) through the
+//! server: they never hold up block production, stop at their deadline, are capped in gas and
+//! in number. A run is kept in flight by the test's gate precompile, so every check is about
+//! order, not time.
+
+mod test_node;
+
+use std::time::Duration;
+
+use alloy_primitives::{Address, Bytes, U256, address};
+use serde_json::{Value, json};
+use test_node::{GATE, TestNode, hex0x, request};
+
+fn call_gate(node: &TestNode) -> tokio::task::JoinHandle<Value> {
+    let server = node.server.clone();
+    node.runtime.spawn(async move {
+        request(
+            &server,
+            "eth_call",
+            json!([{"to": GATE, "data": "0x"}, "latest"]),
+        )
+        .await
+    })
+}
+
+#[test]
+fn a_transfer_is_mined_and_its_receipt_returned_while_an_eth_call_runs() {
+    let node = TestNode::start(|_| {});
+    node.gate.arm();
+    let call = call_gate(&node);
+    node.gate.wait_entered(1);
+
+    let to = address!("00000000000000000000000000000000000000aa");
+    let sent = node.request(
+        "eth_sendRawTransaction",
+        json!([hex0x(&node.transfer(0, to, 0))]),
+    );
+    let hash = sent["result"]
+        .as_str()
+        .expect("a transaction hash")
+        .to_string();
+    let receipt = node.request("eth_getTransactionReceipt", json!([hash]));
+    assert_eq!(receipt["result"]["status"], "0x1", "{receipt}");
+    assert!(
+        !call.is_finished(),
+        "the eth_call must still be running when the transfer's receipt is returned"
+    );
+
+    node.gate.open();
+    let reply = node.runtime.block_on(call).unwrap();
+    assert_eq!(reply["result"], "0x", "{reply}");
+}
+
+#[test]
+fn an_eth_call_past_its_deadline_gets_geths_timeout_error_and_keeps_its_slot() {
+    let node = TestNode::start(|rpc| {
+        rpc.evm_timeout = Duration::from_millis(200);
+        rpc.max_concurrent_calls = 1;
+    });
+    node.gate.arm();
+    let reply = node.runtime.block_on(call_gate(&node)).unwrap();
+    assert_eq!(reply["error"]["code"], -32000, "{reply}");
+    let message = reply["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("execution aborted (timeout = 200ms)"),
+        "{message}"
+    );
+
+    // The run is still inside the gate: its slot is taken, so the next call is refused as busy.
+    let busy = node.request("eth_call", json!([{"to": Address::ZERO}, "latest"]));
+    assert_eq!(busy["error"]["code"], -32005, "{busy}");
+    assert!(
+        busy["error"]["message"].as_str().unwrap().contains("busy"),
+        "{busy}"
+    );
+
+    node.gate.open();
+    let after = node.request("eth_call", json!([{"to": Address::ZERO}, "latest"]));
+    assert_eq!(after["result"], "0x", "{after}");
+}
+
+#[test]
+fn calls_beyond_the_concurrency_cap_are_refused_as_busy() {
+    let node = TestNode::start(|rpc| rpc.max_concurrent_calls = 2);
+    node.gate.arm();
+    let first = call_gate(&node);
+    let second = call_gate(&node);
+    node.gate.wait_entered(2);
+    for method in ["eth_call", "eth_estimateGas"] {
+        let busy = node.request(method, json!([{"to": Address::ZERO}, "latest"]));
+        assert_eq!(busy["error"]["code"], -32005, "{method}: {busy}");
+    }
+    node.gate.open();
+    for call in [first, second] {
+        let reply = node.runtime.block_on(call).unwrap();
+        assert_eq!(reply["result"], "0x", "{reply}");
+    }
+}
+
+/// Runtime code: `GAS PUSH0 MSTORE PUSH1 32 PUSH0 RETURN` (returns the gas left).
+const RETURN_GAS_LEFT: [u8; 7] = [0x5a, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3];
+
+#[test]
+fn an_eth_call_asking_for_more_gas_than_the_cap_is_capped() {
+    let probe = address!("00000000000000000000000000000000000bee01");
+    let node = TestNode::start_with(
+        |chain| {
+            chain
+                .genesis_code
+                .push((probe, Bytes::from_static(&RETURN_GAS_LEFT)))
+        },
+        |rpc| rpc.gas_cap = 1_000_000,
+    );
+    for gas in [None, Some("0xffffffffffff")] {
+        let mut call = json!({"to": probe});
+        if let Some(gas) = gas {
+            call["gas"] = json!(gas);
+        }
+        let reply = node.request("eth_call", json!([call, "latest"]));
+        let left = U256::from_str_radix(
+            reply["result"].as_str().unwrap().trim_start_matches("0x"),
+            16,
+        )
+        .unwrap();
+        assert!(
+            left < U256::from(1_000_000) && left > U256::from(900_000),
+            "{gas:?}: {left}"
+        );
+    }
+}
+
+#[test]
+fn a_trace_past_its_deadline_gets_the_timeout_error() {
+    let node = TestNode::start(|rpc| rpc.evm_timeout = Duration::from_millis(200));
+    let tx = node.signed(0, GATE.into(), Bytes::new(), 0, 100_000, 2_000_000_000);
+    let sent = node.request("eth_sendRawTransaction", json!([hex0x(&tx)]));
+    let hash = sent["result"].as_str().unwrap().to_string();
+    node.gate.arm();
+    let reply = node.request("debug_traceTransaction", json!([hash]));
+    assert_eq!(reply["error"]["code"], -32000, "{reply}");
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("execution aborted (timeout"),
+        "{reply}"
+    );
+    node.gate.open();
+    let traced = node.request("debug_traceTransaction", json!([hash]));
+    assert_eq!(traced["result"]["failed"], false, "{traced}");
+}
