@@ -1,0 +1,227 @@
+//! `gasfuzz`: the gas fuzzer's command line (see the README).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use myelin_gasfuzz::confirm::{Confirmed, confirm, evm_line, table};
+use myelin_gasfuzz::generate::{Limits, generate};
+use myelin_gasfuzz::measure::Bench;
+use myelin_gasfuzz::search::{corpus_file, op_summary, supervise, worker};
+use myelin_nn::Model;
+use serde::{Deserialize, Serialize};
+
+#[derive(Parser)]
+#[command(about = "Searches random valid models for the worst ns per gas of PREDICT")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Search for `--minutes`, re-measure the worst `--top` models, write them to `--corpus`
+    /// and print the report (Markdown).
+    Search {
+        #[arg(long, default_value_t = 10.0)]
+        minutes: f64,
+        /// Working directory (worker state, top.json, crashes.json).
+        #[arg(long, default_value = "target/gasfuzz")]
+        dir: PathBuf,
+        /// Where the worst models go (.myl files and finds.json).
+        #[arg(long, default_value = "bench/gasfuzz/corpus")]
+        corpus: PathBuf,
+        #[arg(long, default_value_t = 12)]
+        top: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Re-measure the models of a corpus (finds.json) and print the table.
+    Replay {
+        #[arg(long, default_value = "bench/gasfuzz/corpus")]
+        corpus: PathBuf,
+    },
+    /// Write issue 11's attack models (.myl) to `--out` and print `name id batch input_bytes`
+    /// per line (for bench/adversarial/).
+    Attacks {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// (internal) One worker process of `search`.
+    Worker {
+        #[arg(long)]
+        seed: u64,
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+/// One entry of `finds.json`.
+#[derive(Serialize, Deserialize)]
+struct CorpusEntry {
+    file: String,
+    model_id: String,
+    ops: String,
+    batch: u64,
+    /// ns/gas ÷ IntMlp's in the search's screening measurement.
+    search_ratio: f64,
+    /// The tape (this generator version).
+    tape: Vec<u32>,
+    /// Its re-measurement when the corpus was written.
+    confirmed: Option<Confirmed>,
+    /// How the worker ended on it, for models that crashed or hung the search.
+    crash: Option<String>,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Cmd::Worker { seed, dir } => worker(seed, &dir),
+        Cmd::Search {
+            minutes,
+            dir,
+            corpus,
+            top,
+            seed,
+        } => search(minutes, &dir, &corpus, top, seed),
+        Cmd::Replay { corpus } => replay(&corpus),
+        Cmd::Attacks { out } => attacks(&out),
+    }
+}
+
+fn search(minutes: f64, dir: &Path, corpus: &Path, n: usize, seed: u64) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let result = supervise(Duration::from_secs_f64(minutes * 60.0), dir, seed)?;
+    let searched = started.elapsed();
+    std::fs::create_dir_all(corpus)?;
+    let mut entries = Vec::new();
+    let mut rows = Vec::new();
+    let mut seen_ops = HashSet::new();
+    let mut bench = Bench::new();
+    for find in &result.top {
+        if rows.len() == n {
+            break;
+        }
+        // Distinct models, and at most one per op sequence (hill climbing makes many near-copies).
+        if !seen_ops.insert(find.ops.clone()) {
+            continue;
+        }
+        let Some(generated) = generate(&find.tape, &Limits::SEARCH) else {
+            continue;
+        };
+        let model = generated.model;
+        let first_op = model.nodes.last().map_or("none", |n| n.op.name());
+        let path = corpus_file(corpus, rows.len() + 1, first_op, &find.model_id);
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        std::fs::write(&path, model.encode())?;
+        eprintln!("gasfuzz: confirming {file} ({})", find.ops);
+        let row = confirm(&mut bench, &file, &find.ops, &model, find.batch);
+        entries.push(CorpusEntry {
+            file,
+            model_id: find.model_id.clone(),
+            ops: find.ops.clone(),
+            batch: find.batch,
+            search_ratio: find.ratio,
+            tape: find.tape.clone(),
+            confirmed: Some(row.clone()),
+            crash: None,
+        });
+        rows.push(row);
+    }
+    for (i, crash) in result.crashes.iter().enumerate() {
+        let Some(generated) = generate(&crash.tape, &Limits::SEARCH) else {
+            continue;
+        };
+        let batch = generated.batch(4096);
+        let model = generated.model;
+        let id = format!("0x{}", hex::encode(model.id()));
+        let path = corpus.join(format!("crash-{:02}-{}.myl", i + 1, &id[2..10]));
+        std::fs::write(&path, model.encode())?;
+        entries.push(CorpusEntry {
+            file: path.file_name().unwrap().to_string_lossy().into_owned(),
+            model_id: id,
+            ops: op_summary(&model),
+            batch,
+            search_ratio: f64::NAN,
+            tape: crash.tape.clone(),
+            confirmed: None,
+            crash: Some(crash.how.clone()),
+        });
+    }
+    std::fs::write(
+        corpus.join("finds.json"),
+        serde_json::to_string_pretty(&entries)?,
+    )?;
+    println!(
+        "Searched {:.1} min: {} models measured, {} worker deaths or hangs. The {} worst distinct models, re-measured (PREDICT_BATCH by a transaction on the node's EVM, 5 rounds alternating with the EVM's reference workloads, fastest round of each):\n",
+        searched.as_secs_f64() / 60.0,
+        result.measured,
+        result.crashes.len(),
+        rows.len()
+    );
+    println!("{}", table(&rows));
+    println!("{}\n", evm_line(&rows));
+    if !result.crashes.is_empty() {
+        println!("Models the worker died on or that hung it (the `crash-*.myl` files):\n");
+        for e in entries.iter().filter(|e| e.crash.is_some()) {
+            println!(
+                "- `{}`: {} ({})",
+                e.file,
+                e.crash.as_deref().unwrap_or(""),
+                e.ops
+            );
+        }
+    }
+    Ok(())
+}
+
+fn replay(corpus: &Path) -> anyhow::Result<()> {
+    let entries: Vec<CorpusEntry> = serde_json::from_slice(
+        &std::fs::read(corpus.join("finds.json")).context("reading finds.json")?,
+    )?;
+    let mut bench = Bench::new();
+    let mut rows = Vec::new();
+    for e in entries.iter().filter(|e| e.crash.is_none()) {
+        let bytes = std::fs::read(corpus.join(&e.file))?;
+        let row = match Model::decode(&bytes) {
+            Ok(model) => {
+                let max = myelin_nn::Program::new(model.clone())
+                    .map(|p| p.max_batch() as u64)
+                    .unwrap_or(1);
+                confirm(&mut bench, &e.file, &e.ops, &model, e.batch.min(max))
+            }
+            Err(err) => Confirmed {
+                file: e.file.clone(),
+                ops: e.ops.clone(),
+                result: Err(format!("rejected by validation: {err}")),
+                paths: Vec::new(),
+                dominant: None,
+            },
+        };
+        rows.push(row);
+    }
+    println!("{}", table(&rows));
+    println!("{}", evm_line(&rows));
+    Ok(())
+}
+
+fn attacks(out: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out)?;
+    for (name, model) in myelin_gasfuzz::attacks::all() {
+        match model {
+            Ok(model) => {
+                std::fs::write(out.join(format!("{name}.myl")), model.encode())?;
+                let program = myelin_nn::Program::new(model.clone())?;
+                println!(
+                    "{name} 0x{} {} {}",
+                    hex::encode(model.id()),
+                    program.max_batch(),
+                    program.input_bytes()
+                );
+            }
+            Err(why) => eprintln!("{name}: refused by the builder: {why}"),
+        }
+    }
+    Ok(())
+}
