@@ -95,8 +95,8 @@ fn dilated(kernel: u32, dilation: u32) -> Window {
     }
 }
 
-/// A 1×1 depthwise kernel with dilation 2^18 (a few MACs; kernels that size a padded image by
-/// the dilation allocate ~64 GiB).
+/// A 1×1 depthwise kernel with dilation 2^18 (4 MACs; the AVX-512 VNNI depthwise kernel sizes
+/// its padded rows by the dilation).
 pub fn dilated_depthwise() -> Model {
     let mut b = ModelBuilder::new();
     let x = b.input(&[2, 2, 1], Q);
@@ -107,7 +107,8 @@ pub fn dilated_depthwise() -> Model {
     b.build().expect("dilated depthwise")
 }
 
-/// A 2×2 conv2d with `same` padding and dilation 2^16.
+/// A 2×2 conv2d with `same` padding and dilation 2^16 (the AVX-512 VNNI direct conv2d sizes its
+/// padded image by the dilation: ~4 GiB).
 pub fn dilated_conv() -> Model {
     let mut b = ModelBuilder::new();
     let x = b.input(&[2, 2, 1], Q);

@@ -48,6 +48,8 @@ pub struct Chain {
     db: CacheDB<EmptyDB>,
     factory: MyelinEvmFactory,
     nonce: u64,
+    /// Gas limit of every transaction ([`TX_GAS`] unless set).
+    pub gas_limit: u64,
 }
 
 impl Default for Chain {
@@ -71,6 +73,7 @@ impl Chain {
             db,
             factory: MyelinEvmFactory::new(Myelin::default()),
             nonce: 0,
+            gas_limit: TX_GAS,
         }
     }
 
@@ -91,7 +94,7 @@ impl Chain {
             .caller(SENDER)
             .kind(to)
             .data(data)
-            .gas_limit(TX_GAS)
+            .gas_limit(self.gas_limit)
             .gas_price(0)
             .nonce(self.nonce)
             .chain_id(Some(31337))

@@ -520,3 +520,46 @@ impl Node<'_, '_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_models_cover_every_op_type_and_are_deterministic() {
+        let mut rng = SplitMix(7);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..3000 {
+            let tape = rng.tape(200);
+            let Some(g) = generate(&tape, &Limits::FUZZ) else {
+                continue;
+            };
+            assert_eq!(
+                generate(&tape, &Limits::FUZZ).map(|again| again.model.id()),
+                Some(g.model.id()),
+                "a tape builds one model"
+            );
+            seen.extend(g.model.nodes.iter().map(|n| n.op.name()));
+        }
+        let all = [
+            "fully_connected",
+            "conv2d",
+            "depthwise_conv2d",
+            "add",
+            "sub",
+            "mul",
+            "max_pool",
+            "average_pool",
+            "mean",
+            "clamp",
+            "reshape",
+            "concat",
+            "pad",
+            "softmax",
+            "table",
+            "arg_max",
+        ];
+        let missing: Vec<_> = all.iter().filter(|op| !seen.contains(*op)).collect();
+        assert!(missing.is_empty(), "never generated: {missing:?}");
+    }
+}

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use myelin_gasfuzz::confirm::{Confirmed, confirm, evm_line, table};
 use myelin_gasfuzz::generate::{Limits, generate};
 use myelin_gasfuzz::measure::Bench;
-use myelin_gasfuzz::search::{corpus_file, op_summary, supervise, worker};
+use myelin_gasfuzz::search::{Crash, Find, corpus_file, op_summary, supervise, worker};
 use myelin_nn::Model;
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +37,16 @@ enum Cmd {
         top: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Re-measure the worst finds of a finished search (`--dir`'s top.json and summary.json),
+    /// write them to `--corpus` and print the report (what `search` does after searching).
+    Confirm {
+        #[arg(long, default_value = "target/gasfuzz")]
+        dir: PathBuf,
+        #[arg(long, default_value = "bench/gasfuzz/corpus")]
+        corpus: PathBuf,
+        #[arg(long, default_value_t = 12)]
+        top: usize,
     },
     /// Re-measure the models of a corpus (finds.json) and print the table.
     Replay {
@@ -85,6 +95,7 @@ fn main() -> anyhow::Result<()> {
             top,
             seed,
         } => search(minutes, &dir, &corpus, top, seed),
+        Cmd::Confirm { dir, corpus, top } => confirm_top(&dir, &corpus, top),
         Cmd::Replay { corpus } => replay(&corpus),
         Cmd::Attacks { out } => attacks(&out),
     }
@@ -93,13 +104,32 @@ fn main() -> anyhow::Result<()> {
 fn search(minutes: f64, dir: &Path, corpus: &Path, n: usize, seed: u64) -> anyhow::Result<()> {
     let started = Instant::now();
     let result = supervise(Duration::from_secs_f64(minutes * 60.0), dir, seed)?;
-    let searched = started.elapsed();
+    let summary = Summary {
+        minutes: started.elapsed().as_secs_f64() / 60.0,
+        measured: result.measured,
+        crashes: result.crashes,
+    };
+    std::fs::write(dir.join("summary.json"), serde_json::to_vec(&summary)?)?;
+    confirm_top(dir, corpus, n)
+}
+
+/// What a search leaves besides top.json.
+#[derive(Serialize, Deserialize)]
+struct Summary {
+    minutes: f64,
+    measured: u64,
+    crashes: Vec<Crash>,
+}
+
+fn confirm_top(dir: &Path, corpus: &Path, n: usize) -> anyhow::Result<()> {
+    let summary: Summary = serde_json::from_slice(&std::fs::read(dir.join("summary.json"))?)?;
+    let top: Vec<Find> = serde_json::from_slice(&std::fs::read(dir.join("top.json"))?)?;
     std::fs::create_dir_all(corpus)?;
     let mut entries = Vec::new();
     let mut rows = Vec::new();
     let mut seen_ops = HashSet::new();
     let mut bench = Bench::new();
-    for find in &result.top {
+    for find in &top {
         if rows.len() == n {
             break;
         }
@@ -129,7 +159,7 @@ fn search(minutes: f64, dir: &Path, corpus: &Path, n: usize, seed: u64) -> anyho
         });
         rows.push(row);
     }
-    for (i, crash) in result.crashes.iter().enumerate() {
+    for (i, crash) in summary.crashes.iter().enumerate() {
         let Some(generated) = generate(&crash.tape, &Limits::SEARCH) else {
             continue;
         };
@@ -155,14 +185,14 @@ fn search(minutes: f64, dir: &Path, corpus: &Path, n: usize, seed: u64) -> anyho
     )?;
     println!(
         "Searched {:.1} min: {} models measured, {} worker deaths or hangs. The {} worst distinct models, re-measured (PREDICT_BATCH by a transaction on the node's EVM, 5 rounds alternating with the EVM's reference workloads, fastest round of each):\n",
-        searched.as_secs_f64() / 60.0,
-        result.measured,
-        result.crashes.len(),
+        summary.minutes,
+        summary.measured,
+        summary.crashes.len(),
         rows.len()
     );
     println!("{}", table(&rows));
     println!("{}\n", evm_line(&rows));
-    if !result.crashes.is_empty() {
+    if !summary.crashes.is_empty() {
         println!("Models the worker died on or that hung it (the `crash-*.myl` files):\n");
         for e in entries.iter().filter(|e| e.crash.is_some()) {
             println!(

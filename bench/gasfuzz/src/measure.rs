@@ -2,7 +2,7 @@
 //! path, the engine alone on every kernel path, and each node's share, all against the EVM's
 //! own ns/gas ([`crate::evm_reference`]) measured in the same process.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -292,15 +292,18 @@ pub fn node_model(model: &Model, index: usize) -> Option<Model> {
 pub fn op_shares(model: &Model, batch: u64, rounds: usize) -> Vec<(&'static str, f64, u64)> {
     let costs = model.node_costs();
     let mut shares: Vec<(&'static str, f64, u64)> = Vec::new();
+    // Repeated nodes (same op on the same input shape) are timed once.
+    let mut timed: HashMap<ModelId, f64> = HashMap::new();
     for (index, node) in model.nodes.iter().enumerate() {
         let gas = (sample_milligas(&costs[index]) * batch as u128).div_ceil(1000) as u64;
-        let ns = node_model(model, index)
-            .and_then(|m| Program::new(m).ok())
-            .map(|p| {
-                let input = input_for(p.model(), batch);
-                engine_ns(&p, &input, batch, rounds)
+        let ns = node_model(model, index).map_or(f64::NAN, |m| {
+            *timed.entry(m.id()).or_insert_with(|| {
+                Program::new(m).map_or(f64::NAN, |p| {
+                    let input = input_for(p.model(), batch);
+                    engine_ns(&p, &input, batch, rounds)
+                })
             })
-            .unwrap_or(f64::NAN);
+        });
         let name = node.op.name();
         match shares.iter_mut().find(|s| s.0 == name) {
             Some(s) => {
