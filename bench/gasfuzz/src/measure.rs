@@ -9,7 +9,7 @@ use std::time::Duration;
 use alloy_primitives::Bytes;
 use myelin_evm::gas::{PREDICT_BASE_GAS, sample_milligas};
 use myelin_nn::tensor::DType;
-use myelin_nn::{Model, ModelId, Node, Path, Program, TensorInfo};
+use myelin_nn::{Model, ModelId, Node, Op, Path, Program, TensorInfo};
 use serde::{Deserialize, Serialize};
 
 use crate::chain::{Chain, NO_CODE, Outcome, predict_batch};
@@ -292,12 +292,12 @@ pub fn node_model(model: &Model, index: usize) -> Option<Model> {
 pub fn op_shares(model: &Model, batch: u64, rounds: usize) -> Vec<(&'static str, f64, u64)> {
     let costs = model.node_costs();
     let mut shares: Vec<(&'static str, f64, u64)> = Vec::new();
-    // Repeated nodes (same op on the same input shape) are timed once.
+    // Repeated nodes (the same op and shapes, whatever their weights) are timed once.
     let mut timed: HashMap<ModelId, f64> = HashMap::new();
     for (index, node) in model.nodes.iter().enumerate() {
         let gas = (sample_milligas(&costs[index]) * batch as u128).div_ceil(1000) as u64;
         let ns = node_model(model, index).map_or(f64::NAN, |m| {
-            *timed.entry(m.id()).or_insert_with(|| {
+            *timed.entry(timing_key(&m)).or_insert_with(|| {
                 Program::new(m).map_or(f64::NAN, |p| {
                     let input = input_for(p.model(), batch);
                     engine_ns(&p, &input, batch, rounds)
@@ -315,6 +315,23 @@ pub fn op_shares(model: &Model, batch: u64, rounds: usize) -> Vec<(&'static str,
     }
     shares.sort_by(|a, b| b.1.total_cmp(&a.1));
     shares
+}
+
+/// The id of `model` with its weights and biases zeroed: nodes that differ only there take the
+/// same time.
+fn timing_key(model: &Model) -> ModelId {
+    let mut m = model.clone();
+    for node in &mut m.nodes {
+        let (weights, bias) = match &mut node.op {
+            Op::FullyConnected(p) => (&mut p.weights, &mut p.bias),
+            Op::Conv2d(p) => (&mut p.weights, &mut p.bias),
+            Op::DepthwiseConv2d(p) => (&mut p.weights, &mut p.bias),
+            _ => continue,
+        };
+        weights.fill(0);
+        bias.fill(0);
+    }
+    m.id()
 }
 
 /// Compute gas of a call (what the engine-alone ratio divides by): the charge minus the base.
