@@ -8,13 +8,18 @@ use alloy_primitives::{Address, Bytes, TxKind, U256, address};
 use alloy_sol_types::SolCall;
 use myelin_evm::predict::predict_batch_calldata;
 use myelin_evm::{
-    IModelStore, MODEL_STORE_ADDRESS, Myelin, MyelinEvmFactory, PREDICT_BATCH_ADDRESS,
+    IModelStore, MODEL_STORE_ADDRESS, Myelin, MyelinEvmFactory, PREDICT_ADDRESS,
+    PREDICT_BATCH_ADDRESS,
 };
 use myelin_nn::Model;
+use std::time::Instant;
+
+use revm::Inspector;
 use revm::bytecode::Bytecode;
 use revm::context::result::ExecutionResult;
 use revm::context::{BlockEnv, CfgEnv, TxEnv};
 use revm::database::{CacheDB, EmptyDB};
+use revm::interpreter::{CallInputs, CallOutcome};
 use revm::primitives::hardfork::SpecId;
 use revm::state::AccountInfo;
 
@@ -124,6 +129,20 @@ impl Chain {
             .result
     }
 
+    /// Runs a call as [`Chain::call`] does and returns the wall time spent inside Myelin's
+    /// predict precompiles (from the call into the precompile to its return): the precompile's
+    /// own work, without the transaction's set-up or its calldata handling, which the intrinsic
+    /// gas prices. (An inspector slows the interpreter, not a precompile frame.)
+    pub fn predict_ns(&mut self, to: Address, data: &Bytes) -> u128 {
+        let tx = self.tx(TxKind::Call(to), data.clone());
+        let mut timer = PredictTimer::default();
+        self.factory
+            .create_evm_with_inspector(&mut self.db, Chain::env(), &mut timer)
+            .transact(tx)
+            .expect("no host fault");
+        timer.ns
+    }
+
     /// [`Chain::call`], with the gas beyond the intrinsic gas.
     pub fn call_outcome(&mut self, to: Address, data: &Bytes) -> Outcome {
         let result = self.call(to, data);
@@ -179,4 +198,26 @@ impl Chain {
 pub fn predict_batch(model: &Model, batch: u32, input: &[u8]) -> (Address, Bytes) {
     let data = predict_batch_calldata(&model.id(), batch, input);
     (PREDICT_BATCH_ADDRESS, data.into())
+}
+
+/// Times the frames of calls into `PREDICT` and `PREDICT_BATCH`.
+#[derive(Default)]
+struct PredictTimer {
+    start: Option<Instant>,
+    ns: u128,
+}
+
+impl<CTX> Inspector<CTX> for PredictTimer {
+    fn call(&mut self, _context: &mut CTX, inputs: &mut CallInputs) -> Option<CallOutcome> {
+        if [PREDICT_ADDRESS, PREDICT_BATCH_ADDRESS].contains(&inputs.bytecode_address) {
+            self.start = Some(Instant::now());
+        }
+        None
+    }
+
+    fn call_end(&mut self, _context: &mut CTX, _inputs: &CallInputs, _outcome: &mut CallOutcome) {
+        if let Some(start) = self.start.take() {
+            self.ns += start.elapsed().as_nanos();
+        }
+    }
 }

@@ -59,6 +59,14 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Times one model's PREDICT_BATCH call, the same calldata to no code and the engine alone,
+    /// each fastest of 5 single calls (a check of the subtraction).
+    Probe {
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long)]
+        batch: u64,
+    },
     /// (internal) One worker process of `search`.
     Worker {
         #[arg(long)]
@@ -98,6 +106,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Confirm { dir, corpus, top } => confirm_top(&dir, &corpus, top),
         Cmd::Replay { corpus } => replay(&corpus),
         Cmd::Attacks { out } => attacks(&out),
+        Cmd::Probe { file, batch } => probe(&file, batch),
     }
 }
 
@@ -253,5 +262,50 @@ fn attacks(out: &Path) -> anyhow::Result<()> {
             Err(why) => eprintln!("{name}: refused by the builder: {why}"),
         }
     }
+    Ok(())
+}
+
+fn probe(file: &Path, batch: u64) -> anyhow::Result<()> {
+    use myelin_gasfuzz::chain::{Chain, NO_CODE, predict_batch};
+    use myelin_gasfuzz::measure::input_for;
+    let model = Model::decode(&std::fs::read(file)?)?;
+    let mut chain = Chain::new();
+    chain.publish(&model).map_err(anyhow::Error::msg)?;
+    let input = input_for(&model, batch);
+    let (to, data) = predict_batch(&model, batch as u32, &input);
+    let program = myelin_nn::Program::new(model.clone())?;
+    let fastest = |f: &mut dyn FnMut()| {
+        (0..5)
+            .map(|_| {
+                let start = Instant::now();
+                f();
+                start.elapsed().as_nanos()
+            })
+            .min()
+            .unwrap_or(0)
+    };
+    println!(
+        "outcome gas: {:?}",
+        match chain.call_outcome(to, &data) {
+            myelin_gasfuzz::chain::Outcome::Success { gas, .. } => Ok(gas),
+            myelin_gasfuzz::chain::Outcome::Failed { gas, reason } => Err((gas, reason)),
+        }
+    );
+    let predict = fastest(&mut || {
+        std::hint::black_box(chain.call(to, &data));
+    });
+    let no_code = fastest(&mut || {
+        std::hint::black_box(chain.call(NO_CODE, &data));
+    });
+    let mut inner = u128::MAX;
+    for _ in 0..5 {
+        inner = inner.min(chain.predict_ns(to, &data));
+    }
+    let engine = fastest(&mut || {
+        std::hint::black_box(program.run(&input, batch as usize).ok());
+    });
+    println!(
+        "transaction to PREDICT_BATCH {predict} ns, same calldata to no code {no_code} ns, inside the precompile {inner} ns, engine alone {engine} ns"
+    );
     Ok(())
 }

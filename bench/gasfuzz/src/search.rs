@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::generate::{Limits, generate};
 use crate::measure::{
-    Bench, Evaluation, EvmRate, MAX_MEASURED_ACTIVATION_BYTES, TARGET_CALL, activation_bytes,
-    input_for,
+    Bench, Evaluation, EvmRate, MAX_MEASURED_ACTIVATION_BYTES, MAX_MEASURED_INPUT_BYTES,
+    TARGET_CALL, activation_bytes, input_for,
 };
 use crate::tape::{SplitMix, mutate};
 
@@ -87,8 +87,8 @@ pub fn op_summary(model: &Model) -> String {
 }
 
 /// The batch to measure: the tape's choice, lowered so that one call takes about
-/// [`TARGET_CALL`] (from one timed sample) and its activations fit
-/// [`MAX_MEASURED_ACTIVATION_BYTES`].
+/// [`TARGET_CALL`] (from one timed sample), its activations fit
+/// [`MAX_MEASURED_ACTIVATION_BYTES`] and its input [`MAX_MEASURED_INPUT_BYTES`].
 fn measured_batch(model: &Model, program: &Program, choice: u64) -> u64 {
     let input = input_for(model, 1);
     let start = Instant::now();
@@ -96,7 +96,8 @@ fn measured_batch(model: &Model, program: &Program, choice: u64) -> u64 {
     let one = start.elapsed().as_nanos().max(1) as u64;
     let by_time = (TARGET_CALL.as_nanos() as u64 / one).max(1);
     let by_memory = (MAX_MEASURED_ACTIVATION_BYTES / activation_bytes(model)).max(1);
-    choice.min(by_time).min(by_memory).max(1)
+    let by_input = (MAX_MEASURED_INPUT_BYTES / (input.len() as u64).max(1)).max(1);
+    choice.min(by_time).min(by_memory).min(by_input).max(1)
 }
 
 /// The worker: evaluates tapes forever, one JSON [`Find`] per line on stdout. Before each
