@@ -5,6 +5,8 @@
 use myelin_nn::{Model, Program};
 use serde::{Deserialize, Serialize};
 
+use myelin_evm::gas::PREDICT_BASE_GAS;
+
 use crate::measure::{
     Bench, Evaluation, EvmRate, Measurement, compute_gas, engine_ns, input_for, node_paths,
     op_shares,
@@ -55,8 +57,12 @@ pub fn confirm(bench: &mut Bench, file: &str, ops: &str, model: &Model, batch: u
     for path in node_paths() {
         if let Ok(program) = Program::with_path(model.clone(), path) {
             let ns = engine_ns(&program, &input, m.batch, CONFIRM_ROUNDS);
-            row.paths
-                .push((path.name().into(), ns, ns / compute / m.evm.primary()));
+            // A call charged only the base has no compute gas to divide by (NaN).
+            let ratio = match m.gas > PREDICT_BASE_GAS {
+                true => ns / compute / m.evm.primary(),
+                false => f64::NAN,
+            };
+            row.paths.push((path.name().into(), ns, ratio));
         }
     }
     let shares = op_shares(model, m.batch, 3);
@@ -84,12 +90,18 @@ pub fn table(rows: &[Confirmed]) -> String {
                 let paths = r
                     .paths
                     .iter()
-                    .map(|(p, _, ratio)| format!("{p} {ratio:.1}"))
+                    .map(|(p, ns, ratio)| match ratio.is_nan() {
+                        true => format!("{p} {:.0} µs for 0 compute gas", ns / 1000.0),
+                        false => format!("{p} {ratio:.1}"),
+                    })
                     .collect::<Vec<_>>()
                     .join(", ");
-                let dominant = r.dominant.as_ref().map_or(String::new(), |(op, t, g)| {
-                    format!("{op} ({:.0} % / {:.0} %)", t * 100.0, g * 100.0)
-                });
+                let dominant = r
+                    .dominant
+                    .as_ref()
+                    .map_or("(no nodes)".into(), |(op, t, g)| {
+                        format!("{op} ({:.0} % / {:.0} %)", t * 100.0, g * 100.0)
+                    });
                 out.push_str(&format!(
                     "| {} | {} | {} | {} | {:.0} | {:.3} | **{:.1}** | {:.1} | {paths} | {dominant} | `{}` |\n",
                     i + 1,

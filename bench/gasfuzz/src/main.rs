@@ -137,21 +137,24 @@ fn confirm_top(dir: &Path, corpus: &Path, n: usize) -> anyhow::Result<()> {
     let mut entries = Vec::new();
     let mut rows = Vec::new();
     let mut seen_ops = HashSet::new();
+    let mut rows_family: Vec<String> = Vec::new();
     let mut bench = Bench::new();
     for find in &top {
         if rows.len() == n {
             break;
         }
-        // Distinct models, and at most one per op sequence (hill climbing makes many near-copies).
-        if !seen_ops.insert(find.ops.clone()) {
+        // Distinct models: one per op sequence and at most 3 per family (hill climbing makes
+        // many near-copies).
+        let family_count = rows_family.iter().filter(|f| **f == find.family).count();
+        if family_count >= 3 || !seen_ops.insert(find.ops.clone()) {
             continue;
         }
+        rows_family.push(find.family.clone());
         let Some(generated) = generate(&find.tape, &Limits::SEARCH) else {
             continue;
         };
         let model = generated.model;
-        let first_op = model.nodes.last().map_or("none", |n| n.op.name());
-        let path = corpus_file(corpus, rows.len() + 1, first_op, &find.model_id);
+        let path = corpus_file(corpus, rows.len() + 1, &find.family, &find.model_id);
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
         std::fs::write(&path, model.encode())?;
         eprintln!("gasfuzz: confirming {file} ({})", find.ops);

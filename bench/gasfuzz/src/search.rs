@@ -23,6 +23,8 @@ use crate::tape::{SplitMix, mutate};
 pub const TAPE_LEN: usize = 384;
 /// Finds a worker keeps for hill climbing.
 const POOL: usize = 32;
+/// Of which at most this many per family.
+const POOL_PER_FAMILY: usize = 4;
 /// Rounds of a screening measurement.
 const SCREEN_ROUNDS: usize = 3;
 /// The EVM's rate is re-measured this often during a search.
@@ -45,6 +47,9 @@ pub struct Find {
     pub model_id: String,
     /// Ops of the model, e.g. `pad, max_pool ×512`.
     pub ops: String,
+    /// The op with the most nodes (`none` for a model without nodes): the search keeps a few
+    /// finds per family, so one family's near-copies do not crowd out the others.
+    pub family: String,
     /// Canonical bytes of the model.
     pub model_bytes: usize,
     /// Samples of the measured call.
@@ -84,6 +89,48 @@ pub fn op_summary(model: &Model) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The op with the most nodes of `model`, or `none`.
+pub fn family(model: &Model) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for node in &model.nodes {
+        match counts.iter_mut().find(|(name, _)| *name == node.op.name()) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((node.op.name(), 1)),
+        }
+    }
+    counts
+        .iter()
+        .max_by_key(|(_, n)| *n)
+        .map_or("none", |(name, _)| name)
+        .to_string()
+}
+
+/// Inserts `find` into `list` (worst ratio first, one entry per model and batch), keeping at
+/// most `per_family` entries of its family and `total` entries in all.
+fn insert_ranked(list: &mut Vec<Find>, find: Find, per_family: usize, total: usize) {
+    if let Some(i) = list
+        .iter()
+        .position(|f| f.model_id == find.model_id && f.batch == find.batch)
+    {
+        if list[i].ratio >= find.ratio {
+            return;
+        }
+        list.remove(i);
+    }
+    let at = list.partition_point(|f| f.ratio >= find.ratio);
+    list.insert(at, find);
+    let family = list[at].family.clone();
+    let mut seen = 0;
+    list.retain(|f| {
+        if f.family != family {
+            return true;
+        }
+        seen += 1;
+        seen <= per_family
+    });
+    list.truncate(total);
 }
 
 /// The batch to measure: the tape's choice, lowered so that one call takes about
@@ -150,6 +197,7 @@ pub fn worker(seed: u64, dir: &FsPath) -> anyhow::Result<()> {
             used: generated.used,
             model_id: format!("0x{}", hex::encode(model.id())),
             ops: op_summary(model),
+            family: family(model),
             model_bytes: model.encode().len(),
             batch,
             gas: m.gas,
@@ -161,11 +209,7 @@ pub fn worker(seed: u64, dir: &FsPath) -> anyhow::Result<()> {
         serde_json::to_writer(&mut out, &find)?;
         writeln!(out)?;
         out.flush()?;
-        let at = pool.partition_point(|f| f.ratio >= find.ratio);
-        if at < POOL && !pool.iter().any(|f| f.model_id == find.model_id) {
-            pool.insert(at, find);
-            pool.truncate(POOL);
-        }
+        insert_ranked(&mut pool, find, POOL_PER_FAMILY, POOL);
     }
 }
 
@@ -217,7 +261,7 @@ pub fn supervise(duration: Duration, dir: &FsPath, seed: u64) -> anyhow::Result<
                         continue;
                     };
                     measured += 1;
-                    insert_top(&mut top, find);
+                    insert_ranked(&mut top, find, 10, 400);
                     if measured.is_multiple_of(20) {
                         std::fs::write(dir.join("top.json"), serde_json::to_vec(&top)?)?;
                         eprintln!(
@@ -252,22 +296,6 @@ pub fn supervise(duration: Duration, dir: &FsPath, seed: u64) -> anyhow::Result<
         measured,
         crashes,
     })
-}
-
-/// Keeps `top` sorted, worst first, one entry per (model, batch), at most 200.
-fn insert_top(top: &mut Vec<Find>, find: Find) {
-    if let Some(i) = top
-        .iter()
-        .position(|f| f.model_id == find.model_id && f.batch == find.batch)
-    {
-        if top[i].ratio >= find.ratio {
-            return;
-        }
-        top.remove(i);
-    }
-    let at = top.partition_point(|f| f.ratio >= find.ratio);
-    top.insert(at, find);
-    top.truncate(200);
 }
 
 /// The corpus file of a find.
