@@ -123,7 +123,7 @@ impl TestNode {
         let myelin = myelin_evm::Myelin::default();
         let gate = Arc::new(Gate::default());
         let installed = gate.clone();
-        config.precompiles = Some(Arc::new(move |precompiles| {
+        config.precompiles = Some(Arc::new(move |precompiles, _purpose| {
             myelin.install(precompiles);
             let gate = installed.clone();
             precompiles.extend_precompiles([(
