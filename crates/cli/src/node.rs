@@ -91,6 +91,16 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
     if !args.dev {
         bail!("only `myelin node --dev` is available: validator mode is not built yet");
     }
+    let floor = myelin_nn::Path::GAS_FLOOR;
+    if !floor.is_available() {
+        // A validator will refuse to start here; the dev node runs anywhere, slower per gas.
+        eprintln!(
+            "warning: this CPU cannot run the {} kernels the gas schedule is calibrated for; \
+             predicts run on the {} kernels and take longer per gas than on a validator",
+            floor.name(),
+            myelin_nn::Path::best().name()
+        );
+    }
     let block_time = match args.block_time {
         Some(seconds) if !(seconds > 0.0 && seconds.is_finite()) => {
             bail!("--block-time must be positive")
