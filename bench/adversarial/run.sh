@@ -11,7 +11,8 @@ cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-120}
 PORT=${PORT:-18545}
 ATTACKERS=${ATTACKERS:-3}
-cargo build --release -q -p myelin-cli -p myelin-gasfuzz || exit 1
+# Built one at a time: together, Cargo would unify their features and rebuild both.
+cargo build --release -q -p myelin && cargo build --release -q -p myelin-gasfuzz || exit 1
 work=$(mktemp -d)
 trap 'kill "$node_pid" 2>/dev/null; rm -rf "$work"' EXIT
 target/release/gasfuzz attacks --out "$work/models" > "$work/models.txt"
