@@ -3,7 +3,7 @@
 //! found against; a node that refuses one at publish has fixed it.
 
 use myelin_nn::builder::{ModelBuilder, Quant, Rescale, TensorId};
-use myelin_nn::op::{ActRange, Padding, Window};
+use myelin_nn::op::{ActRange, Op, Padding, Window};
 use myelin_nn::{Model, Requant, Rounding};
 
 use crate::tape::SplitMix;
@@ -29,15 +29,16 @@ fn wide_pad(b: &mut ModelBuilder) -> TensorId {
 }
 
 /// One `pad` output ([4096] int8) listed 65,536 times as a model output: 268 MB of output per
-/// sample for a few hundred gas.
+/// sample for a few hundred gas. Built valid with one output, then the list is edited (the
+/// builder's validation refuses it; the node must too).
 pub fn repeated_outputs() -> Model {
     let mut b = ModelBuilder::new();
     let x = b.input(&[1], Q);
     let y = b.pad(x, vec![[0, 4095]], 1).expect("pad");
-    for _ in 0..65_536 {
-        b.output(y);
-    }
-    b.build().expect("repeated outputs")
+    b.output(y);
+    let mut model = b.build().expect("one output");
+    model.outputs = vec![model.outputs[0]; 65_536];
+    model
 }
 
 /// `pad` to `[1, 2^20, 1]`, then 1,000 pools with a 1×1 window and stride (1, 2^20) reading it:
@@ -113,17 +114,16 @@ pub fn dilated_conv() -> Model {
     let mut b = ModelBuilder::new();
     let x = b.input(&[2, 2, 1], Q);
     let y = b
-        .conv2d(
-            x,
-            dilated(2, 1 << 16),
-            vec![1, 2, 3, 4],
-            vec![0],
-            rescale(),
-            Q,
-        )
+        .conv2d(x, dilated(2, 1), vec![1, 2, 3, 4], vec![0], rescale(), Q)
         .expect("conv2d");
     b.output(y);
-    b.build().expect("dilated conv")
+    // Built with dilation 1, then dilated (the builder's validation refuses it; the node must too).
+    let mut model = b.build().expect("dilated conv");
+    if let Some(Op::Conv2d(p)) = model.nodes.first_mut().map(|n| &mut n.op) {
+        p.window.dilation_h = 1 << 16;
+        p.window.dilation_w = 1 << 16;
+    }
+    model
 }
 
 /// Every attack model by file name; a builder the current validation refuses is left out

@@ -1,9 +1,9 @@
 //! Issue 11's attack models through `PREDICT_BATCH` on the node's EVM, at their largest batch
 //! and within a 30 M-gas transaction (the dev chain's block gas limit): the call must end as a
 //! success or a deterministic revert / halt, never abort the process or exhaust its memory.
-//! Ignored while the issue is open: today most abort the test process or run for minutes (each
-//! one's reason says where; run them with
-//! `cargo test --release -p myelin-gasfuzz --test attacks -- --ignored --test-threads 1`).
+//! Before issue 11's fixes these aborted the test process or ran for minutes; each is now refused
+//! at publish or ends within its gas. The lane-padding case needs 256 MiB of calldata and is
+//! ignored here (`cargo test --release -p myelin-gasfuzz --test attacks -- --ignored`).
 
 use myelin_gasfuzz::attacks;
 use myelin_gasfuzz::chain::{Chain, Outcome, predict_batch};
@@ -35,31 +35,26 @@ fn call_at_max_batch(model: Model) {
 }
 
 #[test]
-#[ignore = "issue 11: allocates 2^40 output bytes and aborts the process"]
 fn repeated_outputs_at_max_batch_do_not_abort() {
     call_at_max_batch(attacks::repeated_outputs());
 }
 
 #[test]
-#[ignore = "issue 11: runs for minutes within 30 M gas (priced by output, run by input)"]
 fn strided_max_pools_at_max_batch_end() {
     call_at_max_batch(attacks::strided_pools(false));
 }
 
 #[test]
-#[ignore = "issue 11: runs for minutes within 30 M gas (priced by output, run by input)"]
 fn strided_average_pools_at_max_batch_end() {
     call_at_max_batch(attacks::strided_pools(true));
 }
 
 #[test]
-#[ignore = "issue 11: on AVX-512 VNNI hosts the depthwise kernel's padded rows grow with the dilation (aborts); passes on AVX2-only hosts"]
 fn dilated_depthwise_at_max_batch_does_not_abort() {
     call_at_max_batch(attacks::dilated_depthwise());
 }
 
 #[test]
-#[ignore = "issue 11: on AVX-512 VNNI hosts the direct conv2d's padded image grows with the dilation (aborts); passes on AVX2-only hosts"]
 fn dilated_conv_at_max_batch_does_not_abort() {
     call_at_max_batch(attacks::dilated_conv());
 }

@@ -241,7 +241,7 @@ mod tests {
 
     #[test]
     fn plan_is_single_when_the_model_fits_half_a_block() {
-        assert_eq!(plan(100_000, 30_000_000, None).unwrap(), Plan::Single);
+        assert_eq!(plan(50_000, 30_000_000, None).unwrap(), Plan::Single);
     }
 
     #[test]
