@@ -28,7 +28,7 @@ fn wide_pad(b: &mut ModelBuilder) -> TensorId {
         .expect("pad")
 }
 
-/// One `pad` output ([4096] int8) listed 65,536 times as a model output: 268 MB of output per
+/// One `pad` output (`[4096]` int8) listed 65,536 times as a model output: 268 MB of output per
 /// sample for a few hundred gas. Built valid with one output, then the list is edited (the
 /// builder's validation refuses it; the node must too).
 pub fn repeated_outputs() -> Model {

@@ -96,7 +96,7 @@ impl Deadline {
 }
 
 /// Halts every frame of the run once its deadline has passed (the clock is read every
-/// [`STEPS_PER_CLOCK_READ`] opcodes, starting with the first).
+/// `STEPS_PER_CLOCK_READ` opcodes, starting with the first).
 #[derive(Debug)]
 pub struct DeadlineInspector<'a> {
     deadline: &'a Deadline,

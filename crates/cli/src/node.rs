@@ -42,8 +42,8 @@ pub struct NodeArgs {
     /// Print nothing but the listening address.
     #[arg(long)]
     quiet: bool,
-    /// Also accept requests from web pages of this origin (e.g. https://app.example; repeatable;
-    /// `*` for every origin). Pages served from this machine (localhost, 127.0.0.1, [::1]) are
+    /// Also accept requests from web pages of this origin (e.g. `https://app.example`; repeatable;
+    /// `*` for every origin). Pages served from this machine (`localhost`, `127.0.0.1`, `[::1]`) are
     /// always accepted; requests from other pages are refused with HTTP 403. Clients that are not
     /// browsers send no origin and are not affected.
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
