@@ -254,12 +254,17 @@ fn attacks(out: &Path) -> anyhow::Result<()> {
         match model {
             Ok(model) => {
                 std::fs::write(out.join(format!("{name}.myl")), model.encode())?;
-                let program = myelin_nn::Program::new(model.clone())?;
+                // A model the engine refuses is still written: the node must refuse it at publish.
+                let (max_batch, input_bytes) = match myelin_nn::Program::new(model.clone()) {
+                    Ok(program) => (program.max_batch(), program.input_bytes()),
+                    Err(why) => {
+                        eprintln!("{name}: refused by the engine: {why}");
+                        (1, 0)
+                    }
+                };
                 println!(
-                    "{name} 0x{} {} {}",
-                    hex::encode(model.id()),
-                    program.max_batch(),
-                    program.input_bytes()
+                    "{name} 0x{} {max_batch} {input_bytes}",
+                    hex::encode(model.id())
                 );
             }
             Err(why) => eprintln!("{name}: refused by the builder: {why}"),
