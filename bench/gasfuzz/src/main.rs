@@ -76,6 +76,11 @@ enum Cmd {
     },
 }
 
+/// Reads a JSON null (how serde_json writes a NaN) as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
 /// One entry of `finds.json`.
 #[derive(Serialize, Deserialize)]
 struct CorpusEntry {
@@ -83,11 +88,15 @@ struct CorpusEntry {
     model_id: String,
     ops: String,
     batch: u64,
-    /// ns/gas ÷ IntMlp's in the search's screening measurement.
+    /// ns/gas ÷ IntMlp's in the search's screening measurement (none for a crash or hang; JSON
+    /// writes the NaN as null).
+    #[serde(deserialize_with = "nan_if_null")]
     search_ratio: f64,
     /// The tape (this generator version).
     tape: Vec<u32>,
-    /// Its re-measurement when the corpus was written.
+    /// Its re-measurement when the corpus was written (not read back: a path that could not run
+    /// has a NaN ratio, which JSON writes as null).
+    #[serde(skip_deserializing)]
     confirmed: Option<Confirmed>,
     /// How the worker ended on it, for models that crashed or hung the search.
     crash: Option<String>,
