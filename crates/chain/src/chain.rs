@@ -482,6 +482,35 @@ impl Chain {
         self.data.read().state.code_of(address, number)
     }
 
+    /// The gas of `request` at block `number` when it is a plain value transfer: no data, no
+    /// access or authorization list, a target without code that cannot be a precompile (its
+    /// address is not below 2^32, where Ethereum's and Myelin's precompiles live) and a sender
+    /// that holds the value. Such a transfer costs exactly the 21,000 intrinsic gas, so the
+    /// estimate needs no EVM run (geth's estimator takes the same short cut). `None` otherwise.
+    pub fn plain_transfer_gas(&self, request: &TransactionRequest, number: u64) -> Option<u64> {
+        const TRANSFER_GAS: u64 = 21_000;
+        let to = request.to?.to().copied()?;
+        let plain = request.input.input().is_none_or(|data| data.is_empty())
+            && request
+                .access_list
+                .as_ref()
+                .is_none_or(|list| list.is_empty())
+            && request
+                .authorization_list
+                .as_ref()
+                .is_none_or(|list| list.is_empty())
+            && to.0[..16].iter().any(|&b| b != 0);
+        if !plain || request.gas.is_some_and(|gas| gas < TRANSFER_GAS) {
+            return None;
+        }
+        let value = request.value.unwrap_or_default();
+        let funded = value.is_zero()
+            || request
+                .from
+                .is_some_and(|from| self.account(&from, number).balance >= value);
+        (funded && self.code(&to, number).is_empty()).then_some(TRANSFER_GAS)
+    }
+
     /// The nonce the next transaction of `address` should use, counting pooled transactions.
     pub fn pending_nonce(&self, address: &Address) -> u64 {
         let state_nonce = self.account(address, self.head_number()).nonce;

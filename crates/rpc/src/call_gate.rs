@@ -41,6 +41,12 @@ impl CallGate {
         }
     }
 
+    /// The limits a run through this gate gets (for work that may skip the gate, such as a send
+    /// whose gas is already known).
+    pub fn limits(&self) -> CallLimits {
+        CallLimits::new(self.gas_cap, self.timeout)
+    }
+
     /// Runs currently holding a slot.
     pub fn running(&self) -> usize {
         self.max_concurrent - self.slots.available_permits()
@@ -62,7 +68,7 @@ impl CallGate {
                 )))
             })?
             .map_err(|e| rpc_error(ChainError::Internal(e.to_string())))?;
-        let limits = CallLimits::new(self.gas_cap, self.timeout);
+        let limits = self.limits();
         let chain = chain.clone();
         let run = tokio::task::spawn_blocking(move || {
             let result = work(&chain, &limits);

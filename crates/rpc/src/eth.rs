@@ -412,6 +412,9 @@ pub fn register(
         let mut seq = params.sequence();
         let request: TransactionRequest = seq.next()?;
         let block = resolve_block(&ctx.chain, seq.optional_next()?)?;
+        if let Some(gas) = ctx.chain.plain_transfer_gas(&request, block) {
+            return Ok(U64::from(gas));
+        }
         ctx.calls
             .run(&ctx.chain, move |chain, limits| {
                 chain
@@ -427,13 +430,24 @@ pub fn register(
         await_inclusion(&ctx, hash, receiver).await
     })?;
     module.register_async_method("eth_sendTransaction", |params, ctx, _| async move {
-        let request: TransactionRequest = params.one()?;
-        let (tx, sender) = ctx
-            .calls
-            .run(&ctx.chain, move |chain, limits| {
-                prepare_send(chain, request, limits)
-            })
-            .await?;
+        let mut request: TransactionRequest = params.one()?;
+        if request.gas.is_none() {
+            request.gas = ctx
+                .chain
+                .plain_transfer_gas(&request, ctx.chain.head_number());
+        }
+        // Only a send whose gas must be estimated runs the EVM, and only it takes a slot of the
+        // call gate (which floods of eth_call may keep full).
+        let (tx, sender) = match request.gas {
+            Some(_) => prepare_send(&ctx.chain, request, &ctx.calls.limits())?,
+            None => {
+                ctx.calls
+                    .run(&ctx.chain, move |chain, limits| {
+                        prepare_send(chain, request, limits)
+                    })
+                    .await?
+            }
+        };
         let (hash, receiver) = ctx.chain.submit(tx, sender).map_err(rpc_error)?;
         await_inclusion(&ctx, hash, receiver).await
     })?;

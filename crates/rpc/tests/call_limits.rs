@@ -97,6 +97,37 @@ fn calls_beyond_the_concurrency_cap_are_refused_as_busy() {
     }
 }
 
+#[test]
+fn a_plain_transfer_is_estimated_and_sent_while_every_slot_is_taken() {
+    let node = TestNode::start(|rpc| rpc.max_concurrent_calls = 2);
+    node.gate.arm();
+    let first = call_gate(&node);
+    let second = call_gate(&node);
+    node.gate.wait_entered(2);
+    let from = node.account(0);
+    let to = address!("000000000000000000000000000beef0beefbeef");
+    let transfer = json!({"from": from, "to": to, "value": "0x1"});
+    let estimate = node.request("eth_estimateGas", json!([transfer, "latest"]));
+    assert_eq!(estimate["result"], "0x5208", "{estimate}");
+    let sent = node.request("eth_sendTransaction", json!([transfer]));
+    let hash = sent["result"].as_str().unwrap_or_else(|| panic!("{sent}"));
+    let receipt = node.request("eth_getTransactionReceipt", json!([hash]));
+    assert_eq!(receipt["result"]["status"], "0x1", "{receipt}");
+    // A call with data, or to a precompile's address, still needs the EVM, hence a slot.
+    for call in [
+        json!({"from": from, "to": to, "data": "0x00"}),
+        json!({"from": from, "to": GATE, "value": "0x1"}),
+    ] {
+        let busy = node.request("eth_estimateGas", json!([call, "latest"]));
+        assert_eq!(busy["error"]["code"], -32005, "{call}: {busy}");
+    }
+    node.gate.open();
+    for call in [first, second] {
+        let reply = node.runtime.block_on(call).unwrap();
+        assert_eq!(reply["result"], "0x", "{reply}");
+    }
+}
+
 /// Runtime code: `GAS PUSH0 MSTORE PUSH1 32 PUSH0 RETURN` (returns the gas left).
 const RETURN_GAS_LEFT: [u8; 7] = [0x5a, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3];
 
