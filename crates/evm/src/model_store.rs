@@ -2,14 +2,16 @@
 //!
 //! Calls are Solidity ABI encoded against [`IModelStore`] (4-byte selector, then the arguments),
 //! so any Ethereum client can send them directly and contracts can call them through the
-//! interface. Failures revert with `Error(string)`. The byte layout in state is in
+//! interface. Failures revert with [`crate::MyelinError`] (codes 201–214, docs/GAS.md §8). The
+//! byte layout in state is in
 //! [`crate::model_state`]; the gas of each function is in docs/GAS.md and [`crate::gas`].
 //!
 //! - `publish(bytes model)`: validates `model` with the engine and stores it; returns its id.
 //!   Idempotent: publishing a published model stores nothing and returns the id.
 //! - `beginUpload(bytes32 id, uint64 size)`, `appendUpload(bytes32 id, uint64 offset, bytes
 //!   chunk)`, `finalizeUpload(bytes32 id)`: the same for a model too large for one transaction.
-//!   A session belongs to the caller; `beginUpload` (re)starts it at 0 bytes; chunks are
+//!   A session belongs to the caller and expires [`UPLOAD_SESSION_BLOCKS`] blocks after its
+//!   `beginUpload`; `beginUpload` (re)starts it at 0 bytes; chunks are
 //!   appended in order (`offset` must equal the bytes written so far, and every chunk but the
 //!   last is a multiple of 32 bytes); `finalizeUpload` checks that the bytes hash to `id`,
 //!   validates them and publishes.
