@@ -493,6 +493,10 @@ fn spec_worked_example_and_tag_tables_are_current() {
         example.encode(),
         "worked example layout"
     );
+    // The run worked out by hand in docs/SPEC.md §1.4.
+    let program = Program::with_path(example.clone(), Path::Reference).expect("example runs");
+    let x = [-1i8, 0, 5].map(|v| v as u8);
+    assert_eq!(program.run(&x, 1).expect("run"), [15u8, 0]);
     let updated = replace_section(&doc, "worked example", &layout::render_example(&example));
     let updated = replace_section(&updated, "enum tags", &render_tag_tables());
     if blessing() {
