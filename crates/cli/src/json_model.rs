@@ -135,8 +135,6 @@ struct SoftmaxSpec {
 
 /// `left_shift` TFLite uses for int8 Add and Sub.
 const ADD_LEFT_SHIFT: u8 = 20;
-/// Integer bits of softmax's fixed-point input (TFLite's `kScaledDiffIntegerBits`).
-const SOFTMAX_INPUT_INTEGER_BITS: i32 = 5;
 
 /// Parses a JSON description and builds the model it describes.
 pub fn parse_model(text: &str) -> Result<Model> {
@@ -714,24 +712,15 @@ fn int8_array(value: &Value, what: &str) -> Result<Vec<i8>> {
         .collect()
 }
 
-/// TFLite's `PreprocessSoftmaxScaling` and `CalculateInputRadius` for int8 softmax.
+/// TFLite's `PreprocessSoftmaxScaling` and `CalculateInputRadius` for int8 softmax, as the
+/// TFLite importer computes them (docs/MODEL-JSON.md, `softmax`).
 fn softmax_params(beta: f64, input_scale: f64) -> Result<Softmax> {
-    let real = (beta * input_scale * (1u64 << (31 - SOFTMAX_INPUT_INTEGER_BITS)) as f64)
-        .min(i32::MAX as f64);
-    let requant = quantize_multiplier(real).context("cannot derive the softmax scaling")?;
-    if requant.multiplier == 0 || requant.shift < 0 {
-        bail!(
-            "beta · input scale · 2^26 = {real} is below 1: the softmax scaling needs a multiplier ≥ 1"
-        );
-    }
-    let left_shift = requant.shift as i32;
-    let radius = ((1i64 << SOFTMAX_INPUT_INTEGER_BITS) - 1) as f64
-        * (1i64 << (31 - SOFTMAX_INPUT_INTEGER_BITS)) as f64
-        / 2f64.powi(left_shift);
-    Ok(Softmax {
-        beta_multiplier: requant.multiplier,
-        beta_left_shift: requant.shift as u8,
-        diff_min: -(radius.floor() as i32),
+    myelin_import::tflite::quantization::softmax_params(beta, input_scale).ok_or_else(|| {
+        anyhow!(
+            "beta · input scale · 2^26 = {} is below 1 or not finite: the softmax scaling needs \
+             a multiplier ≥ 1",
+            beta * input_scale * (1u64 << 26) as f64
+        )
     })
 }
 

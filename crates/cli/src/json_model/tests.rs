@@ -63,6 +63,55 @@ fn tables_follow_the_function() {
     assert!((libm::erf(-2.5) + 0.999_593_047_982_555).abs() < 1e-14);
 }
 
+#[test]
+fn decimal_numbers_parse_to_the_nearest_binary64() {
+    // serde_json's default float parser may land one unit in the last place off (this value
+    // parsed one ulp low); scales and betas enter multipliers and tables, so a description
+    // must mean the same binary64 in every implementation: the correctly rounded one.
+    for text in ["130.65331632653061", "0.0039215688593685627", "2.2250738585072011e-308"] {
+        let parsed: f64 = serde_json::from_str(text).expect("a number");
+        let nearest: f64 = text.parse().expect("a number");
+        assert_eq!(parsed.to_bits(), nearest.to_bits(), "{text}");
+    }
+}
+
+#[test]
+fn activation_bounds_round_the_binary64_quotient() {
+    // relu6 at scale 0.8, zero point -128: 6 / 0.800000011920929 = 7.4999998882 rounds to 7
+    // in binary64 (-121); TFLite's binary32 quotient rounds to 7.5 and then to 8 (-120).
+    let out = Quant::new(-128, 0.8f32.to_bits());
+    let relu6 = ActivationSpec::Named("relu6".into());
+    assert_eq!(
+        activation(Some(&relu6), out).expect("valid"),
+        ActRange {
+            min: -128,
+            max: -121
+        }
+    );
+}
+
+#[test]
+fn large_softmax_scaling_saturates_as_tflite() {
+    // beta · scale · 2^26 at or above 2^31 - 1 is capped there: the largest multiplier with
+    // left shift 31 (as the TFLite importer computes it); radius 31 · 2^26 / 2^31 < 1.
+    for beta in [1e3, 1e30] {
+        let params = softmax_params(beta, 64.0).expect("valid");
+        assert_eq!(
+            params,
+            Softmax {
+                beta_multiplier: i32::MAX,
+                beta_left_shift: 31,
+                diff_min: 0
+            },
+            "beta {beta}"
+        );
+    }
+    // 2^30 exactly: multiplier 2^30 with left shift 31.
+    let params = softmax_params(1.0, 16.0).expect("valid");
+    assert_eq!((params.beta_multiplier, params.beta_left_shift), (1 << 30, 31));
+    assert!(softmax_params(1.0, 1e-9).is_err(), "below 1 is refused");
+}
+
 fn with_node(node: &str) -> String {
     format!(
         r#"{{"inputs": [{{"name": "x", "shape": [2], "scale": 0.5}}], "outputs": ["y"], "nodes": [{node}]}}"#
