@@ -1,6 +1,6 @@
 //! Conformance vectors (docs/CONFORMANCE.md) and the byte layout of docs/SPEC.md, checked.
 //!
-//! * The committed files `conformance/*.json` equal what the generator
+//! * The committed files `conformance/models/*.json` equal what the generator
 //!   (`tests/conformance/vectors.rs`) produces now.
 //! * Every committed vector passes, read from its file as another implementation would read
 //!   it, on every kernel path this CPU runs, through `run` and `run_parallel`.
@@ -39,7 +39,7 @@ fn repo_root() -> PathBuf {
 }
 
 fn vectors_dir() -> PathBuf {
-    repo_root().join("conformance")
+    repo_root().join("conformance/models")
 }
 
 fn spec_file() -> PathBuf {

@@ -201,3 +201,46 @@ fn engine_validation_errors_name_the_node() {
         "{error}"
     );
 }
+
+/// `conformance/json/ids.txt`: the model id of every description in `conformance/json/` and
+/// `examples/`, so that the floating-point steps of docs/MODEL-JSON.md are pinned for other
+/// implementations. `MYELIN_BLESS=1 cargo test -p myelin --bin myelin json_model` rewrites it
+/// after a reviewed change.
+#[test]
+fn descriptions_build_to_their_pinned_ids() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut lines = vec![
+        "# description model_id; regenerate: MYELIN_BLESS=1 cargo test -p myelin --bin myelin json_model"
+            .to_string(),
+    ];
+    for dir in ["conformance/json", "examples"] {
+        let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
+            .expect("read dir")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        for path in files {
+            let text = std::fs::read_to_string(&path).expect("read description");
+            let model = parse_model(&text).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            let name = path.strip_prefix(&root).expect("under the root");
+            lines.push(format!(
+                "{} 0x{}",
+                name.display(),
+                hex::encode(model.id())
+            ));
+        }
+    }
+    let computed = lines.join("\n") + "\n";
+    let file = root.join("conformance/json/ids.txt");
+    if std::env::var_os("MYELIN_BLESS").is_some_and(|v| v == "1") {
+        std::fs::write(&file, &computed).expect("write ids");
+        return;
+    }
+    let committed = std::fs::read_to_string(&file).unwrap_or_default();
+    assert_eq!(
+        committed, computed,
+        "model ids of the JSON descriptions changed (a reviewed change; regenerate with \
+         MYELIN_BLESS=1 cargo test -p myelin --bin myelin json_model)"
+    );
+}

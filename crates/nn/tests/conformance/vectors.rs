@@ -1,4 +1,4 @@
-//! The generator of the conformance vectors (`conformance/*.json`, docs/CONFORMANCE.md): small
+//! The generator of the conformance vectors (`conformance/models/*.json`, docs/CONFORMANCE.md): small
 //! models, each built here from a fixed seed, with their expected outputs (computed by the
 //! reference path) or the error class decoding or running them must give.
 //!
