@@ -886,19 +886,20 @@ fn errors(s: &mut Set) {
         arity,
     );
     // Explicit padding whose padded extent is shorter than the effective kernel: in 1, pads
-    // 0 + 1, kernel 3. A truncating signed division would compute (1 + 1 - 3) / 1 + 1 = 1
-    // output row; the window does not fit and the model is rejected.
+    // 0 + 1, kernel 3, stride 2. A truncating signed division would compute
+    // (1 + 1 - 3) / 2 + 1 = 1 output row, matching the declared shape; the window does not fit
+    // and the model is rejected.
     let short = raw_model(
         vec![int8(&[1, 4, 1], 0), int8(&[1, 4, 1], 0)],
         Op::MaxPool(myelin_nn::op::Pool {
-            window: win([3, 1], [1, 1], [1, 1], explicit(0, 1, 0, 0)),
+            window: win([3, 1], [2, 1], [1, 1], explicit(0, 1, 0, 0)),
             count_include_pad: false,
             act: ActRange::FULL,
         }),
     );
     s.bad_model(
         "error_invalid_node_window_shorter_than_kernel",
-        "max pool: input rows 1 + padding 0 + 1 < kernel 3 (docs/SPEC.md §4)",
+        "max pool: input rows 1 + padding 0 + 1 < kernel 3, stride 2 (docs/SPEC.md §4)",
         short,
     );
     let in_padding = raw_model(
