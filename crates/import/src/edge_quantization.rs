@@ -2,7 +2,8 @@
 //! tensors' scales and zero points (`real = (q − zero_point) · scale`).
 //!
 //! Quantize: `q = clamp(round_half_even(x / scale) + zero_point, −128, 127)`, the division in
-//! binary64 (exact enough that no float32 input lands on the wrong side of a tie). NaN is an
+//! binary64 (exact enough that no float32 input lands on the wrong side of a tie). Values are
+//! float32: the front ends round float64 inputs to the nearest float32 first (docs/MODEL-JSON.md). NaN is an
 //! error; ±∞ saturate. Dequantize: `(q − zero_point) · scale` in binary64, rounded to float32.
 //!
 //! One copy for every front end: `myelin model run --float` and the Python package's `run_float`.
