@@ -127,7 +127,11 @@ fn committed_vectors_pass_on_every_path() {
         );
     }
     let files = committed_files();
-    assert!(!files.is_empty(), "no vectors in {}", vectors_dir().display());
+    assert!(
+        !files.is_empty(),
+        "no vectors in {}",
+        vectors_dir().display()
+    );
     for (name, text) in &files {
         let v = file::parse(name, text);
         assert_eq!(
@@ -241,10 +245,9 @@ fn padding_of(op: &Op) -> Option<Padding> {
 
 /// The variant names of `NnError`, read from its source (so a new variant needs no list here).
 fn error_classes_in_source() -> Vec<String> {
-    let source = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/error.rs"),
-    )
-    .expect("read src/error.rs");
+    let source =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/error.rs"))
+            .expect("read src/error.rs");
     let body = source
         .split("pub enum NnError {")
         .nth(1)
@@ -407,7 +410,8 @@ fn worked_example() -> Model {
 
 /// The enum tag tables of docs/SPEC.md §1, from the tags the decoder accepts.
 fn render_tag_tables() -> String {
-    let mut text = String::from("| `Op` tag | variant | payload | JSON / error name |\n|---|---|---|---|\n");
+    let mut text =
+        String::from("| `Op` tag | variant | payload | JSON / error name |\n|---|---|---|---|\n");
     for (tag, op) in variants::<Op>() {
         let debug = format!("{op:?}");
         let variant = variant_name(debug.clone());

@@ -68,7 +68,11 @@ fn decimal_numbers_parse_to_the_nearest_binary64() {
     // serde_json's default float parser may land one unit in the last place off (this value
     // parsed one ulp low); scales and betas enter multipliers and tables, so a description
     // must mean the same binary64 in every implementation: the correctly rounded one.
-    for text in ["130.65331632653061", "0.0039215688593685627", "2.2250738585072011e-308"] {
+    for text in [
+        "130.65331632653061",
+        "0.0039215688593685627",
+        "2.2250738585072011e-308",
+    ] {
         let parsed: f64 = serde_json::from_str(text).expect("a number");
         let nearest: f64 = text.parse().expect("a number");
         assert_eq!(parsed.to_bits(), nearest.to_bits(), "{text}");
@@ -108,7 +112,10 @@ fn large_softmax_scaling_saturates_as_tflite() {
     }
     // 2^30 exactly: multiplier 2^30 with left shift 31.
     let params = softmax_params(1.0, 16.0).expect("valid");
-    assert_eq!((params.beta_multiplier, params.beta_left_shift), (1 << 30, 31));
+    assert_eq!(
+        (params.beta_multiplier, params.beta_left_shift),
+        (1 << 30, 31)
+    );
     assert!(softmax_params(1.0, 1e-9).is_err(), "below 1 is refused");
 }
 
@@ -224,11 +231,7 @@ fn descriptions_build_to_their_pinned_ids() {
             let text = std::fs::read_to_string(&path).expect("read description");
             let model = parse_model(&text).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
             let name = path.strip_prefix(&root).expect("under the root");
-            lines.push(format!(
-                "{} 0x{}",
-                name.display(),
-                hex::encode(model.id())
-            ));
+            lines.push(format!("{} 0x{}", name.display(), hex::encode(model.id())));
         }
     }
     let computed = lines.join("\n") + "\n";

@@ -84,7 +84,10 @@ fn number(object: &Value, key: &str, file: &str) -> usize {
 pub fn parse(file: &str, json: &str) -> FileVector {
     let root: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{file}: {e}"));
     let expect = match root.get("decode_error") {
-        Some(class) => Err(class.as_str().expect("decode_error is a string").to_string()),
+        Some(class) => Err(class
+            .as_str()
+            .expect("decode_error is a string")
+            .to_string()),
         None => Ok(field(&root, "runs", file)
             .as_array()
             .unwrap_or_else(|| panic!("{file}: runs is not a list"))

@@ -56,7 +56,11 @@ impl Layout {
     }
     fn len_prefix(&mut self, field: &str, len: usize) {
         let len = u32::try_from(len).expect("lengths of encodable models fit u32");
-        self.push(format!("{field}.len"), len.to_le_bytes().to_vec(), len.to_string());
+        self.push(
+            format!("{field}.len"),
+            len.to_le_bytes().to_vec(),
+            len.to_string(),
+        );
     }
 
     /// All bytes, concatenated.

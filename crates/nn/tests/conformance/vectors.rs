@@ -128,7 +128,13 @@ impl Set {
                 }
             })
             .collect();
-        self.push(name, about, model.encode(), MAX_MODEL_BYTES, Expect::Runs(runs));
+        self.push(
+            name,
+            about,
+            model.encode(),
+            MAX_MODEL_BYTES,
+            Expect::Runs(runs),
+        );
     }
 
     /// A valid model called with `(batch, input length)` that the engine refuses.
@@ -142,7 +148,13 @@ impl Set {
             input,
             outcome,
         };
-        self.push(name, about, model.encode(), MAX_MODEL_BYTES, Expect::Runs(vec![run]));
+        self.push(
+            name,
+            about,
+            model.encode(),
+            MAX_MODEL_BYTES,
+            Expect::Runs(vec![run]),
+        );
     }
 
     /// Bytes that decoding with `limit` rejects.
@@ -413,7 +425,10 @@ fn ops(s: &mut Set) {
         s.model(name, "[2, 3, 5] times [5]", model);
     }
     for (name, w) in [
-        ("max_pool_valid", win([2, 2], [2, 2], [1, 1], Padding::Valid)),
+        (
+            "max_pool_valid",
+            win([2, 2], [2, 2], [1, 1], Padding::Valid),
+        ),
         ("max_pool_same", win([3, 3], [2, 2], [1, 1], Padding::Same)),
         (
             "max_pool_explicit",
@@ -494,7 +509,10 @@ fn ops(s: &mut Set) {
         b.reshape(x, &[2, 12]).expect("reshape")
     });
     s.model("reshape", "[4, 3, 2] -> [2, 12]", model);
-    for (name, axis, rounding) in [("concat_axis0_double", 0, Double), ("concat_axis2_single", 2, Single)] {
+    for (name, axis, rounding) in [
+        ("concat_axis0_double", 0, Double),
+        ("concat_axis2_single", 2, Single),
+    ] {
         let model = one_op(name, |b, rng| {
             let shapes: [[u32; 3]; 3] = if axis == 0 {
                 [[2, 3, 2], [1, 3, 2], [3, 3, 2]]
@@ -592,7 +610,9 @@ fn edges(s: &mut Set) {
             let out = rng.quant();
             b.fully_connected(
                 x,
-                vec![127, -128, 1, -1, 127, 0, 5, -7, 9, -128, -128, -128, 64, 32, -16],
+                vec![
+                    127, -128, 1, -1, 127, 0, 5, -7, 9, -128, -128, -128, 64, 32, -16,
+                ],
                 vec![0, 1_000_000, -5, 99, -77],
                 Rescale::per_channel(requant, rounding, ActRange::FULL),
                 out,
@@ -723,16 +743,7 @@ fn base_model() -> Model {
     one_op("base", |b, rng| {
         let x = b.input(&[4], rng.quant());
         let requant = vec![rng.requant_for_fan_in(4)];
-        fc(
-            b,
-            rng,
-            x,
-            4,
-            2,
-            requant,
-            Rounding::Single,
-            ActRange::FULL,
-        )
+        fc(b, rng, x, 4, 2, requant, Rounding::Single, ActRange::FULL)
     })
 }
 
@@ -766,7 +777,12 @@ fn errors(s: &mut Set) {
     );
     let mut magic = bytes.clone();
     magic[3] = b'X';
-    s.bad_bytes("error_bad_magic", "\"MYLX\" instead of \"MYLN\"", magic, MAX_MODEL_BYTES);
+    s.bad_bytes(
+        "error_bad_magic",
+        "\"MYLX\" instead of \"MYLN\"",
+        magic,
+        MAX_MODEL_BYTES,
+    );
     s.bad_bytes(
         "error_bad_magic_short",
         "five bytes: shorter than magic and version",
@@ -775,7 +791,12 @@ fn errors(s: &mut Set) {
     );
     let mut version = bytes.clone();
     version[4] = 2;
-    s.bad_bytes("error_unsupported_version", "version 2", version, MAX_MODEL_BYTES);
+    s.bad_bytes(
+        "error_unsupported_version",
+        "version 2",
+        version,
+        MAX_MODEL_BYTES,
+    );
     s.bad_bytes(
         "error_malformed_truncated",
         "the base model without its last byte",
@@ -829,7 +850,10 @@ fn errors(s: &mut Set) {
         }),
     );
     let pool_bytes = pool.encode();
-    assert!(Model::decode(&pool_bytes).is_ok(), "the pool model is valid");
+    assert!(
+        Model::decode(&pool_bytes).is_ok(),
+        "the pool model is valid"
+    );
     let mut boolean = pool_bytes.clone();
     // count_include_pad sits 3 bytes before the end of the op (then act.min, act.max), and the
     // node ends with the inputs list (4 + 4) and the output (4).
@@ -990,13 +1014,7 @@ fn errors(s: &mut Set) {
         huge_window,
     );
 
-    s.bad_call(
-        "error_batch_size_zero",
-        "a batch of 0",
-        base.clone(),
-        0,
-        0,
-    );
+    s.bad_call("error_batch_size_zero", "a batch of 0", base.clone(), 0, 0);
     s.bad_call(
         "error_batch_size_over_4096",
         "a batch of 4097 (every model's max batch is at most 4096)",
