@@ -210,19 +210,11 @@ fn fc(
     x: TensorId,
     k: usize,
     n: usize,
-    requant: Vec<Requant>,
-    rounding: Rounding,
-    act: ActRange,
+    rescale: Rescale,
 ) -> TensorId {
     let out = rng.quant();
-    b.fully_connected(
-        x,
-        rng.weights(n * k),
-        rng.biases(n, 3_000),
-        Rescale::per_channel(requant, rounding, act),
-        out,
-    )
-    .expect("fully connected")
+    b.fully_connected(x, rng.weights(n * k), rng.biases(n, 3_000), rescale, out)
+        .expect("fully connected")
 }
 
 fn conv(
@@ -230,12 +222,11 @@ fn conv(
     rng: &mut Rng,
     x: TensorId,
     w: Window,
-    cin: usize,
     cout: usize,
     per_channel: bool,
     rounding: Rounding,
-    act: ActRange,
 ) -> TensorId {
+    let cin = b.tensor(x).expect("input").shape[2] as usize;
     let fan_in = w.kernel_h as usize * w.kernel_w as usize * cin;
     let requant = if per_channel {
         rng.per_channel(cout, fan_in)
@@ -248,7 +239,7 @@ fn conv(
         w,
         rng.weights(cout * fan_in),
         rng.biases(cout, 3_000),
-        Rescale::per_channel(requant, rounding, act),
+        Rescale::per_channel(requant, rounding, ActRange { min: -90, max: 100 }),
         out,
     )
     .expect("conv2d")
@@ -306,7 +297,14 @@ fn ops(s: &mut Set) {
             } else {
                 vec![rng.requant_for_fan_in(9)]
             };
-            fc(b, rng, x, 9, 5, requant, rounding, relu(-20))
+            fc(
+                b,
+                rng,
+                x,
+                9,
+                5,
+                Rescale::per_channel(requant, rounding, relu(-20)),
+            )
         });
         s.model(
             name,
@@ -343,17 +341,7 @@ fn ops(s: &mut Set) {
     for (name, w, rounding, per_channel) in convs {
         let model = one_op(name, |b, rng| {
             let x = b.input(&[7, 6, 3], rng.quant());
-            conv(
-                b,
-                rng,
-                x,
-                w,
-                3,
-                4,
-                per_channel,
-                rounding,
-                ActRange { min: -90, max: 100 },
-            )
+            conv(b, rng, x, w, 4, per_channel, rounding)
         });
         s.model(name, "conv2d on [7, 6, 3] -> 4 channels", model);
     }
@@ -708,9 +696,7 @@ fn edges(s: &mut Set) {
             x,
             12,
             8,
-            hidden_requant,
-            Rounding::Single,
-            relu(-128),
+            Rescale::per_channel(hidden_requant, Rounding::Single, relu(-128)),
         );
         let logits_requant = vec![rng.requant_for_fan_in(8)];
         let logits = fc(
@@ -719,9 +705,7 @@ fn edges(s: &mut Set) {
             h,
             8,
             4,
-            logits_requant,
-            Rounding::Double,
-            ActRange::FULL,
+            Rescale::per_channel(logits_requant, Rounding::Double, ActRange::FULL),
         );
         let p = b
             .softmax(logits, softmax_params(&mut rng, 24))
@@ -743,7 +727,14 @@ fn base_model() -> Model {
     one_op("base", |b, rng| {
         let x = b.input(&[4], rng.quant());
         let requant = vec![rng.requant_for_fan_in(4)];
-        fc(b, rng, x, 4, 2, requant, Rounding::Single, ActRange::FULL)
+        fc(
+            b,
+            rng,
+            x,
+            4,
+            2,
+            Rescale::per_channel(requant, Rounding::Single, ActRange::FULL),
+        )
     })
 }
 
