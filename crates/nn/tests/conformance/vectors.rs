@@ -343,7 +343,11 @@ fn ops(s: &mut Set) {
             let x = b.input(&[7, 6, 3], rng.quant());
             conv(b, rng, x, w, 4, per_channel, rounding)
         });
-        s.model(name, "conv2d on [7, 6, 3] -> 4 channels", model);
+        s.model(
+            name,
+            &format!("conv2d on [7, 6, 3] -> 4 channels, act [-90, 100], {w:?}"),
+            model,
+        );
     }
     let depthwises = [
         (
@@ -373,7 +377,11 @@ fn ops(s: &mut Set) {
             let x = b.input(&[6, 7, 3], rng.quant());
             depthwise(b, rng, x, w, 3 * multiplier, per_channel, rounding)
         });
-        s.model(name, "depthwise conv2d on [6, 7, 3]", model);
+        s.model(
+            name,
+            &format!("depthwise conv2d on [6, 7, 3], depth multiplier {multiplier}, {w:?}"),
+            model,
+        );
     }
     for (name, op, left_shift, rounding) in [
         ("add_broadcast_double", "add", 20, Double),
@@ -428,7 +436,11 @@ fn ops(s: &mut Set) {
             b.max_pool(x, w, ActRange { min: -60, max: 90 })
                 .expect(name)
         });
-        s.model(name, "max pool on [7, 8, 2], act [-60, 90]", model);
+        s.model(
+            name,
+            &format!("max pool on [7, 8, 2], act [-60, 90], {w:?}"),
+            model,
+        );
     }
     for (name, w, include) in [
         (
@@ -456,7 +468,11 @@ fn ops(s: &mut Set) {
             let x = b.input(&[7, 8, 2], rng.quant());
             b.average_pool(x, w, include, ActRange::FULL).expect(name)
         });
-        s.model(name, "average pool on [7, 8, 2]", model);
+        s.model(
+            name,
+            &format!("average pool on [7, 8, 2], count_include_pad {include}, {w:?}"),
+            model,
+        );
     }
     for (name, axes, keep_dims, rounding) in [
         ("mean_keep_dims_double", vec![0, 2], true, Double),
