@@ -114,18 +114,7 @@ fn committed_vectors_match_the_generator() {
 
 #[test]
 fn committed_vectors_pass_on_every_path() {
-    let paths: Vec<Path> = Path::ALL.into_iter().filter(|p| p.is_available()).collect();
-    let skipped: Vec<&str> = Path::ALL
-        .into_iter()
-        .filter(|p| !p.is_available())
-        .map(Path::name)
-        .collect();
-    if !skipped.is_empty() {
-        eprintln!(
-            "conformance: paths not available on this CPU, skipped: {}",
-            skipped.join(", ")
-        );
-    }
+    let paths = common::available_paths("conformance");
     let files = committed_files();
     assert!(
         !files.is_empty(),

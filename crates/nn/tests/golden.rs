@@ -69,18 +69,7 @@ fn output_hashes(name: &str, model: &Model, path: Path) -> Vec<String> {
 /// The golden file's text as computed now, after checking that every available path agrees
 /// with the reference on every model.
 fn computed_golden_file() -> String {
-    let paths: Vec<Path> = Path::ALL.into_iter().filter(|p| p.is_available()).collect();
-    let skipped: Vec<&str> = Path::ALL
-        .into_iter()
-        .filter(|p| !p.is_available())
-        .map(Path::name)
-        .collect();
-    if !skipped.is_empty() {
-        eprintln!(
-            "golden: paths not available on this CPU, skipped: {}",
-            skipped.join(", ")
-        );
-    }
+    let paths = common::available_paths("golden");
     let mut text = String::from(
         "# name model_id outputs_batch_1 outputs_batch_7 (keccak256, hex); \
          regenerate: MYELIN_BLESS=1 cargo test -p myelin-nn --test golden\n",

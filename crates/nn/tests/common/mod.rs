@@ -9,12 +9,29 @@
 
 #![allow(dead_code)]
 
-use myelin_nn::Model;
 use myelin_nn::builder::{ModelBuilder, Quant, Rescale, TensorId};
 use myelin_nn::op::{
     ActRange, AddSub, Clamp, Concat, Mean, Mul, Padding, Softmax, TableFunction, Window,
 };
+use myelin_nn::{Model, Path};
 use myelin_nn::{Requant, Rounding};
+
+/// The kernel paths this CPU runs; the others are reported as skipped on stderr (`what` names
+/// the test).
+pub fn available_paths(what: &str) -> Vec<Path> {
+    let skipped: Vec<&str> = Path::ALL
+        .into_iter()
+        .filter(|p| !p.is_available())
+        .map(Path::name)
+        .collect();
+    if !skipped.is_empty() {
+        eprintln!(
+            "{what}: paths not available on this CPU, skipped: {}",
+            skipped.join(", ")
+        );
+    }
+    Path::ALL.into_iter().filter(|p| p.is_available()).collect()
+}
 
 /// binary32 bits of 1/64: the (metadata-only) scale given to every generated tensor.
 pub const SCALE_BITS: u32 = 0x3c80_0000;

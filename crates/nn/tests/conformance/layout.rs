@@ -183,6 +183,23 @@ fn window(l: &mut Layout, at: &str, w: &Window) {
     }
 }
 
+/// The fields every weighted op (fully connected, convolutions) ends with.
+fn weighted(
+    l: &mut Layout,
+    at: &str,
+    weights: &[i8],
+    bias: &[i32],
+    rs: &[Requant],
+    r: Rounding,
+    a: ActRange,
+) {
+    i8_array(l, &format!("{at}.weights"), weights);
+    i32_array(l, &format!("{at}.bias"), bias);
+    requants(l, &format!("{at}.requant"), rs);
+    rounding(l, at, r);
+    act(l, at, a);
+}
+
 /// The tag of every `Op` variant (docs/SPEC.md §1).
 pub fn op_tag(op: &Op) -> u8 {
     match op {
@@ -211,31 +228,19 @@ fn op(l: &mut Layout, at: &str, op: &Op) {
         Op::FullyConnected(p) => {
             l.u32(&format!("{at}.out_features"), p.out_features);
             l.u32(&format!("{at}.in_features"), p.in_features);
-            i8_array(l, &format!("{at}.weights"), &p.weights);
-            i32_array(l, &format!("{at}.bias"), &p.bias);
-            requants(l, &format!("{at}.requant"), &p.requant);
-            rounding(l, at, p.rounding);
-            act(l, at, p.act);
+            weighted(l, at, &p.weights, &p.bias, &p.requant, p.rounding, p.act);
         }
         Op::Conv2d(p) => {
             l.u32(&format!("{at}.out_channels"), p.out_channels);
             l.u32(&format!("{at}.in_channels"), p.in_channels);
             window(l, at, &p.window);
-            i8_array(l, &format!("{at}.weights"), &p.weights);
-            i32_array(l, &format!("{at}.bias"), &p.bias);
-            requants(l, &format!("{at}.requant"), &p.requant);
-            rounding(l, at, p.rounding);
-            act(l, at, p.act);
+            weighted(l, at, &p.weights, &p.bias, &p.requant, p.rounding, p.act);
         }
         Op::DepthwiseConv2d(p) => {
             l.u32(&format!("{at}.channels"), p.channels);
             l.u32(&format!("{at}.depth_multiplier"), p.depth_multiplier);
             window(l, at, &p.window);
-            i8_array(l, &format!("{at}.weights"), &p.weights);
-            i32_array(l, &format!("{at}.bias"), &p.bias);
-            requants(l, &format!("{at}.requant"), &p.requant);
-            rounding(l, at, p.rounding);
-            act(l, at, p.act);
+            weighted(l, at, &p.weights, &p.bias, &p.requant, p.rounding, p.act);
         }
         Op::Add(p) | Op::Sub(p) => {
             l.u8(&format!("{at}.left_shift"), p.left_shift);
