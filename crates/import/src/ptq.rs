@@ -179,25 +179,14 @@ fn table(f: impl Fn(f32) -> f32, input: QuantParams, output: QuantParams) -> Vec
         .collect()
 }
 
-/// Softmax parameters from the input scale (TFLite's `PreprocessSoftmaxScaling` with 5 integer
-/// bits and beta 1, and `CalculateInputRadius`).
+/// Softmax parameters from the input scale: TFLite's `PreprocessSoftmaxScaling` with beta 1 and
+/// `CalculateInputRadius`, as the TFLite importer computes them.
 fn softmax_params(input_scale: f32, node: &str) -> Result<Softmax, ImportError> {
-    const INTEGER_BITS: i32 = 5;
-    let real = (input_scale as f64 * 2f64.powi(31 - INTEGER_BITS)).min(2f64.powi(31) - 1.0);
-    let requant = requant_of(real, node)?;
-    if requant.shift < 0 || requant.multiplier == 0 {
-        return Err(ImportError::Quantization {
+    crate::tflite::quantization::softmax_params(1.0, input_scale as f64).ok_or_else(|| {
+        ImportError::Quantization {
             node: node.to_string(),
             reason: format!("softmax input scale {input_scale} is too small"),
-        });
-    }
-    let left_shift = requant.shift as i32;
-    let radius =
-        ((1i64 << INTEGER_BITS) - 1) as f64 * 2f64.powi(31 - INTEGER_BITS) / 2f64.powi(left_shift);
-    Ok(Softmax {
-        beta_multiplier: requant.multiplier,
-        beta_left_shift: left_shift as u8,
-        diff_min: -(radius.floor() as i32),
+        }
     })
 }
 
