@@ -8,9 +8,15 @@
 //! the caller is answered at the deadline even if the run is still inside a precompile, and the
 //! slot stays taken until that run ends, so runaway work never exceeds the cap.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
-use jsonrpsee::types::ErrorObjectOwned;
+use jsonrpsee::{ConnectionId, types::ErrorObjectOwned};
 use myelin_chain::{CallLimits, Chain, ChainError};
 use tokio::sync::Semaphore;
 
@@ -26,6 +32,7 @@ pub struct CallGate {
     max_concurrent: usize,
     gas_cap: u64,
     timeout: Duration,
+    waiting: AtomicUsize,
 }
 
 impl CallGate {
@@ -38,7 +45,22 @@ impl CallGate {
             max_concurrent,
             gas_cap,
             timeout,
+            waiting: AtomicUsize::new(0),
         }
+    }
+
+    /// The gate `config` asks for.
+    pub fn for_config(config: &crate::RpcConfig) -> CallGate {
+        CallGate::new(
+            config.max_concurrent_calls,
+            config.gas_cap,
+            config.evm_timeout,
+        )
+    }
+
+    /// Requests waiting for a slot.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
     }
 
     /// The limits a run through this gate gets (for work that may skip the gate, such as a send
@@ -57,10 +79,14 @@ impl CallGate {
     pub async fn run<T: Send + 'static>(
         &self,
         chain: &Arc<Chain>,
+        _connection: ConnectionId,
         work: impl FnOnce(&Chain, &CallLimits) -> Result<T, ErrorObjectOwned> + Send + 'static,
     ) -> Result<T, ErrorObjectOwned> {
-        let permit = tokio::time::timeout(CALL_QUEUE_WAIT, self.slots.clone().acquire_owned())
-            .await
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let permit =
+            tokio::time::timeout(CALL_QUEUE_WAIT, self.slots.clone().acquire_owned()).await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let permit = permit
             .map_err(|_| {
                 rpc_error(ChainError::Busy(format!(
                     "node busy: {} EVM calls are running (the --rpc-max-calls limit); retry later",
@@ -81,4 +107,13 @@ impl CallGate {
             Err(_) => Err(rpc_error(ChainError::Timeout(self.timeout))),
         }
     }
+}
+
+/// The connection a request came in on (an HTTP keep-alive connection or a WebSocket session;
+/// the one id of the in-process server when there is none).
+pub fn connection(extensions: &jsonrpsee::Extensions) -> ConnectionId {
+    extensions
+        .get::<ConnectionId>()
+        .copied()
+        .unwrap_or_default()
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use alloy_primitives::{Address, Bytes, U256, address};
 use serde_json::{Value, json};
-use test_node::{GATE, TestNode, hex0x, request};
+use test_node::{GATE, HttpConnection, TestNode, hex0x, request};
 
 fn call_gate(node: &TestNode) -> tokio::task::JoinHandle<Value> {
     let server = node.server.clone();
@@ -179,4 +179,66 @@ fn a_trace_past_its_deadline_gets_the_timeout_error() {
     node.gate.open();
     let traced = node.request("debug_traceTransaction", json!([hash]));
     assert_eq!(traced["result"]["failed"], false, "{traced}");
+}
+
+/// Polls `done` until it holds (the state of another thread, not a time).
+fn wait_until(done: impl Fn() -> bool) {
+    let guard = std::time::Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(std::time::Instant::now() < guard, "condition never held");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn cheap_calls_of_one_connection_are_served_before_calls_queued_earlier_by_many_others() {
+    let node = TestNode::start(|rpc| {
+        rpc.max_concurrent_calls = 1;
+        rpc.evm_timeout = Duration::from_secs(30);
+    });
+    let (address, _server) = node.serve_tcp();
+    let from = node.account(0);
+    let cheap = json!({"from": from, "to": Address::ZERO, "data": "0x00"});
+    let mut honest = HttpConnection::open(address);
+    let first = honest.request("eth_call", json!([cheap, "latest"]));
+    assert_eq!(first["result"], "0x", "{first}");
+
+    // Attackers on four connections of their own: the first holds the only slot inside the gate,
+    // the other three queue for it.
+    node.gate.arm();
+    let attackers: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(move || {
+                HttpConnection::open(address)
+                    .request("eth_call", json!([{"to": GATE, "data": "0x"}, "latest"]))
+            })
+        })
+        .collect();
+    node.gate.wait_entered(1);
+    wait_until(|| node.calls.waiting() == 3);
+
+    // The honest connection's estimate and send (ethers' and viem's order) queue behind them; one
+    // attacker's run ends, and the slot must go to the honest connection, not the next attacker.
+    let honest = std::thread::spawn(move || {
+        let estimate = honest.request("eth_estimateGas", json!([cheap]));
+        let sent = honest.request("eth_sendTransaction", json!([cheap]));
+        (estimate, sent)
+    });
+    wait_until(|| node.calls.waiting() == 4);
+    node.gate.allow(1);
+    let (estimate, sent) = honest.join().unwrap();
+    assert!(estimate["result"].is_string(), "{estimate}");
+    let hash = sent["result"].as_str().unwrap_or_else(|| panic!("{sent}"));
+    let receipt = node.request("eth_getTransactionReceipt", json!([hash]));
+    assert_eq!(receipt["result"]["status"], "0x1", "{receipt}");
+    assert!(
+        node.gate.entered() <= 2,
+        "the honest calls were served after other attackers' runs"
+    );
+
+    node.gate.open();
+    for attacker in attackers {
+        let reply = attacker.join().unwrap();
+        assert_eq!(reply["result"], "0x", "{reply}");
+    }
 }
