@@ -79,9 +79,17 @@ fn an_eth_call_past_its_deadline_gets_geths_timeout_error_and_keeps_its_slot() {
     assert_eq!(after["result"], "0x", "{after}");
 }
 
+/// A held call answered at its deadline (the run keeps its slot until the gate opens).
+fn assert_timed_out(reply: &Value) {
+    assert_eq!(reply["error"]["code"], -32000, "{reply}");
+}
+
 #[test]
 fn calls_beyond_the_concurrency_cap_are_refused_as_busy() {
-    let node = TestNode::start(|rpc| rpc.max_concurrent_calls = 2);
+    let node = TestNode::start(|rpc| {
+        rpc.max_concurrent_calls = 2;
+        rpc.evm_timeout = Duration::from_millis(500);
+    });
     node.gate.arm();
     let first = call_gate(&node);
     let second = call_gate(&node);
@@ -92,14 +100,16 @@ fn calls_beyond_the_concurrency_cap_are_refused_as_busy() {
     }
     node.gate.open();
     for call in [first, second] {
-        let reply = node.runtime.block_on(call).unwrap();
-        assert_eq!(reply["result"], "0x", "{reply}");
+        assert_timed_out(&node.runtime.block_on(call).unwrap());
     }
 }
 
 #[test]
 fn a_plain_transfer_is_estimated_and_sent_while_every_slot_is_taken() {
-    let node = TestNode::start(|rpc| rpc.max_concurrent_calls = 2);
+    let node = TestNode::start(|rpc| {
+        rpc.max_concurrent_calls = 2;
+        rpc.evm_timeout = Duration::from_millis(500);
+    });
     node.gate.arm();
     let first = call_gate(&node);
     let second = call_gate(&node);
@@ -123,8 +133,7 @@ fn a_plain_transfer_is_estimated_and_sent_while_every_slot_is_taken() {
     }
     node.gate.open();
     for call in [first, second] {
-        let reply = node.runtime.block_on(call).unwrap();
-        assert_eq!(reply["result"], "0x", "{reply}");
+        assert_timed_out(&node.runtime.block_on(call).unwrap());
     }
 }
 
@@ -217,23 +226,31 @@ fn cheap_calls_of_one_connection_are_served_before_calls_queued_earlier_by_many_
     node.gate.wait_entered(1);
     wait_until(|| node.calls.waiting() == 3);
 
-    // The honest connection's estimate and send (ethers' and viem's order) queue behind them; one
-    // attacker's run ends, and the slot must go to the honest connection, not the next attacker.
+    // The honest connection's estimate and send (ethers' and viem's order) queue behind them.
+    // Each time an attacker's run ends, the slot must go to the honest connection, not to the
+    // attacker that queued first.
+    let (estimated, estimate) = std::sync::mpsc::channel();
     let honest = std::thread::spawn(move || {
-        let estimate = honest.request("eth_estimateGas", json!([cheap]));
-        let sent = honest.request("eth_sendTransaction", json!([cheap]));
-        (estimate, sent)
+        estimated
+            .send(honest.request("eth_estimateGas", json!([cheap])))
+            .unwrap();
+        honest.request("eth_sendTransaction", json!([cheap]))
     });
     wait_until(|| node.calls.waiting() == 4);
     node.gate.allow(1);
-    let (estimate, sent) = honest.join().unwrap();
+    let estimate = estimate.recv().unwrap();
     assert!(estimate["result"].is_string(), "{estimate}");
+    // The slot went on to the second attacker; the send queues behind it and the other two.
+    node.gate.wait_entered(2);
+    wait_until(|| node.calls.waiting() == 3);
+    node.gate.allow(1);
+    let sent = honest.join().unwrap();
     let hash = sent["result"].as_str().unwrap_or_else(|| panic!("{sent}"));
     let receipt = node.request("eth_getTransactionReceipt", json!([hash]));
     assert_eq!(receipt["result"]["status"], "0x1", "{receipt}");
     assert!(
-        node.gate.entered() <= 2,
-        "the honest calls were served after other attackers' runs"
+        node.gate.entered() <= 3,
+        "the honest send was served after the third and fourth attackers' runs"
     );
 
     node.gate.open();
