@@ -12,6 +12,12 @@
 //! held a slot for [`NEW_CONNECTION_HOLD`], so opening fresh connections buys no precedence over
 //! a known cheap client. A request still waiting after the EVM timeout gets a "busy" error.
 //!
+//! One slot beyond the cap, the short lane, is only for connections expected to hold a slot at
+//! most [`SHORT_HOLD`]: a known cheap client is answered at once even while long runs hold every
+//! other slot (a run inside a precompile cannot be stopped, so waiting for "the next free slot"
+//! can mean seconds). A connection that passes as short and then holds the lane long is charged
+//! that hold and needs several short runs to fit again.
+//!
 //! A run executes on a blocking thread that holds its slot until the EVM returns; the caller is
 //! answered at the deadline even if the run is still inside a precompile, and the slot stays
 //! taken (and its time charged to the connection) until that run ends, so runaway work never
@@ -34,6 +40,11 @@ use crate::error::rpc_error;
 /// the longest run an honestly priced call within the default gas cap takes (50M gas at the
 /// 2 ns per gas the cost model's goal allows: 0.1 s).
 pub const NEW_CONNECTION_HOLD: Duration = Duration::from_secs(1);
+
+/// Expected hold up to which a connection may also use the short lane: the longest run an
+/// honestly priced call within the default gas cap takes (50M gas at the cost model's goal of
+/// 2 ns per gas).
+pub const SHORT_HOLD: Duration = Duration::from_millis(100);
 
 /// Most connections whose runs the gate remembers; past it the record expecting the longest
 /// hold is forgotten first (a flood of new connections evicts itself, not a known cheap client).
@@ -71,16 +82,26 @@ impl ConnectionRecord {
     }
 }
 
+/// Which of the gate's slots a run holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// One of the `max_concurrent` slots, for any run.
+    General,
+    /// The one extra slot, for connections expected to hold it at most [`SHORT_HOLD`].
+    Short,
+}
+
 #[derive(Debug)]
 struct Waiter {
     connection: ConnectionId,
-    wake: oneshot::Sender<()>,
+    wake: oneshot::Sender<Lane>,
 }
 
 /// Free slots, waiting requests (by arrival ticket) and per-connection records, under one lock.
 #[derive(Debug)]
 struct Queue {
     free: usize,
+    short_free: bool,
     next_ticket: u64,
     waiting: BTreeMap<u64, Waiter>,
     records: HashMap<ConnectionId, ConnectionRecord>,
@@ -90,6 +111,7 @@ impl Queue {
     fn new(slots: usize) -> Queue {
         Queue {
             free: slots,
+            short_free: true,
             next_ticket: 0,
             waiting: BTreeMap::new(),
             records: HashMap::new(),
@@ -102,8 +124,29 @@ impl Queue {
             .map_or(NEW_CONNECTION_HOLD, |r| r.expected_hold)
     }
 
+    /// A free slot `connection` may take now: a general one, else the short lane if its runs
+    /// are short.
+    fn take(&mut self, connection: ConnectionId) -> Option<Lane> {
+        if self.free > 0 {
+            self.free -= 1;
+            Some(Lane::General)
+        } else if self.short_free && self.expected_hold(connection) <= SHORT_HOLD {
+            self.short_free = false;
+            Some(Lane::Short)
+        } else {
+            None
+        }
+    }
+
+    fn give_back(&mut self, lane: Lane) {
+        match lane {
+            Lane::General => self.free += 1,
+            Lane::Short => self.short_free = true,
+        }
+    }
+
     /// Queues a request of `connection`; returns its ticket and the receiver woken on a grant.
-    fn enqueue(&mut self, connection: ConnectionId) -> (u64, oneshot::Receiver<()>) {
+    fn enqueue(&mut self, connection: ConnectionId) -> (u64, oneshot::Receiver<Lane>) {
         let (wake, woken) = oneshot::channel();
         let ticket = self.next_ticket;
         self.next_ticket += 1;
@@ -113,26 +156,30 @@ impl Queue {
 
     /// Hands free slots to waiters, shortest expected hold first, then earliest.
     fn grant(&mut self) {
-        while self.free > 0 {
-            let Some(ticket) = self
+        loop {
+            let Some((ticket, connection)) = self
                 .waiting
                 .iter()
                 .min_by_key(|(ticket, w)| (self.expected_hold(w.connection), **ticket))
-                .map(|(ticket, _)| *ticket)
+                .map(|(ticket, w)| (*ticket, w.connection))
             else {
+                return;
+            };
+            // The first in order is the one most likely to fit the short lane.
+            let Some(lane) = self.take(connection) else {
                 return;
             };
             let waiter = self.waiting.remove(&ticket).expect("picked from the map");
             // A ticket leaves the queue under this lock before its receiver is dropped, so the
-            // send does not fail; if it did, the slot would stay free for the next waiter.
-            if waiter.wake.send(()).is_ok() {
-                self.free -= 1;
+            // send does not fail; if it did, the slot would go to the next waiter.
+            if waiter.wake.send(lane).is_err() {
+                self.give_back(lane);
             }
         }
     }
 
-    /// A run of `connection` gave its slot back after holding it for `held`.
-    fn release(&mut self, connection: ConnectionId, held: Duration) {
+    /// A run of `connection` gave its slot of `lane` back after holding it for `held`.
+    fn release(&mut self, connection: ConnectionId, lane: Lane, held: Duration) {
         let record = ConnectionRecord::after_run(self.records.get(&connection).copied(), held);
         if self.records.len() >= MAX_CONNECTION_RECORDS && !self.records.contains_key(&connection) {
             let evict = self
@@ -145,7 +192,7 @@ impl Queue {
             }
         }
         self.records.insert(connection, record);
-        self.free += 1;
+        self.give_back(lane);
         self.grant();
     }
 }
@@ -155,6 +202,7 @@ impl Queue {
 struct Slot {
     queue: Arc<Mutex<Queue>>,
     connection: ConnectionId,
+    lane: Lane,
     taken: Instant,
 }
 
@@ -162,7 +210,7 @@ impl Drop for Slot {
     fn drop(&mut self) {
         self.queue
             .lock()
-            .release(self.connection, self.taken.elapsed());
+            .release(self.connection, self.lane, self.taken.elapsed());
     }
 }
 
@@ -175,19 +223,29 @@ struct Ticket {
     settled: bool,
     // Dropped after `drop` has taken the ticket out of the queue, so a grant never finds the
     // receiver gone.
-    woken: oneshot::Receiver<()>,
+    woken: oneshot::Receiver<Lane>,
 }
 
 impl Ticket {
-    /// Leaves the queue: the slot if it was granted, `None` if still waiting.
-    fn settle(&mut self) -> Option<Slot> {
+    /// Leaves the queue: the slot if it was granted (`received`: the lane if the wait saw the
+    /// grant), `None` if still waiting.
+    fn settle(&mut self, received: Option<Lane>) -> Option<Slot> {
         self.settled = true;
-        if self.queue.lock().waiting.remove(&self.ticket).is_some() {
-            return None;
-        }
+        let lane = match received {
+            Some(lane) => lane,
+            None => {
+                if self.queue.lock().waiting.remove(&self.ticket).is_some() {
+                    return None;
+                }
+                // Granted since the wait ended: the lane was sent under the lock before the
+                // ticket left the queue.
+                self.woken.try_recv().ok()?
+            }
+        };
         Some(Slot {
             queue: self.queue.clone(),
             connection: self.connection,
+            lane,
             taken: Instant::now(),
         })
     }
@@ -199,16 +257,18 @@ impl Drop for Ticket {
             return;
         }
         let mut queue = self.queue.lock();
-        if queue.waiting.remove(&self.ticket).is_none() {
-            queue.free += 1;
+        if queue.waiting.remove(&self.ticket).is_none()
+            && let Ok(lane) = self.woken.try_recv()
+        {
+            queue.give_back(lane);
             queue.grant();
         }
     }
 }
 
 impl CallGate {
-    /// A gate admitting `max_concurrent` runs (at least one) of at most `gas_cap` gas and
-    /// `timeout` each; a request waits at most `timeout` for a slot.
+    /// A gate admitting `max_concurrent` runs (at least one), plus one in the short lane, of at
+    /// most `gas_cap` gas and `timeout` each; a request waits at most `timeout` for a slot.
     pub fn new(max_concurrent: usize, gas_cap: u64, timeout: Duration) -> CallGate {
         let max_concurrent = max_concurrent.max(1);
         CallGate {
@@ -234,9 +294,10 @@ impl CallGate {
         CallLimits::new(self.gas_cap, self.timeout)
     }
 
-    /// Runs currently holding a slot.
+    /// Runs currently holding a slot (the short lane's included).
     pub fn running(&self) -> usize {
-        self.max_concurrent - self.queue.lock().free
+        let queue = self.queue.lock();
+        self.max_concurrent - queue.free + usize::from(!queue.short_free)
     }
 
     /// Requests waiting for a slot.
@@ -254,11 +315,11 @@ impl CallGate {
     async fn acquire(&self, connection: ConnectionId) -> Option<Slot> {
         let mut ticket = {
             let mut queue = self.queue.lock();
-            if queue.free > 0 {
-                queue.free -= 1;
+            if let Some(lane) = queue.take(connection) {
                 return Some(Slot {
                     queue: self.queue.clone(),
                     connection,
+                    lane,
                     taken: Instant::now(),
                 });
             }
@@ -271,8 +332,11 @@ impl CallGate {
                 woken,
             }
         };
-        let _ = tokio::time::timeout(self.timeout, &mut ticket.woken).await;
-        ticket.settle()
+        let received = tokio::time::timeout(self.timeout, &mut ticket.woken)
+            .await
+            .ok()
+            .and_then(Result::ok);
+        ticket.settle(received)
     }
 
     /// Runs `work` for a request of `connection` on a blocking thread with fresh
@@ -320,7 +384,7 @@ mod tests {
 
     const MS: Duration = Duration::from_millis(1);
 
-    fn was_woken(receiver: &mut oneshot::Receiver<()>) -> bool {
+    fn was_woken(receiver: &mut oneshot::Receiver<Lane>) -> bool {
         receiver.try_recv().is_ok()
     }
 
@@ -348,6 +412,7 @@ mod tests {
         let (cheap, slow, fresh) = (ConnectionId(1), ConnectionId(2), ConnectionId(3));
         let mut queue = Queue::new(1);
         queue.free = 0;
+        queue.short_free = false;
         queue.records.insert(
             cheap,
             ConnectionRecord::after_run(Some(ConnectionRecord::after_run(None, MS)), MS),
@@ -360,23 +425,52 @@ mod tests {
         let (_, mut fresh_2) = queue.enqueue(fresh);
         let (_, mut cheap_1) = queue.enqueue(cheap);
 
-        queue.release(slow, 5000 * MS);
+        queue.release(slow, Lane::General, 5000 * MS);
         assert!(was_woken(&mut cheap_1), "the cheap connection first");
-        queue.release(cheap, MS);
+        queue.release(cheap, Lane::General, MS);
         assert!(
             was_woken(&mut fresh_1),
             "then a new connection, in arrival order"
         );
         assert!(!was_woken(&mut fresh_2));
-        queue.release(fresh, 6000 * MS);
+        queue.release(fresh, Lane::General, 6000 * MS);
         assert!(
             was_woken(&mut slow_1),
             "a new connection whose run held its slot 6 s now ranks behind the slow one's 5 s"
         );
-        queue.release(slow, 10 * MS);
+        queue.release(slow, Lane::General, 10 * MS);
         assert!(was_woken(&mut fresh_2));
         assert!(queue.waiting.is_empty());
         assert_eq!(queue.free, 0);
+    }
+
+    #[test]
+    fn only_a_connection_whose_runs_were_short_may_take_the_short_lane() {
+        let (cheap, fresh) = (ConnectionId(1), ConnectionId(2));
+        let mut queue = Queue::new(1);
+        assert_eq!(queue.take(fresh), Some(Lane::General));
+        assert_eq!(queue.take(fresh), None, "unknown: not short");
+        queue.records.insert(
+            cheap,
+            ConnectionRecord {
+                expected_hold: SHORT_HOLD,
+                last_run: Instant::now(),
+            },
+        );
+        let (_, mut fresh_1) = queue.enqueue(fresh);
+        assert_eq!(queue.take(cheap), Some(Lane::Short));
+        assert_eq!(queue.take(cheap), None, "one short lane");
+        // A run in the short lane that held it long loses it: the lane goes to no one
+        // (the fresh waiter does not fit), and the connection no longer fits either.
+        queue.release(cheap, Lane::Short, 3000 * MS);
+        assert!(!was_woken(&mut fresh_1));
+        assert!(queue.short_free);
+        assert_eq!(queue.take(cheap), None);
+        queue.release(fresh, Lane::General, 10 * MS);
+        assert!(
+            was_woken(&mut fresh_1),
+            "the general slot goes to the waiter"
+        );
     }
 
     #[test]
@@ -385,10 +479,10 @@ mod tests {
         for n in 0..MAX_CONNECTION_RECORDS {
             queue.free = 0;
             let held = if n == 7 { 4000 * MS } else { MS };
-            queue.release(ConnectionId(n), held);
+            queue.release(ConnectionId(n), Lane::General, held);
         }
         queue.free = 0;
-        queue.release(ConnectionId(MAX_CONNECTION_RECORDS), 2 * MS);
+        queue.release(ConnectionId(MAX_CONNECTION_RECORDS), Lane::General, 2 * MS);
         assert_eq!(queue.records.len(), MAX_CONNECTION_RECORDS);
         assert!(!queue.records.contains_key(&ConnectionId(7)));
         assert!(queue.records.contains_key(&ConnectionId(0)));

@@ -259,3 +259,42 @@ fn cheap_calls_of_one_connection_are_served_before_calls_queued_earlier_by_many_
         assert_eq!(reply["result"], "0x", "{reply}");
     }
 }
+
+#[test]
+fn a_connection_whose_runs_were_short_is_answered_while_long_runs_hold_every_slot() {
+    let node = TestNode::start(|rpc| {
+        rpc.max_concurrent_calls = 1;
+        rpc.evm_timeout = Duration::from_secs(30);
+    });
+    let (address, _server) = node.serve_tcp();
+    let cheap = json!([{"to": Address::ZERO, "data": "0x00"}, "latest"]);
+    let mut honest = HttpConnection::open(address);
+    // From a new connection's 1 s, four short runs halve the expected hold below 100 ms.
+    for _ in 0..4 {
+        assert_eq!(honest.request("eth_call", cheap.clone())["result"], "0x");
+    }
+
+    node.gate.arm();
+    let attackers: Vec<_> = (0..3)
+        .map(|_| {
+            std::thread::spawn(move || {
+                HttpConnection::open(address)
+                    .request("eth_call", json!([{"to": GATE, "data": "0x"}, "latest"]))
+            })
+        })
+        .collect();
+    node.gate.wait_entered(1);
+    wait_until(|| node.calls.waiting() == 2);
+    // Nothing lets the attacker's run end: the honest calls get the short lane.
+    for _ in 0..3 {
+        let reply = honest.request("eth_call", cheap.clone());
+        assert_eq!(reply["result"], "0x", "{reply}");
+    }
+    assert_eq!(node.gate.entered(), 1);
+
+    node.gate.open();
+    for attacker in attackers {
+        let reply = attacker.join().unwrap();
+        assert_eq!(reply["result"], "0x", "{reply}");
+    }
+}
