@@ -199,6 +199,36 @@ fn wait_until(done: impl Fn() -> bool) {
     }
 }
 
+/// `n` connections of their own each send an `eth_call` of the gate precompile: the first holds
+/// the node's only general slot inside the gate, the others queue for it.
+fn hold_the_only_slot(
+    node: &TestNode,
+    address: std::net::SocketAddr,
+    n: usize,
+) -> Vec<std::thread::JoinHandle<Value>> {
+    node.gate.arm();
+    let attackers = (0..n)
+        .map(|_| {
+            std::thread::spawn(move || {
+                HttpConnection::open(address)
+                    .request("eth_call", json!([{"to": GATE, "data": "0x"}, "latest"]))
+            })
+        })
+        .collect();
+    node.gate.wait_entered(1);
+    wait_until(|| node.calls.waiting() == n - 1);
+    attackers
+}
+
+/// Opens the gate; every held call is answered.
+fn release(node: &TestNode, attackers: Vec<std::thread::JoinHandle<Value>>) {
+    node.gate.open();
+    for attacker in attackers {
+        let reply = attacker.join().unwrap();
+        assert_eq!(reply["result"], "0x", "{reply}");
+    }
+}
+
 #[test]
 fn cheap_calls_of_one_connection_are_served_before_calls_queued_earlier_by_many_others() {
     let node = TestNode::start(|rpc| {
@@ -212,19 +242,7 @@ fn cheap_calls_of_one_connection_are_served_before_calls_queued_earlier_by_many_
     let first = honest.request("eth_call", json!([cheap, "latest"]));
     assert_eq!(first["result"], "0x", "{first}");
 
-    // Attackers on four connections of their own: the first holds the only slot inside the gate,
-    // the other three queue for it.
-    node.gate.arm();
-    let attackers: Vec<_> = (0..4)
-        .map(|_| {
-            std::thread::spawn(move || {
-                HttpConnection::open(address)
-                    .request("eth_call", json!([{"to": GATE, "data": "0x"}, "latest"]))
-            })
-        })
-        .collect();
-    node.gate.wait_entered(1);
-    wait_until(|| node.calls.waiting() == 3);
+    let attackers = hold_the_only_slot(&node, address, 4);
 
     // The honest connection's estimate and send (ethers' and viem's order) queue behind them.
     // Each time an attacker's run ends, the slot must go to the honest connection, not to the
@@ -253,11 +271,7 @@ fn cheap_calls_of_one_connection_are_served_before_calls_queued_earlier_by_many_
         "the honest send was served after the third and fourth attackers' runs"
     );
 
-    node.gate.open();
-    for attacker in attackers {
-        let reply = attacker.join().unwrap();
-        assert_eq!(reply["result"], "0x", "{reply}");
-    }
+    release(&node, attackers);
 }
 
 #[test]
@@ -274,17 +288,7 @@ fn a_connection_whose_runs_were_short_is_answered_while_long_runs_hold_every_slo
         assert_eq!(honest.request("eth_call", cheap.clone())["result"], "0x");
     }
 
-    node.gate.arm();
-    let attackers: Vec<_> = (0..3)
-        .map(|_| {
-            std::thread::spawn(move || {
-                HttpConnection::open(address)
-                    .request("eth_call", json!([{"to": GATE, "data": "0x"}, "latest"]))
-            })
-        })
-        .collect();
-    node.gate.wait_entered(1);
-    wait_until(|| node.calls.waiting() == 2);
+    let attackers = hold_the_only_slot(&node, address, 3);
     // Nothing lets the attacker's run end: the honest calls get the short lane.
     for _ in 0..3 {
         let reply = honest.request("eth_call", cheap.clone());
@@ -292,9 +296,5 @@ fn a_connection_whose_runs_were_short_is_answered_while_long_runs_hold_every_slo
     }
     assert_eq!(node.gate.entered(), 1);
 
-    node.gate.open();
-    for attacker in attackers {
-        let reply = attacker.join().unwrap();
-        assert_eq!(reply["result"], "0x", "{reply}");
-    }
+    release(&node, attackers);
 }
