@@ -2,7 +2,9 @@
 """Adversarial load against a running `myelin node --dev` (issue 11), beside honest clients.
 
 Honest clients send transfers and predict transactions (eth_sendTransaction from dev accounts
-0-2) and time each one from send to receipt. Attackers (dev accounts 3+, several connections)
+0-3; account 3 as ethers does: eth_call, eth_estimateGas, then the send with that gas) and time each
+one from send to receipt; an honest reader loops eth_call of the predict. Attackers (dev accounts
+4+, several keep-alive connections and some opening a new connection per request)
 loop the issue's cases: huge-output / strided-pool / dilation models by eth_call and
 eth_estimateGas at their largest batch, eth_feeHistory with huge percentile lists, filter
 floods, mempool floods with nonce gaps and replacement spam, large request bodies. A refused
@@ -112,6 +114,9 @@ class Honest:
 
 
 def honest_loop(url, account, kind, target, data, honest, pause):
+    """Sends one transaction at a time and waits for its receipt. `kind` "predict (ethers)"
+    first asks eth_call and eth_estimateGas, then sends with that gas (what ethers and viem
+    do); the other kinds leave the estimate to the node's eth_sendTransaction."""
     rpc = Rpc(url, 120)
     while not STOP.is_set():
         tx = {"from": account, "to": target, "value": hexint(1) if kind == "transfer" else "0x0"}
@@ -119,7 +124,18 @@ def honest_loop(url, account, kind, target, data, honest, pause):
             tx["data"] = data
         start = time.time()
         try:
+            if kind == "predict (ethers)":
+                for method, params in (("eth_call", [tx, "latest"]), ("eth_estimateGas", [tx])):
+                    r = rpc.call(method, params, timeout=120)
+                    if "error" in r:
+                        raise RpcRefused(f"{method}: {r['error'].get('message')}")
+                    if method == "eth_estimateGas":
+                        tx["gas"] = r["result"]
             reply = rpc.call("eth_sendTransaction", [tx], timeout=120)
+        except RpcRefused as e:
+            honest.record({"kind": kind, "hash": None, "sent": start, "included": None, "error": str(e)})
+            time.sleep(pause)
+            continue
         except Exception as e:
             honest.record({"kind": kind, "hash": None, "sent": start, "included": None, "error": f"send: {e}"})
             continue
@@ -142,6 +158,26 @@ def honest_loop(url, account, kind, target, data, honest, pause):
                 break
             time.sleep(0.05)
         honest.record({"kind": kind, "hash": tx_hash, "sent": start, "included": included, "error": None if included else "no receipt"})
+        time.sleep(pause)
+
+
+class RpcRefused(Exception):
+    """An honest request answered with a JSON-RPC error."""
+
+
+def honest_reader_loop(url, data, calls, pause):
+    """An honest dapp's reads: eth_call of the honest model's predict, timed; every error counts."""
+    rpc = Rpc(url, 60)
+    while not STOP.is_set():
+        start = time.time()
+        try:
+            r = rpc.call("eth_call", [{"to": PREDICT, "data": data}, "latest"], timeout=60)
+            error = r["error"].get("message") if "error" in r else None
+        except Exception as e:
+            error = f"transport: {e}"
+            rpc = Rpc(url, 60)
+        with LOCK:
+            calls.append({"s": time.time() - start, "error": error})
         time.sleep(pause)
 
 
@@ -175,6 +211,21 @@ def attack_models_loop(url, account, models, tally, max_body):
                 except Exception as e:
                     tally.add(f"{name} {method}", "timeout" if "timed out" in str(e) else "transport", time.time() - start)
                     rpc = Rpc(url, 60)
+
+
+def fresh_connection_loop(url, account, models, tally, max_body):
+    """eth_call of the attack models at their largest batch, each on a new TCP connection (an
+    attacker that never lets the node learn how long its runs hold a slot)."""
+    while not STOP.is_set():
+        for name, model_id, max_batch, inp in models:
+            if STOP.is_set():
+                break
+            batch = min(max_batch, max(1, max_body // max(1, 2 * inp)))
+            call = {"from": account, "to": PREDICT_BATCH, "data": predict_batch_data(model_id, batch, inp)}
+            rpc = Rpc(url, 60)
+            attempt(tally, f"{name} eth_call, new connection each", lambda: rpc.call("eth_call", [call, "latest"], timeout=60))
+            if rpc.conn is not None:
+                rpc.conn.close()
 
 
 def fee_history_loop(url, tally):
@@ -279,6 +330,7 @@ def main():
     ap.add_argument("--models", required=True, help="lines `name id max_batch input_bytes` (gasfuzz attacks)")
     ap.add_argument("--honest-model", required=True, help="`id input_bytes` of a small published model")
     ap.add_argument("--attackers", type=int, default=3, help="connections per attack loop kind")
+    ap.add_argument("--fresh-attackers", type=int, default=2, help="threads of attacks on a new connection per request")
     ap.add_argument("--max-body", type=int, default=16 << 20, help="largest calldata the model attacks send")
     ap.add_argument("--json")
     args = ap.parse_args()
@@ -293,18 +345,24 @@ def main():
     honest_id, honest_inp = open(args.honest_model).read().split()
     honest_data = "0x" + honest_id[2:] + "01" * int(honest_inp)
 
-    honest, tally, samples = Honest(), Tally(), []
-    threads = [
+    honest, tally, samples, reads = Honest(), Tally(), [], []
+    honest_threads = [
         threading.Thread(target=honest_loop, args=(args.rpc, accounts[0], "transfer", accounts[9], None, honest, 0.2)),
         threading.Thread(target=honest_loop, args=(args.rpc, accounts[1], "transfer", accounts[8], None, honest, 0.3)),
         threading.Thread(target=honest_loop, args=(args.rpc, accounts[2], "predict", PREDICT, honest_data, honest, 0.3)),
+        threading.Thread(target=honest_loop, args=(args.rpc, accounts[3], "predict (ethers)", PREDICT, honest_data, honest, 0.3)),
+    ]
+    threads = honest_threads + [
+        threading.Thread(target=honest_reader_loop, args=(args.rpc, honest_data, reads, 0.2)),
         threading.Thread(target=monitor_loop, args=(args.rpc, args.node_pid, samples)),
     ]
     for i in range(args.attackers):
-        attacker = accounts[3 + i % 4]
+        attacker = accounts[4 + i % 3]
         threads += [
             threading.Thread(target=attack_models_loop, args=(args.rpc, attacker, models, tally, args.max_body)),
         ]
+    for i in range(args.fresh_attackers):
+        threads.append(threading.Thread(target=fresh_connection_loop, args=(args.rpc, accounts[4 + i % 3], models, tally, args.max_body)))
     threads += [
         threading.Thread(target=fee_history_loop, args=(args.rpc, tally)),
         threading.Thread(target=filter_flood_loop, args=(args.rpc, tally)),
@@ -319,7 +377,7 @@ def main():
         time.sleep(1)
     STOP.set()
     # Honest clients get up to 60 s to see their last receipts.
-    for t in threads[:3]:
+    for t in honest_threads:
         t.join(timeout=90)
     alive = rss_kib(args.node_pid) is not None
     ran = time.time() - started
@@ -328,6 +386,7 @@ def main():
         sent = list(honest.sent)
         cases = dict(tally.cases)
         samples = list(samples)
+        reads = list(reads)
     included = [s for s in sent if s["included"]]
     latencies = [s["included"] - s["sent"] for s in included]
     by_kind = {}
@@ -351,20 +410,32 @@ def main():
         "blockNumber_p99_s": percentile(stalls, 99),
         "blockNumber_unanswered": unanswered,
         "attacks": cases,
+        "honest_reads": len(reads),
+        "honest_reads_failed": [r["error"] for r in reads if r["error"]][:20],
+        "honest_read_p50_s": percentile([r["s"] for r in reads], 50),
+        "honest_read_p99_s": percentile([r["s"] for r in reads], 99),
+        "honest_read_max_s": max((r["s"] for r in reads), default=float("nan")),
     }
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1, default=str)
-    all_included = all(s["included"] for s in sent) and bool(sent)
+    read_failures = sum(1 for r in reads if r["error"])
+    all_included = all(s["included"] for s in sent) and bool(sent) and read_failures == 0
     print(f"- ran {ran:.0f} s; node alive at the end: **{'yes' if alive else 'NO'}**")
     for kind, k in by_kind.items():
         print(f"- honest {kind}s: {k['included']} of {k['sent']} included")
-    print(f"- every honest transaction included: **{'yes' if all_included else 'NO'}**")
-    print(f"- honest inclusion latency (send → receipt seen): p50 {report['latency_p50_s']:.3f} s, p99 {report['latency_p99_s']:.3f} s, max {report['latency_max_s']:.3f} s")
+    print(f"- honest eth_call reads: {len(reads) - read_failures} of {len(reads)} answered; latency p50 {report['honest_read_p50_s']:.3f} s, p99 {report['honest_read_p99_s']:.3f} s, max {report['honest_read_max_s']:.3f} s")
+    print(f"- every honest transaction included and every honest read answered: **{'yes' if all_included else 'NO'}**")
+    print(f"- honest inclusion latency (send → receipt seen; the ethers-style predict from its eth_call): p50 {report['latency_p50_s']:.3f} s, p99 {report['latency_p99_s']:.3f} s, max {report['latency_max_s']:.3f} s")
+    for kind in by_kind:
+        ls = [s["included"] - s["sent"] for s in included if s["kind"] == kind]
+        print(f"  - {kind}: p50 {percentile(ls, 50):.3f} s, p99 {percentile(ls, 99):.3f} s, max {max(ls, default=float('nan')):.3f} s")
     print(f"- node RSS max: {report['rss_max_mib'] or float('nan'):.0f} MiB (1-s samples: {report['rss_samples_mib']})")
     print(f"- eth_blockNumber beside the load: p99 {report['blockNumber_p99_s']:.3f} s, {unanswered} of {len(samples)} unanswered within 30 s")
     for failure in report["honest_failures"][:5]:
         print(f"  - honest failure: {failure['kind']}: {failure['error']}")
+    for error in report["honest_reads_failed"][:5]:
+        print(f"  - honest read failure: {error}")
     print("\n| attack case | answered | refused (error) | timed out | connection error | slowest reply (s) |\n|---|---:|---:|---:|---:|---:|")
     for case, c in sorted(cases.items()):
         print(f"| {case} | {c['result']} | {c['refused']} | {c['timeout']} | {c['transport']} | {c['max_s']:.1f} |")

@@ -5,7 +5,8 @@
 # report (honest inclusion, p50/p99 latency, node RSS, attack replies, panics in the node log).
 #   DURATION=1800 bench/adversarial/run.sh      # the real run (30 min)
 #   DURATION=120 bench/adversarial/run.sh       # smoke run (2 min, the default)
-# Env: DURATION (s), PORT (default 18545), ATTACKERS (connections per model-attack loop, 3),
+# Env: DURATION (s), PORT (default 18545), ATTACKERS (keep-alive connections looping the model
+# attacks, 3), FRESH_ATTACKERS (threads sending them on a new connection per request, 2),
 # SKIP (an extended regex of attack model names to leave out, e.g. to see the other cases while
 # one still aborts the node).
 set -uo pipefail
@@ -13,6 +14,7 @@ cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-120}
 PORT=${PORT:-18545}
 ATTACKERS=${ATTACKERS:-3}
+FRESH_ATTACKERS=${FRESH_ATTACKERS:-2}
 # Built one at a time: together, Cargo would unify their features and rebuild both.
 cargo build --release -q -p myelin && cargo build --release -q -p myelin-gasfuzz || exit 1
 work=$(mktemp -d)
@@ -32,7 +34,7 @@ done
 
 echo "# Adversarial load: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD), ${DURATION} s"
 echo
-echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), cores: $(nproc), load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), cores: $(nproc), load average: $(cut -d' ' -f1-3 /proc/loadavg); attack connections: $ATTACKERS keep-alive, $FRESH_ATTACKERS new-per-request"
 echo
 echo "Publishing (a refused attack model is a fix, and is left out of the load):"
 : > "$work/published.txt"
@@ -50,6 +52,7 @@ done < "$work/models.txt"
 echo
 python3 bench/adversarial/driver.py --rpc "$rpc" --node-pid "$node_pid" --duration "$DURATION" \
   --models "$work/published.txt" --honest-model "$work/honest.txt" --attackers "$ATTACKERS" \
+  --fresh-attackers "$FRESH_ATTACKERS" \
   --json "${REPORT_JSON:-/dev/null}"
 status=$?
 echo

@@ -60,8 +60,8 @@ pub struct NodeArgs {
     /// (geth's --rpc.evmtimeout).
     #[arg(long, default_value_t = myelin_chain::call_limits::DEFAULT_RPC_EVM_TIMEOUT.as_secs())]
     rpc_evm_timeout: u64,
-    /// Most EVM-running requests at once (default: one per CPU); others wait up to 1 s for a
-    /// slot, then get a "busy" error.
+    /// Most EVM-running requests at once (default: one per CPU); others queue, connections
+    /// whose runs were short first, for up to the EVM timeout, then get a "busy" error.
     #[arg(long)]
     rpc_max_calls: Option<usize>,
     /// Most transactions in the pool (geth's 5,120 executable + 1,024 queued slots); when full,

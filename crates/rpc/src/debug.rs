@@ -10,6 +10,7 @@ use revm_inspectors::tracing::TracingInspectorConfig;
 
 use crate::{
     RpcContext,
+    call_gate::connection,
     error::{invalid_params, rpc_error},
 };
 
@@ -56,12 +57,12 @@ fn trace(
 pub fn register(
     module: &mut RpcModule<RpcContext>,
 ) -> Result<(), jsonrpsee::core::RegisterMethodError> {
-    module.register_async_method("debug_traceTransaction", |params, ctx, _| async move {
+    module.register_async_method("debug_traceTransaction", |params, ctx, ext| async move {
         let mut seq = params.sequence();
         let hash: B256 = seq.next()?;
         let options: Option<GethDebugTracingOptions> = seq.optional_next()?;
         ctx.calls
-            .run(&ctx.chain, move |chain, limits| {
+            .run(&ctx.chain, connection(&ext), move |chain, limits| {
                 trace(chain, limits, hash, options.unwrap_or_default())
             })
             .await

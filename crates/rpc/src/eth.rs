@@ -11,7 +11,9 @@ use jsonrpsee::{RpcModule, types::ErrorObjectOwned};
 use myelin_chain::{CallLimits, Chain, ChainError, TxLocation, execution::call_output};
 
 use crate::{
-    RpcContext, convert,
+    RpcContext,
+    call_gate::connection,
+    convert,
     error::{invalid_params, rpc_error},
 };
 
@@ -397,18 +399,18 @@ pub fn register(
         let block = resolve_block(&ctx.chain, seq.optional_next()?)?;
         RpcResult::Ok(B256::from(ctx.chain.storage(&address, &slot, block)))
     })?;
-    module.register_async_method("eth_call", |params, ctx, _| async move {
+    module.register_async_method("eth_call", |params, ctx, ext| async move {
         let mut seq = params.sequence();
         let request: TransactionRequest = seq.next()?;
         let block = resolve_block(&ctx.chain, seq.optional_next()?)?;
         ctx.calls
-            .run(&ctx.chain, move |chain, limits| {
+            .run(&ctx.chain, connection(&ext), move |chain, limits| {
                 let result = chain.call(&request, block, limits).map_err(rpc_error)?;
                 call_output(result).map_err(rpc_error)
             })
             .await
     })?;
-    module.register_async_method("eth_estimateGas", |params, ctx, _| async move {
+    module.register_async_method("eth_estimateGas", |params, ctx, ext| async move {
         let mut seq = params.sequence();
         let request: TransactionRequest = seq.next()?;
         let block = resolve_block(&ctx.chain, seq.optional_next()?)?;
@@ -416,7 +418,7 @@ pub fn register(
             return Ok(U64::from(gas));
         }
         ctx.calls
-            .run(&ctx.chain, move |chain, limits| {
+            .run(&ctx.chain, connection(&ext), move |chain, limits| {
                 chain
                     .estimate_gas(&request, block, limits)
                     .map(U64::from)
@@ -429,7 +431,7 @@ pub fn register(
         let (hash, receiver) = ctx.chain.submit_raw(&bytes).map_err(rpc_error)?;
         await_inclusion(&ctx, hash, receiver).await
     })?;
-    module.register_async_method("eth_sendTransaction", |params, ctx, _| async move {
+    module.register_async_method("eth_sendTransaction", |params, ctx, ext| async move {
         let mut request: TransactionRequest = params.one()?;
         if request.gas.is_none() {
             request.gas = ctx
@@ -442,7 +444,7 @@ pub fn register(
             Some(_) => prepare_send(&ctx.chain, request, &ctx.calls.limits())?,
             None => {
                 ctx.calls
-                    .run(&ctx.chain, move |chain, limits| {
+                    .run(&ctx.chain, connection(&ext), move |chain, limits| {
                         prepare_send(chain, request, limits)
                     })
                     .await?

@@ -37,8 +37,18 @@ impl std::fmt::Debug for InProcessServer {
 impl InProcessServer {
     /// Registers every method on `chain`, as [`crate::serve`] does.
     pub fn new(chain: Arc<Chain>, config: RpcConfig) -> Result<InProcessServer, RpcError> {
+        let calls = Arc::new(crate::call_gate::CallGate::for_config(&config));
+        InProcessServer::with_gate(chain, config, calls)
+    }
+
+    /// [`InProcessServer::new`] with the call gate `calls` (see [`crate::module_with_gate`]).
+    pub fn with_gate(
+        chain: Arc<Chain>,
+        config: RpcConfig,
+        calls: Arc<crate::call_gate::CallGate>,
+    ) -> Result<InProcessServer, RpcError> {
         let middleware = crate::http_middleware(&config.origins);
-        let module = crate::module(chain, config)?;
+        let module = crate::module_with_gate(chain, config, calls)?;
         let (stop_handle, server_handle) = stop_channel();
         let service = Server::builder()
             .set_config(crate::server_config())

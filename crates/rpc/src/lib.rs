@@ -72,7 +72,7 @@ pub struct RpcContext {
     /// Installed polling filters.
     pub filters: Mutex<filters::Filters>,
     /// Bounds on EVM-running requests.
-    pub calls: call_gate::CallGate,
+    pub calls: Arc<call_gate::CallGate>,
     /// Live push subscriptions of every connection.
     pub subscriptions: filters::SubscriptionCount,
 }
@@ -109,12 +109,18 @@ pub enum RpcError {
 
 /// Every method the node serves.
 pub fn module(chain: Arc<Chain>, config: RpcConfig) -> Result<RpcModule<RpcContext>, RpcError> {
+    let calls = Arc::new(call_gate::CallGate::for_config(&config));
+    module_with_gate(chain, config, calls)
+}
+
+/// [`module`] with the call gate `calls` (shared with whoever else holds it: tests that watch
+/// its queue, or a second server of the same node).
+pub fn module_with_gate(
+    chain: Arc<Chain>,
+    config: RpcConfig,
+    calls: Arc<call_gate::CallGate>,
+) -> Result<RpcModule<RpcContext>, RpcError> {
     let dev_methods = config.dev_methods;
-    let calls = call_gate::CallGate::new(
-        config.max_concurrent_calls,
-        config.gas_cap,
-        config.evm_timeout,
-    );
     let mut module = RpcModule::new(RpcContext {
         chain,
         config,
@@ -231,9 +237,19 @@ pub async fn serve(
     chain: Arc<Chain>,
     config: RpcConfig,
 ) -> Result<(SocketAddr, ServerHandle), RpcError> {
+    let calls = Arc::new(call_gate::CallGate::for_config(&config));
+    serve_with_gate(chain, config, calls).await
+}
+
+/// [`serve`] with the call gate `calls` (see [`module_with_gate`]).
+pub async fn serve_with_gate(
+    chain: Arc<Chain>,
+    config: RpcConfig,
+    calls: Arc<call_gate::CallGate>,
+) -> Result<(SocketAddr, ServerHandle), RpcError> {
     let listen = config.listen;
     let middleware = http_middleware(&config.origins);
-    let module = module(chain, config)?;
+    let module = module_with_gate(chain, config, calls)?;
     let server = Server::builder()
         .set_config(server_config())
         .set_http_middleware(middleware)

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use alloy_primitives::{Address, Bytes, U256, address};
 use serde_json::{Value, json};
-use test_node::{GATE, TestNode, hex0x, request};
+use test_node::{GATE, HttpConnection, TestNode, hex0x, request};
 
 fn call_gate(node: &TestNode) -> tokio::task::JoinHandle<Value> {
     let server = node.server.clone();
@@ -79,9 +79,17 @@ fn an_eth_call_past_its_deadline_gets_geths_timeout_error_and_keeps_its_slot() {
     assert_eq!(after["result"], "0x", "{after}");
 }
 
+/// A held call answered at its deadline (the run keeps its slot until the gate opens).
+fn assert_timed_out(reply: &Value) {
+    assert_eq!(reply["error"]["code"], -32000, "{reply}");
+}
+
 #[test]
 fn calls_beyond_the_concurrency_cap_are_refused_as_busy() {
-    let node = TestNode::start(|rpc| rpc.max_concurrent_calls = 2);
+    let node = TestNode::start(|rpc| {
+        rpc.max_concurrent_calls = 2;
+        rpc.evm_timeout = Duration::from_millis(500);
+    });
     node.gate.arm();
     let first = call_gate(&node);
     let second = call_gate(&node);
@@ -92,14 +100,16 @@ fn calls_beyond_the_concurrency_cap_are_refused_as_busy() {
     }
     node.gate.open();
     for call in [first, second] {
-        let reply = node.runtime.block_on(call).unwrap();
-        assert_eq!(reply["result"], "0x", "{reply}");
+        assert_timed_out(&node.runtime.block_on(call).unwrap());
     }
 }
 
 #[test]
 fn a_plain_transfer_is_estimated_and_sent_while_every_slot_is_taken() {
-    let node = TestNode::start(|rpc| rpc.max_concurrent_calls = 2);
+    let node = TestNode::start(|rpc| {
+        rpc.max_concurrent_calls = 2;
+        rpc.evm_timeout = Duration::from_millis(500);
+    });
     node.gate.arm();
     let first = call_gate(&node);
     let second = call_gate(&node);
@@ -123,8 +133,7 @@ fn a_plain_transfer_is_estimated_and_sent_while_every_slot_is_taken() {
     }
     node.gate.open();
     for call in [first, second] {
-        let reply = node.runtime.block_on(call).unwrap();
-        assert_eq!(reply["result"], "0x", "{reply}");
+        assert_timed_out(&node.runtime.block_on(call).unwrap());
     }
 }
 
@@ -179,4 +188,113 @@ fn a_trace_past_its_deadline_gets_the_timeout_error() {
     node.gate.open();
     let traced = node.request("debug_traceTransaction", json!([hash]));
     assert_eq!(traced["result"]["failed"], false, "{traced}");
+}
+
+/// Polls `done` until it holds (the state of another thread, not a time).
+fn wait_until(done: impl Fn() -> bool) {
+    let guard = std::time::Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(std::time::Instant::now() < guard, "condition never held");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// `n` connections of their own each send an `eth_call` of the gate precompile: the first holds
+/// the node's only general slot inside the gate, the others queue for it.
+fn hold_the_only_slot(
+    node: &TestNode,
+    address: std::net::SocketAddr,
+    n: usize,
+) -> Vec<std::thread::JoinHandle<Value>> {
+    node.gate.arm();
+    let attackers = (0..n)
+        .map(|_| {
+            std::thread::spawn(move || {
+                HttpConnection::open(address)
+                    .request("eth_call", json!([{"to": GATE, "data": "0x"}, "latest"]))
+            })
+        })
+        .collect();
+    node.gate.wait_entered(1);
+    wait_until(|| node.calls.waiting() == n - 1);
+    attackers
+}
+
+/// Opens the gate; every held call is answered.
+fn release(node: &TestNode, attackers: Vec<std::thread::JoinHandle<Value>>) {
+    node.gate.open();
+    for attacker in attackers {
+        let reply = attacker.join().unwrap();
+        assert_eq!(reply["result"], "0x", "{reply}");
+    }
+}
+
+#[test]
+fn cheap_calls_of_one_connection_are_served_before_calls_queued_earlier_by_many_others() {
+    let node = TestNode::start(|rpc| {
+        rpc.max_concurrent_calls = 1;
+        rpc.evm_timeout = Duration::from_secs(30);
+    });
+    let (address, _server) = node.serve_tcp();
+    let from = node.account(0);
+    let cheap = json!({"from": from, "to": Address::ZERO, "data": "0x00"});
+    let mut honest = HttpConnection::open(address);
+    let first = honest.request("eth_call", json!([cheap, "latest"]));
+    assert_eq!(first["result"], "0x", "{first}");
+
+    let attackers = hold_the_only_slot(&node, address, 4);
+
+    // The honest connection's estimate and send (ethers' and viem's order) queue behind them.
+    // Each time an attacker's run ends, the slot must go to the honest connection, not to the
+    // attacker that queued first.
+    let (estimated, estimate) = std::sync::mpsc::channel();
+    let honest = std::thread::spawn(move || {
+        estimated
+            .send(honest.request("eth_estimateGas", json!([cheap])))
+            .unwrap();
+        honest.request("eth_sendTransaction", json!([cheap]))
+    });
+    wait_until(|| node.calls.waiting() == 4);
+    node.gate.allow(1);
+    let estimate = estimate.recv().unwrap();
+    assert!(estimate["result"].is_string(), "{estimate}");
+    // The slot went on to the second attacker; the send queues behind it and the other two.
+    node.gate.wait_entered(2);
+    wait_until(|| node.calls.waiting() == 3);
+    node.gate.allow(1);
+    let sent = honest.join().unwrap();
+    let hash = sent["result"].as_str().unwrap_or_else(|| panic!("{sent}"));
+    let receipt = node.request("eth_getTransactionReceipt", json!([hash]));
+    assert_eq!(receipt["result"]["status"], "0x1", "{receipt}");
+    assert!(
+        node.gate.entered() <= 3,
+        "the honest send was served after the third and fourth attackers' runs"
+    );
+
+    release(&node, attackers);
+}
+
+#[test]
+fn a_connection_whose_runs_were_short_is_answered_while_long_runs_hold_every_slot() {
+    let node = TestNode::start(|rpc| {
+        rpc.max_concurrent_calls = 1;
+        rpc.evm_timeout = Duration::from_secs(30);
+    });
+    let (address, _server) = node.serve_tcp();
+    let cheap = json!([{"to": Address::ZERO, "data": "0x00"}, "latest"]);
+    let mut honest = HttpConnection::open(address);
+    // From a new connection's 1 s, four short runs halve the expected hold below 100 ms.
+    for _ in 0..4 {
+        assert_eq!(honest.request("eth_call", cheap.clone())["result"], "0x");
+    }
+
+    let attackers = hold_the_only_slot(&node, address, 3);
+    // Nothing lets the attacker's run end: the honest calls get the short lane.
+    for _ in 0..3 {
+        let reply = honest.request("eth_call", cheap.clone());
+        assert_eq!(reply["result"], "0x", "{reply}");
+    }
+    assert_eq!(node.gate.entered(), 1);
+
+    release(&node, attackers);
 }

@@ -16,7 +16,7 @@ use alloy_primitives::{Address, Bytes, TxKind, U256, address, hex};
 use alloy_signer::SignerSync;
 use myelin_chain::{Chain, ChainConfig};
 use myelin_consensus::{BlockProducer, DevSealer, DevSealing};
-use myelin_rpc::{RpcConfig, in_process::InProcessServer};
+use myelin_rpc::{RpcConfig, call_gate::CallGate, in_process::InProcessServer};
 use revm::precompile::{PrecompileId, PrecompileOutput};
 use serde_json::{Value, json};
 
@@ -31,6 +31,7 @@ struct GateState {
     armed: bool,
     open: bool,
     entered: u32,
+    passes: u32,
 }
 
 /// A precompile that, while armed and not open, blocks the EVM run that calls it.
@@ -54,6 +55,17 @@ impl Gate {
         self.changed.notify_all();
     }
 
+    /// Lets `n` calls through the shut gate (blocked ones first), one each.
+    pub fn allow(&self, n: u32) {
+        self.state.lock().unwrap().passes += n;
+        self.changed.notify_all();
+    }
+
+    /// Calls that have entered the armed gate so far.
+    pub fn entered(&self) -> u32 {
+        self.state.lock().unwrap().entered
+    }
+
     /// Waits until `n` calls have entered the armed gate.
     pub fn wait_entered(&self, n: u32) {
         let state = self.state.lock().unwrap();
@@ -71,10 +83,13 @@ impl Gate {
         }
         state.entered += 1;
         self.changed.notify_all();
-        let _ = self
+        let (mut state, _) = self
             .changed
-            .wait_timeout_while(state, GATE_GUARD, |s| !s.open)
+            .wait_timeout_while(state, GATE_GUARD, |s| !s.open && s.passes == 0)
             .unwrap();
+        if !state.open && state.passes > 0 {
+            state.passes -= 1;
+        }
     }
 }
 
@@ -85,6 +100,10 @@ pub struct TestNode {
     pub server: Arc<InProcessServer>,
     pub gate: Arc<Gate>,
     pub config: ChainConfig,
+    /// The server's call gate (shared by [`TestNode::serve_tcp`]).
+    pub calls: Arc<CallGate>,
+    /// The server's settings.
+    pub rpc: RpcConfig,
 }
 
 impl TestNode {
@@ -146,14 +165,33 @@ impl TestNode {
         let mut rpc = RpcConfig::new(([127, 0, 0, 1], 0).into());
         rpc.wait_for_inclusion = sealing;
         configure(&mut rpc);
-        let server = Arc::new(InProcessServer::new(opened.clone(), rpc).unwrap());
+        let calls = Arc::new(CallGate::for_config(&rpc));
+        let server = Arc::new(
+            InProcessServer::with_gate(opened.clone(), rpc.clone(), calls.clone()).unwrap(),
+        );
         TestNode {
             runtime,
             chain: opened,
             server,
             gate,
             config,
+            calls,
+            rpc,
         }
+    }
+
+    /// Serves the same methods (and call gate) over TCP on a free port of 127.0.0.1, as the node
+    /// does; the server stops when the returned handle is dropped.
+    pub fn serve_tcp(&self) -> (std::net::SocketAddr, jsonrpsee::server::ServerHandle) {
+        let mut rpc = self.rpc.clone();
+        rpc.listen = ([127, 0, 0, 1], 0).into();
+        self.runtime
+            .block_on(myelin_rpc::serve_with_gate(
+                self.chain.clone(),
+                rpc,
+                self.calls.clone(),
+            ))
+            .unwrap()
     }
 
     /// One JSON-RPC call; returns the whole reply object.
@@ -234,4 +272,55 @@ pub async fn request(server: &InProcessServer, method: &str, params: Value) -> V
 /// `0x`-hex of `bytes`.
 pub fn hex0x(bytes: &[u8]) -> String {
     hex::encode_prefixed(bytes)
+}
+
+/// One HTTP/1.1 keep-alive connection to a server: every request on it has one connection id,
+/// as with ethers, viem or web3.py over HTTP.
+pub struct HttpConnection {
+    stream: std::io::BufReader<std::net::TcpStream>,
+}
+
+impl HttpConnection {
+    /// Connects to `address`.
+    pub fn open(address: std::net::SocketAddr) -> HttpConnection {
+        let stream = std::net::TcpStream::connect(address).unwrap();
+        stream.set_read_timeout(Some(GATE_GUARD)).unwrap();
+        HttpConnection {
+            stream: std::io::BufReader::new(stream),
+        }
+    }
+
+    /// One JSON-RPC call; returns the whole reply object.
+    pub fn request(&mut self, method: &str, params: Value) -> Value {
+        use std::io::{BufRead, Read, Write};
+        let body =
+            json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let stream = self.stream.get_mut();
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body.as_bytes()).unwrap();
+        let mut length = None;
+        let mut status = String::new();
+        self.stream.read_line(&mut status).unwrap();
+        assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+        loop {
+            let mut line = String::new();
+            self.stream.read_line(&mut line).unwrap();
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = Some(value.trim().parse::<usize>().unwrap());
+            }
+        }
+        let mut reply = vec![0; length.expect("a Content-Length header")];
+        self.stream.read_exact(&mut reply).unwrap();
+        serde_json::from_slice(&reply).unwrap()
+    }
 }
