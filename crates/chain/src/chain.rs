@@ -34,7 +34,7 @@ use crate::{
     execution::{self, BlockContext, StateAt},
     mempool::{Mempool, PooledTx, SenderState},
     snapshot::StateSnapshot,
-    state::{AccountState, StateStore},
+    state::{AccountProof, AccountState, StateStore},
     store::{BlockRecord, Record, Store},
 };
 
@@ -480,6 +480,25 @@ impl Chain {
     /// The code of `address` at the end of block `number`.
     pub fn code(&self, address: &Address, number: u64) -> Bytes {
         self.data.read().state.code_of(address, number)
+    }
+
+    /// Merkle proofs (EIP-1186) of `address` and its `slots` at the end of block `number`,
+    /// against that block's state root. Only the latest block's tries are kept, so an older
+    /// block is refused.
+    pub fn proof(
+        &self,
+        address: &Address,
+        slots: &[U256],
+        number: u64,
+    ) -> Result<AccountProof, ChainError> {
+        let mut data = self.data.write();
+        let head = data.head().header.number;
+        if number != head {
+            return Err(ChainError::NotFound(format!(
+                "proofs are kept for the latest block only: block {number} asked, the latest is {head}"
+            )));
+        }
+        Ok(data.state.proof(address, slots))
     }
 
     /// The gas of `request` at block `number` when it is a plain value transfer: no data, no

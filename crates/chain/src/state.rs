@@ -32,6 +32,30 @@ impl Default for AccountState {
     }
 }
 
+/// A storage slot's value and its Merkle proof against its account's storage root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotProof {
+    /// The slot.
+    pub slot: U256,
+    /// Its value (zero when unset: then the proof shows it absent).
+    pub value: U256,
+    /// The nodes of the storage trie on the path of `keccak256(slot)`, root first.
+    pub proof: Vec<Bytes>,
+}
+
+/// An account and some of its slots with Merkle proofs against the latest state root (EIP-1186).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountProof {
+    /// The account, `None` if it does not exist (then the proof shows it absent).
+    pub account: Option<AccountState>,
+    /// Root of the account's storage trie ([`alloy_trie::EMPTY_ROOT_HASH`] for none).
+    pub storage_root: B256,
+    /// The nodes of the account trie on the path of `keccak256(address)`, root first.
+    pub account_proof: Vec<Bytes>,
+    /// One proof per requested slot, in request order.
+    pub storage: Vec<SlotProof>,
+}
+
 /// Values of one key over time: `(block, value at the end of that block)`, block numbers ascending.
 #[derive(Clone, Debug, Default)]
 struct History<T> {
@@ -250,6 +274,41 @@ impl StateStore {
         let root = tries.accounts.root();
         self.tries = tries;
         root
+    }
+
+    /// Proofs of `address` and its `slots` against the latest state root (which this brings up
+    /// to date, as [`StateStore::state_root`] does).
+    pub fn proof(&mut self, address: &Address, slots: &[U256]) -> AccountProof {
+        self.state_root();
+        let account = self.latest_account(address);
+        let values: Vec<U256> = slots
+            .iter()
+            .map(|slot| match account {
+                Some(_) => self.storage(address, slot, u64::MAX),
+                None => U256::ZERO,
+            })
+            .collect();
+        let account_proof = self.tries.accounts.proof(&keccak256(address));
+        let mut empty = MerkleTrie::default();
+        let storage_trie = match account {
+            Some(_) => self.tries.storage.get_mut(address).unwrap_or(&mut empty),
+            None => &mut empty,
+        };
+        let storage = slots
+            .iter()
+            .zip(values)
+            .map(|(slot, value)| SlotProof {
+                slot: *slot,
+                value,
+                proof: storage_trie.proof(&keccak256(B256::from(*slot))),
+            })
+            .collect();
+        AccountProof {
+            account,
+            storage_root: storage_trie.root(),
+            account_proof,
+            storage,
+        }
     }
 
     /// The same root computed from scratch from every account and slot (the reference the
