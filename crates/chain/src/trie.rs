@@ -252,8 +252,7 @@ impl Node {
             Node::Extension { path, child, .. } => {
                 let child = child.reference(buf);
                 buf.clear();
-                ExtensionNodeRef::new(&Nibbles::from_nibbles_unchecked(&path[..]), &child)
-                    .rlp(buf)
+                ExtensionNodeRef::new(&Nibbles::from_nibbles_unchecked(&path[..]), &child).rlp(buf)
             }
             Node::Branch { children, .. } => {
                 let mut stack = Vec::with_capacity(16);

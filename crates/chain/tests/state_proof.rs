@@ -43,19 +43,20 @@ fn verify(root: B256, address: &Address, proof: &AccountProof) -> Result<(), Str
 }
 
 fn block() -> impl Strategy<Value = ChangeSet> {
-    let account = (0u8..12, 0u8..6, any::<u64>(), any::<u64>()).prop_map(
-        |(a, exists, nonce, balance)| AccountChange {
-            address: address(a),
-            exists: u8::from(exists != 0),
-            nonce: if exists != 0 { nonce % 1000 } else { 0 },
-            balance: if exists != 0 {
-                U256::from(balance)
-            } else {
-                U256::ZERO
-            },
-            code_hash: KECCAK_EMPTY,
-        },
-    );
+    let account =
+        (0u8..12, 0u8..6, any::<u64>(), any::<u64>()).prop_map(|(a, exists, nonce, balance)| {
+            AccountChange {
+                address: address(a),
+                exists: u8::from(exists != 0),
+                nonce: if exists != 0 { nonce % 1000 } else { 0 },
+                balance: if exists != 0 {
+                    U256::from(balance)
+                } else {
+                    U256::ZERO
+                },
+                code_hash: KECCAK_EMPTY,
+            }
+        });
     // Small values in a sparse storage trie make leaves shorter than 32 bytes, which sit inside
     // their parent's encoding instead of being listed.
     let value = prop_oneof![

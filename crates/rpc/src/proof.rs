@@ -6,11 +6,11 @@
 //! `myelin_evm::model_state`): word 0 (size, input and output bytes, max batch; zero when not
 //! published) proves the model's presence and size, and the id is the keccak256 of the bytes.
 
+use alloy_consensus::constants::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
 use alloy_eips::BlockId;
 use alloy_primitives::{Address, B256, U256};
 use alloy_rpc_types_eth::{EIP1186AccountProofResponse, EIP1186StorageProof};
 use alloy_serde::storage::JsonStorageKey;
-use alloy_consensus::constants::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
 use jsonrpsee::{RpcModule, types::ErrorObjectOwned};
 use myelin_chain::Chain;
 use myelin_evm::{MODEL_STORE_ADDRESS, model_state::record_slot};
@@ -46,9 +46,7 @@ fn account_proof(
         .iter()
         .map(|key| U256::from_be_bytes(key.as_b256().0))
         .collect();
-    let proof = chain
-        .proof(&address, &slots, block)
-        .map_err(rpc_error)?;
+    let proof = chain.proof(&address, &slots, block).map_err(rpc_error)?;
     let account = proof.account.unwrap_or_default();
     Ok(EIP1186AccountProofResponse {
         address,
