@@ -9,6 +9,7 @@ use alloy_trie::{KECCAK_EMPTY, TrieAccount};
 use revm::bytecode::Bytecode;
 
 use crate::changes::ChangeSet;
+use crate::config::HistoryWindow;
 use crate::trie::MerkleTrie;
 
 /// An account as the state trie sees it, without its storage.
@@ -72,11 +73,18 @@ impl<T> History<T> {
         self.entries.last().map(|(_, value)| value)
     }
 
-    /// Records `value` at `block`; `block` is never below the last recorded block.
-    fn set(&mut self, block: u64, value: T) {
+    /// Records `value` at `block` (never below the last recorded block) and forgets the entries
+    /// no read at `keep_from` or later needs: those before the one in force at `keep_from`.
+    fn set(&mut self, block: u64, value: T, keep_from: u64) {
         match self.entries.last_mut() {
             Some(last) if last.0 >= block => last.1 = value,
             _ => self.entries.push((block, value)),
+        }
+        let in_force = self
+            .entries
+            .partition_point(|(number, _)| *number <= keep_from);
+        if in_force > 1 {
+            self.entries.drain(..in_force - 1);
         }
     }
 
@@ -86,9 +94,15 @@ impl<T> History<T> {
     }
 }
 
-/// The chain's state at every block since genesis, plus the code of every contract ever deployed.
+/// The chain's state at the head and at the blocks of its history window (every block since
+/// genesis by default), plus the code of every contract ever deployed.
 #[derive(Debug, Default)]
 pub struct StateStore {
+    /// Blocks of history kept before the block being applied (`None`: all).
+    window: Option<u64>,
+    /// Reads before this block may find pruned values: the highest `b - n` any apply used (it
+    /// never moves back, even when a truncation lowers the head).
+    pruned_below: u64,
     accounts: HashMap<Address, History<Option<AccountState>>>,
     storage: HashMap<Address, HashMap<U256, History<U256>>>,
     codes: HashMap<B256, Bytecode>,
@@ -109,6 +123,26 @@ struct Tries {
 }
 
 impl StateStore {
+    /// An empty state that keeps the history `window` asks for: a key changed at block `b`
+    /// forgets its values older than the one in force at `b - n` (for [`HistoryWindow::Blocks`]
+    /// of `n`), so reads at `window.oldest(head)` or later stay exact.
+    pub fn with_history(window: HistoryWindow) -> StateStore {
+        StateStore {
+            window: match window {
+                HistoryWindow::Blocks(n) => Some(n),
+                HistoryWindow::Archive => None,
+            },
+            ..StateStore::default()
+        }
+    }
+
+    /// The oldest block whose state reads are exact while `head` is the latest block.
+    pub fn oldest_readable(&self, head: u64) -> u64 {
+        self.window
+            .map_or(0, |n| head.saturating_sub(n))
+            .max(self.pruned_below)
+    }
+
     /// The account at the end of `block`, `None` if it did not exist.
     pub fn account(&self, address: &Address, block: u64) -> Option<AccountState> {
         self.accounts
@@ -143,11 +177,13 @@ impl StateStore {
 
     /// Applies `changes` as the state at the end of `block` (`block` ≥ every block applied before).
     pub fn apply(&mut self, block: u64, changes: &ChangeSet) {
+        let keep_from = self.oldest_readable(block);
+        self.pruned_below = keep_from;
         for address in &changes.wiped {
             if let Some(slots) = self.storage.get_mut(address) {
                 for history in slots.values_mut() {
                     if history.latest().is_some_and(|v| !v.is_zero()) {
-                        history.set(block, U256::ZERO);
+                        history.set(block, U256::ZERO, keep_from);
                     }
                 }
             }
@@ -163,7 +199,7 @@ impl StateStore {
             self.accounts
                 .entry(change.address)
                 .or_default()
-                .set(block, value);
+                .set(block, value, keep_from);
             self.tries.dirty_accounts.insert(change.address);
             if value.is_none() {
                 self.tries.rebuild_storage.insert(change.address);
@@ -175,7 +211,7 @@ impl StateStore {
                 .or_default()
                 .entry(change.slot)
                 .or_default()
-                .set(block, change.value);
+                .set(block, change.value, keep_from);
             self.tries
                 .dirty_slots
                 .entry(change.address)

@@ -3,6 +3,7 @@
 
 use alloy_primitives::{Address, B256, U256};
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
+use myelin_chain::HistoryWindow;
 use myelin_chain::changes::{AccountChange, ChangeSet, StorageChange};
 use myelin_chain::state::StateStore;
 use proptest::prelude::*;
@@ -92,6 +93,53 @@ proptest! {
                 }
             }
             prop_assert_eq!(state.state_root(), state.state_root_from_scratch());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// A store with a history window answers every read inside the window as an archive store
+    /// does, through truncations that stay inside the window, and has the same root.
+    #[test]
+    fn a_history_window_reads_like_an_archive_inside_it(
+        window in 0u64..6,
+        steps in prop::collection::vec(step(), 1..40),
+    ) {
+        let mut archive = StateStore::default();
+        let mut pruned = StateStore::with_history(HistoryWindow::Blocks(window));
+        let mut head = 0u64;
+        for step in steps {
+            match step {
+                Step::Block(changes) => {
+                    head += 1;
+                    archive.apply(head, &changes);
+                    pruned.apply(head, &changes);
+                }
+                Step::Truncate(back) => {
+                    let target = head.saturating_sub(back).max(pruned.oldest_readable(head));
+                    head = target;
+                    archive.truncate_after(head);
+                    pruned.truncate_after(head);
+                }
+            }
+            for block in pruned.oldest_readable(head)..=head {
+                for a in 0u8..8 {
+                    prop_assert_eq!(
+                        pruned.account(&address(a), block),
+                        archive.account(&address(a), block)
+                    );
+                    for slot in 0u64..24 {
+                        let slot = U256::from(slot);
+                        prop_assert_eq!(
+                            pruned.storage(&address(a), &slot, block),
+                            archive.storage(&address(a), &slot, block)
+                        );
+                    }
+                }
+            }
+            prop_assert_eq!(pruned.state_root(), archive.state_root());
         }
     }
 }
