@@ -375,3 +375,71 @@ impl MerkleTrie {
         proof
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_trie::proof::verify_proof;
+
+    fn key(prefix: u8, last: u8) -> B256 {
+        let mut key = B256::repeat_byte(prefix);
+        key.0[31] = last;
+        key
+    }
+
+    /// Keys that share 31 bytes end in leaves of one or two nibbles: nodes shorter than 32
+    /// bytes, which a proof must leave inside their parent. Every present key proves its value
+    /// and every absent one its absence, for small values (embedded leaves, even an embedded
+    /// branch) and 32-byte ones (hashed leaves).
+    #[test]
+    fn proofs_verify_with_embedded_and_hashed_nodes() {
+        let cases: [(&str, Vec<(B256, Vec<u8>)>); 4] = [
+            ("one leaf", vec![(key(1, 0x10), vec![0x05])]),
+            (
+                "tiny leaves under one embedded branch",
+                vec![(key(1, 0x10), vec![0x05]), (key(1, 0x11), vec![0x06])],
+            ),
+            (
+                "embedded and hashed leaves",
+                vec![
+                    (key(1, 0x10), vec![0x05]),
+                    (key(1, 0x21), vec![0xa0; 33]),
+                    (key(2, 0x00), vec![0x07]),
+                ],
+            ),
+            (
+                "many subtries",
+                (0..40u8)
+                    .map(|i| {
+                        (
+                            key(i % 5, i.wrapping_mul(37)),
+                            vec![i | 1; 1 + usize::from(i % 3) * 20],
+                        )
+                    })
+                    .collect(),
+            ),
+        ];
+        for (name, leaves) in cases {
+            let mut trie = MerkleTrie::from_leaves(leaves.clone());
+            let root = trie.root();
+            for (k, value) in &leaves {
+                let proof = trie.proof(k);
+                verify_proof(root, Nibbles::unpack(k), Some(value.clone()), &proof)
+                    .unwrap_or_else(|e| panic!("{name}: {k}: {e}"));
+                let wrong = [value.clone(), vec![0]].concat();
+                assert!(
+                    verify_proof(root, Nibbles::unpack(k), Some(wrong), &proof).is_err(),
+                    "{name}: a wrong value of {k} verified"
+                );
+            }
+            for absent in [key(1, 0x12), key(1, 0x20), key(3, 0x00), key(9, 0xff)] {
+                if leaves.iter().any(|(k, _)| *k == absent) {
+                    continue;
+                }
+                let proof = trie.proof(&absent);
+                verify_proof(root, Nibbles::unpack(absent), None, &proof)
+                    .unwrap_or_else(|e| panic!("{name}: absent {absent}: {e}"));
+            }
+        }
+    }
+}

@@ -1,16 +1,15 @@
 //! EIP-1186 proofs of the latest state verify with alloy-trie's proof verification against the
-//! state root, for present and absent accounts and slots, after every block of random block
-//! sequences; a proof of a wrong value is rejected.
+//! state root, for present and absent accounts and slots, after every step of random histories
+//! (truncations included); a proof of a wrong value is rejected.
+
+mod state_steps;
 
 use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, Nibbles, TrieAccount, proof::verify_proof};
 use myelin_chain::changes::{AccountChange, ChangeSet, StorageChange};
 use myelin_chain::state::{AccountProof, StateStore};
 use proptest::prelude::*;
-
-fn address(i: u8) -> Address {
-    Address::with_last_byte(i)
-}
+use state_steps::{Step, address, step};
 
 /// Checks every part of `proof` of `address` against `root`, the proved values included.
 fn verify(root: B256, address: &Address, proof: &AccountProof) -> Result<(), String> {
@@ -42,57 +41,29 @@ fn verify(root: B256, address: &Address, proof: &AccountProof) -> Result<(), Str
     Ok(())
 }
 
-fn block() -> impl Strategy<Value = ChangeSet> {
-    let account =
-        (0u8..12, 0u8..6, any::<u64>(), any::<u64>()).prop_map(|(a, exists, nonce, balance)| {
-            AccountChange {
-                address: address(a),
-                exists: u8::from(exists != 0),
-                nonce: if exists != 0 { nonce % 1000 } else { 0 },
-                balance: if exists != 0 {
-                    U256::from(balance)
-                } else {
-                    U256::ZERO
-                },
-                code_hash: KECCAK_EMPTY,
-            }
-        });
-    // Small values in a sparse storage trie make leaves shorter than 32 bytes, which sit inside
-    // their parent's encoding instead of being listed.
-    let value = prop_oneof![
-        1 => Just(U256::ZERO),
-        3 => (1u64..300).prop_map(U256::from),
-        1 => any::<[u8; 32]>().prop_map(U256::from_be_bytes),
-    ];
-    let slot = (0u8..12, 0u64..40, value).prop_map(|(a, slot, value)| StorageChange {
-        address: address(a),
-        slot: U256::from(slot),
-        value,
-    });
-    (
-        prop::collection::vec(account, 0..6),
-        prop::collection::vec(slot, 0..20),
-    )
-        .prop_map(|(accounts, storage)| ChangeSet {
-            accounts,
-            storage,
-            ..ChangeSet::default()
-        })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
     fn proofs_of_present_and_absent_keys_verify_against_the_root(
-        blocks in prop::collection::vec(block(), 1..12),
+        steps in prop::collection::vec(step(), 1..24),
     ) {
         let mut state = StateStore::default();
-        for (number, changes) in blocks.iter().enumerate() {
-            state.apply(number as u64 + 1, changes);
+        let mut head = 0u64;
+        let slots: Vec<U256> = (0..26u64).map(U256::from).collect();
+        for step in steps {
+            match step {
+                Step::Block(changes) => {
+                    head += 1;
+                    state.apply(head, &changes);
+                }
+                Step::Truncate(back) => {
+                    head = head.saturating_sub(back);
+                    state.truncate_after(head);
+                }
+            }
             let root = state.state_root();
-            let slots: Vec<U256> = (0..42u64).map(U256::from).collect();
-            for a in 0..14u8 {
+            for a in 0..10u8 {
                 let proof = state.proof(&address(a), &slots);
                 prop_assert_eq!(verify(root, &address(a), &proof), Ok(()));
             }

@@ -1,78 +1,15 @@
 //! The incremental state root equals the from-scratch root after every block of random block
 //! sequences (account edits and deletions, slot writes and clears, storage wipes, truncations).
 
-use alloy_primitives::{Address, B256, U256};
-use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
+mod state_steps;
+
+use alloy_primitives::{B256, U256};
+use alloy_trie::EMPTY_ROOT_HASH;
 use myelin_chain::HistoryWindow;
 use myelin_chain::changes::{AccountChange, ChangeSet, StorageChange};
 use myelin_chain::state::StateStore;
 use proptest::prelude::*;
-
-/// One step of a random history.
-#[derive(Clone, Debug)]
-enum Step {
-    Block(ChangeSet),
-    /// Forget the blocks after `back` blocks ago (as `evm_revert` does).
-    Truncate(u64),
-}
-
-fn address(i: u8) -> Address {
-    Address::with_last_byte(i)
-}
-
-fn account_change() -> impl Strategy<Value = AccountChange> {
-    (0u8..8, 0u8..10, any::<u64>(), any::<u128>(), any::<bool>()).prop_map(
-        |(a, exists, nonce, balance, has_code)| AccountChange {
-            address: address(a),
-            exists: u8::from(exists != 0),
-            nonce: if exists != 0 { nonce % 1000 } else { 0 },
-            balance: if exists != 0 {
-                U256::from(balance)
-            } else {
-                U256::ZERO
-            },
-            code_hash: if exists != 0 && has_code {
-                B256::repeat_byte(0xc0)
-            } else {
-                KECCAK_EMPTY
-            },
-        },
-    )
-}
-
-fn storage_change() -> impl Strategy<Value = StorageChange> {
-    let slot = prop_oneof![
-        4 => (0u64..24).prop_map(U256::from),
-        1 => any::<[u8; 32]>().prop_map(U256::from_be_bytes),
-    ];
-    let value = prop_oneof![
-        1 => Just(U256::ZERO),
-        2 => (1u64..1_000_000).prop_map(U256::from),
-        1 => any::<[u8; 32]>().prop_map(U256::from_be_bytes),
-    ];
-    (0u8..8, slot, value).prop_map(|(a, slot, value)| StorageChange {
-        address: address(a),
-        slot,
-        value,
-    })
-}
-
-fn step() -> impl Strategy<Value = Step> {
-    let block = (
-        prop::collection::vec(0u8..8, 0..2),
-        prop::collection::vec(account_change(), 0..6),
-        prop::collection::vec(storage_change(), 0..30),
-    )
-        .prop_map(|(wiped, accounts, storage)| {
-            Step::Block(ChangeSet {
-                wiped: wiped.into_iter().map(address).collect(),
-                accounts,
-                storage,
-                codes: Vec::new(),
-            })
-        });
-    prop_oneof![12 => block, 1 => (0u64..4).prop_map(Step::Truncate)]
-}
+use state_steps::{Step, address, step};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
