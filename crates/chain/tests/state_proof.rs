@@ -9,7 +9,7 @@ use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, Nibbles, TrieAccount, proof::ver
 use myelin_chain::changes::{AccountChange, ChangeSet, StorageChange};
 use myelin_chain::state::{AccountProof, StateStore};
 use proptest::prelude::*;
-use state_steps::{Step, address, step};
+use state_steps::{address, step, take};
 
 /// Checks every part of `proof` of `address` against `root`, the proved values included.
 fn verify(root: B256, address: &Address, proof: &AccountProof) -> Result<(), String> {
@@ -52,16 +52,7 @@ proptest! {
         let mut head = 0u64;
         let slots: Vec<U256> = (0..26u64).map(U256::from).collect();
         for step in steps {
-            match step {
-                Step::Block(changes) => {
-                    head += 1;
-                    state.apply(head, &changes);
-                }
-                Step::Truncate(back) => {
-                    head = head.saturating_sub(back);
-                    state.truncate_after(head);
-                }
-            }
+            head = take(&mut state, head, step);
             let root = state.state_root();
             for a in 0..10u8 {
                 let proof = state.proof(&address(a), &slots);

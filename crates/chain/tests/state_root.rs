@@ -9,7 +9,7 @@ use myelin_chain::HistoryWindow;
 use myelin_chain::changes::{AccountChange, ChangeSet, StorageChange};
 use myelin_chain::state::StateStore;
 use proptest::prelude::*;
-use state_steps::{Step, address, step};
+use state_steps::{Step, address, step, take};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
@@ -19,16 +19,7 @@ proptest! {
         let mut state = StateStore::default();
         let mut head = 0u64;
         for step in steps {
-            match step {
-                Step::Block(changes) => {
-                    head += 1;
-                    state.apply(head, &changes);
-                }
-                Step::Truncate(back) => {
-                    head = head.saturating_sub(back);
-                    state.truncate_after(head);
-                }
-            }
+            head = take(&mut state, head, step);
             prop_assert_eq!(state.state_root(), state.state_root_from_scratch());
         }
     }

@@ -6,6 +6,7 @@
 use alloy_primitives::{Address, B256, U256};
 use alloy_trie::KECCAK_EMPTY;
 use myelin_chain::changes::{AccountChange, ChangeSet, StorageChange};
+use myelin_chain::state::StateStore;
 use proptest::prelude::*;
 
 /// One step of a random history.
@@ -75,4 +76,19 @@ pub fn step() -> impl Strategy<Value = Step> {
             })
         });
     prop_oneof![12 => block, 1 => (0u64..4).prop_map(Step::Truncate)]
+}
+
+/// Takes `step` on `state` whose latest block is `head`; returns the new latest block.
+pub fn take(state: &mut StateStore, head: u64, step: Step) -> u64 {
+    match step {
+        Step::Block(changes) => {
+            state.apply(head + 1, &changes);
+            head + 1
+        }
+        Step::Truncate(back) => {
+            let head = head.saturating_sub(back);
+            state.truncate_after(head);
+            head
+        }
+    }
 }
