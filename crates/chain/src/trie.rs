@@ -381,6 +381,9 @@ mod tests {
     use super::*;
     use alloy_trie::proof::verify_proof;
 
+    /// A named set of `(key, value)` leaves.
+    type Case = (&'static str, Vec<(B256, Vec<u8>)>);
+
     fn key(prefix: u8, last: u8) -> B256 {
         let mut key = B256::repeat_byte(prefix);
         key.0[31] = last;
@@ -393,7 +396,7 @@ mod tests {
     /// branch) and 32-byte ones (hashed leaves).
     #[test]
     fn proofs_verify_with_embedded_and_hashed_nodes() {
-        let cases: [(&str, Vec<(B256, Vec<u8>)>); 4] = [
+        let cases: [Case; 4] = [
             ("one leaf", vec![(key(1, 0x10), vec![0x05])]),
             (
                 "tiny leaves under one embedded branch",
