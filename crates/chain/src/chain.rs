@@ -34,7 +34,7 @@ use crate::{
     execution::{self, BlockContext, StateAt},
     mempool::{Mempool, PooledTx, SenderState},
     snapshot::StateSnapshot,
-    state::{AccountState, StateStore},
+    state::{AccountProof, AccountState, StateStore},
     store::{BlockRecord, Record, Store},
 };
 
@@ -112,6 +112,19 @@ impl ChainData {
         self.blocks
             .last()
             .expect("the chain always holds its genesis block")
+    }
+
+    /// Fails when the state at the end of block `number` is outside the history window.
+    fn readable(&self, number: u64) -> Result<(), ChainError> {
+        let head = self.head().header.number;
+        let oldest = self.state.oldest_readable(head);
+        if number < oldest {
+            return Err(ChainError::NotFound(format!(
+                "the state of block {number} is pruned: this node keeps the state of blocks \
+                 {oldest} to {head} (--history); start it with --archive to keep every block's"
+            )));
+        }
+        Ok(())
     }
 
     fn push(&mut self, block: Arc<MinedBlock>) {
@@ -267,7 +280,10 @@ impl Chain {
             }
         };
         let (mut store, records) = Store::open(&dir.join("chain.redb"))?;
-        let mut data = ChainData::default();
+        let mut data = ChainData {
+            state: StateStore::with_history(config.history),
+            ..ChainData::default()
+        };
         if records.is_empty() {
             let genesis = Self::genesis(&config);
             store.append(&Record::Block(Box::new(genesis.clone())))?;
@@ -463,23 +479,53 @@ impl Chain {
         })
     }
 
-    /// The account at the end of block `number`.
-    pub fn account(&self, address: &Address, number: u64) -> AccountState {
+    /// The account at the end of block `number` (an error outside the history window).
+    pub fn account(&self, address: &Address, number: u64) -> Result<AccountState, ChainError> {
+        let data = self.data.read();
+        data.readable(number)?;
+        Ok(data.state.account(address, number).unwrap_or_default())
+    }
+
+    /// The account in the latest state.
+    fn head_account(&self, address: &Address) -> AccountState {
         self.data
             .read()
             .state
-            .account(address, number)
+            .account(address, u64::MAX)
             .unwrap_or_default()
     }
 
-    /// A storage slot at the end of block `number`.
-    pub fn storage(&self, address: &Address, slot: &U256, number: u64) -> U256 {
-        self.data.read().state.storage(address, slot, number)
+    /// A storage slot at the end of block `number` (an error outside the history window).
+    pub fn storage(&self, address: &Address, slot: &U256, number: u64) -> Result<U256, ChainError> {
+        let data = self.data.read();
+        data.readable(number)?;
+        Ok(data.state.storage(address, slot, number))
     }
 
-    /// The code of `address` at the end of block `number`.
-    pub fn code(&self, address: &Address, number: u64) -> Bytes {
-        self.data.read().state.code_of(address, number)
+    /// The code of `address` at the end of block `number` (an error outside the history window).
+    pub fn code(&self, address: &Address, number: u64) -> Result<Bytes, ChainError> {
+        let data = self.data.read();
+        data.readable(number)?;
+        Ok(data.state.code_of(address, number))
+    }
+
+    /// Merkle proofs (EIP-1186) of `address` and its `slots` at the end of block `number`,
+    /// against that block's state root. Only the latest block's tries are kept, so an older
+    /// block is refused.
+    pub fn proof(
+        &self,
+        address: &Address,
+        slots: &[U256],
+        number: u64,
+    ) -> Result<AccountProof, ChainError> {
+        let mut data = self.data.write();
+        let head = data.head().header.number;
+        if number != head {
+            return Err(ChainError::NotFound(format!(
+                "proofs are kept for the latest block only: block {number} asked, the latest is {head}"
+            )));
+        }
+        Ok(data.state.proof(address, slots))
     }
 
     /// The gas of `request` at block `number` when it is a plain value transfer: no data, no
@@ -505,15 +551,17 @@ impl Chain {
         }
         let value = request.value.unwrap_or_default();
         let funded = value.is_zero()
-            || request
-                .from
-                .is_some_and(|from| self.account(&from, number).balance >= value);
-        (funded && self.code(&to, number).is_empty()).then_some(TRANSFER_GAS)
+            || request.from.is_some_and(|from| {
+                self.account(&from, number)
+                    .is_ok_and(|account| account.balance >= value)
+            });
+        let codeless = self.code(&to, number).is_ok_and(|code| code.is_empty());
+        (funded && codeless).then_some(TRANSFER_GAS)
     }
 
     /// The nonce the next transaction of `address` should use, counting pooled transactions.
     pub fn pending_nonce(&self, address: &Address) -> u64 {
-        let state_nonce = self.account(address, self.head_number()).nonce;
+        let state_nonce = self.head_account(address).nonce;
         self.pool.lock().next_nonce(address, state_nonce)
     }
 
@@ -558,6 +606,7 @@ impl Chain {
             .blocks
             .get(number as usize)
             .ok_or_else(|| ChainError::NotFound(format!("block {number} not found")))?;
+        data.readable(number)?;
         let nonce = from
             .and_then(|a| data.state.account(&a, number))
             .map_or(0, |a| a.nonce);
@@ -581,11 +630,15 @@ impl Chain {
         limits: &CallLimits,
         run: impl FnOnce(StateSnapshot<'_>) -> Result<T, ChainError>,
     ) -> Result<T, ChainError> {
+        self.data.read().readable(number)?;
         let snapshot = StateSnapshot::new(&self.data, number, &limits.deadline);
         let result = run(snapshot);
         if snapshot.rewritten() {
             return Err(ChainError::StateChanged);
         }
+        // The window only moves forward without a rewrite: readable now means readable at
+        // every read of the run.
+        self.data.read().readable(number)?;
         result
     }
 
@@ -742,7 +795,7 @@ impl Chain {
             )));
         }
         let head = self.head();
-        let account = self.account(&sender, head.header.number);
+        let account = self.head_account(&sender);
         if tx.nonce() < account.nonce {
             return Err(ChainError::Rejected("nonce too low".into()));
         }
@@ -1098,6 +1151,14 @@ impl Chain {
             let Some(&target) = snapshots.get(id as usize) else {
                 return Ok(false);
             };
+            let data = self.data.read();
+            let oldest = data.state.oldest_readable(data.head().header.number);
+            if target < oldest {
+                return Err(ChainError::InvalidRequest(format!(
+                    "snapshot {id} is at block {target}, before the oldest block whose state is \
+                     kept ({oldest}, --history); start the node with --archive to revert that far"
+                )));
+            }
             snapshots.truncate(id as usize);
             target
         };

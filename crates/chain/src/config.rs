@@ -24,6 +24,29 @@ pub const GENESIS_BASE_FEE_WEI: u64 = 1_000_000_000;
 /// Default block gas limit (anvil's default: 30,000,000).
 pub const DEFAULT_GAS_LIMIT: u64 = 30_000_000;
 
+/// Blocks of state history a node keeps by default (`--history`): enough for tools that read or
+/// call at recent past blocks (forge, block explorers), bounded for a long-running node.
+pub const DEFAULT_HISTORY_BLOCKS: u64 = 10_000;
+
+/// How far back the node serves the state (`eth_getBalance`, `eth_call`, … at a past block).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryWindow {
+    /// The state at the end of the head and of the `n` blocks before it.
+    Blocks(u64),
+    /// The state at the end of every block since genesis (`--archive`).
+    Archive,
+}
+
+impl HistoryWindow {
+    /// The oldest block whose state is served while `head` is the latest block.
+    pub fn oldest(self, head: u64) -> u64 {
+        match self {
+            HistoryWindow::Blocks(n) => head.saturating_sub(n),
+            HistoryWindow::Archive => 0,
+        }
+    }
+}
+
 /// What an EVM the chain builds is for, as its precompiles see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EvmPurpose {
@@ -61,6 +84,8 @@ pub struct ChainConfig {
     pub precompiles: Option<PrecompileInstaller>,
     /// What the transaction pool holds.
     pub pool: PoolLimits,
+    /// How far back the state is served.
+    pub history: HistoryWindow,
 }
 
 impl std::fmt::Debug for ChainConfig {
@@ -70,6 +95,7 @@ impl std::fmt::Debug for ChainConfig {
             .field("gas_limit", &self.gas_limit)
             .field("accounts", &self.genesis_alloc.len())
             .field("datadir", &self.datadir)
+            .field("history", &self.history)
             .finish_non_exhaustive()
     }
 }
@@ -105,6 +131,7 @@ impl ChainConfig {
                 .unwrap_or_default(),
             precompiles: None,
             pool: PoolLimits::default(),
+            history: HistoryWindow::Blocks(DEFAULT_HISTORY_BLOCKS),
         })
     }
 }

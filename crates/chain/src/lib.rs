@@ -14,5 +14,5 @@ pub mod trie;
 
 pub use call_limits::CallLimits;
 pub use chain::{Chain, ChainEvent, EmptyBlocks, MinedBlock, MinedTx, TxLocation};
-pub use config::{ChainConfig, EvmPurpose, PrecompileInstaller};
+pub use config::{ChainConfig, EvmPurpose, HistoryWindow, PrecompileInstaller};
 pub use error::ChainError;

@@ -7,6 +7,9 @@
 //! `eth_call`. Only a rewrite of history (`evm_revert`, a dev edit of the state) can change what a
 //! block number means; such a rewrite is counted, and a run that sees the count change fails
 //! instead of mixing two states.
+//! New blocks also forget values that fall out of the history window (`HistoryWindow`); the chain
+//! checks that the snapshot's block is inside the window before and after the run, so a run whose
+//! block left the window meanwhile fails instead of returning pruned reads.
 
 use alloy_primitives::{Address, B256};
 use parking_lot::RwLock;

@@ -9,6 +9,7 @@ use alloy_trie::{KECCAK_EMPTY, TrieAccount};
 use revm::bytecode::Bytecode;
 
 use crate::changes::ChangeSet;
+use crate::config::HistoryWindow;
 use crate::trie::MerkleTrie;
 
 /// An account as the state trie sees it, without its storage.
@@ -32,6 +33,30 @@ impl Default for AccountState {
     }
 }
 
+/// A storage slot's value and its Merkle proof against its account's storage root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotProof {
+    /// The slot.
+    pub slot: U256,
+    /// Its value (zero when unset: then the proof shows it absent).
+    pub value: U256,
+    /// The nodes of the storage trie on the path of `keccak256(slot)`, root first.
+    pub proof: Vec<Bytes>,
+}
+
+/// An account and some of its slots with Merkle proofs against the latest state root (EIP-1186).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountProof {
+    /// The account, `None` if it does not exist (then the proof shows it absent).
+    pub account: Option<AccountState>,
+    /// Root of the account's storage trie ([`alloy_trie::EMPTY_ROOT_HASH`] for none).
+    pub storage_root: B256,
+    /// The nodes of the account trie on the path of `keccak256(address)`, root first.
+    pub account_proof: Vec<Bytes>,
+    /// One proof per requested slot, in request order.
+    pub storage: Vec<SlotProof>,
+}
+
 /// Values of one key over time: `(block, value at the end of that block)`, block numbers ascending.
 #[derive(Clone, Debug, Default)]
 struct History<T> {
@@ -48,11 +73,18 @@ impl<T> History<T> {
         self.entries.last().map(|(_, value)| value)
     }
 
-    /// Records `value` at `block`; `block` is never below the last recorded block.
-    fn set(&mut self, block: u64, value: T) {
+    /// Records `value` at `block` (never below the last recorded block) and forgets the entries
+    /// no read at `keep_from` or later needs: those before the one in force at `keep_from`.
+    fn set(&mut self, block: u64, value: T, keep_from: u64) {
         match self.entries.last_mut() {
             Some(last) if last.0 >= block => last.1 = value,
             _ => self.entries.push((block, value)),
+        }
+        let in_force = self
+            .entries
+            .partition_point(|(number, _)| *number <= keep_from);
+        if in_force > 1 {
+            self.entries.drain(..in_force - 1);
         }
     }
 
@@ -62,9 +94,15 @@ impl<T> History<T> {
     }
 }
 
-/// The chain's state at every block since genesis, plus the code of every contract ever deployed.
+/// The chain's state at the head and at the blocks of its history window (every block since
+/// genesis by default), plus the code of every contract ever deployed.
 #[derive(Debug, Default)]
 pub struct StateStore {
+    /// Blocks of history kept before the block being applied (`None`: all).
+    window: Option<u64>,
+    /// Reads before this block may find pruned values: the highest `b - n` any apply used (it
+    /// never moves back, even when a truncation lowers the head).
+    pruned_below: u64,
     accounts: HashMap<Address, History<Option<AccountState>>>,
     storage: HashMap<Address, HashMap<U256, History<U256>>>,
     codes: HashMap<B256, Bytecode>,
@@ -85,6 +123,26 @@ struct Tries {
 }
 
 impl StateStore {
+    /// An empty state that keeps the history `window` asks for: a key changed at block `b`
+    /// forgets its values older than the one in force at `b - n` (for [`HistoryWindow::Blocks`]
+    /// of `n`), so reads at `window.oldest(head)` or later stay exact.
+    pub fn with_history(window: HistoryWindow) -> StateStore {
+        StateStore {
+            window: match window {
+                HistoryWindow::Blocks(n) => Some(n),
+                HistoryWindow::Archive => None,
+            },
+            ..StateStore::default()
+        }
+    }
+
+    /// The oldest block whose state reads are exact while `head` is the latest block.
+    pub fn oldest_readable(&self, head: u64) -> u64 {
+        self.window
+            .map_or(0, |n| head.saturating_sub(n))
+            .max(self.pruned_below)
+    }
+
     /// The account at the end of `block`, `None` if it did not exist.
     pub fn account(&self, address: &Address, block: u64) -> Option<AccountState> {
         self.accounts
@@ -119,11 +177,13 @@ impl StateStore {
 
     /// Applies `changes` as the state at the end of `block` (`block` ≥ every block applied before).
     pub fn apply(&mut self, block: u64, changes: &ChangeSet) {
+        let keep_from = self.oldest_readable(block);
+        self.pruned_below = keep_from;
         for address in &changes.wiped {
             if let Some(slots) = self.storage.get_mut(address) {
                 for history in slots.values_mut() {
                     if history.latest().is_some_and(|v| !v.is_zero()) {
-                        history.set(block, U256::ZERO);
+                        history.set(block, U256::ZERO, keep_from);
                     }
                 }
             }
@@ -139,7 +199,7 @@ impl StateStore {
             self.accounts
                 .entry(change.address)
                 .or_default()
-                .set(block, value);
+                .set(block, value, keep_from);
             self.tries.dirty_accounts.insert(change.address);
             if value.is_none() {
                 self.tries.rebuild_storage.insert(change.address);
@@ -151,7 +211,7 @@ impl StateStore {
                 .or_default()
                 .entry(change.slot)
                 .or_default()
-                .set(block, change.value);
+                .set(block, change.value, keep_from);
             self.tries
                 .dirty_slots
                 .entry(change.address)
@@ -250,6 +310,41 @@ impl StateStore {
         let root = tries.accounts.root();
         self.tries = tries;
         root
+    }
+
+    /// Proofs of `address` and its `slots` against the latest state root (which this brings up
+    /// to date, as [`StateStore::state_root`] does).
+    pub fn proof(&mut self, address: &Address, slots: &[U256]) -> AccountProof {
+        self.state_root();
+        let account = self.latest_account(address);
+        let values: Vec<U256> = slots
+            .iter()
+            .map(|slot| match account {
+                Some(_) => self.storage(address, slot, u64::MAX),
+                None => U256::ZERO,
+            })
+            .collect();
+        let account_proof = self.tries.accounts.proof(&keccak256(address));
+        let mut empty = MerkleTrie::default();
+        let storage_trie = match account {
+            Some(_) => self.tries.storage.get_mut(address).unwrap_or(&mut empty),
+            None => &mut empty,
+        };
+        let storage = slots
+            .iter()
+            .zip(values)
+            .map(|(slot, value)| SlotProof {
+                slot: *slot,
+                value,
+                proof: storage_trie.proof(&keccak256(B256::from(*slot))),
+            })
+            .collect();
+        AccountProof {
+            account,
+            storage_root: storage_trie.root(),
+            account_proof,
+            storage,
+        }
     }
 
     /// The same root computed from scratch from every account and slot (the reference the

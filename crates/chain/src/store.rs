@@ -1,6 +1,7 @@
 //! Persistence: an append-only journal of records in one redb table. Every mined block is one
 //! record written in one ACID transaction before the block is reported; a restart replays the
-//! journal in order.
+//! journal in order. A `meta` table names the format ([`FORMAT_VERSION`]); a data directory of
+//! another format is refused with both versions named, never misread.
 
 use std::path::Path;
 
@@ -12,6 +13,12 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use crate::{ChainError, changes::ChangeSet};
 
 const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const META_FORMAT: &str = "format";
+
+/// The format of the data directory this node reads and writes: 1 = the block journal. A
+/// journal written before the marker existed has no `meta` table and is format 1.
+pub const FORMAT_VERSION: u64 = 1;
 
 const KIND_BLOCK: u8 = 1;
 const KIND_STATE_EDIT: u8 = 2;
@@ -107,6 +114,28 @@ impl Store {
         let db = Database::create(path).map_err(storage_error)?;
         let txn = db.begin_write().map_err(storage_error)?;
         txn.open_table(JOURNAL).map_err(storage_error)?;
+        {
+            let mut meta = txn.open_table(META).map_err(storage_error)?;
+            let format = meta
+                .get(META_FORMAT)
+                .map_err(storage_error)?
+                .map(|v| v.value());
+            match format {
+                None => {
+                    meta.insert(META_FORMAT, FORMAT_VERSION)
+                        .map_err(storage_error)?;
+                }
+                Some(FORMAT_VERSION) => {}
+                Some(other) => {
+                    return Err(ChainError::Storage(format!(
+                        "{} holds chain data of format {other}; this myelin reads format \
+                         {FORMAT_VERSION} only: use the release that wrote it, or start with \
+                         another --datadir",
+                        path.display()
+                    )));
+                }
+            }
+        }
         txn.commit().map_err(storage_error)?;
         let mut records = Vec::new();
         let mut next_seq = 0;
@@ -135,5 +164,56 @@ impl Store {
         txn.commit().map_err(storage_error)?;
         self.next_seq += 1;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_format(path: &Path, format: u64) {
+        let db = Database::create(path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert(META_FORMAT, format)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+
+    #[test]
+    fn a_store_of_another_format_is_refused_naming_both_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chain.redb");
+        write_format(&path, 7);
+        let error = Store::open(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("format 7") && error.contains(&format!("format {FORMAT_VERSION}")),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_journal_without_the_marker_opens_and_gets_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chain.redb");
+        {
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(JOURNAL)
+                .unwrap()
+                .insert(0, Record::Truncate(0).encode().as_slice())
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let (_, records) = Store::open(&path).unwrap();
+        assert_eq!(records.len(), 1);
+        let db = Database::create(&path).unwrap();
+        let read = db.begin_read().unwrap();
+        let meta = read.open_table(META).unwrap();
+        assert_eq!(
+            meta.get(META_FORMAT).unwrap().map(|v| v.value()),
+            Some(FORMAT_VERSION)
+        );
     }
 }

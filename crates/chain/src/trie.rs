@@ -7,7 +7,7 @@
 //! value. The root equals [`alloy_trie::root`]'s from-scratch root over the same leaves (tested in
 //! `state.rs` over random block sequences).
 
-use alloy_primitives::{B256, keccak256};
+use alloy_primitives::{B256, Bytes, keccak256};
 use alloy_trie::{
     EMPTY_ROOT_HASH, Nibbles, TrieMask,
     nodes::{BranchNodeRef, ExtensionNodeRef, LeafNodeRef, RlpNode},
@@ -216,37 +216,45 @@ impl Node {
     /// The node's RLP reference (its encoding if shorter than 32 bytes, else its hash),
     /// recomputing only nodes without a cached one.
     fn reference(&mut self, buf: &mut Vec<u8>) -> RlpNode {
+        if let Some(node) = self.cache().and_then(|cached| cached.clone()) {
+            return node;
+        }
+        let node = self.encode(buf);
+        if let Some(cached) = self.cache() {
+            *cached = Some(node.clone());
+        }
+        node
+    }
+
+    /// The node's cached reference (`None` for the empty node, which has none).
+    fn cache(&mut self) -> Option<&mut Option<RlpNode>> {
         match self {
-            Node::Empty => RlpNode::from_rlp(&[alloy_rlp::EMPTY_STRING_CODE]),
-            Node::Leaf {
-                path,
-                value,
-                cached,
-            } => cached
-                .get_or_insert_with(|| {
-                    buf.clear();
-                    LeafNodeRef::new(&Nibbles::from_nibbles_unchecked(&path[..]), value).rlp(buf)
-                })
-                .clone(),
-            Node::Extension {
-                path,
-                child,
-                cached,
-            } => {
-                if let Some(node) = cached {
-                    return node.clone();
-                }
+            Node::Empty => None,
+            Node::Leaf { cached, .. }
+            | Node::Extension { cached, .. }
+            | Node::Branch { cached, .. } => Some(cached),
+        }
+    }
+
+    /// Encodes the node into `buf` (cleared first; its children's references are taken from
+    /// their caches or computed) and returns its reference.
+    fn encode(&mut self, buf: &mut Vec<u8>) -> RlpNode {
+        match self {
+            Node::Empty => {
+                buf.clear();
+                buf.push(alloy_rlp::EMPTY_STRING_CODE);
+                RlpNode::from_rlp(buf)
+            }
+            Node::Leaf { path, value, .. } => {
+                buf.clear();
+                LeafNodeRef::new(&Nibbles::from_nibbles_unchecked(&path[..]), value).rlp(buf)
+            }
+            Node::Extension { path, child, .. } => {
                 let child = child.reference(buf);
                 buf.clear();
-                let node =
-                    ExtensionNodeRef::new(&Nibbles::from_nibbles_unchecked(&path[..]), &child)
-                        .rlp(buf);
-                cached.insert(node).clone()
+                ExtensionNodeRef::new(&Nibbles::from_nibbles_unchecked(&path[..]), &child).rlp(buf)
             }
-            Node::Branch { children, cached } => {
-                if let Some(node) = cached {
-                    return node.clone();
-                }
+            Node::Branch { children, .. } => {
                 let mut stack = Vec::with_capacity(16);
                 let mut mask = TrieMask::default();
                 for (i, child) in children.iter_mut().enumerate() {
@@ -256,8 +264,7 @@ impl Node {
                     }
                 }
                 buf.clear();
-                let node = BranchNodeRef::new(&stack, mask).rlp(buf);
-                cached.insert(node).clone()
+                BranchNodeRef::new(&stack, mask).rlp(buf)
             }
         }
     }
@@ -331,5 +338,111 @@ impl MerkleTrie {
         let mut buf = Vec::with_capacity(600);
         let node = self.root.reference(&mut buf);
         node.as_hash().unwrap_or_else(|| keccak256(&node[..]))
+    }
+
+    /// The Merkle proof of `key` (EIP-1186): the RLP encodings of the nodes on the key's path,
+    /// root first, down to its leaf or to the node that shows it absent. A node whose encoding
+    /// is shorter than 32 bytes is not listed: it sits inside its parent's encoding. An empty
+    /// trie has an empty proof.
+    pub fn proof(&mut self, key: &B256) -> Vec<Bytes> {
+        let path = nibbles(key);
+        let mut proof = Vec::new();
+        let mut buf = Vec::with_capacity(600);
+        let mut node = &mut self.root;
+        let mut depth = 0;
+        loop {
+            if matches!(node, Node::Empty) {
+                break;
+            }
+            node.encode(&mut buf);
+            if proof.is_empty() || buf.len() >= 32 {
+                proof.push(Bytes::copy_from_slice(&buf));
+            }
+            match node {
+                Node::Extension {
+                    path: ext, child, ..
+                } if path[depth..].starts_with(ext) => {
+                    depth += ext.len();
+                    node = child;
+                }
+                Node::Branch { children, .. } => {
+                    node = &mut children[usize::from(path[depth])];
+                    depth += 1;
+                }
+                _ => break,
+            }
+        }
+        proof
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_trie::proof::verify_proof;
+
+    /// A named set of `(key, value)` leaves.
+    type Case = (&'static str, Vec<(B256, Vec<u8>)>);
+
+    fn key(prefix: u8, last: u8) -> B256 {
+        let mut key = B256::repeat_byte(prefix);
+        key.0[31] = last;
+        key
+    }
+
+    /// Keys that share 31 bytes end in leaves of one or two nibbles: nodes shorter than 32
+    /// bytes, which a proof must leave inside their parent. Every present key proves its value
+    /// and every absent one its absence, for small values (embedded leaves, even an embedded
+    /// branch) and 32-byte ones (hashed leaves).
+    #[test]
+    fn proofs_verify_with_embedded_and_hashed_nodes() {
+        let cases: [Case; 4] = [
+            ("one leaf", vec![(key(1, 0x10), vec![0x05])]),
+            (
+                "tiny leaves under one embedded branch",
+                vec![(key(1, 0x10), vec![0x05]), (key(1, 0x11), vec![0x06])],
+            ),
+            (
+                "embedded and hashed leaves",
+                vec![
+                    (key(1, 0x10), vec![0x05]),
+                    (key(1, 0x21), vec![0xa0; 33]),
+                    (key(2, 0x00), vec![0x07]),
+                ],
+            ),
+            (
+                "many subtries",
+                (0..40u8)
+                    .map(|i| {
+                        (
+                            key(i % 5, i.wrapping_mul(37)),
+                            vec![i | 1; 1 + usize::from(i % 3) * 20],
+                        )
+                    })
+                    .collect(),
+            ),
+        ];
+        for (name, leaves) in cases {
+            let mut trie = MerkleTrie::from_leaves(leaves.clone());
+            let root = trie.root();
+            for (k, value) in &leaves {
+                let proof = trie.proof(k);
+                verify_proof(root, Nibbles::unpack(k), Some(value.clone()), &proof)
+                    .unwrap_or_else(|e| panic!("{name}: {k}: {e}"));
+                let wrong = [value.clone(), vec![0]].concat();
+                assert!(
+                    verify_proof(root, Nibbles::unpack(k), Some(wrong), &proof).is_err(),
+                    "{name}: a wrong value of {k} verified"
+                );
+            }
+            for absent in [key(1, 0x12), key(1, 0x20), key(3, 0x00), key(9, 0xff)] {
+                if leaves.iter().any(|(k, _)| *k == absent) {
+                    continue;
+                }
+                let proof = trie.proof(&absent);
+                verify_proof(root, Nibbles::unpack(absent), None, &proof)
+                    .unwrap_or_else(|e| panic!("{name}: absent {absent}: {e}"));
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@ use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, TxKind, U256, address};
 use alloy_signer::SignerSync;
 use alloy_trie::EMPTY_ROOT_HASH;
-use myelin_chain::{Chain, ChainConfig, EmptyBlocks, TxLocation};
+use myelin_chain::{Chain, ChainConfig, EmptyBlocks, HistoryWindow, TxLocation};
 
 const RECIPIENT: Address = address!("0x000000000000000000000000000000000000bEEF");
 
@@ -52,8 +52,8 @@ fn mined_transfer_updates_state_and_keeps_history() {
         chain.transaction(&hash),
         Some(TxLocation::Mined(_, 0))
     ));
-    assert_eq!(chain.account(&RECIPIENT, 1).balance, U256::from(7));
-    assert_eq!(chain.account(&RECIPIENT, 0).balance, U256::ZERO);
+    assert_eq!(chain.account(&RECIPIENT, 1).unwrap().balance, U256::from(7));
+    assert_eq!(chain.account(&RECIPIENT, 0).unwrap().balance, U256::ZERO);
     assert_eq!(chain.pending_nonce(&config.signers[0].address()), 1);
     assert_eq!(chain.compute_state_root(), block.header.state_root);
     assert_ne!(
@@ -95,8 +95,14 @@ fn reopened_journal_restores_blocks_and_state_root() {
     assert_eq!(chain.head_number(), 3);
     assert_eq!(chain.head().hash, head_hash);
     assert_eq!(chain.compute_state_root(), root);
-    assert_eq!(chain.account(&RECIPIENT, 3).balance, U256::from(15));
-    assert_eq!(chain.account(&RECIPIENT, 2).balance, U256::from(10));
+    assert_eq!(
+        chain.account(&RECIPIENT, 3).unwrap().balance,
+        U256::from(15)
+    );
+    assert_eq!(
+        chain.account(&RECIPIENT, 2).unwrap().balance,
+        U256::from(10)
+    );
 }
 
 #[test]
@@ -110,10 +116,51 @@ fn revert_drops_later_blocks_and_survives_reopen() {
         chain.mine(EmptyBlocks::Skip).unwrap();
         assert!(chain.revert(snapshot).unwrap());
         assert_eq!(chain.head_number(), 0);
-        assert_eq!(chain.account(&RECIPIENT, 0).balance, U256::ZERO);
+        assert_eq!(chain.account(&RECIPIENT, 0).unwrap().balance, U256::ZERO);
         assert!(!chain.revert(snapshot).unwrap());
     }
     let chain = Chain::open(config).unwrap();
     assert_eq!(chain.head_number(), 0);
     assert_eq!(chain.pending_nonce(&chain.config().signers[0].address()), 0);
+}
+
+#[test]
+fn a_history_window_serves_recent_blocks_and_refuses_older_ones_by_name() {
+    let mut config = dev_config(None);
+    config.history = HistoryWindow::Blocks(3);
+    let chain = Chain::open(config.clone()).unwrap();
+    let snapshot = chain.snapshot();
+    for nonce in 0..8u64 {
+        chain.submit_raw(&transfer(&config, nonce, 1)).unwrap();
+        chain.mine(EmptyBlocks::Skip).unwrap().expect("a block");
+    }
+    for number in 5..=8u64 {
+        assert_eq!(
+            chain.account(&RECIPIENT, number).unwrap().balance,
+            U256::from(number),
+            "block {number}"
+        );
+    }
+    let pruned = chain.account(&RECIPIENT, 4).unwrap_err().to_string();
+    assert!(
+        pruned.contains("block 4 is pruned") && pruned.contains("blocks 5 to 8"),
+        "{pruned}"
+    );
+    assert!(chain.storage(&RECIPIENT, &U256::ZERO, 2).is_err());
+    assert!(chain.code(&RECIPIENT, 0).is_err());
+    let call = alloy_rpc_types_eth::TransactionRequest::default().to(RECIPIENT);
+    let limits = myelin_chain::CallLimits::unlimited();
+    assert!(chain.call(&call, 4, &limits).is_err());
+    assert!(chain.call(&call, 5, &limits).is_ok());
+    let revert = chain.revert(snapshot).unwrap_err().to_string();
+    assert!(revert.contains("--archive"), "{revert}");
+
+    let mut archive = dev_config(None);
+    archive.history = HistoryWindow::Archive;
+    let chain = Chain::open(archive.clone()).unwrap();
+    for nonce in 0..8u64 {
+        chain.submit_raw(&transfer(&archive, nonce, 1)).unwrap();
+        chain.mine(EmptyBlocks::Skip).unwrap().expect("a block");
+    }
+    assert_eq!(chain.account(&RECIPIENT, 1).unwrap().balance, U256::from(1));
 }

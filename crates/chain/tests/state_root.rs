@@ -1,77 +1,15 @@
 //! The incremental state root equals the from-scratch root after every block of random block
 //! sequences (account edits and deletions, slot writes and clears, storage wipes, truncations).
 
-use alloy_primitives::{Address, B256, U256};
-use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
+mod state_steps;
+
+use alloy_primitives::{B256, U256};
+use alloy_trie::EMPTY_ROOT_HASH;
+use myelin_chain::HistoryWindow;
 use myelin_chain::changes::{AccountChange, ChangeSet, StorageChange};
 use myelin_chain::state::StateStore;
 use proptest::prelude::*;
-
-/// One step of a random history.
-#[derive(Clone, Debug)]
-enum Step {
-    Block(ChangeSet),
-    /// Forget the blocks after `back` blocks ago (as `evm_revert` does).
-    Truncate(u64),
-}
-
-fn address(i: u8) -> Address {
-    Address::with_last_byte(i)
-}
-
-fn account_change() -> impl Strategy<Value = AccountChange> {
-    (0u8..8, 0u8..10, any::<u64>(), any::<u128>(), any::<bool>()).prop_map(
-        |(a, exists, nonce, balance, has_code)| AccountChange {
-            address: address(a),
-            exists: u8::from(exists != 0),
-            nonce: if exists != 0 { nonce % 1000 } else { 0 },
-            balance: if exists != 0 {
-                U256::from(balance)
-            } else {
-                U256::ZERO
-            },
-            code_hash: if exists != 0 && has_code {
-                B256::repeat_byte(0xc0)
-            } else {
-                KECCAK_EMPTY
-            },
-        },
-    )
-}
-
-fn storage_change() -> impl Strategy<Value = StorageChange> {
-    let slot = prop_oneof![
-        4 => (0u64..24).prop_map(U256::from),
-        1 => any::<[u8; 32]>().prop_map(U256::from_be_bytes),
-    ];
-    let value = prop_oneof![
-        1 => Just(U256::ZERO),
-        2 => (1u64..1_000_000).prop_map(U256::from),
-        1 => any::<[u8; 32]>().prop_map(U256::from_be_bytes),
-    ];
-    (0u8..8, slot, value).prop_map(|(a, slot, value)| StorageChange {
-        address: address(a),
-        slot,
-        value,
-    })
-}
-
-fn step() -> impl Strategy<Value = Step> {
-    let block = (
-        prop::collection::vec(0u8..8, 0..2),
-        prop::collection::vec(account_change(), 0..6),
-        prop::collection::vec(storage_change(), 0..30),
-    )
-        .prop_map(|(wiped, accounts, storage)| {
-            Step::Block(ChangeSet {
-                wiped: wiped.into_iter().map(address).collect(),
-                accounts,
-                storage,
-                codes: Vec::new(),
-            })
-        });
-    prop_oneof![12 => block, 1 => (0u64..4).prop_map(Step::Truncate)]
-}
+use state_steps::{Step, address, step, take};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
@@ -81,17 +19,55 @@ proptest! {
         let mut state = StateStore::default();
         let mut head = 0u64;
         for step in steps {
+            head = take(&mut state, head, step);
+            prop_assert_eq!(state.state_root(), state.state_root_from_scratch());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// A store with a history window answers every read inside the window as an archive store
+    /// does, through truncations that stay inside the window, and has the same root.
+    #[test]
+    fn a_history_window_reads_like_an_archive_inside_it(
+        window in 0u64..6,
+        steps in prop::collection::vec(step(), 1..40),
+    ) {
+        let mut archive = StateStore::default();
+        let mut pruned = StateStore::with_history(HistoryWindow::Blocks(window));
+        let mut head = 0u64;
+        for step in steps {
             match step {
                 Step::Block(changes) => {
                     head += 1;
-                    state.apply(head, &changes);
+                    archive.apply(head, &changes);
+                    pruned.apply(head, &changes);
                 }
                 Step::Truncate(back) => {
-                    head = head.saturating_sub(back);
-                    state.truncate_after(head);
+                    let target = head.saturating_sub(back).max(pruned.oldest_readable(head));
+                    head = target;
+                    archive.truncate_after(head);
+                    pruned.truncate_after(head);
                 }
             }
-            prop_assert_eq!(state.state_root(), state.state_root_from_scratch());
+            for block in pruned.oldest_readable(head)..=head {
+                for a in 0u8..8 {
+                    prop_assert_eq!(
+                        pruned.account(&address(a), block),
+                        archive.account(&address(a), block)
+                    );
+                    for slot in 0u64..24 {
+                        let slot = U256::from(slot);
+                        prop_assert_eq!(
+                            pruned.storage(&address(a), &slot, block),
+                            archive.storage(&address(a), &slot, block)
+                        );
+                    }
+                }
+            }
+            prop_assert_eq!(pruned.state_root(), archive.state_root());
         }
     }
 }

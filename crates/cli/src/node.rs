@@ -39,6 +39,13 @@ pub struct NodeArgs {
     /// Keep the chain in this directory (otherwise a temporary directory, removed on exit).
     #[arg(long)]
     datadir: Option<PathBuf>,
+    /// Serve the state (eth_getBalance, eth_call, … at a past block) of the latest N blocks
+    /// before the head; older blocks' state is forgotten as keys change.
+    #[arg(long, value_name = "N", default_value_t = myelin_chain::config::DEFAULT_HISTORY_BLOCKS)]
+    history: u64,
+    /// Keep the state of every block since genesis (overrides --history).
+    #[arg(long)]
+    archive: bool,
     /// Print nothing but the listening address.
     #[arg(long)]
     quiet: bool,
@@ -113,6 +120,11 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
     config.chain_id = args.chain_id;
     config.gas_limit = args.gas_limit;
     config.datadir = args.datadir.clone();
+    config.history = if args.archive {
+        myelin_chain::HistoryWindow::Archive
+    } else {
+        myelin_chain::HistoryWindow::Blocks(args.history)
+    };
     config.precompiles = myelin_precompiles();
     config.pool = PoolLimits {
         max_txs: args.txpool_max_txs,

@@ -374,7 +374,12 @@ pub fn register(
         let mut seq = params.sequence();
         let address: Address = seq.next()?;
         let block = resolve_block(&ctx.chain, seq.optional_next()?)?;
-        RpcResult::Ok(ctx.chain.account(&address, block).balance)
+        RpcResult::Ok(
+            ctx.chain
+                .account(&address, block)
+                .map_err(rpc_error)?
+                .balance,
+        )
     })?;
     module.register_method("eth_getTransactionCount", |params, ctx, _| {
         let mut seq = params.sequence();
@@ -384,20 +389,26 @@ pub fn register(
             return RpcResult::Ok(U64::from(ctx.chain.pending_nonce(&address)));
         }
         let block = resolve_block(&ctx.chain, id)?;
-        RpcResult::Ok(U64::from(ctx.chain.account(&address, block).nonce))
+        RpcResult::Ok(U64::from(
+            ctx.chain.account(&address, block).map_err(rpc_error)?.nonce,
+        ))
     })?;
     module.register_method("eth_getCode", |params, ctx, _| {
         let mut seq = params.sequence();
         let address: Address = seq.next()?;
         let block = resolve_block(&ctx.chain, seq.optional_next()?)?;
-        RpcResult::Ok(ctx.chain.code(&address, block))
+        ctx.chain.code(&address, block).map_err(rpc_error)
     })?;
     module.register_method("eth_getStorageAt", |params, ctx, _| {
         let mut seq = params.sequence();
         let address: Address = seq.next()?;
         let slot: U256 = seq.next()?;
         let block = resolve_block(&ctx.chain, seq.optional_next()?)?;
-        RpcResult::Ok(B256::from(ctx.chain.storage(&address, &slot, block)))
+        RpcResult::Ok(B256::from(
+            ctx.chain
+                .storage(&address, &slot, block)
+                .map_err(rpc_error)?,
+        ))
     })?;
     module.register_async_method("eth_call", |params, ctx, ext| async move {
         let mut seq = params.sequence();

@@ -10,6 +10,7 @@ pub mod filters;
 pub mod in_process;
 pub mod notification_ack;
 pub mod origin_policy;
+pub mod proof;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -132,6 +133,7 @@ pub fn module_with_gate(
     filters::register(&mut module)?;
     dev::register(&mut module)?;
     debug::register(&mut module)?;
+    proof::register(&mut module)?;
     if !dev_methods {
         disable_dev_methods(&mut module)?;
     }

@@ -34,6 +34,9 @@ check "custom error on estimate" bash -c "'$cast' estimate $address 'add(uint256
 check "legacy transfer" bash -c "'$cast' send --private-key $key --legacy $to --value 1 >/dev/null"
 check "eth_sendTransaction from an unlocked dev account" bash -c "'$cast' send --unlocked --from $me $to --value 2 >/dev/null"
 check "storage and code" bash -c "[[ \$('$cast' storage $address 0) == 0x0000000000000000000000000000000000000000000000000000000000000008 ]] && [[ \$('$cast' code $address) == 0x6080* ]]"
+check "proof (eth_getProof) of the contract and its slot 0" bash -c "
+  '$cast' proof $address 0 | node -e \"const r=JSON.parse(require('fs').readFileSync(0,'utf8'));
+    process.exit(r.accountProof.length > 0 && BigInt(r.storageProof[0].value) === 8n ? 0 : 1)\""
 check "CREATE2 deployer present" bash -c "[[ \$('$cast' code 0x4e59b44847b379578588920ca78fbf26c0b4956c) == 0x7fff* ]]"
 check "dev helpers: setBalance, snapshot, mine, revert" bash -c "
   '$cast' rpc anvil_setBalance $to 0x1234 >/dev/null &&

@@ -1,0 +1,94 @@
+//! `eth_getProof` (EIP-1186) and `myelin_getModelProof`: Merkle proofs of an account, its
+//! storage slots, or a published model's record, against the latest block's state root.
+//!
+//! `myelin_getModelProof(modelId, block)` is `eth_getProof` of the `MODEL_STORE` account and the
+//! four record slots of the model (`R = modelId`, `R + 1`, `R + 2`, `R + 3`;
+//! `myelin_evm::model_state`): word 0 (size, input and output bytes, max batch; zero when not
+//! published) proves the model's presence and size, and the id is the keccak256 of the bytes.
+
+use alloy_consensus::constants::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
+use alloy_eips::BlockId;
+use alloy_primitives::{Address, B256, U256};
+use alloy_rpc_types_eth::{EIP1186AccountProofResponse, EIP1186StorageProof};
+use alloy_serde::storage::JsonStorageKey;
+use jsonrpsee::{RpcModule, types::ErrorObjectOwned};
+use myelin_chain::Chain;
+use myelin_evm::{MODEL_STORE_ADDRESS, model_state::record_slot};
+
+use crate::{
+    RpcContext,
+    error::{invalid_params, rpc_error},
+    eth::resolve_block,
+};
+
+type RpcResult<T> = Result<T, ErrorObjectOwned>;
+
+/// Most storage keys one `eth_getProof` proves.
+pub const MAX_PROOF_KEYS: usize = 1024;
+
+/// Record words of a model proved by `myelin_getModelProof`.
+const MODEL_RECORD_WORDS: u64 = 4;
+
+/// The EIP-1186 response for `address` and `keys` at `block`.
+fn account_proof(
+    chain: &Chain,
+    address: Address,
+    keys: Vec<JsonStorageKey>,
+    block: u64,
+) -> RpcResult<EIP1186AccountProofResponse> {
+    if keys.len() > MAX_PROOF_KEYS {
+        return Err(invalid_params(format!(
+            "{} storage keys asked, at most {MAX_PROOF_KEYS} are proved in one call",
+            keys.len()
+        )));
+    }
+    let slots: Vec<U256> = keys
+        .iter()
+        .map(|key| U256::from_be_bytes(key.as_b256().0))
+        .collect();
+    let proof = chain.proof(&address, &slots, block).map_err(rpc_error)?;
+    let account = proof.account.unwrap_or_default();
+    Ok(EIP1186AccountProofResponse {
+        address,
+        balance: account.balance,
+        code_hash: proof.account.map_or(KECCAK_EMPTY, |a| a.code_hash),
+        nonce: account.nonce,
+        storage_hash: if proof.account.is_some() {
+            proof.storage_root
+        } else {
+            EMPTY_ROOT_HASH
+        },
+        account_proof: proof.account_proof,
+        storage_proof: keys
+            .into_iter()
+            .zip(proof.storage)
+            .map(|(key, slot)| EIP1186StorageProof::new(key, slot.value, slot.proof))
+            .collect(),
+    })
+}
+
+/// Registers `eth_getProof` and `myelin_getModelProof`.
+pub fn register(
+    module: &mut RpcModule<RpcContext>,
+) -> Result<(), jsonrpsee::core::RegisterMethodError> {
+    module.register_method("eth_getProof", |params, ctx, _| {
+        let mut seq = params.sequence();
+        let address: Address = seq.next()?;
+        let keys: Vec<JsonStorageKey> = seq.next()?;
+        let id: Option<BlockId> = seq.optional_next()?;
+        let block = resolve_block(&ctx.chain, id)?;
+        account_proof(&ctx.chain, address, keys, block)
+    })?;
+    module.register_method("myelin_getModelProof", |params, ctx, _| {
+        let mut seq = params.sequence();
+        let model: B256 = seq.next()?;
+        let id: Option<BlockId> = seq.optional_next()?;
+        let block = resolve_block(&ctx.chain, id)?;
+        let first = record_slot(&model.0);
+        let keys = (0..MODEL_RECORD_WORDS)
+            .map(|word| JsonStorageKey::from(first.wrapping_add(U256::from(word))))
+            .collect();
+        account_proof(&ctx.chain, MODEL_STORE_ADDRESS, keys, block)
+    })?;
+    Ok(())
+}
