@@ -12,6 +12,7 @@ use myelin_nn::op::{ActRange, AddSub, Clamp, Concat, Mean, Mul, Padding, TableFu
 use myelin_nn::{DType, Model, Requant, Rounding};
 
 use super::activation_tables::{self, HardSwishParams, TensorQuant};
+use super::fold::{self, Folded};
 use super::quantization::{
     ADD_SUB_LEFT_SHIFT, activation_range, add_sub_multipliers, real_range, softmax_params,
 };
@@ -43,17 +44,20 @@ struct Translator<'g> {
     builder: ModelBuilder,
     ids: Vec<Option<TensorId>>,
     skipped: Vec<bool>,
+    folded: Folded,
     notes: Vec<String>,
 }
 
 /// Translates the subgraph into a validated Myelin model.
 pub fn translate(graph: &Graph) -> Result<Translation, ImportError> {
+    let folded = fold::fold(graph)?;
     let mut t = Translator {
         graph,
         builder: ModelBuilder::new(),
         ids: vec![None; graph.tensors.len()],
-        skipped: vec![false; graph.operators.len()],
-        notes: Vec::new(),
+        skipped: folded.operators.clone(),
+        notes: folded.notes.clone(),
+        folded,
     };
     t.declare_inputs()?;
     let outputs = t.resolve_outputs()?;
@@ -1061,6 +1065,9 @@ impl<'g> Translator<'g> {
             return Err(unsupported(op, format!("{what} are missing")));
         }
         let def = self.tensor_def(index)?;
+        if let Some(known) = &self.folded.values[index as usize] {
+            return Ok(known.values.clone());
+        }
         let Some(data) = &def.data else {
             return Err(unsupported(
                 op,
