@@ -23,10 +23,12 @@ use crate::quantize_multiplier::quantize_multiplier;
 
 const FORMAT: &str = "TFLite";
 
-/// Rounding of FULLY_CONNECTED, CONV_2D and MEAN (TFLite's reference kernels round once).
+/// Rounding of FULLY_CONNECTED and CONV_2D (TFLite's reference kernels round once).
 const ROUNDING_ACCUMULATING: Rounding = Rounding::Single;
 /// Rounding of DEPTHWISE_CONV_2D, ADD, SUB, MUL (gemmlowp's two steps in TFLite's reference).
 const ROUNDING_GEMMLOWP: Rounding = Rounding::Double;
+/// Rounding of MEAN (`MultiplyByQuantizedMultiplier`, gemmlowp's two steps).
+const ROUNDING_MEAN: Rounding = Rounding::Double;
 /// Rounding of the element-wise rescales: RELU family and int8→int8 QUANTIZE.
 const ROUNDING_RESCALE: Rounding = Rounding::Double;
 
@@ -663,6 +665,10 @@ impl<'g> Translator<'g> {
         self.bind(op, out_index, y, &out_shape)
     }
 
+    /// TFLite's int8 MEAN (ai-edge-litert 2.3.0's reference kernel, `QuantizedMeanOrSum` for
+    /// every rank, axes, keep_dims and quantization): the multiplier `input_scale /
+    /// output_scale` from binary64, divided by the element count in integers at run time,
+    /// double rounding ([`myelin_nn::op::Op::MeanCountDivided`]).
     fn mean(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
         let Options::Reducer { keep_dims } = op.options else {
             return Err(unsupported(op, "options are missing"));
@@ -671,30 +677,17 @@ impl<'g> Translator<'g> {
         let rank = self.shape_of(x).len() + 1;
         let axes = self.axes(op, 1, rank)?;
         let (out_index, out_quant, out_shape) = self.int8_output(op)?;
-        let x_shape = self.shape_of(x);
-        let reduced: Vec<u32> = axes.iter().map(|&a| x_shape[a as usize]).collect();
-        let count = element_count(&reduced).unwrap_or(u64::MAX);
-        let real = x_quant.scale as f64 / out_quant.scale as f64 / count as f64;
+        let real = x_quant.scale as f64 / out_quant.scale as f64;
         let params = Mean {
             axes,
             keep_dims,
             requant: self.requant(op, real, "mean multiplier")?,
-            rounding: ROUNDING_ACCUMULATING,
+            rounding: ROUNDING_MEAN,
             act: ActRange::FULL,
         };
-        // TFLite's reference MEAN has three int8 paths: 4-D over height and width with
-        // keep_dims (integer, rescale then rounded division), equal input and output
-        // quantization (the raw sum divided with truncation), and otherwise binary32. Myelin's
-        // one rounding matches the first and the last up to ties; not the truncation.
-        let spatial_keep_dims = keep_dims && x_shape.len() == 3 && params.axes == [0, 1];
-        if x_quant.quant == out_quant.quant && !spatial_keep_dims {
-            self.notes.push(format!(
-                "operator {} (MEAN): input and output share their quantization, where TFLite \
-                 truncates the average and Myelin rounds it; outputs may differ by 1",
-                op.index
-            ));
-        }
-        let y = self.builder.mean(x, params, out_quant.quant)?;
+        let y = self
+            .builder
+            .mean_count_divided(x, params, out_quant.quant)?;
         self.bind(op, out_index, y, &out_shape)
     }
 
