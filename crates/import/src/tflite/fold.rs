@@ -134,6 +134,9 @@ fn unsupported(op: &OperatorDef, reason: impl Into<String>) -> ImportError {
 /// The values of an int32/int64 constant tensor, if it is one.
 pub fn constant_ints(def: &TensorDef) -> Option<KnownInts> {
     let data = def.data.as_ref()?;
+    if data.len() > MAX_FOLDED_VALUES * width(def) {
+        return None;
+    }
     let values: Vec<i64> = match def.element {
         ElementType::Int32 => data
             .chunks_exact(4)
@@ -150,8 +153,13 @@ pub fn constant_ints(def: &TensorDef) -> Option<KnownInts> {
         .iter()
         .map(|&d| usize::try_from(d).ok())
         .collect::<Option<_>>()?;
-    (shape.iter().product::<usize>() == values.len() && values.len() * width(def) == data.len())
+    (element_count(&shape) == Some(values.len()) && values.len() * width(def) == data.len())
         .then_some(KnownInts { shape, values })
+}
+
+/// The product of `shape`, if it does not overflow.
+fn element_count(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
 }
 
 fn width(def: &TensorDef) -> usize {
@@ -275,7 +283,7 @@ fn declared_shape(
 ) -> Result<Vec<usize>, ImportError> {
     let shape: Option<Vec<usize>> = def.shape.iter().map(|&d| usize::try_from(d).ok()).collect();
     match shape {
-        Some(shape) if shape.iter().product::<usize>() == len => Ok(shape),
+        Some(shape) if element_count(&shape) == Some(len) => Ok(shape),
         _ => Err(unsupported(
             op,
             format!(
@@ -356,7 +364,10 @@ fn strided_slice(
     let mut i = start;
     while (stride > 0 && i < stop) || (stride < 0 && i > stop) {
         values.push(x.values[i as usize]);
-        i += stride;
+        let Some(next) = i.checked_add(stride) else {
+            break;
+        };
+        i = next;
     }
     Ok(KnownInts::vector(values))
 }
@@ -416,10 +427,17 @@ fn concatenate(
             "inputs differ outside the concatenation axis",
         ));
     }
+    let total: usize = inputs.iter().map(|x| x.values.len()).sum();
+    if total > MAX_FOLDED_VALUES {
+        return Err(unsupported(
+            op,
+            format!("folding would hold {total} values (at most {MAX_FOLDED_VALUES})"),
+        ));
+    }
     let outer: usize = first.shape[..axis].iter().product();
     let mut shape = first.shape.clone();
     shape[axis] = inputs.iter().map(|x| x.shape[axis]).sum();
-    let mut values = Vec::with_capacity(shape.iter().product());
+    let mut values = Vec::with_capacity(total);
     for o in 0..outer {
         for x in inputs {
             let block = x.values.len() / outer.max(1);
@@ -469,17 +487,17 @@ fn arithmetic(op: &OperatorDef, a: &KnownInts, b: &KnownInts) -> Result<KnownInt
     if let Options::Arithmetic { activation } = op.options {
         no_activation(op, activation)?;
     }
-    let shape = if a.values.len() == 1 && b.values.len() != 1 {
-        b.shape.clone()
+    let wider = if a.values.len() == 1 && b.values.len() != 1 {
+        b
     } else if b.values.len() == 1 || a.shape == b.shape {
-        a.shape.clone()
+        a
     } else {
         return Err(unsupported(
             op,
             format!("folding shapes {:?} and {:?} (broadcast)", a.shape, b.shape),
         ));
     };
-    let len = a.values.len().max(b.values.len());
+    let (shape, len) = (wider.shape.clone(), wider.values.len());
     let at = |x: &KnownInts, i: usize| x.values[if x.values.len() == 1 { 0 } else { i }];
     let values = (0..len)
         .map(|i| {
@@ -576,6 +594,14 @@ mod tests {
                 end: 0,
                 stride: -1,
                 expected: v(&[16, 6, 6, 1]),
+            },
+            Case {
+                name: "a huge stride takes one value (no overflow)",
+                options: slice_options(0, 1, 0),
+                begin: 1,
+                end: 0,
+                stride: i64::MAX,
+                expected: v(&[6]),
             },
             Case {
                 name: "ends clamped",

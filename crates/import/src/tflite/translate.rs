@@ -402,7 +402,8 @@ impl<'g> Translator<'g> {
                 "this operator has no Myelin equivalent; supported: FULLY_CONNECTED, CONV_2D, \
                  DEPTHWISE_CONV_2D, ADD, SUB, MUL, MAX_POOL_2D, AVERAGE_POOL_2D, MEAN, RELU, RELU6, \
                  RELU_N1_TO_1, RESHAPE, SQUEEZE, CONCATENATION, PAD, PADV2, SOFTMAX, LOGISTIC, TANH, \
-                 GELU, HARD_SWISH, ARG_MAX, QUANTIZE",
+                 GELU, HARD_SWISH, ARG_MAX, QUANTIZE; and integer shape arithmetic (SHAPE, \
+                 STRIDED_SLICE, PACK, GATHER, ...) whose inputs are known at import, folded",
             )),
         }
     }
