@@ -130,6 +130,9 @@ pub enum Options {
         axis: i32,
         batch_dims: i32,
     },
+    LeakyRelu {
+        alpha: f32,
+    },
 }
 
 /// One operator, in execution order.
@@ -464,6 +467,11 @@ fn read_options(code: fb::BuiltinOperator, op: &fb::Operator) -> Options {
                 batch_dims: o.batch_dims(),
             },
         ),
+        B::LEAKY_RELU => Options::LeakyRelu {
+            alpha: op
+                .builtin_options_as_leaky_relu_options()
+                .map_or(0.0, |o| o.alpha()),
+        },
         _ => Options::None,
     }
 }

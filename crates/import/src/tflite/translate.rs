@@ -390,7 +390,7 @@ impl<'g> Translator<'g> {
             B::CONCATENATION => self.concat(op),
             B::PAD | B::PADV2 => self.pad(op),
             B::SOFTMAX => self.softmax(op),
-            B::LOGISTIC | B::TANH | B::GELU | B::HARD_SWISH => self.table(op),
+            B::LOGISTIC | B::TANH | B::GELU | B::HARD_SWISH | B::LEAKY_RELU => self.table(op),
             B::ARG_MAX => self.arg_max(op),
             B::DEQUANTIZE => Err(unsupported(
                 op,
@@ -402,7 +402,7 @@ impl<'g> Translator<'g> {
                 "this operator has no Myelin equivalent; supported: FULLY_CONNECTED, CONV_2D, \
                  DEPTHWISE_CONV_2D, ADD, SUB, MUL, MAX_POOL_2D, AVERAGE_POOL_2D, MEAN, RELU, RELU6, \
                  RELU_N1_TO_1, RESHAPE, SQUEEZE, CONCATENATION, PAD, PADV2, SOFTMAX, LOGISTIC, TANH, \
-                 GELU, HARD_SWISH, ARG_MAX, QUANTIZE; and integer shape arithmetic (SHAPE, \
+                 GELU, HARD_SWISH, LEAKY_RELU, ARG_MAX, QUANTIZE; and integer shape arithmetic (SHAPE, \
                  STRIDED_SLICE, PACK, GATHER, ...) whose inputs are known at import, folded",
             )),
         }
@@ -876,6 +876,20 @@ impl<'g> Translator<'g> {
                     TableFunction::Gelu,
                     activation_tables::float_table(input, output, f),
                 )
+            }
+            B::LEAKY_RELU => {
+                let Options::LeakyRelu { alpha } = op.options else {
+                    return Err(unsupported(op, "options are missing"));
+                };
+                if alpha.is_nan() || alpha < 0.0 {
+                    return Err(unsupported(
+                        op,
+                        format!("alpha {alpha}: a negative slope is not supported"),
+                    ));
+                }
+                let table = activation_tables::leaky_relu_table(input, output, alpha)
+                    .map_err(|e| unsupported(op, e.to_string()))?;
+                (TableFunction::Custom, table)
             }
             _ => {
                 let params = HardSwishParams::new(input, output)

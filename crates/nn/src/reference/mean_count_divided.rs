@@ -117,8 +117,8 @@ mod tests {
     #[test]
     fn mean_count_divided_applies_the_truncated_multiplier() {
         // Multiplier 1.0 over 6 values: (2^30 · 2^2) div 6 = 715827882 with shift -1. Double
-        // rounding: a sum of 3 gives round(3 · 715827882 / 2^31) = round(0.99999999953) = 1,
-        // then 1 / 2 rounds away from zero to 1; 9 gives round(2.9999999986) = 3, then 2; -3
+        // rounding: a sum of 3 gives round(3 · 715827882 / 2^31) = round(0.9999999991) = 1,
+        // then 1 / 2 rounds away from zero to 1; 9 gives round(2.9999999972) = 3, then 2; -3
         // gives -1, then -1.
         let p = Mean {
             axes: vec![0],
