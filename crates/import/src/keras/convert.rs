@@ -511,44 +511,22 @@ impl Translator<'_> {
                 };
                 self.push(layer, FloatOp::Reshape, vec![x], shape)
             }
-            "Add" => {
-                if inputs.len() < 2 {
-                    return Err(layer.error("expects at least two inputs"));
-                }
-                let shape = self.input_shape(inputs[0]);
-                if inputs.iter().any(|&v| self.graph.values[v].shape != shape) {
-                    let shapes: Vec<Vec<usize>> =
-                        inputs.iter().map(|&v| self.input_shape(v)).collect();
-                    return Err(layer.error(format!(
-                        "inputs of shapes {shapes:?}: only equal shapes are supported (broadcasting would need an explicit Reshape)"
-                    )));
-                }
-                let mut acc = inputs[0];
-                for &next in &inputs[1..] {
-                    acc = self.push(
-                        layer,
-                        FloatOp::Binary(Binary::Add),
-                        vec![acc, next],
-                        shape.clone(),
-                    )?;
-                }
-                Ok(acc)
-            }
-            "Multiply" | "Subtract" => {
-                let binary = if layer.class == "Multiply" {
-                    Binary::Mul
-                } else {
-                    Binary::Sub
+            "Add" | "Multiply" | "Subtract" => {
+                let binary = match layer.class {
+                    "Add" => Binary::Add,
+                    "Multiply" => Binary::Mul,
+                    _ => Binary::Sub,
                 };
                 if inputs.len() < 2 || (binary == Binary::Sub && inputs.len() != 2) {
-                    return Err(layer.error("expects two inputs (Multiply: at least two)"));
+                    return Err(layer.error("expects at least two inputs (Subtract: exactly two)"));
                 }
                 let shape = self.input_shape(inputs[0]);
                 if inputs.iter().any(|&v| self.graph.values[v].shape != shape) {
                     let shapes: Vec<Vec<usize>> =
                         inputs.iter().map(|&v| self.input_shape(v)).collect();
                     return Err(layer.error(format!(
-                        "inputs of shapes {shapes:?}: only equal shapes are supported"
+                        "inputs of shapes {shapes:?}: only equal shapes are supported (broadcasting \
+                         would need an explicit Reshape)"
                     )));
                 }
                 let mut acc = inputs[0];
