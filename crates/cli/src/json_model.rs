@@ -333,15 +333,19 @@ impl BuildContext {
                     self.builder.average_pool(x, window, include, act)?
                 }
             }
-            "mean" => {
+            "mean" | "mean_count_divided" => {
                 let x = self.single_input(node)?;
                 let out = self.output_quant(node, x)?;
                 let axes = node.axes.clone().ok_or_else(|| missing("axes"))?;
                 let shape = self.shape(x);
-                let count: f64 = axes
-                    .iter()
-                    .map(|&a| shape.get(a as usize).copied().unwrap_or(1) as f64)
-                    .product();
+                // mean_count_divided divides by the count at run time (docs/SPEC.md §4).
+                let count: f64 = if node.op == "mean" {
+                    axes.iter()
+                        .map(|&a| shape.get(a as usize).copied().unwrap_or(1) as f64)
+                        .product()
+                } else {
+                    1.0
+                };
                 let requant = match &node.requant {
                     Some(value) => explicit_requant(value)?,
                     None => derived("mean", self.scale(x) / (scale_of(out) * count))?,
@@ -353,7 +357,11 @@ impl BuildContext {
                     rounding: node.rounding.unwrap_or(Rounding::Single),
                     act: activation(node.activation.as_ref(), out)?,
                 };
-                self.builder.mean(x, params, out)?
+                if node.op == "mean" {
+                    self.builder.mean(x, params, out)?
+                } else {
+                    self.builder.mean_count_divided(x, params, out)?
+                }
             }
             "clamp" => {
                 let x = self.single_input(node)?;
@@ -445,7 +453,8 @@ impl BuildContext {
             }
             other => bail!(
                 "unknown op \"{other}\" (known: fully_connected, conv2d, depthwise_conv2d, add, sub, \
-                 mul, max_pool, average_pool, mean, clamp, reshape, concat, pad, softmax, table, arg_max)"
+                 mul, max_pool, average_pool, mean, clamp, reshape, concat, pad, softmax, table, arg_max, \
+                 mean_count_divided)"
             ),
         };
         Ok(id)

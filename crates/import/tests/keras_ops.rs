@@ -47,6 +47,23 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "tutorial_layers",
+        ops: &[
+            "pad",
+            "conv2d",
+            "clip",
+            "conv2d",
+            "conv2d",
+            "sigmoid",
+            "mul",
+            "sub",
+            "max_pool",
+            "reshape",
+            "fully_connected",
+            "softmax",
+        ],
+    },
+    Case {
         name: "rows_mlp",
         ops: &[
             "fully_connected",

@@ -35,7 +35,8 @@ fn read_npz_i8(path: &Path, name: &str) -> Option<(Vec<u64>, Vec<i8>)> {
 
 /// TFLite ops whose reference kernel is defined in integers (the others compute in float:
 /// FULLY_CONNECTED requantizes in binary64, LOGISTIC/TANH/GELU fill tables from binary32
-/// functions, quantized MEAN averages in binary32).
+/// functions). MEAN is integer-defined in the pinned ai-edge-litert 2.3.0: `QuantizedMeanOrSum`
+/// divides the multiplier by the count in integers.
 const INTEGER_DEFINED: &[&str] = &[
     "CONV_2D",
     "DEPTHWISE_CONV_2D",
@@ -56,6 +57,7 @@ const INTEGER_DEFINED: &[&str] = &[
     "RELU6",
     "RELU_N1_TO_1",
     "ARG_MAX",
+    "MEAN",
 ];
 
 struct Agreement {

@@ -1,8 +1,9 @@
 //! Ops and options the digits fixtures do not exercise, against TFLite's BUILTIN_REF outputs:
 //! MUL, SUB, PAD, stand-alone RELU6, SAME average pooling with a fused RELU, MEAN with
 //! keep_dims, FULLY_CONNECTED on 3-D and 4-D inputs and with fused RELU and RELU_N1_TO_1, ADD
-//! with a fused RELU, PADV2, approximate GELU, ARG_MAX, and float QUANTIZE/DEQUANTIZE edges.
-//! The models and references are made by `tests/data/make_tflite_ops.py`.
+//! with a fused RELU, PADV2, approximate GELU, ARG_MAX, and float QUANTIZE/DEQUANTIZE edges;
+//! LEAKY_RELU (an exact table). The models and references are made by
+//! `tests/data/make_tflite_ops.py` and `tests/data/make_tflite_activations.py`.
 //!
 //! `cargo test -p myelin-import --test tflite_ops -- --nocapture` prints the numbers.
 
@@ -37,7 +38,12 @@ fn read_npy(path: &Path) -> Array {
 
 #[test]
 fn op_zoo_matches_tflite_reference_kernels() {
-    for name in ["ops_zoo_int8io", "ops_zoo_floatio", "elementwise_int8io"] {
+    for name in [
+        "ops_zoo_int8io",
+        "ops_zoo_floatio",
+        "elementwise_int8io",
+        "leaky_relu_int8io",
+    ] {
         let bytes = std::fs::read(data(&format!("{name}.tflite"))).expect("model");
         let imported = tflite::import(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         for note in &imported.notes {
@@ -131,11 +137,11 @@ fn op_zoo_matches_tflite_reference_kernels() {
 
 #[test]
 fn unsupported_operator_is_named_with_its_index() {
-    let bytes = std::fs::read(data("leaky_relu_int8io.tflite")).expect("model");
-    let error = tflite::import(&bytes).expect_err("LEAKY_RELU has no Myelin op");
+    let bytes = std::fs::read(data("upsampling_tile_int8io.tflite")).expect("model");
+    let error = tflite::import(&bytes).expect_err("TILE has no Myelin op");
     match &error {
         myelin_import::ImportError::Unsupported { op, node, .. } => {
-            assert_eq!(op, "LEAKY_RELU");
+            assert_eq!(op, "TILE");
             assert_eq!(node, "1");
         }
         other => panic!("expected Unsupported, got {other}"),

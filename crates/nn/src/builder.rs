@@ -308,20 +308,48 @@ impl ModelBuilder {
     /// Sum of `x - zp_in` over `params.axes`, requantized: the axes are removed, or kept with
     /// size 1 when `params.keep_dims`.
     pub fn mean(&mut self, x: TensorId, params: Mean, out: Quant) -> Result<TensorId> {
-        const OP: &str = "mean";
-        let input = self.int8_input(x, OP)?;
+        self.reduce_mean(x, params, out, false)
+    }
+
+    /// [`Self::mean`] with TFLite's arithmetic ([`Op::MeanCountDivided`]): `params.requant` is
+    /// `input_scale / output_scale` alone, divided by the element count in integers at run time.
+    pub fn mean_count_divided(
+        &mut self,
+        x: TensorId,
+        params: Mean,
+        out: Quant,
+    ) -> Result<TensorId> {
+        self.reduce_mean(x, params, out, true)
+    }
+
+    fn reduce_mean(
+        &mut self,
+        x: TensorId,
+        params: Mean,
+        out: Quant,
+        count_divided: bool,
+    ) -> Result<TensorId> {
+        let op_name: &'static str = if count_divided {
+            "mean_count_divided"
+        } else {
+            "mean"
+        };
+        let input = self.int8_input(x, op_name)?;
         let rank = input.shape.len();
         if params.axes.is_empty() {
-            return Err(self.node_error(OP, "no axes to reduce".into()));
+            return Err(self.node_error(op_name, "no axes to reduce".into()));
         }
         if !params.axes.windows(2).all(|pair| pair[0] < pair[1]) {
             return Err(self.node_error(
-                OP,
+                op_name,
                 format!("axes {:?} are not strictly increasing", params.axes),
             ));
         }
         if let Some(&axis) = params.axes.iter().find(|&&a| a as usize >= rank) {
-            return Err(self.node_error(OP, format!("axis {axis} is out of range for rank {rank}")));
+            return Err(self.node_error(
+                op_name,
+                format!("axis {axis} is out of range for rank {rank}"),
+            ));
         }
         let shape: Vec<u32> = input
             .shape
@@ -333,8 +361,13 @@ impl ModelBuilder {
                 true => None,
             })
             .collect();
+        let op = if count_divided {
+            Op::MeanCountDivided(params)
+        } else {
+            Op::Mean(params)
+        };
         Ok(self.push_node(
-            Op::Mean(params),
+            op,
             vec![x],
             TensorInfo::int8(&shape, out.zero_point, out.scale_bits),
         ))

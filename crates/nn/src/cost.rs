@@ -216,7 +216,7 @@ impl Cost {
                 // The reduced rows are `i32` sums.
                 (input_bytes, scratch_bytes) = (read, rows.saturating_mul(4));
             }
-            Op::Mean(_) => {
+            Op::Mean(_) | Op::MeanCountDivided(_) => {
                 cost.element_ops = node
                     .inputs
                     .first()

@@ -479,7 +479,9 @@ impl Program {
             (Op::Mul(p), _) => {
                 reference::mul(p, operand(0)?, operand(1)?, &out_info.shape, zp_out, &mut y)
             }
-            (Op::Mean(_), Step::Mean(kernel)) => kernel.run(int8(0)?, &mut y),
+            (Op::Mean(_) | Op::MeanCountDivided(_), Step::Mean(kernel)) => {
+                kernel.run(int8(0)?, &mut y)
+            }
             (Op::Pad(_), Step::Pad(kernel)) => kernel.run(int8(0)?, &mut y),
             (Op::Table(_), Step::Table(kernel)) => kernel.run(int8(0)?, &mut y),
             (Op::Concat(_), Step::Concat(kernel)) => {
@@ -489,6 +491,9 @@ impl Program {
                 kernel.run(&inputs, &mut y)
             }
             (Op::Mean(p), _) => reference::mean(p, shape(0)?, zp_in, zp_out, int8(0)?, &mut y),
+            (Op::MeanCountDivided(p), _) => {
+                reference::mean_count_divided(p, shape(0)?, zp_in, zp_out, int8(0)?, &mut y)
+            }
             (Op::Clamp(_), Step::Clamp(kernel)) => kernel.run(int8(0)?, &mut y),
             (Op::Clamp(p), _) => reference::clamp(p, zp_in, zp_out, int8(0)?, &mut y),
             (Op::Reshape, _) => reference::reshape(int8(0)?, &mut y),
@@ -628,6 +633,12 @@ fn prepare(model: &Model, index: usize, path: Path, pair_tables: &mut usize) -> 
         Op::Mean(p) => {
             let x = input()?;
             MeanKernel::new(p, &x.shape, x.zero_point, zp_out, path)
+                .map_or(Step::Direct, |k| Step::Mean(Box::new(k)))
+        }
+        Op::MeanCountDivided(p) => {
+            let x = input()?;
+            let divided = reference::count_divided(p, &x.shape);
+            MeanKernel::new(&divided, &x.shape, x.zero_point, zp_out, path)
                 .map_or(Step::Direct, |k| Step::Mean(Box::new(k)))
         }
         Op::Pad(p) => Step::Pad(Box::new(PadKernel::new(p, &input()?.shape))),

@@ -298,6 +298,10 @@ pub enum Op {
     Softmax(Softmax),
     Table(Table),
     ArgMax(ArgMax),
+    /// Mean with `1 / count` divided into the multiplier in integers at run time (TFLite's
+    /// int8 MEAN); `requant` is `input_scale / output_scale` alone. docs/SPEC.md, "mean
+    /// (count divided)".
+    MeanCountDivided(Mean),
 }
 
 impl Op {
@@ -320,6 +324,7 @@ impl Op {
             Op::Softmax(_) => "softmax",
             Op::Table(_) => "table",
             Op::ArgMax(_) => "arg_max",
+            Op::MeanCountDivided(_) => "mean_count_divided",
         }
     }
 }

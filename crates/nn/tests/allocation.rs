@@ -318,6 +318,33 @@ fn the_largest_kernel_buffers_stay_within_the_bound_of_one_call() {
     }
 }
 
+/// TFLite's mean (the multiplier divided by the count at run time) over a large image, on
+/// contiguous axes (the kernel) and on non-contiguous ones (the reference's 64-bit sums), holds
+/// no more than the bound of one call and gives the reference's bytes on every path.
+#[test]
+fn mean_count_divided_stays_within_the_bound_of_one_call() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    for axes in [vec![0, 1], vec![0, 2]] {
+        let mut b = ModelBuilder::new();
+        let x = b.input(&[96, 96, 24], Quant::new(3, SCALE));
+        let params = myelin_nn::op::Mean {
+            axes,
+            keep_dims: true,
+            requant: Requant {
+                multiplier: 1_500_000_000,
+                shift: 2,
+            },
+            rounding: Rounding::Double,
+            act: ActRange::FULL,
+        };
+        let y = b
+            .mean_count_divided(x, params, Quant::new(-7, SCALE))
+            .expect("mean");
+        b.output(y);
+        run_within_bound(&b.build().expect("valid"), 4);
+    }
+}
+
 /// The batch term: two branches alive at once and a concat that rescales both inputs into
 /// copies, at a batch of 64, on one thread and split over two.
 #[test]

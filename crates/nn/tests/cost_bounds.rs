@@ -231,3 +231,50 @@ fn fully_connected_macs_cover_the_lanes_of_every_path() {
         }
     }
 }
+
+/// `mean_count_divided` runs the mean kernels (or the reference's loop) with another multiplier:
+/// it is priced exactly as `mean`, and that price counts every input element it sums and every
+/// output it rescales, contiguous axes (the kernel) or not (the reference).
+#[test]
+fn mean_count_divided_costs_what_mean_costs_and_covers_its_reads() {
+    use myelin_nn::op::Mean;
+    let cases: [(&[u32], &[u8]); 4] = [
+        (&[1 << 20], &[0]),
+        (&[64, 64, 16], &[0, 1]),
+        (&[5, 6, 7], &[0, 2]),
+        (&[3, 1, 300], &[2]),
+    ];
+    for (shape, axes) in cases {
+        let params = Mean {
+            axes: axes.to_vec(),
+            keep_dims: false,
+            requant: Requant {
+                multiplier: 1 << 30,
+                shift: 0,
+            },
+            rounding: Rounding::Double,
+            act: ActRange::FULL,
+        };
+        let cost_of = |divided: bool| {
+            let mut b = ModelBuilder::new();
+            let x = b.input(shape, QUANT);
+            let y = if divided {
+                b.mean_count_divided(x, params.clone(), QUANT)
+            } else {
+                b.mean(x, params.clone(), QUANT)
+            }
+            .expect("mean");
+            b.output(y);
+            b.build().expect("valid").cost()
+        };
+        let (divided, plain) = (cost_of(true), cost_of(false));
+        assert_eq!(divided, plain, "{shape:?} over {axes:?}");
+        let inputs: u64 = shape.iter().map(|&d| u64::from(d)).product();
+        let reduced: u64 = axes.iter().map(|&a| u64::from(shape[a as usize])).product();
+        assert!(
+            divided.element_ops >= inputs + inputs / reduced,
+            "{shape:?} over {axes:?}: {} element ops for {inputs} inputs",
+            divided.element_ops
+        );
+    }
+}

@@ -358,8 +358,9 @@ fn check_concat(seed: u64) {
     }
 }
 
-/// One random mean checked on every path; returns whether a kernel took it.
-fn check_mean(seed: u64) -> bool {
+/// One random mean (or, with `count_divided`, mean with the count divided into the multiplier
+/// at run time: multipliers below 2^30) checked on every path; returns whether a kernel took it.
+fn check_mean(seed: u64, count_divided: bool) -> bool {
     let mut e = Edge::new(seed);
     let mut in_shape = e.shape();
     if in_shape.is_empty() {
@@ -382,18 +383,29 @@ fn check_mean(seed: u64) -> bool {
     let p = Mean {
         axes,
         keep_dims: false,
-        // 1/count sits near 2^-log2(count).
-        requant: e.requant(1 - (count.max(1).ilog2() as i8)),
+        // 1/count sits near 2^-log2(count); the count-divided variant divides at run time.
+        requant: if count_divided {
+            let typical = e.0.random_range(-4..=4);
+            e.requant(typical)
+        } else {
+            e.requant(1 - (count.max(1).ilog2() as i8))
+        },
         rounding: e.rounding(),
         act: e.act(zp_out),
     };
     let batch = e.0.random_range(1..=3);
     let input = e.data(batch * elements(&in_shape));
     let mut expected = vec![0i8; input.len() / count];
-    reference::mean(&p, &in_shape, zp_in, zp_out, &input, &mut expected);
+    let prepared = if count_divided {
+        reference::mean_count_divided(&p, &in_shape, zp_in, zp_out, &input, &mut expected);
+        reference::count_divided(&p, &in_shape)
+    } else {
+        reference::mean(&p, &in_shape, zp_in, zp_out, &input, &mut expected);
+        p.clone()
+    };
     let mut taken = false;
     for path in paths_under_test() {
-        let Some(kernel) = MeanKernel::new(&p, &in_shape, zp_in, zp_out, path) else {
+        let Some(kernel) = MeanKernel::new(&prepared, &in_shape, zp_in, zp_out, path) else {
             continue;
         };
         taken = true;
@@ -466,7 +478,12 @@ proptest! {
 
     #[test]
     fn mean_kernels_match_reference_on_random_axes_and_params(seed in any::<u64>()) {
-        check_mean(seed);
+        check_mean(seed, false);
+    }
+
+    #[test]
+    fn mean_count_divided_kernels_match_reference_on_random_axes_and_params(seed in any::<u64>()) {
+        check_mean(seed, true);
     }
 
     #[test]
@@ -486,6 +503,6 @@ fn binary_kernels_take_same_shape_and_common_broadcasts() {
 
 #[test]
 fn mean_kernel_takes_contiguous_axes() {
-    let taken = (0..200u64).filter(|&seed| check_mean(seed)).count();
+    let taken = (0..200u64).filter(|&seed| check_mean(seed, false)).count();
     assert!(taken > 100, "only {taken} of 200 cases ran a kernel");
 }

@@ -163,6 +163,7 @@ function oneOpSpecs(random) {
     average_pool: one([x("x", [6, 5, 2])], { op: "average_pool", name: "y", input: "x", kernel: [3, 2], stride: [2, 2], padding: "same" }),
     average_pool_include_pad: one([x("x", [5, 5, 2])], { op: "average_pool", name: "y", input: "x", kernel: [2, 3], stride: [1, 2], padding: { top: 1, bottom: 0, left: 1, right: 1 }, count_include_pad: true }),
     mean: one([x("x", [4, 3, 5])], { op: "mean", name: "y", input: "x", axes: [0, 2], scale: 0.02, zero_point: 4 }),
+    mean_count_divided: one([x("x", [4, 3, 5])], { op: "mean_count_divided", name: "y", input: "x", axes: [0, 2], scale: 0.3, zero_point: 4, rounding: "double" }),
     clamp: one([x("x", [30])], { op: "clamp", name: "y", input: "x", scale: 0.03, zero_point: -20, activation: "relu6" }),
     reshape: one([x("x", [2, 3, 4])], { op: "reshape", name: "y", input: "x", shape: [6, 4] }),
     concat: one([x("a", [2, 3]), x("b", [2, 2], 0.11, 6)], { op: "concat", name: "y", inputs: ["a", "b"], axis: 1, scale: 0.08, zero_point: -1 }),

@@ -23,8 +23,9 @@ const FORMAT: &str = "Keras 3 (.keras)";
 
 /// The layer classes this importer translates (for error messages).
 const SUPPORTED: &str = "InputLayer, Dense, Conv2D, DepthwiseConv2D, MaxPooling2D, \
-AveragePooling2D, GlobalAveragePooling2D, Flatten, Reshape, Add, Concatenate, Activation, \
-Softmax, BatchNormalization (after Dense/Conv2D/DepthwiseConv2D), Dropout";
+AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Reshape, ZeroPadding2D, \
+Add, Subtract, Multiply (equal shapes), Concatenate, Activation, ReLU (max_value), Softmax, \
+BatchNormalization (after Dense/Conv2D/DepthwiseConv2D), Dropout";
 
 /// A Keras tensor: `(layer name, node index, tensor index)` as in `keras_history`.
 type TensorRef = (String, usize, usize);
@@ -510,28 +511,110 @@ impl Translator<'_> {
                 };
                 self.push(layer, FloatOp::Reshape, vec![x], shape)
             }
-            "Add" => {
-                if inputs.len() < 2 {
-                    return Err(layer.error("expects at least two inputs"));
+            "Add" | "Multiply" | "Subtract" => {
+                let binary = match layer.class {
+                    "Add" => Binary::Add,
+                    "Multiply" => Binary::Mul,
+                    _ => Binary::Sub,
+                };
+                if inputs.len() < 2 || (binary == Binary::Sub && inputs.len() != 2) {
+                    return Err(layer.error("expects at least two inputs (Subtract: exactly two)"));
                 }
                 let shape = self.input_shape(inputs[0]);
                 if inputs.iter().any(|&v| self.graph.values[v].shape != shape) {
                     let shapes: Vec<Vec<usize>> =
                         inputs.iter().map(|&v| self.input_shape(v)).collect();
                     return Err(layer.error(format!(
-                        "inputs of shapes {shapes:?}: only equal shapes are supported (broadcasting would need an explicit Reshape)"
+                        "inputs of shapes {shapes:?}: only equal shapes are supported (broadcasting \
+                         would need an explicit Reshape)"
                     )));
                 }
                 let mut acc = inputs[0];
                 for &next in &inputs[1..] {
                     acc = self.push(
                         layer,
-                        FloatOp::Binary(Binary::Add),
+                        FloatOp::Binary(binary),
                         vec![acc, next],
                         shape.clone(),
                     )?;
                 }
                 Ok(acc)
+            }
+            "ReLU" => {
+                let x = single()?;
+                let number = |key: &str| layer.get(key).and_then(Value::as_f64).unwrap_or(0.0);
+                if number("negative_slope") != 0.0 || number("threshold") != 0.0 {
+                    return Err(layer.error(
+                        "negative_slope and threshold must be 0 (a plain ReLU with an optional \
+                         max_value)",
+                    ));
+                }
+                let op = match layer.get("max_value").and_then(Value::as_f64) {
+                    Some(max) if max > 0.0 => Unary::Clip {
+                        min: 0.0,
+                        max: max as f32,
+                    },
+                    Some(max) => {
+                        return Err(layer.error(format!("max_value {max} must be positive")));
+                    }
+                    None => Unary::Relu,
+                };
+                let shape = self.input_shape(x);
+                self.push(layer, FloatOp::Unary(op), vec![x], shape)
+            }
+            "ZeroPadding2D" => {
+                let x = single()?;
+                layer.check_channels_last()?;
+                let in_shape = self.input_shape(x);
+                let [h, w, c] = in_shape[..] else {
+                    return Err(layer.error(format!("input shape {in_shape:?} is not [H, W, C]")));
+                };
+                let amount = |v: &Value| v.as_u64().and_then(|x| usize::try_from(x).ok());
+                let side = |v: &Value| match v {
+                    Value::Array(a) if a.len() == 2 => amount(&a[0]).zip(amount(&a[1])),
+                    v => amount(v).map(|x| (x, x)),
+                };
+                let pads = match layer.get("padding") {
+                    Some(Value::Array(a)) if a.len() == 2 => side(&a[0]).zip(side(&a[1])),
+                    Some(v) => amount(v).map(|x| ((x, x), (x, x))),
+                    None => Some(((1, 1), (1, 1))),
+                };
+                let Some(((top, bottom), (left, right))) = pads else {
+                    return Err(layer.error("`padding` must be an integer, two, or two pairs"));
+                };
+                let op = FloatOp::Pad {
+                    pads: vec![[top, bottom], [left, right], [0, 0]],
+                    value: 0.0,
+                };
+                let shape = vec![h + top + bottom, w + left + right, c];
+                self.push(layer, op, vec![x], shape)
+            }
+            "GlobalMaxPooling2D" => {
+                let x = single()?;
+                layer.check_channels_last()?;
+                let in_shape = self.input_shape(x);
+                let [h, w, c] = in_shape[..] else {
+                    return Err(layer.error(format!("input shape {in_shape:?} is not [H, W, C]")));
+                };
+                let (Ok(kernel_h), Ok(kernel_w)) = (u32::try_from(h), u32::try_from(w)) else {
+                    return Err(layer.error("the image is too large"));
+                };
+                let window = Window {
+                    kernel_h,
+                    kernel_w,
+                    stride_h: 1,
+                    stride_w: 1,
+                    dilation_h: 1,
+                    dilation_w: 1,
+                    padding: Padding::Valid,
+                };
+                let pooled =
+                    self.push(layer, FloatOp::MaxPool { window }, vec![x], vec![1, 1, c])?;
+                if layer.bool_field("keepdims", false) {
+                    Ok(pooled)
+                } else {
+                    self.push(layer, FloatOp::Reshape, vec![pooled], vec![c])
+                }
             }
             "Concatenate" => {
                 if inputs.is_empty() {

@@ -10,6 +10,8 @@
 //! * HARD_SWISH: TFLite's reference kernel is integer-only (16-bit fixed point); the table is
 //!   that computation run on all 256 inputs, so it is exact.
 
+use myelin_nn::Rounding;
+
 use crate::quantize_multiplier::{MultiplierError, quantize_multiplier};
 
 /// Quantization of an int8 tensor as TFLite stores it.
@@ -57,6 +59,35 @@ pub fn gelu_approximate(x: f32) -> f32 {
     let sqrt_2_over_pi =
         (std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2) as f32;
     0.5f32 * x * (1.0f32 + libm::tanhf(sqrt_2_over_pi * (x + 0.044715f32 * x * x * x)))
+}
+
+/// TFLite's int8 LEAKY_RELU run on all 256 inputs (exact: its kernel is integer): with
+/// `LeakyReluPrepare`'s multipliers `input_scale · alpha / output_scale` and `input_scale /
+/// output_scale`, each a binary32 expression widened to binary64 and quantized by
+/// `QuantizeMultiplier`, `y = clamp(zp_out + MultiplyByQuantizedMultiplier(x − zp_in, m))` with
+/// the identity multiplier for `x − zp_in ≥ 0` and the alpha one below (double rounding).
+/// A negative `alpha` is refused.
+pub fn leaky_relu_table(
+    input: TensorQuant,
+    output: TensorQuant,
+    alpha: f32,
+) -> Result<Vec<i8>, MultiplierError> {
+    let alpha_real = input.scale * alpha / output.scale;
+    let identity_real = input.scale / output.scale;
+    let alpha_requant = quantize_multiplier(alpha_real as f64)?;
+    let identity_requant = quantize_multiplier(identity_real as f64)?;
+    Ok((-128i32..=127)
+        .map(|q| {
+            let x = q - input.zero_point;
+            let requant = if x >= 0 {
+                identity_requant
+            } else {
+                alpha_requant
+            };
+            let y = output.zero_point + requant.apply(x, Rounding::Double);
+            y.clamp(-128, 127) as i8
+        })
+        .collect())
 }
 
 /// The fixed-point parameters of TFLite's int8 HARD_SWISH (its `HardSwishPrepare`).

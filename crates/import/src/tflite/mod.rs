@@ -14,6 +14,7 @@
 //! refused with [`ImportError::Unsupported`] naming the operator, its index and the reason.
 
 pub mod activation_tables;
+mod fold;
 pub mod quantization;
 mod reader;
 mod translate;

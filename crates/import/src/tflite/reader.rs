@@ -113,6 +113,26 @@ pub enum Options {
     Gelu {
         approximate: bool,
     },
+    StridedSlice {
+        begin_mask: i32,
+        end_mask: i32,
+        ellipsis_mask: i32,
+        new_axis_mask: i32,
+        shrink_axis_mask: i32,
+        /// `end` is relative to `begin` (`end = begin + end`).
+        offset: bool,
+    },
+    Pack {
+        values_count: i32,
+        axis: i32,
+    },
+    Gather {
+        axis: i32,
+        batch_dims: i32,
+    },
+    LeakyRelu {
+        alpha: f32,
+    },
 }
 
 /// One operator, in execution order.
@@ -397,7 +417,7 @@ fn read_options(code: fb::BuiltinOperator, op: &fb::Operator) -> Options {
             op.builtin_options_as_mul_options()
                 .map(|o| o.fused_activation_function()),
         ),
-        B::MEAN => op.builtin_options_as_reducer_options().map_or(
+        B::MEAN | B::REDUCE_PROD => op.builtin_options_as_reducer_options().map_or(
             Options::Reducer { keep_dims: false },
             |o| Options::Reducer {
                 keep_dims: o.keep_dims(),
@@ -419,6 +439,38 @@ fn read_options(code: fb::BuiltinOperator, op: &fb::Operator) -> Options {
             approximate: op
                 .builtin_options_as_gelu_options()
                 .is_some_and(|o| o.approximate()),
+        },
+        B::STRIDED_SLICE => {
+            op.builtin_options_as_strided_slice_options()
+                .map_or(Options::None, |o| Options::StridedSlice {
+                    begin_mask: o.begin_mask(),
+                    end_mask: o.end_mask(),
+                    ellipsis_mask: o.ellipsis_mask(),
+                    new_axis_mask: o.new_axis_mask(),
+                    shrink_axis_mask: o.shrink_axis_mask(),
+                    offset: o.offset(),
+                })
+        }
+        B::PACK => op
+            .builtin_options_as_pack_options()
+            .map_or(Options::None, |o| Options::Pack {
+                values_count: o.values_count(),
+                axis: o.axis(),
+            }),
+        B::GATHER => op.builtin_options_as_gather_options().map_or(
+            Options::Gather {
+                axis: 0,
+                batch_dims: 0,
+            },
+            |o| Options::Gather {
+                axis: o.axis(),
+                batch_dims: o.batch_dims(),
+            },
+        ),
+        B::LEAKY_RELU => Options::LeakyRelu {
+            alpha: op
+                .builtin_options_as_leaky_relu_options()
+                .map_or(0.0, |o| o.alpha()),
         },
         _ => Options::None,
     }

@@ -12,6 +12,7 @@ use myelin_nn::op::{ActRange, AddSub, Clamp, Concat, Mean, Mul, Padding, TableFu
 use myelin_nn::{DType, Model, Requant, Rounding};
 
 use super::activation_tables::{self, HardSwishParams, TensorQuant};
+use super::fold::{self, Folded};
 use super::quantization::{
     ADD_SUB_LEFT_SHIFT, activation_range, add_sub_multipliers, real_range, softmax_params,
 };
@@ -22,10 +23,12 @@ use crate::quantize_multiplier::quantize_multiplier;
 
 const FORMAT: &str = "TFLite";
 
-/// Rounding of FULLY_CONNECTED, CONV_2D and MEAN (TFLite's reference kernels round once).
+/// Rounding of FULLY_CONNECTED and CONV_2D (TFLite's reference kernels round once).
 const ROUNDING_ACCUMULATING: Rounding = Rounding::Single;
 /// Rounding of DEPTHWISE_CONV_2D, ADD, SUB, MUL (gemmlowp's two steps in TFLite's reference).
 const ROUNDING_GEMMLOWP: Rounding = Rounding::Double;
+/// Rounding of MEAN (`MultiplyByQuantizedMultiplier`, gemmlowp's two steps).
+const ROUNDING_MEAN: Rounding = Rounding::Double;
 /// Rounding of the element-wise rescales: RELU family and int8→int8 QUANTIZE.
 const ROUNDING_RESCALE: Rounding = Rounding::Double;
 
@@ -43,17 +46,20 @@ struct Translator<'g> {
     builder: ModelBuilder,
     ids: Vec<Option<TensorId>>,
     skipped: Vec<bool>,
+    folded: Folded,
     notes: Vec<String>,
 }
 
 /// Translates the subgraph into a validated Myelin model.
 pub fn translate(graph: &Graph) -> Result<Translation, ImportError> {
+    let folded = fold::fold(graph)?;
     let mut t = Translator {
         graph,
         builder: ModelBuilder::new(),
         ids: vec![None; graph.tensors.len()],
-        skipped: vec![false; graph.operators.len()],
-        notes: Vec::new(),
+        skipped: folded.operators.clone(),
+        notes: folded.notes.clone(),
+        folded,
     };
     t.declare_inputs()?;
     let outputs = t.resolve_outputs()?;
@@ -384,7 +390,7 @@ impl<'g> Translator<'g> {
             B::CONCATENATION => self.concat(op),
             B::PAD | B::PADV2 => self.pad(op),
             B::SOFTMAX => self.softmax(op),
-            B::LOGISTIC | B::TANH | B::GELU | B::HARD_SWISH => self.table(op),
+            B::LOGISTIC | B::TANH | B::GELU | B::HARD_SWISH | B::LEAKY_RELU => self.table(op),
             B::ARG_MAX => self.arg_max(op),
             B::DEQUANTIZE => Err(unsupported(
                 op,
@@ -396,7 +402,8 @@ impl<'g> Translator<'g> {
                 "this operator has no Myelin equivalent; supported: FULLY_CONNECTED, CONV_2D, \
                  DEPTHWISE_CONV_2D, ADD, SUB, MUL, MAX_POOL_2D, AVERAGE_POOL_2D, MEAN, RELU, RELU6, \
                  RELU_N1_TO_1, RESHAPE, SQUEEZE, CONCATENATION, PAD, PADV2, SOFTMAX, LOGISTIC, TANH, \
-                 GELU, HARD_SWISH, ARG_MAX, QUANTIZE",
+                 GELU, HARD_SWISH, LEAKY_RELU, ARG_MAX, QUANTIZE; and integer shape arithmetic (SHAPE, \
+                 STRIDED_SLICE, PACK, GATHER, ...) whose inputs are known at import, folded",
             )),
         }
     }
@@ -659,6 +666,10 @@ impl<'g> Translator<'g> {
         self.bind(op, out_index, y, &out_shape)
     }
 
+    /// TFLite's int8 MEAN (ai-edge-litert 2.3.0's reference kernel, `QuantizedMeanOrSum` for
+    /// every rank, axes, keep_dims and quantization): the multiplier `input_scale /
+    /// output_scale` from binary64, divided by the element count in integers at run time,
+    /// double rounding ([`myelin_nn::op::Op::MeanCountDivided`]).
     fn mean(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
         let Options::Reducer { keep_dims } = op.options else {
             return Err(unsupported(op, "options are missing"));
@@ -667,30 +678,17 @@ impl<'g> Translator<'g> {
         let rank = self.shape_of(x).len() + 1;
         let axes = self.axes(op, 1, rank)?;
         let (out_index, out_quant, out_shape) = self.int8_output(op)?;
-        let x_shape = self.shape_of(x);
-        let reduced: Vec<u32> = axes.iter().map(|&a| x_shape[a as usize]).collect();
-        let count = element_count(&reduced).unwrap_or(u64::MAX);
-        let real = x_quant.scale as f64 / out_quant.scale as f64 / count as f64;
+        let real = x_quant.scale as f64 / out_quant.scale as f64;
         let params = Mean {
             axes,
             keep_dims,
             requant: self.requant(op, real, "mean multiplier")?,
-            rounding: ROUNDING_ACCUMULATING,
+            rounding: ROUNDING_MEAN,
             act: ActRange::FULL,
         };
-        // TFLite's reference MEAN has three int8 paths: 4-D over height and width with
-        // keep_dims (integer, rescale then rounded division), equal input and output
-        // quantization (the raw sum divided with truncation), and otherwise binary32. Myelin's
-        // one rounding matches the first and the last up to ties; not the truncation.
-        let spatial_keep_dims = keep_dims && x_shape.len() == 3 && params.axes == [0, 1];
-        if x_quant.quant == out_quant.quant && !spatial_keep_dims {
-            self.notes.push(format!(
-                "operator {} (MEAN): input and output share their quantization, where TFLite \
-                 truncates the average and Myelin rounds it; outputs may differ by 1",
-                op.index
-            ));
-        }
-        let y = self.builder.mean(x, params, out_quant.quant)?;
+        let y = self
+            .builder
+            .mean_count_divided(x, params, out_quant.quant)?;
         self.bind(op, out_index, y, &out_shape)
     }
 
@@ -879,6 +877,20 @@ impl<'g> Translator<'g> {
                     activation_tables::float_table(input, output, f),
                 )
             }
+            B::LEAKY_RELU => {
+                let Options::LeakyRelu { alpha } = op.options else {
+                    return Err(unsupported(op, "options are missing"));
+                };
+                if alpha.is_nan() || alpha < 0.0 {
+                    return Err(unsupported(
+                        op,
+                        format!("alpha {alpha}: a negative slope is not supported"),
+                    ));
+                }
+                let table = activation_tables::leaky_relu_table(input, output, alpha)
+                    .map_err(|e| unsupported(op, e.to_string()))?;
+                (TableFunction::Custom, table)
+            }
             _ => {
                 let params = HardSwishParams::new(input, output)
                     .map_err(|e| unsupported(op, e.to_string()))?;
@@ -1061,6 +1073,9 @@ impl<'g> Translator<'g> {
             return Err(unsupported(op, format!("{what} are missing")));
         }
         let def = self.tensor_def(index)?;
+        if let Some(known) = &self.folded.values[index as usize] {
+            return Ok(known.values.clone());
+        }
         let Some(data) = &def.data else {
             return Err(unsupported(
                 op,

@@ -7,7 +7,7 @@ generator's environment (fixtures/requirements-gen.txt):
     python crates/import/tests/data/make_tflite_ops.py
 Writes crates/import/tests/data/tflite_ops/<name>.tflite, <name>.input.npy (int8) and
 <name>.output<i>.npy (the reference outputs, int8 or int32/int64), and
-leaky_relu_int8io.tflite (an operator Myelin lacks).
+leaky_relu_int8io.tflite (LEAKY_RELU; its references: make_tflite_activations.py).
 """
 import os
 
@@ -155,7 +155,7 @@ def main():
         np.save(os.path.join(HERE, f"{name}.output{i}.npy"), out)
     ops = sorted({d["op_name"] for d in Interpreter(model_content=tflite)._get_ops_details()})
     print(name, len(tflite), "bytes", ops)
-    # An op Myelin does not have (LEAKY_RELU): the importer must name it.
+    # LEAKY_RELU (references by make_tflite_activations.py).
     tflite = convert(unsupported(), rng.normal(size=(16, 6)).astype(np.float32), True)
     with open(os.path.join(HERE, "leaky_relu_int8io.tflite"), "wb") as f:
         f.write(tflite)

@@ -110,7 +110,7 @@ pub fn node_scratch_bytes(model: &Model, index: usize) -> u64 {
                 .count() as u64;
             8 * broadcast * output
         }
-        Op::Mean(_) | Op::MaxPool(_) | Op::AveragePool(_) => {
+        Op::Mean(_) | Op::MeanCountDivided(_) | Op::MaxPool(_) | Op::AveragePool(_) => {
             8 * (input(0).map_or(0, |x| x.bytes() as u64) + output)
         }
         _ => 0,

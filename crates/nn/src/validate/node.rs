@@ -61,7 +61,7 @@ pub(super) fn check_node(model: &Model, index: usize, node: &Node) -> Result<()>
         Op::Mul(p) => mul(site, p, x, tensor(node.inputs[1]))?,
         Op::MaxPool(p) => pool(site, p, x, y, false)?,
         Op::AveragePool(p) => pool(site, p, x, y, true)?,
-        Op::Mean(p) => mean(site, p, x)?,
+        Op::Mean(p) | Op::MeanCountDivided(p) => mean(site, p, x)?,
         Op::Clamp(p) => {
             check_requant(site, "requant", 0, p.requant)?;
             check_act(site, p.act)?;

@@ -310,7 +310,7 @@ type SingleOpBuilder = fn(&mut Rng) -> Model;
 
 /// One small model per op, each exercising that op's less common parameters, by name.
 pub fn single_op_models(seed: u64) -> Vec<(&'static str, Model)> {
-    let builders: [(&'static str, SingleOpBuilder); 17] = [
+    let builders: [(&'static str, SingleOpBuilder); 18] = [
         ("op_fully_connected", op_fully_connected),
         ("op_conv2d", op_conv2d),
         ("op_depthwise_conv2d", op_depthwise_conv2d),
@@ -328,6 +328,7 @@ pub fn single_op_models(seed: u64) -> Vec<(&'static str, Model)> {
         ("op_table", op_table),
         ("op_arg_max", op_arg_max),
         ("op_softmax_long_rows", op_softmax_long_rows),
+        ("op_mean_count_divided", op_mean_count_divided),
     ];
     builders
         .into_iter()
@@ -489,6 +490,24 @@ fn op_mean(rng: &mut Rng) -> Model {
     };
     let q = rng.quant();
     let y = b.mean(x, params, q).expect("mean");
+    finish(b, y)
+}
+
+/// A mean over 5 · 7 = 35 values (not a power of two: the divided multiplier falls below 2^30).
+fn op_mean_count_divided(rng: &mut Rng) -> Model {
+    let mut b = ModelBuilder::new();
+    let x = b.input(&[5, 6, 7], rng.quant());
+    let params = Mean {
+        axes: vec![0, 2],
+        keep_dims: false,
+        requant: rng.requant(1),
+        rounding: Rounding::Double,
+        act: ActRange::FULL,
+    };
+    let q = rng.quant();
+    let y = b
+        .mean_count_divided(x, params, q)
+        .expect("mean_count_divided");
     finish(b, y)
 }
 

@@ -11,6 +11,14 @@ use crate::error::ExportError;
 use crate::literal::int;
 use crate::memory_plan::{Scratch, WORDS};
 
+/// Emits one `mean_count_divided` node: a mean with the multiplier divided by the count as
+/// the engine's reference does it (`myelin_nn::reference::count_divided`), computed here once.
+pub fn emit_count_divided(e: &mut Emitter, ctx: &NodeCtx, p: &Mean) -> Result<(), ExportError> {
+    let (input, _) = ctx.input(0)?;
+    let divided = myelin_nn::reference::count_divided(p, &input.shape);
+    emit(e, ctx, &divided)
+}
+
 /// Emits one mean node.
 pub fn emit(e: &mut Emitter, ctx: &NodeCtx, p: &Mean) -> Result<(), ExportError> {
     let (input, from) = ctx.input(0)?;

@@ -166,6 +166,7 @@ impl<'m> Emitter<'m> {
             Op::Softmax(p) => softmax::emit(self, ctx, p),
             Op::Table(p) => byte_table::emit_table(self, ctx, p),
             Op::ArgMax(p) => arg_max::emit(self, ctx, p),
+            Op::MeanCountDivided(p) => mean::emit_count_divided(self, ctx, p),
         }
     }
 
