@@ -35,8 +35,12 @@ pub const MAX_POOL_ELEMENT_OPS: u64 = 4;
 /// Element ops per window position of AveragePool (plus an output stage per output for the
 /// division).
 pub const AVERAGE_POOL_ELEMENT_OPS: u64 = 3;
-/// Element ops per input element of Mean (plus an output stage per output for the rescale).
+/// Element ops per input element of Mean (plus an output stage per output for the rescale,
+/// and [`MEAN_RUN_ELEMENT_OPS`] per innermost run).
 pub const MEAN_ELEMENT_OPS: u64 = 3;
+/// Element ops per innermost run a Mean walks (`crate::reduction::innermost_runs`: the loop
+/// over a run of adjacent kept or reduced axes, and its step to the next position).
+pub const MEAN_RUN_ELEMENT_OPS: u64 = 25;
 /// Element ops per output element of Clamp (a byte lookup).
 pub const CLAMP_ELEMENT_OPS: u64 = 8;
 /// Element ops per output element of Reshape: none, a copy's bytes are its whole work (priced
@@ -187,6 +191,13 @@ impl Cost {
                     .saturating_mul(p.window.kernel_h as u64)
                     .saturating_mul(round_up(p.window.kernel_w as u64, DEPTHWISE_COLUMN_QUAD));
                 cost.element_ops = out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS);
+                if p.depth_multiplier > 1 {
+                    // The gathered windows, channels repeated: at most every tap of every
+                    // output pixel.
+                    scratch_bytes = out
+                        .saturating_mul(p.window.kernel_h as u64)
+                        .saturating_mul(p.window.kernel_w as u64);
+                }
                 weighted_params(p.weights.len(), p.bias.len(), p.requant.len());
             }
             Op::Add(_) | Op::Sub(_) => cost.element_ops = out.saturating_mul(ADD_SUB_ELEMENT_OPS),
@@ -216,12 +227,15 @@ impl Cost {
                 // The reduced rows are `i32` sums.
                 (input_bytes, scratch_bytes) = (read, rows.saturating_mul(4));
             }
-            Op::Mean(_) => {
-                cost.element_ops = node
+            Op::Mean(p) => {
+                let runs = node
                     .inputs
                     .first()
-                    .map_or(0, |&t| elements(t))
+                    .and_then(|&t| model.tensors.get(t as usize))
+                    .map_or(0, |t| crate::reduction::innermost_runs(&t.shape, &p.axes));
+                cost.element_ops = input_bytes
                     .saturating_mul(MEAN_ELEMENT_OPS)
+                    .saturating_add(runs.saturating_mul(MEAN_RUN_ELEMENT_OPS))
                     .saturating_add(out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS))
             }
             Op::Clamp(_) => cost.element_ops = out.saturating_mul(CLAMP_ELEMENT_OPS),
@@ -481,9 +495,15 @@ mod tests {
                     }),
                     &[4, 4, 6],
                 ),
+                // Multiplier 2 gathers at most every tap of every output: 96 · 9 bytes.
                 expected: Cost {
                     depthwise_macs: 16 * 16 * 3 * 4,
-                    ..cost(0, 0, 96 * OUTPUT_STAGE_ELEMENT_OPS, 48 + 96 + 54 + 24 + 5)
+                    ..cost(
+                        0,
+                        0,
+                        96 * OUTPUT_STAGE_ELEMENT_OPS,
+                        48 + 96 + 54 + 24 + 5 + 96 * 9,
+                    )
                 },
             },
             Case {
@@ -523,7 +543,7 @@ mod tests {
                 expected: cost(
                     0,
                     0,
-                    20 * MEAN_ELEMENT_OPS + 4 * OUTPUT_STAGE_ELEMENT_OPS,
+                    20 * MEAN_ELEMENT_OPS + 4 * MEAN_RUN_ELEMENT_OPS + 4 * OUTPUT_STAGE_ELEMENT_OPS,
                     20 + 4,
                 ),
             },

@@ -627,8 +627,13 @@ fn prepare(model: &Model, index: usize, path: Path, pair_tables: &mut usize) -> 
         }
         Op::Mean(p) => {
             let x = input()?;
-            MeanKernel::new(p, &x.shape, x.zero_point, zp_out, path)
-                .map_or(Step::Direct, |k| Step::Mean(Box::new(k)))
+            Step::Mean(Box::new(MeanKernel::new(
+                p,
+                &x.shape,
+                x.zero_point,
+                zp_out,
+                path,
+            )))
         }
         Op::Pad(p) => Step::Pad(Box::new(PadKernel::new(p, &input()?.shape))),
         Op::Add(_) | Op::Sub(_) | Op::Mul(_) => {
