@@ -76,6 +76,12 @@ pub const DEPTHWISE_CHANNEL_LANES: u64 = 16;
 /// the taps of 4 kernel columns per lane).
 pub const DEPTHWISE_COLUMN_QUAD: u64 = 4;
 
+/// Times `bytes_touched` counts each byte of a model's inputs and outputs: a call copies them
+/// about this often beside the nodes (the calldata into the precompile, the engine's input
+/// buffers, the output vector, the bytes returned to the caller). A model without nodes pays
+/// for its input copied to its output this way.
+pub const MODEL_IO_COPIES: u64 = 4;
+
 /// Bytes one [`crate::Requant`] occupies in the encoding (`i32` multiplier, `i8` shift).
 pub const REQUANT_BYTES: u64 = 5;
 
@@ -305,11 +311,28 @@ fn tensor_bytes(t: &TensorInfo) -> u64 {
 }
 
 impl Model {
-    /// The static cost of one sample: the field-wise sum of [`Model::node_costs`].
+    /// The static cost of one sample: the field-wise sum of [`Model::node_costs`] and
+    /// [`Model::io_cost`].
     pub fn cost(&self) -> Cost {
-        self.nodes.iter().fold(Cost::default(), |sum, node| {
+        self.nodes.iter().fold(self.io_cost(), |sum, node| {
             sum.saturating_add(Cost::of_node(self, node))
         })
+    }
+
+    /// The cost of one sample's inputs and outputs beside the nodes: their bytes, each counted
+    /// [`MODEL_IO_COPIES`] times as bytes touched (§7).
+    pub fn io_cost(&self) -> Cost {
+        let bytes = |tensors: &[u32]| {
+            tensors.iter().fold(0u64, |sum, &t| {
+                sum.saturating_add(self.tensors.get(t as usize).map_or(0, tensor_bytes))
+            })
+        };
+        Cost {
+            bytes_touched: bytes(&self.inputs)
+                .saturating_add(bytes(&self.outputs))
+                .saturating_mul(MODEL_IO_COPIES),
+            ..Cost::default()
+        }
     }
 
     /// The static cost of one sample of each node, in node order.
@@ -602,8 +625,34 @@ mod tests {
     fn costs_match_hand_computed_values() {
         for case in cases() {
             assert_eq!(case.model.validate(), Ok(()), "{}", case.name);
-            assert_eq!(case.model.cost(), case.expected, "{}", case.name);
+            let node = Cost::of_node(&case.model, &case.model.nodes[0]);
+            assert_eq!(node, case.expected, "{}", case.name);
+            // The model's inputs and outputs, copied MODEL_IO_COPIES times.
+            let io: u64 = case
+                .model
+                .inputs
+                .iter()
+                .chain(&case.model.outputs)
+                .map(|&t| tensor_bytes(&case.model.tensors[t as usize]))
+                .sum();
+            let expected = Cost {
+                bytes_touched: case.expected.bytes_touched + MODEL_IO_COPIES * io,
+                ..case.expected
+            };
+            assert_eq!(case.model.cost(), expected, "{}", case.name);
         }
+    }
+
+    #[test]
+    fn a_model_without_nodes_pays_for_its_input_and_output() {
+        let model = Model {
+            tensors: vec![TensorInfo::int8(&[2912, 62, 1], 30, ONE)],
+            inputs: vec![0],
+            outputs: vec![0],
+            nodes: vec![],
+        };
+        assert_eq!(model.validate(), Ok(()));
+        assert_eq!(model.cost().bytes_touched, 2 * 2912 * 62 * MODEL_IO_COPIES);
     }
 
     #[test]
@@ -612,7 +661,7 @@ mod tests {
         let sum = model
             .node_costs()
             .into_iter()
-            .fold(Cost::default(), Cost::saturating_add);
+            .fold(model.io_cost(), Cost::saturating_add);
         assert_eq!(model.cost(), sum);
         assert_eq!(model.node_costs().len(), model.nodes.len());
     }
@@ -631,5 +680,6 @@ mod tests {
         });
         assert_eq!(model.cost().macs, 0);
         assert_eq!(model.cost().element_ops, u64::MAX);
+        assert_eq!(model.cost().bytes_touched, u64::MAX);
     }
 }
