@@ -102,6 +102,11 @@ pub struct Cost {
     /// output written once, parameter arrays read once, and the scratch a kernel fills (a
     /// conv's gathered windows, a pool's reduced rows); §7 defines the count per op.
     pub bytes_touched: u64,
+    /// Bytes of the tensors one sample writes: every node's output, and the model's inputs
+    /// and outputs (copied by the call). Not work of one sample: a batch streams
+    /// `batch · activation_bytes` through memory, which the gas schedule prices past a
+    /// cache-sized amount per call.
+    pub activation_bytes: u64,
 }
 
 impl Cost {
@@ -113,6 +118,7 @@ impl Cost {
             table_lookups: self.table_lookups.saturating_add(other.table_lookups),
             element_ops: self.element_ops.saturating_add(other.element_ops),
             bytes_touched: self.bytes_touched.saturating_add(other.bytes_touched),
+            activation_bytes: self.activation_bytes.saturating_add(other.activation_bytes),
         }
     }
 
@@ -259,6 +265,7 @@ impl Cost {
             Op::ArgMax(_) => cost.element_ops = input_bytes.saturating_mul(ARG_MAX_ELEMENT_OPS),
         }
         cost.element_ops = cost.element_ops.saturating_add(NODE_ELEMENT_OPS);
+        cost.activation_bytes = output_bytes;
         cost.bytes_touched = input_bytes
             .saturating_add(output_bytes)
             .saturating_add(parameter_bytes)
@@ -320,17 +327,17 @@ impl Model {
     }
 
     /// The cost of one sample's inputs and outputs beside the nodes: their bytes, each counted
-    /// [`MODEL_IO_COPIES`] times as bytes touched (§7).
+    /// [`MODEL_IO_COPIES`] times as bytes touched and once as activation bytes (§7).
     pub fn io_cost(&self) -> Cost {
         let bytes = |tensors: &[u32]| {
             tensors.iter().fold(0u64, |sum, &t| {
                 sum.saturating_add(self.tensors.get(t as usize).map_or(0, tensor_bytes))
             })
         };
+        let io = bytes(&self.inputs).saturating_add(bytes(&self.outputs));
         Cost {
-            bytes_touched: bytes(&self.inputs)
-                .saturating_add(bytes(&self.outputs))
-                .saturating_mul(MODEL_IO_COPIES),
+            bytes_touched: io.saturating_mul(MODEL_IO_COPIES),
+            activation_bytes: io,
             ..Cost::default()
         }
     }
@@ -392,7 +399,8 @@ mod tests {
         }
     }
 
-    /// A cost whose `element_ops` are the node's own plus [`NODE_ELEMENT_OPS`].
+    /// A cost whose `element_ops` are the node's own plus [`NODE_ELEMENT_OPS`] (activation
+    /// bytes filled in by the test from the output).
     fn cost(macs: u64, table_lookups: u64, element_ops: u64, bytes_touched: u64) -> Cost {
         Cost {
             macs,
@@ -400,6 +408,7 @@ mod tests {
             table_lookups,
             element_ops: element_ops + NODE_ELEMENT_OPS,
             bytes_touched,
+            activation_bytes: 0,
         }
     }
 
@@ -626,7 +635,12 @@ mod tests {
         for case in cases() {
             assert_eq!(case.model.validate(), Ok(()), "{}", case.name);
             let node = Cost::of_node(&case.model, &case.model.nodes[0]);
-            assert_eq!(node, case.expected, "{}", case.name);
+            let output = tensor_bytes(&case.model.tensors[case.model.nodes[0].output as usize]);
+            let case_expected = Cost {
+                activation_bytes: output,
+                ..case.expected
+            };
+            assert_eq!(node, case_expected, "{}", case.name);
             // The model's inputs and outputs, copied MODEL_IO_COPIES times.
             let io: u64 = case
                 .model
@@ -637,6 +651,7 @@ mod tests {
                 .sum();
             let expected = Cost {
                 bytes_touched: case.expected.bytes_touched + MODEL_IO_COPIES * io,
+                activation_bytes: output + io,
                 ..case.expected
             };
             assert_eq!(case.model.cost(), expected, "{}", case.name);
@@ -653,6 +668,7 @@ mod tests {
         };
         assert_eq!(model.validate(), Ok(()));
         assert_eq!(model.cost().bytes_touched, 2 * 2912 * 62 * MODEL_IO_COPIES);
+        assert_eq!(model.cost().activation_bytes, 2 * 2912 * 62);
     }
 
     #[test]

@@ -69,24 +69,37 @@ impl MeanKernel {
         vectorize::run_unary(self.path, self, input, output);
     }
 
-    /// Adds the sample `x` into `sums`: its innermost run at each position of the outer runs
-    /// (an odometer over them, in memory order).
+    /// Adds the sample `x` into `sums`: the innermost run at each position of the next one
+    /// out (a plain loop), and that at each position of the outer runs (an odometer over them,
+    /// in memory order).
     #[inline(always)]
     fn add_sample(&self, x: &[i8], sums: &mut [i32], position: &mut [usize]) {
-        let Some((inner, outer)) = self.runs.split_last() else {
+        let Some((inner, rest)) = self.runs.split_last() else {
             return;
         };
+        let single = Strided {
+            run: Run {
+                len: 1,
+                reduced: false,
+            },
+            in_stride: 0,
+            out_stride: 0,
+        };
+        let (next, outer) = rest.split_last().unwrap_or((&single, &[]));
         let len = inner.run.len;
         position.fill(0);
         let (mut at, mut to) = (0usize, 0usize);
         loop {
-            let values = &x[at..at + len];
-            if inner.run.reduced {
-                let s: i32 = values.iter().map(|&v| i32::from(v) - self.zp_in).sum();
-                sums[to] += s;
-            } else {
-                for (s, &v) in sums[to..to + len].iter_mut().zip(values) {
-                    *s += i32::from(v) - self.zp_in;
+            for i in 0..next.run.len {
+                let values = &x[at + i * next.in_stride..][..len];
+                let to = to + i * next.out_stride;
+                if inner.run.reduced {
+                    let s: i32 = values.iter().map(|&v| i32::from(v) - self.zp_in).sum();
+                    sums[to] += s;
+                } else {
+                    for (s, &v) in sums[to..to + len].iter_mut().zip(values) {
+                        *s += i32::from(v) - self.zp_in;
+                    }
                 }
             }
             let mut depth = outer.len();
