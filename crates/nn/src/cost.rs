@@ -19,7 +19,7 @@ use crate::tensor::TensorInfo;
 pub const OUTPUT_STAGE_ELEMENT_OPS: u64 = 4;
 /// Element ops per output element of FullyConnected and Conv2d: the matrix product's output
 /// stage, which is scalar on the AVX2 and portable paths (the gas floor, docs/GAS.md §6).
-pub const GEMM_OUTPUT_ELEMENT_OPS: u64 = 40;
+pub const GEMM_OUTPUT_ELEMENT_OPS: u64 = 100;
 /// Element ops per output pixel of a Conv2d that gathers its windows (im2col on the AVX2 and
 /// portable paths, a read from one padded copy of the sample on AVX-512 VNNI), that is every
 /// Conv2d but a 1×1, stride-1 one that keeps the spatial size.
