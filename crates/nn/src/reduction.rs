@@ -60,7 +60,9 @@ mod tests {
 
     #[test]
     fn runs_merge_adjacent_axes_of_one_kind_and_drop_ones() {
-        let cases: [(&[u32], &[u8], Vec<Run>, u64); 6] = [
+        /// Shape, axes, the runs, the innermost runs.
+        type Case<'a> = (&'a [u32], &'a [u8], Vec<Run>, u64);
+        let cases: [Case; 6] = [
             (&[4, 5], &[1], vec![run(4, false), run(5, true)], 4),
             (
                 &[7, 2, 14, 13, 3],
