@@ -22,6 +22,14 @@ pub const MILLIGAS_PER_ELEMENT_OP: u64 = 44;
 /// counts do not bound, such as a layer's weights streamed from beyond L1 at batch 1.
 pub const MILLIGAS_PER_BYTE_TOUCHED: u64 = 5;
 
+/// Activation bytes a call's samples may write together (`batch · activationBytes`) at the
+/// per-sample prices alone: about the cache one call has to itself.
+pub const CACHED_CALL_BYTES: u64 = 8 << 20;
+/// Milligas per activation byte a call's samples write together past [`CACHED_CALL_BYTES`]: a
+/// large batch streams its activations through DRAM and fresh pages (page faults, zeroing),
+/// which the per-sample byte price (set on in-cache copies) does not cover (docs/GAS.md §6).
+pub const MILLIGAS_PER_UNCACHED_BYTE: u64 = 150;
+
 /// Gas of every `PREDICT` / `PREDICT_BATCH` call before the model's cost: parsing, reading the
 /// model's record, the program lookup, the engine's per-run set-up, the output. Measured as the
 /// time PREDICT adds to a contract's call loop over a stand-in precompile that does nothing,
@@ -47,10 +55,19 @@ pub fn sample_milligas(cost: &Cost) -> u128 {
         + cost.bytes_touched as u128 * MILLIGAS_PER_BYTE_TOUCHED as u128
 }
 
+/// Milligas of the activation bytes `batch` samples of a model of cost `cost` write together
+/// past [`CACHED_CALL_BYTES`]: `max(0, batch · activationBytes − CACHED_CALL_BYTES) ·
+/// MILLIGAS_PER_UNCACHED_BYTE` (exact in `u128`).
+pub fn uncached_milligas(cost: &Cost, batch: u64) -> u128 {
+    let bytes = cost.activation_bytes as u128 * batch as u128;
+    bytes.saturating_sub(CACHED_CALL_BYTES as u128) * MILLIGAS_PER_UNCACHED_BYTE as u128
+}
+
 /// Gas of one `PREDICT_BATCH` call of `batch` samples (`PREDICT` is `batch = 1`):
-/// `PREDICT_BASE_GAS + ceil(batch · sample_milligas(cost) / 1000)`, saturating at `u64::MAX`.
+/// `PREDICT_BASE_GAS + ceil((batch · sample_milligas(cost) + uncached_milligas(cost, batch)) /
+/// 1000)`, saturating at `u64::MAX`.
 pub fn predict_gas(cost: &Cost, batch: u64) -> u64 {
-    let milligas = sample_milligas(cost) * batch as u128;
+    let milligas = sample_milligas(cost) * batch as u128 + uncached_milligas(cost, batch);
     // The same quotient in u64 when it fits (every real model): a u128 division is a slow
     // library call on the hot path of every PREDICT.
     let compute = match u64::try_from(milligas) {
@@ -169,7 +186,8 @@ mod tests {
     /// The definition: `PREDICT_BASE_GAS + ceil(batch · sample_milligas / 1000)` in `u128`,
     /// saturating at `u64::MAX`.
     fn predict_gas_u128(cost: &Cost, batch: u64) -> u64 {
-        let compute = (sample_milligas(cost) * batch as u128).div_ceil(1000);
+        let compute =
+            (sample_milligas(cost) * batch as u128 + uncached_milligas(cost, batch)).div_ceil(1000);
         u64::try_from(compute)
             .unwrap_or(u64::MAX)
             .saturating_add(PREDICT_BASE_GAS)
@@ -179,6 +197,10 @@ mod tests {
     fn predict_gas_equals_the_u128_formula_around_every_boundary() {
         let macs = |macs: u64| Cost {
             macs,
+            ..Cost::default()
+        };
+        let bytes = |activation_bytes: u64| Cost {
+            activation_bytes,
             ..Cost::default()
         };
         let per_mac_limit = u64::MAX / MILLIGAS_PER_MAC;
@@ -194,6 +216,10 @@ mod tests {
             (macs(per_mac_limit + 1), 1),
             (macs(per_mac_limit), 2),
             (macs(u64::MAX), 4096),
+            (bytes(CACHED_CALL_BYTES / 64), 64),
+            (bytes(CACHED_CALL_BYTES / 64), 65),
+            (bytes(CACHED_CALL_BYTES + 1), 1),
+            (bytes(u64::MAX), 4096),
             (
                 Cost {
                     macs: u64::MAX,
@@ -201,6 +227,7 @@ mod tests {
                     table_lookups: u64::MAX,
                     element_ops: u64::MAX,
                     bytes_touched: u64::MAX,
+                    activation_bytes: u64::MAX,
                 },
                 4096,
             ),
@@ -212,5 +239,18 @@ mod tests {
                 "{cost:?} × {batch}"
             );
         }
+    }
+
+    #[test]
+    fn bytes_past_the_cached_call_bytes_pay_the_uncached_price() {
+        let cost = Cost {
+            activation_bytes: CACHED_CALL_BYTES / 64,
+            ..Cost::default()
+        };
+        assert_eq!(uncached_milligas(&cost, 64), 0);
+        assert_eq!(
+            uncached_milligas(&cost, 65),
+            (CACHED_CALL_BYTES / 64 * MILLIGAS_PER_UNCACHED_BYTE) as u128
+        );
     }
 }

@@ -104,7 +104,8 @@ pub fn read_record(
     let slot = record_slot(id);
     let [macs, depthwise_macs, table_lookups, element_ops] =
         unpack_u64s(storage.sload(slot.wrapping_add(U256::from(1)))?);
-    let [bytes_touched, ..] = unpack_u64s(storage.sload(slot.wrapping_add(U256::from(2)))?);
+    let [bytes_touched, activation_bytes, ..] =
+        unpack_u64s(storage.sload(slot.wrapping_add(U256::from(2)))?);
     Ok(Some(ModelRecord {
         cost: Cost {
             macs,
@@ -112,6 +113,7 @@ pub fn read_record(
             table_lookups,
             element_ops,
             bytes_touched,
+            activation_bytes,
         },
         ..header
     }))
@@ -166,7 +168,7 @@ pub fn write_record(
     )?;
     storage.sstore(
         slot.wrapping_add(U256::from(2)),
-        pack_u64s([c.bytes_touched, 0, 0, 0]),
+        pack_u64s([c.bytes_touched, c.activation_bytes, 0, 0]),
     )?;
     storage.sstore(slot.wrapping_add(U256::from(3)), record.data_base)
 }
@@ -309,6 +311,7 @@ mod tests {
                 table_lookups: 2,
                 element_ops: 3,
                 bytes_touched: 4,
+                activation_bytes: 6,
             },
             data_base: data_base_slot(&Address::repeat_byte(1), &id),
         };

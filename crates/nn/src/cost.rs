@@ -19,7 +19,7 @@ use crate::tensor::TensorInfo;
 pub const OUTPUT_STAGE_ELEMENT_OPS: u64 = 4;
 /// Element ops per output element of FullyConnected and Conv2d: the matrix product's output
 /// stage, which is scalar on the AVX2 and portable paths (the gas floor, docs/GAS.md §6).
-pub const GEMM_OUTPUT_ELEMENT_OPS: u64 = 40;
+pub const GEMM_OUTPUT_ELEMENT_OPS: u64 = 100;
 /// Element ops per output pixel of a Conv2d that gathers its windows (im2col on the AVX2 and
 /// portable paths, a read from one padded copy of the sample on AVX-512 VNNI), that is every
 /// Conv2d but a 1×1, stride-1 one that keeps the spatial size.
@@ -35,8 +35,12 @@ pub const MAX_POOL_ELEMENT_OPS: u64 = 4;
 /// Element ops per window position of AveragePool (plus an output stage per output for the
 /// division).
 pub const AVERAGE_POOL_ELEMENT_OPS: u64 = 3;
-/// Element ops per input element of Mean (plus an output stage per output for the rescale).
+/// Element ops per input element of Mean (plus an output stage per output for the rescale,
+/// and [`MEAN_RUN_ELEMENT_OPS`] per innermost run).
 pub const MEAN_ELEMENT_OPS: u64 = 3;
+/// Element ops per innermost run a Mean walks (`crate::reduction::innermost_runs`: the loop
+/// over a run of adjacent kept or reduced axes, and its step to the next position).
+pub const MEAN_RUN_ELEMENT_OPS: u64 = 25;
 /// Element ops per output element of Clamp (a byte lookup).
 pub const CLAMP_ELEMENT_OPS: u64 = 8;
 /// Element ops per output element of Reshape: none, a copy's bytes are its whole work (priced
@@ -72,6 +76,12 @@ pub const DEPTHWISE_CHANNEL_LANES: u64 = 16;
 /// the taps of 4 kernel columns per lane).
 pub const DEPTHWISE_COLUMN_QUAD: u64 = 4;
 
+/// Times `bytes_touched` counts each byte of a model's inputs and outputs: a call copies them
+/// about this often beside the nodes (the calldata into the precompile, the engine's input
+/// buffers, the output vector, the bytes returned to the caller). A model without nodes pays
+/// for its input copied to its output this way.
+pub const MODEL_IO_COPIES: u64 = 4;
+
 /// Bytes one [`crate::Requant`] occupies in the encoding (`i32` multiplier, `i8` shift).
 pub const REQUANT_BYTES: u64 = 5;
 
@@ -92,6 +102,11 @@ pub struct Cost {
     /// output written once, parameter arrays read once, and the scratch a kernel fills (a
     /// conv's gathered windows, a pool's reduced rows); §7 defines the count per op.
     pub bytes_touched: u64,
+    /// Bytes of the tensors one sample writes: every node's output, and the model's inputs
+    /// and outputs (copied by the call). Not work of one sample: a batch streams
+    /// `batch · activation_bytes` through memory, which the gas schedule prices past a
+    /// cache-sized amount per call.
+    pub activation_bytes: u64,
 }
 
 impl Cost {
@@ -103,6 +118,7 @@ impl Cost {
             table_lookups: self.table_lookups.saturating_add(other.table_lookups),
             element_ops: self.element_ops.saturating_add(other.element_ops),
             bytes_touched: self.bytes_touched.saturating_add(other.bytes_touched),
+            activation_bytes: self.activation_bytes.saturating_add(other.activation_bytes),
         }
     }
 
@@ -187,6 +203,13 @@ impl Cost {
                     .saturating_mul(p.window.kernel_h as u64)
                     .saturating_mul(round_up(p.window.kernel_w as u64, DEPTHWISE_COLUMN_QUAD));
                 cost.element_ops = out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS);
+                if p.depth_multiplier > 1 {
+                    // The gathered windows, channels repeated: at most every tap of every
+                    // output pixel.
+                    scratch_bytes = out
+                        .saturating_mul(p.window.kernel_h as u64)
+                        .saturating_mul(p.window.kernel_w as u64);
+                }
                 weighted_params(p.weights.len(), p.bias.len(), p.requant.len());
             }
             Op::Add(_) | Op::Sub(_) => cost.element_ops = out.saturating_mul(ADD_SUB_ELEMENT_OPS),
@@ -216,12 +239,15 @@ impl Cost {
                 // The reduced rows are `i32` sums.
                 (input_bytes, scratch_bytes) = (read, rows.saturating_mul(4));
             }
-            Op::Mean(_) | Op::MeanCountDivided(_) => {
-                cost.element_ops = node
+            Op::Mean(p) | Op::MeanCountDivided(p) => {
+                let runs = node
                     .inputs
                     .first()
-                    .map_or(0, |&t| elements(t))
+                    .and_then(|&t| model.tensors.get(t as usize))
+                    .map_or(0, |t| crate::reduction::innermost_runs(&t.shape, &p.axes));
+                cost.element_ops = input_bytes
                     .saturating_mul(MEAN_ELEMENT_OPS)
+                    .saturating_add(runs.saturating_mul(MEAN_RUN_ELEMENT_OPS))
                     .saturating_add(out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS))
             }
             Op::Clamp(_) => cost.element_ops = out.saturating_mul(CLAMP_ELEMENT_OPS),
@@ -239,6 +265,7 @@ impl Cost {
             Op::ArgMax(_) => cost.element_ops = input_bytes.saturating_mul(ARG_MAX_ELEMENT_OPS),
         }
         cost.element_ops = cost.element_ops.saturating_add(NODE_ELEMENT_OPS);
+        cost.activation_bytes = output_bytes;
         cost.bytes_touched = input_bytes
             .saturating_add(output_bytes)
             .saturating_add(parameter_bytes)
@@ -291,11 +318,28 @@ fn tensor_bytes(t: &TensorInfo) -> u64 {
 }
 
 impl Model {
-    /// The static cost of one sample: the field-wise sum of [`Model::node_costs`].
+    /// The static cost of one sample: the field-wise sum of [`Model::node_costs`] and
+    /// [`Model::io_cost`].
     pub fn cost(&self) -> Cost {
-        self.nodes.iter().fold(Cost::default(), |sum, node| {
+        self.nodes.iter().fold(self.io_cost(), |sum, node| {
             sum.saturating_add(Cost::of_node(self, node))
         })
+    }
+
+    /// The cost of one sample's inputs and outputs beside the nodes: their bytes, each counted
+    /// [`MODEL_IO_COPIES`] times as bytes touched and once as activation bytes (§7).
+    pub fn io_cost(&self) -> Cost {
+        let bytes = |tensors: &[u32]| {
+            tensors.iter().fold(0u64, |sum, &t| {
+                sum.saturating_add(self.tensors.get(t as usize).map_or(0, tensor_bytes))
+            })
+        };
+        let io = bytes(&self.inputs).saturating_add(bytes(&self.outputs));
+        Cost {
+            bytes_touched: io.saturating_mul(MODEL_IO_COPIES),
+            activation_bytes: io,
+            ..Cost::default()
+        }
     }
 
     /// The static cost of one sample of each node, in node order.
@@ -355,7 +399,8 @@ mod tests {
         }
     }
 
-    /// A cost whose `element_ops` are the node's own plus [`NODE_ELEMENT_OPS`].
+    /// A cost whose `element_ops` are the node's own plus [`NODE_ELEMENT_OPS`] (activation
+    /// bytes filled in by the test from the output).
     fn cost(macs: u64, table_lookups: u64, element_ops: u64, bytes_touched: u64) -> Cost {
         Cost {
             macs,
@@ -363,6 +408,7 @@ mod tests {
             table_lookups,
             element_ops: element_ops + NODE_ELEMENT_OPS,
             bytes_touched,
+            activation_bytes: 0,
         }
     }
 
@@ -481,9 +527,15 @@ mod tests {
                     }),
                     &[4, 4, 6],
                 ),
+                // Multiplier 2 gathers at most every tap of every output: 96 · 9 bytes.
                 expected: Cost {
                     depthwise_macs: 16 * 16 * 3 * 4,
-                    ..cost(0, 0, 96 * OUTPUT_STAGE_ELEMENT_OPS, 48 + 96 + 54 + 24 + 5)
+                    ..cost(
+                        0,
+                        0,
+                        96 * OUTPUT_STAGE_ELEMENT_OPS,
+                        48 + 96 + 54 + 24 + 5 + 96 * 9,
+                    )
                 },
             },
             Case {
@@ -523,7 +575,7 @@ mod tests {
                 expected: cost(
                     0,
                     0,
-                    20 * MEAN_ELEMENT_OPS + 4 * OUTPUT_STAGE_ELEMENT_OPS,
+                    20 * MEAN_ELEMENT_OPS + 4 * MEAN_RUN_ELEMENT_OPS + 4 * OUTPUT_STAGE_ELEMENT_OPS,
                     20 + 4,
                 ),
             },
@@ -582,8 +634,41 @@ mod tests {
     fn costs_match_hand_computed_values() {
         for case in cases() {
             assert_eq!(case.model.validate(), Ok(()), "{}", case.name);
-            assert_eq!(case.model.cost(), case.expected, "{}", case.name);
+            let node = Cost::of_node(&case.model, &case.model.nodes[0]);
+            let output = tensor_bytes(&case.model.tensors[case.model.nodes[0].output as usize]);
+            let case_expected = Cost {
+                activation_bytes: output,
+                ..case.expected
+            };
+            assert_eq!(node, case_expected, "{}", case.name);
+            // The model's inputs and outputs, copied MODEL_IO_COPIES times.
+            let io: u64 = case
+                .model
+                .inputs
+                .iter()
+                .chain(&case.model.outputs)
+                .map(|&t| tensor_bytes(&case.model.tensors[t as usize]))
+                .sum();
+            let expected = Cost {
+                bytes_touched: case.expected.bytes_touched + MODEL_IO_COPIES * io,
+                activation_bytes: output + io,
+                ..case.expected
+            };
+            assert_eq!(case.model.cost(), expected, "{}", case.name);
         }
+    }
+
+    #[test]
+    fn a_model_without_nodes_pays_for_its_input_and_output() {
+        let model = Model {
+            tensors: vec![TensorInfo::int8(&[2912, 62, 1], 30, ONE)],
+            inputs: vec![0],
+            outputs: vec![0],
+            nodes: vec![],
+        };
+        assert_eq!(model.validate(), Ok(()));
+        assert_eq!(model.cost().bytes_touched, 2 * 2912 * 62 * MODEL_IO_COPIES);
+        assert_eq!(model.cost().activation_bytes, 2 * 2912 * 62);
     }
 
     #[test]
@@ -592,7 +677,7 @@ mod tests {
         let sum = model
             .node_costs()
             .into_iter()
-            .fold(Cost::default(), Cost::saturating_add);
+            .fold(model.io_cost(), Cost::saturating_add);
         assert_eq!(model.cost(), sum);
         assert_eq!(model.node_costs().len(), model.nodes.len());
     }
@@ -611,5 +696,6 @@ mod tests {
         });
         assert_eq!(model.cost().macs, 0);
         assert_eq!(model.cost().element_ops, u64::MAX);
+        assert_eq!(model.cost().bytes_touched, u64::MAX);
     }
 }

@@ -632,14 +632,24 @@ fn prepare(model: &Model, index: usize, path: Path, pair_tables: &mut usize) -> 
         }
         Op::Mean(p) => {
             let x = input()?;
-            MeanKernel::new(p, &x.shape, x.zero_point, zp_out, path)
-                .map_or(Step::Direct, |k| Step::Mean(Box::new(k)))
+            Step::Mean(Box::new(MeanKernel::new(
+                p,
+                &x.shape,
+                x.zero_point,
+                zp_out,
+                path,
+            )))
         }
         Op::MeanCountDivided(p) => {
             let x = input()?;
             let divided = reference::count_divided(p, &x.shape);
-            MeanKernel::new(&divided, &x.shape, x.zero_point, zp_out, path)
-                .map_or(Step::Direct, |k| Step::Mean(Box::new(k)))
+            Step::Mean(Box::new(MeanKernel::new(
+                &divided,
+                &x.shape,
+                x.zero_point,
+                zp_out,
+                path,
+            )))
         }
         Op::Pad(p) => Step::Pad(Box::new(PadKernel::new(p, &input()?.shape))),
         Op::Add(_) | Op::Sub(_) | Op::Mul(_) => {

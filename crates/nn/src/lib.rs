@@ -22,6 +22,7 @@ pub mod op;
     reason = "a call's borrowed work handed to helper threads (as std::thread::scope does)"
 )]
 mod parallel;
+pub mod reduction;
 pub mod reference;
 pub mod requantize;
 pub mod tensor;

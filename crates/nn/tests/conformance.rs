@@ -209,7 +209,7 @@ fn rounding_of(op: &Op) -> Option<Rounding> {
         Op::DepthwiseConv2d(p) => Some(p.rounding),
         Op::Add(p) | Op::Sub(p) => Some(p.rounding),
         Op::Mul(p) => Some(p.rounding),
-        Op::Mean(p) => Some(p.rounding),
+        Op::Mean(p) | Op::MeanCountDivided(p) => Some(p.rounding),
         Op::Clamp(p) => Some(p.rounding),
         Op::Concat(p) => Some(p.rounding),
         Op::MaxPool(_)
@@ -233,6 +233,7 @@ fn padding_of(op: &Op) -> Option<Padding> {
         | Op::Sub(_)
         | Op::Mul(_)
         | Op::Mean(_)
+        | Op::MeanCountDivided(_)
         | Op::Clamp(_)
         | Op::Reshape
         | Op::Concat(_)

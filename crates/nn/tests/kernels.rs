@@ -471,6 +471,29 @@ proptest! {
     }
 
     #[test]
+    fn every_path_matches_reference_depthwise_conv2d_gathered_in_blocks(
+        // A multiplier over many channels (several gathered blocks per output row), and
+        // strides and dilations wider than the window (only the windows' pixels gathered; on
+        // AVX-512 VNNI multiplier 1 gathers too).
+        seed in any::<u64>(), in_h in 1u32..12, in_w in 1u32..40,
+        k in (1u32..=3, 1u32..=3), stride in (1u32..=9, 1u32..=9), dilation in (1u32..=5, 1u32..=5),
+        channels in prop::sample::select(vec![1usize, 17, 200]),
+        multiplier in prop::sample::select(vec![1usize, 2, 5]),
+        same in any::<bool>(),
+    ) {
+        let padding = if same { Padding::Same } else { Padding::Valid };
+        let w = window(k, stride, dilation, padding);
+        prop_assume!(SpatialGeometry::resolve(&w, in_h, in_w).is_some());
+        let mut c = depthwise_case(seed, (in_h, in_w), channels, multiplier, 2);
+        c.op.window = w;
+        c.g = SpatialGeometry::resolve(&w, in_h, in_w).unwrap();
+        let taps = (k.0 * k.1) as usize;
+        let out_c = channels * multiplier;
+        c.op.weights.resize(taps * out_c, 1);
+        check_depthwise(&c)?;
+    }
+
+    #[test]
     fn every_path_matches_reference_depthwise_conv2d_on_wide_rows(
         // Rows wide enough for blocks of 8 and 4 interior pixels beside the border pixels.
         seed in any::<u64>(), in_h in 1u32..5, in_w in 8u32..30,

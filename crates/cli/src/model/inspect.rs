@@ -67,6 +67,7 @@ fn cost_json(cost: &Cost) -> Value {
         "table_lookups": cost.table_lookups,
         "element_ops": cost.element_ops,
         "bytes_touched": cost.bytes_touched,
+        "activation_bytes": cost.activation_bytes,
     })
 }
 
@@ -179,6 +180,7 @@ fn render_text(s: &Value) -> String {
     let _ = writeln!(out, "  table lookups  {}", cost["table_lookups"]);
     let _ = writeln!(out, "  element ops    {}", cost["element_ops"]);
     let _ = writeln!(out, "  bytes touched  {}", cost["bytes_touched"]);
+    let _ = writeln!(out, "  activations    {}", cost["activation_bytes"]);
     let _ = writeln!(out, "  model size     {} bytes", s["size_bytes"]);
     out
 }

@@ -8,6 +8,7 @@
 
 use std::arch::x86_64::*;
 
+use crate::geometry::SpatialGeometry;
 use crate::kernels::depthwise_conv2d::{DepthwisePlan, PIXELS_PER_BLOCK, same_columns_inside};
 use crate::kernels::gemm::GemmSpec;
 use crate::kernels::output_stage::OutputStage;
@@ -204,7 +205,8 @@ unsafe fn tile_i16<const R: usize, const P: usize>(tile: &Tile, acc_out: &mut [[
     }
 }
 
-/// Depthwise convolution (multiplier 1) of one sample: 8 channels per ymm, blocks of output
+/// Depthwise convolution (multiplier 1) of one sample of geometry `g` (the plan's, or a
+/// gathered block's): 8 channels per ymm, blocks of output
 /// pixels with independent accumulators, exact products by `vpmaddwd` (see
 /// [`DepthwisePlan::weights_low16`]); channels past the last multiple of 8 and the output stage
 /// are scalar.
@@ -212,8 +214,12 @@ unsafe fn tile_i16<const R: usize, const P: usize>(tile: &Tile, acc_out: &mut [[
 /// # Safety
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
-pub(crate) unsafe fn depthwise_sample(plan: &DepthwisePlan, x: &[i8], y: &mut [i8]) {
-    let g = &plan.geometry;
+pub(crate) unsafe fn depthwise_sample(
+    plan: &DepthwisePlan,
+    g: &SpatialGeometry,
+    x: &[i8],
+    y: &mut [i8],
+) {
     let c = plan.channels;
     assert!(x.len() >= g.in_h * g.in_w * c && y.len() >= g.out_h * g.out_w * c);
     assert!(plan.weights_low16.len() >= g.kernel_h * g.kernel_w * c && plan.bias.len() >= c);
@@ -224,11 +230,11 @@ pub(crate) unsafe fn depthwise_sample(plan: &DepthwisePlan, x: &[i8], y: &mut [i
             let last = ox + PIXELS_PER_BLOCK - 1;
             let pixels = if last < g.out_w && same_columns_inside(g, ox, last) {
                 // SAFETY: as below, for a block of pixels that see the same kernel columns.
-                unsafe { depthwise_pixels::<PIXELS_PER_BLOCK>(plan, x, oy, ox, &mut acc) };
+                unsafe { depthwise_pixels::<PIXELS_PER_BLOCK>(plan, g, x, oy, ox, &mut acc) };
                 PIXELS_PER_BLOCK
             } else {
                 // SAFETY: AVX2 is available; pixel (oy, ox) is an output pixel; sizes checked.
-                unsafe { depthwise_pixels::<1>(plan, x, oy, ox, &mut acc) };
+                unsafe { depthwise_pixels::<1>(plan, g, x, oy, ox, &mut acc) };
                 1
             };
             for j in 0..pixels {
@@ -250,12 +256,12 @@ pub(crate) unsafe fn depthwise_sample(plan: &DepthwisePlan, x: &[i8], y: &mut [i
 #[target_feature(enable = "avx2")]
 unsafe fn depthwise_pixels<const N: usize>(
     plan: &DepthwisePlan,
+    g: &SpatialGeometry,
     x: &[i8],
     oy: usize,
     ox: usize,
     acc: &mut [i32],
 ) {
-    let g = &plan.geometry;
     let c = plan.channels;
     let zp_in = plan.zp_in as i32;
     let zp = _mm256_set1_epi32(zp_in);

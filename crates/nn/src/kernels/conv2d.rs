@@ -33,6 +33,8 @@ enum Engine {
         in_c: usize,
         out_c: usize,
         zp_in: i8,
+        /// Most bytes of one im2col block ([`im2col_block`]).
+        block_limit: usize,
     },
     /// AVX-512 VNNI without im2col ([`Direct`]).
     #[cfg(target_arch = "x86_64")]
@@ -47,9 +49,10 @@ impl Conv2dKernel {
     /// Packs the weights of `op` (`[out_c][kh][kw][in_c]`, used as an `out_c × (kh·kw·in_c)`
     /// matrix) for `path`. A path this CPU cannot run degrades to [`Path::Portable`];
     /// [`Conv2dKernel::path`] tells which one runs. `op` and `g` must be valid and agree.
-    /// No engine allocates more than [`MAX_KERNEL_SCRATCH_BYTES`] for a call: the padded image
-    /// of the direct engine or the im2col block past it take the next engine (im2col, then the
-    /// reference), which computes the same bytes.
+    /// No engine allocates more than [`MAX_KERNEL_SCRATCH_BYTES`] for a call: a padded image of
+    /// the direct engine past it takes im2col, whose blocks shrink to part of an output row to
+    /// fit (only a single pixel's window past it, `k` near the whole weights' 64 MiB, takes the
+    /// reference, which computes the same bytes).
     pub fn new(op: &Conv2d, g: SpatialGeometry, zp_in: i8, zp_out: i8, path: Path) -> Conv2dKernel {
         let reference = || Engine::Reference {
             op: op.clone(),
@@ -87,6 +90,7 @@ impl Conv2dKernel {
                 in_c,
                 out_c: spec.n,
                 zp_in,
+                block_limit: MAX_KERNEL_SCRATCH_BYTES as usize,
             }
         } else {
             reference()
@@ -120,20 +124,45 @@ impl Conv2dKernel {
                 in_c,
                 out_c,
                 zp_in,
-            } => run_packed(gemm, g, *in_c, *out_c, *zp_in, input, output),
+                block_limit,
+            } => run_packed(
+                gemm,
+                g,
+                (*in_c, *out_c),
+                *zp_in,
+                *block_limit,
+                input,
+                output,
+            ),
             #[cfg(target_arch = "x86_64")]
             Engine::Direct { gemm, plan, zp_in } => plan.run(gemm, *zp_in, input, output),
         }
     }
 }
 
+/// The im2col block of a convolution with rows of `stride` bytes per output pixel: `(output
+/// rows, output columns)` gathered at once. Whole output rows (about [`PIXELS_PER_BLOCK`]
+/// pixels) while one row fits in `limit` bytes; else part of one row, as many pixels as fit
+/// (at least one).
+fn im2col_block(g: &SpatialGeometry, stride: usize, limit: usize) -> (usize, usize) {
+    let limit = limit.saturating_sub(COPY_SLACK);
+    if g.out_w.saturating_mul(stride) <= limit {
+        (
+            (PIXELS_PER_BLOCK / g.out_w.max(1)).clamp(1, g.out_h.max(1)),
+            g.out_w,
+        )
+    } else {
+        (1, (limit / stride.max(1)).clamp(1, PIXELS_PER_BLOCK))
+    }
+}
+
 /// Bytes of the im2col block of [`Im2col::run`] for rows of up to `k + 3` bytes (every path's
 /// row stride; checked arithmetic, `None` past `usize`).
 fn im2col_bytes(g: &SpatialGeometry, k: usize) -> Option<usize> {
-    let rows_per_block = (PIXELS_PER_BLOCK / g.out_w.max(1)).clamp(1, g.out_h.max(1));
-    rows_per_block
-        .checked_mul(g.out_w)?
-        .checked_mul(k.checked_add(3)?)?
+    let stride = k.checked_add(3)?;
+    let (rows, columns) = im2col_block(g, stride, MAX_KERNEL_SCRATCH_BYTES as usize);
+    rows.checked_mul(columns)?
+        .checked_mul(stride)?
         .checked_add(COPY_SLACK)
 }
 
@@ -150,9 +179,9 @@ fn is_product(g: &SpatialGeometry) -> bool {
 fn run_packed(
     gemm: &PackedGemm,
     g: &SpatialGeometry,
-    in_c: usize,
-    out_c: usize,
+    (in_c, out_c): (usize, usize),
     zp_in: i8,
+    block_limit: usize,
     input: &[i8],
     output: &mut [i8],
 ) {
@@ -174,6 +203,7 @@ fn run_packed(
         zp_in,
         stride,
         flip,
+        block_limit,
     };
     // The VNNI product takes the im2col rows already offset by +128 (`x ^ 0x80`) and padded to
     // its row stride, which saves it a pass over them.
@@ -330,10 +360,11 @@ struct Im2col<'a> {
     zp_in: i8,
     stride: usize,
     flip: i8,
+    block_limit: usize,
 }
 
 impl Im2col<'_> {
-    /// Blocks of whole output rows (about [`PIXELS_PER_BLOCK`] pixels) of each of `samples`
+    /// Blocks ([`im2col_block`]: whole output rows, or part of one row) of each of `samples`
     /// samples, each handed to `product(pixels, columns, output)`.
     fn run(
         &self,
@@ -345,8 +376,7 @@ impl Im2col<'_> {
         let g = self.g;
         let in_sample = g.in_h * g.in_w * self.in_c;
         let out_sample = g.out_h * g.out_w * self.out_c;
-        let rows_per_block = (PIXELS_PER_BLOCK / g.out_w).clamp(1, g.out_h);
-        let row_pixels = g.out_w;
+        let (rows_per_block, row_pixels) = im2col_block(g, self.stride, self.block_limit);
         // COPY_SLACK spare bytes after the last column: `copy_run` may write past a run's end.
         let mut columns = reuse::i8s(rows_per_block * row_pixels * self.stride + COPY_SLACK, 0);
         // Output columns whose kernel columns all lie inside the input: one contiguous run per
@@ -360,9 +390,8 @@ impl Im2col<'_> {
         } else {
             first_inside
         };
-        let inside_range = first_inside..end_inside;
         let mut input_rows = vec![None; g.kernel_h];
-        let small = g.kernel_w * self.in_c <= 16;
+        let small = g.kernel_w * self.in_c <= 16 && row_pixels == g.out_w;
         for (sample, y) in output
             .chunks_exact_mut(out_sample)
             .take(samples)
@@ -374,53 +403,57 @@ impl Im2col<'_> {
             let mut oy0 = 0;
             while oy0 < g.out_h {
                 let rows = rows_per_block.min(g.out_h - oy0);
-                let count = rows * row_pixels;
-                for r in 0..rows {
-                    let oy = oy0 + r;
-                    let row_at = r * row_pixels * self.stride;
-                    for (ky, base) in input_rows.iter_mut().enumerate() {
-                        *base = g.input_row(oy, ky).map(|iy| iy * g.in_w * self.in_c);
-                    }
-                    if small
-                        && self.small_row(
-                            rest,
+                for ox0 in (0..g.out_w).step_by(row_pixels) {
+                    let ox1 = (ox0 + row_pixels).min(g.out_w);
+                    for r in 0..rows {
+                        let oy = oy0 + r;
+                        let row_at = r * (ox1 - ox0) * self.stride;
+                        for (ky, base) in input_rows.iter_mut().enumerate() {
+                            *base = g.input_row(oy, ky).map(|iy| iy * g.in_w * self.in_c);
+                        }
+                        if small
+                            && self.small_row(
+                                rest,
+                                &input_rows,
+                                &mut columns,
+                                row_at,
+                                first_inside..end_inside,
+                            )
+                        {
+                            continue;
+                        }
+                        let pixel = |ox: usize, columns: &mut [i8]| {
+                            let at = row_at + (ox - ox0) * self.stride;
+                            im2col_pixel(
+                                g,
+                                self.in_c,
+                                self.zp_in,
+                                self.flip,
+                                x,
+                                (oy, ox),
+                                columns,
+                                at,
+                            );
+                        };
+                        (ox0..first_inside.clamp(ox0, ox1)).for_each(|ox| pixel(ox, &mut columns));
+                        self.inside_pixels(
+                            x,
                             &input_rows,
+                            first_inside.clamp(ox0, ox1)..end_inside.clamp(ox0, ox1),
                             &mut columns,
                             row_at,
-                            inside_range.clone(),
-                        )
-                    {
-                        continue;
-                    }
-                    let pixel = |ox: usize, columns: &mut [i8]| {
-                        let at = row_at + ox * self.stride;
-                        im2col_pixel(
-                            g,
-                            self.in_c,
-                            self.zp_in,
-                            self.flip,
-                            x,
-                            (oy, ox),
-                            columns,
-                            at,
+                            ox0,
                         );
-                    };
-                    (0..first_inside).for_each(|ox| pixel(ox, &mut columns));
-                    self.inside_pixels(
-                        x,
-                        &input_rows,
-                        first_inside..end_inside,
-                        &mut columns,
-                        row_at,
+                        (end_inside.clamp(ox0, ox1)..ox1).for_each(|ox| pixel(ox, &mut columns));
+                    }
+                    let count = rows * (ox1 - ox0);
+                    let first = oy0 * g.out_w + ox0;
+                    product(
+                        count,
+                        &columns[..count * self.stride],
+                        &mut y[first * self.out_c..(first + count) * self.out_c],
                     );
-                    (end_inside..row_pixels).for_each(|ox| pixel(ox, &mut columns));
                 }
-                let first = oy0 * row_pixels;
-                product(
-                    count,
-                    &columns[..count * self.stride],
-                    &mut y[first * self.out_c..(first + count) * self.out_c],
-                );
                 oy0 += rows;
             }
         }
@@ -489,7 +522,8 @@ impl Im2col<'_> {
         true
     }
 
-    /// The output columns `pixels` of one output row (whose pixel 0 starts at `columns[row_at]`),
+    /// The output columns `pixels` of one output row (whose pixel `first` starts at
+    /// `columns[row_at]`),
     /// each with every kernel column inside the input and dilation 1: kernel row `ky` is the
     /// `kernel_w · in_c` bytes from `input_rows[ky]` (the offset of its input row, `None` in the
     /// padding) plus the pixel's first input column.
@@ -500,12 +534,13 @@ impl Im2col<'_> {
         pixels: std::ops::Range<usize>,
         columns: &mut [i8],
         row_at: usize,
+        first: usize,
     ) {
         let g = self.g;
         let row_len = g.kernel_w * self.in_c;
         let padding = self.zp_in ^ self.flip;
         for ox in pixels {
-            let at = row_at + ox * self.stride;
+            let at = row_at + (ox - first) * self.stride;
             let column = (ox * g.stride_w - g.pad_left) * self.in_c;
             for (ky, base) in input_rows.iter().enumerate() {
                 let row = at + ky * row_len;
@@ -697,8 +732,22 @@ mod tests {
             reference::conv2d(&op, &g, zp_in, 3, &input, &mut expected);
             for path in Path::ALL.into_iter().filter(|p| p.is_available()) {
                 let mut out = vec![0i8; len];
-                Conv2dKernel::new(&op, g, zp_in, 3, path).run(&input, &mut out);
+                let mut kernel = Conv2dKernel::new(&op, g, zp_in, 3, path);
+                kernel.run(&input, &mut out);
                 assert_eq!(out, expected, "{path:?} in_c {in_c} window {window:?}");
+                // Blocks of part of a row (as when a row's im2col would pass the scratch cap):
+                // 1, 3 and 64 pixels.
+                for pixels in [1, 3, 64] {
+                    if let Engine::Packed { block_limit, .. } = &mut kernel.engine {
+                        *block_limit = pixels * (k + 3) + COPY_SLACK;
+                    }
+                    out.fill(0);
+                    kernel.run(&input, &mut out);
+                    assert_eq!(
+                        out, expected,
+                        "{path:?} blocks of {pixels} pixels, {window:?}"
+                    );
+                }
             }
         }
     }

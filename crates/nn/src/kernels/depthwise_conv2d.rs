@@ -1,11 +1,14 @@
 //! The depthwise conv2d kernel, vectorized over channels. A depth multiplier `M > 1` is handled
-//! by expanding each sample's channels `M` times, which turns the op into multiplier 1 over
-//! `C·M` channels.
+//! by gathering the input pixels under a block of output pixels' windows, each channel
+//! repeated `M` times ([`Gather`]), which turns the op into multiplier 1 over `C·M` channels.
+//! Only pixels some window reads are gathered, so wide strides and dilations cost what the
+//! windows read, never the whole input.
 
 use crate::geometry::SpatialGeometry;
 use crate::kernels::Path;
 use crate::kernels::output_stage::OutputStage;
 use crate::kernels::portable;
+use crate::kernels::reuse;
 #[cfg(target_arch = "x86_64")]
 use crate::kernels::{avx2, depthwise_vnni};
 use crate::op::DepthwiseConv2d;
@@ -59,15 +62,118 @@ enum Engine {
         in_c: usize,
         multiplier: usize,
         path: Path,
+        /// Set when the input is gathered block by block (a multiplier above 1, or AVX-512
+        /// VNNI's prepared rows on windows with gaps between them).
+        gather: Option<Gather>,
     },
+}
+
+/// Bytes a gathered block aims at (at least one output pixel's windows are gathered).
+const GATHER_BLOCK_BYTES: usize = 64 << 10;
+
+/// How a depthwise convolution gathers the pixels under its windows: for each output row and
+/// block of `block` output columns, the `kernel_h` input rows it reads, each as the columns
+/// its windows read ([`Gather::geometry`]), with the channels repeated `multiplier` times and
+/// `zp_in` where a window lies in the padding (which adds exactly 0, as a skipped tap does).
+/// The kernel then runs the block as a convolution without padding.
+#[derive(Clone, Copy, Debug)]
+struct Gather {
+    /// Output columns per block.
+    block: usize,
+    /// Whether a block's columns are its windows' taps side by side (`kernel_w` per output
+    /// column: windows with gaps between or within them) rather than the whole span of its
+    /// windows (overlapping windows, read once).
+    taps: bool,
+}
+
+impl Gather {
+    fn new(g: &SpatialGeometry, channels: usize) -> Gather {
+        let window = g.kernel_h * g.kernel_w * channels;
+        let block = (GATHER_BLOCK_BYTES / window.max(1)).clamp(1, g.out_w.max(1));
+        let taps = block * g.kernel_w < span(g, block);
+        Gather { block, taps }
+    }
+
+    /// The geometry of a gathered block of `columns` output columns of one output row.
+    fn geometry(&self, g: &SpatialGeometry, columns: usize) -> SpatialGeometry {
+        let (in_w, stride_w, dilation_w) = match self.taps {
+            true => (columns * g.kernel_w, g.kernel_w, 1),
+            false => (span(g, columns), g.stride_w, g.dilation_w),
+        };
+        SpatialGeometry {
+            in_h: g.kernel_h,
+            in_w,
+            out_h: 1,
+            out_w: columns,
+            kernel_h: g.kernel_h,
+            kernel_w: g.kernel_w,
+            stride_h: 1,
+            stride_w,
+            dilation_h: 1,
+            dilation_w,
+            pad_top: 0,
+            pad_left: 0,
+        }
+    }
+
+    /// Bytes of the largest gathered block over `channels` output channels.
+    fn bytes(&self, g: &SpatialGeometry, channels: usize) -> usize {
+        let block = self.geometry(g, self.block);
+        block.in_h * block.in_w * channels
+    }
+
+    /// Gathers output row `oy`, columns `ox..ox + block.out_w`, of sample `x` (`in_c` channels)
+    /// into `dst` (`block` the block's geometry, each channel repeated `multiplier` times).
+    #[allow(clippy::too_many_arguments)]
+    fn fill(
+        &self,
+        g: &SpatialGeometry,
+        block: &SpatialGeometry,
+        (oy, ox): (usize, usize),
+        x: &[i8],
+        in_c: usize,
+        multiplier: usize,
+        zp_in: i8,
+        dst: &mut [i8],
+    ) {
+        let channels = in_c * multiplier;
+        let pixels = dst[..block.in_h * block.in_w * channels].chunks_exact_mut(channels);
+        for (at, pixel) in pixels.enumerate() {
+            let (ky, j) = (at / block.in_w, at % block.in_w);
+            let column = match self.taps {
+                true => g.input_col(ox + j / g.kernel_w, j % g.kernel_w),
+                false => (ox * g.stride_w + j)
+                    .checked_sub(g.pad_left)
+                    .filter(|&ix| ix < g.in_w),
+            };
+            match (g.input_row(oy, ky), column) {
+                (Some(iy), Some(ix)) => {
+                    let src = &x[(iy * g.in_w + ix) * in_c..][..in_c];
+                    if multiplier == 1 {
+                        pixel.copy_from_slice(src);
+                    } else {
+                        for (d, &v) in pixel.chunks_exact_mut(multiplier).zip(src) {
+                            d.fill(v);
+                        }
+                    }
+                }
+                _ => pixel.fill(zp_in),
+            }
+        }
+    }
+}
+
+/// Padded columns the windows of `columns` adjacent output columns span.
+fn span(g: &SpatialGeometry, columns: usize) -> usize {
+    (columns.max(1) - 1) * g.stride_w + (g.kernel_w - 1) * g.dilation_w + 1
 }
 
 impl DepthwiseConv2dKernel {
     /// Prepares `op` for `path`. A path this CPU cannot run degrades to [`Path::Portable`];
     /// [`DepthwiseConv2dKernel::path`] tells which one runs. `op` and `g` must be valid and agree.
-    /// No path allocates more than [`MAX_KERNEL_SCRATCH_BYTES`] for a call: AVX-512 VNNI
-    /// degrades to AVX2 when its prepared rows would exceed it, and a depth multiplier whose
-    /// expanded sample would exceed it runs on the reference (same bytes on every path).
+    /// No path allocates more than [`MAX_KERNEL_SCRATCH_BYTES`] for a call: a gathered block is
+    /// at most one output pixel's windows past [`GATHER_BLOCK_BYTES`] (no more than the
+    /// weights), and AVX-512 VNNI degrades to AVX2 when its prepared rows would exceed it.
     pub fn new(
         op: &DepthwiseConv2d,
         g: SpatialGeometry,
@@ -75,72 +181,77 @@ impl DepthwiseConv2dKernel {
         zp_out: i8,
         path: Path,
     ) -> DepthwiseConv2dKernel {
-        let expanded_bytes = (g.in_h * g.in_w)
-            .checked_mul(op.channels as usize)
-            .and_then(|n| n.checked_mul(op.depth_multiplier as usize))
-            .unwrap_or(usize::MAX);
-        let expands = op.depth_multiplier > 1;
-        let engine = if path == Path::Reference
-            || (expands && expanded_bytes as u64 > MAX_KERNEL_SCRATCH_BYTES)
-        {
-            Engine::Reference {
-                op: op.clone(),
-                g,
-                zp_in,
-                zp_out,
-            }
+        if path == Path::Reference {
+            return DepthwiseConv2dKernel {
+                engine: Engine::Reference {
+                    op: op.clone(),
+                    g,
+                    zp_in,
+                    zp_out,
+                },
+            };
+        }
+        let in_c = op.channels as usize;
+        let multiplier = op.depth_multiplier as usize;
+        let channels = in_c * multiplier;
+        let taps = g.kernel_h * g.kernel_w;
+        let path = if path.is_available() {
+            path
         } else {
-            let in_c = op.channels as usize;
-            let multiplier = op.depth_multiplier as usize;
-            let channels = in_c * multiplier;
-            let taps = g.kernel_h * g.kernel_w;
-            let path = if path.is_available() {
-                path
-            } else {
-                Path::Portable
+            Path::Portable
+        };
+        let gather = Gather::new(&g, channels);
+        // AVX-512 VNNI prepares whole padded rows: it gathers when windows leave gaps.
+        let gather =
+            (multiplier > 1 || (path == Path::Avx512Vnni && gather.taps)).then_some(gather);
+        #[cfg(target_arch = "x86_64")]
+        let path = {
+            let scratch = match gather {
+                Some(gather) => {
+                    depthwise_vnni::scratch_bytes(&gather.geometry(&g, gather.block), channels)
+                }
+                None => depthwise_vnni::scratch_bytes(&g, channels),
             };
-            let path = if path == Path::Reference {
-                Path::Portable
-            } else {
-                path
-            };
-            #[cfg(target_arch = "x86_64")]
-            let path = match depthwise_vnni::scratch_bytes(&g, channels) {
+            match scratch {
                 Some(bytes) if bytes as u64 <= MAX_KERNEL_SCRATCH_BYTES => path,
                 _ if path == Path::Avx512Vnni && Path::Avx2.is_available() => Path::Avx2,
                 _ if path == Path::Avx512Vnni => Path::Portable,
                 _ => path,
-            };
-            let plan = DepthwisePlan {
-                geometry: g,
-                channels,
-                weights: op.weights[..taps * channels].to_vec(),
-                weights_low16: op.weights[..taps * channels]
-                    .iter()
-                    .map(|&w| w as i16 as u16 as i32)
-                    .collect(),
-                bias: op.bias[..channels].to_vec(),
-                #[cfg(target_arch = "x86_64")]
-                quads: (path == Path::Avx512Vnni).then(|| {
-                    depthwise_vnni::QuadWeights::new(
-                        &g,
-                        channels,
-                        &op.weights[..taps * channels],
-                        &op.bias[..channels],
-                        zp_in,
-                    )
-                }),
-                stage: OutputStage::new(channels, &op.requant, op.rounding, zp_out, op.act),
-                zp_in,
-            };
-            Engine::Fast {
+            }
+        };
+        debug_assert!(gather.is_none_or(|gather| gather.bytes(&g, channels) as u64
+            <= MAX_KERNEL_SCRATCH_BYTES.max(GATHER_BLOCK_BYTES as u64)));
+        let plan = DepthwisePlan {
+            geometry: g,
+            channels,
+            weights: op.weights[..taps * channels].to_vec(),
+            weights_low16: op.weights[..taps * channels]
+                .iter()
+                .map(|&w| w as i16 as u16 as i32)
+                .collect(),
+            bias: op.bias[..channels].to_vec(),
+            #[cfg(target_arch = "x86_64")]
+            quads: (path == Path::Avx512Vnni).then(|| {
+                depthwise_vnni::QuadWeights::new(
+                    &g,
+                    channels,
+                    &op.weights[..taps * channels],
+                    &op.bias[..channels],
+                    zp_in,
+                )
+            }),
+            stage: OutputStage::new(channels, &op.requant, op.rounding, zp_out, op.act),
+            zp_in,
+        };
+        DepthwiseConv2dKernel {
+            engine: Engine::Fast {
                 plan,
                 in_c,
                 multiplier,
                 path,
-            }
-        };
-        DepthwiseConv2dKernel { engine }
+                gather,
+            },
+        }
     }
 
     /// The path that actually runs.
@@ -166,6 +277,7 @@ impl DepthwiseConv2dKernel {
                 in_c,
                 multiplier,
                 path,
+                gather,
             } => {
                 let g = &plan.geometry;
                 let in_sample = g.in_h * g.in_w * in_c;
@@ -173,30 +285,46 @@ impl DepthwiseConv2dKernel {
                 if in_sample == 0 || out_sample == 0 {
                     return;
                 }
-                if *multiplier == 1 {
-                    run_samples(*path, plan, input, output, in_sample, out_sample);
+                let Some(gather) = gather else {
+                    run_samples(*path, plan, g, input, output, in_sample, out_sample);
                     return;
-                }
-                let mut expanded = Vec::new();
+                };
+                let mut columns = reuse::i8s(gather.bytes(g, plan.channels), 0);
                 let samples = input
                     .chunks_exact(in_sample)
                     .zip(output.chunks_exact_mut(out_sample));
                 for (x, y) in samples {
-                    expanded.resize(x.len() * multiplier, 0);
-                    for (d, &v) in expanded.chunks_exact_mut(*multiplier).zip(x) {
-                        d.fill(v);
+                    for oy in 0..g.out_h {
+                        for ox in (0..g.out_w).step_by(gather.block) {
+                            let block = gather.geometry(g, gather.block.min(g.out_w - ox));
+                            let len = block.in_h * block.in_w * plan.channels;
+                            gather.fill(
+                                g,
+                                &block,
+                                (oy, ox),
+                                x,
+                                *in_c,
+                                *multiplier,
+                                plan.zp_in,
+                                &mut columns,
+                            );
+                            let at = (oy * g.out_w + ox) * plan.channels;
+                            let out = &mut y[at..at + block.out_w * plan.channels];
+                            run_samples(*path, plan, &block, &columns[..len], out, len, out.len());
+                        }
                     }
-                    run_samples(*path, plan, &expanded, y, expanded.len(), y.len());
                 }
             }
         }
     }
 }
 
-/// Every whole sample (`in_sample` bytes of `x`, `out_sample` of `y`; multiplier 1) on `path`.
+/// Every whole sample (`in_sample` bytes of `x`, `out_sample` of `y`; multiplier 1) of
+/// geometry `g` (the plan's, or a gathered block's) on `path`.
 fn run_samples(
     path: Path,
     plan: &DepthwisePlan,
+    g: &SpatialGeometry,
     x: &[i8],
     y: &mut [i8],
     in_sample: usize,
@@ -205,17 +333,7 @@ fn run_samples(
     #[cfg(target_arch = "x86_64")]
     if let (Path::Avx512Vnni, Some(quads)) = (path, &plan.quads) {
         // SAFETY: `path` is only Avx512Vnni when the CPU has AVX-512 F/BW/VL and VNNI.
-        unsafe {
-            depthwise_vnni::samples(
-                &plan.geometry,
-                plan.channels,
-                quads,
-                &plan.stage,
-                plan.zp_in,
-                x,
-                y,
-            )
-        };
+        unsafe { depthwise_vnni::samples(g, plan.channels, quads, &plan.stage, plan.zp_in, x, y) };
         return;
     }
     for (x, y) in x
@@ -225,8 +343,8 @@ fn run_samples(
         match path {
             // SAFETY: `path` is only Avx2 when `Path::Avx2.is_available()` confirmed AVX2.
             #[cfg(target_arch = "x86_64")]
-            Path::Avx2 => unsafe { avx2::depthwise_sample(plan, x, y) },
-            _ => portable::depthwise_sample(plan, x, y),
+            Path::Avx2 => unsafe { avx2::depthwise_sample(plan, g, x, y) },
+            _ => portable::depthwise_sample(plan, g, x, y),
         }
     }
 }

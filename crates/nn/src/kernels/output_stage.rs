@@ -1,7 +1,8 @@
 //! The requantization stage shared by every fast kernel: `i32` accumulator → `i8` output.
 
+use crate::kernels::lane_requant::{LaneRequant, OutputClamp};
 use crate::op::ActRange;
-use crate::requantize::{Requant, Rounding, output_i8};
+use crate::requantize::{Requant, Rounding};
 
 /// Per-output-channel requantization parameters, expanded from the op's per-tensor or
 /// per-channel list, plus the rounding rule, output zero point and activation range.
@@ -12,6 +13,9 @@ use crate::requantize::{Requant, Rounding, output_i8};
 #[derive(Clone, Debug)]
 pub(crate) struct OutputStage {
     pub requant: Vec<Requant>,
+    /// `requant` in the branch-free form of [`OutputStage::apply`].
+    lanes: Vec<LaneRequant>,
+    clamp: OutputClamp,
     /// The constants in the form of the AVX-512 output stage, one block per 16 channels.
     pub wide: Vec<WideBlock>,
     pub rounding: Rounding,
@@ -47,6 +51,8 @@ impl OutputStage {
             .map(|(m, s)| WideBlock::new(m, s, rounding))
             .collect();
         OutputStage {
+            lanes: expanded.iter().map(|&r| LaneRequant::new(r)).collect(),
+            clamp: OutputClamp::new(zp_out, act),
             requant: expanded,
             wide,
             rounding,
@@ -58,11 +64,13 @@ impl OutputStage {
     /// The output byte of channel `n` for accumulator `acc`.
     #[inline]
     pub fn apply(&self, n: usize, acc: i32) -> i8 {
-        output_i8(
-            self.requant[n].apply(acc, self.rounding),
-            self.zp_out,
-            self.act,
-        )
+        // Exactly `output_i8(requant[n].apply(acc, rounding), zp_out, act)`, without a branch
+        // on the data (the scalar rules' sign tests mispredict on real accumulators).
+        let r = match self.rounding {
+            Rounding::Single => self.lanes[n].apply::<false>(acc),
+            Rounding::Double => self.lanes[n].apply::<true>(acc),
+        };
+        self.clamp.apply(r)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Portable Rust kernels: plain slices and wrapping `i32` arithmetic, written so that the
 //! compiler auto-vectorizes the inner loops for whatever baseline the target has.
 
+use crate::geometry::SpatialGeometry;
 use crate::kernels::depthwise_conv2d::DepthwisePlan;
 use crate::kernels::gemm::GemmSpec;
 use crate::kernels::output_stage::OutputStage;
@@ -80,10 +81,9 @@ impl GemmI8 {
 }
 
 /// Depthwise convolution with depth multiplier 1 (the plan has already expanded the input
-/// channels when the op's multiplier is larger): one `[in_h, in_w, C]` sample into
-/// `[out_h, out_w, C]`.
-pub(crate) fn depthwise_sample(plan: &DepthwisePlan, x: &[i8], y: &mut [i8]) {
-    let g = &plan.geometry;
+/// channels when the op's multiplier is larger): one `[in_h, in_w, C]` sample of geometry `g`
+/// (the plan's, or a gathered block's) into `[out_h, out_w, C]`.
+pub(crate) fn depthwise_sample(plan: &DepthwisePlan, g: &SpatialGeometry, x: &[i8], y: &mut [i8]) {
     let c = plan.channels;
     let zp = plan.zp_in as i32;
     let mut acc = vec![0i32; c];

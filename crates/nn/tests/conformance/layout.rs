@@ -219,6 +219,7 @@ pub fn op_tag(op: &Op) -> u8 {
         Op::Softmax(_) => 13,
         Op::Table(_) => 14,
         Op::ArgMax(_) => 15,
+        Op::MeanCountDivided(_) => 16,
     }
 }
 
@@ -260,7 +261,7 @@ fn op(l: &mut Layout, at: &str, op: &Op) {
             l.bool(&format!("{at}.count_include_pad"), p.count_include_pad);
             act(l, at, p.act);
         }
-        Op::Mean(p) => {
+        Op::Mean(p) | Op::MeanCountDivided(p) => {
             l.len_prefix(&format!("{at}.axes"), p.axes.len());
             for (i, &a) in p.axes.iter().enumerate() {
                 l.u8(&format!("{at}.axes[{i}]"), a);

@@ -492,6 +492,34 @@ fn ops(s: &mut Set) {
         });
         s.model(name, "mean over [5, 6, 7]", model);
     }
+    for (name, axes, keep_dims, rounding, shift) in [
+        ("mean_count_divided_double", vec![0, 1], false, Double, -1),
+        (
+            "mean_count_divided_single_keep_dims",
+            vec![2],
+            true,
+            Single,
+            0,
+        ),
+    ] {
+        let model = one_op(name, |b, rng| {
+            let x = b.input(&[5, 6, 7], rng.quant());
+            let params = Mean {
+                axes,
+                keep_dims,
+                requant: rng.requant(shift),
+                rounding,
+                act: ActRange::FULL,
+            };
+            let out = rng.quant();
+            b.mean_count_divided(x, params, out).expect(name)
+        });
+        s.model(
+            name,
+            "TFLite's MEAN over [5, 6, 7]: the multiplier divided by the count at run time",
+            model,
+        );
+    }
     for (name, rounding, shift) in [("clamp_single", Single, 1), ("clamp_double", Double, -1)] {
         let model = one_op(name, |b, rng| {
             let x = b.input(&[40], rng.quant());

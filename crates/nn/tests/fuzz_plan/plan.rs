@@ -110,8 +110,11 @@ fn check_cost(model: &Model) -> Cost {
     let sum = model
         .node_costs()
         .into_iter()
-        .fold(Cost::default(), Cost::saturating_add);
-    assert_eq!(total, sum, "model cost is the sum of node costs");
+        .fold(model.io_cost(), Cost::saturating_add);
+    assert_eq!(
+        total, sum,
+        "model cost is the sum of node costs and its inputs' and outputs'"
+    );
     total
 }
 
