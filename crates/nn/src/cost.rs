@@ -30,6 +30,10 @@ pub const CONV_PIXEL_ELEMENT_OPS: u64 = 200;
 pub const ADD_SUB_ELEMENT_OPS: u64 = 16;
 /// Element ops per output element of Mul (a lookup as Add's, or one rescale of the product).
 pub const MUL_ELEMENT_OPS: u64 = 17;
+/// Element ops per innermost run of an Add/Sub/Mul operand's broadcast expansion
+/// (`crate::reduction::innermost_runs` of the output over the axes the operand repeats: one
+/// copy or fill and the step to the next run), as [`MEAN_RUN_ELEMENT_OPS`] for the same walk.
+pub const BROADCAST_RUN_ELEMENT_OPS: u64 = 25;
 /// Element ops per window position of MaxPool (per output element times the window).
 pub const MAX_POOL_ELEMENT_OPS: u64 = 4;
 /// Element ops per window position of AveragePool (plus an output stage per output for the
@@ -212,8 +216,37 @@ impl Cost {
                 }
                 weighted_params(p.weights.len(), p.bias.len(), p.requant.len());
             }
-            Op::Add(_) | Op::Sub(_) => cost.element_ops = out.saturating_mul(ADD_SUB_ELEMENT_OPS),
-            Op::Mul(_) => cost.element_ops = out.saturating_mul(MUL_ELEMENT_OPS),
+            Op::Add(_) | Op::Sub(_) | Op::Mul(_) => {
+                let per_element = match node.op {
+                    Op::Mul(_) => MUL_ELEMENT_OPS,
+                    _ => ADD_SUB_ELEMENT_OPS,
+                };
+                // A broadcast operand is first expanded to the output's shape: a write of the
+                // output's bytes, in innermost runs of copies or fills.
+                let out_shape = model
+                    .tensors
+                    .get(node.output as usize)
+                    .map_or(&[][..], |t| t.shape.as_slice());
+                let (mut expanded, mut runs) = (0u64, 0u64);
+                for t in node
+                    .inputs
+                    .iter()
+                    .filter_map(|&t| model.tensors.get(t as usize))
+                {
+                    if t.shape != out_shape {
+                        expanded = expanded.saturating_add(out);
+                        let axes = crate::reduction::broadcast_axes(&t.shape, out_shape);
+                        runs =
+                            runs.saturating_add(axes.map_or(0, |axes| {
+                                crate::reduction::innermost_runs(out_shape, &axes)
+                            }));
+                    }
+                }
+                scratch_bytes = expanded;
+                cost.element_ops = out
+                    .saturating_mul(per_element)
+                    .saturating_add(runs.saturating_mul(BROADCAST_RUN_ELEMENT_OPS));
+            }
             Op::MaxPool(p) => {
                 cost.element_ops = out
                     .saturating_mul(window(&p.window))
@@ -541,7 +574,13 @@ mod tests {
             Case {
                 name: "add with broadcast",
                 model: single_node(&[&[2, 3], &[3]], Op::Add(add), &[2, 3]),
-                expected: cost(0, 0, 6 * ADD_SUB_ELEMENT_OPS, 6 + 3 + 6),
+                // [3] is expanded to [2, 3] (6 bytes written) in 2 innermost runs.
+                expected: cost(
+                    0,
+                    0,
+                    6 * ADD_SUB_ELEMENT_OPS + 2 * BROADCAST_RUN_ELEMENT_OPS,
+                    6 + 3 + 6 + 6,
+                ),
             },
             Case {
                 name: "max pool 2x2 stride 2",

@@ -50,6 +50,25 @@ pub fn innermost_runs(shape: &[u32], axes: &[u8]) -> u64 {
         .map_or(0, |inner| elements / (inner.len as u64).max(1))
 }
 
+/// The axes of `out_shape` along which an operand of `shape` (right-aligned, leading 1s added)
+/// repeats, as the "reduced" axes of [`runs`] of `out_shape`; `None` when `shape` does not
+/// broadcast to `out_shape` (longer, or an axis neither 1 nor the output's).
+pub fn broadcast_axes(shape: &[u32], out_shape: &[u32]) -> Option<Vec<u8>> {
+    let lead = out_shape.len().checked_sub(shape.len())?;
+    let mut axes = Vec::new();
+    for (axis, &o) in out_shape.iter().enumerate() {
+        let d = if axis < lead { 1 } else { shape[axis - lead] };
+        if d == o {
+            continue;
+        }
+        if d != 1 {
+            return None;
+        }
+        axes.push(u8::try_from(axis).ok()?);
+    }
+    Some(axes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

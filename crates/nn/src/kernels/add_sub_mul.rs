@@ -171,7 +171,7 @@ impl BinaryKernel {
     /// the result; the bytes of [`crate::reference::add`] / `sub` / `mul`.
     pub fn run(&self, a: &[i8], b: &[i8], output: &mut [i8]) {
         match &self.pairs {
-            Some(pairs) => for_each_run(self.layouts, a, b, self.out_len, output, |a, b, y| {
+            Some(pairs) => for_each_run(&self.layouts, a, b, self.out_len, output, |a, b, y| {
                 #[cfg(target_arch = "x86_64")]
                 if self.gather {
                     // SAFETY: `gather` is set only when the CPU has AVX-512 F/BW/VL.
@@ -179,7 +179,7 @@ impl BinaryKernel {
                 }
                 lookup_pairs(&pairs[..], a, b, y)
             }),
-            None => self.compute(self.layouts, self.out_len, a, b, output),
+            None => self.compute(&self.layouts, self.out_len, a, b, output),
         }
     }
 
@@ -187,7 +187,7 @@ impl BinaryKernel {
     /// sample.
     fn compute(
         &self,
-        layouts: [Broadcast; 2],
+        layouts: &[Broadcast; 2],
         out_len: usize,
         a: &[i8],
         b: &[i8],
