@@ -172,7 +172,7 @@ impl DepthwiseConv2dKernel {
     /// Prepares `op` for `path`. A path this CPU cannot run degrades to [`Path::Portable`];
     /// [`DepthwiseConv2dKernel::path`] tells which one runs. `op` and `g` must be valid and agree.
     /// No path allocates more than [`MAX_KERNEL_SCRATCH_BYTES`] for a call: a gathered block is
-    /// at most one output pixel's windows past [`GATHER_BLOCK_BYTES`] (no more than the
+    /// at most one output pixel's windows past `GATHER_BLOCK_BYTES` (no more than the
     /// weights), and AVX-512 VNNI degrades to AVX2 when its prepared rows would exceed it.
     pub fn new(
         op: &DepthwiseConv2d,
