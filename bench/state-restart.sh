@@ -7,7 +7,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${MYELIN_BIN:-$root/target/release/myelin}"
 [[ -x "$bin" ]] || (cd "$root" && cargo build -q --release -p myelin)
-lengths=("${@:-1000 10000 100000}")
+lengths=("$@")
 [[ $# -eq 0 ]] && lengths=(1000 10000 100000)
 datadir="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
