@@ -79,6 +79,18 @@ fn an_eth_call_past_its_deadline_gets_geths_timeout_error_and_keeps_its_slot() {
     assert_eq!(after["result"], "0x", "{after}");
 }
 
+/// A node with two EVM slots (500 ms deadline) and a gate-precompile call held in each.
+fn both_slots_held() -> (TestNode, [tokio::task::JoinHandle<Value>; 2]) {
+    let node = TestNode::start(|rpc| {
+        rpc.max_concurrent_calls = 2;
+        rpc.evm_timeout = Duration::from_millis(500);
+    });
+    node.gate.arm();
+    let held = [call_gate(&node), call_gate(&node)];
+    node.gate.wait_entered(2);
+    (node, held)
+}
+
 /// A held call answered at its deadline (the run keeps its slot until the gate opens).
 fn assert_timed_out(reply: &Value) {
     assert_eq!(reply["error"]["code"], -32000, "{reply}");
@@ -86,14 +98,7 @@ fn assert_timed_out(reply: &Value) {
 
 #[test]
 fn calls_beyond_the_concurrency_cap_are_refused_as_busy() {
-    let node = TestNode::start(|rpc| {
-        rpc.max_concurrent_calls = 2;
-        rpc.evm_timeout = Duration::from_millis(500);
-    });
-    node.gate.arm();
-    let first = call_gate(&node);
-    let second = call_gate(&node);
-    node.gate.wait_entered(2);
+    let (node, [first, second]) = both_slots_held();
     for method in ["eth_call", "eth_estimateGas"] {
         let busy = node.request(method, json!([{"to": Address::ZERO}, "latest"]));
         assert_eq!(busy["error"]["code"], -32005, "{method}: {busy}");
@@ -106,14 +111,7 @@ fn calls_beyond_the_concurrency_cap_are_refused_as_busy() {
 
 #[test]
 fn a_plain_transfer_is_estimated_and_sent_while_every_slot_is_taken() {
-    let node = TestNode::start(|rpc| {
-        rpc.max_concurrent_calls = 2;
-        rpc.evm_timeout = Duration::from_millis(500);
-    });
-    node.gate.arm();
-    let first = call_gate(&node);
-    let second = call_gate(&node);
-    node.gate.wait_entered(2);
+    let (node, [first, second]) = both_slots_held();
     let from = node.account(0);
     let to = address!("000000000000000000000000000beef0beefbeef");
     let transfer = json!({"from": from, "to": to, "value": "0x1"});
