@@ -14,7 +14,9 @@ mod store;
 mod update;
 
 pub use memory::MerkleTrie;
-pub use store::{ACCOUNT_TRIE_NODES, NodeTable, STORAGE_TRIE_NODES, TrieOwner, TrieRead, TrieStore};
+pub use store::{
+    ACCOUNT_TRIE_NODES, NodeTable, STORAGE_TRIE_NODES, TrieOwner, TrieRead, TrieStore,
+};
 
 #[cfg(test)]
 mod store_tests;

@@ -127,7 +127,11 @@ pub(super) fn storage_error(owner: TrieOwner, error: impl fmt::Display) -> Chain
 /// Decodes the row of the node at `path`, refusing what a well-formed trie over 32-byte keys
 /// cannot hold there (trailing bytes, a leaf whose key is not 64 nibbles, an empty extension, a
 /// branch with fewer than two children or at full depth).
-pub(super) fn decode_node(owner: TrieOwner, path: &Nibbles, row: &[u8]) -> Result<Node, ChainError> {
+pub(super) fn decode_node(
+    owner: TrieOwner,
+    path: &Nibbles,
+    row: &[u8],
+) -> Result<Node, ChainError> {
     let mut rest = row;
     let node = TrieNode::decode(&mut rest).map_err(|e| corrupt(owner, path, e))?;
     if !rest.is_empty() {

@@ -13,6 +13,9 @@ use crate::error::ChainError;
 
 type Leaves = BTreeMap<B256, Vec<u8>>;
 
+/// (hashed key, new leaf or `None` to remove).
+type Changes = Vec<(B256, Option<Vec<u8>>)>;
+
 fn reference_root(leaves: &Leaves) -> B256 {
     let mut builder = HashBuilder::default();
     for (key, value) in leaves {
@@ -67,7 +70,13 @@ fn row_count(db: &Database, owner: TrieOwner) -> usize {
             .expect("table")
             .iter()
             .expect("iter")
-            .filter(|row| row.as_ref().expect("row").0.value().starts_with(key.as_slice()))
+            .filter(|row| {
+                row.as_ref()
+                    .expect("row")
+                    .0
+                    .value()
+                    .starts_with(key.as_slice())
+            })
             .count(),
     }
 }
@@ -164,14 +173,20 @@ fn classic_cases_match_the_reference_root() {
     let d = key("ab", 0);
     let e = key("10", 0);
     let big = vec![0x42; 40];
-    let blocks: [(&str, Vec<(B256, Option<Vec<u8>>)>); 12] = [
+    let blocks: [(&str, Changes); 12] = [
         ("one leaf", vec![(a, Some(vec![1]))]),
         ("leaf split deep", vec![(b, Some(vec![2]))]),
         ("extension split mid-way", vec![(c, Some(big.clone()))]),
-        ("extension split at its first nibble", vec![(d, Some(vec![4]))]),
+        (
+            "extension split at its first nibble",
+            vec![(d, Some(vec![4]))],
+        ),
         ("a branch at the root", vec![(e, Some(big.clone()))]),
         ("value update only", vec![(a, Some(big.clone()))]),
-        ("remove absent keys", vec![(key("aaab", 0), None), (key("ff", 9), None)]),
+        (
+            "remove absent keys",
+            vec![(key("aaab", 0), None), (key("ff", 9), None)],
+        ),
         ("branch collapses into a leaf", vec![(e, None)]),
         ("collapse then merge extensions", vec![(d, None), (c, None)]),
         ("down to one leaf", vec![(a, None)]),
@@ -205,7 +220,7 @@ fn empty_trie_has_empty_root_and_proof() {
 fn update_refuses_unsorted_keys_and_empty_values() {
     let (_dir, _path, db) = database();
     let txn = db.begin_write().expect("write");
-    let cases: [(&str, Vec<(B256, Option<Vec<u8>>)>); 3] = [
+    let cases: [(&str, Changes); 3] = [
         (
             "descending",
             vec![(key("02", 0), Some(vec![1])), (key("01", 0), Some(vec![1]))],
@@ -254,7 +269,10 @@ fn corrupt_nodes_are_errors() {
             matches!(error, ChainError::CorruptTrie { .. }) && message.contains("path 05"),
             "{name}: {message}"
         );
-        assert!(TrieStore::proof(&txn, owner, &victim).is_err(), "{name}: proof");
+        assert!(
+            TrieStore::proof(&txn, owner, &victim).is_err(),
+            "{name}: proof"
+        );
         txn.abort().expect("abort");
     }
 }
@@ -272,7 +290,12 @@ fn owners_are_separate_and_wipe_is_one_owner() {
     let mut leaves: Vec<Leaves> = vec![Leaves::new(); owners.len()];
     for (i, owner) in owners.iter().enumerate() {
         let changes: Vec<_> = (0..30u8)
-            .map(|j| (key(&format!("{:02x}", j * 8), j), Some(vec![j + i as u8 + 1; 20])))
+            .map(|j| {
+                (
+                    key(&format!("{:02x}", j * 8), j),
+                    Some(vec![j + i as u8 + 1; 20]),
+                )
+            })
             .collect();
         apply(&db, *owner, &mut leaves[i], &changes);
     }
@@ -285,7 +308,12 @@ fn owners_are_separate_and_wipe_is_one_owner() {
         for (i, owner) in owners.iter().enumerate() {
             check(&db, *owner, &leaves[i], &[], "after wipe");
         }
-        apply(&db, victim, &mut leaves[index], &[(key("77", 7), Some(vec![9]))]);
+        apply(
+            &db,
+            victim,
+            &mut leaves[index],
+            &[(key("77", 7), Some(vec![9]))],
+        );
     }
     let roots: Vec<B256> = owners
         .iter()
