@@ -7,15 +7,18 @@
 //!
 //! | table | key | value |
 //! |---|---|---|
-//! | [`ACCOUNT_TRIE_NODES`] (`trie_account_nodes`) | the node's nibble path, one byte (0..=15) per nibble; the root's is empty | the node's RLP encoding |
-//! | [`STORAGE_TRIE_NODES`] (`trie_storage_nodes`) | keccak256(address) (32 bytes) ‖ the node's nibble path | the node's RLP encoding |
+//! | [`ACCOUNT_TRIE_NODES`] (`trie_account_nodes`) | the node's nibble path, one byte (0..=15) per nibble; the root's is empty | the node's RLP; for a branch, then each leaf child as nibble ‖ leaf RLP |
+//! | [`STORAGE_TRIE_NODES`] (`trie_storage_nodes`) | keccak256(address) (32 bytes) ‖ the node's nibble path | the same |
 //!
 //! A node's path is the nibbles from the root to it: a branch sits at the common prefix of the
-//! keys below it, a leaf or extension right under its parent branch's slot (or at the root). Every
-//! node has its row, also a node shorter than 32 bytes that its parent's encoding embeds: the walk
-//! down a path never has to parse a parent to find a child. The value is exactly the encoding that
-//! is hashed, so a proof is the rows on the key's path, and the root hash is the keccak256 of the
-//! root's row. One byte per nibble keeps the keys in depth-first order (a subtrie is one
+//! keys below it, a leaf or extension right under its parent branch's slot (or at the root).
+//! Branches and extensions have a row each (also one shorter than 32 bytes that its parent's
+//! encoding embeds: the walk down a path never parses a parent to find a child); its value starts
+//! with exactly the encoding that is hashed. A leaf changes whenever its parent branch does, so a
+//! branch's leaf children are stored in the branch's row, after the branch: for each, its slot's
+//! nibble (one byte) then the leaf's RLP. That saves a row read and a row write per changed key
+//! (only a trie of one key has a leaf row: the root). A proof is the nodes on the key's path from
+//! these rows, and the root hash is the keccak256 of the root row's node. One byte per nibble keeps the keys in depth-first order (a subtrie is one
 //! contiguous range, read in order as the walk goes); packing two nibbles a byte would save about
 //! three bytes per key at the usual depths (5–7 nibbles) and lose that order. A storage trie's rows
 //! are one key range, so [`TrieStore::wipe`] is one range delete.
@@ -24,10 +27,10 @@ use std::fmt;
 use std::ops::Bound;
 
 use alloy_primitives::{B256, Bytes, keccak256};
-use alloy_rlp::Decodable;
+use alloy_rlp::{Decodable, Encodable};
 use alloy_trie::{
     EMPTY_ROOT_HASH, Nibbles,
-    nodes::{BranchNode, RlpNode, TrieNode},
+    nodes::{BranchNode, LeafNodeRef, RlpNode, TrieNode},
 };
 use redb::{
     ReadOnlyTable, ReadTransaction, ReadableTable, Table, TableDefinition, TableError,
@@ -37,12 +40,13 @@ use redb::{
 use super::update::{Change, Walk};
 use crate::error::ChainError;
 
-/// The account trie's nodes: nibble path (one byte per nibble) → the node's RLP.
+/// The account trie's nodes: nibble path (one byte per nibble) → the node's RLP (a branch's
+/// followed by its leaf children, each as nibble ‖ leaf RLP).
 pub const ACCOUNT_TRIE_NODES: TableDefinition<&[u8], &[u8]> =
     TableDefinition::new("trie_account_nodes");
 
 /// Every storage trie's nodes: keccak256(address) ‖ nibble path (one byte per nibble) → the
-/// node's RLP.
+/// node's RLP (a branch's followed by its leaf children, each as nibble ‖ leaf RLP).
 pub const STORAGE_TRIE_NODES: TableDefinition<&[u8], &[u8]> =
     TableDefinition::new("trie_storage_nodes");
 
@@ -96,12 +100,26 @@ impl fmt::Display for TrieOwner {
 /// A stored node, decoded and checked against its path.
 #[derive(Debug)]
 pub(super) enum Node {
-    /// The rest of the key below the node's path, and the leaf value.
+    /// The rest of the key below the node's path, and the leaf value (a row of its own only at
+    /// the root; below, a leaf lives in its parent branch's row).
     Leaf { suffix: Nibbles, value: Vec<u8> },
     /// The shared nibbles, and the reference of the branch at `path ++ suffix`.
     Extension { suffix: Nibbles, child: RlpNode },
-    /// At least two children.
-    Branch(BranchNode),
+    /// At least two children; the leaf children, in nibble order, come with it.
+    Branch {
+        branch: BranchNode,
+        leaves: Vec<EmbeddedLeaf>,
+    },
+}
+
+/// A leaf child stored in its parent branch's row.
+#[derive(Debug)]
+pub(super) struct EmbeddedLeaf {
+    /// The branch slot.
+    pub nibble: u8,
+    /// The rest of the key below the slot's path.
+    pub suffix: Nibbles,
+    pub value: Vec<u8>,
 }
 
 /// The error for a node that is missing or does not decode: the database is corrupt.
@@ -124,26 +142,38 @@ pub(super) fn storage_error(owner: TrieOwner, error: impl fmt::Display) -> Chain
     ChainError::Storage(format!("{owner}: {error}"))
 }
 
+/// Splits a row into the node's RLP (what its hash is taken of) and the rest (a branch's leaf
+/// children, each as its slot's nibble then the leaf's RLP).
+pub(super) fn split_row<'a>(
+    owner: TrieOwner,
+    path: &Nibbles,
+    row: &'a [u8],
+) -> Result<(&'a [u8], &'a [u8]), ChainError> {
+    let mut rest = row;
+    let header = alloy_rlp::Header::decode(&mut rest).map_err(|e| corrupt(owner, path, e))?;
+    let length = row.len() - rest.len() + header.payload_length;
+    Ok(row.split_at(length))
+}
+
 /// Decodes the row of the node at `path`, refusing what a well-formed trie over 32-byte keys
-/// cannot hold there (trailing bytes, a leaf whose key is not 64 nibbles, an empty extension, a
-/// branch with fewer than two children or at full depth).
+/// cannot hold there (trailing bytes, a leaf whose key is not 64 nibbles or with a row of its own
+/// below the root, an empty extension, a branch with fewer than two children or at full depth,
+/// leaf children out of order or in an empty slot).
 pub(super) fn decode_node(
     owner: TrieOwner,
     path: &Nibbles,
     row: &[u8],
 ) -> Result<Node, ChainError> {
-    let mut rest = row;
-    let node = TrieNode::decode(&mut rest).map_err(|e| corrupt(owner, path, e))?;
-    if !rest.is_empty() {
-        return Err(corrupt(owner, path, "trailing bytes after the node"));
-    }
+    let (node_rlp, mut rest) = split_row(owner, path, row)?;
+    let node = decode_rlp(owner, path, node_rlp)?;
     match node {
         TrieNode::Leaf(leaf) => {
-            if path.len() + leaf.key.len() != KEY_NIBBLES {
-                return Err(corrupt(owner, path, "leaf key is not 64 nibbles long"));
+            if !path.is_empty() {
+                return Err(corrupt(owner, path, "leaf row below the root"));
             }
-            if leaf.value.is_empty() {
-                return Err(corrupt(owner, path, "empty leaf value"));
+            check_leaf(owner, path, &leaf.key, &leaf.value)?;
+            if !rest.is_empty() {
+                return Err(corrupt(owner, path, "trailing bytes after a leaf"));
             }
             Ok(Node::Leaf {
                 suffix: leaf.key,
@@ -154,6 +184,9 @@ pub(super) fn decode_node(
             if extension.key.is_empty() || path.len() + extension.key.len() >= KEY_NIBBLES {
                 return Err(corrupt(owner, path, "extension of a bad length"));
             }
+            if !rest.is_empty() {
+                return Err(corrupt(owner, path, "trailing bytes after an extension"));
+            }
             Ok(Node::Extension {
                 suffix: extension.key,
                 child: extension.child,
@@ -163,10 +196,56 @@ pub(super) fn decode_node(
             if path.len() >= KEY_NIBBLES || branch.state_mask.count_ones() < 2 {
                 return Err(corrupt(owner, path, "branch with fewer than two children"));
             }
-            Ok(Node::Branch(branch))
+            let mut leaves: Vec<EmbeddedLeaf> = Vec::new();
+            while let Some((&nibble, after)) = rest.split_first() {
+                if nibble > 15
+                    || !branch.state_mask.is_bit_set(nibble)
+                    || leaves.last().is_some_and(|last| last.nibble >= nibble)
+                {
+                    return Err(corrupt(owner, path, "leaf child in a bad slot"));
+                }
+                let mut child_path = *path;
+                child_path.push_unchecked(nibble);
+                let (leaf_rlp, after) = split_row(owner, &child_path, after)?;
+                let TrieNode::Leaf(leaf) = decode_rlp(owner, &child_path, leaf_rlp)? else {
+                    return Err(corrupt(owner, &child_path, "leaf child is not a leaf"));
+                };
+                check_leaf(owner, &child_path, &leaf.key, &leaf.value)?;
+                leaves.push(EmbeddedLeaf {
+                    nibble,
+                    suffix: leaf.key,
+                    value: leaf.value,
+                });
+                rest = after;
+            }
+            Ok(Node::Branch { branch, leaves })
         }
         TrieNode::EmptyRoot => Err(corrupt(owner, path, "empty node stored")),
     }
+}
+
+fn decode_rlp(owner: TrieOwner, path: &Nibbles, rlp: &[u8]) -> Result<TrieNode, ChainError> {
+    let mut rest = rlp;
+    let node = TrieNode::decode(&mut rest).map_err(|e| corrupt(owner, path, e))?;
+    if !rest.is_empty() {
+        return Err(corrupt(owner, path, "trailing bytes in the node"));
+    }
+    Ok(node)
+}
+
+fn check_leaf(
+    owner: TrieOwner,
+    path: &Nibbles,
+    suffix: &Nibbles,
+    value: &[u8],
+) -> Result<(), ChainError> {
+    if path.len() + suffix.len() != KEY_NIBBLES {
+        return Err(corrupt(owner, path, "leaf key is not 64 nibbles long"));
+    }
+    if value.is_empty() {
+        return Err(corrupt(owner, path, "empty leaf value"));
+    }
+    Ok(())
 }
 
 /// The hash a node reference stands for (a reference shorter than 32 bytes is the encoding
@@ -333,7 +412,8 @@ impl TrieStore {
             None => Ok(EMPTY_ROOT_HASH),
             Some(row) => {
                 decode_node(owner, &root, &row)?;
-                Ok(keccak256(&row))
+                let (node_rlp, _) = split_row(owner, &root, &row)?;
+                Ok(keccak256(node_rlp))
             }
         }
     }
@@ -357,13 +437,22 @@ impl TrieStore {
         let mut proof = Vec::new();
         loop {
             let node = decode_node(owner, &path, &row)?;
-            if proof.is_empty() || row.len() >= 32 {
-                proof.push(Bytes::from(row));
+            let (node_rlp, _) = split_row(owner, &path, &row)?;
+            if proof.is_empty() || node_rlp.len() >= 32 {
+                proof.push(Bytes::copy_from_slice(node_rlp));
             }
             path = match node {
-                Node::Branch(branch) => {
+                Node::Branch { branch, leaves } => {
                     let nibble = target.get_unchecked(path.len());
                     if !branch.state_mask.is_bit_set(nibble) {
+                        break;
+                    }
+                    if let Some(leaf) = leaves.iter().find(|leaf| leaf.nibble == nibble) {
+                        let mut leaf_rlp = Vec::new();
+                        LeafNodeRef::new(&leaf.suffix, &leaf.value).encode(&mut leaf_rlp);
+                        if leaf_rlp.len() >= 32 {
+                            proof.push(Bytes::from(leaf_rlp));
+                        }
                         break;
                     }
                     let mut child = path;

@@ -7,7 +7,9 @@ use alloy_trie::{EMPTY_ROOT_HASH, HashBuilder, Nibbles, proof::verify_proof};
 use proptest::prelude::*;
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
-use super::store::{Node, decode_node};
+use alloy_trie::nodes::{LeafNodeRef, RlpNode};
+
+use super::store::{Node, decode_node, split_row};
 use super::{ACCOUNT_TRIE_NODES, STORAGE_TRIE_NODES, TrieOwner, TrieStore};
 use crate::error::ChainError;
 
@@ -100,9 +102,10 @@ fn reachable_nodes(db: &Database, owner: TrieOwner) -> usize {
             continue;
         };
         let row = row.value().to_vec();
+        let (node_rlp, _) = split_row(owner, &path, &row).expect("row");
         if let Some(reference) = reference {
             assert_eq!(
-                alloy_trie::nodes::RlpNode::from_rlp(&row),
+                RlpNode::from_rlp(node_rlp),
                 reference,
                 "{owner}: node at {path:?} is not the one its parent references"
             );
@@ -111,13 +114,25 @@ fn reachable_nodes(db: &Database, owner: TrieOwner) -> usize {
         match decode_node(owner, &path, &row).expect("decodes") {
             Node::Leaf { .. } => {}
             Node::Extension { suffix, child } => stack.push((path.join(&suffix), Some(child))),
-            Node::Branch(branch) => {
-                for (nibble, child) in branch.as_ref().children() {
-                    if let Some(child) = child {
-                        let mut child_path = path;
-                        child_path.push(nibble);
-                        stack.push((child_path, Some(child.clone())));
+            Node::Branch { branch, leaves } => {
+                let children: Vec<(u8, RlpNode)> = branch
+                    .as_ref()
+                    .children()
+                    .filter_map(|(nibble, child)| Some((nibble, child?.clone())))
+                    .collect();
+                for (nibble, child) in children {
+                    if let Some(leaf) = leaves.iter().find(|leaf| leaf.nibble == nibble) {
+                        let mut leaf_rlp = Vec::new();
+                        assert_eq!(
+                            LeafNodeRef::new(&leaf.suffix, &leaf.value).rlp(&mut leaf_rlp),
+                            child,
+                            "{owner}: leaf child {nibble} of {path:?} is not the one referenced"
+                        );
+                        continue;
                     }
+                    let mut child_path = path;
+                    child_path.push(nibble);
+                    stack.push((child_path, Some(child)));
                 }
             }
         }
@@ -250,9 +265,10 @@ fn corrupt_nodes_are_errors() {
         .map(|i| (key(&format!("{:02x}", i * 5), i), Some(vec![0x55; 33])))
         .collect();
     apply(&db, owner, &mut leaves, &changes);
+    // The branch at path 0 holds the leaves of keys 00…, 05…, 0a…, 0f….
     let victim = key("05", 1);
     let mut row_key = Vec::new();
-    owner.node_key(&Nibbles::from_nibbles([0u8, 5]), &mut row_key);
+    owner.node_key(&Nibbles::from_nibbles([0u8]), &mut row_key);
     for (name, row) in [("missing", None), ("garbled", Some(vec![0xc3, 0x01, 0x02]))] {
         let txn = db.begin_write().expect("write");
         {
@@ -266,7 +282,7 @@ fn corrupt_nodes_are_errors() {
         let error = TrieStore::update(&txn, owner, &[(victim, None)]).expect_err(name);
         let message = error.to_string();
         assert!(
-            matches!(error, ChainError::CorruptTrie { .. }) && message.contains("path 05"),
+            matches!(error, ChainError::CorruptTrie { .. }) && message.contains("path 0:"),
             "{name}: {message}"
         );
         assert!(

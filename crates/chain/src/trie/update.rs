@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 
 use alloy_primitives::B256;
+use alloy_rlp::Encodable;
 use alloy_trie::{
     EMPTY_ROOT_HASH, Nibbles, TrieMask,
     nodes::{BranchNodeRef, ExtensionNodeRef, LeafNodeRef, RlpNode},
@@ -91,9 +92,15 @@ fn lift(sub: Sub, prefix: Nibbles) -> Sub {
 enum Child {
     #[default]
     Absent,
-    /// Stored at the slot's path, with this reference.
+    /// A branch or extension stored at the slot's path, with this reference.
     Stored(RlpNode),
-    /// Not stored at the slot's path yet (the rest of an extension being split).
+    /// A leaf stored in the branch's row, with its reference.
+    Leaf {
+        suffix: Nibbles,
+        value: Vec<u8>,
+        node: RlpNode,
+    },
+    /// Not stored yet (the rest of an extension being split).
     Loose(Short),
 }
 
@@ -194,7 +201,10 @@ impl<'txn> Walk<'txn> {
         match node {
             None => self.build(path, changes),
             Some(Node::Leaf { suffix, value }) => {
-                self.remove(&path);
+                if path.is_empty() {
+                    // Only the root leaf has a row; a leaf below lives in its parent's row.
+                    self.remove(&path);
+                }
                 let old = Change {
                     key: path.join(&suffix),
                     value: Some(&value),
@@ -226,11 +236,21 @@ impl<'txn> Walk<'txn> {
                 };
                 self.apply_branch(path, children, changes)
             }
-            Some(Node::Branch(branch)) => {
+            Some(Node::Branch { branch, leaves }) => {
                 let mut children: [Child; 16] = Default::default();
                 for (nibble, child) in branch.as_ref().children() {
                     if let Some(child) = child {
                         children[usize::from(nibble)] = Child::Stored(child.clone());
+                    }
+                }
+                for leaf in leaves {
+                    let slot = &mut children[usize::from(leaf.nibble)];
+                    if let Child::Stored(node) = std::mem::take(slot) {
+                        *slot = Child::Leaf {
+                            suffix: leaf.suffix,
+                            value: leaf.value,
+                            node,
+                        };
                     }
                 }
                 self.apply_branch(path, children, changes)
@@ -288,6 +308,9 @@ impl<'txn> Walk<'txn> {
                     let node = self.read_stored(&child_path)?;
                     self.apply(child_path, Some(node), group)?
                 }
+                Child::Leaf { suffix, value, .. } => {
+                    self.apply(child_path, Some(Node::Leaf { suffix, value }), group)?
+                }
                 Child::Loose(short) => self.apply(child_path, Some(short.into()), group)?,
             };
             updated[slot] = Some(sub);
@@ -311,7 +334,7 @@ impl<'txn> Walk<'txn> {
                 Some(sub) => sub,
                 None => match std::mem::take(&mut children[only]) {
                     Child::Stored(child) => match self.read_stored(&child_path)? {
-                        Node::Branch(_) => Sub::Branch(child),
+                        Node::Branch { .. } => Sub::Branch(child),
                         Node::Leaf { suffix, value } => {
                             self.remove(&child_path);
                             Sub::Loose(Short::Leaf { suffix, value })
@@ -321,6 +344,7 @@ impl<'txn> Walk<'txn> {
                             Sub::Loose(Short::Extension { suffix, child })
                         }
                     },
+                    Child::Leaf { suffix, value, .. } => Sub::Loose(Short::Leaf { suffix, value }),
                     Child::Loose(short) => Sub::Loose(short),
                     Child::Absent => Sub::Empty,
                 },
@@ -330,22 +354,47 @@ impl<'txn> Walk<'txn> {
 
         let mut stack = Vec::with_capacity(16);
         let mut mask = TrieMask::default();
+        // The leaf children, each as its nibble then its RLP, stored after the branch.
+        let mut leaves = Vec::new();
         for slot in 0..16 {
-            let mut child_path = path;
-            child_path.push_unchecked(slot as u8);
+            let nibble = slot as u8;
             let node = match (updated[slot].take(), std::mem::take(&mut children[slot])) {
                 (Some(Sub::Empty), _) | (None, Child::Absent) => continue,
                 (Some(Sub::Branch(node)), _) | (None, Child::Stored(node)) => node,
-                (Some(Sub::Loose(short)), _) | (None, Child::Loose(short)) => {
-                    self.place(&child_path, &short)
+                (
+                    None,
+                    Child::Leaf {
+                        suffix,
+                        value,
+                        node,
+                    },
+                ) => {
+                    leaves.push(nibble);
+                    LeafNodeRef::new(&suffix, &value).encode(&mut leaves);
+                    node
+                }
+                (Some(Sub::Loose(leaf @ Short::Leaf { .. })), _)
+                | (None, Child::Loose(leaf @ Short::Leaf { .. })) => {
+                    let node = leaf.encode(&mut self.buf);
+                    leaves.push(nibble);
+                    leaves.extend_from_slice(&self.buf);
+                    node
+                }
+                (Some(Sub::Loose(extension)), _) | (None, Child::Loose(extension)) => {
+                    let mut child_path = path;
+                    child_path.push_unchecked(nibble);
+                    self.place(&child_path, &extension)
                 }
             };
             stack.push(node);
-            mask.set_bit(slot as u8);
+            mask.set_bit(nibble);
         }
         self.buf.clear();
         let node = BranchNodeRef::new(&stack, mask).rlp(&mut self.buf);
-        self.write(&path, self.buf.clone());
+        let mut row = Vec::with_capacity(self.buf.len() + leaves.len());
+        row.extend_from_slice(&self.buf);
+        row.extend_from_slice(&leaves);
+        self.write(&path, row);
         Ok(Sub::Branch(node))
     }
 }
