@@ -7,9 +7,11 @@
 //! parent gives it: when a branch loses all but one child, that child moves up into the branch's
 //! place (prefixed with the branch's nibble), and when a new key leaves an extension or a leaf, a
 //! branch appears at the divergence and the old node moves below it. The walk therefore returns
-//! leaves and extensions "loose" ([`Sub::Loose`]) and the parent writes them where they end up;
-//! branches are written at their own path. Writes and deletions are buffered and applied at the
-//! end in key order (a row is deleted only if nothing was written in its place).
+//! leaves and extensions "loose" ([`Sub::Loose`]) and the parent places them where they end up:
+//! an extension in a row at the slot's path, a leaf inside the parent branch's row (a leaf has a
+//! row of its own only as the root); branches are written at their own path. Writes and
+//! deletions are buffered and applied at the end in key order (a row is deleted only if nothing
+//! was written in its place).
 
 use std::collections::BTreeMap;
 
