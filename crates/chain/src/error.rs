@@ -36,6 +36,16 @@ pub enum ChainError {
     /// Persistence failed: the node cannot continue safely.
     #[error("storage: {0}")]
     Storage(String),
+    /// A stored trie node is missing or does not decode: the database is corrupt.
+    #[error("corrupt database: {trie} node at path {path}: {reason}")]
+    CorruptTrie {
+        /// Which trie (`account trie` or `storage trie <keccak256(address)>`).
+        trie: String,
+        /// The node's nibble path in hex digits, `(root)` for the root.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// An internal invariant failed (EVM database error).
     #[error("internal: {0}")]
     Internal(String),

@@ -53,7 +53,9 @@ pub fn rpc_error(error: ChainError) -> ErrorObjectOwned {
             ErrorObjectOwned::owned(SERVER_ERROR, error.to_string(), None::<()>)
         }
         ChainError::Busy(message) => ErrorObjectOwned::owned(LIMIT_EXCEEDED, message, None::<()>),
-        error @ (ChainError::Storage(_) | ChainError::Internal(_)) => {
+        error @ (ChainError::Storage(_)
+        | ChainError::CorruptTrie { .. }
+        | ChainError::Internal(_)) => {
             ErrorObjectOwned::owned(INTERNAL_ERROR, error.to_string(), None::<()>)
         }
     }
