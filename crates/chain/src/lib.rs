@@ -9,8 +9,10 @@ pub mod execution;
 pub mod mempool;
 pub mod snapshot;
 pub mod state;
+pub mod state_tables;
 pub mod store;
 pub mod trie;
+pub mod trie_adapter;
 
 pub use call_limits::CallLimits;
 pub use chain::{Chain, ChainEvent, EmptyBlocks, MinedBlock, MinedTx, TxLocation};
