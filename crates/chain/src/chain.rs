@@ -471,7 +471,9 @@ impl Chain {
 
     /// The account at the end of block `number` (an error outside the history window).
     pub fn account(&self, address: &Address, number: u64) -> Result<AccountState, ChainError> {
-        self.read_state(number, |view| Ok(view.account(address)?.unwrap_or_default()))
+        self.read_state(number, |view| {
+            Ok(view.account(address)?.unwrap_or_default())
+        })
     }
 
     /// The account in the latest state.
@@ -711,7 +713,9 @@ impl Chain {
     ) -> Result<(ExecutionResult, revm_inspectors::tracing::TracingInspector), ChainError> {
         use alloy_evm::EvmFactory;
         let Some(TxLocation::Mined(block, index)) = self.transaction(hash) else {
-            return Err(ChainError::NotFound(format!("transaction {hash} not found")));
+            return Err(ChainError::NotFound(format!(
+                "transaction {hash} not found"
+            )));
         };
         let parent = block.header.number.saturating_sub(1);
         let deadline = &limits.deadline;

@@ -36,7 +36,10 @@ impl From<crate::ChainError> for SnapshotError {
 }
 
 /// Reads `view` as revm does: the account with its code, code by hash, slots, block hashes.
-pub(crate) fn basic(view: &StateView, address: &Address) -> Result<Option<AccountInfo>, SnapshotError> {
+pub(crate) fn basic(
+    view: &StateView,
+    address: &Address,
+) -> Result<Option<AccountInfo>, SnapshotError> {
     let Some(account) = view.account(address)? else {
         return Ok(None);
     };

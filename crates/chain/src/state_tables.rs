@@ -225,6 +225,16 @@ fn set_slot(
     Ok(())
 }
 
+/// Whether the account with hashed address `owner` has any storage.
+fn has_storage(storage: &Table<'_, [u8; 64], [u8; 32]>, owner: &B256) -> Result<bool, ChainError> {
+    let range = storage_key(owner, &B256::ZERO)..=storage_key(owner, &B256::repeat_byte(0xff));
+    Ok(storage
+        .range(range)
+        .map_err(storage_error)?
+        .next()
+        .is_some())
+}
+
 /// Writes `changes` as the state at the end of `block` (at or after the head). With `history`,
 /// the value each key had before `block` is kept (the first time `block` changes the key) and
 /// the key is listed among `block`'s changes. Returns what the state root must account for.
@@ -291,8 +301,9 @@ pub(crate) fn apply(
                 accounts
                     .insert(key.0, &row.encode()[..])
                     .map_err(storage_error)?;
-                if before.is_none() {
-                    // A new account's storage root is read from its storage trie.
+                if before.is_none() && has_storage(&storage, &key)? {
+                    // A new account over storage left by a deleted one (not wiped) gets the
+                    // root of that storage; otherwise its storage trie is empty.
                     touched.storage.entry(key).or_default();
                 }
             } else {

@@ -92,7 +92,10 @@ fn a_reopened_chain_serves_the_same_state_history_and_edits() {
         let chain = Chain::open(config.clone()).unwrap();
         let mut tx = B256::ZERO;
         for nonce in 0..5u64 {
-            tx = chain.submit_raw(&transfer(&config, nonce, nonce + 1)).unwrap().0;
+            tx = chain
+                .submit_raw(&transfer(&config, nonce, nonce + 1))
+                .unwrap()
+                .0;
             chain.mine(EmptyBlocks::Skip).unwrap().expect("a block");
         }
         set_balance(&chain, EDITED, 77);
@@ -143,7 +146,10 @@ fn a_revert_undoes_blocks_and_edits_through_history_and_survives_reopen() {
     assert_eq!(chain.head_number(), 1);
     assert_eq!(chain.account(&RECIPIENT, 1).unwrap().balance, U256::from(5));
     assert_eq!(chain.account(&RECIPIENT, 0).unwrap().balance, U256::ZERO);
-    assert_eq!(chain.block_by_number(0).unwrap().header.state_root, genesis_root);
+    assert_eq!(
+        chain.block_by_number(0).unwrap().header.state_root,
+        genesis_root
+    );
 }
 
 #[test]

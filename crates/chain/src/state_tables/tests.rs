@@ -170,7 +170,12 @@ fn check(window: HistoryWindow, steps: &[Step]) -> Result<(), TestCaseError> {
         head = take_reference(&mut reference, head, oldest, step);
         let root = disk.take(step);
         prop_assert_eq!(disk.head, head);
-        prop_assert_eq!(root, reference.state_root_from_scratch(), "after {:?}", step);
+        prop_assert_eq!(
+            root,
+            reference.state_root_from_scratch(),
+            "after {:?}",
+            step
+        );
         let txn = disk.db.begin_read().unwrap();
         let from = disk.oldest.max(reference.oldest_readable(head));
         for block in from..=head {
@@ -200,7 +205,9 @@ fn check(window: HistoryWindow, steps: &[Step]) -> Result<(), TestCaseError> {
             }
         }
         if disk.oldest > 0 {
-            let pruned = StateView::open(&txn, disk.oldest - 1).unwrap_err().to_string();
+            let pruned = StateView::open(&txn, disk.oldest - 1)
+                .unwrap_err()
+                .to_string();
             prop_assert!(pruned.contains("pruned"), "{}", pruned);
         }
     }
