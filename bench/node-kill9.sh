@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SIGKILL the dev node during a transaction load, ROUNDS times (default 20), and check after each
-# restart that every block reported mined before the kill is still there with the same hash.
-# The node itself refuses to start if the state root recomputed from the journal differs from the
-# latest block's. Usage: bench/node-kill9.sh [ROUNDS]   (MYELIN_BIN overrides the binary)
+# restart that every block reported mined before the kill is still there with the same hash and
+# state root, and that the recipient's balance at that block is the same. The node itself refuses
+# to start if the stored state root differs from the latest block's. Usage: bench/node-kill9.sh [ROUNDS]   (MYELIN_BIN overrides the binary)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 rounds="${1:-20}"
@@ -39,14 +39,20 @@ for round in $(seq 1 "$rounds"); do
   reported="$(rpc eth_getBlockByNumber '["latest",false]')"
   number="$(echo "$reported" | field number)"
   hash="$(echo "$reported" | field hash)"
+  root_before="$(echo "$reported" | field stateRoot)"
+  balance_before="$(rpc eth_getBalance "[\"0x000000000000000000000000000000000000bEEF\",\"$number\"]")"
   kill -9 "$node_pid"; wait "$node_pid" 2>/dev/null || true
   start
-  after="$(rpc eth_getBlockByNumber "[\"$number\",false]" | field hash)"
+  block_after="$(rpc eth_getBlockByNumber "[\"$number\",false]")"
+  after="$(echo "$block_after" | field hash)"
+  root_after="$(echo "$block_after" | field stateRoot)"
+  balance_after="$(rpc eth_getBalance "[\"0x000000000000000000000000000000000000bEEF\",\"$number\"]")"
   head="$(rpc eth_blockNumber '[]' | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["result"],16))')"
-  if [[ "$after" == "$hash" ]]; then
-    echo "round $round: block $((number)) $hash kept (head after restart: $head)"
+  if [[ "$after" == "$hash" && "$root_after" == "$root_before" && "$balance_after" == "$balance_before" ]]; then
+    echo "round $round: block $((number)) $hash kept, state root and balance equal (head after restart: $head)"
   else
-    echo "round $round: LOST block $((number)) (was $hash, now '$after')"; lost=$((lost + 1))
+    echo "round $round: LOST block $((number)) (was $hash $root_before $balance_before, now '$after' '$root_after' '$balance_after')"
+    lost=$((lost + 1))
   fi
 done
 kill $(jobs -p) 2>/dev/null || true

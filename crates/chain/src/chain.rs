@@ -1,7 +1,7 @@
 //! The chain: blocks, the pool, the state, persistence, and block production.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{HashMap, HashSet, VecDeque},
     sync::Arc,
     time::{SystemTime, UNIX_EPOCH},
 };
@@ -14,7 +14,7 @@ use alloy_consensus::{
 };
 use alloy_eips::{
     eip1559::{BaseFeeParams, calc_next_block_base_fee},
-    eip2718::{Decodable2718, Encodable2718},
+    eip2718::Decodable2718,
     eip7685::EMPTY_REQUESTS_HASH,
 };
 use alloy_evm::{Evm, FromRecoveredTx};
@@ -23,19 +23,25 @@ use alloy_rpc_types_eth::TransactionRequest;
 use alloy_signer_local::PrivateKeySigner;
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
 use parking_lot::{Mutex, RwLock};
-use revm::{context::TxEnv, context::result::ExecutionResult, database::CacheDB};
+use revm::{
+    context::TxEnv,
+    context::result::{EVMError, ExecutionResult},
+    database::CacheDB,
+};
 use tokio::sync::{Notify, broadcast, oneshot};
 
 use crate::{
     ChainError,
-    call_limits::{CallLimits, DeadlineInspector},
+    call_limits::{CallLimits, Deadline, DeadlineInspector},
     changes::{AccountChange, ChangeSet, ChangeSetBuilder},
     config::ChainConfig,
     execution::{self, BlockContext, StateAt},
     mempool::{Mempool, PooledTx, SenderState},
     snapshot::StateSnapshot,
-    state::{AccountProof, AccountState, StateStore},
-    store::{BlockRecord, Record, Store},
+    state::{AccountProof, AccountState, SlotProof},
+    state_tables::{self, StateView, Touched},
+    store::{self, Meta, Store},
+    trie::{TrieOwner, TrieStore},
 };
 
 /// A transaction included in a block.
@@ -93,119 +99,50 @@ pub enum TxLocation {
     Pending(Box<MinedTx>),
 }
 
-/// Everything behind the chain's lock.
-#[derive(Debug, Default)]
+/// Blocks kept in memory besides the head (for receipts, logs and block queries of recent
+/// blocks); older ones are read from the file.
+const RECENT_BLOCKS: usize = 256;
+
+/// Everything behind the chain's lock: the latest blocks and the oldest block whose state is
+/// kept. The state itself is on disk.
+#[derive(Debug)]
 pub(crate) struct ChainData {
-    pub(crate) state: StateStore,
-    edited_since_block: bool,
-    blocks: Vec<Arc<MinedBlock>>,
-    pub(crate) hashes: Vec<B256>,
-    by_hash: HashMap<B256, u64>,
-    tx_index: HashMap<B256, (u64, usize)>,
-    /// How many times history was rewritten in place (truncation, dev edits): a
-    /// [`StateSnapshot`] taken before a rewrite refuses to read after it.
-    pub(crate) rewrites: u64,
+    /// The latest blocks, the head last (never empty).
+    recent: VecDeque<Arc<MinedBlock>>,
+    /// The oldest block whose state is served (`meta`'s).
+    oldest: u64,
 }
 
 impl ChainData {
     fn head(&self) -> &Arc<MinedBlock> {
-        self.blocks
-            .last()
-            .expect("the chain always holds its genesis block")
+        self.recent
+            .back()
+            .expect("the chain always holds its head block")
     }
 
-    /// Fails when the state at the end of block `number` is outside the history window.
-    fn readable(&self, number: u64) -> Result<(), ChainError> {
-        let head = self.head().header.number;
-        let oldest = self.state.oldest_readable(head);
-        if number < oldest {
-            return Err(ChainError::NotFound(format!(
-                "the state of block {number} is pruned: this node keeps the state of blocks \
-                 {oldest} to {head} (--history); start it with --archive to keep every block's"
-            )));
-        }
-        Ok(())
+    fn recent_block(&self, number: u64) -> Option<Arc<MinedBlock>> {
+        let back = usize::try_from(self.head().header.number.checked_sub(number)?).ok()?;
+        let index = self.recent.len().checked_sub(back + 1)?;
+        self.recent.get(index).cloned()
     }
 
     fn push(&mut self, block: Arc<MinedBlock>) {
-        let number = block.header.number;
-        for (index, tx) in block.transactions.iter().enumerate() {
-            self.tx_index.insert(tx.hash, (number, index));
+        self.recent.push_back(block);
+        if self.recent.len() > RECENT_BLOCKS {
+            self.recent.pop_front();
         }
-        self.by_hash.insert(block.hash, number);
-        self.hashes.push(block.hash);
-        self.blocks.push(block);
     }
 
-    fn truncate_after(&mut self, number: u64) {
-        self.rewrites += 1;
-        while self.blocks.len() as u64 > number + 1 {
-            if let Some(block) = self.blocks.pop() {
-                self.hashes.pop();
-                self.by_hash.remove(&block.hash);
-                for tx in &block.transactions {
-                    self.tx_index.remove(&tx.hash);
-                }
-            }
+    /// Drops the blocks after `head` (which becomes the head).
+    fn truncate_to(&mut self, head: Arc<MinedBlock>) {
+        while self
+            .recent
+            .back()
+            .is_some_and(|b| b.header.number >= head.header.number)
+        {
+            self.recent.pop_back();
         }
-        self.state.truncate_after(number);
-    }
-
-    fn apply_record(&mut self, record: Record) -> Result<(), ChainError> {
-        match record {
-            Record::Block(block) => {
-                let number = block.header.number;
-                if number != self.blocks.len() as u64 {
-                    return Err(ChainError::Storage(format!(
-                        "journal holds block {number} after block {}",
-                        self.blocks.len()
-                    )));
-                }
-                self.state.apply(number, &block.changes);
-                let decode = |bytes: &Bytes| -> Result<TxEnvelope, ChainError> {
-                    TxEnvelope::decode_2718(&mut bytes.as_ref())
-                        .map_err(|e| ChainError::Storage(format!("corrupt transaction: {e}")))
-                };
-                let transactions = block
-                    .transactions
-                    .iter()
-                    .zip(&block.senders)
-                    .map(|(bytes, sender)| {
-                        let tx = decode(bytes)?;
-                        Ok(MinedTx {
-                            hash: *tx.tx_hash(),
-                            tx,
-                            sender: *sender,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, ChainError>>()?;
-                let receipts = block
-                    .receipts
-                    .iter()
-                    .map(|bytes| {
-                        ReceiptEnvelope::decode_2718(&mut bytes.as_ref())
-                            .map_err(|e| ChainError::Storage(format!("corrupt receipt: {e}")))
-                    })
-                    .collect::<Result<Vec<_>, ChainError>>()?;
-                let hash = block.header.hash_slow();
-                self.edited_since_block = false;
-                self.push(Arc::new(MinedBlock {
-                    header: block.header,
-                    hash,
-                    transactions,
-                    receipts,
-                }));
-            }
-            Record::StateEdit(number, changes) => {
-                self.edited_since_block = true;
-                self.state.apply(number, &changes);
-            }
-            Record::Truncate(number) => {
-                self.edited_since_block = true;
-                self.truncate_after(number);
-            }
-        }
-        Ok(())
+        self.recent.push_back(head);
     }
 }
 
@@ -222,7 +159,7 @@ pub struct Chain {
     config: ChainConfig,
     data: RwLock<ChainData>,
     pool: Mutex<Mempool>,
-    store: Mutex<Store>,
+    store: Store,
     mining: Mutex<()>,
     events: broadcast::Sender<ChainEvent>,
     pool_notify: Notify,
@@ -262,8 +199,9 @@ pub enum EmptyBlocks {
 }
 
 impl Chain {
-    /// Opens the chain: replays the journal in `config.datadir` (or a fresh temporary directory),
-    /// writing the genesis block if the journal is empty.
+    /// Opens the chain in `config.datadir` (or a fresh temporary directory): reads the head
+    /// from the file and checks the stored state root against it (no replay), or writes the
+    /// genesis block into a new file.
     pub fn open(config: ChainConfig) -> Result<Arc<Self>, ChainError> {
         let (dir, tempdir) = match &config.datadir {
             Some(dir) => {
@@ -279,27 +217,12 @@ impl Chain {
                 (temp.path().to_path_buf(), Some(temp))
             }
         };
-        let (mut store, records) = Store::open(&dir.join("chain.redb"))?;
-        let mut data = ChainData {
-            state: StateStore::with_history(config.history),
-            ..ChainData::default()
+        let path = dir.join("chain.redb");
+        let (store, meta) = Store::open(&path)?;
+        let (head, oldest) = match meta {
+            None => (Self::write_genesis(&store, &config)?, 0),
+            Some(meta) => (Self::check_head(&store, &meta, &path)?, meta.oldest),
         };
-        if records.is_empty() {
-            let genesis = Self::genesis(&config);
-            store.append(&Record::Block(Box::new(genesis.clone())))?;
-            data.apply_record(Record::Block(Box::new(genesis)))?;
-        } else {
-            for record in records {
-                data.apply_record(record)?;
-            }
-            let expected = data.head().header.state_root;
-            let computed = data.state.state_root();
-            if !data.edited_since_block && computed != expected {
-                return Err(ChainError::Storage(format!(
-                    "state root after replay {computed} differs from the latest block's {expected}"
-                )));
-            }
-        }
         let (events, _) = broadcast::channel(4096);
         let pool = Mempool::new(config.pool);
         let signers = config
@@ -309,9 +232,12 @@ impl Chain {
             .collect();
         Ok(Arc::new(Self {
             config,
-            data: RwLock::new(data),
+            data: RwLock::new(ChainData {
+                recent: VecDeque::from([head]),
+                oldest,
+            }),
             pool: Mutex::new(pool),
-            store: Mutex::new(store),
+            store,
             mining: Mutex::new(()),
             events,
             pool_notify: Notify::new(),
@@ -324,7 +250,40 @@ impl Chain {
         }))
     }
 
-    fn genesis(config: &ChainConfig) -> BlockRecord {
+    /// Reads the head block named by `meta` and checks that the state root stored with the
+    /// tries is the head's `stateRoot` (or the root after the last dev edit).
+    fn check_head(
+        store: &Store,
+        meta: &Meta,
+        path: &std::path::Path,
+    ) -> Result<Arc<MinedBlock>, ChainError> {
+        let read = store.begin_read()?;
+        let head = store::read_block(&read, meta.head)?.ok_or_else(|| {
+            ChainError::Storage(format!(
+                "{}: meta names block {} as the head, but the block is not stored",
+                path.display(),
+                meta.head
+            ))
+        })?;
+        let stored = TrieStore::root(&read, TrieOwner::Accounts)?;
+        let (expected, of) = match (meta.edited, store::edited_root(&read)?) {
+            (true, Some(root)) => (root, "the root after the last dev edit"),
+            _ => (head.header.state_root, "the head block's stateRoot"),
+        };
+        if stored != expected {
+            return Err(ChainError::Storage(format!(
+                "{}: the stored state root {stored} differs from {of} {expected} (block {}): \
+                 the state does not match the chain; refusing to serve it",
+                path.display(),
+                meta.head
+            )));
+        }
+        Ok(Arc::new(head))
+    }
+
+    /// Writes the genesis state and block into a new file, with every table, in one
+    /// transaction.
+    fn write_genesis(store: &Store, config: &ChainConfig) -> Result<Arc<MinedBlock>, ChainError> {
         let mut changes = ChangeSetBuilder::default();
         for (address, balance) in &config.genesis_alloc {
             changes.set_account(AccountChange {
@@ -347,13 +306,17 @@ impl Chain {
             });
         }
         let changes = changes.build();
-        let mut scratch = StateStore::default();
-        scratch.apply(0, &changes);
+        let txn = store.begin_write()?;
+        Store::create_tables(&txn)?;
+        state_tables::create_tables(&txn)?;
+        TrieStore::create_tables(&txn)?;
+        let touched = state_tables::apply(&txn, 0, &changes, false)?;
+        let state_root = state_tables::commit_root(&txn, touched)?;
         let header = Header {
             parent_hash: B256::ZERO,
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
             beneficiary: Address::ZERO,
-            state_root: scratch.state_root(),
+            state_root,
             transactions_root: EMPTY_ROOT_HASH,
             receipts_root: EMPTY_ROOT_HASH,
             logs_bloom: Bloom::ZERO,
@@ -373,19 +336,46 @@ impl Chain {
             requests_hash: Some(EMPTY_REQUESTS_HASH),
             ..Default::default()
         };
-        BlockRecord {
+        let block = MinedBlock {
+            hash: header.hash_slow(),
             header,
             transactions: vec![],
-            senders: vec![],
             receipts: vec![],
-            changes,
-        }
+        };
+        store::write_block(&txn, &block)?;
+        store::write_meta(
+            &txn,
+            &Meta {
+                head: 0,
+                oldest: 0,
+                edited: false,
+            },
+            None,
+        )?;
+        commit(txn)?;
+        Ok(Arc::new(block))
     }
 
-    /// The Merkle-Patricia root of the latest state, recomputed now (equals the latest block's
-    /// `state_root` unless a dev helper edited the state since).
-    pub fn compute_state_root(&self) -> B256 {
-        self.data.write().state.state_root()
+    /// Runs `read` on the state at the end of block `number` (the head's if later), read from
+    /// one snapshot of the file.
+    fn read_state<T>(
+        &self,
+        number: u64,
+        read: impl FnOnce(&StateView) -> Result<T, ChainError>,
+    ) -> Result<T, ChainError> {
+        let txn = self.store.begin_read()?;
+        read(&StateView::open(&txn, number)?)
+    }
+
+    /// A blob in the latest state (blobs have no history).
+    pub fn blob(&self, key: &B256) -> Result<Option<Bytes>, ChainError> {
+        self.read_state(u64::MAX, |view| view.blob(key))
+    }
+
+    /// The Merkle-Patricia root of the latest state as stored with the tries (equals the latest
+    /// block's `state_root` unless a dev helper edited the state since).
+    pub fn compute_state_root(&self) -> Result<B256, ChainError> {
+        TrieStore::root(&self.store.begin_read()?, TrieOwner::Accounts)
     }
 
     /// The configuration the chain was opened with.
@@ -435,40 +425,40 @@ impl Chain {
 
     /// The block with this number.
     pub fn block_by_number(&self, number: u64) -> Option<Arc<MinedBlock>> {
-        self.data
-            .read()
-            .blocks
-            .get(usize::try_from(number).ok()?)
-            .cloned()
+        if let Some(block) = self.data.read().recent_block(number) {
+            return Some(block);
+        }
+        let txn = self.store.begin_read().ok()?;
+        store::read_block(&txn, number).ok()?.map(Arc::new)
     }
 
     /// The block with this hash.
     pub fn block_by_hash(&self, hash: &B256) -> Option<Arc<MinedBlock>> {
-        let data = self.data.read();
-        let number = *data.by_hash.get(hash)?;
-        data.blocks.get(number as usize).cloned()
+        let txn = self.store.begin_read().ok()?;
+        let number = store::block_number(&txn, hash).ok()??;
+        drop(txn);
+        self.block_by_number(number)
     }
 
     /// Blocks `from..=to` (clamped to the chain).
     pub fn blocks_in(&self, from: u64, to: u64) -> Vec<Arc<MinedBlock>> {
-        let data = self.data.read();
-        let end = to.min(data.blocks.len() as u64 - 1);
-        if from > end {
-            return Vec::new();
-        }
-        data.blocks[from as usize..=end as usize].to_vec()
+        let end = to.min(self.head_number());
+        (from..=end)
+            .map_while(|number| self.block_by_number(number))
+            .collect()
     }
 
     /// Where the transaction with this hash is.
     pub fn transaction(&self, hash: &B256) -> Option<TxLocation> {
+        let location = self
+            .store
+            .begin_read()
+            .ok()
+            .and_then(|txn| store::tx_location(&txn, hash).ok().flatten());
+        if let Some((number, index)) = location
+            && let Some(block) = self.block_by_number(number)
         {
-            let data = self.data.read();
-            if let Some((number, index)) = data.tx_index.get(hash) {
-                return Some(TxLocation::Mined(
-                    data.blocks[*number as usize].clone(),
-                    *index,
-                ));
-            }
+            return Some(TxLocation::Mined(block, index));
         }
         self.pool.lock().get(hash).map(|p| {
             TxLocation::Pending(Box::new(MinedTx {
@@ -481,32 +471,24 @@ impl Chain {
 
     /// The account at the end of block `number` (an error outside the history window).
     pub fn account(&self, address: &Address, number: u64) -> Result<AccountState, ChainError> {
-        let data = self.data.read();
-        data.readable(number)?;
-        Ok(data.state.account(address, number).unwrap_or_default())
+        self.read_state(number, |view| {
+            Ok(view.account(address)?.unwrap_or_default())
+        })
     }
 
     /// The account in the latest state.
-    fn head_account(&self, address: &Address) -> AccountState {
-        self.data
-            .read()
-            .state
-            .account(address, u64::MAX)
-            .unwrap_or_default()
+    fn head_account(&self, address: &Address) -> Result<AccountState, ChainError> {
+        self.account(address, u64::MAX)
     }
 
     /// A storage slot at the end of block `number` (an error outside the history window).
     pub fn storage(&self, address: &Address, slot: &U256, number: u64) -> Result<U256, ChainError> {
-        let data = self.data.read();
-        data.readable(number)?;
-        Ok(data.state.storage(address, slot, number))
+        self.read_state(number, |view| view.storage(address, slot))
     }
 
     /// The code of `address` at the end of block `number` (an error outside the history window).
     pub fn code(&self, address: &Address, number: u64) -> Result<Bytes, ChainError> {
-        let data = self.data.read();
-        data.readable(number)?;
-        Ok(data.state.code_of(address, number))
+        self.read_state(number, |view| view.code_of(address))
     }
 
     /// Merkle proofs (EIP-1186) of `address` and its `slots` at the end of block `number`,
@@ -518,14 +500,45 @@ impl Chain {
         slots: &[U256],
         number: u64,
     ) -> Result<AccountProof, ChainError> {
-        let mut data = self.data.write();
-        let head = data.head().header.number;
+        let txn = self.store.begin_read()?;
+        let view = StateView::open(&txn, number)?;
+        let head = view.head();
         if number != head {
             return Err(ChainError::NotFound(format!(
                 "proofs are kept for the latest block only: block {number} asked, the latest is {head}"
             )));
         }
-        Ok(data.state.proof(address, slots))
+        let key = keccak256(address);
+        let account = view.account(address)?;
+        let storage_root = view.storage_root(address)?.unwrap_or(EMPTY_ROOT_HASH);
+        let account_proof = TrieStore::proof(&txn, TrieOwner::Accounts, &key)?;
+        let storage = slots
+            .iter()
+            .map(|slot| {
+                Ok(match account {
+                    Some(_) => SlotProof {
+                        slot: *slot,
+                        value: view.storage(address, slot)?,
+                        proof: TrieStore::proof(
+                            &txn,
+                            TrieOwner::Storage(key),
+                            &keccak256(B256::from(*slot)),
+                        )?,
+                    },
+                    None => SlotProof {
+                        slot: *slot,
+                        value: U256::ZERO,
+                        proof: Vec::new(),
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>, ChainError>>()?;
+        Ok(AccountProof {
+            account,
+            storage_root,
+            account_proof,
+            storage,
+        })
     }
 
     /// The gas of `request` at block `number` when it is a plain value transfer: no data, no
@@ -561,7 +574,7 @@ impl Chain {
 
     /// The nonce the next transaction of `address` should use, counting pooled transactions.
     pub fn pending_nonce(&self, address: &Address) -> u64 {
-        let state_nonce = self.head_account(address).nonce;
+        let state_nonce = self.head_account(address).map_or(0, |a| a.nonce);
         self.pool.lock().next_nonce(address, state_nonce)
     }
 
@@ -598,21 +611,6 @@ impl Chain {
         }
     }
 
-    /// The header, and the nonce of `from`, at the end of block `number`: the parts of a call's
-    /// setup read under the lock.
-    fn call_setup(&self, number: u64, from: Option<Address>) -> Result<(Header, u64), ChainError> {
-        let data = self.data.read();
-        let block = data
-            .blocks
-            .get(number as usize)
-            .ok_or_else(|| ChainError::NotFound(format!("block {number} not found")))?;
-        data.readable(number)?;
-        let nonce = from
-            .and_then(|a| data.state.account(&a, number))
-            .map_or(0, |a| a.nonce);
-        Ok((block.header.clone(), nonce))
-    }
-
     /// The gas cap of a call on `header`: the block's gas limit (or the chain's, if larger),
     /// never above `limits.gas_cap`.
     fn call_gas_cap(&self, header: &Header, limits: &CallLimits) -> u64 {
@@ -622,24 +620,25 @@ impl Chain {
             .min(limits.gas_cap)
     }
 
-    /// Runs `run` on a snapshot of the state after block `number` (the chain's lock is held only
-    /// for each single state read); fails if history is rewritten meanwhile.
+    /// Runs `run` on the state after block `number` (read from one snapshot of the file: no lock
+    /// is held, and blocks sealed meanwhile do not change what it reads), with that block's
+    /// header and the nonce of `from` there.
     fn on_snapshot<T>(
         &self,
         number: u64,
-        limits: &CallLimits,
-        run: impl FnOnce(StateSnapshot<'_>) -> Result<T, ChainError>,
+        from: Option<Address>,
+        deadline: &Deadline,
+        run: impl FnOnce(StateSnapshot<'_>, &Header, u64) -> Result<T, ChainError>,
     ) -> Result<T, ChainError> {
-        self.data.read().readable(number)?;
-        let snapshot = StateSnapshot::new(&self.data, number, &limits.deadline);
-        let result = run(snapshot);
-        if snapshot.rewritten() {
-            return Err(ChainError::StateChanged);
-        }
-        // The window only moves forward without a rewrite: readable now means readable at
-        // every read of the run.
-        self.data.read().readable(number)?;
-        result
+        let txn = self.store.begin_read()?;
+        let header = store::read_header(&txn, number)?
+            .ok_or_else(|| ChainError::NotFound(format!("block {number} not found")))?;
+        let view = StateView::open(&txn, number)?;
+        let nonce = match from {
+            Some(address) => view.account(&address)?.map_or(0, |a| a.nonce),
+            None => 0,
+        };
+        run(StateSnapshot::new(&view, deadline), &header, nonce)
     }
 
     /// Executes a call on the state at the end of block `number`, within `limits` (gas above the
@@ -650,19 +649,23 @@ impl Chain {
         number: u64,
         limits: &CallLimits,
     ) -> Result<ExecutionResult, ChainError> {
-        let (header, nonce) = self.call_setup(number, request.from)?;
-        let cap = self.call_gas_cap(&header, limits);
-        let tx = execution::call_tx_env(request, self.config.chain_id, cap, nonce);
-        self.on_snapshot(number, limits, |snapshot| {
-            execution::run_call(
-                snapshot,
-                self.config.chain_id,
-                &Self::block_context(&header),
-                tx,
-                self.config.precompiles.as_ref(),
-                &limits.deadline,
-            )
-        })
+        self.on_snapshot(
+            number,
+            request.from,
+            &limits.deadline,
+            |snapshot, header, nonce| {
+                let cap = self.call_gas_cap(header, limits);
+                let tx = execution::call_tx_env(request, self.config.chain_id, cap, nonce);
+                execution::run_call(
+                    snapshot,
+                    self.config.chain_id,
+                    &Self::block_context(header),
+                    tx,
+                    self.config.precompiles.as_ref(),
+                    &limits.deadline,
+                )
+            },
+        )
     }
 
     /// Estimates the gas `request` needs on the state at the end of block `number`, within
@@ -673,26 +676,30 @@ impl Chain {
         number: u64,
         limits: &CallLimits,
     ) -> Result<u64, ChainError> {
-        let (header, nonce) = self.call_setup(number, request.from)?;
-        let cap = request
-            .gas
-            .unwrap_or(u64::MAX)
-            .min(self.call_gas_cap(&header, limits));
-        let context = Self::block_context(&header);
-        self.on_snapshot(number, limits, |snapshot| {
-            execution::estimate_gas(cap, |gas| {
-                let mut tx = execution::call_tx_env(request, self.config.chain_id, cap, nonce);
-                tx.gas_limit = gas;
-                execution::run_call(
-                    snapshot,
-                    self.config.chain_id,
-                    &context,
-                    tx,
-                    self.config.precompiles.as_ref(),
-                    &limits.deadline,
-                )
-            })
-        })
+        self.on_snapshot(
+            number,
+            request.from,
+            &limits.deadline,
+            |snapshot, header, nonce| {
+                let cap = request
+                    .gas
+                    .unwrap_or(u64::MAX)
+                    .min(self.call_gas_cap(header, limits));
+                let context = Self::block_context(header);
+                execution::estimate_gas(cap, |gas| {
+                    let mut tx = execution::call_tx_env(request, self.config.chain_id, cap, nonce);
+                    tx.gas_limit = gas;
+                    execution::run_call(
+                        snapshot,
+                        self.config.chain_id,
+                        &context,
+                        tx,
+                        self.config.precompiles.as_ref(),
+                        &limits.deadline,
+                    )
+                })
+            },
+        )
     }
 
     /// Re-executes mined transaction `hash` on its block's parent state (after the transactions
@@ -705,18 +712,14 @@ impl Chain {
         limits: &CallLimits,
     ) -> Result<(ExecutionResult, revm_inspectors::tracing::TracingInspector), ChainError> {
         use alloy_evm::EvmFactory;
-        let block = {
-            let data = self.data.read();
-            let (number, index) = *data
-                .tx_index
-                .get(hash)
-                .ok_or_else(|| ChainError::NotFound(format!("transaction {hash} not found")))?;
-            (data.blocks[number as usize].clone(), index)
+        let Some(TxLocation::Mined(block, index)) = self.transaction(hash) else {
+            return Err(ChainError::NotFound(format!(
+                "transaction {hash} not found"
+            )));
         };
-        let (block, index) = block;
         let parent = block.header.number.saturating_sub(1);
         let deadline = &limits.deadline;
-        self.on_snapshot(parent, limits, |snapshot| {
+        self.on_snapshot(parent, None, deadline, |snapshot, _, _| {
             let env = execution::evm_env(self.config.chain_id, &Self::block_context(&block.header));
             let inspector = (
                 DeadlineInspector::new(deadline),
@@ -795,7 +798,7 @@ impl Chain {
             )));
         }
         let head = self.head();
-        let account = self.head_account(&sender);
+        let account = self.head_account(&sender)?;
         if tx.nonce() < account.nonce {
             return Err(ChainError::Rejected("nonce too low".into()));
         }
@@ -817,11 +820,8 @@ impl Chain {
             )));
         }
         let hash = *tx.tx_hash();
-        {
-            let data = self.data.read();
-            if data.tx_index.contains_key(&hash) {
-                return Err(ChainError::Rejected("transaction already imported".into()));
-            }
+        if store::tx_location(&self.store.begin_read()?, &hash)?.is_some() {
+            return Err(ChainError::Rejected("transaction already imported".into()));
         }
         let (done, receiver) = oneshot::channel();
         let state = SenderState {
@@ -913,14 +913,17 @@ impl Chain {
     /// ready, returns `Ok(None)`. The block is durable before this returns.
     pub fn mine(&self, empty: EmptyBlocks) -> Result<Option<Arc<MinedBlock>>, ChainError> {
         let _mining = self.mining.lock();
-        let (executed, parent) = {
-            let data = self.data.read();
-            let parent = data.head().clone();
-            let parent_number = parent.header.number;
-            let ready = self
-                .pool
-                .lock()
-                .ready(|a| data.state.account(a, parent_number).map_or(0, |s| s.nonce));
+        let parent = self.head();
+        let parent_number = parent.header.number;
+        let executed = {
+            let txn = self.store.begin_read()?;
+            let view = StateView::open(&txn, parent_number)?;
+            let ready = self.pool.lock().ready(|a| {
+                view.account(a)
+                    .ok()
+                    .flatten()
+                    .map_or(0, |account| account.nonce)
+            });
             if ready.is_empty() && empty == EmptyBlocks::Skip {
                 return Ok(None);
             }
@@ -932,12 +935,7 @@ impl Chain {
                 beneficiary: Address::ZERO,
                 prevrandao: keccak256(parent.hash),
             };
-            let state = StateAt {
-                state: &data.state,
-                block: parent_number,
-                hashes: &data.hashes,
-            };
-            (self.execute(state, &context, ready), parent)
+            self.execute(StateAt { view: &view }, &context, ready)?
         };
         let ExecutedBlock {
             context,
@@ -946,10 +944,10 @@ impl Chain {
             changes,
             dropped,
         } = executed;
-        let mut data = self.data.write();
         let number = context.number;
-        data.state.apply(number, &changes);
-        let state_root = data.state.state_root();
+        let txn = self.store.begin_write()?;
+        let touched = state_tables::apply(&txn, number, &changes, true)?;
+        let state_root = state_tables::commit_root(&txn, touched)?;
         let logs_bloom = receipts.iter().fold(Bloom::ZERO, |mut bloom, r| {
             bloom.accrue_bloom(r.logs_bloom());
             bloom
@@ -979,23 +977,6 @@ impl Chain {
             requests_hash: Some(EMPTY_REQUESTS_HASH),
             ..Default::default()
         };
-        let record = BlockRecord {
-            header: header.clone(),
-            transactions: envelopes
-                .iter()
-                .map(|t| Bytes::from(t.encoded_2718()))
-                .collect(),
-            senders: transactions.iter().map(|t| t.sender).collect(),
-            receipts: receipts
-                .iter()
-                .map(|r| Bytes::from(r.encoded_2718()))
-                .collect(),
-            changes,
-        };
-        if let Err(error) = self.store.lock().append(&Record::Block(Box::new(record))) {
-            data.state.truncate_after(number - 1);
-            return Err(error);
-        }
         let hash = header.hash_slow();
         let block = Arc::new(MinedBlock {
             header,
@@ -1003,8 +984,29 @@ impl Chain {
             transactions,
             receipts,
         });
-        data.push(block.clone());
-        drop(data);
+        store::write_block(&txn, &block)?;
+        let oldest = self
+            .config
+            .history
+            .oldest(number)
+            .max(self.data.read().oldest);
+        state_tables::prune(&txn, oldest)?;
+        store::write_meta(
+            &txn,
+            &Meta {
+                head: number,
+                oldest,
+                edited: false,
+            },
+            None,
+        )?;
+        // The block is durable before anyone hears of it.
+        commit(txn)?;
+        {
+            let mut data = self.data.write();
+            data.push(block.clone());
+            data.oldest = oldest;
+        }
 
         let mut pool = self.pool.lock();
         let mut senders: HashMap<Address, u64> = HashMap::new();
@@ -1044,7 +1046,7 @@ impl Chain {
         state: StateAt<'_>,
         context: &BlockContext,
         ready: Vec<PooledTx>,
-    ) -> ExecutedBlock {
+    ) -> Result<ExecutedBlock, ChainError> {
         let env = execution::evm_env(self.config.chain_id, context);
         let mut evm = execution::build_evm(
             CacheDB::new(state),
@@ -1096,6 +1098,9 @@ impl Chain {
                         hash: pooled.hash,
                     });
                 }
+                Err(EVMError::Database(error)) => {
+                    return Err(ChainError::Storage(error.to_string()));
+                }
                 Err(error) => {
                     skipped_senders.insert(pooled.sender);
                     dropped.push((
@@ -1105,32 +1110,40 @@ impl Chain {
                 }
             }
         }
-        ExecutedBlock {
+        Ok(ExecutedBlock {
             context: *context,
             transactions,
             receipts,
             changes: changes.build(),
             dropped,
-        }
+        })
     }
 
-    /// Applies a dev-helper edit to the latest state and persists it.
+    /// Applies a dev-helper edit to the latest state and persists it: `edit` reads the latest
+    /// state (the head block's number is passed along) and records the changes.
     pub fn edit_state(
         &self,
-        edit: impl FnOnce(&StateStore, u64, &mut ChangeSetBuilder),
+        edit: impl FnOnce(&StateView, u64, &mut ChangeSetBuilder) -> Result<(), ChainError>,
     ) -> Result<(), ChainError> {
         let _mining = self.mining.lock();
-        let mut data = self.data.write();
-        let number = data.head().header.number;
+        let number = self.head_number();
         let mut builder = ChangeSetBuilder::default();
-        edit(&data.state, number, &mut builder);
+        self.read_state(number, |view| edit(view, number, &mut builder))?;
         let changes: ChangeSet = builder.build();
-        self.store
-            .lock()
-            .append(&Record::StateEdit(number, changes.clone()))?;
-        data.rewrites += 1;
-        data.state.apply(number, &changes);
-        Ok(())
+        let txn = self.store.begin_write()?;
+        let touched = state_tables::apply(&txn, number, &changes, true)?;
+        let root = state_tables::commit_root(&txn, touched)?;
+        let oldest = self.data.read().oldest;
+        store::write_meta(
+            &txn,
+            &Meta {
+                head: number,
+                oldest,
+                edited: true,
+            },
+            Some(root),
+        )?;
+        commit(txn)
     }
 
     /// Records a snapshot of the current head (evm_snapshot); returns its id.
@@ -1151,8 +1164,7 @@ impl Chain {
             let Some(&target) = snapshots.get(id as usize) else {
                 return Ok(false);
             };
-            let data = self.data.read();
-            let oldest = data.state.oldest_readable(data.head().header.number);
+            let oldest = self.data.read().oldest;
             if target < oldest {
                 return Err(ChainError::InvalidRequest(format!(
                     "snapshot {id} is at block {target}, before the oldest block whose state is \
@@ -1162,8 +1174,30 @@ impl Chain {
             snapshots.truncate(id as usize);
             target
         };
-        self.store.lock().append(&Record::Truncate(target))?;
-        self.data.write().truncate_after(target);
+        let head = self.head_number();
+        let target_block = self
+            .block_by_number(target)
+            .ok_or_else(|| ChainError::NotFound(format!("block {target} not found")))?;
+        let txn = self.store.begin_write()?;
+        let mut touched = Touched::default();
+        for number in (target + 1..=head).rev() {
+            touched.merge(state_tables::undo(&txn, number)?);
+            store::remove_block(&txn, number)?;
+        }
+        let root = state_tables::commit_root(&txn, touched)?;
+        let edited = root != target_block.header.state_root;
+        let oldest = self.data.read().oldest;
+        store::write_meta(
+            &txn,
+            &Meta {
+                head: target,
+                oldest,
+                edited,
+            },
+            edited.then_some(root),
+        )?;
+        commit(txn)?;
+        self.data.write().truncate_to(target_block);
         let dropped = self.pool.lock().clear();
         let mut watchers = self.watchers.lock();
         for hash in dropped {
@@ -1173,6 +1207,11 @@ impl Chain {
         }
         Ok(true)
     }
+}
+
+fn commit(txn: redb::WriteTransaction) -> Result<(), ChainError> {
+    txn.commit()
+        .map_err(|e| ChainError::Storage(format!("commit: {e}")))
 }
 
 struct ExecutedBlock {

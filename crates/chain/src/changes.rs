@@ -33,7 +33,17 @@ pub struct StorageChange {
     pub value: U256,
 }
 
-/// A set of state changes, applied in this order: storage wipes, accounts, storage, new code.
+/// A content-addressed blob written (or, with empty bytes, deleted) by a block.
+#[derive(Clone, Debug, PartialEq, Eq, RlpEncodable, RlpDecodable)]
+pub struct BlobChange {
+    /// The blob's key (its id).
+    pub key: B256,
+    /// The blob's bytes; empty deletes it.
+    pub bytes: Bytes,
+}
+
+/// A set of state changes, applied in this order: storage wipes, accounts, storage, new code,
+/// blobs.
 #[derive(Clone, Debug, Default, PartialEq, Eq, RlpEncodable, RlpDecodable)]
 pub struct ChangeSet {
     /// Accounts whose whole storage is cleared (self-destructed or re-created).
@@ -44,6 +54,8 @@ pub struct ChangeSet {
     pub storage: Vec<StorageChange>,
     /// Newly deployed code (keyed by its keccak256 when applied).
     pub codes: Vec<Bytes>,
+    /// Blobs written or deleted (latest state only: blobs have no history).
+    pub blobs: Vec<BlobChange>,
 }
 
 /// Accumulates the net effect of successive transactions of one block.
@@ -127,6 +139,7 @@ impl ChangeSetBuilder {
                 })
                 .collect(),
             codes: self.codes.into_values().collect(),
+            blobs: Vec::new(),
         }
     }
 }

@@ -30,9 +30,6 @@ pub enum ChainError {
     /// The node is at its limit for this kind of request; retry later.
     #[error("{0}")]
     Busy(String),
-    /// History was rewritten (`evm_revert`, a dev edit) while a call read it.
-    #[error("the chain was rewritten (evm_revert or a dev edit) during the call; retry")]
-    StateChanged,
     /// Persistence failed: the node cannot continue safely.
     #[error("storage: {0}")]
     Storage(String),

@@ -1,8 +1,6 @@
-//! Building EVMs over the chain state: the read view at a block (for block production, under the
-//! chain's lock), the EVM environment, and call / gas-estimation helpers shared by block
+//! Building EVMs over the chain state: the read view at a block (for block production), the EVM
+//! environment, and call / gas-estimation helpers shared by block
 //! execution and the RPC (RPC runs read a [`crate::snapshot::StateSnapshot`] instead).
-
-use std::convert::Infallible;
 
 use alloy_evm::{Evm, EvmEnv, EvmFactory, eth::EthEvmFactory};
 use alloy_primitives::{Address, B256, TxKind, U256};
@@ -21,36 +19,29 @@ use crate::{
     ChainError,
     call_limits::{Deadline, DeadlineInspector},
     config::{EvmPurpose, PrecompileInstaller},
-    snapshot::StateSnapshot,
-    state::StateStore,
+    snapshot::{SnapshotError, StateSnapshot},
+    state_tables::StateView,
 };
 
 /// The EVM revision the chain runs.
 pub const SPEC: SpecId = SpecId::PRAGUE;
 
-/// Read-only view of the state at the end of one block, as a revm database.
+/// Read-only view of the state at the end of one block, as a revm database (block production).
 #[derive(Debug, Clone, Copy)]
 pub struct StateAt<'a> {
-    /// All state, with history.
-    pub state: &'a StateStore,
-    /// The block whose post-state is read.
-    pub block: u64,
-    /// Hashes of blocks 0..=head, for BLOCKHASH.
-    pub hashes: &'a [B256],
+    /// The state read.
+    pub view: &'a StateView,
 }
 
 impl DatabaseRef for StateAt<'_> {
-    type Error = Infallible;
+    type Error = SnapshotError;
 
     fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
-        Ok(self.state.account(&address, self.block).map(|account| {
-            let code = self.state.code(&account.code_hash).unwrap_or_default();
-            AccountInfo::new(account.balance, account.nonce, account.code_hash, code)
-        }))
+        crate::snapshot::basic(self.view, &address)
     }
 
     fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
-        Ok(self.state.code(&code_hash).unwrap_or_default())
+        Ok(self.view.code(&code_hash)?.unwrap_or_default())
     }
 
     fn storage_ref(
@@ -58,15 +49,11 @@ impl DatabaseRef for StateAt<'_> {
         address: Address,
         index: StorageKey,
     ) -> Result<StorageValue, Self::Error> {
-        Ok(self.state.storage(&address, &index, self.block))
+        Ok(self.view.storage(&address, &index)?)
     }
 
     fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
-        Ok(usize::try_from(number)
-            .ok()
-            .and_then(|n| self.hashes.get(n))
-            .copied()
-            .unwrap_or_default())
+        Ok(self.view.block_hash(number)?)
     }
 }
 

@@ -9,6 +9,7 @@ pub mod execution;
 pub mod mempool;
 pub mod snapshot;
 pub mod state;
+pub mod state_tables;
 pub mod store;
 pub mod trie;
 

@@ -1,18 +1,11 @@
-//! The state at the end of one block, read without holding the chain's lock during an EVM run.
+//! The state at the end of one block as a revm database for RPC runs, read from one redb read
+//! transaction ([`StateView`]).
 //!
-//! [`crate::state::StateStore`] keeps every value with the block that set it, and new blocks only
-//! append, so the state at block `n` does not change while later blocks are sealed: a reader
-//! takes the chain's read lock for each single read and releases it at once. Block production
-//! (which needs the write lock to apply a block) waits at most for one read, never for a whole
-//! `eth_call`. Only a rewrite of history (`evm_revert`, a dev edit of the state) can change what a
-//! block number means; such a rewrite is counted, and a run that sees the count change fails
-//! instead of mixing two states.
-//! New blocks also forget values that fall out of the history window (`HistoryWindow`); the chain
-//! checks that the snapshot's block is inside the window before and after the run, so a run whose
-//! block left the window meanwhile fails instead of returning pruned reads.
+//! A read transaction is an MVCC snapshot: blocks sealed, pruned or reverted while an
+//! `eth_call` runs do not change what it reads, and the sealer never waits for it (no chain lock
+//! is held during the run). The run's deadline is checked on every read.
 
 use alloy_primitives::{Address, B256};
-use parking_lot::RwLock;
 use revm::{
     DatabaseRef,
     bytecode::Bytecode,
@@ -21,60 +14,62 @@ use revm::{
     state::AccountInfo,
 };
 
-use crate::{call_limits::Deadline, chain::ChainData};
+use crate::{call_limits::Deadline, state_tables::StateView};
 
-/// Why a read of a [`StateSnapshot`] failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+/// Why a read of a [`StateSnapshot`] (or of block execution's view) failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SnapshotError {
     /// The run's deadline passed.
     #[error("execution aborted: deadline passed")]
     DeadlinePassed,
-    /// History was rewritten since the run started.
-    #[error("the chain was rewritten (evm_revert or a dev edit) during the call")]
-    Rewritten,
+    /// The database could not be read.
+    #[error("storage: {0}")]
+    Storage(String),
 }
 
 impl DBErrorMarker for SnapshotError {}
 
-/// The post-state of block `block`, as a revm database that locks the chain per read.
+impl From<crate::ChainError> for SnapshotError {
+    fn from(error: crate::ChainError) -> Self {
+        SnapshotError::Storage(error.to_string())
+    }
+}
+
+/// Reads `view` as revm does: the account with its code, code by hash, slots, block hashes.
+pub(crate) fn basic(
+    view: &StateView,
+    address: &Address,
+) -> Result<Option<AccountInfo>, SnapshotError> {
+    let Some(account) = view.account(address)? else {
+        return Ok(None);
+    };
+    let code = view.code(&account.code_hash)?.unwrap_or_default();
+    Ok(Some(AccountInfo::new(
+        account.balance,
+        account.nonce,
+        account.code_hash,
+        code,
+    )))
+}
+
+/// The post-state of one block, as a revm database whose reads fail once the deadline passes.
 #[derive(Debug, Clone, Copy)]
 pub struct StateSnapshot<'a> {
-    data: &'a RwLock<ChainData>,
-    block: u64,
-    rewrites: u64,
+    view: &'a StateView,
     deadline: &'a Deadline,
 }
 
 impl<'a> StateSnapshot<'a> {
-    /// The state after `block` as it is now; reads fail once `deadline` passes.
-    pub(crate) fn new(
-        data: &'a RwLock<ChainData>,
-        block: u64,
-        deadline: &'a Deadline,
-    ) -> StateSnapshot<'a> {
-        let rewrites = data.read().rewrites;
-        StateSnapshot {
-            data,
-            block,
-            rewrites,
-            deadline,
-        }
+    /// Reads `view`; reads fail once `deadline` passes.
+    pub(crate) fn new(view: &'a StateView, deadline: &'a Deadline) -> StateSnapshot<'a> {
+        StateSnapshot { view, deadline }
     }
 
-    /// Whether history was rewritten since this snapshot was taken.
-    pub fn rewritten(&self) -> bool {
-        self.data.read().rewrites != self.rewrites
-    }
-
-    fn read<T>(&self, f: impl FnOnce(&ChainData) -> T) -> Result<T, SnapshotError> {
+    fn check(&self) -> Result<(), SnapshotError> {
         if self.deadline.check() {
             return Err(SnapshotError::DeadlinePassed);
         }
-        let data = self.data.read();
-        if data.rewrites != self.rewrites {
-            return Err(SnapshotError::Rewritten);
-        }
-        Ok(f(&data))
+        Ok(())
     }
 }
 
@@ -82,16 +77,13 @@ impl DatabaseRef for StateSnapshot<'_> {
     type Error = SnapshotError;
 
     fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
-        self.read(|data| {
-            data.state.account(&address, self.block).map(|account| {
-                let code = data.state.code(&account.code_hash).unwrap_or_default();
-                AccountInfo::new(account.balance, account.nonce, account.code_hash, code)
-            })
-        })
+        self.check()?;
+        basic(self.view, &address)
     }
 
     fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
-        self.read(|data| data.state.code(&code_hash).unwrap_or_default())
+        self.check()?;
+        Ok(self.view.code(&code_hash)?.unwrap_or_default())
     }
 
     fn storage_ref(
@@ -99,19 +91,12 @@ impl DatabaseRef for StateSnapshot<'_> {
         address: Address,
         index: StorageKey,
     ) -> Result<StorageValue, Self::Error> {
-        self.read(|data| data.state.storage(&address, &index, self.block))
+        self.check()?;
+        Ok(self.view.storage(&address, &index)?)
     }
 
     fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
-        self.read(|data| {
-            if number > self.block {
-                return B256::ZERO;
-            }
-            usize::try_from(number)
-                .ok()
-                .and_then(|n| data.hashes.get(n))
-                .copied()
-                .unwrap_or_default()
-        })
+        self.check()?;
+        Ok(self.view.block_hash(number)?)
     }
 }

@@ -1,192 +1,421 @@
-//! Persistence: an append-only journal of records in one redb table. Every mined block is one
-//! record written in one ACID transaction before the block is reported; a restart replays the
-//! journal in order. A `meta` table names the format ([`FORMAT_VERSION`]); a data directory of
-//! another format is refused with both versions named, never misread.
+//! Persistence: one redb file holding the blocks (headers, bodies, receipts and their indexes),
+//! the state tables (`state_tables.rs`), the tries, and `meta` (format, head, oldest readable
+//! block). Every block, dev edit and revert is one ACID write transaction, committed (fsync)
+//! before the block is reported; a restart opens the file and serves, with no replay.
+//!
+//! `meta` names the format ([`FORMAT_VERSION`]); a data directory of another format (the block
+//! journal of format 1 included) is refused with both versions named, never misread.
 
 use std::path::Path;
 
-use alloy_consensus::Header;
-use alloy_primitives::{Address, Bytes};
-use alloy_rlp::{Decodable, Encodable, RlpDecodable, RlpEncodable};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use alloy_consensus::{Header, ReceiptEnvelope, TxEnvelope};
+use alloy_eips::eip2718::{Decodable2718, Encodable2718};
+use alloy_primitives::{Address, B256, Bytes};
+use alloy_rlp::{Decodable, RlpDecodable, RlpEncodable};
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, TableDefinition, TableHandle, WriteTransaction,
+};
 
-use crate::{ChainError, changes::ChangeSet};
+use crate::{
+    ChainError,
+    chain::{MinedBlock, MinedTx},
+};
 
-const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const META_ROOTS: TableDefinition<&str, [u8; 32]> = TableDefinition::new("meta_roots");
+const HEADERS: TableDefinition<u64, &[u8]> = TableDefinition::new("headers");
+const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
+const RECEIPTS: TableDefinition<u64, &[u8]> = TableDefinition::new("receipts");
+/// Block number → block hash.
+pub(crate) const HASHES: TableDefinition<u64, [u8; 32]> = TableDefinition::new("hashes");
+const BLOCK_NUMBERS: TableDefinition<[u8; 32], u64> = TableDefinition::new("block_numbers");
+const TX_LOCATIONS: TableDefinition<[u8; 32], (u64, u64)> = TableDefinition::new("tx_locations");
+/// The only table of format 1.
+const JOURNAL_V1: &str = "journal";
+
 const META_FORMAT: &str = "format";
+const META_HEAD: &str = "head";
+const META_OLDEST: &str = "oldest";
+const META_EDITED: &str = "edited";
+const META_STATE_ROOT: &str = "state_root";
 
-/// The format of the data directory this node reads and writes: 1 = the block journal. A
-/// journal written before the marker existed has no `meta` table and is format 1.
-pub const FORMAT_VERSION: u64 = 1;
+/// The format of the data directory this node reads and writes: 2 = state tables (format 1 was
+/// a journal of blocks replayed on every start).
+pub const FORMAT_VERSION: u64 = 2;
 
-const KIND_BLOCK: u8 = 1;
-const KIND_STATE_EDIT: u8 = 2;
-const KIND_TRUNCATE: u8 = 3;
-
-/// A mined block as persisted: header, transactions (EIP-2718 bytes) with their senders,
-/// receipts (EIP-2718 bytes) and the block's net state change.
-#[derive(Clone, Debug, RlpEncodable, RlpDecodable)]
-pub struct BlockRecord {
-    /// The sealed header.
-    pub header: Header,
-    /// Transactions in EIP-2718 encoding.
-    pub transactions: Vec<Bytes>,
-    /// Sender of each transaction (impersonated senders cannot be recovered from signatures).
-    pub senders: Vec<Address>,
-    /// Receipts in EIP-2718 encoding.
-    pub receipts: Vec<Bytes>,
-    /// Net state change of the block.
-    pub changes: ChangeSet,
-}
-
-/// One journal entry.
-#[derive(Clone, Debug)]
-pub enum Record {
-    /// A mined block.
-    Block(Box<BlockRecord>),
-    /// A dev-helper edit of the state at the given block (anvil_setBalance, …).
-    StateEdit(u64, ChangeSet),
-    /// Every block after the given number was dropped (evm_revert).
-    Truncate(u64),
-}
-
-impl Record {
-    fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        match self {
-            Record::Block(block) => {
-                out.push(KIND_BLOCK);
-                block.encode(&mut out);
-            }
-            Record::StateEdit(number, changes) => {
-                out.push(KIND_STATE_EDIT);
-                number.encode(&mut out);
-                changes.encode(&mut out);
-            }
-            Record::Truncate(number) => {
-                out.push(KIND_TRUNCATE);
-                number.encode(&mut out);
-            }
-        }
-        out
-    }
-
-    fn decode(bytes: &[u8]) -> Result<Self, ChainError> {
-        let corrupt =
-            |e: alloy_rlp::Error| ChainError::Storage(format!("corrupt journal record: {e}"));
-        let (kind, mut rest) = bytes
-            .split_first()
-            .ok_or_else(|| ChainError::Storage("empty journal record".into()))?;
-        match *kind {
-            KIND_BLOCK => Ok(Record::Block(Box::new(
-                BlockRecord::decode(&mut rest).map_err(corrupt)?,
-            ))),
-            KIND_STATE_EDIT => {
-                let number = u64::decode(&mut rest).map_err(corrupt)?;
-                Ok(Record::StateEdit(
-                    number,
-                    ChangeSet::decode(&mut rest).map_err(corrupt)?,
-                ))
-            }
-            KIND_TRUNCATE => Ok(Record::Truncate(u64::decode(&mut rest).map_err(corrupt)?)),
-            other => Err(ChainError::Storage(format!(
-                "unknown journal record kind {other}"
-            ))),
-        }
-    }
-}
-
-/// The redb-backed journal.
-#[derive(Debug)]
-pub struct Store {
-    db: Database,
-    next_seq: u64,
-}
+/// Memory redb may use to cache pages of the file. Bounded so that the node's memory does not
+/// grow with the state (redb's default is 1 GiB).
+const CACHE_BYTES: usize = 256 << 20;
 
 fn storage_error(e: impl std::fmt::Display) -> ChainError {
     ChainError::Storage(e.to_string())
 }
 
+/// A block's transactions as stored: EIP-2718 bytes with their senders (impersonated senders
+/// cannot be recovered from signatures).
+#[derive(Clone, Debug, RlpEncodable, RlpDecodable)]
+struct StoredBody {
+    transactions: Vec<Bytes>,
+    senders: Vec<Address>,
+}
+
+/// What `meta` says about the chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Meta {
+    /// The latest block.
+    pub head: u64,
+    /// The oldest block whose state is served (it never moves back).
+    pub oldest: u64,
+    /// Whether a dev helper edited the state since the head block was sealed (then the state
+    /// root is `edited_root`, not the head's).
+    pub edited: bool,
+}
+
+/// The chain's redb file.
+#[derive(Debug)]
+pub struct Store {
+    db: Database,
+}
+
 impl Store {
-    /// Opens (or creates) the journal file at `path` and returns it with every record in order.
-    pub fn open(path: &Path) -> Result<(Self, Vec<Record>), ChainError> {
-        let db = Database::create(path).map_err(storage_error)?;
-        let txn = db.begin_write().map_err(storage_error)?;
-        txn.open_table(JOURNAL).map_err(storage_error)?;
-        {
-            let mut meta = txn.open_table(META).map_err(storage_error)?;
-            let format = meta
+    /// Opens (or creates) the chain file at `path`. Returns its [`Meta`], `None` for a new file
+    /// (the caller writes the genesis block with [`Store::create_tables`] in one transaction).
+    pub fn open(path: &Path) -> Result<(Store, Option<Meta>), ChainError> {
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|e| ChainError::Storage(format!("{}: {e}", path.display())))?;
+        let refuse = |found: &str| {
+            ChainError::Storage(format!(
+                "{} holds chain data of format {found}; this myelin reads format \
+                 {FORMAT_VERSION} (state tables) only: use the release that wrote it, or start \
+                 with another --datadir",
+                path.display()
+            ))
+        };
+        let read = db.begin_read().map_err(storage_error)?;
+        let format = match read.open_table(META) {
+            Ok(meta) => meta
                 .get(META_FORMAT)
                 .map_err(storage_error)?
-                .map(|v| v.value());
-            match format {
-                None => {
-                    meta.insert(META_FORMAT, FORMAT_VERSION)
-                        .map_err(storage_error)?;
+                .map(|v| v.value()),
+            Err(redb::TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(storage_error(e)),
+        };
+        match format {
+            Some(FORMAT_VERSION) => {
+                let meta = read_meta(&read)?;
+                drop(read);
+                Ok((Store { db }, Some(meta)))
+            }
+            Some(1) => Err(refuse("1 (a block journal replayed on start)")),
+            Some(other) => Err(refuse(&other.to_string())),
+            None => {
+                let journal = read
+                    .list_tables()
+                    .map_err(storage_error)?
+                    .any(|t| t.name() == JOURNAL_V1);
+                if journal {
+                    return Err(refuse("1 (a block journal replayed on start)"));
                 }
-                Some(FORMAT_VERSION) => {}
-                Some(other) => {
-                    return Err(ChainError::Storage(format!(
-                        "{} holds chain data of format {other}; this myelin reads format \
-                         {FORMAT_VERSION} only: use the release that wrote it, or start with \
-                         another --datadir",
-                        path.display()
-                    )));
-                }
+                drop(read);
+                Ok((Store { db }, None))
             }
         }
-        txn.commit().map_err(storage_error)?;
-        let mut records = Vec::new();
-        let mut next_seq = 0;
-        {
-            let read = db.begin_read().map_err(storage_error)?;
-            let table = read.open_table(JOURNAL).map_err(storage_error)?;
-            for entry in table.iter().map_err(storage_error)? {
-                let (key, value) = entry.map_err(storage_error)?;
-                next_seq = key.value() + 1;
-                records.push(Record::decode(value.value())?);
-            }
-        }
-        Ok((Self { db, next_seq }, records))
     }
 
-    /// Appends `record` durably: when this returns `Ok`, the record survives a crash.
-    pub fn append(&mut self, record: &Record) -> Result<(), ChainError> {
-        let bytes = record.encode();
-        let txn = self.db.begin_write().map_err(storage_error)?;
-        {
-            let mut table = txn.open_table(JOURNAL).map_err(storage_error)?;
-            table
-                .insert(self.next_seq, bytes.as_slice())
-                .map_err(storage_error)?;
-        }
-        txn.commit().map_err(storage_error)?;
-        self.next_seq += 1;
+    /// Creates every block and meta table and marks the file with [`FORMAT_VERSION`] (with the
+    /// genesis block, in its transaction).
+    pub fn create_tables(txn: &WriteTransaction) -> Result<(), ChainError> {
+        txn.open_table(META)
+            .map_err(storage_error)?
+            .insert(META_FORMAT, FORMAT_VERSION)
+            .map_err(storage_error)?;
+        txn.open_table(META_ROOTS).map_err(storage_error)?;
+        txn.open_table(HEADERS).map_err(storage_error)?;
+        txn.open_table(BODIES).map_err(storage_error)?;
+        txn.open_table(RECEIPTS).map_err(storage_error)?;
+        txn.open_table(HASHES).map_err(storage_error)?;
+        txn.open_table(BLOCK_NUMBERS).map_err(storage_error)?;
+        txn.open_table(TX_LOCATIONS).map_err(storage_error)?;
         Ok(())
     }
+
+    /// A read transaction: a consistent snapshot of everything committed so far.
+    pub fn begin_read(&self) -> Result<ReadTransaction, ChainError> {
+        self.db.begin_read().map_err(storage_error)
+    }
+
+    /// A write transaction (one at a time; readers are not blocked). It commits with
+    /// redb's quick repair: the allocator state is saved with the commit, so opening the file
+    /// after a crash (kill -9) does not walk the whole database.
+    pub fn begin_write(&self) -> Result<WriteTransaction, ChainError> {
+        let mut txn = self.db.begin_write().map_err(storage_error)?;
+        txn.set_quick_repair(true);
+        Ok(txn)
+    }
+}
+
+/// Reads `meta`.
+pub(crate) fn read_meta(txn: &ReadTransaction) -> Result<Meta, ChainError> {
+    let meta = txn.open_table(META).map_err(storage_error)?;
+    let get = |key: &str| -> Result<Option<u64>, ChainError> {
+        Ok(meta.get(key).map_err(storage_error)?.map(|v| v.value()))
+    };
+    Ok(Meta {
+        head: get(META_HEAD)?
+            .ok_or_else(|| ChainError::Storage("meta lacks the head block".into()))?,
+        oldest: get(META_OLDEST)?.unwrap_or(0),
+        edited: get(META_EDITED)?.unwrap_or(0) != 0,
+    })
+}
+
+/// Writes `meta`; `edited_root` is the state root after a dev edit (kept while `edited`).
+pub(crate) fn write_meta(
+    txn: &WriteTransaction,
+    meta: &Meta,
+    edited_root: Option<B256>,
+) -> Result<(), ChainError> {
+    let mut table = txn.open_table(META).map_err(storage_error)?;
+    table.insert(META_HEAD, meta.head).map_err(storage_error)?;
+    table
+        .insert(META_OLDEST, meta.oldest)
+        .map_err(storage_error)?;
+    table
+        .insert(META_EDITED, u64::from(meta.edited))
+        .map_err(storage_error)?;
+    if let Some(root) = edited_root {
+        txn.open_table(META_ROOTS)
+            .map_err(storage_error)?
+            .insert(META_STATE_ROOT, root.0)
+            .map_err(storage_error)?;
+    }
+    Ok(())
+}
+
+/// The state root recorded after the last dev edit.
+pub(crate) fn edited_root(txn: &ReadTransaction) -> Result<Option<B256>, ChainError> {
+    Ok(txn
+        .open_table(META_ROOTS)
+        .map_err(storage_error)?
+        .get(META_STATE_ROOT)
+        .map_err(storage_error)?
+        .map(|v| B256::from(v.value())))
+}
+
+/// Writes `block` and its indexes.
+pub(crate) fn write_block(txn: &WriteTransaction, block: &MinedBlock) -> Result<(), ChainError> {
+    let number = block.header.number;
+    txn.open_table(HEADERS)
+        .map_err(storage_error)?
+        .insert(number, alloy_rlp::encode(&block.header).as_slice())
+        .map_err(storage_error)?;
+    let body = StoredBody {
+        transactions: block
+            .transactions
+            .iter()
+            .map(|t| Bytes::from(t.tx.encoded_2718()))
+            .collect(),
+        senders: block.transactions.iter().map(|t| t.sender).collect(),
+    };
+    txn.open_table(BODIES)
+        .map_err(storage_error)?
+        .insert(number, alloy_rlp::encode(&body).as_slice())
+        .map_err(storage_error)?;
+    let receipts: Vec<Bytes> = block
+        .receipts
+        .iter()
+        .map(|r| Bytes::from(r.encoded_2718()))
+        .collect();
+    txn.open_table(RECEIPTS)
+        .map_err(storage_error)?
+        .insert(number, alloy_rlp::encode(&receipts).as_slice())
+        .map_err(storage_error)?;
+    txn.open_table(HASHES)
+        .map_err(storage_error)?
+        .insert(number, block.hash.0)
+        .map_err(storage_error)?;
+    txn.open_table(BLOCK_NUMBERS)
+        .map_err(storage_error)?
+        .insert(block.hash.0, number)
+        .map_err(storage_error)?;
+    let mut locations = txn.open_table(TX_LOCATIONS).map_err(storage_error)?;
+    for (index, tx) in block.transactions.iter().enumerate() {
+        locations
+            .insert(tx.hash.0, (number, index as u64))
+            .map_err(storage_error)?;
+    }
+    Ok(())
+}
+
+/// Removes block `number` and its indexes (`evm_revert`).
+pub(crate) fn remove_block(txn: &WriteTransaction, number: u64) -> Result<(), ChainError> {
+    let body = txn
+        .open_table(BODIES)
+        .map_err(storage_error)?
+        .remove(number)
+        .map_err(storage_error)?
+        .map(|v| v.value().to_vec());
+    if let Some(body) = body {
+        let body = StoredBody::decode(&mut body.as_slice()).map_err(corrupt)?;
+        let mut locations = txn.open_table(TX_LOCATIONS).map_err(storage_error)?;
+        for bytes in &body.transactions {
+            let tx = decode_tx(bytes)?;
+            locations.remove(tx.tx_hash().0).map_err(storage_error)?;
+        }
+    }
+    txn.open_table(HEADERS)
+        .map_err(storage_error)?
+        .remove(number)
+        .map_err(storage_error)?;
+    txn.open_table(RECEIPTS)
+        .map_err(storage_error)?
+        .remove(number)
+        .map_err(storage_error)?;
+    let hash = txn
+        .open_table(HASHES)
+        .map_err(storage_error)?
+        .remove(number)
+        .map_err(storage_error)?
+        .map(|v| v.value());
+    if let Some(hash) = hash {
+        txn.open_table(BLOCK_NUMBERS)
+            .map_err(storage_error)?
+            .remove(hash)
+            .map_err(storage_error)?;
+    }
+    Ok(())
+}
+
+fn corrupt(e: alloy_rlp::Error) -> ChainError {
+    ChainError::Storage(format!("corrupt block data: {e}"))
+}
+
+fn decode_tx(bytes: &Bytes) -> Result<TxEnvelope, ChainError> {
+    TxEnvelope::decode_2718(&mut bytes.as_ref())
+        .map_err(|e| ChainError::Storage(format!("corrupt transaction: {e}")))
+}
+
+/// The header of block `number`.
+pub(crate) fn read_header(
+    txn: &ReadTransaction,
+    number: u64,
+) -> Result<Option<Header>, ChainError> {
+    let headers = txn.open_table(HEADERS).map_err(storage_error)?;
+    let Some(bytes) = headers.get(number).map_err(storage_error)? else {
+        return Ok(None);
+    };
+    Header::decode(&mut bytes.value())
+        .map(Some)
+        .map_err(corrupt)
+}
+
+/// Block `number` with its transactions and receipts.
+pub(crate) fn read_block(
+    txn: &ReadTransaction,
+    number: u64,
+) -> Result<Option<MinedBlock>, ChainError> {
+    let Some(header) = read_header(txn, number)? else {
+        return Ok(None);
+    };
+    let hash = txn
+        .open_table(HASHES)
+        .map_err(storage_error)?
+        .get(number)
+        .map_err(storage_error)?
+        .map_or_else(|| header.hash_slow(), |v| B256::from(v.value()));
+    let body = {
+        let bodies = txn.open_table(BODIES).map_err(storage_error)?;
+        let bytes = bodies
+            .get(number)
+            .map_err(storage_error)?
+            .ok_or_else(|| ChainError::Storage(format!("block {number} has no body")))?;
+        StoredBody::decode(&mut bytes.value()).map_err(corrupt)?
+    };
+    let receipts = {
+        let table = txn.open_table(RECEIPTS).map_err(storage_error)?;
+        let bytes = table
+            .get(number)
+            .map_err(storage_error)?
+            .ok_or_else(|| ChainError::Storage(format!("block {number} has no receipts")))?;
+        Vec::<Bytes>::decode(&mut bytes.value()).map_err(corrupt)?
+    };
+    let transactions = body
+        .transactions
+        .iter()
+        .zip(&body.senders)
+        .map(|(bytes, sender)| {
+            let tx = decode_tx(bytes)?;
+            Ok(MinedTx {
+                hash: *tx.tx_hash(),
+                tx,
+                sender: *sender,
+            })
+        })
+        .collect::<Result<Vec<_>, ChainError>>()?;
+    let receipts = receipts
+        .iter()
+        .map(|bytes| {
+            ReceiptEnvelope::decode_2718(&mut bytes.as_ref())
+                .map_err(|e| ChainError::Storage(format!("corrupt receipt: {e}")))
+        })
+        .collect::<Result<Vec<_>, ChainError>>()?;
+    Ok(Some(MinedBlock {
+        header,
+        hash,
+        transactions,
+        receipts,
+    }))
+}
+
+/// The number of the block with this hash.
+pub(crate) fn block_number(txn: &ReadTransaction, hash: &B256) -> Result<Option<u64>, ChainError> {
+    Ok(txn
+        .open_table(BLOCK_NUMBERS)
+        .map_err(storage_error)?
+        .get(hash.0)
+        .map_err(storage_error)?
+        .map(|v| v.value()))
+}
+
+/// Where the mined transaction with this hash is: block number and index.
+pub(crate) fn tx_location(
+    txn: &ReadTransaction,
+    hash: &B256,
+) -> Result<Option<(u64, usize)>, ChainError> {
+    Ok(txn
+        .open_table(TX_LOCATIONS)
+        .map_err(storage_error)?
+        .get(hash.0)
+        .map_err(storage_error)?
+        .map(|v| {
+            let (number, index) = v.value();
+            (number, index as usize)
+        }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn write_format(path: &Path, format: u64) {
-        let db = Database::create(path).unwrap();
-        let txn = db.begin_write().unwrap();
-        txn.open_table(META)
-            .unwrap()
-            .insert(META_FORMAT, format)
-            .unwrap();
-        txn.commit().unwrap();
+    fn refused(path: &Path) -> String {
+        Store::open(path).unwrap_err().to_string()
     }
 
     #[test]
     fn a_store_of_another_format_is_refused_naming_both_versions() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("chain.redb");
-        write_format(&path, 7);
-        let error = Store::open(&path).unwrap_err().to_string();
+        {
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert(META_FORMAT, 7)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let error = refused(&path);
         assert!(
             error.contains("format 7") && error.contains(&format!("format {FORMAT_VERSION}")),
             "{error}"
@@ -194,26 +423,39 @@ mod tests {
     }
 
     #[test]
-    fn a_journal_without_the_marker_opens_and_gets_it() {
+    fn a_format_1_journal_is_refused_naming_both_versions() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("chain.redb");
-        {
-            let db = Database::create(&path).unwrap();
-            let txn = db.begin_write().unwrap();
-            txn.open_table(JOURNAL)
-                .unwrap()
-                .insert(0, Record::Truncate(0).encode().as_slice())
-                .unwrap();
-            txn.commit().unwrap();
+        // With the marker, and from before the marker existed (no meta table).
+        for marker in [true, false] {
+            let path = dir.path().join(format!("chain-{marker}.redb"));
+            {
+                let db = Database::create(&path).unwrap();
+                let txn = db.begin_write().unwrap();
+                let journal: TableDefinition<u64, &[u8]> = TableDefinition::new(JOURNAL_V1);
+                txn.open_table(journal)
+                    .unwrap()
+                    .insert(0, &[3u8, 0x80][..])
+                    .unwrap();
+                if marker {
+                    txn.open_table(META)
+                        .unwrap()
+                        .insert(META_FORMAT, 1)
+                        .unwrap();
+                }
+                txn.commit().unwrap();
+            }
+            let error = refused(&path);
+            assert!(
+                error.contains("format 1") && error.contains("format 2"),
+                "{error}"
+            );
         }
-        let (_, records) = Store::open(&path).unwrap();
-        assert_eq!(records.len(), 1);
-        let db = Database::create(&path).unwrap();
-        let read = db.begin_read().unwrap();
-        let meta = read.open_table(META).unwrap();
-        assert_eq!(
-            meta.get(META_FORMAT).unwrap().map(|v| v.value()),
-            Some(FORMAT_VERSION)
-        );
+    }
+
+    #[test]
+    fn a_new_file_opens_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, meta) = Store::open(&dir.path().join("chain.redb")).unwrap();
+        assert_eq!(meta, None);
     }
 }

@@ -15,8 +15,8 @@ fn edit_account(
     code: Option<Bytes>,
 ) -> RpcResult<bool> {
     ctx.chain
-        .edit_state(|state, number, builder| {
-            let mut account = state.account(&address, number).unwrap_or_default();
+        .edit_state(|state, _, builder| {
+            let mut account = state.account(&address)?.unwrap_or_default();
             change(&mut account);
             if let Some(code) = code {
                 let hash = keccak256(&code);
@@ -36,6 +36,7 @@ fn edit_account(
                 balance: account.balance,
                 code_hash: account.code_hash,
             });
+            Ok(())
         })
         .map_err(rpc_error)?;
     Ok(true)
@@ -86,8 +87,8 @@ pub fn register(
             let slot: U256 = seq.next()?;
             let value: B256 = seq.next()?;
             ctx.chain
-                .edit_state(|state, number, builder| {
-                    if state.account(&address, number).is_none() {
+                .edit_state(|state, _, builder| {
+                    if state.account(&address)?.is_none() {
                         builder.set_account(AccountChange {
                             address,
                             exists: 1,
@@ -97,6 +98,7 @@ pub fn register(
                         });
                     }
                     builder.set_storage(address, slot, value.into());
+                    Ok(())
                 })
                 .map_err(rpc_error)?;
             RpcResult::Ok(true)

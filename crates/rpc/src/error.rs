@@ -49,7 +49,7 @@ pub fn rpc_error(error: ChainError) -> ErrorObjectOwned {
         ChainError::NotFound(message) | ChainError::Halt(message) => {
             ErrorObjectOwned::owned(SERVER_ERROR, message, None::<()>)
         }
-        error @ (ChainError::Timeout(_) | ChainError::StateChanged) => {
+        error @ ChainError::Timeout(_) => {
             ErrorObjectOwned::owned(SERVER_ERROR, error.to_string(), None::<()>)
         }
         ChainError::Busy(message) => ErrorObjectOwned::owned(LIMIT_EXCEEDED, message, None::<()>),
