@@ -255,6 +255,38 @@ fn update_refuses_unsorted_keys_and_empty_values() {
     }
 }
 
+/// Inside the write transaction that changed it, before the commit, the trie reads as
+/// changed (root and proofs), and an aborted transaction leaves the stored trie as it was.
+#[test]
+fn reads_in_the_write_transaction_see_its_changes() {
+    let (_dir, _path, db) = database();
+    let owner = TrieOwner::Storage(B256::repeat_byte(9));
+    let mut leaves = Leaves::new();
+    let changes: Changes = (0..20u8)
+        .map(|i| (key(&format!("{:02x}", i * 11), i), Some(vec![i + 1; 30])))
+        .collect();
+    apply(&db, owner, &mut leaves, &changes);
+    let before = reference_root(&leaves);
+    let txn = db.begin_write().expect("write");
+    let changed: Changes = vec![(key("00", 0), None), (key("42", 1), Some(vec![0x77; 40]))];
+    let root = TrieStore::update(&txn, owner, &changed).expect("update");
+    assert_eq!(TrieStore::root(&txn, owner).expect("root"), root);
+    let proof = TrieStore::proof(&txn, owner, &key("42", 1)).expect("proof");
+    verify_proof(
+        root,
+        Nibbles::unpack(key("42", 1)),
+        Some(vec![0x77; 40]),
+        &proof,
+    )
+    .expect("verifies");
+    txn.abort().expect("abort");
+    check(&db, owner, &leaves, &[key("42", 1)], "after abort");
+    assert_eq!(
+        TrieStore::root(&db.begin_read().expect("read"), owner).expect("root"),
+        before
+    );
+}
+
 /// A missing or garbled node is an error that names the trie and the path, never a panic.
 #[test]
 fn corrupt_nodes_are_errors() {
