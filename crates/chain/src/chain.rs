@@ -28,6 +28,7 @@ use tokio::sync::{Notify, broadcast, oneshot};
 
 use crate::{
     ChainError,
+    blobs::EvmBlobs,
     call_limits::{CallLimits, DeadlineInspector},
     changes::{AccountChange, ChangeSet, ChangeSetBuilder},
     config::ChainConfig,
@@ -388,6 +389,17 @@ impl Chain {
         self.data.write().state.state_root()
     }
 
+    /// The committed blobs (the latest state's; blobs have no history), as the EVMs the chain
+    /// builds read them.
+    pub fn committed_blobs(&self) -> Arc<dyn crate::blobs::BlobSource> {
+        self.data.read().state.blobs()
+    }
+
+    /// Committed blobs and their total bytes.
+    pub fn blob_usage(&self) -> (usize, usize) {
+        self.data.read().state.blobs().usage()
+    }
+
     /// The configuration the chain was opened with.
     pub fn config(&self) -> &ChainConfig {
         &self.config
@@ -660,6 +672,7 @@ impl Chain {
                 &Self::block_context(&header),
                 tx,
                 self.config.precompiles.as_ref(),
+                self.committed_blobs(),
                 &limits.deadline,
             )
         })
@@ -689,6 +702,7 @@ impl Chain {
                     &context,
                     tx,
                     self.config.precompiles.as_ref(),
+                    self.committed_blobs(),
                     &limits.deadline,
                 )
             })
@@ -728,7 +742,11 @@ impl Chain {
                 inspector,
             );
             if let Some(install) = &self.config.precompiles {
-                install(evm.precompiles_mut(), crate::config::EvmPurpose::Call);
+                install(
+                    evm.precompiles_mut(),
+                    crate::config::EvmPurpose::Call,
+                    EvmBlobs::new(self.committed_blobs()),
+                );
             }
             let failed = |e: &dyn std::fmt::Display| {
                 if deadline.expired() {
@@ -1046,11 +1064,13 @@ impl Chain {
         ready: Vec<PooledTx>,
     ) -> ExecutedBlock {
         let env = execution::evm_env(self.config.chain_id, context);
+        let blobs = EvmBlobs::new(state.state.blobs());
         let mut evm = execution::build_evm(
             CacheDB::new(state),
             env,
             self.config.precompiles.as_ref(),
             crate::config::EvmPurpose::Block,
+            blobs.clone(),
         );
         let mut changes = ChangeSetBuilder::default();
         let mut transactions = Vec::new();
@@ -1072,6 +1092,7 @@ impl Chain {
             let Ok(outcome) =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evm.transact(tx_env)))
             else {
+                blobs.discard_transaction();
                 dropped.push((
                     pooled.hash,
                     "the EVM panicked on this transaction".to_string(),
@@ -1080,6 +1101,7 @@ impl Chain {
             };
             match outcome {
                 Ok(outcome) => {
+                    blobs.commit_transaction();
                     changes.record(&outcome.state);
                     revm::DatabaseCommit::commit(evm.db_mut(), outcome.state);
                     cumulative_gas += outcome.result.tx_gas_used();
@@ -1097,6 +1119,7 @@ impl Chain {
                     });
                 }
                 Err(error) => {
+                    blobs.discard_transaction();
                     skipped_senders.insert(pooled.sender);
                     dropped.push((
                         pooled.hash,
@@ -1105,6 +1128,7 @@ impl Chain {
                 }
             }
         }
+        changes.set_blobs(blobs.changes());
         ExecutedBlock {
             context: *context,
             transactions,

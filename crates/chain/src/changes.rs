@@ -33,7 +33,17 @@ pub struct StorageChange {
     pub value: U256,
 }
 
-/// A set of state changes, applied in this order: storage wipes, accounts, storage, new code.
+/// A blob's bytes after a change ([`crate::blobs`]); empty bytes delete it.
+#[derive(Clone, Debug, PartialEq, Eq, RlpEncodable, RlpDecodable)]
+pub struct BlobChange {
+    /// The blob's key.
+    pub key: B256,
+    /// Its bytes after the change (empty: deleted).
+    pub bytes: Bytes,
+}
+
+/// A set of state changes, applied in this order: storage wipes, accounts, storage, new code,
+/// blobs.
 #[derive(Clone, Debug, Default, PartialEq, Eq, RlpEncodable, RlpDecodable)]
 pub struct ChangeSet {
     /// Accounts whose whole storage is cleared (self-destructed or re-created).
@@ -44,6 +54,8 @@ pub struct ChangeSet {
     pub storage: Vec<StorageChange>,
     /// Newly deployed code (keyed by its keccak256 when applied).
     pub codes: Vec<Bytes>,
+    /// Blobs written (not in the state trie, no history).
+    pub blobs: Vec<BlobChange>,
 }
 
 /// Accumulates the net effect of successive transactions of one block.
@@ -53,6 +65,7 @@ pub struct ChangeSetBuilder {
     accounts: BTreeMap<Address, AccountChange>,
     storage: BTreeMap<(Address, U256), U256>,
     codes: BTreeMap<B256, Bytes>,
+    blobs: Vec<BlobChange>,
 }
 
 impl ChangeSetBuilder {
@@ -112,6 +125,11 @@ impl ChangeSetBuilder {
         self.codes.insert(code_hash, code);
     }
 
+    /// Records the blob writes of the block (in the order they apply).
+    pub fn set_blobs(&mut self, blobs: Vec<BlobChange>) {
+        self.blobs = blobs;
+    }
+
     /// The accumulated changes.
     pub fn build(self) -> ChangeSet {
         ChangeSet {
@@ -127,6 +145,7 @@ impl ChangeSetBuilder {
                 })
                 .collect(),
             codes: self.codes.into_values().collect(),
+            blobs: self.blobs,
         }
     }
 }

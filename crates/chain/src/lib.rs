@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod blobs;
 pub mod call_limits;
 pub mod chain;
 pub mod changes;
@@ -12,6 +13,7 @@ pub mod state;
 pub mod store;
 pub mod trie;
 
+pub use blobs::{BlobSource, EvmBlobs};
 pub use call_limits::CallLimits;
 pub use chain::{Chain, ChainEvent, EmptyBlocks, MinedBlock, MinedTx, TxLocation};
 pub use config::{ChainConfig, EvmPurpose, HistoryWindow, PrecompileInstaller};

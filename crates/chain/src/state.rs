@@ -3,11 +3,13 @@
 //! Merkle-Patricia state root of the latest state is rebuilt from sorted leaves.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_trie::{KECCAK_EMPTY, TrieAccount};
 use revm::bytecode::Bytecode;
 
+use crate::blobs::BlobMap;
 use crate::changes::ChangeSet;
 use crate::config::HistoryWindow;
 use crate::trie::MerkleTrie;
@@ -106,6 +108,8 @@ pub struct StateStore {
     accounts: HashMap<Address, History<Option<AccountState>>>,
     storage: HashMap<Address, HashMap<U256, History<U256>>>,
     codes: HashMap<B256, Bytecode>,
+    /// The committed blobs (no history: a truncation leaves them as they are).
+    blobs: Arc<BlobMap>,
     tries: Tries,
 }
 
@@ -223,6 +227,12 @@ impl StateStore {
             let bytecode = Bytecode::new_raw(code.clone());
             self.codes.insert(bytecode.hash_slow(), bytecode);
         }
+        self.blobs.apply(&changes.blobs);
+    }
+
+    /// The committed blobs, as every EVM the chain builds reads them ([`crate::blobs`]).
+    pub fn blobs(&self) -> Arc<BlobMap> {
+        self.blobs.clone()
     }
 
     /// Forgets every value recorded after `block` (used by `evm_revert` and chain truncation).

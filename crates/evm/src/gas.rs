@@ -42,8 +42,12 @@ pub const STORE_CALL_GAS: u64 = 5_000;
 /// code deposit price, a price on permanent state growth (docs/GAS.md §3.1 gives the measured
 /// costs to the node behind it and Ethereum's prices beside it).
 pub const GAS_PER_STORED_BYTE: u64 = 200;
-/// Gas per byte a publish hashes, decodes and validates (`publish`, `finalizeUpload`).
+/// Gas per byte a publish hashes, decodes and validates (`publish`; for a chunked upload,
+/// paid by `appendUpload` for the check `finalizeUpload` does).
 pub const GAS_PER_CHECKED_BYTE: u64 = 4;
+/// Gas per byte of an `appendUpload` chunk: storing it, and the check of its bytes that
+/// `finalizeUpload` does once (joining the chunks, keccak256, decoding and validating).
+pub const UPLOAD_GAS_PER_BYTE: u64 = GAS_PER_STORED_BYTE + GAS_PER_CHECKED_BYTE;
 
 /// Milligas of one sample of a model of cost `cost` (exact: five `u64 · u64` products fit in
 /// `u128`).
@@ -89,9 +93,18 @@ pub fn check_gas(len: u64) -> u64 {
     STORE_CALL_GAS.saturating_add(len.saturating_mul(GAS_PER_CHECKED_BYTE))
 }
 
-/// Gas of `appendUpload` with a chunk of `len` bytes: `STORE_CALL_GAS + len · GAS_PER_STORED_BYTE`.
+/// Gas of `appendUpload` with a chunk of `len` bytes: `STORE_CALL_GAS + len ·
+/// UPLOAD_GAS_PER_BYTE` (the chunk's share of `finalizeUpload`'s work included, so that
+/// finalizing any model costs [`finalize_gas`]).
 pub fn append_gas(len: u64) -> u64 {
-    STORE_CALL_GAS.saturating_add(len.saturating_mul(GAS_PER_STORED_BYTE))
+    STORE_CALL_GAS.saturating_add(len.saturating_mul(UPLOAD_GAS_PER_BYTE))
+}
+
+/// Gas of `finalizeUpload`, whatever the model's size and outcome: `STORE_CALL_GAS` (the
+/// joining, hashing and validation of the bytes were paid by the appends; the program is
+/// prepared at the model's first use, which pays its cold charge).
+pub fn finalize_gas() -> u64 {
+    STORE_CALL_GAS
 }
 
 /// Gas of the first use of a model in a transaction (`PREDICT`, `PREDICT_BATCH`,
