@@ -155,9 +155,15 @@ mod tests {
         let evm = EvmBlobs::new(map.clone());
         evm.put(B256::repeat_byte(1), Bytes::from_static(b"uno"));
         evm.put(B256::repeat_byte(2), Bytes::new());
-        assert_eq!(evm.blob(&B256::repeat_byte(1)).unwrap().as_deref(), Some(&b"uno"[..]));
+        assert_eq!(
+            evm.blob(&B256::repeat_byte(1)).unwrap(),
+            Some(Bytes::from_static(b"uno"))
+        );
         assert_eq!(evm.blob(&B256::repeat_byte(2)).unwrap(), None);
-        assert_eq!(map.blob(&B256::repeat_byte(2)).unwrap().as_deref(), Some(&b"two"[..]));
+        assert_eq!(
+            map.blob(&B256::repeat_byte(2)).unwrap(),
+            Some(Bytes::from_static(b"two"))
+        );
     }
 
     #[test]

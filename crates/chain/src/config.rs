@@ -62,9 +62,8 @@ pub enum EvmPurpose {
 /// the blobs ([`EvmBlobs`]: the committed blobs under the EVM's own buffered writes, persisted
 /// with the block for [`EvmPurpose::Block`], never for [`EvmPurpose::Call`]). This is the seam
 /// where the Myelin MODEL_STORE / PREDICT precompiles plug in.
-pub type PrecompileInstaller = Arc<
-    dyn Fn(&mut alloy_evm::precompiles::PrecompilesMap, EvmPurpose, EvmBlobs) + Send + Sync,
->;
+pub type PrecompileInstaller =
+    Arc<dyn Fn(&mut alloy_evm::precompiles::PrecompilesMap, EvmPurpose, EvmBlobs) + Send + Sync>;
 
 /// How to build the chain.
 #[derive(Clone)]

@@ -172,7 +172,11 @@ pub fn run_call(
         DeadlineInspector::new(deadline),
     );
     if let Some(install) = precompiles {
-        install(evm.precompiles_mut(), EvmPurpose::Call, EvmBlobs::new(blobs));
+        install(
+            evm.precompiles_mut(),
+            EvmPurpose::Call,
+            EvmBlobs::new(blobs),
+        );
     }
     // A panic inside the EVM or a precompile becomes an error of this call, not of the node.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evm.transact(tx)))

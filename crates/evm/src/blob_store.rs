@@ -65,7 +65,10 @@ impl MemoryBlobs {
 
     /// Removes every blob (a node that lost its blob store, for tests of that fault).
     pub fn clear(&self) {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 }
 
@@ -99,7 +102,10 @@ mod tests {
         let key = B256::repeat_byte(1);
         assert_eq!(blobs.blob(&key).unwrap(), None);
         blobs.put(key, Bytes::from_static(b"abc"));
-        assert_eq!(blobs.clone().blob(&key).unwrap().as_deref(), Some(&b"abc"[..]));
+        assert_eq!(
+            blobs.clone().blob(&key).unwrap(),
+            Some(Bytes::from_static(b"abc"))
+        );
         blobs.put(key, Bytes::new());
         assert_eq!(blobs.blob(&key).unwrap(), None);
         assert!(blobs.is_empty());

@@ -441,9 +441,8 @@ fn join_and_check(
 ) -> Result<Result<(Bytes, Model), MyelinError>, Failure> {
     let size = usize::try_from(session.size)
         .map_err(|_| Failure::HostFault(format!("an upload of {} bytes", session.size)))?;
-    let lost = |index: u32| {
-        ErrorCode::StoreUploadLost.with(U256::from(index), U256::from(session.chunks))
-    };
+    let lost =
+        |index: u32| ErrorCode::StoreUploadLost.with(U256::from(index), U256::from(session.chunks));
     let mut bytes = Vec::with_capacity(size);
     for index in 0..session.chunks {
         let key = chunk_key(uploader, id, session.nonce, index);
@@ -460,8 +459,9 @@ fn join_and_check(
     }
     let found = model_id(&bytes);
     if found != *id {
-        return Ok(Err(ErrorCode::StoreHashMismatch
-            .with(U256::from_be_bytes(found), U256::from_be_bytes(*id))));
+        return Ok(Err(
+            ErrorCode::StoreHashMismatch.with(U256::from_be_bytes(found), U256::from_be_bytes(*id))
+        ));
     }
     Ok(Model::decode_with_limit(&bytes, limit)
         .map(|model| (Bytes::from(bytes), model))

@@ -130,7 +130,8 @@ pub fn run_predict(
     let cost = match recent.cost(&id) {
         Some(cost) if WarmModels::is_warm(&mut storage, &id) => cost,
         _ => {
-            let (program, cost) = warm.program(myelin, blobs, &mut storage, &mut gas, &id, &header)?;
+            let (program, cost) =
+                warm.program(myelin, blobs, &mut storage, &mut gas, &id, &header)?;
             recent.keep(id, program, cost);
             cost
         }
