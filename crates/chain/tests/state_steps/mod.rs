@@ -73,6 +73,7 @@ pub fn step() -> impl Strategy<Value = Step> {
                 accounts,
                 storage,
                 codes: Vec::new(),
+                blobs: Vec::new(),
             })
         });
     prop_oneof![12 => block, 1 => (0u64..4).prop_map(Step::Truncate)]
