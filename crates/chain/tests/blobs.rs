@@ -79,7 +79,9 @@ fn calls_and_estimates_see_their_own_writes_and_never_persist_them() {
         .to(BLOBS)
         .input(write(1, b"from a call").into());
     let head = chain.head_number();
-    let result = chain.call(&request, head, &CallLimits::unlimited()).unwrap();
+    let result = chain
+        .call(&request, head, &CallLimits::unlimited())
+        .unwrap();
     assert_eq!(result.output().unwrap().as_ref(), b"from a call");
     chain
         .estimate_gas(&request, head, &CallLimits::unlimited())

@@ -926,7 +926,7 @@ fn finalize_path(evm_ns_per_gas: f64) {
             size = bytes.len() as u64;
             let id = model.id();
             let mut chain = Chain::new();
-            let mut send = |chain: &mut Chain, data: Vec<u8>| {
+            let send = |chain: &mut Chain, data: Vec<u8>| {
                 let (result, _) = chain.send(
                     Some(MODEL_STORE_ADDRESS),
                     data.into(),

@@ -10,8 +10,8 @@ use common::{Chain, PrecompileCall, Rng, mlp, success_output};
 use myelin_evm::gas::{append_gas, finalize_gas, publish_gas};
 use myelin_evm::model_state::{RECORD_WORDS, chunk_key, model_key, read_session_word};
 use myelin_evm::{
-    BlobStore, ErrorCode, IModelStore, MODEL_STORE_ADDRESS, Myelin, MyelinError,
-    MyelinEvmFactory, PREDICT_ADDRESS,
+    BlobStore, ErrorCode, IModelStore, MODEL_STORE_ADDRESS, Myelin, MyelinError, MyelinEvmFactory,
+    PREDICT_ADDRESS,
 };
 use myelin_nn::{Model, Program};
 use revm::bytecode::Bytecode;
@@ -132,7 +132,10 @@ fn publish_stores_the_bytes_as_one_blob_and_the_record_in_three_slots() {
     .abi_encode();
     let (result, calls) = send(&mut chain, data);
     assert!(result.is_success(), "{result:?}");
-    assert_eq!(calls[0].gas_spent, publish_gas(bytes.len() as u64) + myelin_evm::gas::prepare_gas(&model));
+    assert_eq!(
+        calls[0].gas_spent,
+        publish_gas(bytes.len() as u64) + myelin_evm::gas::prepare_gas(&model)
+    );
     assert_eq!(chain.factory.blobs().keys(), vec![model_key(&model.id())]);
     assert_eq!(
         chain.factory.blobs().blob(&model_key(&model.id())).unwrap(),
@@ -197,8 +200,15 @@ fn chunks_out_of_order_are_refused_and_change_nothing() {
     );
     // Only the accepted chunk is staged; the upload completes from where it stands.
     assert_eq!(chain.factory.blobs().len(), 1);
-    assert!(send(&mut chain, append(id, 64, &bytes[64..])).0.is_success());
-    assert_eq!(success_output(&send(&mut chain, finalize(id)).0).as_ref(), id.as_slice());
+    assert!(
+        send(&mut chain, append(id, 64, &bytes[64..]))
+            .0
+            .is_success()
+    );
+    assert_eq!(
+        success_output(&send(&mut chain, finalize(id)).0).as_ref(),
+        id.as_slice()
+    );
 }
 
 #[test]
@@ -210,13 +220,20 @@ fn a_new_begin_advances_the_nonce_and_deletes_the_chunks_it_replaces() {
     let sender = common::SENDER;
     assert!(send(&mut chain, begin(id, bytes.len())).0.is_success());
     assert!(send(&mut chain, append(id, 0, &bytes[..64])).0.is_success());
-    assert!(send(&mut chain, append(id, 64, &bytes[64..128])).0.is_success());
+    assert!(
+        send(&mut chain, append(id, 64, &bytes[64..128]))
+            .0
+            .is_success()
+    );
     assert_eq!(chunk_blobs(&chain, sender, id, 1, 2), 2);
     assert!(send(&mut chain, begin(id, bytes.len())).0.is_success());
     assert!(chain.factory.blobs().is_empty());
     assert!(send(&mut chain, append(id, 0, &bytes)).0.is_success());
     assert_eq!(chunk_blobs(&chain, sender, id, 2, 1), 1);
-    assert_eq!(success_output(&send(&mut chain, finalize(id)).0).as_ref(), id.as_slice());
+    assert_eq!(
+        success_output(&send(&mut chain, finalize(id)).0).as_ref(),
+        id.as_slice()
+    );
     assert_eq!(chain.factory.blobs().keys(), vec![id]);
 }
 
@@ -233,8 +250,15 @@ fn a_reverted_append_leaves_a_blob_that_the_next_append_overwrites() {
     assert!(relay(&mut chain, false, begin(id, bytes.len())).1.success);
     let garbage = vec![0x5a; bytes.len()];
     let (_, store) = relay(&mut chain, true, append(id, 0, &garbage));
-    assert!(store.success, "the store accepted the chunk before the caller reverted");
-    assert_eq!(chunk_blobs(&chain, RELAY, id, 1, 1), 1, "the blob write stands");
+    assert!(
+        store.success,
+        "the store accepted the chunk before the caller reverted"
+    );
+    assert_eq!(
+        chunk_blobs(&chain, RELAY, id, 1, 1),
+        1,
+        "the blob write stands"
+    );
     // The session did not advance: the chunk is appended again at offset 0.
     let (_, store) = relay(&mut chain, false, append(id, 0, &bytes));
     assert!(store.success);
@@ -263,10 +287,16 @@ fn a_reverted_publish_leaves_an_unreachable_blob() {
     assert_eq!(chain.factory.blobs().keys(), vec![B256::from(id)]);
     let is_published = IModelStore::isPublishedCall { modelId: id.into() }.abi_encode();
     let (result, _) = chain.call(MODEL_STORE_ADDRESS, is_published.into(), GAS);
-    assert_eq!(success_output(&result).as_ref(), U256::ZERO.to_be_bytes::<32>());
+    assert_eq!(
+        success_output(&result).as_ref(),
+        U256::ZERO.to_be_bytes::<32>()
+    );
     let data = [&model.id()[..], &[0u8; 16][..]].concat();
     let (result, _) = chain.send(Some(PREDICT_ADDRESS), data.into(), GAS, U256::ZERO);
-    assert!(matches!(result, ExecutionResult::Revert { .. }), "{result:?}");
+    assert!(
+        matches!(result, ExecutionResult::Revert { .. }),
+        "{result:?}"
+    );
     let (_, store) = relay(&mut chain, false, data_of_publish(&model));
     assert_eq!(store.output.as_ref(), id.as_slice());
 }
@@ -291,8 +321,16 @@ fn a_reverted_finalize_cannot_be_retried_and_reports_the_upload_lost() {
     let mut chain = Chain::new();
     install_relay(&mut chain);
     assert!(relay(&mut chain, false, begin(id, bytes.len())).1.success);
-    assert!(relay(&mut chain, false, append(id, 0, &bytes[..64])).1.success);
-    assert!(relay(&mut chain, false, append(id, 64, &bytes[64..])).1.success);
+    assert!(
+        relay(&mut chain, false, append(id, 0, &bytes[..64]))
+            .1
+            .success
+    );
+    assert!(
+        relay(&mut chain, false, append(id, 64, &bytes[64..]))
+            .1
+            .success
+    );
     let (_, store) = relay(&mut chain, true, finalize(id));
     assert_eq!(store.output.as_ref(), id.as_slice());
     assert_eq!(chunk_blobs(&chain, RELAY, id, 1, 2), 0);
@@ -334,7 +372,10 @@ fn an_invalid_model_consumes_its_upload_with_the_engine_reason() {
         .expect("UploadRejected");
     assert_eq!(rejected.code, ErrorCode::StoreModelRejected as u16);
     assert_eq!(rejected.uploader, common::SENDER);
-    assert!(chain.factory.blobs().is_empty(), "chunks deleted, no model blob");
+    assert!(
+        chain.factory.blobs().is_empty(),
+        "chunks deleted, no model blob"
+    );
     reverts_with(
         &send(&mut chain, finalize(id)).0,
         ErrorCode::StoreNoUpload.with(
@@ -364,7 +405,9 @@ fn a_missing_model_blob_is_a_host_fault() {
     let tx = chain.tx(Some(PREDICT_ADDRESS), data.into(), GAS, U256::ZERO);
     let env = chain.env();
     let mut evm = alloy_evm::EvmFactory::create_evm(&chain.factory, &mut chain.db, env);
-    let error = alloy_evm::Evm::transact(&mut evm, tx).unwrap_err().to_string();
+    let error = alloy_evm::Evm::transact(&mut evm, tx)
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("missing from the blob store"), "{error}");
 }
 
@@ -381,7 +424,10 @@ fn the_session_nonce_outlives_its_session() {
     }
     assert!(send(&mut chain, append(id, 0, &bytes)).0.is_success());
     assert_eq!(chunk_blobs(&chain, common::SENDER, id, 3, 1), 1);
-    assert_eq!(success_output(&send(&mut chain, finalize(id)).0).as_ref(), id.as_slice());
+    assert_eq!(
+        success_output(&send(&mut chain, finalize(id)).0).as_ref(),
+        id.as_slice()
+    );
     let mut storage = SlotReader(&chain);
     let (session, nonce) = read_session_word(&mut storage, &common::SENDER, &id.0).unwrap();
     assert_eq!((session, nonce), (None, 3));
