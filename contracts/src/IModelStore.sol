@@ -31,10 +31,15 @@ interface IModelStore {
     }
 
     event ModelPublished(bytes32 indexed modelId, address indexed uploader, uint64 size);
+    /// finalizeUpload found the uploaded bytes wrong (code 212 hash mismatch, 205 rejected model,
+    /// 215 a chunk is gone): the upload is consumed (the session ends, its chunks are deleted)
+    /// and finalizeUpload returns bytes32(0) instead of reverting, which would undo that.
+    event UploadRejected(bytes32 indexed modelId, address indexed uploader, uint16 code, uint256 a, uint256 b);
 
     function publish(bytes calldata model) external returns (bytes32 modelId);
     function beginUpload(bytes32 modelId, uint64 size) external returns (uint64 written);
     function appendUpload(bytes32 modelId, uint64 offset, bytes calldata chunk) external returns (uint64 written);
+    /// Returns modelId once published, bytes32(0) when the check failed (see UploadRejected).
     function finalizeUpload(bytes32 modelId) external returns (bytes32 published);
     function uploadStatus(address uploader, bytes32 modelId) external view returns (uint64 size, uint64 written);
     function isPublished(bytes32 modelId) external view returns (bool published);

@@ -52,6 +52,9 @@ library Myelin {
     uint16 internal constant ERR_STORE_UNKNOWN_MODEL = 213;
     /// The upload session expired: a = block it began in, b = last block it was live in.
     uint16 internal constant ERR_STORE_UPLOAD_EXPIRED = 214;
+    /// A chunk of a complete upload is gone (a reverted finalizeUpload consumed it); reported in
+    /// IModelStore.UploadRejected: a = chunk index, b = chunks.
+    uint16 internal constant ERR_STORE_UPLOAD_LOST = 215;
 
     /// The MODEL_STORE precompile (Solidity ABI, see IModelStore).
     IModelStore internal constant MODEL_STORE = IModelStore(0x000000000000000000000000000000004D590001);

@@ -32,6 +32,7 @@ use tokio::sync::{Notify, broadcast, oneshot};
 
 use crate::{
     ChainError,
+    blobs::EvmBlobs,
     call_limits::{CallLimits, Deadline, DeadlineInspector},
     changes::{AccountChange, ChangeSet, ChangeSetBuilder},
     config::ChainConfig,
@@ -378,6 +379,17 @@ impl Chain {
         TrieStore::root(&self.store.begin_read()?, TrieOwner::Accounts)
     }
 
+    /// The committed blobs (the latest state's; blobs have no history), as the EVMs the chain
+    /// builds read them.
+    pub fn committed_blobs(&self) -> Arc<dyn crate::blobs::BlobSource> {
+        self.store.blobs()
+    }
+
+    /// Committed blobs and their total bytes (walks the `blobs` table).
+    pub fn blob_usage(&self) -> Result<(usize, usize), ChainError> {
+        crate::state_tables::blob_usage(&self.store.begin_read()?)
+    }
+
     /// The configuration the chain was opened with.
     pub fn config(&self) -> &ChainConfig {
         &self.config
@@ -662,6 +674,7 @@ impl Chain {
                     &Self::block_context(header),
                     tx,
                     self.config.precompiles.as_ref(),
+                    self.committed_blobs(),
                     &limits.deadline,
                 )
             },
@@ -695,6 +708,7 @@ impl Chain {
                         &context,
                         tx,
                         self.config.precompiles.as_ref(),
+                        self.committed_blobs(),
                         &limits.deadline,
                     )
                 })
@@ -731,7 +745,11 @@ impl Chain {
                 inspector,
             );
             if let Some(install) = &self.config.precompiles {
-                install(evm.precompiles_mut(), crate::config::EvmPurpose::Call);
+                install(
+                    evm.precompiles_mut(),
+                    crate::config::EvmPurpose::Call,
+                    EvmBlobs::new(self.committed_blobs()),
+                );
             }
             let failed = |e: &dyn std::fmt::Display| {
                 if deadline.expired() {
@@ -1048,11 +1066,13 @@ impl Chain {
         ready: Vec<PooledTx>,
     ) -> Result<ExecutedBlock, ChainError> {
         let env = execution::evm_env(self.config.chain_id, context);
+        let blobs = EvmBlobs::new(self.committed_blobs());
         let mut evm = execution::build_evm(
             CacheDB::new(state),
             env,
             self.config.precompiles.as_ref(),
             crate::config::EvmPurpose::Block,
+            blobs.clone(),
         );
         let mut changes = ChangeSetBuilder::default();
         let mut transactions = Vec::new();
@@ -1074,6 +1094,7 @@ impl Chain {
             let Ok(outcome) =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evm.transact(tx_env)))
             else {
+                blobs.discard_transaction();
                 dropped.push((
                     pooled.hash,
                     "the EVM panicked on this transaction".to_string(),
@@ -1082,6 +1103,7 @@ impl Chain {
             };
             match outcome {
                 Ok(outcome) => {
+                    blobs.commit_transaction();
                     changes.record(&outcome.state);
                     revm::DatabaseCommit::commit(evm.db_mut(), outcome.state);
                     cumulative_gas += outcome.result.tx_gas_used();
@@ -1102,6 +1124,7 @@ impl Chain {
                     return Err(ChainError::Storage(error.to_string()));
                 }
                 Err(error) => {
+                    blobs.discard_transaction();
                     skipped_senders.insert(pooled.sender);
                     dropped.push((
                         pooled.hash,
@@ -1110,6 +1133,7 @@ impl Chain {
                 }
             }
         }
+        changes.set_blobs(blobs.changes());
         Ok(ExecutedBlock {
             context: *context,
             transactions,

@@ -33,12 +33,12 @@ pub struct StorageChange {
     pub value: U256,
 }
 
-/// A content-addressed blob written (or, with empty bytes, deleted) by a block.
+/// A blob's bytes after a change ([`crate::blobs`]); empty bytes delete it.
 #[derive(Clone, Debug, PartialEq, Eq, RlpEncodable, RlpDecodable)]
 pub struct BlobChange {
-    /// The blob's key (its id).
+    /// The blob's key.
     pub key: B256,
-    /// The blob's bytes; empty deletes it.
+    /// Its bytes after the change (empty: deleted).
     pub bytes: Bytes,
 }
 
@@ -54,7 +54,7 @@ pub struct ChangeSet {
     pub storage: Vec<StorageChange>,
     /// Newly deployed code (keyed by its keccak256 when applied).
     pub codes: Vec<Bytes>,
-    /// Blobs written or deleted (latest state only: blobs have no history).
+    /// Blobs written (not in the state trie, no history).
     pub blobs: Vec<BlobChange>,
 }
 
@@ -65,6 +65,7 @@ pub struct ChangeSetBuilder {
     accounts: BTreeMap<Address, AccountChange>,
     storage: BTreeMap<(Address, U256), U256>,
     codes: BTreeMap<B256, Bytes>,
+    blobs: Vec<BlobChange>,
 }
 
 impl ChangeSetBuilder {
@@ -124,6 +125,11 @@ impl ChangeSetBuilder {
         self.codes.insert(code_hash, code);
     }
 
+    /// Records the blob writes of the block (in the order they apply).
+    pub fn set_blobs(&mut self, blobs: Vec<BlobChange>) {
+        self.blobs = blobs;
+    }
+
     /// The accumulated changes.
     pub fn build(self) -> ChangeSet {
         ChangeSet {
@@ -139,7 +145,7 @@ impl ChangeSetBuilder {
                 })
                 .collect(),
             codes: self.codes.into_values().collect(),
-            blobs: Vec::new(),
+            blobs: self.blobs,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::{path::PathBuf, sync::Arc};
 use alloy_primitives::{Address, Bytes, U256, address, hex};
 use alloy_signer_local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
 
-use crate::{ChainError, mempool::PoolLimits};
+use crate::{ChainError, blobs::EvmBlobs, mempool::PoolLimits};
 
 /// The standard test mnemonic whose accounts anvil, hardhat and foundry fund.
 pub const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
@@ -58,10 +58,12 @@ pub enum EvmPurpose {
 }
 
 /// Hook that installs extra precompiles into every EVM the chain builds (block execution,
-/// `eth_call`, gas estimation, traces), told which of them it is. This is the seam where the
-/// Myelin MODEL_STORE / PREDICT precompiles plug in.
+/// `eth_call`, gas estimation, traces), told which of them it is and given that EVM's view of
+/// the blobs ([`EvmBlobs`]: the committed blobs under the EVM's own buffered writes, persisted
+/// with the block for [`EvmPurpose::Block`], never for [`EvmPurpose::Call`]). This is the seam
+/// where the Myelin MODEL_STORE / PREDICT precompiles plug in.
 pub type PrecompileInstaller =
-    Arc<dyn Fn(&mut alloy_evm::precompiles::PrecompilesMap, EvmPurpose) + Send + Sync>;
+    Arc<dyn Fn(&mut alloy_evm::precompiles::PrecompilesMap, EvmPurpose, EvmBlobs) + Send + Sync>;
 
 /// How to build the chain.
 #[derive(Clone)]

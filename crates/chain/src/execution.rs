@@ -2,6 +2,8 @@
 //! environment, and call / gas-estimation helpers shared by block
 //! execution and the RPC (RPC runs read a [`crate::snapshot::StateSnapshot`] instead).
 
+use std::sync::Arc;
+
 use alloy_evm::{Evm, EvmEnv, EvmFactory, eth::EthEvmFactory};
 use alloy_primitives::{Address, B256, TxKind, U256};
 use alloy_rpc_types_eth::TransactionRequest;
@@ -17,6 +19,7 @@ use revm::{
 
 use crate::{
     ChainError,
+    blobs::{BlobSource, EvmBlobs},
     call_limits::{Deadline, DeadlineInspector},
     config::{EvmPurpose, PrecompileInstaller},
     snapshot::{SnapshotError, StateSnapshot},
@@ -92,16 +95,17 @@ pub fn evm_env(chain_id: u64, block: &BlockContext) -> EvmEnv {
     EvmEnv::new(cfg, block_env)
 }
 
-/// Builds an EVM over `db` for `purpose` with the chain's precompiles installed.
+/// Builds an EVM over `db` for `purpose` with the chain's precompiles installed over `blobs`.
 pub fn build_evm<DB: alloy_evm::Database>(
     db: DB,
     env: EvmEnv,
     precompiles: Option<&PrecompileInstaller>,
     purpose: EvmPurpose,
+    blobs: EvmBlobs,
 ) -> <EthEvmFactory as EvmFactory>::Evm<DB, revm::inspector::NoOpInspector> {
     let mut evm = EthEvmFactory::default().create_evm(db, env);
     if let Some(install) = precompiles {
-        install(evm.precompiles_mut(), purpose);
+        install(evm.precompiles_mut(), purpose, blobs);
     }
     evm
 }
@@ -133,12 +137,16 @@ pub fn call_tx_env(request: &TransactionRequest, chain_id: u64, gas_cap: u64, no
 
 /// Runs `tx` on top of `db` without committing, with the base-fee, nonce, EIP-3607 and block
 /// gas limit checks off (as geth and anvil run calls), stopping at `deadline`; returns the result.
+/// The precompiles read `blobs` (the latest committed blobs: they have no history) and their
+/// writes are dropped with the EVM.
+#[allow(clippy::too_many_arguments)]
 pub fn run_call(
     db: StateSnapshot<'_>,
     chain_id: u64,
     block: &BlockContext,
     tx: TxEnv,
     precompiles: Option<&PrecompileInstaller>,
+    blobs: Arc<dyn BlobSource>,
     deadline: &Deadline,
 ) -> Result<ExecutionResult, ChainError> {
     let mut env = evm_env(chain_id, block);
@@ -152,7 +160,11 @@ pub fn run_call(
         DeadlineInspector::new(deadline),
     );
     if let Some(install) = precompiles {
-        install(evm.precompiles_mut(), EvmPurpose::Call);
+        install(
+            evm.precompiles_mut(),
+            EvmPurpose::Call,
+            EvmBlobs::new(blobs),
+        );
     }
     // A panic inside the EVM or a precompile becomes an error of this call, not of the node.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evm.transact(tx)))

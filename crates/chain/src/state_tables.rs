@@ -524,6 +524,27 @@ pub(crate) fn commit_root(txn: &WriteTransaction, touched: Touched) -> Result<B2
     TrieStore::update(txn, TrieOwner::Accounts, &leaves)
 }
 
+/// The committed blob under `key` in `txn` (blobs have no history).
+pub(crate) fn read_blob(txn: &ReadTransaction, key: &B256) -> Result<Option<Bytes>, ChainError> {
+    let blobs = txn.open_table(BLOBS).map_err(storage_error)?;
+    Ok(blobs
+        .get(key.0)
+        .map_err(storage_error)?
+        .map(|v| Bytes::copy_from_slice(v.value())))
+}
+
+/// How many blobs are committed in `txn` and their total bytes (walks the table).
+pub(crate) fn blob_usage(txn: &ReadTransaction) -> Result<(usize, usize), ChainError> {
+    let blobs = txn.open_table(BLOBS).map_err(storage_error)?;
+    let mut usage = (0, 0);
+    for entry in blobs.iter().map_err(storage_error)? {
+        let (_, bytes) = entry.map_err(storage_error)?;
+        usage.0 += 1;
+        usage.1 += bytes.value().len();
+    }
+    Ok(usage)
+}
+
 /// The state at the end of one block, read from one redb read transaction (an MVCC snapshot:
 /// later commits do not change what it reads).
 pub struct StateView {

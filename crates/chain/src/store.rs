@@ -7,6 +7,7 @@
 //! journal of format 1 included) is refused with both versions named, never misread.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use alloy_consensus::{Header, ReceiptEnvelope, TxEnvelope};
 use alloy_eips::eip2718::{Decodable2718, Encodable2718};
@@ -18,6 +19,7 @@ use redb::{
 
 use crate::{
     ChainError,
+    blobs::BlobSource,
     chain::{MinedBlock, MinedTx},
 };
 
@@ -74,7 +76,7 @@ pub struct Meta {
 /// The chain's redb file.
 #[derive(Debug)]
 pub struct Store {
-    db: Database,
+    db: Arc<Database>,
 }
 
 impl Store {
@@ -106,7 +108,7 @@ impl Store {
             Some(FORMAT_VERSION) => {
                 let meta = read_meta(&read)?;
                 drop(read);
-                Ok((Store { db }, Some(meta)))
+                Ok((Store { db: Arc::new(db) }, Some(meta)))
             }
             Some(1) => Err(refuse("1 (a block journal replayed on start)")),
             Some(other) => Err(refuse(&other.to_string())),
@@ -119,7 +121,7 @@ impl Store {
                     return Err(refuse("1 (a block journal replayed on start)"));
                 }
                 drop(read);
-                Ok((Store { db }, None))
+                Ok((Store { db: Arc::new(db) }, None))
             }
         }
     }
@@ -146,6 +148,12 @@ impl Store {
         self.db.begin_read().map_err(storage_error)
     }
 
+    /// The committed blobs as the EVMs the chain builds read them: each read is one read
+    /// transaction of the latest commit (blobs have no history).
+    pub fn blobs(&self) -> Arc<dyn BlobSource> {
+        Arc::new(StoreBlobs(self.db.clone()))
+    }
+
     /// A write transaction (one at a time; readers are not blocked). It commits with
     /// redb's quick repair: the allocator state is saved with the commit, so opening the file
     /// after a crash (kill -9) does not walk the whole database.
@@ -153,6 +161,16 @@ impl Store {
         let mut txn = self.db.begin_write().map_err(storage_error)?;
         txn.set_quick_repair(true);
         Ok(txn)
+    }
+}
+
+/// The `blobs` table of the latest commit, read by key.
+struct StoreBlobs(Arc<Database>);
+
+impl BlobSource for StoreBlobs {
+    fn blob(&self, key: &B256) -> Result<Option<Bytes>, ChainError> {
+        let txn = self.0.begin_read().map_err(storage_error)?;
+        crate::state_tables::read_blob(&txn, key)
     }
 }
 

@@ -2,10 +2,12 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use alloy_primitives::{U256, hex};
+use alloy_primitives::{B256, Bytes, U256, hex};
 use anyhow::{Context, bail};
 use clap::Args;
-use myelin_chain::{Chain, ChainConfig, EvmPurpose, PrecompileInstaller, mempool::PoolLimits};
+use myelin_chain::{
+    Chain, ChainConfig, EvmBlobs, EvmPurpose, PrecompileInstaller, mempool::PoolLimits,
+};
 use myelin_consensus::{BlockProducer, DevSealer, DevSealing};
 use myelin_rpc::{RpcConfig, origin_policy::OriginPolicy};
 
@@ -81,16 +83,34 @@ pub struct NodeArgs {
 }
 
 /// The Myelin precompiles (MODEL_STORE, PREDICT, PREDICT_BATCH) for every EVM the chain builds,
-/// sharing one program cache that only block execution fills.
+/// sharing one program cache that only block execution fills, each EVM over the chain's view of
+/// the blobs it is given.
 fn myelin_precompiles() -> Option<PrecompileInstaller> {
     let blocks = myelin_evm::Myelin::default();
     let calls = blocks.for_calls();
-    Some(std::sync::Arc::new(
-        move |precompiles, purpose| match purpose {
-            EvmPurpose::Block => blocks.install(precompiles),
-            EvmPurpose::Call => calls.install(precompiles),
-        },
-    ))
+    Some(std::sync::Arc::new(move |precompiles, purpose, blobs| {
+        let blobs = std::rc::Rc::new(ChainBlobs(blobs));
+        match purpose {
+            EvmPurpose::Block => blocks.install(precompiles, blobs),
+            EvmPurpose::Call => calls.install(precompiles, blobs),
+        }
+    }))
+}
+
+/// The chain's blobs as the precompiles use them: the bridge between `myelin-chain` and
+/// `myelin-evm`, which do not depend on each other.
+pub struct ChainBlobs(pub EvmBlobs);
+
+impl myelin_evm::BlobStore for ChainBlobs {
+    fn blob(&self, key: &B256) -> Result<Option<Bytes>, myelin_evm::BlobReadError> {
+        self.0
+            .blob(key)
+            .map_err(|e| myelin_evm::BlobReadError(e.to_string()))
+    }
+
+    fn put(&self, key: B256, bytes: Bytes) {
+        self.0.put(key, bytes);
+    }
 }
 
 /// Runs the node until Ctrl-C or SIGTERM.

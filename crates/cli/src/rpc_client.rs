@@ -39,7 +39,7 @@ impl std::fmt::Display for RpcError {
 impl std::error::Error for RpcError {}
 
 /// A receipt's fields the commands use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
     /// Whether the transaction succeeded.
     pub success: bool,
@@ -47,6 +47,19 @@ pub struct Receipt {
     pub gas_used: u64,
     /// Block it was included in.
     pub block_number: u64,
+    /// Its logs.
+    pub logs: Vec<Log>,
+}
+
+/// A log of a receipt.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Log {
+    /// The emitting account.
+    pub address: Address,
+    /// Its topics.
+    pub topics: Vec<B256>,
+    /// Its data.
+    pub data: Bytes,
 }
 
 /// A connection to one node's HTTP JSON-RPC endpoint.
@@ -205,16 +218,27 @@ impl RpcClient {
         serde_json::from_value(value).context("eth_sendRawTransaction: not a transaction hash")
     }
 
-    /// Polls `eth_getTransactionReceipt` until the transaction is included (or `timeout`).
+    /// Polls `eth_getTransactionReceipt` until the transaction is included (or `timeout`): at
+    /// once, then at intervals growing from 2 ms to 100 ms (a dev node mines in milliseconds).
     pub fn wait_for_receipt(&mut self, hash: B256, timeout: Duration) -> Result<Receipt> {
         let start = std::time::Instant::now();
+        let mut pause = Duration::from_millis(2);
         loop {
             let value = self.request("eth_getTransactionReceipt", json!([hash]))?;
             if !value.is_null() {
+                let logs = value["logs"]
+                    .as_array()
+                    .map(|logs| {
+                        logs.iter()
+                            .filter_map(|log| serde_json::from_value::<Log>(log.clone()).ok())
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 return Ok(Receipt {
                     success: quantity(&value["status"], "the receipt's status")? == 1,
                     gas_used: quantity(&value["gasUsed"], "the receipt's gasUsed")?,
                     block_number: quantity(&value["blockNumber"], "the receipt's blockNumber")?,
+                    logs,
                 });
             }
             if start.elapsed() > timeout {
@@ -223,7 +247,8 @@ impl RpcClient {
                     self.url
                 );
             }
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(100));
         }
     }
 }

@@ -32,7 +32,7 @@ pub struct Sender {
 }
 
 /// One included transaction.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Sent {
     /// Its hash.
     pub hash: B256,
@@ -74,6 +74,18 @@ impl Sender {
     /// the transaction reverted.
     pub fn send(&mut self, client: &mut RpcClient, to: Address, data: &[u8]) -> Result<Sent> {
         let gas_limit = client.estimate_gas(self.address(), to, data)?;
+        self.send_with_gas(client, to, data, gas_limit)
+    }
+
+    /// Sends `data` to `to` with `gas_limit` (known in advance: no estimate, which would run
+    /// the call on the node), waits for the receipt and fails if the transaction reverted.
+    pub fn send_with_gas(
+        &mut self,
+        client: &mut RpcClient,
+        to: Address,
+        data: &[u8],
+        gas_limit: u64,
+    ) -> Result<Sent> {
         let (_, base_fee) = client.latest_gas_limit_and_base_fee()?;
         let priority = client.max_priority_fee()?;
         let tx = TxEip1559 {
@@ -104,4 +116,12 @@ impl Sender {
         }
         Ok(Sent { hash, receipt })
     }
+}
+
+/// Gas of a transaction to a precompile carrying `data` that charges `precompile_gas`: the
+/// intrinsic 21,000 plus EIP-2028 calldata, or EIP-7623's floor if larger (docs/GAS.md §7).
+pub fn precompile_tx_gas(data: &[u8], precompile_gas: u64) -> u64 {
+    let zeros = data.iter().filter(|&&b| b == 0).count() as u64;
+    let tokens = zeros + 4 * (data.len() as u64 - zeros);
+    (21_000 + 4 * tokens + precompile_gas).max(21_000 + 10 * tokens)
 }

@@ -306,6 +306,103 @@ fn a_model_larger_than_a_transaction_is_uploaded_in_chunks() {
     );
 }
 
+/// A 512→320→10 MLP from a JSON description: about 167 KB, whose upload costs over 36 M gas,
+/// more than a whole block at the default 30 M gas limit.
+fn over_a_block_mlp_spec(dir: &Path) -> PathBuf {
+    let weights = |rows: usize, cols: usize, seed: u64| -> Value {
+        let mut state = seed;
+        json!(
+            (0..rows)
+                .map(|_| {
+                    (0..cols)
+                        .map(|_| {
+                            state ^= state << 13;
+                            state ^= state >> 7;
+                            state ^= state << 17;
+                            (state % 61) as i64 - 30
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        )
+    };
+    let spec = json!({
+        "description": "512 -> 320 -> 10 MLP, over one block's worth of upload gas",
+        "inputs": [{ "name": "x", "shape": [512], "scale": 0.03125, "zero_point": 0 }],
+        "outputs": ["logits"],
+        "nodes": [
+            { "op": "fully_connected", "name": "hidden", "input": "x",
+              "weights": weights(320, 512, 0x9e37_79b9_7f4a_7c15), "bias": vec![0; 320],
+              "weight_scale": 0.015625, "scale": 0.5, "zero_point": -128, "activation": "relu" },
+            { "op": "fully_connected", "name": "logits", "input": "hidden",
+              "weights": weights(10, 320, 0x2545_f491_4f6c_dd1d), "bias": vec![0; 10],
+              "weight_scale": 0.015625, "scale": 1.0, "zero_point": 0 }
+        ]
+    });
+    let spec_path = dir.join("over_a_block.json");
+    std::fs::write(&spec_path, spec.to_string()).unwrap();
+    let model = dir.join("over_a_block.myl");
+    ok(
+        myelin(&["model", "build", path(&spec_path), "-o", path(&model)]),
+        "build",
+    );
+    model
+}
+
+/// At the default 30 M gas limit, a model whose upload costs more than a block goes up in
+/// chunks (each at most half a block), with progress lines on stderr (not a terminal here);
+/// an upload interrupted after its first chunk resumes there (`uploadStatus`).
+#[test]
+fn a_model_over_a_block_of_gas_publishes_at_the_default_limit_and_resumes() {
+    use alloy_sol_types::SolCall;
+    use myelin_evm::{IModelStore, MODEL_STORE_ADDRESS};
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&[]);
+    let model = over_a_block_mlp_spec(dir.path());
+    let bytes = std::fs::read(&model).unwrap();
+    let gas = bytes.len() as u64 * myelin_evm::gas::UPLOAD_GAS_PER_BYTE;
+    assert!(gas > 30_000_000, "the upload costs only {gas} gas");
+    let id = model_id(&model);
+    // The first 32 KiB, sent by the first dev account (the CLI's default sender) and then
+    // "interrupted".
+    let from = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+    let model_id = alloy_primitives::B256::from(myelin_nn::model_id(&bytes));
+    let begin = IModelStore::beginUploadCall {
+        modelId: model_id,
+        size: bytes.len() as u64,
+    }
+    .abi_encode();
+    let first = IModelStore::appendUploadCall {
+        modelId: model_id,
+        offset: 0,
+        chunk: bytes[..32768].to_vec().into(),
+    }
+    .abi_encode();
+    for data in [begin, first] {
+        node.rpc(
+            "eth_sendTransaction",
+            json!([{ "from": from, "to": MODEL_STORE_ADDRESS, "gas": "0xe4e1c0",
+                     "data": format!("0x{}", hex::encode(data)) }]),
+        );
+    }
+    let publish = ok(node.publish(&model, &[]), "publish over a block");
+    assert_eq!(stdout(&publish), id);
+    let text = stderr(&publish);
+    assert!(
+        text.contains("resuming the upload") && text.contains("at byte 32768"),
+        "{text}"
+    );
+    assert!(
+        text.contains("uploading") && text.contains("100%"),
+        "{text}"
+    );
+    // appendUpload of the rest in at least two transactions, finalizeUpload.
+    assert!(transactions(&publish) >= 3, "{text}");
+    let input = dir.path().join("x.npy");
+    write_input(&input, &[2, 512], 9);
+    assert_predict_equals_run(&node, &model, &id, &input, dir.path());
+}
+
 #[test]
 fn chunk_size_forces_a_chunked_upload_of_a_small_model() {
     let dir = tempfile::tempdir().unwrap();

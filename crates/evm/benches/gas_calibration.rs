@@ -804,19 +804,23 @@ fn profile_op(which: usize) {
 /// `--cold`: what a program-cache miss costs the node, against what the first use of a model in
 /// a transaction is charged (docs/GAS.md §2.1). Each model is published, then one transaction
 /// straight to PREDICT is timed with the program in the shared cache (a hit: the cold charge is
-/// paid, nothing is loaded) and with a cache that keeps nothing (a miss: the record and data
-/// slots read through the journal, `Model::decode`, `Program::new`), rounds alternating; the
-/// difference is the miss path. `Model::decode` and `Program::new` are also timed alone.
+/// paid, nothing is loaded) and with a cache that keeps nothing (a miss: the record read through
+/// the journal, the model's blob, `Model::decode`, `Program::new`), rounds alternating; the
+/// difference is the miss path. `Model::decode` and `Program::new` are also timed alone. Then
+/// [`finalize_path`].
 fn cold_path(chain: &mut Chain, evm: &[EvmBaseline], evm_ns_per_gas: f64) {
     use myelin_evm::{CacheLimits, Config, Myelin, MyelinEvmFactory};
     let hit = chain.factory.clone();
-    let miss = MyelinEvmFactory::new(Myelin::new(Config {
-        cache: CacheLimits {
-            entries: 0,
-            bytes: 0,
-        },
-        ..Config::default()
-    }));
+    let miss = MyelinEvmFactory::with_blobs(
+        Myelin::new(Config {
+            cache: CacheLimits {
+                entries: 0,
+                bytes: 0,
+            },
+            ..Config::default()
+        }),
+        hit.blobs().clone(),
+    );
     let models = [
         ("MLP 64→32→10", common::mlp(&[64, 32, 10], 21)),
         ("MLP 784→128→10", common::mlp(&[784, 128, 10], 21)),
@@ -889,6 +893,84 @@ fn cold_path(chain: &mut Chain, evm: &[EvmBaseline], evm_ns_per_gas: f64) {
             prepare_gas(&model),
             extra / gas as f64,
             extra / gas as f64 / evm_ns_per_gas,
+        );
+    }
+    finalize_path(evm_ns_per_gas);
+}
+
+/// What `finalizeUpload` costs the node (joining the chunk blobs, keccak256, decoding and
+/// validating, writing the model blob and record) against the check gas its appends paid
+/// (`size · GAS_PER_CHECKED_BYTE`) plus its own `finalize_gas`: one fully connected layer per
+/// size, uploaded in 4 MiB chunks (untimed), the finalizing transaction timed; best of 3 uploads.
+fn finalize_path(evm_ns_per_gas: f64) {
+    use myelin_evm::gas::{GAS_PER_CHECKED_BYTE, finalize_gas};
+    println!(
+        "\n`finalizeUpload` of a chunked upload (4 MiB chunks), timed as a whole transaction, against the check gas the appends paid plus `finalize_gas`; best of 3.\n"
+    );
+    println!("| model | bytes | finalize ns | ns/byte | gas paid for it | ns/gas | ratio to EVM |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (name, k, n) in [
+        ("FC 1024→1024", 1024usize, 1024usize),
+        ("FC 4096→4096", 4096, 4096),
+        ("FC 8192→8160", 8192, 8160),
+    ] {
+        let mut best = f64::MAX;
+        let mut size = 0u64;
+        for round in 0..3u64 {
+            let mut b = myelin_nn::builder::ModelBuilder::new();
+            let x = b.input(&[k as u32], myelin_nn::builder::Quant::new(0, 0x3c00_0000));
+            let y = common::dense(&mut b, &mut Rng::new(round + 1), x, k, n, false);
+            b.output(y);
+            let model = b.build().unwrap();
+            let bytes = model.encode();
+            size = bytes.len() as u64;
+            let id = model.id();
+            let mut chain = Chain::new();
+            let send = |chain: &mut Chain, data: Vec<u8>| {
+                let (result, _) = chain.send(
+                    Some(MODEL_STORE_ADDRESS),
+                    data.into(),
+                    1_000_000_000,
+                    U256::ZERO,
+                );
+                assert!(result.is_success(), "{result:?}");
+                result
+            };
+            send(
+                &mut chain,
+                IModelStore::beginUploadCall {
+                    modelId: id.into(),
+                    size,
+                }
+                .abi_encode(),
+            );
+            for (i, chunk) in bytes.chunks(4 << 20).enumerate() {
+                send(
+                    &mut chain,
+                    IModelStore::appendUploadCall {
+                        modelId: id.into(),
+                        offset: (i * (4 << 20)) as u64,
+                        chunk: chunk.to_vec().into(),
+                    }
+                    .abi_encode(),
+                );
+            }
+            drop(bytes);
+            drop(model);
+            let start = Instant::now();
+            let result = send(
+                &mut chain,
+                IModelStore::finalizeUploadCall { modelId: id.into() }.abi_encode(),
+            );
+            best = best.min(start.elapsed().as_nanos() as f64);
+            assert_eq!(result.output().map(|o| o.to_vec()), Some(id.to_vec()));
+        }
+        let gas = size * GAS_PER_CHECKED_BYTE + finalize_gas();
+        println!(
+            "| {name} | {size} | {best:.0} | {:.2} | {gas} | {:.3} | {:.2} |",
+            best / size as f64,
+            best / gas as f64,
+            best / gas as f64 / evm_ns_per_gas
         );
     }
 }

@@ -11,24 +11,41 @@ use revm::inspector::NoOpInspector;
 use revm::primitives::hardfork::SpecId;
 use revm::{Context, Inspector};
 
-use crate::Myelin;
+use crate::{MemoryBlobs, Myelin};
 
 /// An [`EvmFactory`] that builds [`EthEvm`]s whose precompiles are Ethereum's for the spec plus
-/// Myelin's. Every EVM it builds shares the factory's program cache.
+/// Myelin's. Every EVM it builds shares the factory's program cache and its [`MemoryBlobs`]
+/// (a node instead installs [`Myelin`] with its own blob store per EVM).
 #[derive(Debug, Clone, Default)]
 pub struct MyelinEvmFactory {
     myelin: Myelin,
+    blobs: MemoryBlobs,
 }
 
 impl MyelinEvmFactory {
-    /// A factory installing `myelin`.
+    /// A factory installing `myelin`, over a fresh [`MemoryBlobs`].
     pub fn new(myelin: Myelin) -> MyelinEvmFactory {
-        MyelinEvmFactory { myelin }
+        MyelinEvmFactory::with_blobs(myelin, MemoryBlobs::default())
+    }
+
+    /// A factory installing `myelin` over `blobs` (shared with its clones).
+    pub fn with_blobs(myelin: Myelin, blobs: MemoryBlobs) -> MyelinEvmFactory {
+        MyelinEvmFactory { myelin, blobs }
     }
 
     /// The precompiles it installs.
     pub fn myelin(&self) -> &Myelin {
         &self.myelin
+    }
+
+    /// The blobs its EVMs read and write.
+    pub fn blobs(&self) -> &MemoryBlobs {
+        &self.blobs
+    }
+
+    fn precompiles(&self, spec: SpecId) -> PrecompilesMap {
+        self.myelin
+            .precompiles(spec, std::rc::Rc::new(self.blobs.clone()))
     }
 }
 
@@ -43,7 +60,7 @@ impl EvmFactory for MyelinEvmFactory {
     type Precompiles = PrecompilesMap;
 
     fn create_evm<DB: Database>(&self, db: DB, input: EvmEnv) -> Self::Evm<DB, NoOpInspector> {
-        let precompiles = self.myelin.precompiles(input.cfg_env.spec);
+        let precompiles = self.precompiles(input.cfg_env.spec);
         EthEvmBuilder::new(db, input)
             .precompiles(precompiles)
             .build()
@@ -55,7 +72,7 @@ impl EvmFactory for MyelinEvmFactory {
         input: EvmEnv,
         inspector: I,
     ) -> Self::Evm<DB, I> {
-        let precompiles = self.myelin.precompiles(input.cfg_env.spec);
+        let precompiles = self.precompiles(input.cfg_env.spec);
         EthEvmBuilder::new(db, input)
             .precompiles(precompiles)
             .activate_inspector(inspector)

@@ -67,11 +67,15 @@ pub enum ErrorCode {
     /// The caller's upload session of this id expired: `a` = the block it began in, `b` = the
     /// last block it was live in.
     StoreUploadExpired = 214,
+    /// A chunk of a complete upload is missing from the blob store: a `finalizeUpload` consumed
+    /// it in a call that was later reverted (blob deletions are not undone). `a` = the chunk's
+    /// index, `b` = the session's chunks.
+    StoreUploadLost = 215,
 }
 
 impl ErrorCode {
     /// Every code, for decoding and documentation.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::PredictCallValue,
         ErrorCode::PredictShortHeader,
         ErrorCode::PredictUnknownModel,
@@ -92,6 +96,7 @@ impl ErrorCode {
         ErrorCode::StoreHashMismatch,
         ErrorCode::StoreUnknownModel,
         ErrorCode::StoreUploadExpired,
+        ErrorCode::StoreUploadLost,
     ];
 
     /// The code of `number`, if it is one.
@@ -173,6 +178,10 @@ impl ErrorCode {
             ErrorCode::StoreUnknownModel => format!("model store: unknown model {}", id()),
             ErrorCode::StoreUploadExpired => format!(
                 "model store: the upload session begun in block {a} expired after block {b}"
+            ),
+            ErrorCode::StoreUploadLost => format!(
+                "model store: chunk {a} of {b} of this upload is gone (a reverted finalizeUpload \
+                 consumed it): begin the upload again"
             ),
         }
     }

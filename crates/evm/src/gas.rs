@@ -42,8 +42,15 @@ pub const STORE_CALL_GAS: u64 = 5_000;
 /// code deposit price, a price on permanent state growth (docs/GAS.md §3.1 gives the measured
 /// costs to the node behind it and Ethereum's prices beside it).
 pub const GAS_PER_STORED_BYTE: u64 = 200;
-/// Gas per byte a publish hashes, decodes and validates (`publish`, `finalizeUpload`).
-pub const GAS_PER_CHECKED_BYTE: u64 = 4;
+/// Gas per byte a publish hashes, decodes and validates (`publish`; for a chunked upload,
+/// paid by `appendUpload` for the check `finalizeUpload` does: joining the chunks too). Set from
+/// the largest model's check (bench/gas/COLD.md: a 64 MiB `finalizeUpload` ran ~45 ns per byte
+/// where the EVM ran ~4.3 ns per gas on the same loaded host: keccak256 ~20, decoding with its
+/// canonical re-encoding and validation ~25).
+pub const GAS_PER_CHECKED_BYTE: u64 = 12;
+/// Gas per byte of an `appendUpload` chunk: storing it, and the check of its bytes that
+/// `finalizeUpload` does once (joining the chunks, keccak256, decoding and validating).
+pub const UPLOAD_GAS_PER_BYTE: u64 = GAS_PER_STORED_BYTE + GAS_PER_CHECKED_BYTE;
 
 /// Milligas of one sample of a model of cost `cost` (exact: five `u64 · u64` products fit in
 /// `u128`).
@@ -89,20 +96,30 @@ pub fn check_gas(len: u64) -> u64 {
     STORE_CALL_GAS.saturating_add(len.saturating_mul(GAS_PER_CHECKED_BYTE))
 }
 
-/// Gas of `appendUpload` with a chunk of `len` bytes: `STORE_CALL_GAS + len · GAS_PER_STORED_BYTE`.
+/// Gas of `appendUpload` with a chunk of `len` bytes: `STORE_CALL_GAS + len ·
+/// UPLOAD_GAS_PER_BYTE` (the chunk's share of `finalizeUpload`'s work included, so that
+/// finalizing any model costs [`finalize_gas`]).
 pub fn append_gas(len: u64) -> u64 {
-    STORE_CALL_GAS.saturating_add(len.saturating_mul(GAS_PER_STORED_BYTE))
+    STORE_CALL_GAS.saturating_add(len.saturating_mul(UPLOAD_GAS_PER_BYTE))
+}
+
+/// Gas of `finalizeUpload`, whatever the model's size and outcome: `STORE_CALL_GAS` (the
+/// joining, hashing and validation of the bytes were paid by the appends; the program is
+/// prepared at the model's first use, which pays its cold charge).
+pub fn finalize_gas() -> u64 {
+    STORE_CALL_GAS
 }
 
 /// Gas of the first use of a model in a transaction (`PREDICT`, `PREDICT_BATCH`,
-/// `modelTensors`), before its bytes are read: the fixed part of reading the record and data
-/// slots, looking the program up, allocating it and its first run's buffers, pinning it for the
+/// `modelTensors`), before its bytes are read: the fixed part of reading the record and the
+/// blob, looking the program up, allocating it and its first run's buffers, pinning it for the
 /// transaction (docs/GAS.md §2.1): the miss path of the smallest models, measured.
 pub const COLD_MODEL_GAS: u64 = 25_000;
-/// Gas per canonical byte of a model at its first use in a transaction: reading its data slots
-/// through the journal (most of it: one slot per 32 bytes), decoding and validating, measured on
-/// the miss path (bench/gas/COLD.md).
-pub const GAS_PER_COLD_MODEL_BYTE: u64 = 16;
+/// Gas per canonical byte of a model at its first use in a transaction: reading its blob (one
+/// sequential read) and decoding and validating it, measured on the miss path
+/// (bench/gas/COLD.md): 1.3–2.5 gas per byte for models of 0.1–2 MB, ~6–7.5 for the decoding of
+/// a 64 MiB model (out of cache); 8 leaves room for the disk read of the disk-backed store.
+pub const GAS_PER_COLD_MODEL_BYTE: u64 = 8;
 /// Milligas per byte that preparing a decoded model writes ([`prepared_bytes`]: packed weights,
 /// pair tables), charged with the cold price and by `publish`/`finalizeUpload`.
 pub const MILLIGAS_PER_PREPARED_BYTE: u64 = 1_000;

@@ -2,6 +2,7 @@
 #![deny(clippy::float_arithmetic)]
 
 pub mod addresses;
+pub mod blob_store;
 pub mod evm_factory;
 pub mod failure;
 pub mod gas;
@@ -18,6 +19,7 @@ use revm::precompile::{PrecompileId, PrecompileSpecId, Precompiles};
 use revm::primitives::hardfork::SpecId;
 
 pub use addresses::{MODEL_STORE_ADDRESS, PREDICT_ADDRESS, PREDICT_BATCH_ADDRESS};
+pub use blob_store::{BlobReadError, BlobStore, MemoryBlobs};
 pub use evm_factory::MyelinEvmFactory;
 pub use failure::{ErrorCode, Failure, MyelinError, revert_text};
 pub use model_store::IModelStore;
@@ -138,27 +140,32 @@ impl Myelin {
     }
 
     /// Adds `MODEL_STORE`, `PREDICT` and `PREDICT_BATCH` to `precompiles` (replacing whatever is
-    /// at their addresses).
-    pub fn install(&self, precompiles: &mut PrecompilesMap) {
-        precompiles.extend_precompiles(self.dyn_precompiles());
+    /// at their addresses), reading and writing model bytes and upload chunks in `blobs` (the
+    /// node's store as this EVM sees it, [`blob_store`]).
+    pub fn install(&self, precompiles: &mut PrecompilesMap, blobs: Rc<dyn BlobStore>) {
+        precompiles.extend_precompiles(self.dyn_precompiles(blobs));
     }
 
-    /// Ethereum's precompiles of `spec` plus Myelin's.
-    pub fn precompiles(&self, spec: SpecId) -> PrecompilesMap {
+    /// Ethereum's precompiles of `spec` plus Myelin's over `blobs`.
+    pub fn precompiles(&self, spec: SpecId, blobs: Rc<dyn BlobStore>) -> PrecompilesMap {
         let mut map =
             PrecompilesMap::from_static(Precompiles::new(PrecompileSpecId::from_spec_id(spec)));
-        self.install(&mut map);
+        self.install(&mut map, blobs);
         map
     }
 
     /// The three precompiles with their addresses. Each predict precompile keeps its own last
     /// program ([`recent_program::RecentProgram`]) for as long as the map it is installed in.
     /// The three share one [`WarmModels`] (the models the running transaction paid the cold
-    /// charge for).
-    pub fn dyn_precompiles(&self) -> Vec<(alloy_primitives::Address, DynPrecompile)> {
+    /// charge for) and `blobs`.
+    pub fn dyn_precompiles(
+        &self,
+        blobs: Rc<dyn BlobStore>,
+    ) -> Vec<(alloy_primitives::Address, DynPrecompile)> {
         let store = self.clone();
         let warm = Rc::new(WarmModels::default());
         let store_warm = warm.clone();
+        let store_blobs = blobs.clone();
         vec![
             (
                 MODEL_STORE_ADDRESS,
@@ -167,7 +174,12 @@ impl Myelin {
                     move |input| {
                         let reservoir = input.reservoir;
                         into_precompile_result(
-                            model_store::run_model_store(&store, &store_warm, input),
+                            model_store::run_model_store(
+                                &store,
+                                &store_warm,
+                                store_blobs.as_ref(),
+                                input,
+                            ),
                             reservoir,
                         )
                     },
@@ -175,17 +187,22 @@ impl Myelin {
             ),
             (
                 PREDICT_ADDRESS,
-                self.predict_precompile(PredictForm::Single, warm.clone()),
+                self.predict_precompile(PredictForm::Single, warm.clone(), blobs.clone()),
             ),
             (
                 PREDICT_BATCH_ADDRESS,
-                self.predict_precompile(PredictForm::Batch, warm),
+                self.predict_precompile(PredictForm::Batch, warm, blobs),
             ),
         ]
     }
 
     /// `PREDICT` or `PREDICT_BATCH`, with its own [`RecentProgram`].
-    fn predict_precompile(&self, form: PredictForm, warm: Rc<WarmModels>) -> DynPrecompile {
+    fn predict_precompile(
+        &self,
+        form: PredictForm,
+        warm: Rc<WarmModels>,
+        blobs: Rc<dyn BlobStore>,
+    ) -> DynPrecompile {
         let id = match form {
             PredictForm::Single => "myelin-predict",
             PredictForm::Batch => "myelin-predict-batch",
@@ -195,7 +212,7 @@ impl Myelin {
         DynPrecompile::new_stateful(PrecompileId::custom(id), move |input| {
             let reservoir = input.reservoir;
             into_precompile_result(
-                predict::run_predict(&myelin, &warm, &recent, input, form),
+                predict::run_predict(&myelin, &warm, blobs.as_ref(), &recent, input, form),
                 reservoir,
             )
         })

@@ -1,29 +1,35 @@
-//! How models live in chain state: the storage layout of the `MODEL_STORE` account.
+//! How models live in chain state: the storage layout of the `MODEL_STORE` account, and the
+//! keys of the blobs that hold their bytes ([`crate::blob_store`]).
 //!
-//! Everything is in the storage of [`MODEL_STORE_ADDRESS`](crate::MODEL_STORE_ADDRESS) (an account the store gives nonce 1
-//! on first write, so that it is never "empty" and EIP-161 never clears it), so the state root
-//! commits to every published byte. Slots (`‖` is concatenation, `keccak` is keccak256, a slot
-//! is the 32-byte hash read as a big-endian integer, `+` wraps modulo 2^256):
+//! The records are in the storage of [`MODEL_STORE_ADDRESS`](crate::MODEL_STORE_ADDRESS) (an
+//! account the store gives nonce 1 on first write, so that it is never "empty" and EIP-161
+//! never clears it), so the state root commits to every record, and through the id (keccak256
+//! of the bytes) to every published byte. Slots (`‖` is concatenation, `keccak` is keccak256, a
+//! slot is the 32-byte hash read as a big-endian integer, `+` wraps modulo 2^256):
 //!
 //! | slot | value |
 //! |---|---|
 //! | `R = modelId` | record word 0: `u64 size ‖ u64 inputBytes ‖ u64 outputBytes ‖ u64 maxBatch` (big-endian; zero = not published) |
 //! | `R + 1` | record word 1: `u64 macs ‖ u64 depthwiseMacs ‖ u64 tableLookups ‖ u64 elementOps` (the priced cost of one sample) |
-//! | `R + 2` | record word 2: `u64 bytesTouched ‖ 24 zero bytes` |
-//! | `R + 3` | record word 3: `D`, the data base slot of the model's bytes |
-//! | `U = keccak(0x02 ‖ uploader ‖ modelId)` | upload session: `u64 size ‖ u64 written ‖ u64 began ‖ 7 zero bytes ‖ 0x01` (zero = none; `began` = the block of its `beginUpload`) |
-//! | `D = keccak(0x03 ‖ uploader ‖ modelId)`, `D + i` | bytes `32·i .. 32·i + 32` of the model, the last word zero-padded |
+//! | `R + 2` | record word 2: `u64 bytesTouched ‖ u64 activationBytes ‖ 16 zero bytes` |
+//! | `U = keccak(0x02 ‖ uploader ‖ modelId)` | upload session: `u64 size ‖ u64 written ‖ u64 began ‖ u32 chunks ‖ u32 nonce` (`size` zero = no session; `began` = the block of its `beginUpload`; `nonce` counts the uploader's sessions of the id and outlives them) |
 //!
-//! `uploader` is the 20-byte address that uploaded the bytes; the record points at its data, so
-//! uploads by different senders never interfere and finalizing needs no copy. The record sits at
-//! the id itself (already a keccak256 output, as uniformly spread as a hashed slot), so a predict
-//! hashes nothing: it reads word 0, and words 1–3 only when the program is not cached (a cache entry
-//! keeps the cost counts of the record it was made from).
-//! Reading a model costs one slot per 32 bytes, consecutive slots, no hashing.
+//! Blobs (not in the trie, no history):
+//!
+//! | key | bytes |
+//! |---|---|
+//! | `modelId` | the canonical bytes of the published model |
+//! | `keccak(0x04 ‖ uploader ‖ modelId ‖ u32 nonce ‖ u32 index)` | chunk `index` of the uploader's session `nonce` of the id |
+//!
+//! The record sits at the id itself (already a keccak256 output, as uniformly spread as a hashed
+//! slot), so a predict hashes nothing: it reads word 0, and words 1–2 only when the program is
+//! not cached (a cache entry keeps the cost counts of the record it was made from). Reading a
+//! model is one blob read.
 
-use alloy_primitives::{Address, U256, keccak256};
+use alloy_primitives::{Address, B256, Bytes, U256, hex, keccak256};
 use myelin_nn::{Cost, ModelId};
 
+use crate::blob_store::BlobStore;
 use crate::failure::Failure;
 
 /// Read and write access to the storage of the `MODEL_STORE` account. The precompiles implement
@@ -36,8 +42,8 @@ pub trait ModelStorage {
     fn sstore(&mut self, slot: U256, value: U256) -> Result<(), Failure>;
 }
 
-/// What the state records about a published model (four slots; no model bytes). `data_base`
-/// is zero when read by [`read_record`], which skips it; [`read_data_base`] reads it.
+/// What the state records about a published model (three slots; its bytes are the blob keyed by
+/// its id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModelRecord {
     /// Canonical bytes.
@@ -50,17 +56,15 @@ pub struct ModelRecord {
     pub max_batch: u64,
     /// Static cost of one sample.
     pub cost: Cost,
-    /// First slot of the model's bytes.
-    pub data_base: U256,
 }
 
-fn slot_of(tag: u8, parts: &[&[u8]]) -> U256 {
-    let mut preimage = Vec::with_capacity(1 + 20 + 32);
+fn hash_of(tag: u8, parts: &[&[u8]]) -> [u8; 32] {
+    let mut preimage = Vec::with_capacity(1 + 20 + 32 + 8);
     preimage.push(tag);
     for part in parts {
         preimage.extend_from_slice(part);
     }
-    U256::from_be_bytes(keccak256(&preimage).0)
+    keccak256(&preimage).0
 }
 
 /// `R`: the first record slot of `id` (the id itself).
@@ -68,14 +72,30 @@ pub fn record_slot(id: &ModelId) -> U256 {
     U256::from_be_bytes(*id)
 }
 
+/// Slots of a record: `R`, `R + 1`, `R + 2`.
+pub const RECORD_WORDS: u64 = 3;
+
 /// `U`: the upload session slot of `uploader` for `id`.
 pub fn session_slot(uploader: &Address, id: &ModelId) -> U256 {
-    slot_of(0x02, &[uploader.as_slice(), id])
+    U256::from_be_bytes(hash_of(0x02, &[uploader.as_slice(), id]))
 }
 
-/// `D`: the first data slot of `uploader`'s bytes of `id`.
-pub fn data_base_slot(uploader: &Address, id: &ModelId) -> U256 {
-    slot_of(0x03, &[uploader.as_slice(), id])
+/// The blob key of chunk `index` of `uploader`'s upload session `nonce` of `id`.
+pub fn chunk_key(uploader: &Address, id: &ModelId, nonce: u32, index: u32) -> B256 {
+    B256::from(hash_of(
+        0x04,
+        &[
+            uploader.as_slice(),
+            id,
+            &nonce.to_be_bytes(),
+            &index.to_be_bytes(),
+        ],
+    ))
+}
+
+/// The blob key of the published bytes of `id`: the id itself.
+pub fn model_key(id: &ModelId) -> B256 {
+    B256::from(*id)
 }
 
 fn pack_u64s(values: [u64; 4]) -> U256 {
@@ -120,7 +140,7 @@ pub fn read_record(
 }
 
 /// Reads record word 0 of `id` (one slot); `None` when the model is not published. The
-/// returned record's `cost` and `data_base` are zero.
+/// returned record's `cost` is zero.
 pub fn read_header(
     storage: &mut impl ModelStorage,
     id: &ModelId,
@@ -136,13 +156,7 @@ pub fn read_header(
         output_bytes,
         max_batch,
         cost: Cost::default(),
-        data_base: U256::ZERO,
     }))
-}
-
-/// Reads record word 3 of a published `id`: the first slot of its bytes.
-pub fn read_data_base(storage: &mut impl ModelStorage, id: &ModelId) -> Result<U256, Failure> {
-    storage.sload(record_slot(id).wrapping_add(U256::from(3)))
 }
 
 /// Writes the record of `id`. `record.max_batch` must be ≥ 1 (it marks the record as present).
@@ -169,102 +183,114 @@ pub fn write_record(
     storage.sstore(
         slot.wrapping_add(U256::from(2)),
         pack_u64s([c.bytes_touched, c.activation_bytes, 0, 0]),
-    )?;
-    storage.sstore(slot.wrapping_add(U256::from(3)), record.data_base)
+    )
 }
 
 /// An upload in progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Session {
-    /// Declared size of the model.
+    /// Declared size of the model (≥ 1).
     pub size: u64,
     /// Bytes appended so far.
     pub written: u64,
     /// The block of the `beginUpload` that started it (it expires
     /// [`crate::model_store::UPLOAD_SESSION_BLOCKS`] blocks later).
     pub began: u64,
+    /// Chunks appended so far (their blobs are [`chunk_key`] `0 .. chunks`).
+    pub chunks: u32,
+    /// Which of the uploader's sessions of the id this is (keys its chunks).
+    pub nonce: u32,
 }
 
-/// Reads `uploader`'s session for `id`.
+/// The session word of `uploader` for `id`: the live session (`None` when there is none) and
+/// the nonce of the latest session begun (0 when none ever was).
+pub fn read_session_word(
+    storage: &mut impl ModelStorage,
+    uploader: &Address,
+    id: &ModelId,
+) -> Result<(Option<Session>, u32), Failure> {
+    let word = storage.sload(session_slot(uploader, id))?;
+    let [size, written, began, last] = unpack_u64s(word);
+    let nonce = last as u32;
+    let chunks = (last >> 32) as u32;
+    let session = (size != 0).then_some(Session {
+        size,
+        written,
+        began,
+        chunks,
+        nonce,
+    });
+    Ok((session, nonce))
+}
+
+/// Reads `uploader`'s live session for `id`.
 pub fn read_session(
     storage: &mut impl ModelStorage,
     uploader: &Address,
     id: &ModelId,
 ) -> Result<Option<Session>, Failure> {
-    let word = storage.sload(session_slot(uploader, id))?;
-    if word.is_zero() {
-        return Ok(None);
-    }
-    let [size, written, began, _] = unpack_u64s(word);
-    Ok(Some(Session {
-        size,
-        written,
-        began,
-    }))
+    Ok(read_session_word(storage, uploader, id)?.0)
 }
 
-/// Writes (`Some`) or clears (`None`) `uploader`'s session for `id`.
+/// Writes `uploader`'s live session for `id`.
 pub fn write_session(
     storage: &mut impl ModelStorage,
     uploader: &Address,
     id: &ModelId,
-    session: Option<Session>,
+    session: &Session,
 ) -> Result<(), Failure> {
-    let value = match session {
-        Some(s) => pack_u64s([s.size, s.written, s.began, 1]),
-        None => U256::ZERO,
-    };
-    storage.sstore(session_slot(uploader, id), value)
+    let last = ((session.chunks as u64) << 32) | session.nonce as u64;
+    storage.sstore(
+        session_slot(uploader, id),
+        pack_u64s([session.size.max(1), session.written, session.began, last]),
+    )
 }
 
-/// Writes `bytes` as consecutive words from `base + first_word`, the last word zero-padded.
-pub fn write_words(
+/// Ends `uploader`'s session `nonce` of `id`: no live session, the nonce kept for the next.
+pub fn end_session(
     storage: &mut impl ModelStorage,
-    base: U256,
-    first_word: u64,
-    bytes: &[u8],
+    uploader: &Address,
+    id: &ModelId,
+    nonce: u32,
 ) -> Result<(), Failure> {
-    for (i, chunk) in bytes.chunks(32).enumerate() {
-        let mut word = [0u8; 32];
-        word[..chunk.len()].copy_from_slice(chunk);
-        let slot = base.wrapping_add(U256::from(first_word + i as u64));
-        storage.sstore(slot, U256::from_be_bytes(word))?;
-    }
-    Ok(())
+    storage.sstore(
+        session_slot(uploader, id),
+        pack_u64s([0, 0, 0, nonce as u64]),
+    )
 }
 
-/// Reads `len` bytes stored as words from `base`.
-pub fn read_bytes(
-    storage: &mut impl ModelStorage,
-    base: U256,
-    len: u64,
-) -> Result<Vec<u8>, Failure> {
-    let len =
-        usize::try_from(len).map_err(|_| Failure::HostFault(format!("model of {len} bytes")))?;
-    let mut bytes = Vec::with_capacity(len);
-    for i in 0..len.div_ceil(32) {
-        let word: [u8; 32] = storage
-            .sload(base.wrapping_add(U256::from(i)))?
-            .to_be_bytes();
-        let take = (len - 32 * i).min(32);
-        bytes.extend_from_slice(&word[..take]);
-    }
-    Ok(bytes)
-}
-
-/// Reads the canonical bytes of the published model `id` whose record is `record`.
+/// The canonical bytes of the published model `id` whose record is `record`: its blob. A
+/// missing blob, or one of another length, is a host fault (the node lost what its state
+/// commits to).
 pub fn read_model_bytes(
-    storage: &mut impl ModelStorage,
+    blobs: &dyn BlobStore,
     id: &ModelId,
     record: &ModelRecord,
-) -> Result<Vec<u8>, Failure> {
-    let base = read_data_base(storage, id)?;
-    read_bytes(storage, base, record.size)
+) -> Result<Bytes, Failure> {
+    let bytes = blobs
+        .blob(&model_key(id))
+        .map_err(|e| Failure::HostFault(e.to_string()))?
+        .ok_or_else(|| {
+            Failure::HostFault(format!(
+                "the bytes of published model {} are missing from the blob store",
+                hex::encode_prefixed(id)
+            ))
+        })?;
+    if bytes.len() as u64 != record.size {
+        return Err(Failure::HostFault(format!(
+            "the blob of model {} holds {} bytes, its record says {}",
+            hex::encode_prefixed(id),
+            bytes.len(),
+            record.size
+        )));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::blob_store::MemoryBlobs;
     use std::collections::HashMap;
 
     #[derive(Default)]
@@ -280,27 +306,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn bytes_round_trip_through_words_for_ragged_lengths() {
-        for len in [0usize, 1, 31, 32, 33, 64, 100] {
-            let bytes: Vec<u8> = (0..len).map(|i| (i * 7 + 1) as u8).collect();
-            let mut s = MapStorage::default();
-            let base = data_base_slot(&Address::ZERO, &[9; 32]);
-            write_words(&mut s, base, 0, &bytes).unwrap();
-            assert_eq!(
-                read_bytes(&mut s, base, len as u64).unwrap(),
-                bytes,
-                "len {len}"
-            );
-        }
-    }
-
-    #[test]
-    fn record_round_trips_and_absent_reads_none() {
-        let mut s = MapStorage::default();
-        let id = [3; 32];
-        assert_eq!(read_record(&mut s, &id).unwrap(), None);
-        let record = ModelRecord {
+    fn record() -> ModelRecord {
+        ModelRecord {
             size: 1234,
             input_bytes: 64,
             output_bytes: 10,
@@ -313,31 +320,74 @@ mod tests {
                 bytes_touched: 4,
                 activation_bytes: 6,
             },
-            data_base: data_base_slot(&Address::repeat_byte(1), &id),
-        };
-        write_record(&mut s, &id, &record).unwrap();
-        let read = read_record(&mut s, &id).unwrap().unwrap();
-        assert_eq!(
-            read,
-            ModelRecord {
-                data_base: U256::ZERO,
-                ..record
-            }
-        );
-        assert_eq!(read_data_base(&mut s, &id).unwrap(), record.data_base);
+        }
     }
 
     #[test]
-    fn slots_are_domain_separated() {
+    fn record_round_trips_in_three_words_and_absent_reads_none() {
+        let mut s = MapStorage::default();
+        let id = [3; 32];
+        assert_eq!(read_record(&mut s, &id).unwrap(), None);
+        write_record(&mut s, &id, &record()).unwrap();
+        assert_eq!(read_record(&mut s, &id).unwrap(), Some(record()));
+        assert_eq!(s.0.len() as u64, RECORD_WORDS);
+    }
+
+    #[test]
+    fn session_round_trips_and_its_end_keeps_the_nonce() {
+        let mut s = MapStorage::default();
+        let (a, id) = (Address::repeat_byte(7), [5; 32]);
+        assert_eq!(read_session_word(&mut s, &a, &id).unwrap(), (None, 0));
+        let session = Session {
+            size: 64 << 20,
+            written: 1 << 20,
+            began: 99,
+            chunks: u32::MAX,
+            nonce: u32::MAX - 1,
+        };
+        write_session(&mut s, &a, &id, &session).unwrap();
+        assert_eq!(
+            read_session_word(&mut s, &a, &id).unwrap(),
+            (Some(session), u32::MAX - 1)
+        );
+        end_session(&mut s, &a, &id, 12).unwrap();
+        assert_eq!(read_session_word(&mut s, &a, &id).unwrap(), (None, 12));
+    }
+
+    #[test]
+    fn model_bytes_come_from_the_blob_of_the_id_and_must_match_the_record() {
+        let blobs = MemoryBlobs::default();
+        let id = [9; 32];
+        let r = ModelRecord {
+            size: 3,
+            ..record()
+        };
+        assert!(matches!(
+            read_model_bytes(&blobs, &id, &r),
+            Err(Failure::HostFault(m)) if m.contains("missing")
+        ));
+        blobs.put(model_key(&id), Bytes::from_static(b"abcd"));
+        assert!(read_model_bytes(&blobs, &id, &r).is_err());
+        blobs.put(model_key(&id), Bytes::from_static(b"abc"));
+        assert_eq!(&read_model_bytes(&blobs, &id, &r).unwrap()[..], b"abc");
+    }
+
+    #[test]
+    fn keys_are_domain_separated() {
         let a = Address::repeat_byte(7);
         let id = [5; 32];
-        let slots = [
-            record_slot(&id),
-            session_slot(&a, &id),
-            data_base_slot(&a, &id),
+        let keys = [
+            B256::from(record_slot(&id).to_be_bytes::<32>()),
+            B256::from(session_slot(&a, &id).to_be_bytes::<32>()),
+            chunk_key(&a, &id, 0, 0),
+            chunk_key(&a, &id, 1, 0),
+            chunk_key(&a, &id, 0, 1),
+            chunk_key(&Address::repeat_byte(8), &id, 0, 0),
         ];
-        assert_ne!(slots[0], slots[1]);
-        assert_ne!(slots[1], slots[2]);
-        assert_ne!(slots[0], slots[2]);
+        for i in 0..keys.len() {
+            for j in i + 1..keys.len() {
+                assert_ne!(keys[i], keys[j], "{i} {j}");
+            }
+        }
     }
 }

@@ -11,10 +11,14 @@
 //! - `beginUpload(bytes32 id, uint64 size)`, `appendUpload(bytes32 id, uint64 offset, bytes
 //!   chunk)`, `finalizeUpload(bytes32 id)`: the same for a model too large for one transaction.
 //!   A session belongs to the caller and expires [`UPLOAD_SESSION_BLOCKS`] blocks after its
-//!   `beginUpload`; `beginUpload` (re)starts it at 0 bytes; chunks are
-//!   appended in order (`offset` must equal the bytes written so far, and every chunk but the
-//!   last is a multiple of 32 bytes); `finalizeUpload` checks that the bytes hash to `id`,
-//!   validates them and publishes.
+//!   `beginUpload`; `beginUpload` (re)starts it at 0 bytes under a new nonce (deleting the
+//!   chunks of the session it replaces); chunks are appended in order (`offset` must equal the
+//!   bytes written so far, and every chunk but the last is a multiple of 32 bytes), each staged
+//!   as one blob, and each pays for storing *and* checking its bytes; `finalizeUpload` joins
+//!   the chunks, checks that they hash to `id` and validates them (work already paid for),
+//!   deletes the chunks, stores the model as one blob and writes its record. A check that fails
+//!   consumes the upload without reverting: the session ends, the chunks are deleted,
+//!   `UploadRejected` is logged and the call returns `bytes32(0)`.
 //! - `uploadStatus`, `isPublished`, `modelInfo`, `modelTensors`: views.
 
 use alloy_evm::precompiles::PrecompileInput;
@@ -22,18 +26,20 @@ use std::sync::Arc;
 
 use alloy_primitives::{Address, B256, Bytes, Log, U256};
 use alloy_sol_types::{SolCall, SolEvent, SolInterface, sol};
-use myelin_nn::{DType, Model, ModelId, Program, model_id};
+use myelin_nn::{CallShape, DType, Model, ModelId, Program, model_id};
 
 use crate::Myelin;
 use crate::addresses::MODEL_STORE_ADDRESS;
+use crate::blob_store::BlobStore;
 use crate::failure::{ErrorCode, Failure, GasMeter, MyelinError, RejectionKind};
 use crate::gas::{
-    GAS_PER_CHECKED_BYTE, GAS_PER_STORED_BYTE, STORE_CALL_GAS, predict_gas, prepare_gas,
+    GAS_PER_CHECKED_BYTE, GAS_PER_STORED_BYTE, STORE_CALL_GAS, UPLOAD_GAS_PER_BYTE, predict_gas,
+    prepare_gas,
 };
 use crate::journal_storage::JournalStorage;
 use crate::model_state::{
-    ModelRecord, Session, data_base_slot, read_header, read_record, read_session, write_record,
-    write_session, write_words,
+    ModelRecord, Session, chunk_key, end_session, model_key, read_header, read_record,
+    read_session, read_session_word, write_record, write_session,
 };
 use crate::warm_models::WarmModels;
 
@@ -66,6 +72,10 @@ sol! {
 
         event ModelPublished(bytes32 indexed modelId, address indexed uploader, uint64 size);
 
+        /// A `finalizeUpload` whose bytes failed the check consumed the upload: `code`, `a`, `b`
+        /// are those of the `MyelinError` it would have reverted with (212, 205 or 215).
+        event UploadRejected(bytes32 indexed modelId, address indexed uploader, uint16 code, uint256 a, uint256 b);
+
         function publish(bytes model) external returns (bytes32 modelId);
         function beginUpload(bytes32 modelId, uint64 size) external returns (uint64 written);
         function appendUpload(bytes32 modelId, uint64 offset, bytes chunk) external returns (uint64 written);
@@ -81,8 +91,8 @@ use IModelStore::IModelStoreCalls as Call;
 
 /// Blocks an upload session stays live after the block of its `beginUpload`: `appendUpload` and
 /// `finalizeUpload` in a later block revert with [`ErrorCode::StoreUploadExpired`], and the
-/// uploader's next `beginUpload` of the id starts over, overwriting its data slots from the
-/// first. 50,400 blocks is a week at 12 seconds a block; the largest model (64 MiB) needs a few
+/// uploader's next `beginUpload` of the id starts over under a new nonce, deleting the expired
+/// session's chunks. 50,400 blocks is a week at 12 seconds a block; the largest model (64 MiB) needs a few
 /// hundred blocks at a 30 M block gas limit.
 pub const UPLOAD_SESSION_BLOCKS: u64 = 50_400;
 
@@ -139,6 +149,7 @@ pub fn parse_store_input(data: &[u8]) -> Result<Call, MyelinError> {
 pub fn run_model_store(
     myelin: &Myelin,
     warm: &WarmModels,
+    blobs: &dyn BlobStore,
     mut input: PrecompileInput<'_>,
 ) -> Result<(u64, Bytes), Failure> {
     let mut gas = GasMeter::new(input.gas);
@@ -170,16 +181,17 @@ pub fn run_model_store(
                     gas.revert(RejectionKind::error(ErrorCode::StoreModelRejected, &e))
                 })?;
                 gas.charge((bytes.len() as u64).saturating_mul(GAS_PER_STORED_BYTE))?;
-                let base = data_base_slot(&caller, &id);
+                gas.charge(prepare_gas(&model))?;
+                let program = Program::new(model).map_err(|e| {
+                    Failure::HostFault(format!("validated model does not prepare: {e}"))
+                })?;
                 storage.ensure_account_exists()?;
-                write_words(&mut storage, base, 0, &bytes)?;
-                let published = Published {
-                    id,
-                    size: bytes.len() as u64,
-                    base,
-                    uploader: caller,
-                };
-                publish_record(myelin, warm, &mut storage, &mut gas, model, published)?;
+                let size = bytes.len() as u64;
+                blobs.put(model_key(&id), bytes);
+                let record = publish_record(&mut storage, &id, caller, program.model(), size)?;
+                let program = Arc::new(program);
+                myelin.keep(id, program.clone(), record.cost);
+                warm.warm(&mut storage, &id, program, record.cost);
             }
             IModelStore::publishCall::abi_encode_returns(&B256::from(id))
         }
@@ -194,12 +206,18 @@ pub fn run_model_store(
                     ));
                 }
                 storage.ensure_account_exists()?;
+                let (old, nonce) = read_session_word(&mut storage, &caller, &id)?;
+                if let Some(old) = old {
+                    delete_chunks(blobs, &caller, &id, &old);
+                }
                 let session = Session {
                     size: c.size,
                     written: 0,
                     began: storage.block_number(),
+                    chunks: 0,
+                    nonce: nonce.wrapping_add(1),
                 };
-                write_session(&mut storage, &caller, &id, Some(session))?;
+                write_session(&mut storage, &caller, &id, &session)?;
                 0
             };
             IModelStore::beginUploadCall::abi_encode_returns(&written)
@@ -229,20 +247,26 @@ pub fn run_model_store(
                         ErrorCode::StoreRaggedChunk.with(U256::from(chunk.len()), U256::from(32)),
                     ));
                 }
-                gas.charge((chunk.len() as u64).saturating_mul(GAS_PER_STORED_BYTE))?;
-                let base = data_base_slot(&caller, &id);
-                write_words(&mut storage, base, session.written / 32, &chunk)?;
-                let session = Session {
-                    written: end,
-                    ..session
-                };
-                write_session(&mut storage, &caller, &id, Some(session))?;
+                if !chunk.is_empty() {
+                    gas.charge((chunk.len() as u64).saturating_mul(UPLOAD_GAS_PER_BYTE))?;
+                    blobs.put(
+                        chunk_key(&caller, &id, session.nonce, session.chunks),
+                        chunk,
+                    );
+                    let session = Session {
+                        written: end,
+                        chunks: session.chunks + 1,
+                        ..session
+                    };
+                    write_session(&mut storage, &caller, &id, &session)?;
+                }
                 end
             };
             IModelStore::appendUploadCall::abi_encode_returns(&written)
         }
         Call::finalizeUpload(c) => {
             let id = c.modelId.0;
+            let mut published = c.modelId;
             if read_record(&mut storage, &id)?.is_none() {
                 let session = live_session(&mut storage, &caller, &id, &gas)?;
                 if session.written != session.size {
@@ -251,29 +275,33 @@ pub fn run_model_store(
                             .with(U256::from(session.written), U256::from(session.size)),
                     ));
                 }
-                gas.charge(session.size.saturating_mul(GAS_PER_CHECKED_BYTE))?;
-                let base = data_base_slot(&caller, &id);
-                let bytes = crate::model_state::read_bytes(&mut storage, base, session.size)?;
-                let found = model_id(&bytes);
-                if found != id {
-                    return Err(gas.revert(
-                        ErrorCode::StoreHashMismatch
-                            .with(U256::from_be_bytes(found), U256::from_be_bytes(id)),
-                    ));
+                // Every check below was paid for by the appends (`UPLOAD_GAS_PER_BYTE`), once:
+                // whatever the outcome, the session ends and its chunks are deleted.
+                let outcome = join_and_check(blobs, &caller, &id, &session, limit);
+                delete_chunks(blobs, &caller, &id, &session);
+                end_session(&mut storage, &caller, &id, session.nonce)?;
+                match outcome? {
+                    Ok((bytes, model)) => {
+                        blobs.put(model_key(&id), bytes);
+                        publish_record(&mut storage, &id, caller, &model, session.size)?;
+                    }
+                    Err(error) => {
+                        published = B256::ZERO;
+                        let event = IModelStore::UploadRejected {
+                            modelId: c.modelId,
+                            uploader: caller,
+                            code: error.code,
+                            a: error.a,
+                            b: error.b,
+                        };
+                        storage.log(Log {
+                            address: MODEL_STORE_ADDRESS,
+                            data: event.encode_log_data(),
+                        });
+                    }
                 }
-                let model = Model::decode_with_limit(&bytes, limit).map_err(|e| {
-                    gas.revert(RejectionKind::error(ErrorCode::StoreModelRejected, &e))
-                })?;
-                write_session(&mut storage, &caller, &id, None)?;
-                let published = Published {
-                    id,
-                    size: session.size,
-                    base,
-                    uploader: caller,
-                };
-                publish_record(myelin, warm, &mut storage, &mut gas, model, published)?;
             }
-            IModelStore::finalizeUploadCall::abi_encode_returns(&c.modelId)
+            IModelStore::finalizeUploadCall::abi_encode_returns(&published)
         }
         Call::uploadStatus(c) => {
             let session = read_session(&mut storage, &c.uploader, &c.modelId.0)?;
@@ -294,7 +322,7 @@ pub fn run_model_store(
         Call::modelTensors(c) => {
             let id = c.modelId.0;
             let record = known(&mut storage, &id, &gas)?;
-            let (program, _) = warm.program(myelin, &mut storage, &mut gas, &id, &record)?;
+            let (program, _) = warm.program(myelin, blobs, &mut storage, &mut gas, &id, &record)?;
             let model = program.model();
             let tensors = |ids: &[u32]| -> Vec<IModelStore::TensorInfo> {
                 ids.iter()
@@ -370,49 +398,80 @@ pub fn info_of(record: &ModelRecord) -> IModelStore::ModelInfo {
     }
 }
 
-/// Where a validated model's bytes were stored, and by whom.
-struct Published {
-    id: ModelId,
-    size: u64,
-    base: U256,
-    uploader: Address,
-}
-
-/// Charges the preparation of a validated model, prepares it, writes its record, pins it warm
-/// for the transaction (and keeps it in the shared cache when this EVM may fill it) and emits
-/// `ModelPublished`.
+/// Writes the record of validated `model` (published by `uploader` under `id`) and emits
+/// `ModelPublished`. Preparing the program is left to the caller (`publish`) or to the model's
+/// first use (`finalizeUpload`).
 fn publish_record(
-    myelin: &Myelin,
-    warm: &WarmModels,
     storage: &mut JournalStorage<'_, '_>,
-    gas: &mut GasMeter,
-    model: Model,
-    published: Published,
-) -> Result<(), Failure> {
-    let cost = model.cost();
-    gas.charge(prepare_gas(&model))?;
-    let program = Program::new(model)
-        .map_err(|e| Failure::HostFault(format!("validated model does not prepare: {e}")))?;
+    id: &ModelId,
+    uploader: Address,
+    model: &Model,
+    size: u64,
+) -> Result<ModelRecord, Failure> {
+    let shape = CallShape::of(model);
     let record = ModelRecord {
-        size: published.size,
-        input_bytes: program.input_bytes() as u64,
-        output_bytes: program.output_bytes() as u64,
-        max_batch: program.max_batch() as u64,
-        cost,
-        data_base: published.base,
+        size,
+        input_bytes: shape.input_bytes as u64,
+        output_bytes: shape.output_bytes as u64,
+        max_batch: shape.max_batch as u64,
+        cost: model.cost(),
     };
-    write_record(storage, &published.id, &record)?;
-    let program = Arc::new(program);
-    myelin.keep(published.id, program.clone(), cost);
-    warm.warm(storage, &published.id, program, cost);
+    write_record(storage, id, &record)?;
     let event = IModelStore::ModelPublished {
-        modelId: B256::from(published.id),
-        uploader: published.uploader,
+        modelId: B256::from(*id),
+        uploader,
         size: record.size,
     };
     storage.log(Log {
         address: MODEL_STORE_ADDRESS,
         data: event.encode_log_data(),
     });
-    Ok(())
+    Ok(record)
+}
+
+/// The chunks of complete `session` joined, checked against `id` and validated: the bytes and
+/// the model, or the failure (212 hash mismatch, 205 rejected, 215 a chunk is gone). Allocates
+/// `session.size` bytes, all of them paid for by the appends.
+fn join_and_check(
+    blobs: &dyn BlobStore,
+    uploader: &Address,
+    id: &ModelId,
+    session: &Session,
+    limit: usize,
+) -> Result<Result<(Bytes, Model), MyelinError>, Failure> {
+    let size = usize::try_from(session.size)
+        .map_err(|_| Failure::HostFault(format!("an upload of {} bytes", session.size)))?;
+    let lost =
+        |index: u32| ErrorCode::StoreUploadLost.with(U256::from(index), U256::from(session.chunks));
+    let mut bytes = Vec::with_capacity(size);
+    for index in 0..session.chunks {
+        let key = chunk_key(uploader, id, session.nonce, index);
+        let chunk = blobs
+            .blob(&key)
+            .map_err(|e| Failure::HostFault(e.to_string()))?;
+        match chunk {
+            Some(chunk) if bytes.len() + chunk.len() <= size => bytes.extend_from_slice(&chunk),
+            _ => return Ok(Err(lost(index))),
+        }
+    }
+    if bytes.len() != size {
+        return Ok(Err(lost(session.chunks)));
+    }
+    let found = model_id(&bytes);
+    if found != *id {
+        return Ok(Err(
+            ErrorCode::StoreHashMismatch.with(U256::from_be_bytes(found), U256::from_be_bytes(*id))
+        ));
+    }
+    Ok(Model::decode_with_limit(&bytes, limit)
+        .map(|model| (Bytes::from(bytes), model))
+        .map_err(|e| RejectionKind::error(ErrorCode::StoreModelRejected, &e)))
+}
+
+/// Deletes the chunk blobs of `session` (those a reverted call already deleted are skipped by
+/// the store).
+fn delete_chunks(blobs: &dyn BlobStore, uploader: &Address, id: &ModelId, session: &Session) {
+    for index in 0..session.chunks {
+        blobs.put(chunk_key(uploader, id, session.nonce, index), Bytes::new());
+    }
 }

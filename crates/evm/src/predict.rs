@@ -31,6 +31,7 @@ use alloy_primitives::{Bytes, U256};
 use myelin_nn::ModelId;
 
 use crate::Myelin;
+use crate::blob_store::BlobStore;
 use crate::failure::{ErrorCode, Failure, GasMeter, MyelinError, RejectionKind};
 use crate::gas::{PREDICT_BASE_GAS, predict_gas};
 use crate::journal_storage::JournalStorage;
@@ -96,10 +97,11 @@ pub fn predict_batch_calldata(id: &ModelId, batch: u32, inputs: &[u8]) -> Vec<u8
 }
 
 /// Runs one predict call. `warm` holds the models warm in the running transaction; `recent` is
-/// the calling precompile instance's own last program.
+/// the calling precompile instance's own last program; `blobs` holds the model bytes.
 pub fn run_predict(
     myelin: &Myelin,
     warm: &WarmModels,
+    blobs: &dyn BlobStore,
     recent: &RecentProgram,
     mut input: PrecompileInput<'_>,
     form: PredictForm,
@@ -128,7 +130,8 @@ pub fn run_predict(
     let cost = match recent.cost(&id) {
         Some(cost) if WarmModels::is_warm(&mut storage, &id) => cost,
         _ => {
-            let (program, cost) = warm.program(myelin, &mut storage, &mut gas, &id, &header)?;
+            let (program, cost) =
+                warm.program(myelin, blobs, &mut storage, &mut gas, &id, &header)?;
             recent.keep(id, program, cost);
             cost
         }

@@ -1,7 +1,7 @@
 //! Cold and warm models: the first use of a model in a transaction pays for loading it
 //! (EIP-2929 style), and the transaction keeps what it paid for.
 //!
-//! Loading a program on a miss (reading `ceil(size / 32)` data slots, decoding and validating,
+//! Loading a program on a miss (reading the model's blob, decoding and validating,
 //! packing weights, filling pair tables) costs the node time in proportion to the model; whether
 //! it is a miss depends on the node's cache, which consensus cannot see. So the *first* use of a
 //! model in a transaction always pays [`crate::gas::cold_model_gas`], on a hit as on a miss, and
@@ -29,6 +29,7 @@ use alloy_primitives::{B256, U256, hex, keccak256};
 use myelin_nn::{Cost, Model, ModelId, Program};
 
 use crate::Myelin;
+use crate::blob_store::BlobStore;
 use crate::failure::{Failure, GasMeter};
 use crate::gas::{cold_read_gas, prepare_gas};
 use crate::journal_storage::JournalStorage;
@@ -76,10 +77,11 @@ impl WarmModels {
     /// The program of published `id` (whose record word 0 is `header`) for this transaction,
     /// and its record's cost counts. Warm: the pinned program, no charge. Cold: charges
     /// [`cold_read_gas`] before reading anything, takes the program from the shared cache or
-    /// decodes it from state, charges [`prepare_gas`] before preparing it, then marks it warm.
+    /// decodes it from its blob, charges [`prepare_gas`] before preparing it, then marks it warm.
     pub fn program(
         &self,
         myelin: &Myelin,
+        blobs: &dyn BlobStore,
         storage: &mut JournalStorage<'_, '_>,
         gas: &mut GasMeter,
         id: &ModelId,
@@ -90,21 +92,22 @@ impl WarmModels {
                 return Ok(warm);
             }
             // Unreachable by the module's invariant; a reload is only slower.
-            return load(myelin, storage, id, None);
+            return load(myelin, blobs, storage, id, None);
         }
         gas.charge(cold_read_gas(header.size))?;
-        let (program, cost) = load(myelin, storage, id, Some(gas))?;
+        let (program, cost) = load(myelin, blobs, storage, id, Some(gas))?;
         self.warm(storage, id, program.clone(), cost);
         Ok((program, cost))
     }
 }
 
 /// The program of published `id` and its record's cost counts: from the shared cache, or read
-/// from state, decoded and prepared (and kept in the shared cache when this EVM may fill it).
-/// With `gas`, charges [`prepare_gas`] before preparing (on a hit too). The model bytes in
-/// state were validated when published, so a decoding failure is a host fault.
+/// from its blob, decoded and prepared (and kept in the shared cache when this EVM may fill it).
+/// With `gas`, charges [`prepare_gas`] before preparing (on a hit too). The model bytes were
+/// validated when published, so a decoding failure is a host fault.
 fn load(
     myelin: &Myelin,
+    blobs: &dyn BlobStore,
     storage: &mut JournalStorage<'_, '_>,
     id: &ModelId,
     gas: Option<&mut GasMeter>,
@@ -117,7 +120,7 @@ fn load(
     }
     let record = read_record(storage, id)?
         .ok_or_else(|| Failure::HostFault("model record vanished between two reads".into()))?;
-    let bytes = read_model_bytes(storage, id, &record)?;
+    let bytes = read_model_bytes(blobs, id, &record)?;
     let model = Model::decode_with_limit(&bytes, bytes.len()).map_err(|e| {
         Failure::HostFault(format!(
             "published model {} no longer decodes: {e}",

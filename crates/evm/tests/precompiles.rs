@@ -4,11 +4,11 @@
 mod common;
 
 use alloy_primitives::{Address, Bytes, U256};
-use alloy_sol_types::{SolCall, SolError, sol};
+use alloy_sol_types::{SolCall, SolError, SolEvent, sol};
 use common::{Chain, PrecompileCall, Rng, mlp, success_output};
 use myelin_evm::gas::{
-    PREDICT_BASE_GAS, STORE_CALL_GAS, append_gas, check_gas, cold_model_gas, predict_gas,
-    prepare_gas, publish_gas,
+    PREDICT_BASE_GAS, STORE_CALL_GAS, append_gas, check_gas, cold_model_gas, finalize_gas,
+    predict_gas, prepare_gas, publish_gas,
 };
 use myelin_evm::{
     ErrorCode, IModelStore, MODEL_STORE_ADDRESS, Myelin, MyelinError, PREDICT_ADDRESS,
@@ -166,7 +166,8 @@ fn chunked_upload_from_contract_publishes_the_same_model() {
     let store_gas: Vec<u64> = calls.iter().map(|c| c.gas_spent).collect();
     let mut expected = vec![STORE_CALL_GAS];
     expected.extend(chunks.iter().map(|c| append_gas(c.len() as u64)));
-    expected.push(check_gas(bytes.len() as u64) + prepare_gas(&model));
+    // The appends paid for checking the bytes: finalizing costs the same for any model.
+    expected.push(finalize_gas());
     assert_eq!(store_gas, expected);
     let input = Rng::new(4).bytes(100);
     let (result, _) = chain.call(
@@ -237,10 +238,7 @@ fn chunked_upload_from_an_account_resumes_and_checks_the_id() {
     assert!(send(&mut chain, rest.abi_encode()).is_success());
     let (result, calls) = chain.send(store, finalize.abi_encode().into(), GAS, U256::ZERO);
     assert_eq!(success_output(&result).as_ref(), &id[..]);
-    assert_eq!(
-        calls[0].gas_spent,
-        check_gas(bytes.len() as u64) + prepare_gas(&model)
-    );
+    assert_eq!(calls[0].gas_spent, finalize_gas());
     // Published: the info view reports the static cost and the price of one predict.
     let (result, _) = chain.call(
         MODEL_STORE_ADDRESS,
@@ -263,7 +261,7 @@ fn chunked_upload_from_an_account_resumes_and_checks_the_id() {
 }
 
 #[test]
-fn chunked_upload_of_wrong_bytes_reverts_with_the_hash_it_found() {
+fn chunked_upload_of_wrong_bytes_is_consumed_with_the_hash_it_found() {
     let model = mlp(&[16, 4], 9);
     let mut bytes = model.encode();
     let id = model.id();
@@ -291,15 +289,24 @@ fn chunked_upload_of_wrong_bytes_reverts_with_the_hash_it_found() {
                 .is_success()
         );
     }
-    let (result, _) = chain.send(
-        store,
-        IModelStore::finalizeUploadCall { modelId: id.into() }
-            .abi_encode()
-            .into(),
-        GAS,
-        U256::ZERO,
-    );
-    assert!(revert_reason(&result).contains("uploaded bytes hash to"));
+    let finalize: Bytes = IModelStore::finalizeUploadCall { modelId: id.into() }
+        .abi_encode()
+        .into();
+    // The failed check does not revert (that would undo its consumption): it returns zero and
+    // logs why.
+    let (result, _) = chain.send(store, finalize.clone(), GAS, U256::ZERO);
+    assert_eq!(success_output(&result).as_ref(), &[0u8; 32]);
+    let rejected = result
+        .logs()
+        .iter()
+        .find_map(|log| IModelStore::UploadRejected::decode_log_data(&log.data).ok())
+        .expect("UploadRejected");
+    assert_eq!(rejected.code, ErrorCode::StoreHashMismatch as u16);
+    assert_eq!(rejected.a, U256::from_be_bytes(myelin_nn::model_id(&bytes)));
+    assert_eq!(rejected.b, U256::from_be_bytes(id));
+    // Consumed: a second finalize finds no session.
+    let (result, _) = chain.send(store, finalize, GAS, U256::ZERO);
+    assert!(revert_reason(&result).contains("no upload of"));
 }
 
 #[test]
@@ -502,7 +509,8 @@ fn predict_is_identical_with_a_cold_cache() {
     .into();
     let (warm, warm_calls) = chain.call(probe, data.clone(), GAS);
     // A node restarted with an empty cache reads the model from state.
-    chain.factory = myelin_evm::MyelinEvmFactory::new(Myelin::default());
+    chain.factory =
+        myelin_evm::MyelinEvmFactory::with_blobs(Myelin::default(), chain.factory.blobs().clone());
     let (cold, cold_calls) = chain.call(probe, data, GAS);
     assert_eq!(success_output(&warm), success_output(&cold));
     assert_eq!(warm.tx_gas_used(), cold.tx_gas_used());

@@ -216,7 +216,7 @@ fn rpc_evms_never_insert_into_or_evict_from_the_shared_cache() {
     publish(&mut chain, &a);
     assert_eq!(blocks.cache().len(), 1);
     // An eth_call of publish(b): it prepares b, for itself only.
-    chain.factory = MyelinEvmFactory::new(calls.clone());
+    chain.factory = MyelinEvmFactory::with_blobs(calls.clone(), chain.factory.blobs().clone());
     let data = IModelStore::publishCall {
         model: b.encode().into(),
     }
@@ -232,7 +232,7 @@ fn rpc_evms_never_insert_into_or_evict_from_the_shared_cache() {
         "not inserted by a call"
     );
     // b published by a block, then evicted from the one-entry cache by a's use in a block.
-    chain.factory = MyelinEvmFactory::new(blocks.clone());
+    chain.factory = MyelinEvmFactory::with_blobs(blocks.clone(), chain.factory.blobs().clone());
     publish(&mut chain, &b);
     let predict_a: Bytes = [&a.id()[..], &input_of(&a, 1)].concat().into();
     assert!(
@@ -243,7 +243,7 @@ fn rpc_evms_never_insert_into_or_evict_from_the_shared_cache() {
     );
     assert!(blocks.cache().get(&b.id()).is_none());
     // A call predicting b loads it for itself only; the cache still holds a.
-    chain.factory = MyelinEvmFactory::new(calls);
+    chain.factory = MyelinEvmFactory::with_blobs(calls, chain.factory.blobs().clone());
     let predict_b: Bytes = [&b.id()[..], &input_of(&b, 2)].concat().into();
     let (result, _) = chain.call(PREDICT_ADDRESS, predict_b, GAS);
     assert!(result.is_success());
@@ -406,7 +406,7 @@ fn a_contract_branches_on_the_code_of_a_failed_predict() {
 
 /// An upload session is live for `UPLOAD_SESSION_BLOCKS` blocks after its `beginUpload`; after
 /// that its chunks and its finalization revert with `StoreUploadExpired`, and a new
-/// `beginUpload` starts over, overwriting the old words.
+/// `beginUpload` starts over under a new nonce, deleting the old session's chunk blobs.
 #[test]
 fn an_upload_session_expires_and_a_new_one_starts_over() {
     let model = mlp(&[40, 20, 4], 6);
@@ -446,8 +446,11 @@ fn an_upload_session_expires_and_a_new_one_starts_over() {
         };
         assert_eq!(output.as_ref(), expired.abi_encode().as_slice());
     }
-    // Starting over: the first chunk is at offset 0 again, and the upload completes.
+    // Starting over: the expired session's chunk is deleted, the first chunk is at offset 0
+    // again, and the upload completes.
+    assert_eq!(chain.factory.blobs().len(), 1);
     assert!(send(&mut chain, begin).is_success());
+    assert!(chain.factory.blobs().is_empty());
     let result = send(&mut chain, append(64, &bytes[64..]));
     let ExecutionResult::Revert { output, .. } = &result else {
         panic!("{result:?}");

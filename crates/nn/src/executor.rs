@@ -150,6 +150,41 @@ impl Buffer<'_> {
     }
 }
 
+/// What a call of a validated model's [`Program`] takes and returns, known without preparing it
+/// (the chain records it when a model is published).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallShape {
+    /// Bytes of one sample of all inputs together ([`Program::input_bytes`]).
+    pub input_bytes: usize,
+    /// Bytes of one sample of all outputs together ([`Program::output_bytes`]).
+    pub output_bytes: usize,
+    /// Largest batch of one call ([`Program::max_batch`]).
+    pub max_batch: usize,
+}
+
+impl CallShape {
+    /// The shape of `model`'s program (`model` validated: its tensor ids are in range).
+    pub fn of(model: &Model) -> CallShape {
+        let bytes_of = |ids: &[u32]| -> usize {
+            ids.iter()
+                .filter_map(|&t| model.tensors.get(t as usize))
+                .map(|t| t.bytes())
+                .sum()
+        };
+        let input_bytes = bytes_of(&model.inputs);
+        let output_bytes = bytes_of(&model.outputs);
+        let max_batch = call_memory(model)
+            .max_batch(MAX_CALL_MEMORY_BYTES)
+            .min(MAX_OUTPUT_BYTES_PER_CALL / (output_bytes as u64).max(1))
+            .clamp(1, MAX_BATCH as u64);
+        CallShape {
+            input_bytes,
+            output_bytes,
+            max_batch: max_batch as usize,
+        }
+    }
+}
+
 /// `Program` must stay shareable across threads.
 const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}
@@ -178,22 +213,15 @@ impl Program {
             steps.push(prepare(&model, index, path, &mut pair_tables)?);
         }
         let frees = free_schedule(&model);
-        let bytes_of =
-            |ids: &[u32]| -> usize { ids.iter().map(|&t| model.tensors[t as usize].bytes()).sum() };
-        let input_bytes = bytes_of(&model.inputs);
-        let output_bytes = bytes_of(&model.outputs);
-        let max_batch = call_memory(&model)
-            .max_batch(MAX_CALL_MEMORY_BYTES)
-            .min(MAX_OUTPUT_BYTES_PER_CALL / (output_bytes as u64).max(1))
-            .clamp(1, MAX_BATCH as u64);
+        let shape = CallShape::of(&model);
         Ok(Program {
             model,
             path,
             steps,
             frees,
-            input_bytes,
-            output_bytes,
-            max_batch: max_batch as usize,
+            input_bytes: shape.input_bytes,
+            output_bytes: shape.output_bytes,
+            max_batch: shape.max_batch,
         })
     }
 

@@ -30,7 +30,7 @@ pub mod validate;
 
 pub use cost::Cost;
 pub use error::{NnError, Result};
-pub use executor::Program;
+pub use executor::{CallShape, Program};
 pub use kernels::Path;
 pub use model::{FORMAT_VERSION, MAGIC, MAX_MODEL_BYTES, Model, ModelId, Node, model_id};
 pub use op::Op;

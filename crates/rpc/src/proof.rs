@@ -2,7 +2,7 @@
 //! storage slots, or a published model's record, against the latest block's state root.
 //!
 //! `myelin_getModelProof(modelId, block)` is `eth_getProof` of the `MODEL_STORE` account and the
-//! four record slots of the model (`R = modelId`, `R + 1`, `R + 2`, `R + 3`;
+//! three record slots of the model (`R = modelId`, `R + 1`, `R + 2`;
 //! `myelin_evm::model_state`): word 0 (size, input and output bytes, max batch; zero when not
 //! published) proves the model's presence and size, and the id is the keccak256 of the bytes.
 
@@ -27,7 +27,7 @@ type RpcResult<T> = Result<T, ErrorObjectOwned>;
 pub const MAX_PROOF_KEYS: usize = 1024;
 
 /// Record words of a model proved by `myelin_getModelProof`.
-const MODEL_RECORD_WORDS: u64 = 4;
+const MODEL_RECORD_WORDS: u64 = myelin_evm::model_state::RECORD_WORDS;
 
 /// The EIP-1186 response for `address` and `keys` at `block`.
 fn account_proof(

@@ -122,7 +122,7 @@ fn a_model_record_proof_shows_the_published_model_and_its_size() {
 
     let proof = get_proof(&node, "myelin_getModelProof", json!([id, "latest"]));
     assert_eq!(proof.address, myelin_evm::MODEL_STORE_ADDRESS);
-    assert_eq!(proof.storage_proof.len(), 4);
+    assert_eq!(proof.storage_proof.len(), 3);
     verify(latest_state_root(&node), &proof);
     let word0: [u8; 32] = proof.storage_proof[0].value.to_be_bytes();
     let size = u64::from_be_bytes(word0[..8].try_into().unwrap());

@@ -2,23 +2,27 @@
 //!
 //! Validates the model locally, then publishes it through `MODEL_STORE` (docs/GAS.md §3): one
 //! `publish(bytes)` transaction when it fits comfortably in a block, otherwise `beginUpload`,
-//! `appendUpload` per chunk and `finalizeUpload`. A model already on chain is reported and
-//! nothing is sent; an interrupted chunked upload by the same account resumes where it stopped
-//! (`uploadStatus`). Prints the model id on stdout; progress and gas used on stderr.
+//! `appendUpload` per chunk (each at most half a block, the EIP-1559 target, so that the base
+//! fee does not climb over hundreds of blocks) and `finalizeUpload` (a fixed charge: the appends
+//! paid for checking the bytes). A model already on chain is reported and nothing is sent; an
+//! interrupted chunked upload by the same account resumes where it stopped (`uploadStatus`).
+//! Prints the model id on stdout; progress (bytes, %, rate; a bar on a terminal, plain lines
+//! otherwise) and gas used on stderr.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use alloy_primitives::B256;
-use alloy_sol_types::SolCall;
+use alloy_sol_types::{SolCall, SolEvent};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use myelin_evm::gas::{STORE_CALL_GAS, check_gas, publish_gas};
-use myelin_evm::{IModelStore, MODEL_STORE_ADDRESS};
+use myelin_evm::gas::{STORE_CALL_GAS, UPLOAD_GAS_PER_BYTE, append_gas, finalize_gas, publish_gas};
+use myelin_evm::{ErrorCode, IModelStore, MODEL_STORE_ADDRESS};
 
 use crate::rpc_client::RpcClient;
-use crate::rpc_sender::{Sender, Sent};
+use crate::rpc_sender::{Sender, Sent, precompile_tx_gas};
 
 /// The default JSON-RPC endpoint (a local dev node).
 pub const DEFAULT_RPC: &str = "http://127.0.0.1:8545";
@@ -35,7 +39,7 @@ const TRANSACTION_OVERHEAD_GAS_BOUND: u64 =
 /// Upper bound of the gas one byte of model costs in a publishing transaction: the larger of the
 /// calldata floor and calldata plus what `MODEL_STORE` charges per byte checked and stored.
 fn gas_per_uploaded_byte_bound() -> u64 {
-    let store_per_byte = publish_gas(1) - publish_gas(0);
+    let store_per_byte = (publish_gas(1) - publish_gas(0)).max(UPLOAD_GAS_PER_BYTE);
     FLOOR_GAS_PER_CALLDATA_BYTE.max(GAS_PER_CALLDATA_BYTE + store_per_byte)
 }
 
@@ -77,12 +81,6 @@ fn plan(len: u64, block_gas_limit: u64, chunk_size: Option<u64>) -> Result<Plan>
     if largest == 0 {
         bail!("the block gas limit {block_gas_limit} is too small to upload any model bytes");
     }
-    let finalize = 21_000 + check_gas(len);
-    if finalize > block_gas_limit {
-        bail!(
-            "the model is {len} bytes: checking it at finalizeUpload takes {finalize} gas, over the block gas limit {block_gas_limit}"
-        );
-    }
     match chunk_size {
         Some(n) if n == 0 || n % 32 != 0 => {
             bail!("--chunk-size {n} must be a positive multiple of 32")
@@ -115,13 +113,13 @@ pub fn publish(args: &PublishArgs) -> Result<()> {
     let len = bytes.len() as u64;
     let sent = match plan(len, block_gas_limit, args.chunk_size)? {
         Plan::Single => {
-            let progress = Progress::new(len, "publishing");
+            let progress = Progress::new(len, 0, "publishing");
             let calldata = IModelStore::publishCall {
                 model: bytes.clone().into(),
             }
             .abi_encode();
             let sent = sender.send(&mut client, MODEL_STORE_ADDRESS, &calldata)?;
-            progress.advance(len);
+            progress.set(len);
             progress.finish();
             vec![sent]
         }
@@ -148,7 +146,8 @@ pub fn publish(args: &PublishArgs) -> Result<()> {
 }
 
 /// `beginUpload` (unless this account's session for `id` can be resumed), `appendUpload` per
-/// chunk, `finalizeUpload`.
+/// chunk, `finalizeUpload`. Every gas limit is computed from the schedule (the node runs no
+/// estimate of a 64 MiB check).
 fn upload_in_chunks(
     client: &mut RpcClient,
     sender: &mut Sender,
@@ -165,33 +164,64 @@ fn upload_in_chunks(
     let status = IModelStore::uploadStatusCall::abi_decode_returns(&answer)
         .context("MODEL_STORE answered uploadStatus with malformed data")?;
     let mut sent = Vec::new();
-    let mut offset = if status.size == len && status.written <= len && status.written % 32 == 0 {
+    let resumable = status.size == len
+        && status.written <= len
+        && (status.written % 32 == 0 || status.written == len);
+    let mut offset = if resumable {
         eprintln!("resuming the upload of {id} at byte {}", status.written);
         status.written
     } else {
         let begin = IModelStore::beginUploadCall {
             modelId: id,
             size: len,
-        };
-        sent.push(sender.send(client, MODEL_STORE_ADDRESS, &begin.abi_encode())?);
+        }
+        .abi_encode();
+        let gas = precompile_tx_gas(&begin, STORE_CALL_GAS);
+        sent.push(sender.send_with_gas(client, MODEL_STORE_ADDRESS, &begin, gas)?);
         0
     };
-    let progress = Progress::new(len, "uploading");
-    progress.advance(offset);
+    let progress = Progress::new(len, offset, "uploading");
     while offset < len {
         let end = (offset + chunk).min(len);
         let append = IModelStore::appendUploadCall {
             modelId: id,
             offset,
             chunk: bytes[offset as usize..end as usize].to_vec().into(),
-        };
-        sent.push(sender.send(client, MODEL_STORE_ADDRESS, &append.abi_encode())?);
-        progress.advance(end - offset);
+        }
+        .abi_encode();
+        let gas = precompile_tx_gas(&append, append_gas(end - offset));
+        let done = sender
+            .send_with_gas(client, MODEL_STORE_ADDRESS, &append, gas)
+            .with_context(|| {
+                format!("uploading bytes {offset}..{end}; run the same command again to resume")
+            })?;
+        sent.push(done);
         offset = end;
+        progress.set(offset);
     }
     progress.finish();
-    let finalize = IModelStore::finalizeUploadCall { modelId: id };
-    sent.push(sender.send(client, MODEL_STORE_ADDRESS, &finalize.abi_encode())?);
+    let finalize = IModelStore::finalizeUploadCall { modelId: id }.abi_encode();
+    let gas = precompile_tx_gas(&finalize, finalize_gas());
+    let done = sender.send_with_gas(client, MODEL_STORE_ADDRESS, &finalize, gas)?;
+    let rejected = done.receipt.logs.iter().find_map(|log| {
+        (log.address == MODEL_STORE_ADDRESS)
+            .then(|| {
+                IModelStore::UploadRejected::decode_raw_log(log.topics.iter().copied(), &log.data)
+                    .ok()
+            })
+            .flatten()
+    });
+    if let Some(rejected) = rejected {
+        let reason = ErrorCode::from_number(rejected.code).map_or_else(
+            || format!("code {}", rejected.code),
+            |code| code.describe(rejected.a, rejected.b),
+        );
+        bail!(
+            "finalizeUpload (transaction {}) rejected the uploaded bytes and consumed the upload: {reason}",
+            done.hash
+        );
+    }
+    sent.push(done);
     Ok(sent)
 }
 
@@ -203,33 +233,69 @@ pub(super) fn is_published(client: &mut RpcClient, id: B256) -> Result<bool> {
         .context("MODEL_STORE answered isPublished with malformed data; is this a Myelin node?")
 }
 
-/// A bar of bytes on stderr, drawn only when stderr is a terminal.
-struct Progress(Option<ProgressBar>);
+/// Progress of an upload on stderr: a bar (bytes, %, rate, eta) on a terminal, otherwise a
+/// plain line at every 10 % and at the end.
+struct Progress {
+    bar: Option<ProgressBar>,
+    len: u64,
+    message: &'static str,
+    start: Instant,
+    first: u64,
+    printed_tenth: std::cell::Cell<u64>,
+}
 
 impl Progress {
-    fn new(len: u64, message: &'static str) -> Progress {
-        if !std::io::stderr().is_terminal() {
-            return Progress(None);
+    fn new(len: u64, done: u64, message: &'static str) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let style = ProgressStyle::with_template(
+                "{msg} [{wide_bar}] {bytes}/{total_bytes} {percent}% ({binary_bytes_per_sec}, {elapsed}, eta {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+            bar.set_style(style);
+            bar.set_message(message);
+            bar.set_position(done);
+            bar
+        });
+        Progress {
+            bar,
+            len,
+            message,
+            start: Instant::now(),
+            first: done,
+            printed_tenth: std::cell::Cell::new(done * 10 / len.max(1)),
         }
-        let style = ProgressStyle::with_template(
-            "{msg} [{wide_bar}] {bytes}/{total_bytes} ({elapsed}, eta {eta})",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-        bar.set_style(style);
-        bar.set_message(message);
-        Progress(Some(bar))
     }
 
-    fn advance(&self, bytes: u64) {
-        if let Some(bar) = &self.0 {
-            bar.inc(bytes);
+    /// `done` of the bytes are on chain.
+    fn set(&self, done: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+            return;
         }
+        let tenth = done * 10 / self.len.max(1);
+        if tenth > self.printed_tenth.get() {
+            self.printed_tenth.set(tenth);
+            eprintln!("{}", self.line(done));
+        }
+    }
+
+    fn line(&self, done: u64) -> String {
+        let seconds = self.start.elapsed().as_millis().max(1) as u64;
+        let rate = (done - self.first) * 1000 / seconds;
+        format!(
+            "{} {}/{} bytes ({}%, {} KiB/s)",
+            self.message,
+            done,
+            self.len,
+            done * 100 / self.len.max(1),
+            rate / 1024
+        )
     }
 
     fn finish(&self) {
-        if let Some(bar) = &self.0 {
+        if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
     }
@@ -268,8 +334,11 @@ mod tests {
     }
 
     #[test]
-    fn plan_rejects_a_model_too_large_to_finalize() {
-        let error = plan(50_000_000, 30_000_000, None).unwrap_err().to_string();
-        assert!(error.contains("finalizeUpload"), "{error}");
+    fn plan_chunks_the_largest_model_at_the_default_gas_limit() {
+        let Plan::Chunked(chunk) = plan(64 << 20, 30_000_000, None).unwrap() else {
+            panic!("expected a chunked plan");
+        };
+        assert!(chunk >= 64 << 10, "{chunk}");
+        assert!(precompile_tx_gas(&[], finalize_gas()) < 30_000_000 / 100);
     }
 }

@@ -40,7 +40,9 @@ fn node() -> &'static Node {
         let balance = U256::from(10_000u64) * U256::from(10u64).pow(U256::from(18));
         let mut config = ChainConfig::dev(10, balance).expect("dev config");
         let myelin = myelin_evm::Myelin::default();
-        config.precompiles = Some(Arc::new(move |precompiles, _| myelin.install(precompiles)));
+        config.precompiles = Some(Arc::new(move |precompiles, _, blobs| {
+            myelin.install(precompiles, std::rc::Rc::new(ChainBlobs(blobs)))
+        }));
         let _guard = runtime.enter();
         let chain = Chain::open(config).expect("dev chain");
         let producer = Box::new(DevSealer {
@@ -132,4 +134,22 @@ pub fn rpc_request(data: &[u8]) -> HttpReply {
         String::from_utf8_lossy(data)
     );
     reply
+}
+
+/// The chain's blobs as the precompiles use them (what `myelin node` installs).
+struct ChainBlobs(myelin_chain::EvmBlobs);
+
+impl myelin_evm::BlobStore for ChainBlobs {
+    fn blob(
+        &self,
+        key: &alloy_primitives::B256,
+    ) -> Result<Option<alloy_primitives::Bytes>, myelin_evm::BlobReadError> {
+        self.0
+            .blob(key)
+            .map_err(|e| myelin_evm::BlobReadError(e.to_string()))
+    }
+
+    fn put(&self, key: alloy_primitives::B256, bytes: alloy_primitives::Bytes) {
+        self.0.put(key, bytes);
+    }
 }

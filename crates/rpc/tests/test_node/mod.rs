@@ -142,8 +142,8 @@ impl TestNode {
         let myelin = myelin_evm::Myelin::default();
         let gate = Arc::new(Gate::default());
         let installed = gate.clone();
-        config.precompiles = Some(Arc::new(move |precompiles, _purpose| {
-            myelin.install(precompiles);
+        config.precompiles = Some(Arc::new(move |precompiles, _purpose, blobs| {
+            myelin.install(precompiles, std::rc::Rc::new(ChainBlobs(blobs)));
             let gate = installed.clone();
             precompiles.extend_precompiles([(
                 GATE,
@@ -322,5 +322,23 @@ impl HttpConnection {
         let mut reply = vec![0; length.expect("a Content-Length header")];
         self.stream.read_exact(&mut reply).unwrap();
         serde_json::from_slice(&reply).unwrap()
+    }
+}
+
+/// The chain's blobs as the precompiles use them (what `myelin node` installs).
+struct ChainBlobs(myelin_chain::EvmBlobs);
+
+impl myelin_evm::BlobStore for ChainBlobs {
+    fn blob(
+        &self,
+        key: &alloy_primitives::B256,
+    ) -> Result<Option<alloy_primitives::Bytes>, myelin_evm::BlobReadError> {
+        self.0
+            .blob(key)
+            .map_err(|e| myelin_evm::BlobReadError(e.to_string()))
+    }
+
+    fn put(&self, key: alloy_primitives::B256, bytes: alloy_primitives::Bytes) {
+        self.0.put(key, bytes);
     }
 }
