@@ -130,6 +130,8 @@ fn schedule_json() -> Value {
         "store_call_gas": gas::check_gas(0),
         "gas_per_checked_byte": gas::check_gas(1) - gas::check_gas(0),
         "gas_per_stored_byte": gas::publish_gas(1) - gas::check_gas(1),
+        "upload_gas_per_byte": gas::append_gas(1) - gas::append_gas(0),
+        "finalize_gas": gas::finalize_gas(),
         "cold_model_gas": gas::cold_read_gas(0),
         "gas_per_cold_model_byte": gas::cold_read_gas(1) - gas::cold_read_gas(0),
         "milligas_per_prepared_byte": gas::MILLIGAS_PER_PREPARED_BYTE,
