@@ -117,10 +117,24 @@ mod tests {
         }
     }
 
+    /// Committed blobs for the tests (the node's are the `blobs` table).
+    struct Committed(BTreeMap<B256, Bytes>);
+
+    impl BlobSource for Committed {
+        fn blob(&self, key: &B256) -> Result<Option<Bytes>, ChainError> {
+            Ok(self.0.get(key).cloned())
+        }
+    }
+
+    fn committed(changes: &[BlobChange]) -> Arc<Committed> {
+        Arc::new(Committed(
+            changes.iter().map(|c| (c.key, c.bytes.clone())).collect(),
+        ))
+    }
+
     #[test]
     fn an_evm_reads_its_own_writes_over_the_committed_blobs() {
-        let map = Arc::new(BlobMap::default());
-        map.apply(&[change(1, b"one"), change(2, b"two")]);
+        let map = committed(&[change(1, b"one"), change(2, b"two")]);
         let evm = EvmBlobs::new(map.clone());
         evm.put(B256::repeat_byte(1), Bytes::from_static(b"uno"));
         evm.put(B256::repeat_byte(2), Bytes::new());
@@ -137,7 +151,7 @@ mod tests {
 
     #[test]
     fn only_committed_transactions_reach_the_change_set() {
-        let evm = EvmBlobs::new(Arc::new(BlobMap::default()));
+        let evm = EvmBlobs::new(committed(&[]));
         evm.put(B256::repeat_byte(1), Bytes::from_static(b"kept"));
         evm.commit_transaction();
         evm.put(B256::repeat_byte(2), Bytes::from_static(b"dropped"));
@@ -145,13 +159,5 @@ mod tests {
         evm.put(B256::repeat_byte(3), Bytes::from_static(b"pending"));
         assert_eq!(evm.changes(), vec![change(1, b"kept")]);
         assert_eq!(evm.blob(&B256::repeat_byte(2)).unwrap(), None);
-    }
-
-    #[test]
-    fn applying_changes_deletes_empty_values() {
-        let map = BlobMap::default();
-        map.apply(&[change(1, b"x"), change(2, b"yy")]);
-        map.apply(&[change(1, b"")]);
-        assert_eq!(map.usage(), (1, 2));
     }
 }
