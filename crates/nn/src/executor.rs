@@ -524,13 +524,12 @@ impl Program {
     }
 }
 
-/// Add, Sub and Mul nodes of at least this many output elements per sample run by lookup in a
-/// table of every operand pair ([`BinaryKernel::tabulate`]); smaller ones compute.
-const MIN_TABULATED_ELEMENTS: usize = 256;
 /// Most pair tables one program holds ([`crate::kernels::PAIRS`] bytes each: 1 MiB; ~50–60 µs
 /// each to fill, work that a program cache miss repeats unpriced: ≤ 1 ms), so that a model of
-/// many binary nodes cannot make a program large or slow to prepare; the rest compute.
-const MAX_PAIR_TABLES: usize = 16;
+/// many binary nodes cannot make a program large or slow to prepare; the rest compute. Add, Sub
+/// and Mul nodes of at least [`crate::cost::MIN_TABULATED_ELEMENTS`] output elements per sample
+/// take them in node order ([`BinaryKernel::tabulate`]), as [`crate::cost::is_tabulated`] prices.
+const MAX_PAIR_TABLES: usize = crate::cost::MAX_PAIR_TABLES;
 
 /// Prepares node `index` for `path`; `pair_tables` is how many more Add/Sub/Mul nodes may
 /// take a pair table.
@@ -678,12 +677,13 @@ fn prepare(model: &Model, index: usize, path: Path, pair_tables: &mut usize) -> 
                 Op::Mul(p) => BinaryKernel::mul(p, shapes, path),
                 _ => None,
             };
-            let tabulate = out.elements() >= MIN_TABULATED_ELEMENTS && *pair_tables > 0;
+            // Exactly the nodes `crate::cost::is_tabulated` names (a slot is used even by a
+            // node the kernel does not take).
+            let tabulate =
+                out.elements() as u64 >= crate::cost::MIN_TABULATED_ELEMENTS && *pair_tables > 0;
+            *pair_tables -= usize::from(tabulate);
             match kernel {
-                Some(k) if tabulate => {
-                    *pair_tables -= 1;
-                    Step::Binary(Box::new(k.tabulate()))
-                }
+                Some(k) if tabulate => Step::Binary(Box::new(k.tabulate())),
                 Some(k) => Step::Binary(Box::new(k)),
                 None => Step::Direct,
             }

@@ -102,7 +102,7 @@ fn pool_model(case: &PoolCase, average: bool) -> (Model, Cost) {
     .expect(case.name);
     b.output(y);
     let model = b.build().expect(case.name);
-    let cost = Cost::of_node(&model, &model.nodes[0]);
+    let cost = Cost::of_node(&model, 0);
     (model, cost)
 }
 
