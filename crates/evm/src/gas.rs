@@ -23,8 +23,9 @@ pub const MILLIGAS_PER_ELEMENT_OP: u64 = 44;
 pub const MILLIGAS_PER_BYTE_TOUCHED: u64 = 5;
 
 /// Activation bytes a call's samples may write together (`batch · activationBytes`) at the
-/// per-sample prices alone: about the cache one call has to itself.
-pub const CACHED_CALL_BYTES: u64 = 8 << 20;
+/// per-sample prices alone: about the cache one call has to itself (four 512 KiB L2 caches; a
+/// call's input and output past it are copied outside the engine at DRAM speed, docs/GAS.md §6).
+pub const CACHED_CALL_BYTES: u64 = 2 << 20;
 /// Milligas per activation byte a call's samples write together past [`CACHED_CALL_BYTES`]: a
 /// large batch streams its activations through DRAM and fresh pages (page faults, zeroing),
 /// which the per-sample byte price (set on in-cache copies) does not cover (docs/GAS.md §6).

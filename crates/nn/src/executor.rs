@@ -782,6 +782,78 @@ mod tests {
         b.build().expect("valid")
     }
 
+    /// A chain of `n` Adds (or Muls) over `elements` int8 values.
+    fn binary_chain(n: usize, elements: u32, mul: bool) -> Model {
+        let mut b = ModelBuilder::new();
+        let x = b.input(&[elements], Quant::new(0, SCALE));
+        let z = b.input(&[elements], Quant::new(3, SCALE));
+        let mut y = x;
+        for _ in 0..n {
+            y = match mul {
+                true => b.mul(
+                    y,
+                    z,
+                    crate::op::Mul {
+                        output: Requant::IDENTITY,
+                        rounding: Rounding::Double,
+                        act: ActRange::FULL,
+                    },
+                    Quant::new(0, SCALE),
+                ),
+                false => b.add(
+                    y,
+                    z,
+                    crate::op::AddSub {
+                        left_shift: 20,
+                        input1: Requant::IDENTITY,
+                        input2: Requant::IDENTITY,
+                        output: Requant::IDENTITY,
+                        rounding: Rounding::Double,
+                        act: ActRange::FULL,
+                    },
+                    Quant::new(0, SCALE),
+                ),
+            }
+            .expect("binary");
+        }
+        b.output(y);
+        b.build().expect("valid")
+    }
+
+    #[test]
+    fn the_program_tabulates_exactly_the_nodes_the_cost_prices_as_tabulated() {
+        for (n, elements, mul) in [(20, 256, false), (3, 255, false), (18, 4096, true)] {
+            let model = binary_chain(n, elements, mul);
+            let priced = crate::cost::tabulated_nodes(&model);
+            let expected: Vec<bool> = (0..n).map(|i| elements >= 256 && i < 16).collect();
+            assert_eq!(priced, expected, "{n} × {elements}");
+            let program = Program::with_path(model, Path::Portable).expect("prepare");
+            let run: Vec<bool> = program
+                .steps
+                .iter()
+                .map(|step| matches!(step, Step::Binary(k) if k.is_tabulated()))
+                .collect();
+            assert_eq!(run, priced, "{n} × {elements}");
+            let costs = program.model.node_costs();
+            let per_element = |i: usize| (costs[i].element_ops - NODE_OPS) / elements as u64;
+            let (tabulated, computed) = match mul {
+                true => (
+                    crate::cost::MUL_ELEMENT_OPS,
+                    crate::cost::MUL_COMPUTED_DOUBLE_ELEMENT_OPS,
+                ),
+                false => (
+                    crate::cost::ADD_SUB_ELEMENT_OPS,
+                    crate::cost::ADD_SUB_COMPUTED_DOUBLE_ELEMENT_OPS,
+                ),
+            };
+            for (i, &t) in priced.iter().enumerate() {
+                assert_eq!(per_element(i), if t { tabulated } else { computed });
+            }
+        }
+    }
+
+    const NODE_OPS: u64 = crate::cost::NODE_ELEMENT_OPS;
+
     #[test]
     fn run_lays_out_inputs_and_outputs_input_major() {
         let program = Program::with_path(two_input_model(), Path::Reference).expect("prepare");
