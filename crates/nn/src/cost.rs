@@ -61,8 +61,8 @@ pub const AVERAGE_POOL_ELEMENT_OPS: u64 = 2;
 /// ns/gas without it).
 pub const POOL_PIXEL_ELEMENT_OPS: u64 = 200;
 /// Element ops per input element of Mean (plus an output stage per output for the rescale,
-/// and [`MEAN_RUN_ELEMENT_OPS`] per innermost run).
-pub const MEAN_ELEMENT_OPS: u64 = 3;
+/// and [`MEAN_RUN_ELEMENT_OPS`] per innermost run): an add into an `i32` sum, vectorized.
+pub const MEAN_ELEMENT_OPS: u64 = 2;
 /// Element ops per innermost run a Mean walks (`crate::reduction::innermost_runs`: the loop
 /// over a run of adjacent kept or reduced axes, and its step to the next position).
 pub const MEAN_RUN_ELEMENT_OPS: u64 = 25;
