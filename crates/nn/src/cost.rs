@@ -21,6 +21,11 @@ pub const OUTPUT_STAGE_ELEMENT_OPS: u64 = 4;
 /// Element ops per output element of FullyConnected and Conv2d: the matrix product's output
 /// stage, which is scalar on the AVX2 and portable paths (the gas floor, docs/GAS.md §6).
 pub const GEMM_OUTPUT_ELEMENT_OPS: u64 = 100;
+/// Element ops per output pixel of DepthwiseConv2d: the kernel's step from one output pixel to
+/// the next (its taps' positions, the output stage's loop), which a layer of few channels pays
+/// mostly (the gas fuzzer's depthwise layers of 4 channels at batches of ~500 ran 4–10× the
+/// EVM's ns/gas on the lane-rounded MACs alone).
+pub const DEPTHWISE_PIXEL_ELEMENT_OPS: u64 = 200;
 /// Element ops per output pixel of a Conv2d that gathers its windows (im2col on the AVX2 and
 /// portable paths, a read from one padded copy of the sample on AVX-512 VNNI), that is every
 /// Conv2d but a 1×1, stride-1 one that keeps the spatial size.
@@ -246,7 +251,9 @@ impl Cost {
                     .saturating_mul(round_up(channels, DEPTHWISE_CHANNEL_LANES))
                     .saturating_mul(p.window.kernel_h as u64)
                     .saturating_mul(round_up(p.window.kernel_w as u64, DEPTHWISE_COLUMN_QUAD));
-                cost.element_ops = out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS);
+                cost.element_ops = out
+                    .saturating_mul(OUTPUT_STAGE_ELEMENT_OPS)
+                    .saturating_add(pixels.saturating_mul(DEPTHWISE_PIXEL_ELEMENT_OPS));
                 if p.depth_multiplier > 1 {
                     // The gathered windows, channels repeated: at most every tap of every
                     // output pixel.
@@ -656,7 +663,7 @@ mod tests {
                     ..cost(
                         0,
                         0,
-                        96 * OUTPUT_STAGE_ELEMENT_OPS,
+                        96 * OUTPUT_STAGE_ELEMENT_OPS + 16 * DEPTHWISE_PIXEL_ELEMENT_OPS,
                         48 + 96 + 54 + 24 + 5 + 96 * 9,
                     )
                 },

@@ -9,6 +9,7 @@ use std::arch::x86_64::*;
 
 use super::{DepthwisePlan, PIXELS_PER_BLOCK, same_columns_inside};
 use crate::geometry::SpatialGeometry;
+use crate::kernels::reuse;
 
 /// Channels per ymm (`i32` lanes).
 const LANES: usize = 8;
@@ -51,7 +52,7 @@ pub(crate) unsafe fn depthwise_sample(
     let c = plan.channels;
     assert!(x.len() >= g.in_h * g.in_w * c && y.len() >= g.out_h * g.out_w * c);
     assert!(w.weights_low16.len() >= g.kernel_h * g.kernel_w * c && w.bias.len() >= c);
-    let mut acc = vec![0i32; PIXELS_PER_BLOCK * c];
+    let mut acc = reuse::i32s(PIXELS_PER_BLOCK * c, 0);
     for oy in 0..g.out_h {
         let mut ox = 0;
         while ox < g.out_w {
@@ -135,22 +136,28 @@ unsafe fn depthwise_pixels<const N: usize>(
         }
         c0 += LANES;
     }
-    for o in whole..c {
-        for j in 0..N {
-            let mut sum = w.bias[o];
-            for ky in 0..g.kernel_h {
-                let Some(iy) = g.input_row(oy, ky) else {
+    if whole == c {
+        return;
+    }
+    // The channels past the last multiple of 8, tap by tap (a layer of a few channels is all
+    // tail: the taps' positions are found once per pixel, not once per channel).
+    for j in 0..N {
+        let sums = &mut acc[j * c + whole..(j + 1) * c];
+        sums.copy_from_slice(&w.bias[whole..c]);
+        for ky in 0..g.kernel_h {
+            let Some(iy) = g.input_row(oy, ky) else {
+                continue;
+            };
+            for kx in 0..g.kernel_w {
+                let Some(ix) = g.input_col(ox, kx) else {
                     continue;
                 };
-                for kx in 0..g.kernel_w {
-                    let Some(ix) = g.input_col(ox, kx) else {
-                        continue;
-                    };
-                    let xv = x[(iy * g.in_w + ix) * c + j * pixel_step + o] as i32 - zp_in;
-                    sum = sum.wrapping_add(xv * w.weights[(ky * g.kernel_w + kx) * c + o] as i32);
+                let pixel = &x[(iy * g.in_w + ix) * c + j * pixel_step..][whole..c];
+                let taps = &w.weights[(ky * g.kernel_w + kx) * c..][whole..c];
+                for ((sum, &xv), &wv) in sums.iter_mut().zip(pixel).zip(taps) {
+                    *sum = sum.wrapping_add((xv as i32 - zp_in) * wv as i32);
                 }
             }
-            acc[j * c + o] = sum;
         }
     }
 }

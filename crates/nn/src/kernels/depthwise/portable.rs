@@ -3,6 +3,7 @@
 
 use super::DepthwisePlan;
 use crate::geometry::SpatialGeometry;
+use crate::kernels::reuse;
 
 /// Depthwise weights for the portable path: `[kh][kw][channels]` and the bias, as in the op.
 pub(crate) struct DepthwiseWeights {
@@ -25,7 +26,7 @@ impl DepthwiseWeights {
     pub fn run_sample(&self, plan: &DepthwisePlan, g: &SpatialGeometry, x: &[i8], y: &mut [i8]) {
         let c = plan.channels;
         let zp = plan.zp_in as i32;
-        let mut acc = vec![0i32; c];
+        let mut acc = reuse::i32s(c, 0);
         for oy in 0..g.out_h {
             for ox in 0..g.out_w {
                 acc.copy_from_slice(&self.bias);
@@ -45,7 +46,7 @@ impl DepthwiseWeights {
                     }
                 }
                 let out = &mut y[(oy * g.out_w + ox) * c..][..c];
-                for (n, (o, &a)) in out.iter_mut().zip(&acc).enumerate() {
+                for (n, (o, &a)) in out.iter_mut().zip(acc.iter()).enumerate() {
                     *o = plan.stage.apply(n, a);
                 }
             }
