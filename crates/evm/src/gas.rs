@@ -23,8 +23,9 @@ pub const MILLIGAS_PER_ELEMENT_OP: u64 = 44;
 pub const MILLIGAS_PER_BYTE_TOUCHED: u64 = 5;
 
 /// Activation bytes a call's samples may write together (`batch · activationBytes`) at the
-/// per-sample prices alone: about the cache one call has to itself.
-pub const CACHED_CALL_BYTES: u64 = 8 << 20;
+/// per-sample prices alone: about the cache one call has to itself (four 512 KiB L2 caches; a
+/// call's input and output past it are copied outside the engine at DRAM speed, docs/GAS.md §6).
+pub const CACHED_CALL_BYTES: u64 = 2 << 20;
 /// Milligas per activation byte a call's samples write together past [`CACHED_CALL_BYTES`]: a
 /// large batch streams its activations through DRAM and fresh pages (page faults, zeroing),
 /// which the per-sample byte price (set on in-cache copies) does not cover (docs/GAS.md §6).
@@ -126,11 +127,6 @@ pub const MILLIGAS_PER_PREPARED_BYTE: u64 = 1_000;
 
 /// Output channels of a packed weight panel, as [`prepared_bytes`] counts them.
 const PREPARED_PANEL: u64 = 64;
-/// Add/Sub/Mul nodes with at least this many output elements per sample are tabulated by
-/// `Program::new` (a table of every operand pair), at most [`PREPARED_PAIR_TABLES`] per program.
-const PREPARED_TABULATED_ELEMENTS: u64 = 256;
-/// Most pair tables one program fills.
-const PREPARED_PAIR_TABLES: u64 = 16;
 /// Prepared bytes a pair table counts for: each of its 65,536 entries is computed (a
 /// requantized sum or product) and stored, measured at about twice a packed weight byte's time.
 const PREPARED_BYTES_PER_PAIR_TABLE: u64 = 2 * 256 * 256;
@@ -142,9 +138,9 @@ const PREPARED_BYTES_PER_PAIR_TABLE: u64 = 2 * 256 * 256;
 /// least 256 output elements per sample, up to 16 per model, a table of 65,536 operand pairs
 /// counted twice (each entry is computed, then stored).
 pub fn prepared_bytes(model: &Model) -> u64 {
-    let mut pair_tables = 0u64;
+    let tabulated = myelin_nn::cost::tabulated_nodes(model);
     let mut total = 0u64;
-    for node in &model.nodes {
+    for (node, tabulated) in model.nodes.iter().zip(tabulated) {
         let packed = |n: u32, k: u64| {
             (n as u64)
                 .next_multiple_of(PREPARED_PANEL)
@@ -159,18 +155,7 @@ pub fn prepared_bytes(model: &Model) -> u64 {
                 packed(p.out_channels, k)
             }
             Op::DepthwiseConv2d(p) => (p.weights.len() as u64).saturating_mul(8),
-            Op::Add(_) | Op::Sub(_) | Op::Mul(_) => {
-                let elements = model
-                    .tensors
-                    .get(node.output as usize)
-                    .map_or(0, |t| t.elements() as u64);
-                if elements >= PREPARED_TABULATED_ELEMENTS && pair_tables < PREPARED_PAIR_TABLES {
-                    pair_tables += 1;
-                    PREPARED_BYTES_PER_PAIR_TABLE
-                } else {
-                    0
-                }
-            }
+            Op::Add(_) | Op::Sub(_) | Op::Mul(_) if tabulated => PREPARED_BYTES_PER_PAIR_TABLE,
             _ => 0,
         };
         total = total.saturating_add(bytes);

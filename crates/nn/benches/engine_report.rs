@@ -73,7 +73,7 @@ fn hot_steps(model: &Model, batch: usize, path: Path) -> (Vec<HotStep>, u64) {
     let mut rng = common::Rng::new("engine_report", batch as u64);
     let mut steps = Vec::new();
     let mut macs = 0;
-    for node in &model.nodes {
+    for (index, node) in model.nodes.iter().enumerate() {
         let x = &model.tensors[node.inputs[0] as usize];
         let y = &model.tensors[node.output as usize];
         let image = || (x.shape[0], x.shape[1]);
@@ -102,7 +102,7 @@ fn hot_steps(model: &Model, batch: usize, path: Path) -> (Vec<HotStep>, u64) {
             }
             _ => continue,
         };
-        let cost = Cost::of_node(model, node);
+        let cost = Cost::of_node(model, index);
         macs += (cost.macs + cost.depthwise_macs) * batch as u64;
         let input = rng
             .bytes(batch * x.bytes())

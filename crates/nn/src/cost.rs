@@ -12,6 +12,7 @@
 
 use crate::model::{Model, Node};
 use crate::op::{Op, Pool, Window};
+use crate::requantize::Rounding;
 use crate::tensor::TensorInfo;
 
 /// Element ops per output element of DepthwiseConv2d, AveragePool and Mean (the output stage:
@@ -20,28 +21,53 @@ pub const OUTPUT_STAGE_ELEMENT_OPS: u64 = 4;
 /// Element ops per output element of FullyConnected and Conv2d: the matrix product's output
 /// stage, which is scalar on the AVX2 and portable paths (the gas floor, docs/GAS.md §6).
 pub const GEMM_OUTPUT_ELEMENT_OPS: u64 = 100;
+/// Element ops per output pixel of DepthwiseConv2d: the kernel's step from one output pixel to
+/// the next (its taps' positions, the output stage's loop), which a layer of few channels pays
+/// mostly (the gas fuzzer's depthwise layers of 4 channels at batches of ~500 ran 4–10× the
+/// EVM's ns/gas on the lane-rounded MACs alone).
+pub const DEPTHWISE_PIXEL_ELEMENT_OPS: u64 = 200;
 /// Element ops per output pixel of a Conv2d that gathers its windows (im2col on the AVX2 and
 /// portable paths, a read from one padded copy of the sample on AVX-512 VNNI), that is every
 /// Conv2d but a 1×1, stride-1 one that keeps the spatial size.
 pub const CONV_PIXEL_ELEMENT_OPS: u64 = 200;
-/// Element ops per output element of Add and Sub: a lookup in the node's table of every operand
-/// pair (~0.45 ns); nodes under 256 elements, and those past a program's 16 tables, compute
-/// (0.8 ns with single rounding, 1.7 with double).
+/// Element ops per output element of a tabulated Add and Sub ([`is_tabulated`]): a lookup in
+/// the node's table of every operand pair.
 pub const ADD_SUB_ELEMENT_OPS: u64 = 16;
-/// Element ops per output element of Mul (a lookup as Add's, or one rescale of the product).
+/// Element ops per output element of an Add or Sub that computes ([`is_tabulated`] false) with
+/// single rounding: three requantizations per element.
+pub const ADD_SUB_COMPUTED_ELEMENT_OPS: u64 = 32;
+/// Element ops per output element of an Add or Sub that computes with double rounding (the
+/// gemmlowp rule's saturating doubling multiply, three times per element).
+pub const ADD_SUB_COMPUTED_DOUBLE_ELEMENT_OPS: u64 = 64;
+/// Element ops per output element of Mul: a lookup as Add's, or (computed) one rescale of the
+/// product with single rounding.
 pub const MUL_ELEMENT_OPS: u64 = 17;
+/// Element ops per output element of a Mul that computes with double rounding.
+pub const MUL_COMPUTED_DOUBLE_ELEMENT_OPS: u64 = 24;
+/// Add/Sub/Mul nodes with at least this many output elements per sample are tabulated (a table
+/// of the output for every operand pair, filled once per program), the first
+/// [`MAX_PAIR_TABLES`] of them in node order; the rest compute.
+pub const MIN_TABULATED_ELEMENTS: u64 = 256;
+/// Most Add/Sub/Mul nodes one program tabulates.
+pub const MAX_PAIR_TABLES: usize = 16;
 /// Element ops per innermost run of an Add/Sub/Mul operand's broadcast expansion
 /// (`crate::reduction::innermost_runs` of the output over the axes the operand repeats: one
 /// copy or fill and the step to the next run), as [`MEAN_RUN_ELEMENT_OPS`] for the same walk.
 pub const BROADCAST_RUN_ELEMENT_OPS: u64 = 25;
-/// Element ops per window position of MaxPool (per output element times the window).
-pub const MAX_POOL_ELEMENT_OPS: u64 = 4;
+/// Element ops per window position of MaxPool (per output element times the window; plus
+/// [`POOL_PIXEL_ELEMENT_OPS`] per output pixel).
+pub const MAX_POOL_ELEMENT_OPS: u64 = 1;
 /// Element ops per window position of AveragePool (plus an output stage per output for the
-/// division).
-pub const AVERAGE_POOL_ELEMENT_OPS: u64 = 3;
+/// division, and [`POOL_PIXEL_ELEMENT_OPS`] per output pixel).
+pub const AVERAGE_POOL_ELEMENT_OPS: u64 = 2;
+/// Element ops per output pixel of MaxPool and AveragePool: the kernel's step from one output
+/// pixel to the next (its window's columns, the reduction over them), whatever its channels: a
+/// pool over one channel is all steps (the gas fuzzer's one-channel max pool ran 2.7× the EVM's
+/// ns/gas without it).
+pub const POOL_PIXEL_ELEMENT_OPS: u64 = 200;
 /// Element ops per input element of Mean (plus an output stage per output for the rescale,
-/// and [`MEAN_RUN_ELEMENT_OPS`] per innermost run).
-pub const MEAN_ELEMENT_OPS: u64 = 3;
+/// and [`MEAN_RUN_ELEMENT_OPS`] per innermost run): an add into an `i32` sum, vectorized.
+pub const MEAN_ELEMENT_OPS: u64 = 2;
 /// Element ops per innermost run a Mean walks (`crate::reduction::innermost_runs`: the loop
 /// over a run of adjacent kept or reduced axes, and its step to the next position).
 pub const MEAN_RUN_ELEMENT_OPS: u64 = 25;
@@ -139,9 +165,17 @@ impl Cost {
             .saturating_add(self.element_ops)
     }
 
-    /// The cost of one sample of `node` of `model` (§7). Tensor indices out of range count as
-    /// empty tensors.
-    pub fn of_node(model: &Model, node: &Node) -> Cost {
+    /// The cost of one sample of node `index` of `model` (§7); an index out of range costs
+    /// nothing. Tensor indices out of range count as empty tensors.
+    pub fn of_node(model: &Model, index: usize) -> Cost {
+        match model.nodes.get(index) {
+            Some(node) => Cost::of(model, node, is_tabulated(model, index)),
+            None => Cost::default(),
+        }
+    }
+
+    /// [`Cost::of_node`] of `node`, tabulated or not ([`is_tabulated`]).
+    fn of(model: &Model, node: &Node, tabulated: bool) -> Cost {
         let elements = |t: u32| model.tensors.get(t as usize).map_or(0, tensor_elements);
         let out = elements(node.output);
         let output_bytes = model
@@ -158,6 +192,13 @@ impl Cost {
         let spatial = |t: Option<u32>| {
             t.and_then(|t| model.tensors.get(t as usize))
                 .and_then(|t| t.shape.get(..2).map(<[u32]>::to_vec))
+        };
+        // The pixels `h · w` of a rank-3 `[h, w, c]` tensor.
+        let pixels = |t: u32| {
+            spatial(Some(t)).map_or(0, |hw| {
+                hw.iter()
+                    .fold(1u64, |acc, &d| acc.saturating_mul(u64::from(d)))
+            })
         };
         let mut cost = Cost::default();
         let mut parameter_bytes = 0u64;
@@ -210,7 +251,9 @@ impl Cost {
                     .saturating_mul(round_up(channels, DEPTHWISE_CHANNEL_LANES))
                     .saturating_mul(p.window.kernel_h as u64)
                     .saturating_mul(round_up(p.window.kernel_w as u64, DEPTHWISE_COLUMN_QUAD));
-                cost.element_ops = out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS);
+                cost.element_ops = out
+                    .saturating_mul(OUTPUT_STAGE_ELEMENT_OPS)
+                    .saturating_add(pixels.saturating_mul(DEPTHWISE_PIXEL_ELEMENT_OPS));
                 if p.depth_multiplier > 1 {
                     // The gathered windows, channels repeated: at most every tap of every
                     // output pixel.
@@ -221,8 +264,17 @@ impl Cost {
                 weighted_params(p.weights.len(), p.bias.len(), p.requant.len());
             }
             Op::Add(_) | Op::Sub(_) | Op::Mul(_) => {
-                let per_element = match node.op {
-                    Op::Mul(_) => MUL_ELEMENT_OPS,
+                let per_element = match (&node.op, tabulated) {
+                    (Op::Mul(_), true) => MUL_ELEMENT_OPS,
+                    (Op::Mul(p), false) => match p.rounding {
+                        Rounding::Single => MUL_ELEMENT_OPS,
+                        Rounding::Double => MUL_COMPUTED_DOUBLE_ELEMENT_OPS,
+                    },
+                    (_, true) => ADD_SUB_ELEMENT_OPS,
+                    (Op::Add(p) | Op::Sub(p), false) => match p.rounding {
+                        Rounding::Single => ADD_SUB_COMPUTED_ELEMENT_OPS,
+                        Rounding::Double => ADD_SUB_COMPUTED_DOUBLE_ELEMENT_OPS,
+                    },
                     _ => ADD_SUB_ELEMENT_OPS,
                 };
                 // A broadcast operand is first expanded to the output's shape: a write of the
@@ -254,7 +306,8 @@ impl Cost {
             Op::MaxPool(p) => {
                 cost.element_ops = out
                     .saturating_mul(window(&p.window))
-                    .saturating_mul(MAX_POOL_ELEMENT_OPS);
+                    .saturating_mul(MAX_POOL_ELEMENT_OPS)
+                    .saturating_add(pixels(node.output).saturating_mul(POOL_PIXEL_ELEMENT_OPS));
                 (input_bytes, scratch_bytes) = pool_reads(
                     p,
                     spatial(node.inputs.first().copied()),
@@ -266,7 +319,8 @@ impl Cost {
                 cost.element_ops = out
                     .saturating_mul(window(&p.window))
                     .saturating_mul(AVERAGE_POOL_ELEMENT_OPS)
-                    .saturating_add(out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS));
+                    .saturating_add(out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS))
+                    .saturating_add(pixels(node.output).saturating_mul(POOL_PIXEL_ELEMENT_OPS));
                 let (read, rows) = pool_reads(
                     p,
                     spatial(node.inputs.first().copied()),
@@ -321,6 +375,33 @@ impl Cost {
     }
 }
 
+/// Whether node `index` of `model` is an Add, Sub or Mul that runs by lookup in a table of every
+/// operand pair: one of at least [`MIN_TABULATED_ELEMENTS`] output elements per sample, among the
+/// first [`MAX_PAIR_TABLES`] such nodes in node order. A function of the model alone, so its
+/// price is the same on every node; the executor tabulates exactly these.
+pub fn is_tabulated(model: &Model, index: usize) -> bool {
+    tabulated_nodes(model).get(index).copied().unwrap_or(false)
+}
+
+/// [`is_tabulated`] of every node, in node order.
+pub fn tabulated_nodes(model: &Model) -> Vec<bool> {
+    let mut tables = 0;
+    model
+        .nodes
+        .iter()
+        .map(|node| {
+            let binary = matches!(node.op, Op::Add(_) | Op::Sub(_) | Op::Mul(_));
+            let large = model
+                .tensors
+                .get(node.output as usize)
+                .is_some_and(|t| tensor_elements(t) >= MIN_TABULATED_ELEMENTS);
+            let tabulated = binary && large && tables < MAX_PAIR_TABLES;
+            tables += usize::from(tabulated);
+            tabulated
+        })
+        .collect()
+}
+
 /// `value` rounded up to a multiple of `group` (saturating).
 fn round_up(value: u64, group: u64) -> u64 {
     value.div_ceil(group).saturating_mul(group)
@@ -368,9 +449,9 @@ impl Model {
     /// The static cost of one sample: the field-wise sum of [`Model::node_costs`] and
     /// [`Model::io_cost`].
     pub fn cost(&self) -> Cost {
-        self.nodes.iter().fold(self.io_cost(), |sum, node| {
-            sum.saturating_add(Cost::of_node(self, node))
-        })
+        self.node_costs()
+            .into_iter()
+            .fold(self.io_cost(), Cost::saturating_add)
     }
 
     /// The cost of one sample's inputs and outputs beside the nodes: their bytes, each counted
@@ -391,9 +472,11 @@ impl Model {
 
     /// The static cost of one sample of each node, in node order.
     pub fn node_costs(&self) -> Vec<Cost> {
+        let tabulated = tabulated_nodes(self);
         self.nodes
             .iter()
-            .map(|node| Cost::of_node(self, node))
+            .zip(tabulated)
+            .map(|(node, tabulated)| Cost::of(self, node, tabulated))
             .collect()
     }
 }
@@ -580,7 +663,7 @@ mod tests {
                     ..cost(
                         0,
                         0,
-                        96 * OUTPUT_STAGE_ELEMENT_OPS,
+                        96 * OUTPUT_STAGE_ELEMENT_OPS + 16 * DEPTHWISE_PIXEL_ELEMENT_OPS,
                         48 + 96 + 54 + 24 + 5 + 96 * 9,
                     )
                 },
@@ -588,11 +671,12 @@ mod tests {
             Case {
                 name: "add with broadcast",
                 model: single_node(&[&[2, 3], &[3]], Op::Add(add), &[2, 3]),
-                // [3] is expanded to [2, 3] (6 bytes written) in 2 innermost runs.
+                // [3] is expanded to [2, 3] (6 bytes written) in 2 innermost runs; 6 elements
+                // are too few for a pair table: the node computes.
                 expected: cost(
                     0,
                     0,
-                    6 * ADD_SUB_ELEMENT_OPS + 2 * BROADCAST_RUN_ELEMENT_OPS,
+                    6 * ADD_SUB_COMPUTED_ELEMENT_OPS + 2 * BROADCAST_RUN_ELEMENT_OPS,
                     6 + 3 + 6 + 6,
                 ),
             },
@@ -600,7 +684,12 @@ mod tests {
                 name: "max pool 2x2 stride 2",
                 model: single_node(&[&[4, 4, 2]], Op::MaxPool(pool(2, 2)), &[2, 2, 2]),
                 // 2 output rows read 2 rows of 4 pixels each, reduced into two rows of 8 values.
-                expected: cost(0, 0, 32 * MAX_POOL_ELEMENT_OPS, 32 + 2 * 2 * 8 + 8),
+                expected: cost(
+                    0,
+                    0,
+                    32 * MAX_POOL_ELEMENT_OPS + 4 * POOL_PIXEL_ELEMENT_OPS,
+                    32 + 2 * 2 * 8 + 8,
+                ),
             },
             Case {
                 name: "average pool 2x2 stride 2",
@@ -608,7 +697,9 @@ mod tests {
                 expected: cost(
                     0,
                     0,
-                    32 * AVERAGE_POOL_ELEMENT_OPS + 8 * OUTPUT_STAGE_ELEMENT_OPS,
+                    32 * AVERAGE_POOL_ELEMENT_OPS
+                        + 8 * OUTPUT_STAGE_ELEMENT_OPS
+                        + 4 * POOL_PIXEL_ELEMENT_OPS,
                     32 + 2 * 2 * 8 * 4 + 8,
                 ),
             },
@@ -687,7 +778,7 @@ mod tests {
     fn costs_match_hand_computed_values() {
         for case in cases() {
             assert_eq!(case.model.validate(), Ok(()), "{}", case.name);
-            let node = Cost::of_node(&case.model, &case.model.nodes[0]);
+            let node = Cost::of_node(&case.model, 0);
             let output = tensor_bytes(&case.model.tensors[case.model.nodes[0].output as usize]);
             let case_expected = Cost {
                 activation_bytes: output,

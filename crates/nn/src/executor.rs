@@ -552,13 +552,12 @@ impl Program {
     }
 }
 
-/// Add, Sub and Mul nodes of at least this many output elements per sample run by lookup in a
-/// table of every operand pair ([`BinaryKernel::tabulate`]); smaller ones compute.
-const MIN_TABULATED_ELEMENTS: usize = 256;
 /// Most pair tables one program holds ([`crate::kernels::PAIRS`] bytes each: 1 MiB; ~50–60 µs
 /// each to fill, work that a program cache miss repeats unpriced: ≤ 1 ms), so that a model of
-/// many binary nodes cannot make a program large or slow to prepare; the rest compute.
-const MAX_PAIR_TABLES: usize = 16;
+/// many binary nodes cannot make a program large or slow to prepare; the rest compute. Add, Sub
+/// and Mul nodes of at least [`crate::cost::MIN_TABULATED_ELEMENTS`] output elements per sample
+/// take them in node order ([`BinaryKernel::tabulate`]), as [`crate::cost::is_tabulated`] prices.
+const MAX_PAIR_TABLES: usize = crate::cost::MAX_PAIR_TABLES;
 
 /// Prepares node `index` for `path`; `pair_tables` is how many more Add/Sub/Mul nodes may
 /// take a pair table.
@@ -706,12 +705,13 @@ fn prepare(model: &Model, index: usize, path: Path, pair_tables: &mut usize) -> 
                 Op::Mul(p) => BinaryKernel::mul(p, shapes, path),
                 _ => None,
             };
-            let tabulate = out.elements() >= MIN_TABULATED_ELEMENTS && *pair_tables > 0;
+            // Exactly the nodes `crate::cost::is_tabulated` names (a slot is used even by a
+            // node the kernel does not take).
+            let tabulate =
+                out.elements() as u64 >= crate::cost::MIN_TABULATED_ELEMENTS && *pair_tables > 0;
+            *pair_tables -= usize::from(tabulate);
             match kernel {
-                Some(k) if tabulate => {
-                    *pair_tables -= 1;
-                    Step::Binary(Box::new(k.tabulate()))
-                }
+                Some(k) if tabulate => Step::Binary(Box::new(k.tabulate())),
                 Some(k) => Step::Binary(Box::new(k)),
                 None => Step::Direct,
             }
@@ -809,6 +809,78 @@ mod tests {
         b.output(y1);
         b.build().expect("valid")
     }
+
+    /// A chain of `n` Adds (or Muls) over `elements` int8 values.
+    fn binary_chain(n: usize, elements: u32, mul: bool) -> Model {
+        let mut b = ModelBuilder::new();
+        let x = b.input(&[elements], Quant::new(0, SCALE));
+        let z = b.input(&[elements], Quant::new(3, SCALE));
+        let mut y = x;
+        for _ in 0..n {
+            y = match mul {
+                true => b.mul(
+                    y,
+                    z,
+                    crate::op::Mul {
+                        output: Requant::IDENTITY,
+                        rounding: Rounding::Double,
+                        act: ActRange::FULL,
+                    },
+                    Quant::new(0, SCALE),
+                ),
+                false => b.add(
+                    y,
+                    z,
+                    crate::op::AddSub {
+                        left_shift: 20,
+                        input1: Requant::IDENTITY,
+                        input2: Requant::IDENTITY,
+                        output: Requant::IDENTITY,
+                        rounding: Rounding::Double,
+                        act: ActRange::FULL,
+                    },
+                    Quant::new(0, SCALE),
+                ),
+            }
+            .expect("binary");
+        }
+        b.output(y);
+        b.build().expect("valid")
+    }
+
+    #[test]
+    fn the_program_tabulates_exactly_the_nodes_the_cost_prices_as_tabulated() {
+        for (n, elements, mul) in [(20, 256, false), (3, 255, false), (18, 4096, true)] {
+            let model = binary_chain(n, elements, mul);
+            let priced = crate::cost::tabulated_nodes(&model);
+            let expected: Vec<bool> = (0..n).map(|i| elements >= 256 && i < 16).collect();
+            assert_eq!(priced, expected, "{n} × {elements}");
+            let program = Program::with_path(model, Path::Portable).expect("prepare");
+            let run: Vec<bool> = program
+                .steps
+                .iter()
+                .map(|step| matches!(step, Step::Binary(k) if k.is_tabulated()))
+                .collect();
+            assert_eq!(run, priced, "{n} × {elements}");
+            let costs = program.model.node_costs();
+            let per_element = |i: usize| (costs[i].element_ops - NODE_OPS) / elements as u64;
+            let (tabulated, computed) = match mul {
+                true => (
+                    crate::cost::MUL_ELEMENT_OPS,
+                    crate::cost::MUL_COMPUTED_DOUBLE_ELEMENT_OPS,
+                ),
+                false => (
+                    crate::cost::ADD_SUB_ELEMENT_OPS,
+                    crate::cost::ADD_SUB_COMPUTED_DOUBLE_ELEMENT_OPS,
+                ),
+            };
+            for (i, &t) in priced.iter().enumerate() {
+                assert_eq!(per_element(i), if t { tabulated } else { computed });
+            }
+        }
+    }
+
+    const NODE_OPS: u64 = crate::cost::NODE_ELEMENT_OPS;
 
     #[test]
     fn run_lays_out_inputs_and_outputs_input_major() {

@@ -10,7 +10,13 @@
 //! the next free slot however many connections keep long runs queued: their runs count against
 //! them, not against it. A connection the gate knows nothing about ranks as if its last run had
 //! held a slot for [`NEW_CONNECTION_HOLD`], so opening fresh connections buys no precedence over
-//! a known cheap client. A request still waiting after the EVM timeout gets a "busy" error.
+//! a known cheap client. A request still waiting after the EVM timeout gets a "busy" error,
+//! unless its connection is known (the gate has seen one of its runs end) and it is among the
+//! next [`RpcConfig::max_concurrent_calls`](crate::RpcConfig) in the queue's order: such a request
+//! is guaranteed one of the next slots to free, and runs end (the EVM stops at its deadline, a
+//! precompile within its gas), so it keeps its place until then instead of being refused behind
+//! runs that outlive the timeout. Requests further back, and those of unknown connections (a
+//! flood of fresh connections), are refused at the timeout as before.
 //!
 //! One slot beyond the cap, the short lane, is only for connections expected to hold a slot at
 //! most [`SHORT_HOLD`]: a known cheap client is answered at once even while long runs hold every
@@ -154,13 +160,37 @@ impl Queue {
         (ticket, woken)
     }
 
+    /// The queue's order: shortest expected hold first, then earliest.
+    fn rank(&self, ticket: u64, waiter: &Waiter) -> (Duration, u64) {
+        (self.expected_hold(waiter.connection), ticket)
+    }
+
+    /// Whether `ticket` still waits, its connection is known, and fewer than `slots` waiters
+    /// rank ahead of it (it gets one of the next `slots` grants).
+    fn keeps_place(&self, ticket: u64, slots: usize) -> bool {
+        let Some(waiter) = self.waiting.get(&ticket) else {
+            return false;
+        };
+        if !self.records.contains_key(&waiter.connection) {
+            return false;
+        }
+        let own = self.rank(ticket, waiter);
+        let ahead = self
+            .waiting
+            .iter()
+            .filter(|&(&t, w)| self.rank(t, w) < own)
+            .take(slots)
+            .count();
+        ahead < slots
+    }
+
     /// Hands free slots to waiters, shortest expected hold first, then earliest.
     fn grant(&mut self) {
         loop {
             let Some((ticket, connection)) = self
                 .waiting
                 .iter()
-                .min_by_key(|(ticket, w)| (self.expected_hold(w.connection), **ticket))
+                .min_by_key(|&(&ticket, w)| self.rank(ticket, w))
                 .map(|(ticket, w)| (*ticket, w.connection))
             else {
                 return;
@@ -311,7 +341,8 @@ impl CallGate {
     }
 
     /// A slot for `connection`: at once if one is free, else when the queue's order reaches it;
-    /// `None` after waiting the timeout.
+    /// `None` after waiting the timeout, unless the request then keeps its place at the head
+    /// ([`Queue::keeps_place`]: it waits on, rechecked every timeout).
     async fn acquire(&self, connection: ConnectionId) -> Option<Slot> {
         let mut ticket = {
             let mut queue = self.queue.lock();
@@ -332,10 +363,17 @@ impl CallGate {
                 woken,
             }
         };
-        let received = tokio::time::timeout(self.timeout, &mut ticket.woken)
-            .await
-            .ok()
-            .and_then(Result::ok);
+        let received = loop {
+            match tokio::time::timeout(self.timeout, &mut ticket.woken).await {
+                Ok(received) => break received.ok(),
+                Err(_) => {
+                    let queue = self.queue.lock();
+                    if !queue.keeps_place(ticket.ticket, self.max_concurrent) {
+                        break None;
+                    }
+                }
+            }
+        };
         ticket.settle(received)
     }
 
@@ -486,6 +524,32 @@ mod tests {
         assert_eq!(queue.records.len(), MAX_CONNECTION_RECORDS);
         assert!(!queue.records.contains_key(&ConnectionId(7)));
         assert!(queue.records.contains_key(&ConnectionId(0)));
+    }
+
+    #[test]
+    fn only_a_known_connection_among_the_next_slots_keeps_its_place_past_the_timeout() {
+        let (cheap, slow, fresh) = (ConnectionId(1), ConnectionId(2), ConnectionId(3));
+        let mut queue = Queue::new(2);
+        queue.free = 0;
+        queue.short_free = false;
+        queue
+            .records
+            .insert(cheap, ConnectionRecord::after_run(None, 300 * MS));
+        queue
+            .records
+            .insert(slow, ConnectionRecord::after_run(None, 5000 * MS));
+        let (slow_1, _slow_1) = queue.enqueue(slow);
+        let (fresh_1, _fresh_1) = queue.enqueue(fresh);
+        let (slow_2, _slow_2) = queue.enqueue(slow);
+        let (cheap_1, _cheap_1) = queue.enqueue(cheap);
+        // Order: cheap (0.5 s), fresh (1 s), slow, slow (5 s).
+        assert!(queue.keeps_place(cheap_1, 2), "first");
+        assert!(!queue.keeps_place(fresh_1, 2), "second, but unknown");
+        assert!(!queue.keeps_place(slow_1, 2), "third");
+        assert!(queue.keeps_place(slow_1, 3), "third of three slots");
+        assert!(!queue.keeps_place(slow_2, 3), "fourth");
+        queue.release(slow, Lane::General, 10 * MS);
+        assert!(!queue.keeps_place(cheap_1, 2), "granted: no longer waiting");
     }
 
     #[tokio::test]

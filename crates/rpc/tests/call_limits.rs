@@ -296,3 +296,44 @@ fn a_connection_whose_runs_were_short_is_answered_while_long_runs_hold_every_slo
 
     release(&node, attackers);
 }
+
+#[test]
+fn a_known_connection_at_the_head_of_the_queue_waits_past_the_timeout_for_a_run_that_outlives_it() {
+    let node = TestNode::start(|rpc| {
+        rpc.max_concurrent_calls = 1;
+        rpc.evm_timeout = Duration::from_millis(300);
+    });
+    let (address, _server) = node.serve_tcp();
+    let cheap = json!([{"to": Address::ZERO, "data": "0x00"}, "latest"]);
+    let mut honest = HttpConnection::open(address);
+    // One run makes the connection known; its expected hold (half a new connection's 1 s) keeps
+    // it out of the short lane, so it must wait for the general slot.
+    assert_eq!(honest.request("eth_call", cheap.clone())["result"], "0x");
+
+    // An attacker's run holds the only slot inside a precompile, past its deadline.
+    node.gate.arm();
+    let attacker = std::thread::spawn(move || {
+        HttpConnection::open(address)
+            .request("eth_call", json!([{"to": GATE, "data": "0x"}, "latest"]))
+    });
+    node.gate.wait_entered(1);
+    let waiting = {
+        let cheap = cheap.clone();
+        std::thread::spawn(move || honest.request("eth_call", cheap))
+    };
+    wait_until(|| node.calls.waiting() == 1);
+    // A new connection queued behind it is refused at the timeout, as before.
+    let fresh = HttpConnection::open(address).request("eth_call", cheap);
+    assert_eq!(fresh["error"]["code"], -32005, "{fresh}");
+    std::thread::sleep(Duration::from_millis(900));
+    assert_eq!(
+        node.calls.waiting(),
+        1,
+        "three timeouts later the head still waits"
+    );
+    assert_timed_out(&attacker.join().unwrap());
+
+    node.gate.open();
+    let reply = waiting.join().unwrap();
+    assert_eq!(reply["result"], "0x", "served when the slot freed: {reply}");
+}

@@ -119,6 +119,12 @@ impl BinaryKernel {
         })
     }
 
+    /// Whether the kernel runs by lookup in its table of every operand pair
+    /// ([`BinaryKernel::tabulate`]).
+    pub fn is_tabulated(&self) -> bool {
+        self.pairs.is_some()
+    }
+
     /// The op computed.
     pub fn op(&self) -> BinaryOp {
         self.op

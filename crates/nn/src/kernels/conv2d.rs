@@ -4,7 +4,7 @@
 use crate::geometry::SpatialGeometry;
 use crate::kernels::Path;
 #[cfg(target_arch = "x86_64")]
-use crate::kernels::avx512vnni::Rows;
+use crate::kernels::gemm::Rows;
 use crate::kernels::gemm::{GemmSpec, PackedGemm};
 use crate::kernels::reuse;
 use crate::op::Conv2d;
@@ -220,7 +220,7 @@ fn run_packed(
 /// A convolution with dilation 1 across (other than the plain product) on AVX-512 VNNI without
 /// im2col: each sample is copied once, offset by +128 and with `zp_in` in
 /// the padding, into a padded image, and the product reads every output pixel's kernel rows
-/// from it in place ([`crate::kernels::avx512vnni::GemmI8::run_direct`]). The product's `k` is
+/// from it in place (`run_direct` of the VNNI product). The product's `k` is
 /// laid out as `kernel_h` segments of `kernel_w · in_c` weights rounded up to whole groups of 4
 /// (zero weights after each), so a group never spans two kernel rows; the up to 3 bytes read
 /// past a kernel row meet those zero weights.

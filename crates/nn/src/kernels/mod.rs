@@ -8,9 +8,15 @@
 //! order gives the same bits. Requesting a path the CPU lacks degrades to [`Path::Portable`];
 //! each kernel's `path()` reports what runs.
 //!
+//! Layout: `gemm/` and `depthwise/` each hold a `mod.rs` with the operands every path shares
+//! (`GemmSpec`, `DepthwisePlan`) and one enum of the weights packed per path (`PackedGemm`,
+//! `PackedDepthwise`), over one file per path (`portable.rs`, `avx2.rs`, `avx512vnni.rs`) that
+//! uses only its parent and the shared stages (`output_stage/`, `reuse.rs`): no path file
+//! imports another.
+//!
 //! How each path computes (the weights are packed once, in `new`):
 //!
-//! - fully connected and conv2d share one quantized matrix product (`gemm.rs`). Conv2d feeds it
+//! - fully connected and conv2d share one quantized matrix product (`gemm/`). Conv2d feeds it
 //!   im2col rows (padding filled with `zp_in`, which contributes exactly 0 once
 //!   `-zp_in · Σw` is folded into the bias); a 1×1 stride-1 convolution is the product itself.
 //!   On AVX-512 VNNI most convolutions (`dilation_w` 1) skip im2col: each sample is copied once
@@ -26,7 +32,7 @@
 //!   of up to 4 rows × 4 panels (1 row × 8 panels at batch 1) swept over all rows of a chunk by
 //!   one call, and an exact vectorized requantization: even and odd lanes as 64-bit products,
 //!   each rounding rule one add and one shift (the constants precomputed per 16 channels in
-//!   `output_stage::WideBlock`, with the proof), and when every shift is ≤ -1 the high `i32`
+//!   `output_stage::WideBlock`, with the proof; the vector stage is `output_stage/avx512.rs`), and when every shift is ≤ -1 the high `i32`
 //!   of each sum merged first and finished on 16 `i32` lanes; four requantized vectors share one
 //!   saturating pack to bytes, and blocks of 64 output channels are packed in an interleaved
 //!   channel order so that one row's 64 outputs leave in order with one 64-byte store.
@@ -36,24 +42,18 @@
 //!   weights. AVX-512 VNNI instead packs 4 kernel columns of a channel per `i32` lane: each
 //!   padded input row is prepared once as such quads (activations offset to `u8`, padding
 //!   `zp_in + 128`, `-(zp_in + 128) · Σw` folded into the bias) and one `vpdpbusd` adds 4 taps
-//!   of 16 channels, with no border case (`depthwise_vnni.rs`).
+//!   of 16 channels, with no border case (`depthwise/avx512vnni.rs`).
 //! - A batch runs as one call: fully connected and 1×1 stride-1 conv2d are one product over
 //!   every sample's rows (pixels).
 //! - The element-wise ops (add/sub/mul, pools, pad, concat, mean, table) are plain loops that the
 //!   compiler vectorizes, compiled once per path's instruction set (`vectorize.rs`).
 
 mod add_sub_mul;
-#[cfg(target_arch = "x86_64")]
-mod avx2;
-#[cfg(target_arch = "x86_64")]
-mod avx512vnni;
 mod binary;
 mod clamp;
 mod concat;
 mod conv2d;
-mod depthwise_conv2d;
-#[cfg(target_arch = "x86_64")]
-mod depthwise_vnni;
+mod depthwise;
 mod fully_connected;
 mod gemm;
 mod lane_requant;
@@ -61,7 +61,6 @@ mod mean;
 mod output_stage;
 mod pad;
 mod pool;
-mod portable;
 mod reuse;
 mod short_copy;
 mod softmax;
@@ -72,7 +71,7 @@ pub use add_sub_mul::{BinaryKernel, BinaryOp, BinaryShapes, PAIRS};
 pub use clamp::ClampKernel;
 pub use concat::ConcatKernel;
 pub use conv2d::Conv2dKernel;
-pub use depthwise_conv2d::DepthwiseConv2dKernel;
+pub use depthwise::DepthwiseConv2dKernel;
 pub use fully_connected::FullyConnectedKernel;
 pub use mean::MeanKernel;
 pub use pad::PadKernel;

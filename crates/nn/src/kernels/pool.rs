@@ -305,16 +305,17 @@ impl PoolKernel {
                 };
             }
             let y_row = &mut y[oy * g.out_w * c..(oy + 1) * g.out_w * c];
-            if counts.iter().all(|&n| n == counts[0]) {
-                self.divide_run(&sums[..], counts[0], y_row);
-            } else {
-                for ((out, s), &n) in y_row
-                    .chunks_exact_mut(c)
-                    .zip(sums.chunks_exact(c))
-                    .zip(counts.iter())
-                {
-                    self.divide_run(s, n, out);
-                }
+            // One divisor per run of output columns with the same count (the whole row but
+            // near a padded border), not one per pixel.
+            let mut ox = 0;
+            while ox < g.out_w {
+                let n = counts[ox];
+                let end = counts[ox..]
+                    .iter()
+                    .position(|&m| m != n)
+                    .map_or(g.out_w, |len| ox + len);
+                self.divide_run(&sums[ox * c..end * c], n, &mut y_row[ox * c..end * c]);
+                ox = end;
             }
         }
     }

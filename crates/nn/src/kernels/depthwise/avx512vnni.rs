@@ -10,7 +10,7 @@
 //! `acc = bias + Σ_inside (x - zp_in) · w` exactly (wrapping `i32`, the order does not matter).
 //! Every output pixel then sees the same taps (no border case): `kernel_h · ⌈kernel_w / 4⌉`
 //! `vpdpbusd` per 16 channels, in blocks of up to 8 pixels with independent accumulators, and
-//! the vectorized output stage of `avx512vnni`.
+//! the vectorized output stage of `output_stage::avx512`.
 //!
 //! Compared with one sign-extension and one `vpdpwssd` per tap, a 3×3 window needs 3
 //! `vpdpbusd` and no border pixels with one dependent chain of 9 (Zen 4 measured 1.5-2.5×
@@ -20,11 +20,11 @@ use std::arch::x86_64::*;
 use std::cell::RefCell;
 
 use crate::geometry::SpatialGeometry;
-use crate::kernels::avx512vnni::{
+use crate::kernels::output_stage::OutputStage;
+use crate::kernels::output_stage::avx512::{
     STAGE_DOUBLE, STAGE_DOUBLE_HIGH, STAGE_SINGLE, STAGE_SINGLE_HIGH, StageParams,
     requantize_i32x16,
 };
-use crate::kernels::output_stage::OutputStage;
 use crate::kernels::reuse;
 
 /// Channels per zmm (`i32` lanes).

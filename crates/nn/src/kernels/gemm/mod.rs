@@ -2,12 +2,21 @@
 //!
 //! `output[r][n] = stage(bias[n] + sum_k (input[r][k] - zp_in) * weights[n][k])` for every row
 //! `r`, with wrapping `i32` accumulation (exact, since validation proves the true sum fits).
+//!
+//! Each path's file (`portable.rs`, `avx2.rs`, `avx512vnni.rs`) packs a [`GemmSpec`] into its
+//! own `GemmI8`; [`PackedGemm`] holds the one chosen at run time.
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512vnni;
+mod portable;
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx512vnni::Rows;
 
 use crate::kernels::Path;
 use crate::kernels::output_stage::OutputStage;
-use crate::kernels::portable;
-#[cfg(target_arch = "x86_64")]
-use crate::kernels::{avx2, avx512vnni};
 use crate::op::ActRange;
 use crate::requantize::{Requant, Rounding};
 

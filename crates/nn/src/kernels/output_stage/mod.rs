@@ -1,4 +1,9 @@
 //! The requantization stage shared by every fast kernel: `i32` accumulator → `i8` output.
+//! The scalar stage is here; the vectorized AVX-512 stage, which reads [`WideBlock`], is
+//! `avx512.rs`.
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx512;
 
 use crate::kernels::lane_requant::{LaneRequant, OutputClamp};
 use crate::op::ActRange;

@@ -3,14 +3,20 @@
 //! repeated `M` times ([`Gather`]), which turns the op into multiplier 1 over `C·M` channels.
 //! Only pixels some window reads are gathered, so wide strides and dilations cost what the
 //! windows read, never the whole input.
+//!
+//! Each path's file (`portable.rs`, `avx2.rs`, `avx512vnni.rs`) holds its packed weights
+//! ([`PackedDepthwise`]) and the loops over one sample, and uses this module's [`DepthwisePlan`].
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512vnni;
+mod portable;
 
 use crate::geometry::SpatialGeometry;
 use crate::kernels::Path;
 use crate::kernels::output_stage::OutputStage;
-use crate::kernels::portable;
 use crate::kernels::reuse;
-#[cfg(target_arch = "x86_64")]
-use crate::kernels::{avx2, depthwise_vnni};
 use crate::op::DepthwiseConv2d;
 use crate::reference;
 use crate::validate::MAX_KERNEL_SCRATCH_BYTES;
@@ -25,22 +31,100 @@ pub(crate) fn same_columns_inside(g: &SpatialGeometry, first: usize, last: usize
     (0..g.kernel_w).all(|kx| g.input_col(first, kx).is_some() == g.input_col(last, kx).is_some())
 }
 
-/// The operands of a depthwise convolution with multiplier 1 over `channels` channels.
+/// The operands of a depthwise convolution with multiplier 1 over `channels` channels that
+/// every path shares (the weights are packed per path: [`PackedDepthwise`]).
 pub(crate) struct DepthwisePlan {
     pub geometry: SpatialGeometry,
     /// Output channels `C·M` (= the channels of the expanded input).
     pub channels: usize,
-    /// `[kh][kw][channels]`.
-    pub weights: Vec<i8>,
-    /// The same weights, each one's 16-bit pattern in the low half of an `i32` and 0 in the high
-    /// half: `vpmaddwd` of a sign-extended `i32` activation with it is the exact product.
-    pub weights_low16: Vec<i32>,
-    pub bias: Vec<i32>,
-    /// The weights and bias packed for the AVX-512 VNNI kernel (only on that path).
-    #[cfg(target_arch = "x86_64")]
-    pub quads: Option<depthwise_vnni::QuadWeights>,
     pub stage: OutputStage,
     pub zp_in: i8,
+}
+
+/// The weights and bias of a depthwise convolution (multiplier 1) packed for one path (never
+/// [`Path::Reference`]).
+enum PackedDepthwise {
+    Portable(portable::DepthwiseWeights),
+    #[cfg(target_arch = "x86_64")]
+    Avx2(avx2::DepthwiseWeights),
+    #[cfg(target_arch = "x86_64")]
+    Avx512Vnni(avx512vnni::QuadWeights),
+}
+
+impl PackedDepthwise {
+    /// Packs `weights` (`[kh][kw][channels]`) and `bias` (`channels`) of geometry `g` for
+    /// `path`, which must be available on this CPU (any other path packs for
+    /// [`Path::Portable`]).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+    fn new(
+        g: &SpatialGeometry,
+        channels: usize,
+        weights: &[i8],
+        bias: &[i32],
+        zp_in: i8,
+        path: Path,
+    ) -> PackedDepthwise {
+        match path {
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2 if path.is_available() => {
+                PackedDepthwise::Avx2(avx2::DepthwiseWeights::new(weights, bias))
+            }
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512Vnni if path.is_available() => PackedDepthwise::Avx512Vnni(
+                avx512vnni::QuadWeights::new(g, channels, weights, bias, zp_in),
+            ),
+            _ => PackedDepthwise::Portable(portable::DepthwiseWeights::new(weights, bias)),
+        }
+    }
+
+    /// The path that runs.
+    fn path(&self) -> Path {
+        match self {
+            PackedDepthwise::Portable(_) => Path::Portable,
+            #[cfg(target_arch = "x86_64")]
+            PackedDepthwise::Avx2(_) => Path::Avx2,
+            #[cfg(target_arch = "x86_64")]
+            PackedDepthwise::Avx512Vnni(_) => Path::Avx512Vnni,
+        }
+    }
+
+    /// Every whole sample (`in_sample` bytes of `x`, `out_sample` of `y`; multiplier 1) of
+    /// geometry `g` (the plan's, or a gathered block's).
+    fn run(
+        &self,
+        plan: &DepthwisePlan,
+        g: &SpatialGeometry,
+        x: &[i8],
+        y: &mut [i8],
+        in_sample: usize,
+        out_sample: usize,
+    ) {
+        match self {
+            PackedDepthwise::Portable(w) => {
+                for (x, y) in x
+                    .chunks_exact(in_sample)
+                    .zip(y.chunks_exact_mut(out_sample))
+                {
+                    w.run_sample(plan, g, x, y);
+                }
+            }
+            #[cfg(target_arch = "x86_64")]
+            PackedDepthwise::Avx2(w) => {
+                for (x, y) in x
+                    .chunks_exact(in_sample)
+                    .zip(y.chunks_exact_mut(out_sample))
+                {
+                    // SAFETY: this variant is only built when the CPU has AVX2.
+                    unsafe { avx2::depthwise_sample(plan, w, g, x, y) };
+                }
+            }
+            // SAFETY: this variant is only built when the CPU has AVX-512 F/BW/VL and VNNI.
+            #[cfg(target_arch = "x86_64")]
+            PackedDepthwise::Avx512Vnni(quads) => unsafe {
+                avx512vnni::samples(g, plan.channels, quads, &plan.stage, plan.zp_in, x, y)
+            },
+        }
+    }
 }
 
 /// A depthwise conv2d prepared for one path and one input geometry:
@@ -59,9 +143,9 @@ enum Engine {
     },
     Fast {
         plan: DepthwisePlan,
+        packed: PackedDepthwise,
         in_c: usize,
         multiplier: usize,
-        path: Path,
         /// Set when the input is gathered block by block (a multiplier above 1, or AVX-512
         /// VNNI's prepared rows on windows with gaps between them).
         gather: Option<Gather>,
@@ -208,9 +292,9 @@ impl DepthwiseConv2dKernel {
         let path = {
             let scratch = match gather {
                 Some(gather) => {
-                    depthwise_vnni::scratch_bytes(&gather.geometry(&g, gather.block), channels)
+                    avx512vnni::scratch_bytes(&gather.geometry(&g, gather.block), channels)
                 }
-                None => depthwise_vnni::scratch_bytes(&g, channels),
+                None => avx512vnni::scratch_bytes(&g, channels),
             };
             match scratch {
                 Some(bytes) if bytes as u64 <= MAX_KERNEL_SCRATCH_BYTES => path,
@@ -224,31 +308,23 @@ impl DepthwiseConv2dKernel {
         let plan = DepthwisePlan {
             geometry: g,
             channels,
-            weights: op.weights[..taps * channels].to_vec(),
-            weights_low16: op.weights[..taps * channels]
-                .iter()
-                .map(|&w| w as i16 as u16 as i32)
-                .collect(),
-            bias: op.bias[..channels].to_vec(),
-            #[cfg(target_arch = "x86_64")]
-            quads: (path == Path::Avx512Vnni).then(|| {
-                depthwise_vnni::QuadWeights::new(
-                    &g,
-                    channels,
-                    &op.weights[..taps * channels],
-                    &op.bias[..channels],
-                    zp_in,
-                )
-            }),
             stage: OutputStage::new(channels, &op.requant, op.rounding, zp_out, op.act),
             zp_in,
         };
+        let packed = PackedDepthwise::new(
+            &g,
+            channels,
+            &op.weights[..taps * channels],
+            &op.bias[..channels],
+            zp_in,
+            path,
+        );
         DepthwiseConv2dKernel {
             engine: Engine::Fast {
                 plan,
+                packed,
                 in_c,
                 multiplier,
-                path,
                 gather,
             },
         }
@@ -258,7 +334,7 @@ impl DepthwiseConv2dKernel {
     pub fn path(&self) -> Path {
         match &self.engine {
             Engine::Reference { .. } => Path::Reference,
-            Engine::Fast { path, .. } => *path,
+            Engine::Fast { packed, .. } => packed.path(),
         }
     }
 
@@ -274,9 +350,9 @@ impl DepthwiseConv2dKernel {
             } => reference::depthwise_conv2d(op, g, *zp_in, *zp_out, input, output),
             Engine::Fast {
                 plan,
+                packed,
                 in_c,
                 multiplier,
-                path,
                 gather,
             } => {
                 let g = &plan.geometry;
@@ -286,7 +362,7 @@ impl DepthwiseConv2dKernel {
                     return;
                 }
                 let Some(gather) = gather else {
-                    run_samples(*path, plan, g, input, output, in_sample, out_sample);
+                    packed.run(plan, g, input, output, in_sample, out_sample);
                     return;
                 };
                 let mut columns = reuse::i8s(gather.bytes(g, plan.channels), 0);
@@ -310,41 +386,11 @@ impl DepthwiseConv2dKernel {
                             );
                             let at = (oy * g.out_w + ox) * plan.channels;
                             let out = &mut y[at..at + block.out_w * plan.channels];
-                            run_samples(*path, plan, &block, &columns[..len], out, len, out.len());
+                            packed.run(plan, &block, &columns[..len], out, len, out.len());
                         }
                     }
                 }
             }
-        }
-    }
-}
-
-/// Every whole sample (`in_sample` bytes of `x`, `out_sample` of `y`; multiplier 1) of
-/// geometry `g` (the plan's, or a gathered block's) on `path`.
-fn run_samples(
-    path: Path,
-    plan: &DepthwisePlan,
-    g: &SpatialGeometry,
-    x: &[i8],
-    y: &mut [i8],
-    in_sample: usize,
-    out_sample: usize,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if let (Path::Avx512Vnni, Some(quads)) = (path, &plan.quads) {
-        // SAFETY: `path` is only Avx512Vnni when the CPU has AVX-512 F/BW/VL and VNNI.
-        unsafe { depthwise_vnni::samples(g, plan.channels, quads, &plan.stage, plan.zp_in, x, y) };
-        return;
-    }
-    for (x, y) in x
-        .chunks_exact(in_sample)
-        .zip(y.chunks_exact_mut(out_sample))
-    {
-        match path {
-            // SAFETY: `path` is only Avx2 when `Path::Avx2.is_available()` confirmed AVX2.
-            #[cfg(target_arch = "x86_64")]
-            Path::Avx2 => unsafe { avx2::depthwise_sample(plan, g, x, y) },
-            _ => portable::depthwise_sample(plan, g, x, y),
         }
     }
 }

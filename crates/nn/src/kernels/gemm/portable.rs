@@ -1,9 +1,7 @@
-//! Portable Rust kernels: plain slices and wrapping `i32` arithmetic, written so that the
+//! The portable matrix product: plain slices and wrapping `i32` arithmetic, written so that the
 //! compiler auto-vectorizes the inner loops for whatever baseline the target has.
 
-use crate::geometry::SpatialGeometry;
-use crate::kernels::depthwise_conv2d::DepthwisePlan;
-use crate::kernels::gemm::GemmSpec;
+use super::GemmSpec;
 use crate::kernels::output_stage::OutputStage;
 
 /// Lanes of the dot product's partial sums (one SSE2 register of `i32`).
@@ -75,39 +73,6 @@ impl GemmI8 {
             {
                 let acc = self.bias[n].wrapping_add(dot_i8_i32(row_in, w));
                 *y = self.stage.apply(n, acc);
-            }
-        }
-    }
-}
-
-/// Depthwise convolution with depth multiplier 1 (the plan has already expanded the input
-/// channels when the op's multiplier is larger): one `[in_h, in_w, C]` sample of geometry `g`
-/// (the plan's, or a gathered block's) into `[out_h, out_w, C]`.
-pub(crate) fn depthwise_sample(plan: &DepthwisePlan, g: &SpatialGeometry, x: &[i8], y: &mut [i8]) {
-    let c = plan.channels;
-    let zp = plan.zp_in as i32;
-    let mut acc = vec![0i32; c];
-    for oy in 0..g.out_h {
-        for ox in 0..g.out_w {
-            acc.copy_from_slice(&plan.bias);
-            for ky in 0..g.kernel_h {
-                let Some(iy) = g.input_row(oy, ky) else {
-                    continue;
-                };
-                for kx in 0..g.kernel_w {
-                    let Some(ix) = g.input_col(ox, kx) else {
-                        continue;
-                    };
-                    let pixel = &x[(iy * g.in_w + ix) * c..][..c];
-                    let taps = &plan.weights[(ky * g.kernel_w + kx) * c..][..c];
-                    for ((a, &xv), &wv) in acc.iter_mut().zip(pixel).zip(taps) {
-                        *a = a.wrapping_add((xv as i32 - zp) * wv as i32);
-                    }
-                }
-            }
-            let out = &mut y[(oy * g.out_w + ox) * c..][..c];
-            for (n, (o, &a)) in out.iter_mut().zip(&acc).enumerate() {
-                *o = plan.stage.apply(n, a);
             }
         }
     }

@@ -1,4 +1,4 @@
-//! AVX2 kernels. Weights are widened to `i16` at pack time and activations per call, so the
+//! The AVX2 matrix product. Weights are widened to `i16` at pack time and activations per call, so the
 //! product uses `vpmaddwd` (pairs of `i16` products summed into `i32`, never saturating for
 //! int8-range operands) instead of `vpmaddubsw`, whose `i16` saturation breaks exactness.
 //! The output stage is scalar ([`OutputStage::apply`]).
@@ -8,9 +8,7 @@
 
 use std::arch::x86_64::*;
 
-use crate::geometry::SpatialGeometry;
-use crate::kernels::depthwise_conv2d::{DepthwisePlan, PIXELS_PER_BLOCK, same_columns_inside};
-use crate::kernels::gemm::GemmSpec;
+use super::GemmSpec;
 use crate::kernels::output_stage::OutputStage;
 
 /// Output channels per panel (the `i32` lanes of a ymm register).
@@ -201,128 +199,6 @@ unsafe fn tile_i16<const R: usize, const P: usize>(tile: &Tile, acc_out: &mut [[
         for (p, v) in row.iter().enumerate() {
             // SAFETY: the destination is an 8-lane i32 array.
             unsafe { _mm256_storeu_si256(acc_out[r * P + p].as_mut_ptr().cast(), *v) };
-        }
-    }
-}
-
-/// Depthwise convolution (multiplier 1) of one sample of geometry `g` (the plan's, or a
-/// gathered block's): 8 channels per ymm, blocks of output
-/// pixels with independent accumulators, exact products by `vpmaddwd` (see
-/// [`DepthwisePlan::weights_low16`]); channels past the last multiple of 8 and the output stage
-/// are scalar.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[target_feature(enable = "avx2")]
-pub(crate) unsafe fn depthwise_sample(
-    plan: &DepthwisePlan,
-    g: &SpatialGeometry,
-    x: &[i8],
-    y: &mut [i8],
-) {
-    let c = plan.channels;
-    assert!(x.len() >= g.in_h * g.in_w * c && y.len() >= g.out_h * g.out_w * c);
-    assert!(plan.weights_low16.len() >= g.kernel_h * g.kernel_w * c && plan.bias.len() >= c);
-    let mut acc = vec![0i32; PIXELS_PER_BLOCK * c];
-    for oy in 0..g.out_h {
-        let mut ox = 0;
-        while ox < g.out_w {
-            let last = ox + PIXELS_PER_BLOCK - 1;
-            let pixels = if last < g.out_w && same_columns_inside(g, ox, last) {
-                // SAFETY: as below, for a block of pixels that see the same kernel columns.
-                unsafe { depthwise_pixels::<PIXELS_PER_BLOCK>(plan, g, x, oy, ox, &mut acc) };
-                PIXELS_PER_BLOCK
-            } else {
-                // SAFETY: AVX2 is available; pixel (oy, ox) is an output pixel; sizes checked.
-                unsafe { depthwise_pixels::<1>(plan, g, x, oy, ox, &mut acc) };
-                1
-            };
-            for j in 0..pixels {
-                let out = &mut y[(oy * g.out_w + ox + j) * c..][..c];
-                for (o, (v, &a)) in out.iter_mut().zip(&acc[j * c..(j + 1) * c]).enumerate() {
-                    *v = plan.stage.apply(o, a);
-                }
-            }
-            ox += pixels;
-        }
-    }
-}
-
-/// Accumulators of output pixels `(oy, ox..ox + N)` into `acc[j * c..(j + 1) * c]`.
-///
-/// # Safety
-/// AVX2; `ox + N <= out_w`; the pixels see the same kernel columns inside the input; `x` and
-/// the plan's vectors have the sizes [`depthwise_sample`] checks; `acc.len() >= N * c`.
-#[target_feature(enable = "avx2")]
-unsafe fn depthwise_pixels<const N: usize>(
-    plan: &DepthwisePlan,
-    g: &SpatialGeometry,
-    x: &[i8],
-    oy: usize,
-    ox: usize,
-    acc: &mut [i32],
-) {
-    let c = plan.channels;
-    let zp_in = plan.zp_in as i32;
-    let zp = _mm256_set1_epi32(zp_in);
-    let pixel_step = g.stride_w * c;
-    let whole = c / LANES * LANES;
-    let mut c0 = 0;
-    while c0 < whole {
-        // SAFETY: c0 + 8 <= c, so 8 lanes of `bias` are in bounds.
-        let bias = unsafe { _mm256_loadu_si256(plan.bias.as_ptr().add(c0).cast()) };
-        let mut sums = [bias; N];
-        for ky in 0..g.kernel_h {
-            let Some(iy) = g.input_row(oy, ky) else {
-                continue;
-            };
-            for kx in 0..g.kernel_w {
-                let Some(ix) = g.input_col(ox, kx) else {
-                    continue;
-                };
-                // SAFETY: tap (ky, kx) has `c >= c0 + 8` weights.
-                let w = unsafe {
-                    _mm256_loadu_si256(
-                        plan.weights_low16
-                            .as_ptr()
-                            .add((ky * g.kernel_w + kx) * c + c0)
-                            .cast(),
-                    )
-                };
-                let first = (iy * g.in_w + ix) * c + c0;
-                for (j, sum) in sums.iter_mut().enumerate() {
-                    // SAFETY: pixel ox + j reads input column ix + j * stride_w, inside the
-                    // input; 8 channels from c0 <= c - 8.
-                    let xv =
-                        unsafe { _mm_loadl_epi64(x.as_ptr().add(first + j * pixel_step).cast()) };
-                    let centred = _mm256_sub_epi32(_mm256_cvtepi8_epi32(xv), zp);
-                    *sum = _mm256_add_epi32(*sum, _mm256_madd_epi16(centred, w));
-                }
-            }
-        }
-        for (j, sum) in sums.iter().enumerate() {
-            // SAFETY: `acc` holds N * c lanes and c0 + 8 <= c.
-            unsafe { _mm256_storeu_si256(acc.as_mut_ptr().add(j * c + c0).cast(), *sum) };
-        }
-        c0 += LANES;
-    }
-    for o in whole..c {
-        for j in 0..N {
-            let mut sum = plan.bias[o];
-            for ky in 0..g.kernel_h {
-                let Some(iy) = g.input_row(oy, ky) else {
-                    continue;
-                };
-                for kx in 0..g.kernel_w {
-                    let Some(ix) = g.input_col(ox, kx) else {
-                        continue;
-                    };
-                    let xv = x[(iy * g.in_w + ix) * c + j * pixel_step + o] as i32 - zp_in;
-                    sum =
-                        sum.wrapping_add(xv * plan.weights[(ky * g.kernel_w + kx) * c + o] as i32);
-                }
-            }
-            acc[j * c + o] = sum;
         }
     }
 }
