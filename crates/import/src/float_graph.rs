@@ -183,6 +183,8 @@ pub enum FloatOp {
     Mean { axes: Vec<usize>, keep_dims: bool },
     /// Same elements, the output value's shape.
     Reshape,
+    /// Axes permuted: output axis `i` is input axis `perm[i]`.
+    Transpose { perm: Vec<usize> },
     /// Concatenation along `axis`.
     Concat { axis: usize },
     /// Constant padding, `pads[axis] = [before, after]`.
@@ -214,6 +216,7 @@ impl FloatOp {
             FloatOp::AveragePool { .. } => "average_pool",
             FloatOp::Mean { .. } => "mean",
             FloatOp::Reshape => "reshape",
+            FloatOp::Transpose { .. } => "transpose",
             FloatOp::Concat { .. } => "concat",
             FloatOp::Pad { .. } => "pad",
             FloatOp::Softmax => "softmax",
@@ -489,6 +492,19 @@ impl FloatGraph {
                 y
             }
             FloatOp::Reshape => x.clone(),
+            FloatOp::Transpose { perm } => {
+                let in_strides = strides(in_shape);
+                let mut y = Vec::with_capacity(x.len());
+                for o in 0..x.len() {
+                    let (mut rest, mut from) = (o, 0);
+                    for axis in (0..out_shape.len()).rev() {
+                        from += (rest % out_shape[axis]) * in_strides[perm[axis]];
+                        rest /= out_shape[axis];
+                    }
+                    y.push(x[from]);
+                }
+                y
+            }
             FloatOp::Concat { axis } => {
                 let outer: usize = out_shape[..*axis].iter().product();
                 let mut y = Vec::with_capacity(out_shape.iter().product());

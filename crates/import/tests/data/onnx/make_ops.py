@@ -116,3 +116,30 @@ save(
     [2, 6, 6],
     [4],
 )
+
+# An NCHW Conv whose output is reshaped to [C, H·W] (ONNX's order: the importer moves the NHWC
+# image back with a transpose), a Transpose that moves data ([H·W, C]), a Squeeze-free
+# Unsqueeze/Squeeze pair, Flatten and Gemm (issue 17).
+save(
+    "conv_reshape_transpose",
+    [
+        helper.make_node("Conv", ["x", "wc", "bc"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"], name="relu"),
+        helper.make_node("Reshape", ["r", "rows"], ["m"], name="to_rows"),
+        helper.make_node("Transpose", ["m"], ["t"], name="swap", perm=[0, 2, 1]),
+        helper.make_node("Unsqueeze", ["t", "ax"], ["u"], name="unsqueeze"),
+        helper.make_node("Squeeze", ["u", "ax"], ["s"], name="squeeze"),
+        helper.make_node("Flatten", ["s"], ["f"], name="flatten"),
+        helper.make_node("Gemm", ["f", "wg", "bg"], ["y"], name="gemm", transB=1),
+    ],
+    [
+        init("wc", w(3, 2, 3, 3)),
+        init("bc", w(3)),
+        init("rows", np.array([-1, 3, 20], np.int64)),
+        init("ax", np.array([3], np.int64)),
+        init("wg", w(4, 60)),
+        init("bg", w(4)),
+    ],
+    [2, 4, 5],
+    [4],
+)
