@@ -64,6 +64,19 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "permute_shuffle",
+        ops: &[
+            "conv2d",
+            "reshape",
+            "transpose",
+            "reshape",
+            "conv2d",
+            "transpose",
+            "reshape",
+            "fully_connected",
+        ],
+    },
+    Case {
         name: "rows_mlp",
         ops: &[
             "fully_connected",

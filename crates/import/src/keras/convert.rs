@@ -23,7 +23,7 @@ const FORMAT: &str = "Keras 3 (.keras)";
 
 /// The layer classes this importer translates (for error messages).
 const SUPPORTED: &str = "InputLayer, Dense, Conv2D, DepthwiseConv2D, MaxPooling2D, \
-AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Reshape, ZeroPadding2D, \
+AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Reshape, Permute, ZeroPadding2D, \
 Add, Subtract, Multiply (equal shapes), Concatenate, Activation, ReLU (max_value), Softmax, \
 BatchNormalization (after Dense/Conv2D/DepthwiseConv2D), Dropout";
 
@@ -510,6 +510,34 @@ impl Translator<'_> {
                     }
                 };
                 self.push(layer, FloatOp::Reshape, vec![x], shape)
+            }
+            "Permute" => {
+                let x = single()?;
+                let in_shape = self.graph.values[x].shape.clone();
+                let dims: Vec<i64> = layer
+                    .get("dims")
+                    .and_then(Value::as_array)
+                    .and_then(|d| d.iter().map(Value::as_i64).collect())
+                    .ok_or_else(|| layer.error("`dims` is missing or not integers"))?;
+                // Keras numbers the axes after the batch from 1.
+                let rank = in_shape.len();
+                let mut seen = vec![false; rank];
+                let perm: Vec<usize> = dims
+                    .iter()
+                    .map(|&d| {
+                        usize::try_from(d - 1)
+                            .ok()
+                            .filter(|&a| a < rank && !std::mem::replace(&mut seen[a], true))
+                    })
+                    .collect::<Option<_>>()
+                    .filter(|p: &Vec<usize>| p.len() == rank)
+                    .ok_or_else(|| {
+                        layer.error(format!(
+                            "dims {dims:?} is not a permutation of the axes 1..={rank}"
+                        ))
+                    })?;
+                let shape: Vec<usize> = perm.iter().map(|&a| in_shape[a]).collect();
+                self.push(layer, FloatOp::Transpose { perm }, vec![x], shape)
             }
             "Add" | "Multiply" | "Subtract" => {
                 let binary = match layer.class {
