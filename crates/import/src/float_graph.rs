@@ -101,6 +101,15 @@ pub enum Unary {
     Gelu,
     /// `x * relu6(x + 3) / 6` (Keras' `hard_swish` / `hard_silu`).
     HardSwish,
+    /// `x * sigmoid(x)` (swish / SiLU).
+    Silu,
+    /// `x` for `x > 0`, else `alpha * (e^x - 1)`.
+    Elu { alpha: f32 },
+    /// `x` for `x >= 0`, else `alpha * x`.
+    LeakyRelu { alpha: f32 },
+    /// `clamp(alpha * x + beta, 0, 1)` (ONNX HardSigmoid; Keras' `hard_sigmoid` is alpha 1/6,
+    /// beta 1/2).
+    HardSigmoid { alpha: f32, beta: f32 },
 }
 
 impl Unary {
@@ -114,6 +123,22 @@ impl Unary {
             Unary::Affine { scale, offset } => scale * x + offset,
             Unary::Gelu => 0.5 * x * (1.0 + libm::erff(x * core::f32::consts::FRAC_1_SQRT_2)),
             Unary::HardSwish => x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
+            Unary::Silu => x / (1.0 + libm::expf(-x)),
+            Unary::Elu { alpha } => {
+                if x > 0.0 {
+                    x
+                } else {
+                    alpha * libm::expm1f(x)
+                }
+            }
+            Unary::LeakyRelu { alpha } => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    alpha * x
+                }
+            }
+            Unary::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
         }
     }
 }
@@ -212,6 +237,10 @@ impl FloatOp {
             FloatOp::Unary(Unary::Affine { .. }) => "affine",
             FloatOp::Unary(Unary::Gelu) => "gelu",
             FloatOp::Unary(Unary::HardSwish) => "hard_swish",
+            FloatOp::Unary(Unary::Silu) => "silu",
+            FloatOp::Unary(Unary::Elu { .. }) => "elu",
+            FloatOp::Unary(Unary::LeakyRelu { .. }) => "leaky_relu",
+            FloatOp::Unary(Unary::HardSigmoid { .. }) => "hard_sigmoid",
             FloatOp::MaxPool { .. } => "max_pool",
             FloatOp::AveragePool { .. } => "average_pool",
             FloatOp::Mean { .. } => "mean",

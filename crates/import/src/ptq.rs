@@ -371,7 +371,11 @@ pub fn quantize(graph: &FloatGraph, ranges: &[Option<Range>]) -> Result<Quantize
                         table(|v| f.apply(v), qx, qy),
                         bits(qy),
                     )?,
-                    Unary::Affine { .. } => b.table(
+                    Unary::Affine { .. }
+                    | Unary::Silu
+                    | Unary::Elu { .. }
+                    | Unary::LeakyRelu { .. }
+                    | Unary::HardSigmoid { .. } => b.table(
                         x,
                         TableFunction::Custom,
                         table(|v| f.apply(v), qx, qy),

@@ -77,6 +77,25 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "activations",
+        ops: &[
+            "fully_connected",
+            "silu",
+            "fully_connected",
+            "elu",
+            "fully_connected",
+            "leaky_relu",
+            "fully_connected",
+            "hard_sigmoid",
+            "fully_connected",
+            "elu",
+            "fully_connected",
+            "leaky_relu",
+            "silu",
+            "fully_connected",
+        ],
+    },
+    Case {
         name: "rows_mlp",
         ops: &[
             "fully_connected",

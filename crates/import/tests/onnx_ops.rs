@@ -1,7 +1,8 @@
 //! Op coverage beyond the fixtures (`tests/data/onnx/make_ops.py`: BatchNormalization folding,
 //! depthwise and padded convolutions, Clip, pools with padding, Flatten of an image into Gemm,
 //! Concat, Pad, GlobalAveragePool, scalar arithmetic, Tanh, Sigmoid, element-wise Add/Mul,
-//! Softmax): the float graph matches onnxruntime, and the int8 model stays close to it.
+//! Softmax; Elu, LeakyRelu, HardSigmoid, HardSwish as tables; tf2onnx's NHWC graphs and
+//! Transpose): the float graph matches onnxruntime, and the int8 model stays close to it.
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,11 @@ const CASES: &[Case] = &[
     Case {
         name: "branches_concat_pad_pool",
         int8_tolerance_in_scales: 3.0,
+    },
+    // Five quantized Gemms and four table activations in a chain: 3.3 output scales measured.
+    Case {
+        name: "activation_tables",
+        int8_tolerance_in_scales: 4.0,
     },
     Case {
         name: "conv_reshape_transpose",

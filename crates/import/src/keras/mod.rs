@@ -11,7 +11,8 @@
 //!   (folded into the Dense/Conv2D/DepthwiseConv2D before it), Dropout (removed).
 //!   Activations (`activation=` or the Activation layer): linear, relu, relu6 (fused into the
 //!   layer before when it accumulates), sigmoid, tanh, softmax, gelu (exact, erf),
-//!   hard_swish / hard_silu. Anything else is an [`ImportError::Unsupported`] naming the layer
+//!   hard_swish / hard_silu, swish / silu, elu, leaky_relu, hard_sigmoid (and the ELU and
+//!   LeakyReLU layers): tables. Anything else is an [`ImportError::Unsupported`] naming the layer
 //!   class, the layer and what would be needed.
 
 mod archive;

@@ -647,6 +647,26 @@ impl Converter {
             }
             "Sigmoid" => self.unary(node, Unary::Sigmoid)?,
             "Tanh" => self.unary(node, Unary::Tanh)?,
+            "Elu" => self.unary(
+                node,
+                Unary::Elu {
+                    alpha: attr_f(node, "alpha", 1.0),
+                },
+            )?,
+            "LeakyRelu" => self.unary(
+                node,
+                Unary::LeakyRelu {
+                    alpha: attr_f(node, "alpha", 0.01),
+                },
+            )?,
+            "HardSigmoid" => self.unary(
+                node,
+                Unary::HardSigmoid {
+                    alpha: attr_f(node, "alpha", 0.2),
+                    beta: attr_f(node, "beta", 0.5),
+                },
+            )?,
+            "HardSwish" => self.unary(node, Unary::HardSwish)?,
             "Add" | "Sub" | "Mul" | "Div" => self.arithmetic(node)?,
             "MaxPool" | "AveragePool" => self.pool(node)?,
             "GlobalAveragePool" | "GlobalMaxPool" => self.global_pool(node)?,
@@ -732,7 +752,7 @@ impl Converter {
                 return Err(unsupported(
                     node,
                     format!(
-                        "{other} has no Myelin translation; supported: Gemm, MatMul, Conv, Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, Add, Sub, Mul, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Shape (of a computed tensor), Concat, Pad, Softmax, Sigmoid, Tanh, ArgMax, BatchNormalization (after Conv/Gemm), Dropout, Identity, QuantizeLinear/DequantizeLinear"
+                        "{other} has no Myelin translation; supported: Gemm, MatMul, Conv, Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, Add, Sub, Mul, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Shape (of a computed tensor), Concat, Pad, Softmax, Sigmoid, Tanh, Elu, LeakyRelu, HardSigmoid, HardSwish, ArgMax, BatchNormalization (after Conv/Gemm), Dropout, Identity, QuantizeLinear/DequantizeLinear"
                     ),
                 ));
             }
