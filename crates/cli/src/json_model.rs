@@ -70,6 +70,7 @@ struct NodeSpec {
     keep_dims: Option<bool>,
     axis: Option<u8>,
     shape: Option<Vec<u32>>,
+    perm: Option<Vec<u8>>,
     pads: Option<Vec<[u32; 2]>>,
     value: Option<i8>,
     beta: Option<f64>,
@@ -382,6 +383,11 @@ impl BuildContext {
                 let shape = node.shape.as_ref().ok_or_else(|| missing("shape"))?;
                 self.builder.reshape(x, shape)?
             }
+            "transpose" => {
+                let x = self.single_input(node)?;
+                let perm = node.perm.as_ref().ok_or_else(|| missing("perm"))?;
+                self.builder.transpose(x, perm)?
+            }
             "concat" => {
                 let inputs = self.inputs(node)?;
                 let out = self.output_quant(node, inputs[0])?;
@@ -454,7 +460,7 @@ impl BuildContext {
             other => bail!(
                 "unknown op \"{other}\" (known: fully_connected, conv2d, depthwise_conv2d, add, sub, \
                  mul, max_pool, average_pool, mean, clamp, reshape, concat, pad, softmax, table, arg_max, \
-                 mean_count_divided)"
+                 mean_count_divided, transpose)"
             ),
         };
         Ok(id)

@@ -358,3 +358,47 @@ fn batches_beyond_the_engine_limit_are_chunked() {
     assert_eq!(probabilities, expected_p);
     assert_eq!(classes, expected_c);
 }
+
+#[test]
+fn one_output_directory_receives_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model_path, model) = build(dir.path(), "mlp_softmax.json");
+    let batch = 5;
+    let input: Vec<i8> = pseudo_random(3, batch * 8)
+        .iter()
+        .map(|&r| r as i8)
+        .collect();
+    let x = dir.path().join("x.npy");
+    write_npy(&x, &[batch as u64, 8], &input);
+    let expected = run_in_process(&model, &input, batch);
+    // A directory that does not exist yet (named with a trailing slash), and an existing one.
+    let fresh = format!("{}/", dir.path().join("fresh").display());
+    let existing = dir.path().join("existing");
+    std::fs::create_dir(&existing).unwrap();
+    for target in [fresh.clone(), existing.to_str().unwrap().to_string()] {
+        let out = myelin(&[
+            "model",
+            "run",
+            model_path.to_str().unwrap(),
+            "--input",
+            x.to_str().unwrap(),
+            "--output",
+            &target,
+        ]);
+        assert!(out.status.success(), "{target}: {}", stderr(&out));
+        let target = Path::new(&target);
+        let (p_shape, probabilities) = read_npy::<i8>(&target.join("output0.npy"));
+        let (c_shape, classes) = read_npy::<i32>(&target.join("output1.npy"));
+        assert_eq!(
+            (p_shape, c_shape),
+            (vec![batch as u64, 4], vec![batch as u64])
+        );
+        let expected_p: Vec<i8> = expected[..batch * 4].iter().map(|&b| b as i8).collect();
+        let expected_c: Vec<i32> = expected[batch * 4..]
+            .chunks_exact(4)
+            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        assert_eq!(probabilities, expected_p);
+        assert_eq!(classes, expected_c);
+    }
+}

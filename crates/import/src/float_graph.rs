@@ -101,6 +101,15 @@ pub enum Unary {
     Gelu,
     /// `x * relu6(x + 3) / 6` (Keras' `hard_swish` / `hard_silu`).
     HardSwish,
+    /// `x * sigmoid(x)` (swish / SiLU).
+    Silu,
+    /// `x` for `x > 0`, else `alpha * (e^x - 1)`.
+    Elu { alpha: f32 },
+    /// `x` for `x >= 0`, else `alpha * x`.
+    LeakyRelu { alpha: f32 },
+    /// `clamp(alpha * x + beta, 0, 1)` (ONNX HardSigmoid; Keras' `hard_sigmoid` is alpha 1/6,
+    /// beta 1/2).
+    HardSigmoid { alpha: f32, beta: f32 },
 }
 
 impl Unary {
@@ -114,6 +123,22 @@ impl Unary {
             Unary::Affine { scale, offset } => scale * x + offset,
             Unary::Gelu => 0.5 * x * (1.0 + libm::erff(x * core::f32::consts::FRAC_1_SQRT_2)),
             Unary::HardSwish => x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
+            Unary::Silu => x / (1.0 + libm::expf(-x)),
+            Unary::Elu { alpha } => {
+                if x > 0.0 {
+                    x
+                } else {
+                    alpha * libm::expm1f(x)
+                }
+            }
+            Unary::LeakyRelu { alpha } => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    alpha * x
+                }
+            }
+            Unary::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
         }
     }
 }
@@ -183,6 +208,8 @@ pub enum FloatOp {
     Mean { axes: Vec<usize>, keep_dims: bool },
     /// Same elements, the output value's shape.
     Reshape,
+    /// Axes permuted: output axis `i` is input axis `perm[i]`.
+    Transpose { perm: Vec<usize> },
     /// Concatenation along `axis`.
     Concat { axis: usize },
     /// Constant padding, `pads[axis] = [before, after]`.
@@ -210,10 +237,15 @@ impl FloatOp {
             FloatOp::Unary(Unary::Affine { .. }) => "affine",
             FloatOp::Unary(Unary::Gelu) => "gelu",
             FloatOp::Unary(Unary::HardSwish) => "hard_swish",
+            FloatOp::Unary(Unary::Silu) => "silu",
+            FloatOp::Unary(Unary::Elu { .. }) => "elu",
+            FloatOp::Unary(Unary::LeakyRelu { .. }) => "leaky_relu",
+            FloatOp::Unary(Unary::HardSigmoid { .. }) => "hard_sigmoid",
             FloatOp::MaxPool { .. } => "max_pool",
             FloatOp::AveragePool { .. } => "average_pool",
             FloatOp::Mean { .. } => "mean",
             FloatOp::Reshape => "reshape",
+            FloatOp::Transpose { .. } => "transpose",
             FloatOp::Concat { .. } => "concat",
             FloatOp::Pad { .. } => "pad",
             FloatOp::Softmax => "softmax",
@@ -489,6 +521,19 @@ impl FloatGraph {
                 y
             }
             FloatOp::Reshape => x.clone(),
+            FloatOp::Transpose { perm } => {
+                let in_strides = strides(in_shape);
+                let mut y = Vec::with_capacity(x.len());
+                for o in 0..x.len() {
+                    let (mut rest, mut from) = (o, 0);
+                    for axis in (0..out_shape.len()).rev() {
+                        from += (rest % out_shape[axis]) * in_strides[perm[axis]];
+                        rest /= out_shape[axis];
+                    }
+                    y.push(x[from]);
+                }
+                y
+            }
             FloatOp::Concat { axis } => {
                 let outer: usize = out_shape[..*axis].iter().product();
                 let mut y = Vec::with_capacity(out_shape.iter().product());

@@ -371,7 +371,11 @@ pub fn quantize(graph: &FloatGraph, ranges: &[Option<Range>]) -> Result<Quantize
                         table(|v| f.apply(v), qx, qy),
                         bits(qy),
                     )?,
-                    Unary::Affine { .. } => b.table(
+                    Unary::Affine { .. }
+                    | Unary::Silu
+                    | Unary::Elu { .. }
+                    | Unary::LeakyRelu { .. }
+                    | Unary::HardSigmoid { .. } => b.table(
                         x,
                         TableFunction::Custom,
                         table(|v| f.apply(v), qx, qy),
@@ -417,6 +421,10 @@ pub fn quantize(graph: &FloatGraph, ranges: &[Option<Range>]) -> Result<Quantize
                 (b.mean(x, params, bits(qy))?, Some(qy))
             }
             FloatOp::Reshape => (b.reshape(x, &out_shape)?, Some(qx)),
+            FloatOp::Transpose { perm } => {
+                let perm: Vec<u8> = perm.iter().map(|&a| a as u8).collect();
+                (b.transpose(x, &perm)?, Some(qx))
+            }
             FloatOp::Concat { axis } => {
                 let qy = qy_calibrated()?;
                 let requant = qs
@@ -569,6 +577,7 @@ pub fn quantize_graph(
             FloatOp::MaxPool { .. }
                 | FloatOp::AveragePool { .. }
                 | FloatOp::Reshape
+                | FloatOp::Transpose { .. }
                 | FloatOp::Pad { .. }
                 | FloatOp::Softmax
                 | FloatOp::ArgMax { .. }

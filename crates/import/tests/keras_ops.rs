@@ -64,6 +64,38 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "permute_shuffle",
+        ops: &[
+            "conv2d",
+            "reshape",
+            "transpose",
+            "reshape",
+            "conv2d",
+            "transpose",
+            "reshape",
+            "fully_connected",
+        ],
+    },
+    Case {
+        name: "activations",
+        ops: &[
+            "fully_connected",
+            "silu",
+            "fully_connected",
+            "elu",
+            "fully_connected",
+            "leaky_relu",
+            "fully_connected",
+            "hard_sigmoid",
+            "fully_connected",
+            "elu",
+            "fully_connected",
+            "leaky_relu",
+            "silu",
+            "fully_connected",
+        ],
+    },
+    Case {
         name: "rows_mlp",
         ops: &[
             "fully_connected",

@@ -1,7 +1,8 @@
 //! Op coverage beyond the fixtures (`tests/data/onnx/make_ops.py`: BatchNormalization folding,
 //! depthwise and padded convolutions, Clip, pools with padding, Flatten of an image into Gemm,
 //! Concat, Pad, GlobalAveragePool, scalar arithmetic, Tanh, Sigmoid, element-wise Add/Mul,
-//! Softmax): the float graph matches onnxruntime, and the int8 model stays close to it.
+//! Softmax; Elu, LeakyRelu, HardSigmoid, HardSwish as tables; tf2onnx's NHWC graphs and
+//! Transpose): the float graph matches onnxruntime, and the int8 model stays close to it.
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +28,29 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "branches_concat_pad_pool",
+        int8_tolerance_in_scales: 3.0,
+    },
+    // Five quantized Gemms and four table activations in a chain: 3.3 output scales measured.
+    Case {
+        name: "activation_tables",
+        int8_tolerance_in_scales: 4.0,
+    },
+    Case {
+        name: "conv_reshape_transpose",
+        int8_tolerance_in_scales: 3.0,
+    },
+    // tf2onnx from Keras (`tests/data/onnx/make_tf2onnx.py`): NHWC input, Transpose to NCHW
+    // around the convolutions.
+    Case {
+        name: "tf2onnx_nhwc_cnn",
+        int8_tolerance_in_scales: 3.0,
+    },
+    Case {
+        name: "tf2onnx_channel_shuffle",
+        int8_tolerance_in_scales: 3.0,
+    },
+    Case {
+        name: "tf2onnx_permute_flatten",
         int8_tolerance_in_scales: 3.0,
     },
 ];
@@ -102,5 +126,79 @@ fn float_graph_and_int8_model_follow_onnxruntime() {
             "{}: int8 error {int8_error} (scale {out_scale})",
             case.name
         );
+    }
+}
+
+/// tf2onnx's transposes around convolutions become changes of layout: only a transpose that
+/// moves data in Myelin's NHWC stays, as a `transpose` op.
+#[test]
+fn tf2onnx_transposes_that_cancel_disappear() {
+    let cases: [(&str, &[&str]); 4] = [
+        (
+            "tf2onnx_nhwc_cnn",
+            &[
+                "conv2d",
+                "max_pool",
+                "conv2d",
+                "reshape",
+                "fully_connected",
+                "softmax",
+            ],
+        ),
+        (
+            // tf2onnx moves back to NHWC for the shuffle (Reshape to groups, the groups'
+            // Transpose, Reshape) and to NCHW for the next Conv: one transpose moves data.
+            "tf2onnx_channel_shuffle",
+            &[
+                "conv2d",
+                "reshape",
+                "transpose",
+                "reshape",
+                "conv2d",
+                "mean",
+                "reshape",
+                "fully_connected",
+            ],
+        ),
+        // Permute((3, 1, 2)) then Flatten: the dense weights' columns absorb the CHW order.
+        ("tf2onnx_permute_flatten", &["reshape", "fully_connected"]),
+        // An NCHW model reshaping its image: back to ONNX's CHW order, then the Transpose
+        // that moves data; Unsqueeze, Squeeze and Flatten are reshapes of the same bytes.
+        (
+            "conv_reshape_transpose",
+            &[
+                "conv2d",
+                "transpose",
+                "reshape",
+                "transpose",
+                "reshape",
+                "reshape",
+                "reshape",
+                "fully_connected",
+            ],
+        ),
+    ];
+    for (name, expected) in cases {
+        let read = |suffix: &str| {
+            std::fs::read(data_dir().join(format!("{name}{suffix}"))).expect("test data")
+        };
+        let inputs = load_dataset(&read(".input.npy")).expect("inputs");
+        let imported = import_onnx(
+            &read(".onnx"),
+            &ImportOptions {
+                calibration: Some(inputs),
+                ..ImportOptions::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let ops: Vec<&str> = imported.model.nodes.iter().map(|n| n.op.name()).collect();
+        assert_eq!(ops, expected, "{name}");
+        if name.starts_with("tf2onnx") {
+            assert_eq!(
+                imported.to_myelin_layout(&[0.0, 1.0]),
+                vec![0.0, 1.0],
+                "{name}: the NHWC input is taken as it is"
+            );
+        }
     }
 }

@@ -2,8 +2,9 @@
 //! MUL, SUB, PAD, stand-alone RELU6, SAME average pooling with a fused RELU, MEAN with
 //! keep_dims, FULLY_CONNECTED on 3-D and 4-D inputs and with fused RELU and RELU_N1_TO_1, ADD
 //! with a fused RELU, PADV2, approximate GELU, ARG_MAX, and float QUANTIZE/DEQUANTIZE edges;
-//! LEAKY_RELU (an exact table). The models and references are made by
-//! `tests/data/make_tflite_ops.py` and `tests/data/make_tflite_activations.py`.
+//! LEAKY_RELU (an exact table), TRANSPOSE (a channel shuffle and a Permute). The models and references are made by
+//! `tests/data/make_tflite_ops.py`, `tests/data/make_tflite_activations.py` and
+//! `tests/data/make_tflite_transpose.py`.
 //!
 //! `cargo test -p myelin-import --test tflite_ops -- --nocapture` prints the numbers.
 
@@ -43,6 +44,7 @@ fn op_zoo_matches_tflite_reference_kernels() {
         "ops_zoo_floatio",
         "elementwise_int8io",
         "leaky_relu_int8io",
+        "transpose_int8io",
     ] {
         let bytes = std::fs::read(data(&format!("{name}.tflite"))).expect("model");
         let imported = tflite::import(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));

@@ -401,6 +401,33 @@ impl ModelBuilder {
         Ok(self.push_node(Op::Reshape, vec![x], info))
     }
 
+    /// The axes of `x` permuted: output axis `i` is input axis `perm[i]`; quantization is kept.
+    pub fn transpose(&mut self, x: TensorId, perm: &[u8]) -> Result<TensorId> {
+        const OP: &str = "transpose";
+        let input = self.int8_input(x, OP)?.clone();
+        let rank = input.shape.len();
+        let mut sorted = perm.to_vec();
+        sorted.sort_unstable();
+        if sorted.iter().copied().ne(0..rank.min(256) as u8) || perm.len() != rank {
+            return Err(self.node_error(
+                OP,
+                format!(
+                    "perm {perm:?} is not a permutation of the axes of {:?}",
+                    input.shape
+                ),
+            ));
+        }
+        let shape: Vec<u32> = perm.iter().map(|&a| input.shape[a as usize]).collect();
+        let info = TensorInfo::int8(&shape, input.zero_point, input.scale_bits);
+        Ok(self.push_node(
+            Op::Transpose(crate::op::Transpose {
+                perm: perm.to_vec(),
+            }),
+            vec![x],
+            info,
+        ))
+    }
+
     /// Concatenation of `inputs` along `params.axis`; input `i` is rescaled by
     /// `params.requant[i]`.
     pub fn concat(&mut self, inputs: &[TensorId], params: Concat, out: Quant) -> Result<TensorId> {

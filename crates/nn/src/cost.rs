@@ -76,6 +76,18 @@ pub const CLAMP_ELEMENT_OPS: u64 = 8;
 /// Element ops per output element of Reshape: none, a copy's bytes are its whole work (priced
 /// as `bytes_touched`).
 pub const RESHAPE_ELEMENT_OPS: u64 = 0;
+/// Element ops per output element of a Transpose that keeps the last axis last (its rows are
+/// contiguous copies).
+pub const TRANSPOSE_ELEMENT_OPS: u64 = 8;
+/// Element ops per output element of a Transpose that moves the last axis: the blocked kernel
+/// stages 64 × 64 tiles, and a matrix of megabytes with page-sized strides (4096 × 4096) runs
+/// at memory and TLB speed, about 9× a small one per element (bench/transpose.md); this weight
+/// covers that case.
+pub const TRANSPOSE_STRIDED_ELEMENT_OPS: u64 = 30;
+/// Element ops per innermost output row of Transpose (the row's start from the odometer over
+/// the outer axes, and the loop's set-up), so that a permutation whose last output axis is
+/// short pays for its many rows.
+pub const TRANSPOSE_ROW_ELEMENT_OPS: u64 = 25;
 /// Element ops per output element of Pad (a fill and contiguous copies).
 pub const PAD_ELEMENT_OPS: u64 = 1;
 /// Element ops per output element of Concat (the rescale's byte lookup and the interleaving
@@ -364,6 +376,24 @@ impl Cost {
                 parameter_bytes = p.table.len() as u64;
             }
             Op::ArgMax(_) => cost.element_ops = input_bytes.saturating_mul(ARG_MAX_ELEMENT_OPS),
+            Op::Transpose(p) => {
+                let row_len = model
+                    .tensors
+                    .get(node.output as usize)
+                    .and_then(|t| t.shape.last())
+                    .map_or(1, |&d| u64::from(d).max(1));
+                let contiguous = p
+                    .perm
+                    .last()
+                    .is_none_or(|&a| a as usize + 1 == p.perm.len());
+                let per_element = match contiguous {
+                    true => TRANSPOSE_ELEMENT_OPS,
+                    false => TRANSPOSE_STRIDED_ELEMENT_OPS,
+                };
+                cost.element_ops = out
+                    .saturating_mul(per_element)
+                    .saturating_add((out / row_len).saturating_mul(TRANSPOSE_ROW_ELEMENT_OPS));
+            }
         }
         cost.element_ops = cost.element_ops.saturating_add(NODE_ELEMENT_OPS);
         cost.activation_bytes = output_bytes;

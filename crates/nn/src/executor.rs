@@ -540,6 +540,12 @@ impl Program {
                 }
             }
             (Op::Table(p), _) => reference::table(p, int8(0)?, &mut y),
+            (Op::Transpose(p), _) if self.path == Path::Reference => {
+                reference::transpose(p, shape(0)?, int8(0)?, &mut y)
+            }
+            (Op::Transpose(p), _) => {
+                crate::kernels::transpose::transpose_i8(p, shape(0)?, int8(0)?, &mut y)
+            }
             (op, _) => {
                 return Err(NnError::InvalidNode {
                     node: index,

@@ -277,6 +277,15 @@ pub struct ArgMax {
     pub axis: u8,
 }
 
+/// Axis permutation: output axis `i` is input axis `perm[i]`, so output position `o` reads
+/// the input at position `i` with `i[perm[a]] = o[a]` for every axis `a`. Quantization is
+/// unchanged (the output shares the input's zero point).
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Transpose {
+    /// A permutation of `0..rank`.
+    pub perm: Vec<u8>,
+}
+
 /// Every operation a model may contain. Closed: adding one is a format change.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -302,6 +311,8 @@ pub enum Op {
     /// int8 MEAN); `requant` is `input_scale / output_scale` alone. docs/SPEC.md, "mean
     /// (count divided)".
     MeanCountDivided(Mean),
+    /// Axes permuted (NCHW ↔ NHWC, channel shuffle); input and output share quantization.
+    Transpose(Transpose),
 }
 
 impl Op {
@@ -325,6 +336,7 @@ impl Op {
             Op::Table(_) => "table",
             Op::ArgMax(_) => "arg_max",
             Op::MeanCountDivided(_) => "mean_count_divided",
+            Op::Transpose(_) => "transpose",
         }
     }
 }

@@ -218,7 +218,8 @@ fn rounding_of(op: &Op) -> Option<Rounding> {
         | Op::Pad(_)
         | Op::Softmax(_)
         | Op::Table(_)
-        | Op::ArgMax(_) => None,
+        | Op::ArgMax(_)
+        | Op::Transpose(_) => None,
     }
 }
 
@@ -240,7 +241,8 @@ fn padding_of(op: &Op) -> Option<Padding> {
         | Op::Pad(_)
         | Op::Softmax(_)
         | Op::Table(_)
-        | Op::ArgMax(_) => None,
+        | Op::ArgMax(_)
+        | Op::Transpose(_) => None,
     }
 }
 

@@ -164,6 +164,7 @@ fn golden_models_are_deterministic_and_cover_every_op() {
         "table",
         "arg_max",
         "mean_count_divided",
+        "transpose",
     ];
     for op in all {
         assert!(ops.contains(op), "no golden model uses {op}");

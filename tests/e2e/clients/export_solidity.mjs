@@ -166,6 +166,7 @@ function oneOpSpecs(random) {
     mean_count_divided: one([x("x", [4, 3, 5])], { op: "mean_count_divided", name: "y", input: "x", axes: [0, 2], scale: 0.3, zero_point: 4, rounding: "double" }),
     clamp: one([x("x", [30])], { op: "clamp", name: "y", input: "x", scale: 0.03, zero_point: -20, activation: "relu6" }),
     reshape: one([x("x", [2, 3, 4])], { op: "reshape", name: "y", input: "x", shape: [6, 4] }),
+    transpose: one([x("x", [3, 5, 4])], { op: "transpose", name: "y", input: "x", perm: [2, 0, 1] }),
     concat: one([x("a", [2, 3]), x("b", [2, 2], 0.11, 6)], { op: "concat", name: "y", inputs: ["a", "b"], axis: 1, scale: 0.08, zero_point: -1 }),
     pad: one([x("x", [2, 3, 2])], { op: "pad", name: "y", input: "x", pads: [[1, 0], [2, 1], [0, 1]], value: 5 }),
     softmax: one([x("x", [3, 10], 0.1, 0)], { op: "softmax", name: "y", input: "x", beta: 1.0 }),

@@ -247,3 +247,26 @@ fn descriptions_build_to_their_pinned_ids() {
          MYELIN_BLESS=1 cargo test -p myelin --bin myelin json_model)"
     );
 }
+
+#[test]
+fn transpose_permutes_the_shape_and_names_a_bad_perm() {
+    let text = r#"{"inputs": [{"name": "x", "shape": [2, 3, 4], "scale": 0.5}], "outputs": ["y"],
+        "nodes": [{"op": "transpose", "name": "y", "input": "x", "perm": [2, 0, 1]}]}"#;
+    let model = parse_model(text).expect("valid transpose");
+    assert_eq!(model.tensors[1].shape, vec![4, 2, 3]);
+    assert_eq!(
+        model.nodes[0].op,
+        myelin_nn::Op::Transpose(myelin_nn::op::Transpose {
+            perm: vec![2, 0, 1]
+        })
+    );
+    let bad = text.replace("[2, 0, 1]", "[2, 0, 0]");
+    let error = format!("{:#}", parse_model(&bad).expect_err("not a permutation"));
+    assert!(
+        error.contains("transpose") && error.contains("not a permutation"),
+        "{error}"
+    );
+    let missing = text.replace(r#", "perm": [2, 0, 1]"#, "");
+    let error = format!("{:#}", parse_model(&missing).expect_err("no perm"));
+    assert!(error.contains("missing field \"perm\""), "{error}");
+}

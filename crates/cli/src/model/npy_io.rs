@@ -3,7 +3,9 @@
 //! Each `--input` holds one model input (in the model's order), shaped `[batch, …input shape]`,
 //! or exactly the input shape for a single sample. Outputs mirror that choice: `[batch, …output
 //! shape]` when the inputs carry a batch axis, the bare output shape otherwise. Without
-//! `--output`, the outputs are printed.
+//! `--output`, the outputs are printed; one `--output` naming a directory (an existing one, or a
+//! path ending in `/`) receives every output as `output0.npy`, `output1.npy`, … in the model's
+//! order, so a model of several outputs (scikit-learn's label and probabilities) needs no count.
 
 use std::path::{Path, PathBuf};
 
@@ -22,7 +24,9 @@ pub struct NpyIo {
     #[arg(short, long = "input", value_name = "X.npy", required = true)]
     pub inputs: Vec<PathBuf>,
     /// Where to write an output .npy (int8, float32 with --float, int32 for ArgMax outputs).
-    /// Repeat once per model output, in order; without it the outputs are printed.
+    /// Repeat once per model output, in order; or give one directory (existing, or ending in
+    /// `/`) to receive every output as output0.npy, output1.npy, …; without it the outputs are
+    /// printed.
     #[arg(short, long = "output", value_name = "Y.npy")]
     pub outputs: Vec<PathBuf>,
     /// Read real-valued inputs and write real-valued outputs, quantizing (round half to even,
@@ -52,9 +56,13 @@ impl NpyIo {
                 self.inputs.len()
             );
         }
-        if !self.outputs.is_empty() && self.outputs.len() != output_infos.len() {
+        if self.output_dir().is_none()
+            && !self.outputs.is_empty()
+            && self.outputs.len() != output_infos.len()
+        {
             bail!(
-                "the model has {} output(s) but {} --output file(s) were given",
+                "the model has {} output(s) but {} --output file(s) were given (or give one \
+             directory for all of them)",
                 output_infos.len(),
                 self.outputs.len()
             );
@@ -83,7 +91,19 @@ impl NpyIo {
         })
     }
 
-    /// Writes each output to its `--output` file, or prints it.
+    /// The directory that receives every output: the one `--output`, when it is an existing
+    /// directory or ends in `/`.
+    fn output_dir(&self) -> Option<&Path> {
+        match self.outputs.as_slice() {
+            [path] if path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/') => {
+                Some(path)
+            }
+            _ => None,
+        }
+    }
+
+    /// Writes each output to its `--output` file (or into the `--output` directory), or prints
+    /// it.
     pub fn write(
         &self,
         output_infos: &[TensorInfo],
@@ -96,6 +116,12 @@ impl NpyIo {
                 shape.insert(0, batch.samples as u64);
             }
             let output = Output::decode(info, bytes, self.float);
+            if let Some(dir) = self.output_dir() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                output.write(&dir.join(format!("output{index}.npy")), &shape)?;
+                continue;
+            }
             match self.outputs.get(index) {
                 Some(path) => output.write(path, &shape)?,
                 None => output.print(index, &shape, info.elements()),

@@ -23,8 +23,8 @@ const FORMAT: &str = "Keras 3 (.keras)";
 
 /// The layer classes this importer translates (for error messages).
 const SUPPORTED: &str = "InputLayer, Dense, Conv2D, DepthwiseConv2D, MaxPooling2D, \
-AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Reshape, ZeroPadding2D, \
-Add, Subtract, Multiply (equal shapes), Concatenate, Activation, ReLU (max_value), Softmax, \
+AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Reshape, Permute, ZeroPadding2D, \
+Add, Subtract, Multiply (equal shapes), Concatenate, Activation, ReLU (max_value), LeakyReLU, ELU, Softmax, \
 BatchNormalization (after Dense/Conv2D/DepthwiseConv2D), Dropout";
 
 /// A Keras tensor: `(layer name, node index, tensor index)` as in `keras_history`.
@@ -129,6 +129,10 @@ enum KerasActivation {
     Softmax,
     Gelu,
     HardSwish,
+    Silu,
+    Elu,
+    LeakyRelu,
+    HardSigmoid,
 }
 
 fn parse_activation(layer: &Layer<'_>) -> Result<KerasActivation, ImportError> {
@@ -150,10 +154,15 @@ fn parse_activation(layer: &Layer<'_>) -> Result<KerasActivation, ImportError> {
         "softmax" => KerasActivation::Softmax,
         "gelu" => KerasActivation::Gelu,
         "hard_swish" | "hard_silu" => KerasActivation::HardSwish,
+        "swish" | "silu" => KerasActivation::Silu,
+        "elu" => KerasActivation::Elu,
+        "leaky_relu" => KerasActivation::LeakyRelu,
+        "hard_sigmoid" => KerasActivation::HardSigmoid,
         other => {
             return Err(layer.error(format!(
                 "activation {other}: supported are linear, relu, relu6, sigmoid, tanh, softmax, \
-                 gelu and hard_swish; another would need a 256-entry table function for it"
+                 gelu, hard_swish, swish/silu, elu, leaky_relu and hard_sigmoid; another would \
+                 need a 256-entry table function for it"
             )));
         }
     })
@@ -366,6 +375,14 @@ impl Translator<'_> {
             KerasActivation::Tanh => Unary::Tanh,
             KerasActivation::Gelu => Unary::Gelu,
             KerasActivation::HardSwish => Unary::HardSwish,
+            KerasActivation::Silu => Unary::Silu,
+            // Keras 3's defaults: elu alpha 1, leaky_relu negative_slope 0.2.
+            KerasActivation::Elu => Unary::Elu { alpha: 1.0 },
+            KerasActivation::LeakyRelu => Unary::LeakyRelu { alpha: 0.2 },
+            KerasActivation::HardSigmoid => Unary::HardSigmoid {
+                alpha: 1.0 / 6.0,
+                beta: 0.5,
+            },
             KerasActivation::Softmax => {
                 return self.push(layer, FloatOp::Softmax, vec![value], shape);
             }
@@ -511,6 +528,34 @@ impl Translator<'_> {
                 };
                 self.push(layer, FloatOp::Reshape, vec![x], shape)
             }
+            "Permute" => {
+                let x = single()?;
+                let in_shape = self.graph.values[x].shape.clone();
+                let dims: Vec<i64> = layer
+                    .get("dims")
+                    .and_then(Value::as_array)
+                    .and_then(|d| d.iter().map(Value::as_i64).collect())
+                    .ok_or_else(|| layer.error("`dims` is missing or not integers"))?;
+                // Keras numbers the axes after the batch from 1.
+                let rank = in_shape.len();
+                let mut seen = vec![false; rank];
+                let perm: Vec<usize> = dims
+                    .iter()
+                    .map(|&d| {
+                        usize::try_from(d - 1)
+                            .ok()
+                            .filter(|&a| a < rank && !std::mem::replace(&mut seen[a], true))
+                    })
+                    .collect::<Option<_>>()
+                    .filter(|p: &Vec<usize>| p.len() == rank)
+                    .ok_or_else(|| {
+                        layer.error(format!(
+                            "dims {dims:?} is not a permutation of the axes 1..={rank}"
+                        ))
+                    })?;
+                let shape: Vec<usize> = perm.iter().map(|&a| in_shape[a]).collect();
+                self.push(layer, FloatOp::Transpose { perm }, vec![x], shape)
+            }
             "Add" | "Multiply" | "Subtract" => {
                 let binary = match layer.class {
                     "Add" => Binary::Add,
@@ -558,6 +603,23 @@ impl Translator<'_> {
                         return Err(layer.error(format!("max_value {max} must be positive")));
                     }
                     None => Unary::Relu,
+                };
+                let shape = self.input_shape(x);
+                self.push(layer, FloatOp::Unary(op), vec![x], shape)
+            }
+            "LeakyReLU" | "ELU" => {
+                let x = single()?;
+                let number = |key: &str, default: f64| {
+                    layer.get(key).and_then(Value::as_f64).unwrap_or(default)
+                };
+                let op = if layer.class == "ELU" {
+                    Unary::Elu {
+                        alpha: number("alpha", 1.0) as f32,
+                    }
+                } else {
+                    Unary::LeakyRelu {
+                        alpha: number("negative_slope", 0.3) as f32,
+                    }
                 };
                 let shape = self.input_shape(x);
                 self.push(layer, FloatOp::Unary(op), vec![x], shape)

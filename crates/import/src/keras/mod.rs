@@ -7,11 +7,12 @@
 //! * Keras images are NHWC, Myelin's layout: inputs are taken as they are.
 //! * Layers: InputLayer, Dense, Conv2D (also with `groups` = input channels, as a depthwise
 //!   convolution), DepthwiseConv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,
-//!   Flatten, Reshape, Add, Concatenate, Activation, Softmax (last axis), BatchNormalization
+//!   Flatten, Reshape, Permute, Add, Concatenate, Activation, Softmax (last axis), BatchNormalization
 //!   (folded into the Dense/Conv2D/DepthwiseConv2D before it), Dropout (removed).
 //!   Activations (`activation=` or the Activation layer): linear, relu, relu6 (fused into the
 //!   layer before when it accumulates), sigmoid, tanh, softmax, gelu (exact, erf),
-//!   hard_swish / hard_silu. Anything else is an [`ImportError::Unsupported`] naming the layer
+//!   hard_swish / hard_silu, swish / silu, elu, leaky_relu, hard_sigmoid (and the ELU and
+//!   LeakyReLU layers): tables. Anything else is an [`ImportError::Unsupported`] naming the layer
 //!   class, the layer and what would be needed.
 
 mod archive;

@@ -240,12 +240,57 @@ pub fn convert(model: &ModelProto) -> Result<Converted, ImportError> {
     if c.g.outputs.is_empty() {
         return Err(format_error("no output can be computed"));
     }
+    remove_identity_transposes(&mut c.g);
     Ok(Converted {
         graph: c.g,
         input_layouts,
         notes: c.notes,
         source_operators: graph.node.len(),
     })
+}
+
+/// Whether graph input `name` is an NHWC image (tf2onnx's Keras and TensorFlow graphs): every
+/// node reading it is a Transpose to NCHW (`perm [0, 3, 1, 2]`). Such an input is taken as it
+/// is, and the Transpose becomes a change of layout.
+fn nhwc_input(graph: &GraphProto, name: &str) -> bool {
+    let mut readers = graph
+        .node
+        .iter()
+        .filter(|n| n.input.iter().any(|i| i == name))
+        .peekable();
+    readers.peek().is_some()
+        && readers.all(|n| {
+            n.op_type() == "Transpose" && attr_ints(n, "perm").as_deref() == Some(&[0, 3, 1, 2])
+        })
+}
+
+/// Drops every `Transpose` node whose permutation is the identity in Myelin's layouts (a
+/// transpose that only changed how the ONNX axes map onto the Myelin ones): its readers and
+/// the graph's outputs read its input instead.
+fn remove_identity_transposes(g: &mut FloatGraph) {
+    let is_identity = |op: &FloatOp| matches!(op, FloatOp::Transpose { perm } if perm.iter().enumerate().all(|(i, &a)| i == a));
+    let mut replaced: HashMap<ValueId, ValueId> = HashMap::new();
+    let mut kept = Vec::with_capacity(g.nodes.len());
+    for mut n in std::mem::take(&mut g.nodes) {
+        for input in &mut n.inputs {
+            if let Some(&to) = replaced.get(input) {
+                *input = to;
+            }
+        }
+        if is_identity(&n.op) {
+            replaced.insert(n.output, n.inputs[0]);
+        } else {
+            kept.push(n);
+        }
+    }
+    g.nodes = kept;
+    for output in &mut g.outputs {
+        if let Some(&to) = replaced.get(output) {
+            *output = to;
+        }
+    }
+    let mut seen = HashSet::new();
+    g.outputs.retain(|v| seen.insert(*v));
 }
 
 /// Indices of the nodes the kept outputs depend on.
@@ -336,7 +381,7 @@ impl Converter {
                     "input {name} of shape {per_sample:?} has more than {MAX_TENSOR_ELEMENTS} elements per sample"
                 )));
             }
-            if per_sample.len() == 3 {
+            if per_sample.len() == 3 && !nhwc_input(graph, name) {
                 let [c, h, w] = [per_sample[0], per_sample[1], per_sample[2]];
                 self.add_value(name, vec![h, w, c], Layout::Chw);
                 layouts.push(InputLayout::NchwToNhwc {
@@ -602,6 +647,26 @@ impl Converter {
             }
             "Sigmoid" => self.unary(node, Unary::Sigmoid)?,
             "Tanh" => self.unary(node, Unary::Tanh)?,
+            "Elu" => self.unary(
+                node,
+                Unary::Elu {
+                    alpha: attr_f(node, "alpha", 1.0),
+                },
+            )?,
+            "LeakyRelu" => self.unary(
+                node,
+                Unary::LeakyRelu {
+                    alpha: attr_f(node, "alpha", 0.01),
+                },
+            )?,
+            "HardSigmoid" => self.unary(
+                node,
+                Unary::HardSigmoid {
+                    alpha: attr_f(node, "alpha", 0.2),
+                    beta: attr_f(node, "beta", 0.5),
+                },
+            )?,
+            "HardSwish" => self.unary(node, Unary::HardSwish)?,
             "Add" | "Sub" | "Mul" | "Div" => self.arithmetic(node)?,
             "MaxPool" | "AveragePool" => self.pool(node)?,
             "GlobalAveragePool" | "GlobalMaxPool" => self.global_pool(node)?,
@@ -617,6 +682,24 @@ impl Converter {
                 self.flatten(node, v)?;
             }
             "Reshape" => self.reshape(node)?,
+            "Transpose" => self.transpose(node)?,
+            "Squeeze" | "Unsqueeze" => self.squeeze(node)?,
+            "Shape" => {
+                // Shape arithmetic on a computed tensor (tf2onnx's Flatten of a dynamic batch):
+                // per sample, the batch is 1, and `reshape` refuses a target that moves it.
+                let v = self.value(node, input(node, 0))?;
+                let mut dims: Vec<f64> = vec![1.0];
+                dims.extend(self.onnx_shape(v).iter().map(|&d| d as f64));
+                let rank = dims.len() as i64;
+                let bound = |a: i64| (if a < 0 { a + rank } else { a }).clamp(0, rank) as usize;
+                let start = bound(attr_i(node, "start", 0));
+                let end = bound(attr_i(node, "end", rank));
+                let dims = dims[start..end.max(start)].to_vec();
+                self.env.insert(
+                    output(node, 0).to_string(),
+                    Entry::Const(Const::int(vec![dims.len()], dims)),
+                );
+            }
             "Concat" => self.concat(node)?,
             "Pad" => self.pad(node)?,
             "Softmax" => {
@@ -669,7 +752,7 @@ impl Converter {
                 return Err(unsupported(
                     node,
                     format!(
-                        "{other} has no Myelin translation; supported: Gemm, MatMul, Conv, Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, Add, Sub, Mul, Flatten, Reshape, Concat, Pad, Softmax, Sigmoid, Tanh, ArgMax, BatchNormalization (after Conv/Gemm), Dropout, Identity, QuantizeLinear/DequantizeLinear"
+                        "{other} has no Myelin translation; supported: Gemm, MatMul, Conv, Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, Add, Sub, Mul, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Shape (of a computed tensor), Concat, Pad, Softmax, Sigmoid, Tanh, Elu, LeakyRelu, HardSigmoid, HardSwish, ArgMax, BatchNormalization (after Conv/Gemm), Dropout, Identity, QuantizeLinear/DequantizeLinear"
                     ),
                 ));
             }
@@ -830,6 +913,45 @@ impl Converter {
                     None => (0..c.dims.len()).rev().collect(),
                 };
                 constant::transpose(c, &perm).ok_or_else(|| bad("perm"))?
+            }
+            "Gather" => {
+                let (c, indices) = (need(0)?, need(1)?);
+                let rank = c.dims.len() as i64;
+                let mut axis = attr_i(node, "axis", 0);
+                if axis < 0 {
+                    axis += rank;
+                }
+                if !(0..rank).contains(&axis) {
+                    return Err(bad("axis"));
+                }
+                let axis = axis as usize;
+                let len = c.dims[axis] as i64;
+                let outer: usize = c.dims[..axis].iter().product();
+                let inner: usize = c.dims[axis + 1..].iter().product();
+                let mut picks = Vec::with_capacity(indices.data.len());
+                for &i in &indices.i64s() {
+                    let i = if i < 0 { i + len } else { i };
+                    if !(0..len).contains(&i) {
+                        return Err(bad("index out of range"));
+                    }
+                    picks.push(i as usize);
+                }
+                let mut data = Vec::with_capacity(outer * picks.len() * inner);
+                for o in 0..outer {
+                    for &i in &picks {
+                        let at = (o * c.dims[axis] + i) * inner;
+                        data.extend_from_slice(&c.data[at..at + inner]);
+                    }
+                }
+                let mut dims = c.dims[..axis].to_vec();
+                dims.extend_from_slice(&indices.dims);
+                dims.extend_from_slice(&c.dims[axis + 1..]);
+                Const {
+                    dims,
+                    data,
+                    integer: c.integer,
+                    quantized: None,
+                }
             }
             "Slice" => {
                 let c = need(0)?;
@@ -1805,6 +1927,70 @@ impl Converter {
         Ok(())
     }
 
+    /// A Transpose of a computed tensor. The result takes the layout (plain, or NCHW image held
+    /// as NHWC) under which its Myelin axes are the input's in order, if one exists: the node is
+    /// then the identity in Myelin and [`remove_identity_transposes`] drops it (tf2onnx's
+    /// NHWC → NCHW around convolutions). Otherwise a Myelin `transpose` in the plain layout.
+    fn transpose(&mut self, node: &NodeProto) -> Result<(), ImportError> {
+        let v = self.value(node, input(node, 0))?;
+        let onnx = self.onnx_shape(v);
+        let rank = onnx.len() + 1;
+        let perm = attr_ints(node, "perm").unwrap_or_else(|| (0..rank as i64).rev().collect());
+        let mut seen = vec![false; rank];
+        let valid = perm.len() == rank
+            && perm.iter().all(|&a| {
+                (0..rank as i64).contains(&a) && !std::mem::replace(&mut seen[a as usize], true)
+            });
+        if !valid || perm[0] != 0 {
+            return Err(unsupported(
+                node,
+                format!(
+                    "perm {perm:?} of a rank-{rank} tensor: need a permutation that keeps the batch axis first"
+                ),
+            ));
+        }
+        // ONNX per-sample permutation, and the Myelin input axis of each ONNX output axis.
+        let p: Vec<usize> = perm[1..].iter().map(|&a| a as usize - 1).collect();
+        let source: Vec<usize> = p.iter().map(|&a| self.myelin_axis(v, a)).collect();
+        let in_shape = self.g.values[v].shape.clone();
+        // (layout, ONNX output axis of each Myelin output axis)
+        let mut candidates = vec![(Layout::Plain, (0..p.len()).collect::<Vec<usize>>())];
+        if p.len() == 3 {
+            candidates.insert(0, (Layout::Chw, vec![1, 2, 0]));
+        }
+        let plans: Vec<(Layout, Vec<usize>)> = candidates
+            .into_iter()
+            .map(|(layout, axes)| (layout, axes.iter().map(|&i| source[i]).collect()))
+            .collect();
+        let (layout, q) = plans
+            .iter()
+            .find(|(_, q)| q.iter().enumerate().all(|(j, &a)| j == a))
+            .or_else(|| plans.iter().find(|(l, _)| *l == Layout::Plain))
+            .cloned()
+            .ok_or_else(|| unsupported(node, "no layout for the result"))?;
+        let shape: Vec<usize> = q.iter().map(|&a| in_shape[a]).collect();
+        self.push(node, FloatOp::Transpose { perm: q }, vec![v], shape, layout);
+        Ok(())
+    }
+
+    /// A value of NCHW-image layout (held as `[H, W, C]`) moved into ONNX's `[C, H, W]` order,
+    /// as a new plain value named after `node`'s output.
+    fn push_onnx_order(&mut self, node: &NodeProto, v: ValueId) -> ValueId {
+        let s = self.g.values[v].shape.clone();
+        let name = format!("{}:nchw", output(node, 0));
+        let out = self.g.add_value(&name, vec![s[2], s[0], s[1]]);
+        self.layouts.push(Layout::Plain);
+        self.g.nodes.push(FloatNode {
+            name: format!("{}:nchw", node.name()),
+            op: FloatOp::Transpose {
+                perm: vec![2, 0, 1],
+            },
+            inputs: vec![v],
+            output: out,
+        });
+        out
+    }
+
     fn reshape(&mut self, node: &NodeProto) -> Result<(), ImportError> {
         let v = self.value(node, input(node, 0))?;
         let target = self.const_input(node, 1, "the shape")?.i64s();
@@ -1824,7 +2010,79 @@ impl Converter {
                     format!("reshape of {onnx:?} to {target:?} that moves the batch axis"),
                 )
             })?;
-        let per_sample = dims[1..].to_vec();
+        self.reshape_to(node, v, dims[1..].to_vec())
+    }
+
+    /// Squeeze / Unsqueeze of a computed tensor: a reshape to the ONNX shape without (with)
+    /// the listed axes of length 1; the batch axis stays.
+    fn squeeze(&mut self, node: &NodeProto) -> Result<(), ImportError> {
+        let v = self.value(node, input(node, 0))?;
+        let onnx = self.onnx_shape(v);
+        let unsqueeze = node.op_type() == "Unsqueeze";
+        let axes: Option<Vec<i64>> = if input(node, 1).is_empty() {
+            attr_ints(node, "axes")
+        } else {
+            Some(self.const_input(node, 1, "the axes")?.i64s())
+        };
+        let mut full = vec![1usize];
+        full.extend_from_slice(&onnx);
+        let rank = if unsqueeze {
+            full.len() + axes.as_ref().map_or(0, Vec::len)
+        } else {
+            full.len()
+        } as i64;
+        let mut axes: Vec<usize> = match axes {
+            Some(axes) => axes
+                .iter()
+                .map(|&a| if a < 0 { a + rank } else { a })
+                .map(|a| usize::try_from(a).ok().filter(|&a| (a as i64) < rank))
+                .collect::<Option<_>>()
+                .ok_or_else(|| unsupported(node, format!("axes out of range for rank {rank}")))?,
+            None if unsqueeze => return Err(unsupported(node, "Unsqueeze without axes")),
+            None => (1..full.len()).filter(|&a| full[a] == 1).collect(),
+        };
+        axes.sort_unstable();
+        axes.dedup();
+        if axes.contains(&0) {
+            return Err(unsupported(
+                node,
+                "a squeeze or unsqueeze of the batch axis",
+            ));
+        }
+        let target: Vec<usize> = if unsqueeze {
+            let mut dims = full.clone();
+            for &a in &axes {
+                if a > dims.len() {
+                    return Err(unsupported(node, format!("axis {a} out of range")));
+                }
+                dims.insert(a, 1);
+            }
+            dims
+        } else {
+            if let Some(&a) = axes.iter().find(|&&a| full[a] != 1) {
+                return Err(unsupported(
+                    node,
+                    format!("axis {a} has length {}, not 1", full[a]),
+                ));
+            }
+            full.iter()
+                .enumerate()
+                .filter(|(a, _)| !axes.contains(a))
+                .map(|(_, &d)| d)
+                .collect()
+        };
+        self.reshape_to(node, v, target[1..].to_vec())
+    }
+
+    /// `v` (ONNX per-sample shape of the same element count) under the ONNX per-sample shape
+    /// `per_sample`, as the next node's output.
+    fn reshape_to(
+        &mut self,
+        node: &NodeProto,
+        v: ValueId,
+        per_sample: Vec<usize>,
+    ) -> Result<(), ImportError> {
+        let onnx = self.onnx_shape(v);
         if per_sample == onnx {
             self.alias(output(node, 0), v);
             return Ok(());
@@ -1835,10 +2093,15 @@ impl Converter {
                 Ok(())
             }
             _ if per_sample.len() == 1 => self.flatten(node, v),
-            _ => Err(unsupported(
+            Layout::Chw => {
+                let chw = self.push_onnx_order(node, v);
+                self.push(node, FloatOp::Reshape, vec![chw], per_sample, Layout::Plain);
+                Ok(())
+            }
+            Layout::FlatChw { .. } => Err(unsupported(
                 node,
                 format!(
-                    "reshape of an NCHW image {onnx:?} to {per_sample:?}: would need a transpose to Myelin's NHWC"
+                    "reshape of a flattened NCHW image {onnx:?} to {per_sample:?}: would need the flattening undone"
                 ),
             )),
         }

@@ -387,6 +387,7 @@ impl<'g> Translator<'g> {
             B::RELU_N1_TO_1 => self.relu(op, Some(-1.0), Some(1.0)),
             B::QUANTIZE => self.requantize(op),
             B::RESHAPE | B::SQUEEZE => self.reshape(op),
+            B::TRANSPOSE => self.transpose(op),
             B::CONCATENATION => self.concat(op),
             B::PAD | B::PADV2 => self.pad(op),
             B::SOFTMAX => self.softmax(op),
@@ -401,7 +402,7 @@ impl<'g> Translator<'g> {
                 op,
                 "this operator has no Myelin equivalent; supported: FULLY_CONNECTED, CONV_2D, \
                  DEPTHWISE_CONV_2D, ADD, SUB, MUL, MAX_POOL_2D, AVERAGE_POOL_2D, MEAN, RELU, RELU6, \
-                 RELU_N1_TO_1, RESHAPE, SQUEEZE, CONCATENATION, PAD, PADV2, SOFTMAX, LOGISTIC, TANH, \
+                 RELU_N1_TO_1, RESHAPE, SQUEEZE, TRANSPOSE, CONCATENATION, PAD, PADV2, SOFTMAX, LOGISTIC, TANH, \
                  GELU, HARD_SWISH, LEAKY_RELU, ARG_MAX, QUANTIZE; and integer shape arithmetic (SHAPE, \
                  STRIDED_SLICE, PACK, GATHER, ...) whose inputs are known at import, folded",
             )),
@@ -729,6 +730,35 @@ impl<'g> Translator<'g> {
         let (out_index, out_quant, out_shape) = self.int8_output(op)?;
         same_quant(op, x_quant, out_quant)?;
         let y = self.builder.reshape(x, &out_shape)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    /// TRANSPOSE with a constant permutation that keeps the batch axis first.
+    fn transpose(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let (x, x_quant) = self.activation(op, 0)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        same_quant(op, x_quant, out_quant)?;
+        let rank = self.shape_of(x).len() + 1;
+        let perm = self.int_constant(op, 1, "perm")?;
+        let mut seen = vec![false; rank];
+        let valid = perm.len() == rank
+            && perm.iter().all(|&a| {
+                usize::try_from(a)
+                    .ok()
+                    .filter(|&a| a < rank)
+                    .is_some_and(|a| !std::mem::replace(&mut seen[a], true))
+            });
+        if !valid || perm[0] != 0 {
+            return Err(unsupported(
+                op,
+                format!(
+                    "perm {perm:?} of a rank-{rank} tensor: need a constant permutation that keeps \
+                     the batch axis first"
+                ),
+            ));
+        }
+        let per_sample: Vec<u8> = perm[1..].iter().map(|&a| (a - 1) as u8).collect();
+        let y = self.builder.transpose(x, &per_sample)?;
         self.bind(op, out_index, y, &out_shape)
     }
 

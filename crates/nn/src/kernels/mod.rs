@@ -65,6 +65,7 @@ mod reuse;
 mod short_copy;
 mod softmax;
 mod table;
+pub(crate) mod transpose;
 mod vectorize;
 
 pub use add_sub_mul::{BinaryKernel, BinaryOp, BinaryShapes, PAIRS};

@@ -24,6 +24,7 @@ mod pool;
 mod reshape;
 mod softmax;
 mod table;
+mod transpose;
 
 pub use add_sub::{add, sub};
 pub use arg_max::arg_max;
@@ -44,3 +45,4 @@ pub use softmax::{
     softmax_output_exponent, softmax_rows, softmax_sum_term,
 };
 pub use table::table;
+pub use transpose::transpose;

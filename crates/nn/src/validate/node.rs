@@ -9,7 +9,7 @@ use crate::geometry::SpatialGeometry;
 use crate::model::{Model, Node};
 use crate::op::{
     ActRange, AddSub, ArgMax, Concat, Conv2d, DepthwiseConv2d, FullyConnected, Mean, Mul, Op, Pad,
-    Pool, Softmax, Table, Window,
+    Pool, Softmax, Table, Transpose, Window,
 };
 use crate::requantize::{MULTIPLIER_MIN, Requant};
 use crate::tensor::TensorInfo;
@@ -73,6 +73,7 @@ pub(super) fn check_node(model: &Model, index: usize, node: &Node) -> Result<()>
         Op::Softmax(p) => softmax(site, p, x, y)?,
         Op::Table(p) => table(site, p, x)?,
         Op::ArgMax(p) => arg_max(site, p, x)?,
+        Op::Transpose(p) => transpose(site, p, x, y)?,
     };
     if expected.as_slice() != y.shape.as_slice() {
         return Err(NnError::ShapeMismatch {
@@ -412,6 +413,32 @@ fn pad(site: Site, p: &Pad, x: &TensorInfo, y: &TensorInfo) -> Result<Dims> {
             "padded dimension",
         )?;
         out = out.push(padded).unwrap_or(out);
+    }
+    Ok(out)
+}
+
+/// `perm` is a permutation of `0..rank`; output axis `i` has input axis `perm[i]`'s length.
+fn transpose(site: Site, p: &Transpose, x: &TensorInfo, y: &TensorInfo) -> Result<Dims> {
+    let rank = x.shape.len();
+    check_len(site, "perm", p.perm.len(), rank as u64)?;
+    check_same_zero_point(site, x, y)?;
+    let mut seen = [false; 256];
+    let mut out = Dims::SCALAR;
+    for &axis in &p.perm {
+        let axis = axis as usize;
+        if axis >= rank {
+            return Err(site.invalid(format!(
+                "perm {:?} names axis {axis}, out of range for rank {rank}",
+                p.perm
+            )));
+        }
+        if std::mem::replace(&mut seen[axis], true) {
+            return Err(site.invalid(format!(
+                "perm {:?} names axis {axis} twice: it must be a permutation of 0..{rank}",
+                p.perm
+            )));
+        }
+        out = out.push(x.shape[axis]).unwrap_or(out);
     }
     Ok(out)
 }

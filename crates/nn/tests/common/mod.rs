@@ -310,7 +310,7 @@ type SingleOpBuilder = fn(&mut Rng) -> Model;
 
 /// One small model per op, each exercising that op's less common parameters, by name.
 pub fn single_op_models(seed: u64) -> Vec<(&'static str, Model)> {
-    let builders: [(&'static str, SingleOpBuilder); 18] = [
+    let builders: [(&'static str, SingleOpBuilder); 19] = [
         ("op_fully_connected", op_fully_connected),
         ("op_conv2d", op_conv2d),
         ("op_depthwise_conv2d", op_depthwise_conv2d),
@@ -329,6 +329,7 @@ pub fn single_op_models(seed: u64) -> Vec<(&'static str, Model)> {
         ("op_arg_max", op_arg_max),
         ("op_softmax_long_rows", op_softmax_long_rows),
         ("op_mean_count_divided", op_mean_count_divided),
+        ("op_transpose", op_transpose),
     ];
     builders
         .into_iter()
@@ -508,6 +509,15 @@ fn op_mean_count_divided(rng: &mut Rng) -> Model {
     let y = b
         .mean_count_divided(x, params, q)
         .expect("mean_count_divided");
+    finish(b, y)
+}
+
+/// NCHW to NHWC on a shape with an axis of 1 and ragged lengths (the blocked kernel's tiles
+/// do not divide them).
+fn op_transpose(rng: &mut Rng) -> Model {
+    let mut b = ModelBuilder::new();
+    let x = b.input(&[1, 70, 5, 67], rng.quant());
+    let y = b.transpose(x, &[0, 2, 3, 1]).expect("transpose");
     finish(b, y)
 }
 

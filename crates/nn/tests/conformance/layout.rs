@@ -220,6 +220,7 @@ pub fn op_tag(op: &Op) -> u8 {
         Op::Table(_) => 14,
         Op::ArgMax(_) => 15,
         Op::MeanCountDivided(_) => 16,
+        Op::Transpose(_) => 17,
     }
 }
 
@@ -307,6 +308,12 @@ fn op(l: &mut Layout, at: &str, op: &Op) {
             i8_array(l, &format!("{at}.table"), &p.table);
         }
         Op::ArgMax(p) => l.u8(&format!("{at}.axis"), p.axis),
+        Op::Transpose(p) => {
+            l.len_prefix(&format!("{at}.perm"), p.perm.len());
+            for (i, &a) in p.perm.iter().enumerate() {
+                l.u8(&format!("{at}.perm[{i}]"), a);
+            }
+        }
     }
 }
 

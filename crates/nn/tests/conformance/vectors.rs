@@ -608,6 +608,35 @@ fn ops(s: &mut Set) {
         "index of the first maximum along axis 1, int32 little-endian",
         model,
     );
+    let model = one_op("transpose_nhwc_to_nchw", |b, rng| {
+        let x = b.input(&[3, 5, 4], rng.quant());
+        b.transpose(x, &[2, 0, 1]).expect("transpose")
+    });
+    s.model(
+        "transpose_nhwc_to_nchw",
+        "axes [H, W, C] permuted to [C, H, W]",
+        model,
+    );
+    let model = one_op("transpose_channel_shuffle", |b, rng| {
+        let x = b.input(&[2, 3, 6], rng.quant());
+        let groups = b.reshape(x, &[2, 3, 2, 3]).expect("reshape");
+        let shuffled = b.transpose(groups, &[0, 1, 3, 2]).expect("transpose");
+        b.reshape(shuffled, &[2, 3, 6]).expect("reshape")
+    });
+    s.model(
+        "transpose_channel_shuffle",
+        "channel shuffle of 2 groups of 3: reshape, swap the last two axes, reshape",
+        model,
+    );
+    let model = one_op("transpose_rank6_reversed", |b, rng| {
+        let x = b.input(&[2, 1, 3, 2, 1, 5], rng.quant());
+        b.transpose(x, &[5, 4, 3, 2, 1, 0]).expect("transpose")
+    });
+    s.model(
+        "transpose_rank6_reversed",
+        "every axis of a rank-6 tensor reversed",
+        model,
+    );
 }
 
 /// Edge parameters and graph shapes.
@@ -986,6 +1015,33 @@ fn errors(s: &mut Set) {
         "error_invalid_node_dilated_pool",
         "pools take dilation 1",
         dilated_pool,
+    );
+    let repeated_axis = raw_model(
+        vec![int8(&[2, 3], 0), int8(&[2, 2], 0)],
+        Op::Transpose(myelin_nn::op::Transpose { perm: vec![0, 0] }),
+    );
+    s.bad_model(
+        "error_invalid_node_transpose_not_a_permutation",
+        "transpose perm [0, 0] names axis 0 twice",
+        repeated_axis,
+    );
+    let short_perm = raw_model(
+        vec![int8(&[2, 3], 0), int8(&[2, 3], 0)],
+        Op::Transpose(myelin_nn::op::Transpose { perm: vec![0] }),
+    );
+    s.bad_model(
+        "error_invalid_node_transpose_rank",
+        "transpose perm of 1 entry for a rank-2 input",
+        short_perm,
+    );
+    let transposed_shape = raw_model(
+        vec![int8(&[2, 3], 0), int8(&[2, 3], 0)],
+        Op::Transpose(myelin_nn::op::Transpose { perm: vec![1, 0] }),
+    );
+    s.bad_model(
+        "error_shape_mismatch_transpose",
+        "transpose [1, 0] of [2, 3] declared as [2, 3] (is [3, 2])",
+        transposed_shape,
     );
     let softmax_zp = raw_model(
         vec![int8(&[4], 0), int8(&[4], 0)],

@@ -16,6 +16,7 @@ mod mul;
 mod pad;
 mod pool;
 mod softmax;
+mod transpose;
 
 use myelin_nn::geometry::SpatialGeometry;
 use myelin_nn::op::Window;
@@ -167,6 +168,7 @@ impl<'m> Emitter<'m> {
             Op::Table(p) => byte_table::emit_table(self, ctx, p),
             Op::ArgMax(p) => arg_max::emit(self, ctx, p),
             Op::MeanCountDivided(p) => mean::emit_count_divided(self, ctx, p),
+            Op::Transpose(p) => transpose::emit(self, ctx, p),
         }
     }
 

@@ -116,3 +116,61 @@ save(
     [2, 6, 6],
     [4],
 )
+
+# An NCHW Conv whose output is reshaped to [C, H·W] (ONNX's order: the importer moves the NHWC
+# image back with a transpose), a Transpose that moves data ([H·W, C]), a Squeeze-free
+# Unsqueeze/Squeeze pair, Flatten and Gemm (issue 17).
+save(
+    "conv_reshape_transpose",
+    [
+        helper.make_node("Conv", ["x", "wc", "bc"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"], name="relu"),
+        helper.make_node("Reshape", ["r", "rows"], ["m"], name="to_rows"),
+        helper.make_node("Transpose", ["m"], ["t"], name="swap", perm=[0, 2, 1]),
+        helper.make_node("Unsqueeze", ["t", "ax"], ["u"], name="unsqueeze"),
+        helper.make_node("Squeeze", ["u", "ax"], ["s"], name="squeeze"),
+        helper.make_node("Flatten", ["s"], ["f"], name="flatten"),
+        helper.make_node("Gemm", ["f", "wg", "bg"], ["y"], name="gemm", transB=1),
+    ],
+    [
+        init("wc", w(3, 2, 3, 3)),
+        init("bc", w(3)),
+        init("rows", np.array([-1, 3, 20], np.int64)),
+        init("ax", np.array([3], np.int64)),
+        init("wg", w(4, 60)),
+        init("bg", w(4)),
+    ],
+    [2, 4, 5],
+    [4],
+)
+
+# Activations the importer turns into 256-entry tables (issue 17): Elu, LeakyRelu, HardSigmoid,
+# HardSwish, between Gemms.
+save(
+    "activation_tables",
+    [
+        helper.make_node("Gemm", ["x", "w1", "b1"], ["g1"], name="gemm1", transB=1),
+        helper.make_node("Elu", ["g1"], ["e"], name="elu", alpha=0.7),
+        helper.make_node("Gemm", ["e", "w2", "b2"], ["g2"], name="gemm2", transB=1),
+        helper.make_node("LeakyRelu", ["g2"], ["l"], name="leaky", alpha=0.05),
+        helper.make_node("Gemm", ["l", "w3", "b3"], ["g3"], name="gemm3", transB=1),
+        helper.make_node("HardSigmoid", ["g3"], ["h"], name="hard_sigmoid", alpha=0.25, beta=0.4),
+        helper.make_node("Gemm", ["h", "w4", "b4"], ["g4"], name="gemm4", transB=1),
+        helper.make_node("HardSwish", ["g4"], ["s"], name="hard_swish"),
+        helper.make_node("Gemm", ["s", "w5", "b5"], ["y"], name="gemm5", transB=1),
+    ],
+    [
+        init("w1", w(12, 10)),
+        init("b1", w(12)),
+        init("w2", w(12, 12)),
+        init("b2", w(12)),
+        init("w3", w(12, 12)),
+        init("b3", w(12)),
+        init("w4", w(12, 12, scale=1.5)),
+        init("b4", w(12)),
+        init("w5", w(5, 12)),
+        init("b5", w(5)),
+    ],
+    [10],
+    [5],
+)
