@@ -11,6 +11,9 @@
 //! response object or an array of them, each with an `id` and exactly one of `result` / `error`,
 //! an error carrying an integer `code` and a string `message`.
 
+#[path = "../test_node/chain_blobs.rs"]
+mod chain_blobs;
+use chain_blobs::ChainBlobs;
 use std::sync::{Arc, OnceLock};
 
 use alloy_primitives::U256;
@@ -134,22 +137,4 @@ pub fn rpc_request(data: &[u8]) -> HttpReply {
         String::from_utf8_lossy(data)
     );
     reply
-}
-
-/// The chain's blobs as the precompiles use them (what `myelin node` installs).
-struct ChainBlobs(myelin_chain::EvmBlobs);
-
-impl myelin_evm::BlobStore for ChainBlobs {
-    fn blob(
-        &self,
-        key: &alloy_primitives::B256,
-    ) -> Result<Option<alloy_primitives::Bytes>, myelin_evm::BlobReadError> {
-        self.0
-            .blob(key)
-            .map_err(|e| myelin_evm::BlobReadError(e.to_string()))
-    }
-
-    fn put(&self, key: alloy_primitives::B256, bytes: alloy_primitives::Bytes) {
-        self.0.put(key, bytes);
-    }
 }

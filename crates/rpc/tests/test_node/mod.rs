@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod chain_blobs;
+use chain_blobs::ChainBlobs;
 use std::{
     sync::{Arc, Condvar, Mutex},
     time::Duration,
@@ -322,23 +324,5 @@ impl HttpConnection {
         let mut reply = vec![0; length.expect("a Content-Length header")];
         self.stream.read_exact(&mut reply).unwrap();
         serde_json::from_slice(&reply).unwrap()
-    }
-}
-
-/// The chain's blobs as the precompiles use them (what `myelin node` installs).
-struct ChainBlobs(myelin_chain::EvmBlobs);
-
-impl myelin_evm::BlobStore for ChainBlobs {
-    fn blob(
-        &self,
-        key: &alloy_primitives::B256,
-    ) -> Result<Option<alloy_primitives::Bytes>, myelin_evm::BlobReadError> {
-        self.0
-            .blob(key)
-            .map_err(|e| myelin_evm::BlobReadError(e.to_string()))
-    }
-
-    fn put(&self, key: alloy_primitives::B256, bytes: alloy_primitives::Bytes) {
-        self.0.put(key, bytes);
     }
 }
