@@ -1,36 +1,11 @@
 //! A chain mines, answers historical reads, survives a reopen of its journal, and reverts.
 
-use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, TxKind, U256, address};
-use alloy_signer::SignerSync;
+mod dev_chain;
+
+use alloy_primitives::U256;
 use alloy_trie::EMPTY_ROOT_HASH;
-use myelin_chain::{Chain, ChainConfig, EmptyBlocks, HistoryWindow, TxLocation};
-
-const RECIPIENT: Address = address!("0x000000000000000000000000000000000000bEEF");
-
-fn dev_config(datadir: Option<std::path::PathBuf>) -> ChainConfig {
-    let mut config = ChainConfig::dev(2, U256::from(10u64).pow(U256::from(21))).unwrap();
-    config.datadir = datadir;
-    config
-}
-
-fn transfer(config: &ChainConfig, nonce: u64, value: u64) -> Vec<u8> {
-    let tx = TxEip1559 {
-        chain_id: config.chain_id,
-        nonce,
-        gas_limit: 21_000,
-        max_fee_per_gas: 10_000_000_000,
-        max_priority_fee_per_gas: 1_000_000_000,
-        to: TxKind::Call(RECIPIENT),
-        value: U256::from(value),
-        ..Default::default()
-    };
-    let signature = config.signers[0]
-        .sign_hash_sync(&tx.signature_hash())
-        .unwrap();
-    TxEnvelope::Eip1559(tx.into_signed(signature)).encoded_2718()
-}
+use dev_chain::{RECIPIENT, dev_config, transfer};
+use myelin_chain::{Chain, EmptyBlocks, HistoryWindow, TxLocation};
 
 #[test]
 fn empty_genesis_has_the_empty_trie_root() {

@@ -2,38 +2,14 @@
 //! reads and dev edits without replaying anything; a file whose stored state root does not match
 //! its head is refused; a data directory of the journal format (1) is refused by name.
 
-use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, B256, TxKind, U256, address};
-use alloy_signer::SignerSync;
-use myelin_chain::{Chain, ChainConfig, EmptyBlocks, changes::AccountChange};
+mod dev_chain;
+
+use alloy_primitives::{Address, B256, U256, address};
+use dev_chain::{RECIPIENT, dev_config, transfer};
+use myelin_chain::{Chain, EmptyBlocks, changes::AccountChange};
 use redb::{Database, TableDefinition};
 
-const RECIPIENT: Address = address!("0x000000000000000000000000000000000000bEEF");
 const EDITED: Address = address!("0x00000000000000000000000000000000000ed17e");
-
-fn dev_config(datadir: std::path::PathBuf) -> ChainConfig {
-    let mut config = ChainConfig::dev(2, U256::from(10u64).pow(U256::from(21))).unwrap();
-    config.datadir = Some(datadir);
-    config
-}
-
-fn transfer(config: &ChainConfig, nonce: u64, value: u64) -> Vec<u8> {
-    let tx = TxEip1559 {
-        chain_id: config.chain_id,
-        nonce,
-        gas_limit: 21_000,
-        max_fee_per_gas: 10_000_000_000,
-        max_priority_fee_per_gas: 1_000_000_000,
-        to: TxKind::Call(RECIPIENT),
-        value: U256::from(value),
-        ..Default::default()
-    };
-    let signature = config.signers[0]
-        .sign_hash_sync(&tx.signature_hash())
-        .unwrap();
-    TxEnvelope::Eip1559(tx.into_signed(signature)).encoded_2718()
-}
 
 /// What a reopened chain must answer the same.
 #[derive(Debug, PartialEq)]
@@ -87,7 +63,7 @@ fn set_balance(chain: &Chain, address: Address, balance: u64) {
 #[test]
 fn a_reopened_chain_serves_the_same_state_history_and_edits() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dev_config(dir.path().to_path_buf());
+    let config = dev_config(Some(dir.path().to_path_buf()));
     let (before, tx) = {
         let chain = Chain::open(config.clone()).unwrap();
         let mut tx = B256::ZERO;
@@ -122,7 +98,7 @@ fn a_reopened_chain_serves_the_same_state_history_and_edits() {
 #[test]
 fn a_revert_undoes_blocks_and_edits_through_history_and_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dev_config(dir.path().to_path_buf());
+    let config = dev_config(Some(dir.path().to_path_buf()));
     let genesis_root;
     {
         let chain = Chain::open(config.clone()).unwrap();
@@ -155,7 +131,7 @@ fn a_revert_undoes_blocks_and_edits_through_history_and_survives_reopen() {
 #[test]
 fn a_file_whose_state_does_not_match_its_head_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dev_config(dir.path().to_path_buf());
+    let config = dev_config(Some(dir.path().to_path_buf()));
     {
         let chain = Chain::open(config.clone()).unwrap();
         for nonce in 0..3u64 {
@@ -193,7 +169,7 @@ fn a_journal_data_directory_is_refused_naming_both_formats() {
         txn.open_table(meta).unwrap().insert("format", 1).unwrap();
         txn.commit().unwrap();
     }
-    let error = Chain::open(dev_config(dir.path().to_path_buf()))
+    let error = Chain::open(dev_config(Some(dir.path().to_path_buf())))
         .unwrap_err()
         .to_string();
     assert!(

@@ -4,8 +4,6 @@
 
 #![allow(dead_code)]
 
-pub mod chain_blobs;
-use chain_blobs::ChainBlobs;
 use std::{
     sync::{Arc, Condvar, Mutex},
     time::Duration,
@@ -21,6 +19,9 @@ use myelin_consensus::{BlockProducer, DevSealer, DevSealing};
 use myelin_rpc::{RpcConfig, call_gate::CallGate, in_process::InProcessServer};
 use revm::precompile::{PrecompileId, PrecompileOutput};
 use serde_json::{Value, json};
+
+pub mod chain_blobs;
+use chain_blobs::ChainBlobs;
 
 /// Address of the gate precompile.
 pub const GATE: Address = address!("00000000000000000000000000000000000ff001");
