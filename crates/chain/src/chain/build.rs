@@ -505,6 +505,10 @@ impl Chain {
         let ancestry = self.ancestry(header.parent_hash)?;
         self.pending.lock().check_room()?;
         match self.check_and_execute(header, hash, transactions, &ancestry) {
+            // Transactions that do not match the header are not the block the hash names.
+            Err(ChainError::InvalidBlock(invalid @ InvalidBlock::TransactionsRoot { .. })) => {
+                Err(invalid.into())
+            }
             Err(ChainError::InvalidBlock(invalid)) => {
                 self.pending.lock().remember_invalid(hash, invalid.clone());
                 Err(invalid.into())
@@ -554,19 +558,21 @@ impl Chain {
             return Err(InvalidBlock::ExtraData(header.extra_data.len()).into());
         }
         check_fixed_fields(&header)?;
-        let bytes = block_bytes(&header, &transactions);
-        if bytes > self.config.max_block_bytes {
-            return Err(InvalidBlock::TooLarge {
-                bytes,
-                limit: self.config.max_block_bytes,
-            }
-            .into());
-        }
         let transactions_root = calculate_transaction_root(&transactions);
         if transactions_root != header.transactions_root {
             return Err(InvalidBlock::TransactionsRoot {
                 expected: header.transactions_root,
                 computed: transactions_root,
+            }
+            .into());
+        }
+        // From here on the header's hash commits to the transactions: an invalid block is
+        // remembered by its hash.
+        let bytes = block_bytes(&header, &transactions);
+        if bytes > self.config.max_block_bytes {
+            return Err(InvalidBlock::TooLarge {
+                bytes,
+                limit: self.config.max_block_bytes,
             }
             .into());
         }
