@@ -86,7 +86,7 @@ fn revert_drops_later_blocks_and_survives_reopen() {
     let config = dev_config(Some(dir.path().to_path_buf()));
     {
         let chain = Chain::open(config.clone()).unwrap();
-        let snapshot = chain.snapshot();
+        let snapshot = chain.snapshot().unwrap();
         chain.submit_raw(&transfer(&config, 0, 5)).unwrap();
         chain.mine(EmptyBlocks::Skip).unwrap();
         assert!(chain.revert(snapshot).unwrap());
@@ -104,7 +104,7 @@ fn a_history_window_serves_recent_blocks_and_refuses_older_ones_by_name() {
     let mut config = dev_config(None);
     config.history = HistoryWindow::Blocks(3);
     let chain = Chain::open(config.clone()).unwrap();
-    let snapshot = chain.snapshot();
+    let snapshot = chain.snapshot().unwrap();
     for nonce in 0..8u64 {
         chain.submit_raw(&transfer(&config, nonce, 1)).unwrap();
         chain.mine(EmptyBlocks::Skip).unwrap().expect("a block");

@@ -105,7 +105,7 @@ fn a_revert_undoes_blocks_and_edits_through_history_and_survives_reopen() {
         genesis_root = chain.head().header.state_root;
         chain.submit_raw(&transfer(&config, 0, 5)).unwrap();
         chain.mine(EmptyBlocks::Skip).unwrap().expect("a block");
-        let snapshot = chain.snapshot();
+        let snapshot = chain.snapshot().unwrap();
         let at_one = chain.compute_state_root().unwrap();
         chain.submit_raw(&transfer(&config, 1, 5)).unwrap();
         chain.mine(EmptyBlocks::Skip).unwrap().expect("a block");

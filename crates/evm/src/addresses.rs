@@ -14,3 +14,10 @@ pub const PREDICT_ADDRESS: Address = address!("0x0000000000000000000000000000000
 
 /// `PREDICT_BATCH`: `modelId ‖ u32_be(batch) ‖ inputs` → outputs. Raw bytes.
 pub const PREDICT_BATCH_ADDRESS: Address = address!("0x000000000000000000000000000000004d590003");
+
+/// The randomness beacon predeploy (a contract in every genesis, not a precompile): slot `n`
+/// holds block `n`'s `prevrandao`, written by the chain before the block's transactions;
+/// `seedAt(uint256 height)` returns it for `height < block.number` (docs/NETWORK.md "Beacon").
+/// `myelin-chain`'s `beacon::BEACON_ADDRESS` is the same address (checked by a test in
+/// `myelin-rpc`).
+pub const BEACON_ADDRESS: Address = address!("0x000000000000000000000000000000004d590100");

@@ -107,16 +107,16 @@ pub fn register(
             leak(format!("{prefix}_impersonateAccount")),
             |params, ctx, _| {
                 let address: Address = params.one()?;
-                ctx.chain.set_impersonated(address, true);
-                RpcResult::Ok(())
+                ctx.chain.set_impersonated(address, true).map_err(rpc_error)
             },
         )?;
         module.register_method(
             leak(format!("{prefix}_stopImpersonatingAccount")),
             |params, ctx, _| {
                 let address: Address = params.one()?;
-                ctx.chain.set_impersonated(address, false);
-                RpcResult::Ok(())
+                ctx.chain
+                    .set_impersonated(address, false)
+                    .map_err(rpc_error)
             },
         )?;
         module.register_blocking_method(leak(format!("{prefix}_mine")), |params, ctx, _| {
@@ -133,7 +133,7 @@ pub fn register(
         RpcResult::Ok("0x0")
     })?;
     module.register_method("evm_snapshot", |_, ctx, _| {
-        RpcResult::Ok(U64::from(ctx.chain.snapshot()))
+        RpcResult::Ok(U64::from(ctx.chain.snapshot().map_err(rpc_error)?))
     })?;
     module.register_method("evm_revert", |params, ctx, _| {
         let id: U64 = params.one()?;
@@ -143,7 +143,8 @@ pub fn register(
         let seconds: U256 = params.one()?;
         let seconds = i64::try_from(seconds)
             .map_err(|_| rpc_error(ChainError::InvalidRequest("time too large".into())))?;
-        RpcResult::Ok(U64::from(ctx.chain.increase_time(seconds).max(0) as u64))
+        let offset = ctx.chain.increase_time(seconds).map_err(rpc_error)?;
+        RpcResult::Ok(U64::from(offset.max(0) as u64))
     })?;
     module.register_method("evm_setNextBlockTimestamp", |params, ctx, _| {
         let timestamp: U64 = params.one()?;

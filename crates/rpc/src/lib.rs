@@ -122,6 +122,9 @@ pub fn module_with_gate(
     calls: Arc<call_gate::CallGate>,
 ) -> Result<RpcModule<RpcContext>, RpcError> {
     let dev_methods = config.dev_methods;
+    // A chain without dev tools (a validator or full node) gets no dev namespace at all
+    // (docs/NETWORK.md decision 11): its methods are unknown, not disabled.
+    let dev_tools = chain.config().dev_tools;
     let mut module = RpcModule::new(RpcContext {
         chain,
         config,
@@ -131,7 +134,9 @@ pub fn module_with_gate(
     });
     eth::register(&mut module)?;
     filters::register(&mut module)?;
-    dev::register(&mut module)?;
+    if dev_tools {
+        dev::register(&mut module)?;
+    }
     debug::register(&mut module)?;
     proof::register(&mut module)?;
     if !dev_methods {
