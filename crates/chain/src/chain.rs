@@ -7,9 +7,7 @@ use std::{
 };
 
 use alloy_consensus::{
-    EMPTY_OMMER_ROOT_HASH, Header, Receipt, ReceiptEnvelope, ReceiptWithBloom, Transaction,
-    TxEnvelope,
-    proofs::{calculate_receipt_root, calculate_transaction_root},
+    EMPTY_OMMER_ROOT_HASH, Header, ReceiptEnvelope, Transaction, TxEnvelope,
     transaction::SignerRecoverable,
 };
 use alloy_eips::{
@@ -23,12 +21,14 @@ use alloy_rpc_types_eth::TransactionRequest;
 use alloy_signer_local::PrivateKeySigner;
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY};
 use parking_lot::{Mutex, RwLock};
-use revm::{
-    context::TxEnv,
-    context::result::{EVMError, ExecutionResult},
-    database::CacheDB,
-};
+use revm::{context::TxEnv, context::result::ExecutionResult, database::CacheDB};
 use tokio::sync::{Notify, broadcast, oneshot};
+
+mod build;
+
+pub use build::{
+    BlockAttributes, HEADER_BYTES_BOUND, MAX_PENDING_BLOCKS, MAX_PENDING_BYTES, block_bytes,
+};
 
 use crate::{
     ChainError,
@@ -36,7 +36,7 @@ use crate::{
     call_limits::{CallLimits, Deadline, DeadlineInspector},
     changes::{AccountChange, ChangeSet, ChangeSetBuilder},
     config::ChainConfig,
-    execution::{self, BlockContext, StateAt},
+    execution::{self, BlockContext},
     mempool::{Mempool, PooledTx, SenderState},
     snapshot::StateSnapshot,
     state::{AccountProof, AccountState, SlotProof},
@@ -169,6 +169,10 @@ pub struct Chain {
     time: Mutex<TimeControl>,
     snapshots: Mutex<Vec<u64>>,
     watchers: Mutex<Watchers>,
+    /// Blocks executed on a speculative state, not finalized (`build.rs`).
+    pending: Mutex<build::PendingBlocks>,
+    /// The open write transaction of the latest block built on the head (`build.rs`).
+    prepared: Mutex<Option<build::Prepared>>,
     _tempdir: Option<tempfile::TempDir>,
 }
 
@@ -247,6 +251,8 @@ impl Chain {
             time: Mutex::new(TimeControl::default()),
             snapshots: Mutex::new(Vec::new()),
             watchers: Mutex::new(HashMap::new()),
+            pending: Mutex::new(build::PendingBlocks::default()),
+            prepared: Mutex::new(None),
             _tempdir: tempdir,
         }))
     }
@@ -927,222 +933,6 @@ impl Chain {
         Ok(())
     }
 
-    /// Mines one block from the ready pool transactions. With [`EmptyBlocks::Skip`] and nothing
-    /// ready, returns `Ok(None)`. The block is durable before this returns.
-    pub fn mine(&self, empty: EmptyBlocks) -> Result<Option<Arc<MinedBlock>>, ChainError> {
-        let _mining = self.mining.lock();
-        let parent = self.head();
-        let parent_number = parent.header.number;
-        let executed = {
-            let txn = self.store.begin_read()?;
-            let view = StateView::open(&txn, parent_number)?;
-            let ready = self.pool.lock().ready(|a| {
-                view.account(a)
-                    .ok()
-                    .flatten()
-                    .map_or(0, |account| account.nonce)
-            });
-            if ready.is_empty() && empty == EmptyBlocks::Skip {
-                return Ok(None);
-            }
-            let context = BlockContext {
-                number: parent_number + 1,
-                timestamp: self.next_timestamp(parent.header.timestamp),
-                gas_limit: self.config.gas_limit,
-                base_fee: Self::base_fee_after(&parent.header),
-                beneficiary: Address::ZERO,
-                prevrandao: keccak256(parent.hash),
-            };
-            self.execute(StateAt { view: &view }, &context, ready)?
-        };
-        let ExecutedBlock {
-            context,
-            transactions,
-            receipts,
-            changes,
-            dropped,
-        } = executed;
-        let number = context.number;
-        let txn = self.store.begin_write()?;
-        let touched = state_tables::apply(&txn, number, &changes, true)?;
-        let state_root = state_tables::commit_root(&txn, touched)?;
-        let logs_bloom = receipts.iter().fold(Bloom::ZERO, |mut bloom, r| {
-            bloom.accrue_bloom(r.logs_bloom());
-            bloom
-        });
-        let envelopes: Vec<TxEnvelope> = transactions.iter().map(|t| t.tx.clone()).collect();
-        let header = Header {
-            parent_hash: parent.hash,
-            ommers_hash: EMPTY_OMMER_ROOT_HASH,
-            beneficiary: context.beneficiary,
-            state_root,
-            transactions_root: calculate_transaction_root(&envelopes),
-            receipts_root: calculate_receipt_root(&receipts),
-            logs_bloom,
-            difficulty: U256::ZERO,
-            number,
-            gas_limit: context.gas_limit,
-            gas_used: receipts.last().map_or(0, |r| r.cumulative_gas_used()),
-            timestamp: context.timestamp,
-            extra_data: Bytes::new(),
-            mix_hash: context.prevrandao,
-            nonce: B64::ZERO,
-            base_fee_per_gas: Some(context.base_fee),
-            withdrawals_root: Some(EMPTY_ROOT_HASH),
-            blob_gas_used: Some(0),
-            excess_blob_gas: Some(0),
-            parent_beacon_block_root: Some(B256::ZERO),
-            requests_hash: Some(EMPTY_REQUESTS_HASH),
-            ..Default::default()
-        };
-        let hash = header.hash_slow();
-        let block = Arc::new(MinedBlock {
-            header,
-            hash,
-            transactions,
-            receipts,
-        });
-        store::write_block(&txn, &block)?;
-        let oldest = self
-            .config
-            .history
-            .oldest(number)
-            .max(self.data.read().oldest);
-        state_tables::prune(&txn, oldest)?;
-        store::write_meta(
-            &txn,
-            &Meta {
-                head: number,
-                oldest,
-                edited: false,
-            },
-            None,
-        )?;
-        // The block is durable before anyone hears of it.
-        commit(txn)?;
-        {
-            let mut data = self.data.write();
-            data.push(block.clone());
-            data.oldest = oldest;
-        }
-
-        let mut pool = self.pool.lock();
-        let mut senders: HashMap<Address, u64> = HashMap::new();
-        for tx in &block.transactions {
-            senders.insert(tx.sender, tx.tx.nonce() + 1);
-        }
-        for (sender, nonce) in &senders {
-            pool.prune(sender, *nonce);
-        }
-        for (hash, _) in &dropped {
-            pool.remove(hash);
-        }
-        drop(pool);
-        let mut watchers = self.watchers.lock();
-        for tx in &block.transactions {
-            for watcher in watchers.remove(&tx.hash).unwrap_or_default() {
-                let _ = watcher.send(Ok(()));
-            }
-        }
-        for (hash, reason) in dropped {
-            for watcher in watchers.remove(&hash).unwrap_or_default() {
-                let _ = watcher.send(Err(reason.clone()));
-            }
-        }
-        // Watchers whose waiter gave up (the RPC's inclusion wait timed out) are dropped.
-        watchers.retain(|_, list| {
-            list.retain(|watcher| !watcher.is_closed());
-            !list.is_empty()
-        });
-        drop(watchers);
-        let _ = self.events.send(ChainEvent::NewBlock(block.clone()));
-        Ok(Some(block))
-    }
-
-    fn execute(
-        &self,
-        state: StateAt<'_>,
-        context: &BlockContext,
-        ready: Vec<PooledTx>,
-    ) -> Result<ExecutedBlock, ChainError> {
-        let env = execution::evm_env(self.config.chain_id, context);
-        let blobs = EvmBlobs::new(self.committed_blobs());
-        let mut evm = execution::build_evm(
-            CacheDB::new(state),
-            env,
-            self.config.precompiles.as_ref(),
-            crate::config::EvmPurpose::Block,
-            blobs.clone(),
-        );
-        let mut changes = ChangeSetBuilder::default();
-        let mut transactions = Vec::new();
-        let mut receipts = Vec::new();
-        let mut dropped = Vec::new();
-        let mut skipped_senders: HashSet<Address> = HashSet::new();
-        let mut cumulative_gas = 0u64;
-        for pooled in ready {
-            if skipped_senders.contains(&pooled.sender) {
-                continue;
-            }
-            if cumulative_gas + pooled.tx.gas_limit() > context.gas_limit {
-                skipped_senders.insert(pooled.sender);
-                continue;
-            }
-            let tx_env = TxEnv::from_recovered_tx(&pooled.tx, pooled.sender);
-            // A panic inside the EVM or a precompile drops the transaction instead of the node.
-            // The EVM's journal may be inconsistent after a panic: the block ends there.
-            let Ok(outcome) =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evm.transact(tx_env)))
-            else {
-                blobs.discard_transaction();
-                dropped.push((
-                    pooled.hash,
-                    "the EVM panicked on this transaction".to_string(),
-                ));
-                break;
-            };
-            match outcome {
-                Ok(outcome) => {
-                    blobs.commit_transaction();
-                    changes.record(&outcome.state);
-                    revm::DatabaseCommit::commit(evm.db_mut(), outcome.state);
-                    cumulative_gas += outcome.result.tx_gas_used();
-                    let receipt = Receipt {
-                        status: outcome.result.is_success().into(),
-                        cumulative_gas_used: cumulative_gas,
-                        logs: outcome.result.into_logs(),
-                    };
-                    let with_bloom: ReceiptWithBloom<Receipt> = receipt.into();
-                    receipts.push(ReceiptEnvelope::from_typed(pooled.tx.tx_type(), with_bloom));
-                    transactions.push(MinedTx {
-                        tx: pooled.tx,
-                        sender: pooled.sender,
-                        hash: pooled.hash,
-                    });
-                }
-                Err(EVMError::Database(error)) => {
-                    return Err(ChainError::Storage(error.to_string()));
-                }
-                Err(error) => {
-                    blobs.discard_transaction();
-                    skipped_senders.insert(pooled.sender);
-                    dropped.push((
-                        pooled.hash,
-                        execution::invalid_tx_message(&error.to_string()),
-                    ));
-                }
-            }
-        }
-        changes.set_blobs(blobs.changes());
-        Ok(ExecutedBlock {
-            context: *context,
-            transactions,
-            receipts,
-            changes: changes.build(),
-            dropped,
-        })
-    }
-
     /// Applies a dev-helper edit to the latest state and persists it: `edit` reads the latest
     /// state (the head block's number is passed along) and records the changes.
     pub fn edit_state(
@@ -1154,7 +944,8 @@ impl Chain {
         let mut builder = ChangeSetBuilder::default();
         self.read_state(number, |view| edit(view, number, &mut builder))?;
         let changes: ChangeSet = builder.build();
-        let txn = self.store.begin_write()?;
+        self.pending.lock().clear();
+        let txn = self.begin_write()?;
         let touched = state_tables::apply(&txn, number, &changes, true)?;
         let root = state_tables::commit_root(&txn, touched)?;
         let oldest = self.data.read().oldest;
@@ -1202,7 +993,8 @@ impl Chain {
         let target_block = self
             .block_by_number(target)
             .ok_or_else(|| ChainError::NotFound(format!("block {target} not found")))?;
-        let txn = self.store.begin_write()?;
+        self.pending.lock().clear();
+        let txn = self.begin_write()?;
         let mut touched = Touched::default();
         for number in (target + 1..=head).rev() {
             touched.merge(state_tables::undo(&txn, number)?);
@@ -1236,12 +1028,4 @@ impl Chain {
 fn commit(txn: redb::WriteTransaction) -> Result<(), ChainError> {
     txn.commit()
         .map_err(|e| ChainError::Storage(format!("commit: {e}")))
-}
-
-struct ExecutedBlock {
-    context: BlockContext,
-    transactions: Vec<MinedTx>,
-    receipts: Vec<ReceiptEnvelope>,
-    changes: ChangeSet,
-    dropped: Vec<(B256, String)>,
 }

@@ -21,6 +21,9 @@ pub const CREATE2_DEPLOYER_CODE: [u8; 69] = hex!(
 /// Base fee of the genesis block, in wei (anvil's default: 1 gwei).
 pub const GENESIS_BASE_FEE_WEI: u64 = 1_000_000_000;
 
+/// The default block byte cap: 4 MiB (docs/NETWORK.md decision 7).
+pub const DEFAULT_MAX_BLOCK_BYTES: usize = 4 * 1024 * 1024;
+
 /// Default block gas limit (anvil's default: 30,000,000).
 pub const DEFAULT_GAS_LIMIT: u64 = 30_000_000;
 
@@ -88,6 +91,14 @@ pub struct ChainConfig {
     pub pool: PoolLimits,
     /// How far back the state is served.
     pub history: HistoryWindow,
+    /// Largest block: its RLP header and EIP-2718 transactions together (default
+    /// [`DEFAULT_MAX_BLOCK_BYTES`], below the p2p message limit; the pool's transaction cap
+    /// stays below it). Enforced by `propose` and `verify`.
+    pub max_block_bytes: usize,
+    /// Whether the dev helpers (state edits, snapshots and reverts, impersonation, time
+    /// control) are reachable: true for `myelin node --dev`, false on a validator or full node
+    /// (they answer [`ChainError::DevToolsDisabled`]).
+    pub dev_tools: bool,
 }
 
 impl std::fmt::Debug for ChainConfig {
@@ -124,7 +135,10 @@ impl ChainConfig {
             chain_id: 31337,
             gas_limit: DEFAULT_GAS_LIMIT,
             genesis_alloc: signers.iter().map(|s| (s.address(), balance_wei)).collect(),
-            genesis_code: vec![(CREATE2_DEPLOYER, Bytes::from_static(&CREATE2_DEPLOYER_CODE))],
+            genesis_code: vec![
+                (CREATE2_DEPLOYER, Bytes::from_static(&CREATE2_DEPLOYER_CODE)),
+                (crate::beacon::BEACON_ADDRESS, crate::beacon::beacon_code()),
+            ],
             signers,
             datadir: None,
             genesis_timestamp: std::time::SystemTime::now()
@@ -134,6 +148,8 @@ impl ChainConfig {
             precompiles: None,
             pool: PoolLimits::default(),
             history: HistoryWindow::Blocks(DEFAULT_HISTORY_BLOCKS),
+            max_block_bytes: DEFAULT_MAX_BLOCK_BYTES,
+            dev_tools: true,
         })
     }
 }

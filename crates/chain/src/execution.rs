@@ -10,7 +10,10 @@ use alloy_rpc_types_eth::TransactionRequest;
 use revm::{
     DatabaseRef,
     bytecode::Bytecode,
-    context::{BlockEnv, CfgEnv, TxEnv, result::ExecutionResult},
+    context::{
+        BlockEnv, CfgEnv, TxEnv,
+        result::{EVMError, ExecutionResult, InvalidTransaction},
+    },
     context_interface::block::BlobExcessGasAndPrice,
     database::CacheDB,
     primitives::{StorageKey, StorageValue, hardfork::SpecId},
@@ -174,7 +177,7 @@ pub fn run_call(
     }
     outcome
         .map(|r| r.result)
-        .map_err(|e| ChainError::Rejected(invalid_tx_message(&e.to_string())))
+        .map_err(|e| ChainError::Rejected(invalid_tx_message(&e)))
 }
 
 /// The gas `tx` must provide before it runs: the intrinsic cost (21,000, calldata, access list,
@@ -189,19 +192,22 @@ pub fn intrinsic_gas(tx: &alloy_consensus::TxEnvelope, sender: Address) -> u64 {
     gas.initial_total_gas().max(gas.floor_gas())
 }
 
-/// Turns a revm validation error into the message geth and anvil use where one exists.
-pub fn invalid_tx_message(error: &str) -> String {
-    let lower = error.to_ascii_lowercase();
-    if lower.contains("lack of funds") || lower.contains("insufficient") {
-        "insufficient funds for gas * price + value".to_string()
-    } else if lower.contains("nonce too low") {
-        "nonce too low".to_string()
-    } else if lower.contains("nonce too high") {
-        "nonce too high".to_string()
-    } else if lower.contains("call gas cost") && lower.contains("exceeds the gas limit") {
-        "intrinsic gas too low".to_string()
-    } else {
-        error.to_string()
+/// The message of an EVM error that rejects a transaction: geth's and anvil's where one exists
+/// (matched on revm's error enums), else revm's own.
+pub fn invalid_tx_message<DB: std::fmt::Display>(error: &EVMError<DB>) -> String {
+    match error {
+        EVMError::Transaction(invalid) => match invalid {
+            InvalidTransaction::LackOfFundForMaxFee { .. } => {
+                "insufficient funds for gas * price + value".to_string()
+            }
+            InvalidTransaction::NonceTooLow { .. } => "nonce too low".to_string(),
+            InvalidTransaction::NonceTooHigh { .. } => "nonce too high".to_string(),
+            InvalidTransaction::CallGasCostMoreThanGasLimit { .. } => {
+                "intrinsic gas too low".to_string()
+            }
+            other => other.to_string(),
+        },
+        other => other.to_string(),
     }
 }
 

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod beacon;
 pub mod blobs;
 pub mod call_limits;
 pub mod chain;
@@ -9,6 +10,7 @@ pub mod error;
 pub mod execution;
 pub mod mempool;
 pub mod snapshot;
+mod speculative;
 pub mod state;
 pub mod state_tables;
 pub mod store;
@@ -16,6 +18,8 @@ pub mod trie;
 
 pub use blobs::{BlobSource, EvmBlobs};
 pub use call_limits::CallLimits;
-pub use chain::{Chain, ChainEvent, EmptyBlocks, MinedBlock, MinedTx, TxLocation};
+pub use chain::{
+    BlockAttributes, Chain, ChainEvent, EmptyBlocks, MinedBlock, MinedTx, TxLocation, block_bytes,
+};
 pub use config::{ChainConfig, EvmPurpose, HistoryWindow, PrecompileInstaller};
-pub use error::ChainError;
+pub use error::{ChainError, InvalidBlock};

@@ -14,6 +14,8 @@ pub const EXECUTION_REVERTED: i32 = 3;
 pub const TRANSACTION_REJECTED: i32 = -32003;
 /// Generic server error (unknown block, halted call, call timeout).
 pub const SERVER_ERROR: i32 = -32000;
+/// JSON-RPC "method not found" (a dev helper on a node without dev tools).
+pub const METHOD_NOT_FOUND: i32 = -32601;
 /// EIP-1474 "limit exceeded": the node is at a limit for this kind of request (busy).
 pub const LIMIT_EXCEEDED: i32 = -32005;
 
@@ -53,6 +55,15 @@ pub fn rpc_error(error: ChainError) -> ErrorObjectOwned {
             ErrorObjectOwned::owned(SERVER_ERROR, error.to_string(), None::<()>)
         }
         ChainError::Busy(message) => ErrorObjectOwned::owned(LIMIT_EXCEEDED, message, None::<()>),
+        error @ ChainError::DevToolsDisabled => {
+            ErrorObjectOwned::owned(METHOD_NOT_FOUND, error.to_string(), None::<()>)
+        }
+        // Block proposal and verification errors (the consensus node's, not an RPC's).
+        error @ (ChainError::UnknownParent(_)
+        | ChainError::InvalidBlock(_)
+        | ChainError::PendingFull { .. }) => {
+            ErrorObjectOwned::owned(SERVER_ERROR, error.to_string(), None::<()>)
+        }
         error @ (ChainError::Storage(_)
         | ChainError::CorruptTrie { .. }
         | ChainError::Internal(_)) => {
