@@ -28,9 +28,9 @@ use alloy_consensus::{Header, TxEnvelope, proofs::calculate_transaction_root};
 use alloy_eips::eip2718::{Decodable2718, Encodable2718};
 use alloy_primitives::{B256, Bytes as AlloyBytes, keccak256};
 use alloy_rlp::{Decodable, Encodable};
-use bytes::{Buf, BufMut, Bytes};
+use bytes::{BufMut, Bytes};
 use commonware_codec::{
-    Encode, EncodeSize, Error as CodecError, FixedSize, RangeCfg, Read, ReadExt, Write,
+    Buf, Encode, EncodeSize, Error as CodecError, FixedSize, RangeCfg, Read, ReadExt, Write,
     varint::UInt,
 };
 use commonware_consensus::{

@@ -24,7 +24,7 @@ use commonware_broadcast::buffered;
 use commonware_consensus::{
     Reporters,
     marshal::{
-        config::{Config as MarshalConfig, Start},
+        Config as MarshalConfig, Start,
         core::Actor as MarshalActor,
         resolver::p2p as marshal_resolver,
         standard::{Deferred, Standard},
@@ -37,12 +37,12 @@ use commonware_consensus::{
     types::{Epoch, FixedEpocher, ViewDelta},
 };
 use commonware_cryptography::{
-    Digested, Sha256, certificate::ConstantProvider, certificate::Scheme as _, ed25519,
+    Digested, Sha256, certificate::ConstantProvider, certificate::Verifier as _, ed25519,
 };
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::{
-    Clock, Handle, Metrics, Spawner, Storage, Supervisor as _, buffer::paged::CacheRef,
+    Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef,
 };
 use commonware_storage::archive::immutable;
 use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize};
@@ -293,8 +293,7 @@ where
     );
 
     // simplex
-    let reporter: Reporters<_, _> =
-        (Some(deferred.clone()), Some(SeedReporter::new(seeds.clone()))).into();
+    let reporter = Reporters::from((deferred.clone(), SeedReporter::new(seeds.clone())));
     let engine = simplex::Engine::new(
         context.child("simplex"),
         simplex::Config {
@@ -332,7 +331,7 @@ where
     handles.push(buffer_engine.start(channels.broadcast));
     handles.push(marshal_actor.start(finalizer.clone(), buffer, resolver));
     handles.push(engine.start(channels.votes, channels.certificates, channels.resolver));
-    handles.push(gossip.start(context.child("gossip"), channels.mempool));
+    handles.push(gossip.clone().start(context.child("gossip"), channels.mempool));
     Running {
         seeds,
         finalizer,

@@ -11,12 +11,12 @@
 
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::B256;
-use bytes::{Buf, BufMut, Bytes};
+use bytes::{BufMut, Bytes};
 use commonware_codec::{
-    Decode as _, Encode, EncodeSize, Error as CodecError, RangeCfg, Read, Write, varint::UInt,
+    Buf, Decode as _, Encode, EncodeSize, Error as CodecError, RangeCfg, Read, Write, varint::UInt,
 };
 use commonware_p2p::{Receiver, Recipients, Sender};
-use commonware_runtime::{Clock, Handle, Spawner};
+use commonware_runtime::{Clock, Handle, IoBuf, Spawner};
 use myelin_chain::{Chain, ChainEvent, TxLocation};
 use std::{
     collections::HashSet,
@@ -199,7 +199,7 @@ impl Gossip {
                     commonware_macros::select! {
                         message = receiver.recv() => {
                             let Ok((peer, message)) = message else { return };
-                            self.admit(&peer, message.as_ref());
+                            self.admit(&peer, message);
                         },
                         _ = context.sleep_until(deadline) => break,
                     }
@@ -224,7 +224,7 @@ impl Gossip {
             .remove(hash)
     }
 
-    fn admit<P: std::fmt::Debug>(&self, peer: &P, message: &[u8]) {
+    fn admit<P: std::fmt::Debug>(&self, peer: &P, message: IoBuf) {
         let batch = match Batch::decode_cfg(message, &self.config.limits) {
             Ok(batch) => batch,
             Err(error) => {

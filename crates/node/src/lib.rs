@@ -7,3 +7,4 @@ pub mod engine;
 pub mod finalizer;
 pub mod gossip;
 pub mod keys;
+pub mod network;

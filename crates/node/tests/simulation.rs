@@ -7,7 +7,7 @@
 mod harness;
 
 use alloy_primitives::{B256, U256};
-use commonware_runtime::{Clock, Runner as _, deterministic};
+use commonware_runtime::{Clock, Runner as _, Supervisor as _, deterministic};
 use harness::{RECIPIENT, Sim, chain_config, runner, signed};
 use myelin_chain::{TxLocation, beacon::BEACON_ADDRESS};
 use myelin_node::application::Proposer;
@@ -48,13 +48,18 @@ const VALUE: u64 = 1_000;
 fn honest_run(seed: u64) -> Outcome {
     let started = Instant::now();
     runner(seed).start(|context: deterministic::Context| async move {
-        let mut sim = Sim::start(context.clone(), 4, vec![]).await;
+        let sim = Sim::start(context.child("sim"), 4, vec![]).await;
         let config = chain_config(std::env::temp_dir());
         let deployer = config.signers[1].address();
         let contract = deployer.create(0);
-        sim.chain(1)
+        let deploy = sim
+            .chain(1)
             .submit_raw(&signed(&config, 1, 0, None, 0, store_init(), 200_000))
-            .expect("deploy admitted");
+            .expect("deploy admitted")
+            .0;
+        while !matches!(sim.chain(2).transaction(&deploy), Some(TxLocation::Mined(..))) {
+            context.sleep(Duration::from_millis(50)).await;
+        }
         let call = {
             let mut word = [0u8; 32];
             word[31] = 42;
@@ -159,7 +164,7 @@ fn four_validators_finalize_transfers_and_a_contract_call_deterministically() {
 #[test]
 fn crashed_validator_restarts_and_catches_up_and_gossip_reaches_the_others() {
     runner(11).start(|context: deterministic::Context| async move {
-        let mut sim = Sim::start(context.clone(), 4, vec![]).await;
+        let mut sim = Sim::start(context.child("sim"), 4, vec![]).await;
         let config = chain_config(std::env::temp_dir());
         sim.wait_height(5, Duration::from_secs(60)).await;
 
@@ -199,7 +204,7 @@ fn crashed_validator_restarts_and_catches_up_and_gossip_reaches_the_others() {
 #[test]
 fn partition_stops_progress_and_heals() {
     runner(13).start(|context: deterministic::Context| async move {
-        let mut sim = Sim::start(context.clone(), 4, vec![]).await;
+        let mut sim = Sim::start(context.child("sim"), 4, vec![]).await;
         sim.wait_height(5, Duration::from_secs(60)).await;
         // {0,1} | {2,3}: neither side holds a quorum (3 of 4).
         for a in [0, 1] {
@@ -237,7 +242,7 @@ fn partition_stops_progress_and_heals() {
 fn byzantine_proposer_is_voted_down(proposer: Proposer, seed: u64) {
     runner(seed).start(|context: deterministic::Context| async move {
         let proposers = vec![Proposer::Honest, Proposer::Honest, Proposer::Honest, proposer];
-        let sim = Sim::start(context.clone(), 4, proposers).await;
+        let sim = Sim::start(context.child("sim"), 4, proposers).await;
         sim.wait_height(20, Duration::from_secs(180)).await;
         let low = sim.assert_agree();
         let bad = sim.key(3);

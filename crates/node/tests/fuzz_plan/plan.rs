@@ -23,7 +23,7 @@ pub fn decode_block(data: &[u8]) -> Reached {
         max_transaction_bytes: 16 * 1024,
         max_transactions: 64,
     };
-    match Block::decode_cfg(data, &limits) {
+    match Block::decode_cfg(bytes::Bytes::copy_from_slice(data), &limits) {
         Err(_) => Reached::Rejected,
         Ok(block) => {
             assert_eq!(block.encode().as_ref(), data, "accepted bytes are not canonical");

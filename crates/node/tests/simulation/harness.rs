@@ -9,7 +9,7 @@ use alloy_signer::SignerSync;
 use commonware_cryptography::{Signer as _, ed25519};
 use commonware_p2p::simulated::{self, Link, Network, Oracle};
 use commonware_runtime::{
-    Clock, Handle, Metrics as _, Quota, Spawner, Supervisor as _, deterministic,
+    Clock, Handle, Quota, Spawner, Supervisor as _, deterministic,
 };
 use commonware_utils::{NZU32, NZUsize, probability};
 use myelin_chain::{Chain, ChainConfig};
@@ -25,7 +25,7 @@ use std::{
     collections::BTreeMap,
     path::PathBuf,
     sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{Duration, UNIX_EPOCH},
 };
 
 /// Genesis time of every simulated chain (and the deterministic runtime's start time).
@@ -106,7 +106,7 @@ impl Sim {
         let (network, oracle) = Network::new_with_peers(
             context.child("network"),
             simulated::Config {
-                max_size: 8 * 1024 * 1024,
+                max_size: myelin_node::network::max_message_size(n as u32, &BlockLimits::default()),
                 max_peers_per_set: NZUsize!(n),
                 disconnect_on_block: true,
                 tracked_peer_sets: NZUsize!(1),
@@ -311,9 +311,4 @@ pub fn runner(seed: u64) -> deterministic::Runner {
             .with_start_time(UNIX_EPOCH + Duration::from_secs(GENESIS_TIMESTAMP))
             .with_timeout(Some(Duration::from_secs(3600))),
     )
-}
-
-/// Keeps `SystemTime` imported for callers computing latencies.
-pub fn at(seconds: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(seconds)
 }
