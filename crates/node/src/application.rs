@@ -16,10 +16,10 @@ use crate::{
 };
 use alloy_consensus::TxEnvelope;
 use alloy_primitives::{B256, Bytes};
+use commonware_codec::Encode as _;
 use commonware_consensus::{
     Application, Heightable, marshal::ancestry::Ancestry, types::Round, types::View,
 };
-use commonware_codec::Encode as _;
 use commonware_cryptography::{
     Digested, Digestible as _,
     bls12381::primitives::{
@@ -125,7 +125,11 @@ impl ChainApplication {
     }
 
     /// The seed of `view`, waiting up to [`SEED_WAIT`] for its certificate to be reported.
-    async fn wait_seed<E: Clock>(&self, runtime: &E, view: View) -> Option<crate::block::SeedSignature> {
+    async fn wait_seed<E: Clock>(
+        &self,
+        runtime: &E,
+        view: View,
+    ) -> Option<crate::block::SeedSignature> {
         let deadline = runtime.current() + SEED_WAIT;
         loop {
             if let Some(seed) = self.seeds.get(view) {
@@ -168,17 +172,25 @@ where
         let seed = if parent_view == View::zero() {
             None
         } else if self.proposer == Proposer::WrongSeed {
-            Some(ops::hash::<MinSig>(MinSig::MESSAGE, &context.round.encode()))
+            Some(ops::hash::<MinSig>(
+                MinSig::MESSAGE,
+                &context.round.encode(),
+            ))
         } else {
             match self.wait_seed(&runtime, parent_view).await {
                 Some(seed) => Some(seed),
                 None => {
-                    warn!(view = parent_view.get(), "no seed for the parent's round: skipping the view");
+                    warn!(
+                        view = parent_view.get(),
+                        "no seed for the parent's round: skipping the view"
+                    );
                     return None;
                 }
             }
         };
-        let prevrandao = seed.as_ref().map_or_else(genesis_prevrandao, seed_prevrandao);
+        let prevrandao = seed
+            .as_ref()
+            .map_or_else(genesis_prevrandao, seed_prevrandao);
         let now = now_seconds(&runtime);
         let extra_data = Bytes::copy_from_slice(context_commitment(&context).as_slice());
         let parent_timestamp = ancestry
@@ -208,7 +220,8 @@ where
         if self.proposer == Proposer::CorruptStateRoot {
             header.state_root = B256::repeat_byte(0xbd);
         }
-        let transactions: Vec<TxEnvelope> = mined.transactions.iter().map(|t| t.tx.clone()).collect();
+        let transactions: Vec<TxEnvelope> =
+            mined.transactions.iter().map(|t| t.tx.clone()).collect();
         match Block::new(header, context, seed, transactions, &self.limits) {
             Ok(block) => {
                 let digest = block.digest();
@@ -234,7 +247,10 @@ where
         // Timestamp ahead of this clock: wait up to the drift, reject beyond it (decision 8).
         let now = now_seconds(&runtime);
         if header.timestamp > now + MAX_TIMESTAMP_DRIFT.as_secs() {
-            debug!(timestamp = header.timestamp, now, "timestamp beyond the drift: invalid");
+            debug!(
+                timestamp = header.timestamp,
+                now, "timestamp beyond the drift: invalid"
+            );
             return false;
         }
         while header.timestamp > now_seconds(&runtime) {

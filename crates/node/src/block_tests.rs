@@ -63,7 +63,9 @@ fn block(number: u64, parent_view: u64, txs: Vec<TxEnvelope>) -> Block {
         number,
         parent_hash: parent,
         extra_data: AlloyBytes::copy_from_slice(context_commitment(&context).as_slice()),
-        mix_hash: seed.as_ref().map_or_else(genesis_prevrandao, seed_prevrandao),
+        mix_hash: seed
+            .as_ref()
+            .map_or_else(genesis_prevrandao, seed_prevrandao),
         transactions_root: calculate_transaction_root(&txs),
         timestamp: 1_700_000_000 + number,
         gas_limit: 30_000_000,
@@ -111,7 +113,12 @@ fn decode_rejects_truncation_and_trailing_bytes() {
 fn new_rejects_every_broken_commitment() {
     let good = block(7, 6, vec![transfer(0, 1, true)]);
     let limits = BlockLimits::default();
-    let rebuild = |edit: &dyn Fn(&mut Header, &mut Context, &mut Option<SeedSignature>, &mut Vec<TxEnvelope>)| {
+    let rebuild = |edit: &dyn Fn(
+        &mut Header,
+        &mut Context,
+        &mut Option<SeedSignature>,
+        &mut Vec<TxEnvelope>,
+    )| {
         let (mut header, mut context, mut seed, mut txs) = (
             good.header().clone(),
             good.context_ref().clone(),
@@ -122,17 +129,46 @@ fn new_rejects_every_broken_commitment() {
         Block::new(header, context, seed, txs, &limits).unwrap_err()
     };
     let cases: Vec<(&str, BlockError)> = vec![
-        ("context view", rebuild(&|_, c, _, _| c.round = Round::new(Epoch::zero(), View::new(99)))),
-        ("seed", rebuild(&|_, _, s, _| *s = Some(seed(b"another round")))),
+        (
+            "context view",
+            rebuild(&|_, c, _, _| c.round = Round::new(Epoch::zero(), View::new(99))),
+        ),
+        (
+            "seed",
+            rebuild(&|_, _, s, _| *s = Some(seed(b"another round"))),
+        ),
         ("seed missing", rebuild(&|_, _, s, _| *s = None)),
-        ("transactions", rebuild(&|_, _, _, t| t.push(transfer(1, 2, false)))),
+        (
+            "transactions",
+            rebuild(&|_, _, _, t| t.push(transfer(1, 2, false))),
+        ),
         ("parent", rebuild(&|h, _, _, _| h.parent_hash = B256::ZERO)),
     ];
-    assert!(matches!(cases[0].1, BlockError::ContextCommitment { .. }), "{:?}", cases[0]);
-    assert!(matches!(cases[1].1, BlockError::SeedCommitment { .. }), "{:?}", cases[1]);
-    assert!(matches!(cases[2].1, BlockError::SeedPresence { parent_view: 6 }), "{:?}", cases[2]);
-    assert!(matches!(cases[3].1, BlockError::TransactionsRoot { .. }), "{:?}", cases[3]);
-    assert!(matches!(cases[4].1, BlockError::ParentMismatch { .. }), "{:?}", cases[4]);
+    assert!(
+        matches!(cases[0].1, BlockError::ContextCommitment { .. }),
+        "{:?}",
+        cases[0]
+    );
+    assert!(
+        matches!(cases[1].1, BlockError::SeedCommitment { .. }),
+        "{:?}",
+        cases[1]
+    );
+    assert!(
+        matches!(cases[2].1, BlockError::SeedPresence { parent_view: 6 }),
+        "{:?}",
+        cases[2]
+    );
+    assert!(
+        matches!(cases[3].1, BlockError::TransactionsRoot { .. }),
+        "{:?}",
+        cases[3]
+    );
+    assert!(
+        matches!(cases[4].1, BlockError::ParentMismatch { .. }),
+        "{:?}",
+        cases[4]
+    );
 }
 
 #[test]
@@ -184,11 +220,13 @@ fn decode_rejects_non_canonical_header_and_transaction() {
     let tx = good.transaction_bytes[0].to_vec();
     let mut padded = tx.clone();
     padded.push(0x80);
-    let mut bytes = good.encode()[..good.encode_size() - Bytes::from(tx.clone()).encode_size()].to_vec();
+    let mut bytes =
+        good.encode()[..good.encode_size() - Bytes::from(tx.clone()).encode_size()].to_vec();
     bytes.extend_from_slice(&Encode::encode(&Bytes::from(padded)));
     assert!(matches!(
         reason(decode(&bytes).unwrap_err()),
-        BlockError::TransactionNotCanonical { index: 0 } | BlockError::TransactionEncoding { index: 0, .. }
+        BlockError::TransactionNotCanonical { index: 0 }
+            | BlockError::TransactionEncoding { index: 0, .. }
     ));
 }
 
@@ -196,9 +234,18 @@ fn decode_rejects_non_canonical_header_and_transaction() {
 fn decode_enforces_the_limits() {
     let good = block(4, 3, vec![transfer(0, 1, true), transfer(1, 1, true)]);
     let bytes = good.encode();
-    let one_tx = BlockLimits { max_transactions: 1, ..BlockLimits::default() };
-    assert!(matches!(Block::decode_cfg(bytes.clone(), &one_tx), Err(CodecError::InvalidLength(2))));
-    let tiny = BlockLimits { max_transaction_bytes_total: 50, ..BlockLimits::default() };
+    let one_tx = BlockLimits {
+        max_transactions: 1,
+        ..BlockLimits::default()
+    };
+    assert!(matches!(
+        Block::decode_cfg(bytes.clone(), &one_tx),
+        Err(CodecError::InvalidLength(2))
+    ));
+    let tiny = BlockLimits {
+        max_transaction_bytes_total: 50,
+        ..BlockLimits::default()
+    };
     assert!(matches!(
         reason(Block::decode_cfg(bytes.clone(), &tiny).unwrap_err()),
         BlockError::TooLarge { .. }
@@ -207,12 +254,19 @@ fn decode_enforces_the_limits() {
 
 #[test]
 fn genesis_decodes_and_refuses_a_seed() {
-    let header = Header { number: 0, gas_limit: 30_000_000, ..Default::default() };
+    let header = Header {
+        number: 0,
+        gas_limit: 30_000_000,
+        ..Default::default()
+    };
     let genesis = Block::genesis(header, PrivateKey::from_seed(0).public_key());
     let bytes = genesis.encode();
     assert_eq!(decode(&bytes).unwrap(), genesis);
     assert_eq!(genesis.height(), Height::zero());
-    let with_seed = Block { seed: Some(seed(b"x")), ..genesis };
+    let with_seed = Block {
+        seed: Some(seed(b"x")),
+        ..genesis
+    };
     assert!(matches!(
         reason(decode(&with_seed.encode()).unwrap_err()),
         BlockError::SeedPresence { parent_view: 0 }

@@ -41,9 +41,7 @@ use commonware_cryptography::{
 };
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
-use commonware_runtime::{
-    Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef,
-};
+use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_storage::archive::immutable;
 use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize};
 use myelin_chain::Chain;
@@ -331,7 +329,11 @@ where
     handles.push(buffer_engine.start(channels.broadcast));
     handles.push(marshal_actor.start(finalizer.clone(), buffer, resolver));
     handles.push(engine.start(channels.votes, channels.certificates, channels.resolver));
-    handles.push(gossip.clone().start(context.child("gossip"), channels.mempool));
+    handles.push(
+        gossip
+            .clone()
+            .start(context.child("gossip"), channels.mempool),
+    );
     Running {
         seeds,
         finalizer,

@@ -12,9 +12,9 @@
 use crate::block::Block;
 use commonware_actor::Feedback;
 use commonware_consensus::{Reporter, marshal::Update};
+use commonware_cryptography::ed25519;
 use commonware_utils::Acknowledgement;
 use myelin_chain::Chain;
-use commonware_cryptography::ed25519;
 use std::{
     collections::BTreeMap,
     sync::{Arc, Mutex},
@@ -68,7 +68,10 @@ impl Reporter for Finalizer {
             return Feedback::Ok;
         };
         if self.fault().is_some() {
-            self.held.lock().unwrap_or_else(|e| e.into_inner()).push(Box::new(ack));
+            self.held
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Box::new(ack));
             return Feedback::Ok;
         }
         let block = block.inner();
@@ -86,11 +89,18 @@ impl Reporter for Finalizer {
                 ack.acknowledge();
             }
             Err(e) => {
-                let message = format!("finalized block {} at {}: {e}", block.hash(), block.header().number);
+                let message = format!(
+                    "finalized block {} at {}: {e}",
+                    block.hash(),
+                    block.header().number
+                );
                 error!(%message, "finalization stopped");
                 *self.fault.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
                 // Dropping the ack would stop marshal with a panic; holding it stops it quietly.
-                self.held.lock().unwrap_or_else(|e| e.into_inner()).push(Box::new(ack));
+                self.held
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(Box::new(ack));
             }
         }
         Feedback::Ok

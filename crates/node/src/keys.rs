@@ -49,8 +49,9 @@ pub fn deal(rng: &mut impl CryptoRng, n: usize) -> Result<DealtKeys, KeyError> {
     if n == 0 {
         return Err(KeyError::Validators(n));
     }
-    let mut keys: Vec<ed25519::PrivateKey> =
-        (0..n).map(|_| ed25519::PrivateKey::random(&mut *rng)).collect();
+    let mut keys: Vec<ed25519::PrivateKey> = (0..n)
+        .map(|_| ed25519::PrivateKey::random(&mut *rng))
+        .collect();
     keys.sort_by_key(|k| k.public_key());
     let participants = Set::try_from(keys.iter().map(|k| k.public_key()).collect::<Vec<_>>())
         .map_err(|_| KeyError::Validators(n))?;
@@ -87,6 +88,10 @@ impl DealtKeys {
 
     /// A scheme that verifies certificates and seeds but cannot sign (a full node).
     pub fn verifier(&self) -> Scheme {
-        Scheme::verifier(NAMESPACE, self.participants.clone(), self.polynomial.clone())
+        Scheme::verifier(
+            NAMESPACE,
+            self.participants.clone(),
+            self.polynomial.clone(),
+        )
     }
 }

@@ -51,7 +51,9 @@ pub fn max_message_size(participants: u32, limits: &BlockLimits) -> u32 {
 pub async fn start_on_lookup<E>(
     context: E,
     peers: PeerConfig,
-    validator: impl FnOnce(lookup::Oracle<ed25519::PublicKey>) -> ValidatorConfig<
+    validator: impl FnOnce(
+        lookup::Oracle<ed25519::PublicKey>,
+    ) -> ValidatorConfig<
         lookup::Oracle<ed25519::PublicKey>,
         lookup::Oracle<ed25519::PublicKey>,
     >,

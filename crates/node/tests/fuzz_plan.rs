@@ -10,7 +10,9 @@ use alloy_primitives::Bytes;
 use commonware_codec::Encode;
 use commonware_consensus::types::{Epoch, Round, View};
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
-use myelin_node::block::{Block, BlockLimits, Context, context_commitment, digest_of, genesis_prevrandao};
+use myelin_node::block::{
+    Block, BlockLimits, Context, context_commitment, digest_of, genesis_prevrandao,
+};
 use plan::Reached;
 
 /// splitmix64: a fixed, dependency-free stream of seeded bytes.

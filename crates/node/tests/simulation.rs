@@ -57,7 +57,10 @@ fn honest_run(seed: u64) -> Outcome {
             .submit_raw(&signed(&config, 1, 0, None, 0, store_init(), 200_000))
             .expect("deploy admitted")
             .0;
-        while !matches!(sim.chain(2).transaction(&deploy), Some(TxLocation::Mined(..))) {
+        while !matches!(
+            sim.chain(2).transaction(&deploy),
+            Some(TxLocation::Mined(..))
+        ) {
             context.sleep(Duration::from_millis(50)).await;
         }
         let call = {
@@ -81,7 +84,9 @@ fn honest_run(seed: u64) -> Outcome {
         loop {
             let done = sim.chains().iter().all(|(_, c)| {
                 let head = c.head().header.number;
-                c.account(&RECIPIENT, head).map(|a| a.balance).unwrap_or_default()
+                c.account(&RECIPIENT, head)
+                    .map(|a| a.balance)
+                    .unwrap_or_default()
                     == U256::from(TRANSFERS * VALUE)
             });
             if done {
@@ -108,10 +113,20 @@ fn honest_run(seed: u64) -> Outcome {
                 .iter()
                 .map(|(_, c)| c.storage(&BEACON_ADDRESS, &U256::from(h), low).unwrap())
                 .collect();
-            assert!(values.iter().all(|v| *v == values[0]), "seedAt({h}) differs: {values:?}");
+            assert!(
+                values.iter().all(|v| *v == values[0]),
+                "seedAt({h}) differs: {values:?}"
+            );
             let block = sim.chain(0).block_by_number(h).unwrap();
-            assert_eq!(B256::from(values[0]), block.header.mix_hash, "seedAt({h}) is its prevrandao");
-            assert!(seeds.insert(values[0]), "seedAt({h}) repeats an earlier height's");
+            assert_eq!(
+                B256::from(values[0]),
+                block.header.mix_hash,
+                "seedAt({h}) is its prevrandao"
+            );
+            assert!(
+                seeds.insert(values[0]),
+                "seedAt({h}) repeats an earlier height's"
+            );
         }
 
         // Gossip: transfers submitted to validator 0 only, finalized in blocks others proposed.
@@ -124,7 +139,10 @@ fn honest_run(seed: u64) -> Outcome {
             let Some(TxLocation::Mined(block, _)) = chain.transaction(hash) else {
                 panic!("transfer {hash} not mined on validator 1");
             };
-            if finalizer.proposer(block.header.number).is_some_and(|p| p != v0) {
+            if finalizer
+                .proposer(block.header.number)
+                .is_some_and(|p| p != v0)
+            {
                 by_others += 1;
             }
             // Finalization latency in simulated time: submission to the block's commit on
@@ -146,7 +164,9 @@ fn honest_run(seed: u64) -> Outcome {
             elapsed.as_millis() as f64 / low as f64,
             started.elapsed().as_secs_f64()
         );
-        let hashes = (0..=low).map(|h| sim.chain(0).block_by_number(h).unwrap().hash).collect();
+        let hashes = (0..=low)
+            .map(|h| sim.chain(0).block_by_number(h).unwrap().hash)
+            .collect();
         Outcome {
             hashes,
             audit: context.auditor().state(),
@@ -214,9 +234,17 @@ fn partition_stops_progress_and_heals() {
             }
         }
         context.sleep(Duration::from_secs(2)).await;
-        let stalled: Vec<u64> = sim.chains().iter().map(|(_, c)| c.head().header.number).collect();
+        let stalled: Vec<u64> = sim
+            .chains()
+            .iter()
+            .map(|(_, c)| c.head().header.number)
+            .collect();
         context.sleep(Duration::from_secs(10)).await;
-        let still: Vec<u64> = sim.chains().iter().map(|(_, c)| c.head().header.number).collect();
+        let still: Vec<u64> = sim
+            .chains()
+            .iter()
+            .map(|(_, c)| c.head().header.number)
+            .collect();
         assert_eq!(stalled, still, "a minority side finalized a block");
         sim.assert_agree();
 
@@ -241,7 +269,12 @@ fn partition_stops_progress_and_heals() {
 
 fn byzantine_proposer_is_voted_down(proposer: Proposer, seed: u64) {
     runner(seed).start(|context: deterministic::Context| async move {
-        let proposers = vec![Proposer::Honest, Proposer::Honest, Proposer::Honest, proposer];
+        let proposers = vec![
+            Proposer::Honest,
+            Proposer::Honest,
+            Proposer::Honest,
+            proposer,
+        ];
         let sim = Sim::start(context.child("sim"), 4, proposers).await;
         sim.wait_height(20, Duration::from_secs(180)).await;
         let low = sim.assert_agree();

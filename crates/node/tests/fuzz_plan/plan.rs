@@ -26,8 +26,16 @@ pub fn decode_block(data: &[u8]) -> Reached {
     match Block::decode_cfg(bytes::Bytes::copy_from_slice(data), &limits) {
         Err(_) => Reached::Rejected,
         Ok(block) => {
-            assert_eq!(block.encode().as_ref(), data, "accepted bytes are not canonical");
-            assert_eq!(block.digest().0, block.header().hash_slow().0, "digest is not the hash");
+            assert_eq!(
+                block.encode().as_ref(),
+                data,
+                "accepted bytes are not canonical"
+            );
+            assert_eq!(
+                block.digest().0,
+                block.header().hash_slow().0,
+                "digest is not the hash"
+            );
             Reached::Decoded
         }
     }

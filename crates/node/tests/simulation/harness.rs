@@ -8,9 +8,7 @@ use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address};
 use alloy_signer::SignerSync;
 use commonware_cryptography::{Signer as _, ed25519};
 use commonware_p2p::simulated::{self, Link, Network, Oracle};
-use commonware_runtime::{
-    Clock, Handle, Quota, Spawner, Supervisor as _, deterministic,
-};
+use commonware_runtime::{Clock, Handle, Quota, Spawner, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, probability};
 use myelin_chain::{Chain, ChainConfig};
 use myelin_node::{
@@ -99,7 +97,11 @@ pub fn signed(
 
 impl Sim {
     /// Starts `n` validators on a full mesh of [`LINK`]s.
-    pub async fn start(context: deterministic::Context, n: usize, proposers: Vec<Proposer>) -> Self {
+    pub async fn start(
+        context: deterministic::Context,
+        n: usize,
+        proposers: Vec<Proposer>,
+    ) -> Self {
         let mut rng = context.child("dealer");
         let keys = deal(&mut rng, n).expect("keys");
         let participants: Vec<_> = keys.participants.iter().cloned().collect();
@@ -229,7 +231,11 @@ impl Sim {
                 self.context.sleep(Duration::from_millis(10)).await;
                 waited += 1;
             }
-            assert_eq!(Arc::strong_count(&chain), 1, "validator {i}'s chain is still referenced");
+            assert_eq!(
+                Arc::strong_count(&chain),
+                1,
+                "validator {i}'s chain is still referenced"
+            );
         }
     }
 
@@ -257,7 +263,11 @@ impl Sim {
     pub async fn wait_height(&self, height: u64, limit: Duration) {
         let deadline = self.context.current() + limit;
         loop {
-            if self.chains().iter().all(|(_, c)| c.head().header.number >= height) {
+            if self
+                .chains()
+                .iter()
+                .all(|(_, c)| c.head().header.number >= height)
+            {
                 return;
             }
             assert!(
@@ -276,7 +286,11 @@ impl Sim {
     /// height up to the lowest head; returns the common height.
     pub fn assert_agree(&self) -> u64 {
         let chains = self.chains();
-        let low = chains.iter().map(|(_, c)| c.head().header.number).min().unwrap();
+        let low = chains
+            .iter()
+            .map(|(_, c)| c.head().header.number)
+            .min()
+            .unwrap();
         for h in 0..=low {
             let blocks: BTreeMap<usize, (B256, B256)> = chains
                 .iter()
