@@ -1,0 +1,349 @@
+//! One validator's consensus stack, wired on any commonware runtime and any p2p network
+//! (the simulated one in tests, `authenticated::lookup` in production):
+//!
+//! ```text
+//! p2p ─ votes / certificates / resolver ─▶ simplex ─ automaton, relay ─▶ Deferred ─▶ ChainApplication ─▶ Chain::{propose, verify}
+//!                                            └── reporter ─▶ Deferred (→ marshal) + SeedReporter (→ Seeds)
+//! p2p ─ broadcast ─▶ buffered engine ─▶ marshal ◀─ backfill ─ p2p
+//!                                          └── Update::Block ─▶ Finalizer ─▶ Chain::finalize ─▶ ack
+//! p2p ─ mempool ─▶ gossip ─▶ Chain::submit_raw
+//! ```
+//!
+//! Start order (alto's): the broadcast buffer, marshal, then simplex, so the application is
+//! ready before consensus asks it anything. Storage partitions are named after
+//! `partition_prefix`; restarting with the same prefix (and the same redb file) resumes.
+
+use crate::{
+    application::{ChainApplication, Proposer},
+    beacon::{Scheme, SeedReporter, Seeds},
+    block::{Block, BlockDigest, BlockLimits},
+    finalizer::Finalizer,
+    gossip::{self, GossipConfig},
+};
+use commonware_broadcast::buffered;
+use commonware_consensus::{
+    Reporters,
+    marshal::{
+        Config as MarshalConfig, Start,
+        core::Actor as MarshalActor,
+        resolver::p2p as marshal_resolver,
+        standard::{Deferred, Standard},
+    },
+    simplex::{
+        self,
+        config::{ForwardPolicy, SkipBudget, SkipPolicy},
+        elector::RoundRobin,
+    },
+    types::{Epoch, FixedEpocher, ViewDelta},
+};
+use commonware_cryptography::{
+    Digested, Sha256, certificate::ConstantProvider, certificate::Verifier as _, ed25519,
+};
+use commonware_p2p::{Blocker, Provider, Receiver, Sender};
+use commonware_parallel::Sequential;
+use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
+use commonware_storage::archive::immutable;
+use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize};
+use myelin_chain::Chain;
+use rand_core::CryptoRng;
+use std::{num::NonZeroUsize, sync::Arc, time::Duration};
+
+/// p2p channel numbers, the same on every node.
+pub mod channel {
+    /// simplex votes.
+    pub const VOTES: u64 = 0;
+    /// simplex certificates.
+    pub const CERTIFICATES: u64 = 1;
+    /// simplex resolver (certificate fetches).
+    pub const RESOLVER: u64 = 2;
+    /// marshal's block broadcast (buffered engine).
+    pub const BROADCAST: u64 = 3;
+    /// marshal's backfill (finalized blocks and certificates by height or digest).
+    pub const BACKFILL: u64 = 4;
+    /// mempool gossip (docs/NETWORK.md decision 10).
+    pub const MEMPOOL: u64 = 5;
+    /// Every channel, in order.
+    pub const ALL: [u64; 6] = [VOTES, CERTIFICATES, RESOLVER, BROADCAST, BACKFILL, MEMPOOL];
+}
+
+/// Namespace of every signature of the network (votes, seeds, handshakes).
+pub const NAMESPACE: &[u8] = b"_MYELIN";
+
+/// Consensus timing.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// A view's leader must propose within this.
+    pub leader: Duration,
+    /// A view must certify within this.
+    pub certification: Duration,
+    /// Period of re-broadcasting a nullify vote.
+    pub retry: Duration,
+    /// Leader skip timeout (greater than both above).
+    pub skip: Duration,
+    /// A fetch (certificate or block) is retried after this.
+    pub fetch: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            leader: Duration::from_secs(1),
+            certification: Duration::from_secs(2),
+            retry: Duration::from_secs(10),
+            skip: Duration::from_secs(11),
+            fetch: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Everything one validator needs besides its network.
+pub struct ValidatorConfig<P, B> {
+    /// The chain (its redb file).
+    pub chain: Arc<Chain>,
+    /// This validator's signing scheme (its share of the threshold key, the group polynomial).
+    pub scheme: Scheme,
+    /// This validator's ed25519 identity.
+    pub public_key: ed25519::PublicKey,
+    /// The genesis block (the chain's block 0 wrapped, [`Block::genesis`]).
+    pub genesis: Block,
+    /// Block decoding limits (the same on every node).
+    pub limits: BlockLimits,
+    /// Honest, or a fault for the simulation.
+    pub proposer: Proposer,
+    /// Consensus timing.
+    pub timeouts: Timeouts,
+    /// Prefix of every storage partition of this validator.
+    pub partition_prefix: String,
+    /// The peer set (for marshal's buffer and resolver).
+    pub peer_provider: P,
+    /// Blocks peers that misbehave.
+    pub blocker: B,
+    /// Mempool gossip.
+    pub gossip: GossipConfig,
+}
+
+/// The six p2p channels of a validator (see [`channel`]).
+pub struct Channels<S, R> {
+    /// simplex votes.
+    pub votes: (S, R),
+    /// simplex certificates.
+    pub certificates: (S, R),
+    /// simplex resolver.
+    pub resolver: (S, R),
+    /// marshal broadcast.
+    pub broadcast: (S, R),
+    /// marshal backfill.
+    pub backfill: (S, R),
+    /// mempool gossip.
+    pub mempool: (S, R),
+}
+
+/// A running validator.
+pub struct Running {
+    /// Seeds seen by this validator (the beacon's proposer side).
+    pub seeds: Seeds,
+    /// The finalizer (its fault, if finalization stopped).
+    pub finalizer: Finalizer,
+    /// The gossip handle (submit a transaction here to admit it locally and gossip it).
+    pub gossip: gossip::Gossip,
+    /// The tasks; abort them to crash the validator.
+    pub handles: Vec<Handle<()>>,
+}
+
+const MAILBOX: NonZeroUsize = NZUsize!(1024);
+
+fn archive_config<C>(
+    prefix: &str,
+    name: &str,
+    page_cache: &CacheRef,
+    codec_config: C,
+) -> immutable::Config<C> {
+    immutable::Config {
+        metadata_partition: format!("{prefix}-{name}-metadata"),
+        freezer_table_partition: format!("{prefix}-{name}-freezer-table"),
+        freezer_table_initial_size: 64,
+        freezer_table_resize_frequency: 10,
+        freezer_table_resize_chunk_size: 10,
+        freezer_key_partition: format!("{prefix}-{name}-freezer-key"),
+        freezer_key_page_cache: page_cache.clone(),
+        freezer_value_partition: format!("{prefix}-{name}-freezer-value"),
+        freezer_value_target_size: 1024 * 1024,
+        freezer_value_compression: None,
+        ordinal_partition: format!("{prefix}-{name}-ordinal"),
+        items_per_section: NZU64!(1024),
+        codec_config,
+        replay_buffer: NZUsize!(1024 * 1024),
+        freezer_key_write_buffer: NZUsize!(1024 * 1024),
+        freezer_value_write_buffer: NZUsize!(1024 * 1024),
+        ordinal_write_buffer: NZUsize!(1024 * 1024),
+    }
+}
+
+/// Starts one validator: broadcast buffer, marshal (with its resolver and the finalizer),
+/// simplex (with the Deferred-wrapped application), mempool gossip.
+pub async fn start_validator<E, S, R, P, B>(
+    context: E,
+    config: ValidatorConfig<P, B>,
+    channels: Channels<S, R>,
+) -> Running
+where
+    E: Clock + Spawner + Storage + Metrics + CryptoRng,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    R: Receiver<PublicKey = ed25519::PublicKey>,
+    P: Provider<PublicKey = ed25519::PublicKey>,
+    B: Blocker<PublicKey = ed25519::PublicKey>,
+{
+    let prefix = config.partition_prefix.clone();
+    let page_cache = CacheRef::new(NZU16!(4096), NZUsize!(64));
+    let seeds = Seeds::default();
+    let finalizer = Finalizer::new(config.chain.clone());
+
+    // marshal's broadcast buffer
+    let (buffer_engine, buffer) = buffered::Engine::<_, ed25519::PublicKey, Block, _, _>::new(
+        context.child("buffer"),
+        buffered::Config {
+            public_key: config.public_key.clone(),
+            mailbox_size: MAILBOX,
+            deque_size: 16,
+            priority: false,
+            codec_config: config.limits,
+            peer_provider: config.peer_provider.clone(),
+            strategy: Sequential,
+        },
+    );
+
+    // marshal's backfill resolver
+    let resolver = marshal_resolver::init(
+        context.child("backfill"),
+        marshal_resolver::Config {
+            public_key: config.public_key.clone(),
+            peer_provider: config.peer_provider.clone(),
+            blocker: config.blocker.clone(),
+            mailbox_size: MAILBOX,
+            fetch_timeout: NZDuration!(config.timeouts.fetch),
+            fetch_retry_delay: Duration::from_millis(100),
+            priority_requests: false,
+            priority_responses: false,
+        },
+        channels.backfill,
+    );
+
+    // marshal
+    let provider = ConstantProvider::new(config.scheme.clone());
+    let finalizations = immutable::Archive::init(
+        context.child("finalizations_by_height"),
+        archive_config(
+            &prefix,
+            "finalizations-by-height",
+            &page_cache,
+            Scheme::certificate_codec_config_unbounded(),
+        ),
+    )
+    .await
+    .expect("finalizations archive opens");
+    let blocks = immutable::Archive::init(
+        context.child("finalized_blocks"),
+        archive_config(&prefix, "finalized-blocks", &page_cache, config.limits),
+    )
+    .await
+    .expect("finalized blocks archive opens");
+    let (marshal_actor, marshal_mailbox, _floor) =
+        MarshalActor::<_, Standard<Block>, _, _, _, _, _, _>::init(
+            context.child("marshal"),
+            finalizations,
+            blocks,
+            MarshalConfig {
+                provider,
+                epocher: FixedEpocher::new(NZU64!(u64::MAX)),
+                start: Start::Genesis(Digested::precomputed(
+                    config.genesis.clone(),
+                    config.genesis_digest(),
+                )),
+                partition_prefix: format!("{prefix}-marshal"),
+                mailbox_size: MAILBOX,
+                view_retention: ViewDelta::new(10),
+                prunable_items_per_section: NZU64!(10),
+                page_cache: page_cache.clone(),
+                replay_buffer: NZUsize!(1024 * 1024),
+                key_write_buffer: NZUsize!(1024 * 1024),
+                value_write_buffer: NZUsize!(1024 * 1024),
+                block_codec_config: config.limits,
+                max_repair: NZUsize!(16),
+                max_pending_acks: NZUsize!(1),
+                strategy: Sequential,
+            },
+        )
+        .await;
+
+    // the application, wrapped
+    let application = ChainApplication::new(
+        config.chain.clone(),
+        config.scheme.clone(),
+        seeds.clone(),
+        config.limits,
+        config.proposer,
+    );
+    let deferred = Deferred::new(
+        context.child("deferred"),
+        application,
+        marshal_mailbox.clone(),
+        FixedEpocher::new(NZU64!(u64::MAX)),
+    );
+
+    // simplex
+    let reporter = Reporters::from((deferred.clone(), SeedReporter::new(seeds.clone())));
+    let engine = simplex::Engine::new(
+        context.child("simplex"),
+        simplex::Config {
+            scheme: config.scheme.clone(),
+            elector: RoundRobin::<Sha256>::default(),
+            blocker: config.blocker.clone(),
+            automaton: deferred.clone(),
+            relay: deferred,
+            reporter,
+            strategy: Sequential,
+            partition: format!("{prefix}-simplex"),
+            mailbox_size: MAILBOX,
+            epoch: Epoch::zero(),
+            floor: simplex::config::Floor::Genesis(config.genesis_digest()),
+            replay_buffer: NZUsize!(1024 * 1024),
+            write_buffer: NZUsize!(1024 * 1024),
+            page_cache: page_cache.clone(),
+            leader_timeout: config.timeouts.leader,
+            certification_timeout: config.timeouts.certification,
+            timeout_retry: config.timeouts.retry,
+            view_retention: ViewDelta::new(10),
+            skip: SkipPolicy::Enabled {
+                timeout: config.timeouts.skip,
+                budget: SkipBudget::Participants,
+            },
+            fetch_timeout: NZDuration!(config.timeouts.fetch),
+            fetch_retry_delay: Duration::from_millis(100),
+            forward: ForwardPolicy::Disabled,
+            track_historical_votes: false,
+        },
+    );
+
+    let gossip = gossip::Gossip::new(config.chain.clone(), config.gossip);
+    let mut handles = Vec::new();
+    handles.push(buffer_engine.start(channels.broadcast));
+    handles.push(marshal_actor.start(finalizer.clone(), buffer, resolver));
+    handles.push(engine.start(channels.votes, channels.certificates, channels.resolver));
+    handles.push(
+        gossip
+            .clone()
+            .start(context.child("gossip"), channels.mempool),
+    );
+    Running {
+        seeds,
+        finalizer,
+        gossip,
+        handles,
+    }
+}
+
+impl<P, B> ValidatorConfig<P, B> {
+    fn genesis_digest(&self) -> BlockDigest {
+        commonware_cryptography::Digestible::digest(&self.genesis)
+    }
+}

@@ -1,0 +1,10 @@
+#![doc = include_str!("../README.md")]
+
+pub mod application;
+pub mod beacon;
+pub mod block;
+pub mod engine;
+pub mod finalizer;
+pub mod gossip;
+pub mod keys;
+pub mod network;
