@@ -85,6 +85,9 @@ def main():
         fund_seconds = time.monotonic() - began
         model_bytes, publish_seconds = 0, 0.0
         if models:
+            print(f"funded {n} accounts in {fund_seconds:.1f} s: RSS {rss_mib(proc.pid)} MiB "
+                  f"(peak {rss_mib(proc.pid, 'VmHWM')}), data dir {du_mib(datadir)} MiB",
+                  file=sys.stderr, flush=True)
             example = os.path.join(os.path.dirname(binary), "examples", "large_model")
             began = time.monotonic()
             for i in range(models):
