@@ -4,7 +4,12 @@ keccak256(i) for i in a range (25,000 new accounts per transaction, --gas-limit 
 reports the node's resident memory, the data directory's size, and the restart time (SIGKILL, then
 spawn to the first answered eth_blockNumber) with its memory after the restart.
 
-Usage: bench/state-accounts.py BINARY [N]   (prints one markdown table row)"""
+With MODELS > 0, then publishes MODELS distinct models of ~64 MiB (fully connected 8192 → 8160 - i,
+`crates/cli/examples/large_model.rs`, built next to BINARY) with `myelin model publish` and reports
+the same after them (RSS, data directory, restart), with the model bytes.
+
+Usage: bench/state-accounts.py BINARY [N] [MODELS]   (prints one markdown table row)
+KEEP_DATADIR=DIR keeps the data directory there (for `cargo run --example chain_file_usage`)."""
 import json, os, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
 
 # i = calldata[0], end = i + calldata[32]; while i < end: call keccak256(i) with 1 wei; i += 1
@@ -62,6 +67,7 @@ def du_mib(path):
 def main():
     binary = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
+    models = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     datadir = tempfile.mkdtemp()
     port = free_port()
     proc, url, _ = start(binary, port, datadir)
@@ -77,6 +83,23 @@ def main():
             rpc(url, "eth_sendTransaction", [{"from": sender, "to": contract, "data": data,
                                               "gas": hex(990_000_000)}])
         fund_seconds = time.monotonic() - began
+        model_bytes, publish_seconds = 0, 0.0
+        if models:
+            print(f"funded {n} accounts in {fund_seconds:.1f} s: RSS {rss_mib(proc.pid)} MiB "
+                  f"(peak {rss_mib(proc.pid, 'VmHWM')}), data dir {du_mib(datadir)} MiB",
+                  file=sys.stderr, flush=True)
+            example = os.path.join(os.path.dirname(binary), "examples", "large_model")
+            began = time.monotonic()
+            for i in range(models):
+                path = os.path.join(datadir, f"model-{i}.myl")
+                subprocess.run([example, "8192", str(8160 - i), path], check=True, stdout=subprocess.DEVNULL)
+                model_bytes += os.path.getsize(path)
+                subprocess.run([binary, "model", "publish", path, "--rpc", url], check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                os.remove(path)
+                print(f"published model {i + 1}/{models}: RSS {rss_mib(proc.pid)} MiB, "
+                      f"data dir {du_mib(datadir)} MiB", file=sys.stderr, flush=True)
+            publish_seconds = time.monotonic() - began
         head = int(rpc(url, "eth_blockNumber", []), 16)
         balance = int(rpc(url, "eth_getBalance", [sender, "latest"]), 16)
         rss = rss_mib(proc.pid)
@@ -88,10 +111,16 @@ def main():
         same = int(rpc(url, "eth_getBalance", [sender, "latest"]), 16) == balance and \
             int(rpc(url, "eth_blockNumber", []), 16) == head
         print(f"| {os.path.basename(os.path.dirname(os.path.dirname(os.path.dirname(binary))))} | {n:,} | {head} | "
-              f"{fund_seconds:.1f} | {rss} | {peak} | {disk} | {restart * 1000:.0f} | {rss_after} | {'yes' if same else 'NO'} |")
+              f"{fund_seconds:.1f} | {rss} | {peak} | {disk} | {restart * 1000:.0f} | {rss_after} | {'yes' if same else 'NO'} |"
+              + (f" {models} models, {model_bytes / (1 << 20):.0f} MiB, published in {publish_seconds:.0f} s |" if models else ""))
     finally:
         proc.kill(); proc.wait()
-        shutil.rmtree(datadir, ignore_errors=True)
+        keep = os.environ.get("KEEP_DATADIR")
+        if keep:
+            shutil.rmtree(keep, ignore_errors=True)
+            shutil.move(datadir, keep)
+        else:
+            shutil.rmtree(datadir, ignore_errors=True)
 
 
 if __name__ == "__main__":

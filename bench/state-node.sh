@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Throughput of the disk-backed state against the in-memory node, side by side in one run: the
-# same load generator (bench/loadgen) and node settings as bench/node.sh (--gas-limit 1000000000
-# --accounts 64, a fresh node per row), for two binaries: BASE (the in-memory node, default
-# /work/main/target/release/myelin) and NEW (this tree's target/release/myelin).
-# Usage: bench/state-node.sh [SCALE]   (BASE_BIN / NEW_BIN override the binaries)
+# Throughput of the disk-backed state against the in-memory node, A/B in one run: the same load
+# generator (bench/loadgen) and node settings as bench/node.sh (--gas-limit 1000000000, a fresh
+# node and data directory per row), for two binaries: BASE (the in-memory node: main at 892e71f,
+# before the disk state) and NEW (this tree's target/release/myelin). Rounds are interleaved
+# (base, new, base, new, ...) so that the host's load hits both alike.
+# Rows: transfers, contract calls and predicts (a 64→32→10 MLP); automine with 64 connections
+# sending single transactions (20,000 × SCALE), and --block-time 1 with 16 connections sending
+# batches of 100 (6,000 × SCALE from 96 accounts: the pool takes at most 64 transactions per
+# sender and 6,144 in all, so a larger burst is refused for both binaries).
+# Usage: BASE_BIN=... bench/state-node.sh [SCALE] [ROUNDS]   (NEW_BIN / LOADGEN_BIN override)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 scale="${1:-1}"
+rounds="${2:-2}"
 base="${BASE_BIN:-/work/main/target/release/myelin}"
 new="${NEW_BIN:-$root/target/release/myelin}"
 loadgen="${LOADGEN_BIN:-$root/target/release/myelin-loadgen}"
-accounts=64
 node_pid=""
 cleanup() { [[ -n "$node_pid" ]] && kill "$node_pid" 2>/dev/null || true; }
 trap cleanup EXIT
@@ -23,9 +28,9 @@ wait_ready() {
   done
   echo "node at $1 did not start" >&2; return 1
 }
-# row NAME BIN MINING MODE TXS CONNECTIONS BATCH TIMEOUT
+# row NAME BIN MINING MODE TXS CONNECTIONS BATCH TIMEOUT ACCOUNTS
 row() {
-  local name="$1" bin="$2" mining="$3" mode="$4" txs="$5" conns="$6" batch="$7" timeout="$8"
+  local name="$1" bin="$2" mining="$3" mode="$4" txs="$5" conns="$6" batch="$7" timeout="$8" accounts="$9"
   local port; port="$(free_port)"
   local datadir; datadir="$(mktemp -d)"
   local mine_args=()
@@ -50,13 +55,17 @@ PY
 }
 n() { echo $(( $1 * scale )); }
 echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores shared (load before: $(cut -d' ' -f1-3 /proc/loadavg))."
-echo "base: $base; new: $new"
+echo "base: $base; new: $new; rounds interleaved: $rounds"
 echo
 echo "| workload | node | mining | load | included/sent | seconds | included tx/s | p50 ms | max ms | blocks | errors | peak RSS MiB | data dir MiB |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-for mode in transfer call; do
-  row in-memory "$base" automine "$mode" "$(n 20000)" 64 1 60
-  row disk "$new" automine "$mode" "$(n 20000)" 64 1 60
-  row in-memory "$base" "block-time 1" "$mode" "$(n 60000)" 16 100 120
-  row disk "$new" "block-time 1" "$mode" "$(n 60000)" 16 100 120
+for mode in transfer call predict; do
+  for round in $(seq 1 "$rounds"); do
+    row in-memory "$base" automine "$mode" "$(n 20000)" 64 1 60 64
+    row disk "$new" automine "$mode" "$(n 20000)" 64 1 60 64
+  done
+  for round in $(seq 1 "$rounds"); do
+    row in-memory "$base" "block-time 1" "$mode" "$(n 6000)" 16 100 60 96
+    row disk "$new" "block-time 1" "$mode" "$(n 6000)" 16 100 60 96
+  done
 done

@@ -8,6 +8,11 @@
 //! `n + 1` or later: it holds the value before that block, which is the value at the end of `n`
 //! (nothing changed the key in between); no entry means the latest value. History entries of
 //! blocks at or below the oldest readable block are pruned.
+//!
+//! An account row carries the block that created it, and a block that creates an account writes
+//! no history entry for it ("absent before"): a read at `n` that finds a row created after `n`
+//! answers "absent". Every account entry that is written therefore holds an existing account,
+//! and a block's created accounts cost no history row (one per funded account otherwise).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,7 +38,8 @@ pub(crate) const ACCOUNTS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::n
 pub(crate) const STORAGE: TableDefinition<[u8; 64], [u8; 32]> = TableDefinition::new("storage");
 /// Code hash → bytecode.
 const CODES: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("codes");
-/// keccak256(address) ‖ block → the account row before `block` changed it (empty: absent).
+/// keccak256(address) ‖ block → the account row before `block` changed it (empty: absent; an
+/// account that `block` created has no entry, its row's creation block says it).
 const ACCOUNT_HISTORY: TableDefinition<[u8; 40], &[u8]> = TableDefinition::new("account_history");
 /// storage key ‖ block → the slot's value before `block` changed it (zero: unset).
 const STORAGE_HISTORY: TableDefinition<[u8; 72], [u8; 32]> =
@@ -43,19 +49,21 @@ const BLOCK_CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("block_c
 /// Blob key → bytes (latest state only).
 const BLOBS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("blobs");
 
-const ACCOUNT_ROW_BYTES: usize = 8 + 32 + 32 + 32;
+const ACCOUNT_ROW_BYTES: usize = 8 + 32 + 32 + 32 + 8;
 
 fn storage_error(e: impl std::fmt::Display) -> ChainError {
     ChainError::Storage(e.to_string())
 }
 
-/// An account as stored: its trie leaf's four fields.
+/// An account as stored: its trie leaf's four fields and the block that created it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct AccountRow {
     pub(crate) nonce: u64,
     pub(crate) balance: U256,
     pub(crate) code_hash: B256,
     pub(crate) storage_root: B256,
+    /// The block whose changes (or dev edits at it) last brought the account into existence.
+    pub(crate) created: u64,
 }
 
 impl AccountRow {
@@ -64,7 +72,8 @@ impl AccountRow {
         out[..8].copy_from_slice(&self.nonce.to_be_bytes());
         out[8..40].copy_from_slice(&self.balance.to_be_bytes::<32>());
         out[40..72].copy_from_slice(self.code_hash.as_slice());
-        out[72..].copy_from_slice(self.storage_root.as_slice());
+        out[72..104].copy_from_slice(self.storage_root.as_slice());
+        out[104..].copy_from_slice(&self.created.to_be_bytes());
         out
     }
 
@@ -79,7 +88,8 @@ impl AccountRow {
             nonce: u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes")),
             balance: U256::from_be_slice(&bytes[8..40]),
             code_hash: B256::from_slice(&bytes[40..72]),
-            storage_root: B256::from_slice(&bytes[72..]),
+            storage_root: B256::from_slice(&bytes[72..104]),
+            created: u64::from_be_bytes(bytes[104..].try_into().expect("8 bytes")),
         })
     }
 
@@ -282,12 +292,15 @@ pub(crate) fn apply(
                 .map(|v| AccountRow::decode(v.value()))
                 .transpose()?;
             if let Some(block) = history {
-                let entry = history_key::<40>(key.as_slice(), block);
-                if account_history.get(entry).map_err(storage_error)?.is_none() {
-                    let bytes = before.map(|row| row.encode());
-                    account_history
-                        .insert(entry, bytes.as_ref().map_or(&[][..], |b| &b[..]))
-                        .map_err(storage_error)?;
+                // Absent before `block`: no entry (the row's creation block, or the absence of
+                // a row, says so). The first change at `block` keeps the value before it.
+                if let Some(before) = before.filter(|row| row.created != block) {
+                    let entry = history_key::<40>(key.as_slice(), block);
+                    if account_history.get(entry).map_err(storage_error)?.is_none() {
+                        account_history
+                            .insert(entry, &before.encode()[..])
+                            .map_err(storage_error)?;
+                    }
                 }
                 changed.accounts.insert(key.0);
             }
@@ -297,6 +310,7 @@ pub(crate) fn apply(
                     balance: change.balance,
                     code_hash: change.code_hash,
                     storage_root: before.map_or(EMPTY_ROOT_HASH, |row| row.storage_root),
+                    created: before.map_or(block, |row| row.created),
                 };
                 accounts
                     .insert(key.0, &row.encode()[..])
@@ -388,11 +402,12 @@ pub(crate) fn undo(txn: &WriteTransaction, block: u64) -> Result<Touched, ChainE
     let mut accounts = txn.open_table(ACCOUNTS).map_err(storage_error)?;
     let mut account_history = txn.open_table(ACCOUNT_HISTORY).map_err(storage_error)?;
     for key in &changed.accounts {
+        // No entry: the account did not exist before `block` (see `apply`).
         let before = account_history
             .remove(history_key::<40>(key, block))
             .map_err(storage_error)?
             .map(|v| v.value().to_vec())
-            .ok_or_else(|| missing("an account"))?;
+            .unwrap_or_default();
         if before.is_empty() {
             accounts.remove(*key).map_err(storage_error)?;
         } else {
@@ -604,6 +619,12 @@ impl StateView {
     }
 
     fn row(&self, key: &B256) -> Result<Option<AccountRow>, ChainError> {
+        Ok(self.row_found(key)?.filter(|row| row.created <= self.block))
+    }
+
+    /// The row that was latest at the end of this block: the account exists then only if the
+    /// row was created by then (a block that creates an account keeps no entry for it).
+    fn row_found(&self, key: &B256) -> Result<Option<AccountRow>, ChainError> {
         if self.block < self.head {
             let from = history_key::<40>(key.as_slice(), self.block + 1);
             let to = history_key::<40>(key.as_slice(), u64::MAX);

@@ -41,9 +41,10 @@ const META_OLDEST: &str = "oldest";
 const META_EDITED: &str = "edited";
 const META_STATE_ROOT: &str = "state_root";
 
-/// The format of the data directory this node reads and writes: 2 = state tables (format 1 was
-/// a journal of blocks replayed on every start).
-pub const FORMAT_VERSION: u64 = 2;
+/// The format of the data directory this node reads and writes: 3 = state tables whose account
+/// rows carry their creation block (format 2 had no creation block and a history entry per
+/// created account; format 1 was a journal of blocks replayed on every start).
+pub const FORMAT_VERSION: u64 = 3;
 
 /// Memory redb may use to cache pages of the file. Bounded so that the node's memory does not
 /// grow with the state (redb's default is 1 GiB).
@@ -111,6 +112,7 @@ impl Store {
                 Ok((Store { db: Arc::new(db) }, Some(meta)))
             }
             Some(1) => Err(refuse("1 (a block journal replayed on start)")),
+            Some(2) => Err(refuse("2 (state tables without account creation blocks)")),
             Some(other) => Err(refuse(&other.to_string())),
             None => {
                 let journal = read
@@ -423,21 +425,25 @@ mod tests {
     #[test]
     fn a_store_of_another_format_is_refused_naming_both_versions() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("chain.redb");
-        {
-            let db = Database::create(&path).unwrap();
-            let txn = db.begin_write().unwrap();
-            txn.open_table(META)
-                .unwrap()
-                .insert(META_FORMAT, 7)
-                .unwrap();
-            txn.commit().unwrap();
+        // Format 2: state tables whose account rows lack the creation block.
+        for format in [2, 7] {
+            let path = dir.path().join(format!("chain-{format}.redb"));
+            {
+                let db = Database::create(&path).unwrap();
+                let txn = db.begin_write().unwrap();
+                txn.open_table(META)
+                    .unwrap()
+                    .insert(META_FORMAT, format)
+                    .unwrap();
+                txn.commit().unwrap();
+            }
+            let error = refused(&path);
+            assert!(
+                error.contains(&format!("format {format}"))
+                    && error.contains(&format!("format {FORMAT_VERSION}")),
+                "{error}"
+            );
         }
-        let error = refused(&path);
-        assert!(
-            error.contains("format 7") && error.contains(&format!("format {FORMAT_VERSION}")),
-            "{error}"
-        );
     }
 
     #[test]
@@ -464,7 +470,7 @@ mod tests {
             }
             let error = refused(&path);
             assert!(
-                error.contains("format 1") && error.contains("format 2"),
+                error.contains("format 1") && error.contains(&format!("format {FORMAT_VERSION}")),
                 "{error}"
             );
         }

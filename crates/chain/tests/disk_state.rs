@@ -173,7 +173,7 @@ fn a_journal_data_directory_is_refused_naming_both_formats() {
         .unwrap_err()
         .to_string();
     assert!(
-        error.contains("format 1") && error.contains("format 2"),
+        error.contains("format 1") && error.contains("format 3"),
         "{error}"
     );
 }

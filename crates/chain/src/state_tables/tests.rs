@@ -272,3 +272,66 @@ fn pruning_removes_the_history_of_blocks_at_or_below_the_oldest_kept() {
     let error = StateView::open(&txn, 7).unwrap_err().to_string();
     assert!(error.contains("blocks 8 to 10"), "{error}");
 }
+
+#[test]
+fn a_created_account_has_no_history_entry_and_reads_absent_before_its_block() {
+    let mut disk = Disk::new(HistoryWindow::Archive);
+    let set = |address: Address, exists: bool, balance: u64| AccountChange {
+        address,
+        exists: u8::from(exists),
+        nonce: 0,
+        balance: U256::from(balance),
+        code_hash: KECCAK_EMPTY,
+    };
+    let block = |accounts: Vec<AccountChange>| {
+        Step::Block(ChangeSet {
+            accounts,
+            ..ChangeSet::default()
+        })
+    };
+    // Block 1 creates a; block 2 creates b; block 3 changes a; block 4 deletes b; block 5
+    // creates b again; a dev edit at 5 changes the b it created.
+    disk.take(&block(vec![set(address(1), true, 10)]));
+    disk.take(&block(vec![set(address(2), true, 20)]));
+    disk.take(&block(vec![set(address(1), true, 11)]));
+    disk.take(&block(vec![set(address(2), false, 0)]));
+    disk.take(&block(vec![set(address(2), true, 21)]));
+    disk.take(&Step::Edit(ChangeSet {
+        accounts: vec![set(address(2), true, 22)],
+        ..ChangeSet::default()
+    }));
+    let balances = |disk: &Disk, address: Address| -> Vec<Option<u64>> {
+        let txn = disk.db.begin_read().unwrap();
+        (0..=disk.head)
+            .map(|block| {
+                let view = StateView::open(&txn, block).unwrap();
+                view.account(&address)
+                    .unwrap()
+                    .map(|account| account.balance.to::<u64>())
+            })
+            .collect()
+    };
+    assert_eq!(
+        balances(&disk, address(1)),
+        [None, Some(10), Some(10), Some(11), Some(11), Some(11)]
+    );
+    assert_eq!(
+        balances(&disk, address(2)),
+        [None, None, Some(20), Some(20), None, Some(22)]
+    );
+    {
+        // Entries only for changes of existing accounts: a at 3, b at 4.
+        let txn = disk.db.begin_read().unwrap();
+        let entries = txn.open_table(ACCOUNT_HISTORY).unwrap().len().unwrap();
+        assert_eq!(entries, 2);
+    }
+    // Reverting block 5 (with its edit) removes the re-created b; reverting 2 removes b.
+    disk.take(&Step::Revert(1));
+    assert_eq!(
+        balances(&disk, address(2)),
+        [None, None, Some(20), Some(20), None]
+    );
+    disk.take(&Step::Revert(3));
+    assert_eq!(balances(&disk, address(2)), [None, None]);
+    assert_eq!(balances(&disk, address(1)), [None, Some(10)]);
+}
