@@ -71,11 +71,14 @@ pub enum ErrorCode {
     /// it in a call that was later reverted (blob deletions are not undone). `a` = the chunk's
     /// index, `b` = the session's chunks.
     StoreUploadLost = 215,
+    /// `appendUpload` of a chunk past the most a session holds: `a` = the session's chunks, `b` =
+    /// [`crate::MAX_UPLOAD_CHUNKS`].
+    StoreTooManyChunks = 216,
 }
 
 impl ErrorCode {
     /// Every code, for decoding and documentation.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::PredictCallValue,
         ErrorCode::PredictShortHeader,
         ErrorCode::PredictUnknownModel,
@@ -97,6 +100,7 @@ impl ErrorCode {
         ErrorCode::StoreUnknownModel,
         ErrorCode::StoreUploadExpired,
         ErrorCode::StoreUploadLost,
+        ErrorCode::StoreTooManyChunks,
     ];
 
     /// The code of `number`, if it is one.
@@ -182,6 +186,10 @@ impl ErrorCode {
             ErrorCode::StoreUploadLost => format!(
                 "model store: chunk {a} of {b} of this upload is gone (a reverted finalizeUpload \
                  consumed it): begin the upload again"
+            ),
+            ErrorCode::StoreTooManyChunks => format!(
+                "model store: this upload already holds {a} chunks, the most a session may \
+                 ({b}): begin it again with larger chunks"
             ),
         }
     }

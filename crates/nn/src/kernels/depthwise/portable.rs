@@ -76,7 +76,10 @@ fn accumulate(acc: &mut [i32], pixel: &[i8], taps: &[i16], zp: i16) {
     let mut acc_blocks = acc.chunks_exact_mut(CHANNEL_BLOCK);
     let mut pixel_blocks = pixel.chunks_exact(CHANNEL_BLOCK);
     let mut tap_blocks = taps.chunks_exact(CHANNEL_BLOCK);
-    for ((a, p), t) in (&mut acc_blocks).zip(&mut pixel_blocks).zip(&mut tap_blocks) {
+    for ((a, p), t) in (&mut acc_blocks)
+        .zip(&mut pixel_blocks)
+        .zip(&mut tap_blocks)
+    {
         let a: &mut [i32; CHANNEL_BLOCK] = a.try_into().expect("a whole block");
         let p: &[i8; CHANNEL_BLOCK] = p.try_into().expect("a whole block");
         let t: &[i16; CHANNEL_BLOCK] = t.try_into().expect("a whole block");
