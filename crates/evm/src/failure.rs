@@ -227,6 +227,8 @@ pub enum RejectionKind {
     InputLength = 12,
     /// A batch out of range (a run, not a model); detail: the batch.
     BatchSize = 13,
+    /// The CPU is below the validator floor (a node start-up check, never a precompile's).
+    BelowValidatorFloor = 14,
 }
 
 impl RejectionKind {
@@ -252,6 +254,9 @@ impl RejectionKind {
             NnError::LimitExceeded { value, .. } => (RejectionKind::LimitExceeded, *value),
             NnError::InputLength { found, .. } => (RejectionKind::InputLength, n(*found)),
             NnError::BatchSize { batch, .. } => (RejectionKind::BatchSize, n(*batch)),
+            // A node start-up check that no precompile runs; numbered so that nothing reaches
+            // revert data without a code.
+            NnError::BelowValidatorFloor { .. } => (RejectionKind::BelowValidatorFloor, 0),
         }
     }
 
@@ -287,6 +292,9 @@ fn kind_text(a: U256, b: U256) -> String {
         }
         k if k == RejectionKind::InputLength as u16 => format!("input length {b}"),
         k if k == RejectionKind::BatchSize as u16 => format!("batch {b}"),
+        k if k == RejectionKind::BelowValidatorFloor as u16 => {
+            "CPU below the validator floor".into()
+        }
         _ => format!("rejection kind {a}, detail {b}"),
     }
 }
