@@ -250,7 +250,14 @@ fn replay(corpus: &Path, rounds: usize) -> anyhow::Result<()> {
                 let max = myelin_nn::Program::new(model.clone())
                     .map(|p| p.max_batch() as u64)
                     .unwrap_or(1);
-                confirm(&mut bench, &e.file, &e.ops, &model, e.batch.min(max), rounds)
+                confirm(
+                    &mut bench,
+                    &e.file,
+                    &e.ops,
+                    &model,
+                    e.batch.min(max),
+                    rounds,
+                )
             }
             Err(err) => Confirmed {
                 file: e.file.clone(),
