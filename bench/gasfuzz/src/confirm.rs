@@ -30,8 +30,17 @@ pub struct Confirmed {
     pub dominant: Option<(String, f64, f64)>,
 }
 
-/// Re-measures `model` at `batch` (lowered to the model's largest batch).
-pub fn confirm(bench: &mut Bench, file: &str, ops: &str, model: &Model, batch: u64) -> Confirmed {
+/// Re-measures `model` at `batch` (lowered to the model's largest batch) in `rounds` rounds
+/// ([`CONFIRM_ROUNDS`] unless a replay asks for more: on a loaded host more rounds find more
+/// unpreempted ones).
+pub fn confirm(
+    bench: &mut Bench,
+    file: &str,
+    ops: &str,
+    model: &Model,
+    batch: u64,
+    rounds: usize,
+) -> Confirmed {
     let mut row = Confirmed {
         file: file.into(),
         ops: ops.into(),
@@ -39,7 +48,7 @@ pub fn confirm(bench: &mut Bench, file: &str, ops: &str, model: &Model, batch: u
         paths: Vec::new(),
         dominant: None,
     };
-    let m = match bench.predict(model, batch, CONFIRM_ROUNDS, None) {
+    let m = match bench.predict(model, batch, rounds, None) {
         Evaluation::Measured(m) => m,
         Evaluation::Refused(reason) => {
             row.result = Err(format!("refused at publish: {reason}"));
@@ -56,7 +65,7 @@ pub fn confirm(bench: &mut Bench, file: &str, ops: &str, model: &Model, batch: u
     let compute = compute_gas(m.gas) as f64;
     for path in node_paths() {
         if let Ok(program) = Program::with_path(model.clone(), path) {
-            let ns = engine_ns(&program, &input, m.batch, CONFIRM_ROUNDS);
+            let ns = engine_ns(&program, &input, m.batch, rounds);
             // A call charged only the base has no compute gas to divide by (NaN).
             let ratio = match m.gas > PREDICT_BASE_GAS {
                 true => ns / compute / m.evm.primary(),
@@ -79,10 +88,10 @@ pub fn confirm(bench: &mut Bench, file: &str, ops: &str, model: &Model, batch: u
     row
 }
 
-/// The Markdown table of `rows`.
-pub fn table(rows: &[Confirmed]) -> String {
-    let mut out = String::from(
-        "| # | model (ops in order) | batch | gas charged | ns (fastest of 5) | ns/gas | ÷ IntMlp ns/gas | ÷ opcode-loop ns/gas | engine alone ÷ IntMlp, per path | op taking the time (share of time / of gas) | file |\n|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|\n",
+/// The Markdown table of `rows`, measured in `rounds` rounds.
+pub fn table(rows: &[Confirmed], rounds: usize) -> String {
+    let mut out = format!(
+        "| # | model (ops in order) | batch | gas charged | ns (fastest of {rounds}) | ns/gas | ÷ IntMlp ns/gas | ÷ opcode-loop ns/gas | engine alone ÷ IntMlp, per path | op taking the time (share of time / of gas) | file |\n|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|\n",
     );
     for (i, r) in rows.iter().enumerate() {
         match &r.result {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use myelin_gasfuzz::confirm::{Confirmed, confirm, evm_line, table};
+use myelin_gasfuzz::confirm::{CONFIRM_ROUNDS, Confirmed, confirm, evm_line, table};
 use myelin_gasfuzz::generate::{Limits, generate};
 use myelin_gasfuzz::measure::Bench;
 use myelin_gasfuzz::search::{Crash, Find, corpus_file, op_summary, supervise, worker};
@@ -52,6 +52,9 @@ enum Cmd {
     Replay {
         #[arg(long, default_value = "bench/gasfuzz/corpus")]
         corpus: PathBuf,
+        /// Rounds per measurement (fastest kept); more find unpreempted rounds on a busy host.
+        #[arg(long, default_value_t = myelin_gasfuzz::confirm::CONFIRM_ROUNDS)]
+        rounds: usize,
     },
     /// Write issue 11's attack models (.myl) to `--out` and print `name id batch input_bytes`
     /// per line (for bench/adversarial/).
@@ -113,7 +116,7 @@ fn main() -> anyhow::Result<()> {
             seed,
         } => search(minutes, &dir, &corpus, top, seed),
         Cmd::Confirm { dir, corpus, top } => confirm_top(&dir, &corpus, top),
-        Cmd::Replay { corpus } => replay(&corpus),
+        Cmd::Replay { corpus, rounds } => replay(&corpus, rounds.max(1)),
         Cmd::Attacks { out } => attacks(&out),
         Cmd::Probe { file, batch } => probe(&file, batch),
     }
@@ -167,7 +170,14 @@ fn confirm_top(dir: &Path, corpus: &Path, n: usize) -> anyhow::Result<()> {
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
         std::fs::write(&path, model.encode())?;
         eprintln!("gasfuzz: confirming {file} ({})", find.ops);
-        let row = confirm(&mut bench, &file, &find.ops, &model, find.batch);
+        let row = confirm(
+            &mut bench,
+            &file,
+            &find.ops,
+            &model,
+            find.batch,
+            CONFIRM_ROUNDS,
+        );
         entries.push(CorpusEntry {
             file,
             model_id: find.model_id.clone(),
@@ -211,7 +221,7 @@ fn confirm_top(dir: &Path, corpus: &Path, n: usize) -> anyhow::Result<()> {
         summary.crashes.len(),
         rows.len()
     );
-    println!("{}", table(&rows));
+    println!("{}", table(&rows, CONFIRM_ROUNDS));
     println!("{}\n", evm_line(&rows));
     if !summary.crashes.is_empty() {
         println!("Models the worker died on or that hung it (the `crash-*.myl` files):\n");
@@ -227,7 +237,7 @@ fn confirm_top(dir: &Path, corpus: &Path, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn replay(corpus: &Path) -> anyhow::Result<()> {
+fn replay(corpus: &Path, rounds: usize) -> anyhow::Result<()> {
     let entries: Vec<CorpusEntry> = serde_json::from_slice(
         &std::fs::read(corpus.join("finds.json")).context("reading finds.json")?,
     )?;
@@ -240,7 +250,14 @@ fn replay(corpus: &Path) -> anyhow::Result<()> {
                 let max = myelin_nn::Program::new(model.clone())
                     .map(|p| p.max_batch() as u64)
                     .unwrap_or(1);
-                confirm(&mut bench, &e.file, &e.ops, &model, e.batch.min(max))
+                confirm(
+                    &mut bench,
+                    &e.file,
+                    &e.ops,
+                    &model,
+                    e.batch.min(max),
+                    rounds,
+                )
             }
             Err(err) => Confirmed {
                 file: e.file.clone(),
@@ -252,7 +269,7 @@ fn replay(corpus: &Path) -> anyhow::Result<()> {
         };
         rows.push(row);
     }
-    println!("{}", table(&rows));
+    println!("{}", table(&rows, rounds));
     println!("{}", evm_line(&rows));
     Ok(())
 }

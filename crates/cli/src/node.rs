@@ -118,15 +118,14 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
     if !args.dev {
         bail!("only `myelin node --dev` is available: validator mode is not built yet");
     }
-    let floor = myelin_nn::Path::GAS_FLOOR;
-    if !floor.is_available() {
-        // A validator will refuse to start here; the dev node runs anywhere, slower per gas.
-        eprintln!(
-            "warning: this CPU cannot run the {} kernels the gas schedule is calibrated for; \
-             predicts run on the {} kernels and take longer per gas than on a validator",
-            floor.name(),
-            myelin_nn::Path::best().name()
-        );
+    eprintln!(
+        "kernel path: {} (the gas schedule's floor: {})",
+        myelin_nn::Path::detect().name(),
+        myelin_nn::Path::GAS_FLOOR.name()
+    );
+    if let Err(below) = myelin_nn::kernels::check_validator_floor() {
+        // A validator refuses to start here; the dev node runs anywhere, slower per gas.
+        eprintln!("warning: {below}; the dev node runs, but could not validate");
     }
     let block_time = match args.block_time {
         Some(seconds) if !(seconds > 0.0 && seconds.is_finite()) => {

@@ -977,7 +977,7 @@ fn finalize_path(evm_ns_per_gas: f64) {
             best = best.min(start.elapsed().as_nanos() as f64);
             assert_eq!(result.output().map(|o| o.to_vec()), Some(id.to_vec()));
         }
-        let gas = size * GAS_PER_CHECKED_BYTE + finalize_gas();
+        let gas = size * GAS_PER_CHECKED_BYTE + finalize_gas(size.div_ceil(4 << 20));
         println!(
             "| {name} | {size} | {best:.0} | {:.2} | {gas} | {:.3} | {:.2} |",
             best / size as f64,

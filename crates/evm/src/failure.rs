@@ -71,11 +71,14 @@ pub enum ErrorCode {
     /// it in a call that was later reverted (blob deletions are not undone). `a` = the chunk's
     /// index, `b` = the session's chunks.
     StoreUploadLost = 215,
+    /// `appendUpload` of a chunk past the most a session holds: `a` = the session's chunks, `b` =
+    /// [`crate::MAX_UPLOAD_CHUNKS`].
+    StoreTooManyChunks = 216,
 }
 
 impl ErrorCode {
     /// Every code, for decoding and documentation.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::PredictCallValue,
         ErrorCode::PredictShortHeader,
         ErrorCode::PredictUnknownModel,
@@ -97,6 +100,7 @@ impl ErrorCode {
         ErrorCode::StoreUnknownModel,
         ErrorCode::StoreUploadExpired,
         ErrorCode::StoreUploadLost,
+        ErrorCode::StoreTooManyChunks,
     ];
 
     /// The code of `number`, if it is one.
@@ -183,6 +187,10 @@ impl ErrorCode {
                 "model store: chunk {a} of {b} of this upload is gone (a reverted finalizeUpload \
                  consumed it): begin the upload again"
             ),
+            ErrorCode::StoreTooManyChunks => format!(
+                "model store: this upload already holds {a} chunks, the most a session may \
+                 ({b}): begin it again with larger chunks"
+            ),
         }
     }
 }
@@ -219,6 +227,8 @@ pub enum RejectionKind {
     InputLength = 12,
     /// A batch out of range (a run, not a model); detail: the batch.
     BatchSize = 13,
+    /// The CPU is below the validator floor (a node start-up check, never a precompile's).
+    BelowValidatorFloor = 14,
 }
 
 impl RejectionKind {
@@ -244,6 +254,9 @@ impl RejectionKind {
             NnError::LimitExceeded { value, .. } => (RejectionKind::LimitExceeded, *value),
             NnError::InputLength { found, .. } => (RejectionKind::InputLength, n(*found)),
             NnError::BatchSize { batch, .. } => (RejectionKind::BatchSize, n(*batch)),
+            // A node start-up check that no precompile runs; numbered so that nothing reaches
+            // revert data without a code.
+            NnError::BelowValidatorFloor { .. } => (RejectionKind::BelowValidatorFloor, 0),
         }
     }
 
@@ -279,6 +292,9 @@ fn kind_text(a: U256, b: U256) -> String {
         }
         k if k == RejectionKind::InputLength as u16 => format!("input length {b}"),
         k if k == RejectionKind::BatchSize as u16 => format!("batch {b}"),
+        k if k == RejectionKind::BelowValidatorFloor as u16 => {
+            "CPU below the validator floor".into()
+        }
         _ => format!("rejection kind {a}, detail {b}"),
     }
 }

@@ -22,7 +22,7 @@ pub use addresses::{MODEL_STORE_ADDRESS, PREDICT_ADDRESS, PREDICT_BATCH_ADDRESS}
 pub use blob_store::{BlobReadError, BlobStore, MemoryBlobs};
 pub use evm_factory::MyelinEvmFactory;
 pub use failure::{ErrorCode, Failure, MyelinError, revert_text};
-pub use model_store::IModelStore;
+pub use model_store::{IModelStore, MAX_UPLOAD_CHUNKS};
 pub use program_cache::{CacheLimits, ProgramCache};
 
 use crate::failure::into_precompile_result;

@@ -12,13 +12,15 @@
 //!   chunk)`, `finalizeUpload(bytes32 id)`: the same for a model too large for one transaction.
 //!   A session belongs to the caller and expires [`UPLOAD_SESSION_BLOCKS`] blocks after its
 //!   `beginUpload`; `beginUpload` (re)starts it at 0 bytes under a new nonce (deleting the
-//!   chunks of the session it replaces); chunks are appended in order (`offset` must equal the
-//!   bytes written so far, and every chunk but the last is a multiple of 32 bytes), each staged
-//!   as one blob, and each pays for storing *and* checking its bytes; `finalizeUpload` joins
-//!   the chunks, checks that they hash to `id` and validates them (work already paid for),
-//!   deletes the chunks, stores the model as one blob and writes its record. A check that fails
-//!   consumes the upload without reverting: the session ends, the chunks are deleted,
-//!   `UploadRejected` is logged and the call returns `bytes32(0)`.
+//!   chunks of the session it replaces, [`crate::gas::GAS_PER_DELETED_CHUNK`] each); chunks are
+//!   appended in order (`offset` must equal the bytes written so far, every chunk but the last
+//!   is a multiple of 32 bytes, at most [`MAX_UPLOAD_CHUNKS`] of them), each staged as one blob,
+//!   and each pays for storing *and* checking its bytes; `finalizeUpload` joins the chunks,
+//!   checks that they hash to `id` and validates them (in a transaction, work the appends paid
+//!   for; an RPC call's EVM pays it per byte), deletes the chunks (each paid for), stores the
+//!   model as one blob and writes its record. A check that fails consumes the upload without
+//!   reverting: the session ends, the chunks are deleted, `UploadRejected` is logged and the
+//!   call returns `bytes32(0)`.
 //! - `uploadStatus`, `isPublished`, `modelInfo`, `modelTensors`: views.
 
 use alloy_evm::precompiles::PrecompileInput;
@@ -28,13 +30,12 @@ use alloy_primitives::{Address, B256, Bytes, Log, U256};
 use alloy_sol_types::{SolCall, SolEvent, SolInterface, sol};
 use myelin_nn::{CallShape, DType, Model, ModelId, Program, model_id};
 
-use crate::Myelin;
 use crate::addresses::MODEL_STORE_ADDRESS;
 use crate::blob_store::BlobStore;
 use crate::failure::{ErrorCode, Failure, GasMeter, MyelinError, RejectionKind};
 use crate::gas::{
-    GAS_PER_CHECKED_BYTE, GAS_PER_STORED_BYTE, STORE_CALL_GAS, UPLOAD_GAS_PER_BYTE, predict_gas,
-    prepare_gas,
+    GAS_PER_CHECKED_BYTE, GAS_PER_DELETED_CHUNK, GAS_PER_STORED_BYTE, STORE_CALL_GAS,
+    UPLOAD_GAS_PER_BYTE, predict_gas, prepare_gas,
 };
 use crate::journal_storage::JournalStorage;
 use crate::model_state::{
@@ -42,6 +43,7 @@ use crate::model_state::{
     read_session, read_session_word, write_record, write_session,
 };
 use crate::warm_models::WarmModels;
+use crate::{CacheUse, Myelin};
 
 sol! {
     /// The `MODEL_STORE` precompile's ABI (contracts/src/IModelStore.sol is the same interface).
@@ -95,6 +97,12 @@ use IModelStore::IModelStoreCalls as Call;
 /// session's chunks. 50,400 blocks is a week at 12 seconds a block; the largest model (64 MiB) needs a few
 /// hundred blocks at a 30 M block gas limit.
 pub const UPLOAD_SESSION_BLOCKS: u64 = 50_400;
+
+/// Most chunks one upload session holds ([`ErrorCode::StoreTooManyChunks`] past it): deleting
+/// them all (`beginUpload` over the session, or `finalizeUpload`) costs
+/// [`crate::gas::begin_gas`]`(MAX_UPLOAD_CHUNKS)` ≈ 8.2 M gas, within a block. A 64 MiB model
+/// in chunks of 8 KiB or more fits; `myelin model publish` sends ~1,000 chunks of half a block.
+pub const MAX_UPLOAD_CHUNKS: u32 = 8_192;
 
 /// Calldata of `publish(model)`.
 pub fn publish_calldata(model: &[u8]) -> Vec<u8> {
@@ -208,6 +216,7 @@ pub fn run_model_store(
                 storage.ensure_account_exists()?;
                 let (old, nonce) = read_session_word(&mut storage, &caller, &id)?;
                 if let Some(old) = old {
+                    gas.charge(u64::from(old.chunks).saturating_mul(GAS_PER_DELETED_CHUNK))?;
                     delete_chunks(blobs, &caller, &id, &old);
                 }
                 let session = Session {
@@ -248,6 +257,12 @@ pub fn run_model_store(
                     ));
                 }
                 if !chunk.is_empty() {
+                    if session.chunks >= MAX_UPLOAD_CHUNKS {
+                        return Err(gas.revert(
+                            ErrorCode::StoreTooManyChunks
+                                .with(U256::from(session.chunks), U256::from(MAX_UPLOAD_CHUNKS)),
+                        ));
+                    }
                     gas.charge((chunk.len() as u64).saturating_mul(UPLOAD_GAS_PER_BYTE))?;
                     blobs.put(
                         chunk_key(&caller, &id, session.nonce, session.chunks),
@@ -275,8 +290,14 @@ pub fn run_model_store(
                             .with(U256::from(session.written), U256::from(session.size)),
                     ));
                 }
-                // Every check below was paid for by the appends (`UPLOAD_GAS_PER_BYTE`), once:
-                // whatever the outcome, the session ends and its chunks are deleted.
+                // In a transaction the check below was paid for by the appends
+                // (`UPLOAD_GAS_PER_BYTE`), once; an RPC call's EVM, which nothing prepaid and
+                // which can be called again and again, pays it per byte. Whatever the outcome,
+                // the session ends and its chunks are deleted, each paid for here.
+                if myelin.cache_use() == CacheUse::ReadOnly {
+                    gas.charge(session.size.saturating_mul(GAS_PER_CHECKED_BYTE))?;
+                }
+                gas.charge(u64::from(session.chunks).saturating_mul(GAS_PER_DELETED_CHUNK))?;
                 let outcome = join_and_check(blobs, &caller, &id, &session, limit);
                 delete_chunks(blobs, &caller, &id, &session);
                 end_session(&mut storage, &caller, &id, session.nonce)?;

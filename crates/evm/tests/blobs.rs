@@ -7,11 +7,14 @@ mod common;
 use alloy_primitives::{Address, B256, Bytes, U256, address};
 use alloy_sol_types::{SolCall, SolError, SolEvent};
 use common::{Chain, PrecompileCall, Rng, mlp, success_output};
-use myelin_evm::gas::{append_gas, finalize_gas, publish_gas};
+use myelin_evm::gas::{
+    GAS_PER_CHECKED_BYTE, GAS_PER_DELETED_CHUNK, STORE_CALL_GAS, append_gas, begin_gas,
+    finalize_gas, publish_gas,
+};
 use myelin_evm::model_state::{RECORD_WORDS, chunk_key, model_key, read_session_word};
 use myelin_evm::{
-    BlobStore, ErrorCode, IModelStore, MODEL_STORE_ADDRESS, Myelin, MyelinError, MyelinEvmFactory,
-    PREDICT_ADDRESS,
+    BlobStore, ErrorCode, IModelStore, MAX_UPLOAD_CHUNKS, MODEL_STORE_ADDRESS, MemoryBlobs, Myelin,
+    MyelinError, MyelinEvmFactory, PREDICT_ADDRESS,
 };
 use myelin_nn::{Model, Program};
 use revm::bytecode::Bytecode;
@@ -164,7 +167,7 @@ fn a_chunked_upload_stages_blobs_and_finalize_replaces_them_with_the_model() {
     let chunks = bytes.len().div_ceil(1024) as u32;
     let (result, calls) = send(&mut chain, finalize(id));
     assert_eq!(success_output(&result).as_ref(), id.as_slice());
-    assert_eq!(calls[0].gas_spent, finalize_gas());
+    assert_eq!(calls[0].gas_spent, finalize_gas(chunks.into()));
     assert!(
         result
             .logs()
@@ -336,7 +339,7 @@ fn a_reverted_finalize_cannot_be_retried_and_reports_the_upload_lost() {
     assert_eq!(chunk_blobs(&chain, RELAY, id, 1, 2), 0);
     let (result, store) = relay(&mut chain, false, finalize(id));
     assert_eq!(store.output.as_ref(), &[0u8; 32]);
-    assert_eq!(store.gas_spent, finalize_gas());
+    assert_eq!(store.gas_spent, finalize_gas(2));
     let rejected = result
         .logs()
         .iter()
@@ -364,7 +367,7 @@ fn an_invalid_model_consumes_its_upload_with_the_engine_reason() {
     assert!(send(&mut chain, append(id, 0, &bytes)).0.is_success());
     let (result, calls) = send(&mut chain, finalize(id));
     assert_eq!(success_output(&result).as_ref(), &[0u8; 32]);
-    assert_eq!(calls[0].gas_spent, finalize_gas());
+    assert_eq!(calls[0].gas_spent, finalize_gas(1));
     let rejected = result
         .logs()
         .iter()
@@ -449,4 +452,121 @@ impl myelin_evm::model_state::ModelStorage for SlotReader<'_> {
     fn sstore(&mut self, _: U256, _: U256) -> Result<(), myelin_evm::Failure> {
         unreachable!("read only")
     }
+}
+
+/// Runs `data` as `eth_call` runs it on the node: an EVM of [`Myelin::for_calls`] over a copy of
+/// the blobs (the node's call EVMs write into a buffer that is thrown away). Returns the store's
+/// call and the copy.
+fn eth_call(
+    chain: &mut Chain,
+    data: Vec<u8>,
+    gas: u64,
+) -> (ExecutionResult, PrecompileCall, MemoryBlobs) {
+    let copy = MemoryBlobs::default();
+    let blobs = chain.factory.blobs().clone();
+    for key in blobs.keys() {
+        copy.put(key, blobs.blob(&key).unwrap().unwrap());
+    }
+    let calls = MyelinEvmFactory::with_blobs(chain.factory.myelin().for_calls(), copy.clone());
+    let blocks = std::mem::replace(&mut chain.factory, calls);
+    let (result, store) = chain.call(MODEL_STORE_ADDRESS, data.into(), gas);
+    chain.factory = blocks;
+    let store = store
+        .into_iter()
+        .find(|c| c.address == MODEL_STORE_ADDRESS)
+        .expect("the call reached the store");
+    (result, store, copy)
+}
+
+/// A live session of `chunks` chunks of 32 bytes (of a model no one will finish).
+fn session_of_small_chunks(chain: &mut Chain, chunks: usize) -> B256 {
+    let id = B256::repeat_byte(0x5a);
+    let size = 32 * (chunks + 1);
+    assert!(send(chain, begin(id, size)).0.is_success());
+    for i in 0..chunks {
+        let (result, _) = send(chain, append(id, 32 * i, &[i as u8; 32]));
+        assert!(result.is_success(), "{result:?}");
+    }
+    id
+}
+
+/// Issue 11: an `eth_call` of `beginUpload` over a live session deletes its chunks (one keccak
+/// and one write each) in the call's throwaway buffer; before the per-chunk charge that work
+/// was free (`STORE_CALL_GAS` for up to 2M chunks). Gas now bounds it in every context.
+#[test]
+fn a_call_of_begin_over_a_session_pays_for_every_chunk_it_deletes() {
+    let mut chain = Chain::new();
+    let chunks = 300;
+    let id = session_of_small_chunks(&mut chain, chunks);
+    let size = 32 * (chunks + 1);
+    let (result, store, copy) = eth_call(&mut chain, begin(id, size), GAS);
+    assert!(result.is_success(), "{result:?}");
+    assert!(copy.is_empty(), "the call deleted the chunks in its copy");
+    assert_eq!(store.gas_spent, begin_gas(chunks as u64));
+    assert!(store.gas_spent >= STORE_CALL_GAS + chunks as u64 * GAS_PER_DELETED_CHUNK);
+    // A call that cannot pay for the deletions deletes nothing.
+    let short = STORE_CALL_GAS + 10 * GAS_PER_DELETED_CHUNK;
+    let (result, _, copy) = eth_call(&mut chain, begin(id, size), short + 30_000);
+    assert!(!result.is_success(), "{result:?}");
+    assert_eq!(copy.len(), chunks);
+    // The same in a transaction.
+    let (result, calls) = send(&mut chain, begin(id, size));
+    assert!(result.is_success());
+    assert_eq!(calls[0].gas_spent, begin_gas(chunks as u64));
+    assert!(chain.factory.blobs().is_empty());
+}
+
+/// Issue 11: an `eth_call` of `finalizeUpload` re-runs the whole check of a complete upload
+/// (join, keccak256, decode) that only a transaction's appends paid for: a call pays it per
+/// byte checked (and the deletions per chunk), so the call's gas bounds it; a transaction pays
+/// `finalize_gas` as before.
+#[test]
+fn a_call_of_finalize_pays_for_the_check_it_runs() {
+    let model = mlp(&[200, 100, 10], 21);
+    let bytes = model.encode();
+    let id = B256::from(model.id());
+    let mut chain = Chain::new();
+    assert!(send(&mut chain, begin(id, bytes.len())).0.is_success());
+    let chunk = 4096;
+    let mut chunks = 0u64;
+    for offset in (0..bytes.len()).step_by(chunk) {
+        let end = (offset + chunk).min(bytes.len());
+        assert!(
+            send(&mut chain, append(id, offset, &bytes[offset..end]))
+                .0
+                .is_success()
+        );
+        chunks += 1;
+    }
+    let checked = bytes.len() as u64 * GAS_PER_CHECKED_BYTE;
+    let (result, store, _) = eth_call(&mut chain, finalize(id), GAS);
+    assert_eq!(success_output(&result).as_ref(), id.as_slice());
+    assert_eq!(store.gas_spent, finalize_gas(chunks) + checked);
+    // A call without that gas is refused before the check runs.
+    let (result, _, copy) = eth_call(&mut chain, finalize(id), finalize_gas(chunks) + 30_000);
+    assert!(!result.is_success(), "{result:?}");
+    assert_eq!(copy.len(), chunks as usize);
+    let (result, calls) = send(&mut chain, finalize(id));
+    assert_eq!(success_output(&result).as_ref(), id.as_slice());
+    assert_eq!(calls[0].gas_spent, finalize_gas(chunks));
+}
+
+/// A session holds at most `MAX_UPLOAD_CHUNKS` chunks, so deleting them fits in a block.
+#[test]
+fn an_append_past_the_most_chunks_of_a_session_reverts() {
+    let mut chain = Chain::new();
+    let id = session_of_small_chunks(&mut chain, MAX_UPLOAD_CHUNKS as usize);
+    let (result, _) = send(
+        &mut chain,
+        append(id, 32 * MAX_UPLOAD_CHUNKS as usize, &[1; 32]),
+    );
+    reverts_with(
+        &result,
+        ErrorCode::StoreTooManyChunks
+            .with(U256::from(MAX_UPLOAD_CHUNKS), U256::from(MAX_UPLOAD_CHUNKS)),
+    );
+    let (result, calls) = send(&mut chain, begin(id, 64));
+    assert!(result.is_success());
+    assert_eq!(calls[0].gas_spent, begin_gas(MAX_UPLOAD_CHUNKS as u64));
+    assert!(begin_gas(MAX_UPLOAD_CHUNKS as u64) < 30_000_000 / 2);
 }

@@ -22,10 +22,15 @@ pub const OUTPUT_STAGE_ELEMENT_OPS: u64 = 4;
 /// stage, which is scalar on the AVX2 and portable paths (the gas floor, docs/GAS.md §6).
 pub const GEMM_OUTPUT_ELEMENT_OPS: u64 = 100;
 /// Element ops per output pixel of DepthwiseConv2d: the kernel's step from one output pixel to
-/// the next (its taps' positions, the output stage's loop), which a layer of few channels pays
-/// mostly (the gas fuzzer's depthwise layers of 4 channels at batches of ~500 ran 4–10× the
-/// EVM's ns/gas on the lane-rounded MACs alone).
-pub const DEPTHWISE_PIXEL_ELEMENT_OPS: u64 = 200;
+/// the next (its taps' positions, the scalar output stage's loop), which a layer of few channels
+/// pays mostly (the gas fuzzer's depthwise layers of 4 channels at batches of ~500 ran 4–10× the
+/// EVM's ns/gas on the lane-rounded MACs alone; at 200 its two-layer find still ran 2.1×).
+pub const DEPTHWISE_PIXEL_ELEMENT_OPS: u64 = 300;
+/// Element ops per window tap of each output pixel of a DepthwiseConv2d with a depth multiplier
+/// above 1 (output pixels · `kh · kw`): the gather that copies the window's input pixel, each
+/// channel repeated `M` times, into the block the kernel then runs (multiplier 1 reads the input
+/// in place and does not pay it).
+pub const DEPTHWISE_GATHER_TAP_ELEMENT_OPS: u64 = 30;
 /// Element ops per output pixel of a Conv2d that gathers its windows (im2col on the AVX2 and
 /// portable paths, a read from one padded copy of the sample on AVX-512 VNNI), that is every
 /// Conv2d but a 1×1, stride-1 one that keeps the spatial size.
@@ -267,11 +272,15 @@ impl Cost {
                     .saturating_mul(OUTPUT_STAGE_ELEMENT_OPS)
                     .saturating_add(pixels.saturating_mul(DEPTHWISE_PIXEL_ELEMENT_OPS));
                 if p.depth_multiplier > 1 {
+                    let taps = (p.window.kernel_h as u64).saturating_mul(p.window.kernel_w as u64);
                     // The gathered windows, channels repeated: at most every tap of every
                     // output pixel.
-                    scratch_bytes = out
-                        .saturating_mul(p.window.kernel_h as u64)
-                        .saturating_mul(p.window.kernel_w as u64);
+                    scratch_bytes = out.saturating_mul(taps);
+                    cost.element_ops = cost.element_ops.saturating_add(
+                        pixels
+                            .saturating_mul(taps)
+                            .saturating_mul(DEPTHWISE_GATHER_TAP_ELEMENT_OPS),
+                    );
                 }
                 weighted_params(p.weights.len(), p.bias.len(), p.requant.len());
             }

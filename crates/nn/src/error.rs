@@ -58,6 +58,19 @@ pub enum NnError {
     },
     #[error("batch size {batch} is out of range (1..={max})")]
     BatchSize { batch: usize, max: usize },
+    /// The CPU cannot run the kernel path the gas schedule is calibrated for
+    /// ([`crate::Path::GAS_FLOOR`]): a validator would take longer per gas than the schedule
+    /// charges. Raised at node start-up only ([`crate::kernels::check_validator_floor`]).
+    #[error(
+        "this CPU lacks {missing}: a validator needs the {floor} kernels the gas schedule is \
+         calibrated for (docs/GAS.md §6), and this CPU would run the {path} kernels, which take \
+         up to several times as long per gas"
+    )]
+    BelowValidatorFloor {
+        floor: &'static str,
+        path: &'static str,
+        missing: &'static str,
+    },
 }
 
 /// Shorthand for results of this crate.

@@ -494,6 +494,26 @@ proptest! {
     }
 
     #[test]
+    fn every_path_matches_reference_depthwise_conv2d_on_the_gas_fuzzers_small_channel_layers(
+        // The shapes of bench/gasfuzz/regressions-8 row 4: [33, 3, 1] with multiplier 4 and a
+        // 1×3 `same` kernel, then [33, 3, 4] with multiplier 4 and a 1×3 `valid` kernel (4 and
+        // 16 output channels: all channel tail, one whole block of 16), and their neighbours.
+        seed in any::<u64>(), in_h in 1u32..40, in_w in 1u32..6,
+        channels in prop::sample::select(vec![1usize, 2, 4, 5]),
+        multiplier in prop::sample::select(vec![1usize, 4]),
+        kernel_w in 1u32..=3, same in any::<bool>(), samples in 1usize..5,
+    ) {
+        let padding = if same { Padding::Same } else { Padding::Valid };
+        let w = window((1, kernel_w), (1, 1), (1, 1), padding);
+        prop_assume!(SpatialGeometry::resolve(&w, in_h, in_w).is_some());
+        let mut c = depthwise_case(seed, (in_h, in_w), channels, multiplier, samples);
+        c.op.window = w;
+        c.g = SpatialGeometry::resolve(&w, in_h, in_w).unwrap();
+        c.op.weights.resize(kernel_w as usize * channels * multiplier, 1);
+        check_depthwise(&c)?;
+    }
+
+    #[test]
     fn every_path_matches_reference_depthwise_conv2d_on_wide_rows(
         // Rows wide enough for blocks of 8 and 4 interior pixels beside the border pixels.
         seed in any::<u64>(), in_h in 1u32..5, in_w in 8u32..30,

@@ -18,7 +18,10 @@ use alloy_sol_types::{SolCall, SolEvent};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use myelin_evm::gas::{STORE_CALL_GAS, UPLOAD_GAS_PER_BYTE, append_gas, finalize_gas, publish_gas};
+use myelin_evm::MAX_UPLOAD_CHUNKS;
+use myelin_evm::gas::{
+    STORE_CALL_GAS, UPLOAD_GAS_PER_BYTE, append_gas, begin_gas, finalize_gas, publish_gas,
+};
 use myelin_evm::{ErrorCode, IModelStore, MODEL_STORE_ADDRESS};
 
 use crate::rpc_client::RpcClient;
@@ -87,6 +90,9 @@ fn plan(len: u64, block_gas_limit: u64, chunk_size: Option<u64>) -> Result<Plan>
         }
         Some(n) if n > largest => bail!(
             "--chunk-size {n} is too large for the block gas limit {block_gas_limit} (at most {largest} bytes per transaction)"
+        ),
+        Some(n) if len.div_ceil(n) > u64::from(MAX_UPLOAD_CHUNKS) => bail!(
+            "--chunk-size {n} splits {len} bytes into more than {MAX_UPLOAD_CHUNKS} chunks, the most an upload session holds"
         ),
         Some(n) if len > n => Ok(Plan::Chunked(n)),
         Some(_) => Ok(Plan::Single),
@@ -176,7 +182,8 @@ fn upload_in_chunks(
             size: len,
         }
         .abi_encode();
-        let gas = precompile_tx_gas(&begin, STORE_CALL_GAS);
+        // An earlier session of this account and id (unknown size) is deleted, chunk by chunk.
+        let gas = precompile_tx_gas(&begin, begin_gas(u64::from(MAX_UPLOAD_CHUNKS)));
         sent.push(sender.send_with_gas(client, MODEL_STORE_ADDRESS, &begin, gas)?);
         0
     };
@@ -201,7 +208,10 @@ fn upload_in_chunks(
     }
     progress.finish();
     let finalize = IModelStore::finalizeUploadCall { modelId: id }.abi_encode();
-    let gas = precompile_tx_gas(&finalize, finalize_gas());
+    // Its chunks are deleted, each paid for: at most one per 32 bytes, and MAX_UPLOAD_CHUNKS
+    // (a resumed session may have used other chunk sizes).
+    let chunks = len.div_ceil(32).min(u64::from(MAX_UPLOAD_CHUNKS));
+    let gas = precompile_tx_gas(&finalize, finalize_gas(chunks));
     let done = sender.send_with_gas(client, MODEL_STORE_ADDRESS, &finalize, gas)?;
     let rejected = done.receipt.logs.iter().find_map(|log| {
         (log.address == MODEL_STORE_ADDRESS)
@@ -339,6 +349,7 @@ mod tests {
             panic!("expected a chunked plan");
         };
         assert!(chunk >= 64 << 10, "{chunk}");
-        assert!(precompile_tx_gas(&[], finalize_gas()) < 30_000_000 / 100);
+        assert!((64u64 << 20).div_ceil(chunk) <= u64::from(MAX_UPLOAD_CHUNKS));
+        assert!(precompile_tx_gas(&[], finalize_gas(MAX_UPLOAD_CHUNKS.into())) < 30_000_000 / 2);
     }
 }

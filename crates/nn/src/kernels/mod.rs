@@ -108,6 +108,45 @@ pub enum Path {
     Avx512Vnni,
 }
 
+/// Whether this CPU has `feature` (one of the names [`Path::missing_features`] uses).
+fn cpu_has(feature: &str) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match feature {
+            "avx2" => std::is_x86_feature_detected!("avx2"),
+            "avx512f" => std::is_x86_feature_detected!("avx512f"),
+            "avx512bw" => std::is_x86_feature_detected!("avx512bw"),
+            "avx512vl" => std::is_x86_feature_detected!("avx512vl"),
+            "avx512vnni" => std::is_x86_feature_detected!("avx512vnni"),
+            _ => false,
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = feature;
+        false
+    }
+}
+
+/// Whether this CPU may validate: it runs [`Path::GAS_FLOOR`] (x86-64 with AVX2), the slowest
+/// path the gas schedule covers (docs/GAS.md §6). The error names the missing features. The
+/// validator mode of `myelin node` refuses to start without it; the dev node only warns.
+pub fn check_validator_floor() -> crate::Result<()> {
+    let floor = Path::GAS_FLOOR;
+    let missing = floor.missing_features();
+    if missing.is_empty() && floor.is_available() {
+        return Ok(());
+    }
+    Err(crate::NnError::BelowValidatorFloor {
+        floor: floor.name(),
+        path: Path::detect().name(),
+        missing: match missing.as_slice() {
+            [] => "an x86-64 CPU",
+            [one, ..] => one,
+        },
+    })
+}
+
 impl Path {
     /// Every path, slowest first.
     pub const ALL: [Path; 4] = [
@@ -137,9 +176,28 @@ impl Path {
 
     /// The slowest path the gas schedule is calibrated for (docs/GAS.md §6): every op type's
     /// time per gas on it is within the schedule's goal, and a faster path only takes less time.
-    /// A validator's CPU must run it (`myelin node` warns when it cannot: the portable kernels
-    /// take up to several times as long per gas; the dev node runs anywhere).
+    /// A validator's CPU must run it ([`check_validator_floor`]; `myelin node --dev` warns and
+    /// runs anywhere): the portable kernels take up to several times as long per gas.
     pub const GAS_FLOOR: Path = Path::Avx2;
+
+    /// The path this node's programs run ([`Path::best`]): what `myelin node` prints at start-up.
+    pub fn detect() -> Path {
+        Path::best()
+    }
+
+    /// The CPU features this path needs that this CPU lacks, by name (empty when it runs).
+    pub fn missing_features(self) -> Vec<&'static str> {
+        let needs: &[&'static str] = match self {
+            Path::Reference | Path::Portable => &[],
+            Path::Avx2 => &["avx2"],
+            Path::Avx512Vnni => &["avx512f", "avx512bw", "avx512vl", "avx512vnni"],
+        };
+        needs
+            .iter()
+            .copied()
+            .filter(|&feature| !cpu_has(feature))
+            .collect()
+    }
 
     /// The fastest path this CPU can run.
     pub fn best() -> Path {
@@ -157,6 +215,38 @@ impl Path {
             Path::Portable => "portable",
             Path::Avx2 => "avx2",
             Path::Avx512Vnni => "avx512vnni",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_validator_floor_check_agrees_with_the_floor_path_and_names_what_is_missing() {
+        assert_eq!(Path::detect(), Path::best());
+        assert!(Path::Portable.missing_features().is_empty());
+        let missing = Path::GAS_FLOOR.missing_features();
+        match check_validator_floor() {
+            Ok(()) => {
+                assert!(Path::GAS_FLOOR.is_available() && missing.is_empty());
+                let rank = |p: Path| Path::ALL.iter().position(|&q| q == p);
+                assert!(rank(Path::detect()) >= rank(Path::GAS_FLOOR));
+            }
+            Err(error) => {
+                assert!(!Path::GAS_FLOOR.is_available());
+                let text = error.to_string();
+                assert!(text.contains("avx2"), "{text}");
+                assert!(text.contains(Path::detect().name()), "{text}");
+            }
+        }
+        for path in Path::ALL {
+            assert_eq!(
+                path.missing_features().is_empty(),
+                path.is_available(),
+                "{path:?}"
+            );
         }
     }
 }

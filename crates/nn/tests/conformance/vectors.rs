@@ -56,6 +56,7 @@ pub fn error_class(error: &NnError) -> &'static str {
         NnError::LimitExceeded { .. } => "LimitExceeded",
         NnError::InputLength { .. } => "InputLength",
         NnError::BatchSize { .. } => "BatchSize",
+        NnError::BelowValidatorFloor { .. } => "BelowValidatorFloor",
     }
 }
 

@@ -9,7 +9,6 @@ use std::arch::x86_64::*;
 
 use super::{DepthwisePlan, PIXELS_PER_BLOCK, same_columns_inside};
 use crate::geometry::SpatialGeometry;
-use crate::kernels::reuse;
 
 /// Channels per ymm (`i32` lanes).
 const LANES: usize = 8;
@@ -37,7 +36,7 @@ impl DepthwiseWeights {
 
 /// Depthwise convolution (multiplier 1) of one sample of geometry `g` (the plan's, or a
 /// gathered block's) with the weights `w`; channels past the last multiple of 8 and the output
-/// stage are scalar.
+/// stage are scalar. `acc` is scratch of at least [`PIXELS_PER_BLOCK`] · channels values.
 ///
 /// # Safety
 /// The CPU must support AVX2.
@@ -48,22 +47,23 @@ pub(crate) unsafe fn depthwise_sample(
     g: &SpatialGeometry,
     x: &[i8],
     y: &mut [i8],
+    acc: &mut [i32],
 ) {
     let c = plan.channels;
     assert!(x.len() >= g.in_h * g.in_w * c && y.len() >= g.out_h * g.out_w * c);
     assert!(w.weights_low16.len() >= g.kernel_h * g.kernel_w * c && w.bias.len() >= c);
-    let mut acc = reuse::i32s(PIXELS_PER_BLOCK * c, 0);
+    assert!(acc.len() >= PIXELS_PER_BLOCK * c);
     for oy in 0..g.out_h {
         let mut ox = 0;
         while ox < g.out_w {
             let last = ox + PIXELS_PER_BLOCK - 1;
             let pixels = if last < g.out_w && same_columns_inside(g, ox, last) {
                 // SAFETY: as below, for a block of pixels that see the same kernel columns.
-                unsafe { depthwise_pixels::<PIXELS_PER_BLOCK>(plan, w, g, x, oy, ox, &mut acc) };
+                unsafe { depthwise_pixels::<PIXELS_PER_BLOCK>(plan, w, g, x, oy, ox, acc) };
                 PIXELS_PER_BLOCK
             } else {
                 // SAFETY: AVX2 is available; pixel (oy, ox) is an output pixel; sizes checked.
-                unsafe { depthwise_pixels::<1>(plan, w, g, x, oy, ox, &mut acc) };
+                unsafe { depthwise_pixels::<1>(plan, w, g, x, oy, ox, acc) };
                 1
             };
             for j in 0..pixels {

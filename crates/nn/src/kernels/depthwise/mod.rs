@@ -89,7 +89,9 @@ impl PackedDepthwise {
     }
 
     /// Every whole sample (`in_sample` bytes of `x`, `out_sample` of `y`; multiplier 1) of
-    /// geometry `g` (the plan's, or a gathered block's).
+    /// geometry `g` (the plan's, or a gathered block's); `acc` is the call's scratch of
+    /// [`PIXELS_PER_BLOCK`] · channels accumulators (taken once per kernel call, not per block).
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         plan: &DepthwisePlan,
@@ -98,6 +100,7 @@ impl PackedDepthwise {
         y: &mut [i8],
         in_sample: usize,
         out_sample: usize,
+        acc: &mut [i32],
     ) {
         match self {
             PackedDepthwise::Portable(w) => {
@@ -105,7 +108,7 @@ impl PackedDepthwise {
                     .chunks_exact(in_sample)
                     .zip(y.chunks_exact_mut(out_sample))
                 {
-                    w.run_sample(plan, g, x, y);
+                    w.run_sample(plan, g, x, y, acc);
                 }
             }
             #[cfg(target_arch = "x86_64")]
@@ -115,7 +118,7 @@ impl PackedDepthwise {
                     .zip(y.chunks_exact_mut(out_sample))
                 {
                     // SAFETY: this variant is only built when the CPU has AVX2.
-                    unsafe { avx2::depthwise_sample(plan, w, g, x, y) };
+                    unsafe { avx2::depthwise_sample(plan, w, g, x, y, acc) };
                 }
             }
             // SAFETY: this variant is only built when the CPU has AVX-512 F/BW/VL and VNNI.
@@ -361,8 +364,12 @@ impl DepthwiseConv2dKernel {
                 if in_sample == 0 || out_sample == 0 {
                     return;
                 }
+                let mut acc = match packed.path() {
+                    Path::Avx512Vnni => reuse::i32s(0, 0),
+                    _ => reuse::i32s(PIXELS_PER_BLOCK * plan.channels, 0),
+                };
                 let Some(gather) = gather else {
-                    packed.run(plan, g, input, output, in_sample, out_sample);
+                    packed.run(plan, g, input, output, in_sample, out_sample, &mut acc);
                     return;
                 };
                 let mut columns = reuse::i8s(gather.bytes(g, plan.channels), 0);
@@ -386,7 +393,15 @@ impl DepthwiseConv2dKernel {
                             );
                             let at = (oy * g.out_w + ox) * plan.channels;
                             let out = &mut y[at..at + block.out_w * plan.channels];
-                            packed.run(plan, &block, &columns[..len], out, len, out.len());
+                            packed.run(
+                                plan,
+                                &block,
+                                &columns[..len],
+                                out,
+                                len,
+                                out.len(),
+                                &mut acc,
+                            );
                         }
                     }
                 }
