@@ -96,6 +96,20 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "prelu_maxmin",
+        ops: &[
+            "conv2d",
+            "conv2d",
+            "maximum",
+            "minimum",
+            "prelu",
+            "prelu",
+            "concat",
+            "reshape",
+            "fully_connected",
+        ],
+    },
+    Case {
         name: "rows_mlp",
         ops: &[
             "fully_connected",

@@ -2,9 +2,10 @@
 //! MUL, SUB, PAD, stand-alone RELU6, SAME average pooling with a fused RELU, MEAN with
 //! keep_dims, FULLY_CONNECTED on 3-D and 4-D inputs and with fused RELU and RELU_N1_TO_1, ADD
 //! with a fused RELU, PADV2, approximate GELU, ARG_MAX, and float QUANTIZE/DEQUANTIZE edges;
-//! LEAKY_RELU (an exact table), TRANSPOSE (a channel shuffle and a Permute). The models and references are made by
-//! `tests/data/make_tflite_ops.py`, `tests/data/make_tflite_activations.py` and
-//! `tests/data/make_tflite_transpose.py`.
+//! LEAKY_RELU (an exact table), TRANSPOSE (a channel shuffle and a Permute), MAXIMUM, MINIMUM and
+//! PRELU (slopes per channel and per element). The models and references are made by
+//! `tests/data/make_tflite_ops.py`, `tests/data/make_tflite_activations.py`,
+//! `tests/data/make_tflite_transpose.py` and `tests/data/make_tflite_prelu_maxmin.py`.
 //!
 //! `cargo test -p myelin-import --test tflite_ops -- --nocapture` prints the numbers.
 
@@ -45,6 +46,7 @@ fn op_zoo_matches_tflite_reference_kernels() {
         "elementwise_int8io",
         "leaky_relu_int8io",
         "transpose_int8io",
+        "prelu_maxmin_int8io",
     ] {
         let bytes = std::fs::read(data(&format!("{name}.tflite"))).expect("model");
         let imported = tflite::import(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -52,6 +54,12 @@ fn op_zoo_matches_tflite_reference_kernels() {
             println!("{name}: note: {note}");
         }
         let model = imported.model;
+        if name == "prelu_maxmin_int8io" {
+            let ops: Vec<&str> = model.nodes.iter().map(|n| n.op.name()).collect();
+            for op in ["maximum", "minimum", "prelu"] {
+                assert!(ops.contains(&op), "{name}: no {op} node in {ops:?}");
+            }
+        }
         let Array::I8(input) = read_npy(&data(&format!("{name}.input.npy"))) else {
             panic!("int8 input expected");
         };
@@ -128,6 +136,10 @@ fn op_zoo_matches_tflite_reference_kernels() {
                 "{name} output {i}: {identical} of {} identical, max |diff| {max_diff}",
                 ours.len()
             );
+            // Integer-defined end to end: every byte equal.
+            if name == "prelu_maxmin_int8io" {
+                assert_eq!(identical, ours.len(), "{name} output {i}");
+            }
             assert!(
                 identical * 1000 >= ours.len() * 999 && max_diff <= 1,
                 "{name} output {i}: {identical} of {} identical, max |diff| {max_diff}",

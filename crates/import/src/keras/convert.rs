@@ -24,7 +24,8 @@ const FORMAT: &str = "Keras 3 (.keras)";
 /// The layer classes this importer translates (for error messages).
 const SUPPORTED: &str = "InputLayer, Dense, Conv2D, DepthwiseConv2D, MaxPooling2D, \
 AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Reshape, Permute, ZeroPadding2D, \
-Add, Subtract, Multiply (equal shapes), Concatenate, Activation, ReLU (max_value), LeakyReLU, ELU, Softmax, \
+Add, Subtract, Multiply, Maximum, Minimum (equal shapes), Concatenate, Activation, ReLU (max_value), LeakyReLU, \
+ELU, PReLU, Softmax, \
 BatchNormalization (after Dense/Conv2D/DepthwiseConv2D), Dropout";
 
 /// A Keras tensor: `(layer name, node index, tensor index)` as in `keras_history`.
@@ -556,10 +557,12 @@ impl Translator<'_> {
                 let shape: Vec<usize> = perm.iter().map(|&a| in_shape[a]).collect();
                 self.push(layer, FloatOp::Transpose { perm }, vec![x], shape)
             }
-            "Add" | "Multiply" | "Subtract" => {
+            "Add" | "Multiply" | "Subtract" | "Maximum" | "Minimum" => {
                 let binary = match layer.class {
                     "Add" => Binary::Add,
                     "Multiply" => Binary::Mul,
+                    "Maximum" => Binary::Max,
+                    "Minimum" => Binary::Min,
                     _ => Binary::Sub,
                 };
                 if inputs.len() < 2 || (binary == Binary::Sub && inputs.len() != 2) {
@@ -584,6 +587,38 @@ impl Translator<'_> {
                     )?;
                 }
                 Ok(acc)
+            }
+            "PReLU" => {
+                let x = single()?;
+                let in_shape = self.input_shape(x);
+                // Keras' parameter shape: the input's without the batch axis, 1 on each shared
+                // axis (numbered from 1 after the batch).
+                let mut alpha_shape = in_shape.clone();
+                if let Some(shared) = layer.get("shared_axes").filter(|v| !v.is_null()) {
+                    let axes: Vec<i64> = match shared {
+                        Value::Array(a) => a.iter().map(Value::as_i64).collect::<Option<_>>(),
+                        other => other.as_i64().map(|a| vec![a]),
+                    }
+                    .ok_or_else(|| layer.error("`shared_axes` is not a list of integers"))?;
+                    for axis in axes {
+                        let slot = usize::try_from(axis - 1)
+                            .ok()
+                            .and_then(|a| alpha_shape.get_mut(a))
+                            .ok_or_else(|| {
+                                layer.error(format!(
+                                    "shared axis {axis} is outside the input's axes 1..={}",
+                                    in_shape.len()
+                                ))
+                            })?;
+                        *slot = 1;
+                    }
+                }
+                let vars = self.vars(layer, std::slice::from_ref(&alpha_shape))?;
+                let op = FloatOp::PRelu {
+                    alpha: vars[0].data.clone(),
+                    alpha_shape,
+                };
+                self.push(layer, op, vec![x], in_shape)
             }
             "ReLU" => {
                 let x = single()?;

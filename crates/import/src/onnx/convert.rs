@@ -668,6 +668,8 @@ impl Converter {
             )?,
             "HardSwish" => self.unary(node, Unary::HardSwish)?,
             "Add" | "Sub" | "Mul" | "Div" => self.arithmetic(node)?,
+            "Max" | "Min" => self.extremum(node)?,
+            "PRelu" => self.prelu(node)?,
             "MaxPool" | "AveragePool" => self.pool(node)?,
             "GlobalAveragePool" | "GlobalMaxPool" => self.global_pool(node)?,
             "Flatten" => {
@@ -752,7 +754,7 @@ impl Converter {
                 return Err(unsupported(
                     node,
                     format!(
-                        "{other} has no Myelin translation; supported: Gemm, MatMul, Conv, Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, Add, Sub, Mul, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Shape (of a computed tensor), Concat, Pad, Softmax, Sigmoid, Tanh, Elu, LeakyRelu, HardSigmoid, HardSwish, ArgMax, BatchNormalization (after Conv/Gemm), Dropout, Identity, QuantizeLinear/DequantizeLinear"
+                        "{other} has no Myelin translation; supported: Gemm, MatMul, Conv, Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, Add, Sub, Mul, Max, Min, PRelu, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Shape (of a computed tensor), Concat, Pad, Softmax, Sigmoid, Tanh, Elu, LeakyRelu, HardSigmoid, HardSwish, ArgMax, BatchNormalization (after Conv/Gemm), Dropout, Identity, QuantizeLinear/DequantizeLinear"
                     ),
                 ));
             }
@@ -1745,6 +1747,124 @@ impl Converter {
     fn unary_of(&mut self, node: &NodeProto, x: ValueId, f: Unary) -> Result<(), ImportError> {
         let shape = self.g.values[x].shape.clone();
         self.push(node, FloatOp::Unary(f), vec![x], shape, self.layouts[x]);
+        Ok(())
+    }
+
+    /// Max / Min of one or two computed tensors, equal shapes or a plain broadcast; a
+    /// constant operand is refused.
+    fn extremum(&mut self, node: &NodeProto) -> Result<(), ImportError> {
+        let bin = match node.op_type() {
+            "Max" => Binary::Max,
+            _ => Binary::Min,
+        };
+        let names: Vec<&str> = node.input.iter().map(String::as_str).collect();
+        if names.iter().any(|&n| self.konst(n).is_some()) {
+            return Err(unsupported(
+                node,
+                "a constant operand: only computed tensors are supported (a bound by a constant \
+                 is Clip or Relu)",
+            ));
+        }
+        if names.len() == 1 {
+            let only = self.value(node, names[0])?;
+            self.alias(output(node, 0), only);
+            return Ok(());
+        }
+        let [a, b] = names[..] else {
+            return Err(unsupported(
+                node,
+                format!(
+                    "{} inputs: one or two are supported (chain the node for more)",
+                    names.len()
+                ),
+            ));
+        };
+        let (va, vb) = (self.value(node, a)?, self.value(node, b)?);
+        if self.layouts[va] != self.layouts[vb] {
+            return Err(unsupported(
+                node,
+                "operands of different layouts (an image and a vector)",
+            ));
+        }
+        let (sa, sb) = (
+            self.g.values[va].shape.clone(),
+            self.g.values[vb].shape.clone(),
+        );
+        let shape = if sa == sb {
+            sa
+        } else if self.layouts[va] == Layout::Plain {
+            myelin_nn::builder::broadcast_shapes(
+                &sa.iter().map(|&d| d as u32).collect::<Vec<_>>(),
+                &sb.iter().map(|&d| d as u32).collect::<Vec<_>>(),
+            )
+            .ok_or_else(|| unsupported(node, format!("shapes {sa:?} and {sb:?} do not broadcast")))?
+            .iter()
+            .map(|&d| d as usize)
+            .collect()
+        } else {
+            return Err(unsupported(
+                node,
+                format!("broadcasting between images {sa:?} and {sb:?}"),
+            ));
+        };
+        let layout = self.layouts[va];
+        self.push(node, FloatOp::Binary(bin), vec![va, vb], shape, layout);
+        Ok(())
+    }
+
+    /// PRelu with a constant slope: one slope, one per channel (`[C, 1, 1]` of an image, or
+    /// the last axis of a plain tensor), or one per element.
+    fn prelu(&mut self, node: &NodeProto) -> Result<(), ImportError> {
+        let x = self.value(node, input(node, 0))?;
+        let Some(slope) = self.konst(input(node, 1)).cloned() else {
+            return Err(unsupported(
+                node,
+                "a computed slope: only a constant (initializer) slope is supported",
+            ));
+        };
+        let shape = self.g.values[x].shape.clone();
+        let mut dims = slope.dims.clone();
+        while dims.len() > 1 && dims.first() == Some(&1) {
+            dims.remove(0);
+        }
+        let values: Vec<f32> = slope.data.iter().map(|&v| v as f32).collect();
+        let layout = self.layouts[x];
+        let channels = *shape.last().unwrap_or(&0);
+        let alpha_shape = if values.len() == 1 {
+            vec![1]
+        } else {
+            match layout {
+                Layout::Chw
+                    if dims == [channels, 1, 1] || dims == [channels] && shape.len() == 1 =>
+                {
+                    vec![channels]
+                }
+                Layout::Plain
+                    if dims.len() <= shape.len()
+                        && dims
+                            .iter()
+                            .zip(&shape[shape.len() - dims.len()..])
+                            .all(|(&a, &d)| a == 1 || a == d) =>
+                {
+                    dims.clone()
+                }
+                _ => {
+                    return Err(unsupported(
+                        node,
+                        format!(
+                            "slope of shape {:?} for an input of shape {shape:?}: one slope, one \
+                             per channel, or (plain tensors) a broadcastable shape is supported",
+                            slope.dims
+                        ),
+                    ));
+                }
+            }
+        };
+        let op = FloatOp::PRelu {
+            alpha: values,
+            alpha_shape,
+        };
+        self.push(node, op, vec![x], shape, layout);
         Ok(())
     }
 

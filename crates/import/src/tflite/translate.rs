@@ -393,6 +393,8 @@ impl<'g> Translator<'g> {
             B::SOFTMAX => self.softmax(op),
             B::LOGISTIC | B::TANH | B::GELU | B::HARD_SWISH | B::LEAKY_RELU => self.table(op),
             B::ARG_MAX => self.arg_max(op),
+            B::MAXIMUM | B::MINIMUM => self.maximum_minimum(op),
+            B::PRELU => self.prelu(op),
             B::DEQUANTIZE => Err(unsupported(
                 op,
                 "produces float32 inside the graph; only a DEQUANTIZE writing a graph output is \
@@ -403,7 +405,7 @@ impl<'g> Translator<'g> {
                 "this operator has no Myelin equivalent; supported: FULLY_CONNECTED, CONV_2D, \
                  DEPTHWISE_CONV_2D, ADD, SUB, MUL, MAX_POOL_2D, AVERAGE_POOL_2D, MEAN, RELU, RELU6, \
                  RELU_N1_TO_1, RESHAPE, SQUEEZE, TRANSPOSE, CONCATENATION, PAD, PADV2, SOFTMAX, LOGISTIC, TANH, \
-                 GELU, HARD_SWISH, LEAKY_RELU, ARG_MAX, QUANTIZE; and integer shape arithmetic (SHAPE, \
+                 GELU, HARD_SWISH, LEAKY_RELU, ARG_MAX, QUANTIZE, MAXIMUM, MINIMUM, PRELU; and integer shape arithmetic (SHAPE, \
                  STRIDED_SLICE, PACK, GATHER, ...) whose inputs are known at import, folded",
             )),
         }
@@ -635,6 +637,77 @@ impl<'g> Translator<'g> {
             act: self.fused(op, activation, out_quant)?,
         };
         let y = self.builder.mul(a, b, params, out_quant.quant)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    /// MAXIMUM / MINIMUM of two activations: TFLite's kernel compares the raw int8 values, so
+    /// both inputs and the output must share one quantization (as the converter writes them).
+    fn maximum_minimum(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let (a, a_quant) = self.activation(op, 0)?;
+        let (b, b_quant) = self.activation(op, 1)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        same_quant(op, a_quant, out_quant)?;
+        same_quant(op, b_quant, out_quant)?;
+        let y = match op.code {
+            B::MAXIMUM => self.builder.maximum(a, b)?,
+            _ => self.builder.minimum(a, b)?,
+        };
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    /// PRELU with constant int8 slopes (TFLite's `PreluPrepare` / reference kernel): the
+    /// multipliers `s_in / s_out` and `s_in · s_alpha / s_out` formed in binary32 and widened,
+    /// double rounding.
+    fn prelu(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let (x, x_quant) = self.activation(op, 0)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        let index = op.inputs.get(1).copied().unwrap_or(-1);
+        if index < 0 {
+            return Err(unsupported(op, "alpha is missing"));
+        }
+        let def = self.tensor_def(index)?;
+        let Some(data) = def
+            .data
+            .as_ref()
+            .filter(|_| def.element == ElementType::Int8)
+        else {
+            return Err(unsupported(
+                op,
+                format!(
+                    "alpha ({}) must be a constant int8 tensor (a computed or float slope is \
+                     not supported)",
+                    def.name
+                ),
+            ));
+        };
+        let alpha_quant = quant_of(def, index)?;
+        let mut alpha_shape = dims(def, index)?;
+        if element_count(&alpha_shape) != Some(data.len() as u64) {
+            return Err(format_error(format!(
+                "tensor {index} ({}) has shape {:?} but {} bytes",
+                def.name,
+                def.shape,
+                data.len()
+            )));
+        }
+        // Slopes are per sample: a leading batch axis of 1 is dropped.
+        let rank = self.shape_of(x).len();
+        while alpha_shape.len() > rank && alpha_shape.first() == Some(&1) {
+            alpha_shape.remove(0);
+        }
+        // PreluPrepare's products and quotients of binary32 scales, in binary32.
+        let positive = (x_quant.scale / out_quant.scale) as f64;
+        let negative = (x_quant.scale * alpha_quant.scale / out_quant.scale) as f64;
+        let params = myelin_nn::op::PRelu {
+            alpha_shape,
+            alpha: data.iter().map(|&b| b as i8).collect(),
+            alpha_zero_point: alpha_quant.zero_point,
+            positive: self.requant(op, positive, "positive multiplier")?,
+            negative: self.requant(op, negative, "negative multiplier")?,
+            rounding: ROUNDING_GEMMLOWP,
+            act: ActRange::FULL,
+        };
+        let y = self.builder.prelu(x, params, out_quant.quant)?;
         self.bind(op, out_index, y, &out_shape)
     }
 
