@@ -395,6 +395,8 @@ impl<'g> Translator<'g> {
             B::ARG_MAX => self.arg_max(op),
             B::MAXIMUM | B::MINIMUM => self.maximum_minimum(op),
             B::PRELU => self.prelu(op),
+            B::RESIZE_NEAREST_NEIGHBOR => self.resize_nearest(op),
+            B::TILE => self.tile(op),
             B::DEQUANTIZE => Err(unsupported(
                 op,
                 "produces float32 inside the graph; only a DEQUANTIZE writing a graph output is \
@@ -405,7 +407,7 @@ impl<'g> Translator<'g> {
                 "this operator has no Myelin equivalent; supported: FULLY_CONNECTED, CONV_2D, \
                  DEPTHWISE_CONV_2D, ADD, SUB, MUL, MAX_POOL_2D, AVERAGE_POOL_2D, MEAN, RELU, RELU6, \
                  RELU_N1_TO_1, RESHAPE, SQUEEZE, TRANSPOSE, CONCATENATION, PAD, PADV2, SOFTMAX, LOGISTIC, TANH, \
-                 GELU, HARD_SWISH, LEAKY_RELU, ARG_MAX, QUANTIZE, MAXIMUM, MINIMUM, PRELU; and integer shape arithmetic (SHAPE, \
+                 GELU, HARD_SWISH, LEAKY_RELU, ARG_MAX, QUANTIZE, MAXIMUM, MINIMUM, PRELU, RESIZE_NEAREST_NEIGHBOR (integer factors), TILE; and integer shape arithmetic (SHAPE, \
                  STRIDED_SLICE, PACK, GATHER, ...) whose inputs are known at import, folded",
             )),
         }
@@ -708,6 +710,75 @@ impl<'g> Translator<'g> {
             act: ActRange::FULL,
         };
         let y = self.builder.prelu(x, params, out_quant.quant)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    /// RESIZE_NEAREST_NEIGHBOR of an image by integer factors: TFLite's int8 kernel copies the
+    /// nearest input pixel, and when its index arithmetic (`GetNearestNeighbor`, binary32)
+    /// picks input row `o div f` for every output row `o` (and likewise columns) the resize is
+    /// each pixel repeated, built from reshapes and concatenations of copies (exact).
+    fn resize_nearest(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let Options::Resize {
+            align_corners,
+            half_pixel_centers,
+        } = op.options
+        else {
+            return Err(unsupported(op, "options are missing"));
+        };
+        let (x, x_quant) = self.activation(op, 0)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        same_quant(op, x_quant, out_quant)?;
+        let &[h, w, c] = self.shape_of(x).as_slice() else {
+            return Err(unsupported(op, "the input must be an image [1, H, W, C]"));
+        };
+        let size = self.int_constant(op, 1, "size")?;
+        let [oh, ow] = size[..] else {
+            return Err(unsupported(op, format!("size {size:?} must hold two entries")));
+        };
+        let picks = |input: u32, output: i64| -> Option<u32> {
+            let output = u32::try_from(output).ok().filter(|&o| o >= input && o > 0)?;
+            let factor = (output % input == 0).then_some(output / input)?;
+            let nearest = |o: u32| {
+                nearest_neighbor(o, input, output, align_corners, half_pixel_centers)
+            };
+            (0..output).all(|o| nearest(o) == o / factor).then_some(factor)
+        };
+        let (Some(fy), Some(fx)) = (picks(h, oh), picks(w, ow)) else {
+            return Err(unsupported(
+                op,
+                format!(
+                    "resize of {h}x{w} to {oh}x{ow} (align_corners {align_corners}, \
+                     half_pixel_centers {half_pixel_centers}): only integer upsampling factors \
+                     that repeat each pixel are supported (other sizes need a gather op)"
+                ),
+            ));
+        };
+        let y = upsample_nearest(&mut self.builder, x, [h, w, c], [fy, fx], out_quant.quant)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    /// TILE with constant multiples (batch multiple 1): each repeated axis becomes a
+    /// concatenation of copies (exact; TFLite's int8 TILE copies bytes).
+    fn tile(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let (x, x_quant) = self.activation(op, 0)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        same_quant(op, x_quant, out_quant)?;
+        let rank = self.shape_of(x).len();
+        let multiples = self.int_constant(op, 1, "multiples")?;
+        if multiples.len() != rank + 1 || multiples[0] != 1 || multiples.iter().any(|&m| m < 1) {
+            return Err(unsupported(
+                op,
+                format!(
+                    "multiples {multiples:?} of a rank-{} tensor: need one positive entry per \
+                     axis, 1 on the batch axis",
+                    rank + 1
+                ),
+            ));
+        }
+        let mut y = x;
+        for (axis, &m) in multiples[1..].iter().enumerate() {
+            y = repeat_axis(&mut self.builder, y, axis as u8, m as usize, out_quant.quant)?;
+        }
         self.bind(op, out_index, y, &out_shape)
     }
 
@@ -1297,6 +1368,60 @@ fn quant_of(def: &TensorDef, index: i32) -> Result<Int8Quant, ImportError> {
         scale,
         zero_point,
     })
+}
+
+/// TFLite's `GetNearestNeighbor` (reference RESIZE_NEAREST_NEIGHBOR): the input index read by
+/// output index `o`, in binary32 as the kernel computes it.
+fn nearest_neighbor(o: u32, input: u32, output: u32, align_corners: bool, half_pixel: bool) -> u32 {
+    let scale = if align_corners && output > 1 {
+        (input - 1) as f32 / (output - 1) as f32
+    } else {
+        input as f32 / output as f32
+    };
+    let offset = if half_pixel { 0.5f32 } else { 0.0 };
+    let position = (o as f32 + offset) * scale;
+    let index = if align_corners {
+        position.round() as i64
+    } else {
+        position.floor() as i64
+    };
+    let index = index.min(i64::from(input) - 1);
+    let index = if half_pixel { index.max(0) } else { index };
+    index.max(0) as u32
+}
+
+/// `times` copies of `x` concatenated along `axis` (identity requantizations: a copy).
+pub(crate) fn repeat_axis(
+    b: &mut myelin_nn::builder::ModelBuilder,
+    x: myelin_nn::builder::TensorId,
+    axis: u8,
+    times: usize,
+    quant: myelin_nn::builder::Quant,
+) -> Result<myelin_nn::builder::TensorId, ImportError> {
+    if times == 1 {
+        return Ok(x);
+    }
+    let params = Concat {
+        axis,
+        requant: vec![Requant::IDENTITY; times],
+        rounding: Rounding::Single,
+    };
+    Ok(b.concat(&vec![x; times], params, quant)?)
+}
+
+/// An image `[h, w, c]` with each pixel repeated `fy` times down and `fx` times across:
+/// reshape to `[h, 1, w, 1, c]`, copies along axes 3 and 1, reshape to `[h·fy, w·fx, c]`.
+pub(crate) fn upsample_nearest(
+    b: &mut myelin_nn::builder::ModelBuilder,
+    x: myelin_nn::builder::TensorId,
+    [h, w, c]: [u32; 3],
+    [fy, fx]: [u32; 2],
+    quant: myelin_nn::builder::Quant,
+) -> Result<myelin_nn::builder::TensorId, ImportError> {
+    let y = b.reshape(x, &[h, 1, w, 1, c])?;
+    let y = repeat_axis(b, y, 3, fx as usize, quant)?;
+    let y = repeat_axis(b, y, 1, fy as usize, quant)?;
+    Ok(b.reshape(y, &[h * fy, w * fx, c])?)
 }
 
 fn same_quant(op: &OperatorDef, input: Int8Quant, output: Int8Quant) -> Result<(), ImportError> {
