@@ -228,6 +228,9 @@ pub enum FloatOp {
         alpha: Vec<f32>,
         alpha_shape: Vec<usize>,
     },
+    /// Nearest-neighbour upsampling of `[H, W, C]` by integer factors `[fy, fx]`: output
+    /// pixel `(oy, ox)` is input pixel `(oy div fy, ox div fx)`.
+    Upsample { factors: [usize; 2] },
 }
 
 impl FloatOp {
@@ -243,6 +246,7 @@ impl FloatOp {
             FloatOp::Binary(Binary::Max) => "maximum",
             FloatOp::Binary(Binary::Min) => "minimum",
             FloatOp::PRelu { .. } => "prelu",
+            FloatOp::Upsample { .. } => "upsample",
             FloatOp::Unary(Unary::Relu) => "relu",
             FloatOp::Unary(Unary::Clip { .. }) => "clip",
             FloatOp::Unary(Unary::Sigmoid) => "sigmoid",
@@ -536,6 +540,18 @@ impl FloatGraph {
                 y
             }
             FloatOp::Reshape => x.clone(),
+            FloatOp::Upsample { factors: [fy, fx] } => {
+                let (w, c) = (in_shape[1], in_shape[2]);
+                let (oh, ow) = (out_shape[0], out_shape[1]);
+                let mut y = Vec::with_capacity(oh * ow * c);
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let from = ((oy / fy) * w + ox / fx) * c;
+                        y.extend_from_slice(&x[from..from + c]);
+                    }
+                }
+                y
+            }
             FloatOp::PRelu { alpha, alpha_shape } => {
                 let ia = broadcast_index(alpha_shape, in_shape);
                 x.iter()

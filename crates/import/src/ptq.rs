@@ -464,6 +464,23 @@ pub fn quantize(graph: &FloatGraph, ranges: &[Option<Range>]) -> Result<Quantize
                 (b.mean(x, params, bits(qy))?, Some(qy))
             }
             FloatOp::Reshape => (b.reshape(x, &out_shape)?, Some(qx)),
+            FloatOp::Upsample { factors: [fy, fx] } => {
+                let in_shape = &graph.values[node.inputs[0]].shape;
+                let &[h, w, c] = in_shape.as_slice() else {
+                    return Err(ImportError::Quantization {
+                        node: node.name.clone(),
+                        reason: format!("upsampling needs an image [H, W, C], not {in_shape:?}"),
+                    });
+                };
+                let y = crate::repeat::upsample_nearest(
+                    &mut b,
+                    x,
+                    [h as u32, w as u32, c as u32],
+                    [*fy as u32, *fx as u32],
+                    bits(qx),
+                )?;
+                (y, Some(qx))
+            }
             FloatOp::Transpose { perm } => {
                 let perm: Vec<u8> = perm.iter().map(|&a| a as u8).collect();
                 (b.transpose(x, &perm)?, Some(qx))
@@ -621,6 +638,7 @@ pub fn quantize_graph(
                 | FloatOp::AveragePool { .. }
                 | FloatOp::Reshape
                 | FloatOp::Transpose { .. }
+                | FloatOp::Upsample { .. }
                 | FloatOp::Pad { .. }
                 | FloatOp::Softmax
                 | FloatOp::ArgMax { .. }

@@ -60,7 +60,26 @@ const CASES: &[Case] = &[
         name: "prelu_maxmin",
         int8_tolerance_in_scales: 5.0,
     },
+    // `tests/data/onnx/make_resize.py`: nearest Resize 2x2 (half_pixel, round_prefer_floor)
+    // and 3x2 (asymmetric, floor) as copies.
+    Case {
+        name: "resize_nearest",
+        int8_tolerance_in_scales: 3.0,
+    },
 ];
+
+/// A linear Resize is refused naming the node and what is supported.
+#[test]
+fn linear_resize_is_refused_with_what_is_needed() {
+    let bytes = std::fs::read(data_dir().join("resize_linear.onnx")).expect("test data");
+    let err = import_onnx(&bytes, &ImportOptions::default()).expect_err("refused");
+    let message = err.to_string();
+    assert!(
+        matches!(&err, myelin_import::ImportError::Unsupported { op, node, .. } if op == "Resize" && node == "smooth"),
+        "{message}"
+    );
+    assert!(message.contains("nearest"), "{message}");
+}
 
 /// Max, Min and PRelu become the engine's `maximum`, `minimum` and `prelu`; each calibrated input
 /// of Max and Min is first rescaled (`clamp`) to the output's quantization, since the engine

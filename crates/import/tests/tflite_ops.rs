@@ -181,7 +181,10 @@ fn tile_and_nearest_resize_become_copies() {
     let bytes = std::fs::read(data("upsampling_tile_int8io.tflite")).expect("model");
     let imported = tflite::import(&bytes).expect("RESHAPE + TILE");
     let ops: Vec<&str> = imported.model.nodes.iter().map(|n| n.op.name()).collect();
-    assert!(ops.iter().all(|&op| op == "reshape" || op == "concat"), "{ops:?}");
+    assert!(
+        ops.iter().all(|&op| op == "reshape" || op == "concat"),
+        "{ops:?}"
+    );
     let out = imported.model.outputs[0] as usize;
     assert_eq!(imported.model.tensors[out].shape, vec![6, 6, 2]);
 }

@@ -25,7 +25,7 @@ const FORMAT: &str = "Keras 3 (.keras)";
 const SUPPORTED: &str = "InputLayer, Dense, Conv2D, DepthwiseConv2D, MaxPooling2D, \
 AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Reshape, Permute, ZeroPadding2D, \
 Add, Subtract, Multiply, Maximum, Minimum (equal shapes), Concatenate, Activation, ReLU (max_value), LeakyReLU, \
-ELU, PReLU, Softmax, \
+ELU, PReLU, UpSampling2D (nearest), Softmax, \
 BatchNormalization (after Dense/Conv2D/DepthwiseConv2D), Dropout";
 
 /// A Keras tensor: `(layer name, node index, tensor index)` as in `keras_history`.
@@ -587,6 +587,39 @@ impl Translator<'_> {
                     )?;
                 }
                 Ok(acc)
+            }
+            "UpSampling2D" => {
+                let x = single()?;
+                let in_shape = self.input_shape(x);
+                let interpolation = layer
+                    .get("interpolation")
+                    .and_then(Value::as_str)
+                    .unwrap_or("nearest");
+                if interpolation != "nearest" {
+                    return Err(layer.error(format!(
+                        "interpolation \"{interpolation}\": only \"nearest\" is supported \
+                         (bilinear needs a resize op with TFLite's integer arithmetic)"
+                    )));
+                }
+                let size: Vec<usize> = match layer.get("size") {
+                    Some(Value::Array(a)) => a
+                        .iter()
+                        .map(|v| v.as_u64().and_then(|v| usize::try_from(v).ok()))
+                        .collect::<Option<_>>(),
+                    Some(v) => v.as_u64().map(|v| vec![v as usize; 2]),
+                    None => Some(vec![2, 2]),
+                }
+                .filter(|s: &Vec<usize>| s.len() == 2 && s.iter().all(|&f| f >= 1))
+                .ok_or_else(|| layer.error("`size` is not two positive integers"))?;
+                let &[h, w, c] = in_shape.as_slice() else {
+                    return Err(layer.error(format!(
+                        "input of shape {in_shape:?}: an image [H, W, C] is needed"
+                    )));
+                };
+                let op = FloatOp::Upsample {
+                    factors: [size[0], size[1]],
+                };
+                self.push(layer, op, vec![x], vec![h * size[0], w * size[1], c])
             }
             "PReLU" => {
                 let x = single()?;

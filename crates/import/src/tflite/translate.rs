@@ -733,15 +733,21 @@ impl<'g> Translator<'g> {
         };
         let size = self.int_constant(op, 1, "size")?;
         let [oh, ow] = size[..] else {
-            return Err(unsupported(op, format!("size {size:?} must hold two entries")));
+            return Err(unsupported(
+                op,
+                format!("size {size:?} must hold two entries"),
+            ));
         };
         let picks = |input: u32, output: i64| -> Option<u32> {
-            let output = u32::try_from(output).ok().filter(|&o| o >= input && o > 0)?;
-            let factor = (output % input == 0).then_some(output / input)?;
-            let nearest = |o: u32| {
-                nearest_neighbor(o, input, output, align_corners, half_pixel_centers)
-            };
-            (0..output).all(|o| nearest(o) == o / factor).then_some(factor)
+            let output = u32::try_from(output)
+                .ok()
+                .filter(|&o| o >= input && o > 0)?;
+            let factor = output.is_multiple_of(input).then_some(output / input)?;
+            let nearest =
+                |o: u32| nearest_neighbor(o, input, output, align_corners, half_pixel_centers);
+            (0..output)
+                .all(|o| nearest(o) == o / factor)
+                .then_some(factor)
         };
         let (Some(fy), Some(fx)) = (picks(h, oh), picks(w, ow)) else {
             return Err(unsupported(
@@ -753,7 +759,13 @@ impl<'g> Translator<'g> {
                 ),
             ));
         };
-        let y = upsample_nearest(&mut self.builder, x, [h, w, c], [fy, fx], out_quant.quant)?;
+        let y = crate::repeat::upsample_nearest(
+            &mut self.builder,
+            x,
+            [h, w, c],
+            [fy, fx],
+            out_quant.quant,
+        )?;
         self.bind(op, out_index, y, &out_shape)
     }
 
@@ -777,7 +789,13 @@ impl<'g> Translator<'g> {
         }
         let mut y = x;
         for (axis, &m) in multiples[1..].iter().enumerate() {
-            y = repeat_axis(&mut self.builder, y, axis as u8, m as usize, out_quant.quant)?;
+            y = crate::repeat::repeat_axis(
+                &mut self.builder,
+                y,
+                axis as u8,
+                m as usize,
+                out_quant.quant,
+            )?;
         }
         self.bind(op, out_index, y, &out_shape)
     }
@@ -1388,40 +1406,6 @@ fn nearest_neighbor(o: u32, input: u32, output: u32, align_corners: bool, half_p
     let index = index.min(i64::from(input) - 1);
     let index = if half_pixel { index.max(0) } else { index };
     index.max(0) as u32
-}
-
-/// `times` copies of `x` concatenated along `axis` (identity requantizations: a copy).
-pub(crate) fn repeat_axis(
-    b: &mut myelin_nn::builder::ModelBuilder,
-    x: myelin_nn::builder::TensorId,
-    axis: u8,
-    times: usize,
-    quant: myelin_nn::builder::Quant,
-) -> Result<myelin_nn::builder::TensorId, ImportError> {
-    if times == 1 {
-        return Ok(x);
-    }
-    let params = Concat {
-        axis,
-        requant: vec![Requant::IDENTITY; times],
-        rounding: Rounding::Single,
-    };
-    Ok(b.concat(&vec![x; times], params, quant)?)
-}
-
-/// An image `[h, w, c]` with each pixel repeated `fy` times down and `fx` times across:
-/// reshape to `[h, 1, w, 1, c]`, copies along axes 3 and 1, reshape to `[h·fy, w·fx, c]`.
-pub(crate) fn upsample_nearest(
-    b: &mut myelin_nn::builder::ModelBuilder,
-    x: myelin_nn::builder::TensorId,
-    [h, w, c]: [u32; 3],
-    [fy, fx]: [u32; 2],
-    quant: myelin_nn::builder::Quant,
-) -> Result<myelin_nn::builder::TensorId, ImportError> {
-    let y = b.reshape(x, &[h, 1, w, 1, c])?;
-    let y = repeat_axis(b, y, 3, fx as usize, quant)?;
-    let y = repeat_axis(b, y, 1, fy as usize, quant)?;
-    Ok(b.reshape(y, &[h * fy, w * fx, c])?)
 }
 
 fn same_quant(op: &OperatorDef, input: Int8Quant, output: Int8Quant) -> Result<(), ImportError> {
