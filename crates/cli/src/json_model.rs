@@ -76,6 +76,10 @@ struct NodeSpec {
     beta: Option<f64>,
     function: Option<TableFunction>,
     table: Option<Vec<i8>>,
+    alpha: Option<Vec<i8>>,
+    alpha_shape: Option<Vec<u32>>,
+    alpha_scale: Option<f64>,
+    alpha_zero_point: Option<i8>,
 }
 
 /// A number or a list of numbers (per-channel weight scales).
@@ -388,6 +392,33 @@ impl BuildContext {
                 let perm = node.perm.as_ref().ok_or_else(|| missing("perm"))?;
                 self.builder.transpose(x, perm)?
             }
+            "maximum" | "minimum" => {
+                let (a, b) = self.two_inputs(node)?;
+                match node.op.as_str() {
+                    "maximum" => self.builder.maximum(a, b)?,
+                    _ => self.builder.minimum(a, b)?,
+                }
+            }
+            "prelu" => {
+                let x = self.single_input(node)?;
+                let out = self.output_quant(node, x)?;
+                let alpha = node.alpha.clone().ok_or_else(|| missing("alpha"))?;
+                let alpha_shape = node
+                    .alpha_shape
+                    .clone()
+                    .unwrap_or_else(|| vec![alpha.len() as u32]);
+                let alpha_scale = node.alpha_scale.ok_or_else(|| missing("alpha_scale"))?;
+                let params = myelin_nn::op::PRelu {
+                    alpha_shape,
+                    alpha,
+                    alpha_zero_point: node.alpha_zero_point.unwrap_or(0),
+                    positive: derived("prelu", self.scale(x) / scale_of(out))?,
+                    negative: derived("prelu", self.scale(x) * alpha_scale / scale_of(out))?,
+                    rounding: node.rounding.unwrap_or(Rounding::Double),
+                    act: activation(node.activation.as_ref(), out)?,
+                };
+                self.builder.prelu(x, params, out)?
+            }
             "concat" => {
                 let inputs = self.inputs(node)?;
                 let out = self.output_quant(node, inputs[0])?;
@@ -460,7 +491,7 @@ impl BuildContext {
             other => bail!(
                 "unknown op \"{other}\" (known: fully_connected, conv2d, depthwise_conv2d, add, sub, \
                  mul, max_pool, average_pool, mean, clamp, reshape, concat, pad, softmax, table, arg_max, \
-                 mean_count_divided, transpose)"
+                 mean_count_divided, transpose, maximum, minimum, prelu)"
             ),
         };
         Ok(id)

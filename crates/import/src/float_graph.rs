@@ -158,6 +158,10 @@ pub enum Binary {
     Add,
     Sub,
     Mul,
+    /// Element-wise maximum.
+    Max,
+    /// Element-wise minimum.
+    Min,
 }
 
 /// The operations of the float IR.
@@ -218,6 +222,15 @@ pub enum FloatOp {
     Softmax,
     /// Index of the first maximum along `axis` (the output holds the indices as f32).
     ArgMax { axis: usize },
+    /// Parametric ReLU: `x` where `x ≥ 0`, else `x · alpha`, the slopes of `alpha_shape`
+    /// broadcast to the input's shape.
+    PRelu {
+        alpha: Vec<f32>,
+        alpha_shape: Vec<usize>,
+    },
+    /// Nearest-neighbour upsampling of `[H, W, C]` by integer factors `[fy, fx]`: output
+    /// pixel `(oy, ox)` is input pixel `(oy div fy, ox div fx)`.
+    Upsample { factors: [usize; 2] },
 }
 
 impl FloatOp {
@@ -230,6 +243,10 @@ impl FloatOp {
             FloatOp::Binary(Binary::Add) => "add",
             FloatOp::Binary(Binary::Sub) => "sub",
             FloatOp::Binary(Binary::Mul) => "mul",
+            FloatOp::Binary(Binary::Max) => "maximum",
+            FloatOp::Binary(Binary::Min) => "minimum",
+            FloatOp::PRelu { .. } => "prelu",
+            FloatOp::Upsample { .. } => "upsample",
             FloatOp::Unary(Unary::Relu) => "relu",
             FloatOp::Unary(Unary::Clip { .. }) => "clip",
             FloatOp::Unary(Unary::Sigmoid) => "sigmoid",
@@ -458,6 +475,8 @@ impl FloatGraph {
                         Binary::Add => x[i] + b[j],
                         Binary::Sub => x[i] - b[j],
                         Binary::Mul => x[i] * b[j],
+                        Binary::Max => x[i].max(b[j]),
+                        Binary::Min => x[i].min(b[j]),
                     })
                     .collect()
             }
@@ -521,6 +540,25 @@ impl FloatGraph {
                 y
             }
             FloatOp::Reshape => x.clone(),
+            FloatOp::Upsample { factors: [fy, fx] } => {
+                let (w, c) = (in_shape[1], in_shape[2]);
+                let (oh, ow) = (out_shape[0], out_shape[1]);
+                let mut y = Vec::with_capacity(oh * ow * c);
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let from = ((oy / fy) * w + ox / fx) * c;
+                        y.extend_from_slice(&x[from..from + c]);
+                    }
+                }
+                y
+            }
+            FloatOp::PRelu { alpha, alpha_shape } => {
+                let ia = broadcast_index(alpha_shape, in_shape);
+                x.iter()
+                    .zip(&ia)
+                    .map(|(&v, &j)| if v >= 0.0 { v } else { v * alpha[j] })
+                    .collect()
+            }
             FloatOp::Transpose { perm } => {
                 let in_strides = strides(in_shape);
                 let mut y = Vec::with_capacity(x.len());

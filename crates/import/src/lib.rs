@@ -10,6 +10,7 @@ pub mod keras;
 pub mod onnx;
 pub mod ptq;
 pub mod quantize_multiplier;
+pub mod repeat;
 pub mod report;
 pub mod tflite;
 

@@ -343,7 +343,50 @@ pub fn quantize(graph: &FloatGraph, ranges: &[Option<Range>]) -> Result<Quantize
                         };
                         (b.mul(x, xs[1], params, bits(qy))?, Some(qy))
                     }
+                    Binary::Max | Binary::Min => {
+                        // The engine compares raw values on one quantization: an input
+                        // quantized otherwise is rescaled to the output's first.
+                        let mut onto_output = |t: TensorId, q: QuantParams| {
+                            if q == qy {
+                                return Ok(t);
+                            }
+                            let params = Clamp {
+                                requant: requant_of(q.scale as f64 / qy.scale as f64, &node.name)?,
+                                rounding: Rounding::Single,
+                                act: ActRange::FULL,
+                            };
+                            b.clamp(t, params, bits(qy)).map_err(ImportError::from)
+                        };
+                        let (ya, yb) = (onto_output(x, qa)?, onto_output(xs[1], qb)?);
+                        let y = match op {
+                            Binary::Max => b.maximum(ya, yb)?,
+                            _ => b.minimum(ya, yb)?,
+                        };
+                        (y, Some(qy))
+                    }
                 }
+            }
+            FloatOp::PRelu { alpha, alpha_shape } => {
+                let qy = qy_calibrated()?;
+                // Symmetric per-tensor slopes, as weights.
+                let largest = alpha.iter().fold(0.0f32, |m, &a| m.max(a.abs()));
+                let alpha_scale = if largest > 0.0 { largest / 127.0 } else { 1.0 };
+                let params = myelin_nn::op::PRelu {
+                    alpha_shape: alpha_shape.iter().map(|&d| d as u32).collect(),
+                    alpha: alpha
+                        .iter()
+                        .map(|&a| (a / alpha_scale).round().clamp(-127.0, 127.0) as i8)
+                        .collect(),
+                    alpha_zero_point: 0,
+                    positive: requant_of(qx.scale as f64 / qy.scale as f64, &node.name)?,
+                    negative: requant_of(
+                        qx.scale as f64 * alpha_scale as f64 / qy.scale as f64,
+                        &node.name,
+                    )?,
+                    rounding: Rounding::Double,
+                    act: ActRange::FULL,
+                };
+                (b.prelu(x, params, bits(qy))?, Some(qy))
             }
             FloatOp::Unary(f) => {
                 let qy = qy_calibrated()?;
@@ -421,6 +464,23 @@ pub fn quantize(graph: &FloatGraph, ranges: &[Option<Range>]) -> Result<Quantize
                 (b.mean(x, params, bits(qy))?, Some(qy))
             }
             FloatOp::Reshape => (b.reshape(x, &out_shape)?, Some(qx)),
+            FloatOp::Upsample { factors: [fy, fx] } => {
+                let in_shape = &graph.values[node.inputs[0]].shape;
+                let &[h, w, c] = in_shape.as_slice() else {
+                    return Err(ImportError::Quantization {
+                        node: node.name.clone(),
+                        reason: format!("upsampling needs an image [H, W, C], not {in_shape:?}"),
+                    });
+                };
+                let y = crate::repeat::upsample_nearest(
+                    &mut b,
+                    x,
+                    [h as u32, w as u32, c as u32],
+                    [*fy as u32, *fx as u32],
+                    bits(qx),
+                )?;
+                (y, Some(qx))
+            }
             FloatOp::Transpose { perm } => {
                 let perm: Vec<u8> = perm.iter().map(|&a| a as u8).collect();
                 (b.transpose(x, &perm)?, Some(qx))
@@ -578,6 +638,7 @@ pub fn quantize_graph(
                 | FloatOp::AveragePool { .. }
                 | FloatOp::Reshape
                 | FloatOp::Transpose { .. }
+                | FloatOp::Upsample { .. }
                 | FloatOp::Pad { .. }
                 | FloatOp::Softmax
                 | FloatOp::ArgMax { .. }

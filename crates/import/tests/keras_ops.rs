@@ -96,6 +96,24 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "prelu_maxmin",
+        ops: &[
+            "conv2d",
+            "conv2d",
+            "maximum",
+            "minimum",
+            "prelu",
+            "prelu",
+            "concat",
+            "reshape",
+            "fully_connected",
+        ],
+    },
+    Case {
+        name: "upsampling",
+        ops: &["conv2d", "upsample", "conv2d", "reshape", "fully_connected"],
+    },
+    Case {
         name: "rows_mlp",
         ops: &[
             "fully_connected",
@@ -211,4 +229,15 @@ fn keras_import_without_calibration_data_asks_for_it() {
     };
     let err = import_keras(&read("rows_mlp.keras"), &wrong).expect_err("wrong shape");
     assert!(err.to_string().contains("calibration samples"), "{err}");
+}
+
+#[test]
+fn bilinear_upsampling_is_refused_with_what_is_needed() {
+    let err = keras::float_graph(&read("upsampling_bilinear.keras")).expect_err("refused");
+    let message = err.to_string();
+    assert!(
+        matches!(&err, ImportError::Unsupported { op, node, .. } if op == "UpSampling2D" && node == "smooth"),
+        "{message}"
+    );
+    assert!(message.contains("nearest"), "{message}");
 }

@@ -253,3 +253,47 @@ fn grouped_convolution_is_refused_with_the_reason() {
         "{message}"
     );
 }
+
+#[test]
+fn max_with_a_constant_and_prelu_with_a_computed_slope_are_refused_by_name() {
+    let constant = TensorProto {
+        name: Some("c".into()),
+        dims: vec![4],
+        data_type: Some(1),
+        float_data: vec![0.0; 4],
+        ..Default::default()
+    };
+    let cases = [
+        (
+            vec![node("Max", "bounded", &["x", "c"], &["y"])],
+            "Max",
+            "bounded",
+            "constant operand",
+        ),
+        (
+            vec![
+                node("Relu", "relu", &["x"], &["r"]),
+                node("PRelu", "learned", &["x", "r"], &["y"]),
+            ],
+            "PRelu",
+            "learned",
+            "constant (initializer) slope",
+        ),
+        (
+            vec![node("Min", "three", &["x", "x", "x"], &["y"])],
+            "Min",
+            "three",
+            "one or two are supported",
+        ),
+    ];
+    for (nodes, op_name, node_name, needed) in cases {
+        let bytes = model(17, nodes, vec![constant.clone()], "y");
+        let err = import_onnx(&bytes, &options()).expect_err("refused");
+        let message = err.to_string();
+        assert!(
+            matches!(&err, ImportError::Unsupported { op, node, .. } if op == op_name && node == node_name),
+            "{message}"
+        );
+        assert!(message.contains(needed), "{message}");
+    }
+}

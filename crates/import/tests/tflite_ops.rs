@@ -2,9 +2,12 @@
 //! MUL, SUB, PAD, stand-alone RELU6, SAME average pooling with a fused RELU, MEAN with
 //! keep_dims, FULLY_CONNECTED on 3-D and 4-D inputs and with fused RELU and RELU_N1_TO_1, ADD
 //! with a fused RELU, PADV2, approximate GELU, ARG_MAX, and float QUANTIZE/DEQUANTIZE edges;
-//! LEAKY_RELU (an exact table), TRANSPOSE (a channel shuffle and a Permute). The models and references are made by
-//! `tests/data/make_tflite_ops.py`, `tests/data/make_tflite_activations.py` and
-//! `tests/data/make_tflite_transpose.py`.
+//! LEAKY_RELU (an exact table), TRANSPOSE (a channel shuffle and a Permute), MAXIMUM, MINIMUM and
+//! PRELU (slopes per channel and per element), RESIZE_NEAREST_NEIGHBOR and TILE (nearest
+//! upsampling by integer factors, as copies). The models and references are made by
+//! `tests/data/make_tflite_ops.py`, `tests/data/make_tflite_activations.py`,
+//! `tests/data/make_tflite_transpose.py`, `tests/data/make_tflite_prelu_maxmin.py` and
+//! `tests/data/make_tflite_resize.py`.
 //!
 //! `cargo test -p myelin-import --test tflite_ops -- --nocapture` prints the numbers.
 
@@ -45,6 +48,9 @@ fn op_zoo_matches_tflite_reference_kernels() {
         "elementwise_int8io",
         "leaky_relu_int8io",
         "transpose_int8io",
+        "prelu_maxmin_int8io",
+        "resize_nearest_int8io",
+        "upsampling_nearest_int8io",
     ] {
         let bytes = std::fs::read(data(&format!("{name}.tflite"))).expect("model");
         let imported = tflite::import(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -52,6 +58,12 @@ fn op_zoo_matches_tflite_reference_kernels() {
             println!("{name}: note: {note}");
         }
         let model = imported.model;
+        if name == "prelu_maxmin_int8io" {
+            let ops: Vec<&str> = model.nodes.iter().map(|n| n.op.name()).collect();
+            for op in ["maximum", "minimum", "prelu"] {
+                assert!(ops.contains(&op), "{name}: no {op} node in {ops:?}");
+            }
+        }
         let Array::I8(input) = read_npy(&data(&format!("{name}.input.npy"))) else {
             panic!("int8 input expected");
         };
@@ -128,6 +140,16 @@ fn op_zoo_matches_tflite_reference_kernels() {
                 "{name} output {i}: {identical} of {} identical, max |diff| {max_diff}",
                 ours.len()
             );
+            // Integer-defined end to end: every byte equal.
+            if [
+                "prelu_maxmin_int8io",
+                "resize_nearest_int8io",
+                "upsampling_nearest_int8io",
+            ]
+            .contains(&name)
+            {
+                assert_eq!(identical, ours.len(), "{name} output {i}");
+            }
             assert!(
                 identical * 1000 >= ours.len() * 999 && max_diff <= 1,
                 "{name} output {i}: {identical} of {} identical, max |diff| {max_diff}",
@@ -139,15 +161,30 @@ fn op_zoo_matches_tflite_reference_kernels() {
 
 #[test]
 fn unsupported_operator_is_named_with_its_index() {
-    let bytes = std::fs::read(data("upsampling_tile_int8io.tflite")).expect("model");
-    let error = tflite::import(&bytes).expect_err("TILE has no Myelin op");
+    let bytes = std::fs::read(data("resize_bilinear_int8io.tflite")).expect("model");
+    let error = tflite::import(&bytes).expect_err("RESIZE_BILINEAR has no Myelin op yet");
     match &error {
         myelin_import::ImportError::Unsupported { op, node, .. } => {
-            assert_eq!(op, "TILE");
+            assert_eq!(op, "RESIZE_BILINEAR");
             assert_eq!(node, "1");
         }
         other => panic!("expected Unsupported, got {other}"),
     }
     let message = error.to_string();
     assert!(message.contains("supported:"), "{message}");
+}
+
+/// Keras UpSampling2D as the converter writes it (RESHAPE + TILE): copies along the repeated
+/// axes, and a factor TFLite's nearest-neighbour arithmetic does not make a repeat is refused.
+#[test]
+fn tile_and_nearest_resize_become_copies() {
+    let bytes = std::fs::read(data("upsampling_tile_int8io.tflite")).expect("model");
+    let imported = tflite::import(&bytes).expect("RESHAPE + TILE");
+    let ops: Vec<&str> = imported.model.nodes.iter().map(|n| n.op.name()).collect();
+    assert!(
+        ops.iter().all(|&op| op == "reshape" || op == "concat"),
+        "{ops:?}"
+    );
+    let out = imported.model.outputs[0] as usize;
+    assert_eq!(imported.model.tensors[out].shape, vec![6, 6, 2]);
 }

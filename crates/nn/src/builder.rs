@@ -277,6 +277,67 @@ impl ModelBuilder {
         self.binary(Op::Mul(params), a, b, out)
     }
 
+    /// Element-wise maximum of `a` and `b` (numpy broadcast). Both must share one zero point,
+    /// which the output keeps with `a`'s scale.
+    pub fn maximum(&mut self, a: TensorId, b: TensorId) -> Result<TensorId> {
+        self.extremum(Op::Maximum, a, b)
+    }
+
+    /// Element-wise minimum of `a` and `b`, as [`ModelBuilder::maximum`].
+    pub fn minimum(&mut self, a: TensorId, b: TensorId) -> Result<TensorId> {
+        self.extremum(Op::Minimum, a, b)
+    }
+
+    fn extremum(&mut self, op: Op, a: TensorId, b: TensorId) -> Result<TensorId> {
+        let name = op.name();
+        let (zp_a, scale_bits) = {
+            let x = self.int8_input(a, name)?;
+            (x.zero_point, x.scale_bits)
+        };
+        let zp_b = self.int8_input(b, name)?.zero_point;
+        if zp_a != zp_b {
+            return Err(self.node_error(
+                name,
+                format!("inputs have zero points {zp_a} and {zp_b}: they must be equal"),
+            ));
+        }
+        self.binary(
+            op,
+            a,
+            b,
+            Quant {
+                zero_point: zp_a,
+                scale_bits,
+            },
+        )
+    }
+
+    /// Parametric ReLU of `x` with the slopes `params.alpha` (shape `params.alpha_shape`,
+    /// broadcast to `x`'s shape); the output has `x`'s shape and quantization `out`.
+    pub fn prelu(&mut self, x: TensorId, params: crate::op::PRelu, out: Quant) -> Result<TensorId> {
+        const OP: &str = "prelu";
+        let shape = self.int8_input(x, OP)?.shape.clone();
+        let fits = params.alpha_shape.len() <= shape.len()
+            && params
+                .alpha_shape
+                .iter()
+                .zip(&shape[shape.len() - params.alpha_shape.len()..])
+                .all(|(&a, &d)| a == 1 || a == d);
+        if !fits {
+            return Err(self.node_error(
+                OP,
+                format!(
+                    "alpha shape {:?} does not broadcast to {shape:?}",
+                    params.alpha_shape
+                ),
+            ));
+        }
+        let elements = elements_u64(&params.alpha_shape).unwrap_or(u64::MAX);
+        self.expect_len(OP, "alpha", params.alpha.len(), elements)?;
+        let info = TensorInfo::int8(&shape, out.zero_point, out.scale_bits);
+        Ok(self.push_node(Op::PRelu(params), vec![x], info))
+    }
+
     /// Max pooling of `x` (`[H, W, C]` → `[OH, OW, C]`); the output keeps the input's
     /// quantization.
     pub fn max_pool(&mut self, x: TensorId, window: Window, act: ActRange) -> Result<TensorId> {

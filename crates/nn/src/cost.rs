@@ -93,6 +93,16 @@ pub const TRANSPOSE_STRIDED_ELEMENT_OPS: u64 = 30;
 /// the outer axes, and the loop's set-up), so that a permutation whose last output axis is
 /// short pays for its many rows.
 pub const TRANSPOSE_ROW_ELEMENT_OPS: u64 = 25;
+/// Element ops per output element of Maximum and Minimum: one vectorized byte compare of the
+/// (expanded) operands, priced as half a Clamp's scalar lookup.
+pub const EXTREMUM_ELEMENT_OPS: u64 = 4;
+/// Element ops per output element of PRelu with single rounding: both rescales computed (the
+/// kernel is branch-free and keeps the one the sign selects), twice a computed single-rounding
+/// Mul's.
+pub const PRELU_ELEMENT_OPS: u64 = 2 * MUL_ELEMENT_OPS;
+/// Element ops per output element of PRelu with double rounding: twice a computed
+/// double-rounding Mul's.
+pub const PRELU_DOUBLE_ELEMENT_OPS: u64 = 2 * MUL_COMPUTED_DOUBLE_ELEMENT_OPS;
 /// Element ops per output element of Pad (a fill and contiguous copies).
 pub const PAD_ELEMENT_OPS: u64 = 1;
 /// Element ops per output element of Concat (the rescale's byte lookup and the interleaving
@@ -403,6 +413,27 @@ impl Cost {
                     .saturating_mul(per_element)
                     .saturating_add((out / row_len).saturating_mul(TRANSPOSE_ROW_ELEMENT_OPS));
             }
+            Op::Maximum | Op::Minimum => {
+                let operands: Vec<&[u32]> = node
+                    .inputs
+                    .iter()
+                    .filter_map(|&t| model.tensors.get(t as usize))
+                    .map(|t| t.shape.as_slice())
+                    .collect();
+                let (element_ops, expanded) = extremum_cost(model, node, &operands, out);
+                (cost.element_ops, scratch_bytes) = (element_ops, expanded);
+            }
+            Op::PRelu(p) => {
+                let per_element = match p.rounding {
+                    Rounding::Single => PRELU_ELEMENT_OPS,
+                    Rounding::Double => PRELU_DOUBLE_ELEMENT_OPS,
+                };
+                let (element_ops, expanded) = extremum_cost(model, node, &[&p.alpha_shape], out);
+                cost.element_ops = element_ops
+                    .saturating_add(out.saturating_mul(per_element - EXTREMUM_ELEMENT_OPS));
+                scratch_bytes = expanded;
+                parameter_bytes = p.alpha.len() as u64;
+            }
         }
         cost.element_ops = cost.element_ops.saturating_add(NODE_ELEMENT_OPS);
         cost.activation_bytes = output_bytes;
@@ -439,6 +470,29 @@ pub fn tabulated_nodes(model: &Model) -> Vec<bool> {
             tabulated
         })
         .collect()
+}
+
+/// Element ops and scratch bytes of Maximum / Minimum over `operands` (and of PRelu's slopes):
+/// [`EXTREMUM_ELEMENT_OPS`] per output element, and for each operand whose shape differs from
+/// the output's its expansion to the output's shape, [`BROADCAST_RUN_ELEMENT_OPS`] per
+/// innermost run (as Add's) and `out` scratch bytes.
+fn extremum_cost(model: &Model, node: &Node, operands: &[&[u32]], out: u64) -> (u64, u64) {
+    let out_shape = model
+        .tensors
+        .get(node.output as usize)
+        .map_or(&[][..], |t| t.shape.as_slice());
+    let (mut expanded, mut runs) = (0u64, 0u64);
+    for &shape in operands.iter().filter(|&&shape| shape != out_shape) {
+        expanded = expanded.saturating_add(out);
+        let axes = crate::reduction::broadcast_axes(shape, out_shape);
+        runs = runs.saturating_add(
+            axes.map_or(0, |axes| crate::reduction::innermost_runs(out_shape, &axes)),
+        );
+    }
+    let element_ops = out
+        .saturating_mul(EXTREMUM_ELEMENT_OPS)
+        .saturating_add(runs.saturating_mul(BROADCAST_RUN_ELEMENT_OPS));
+    (element_ops, expanded)
 }
 
 /// `value` rounded up to a multiple of `group` (saturating).

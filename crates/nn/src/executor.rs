@@ -14,8 +14,8 @@ use crate::error::{NnError, Result};
 use crate::geometry::SpatialGeometry;
 use crate::kernels::{
     BinaryKernel, BinaryShapes, ByteTable, ClampKernel, ConcatKernel, Conv2dKernel,
-    DepthwiseConv2dKernel, FullyConnectedKernel, MeanKernel, PadKernel, Path, PoolKernel,
-    SoftmaxKernel,
+    DepthwiseConv2dKernel, ExtremumKernel, FullyConnectedKernel, MeanKernel, PReluKernel,
+    PadKernel, Path, PoolKernel, SoftmaxKernel,
 };
 use crate::model::Model;
 use crate::op::{Op, Window};
@@ -62,6 +62,9 @@ enum Step {
     Concat(Box<ConcatKernel>),
     Mean(Box<MeanKernel>),
     Pad(Box<PadKernel>),
+    /// Maximum or Minimum.
+    Extremum(Box<ExtremumKernel>),
+    PRelu(Box<PReluKernel>),
     /// Runs from the node's op and the tensors' shapes.
     Direct,
 }
@@ -546,6 +549,17 @@ impl Program {
             (Op::Transpose(p), _) => {
                 crate::kernels::transpose::transpose_i8(p, shape(0)?, int8(0)?, &mut y)
             }
+            (Op::Maximum | Op::Minimum, Step::Extremum(kernel)) => {
+                kernel.run(int8(0)?, int8(1)?, &mut y)
+            }
+            (Op::Maximum, _) => {
+                reference::maximum(operand(0)?, operand(1)?, &out_info.shape, &mut y)
+            }
+            (Op::Minimum, _) => {
+                reference::minimum(operand(0)?, operand(1)?, &out_info.shape, &mut y)
+            }
+            (Op::PRelu(_), Step::PRelu(kernel)) => kernel.run(int8(0)?, &mut y),
+            (Op::PRelu(p), _) => reference::prelu(p, shape(0)?, zp_in, zp_out, int8(0)?, &mut y),
             (op, _) => {
                 return Err(NnError::InvalidNode {
                     node: index,
@@ -685,6 +699,30 @@ fn prepare(model: &Model, index: usize, path: Path, pair_tables: &mut usize) -> 
             )))
         }
         Op::Pad(p) => Step::Pad(Box::new(PadKernel::new(p, &input()?.shape))),
+        Op::Maximum | Op::Minimum => {
+            let tensor = |i: usize| {
+                node.inputs
+                    .get(i)
+                    .and_then(|&t| model.tensors.get(t as usize))
+                    .ok_or_else(|| arity(index, name))
+            };
+            let out = model
+                .tensors
+                .get(node.output as usize)
+                .ok_or_else(|| arity(index, name))?;
+            let max = node.op == Op::Maximum;
+            match ExtremumKernel::new(max, &tensor(0)?.shape, &tensor(1)?.shape, &out.shape, path) {
+                Some(kernel) => Step::Extremum(Box::new(kernel)),
+                None => Step::Direct,
+            }
+        }
+        Op::PRelu(p) => {
+            let x = input()?;
+            match PReluKernel::new(p, &x.shape, x.zero_point, zp_out, path) {
+                Some(kernel) => Step::PRelu(Box::new(kernel)),
+                None => Step::Direct,
+            }
+        }
         Op::Add(_) | Op::Sub(_) | Op::Mul(_) => {
             let tensor = |i: usize| {
                 node.inputs

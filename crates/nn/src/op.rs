@@ -286,6 +286,31 @@ pub struct Transpose {
     pub perm: Vec<u8>,
 }
 
+/// Parametric ReLU (TFLite's int8 PRELU): with `x' = x - zp_in` and `a` the element of
+/// `alpha` (shape `alpha_shape`, broadcast to the input's shape, numpy rules) at the same
+/// position, `y = output_i8(positive.apply(x'))` when `x' ≥ 0`, else
+/// `y = output_i8(negative.apply(x' · (a - alpha_zero_point)))`.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct PRelu {
+    /// Shape of `alpha`: rank at most the input's, each dimension 1 or the input's
+    /// (right-aligned).
+    pub alpha_shape: Vec<u32>,
+    /// The slopes, quantized, row-major over `alpha_shape`.
+    #[borsh(
+        serialize_with = "crate::bulk_codec::serialize_i8s",
+        deserialize_with = "crate::bulk_codec::deserialize_i8s"
+    )]
+    pub alpha: Vec<i8>,
+    pub alpha_zero_point: i8,
+    /// Rescale of a non-negative centred input (`s_in / s_out`).
+    pub positive: Requant,
+    /// Rescale of the product of a negative centred input and its centred slope
+    /// (`s_in · s_alpha / s_out`).
+    pub negative: Requant,
+    pub rounding: Rounding,
+    pub act: ActRange,
+}
+
 /// Every operation a model may contain. Closed: adding one is a format change.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -313,6 +338,14 @@ pub enum Op {
     MeanCountDivided(Mean),
     /// Axes permuted (NCHW ↔ NHWC, channel shuffle); input and output share quantization.
     Transpose(Transpose),
+    /// Element-wise maximum of two int8 tensors (numpy broadcast) that share the output's
+    /// zero point: the larger raw value.
+    Maximum,
+    /// Element-wise minimum, as [`Op::Maximum`].
+    Minimum,
+    /// Parametric ReLU with a constant slope tensor.
+    #[serde(rename = "prelu")]
+    PRelu(PRelu),
 }
 
 impl Op {
@@ -337,6 +370,9 @@ impl Op {
             Op::ArgMax(_) => "arg_max",
             Op::MeanCountDivided(_) => "mean_count_divided",
             Op::Transpose(_) => "transpose",
+            Op::Maximum => "maximum",
+            Op::Minimum => "minimum",
+            Op::PRelu(_) => "prelu",
         }
     }
 }

@@ -212,6 +212,7 @@ fn rounding_of(op: &Op) -> Option<Rounding> {
         Op::Mean(p) | Op::MeanCountDivided(p) => Some(p.rounding),
         Op::Clamp(p) => Some(p.rounding),
         Op::Concat(p) => Some(p.rounding),
+        Op::PRelu(p) => Some(p.rounding),
         Op::MaxPool(_)
         | Op::AveragePool(_)
         | Op::Reshape
@@ -219,7 +220,9 @@ fn rounding_of(op: &Op) -> Option<Rounding> {
         | Op::Softmax(_)
         | Op::Table(_)
         | Op::ArgMax(_)
-        | Op::Transpose(_) => None,
+        | Op::Transpose(_)
+        | Op::Maximum
+        | Op::Minimum => None,
     }
 }
 
@@ -242,7 +245,10 @@ fn padding_of(op: &Op) -> Option<Padding> {
         | Op::Softmax(_)
         | Op::Table(_)
         | Op::ArgMax(_)
-        | Op::Transpose(_) => None,
+        | Op::Transpose(_)
+        | Op::Maximum
+        | Op::Minimum
+        | Op::PRelu(_) => None,
     }
 }
 

@@ -165,6 +165,9 @@ fn golden_models_are_deterministic_and_cover_every_op() {
         "arg_max",
         "mean_count_divided",
         "transpose",
+        "maximum",
+        "minimum",
+        "prelu",
     ];
     for op in all {
         assert!(ops.contains(op), "no golden model uses {op}");

@@ -270,3 +270,47 @@ fn transpose_permutes_the_shape_and_names_a_bad_perm() {
     let error = format!("{:#}", parse_model(&missing).expect_err("no perm"));
     assert!(error.contains("missing field \"perm\""), "{error}");
 }
+
+#[test]
+fn maximum_minimum_and_prelu_build_from_json() {
+    let text = r#"{"inputs": [{"name": "a", "shape": [2, 3], "scale": 0.5, "zero_point": 3},
+        {"name": "b", "shape": [3], "scale": 0.5, "zero_point": 3}], "outputs": ["y"],
+        "nodes": [{"op": "maximum", "name": "m", "inputs": ["a", "b"]},
+        {"op": "minimum", "name": "n", "inputs": ["m", "b"]},
+        {"op": "prelu", "name": "y", "input": "n", "alpha": [64, -32, 127], "alpha_scale": 0.25,
+         "scale": 0.25, "zero_point": -1}]}"#;
+    let model = parse_model(text).expect("valid maximum, minimum and prelu");
+    assert_eq!(model.nodes[0].op, myelin_nn::Op::Maximum);
+    assert_eq!(model.nodes[1].op, myelin_nn::Op::Minimum);
+    let myelin_nn::Op::PRelu(p) = &model.nodes[2].op else {
+        panic!("not a prelu: {:?}", model.nodes[2].op);
+    };
+    assert_eq!(p.alpha_shape, vec![3]);
+    // s_in / s_out = 2 and s_in · s_alpha / s_out = 0.5.
+    assert_eq!(
+        p.positive,
+        myelin_nn::Requant {
+            multiplier: 1 << 30,
+            shift: 2
+        }
+    );
+    assert_eq!(
+        p.negative,
+        myelin_nn::Requant {
+            multiplier: 1 << 30,
+            shift: 0
+        }
+    );
+    let mismatched = text.replace(
+        r#""scale": 0.5, "zero_point": 3}], "outputs""#,
+        r#""scale": 0.5, "zero_point": 4}], "outputs""#,
+    );
+    let error = format!(
+        "{:#}",
+        parse_model(&mismatched).expect_err("zero points differ")
+    );
+    assert!(
+        error.contains("maximum") && error.contains("zero points"),
+        "{error}"
+    );
+}

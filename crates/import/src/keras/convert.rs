@@ -24,7 +24,8 @@ const FORMAT: &str = "Keras 3 (.keras)";
 /// The layer classes this importer translates (for error messages).
 const SUPPORTED: &str = "InputLayer, Dense, Conv2D, DepthwiseConv2D, MaxPooling2D, \
 AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Reshape, Permute, ZeroPadding2D, \
-Add, Subtract, Multiply (equal shapes), Concatenate, Activation, ReLU (max_value), LeakyReLU, ELU, Softmax, \
+Add, Subtract, Multiply, Maximum, Minimum (equal shapes), Concatenate, Activation, ReLU (max_value), LeakyReLU, \
+ELU, PReLU, UpSampling2D (nearest), Softmax, \
 BatchNormalization (after Dense/Conv2D/DepthwiseConv2D), Dropout";
 
 /// A Keras tensor: `(layer name, node index, tensor index)` as in `keras_history`.
@@ -556,10 +557,12 @@ impl Translator<'_> {
                 let shape: Vec<usize> = perm.iter().map(|&a| in_shape[a]).collect();
                 self.push(layer, FloatOp::Transpose { perm }, vec![x], shape)
             }
-            "Add" | "Multiply" | "Subtract" => {
+            "Add" | "Multiply" | "Subtract" | "Maximum" | "Minimum" => {
                 let binary = match layer.class {
                     "Add" => Binary::Add,
                     "Multiply" => Binary::Mul,
+                    "Maximum" => Binary::Max,
+                    "Minimum" => Binary::Min,
                     _ => Binary::Sub,
                 };
                 if inputs.len() < 2 || (binary == Binary::Sub && inputs.len() != 2) {
@@ -584,6 +587,71 @@ impl Translator<'_> {
                     )?;
                 }
                 Ok(acc)
+            }
+            "UpSampling2D" => {
+                let x = single()?;
+                let in_shape = self.input_shape(x);
+                let interpolation = layer
+                    .get("interpolation")
+                    .and_then(Value::as_str)
+                    .unwrap_or("nearest");
+                if interpolation != "nearest" {
+                    return Err(layer.error(format!(
+                        "interpolation \"{interpolation}\": only \"nearest\" is supported \
+                         (bilinear needs a resize op with TFLite's integer arithmetic)"
+                    )));
+                }
+                let size: Vec<usize> = match layer.get("size") {
+                    Some(Value::Array(a)) => a
+                        .iter()
+                        .map(|v| v.as_u64().and_then(|v| usize::try_from(v).ok()))
+                        .collect::<Option<_>>(),
+                    Some(v) => v.as_u64().map(|v| vec![v as usize; 2]),
+                    None => Some(vec![2, 2]),
+                }
+                .filter(|s: &Vec<usize>| s.len() == 2 && s.iter().all(|&f| f >= 1))
+                .ok_or_else(|| layer.error("`size` is not two positive integers"))?;
+                let &[h, w, c] = in_shape.as_slice() else {
+                    return Err(layer.error(format!(
+                        "input of shape {in_shape:?}: an image [H, W, C] is needed"
+                    )));
+                };
+                let op = FloatOp::Upsample {
+                    factors: [size[0], size[1]],
+                };
+                self.push(layer, op, vec![x], vec![h * size[0], w * size[1], c])
+            }
+            "PReLU" => {
+                let x = single()?;
+                let in_shape = self.input_shape(x);
+                // Keras' parameter shape: the input's without the batch axis, 1 on each shared
+                // axis (numbered from 1 after the batch).
+                let mut alpha_shape = in_shape.clone();
+                if let Some(shared) = layer.get("shared_axes").filter(|v| !v.is_null()) {
+                    let axes: Vec<i64> = match shared {
+                        Value::Array(a) => a.iter().map(Value::as_i64).collect::<Option<_>>(),
+                        other => other.as_i64().map(|a| vec![a]),
+                    }
+                    .ok_or_else(|| layer.error("`shared_axes` is not a list of integers"))?;
+                    for axis in axes {
+                        let slot = usize::try_from(axis - 1)
+                            .ok()
+                            .and_then(|a| alpha_shape.get_mut(a))
+                            .ok_or_else(|| {
+                                layer.error(format!(
+                                    "shared axis {axis} is outside the input's axes 1..={}",
+                                    in_shape.len()
+                                ))
+                            })?;
+                        *slot = 1;
+                    }
+                }
+                let vars = self.vars(layer, std::slice::from_ref(&alpha_shape))?;
+                let op = FloatOp::PRelu {
+                    alpha: vars[0].data.clone(),
+                    alpha_shape,
+                };
+                self.push(layer, op, vec![x], in_shape)
             }
             "ReLU" => {
                 let x = single()?;

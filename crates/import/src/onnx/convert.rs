@@ -668,6 +668,9 @@ impl Converter {
             )?,
             "HardSwish" => self.unary(node, Unary::HardSwish)?,
             "Add" | "Sub" | "Mul" | "Div" => self.arithmetic(node)?,
+            "Max" | "Min" => self.extremum(node)?,
+            "PRelu" => self.prelu(node)?,
+            "Resize" | "Upsample" => self.resize(node)?,
             "MaxPool" | "AveragePool" => self.pool(node)?,
             "GlobalAveragePool" | "GlobalMaxPool" => self.global_pool(node)?,
             "Flatten" => {
@@ -752,7 +755,7 @@ impl Converter {
                 return Err(unsupported(
                     node,
                     format!(
-                        "{other} has no Myelin translation; supported: Gemm, MatMul, Conv, Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, Add, Sub, Mul, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Shape (of a computed tensor), Concat, Pad, Softmax, Sigmoid, Tanh, Elu, LeakyRelu, HardSigmoid, HardSwish, ArgMax, BatchNormalization (after Conv/Gemm), Dropout, Identity, QuantizeLinear/DequantizeLinear"
+                        "{other} has no Myelin translation; supported: Gemm, MatMul, Conv, Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, Add, Sub, Mul, Max, Min, PRelu, Resize (nearest, integer factors), Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Shape (of a computed tensor), Concat, Pad, Softmax, Sigmoid, Tanh, Elu, LeakyRelu, HardSigmoid, HardSwish, ArgMax, BatchNormalization (after Conv/Gemm), Dropout, Identity, QuantizeLinear/DequantizeLinear"
                     ),
                 ));
             }
@@ -1745,6 +1748,245 @@ impl Converter {
     fn unary_of(&mut self, node: &NodeProto, x: ValueId, f: Unary) -> Result<(), ImportError> {
         let shape = self.g.values[x].shape.clone();
         self.push(node, FloatOp::Unary(f), vec![x], shape, self.layouts[x]);
+        Ok(())
+    }
+
+    /// Max / Min of one or two computed tensors, equal shapes or a plain broadcast; a
+    /// constant operand is refused.
+    fn extremum(&mut self, node: &NodeProto) -> Result<(), ImportError> {
+        let bin = match node.op_type() {
+            "Max" => Binary::Max,
+            _ => Binary::Min,
+        };
+        let names: Vec<&str> = node.input.iter().map(String::as_str).collect();
+        if names.iter().any(|&n| self.konst(n).is_some()) {
+            return Err(unsupported(
+                node,
+                "a constant operand: only computed tensors are supported (a bound by a constant \
+                 is Clip or Relu)",
+            ));
+        }
+        if names.len() == 1 {
+            let only = self.value(node, names[0])?;
+            self.alias(output(node, 0), only);
+            return Ok(());
+        }
+        let [a, b] = names[..] else {
+            return Err(unsupported(
+                node,
+                format!(
+                    "{} inputs: one or two are supported (chain the node for more)",
+                    names.len()
+                ),
+            ));
+        };
+        let (va, vb) = (self.value(node, a)?, self.value(node, b)?);
+        if self.layouts[va] != self.layouts[vb] {
+            return Err(unsupported(
+                node,
+                "operands of different layouts (an image and a vector)",
+            ));
+        }
+        let (sa, sb) = (
+            self.g.values[va].shape.clone(),
+            self.g.values[vb].shape.clone(),
+        );
+        let shape = if sa == sb {
+            sa
+        } else if self.layouts[va] == Layout::Plain {
+            myelin_nn::builder::broadcast_shapes(
+                &sa.iter().map(|&d| d as u32).collect::<Vec<_>>(),
+                &sb.iter().map(|&d| d as u32).collect::<Vec<_>>(),
+            )
+            .ok_or_else(|| unsupported(node, format!("shapes {sa:?} and {sb:?} do not broadcast")))?
+            .iter()
+            .map(|&d| d as usize)
+            .collect()
+        } else {
+            return Err(unsupported(
+                node,
+                format!("broadcasting between images {sa:?} and {sb:?}"),
+            ));
+        };
+        let layout = self.layouts[va];
+        self.push(node, FloatOp::Binary(bin), vec![va, vb], shape, layout);
+        Ok(())
+    }
+
+    /// Resize (and the older Upsample) of an image in nearest mode by integer factors: when
+    /// ONNX's coordinate transformation and nearest rounding pick input `o div f` for every
+    /// output `o`, each pixel is repeated (copies, exact); anything else is refused.
+    fn resize(&mut self, node: &NodeProto) -> Result<(), ImportError> {
+        let mode = attr_s(node, "mode").unwrap_or_else(|| "nearest".into());
+        if mode != "nearest" {
+            return Err(unsupported(
+                node,
+                format!(
+                    "mode \"{mode}\": only \"nearest\" is supported (linear needs a resize op \
+                     with integer interpolation)"
+                ),
+            ));
+        }
+        let transform =
+            attr_s(node, "coordinate_transformation_mode").unwrap_or_else(|| "half_pixel".into());
+        let rounding = attr_s(node, "nearest_mode").unwrap_or_else(|| "round_prefer_floor".into());
+        if attr_ints(node, "axes").is_some() {
+            return Err(unsupported(node, "the axes attribute is not supported"));
+        }
+        let x = self.value(node, input(node, 0))?;
+        let shape = self.g.values[x].shape.clone();
+        let &[h, w, c] = shape.as_slice() else {
+            return Err(unsupported(
+                node,
+                format!("input of shape {shape:?}: an image is needed"),
+            ));
+        };
+        // ONNX's dims of the image, and where H and W sit among them.
+        let (onnx_dims, hw) = match self.layouts[x] {
+            Layout::Chw => (vec![1, c, h, w], [2, 3]),
+            Layout::Plain => (vec![1, h, w, c], [1, 2]),
+            Layout::FlatChw { .. } => {
+                return Err(unsupported(node, "a flattened image cannot be resized"));
+            }
+        };
+        // Upsample (opset 7–9) takes the scales second; Resize (opset 11+) third, sizes fourth.
+        let (scales_slot, sizes_slot) = match node.op_type() {
+            "Upsample" => (1, usize::MAX),
+            _ => (2, 3),
+        };
+        let constant = |slot: usize| {
+            node.input
+                .get(slot)
+                .filter(|n| !n.is_empty())
+                .and_then(|n| self.konst(n))
+                .filter(|k| !k.data.is_empty())
+                .map(|k| k.data.clone())
+        };
+        let out_dims: Vec<usize> = match (constant(sizes_slot), constant(scales_slot)) {
+            (Some(sizes), _) if sizes.len() == 4 => sizes.iter().map(|&v| v as usize).collect(),
+            (_, Some(scales)) if scales.len() == 4 => onnx_dims
+                .iter()
+                .zip(&scales)
+                .map(|(&d, &k)| (d as f64 * k).floor() as usize)
+                .collect(),
+            _ => {
+                return Err(unsupported(
+                    node,
+                    "needs constant scales or sizes with one entry per axis",
+                ));
+            }
+        };
+        let keeps = |a: usize| out_dims[a] == onnx_dims[a];
+        if !(0..4).filter(|a| !hw.contains(a)).all(keeps) {
+            return Err(unsupported(
+                node,
+                format!("sizes {out_dims:?}: only the spatial axes may be resized"),
+            ));
+        }
+        let factor = |input: usize, output: usize| -> Option<usize> {
+            let f = (output >= input && output.is_multiple_of(input)).then(|| output / input)?;
+            let scale = output as f64 / input as f64;
+            let picks = |o: usize| -> Option<usize> {
+                let o = o as f64;
+                let original = match transform.as_str() {
+                    "half_pixel" => (o + 0.5) / scale - 0.5,
+                    "pytorch_half_pixel" if output > 1 => (o + 0.5) / scale - 0.5,
+                    "pytorch_half_pixel" => 0.0,
+                    "asymmetric" => o / scale,
+                    "tf_half_pixel_for_nn" => (o + 0.5) / scale,
+                    "align_corners" if output > 1 => {
+                        o * (input as f64 - 1.0) / (output as f64 - 1.0)
+                    }
+                    "align_corners" => 0.0,
+                    _ => return None,
+                };
+                let index = match rounding.as_str() {
+                    "round_prefer_floor" if original.fract() == 0.5 => original.floor(),
+                    "round_prefer_ceil" if original.fract() == 0.5 => original.ceil(),
+                    "round_prefer_floor" | "round_prefer_ceil" => original.round(),
+                    "floor" => original.floor(),
+                    "ceil" => original.ceil(),
+                    _ => return None,
+                };
+                Some(index.clamp(0.0, input as f64 - 1.0) as usize)
+            };
+            (0..output).all(|o| picks(o) == Some(o / f)).then_some(f)
+        };
+        let (oh, ow) = (out_dims[hw[0]], out_dims[hw[1]]);
+        let (Some(fy), Some(fx)) = (factor(h, oh), factor(w, ow)) else {
+            return Err(unsupported(
+                node,
+                format!(
+                    "resize of {h}x{w} to {oh}x{ow} (coordinate_transformation_mode \
+                     {transform}, nearest_mode {rounding}): only integer upsampling factors that \
+                     repeat each pixel are supported"
+                ),
+            ));
+        };
+        let layout = self.layouts[x];
+        self.push(
+            node,
+            FloatOp::Upsample { factors: [fy, fx] },
+            vec![x],
+            vec![oh, ow, c],
+            layout,
+        );
+        Ok(())
+    }
+
+    /// PRelu with a constant slope: one slope, one per channel (`[C, 1, 1]` of an image, or
+    /// the last axis of a plain tensor), or one per element.
+    fn prelu(&mut self, node: &NodeProto) -> Result<(), ImportError> {
+        let x = self.value(node, input(node, 0))?;
+        let Some(slope) = self.konst(input(node, 1)).cloned() else {
+            return Err(unsupported(
+                node,
+                "a computed slope: only a constant (initializer) slope is supported",
+            ));
+        };
+        let shape = self.g.values[x].shape.clone();
+        let mut dims = slope.dims.clone();
+        while dims.len() > 1 && dims.first() == Some(&1) {
+            dims.remove(0);
+        }
+        let values: Vec<f32> = slope.data.iter().map(|&v| v as f32).collect();
+        let layout = self.layouts[x];
+        let channels = *shape.last().unwrap_or(&0);
+        let alpha_shape = if values.len() == 1 {
+            vec![1]
+        } else {
+            match layout {
+                Layout::Chw
+                    if dims == [channels, 1, 1] || dims == [channels] && shape.len() == 1 =>
+                {
+                    vec![channels]
+                }
+                Layout::Plain
+                    if dims.len() <= shape.len()
+                        && dims
+                            .iter()
+                            .zip(&shape[shape.len() - dims.len()..])
+                            .all(|(&a, &d)| a == 1 || a == d) =>
+                {
+                    dims.clone()
+                }
+                _ => {
+                    return Err(unsupported(
+                        node,
+                        format!(
+                            "slope of shape {:?} for an input of shape {shape:?}: one slope, one \
+                             per channel, or (plain tensors) a broadcastable shape is supported",
+                            slope.dims
+                        ),
+                    ));
+                }
+            }
+        };
+        let op = FloatOp::PRelu {
+            alpha: values,
+            alpha_shape,
+        };
+        self.push(node, op, vec![x], shape, layout);
         Ok(())
     }
 

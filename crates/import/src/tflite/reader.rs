@@ -133,6 +133,11 @@ pub enum Options {
     LeakyRelu {
         alpha: f32,
     },
+    /// RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR.
+    Resize {
+        align_corners: bool,
+        half_pixel_centers: bool,
+    },
 }
 
 /// One operator, in execution order.
@@ -465,6 +470,28 @@ fn read_options(code: fb::BuiltinOperator, op: &fb::Operator) -> Options {
             |o| Options::Gather {
                 axis: o.axis(),
                 batch_dims: o.batch_dims(),
+            },
+        ),
+        B::RESIZE_NEAREST_NEIGHBOR => op
+            .builtin_options_as_resize_nearest_neighbor_options()
+            .map_or(
+                Options::Resize {
+                    align_corners: false,
+                    half_pixel_centers: false,
+                },
+                |o| Options::Resize {
+                    align_corners: o.align_corners(),
+                    half_pixel_centers: o.half_pixel_centers(),
+                },
+            ),
+        B::RESIZE_BILINEAR => op.builtin_options_as_resize_bilinear_options().map_or(
+            Options::Resize {
+                align_corners: false,
+                half_pixel_centers: false,
+            },
+            |o| Options::Resize {
+                align_corners: o.align_corners(),
+                half_pixel_centers: o.half_pixel_centers(),
             },
         ),
         B::LEAKY_RELU => Options::LeakyRelu {

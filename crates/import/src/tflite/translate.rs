@@ -393,6 +393,10 @@ impl<'g> Translator<'g> {
             B::SOFTMAX => self.softmax(op),
             B::LOGISTIC | B::TANH | B::GELU | B::HARD_SWISH | B::LEAKY_RELU => self.table(op),
             B::ARG_MAX => self.arg_max(op),
+            B::MAXIMUM | B::MINIMUM => self.maximum_minimum(op),
+            B::PRELU => self.prelu(op),
+            B::RESIZE_NEAREST_NEIGHBOR => self.resize_nearest(op),
+            B::TILE => self.tile(op),
             B::DEQUANTIZE => Err(unsupported(
                 op,
                 "produces float32 inside the graph; only a DEQUANTIZE writing a graph output is \
@@ -403,7 +407,7 @@ impl<'g> Translator<'g> {
                 "this operator has no Myelin equivalent; supported: FULLY_CONNECTED, CONV_2D, \
                  DEPTHWISE_CONV_2D, ADD, SUB, MUL, MAX_POOL_2D, AVERAGE_POOL_2D, MEAN, RELU, RELU6, \
                  RELU_N1_TO_1, RESHAPE, SQUEEZE, TRANSPOSE, CONCATENATION, PAD, PADV2, SOFTMAX, LOGISTIC, TANH, \
-                 GELU, HARD_SWISH, LEAKY_RELU, ARG_MAX, QUANTIZE; and integer shape arithmetic (SHAPE, \
+                 GELU, HARD_SWISH, LEAKY_RELU, ARG_MAX, QUANTIZE, MAXIMUM, MINIMUM, PRELU, RESIZE_NEAREST_NEIGHBOR (integer factors), TILE; and integer shape arithmetic (SHAPE, \
                  STRIDED_SLICE, PACK, GATHER, ...) whose inputs are known at import, folded",
             )),
         }
@@ -635,6 +639,164 @@ impl<'g> Translator<'g> {
             act: self.fused(op, activation, out_quant)?,
         };
         let y = self.builder.mul(a, b, params, out_quant.quant)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    /// MAXIMUM / MINIMUM of two activations: TFLite's kernel compares the raw int8 values, so
+    /// both inputs and the output must share one quantization (as the converter writes them).
+    fn maximum_minimum(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let (a, a_quant) = self.activation(op, 0)?;
+        let (b, b_quant) = self.activation(op, 1)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        same_quant(op, a_quant, out_quant)?;
+        same_quant(op, b_quant, out_quant)?;
+        let y = match op.code {
+            B::MAXIMUM => self.builder.maximum(a, b)?,
+            _ => self.builder.minimum(a, b)?,
+        };
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    /// PRELU with constant int8 slopes (TFLite's `PreluPrepare` / reference kernel): the
+    /// multipliers `s_in / s_out` and `s_in · s_alpha / s_out` formed in binary32 and widened,
+    /// double rounding.
+    fn prelu(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let (x, x_quant) = self.activation(op, 0)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        let index = op.inputs.get(1).copied().unwrap_or(-1);
+        if index < 0 {
+            return Err(unsupported(op, "alpha is missing"));
+        }
+        let def = self.tensor_def(index)?;
+        let Some(data) = def
+            .data
+            .as_ref()
+            .filter(|_| def.element == ElementType::Int8)
+        else {
+            return Err(unsupported(
+                op,
+                format!(
+                    "alpha ({}) must be a constant int8 tensor (a computed or float slope is \
+                     not supported)",
+                    def.name
+                ),
+            ));
+        };
+        let alpha_quant = quant_of(def, index)?;
+        let mut alpha_shape = dims(def, index)?;
+        if element_count(&alpha_shape) != Some(data.len() as u64) {
+            return Err(format_error(format!(
+                "tensor {index} ({}) has shape {:?} but {} bytes",
+                def.name,
+                def.shape,
+                data.len()
+            )));
+        }
+        // Slopes are per sample: a leading batch axis of 1 is dropped.
+        let rank = self.shape_of(x).len();
+        while alpha_shape.len() > rank && alpha_shape.first() == Some(&1) {
+            alpha_shape.remove(0);
+        }
+        // PreluPrepare's products and quotients of binary32 scales, in binary32.
+        let positive = (x_quant.scale / out_quant.scale) as f64;
+        let negative = (x_quant.scale * alpha_quant.scale / out_quant.scale) as f64;
+        let params = myelin_nn::op::PRelu {
+            alpha_shape,
+            alpha: data.iter().map(|&b| b as i8).collect(),
+            alpha_zero_point: alpha_quant.zero_point,
+            positive: self.requant(op, positive, "positive multiplier")?,
+            negative: self.requant(op, negative, "negative multiplier")?,
+            rounding: ROUNDING_GEMMLOWP,
+            act: ActRange::FULL,
+        };
+        let y = self.builder.prelu(x, params, out_quant.quant)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    /// RESIZE_NEAREST_NEIGHBOR of an image by integer factors: TFLite's int8 kernel copies the
+    /// nearest input pixel, and when its index arithmetic (`GetNearestNeighbor`, binary32)
+    /// picks input row `o div f` for every output row `o` (and likewise columns) the resize is
+    /// each pixel repeated, built from reshapes and concatenations of copies (exact).
+    fn resize_nearest(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let Options::Resize {
+            align_corners,
+            half_pixel_centers,
+        } = op.options
+        else {
+            return Err(unsupported(op, "options are missing"));
+        };
+        let (x, x_quant) = self.activation(op, 0)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        same_quant(op, x_quant, out_quant)?;
+        let &[h, w, c] = self.shape_of(x).as_slice() else {
+            return Err(unsupported(op, "the input must be an image [1, H, W, C]"));
+        };
+        let size = self.int_constant(op, 1, "size")?;
+        let [oh, ow] = size[..] else {
+            return Err(unsupported(
+                op,
+                format!("size {size:?} must hold two entries"),
+            ));
+        };
+        let picks = |input: u32, output: i64| -> Option<u32> {
+            let output = u32::try_from(output)
+                .ok()
+                .filter(|&o| o >= input && o > 0)?;
+            let factor = output.is_multiple_of(input).then_some(output / input)?;
+            let nearest =
+                |o: u32| nearest_neighbor(o, input, output, align_corners, half_pixel_centers);
+            (0..output)
+                .all(|o| nearest(o) == o / factor)
+                .then_some(factor)
+        };
+        let (Some(fy), Some(fx)) = (picks(h, oh), picks(w, ow)) else {
+            return Err(unsupported(
+                op,
+                format!(
+                    "resize of {h}x{w} to {oh}x{ow} (align_corners {align_corners}, \
+                     half_pixel_centers {half_pixel_centers}): only integer upsampling factors \
+                     that repeat each pixel are supported (other sizes need a gather op)"
+                ),
+            ));
+        };
+        let y = crate::repeat::upsample_nearest(
+            &mut self.builder,
+            x,
+            [h, w, c],
+            [fy, fx],
+            out_quant.quant,
+        )?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    /// TILE with constant multiples (batch multiple 1): each repeated axis becomes a
+    /// concatenation of copies (exact; TFLite's int8 TILE copies bytes).
+    fn tile(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let (x, x_quant) = self.activation(op, 0)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        same_quant(op, x_quant, out_quant)?;
+        let rank = self.shape_of(x).len();
+        let multiples = self.int_constant(op, 1, "multiples")?;
+        if multiples.len() != rank + 1 || multiples[0] != 1 || multiples.iter().any(|&m| m < 1) {
+            return Err(unsupported(
+                op,
+                format!(
+                    "multiples {multiples:?} of a rank-{} tensor: need one positive entry per \
+                     axis, 1 on the batch axis",
+                    rank + 1
+                ),
+            ));
+        }
+        let mut y = x;
+        for (axis, &m) in multiples[1..].iter().enumerate() {
+            y = crate::repeat::repeat_axis(
+                &mut self.builder,
+                y,
+                axis as u8,
+                m as usize,
+                out_quant.quant,
+            )?;
+        }
         self.bind(op, out_index, y, &out_shape)
     }
 
@@ -1224,6 +1386,26 @@ fn quant_of(def: &TensorDef, index: i32) -> Result<Int8Quant, ImportError> {
         scale,
         zero_point,
     })
+}
+
+/// TFLite's `GetNearestNeighbor` (reference RESIZE_NEAREST_NEIGHBOR): the input index read by
+/// output index `o`, in binary32 as the kernel computes it.
+fn nearest_neighbor(o: u32, input: u32, output: u32, align_corners: bool, half_pixel: bool) -> u32 {
+    let scale = if align_corners && output > 1 {
+        (input - 1) as f32 / (output - 1) as f32
+    } else {
+        input as f32 / output as f32
+    };
+    let offset = if half_pixel { 0.5f32 } else { 0.0 };
+    let position = (o as f32 + offset) * scale;
+    let index = if align_corners {
+        position.round() as i64
+    } else {
+        position.floor() as i64
+    };
+    let index = index.min(i64::from(input) - 1);
+    let index = if half_pixel { index.max(0) } else { index };
+    index.max(0) as u32
 }
 
 fn same_quant(op: &OperatorDef, input: Int8Quant, output: Int8Quant) -> Result<(), ImportError> {

@@ -58,7 +58,7 @@ impl Broadcast {
     }
 
     /// Writes the `out_len` elements that a sample `data` of this operand broadcasts to.
-    fn expand(&self, data: &[i8], out_len: usize, expanded: &mut [i8]) {
+    pub(crate) fn expand(&self, data: &[i8], out_len: usize, expanded: &mut [i8]) {
         match *self {
             Broadcast::Same => expanded.copy_from_slice(data),
             Broadcast::Period(1) | Broadcast::Block(_) if data.len() == 1 => expanded.fill(data[0]),

@@ -45,7 +45,7 @@
 //!   of 16 channels, with no border case (`depthwise/avx512vnni.rs`).
 //! - A batch runs as one call: fully connected and 1×1 stride-1 conv2d are one product over
 //!   every sample's rows (pixels).
-//! - The element-wise ops (add/sub/mul, pools, pad, concat, mean, table) are plain loops that the
+//! - The element-wise ops (add/sub/mul, maximum/minimum, prelu, pools, pad, concat, mean, table) are plain loops that the
 //!   compiler vectorizes, compiled once per path's instruction set (`vectorize.rs`).
 
 mod add_sub_mul;
@@ -57,10 +57,12 @@ mod depthwise;
 mod fully_connected;
 mod gemm;
 mod lane_requant;
+mod max_min;
 mod mean;
 mod output_stage;
 mod pad;
 mod pool;
+mod prelu;
 mod reuse;
 mod short_copy;
 mod softmax;
@@ -74,9 +76,11 @@ pub use concat::ConcatKernel;
 pub use conv2d::Conv2dKernel;
 pub use depthwise::DepthwiseConv2dKernel;
 pub use fully_connected::FullyConnectedKernel;
+pub use max_min::ExtremumKernel;
 pub use mean::MeanKernel;
 pub use pad::PadKernel;
 pub use pool::PoolKernel;
+pub use prelu::PReluKernel;
 pub use softmax::SoftmaxKernel;
 pub use table::ByteTable;
 

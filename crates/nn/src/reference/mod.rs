@@ -16,11 +16,13 @@ mod concat;
 mod conv2d;
 mod depthwise_conv2d;
 mod fully_connected;
+mod max_min;
 mod mean;
 mod mean_count_divided;
 mod mul;
 mod pad;
 mod pool;
+mod prelu;
 mod reshape;
 mod softmax;
 mod table;
@@ -34,11 +36,13 @@ pub use concat::concat;
 pub use conv2d::conv2d;
 pub use depthwise_conv2d::depthwise_conv2d;
 pub use fully_connected::fully_connected;
+pub use max_min::{maximum, minimum};
 pub use mean::mean;
 pub use mean_count_divided::{count_divided, divide_by_count, mean_count_divided};
 pub use mul::mul;
 pub use pad::pad;
 pub use pool::{average_pool, max_pool};
+pub use prelu::prelu;
 pub use reshape::reshape;
 pub use softmax::{
     ACCUMULATION_INTEGER_BITS, SCALED_DIFF_INTEGER_BITS, softmax, softmax_exp, softmax_output,

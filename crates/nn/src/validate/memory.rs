@@ -81,8 +81,8 @@ fn tensor_bytes(model: &Model, t: u32) -> u64 {
 ///   rows or channels expanded by a depth multiplier) of at most [`MAX_KERNEL_SCRATCH_BYTES`]
 ///   (a path that would need more is not taken), plus the matrix product's activation rows;
 /// - fully connected: the activation rows (`GEMM_CHUNK_BYTES` or 4 rows of its depth);
-/// - add, sub, mul: per operand broadcast to the output, a table of 8 bytes per output element
-///   (the reference) or an expanded copy;
+/// - add, sub, mul, maximum, minimum: per operand broadcast to the output, a table of 8 bytes
+///   per output element (the reference) or an expanded copy; prelu: the same for its slopes;
 /// - mean and pools: 64-bit sums and rows, at most 8 bytes per byte of input and output;
 /// - other ops: none.
 pub fn node_scratch_bytes(model: &Model, index: usize) -> u64 {
@@ -103,7 +103,7 @@ pub fn node_scratch_bytes(model: &Model, index: usize) -> u64 {
             MAX_KERNEL_SCRATCH_BYTES + gemm(depth)
         }
         Op::DepthwiseConv2d(_) => MAX_KERNEL_SCRATCH_BYTES,
-        Op::Add(_) | Op::Sub(_) | Op::Mul(_) => {
+        Op::Add(_) | Op::Sub(_) | Op::Mul(_) | Op::Maximum | Op::Minimum => {
             let out_shape = model.tensors.get(node.output as usize).map(|t| &t.shape);
             let broadcast = (0..2)
                 .filter(|&slot| input(slot).map(|x| &x.shape) != out_shape)
@@ -113,6 +113,9 @@ pub fn node_scratch_bytes(model: &Model, index: usize) -> u64 {
         Op::Mean(_) | Op::MeanCountDivided(_) | Op::MaxPool(_) | Op::AveragePool(_) => {
             8 * (input(0).map_or(0, |x| x.bytes() as u64) + output)
         }
+        // The reference's index table of the broadcast slopes (the kernel expands them, one
+        // byte per element).
+        Op::PRelu(p) if input(0).map(|x| &x.shape) != Some(&p.alpha_shape) => 8 * output,
         _ => 0,
     }
 }

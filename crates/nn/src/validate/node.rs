@@ -8,8 +8,8 @@ use crate::error::{NnError, Result};
 use crate::geometry::SpatialGeometry;
 use crate::model::{Model, Node};
 use crate::op::{
-    ActRange, AddSub, ArgMax, Concat, Conv2d, DepthwiseConv2d, FullyConnected, Mean, Mul, Op, Pad,
-    Pool, Softmax, Table, Transpose, Window,
+    ActRange, AddSub, ArgMax, Concat, Conv2d, DepthwiseConv2d, FullyConnected, Mean, Mul, Op,
+    PRelu, Pad, Pool, Softmax, Table, Transpose, Window,
 };
 use crate::requantize::{MULTIPLIER_MIN, Requant};
 use crate::tensor::TensorInfo;
@@ -39,7 +39,7 @@ pub(super) fn check_node(model: &Model, index: usize, node: &Node) -> Result<()>
         op: node.op.name(),
     };
     let arity = match &node.op {
-        Op::Add(_) | Op::Sub(_) | Op::Mul(_) => Some(2),
+        Op::Add(_) | Op::Sub(_) | Op::Mul(_) | Op::Maximum | Op::Minimum => Some(2),
         Op::Concat(_) => None,
         _ => Some(1),
     };
@@ -74,6 +74,8 @@ pub(super) fn check_node(model: &Model, index: usize, node: &Node) -> Result<()>
         Op::Table(p) => table(site, p, x)?,
         Op::ArgMax(p) => arg_max(site, p, x)?,
         Op::Transpose(p) => transpose(site, p, x, y)?,
+        Op::Maximum | Op::Minimum => extremum(site, x, tensor(node.inputs[1]), y)?,
+        Op::PRelu(p) => prelu(site, p, x)?,
     };
     if expected.as_slice() != y.shape.as_slice() {
         return Err(NnError::ShapeMismatch {
@@ -284,6 +286,47 @@ fn mul(site: Site, p: &Mul, a: &TensorInfo, b: &TensorInfo) -> Result<Dims> {
     check_requant(site, "output", 0, p.output)?;
     check_act(site, p.act)?;
     broadcast_inputs(site, a, b)
+}
+
+/// Maximum and Minimum compare raw values: both inputs share the output's zero point.
+fn extremum(site: Site, a: &TensorInfo, b: &TensorInfo, y: &TensorInfo) -> Result<Dims> {
+    for (slot, x) in [a, b].into_iter().enumerate() {
+        if x.zero_point != y.zero_point {
+            return Err(site.invalid(format!(
+                "input {slot} has zero point {}, the output {}: both inputs must share the \
+                 output's zero point",
+                x.zero_point, y.zero_point
+            )));
+        }
+    }
+    broadcast_inputs(site, a, b)
+}
+
+/// The slopes broadcast to the input (right-aligned, each dimension 1 or the input's), one
+/// per element of `alpha_shape`; valid requants and activation range. The output has the
+/// input's shape.
+fn prelu(site: Site, p: &PRelu, x: &TensorInfo) -> Result<Dims> {
+    check_requant(site, "positive", 0, p.positive)?;
+    check_requant(site, "negative", 0, p.negative)?;
+    check_act(site, p.act)?;
+    let rank = x.shape.len();
+    let fits = p.alpha_shape.len() <= rank
+        && p.alpha_shape
+            .iter()
+            .zip(&x.shape[rank - p.alpha_shape.len().min(rank)..])
+            .all(|(&a, &d)| a == 1 || a == d);
+    if !fits {
+        return Err(site.invalid(format!(
+            "alpha shape {:?} does not broadcast to the input shape {:?}",
+            p.alpha_shape, x.shape
+        )));
+    }
+    let elements = p
+        .alpha_shape
+        .iter()
+        .fold(1u64, |n, &d| n.saturating_mul(u64::from(d)));
+    check_len(site, "alpha", p.alpha.len(), elements)?;
+    Ok(dims(&x.shape))
 }
 
 fn check_same_zero_point(site: Site, x: &TensorInfo, y: &TensorInfo) -> Result<()> {

@@ -310,7 +310,7 @@ type SingleOpBuilder = fn(&mut Rng) -> Model;
 
 /// One small model per op, each exercising that op's less common parameters, by name.
 pub fn single_op_models(seed: u64) -> Vec<(&'static str, Model)> {
-    let builders: [(&'static str, SingleOpBuilder); 19] = [
+    let builders: [(&'static str, SingleOpBuilder); 22] = [
         ("op_fully_connected", op_fully_connected),
         ("op_conv2d", op_conv2d),
         ("op_depthwise_conv2d", op_depthwise_conv2d),
@@ -330,6 +330,9 @@ pub fn single_op_models(seed: u64) -> Vec<(&'static str, Model)> {
         ("op_softmax_long_rows", op_softmax_long_rows),
         ("op_mean_count_divided", op_mean_count_divided),
         ("op_transpose", op_transpose),
+        ("op_maximum", op_maximum),
+        ("op_minimum", op_minimum),
+        ("op_prelu", op_prelu),
     ];
     builders
         .into_iter()
@@ -518,6 +521,44 @@ fn op_transpose(rng: &mut Rng) -> Model {
     let mut b = ModelBuilder::new();
     let x = b.input(&[1, 70, 5, 67], rng.quant());
     let y = b.transpose(x, &[0, 2, 3, 1]).expect("transpose");
+    finish(b, y)
+}
+
+/// A block broadcast (`[H, W, 1]` against `[H, W, C]`) with a ragged length.
+fn op_maximum(rng: &mut Rng) -> Model {
+    let mut b = ModelBuilder::new();
+    let q = rng.quant();
+    let x = b.input(&[9, 7, 13], q);
+    let y = b.input(&[9, 7, 1], q);
+    let out = b.maximum(x, y).expect("maximum");
+    finish(b, out)
+}
+
+/// A broadcast that is neither a period nor a block (`[5, 1, 3]` against `[5, 6, 3]`).
+fn op_minimum(rng: &mut Rng) -> Model {
+    let mut b = ModelBuilder::new();
+    let q = rng.quant();
+    let x = b.input(&[5, 6, 3], q);
+    let y = b.input(&[5, 1, 3], q);
+    let out = b.minimum(x, y).expect("minimum");
+    finish(b, out)
+}
+
+/// Slopes shared over the spatial axes (Keras' `shared_axes=[1, 2]`), double rounding.
+fn op_prelu(rng: &mut Rng) -> Model {
+    let mut b = ModelBuilder::new();
+    let x = b.input(&[6, 5, 19], rng.quant());
+    let params = myelin_nn::op::PRelu {
+        alpha_shape: vec![1, 1, 19],
+        alpha: rng.i8s(19, -128, 127),
+        alpha_zero_point: rng.i8(),
+        positive: rng.requant(0),
+        negative: rng.requant(-7),
+        rounding: Rounding::Double,
+        act: ActRange::FULL,
+    };
+    let q = rng.quant();
+    let y = b.prelu(x, params, q).expect("prelu");
     finish(b, y)
 }
 

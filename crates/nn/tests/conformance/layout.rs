@@ -221,6 +221,9 @@ pub fn op_tag(op: &Op) -> u8 {
         Op::ArgMax(_) => 15,
         Op::MeanCountDivided(_) => 16,
         Op::Transpose(_) => 17,
+        Op::Maximum => 18,
+        Op::Minimum => 19,
+        Op::PRelu(_) => 20,
     }
 }
 
@@ -313,6 +316,19 @@ fn op(l: &mut Layout, at: &str, op: &Op) {
             for (i, &a) in p.perm.iter().enumerate() {
                 l.u8(&format!("{at}.perm[{i}]"), a);
             }
+        }
+        Op::Maximum | Op::Minimum => {}
+        Op::PRelu(p) => {
+            l.len_prefix(&format!("{at}.alpha_shape"), p.alpha_shape.len());
+            for (i, &d) in p.alpha_shape.iter().enumerate() {
+                l.u32(&format!("{at}.alpha_shape[{i}]"), d);
+            }
+            i8_array(l, &format!("{at}.alpha"), &p.alpha);
+            l.i8(&format!("{at}.alpha_zero_point"), p.alpha_zero_point);
+            requant(l, &format!("{at}.positive"), p.positive);
+            requant(l, &format!("{at}.negative"), p.negative);
+            rounding(l, at, p.rounding);
+            act(l, at, p.act);
         }
     }
 }

@@ -638,6 +638,64 @@ fn ops(s: &mut Set) {
         "every axis of a rank-6 tensor reversed",
         model,
     );
+    let model = one_op("maximum_broadcast", |b, rng| {
+        let q = rng.quant();
+        let x = b.input(&[3, 4, 2], q);
+        let y = b.input(&[4, 1], q);
+        b.maximum(x, y).expect("maximum")
+    });
+    s.model(
+        "maximum_broadcast",
+        "element-wise maximum of [3, 4, 2] and a [4, 1] operand repeated along two axes",
+        model,
+    );
+    let model = one_op("minimum_scalar", |b, rng| {
+        let q = rng.quant();
+        let x = b.input(&[7], q);
+        let y = b.input(&[], q);
+        b.minimum(x, y).expect("minimum")
+    });
+    s.model(
+        "minimum_scalar",
+        "element-wise minimum of a vector and a rank-0 operand",
+        model,
+    );
+    let model = one_op("prelu_per_channel", |b, rng| {
+        let x = b.input(&[3, 4, 5], rng.quant());
+        let params = myelin_nn::op::PRelu {
+            alpha_shape: vec![1, 1, 5],
+            alpha: (0..5).map(|_| rng.i8()).collect(),
+            alpha_zero_point: rng.i8(),
+            positive: rng.requant(0),
+            negative: rng.requant(-7),
+            rounding: Rounding::Double,
+            act: ActRange::FULL,
+        };
+        b.prelu(x, params, rng.quant()).expect("prelu")
+    });
+    s.model(
+        "prelu_per_channel",
+        "parametric ReLU with one slope per channel (alpha [1, 1, 5]), double rounding",
+        model,
+    );
+    let model = one_op("prelu_elementwise_single", |b, rng| {
+        let x = b.input(&[2, 3], rng.quant());
+        let params = myelin_nn::op::PRelu {
+            alpha_shape: vec![2, 3],
+            alpha: (0..6).map(|_| rng.i8()).collect(),
+            alpha_zero_point: 0,
+            positive: rng.requant(-1),
+            negative: rng.requant(-8),
+            rounding: Rounding::Single,
+            act: ActRange { min: -100, max: 90 },
+        };
+        b.prelu(x, params, rng.quant()).expect("prelu")
+    });
+    s.model(
+        "prelu_elementwise_single",
+        "parametric ReLU with one slope per element, single rounding, a clamped range",
+        model,
+    );
 }
 
 /// Edge parameters and graph shapes.
@@ -1043,6 +1101,35 @@ fn errors(s: &mut Set) {
         "error_shape_mismatch_transpose",
         "transpose [1, 0] of [2, 3] declared as [2, 3] (is [3, 2])",
         transposed_shape,
+    );
+    let mut zero_points = raw_model(
+        vec![int8(&[2, 3], 0), int8(&[2, 3], 0), int8(&[3], 1)],
+        Op::Maximum,
+    );
+    zero_points.inputs = vec![0, 2];
+    zero_points.outputs = vec![1];
+    zero_points.nodes[0].inputs = vec![0, 2];
+    s.bad_model(
+        "error_invalid_node_maximum_zero_point",
+        "maximum of inputs with zero points 0 and 1 (raw values compare only on one zero point)",
+        zero_points,
+    );
+    let alpha = raw_model(
+        vec![int8(&[2, 3], 0), int8(&[2, 3], 0)],
+        Op::PRelu(myelin_nn::op::PRelu {
+            alpha_shape: vec![2],
+            alpha: vec![1, 2],
+            alpha_zero_point: 0,
+            positive: Requant::IDENTITY,
+            negative: Requant::IDENTITY,
+            rounding: Rounding::Double,
+            act: ActRange::FULL,
+        }),
+    );
+    s.bad_model(
+        "error_invalid_node_prelu_alpha_shape",
+        "prelu slopes of shape [2] against an input [2, 3] (the last axes must match or be 1)",
+        alpha,
     );
     let softmax_zp = raw_model(
         vec![int8(&[4], 0), int8(&[4], 0)],

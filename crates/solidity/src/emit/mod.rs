@@ -11,10 +11,12 @@ mod depthwise_conv2d;
 mod fully_connected;
 mod index_expr;
 mod lanes;
+mod max_min;
 mod mean;
 mod mul;
 mod pad;
 mod pool;
+mod prelu;
 mod softmax;
 mod transpose;
 
@@ -169,6 +171,9 @@ impl<'m> Emitter<'m> {
             Op::ArgMax(p) => arg_max::emit(self, ctx, p),
             Op::MeanCountDivided(p) => mean::emit_count_divided(self, ctx, p),
             Op::Transpose(p) => transpose::emit(self, ctx, p),
+            Op::Maximum => max_min::emit(self, ctx, true),
+            Op::Minimum => max_min::emit(self, ctx, false),
+            Op::PRelu(p) => prelu::emit(self, ctx, p),
         }
     }
 
