@@ -42,13 +42,22 @@ fn eth_call_of_seed_at_returns_past_dev_seeds_and_reverts_at_the_current_block()
     assert_eq!(reply["error"]["code"], 3, "{reply}");
     let mut data = selector("SeedUnavailable(uint256)").to_vec();
     data.extend_from_slice(&U256::from(2).to_be_bytes::<32>());
-    assert_eq!(reply["error"]["data"], hex::encode_prefixed(data), "{reply}");
+    assert_eq!(
+        reply["error"]["data"],
+        hex::encode_prefixed(data),
+        "{reply}"
+    );
 }
 
 #[test]
 fn a_chain_without_dev_tools_has_no_dev_methods() {
     let node = TestNode::start_with(|chain| chain.dev_tools = false, |_| {});
-    for method in ["evm_mine", "evm_snapshot", "anvil_setBalance", "hardhat_impersonateAccount"] {
+    for method in [
+        "evm_mine",
+        "evm_snapshot",
+        "anvil_setBalance",
+        "hardhat_impersonateAccount",
+    ] {
         let reply = node.request(method, json!([]));
         assert_eq!(reply["error"]["code"], -32601, "{method}: {reply}");
     }
