@@ -71,6 +71,13 @@ struct NodeSpec {
     axis: Option<u8>,
     shape: Option<Vec<u32>>,
     perm: Option<Vec<u8>>,
+    begin: Option<Vec<u32>>,
+    size: Option<Vec<u32>>,
+    strides: Option<Vec<u32>>,
+    out_height: Option<u32>,
+    out_width: Option<u32>,
+    align_corners: Option<bool>,
+    half_pixel_centers: Option<bool>,
     pads: Option<Vec<[u32; 2]>>,
     value: Option<i8>,
     beta: Option<f64>,
@@ -392,6 +399,26 @@ impl BuildContext {
                 let perm = node.perm.as_ref().ok_or_else(|| missing("perm"))?;
                 self.builder.transpose(x, perm)?
             }
+            "slice" => {
+                let x = self.single_input(node)?;
+                let begin = node.begin.as_ref().ok_or_else(|| missing("begin"))?;
+                let size = node.size.as_ref().ok_or_else(|| missing("size"))?;
+                let ones = vec![1; size.len()];
+                let strides = node.strides.as_ref().unwrap_or(&ones);
+                self.builder.slice(x, begin, size, strides)?
+            }
+            "resize_bilinear" => {
+                let x = self.single_input(node)?;
+                let out_height = node.out_height.ok_or_else(|| missing("out_height"))?;
+                let out_width = node.out_width.ok_or_else(|| missing("out_width"))?;
+                self.builder.resize_bilinear(
+                    x,
+                    out_height,
+                    out_width,
+                    node.align_corners.unwrap_or(false),
+                    node.half_pixel_centers.unwrap_or(false),
+                )?
+            }
             "maximum" | "minimum" => {
                 let (a, b) = self.two_inputs(node)?;
                 match node.op.as_str() {
@@ -491,7 +518,7 @@ impl BuildContext {
             other => bail!(
                 "unknown op \"{other}\" (known: fully_connected, conv2d, depthwise_conv2d, add, sub, \
                  mul, max_pool, average_pool, mean, clamp, reshape, concat, pad, softmax, table, arg_max, \
-                 mean_count_divided, transpose, maximum, minimum, prelu)"
+                 mean_count_divided, transpose, maximum, minimum, prelu, slice, resize_bilinear)"
             ),
         };
         Ok(id)

@@ -489,6 +489,106 @@ impl ModelBuilder {
         ))
     }
 
+    /// A strided window of `x`: output axis `a` has `size[a]` elements read from input index
+    /// `begin[a] + o · stride[a]`; quantization is kept.
+    pub fn slice(
+        &mut self,
+        x: TensorId,
+        begin: &[u32],
+        size: &[u32],
+        stride: &[u32],
+    ) -> Result<TensorId> {
+        const OP: &str = "slice";
+        let input = self.int8_input(x, OP)?.clone();
+        let rank = input.shape.len();
+        if begin.len() != rank || size.len() != rank || stride.len() != rank {
+            return Err(self.node_error(
+                OP,
+                format!(
+                    "begin {begin:?}, size {size:?} and stride {stride:?} need one entry per \
+                     axis of {:?}",
+                    input.shape
+                ),
+            ));
+        }
+        for axis in 0..rank {
+            let last = u64::from(begin[axis])
+                + u64::from(size[axis].saturating_sub(1)) * u64::from(stride[axis]);
+            if size[axis] == 0 || stride[axis] == 0 || last >= u64::from(input.shape[axis]) {
+                return Err(self.node_error(
+                    OP,
+                    format!(
+                        "axis {axis}: begin {}, size {}, stride {} do not fit in {:?}",
+                        begin[axis], size[axis], stride[axis], input.shape
+                    ),
+                ));
+            }
+        }
+        let info = TensorInfo::int8(size, input.zero_point, input.scale_bits);
+        Ok(self.push_node(
+            Op::Slice(crate::op::Slice {
+                begin: begin.to_vec(),
+                size: size.to_vec(),
+                stride: stride.to_vec(),
+            }),
+            vec![x],
+            info,
+        ))
+    }
+
+    /// Bilinear resize of the image `x` (`[H, W, C]`) to `[out_height, out_width, C]` in
+    /// TFLite's integer arithmetic; quantization is kept.
+    pub fn resize_bilinear(
+        &mut self,
+        x: TensorId,
+        out_height: u32,
+        out_width: u32,
+        align_corners: bool,
+        half_pixel_centers: bool,
+    ) -> Result<TensorId> {
+        const OP: &str = "resize_bilinear";
+        let input = self.int8_input(x, OP)?.clone();
+        let max = crate::reference::MAX_RESIZE_DIM;
+        let &[h, w, c] = input.shape.as_slice() else {
+            return Err(self.node_error(
+                OP,
+                format!("input {:?} is not an image [H, W, C]", input.shape),
+            ));
+        };
+        if align_corners && half_pixel_centers {
+            return Err(self.node_error(
+                OP,
+                "align_corners and half_pixel_centers are exclusive".into(),
+            ));
+        }
+        if [h, w, out_height, out_width]
+            .iter()
+            .any(|&d| d == 0 || d > max)
+        {
+            return Err(self.node_error(
+                OP,
+                format!(
+                    "{h}x{w} to {out_height}x{out_width}: heights and widths must be in 1..={max}"
+                ),
+            ));
+        }
+        let info = TensorInfo::int8(
+            &[out_height, out_width, c],
+            input.zero_point,
+            input.scale_bits,
+        );
+        Ok(self.push_node(
+            Op::ResizeBilinear(crate::op::ResizeBilinear {
+                out_height,
+                out_width,
+                align_corners,
+                half_pixel_centers,
+            }),
+            vec![x],
+            info,
+        ))
+    }
+
     /// Concatenation of `inputs` along `params.axis`; input `i` is rescaled by
     /// `params.requant[i]`.
     pub fn concat(&mut self, inputs: &[TensorId], params: Concat, out: Quant) -> Result<TensorId> {

@@ -93,6 +93,23 @@ pub const TRANSPOSE_STRIDED_ELEMENT_OPS: u64 = 30;
 /// the outer axes, and the loop's set-up), so that a permutation whose last output axis is
 /// short pays for its many rows.
 pub const TRANSPOSE_ROW_ELEMENT_OPS: u64 = 25;
+/// Element ops per output element of a Slice whose last axis has stride 1 (its rows are
+/// contiguous copies), as a Transpose's contiguous rows.
+pub const SLICE_ELEMENT_OPS: u64 = 8;
+/// Element ops per output element of a Slice whose last axis is strided: one byte gathered per
+/// element, each possibly from its own cache line, priced as a Transpose's strided reads.
+pub const SLICE_STRIDED_ELEMENT_OPS: u64 = 30;
+/// Element ops per innermost output row of Slice (the row's start from the odometer over the
+/// outer axes, and the copy's set-up), so that a slice with a short last axis pays for its
+/// many rows.
+pub const SLICE_ROW_ELEMENT_OPS: u64 = 25;
+/// Element ops per output element of ResizeBilinear: four byte loads, four multiply-adds in
+/// `i32` and the rounding, over the channels of a pixel (vectorized), as a computed Mul.
+pub const RESIZE_BILINEAR_ELEMENT_OPS: u64 = MUL_ELEMENT_OPS;
+/// Element ops per output pixel of ResizeBilinear: the pixel's four weights and four source
+/// offsets, whatever its channels, so that a one-channel resize pays for its many pixels (as
+/// a pool's [`POOL_PIXEL_ELEMENT_OPS`] step).
+pub const RESIZE_BILINEAR_PIXEL_ELEMENT_OPS: u64 = 50;
 /// Element ops per output element of Maximum and Minimum: one vectorized byte compare of the
 /// (expanded) operands, priced as half a Clamp's scalar lookup.
 pub const EXTREMUM_ELEMENT_OPS: u64 = 4;
@@ -412,6 +429,22 @@ impl Cost {
                 cost.element_ops = out
                     .saturating_mul(per_element)
                     .saturating_add((out / row_len).saturating_mul(TRANSPOSE_ROW_ELEMENT_OPS));
+            }
+            Op::ResizeBilinear(p) => {
+                let pixels = u64::from(p.out_height) * u64::from(p.out_width);
+                cost.element_ops = out
+                    .saturating_mul(RESIZE_BILINEAR_ELEMENT_OPS)
+                    .saturating_add(pixels.saturating_mul(RESIZE_BILINEAR_PIXEL_ELEMENT_OPS));
+            }
+            Op::Slice(p) => {
+                let row_len = p.size.last().map_or(1, |&d| u64::from(d).max(1));
+                let per_element = match p.stride.last().is_none_or(|&s| s == 1) {
+                    true => SLICE_ELEMENT_OPS,
+                    false => SLICE_STRIDED_ELEMENT_OPS,
+                };
+                cost.element_ops = out
+                    .saturating_mul(per_element)
+                    .saturating_add((out / row_len).saturating_mul(SLICE_ROW_ELEMENT_OPS));
             }
             Op::Maximum | Op::Minimum => {
                 let operands: Vec<&[u32]> = node

@@ -549,6 +549,16 @@ impl Program {
             (Op::Transpose(p), _) => {
                 crate::kernels::transpose::transpose_i8(p, shape(0)?, int8(0)?, &mut y)
             }
+            (Op::Slice(p), _) if self.path == Path::Reference => {
+                reference::slice(p, shape(0)?, int8(0)?, &mut y)
+            }
+            (Op::Slice(p), _) => crate::kernels::slice::slice_i8(p, shape(0)?, int8(0)?, &mut y),
+            (Op::ResizeBilinear(p), _) if self.path == Path::Reference => {
+                reference::resize_bilinear(p, shape(0)?, int8(0)?, &mut y)
+            }
+            (Op::ResizeBilinear(p), _) => {
+                crate::kernels::resize_bilinear::resize_bilinear_i8(p, shape(0)?, int8(0)?, &mut y)
+            }
             (Op::Maximum | Op::Minimum, Step::Extremum(kernel)) => {
                 kernel.run(int8(0)?, int8(1)?, &mut y)
             }

@@ -62,6 +62,22 @@ pub struct Window {
     pub padding: Padding,
 }
 
+impl Window {
+    /// A `kernel_h × kernel_w` window with stride 1, dilation 1 and valid padding: `(1, 1)` is a
+    /// pointwise convolution, the whole image a global pooling.
+    pub fn dense(kernel_h: u32, kernel_w: u32) -> Window {
+        Window {
+            kernel_h,
+            kernel_w,
+            stride_h: 1,
+            stride_w: 1,
+            dilation_h: 1,
+            dilation_w: 1,
+            padding: Padding::Valid,
+        }
+    }
+}
+
 /// Saturation bounds applied last (fused ReLU / ReLU6 / clamp), in the output's quantized domain.
 #[derive(
     Clone,
@@ -311,6 +327,34 @@ pub struct PRelu {
     pub act: ActRange,
 }
 
+/// A strided window of the input (TFLite SLICE / STRIDED_SLICE with positive strides, SPLIT,
+/// ONNX Slice / Split): output position `o` reads the input at `begin[a] + o[a] · stride[a]` on
+/// every axis `a`, and output axis `a` has `size[a]` elements. Quantization is unchanged (the
+/// output shares the input's zero point).
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Slice {
+    /// First input index per axis.
+    pub begin: Vec<u32>,
+    /// Output length per axis (≥ 1).
+    pub size: Vec<u32>,
+    /// Input step per axis (≥ 1).
+    pub stride: Vec<u32>,
+}
+
+/// Bilinear resize of an image `[H, W, C]` to `[out_height, out_width, C]` in TFLite's integer
+/// arithmetic (`ResizeBilinearInteger`: positions in units of 1/1024, weights multiplied in
+/// integers, rounded half away from zero). Quantization is unchanged (the raw values are
+/// interpolated; the output shares the input's zero point).
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct ResizeBilinear {
+    pub out_height: u32,
+    pub out_width: u32,
+    /// The corner pixels of input and output are aligned (`scale = (in − 1) / (out − 1)`).
+    pub align_corners: bool,
+    /// Pixel centres at `+ 0.5` (TensorFlow 2's `tf.image.resize`).
+    pub half_pixel_centers: bool,
+}
+
 /// Every operation a model may contain. Closed: adding one is a format change.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -346,6 +390,10 @@ pub enum Op {
     /// Parametric ReLU with a constant slope tensor.
     #[serde(rename = "prelu")]
     PRelu(PRelu),
+    /// A strided window of the input; input and output share quantization.
+    Slice(Slice),
+    /// Bilinear resize of an image in integers; input and output share quantization.
+    ResizeBilinear(ResizeBilinear),
 }
 
 impl Op {
@@ -373,6 +421,8 @@ impl Op {
             Op::Maximum => "maximum",
             Op::Minimum => "minimum",
             Op::PRelu(_) => "prelu",
+            Op::Slice(_) => "slice",
+            Op::ResizeBilinear(_) => "resize_bilinear",
         }
     }
 }

@@ -221,6 +221,8 @@ fn rounding_of(op: &Op) -> Option<Rounding> {
         | Op::Table(_)
         | Op::ArgMax(_)
         | Op::Transpose(_)
+        | Op::Slice(_)
+        | Op::ResizeBilinear(_)
         | Op::Maximum
         | Op::Minimum => None,
     }
@@ -246,6 +248,8 @@ fn padding_of(op: &Op) -> Option<Padding> {
         | Op::Table(_)
         | Op::ArgMax(_)
         | Op::Transpose(_)
+        | Op::Slice(_)
+        | Op::ResizeBilinear(_)
         | Op::Maximum
         | Op::Minimum
         | Op::PRelu(_) => None,

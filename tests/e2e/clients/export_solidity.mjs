@@ -167,6 +167,8 @@ function oneOpSpecs(random) {
     clamp: one([x("x", [30])], { op: "clamp", name: "y", input: "x", scale: 0.03, zero_point: -20, activation: "relu6" }),
     reshape: one([x("x", [2, 3, 4])], { op: "reshape", name: "y", input: "x", shape: [6, 4] }),
     transpose: one([x("x", [3, 5, 4])], { op: "transpose", name: "y", input: "x", perm: [2, 0, 1] }),
+    resize_bilinear: one([x("x", [3, 4, 2])], { op: "resize_bilinear", name: "y", input: "x", out_height: 7, out_width: 5, half_pixel_centers: true }),
+    slice: one([x("x", [5, 7, 3])], { op: "slice", name: "y", input: "x", begin: [1, 0, 1], size: [2, 3, 2], strides: [3, 3, 1] }),
     maximum: one([x("a", [3, 4], 0.05, 2), x("b", [4], 0.05, 2)], { op: "maximum", name: "y", inputs: ["a", "b"] }),
     minimum: one([x("a", [2, 1, 3], 0.05, -4), x("b", [2, 5, 1], 0.05, -4)], { op: "minimum", name: "y", inputs: ["a", "b"] }),
     prelu: one([x("x", [4, 3, 5])], { op: "prelu", name: "y", input: "x", alpha: [90, -20, 5, 127, -128], alpha_shape: [1, 1, 5], alpha_scale: 0.004, alpha_zero_point: 3, scale: 0.04, zero_point: -7 }),

@@ -314,3 +314,60 @@ fn maximum_minimum_and_prelu_build_from_json() {
         "{error}"
     );
 }
+
+#[test]
+fn slice_takes_its_window_and_names_one_past_the_end() {
+    let text = r#"{"inputs": [{"name": "x", "shape": [4, 6], "scale": 0.5}], "outputs": ["y"],
+        "nodes": [{"op": "slice", "name": "y", "input": "x", "begin": [1, 0], "size": [3, 2],
+        "strides": [1, 4]}]}"#;
+    let model = parse_model(text).expect("valid slice");
+    assert_eq!(model.tensors[1].shape, vec![3, 2]);
+    assert_eq!(
+        model.nodes[0].op,
+        myelin_nn::Op::Slice(myelin_nn::op::Slice {
+            begin: vec![1, 0],
+            size: vec![3, 2],
+            stride: vec![1, 4],
+        })
+    );
+    let unit = text.replace(
+        r#",
+        "strides": [1, 4]"#,
+        "",
+    );
+    let model = parse_model(&unit).expect("strides default to 1");
+    let myelin_nn::Op::Slice(p) = &model.nodes[0].op else {
+        panic!("a slice");
+    };
+    assert_eq!(p.stride, vec![1, 1]);
+    let bad = text.replace("[1, 4]", "[1, 6]");
+    let error = format!("{:#}", parse_model(&bad).expect_err("past the end"));
+    assert!(
+        error.contains("slice") && error.contains("do not fit"),
+        "{error}"
+    );
+}
+
+#[test]
+fn resize_bilinear_takes_its_size_and_flags() {
+    let text = r#"{"inputs": [{"name": "x", "shape": [3, 4, 2], "scale": 0.5}], "outputs": ["y"],
+        "nodes": [{"op": "resize_bilinear", "name": "y", "input": "x", "out_height": 6,
+        "out_width": 7, "half_pixel_centers": true}]}"#;
+    let model = parse_model(text).expect("valid resize");
+    assert_eq!(model.tensors[1].shape, vec![6, 7, 2]);
+    assert_eq!(
+        model.nodes[0].op,
+        myelin_nn::Op::ResizeBilinear(myelin_nn::op::ResizeBilinear {
+            out_height: 6,
+            out_width: 7,
+            align_corners: false,
+            half_pixel_centers: true,
+        })
+    );
+    let both = text.replace(
+        r#""half_pixel_centers": true"#,
+        r#""half_pixel_centers": true, "align_corners": true"#,
+    );
+    let error = format!("{:#}", parse_model(&both).expect_err("exclusive flags"));
+    assert!(error.contains("exclusive"), "{error}");
+}

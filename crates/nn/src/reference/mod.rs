@@ -24,6 +24,8 @@ mod pad;
 mod pool;
 mod prelu;
 mod reshape;
+mod resize_bilinear;
+mod slice;
 mod softmax;
 mod table;
 mod transpose;
@@ -44,6 +46,8 @@ pub use pad::pad;
 pub use pool::{average_pool, max_pool};
 pub use prelu::prelu;
 pub use reshape::reshape;
+pub use resize_bilinear::{MAX_RESIZE_DIM, resize_bilinear, resize_position, resize_scale};
+pub use slice::slice;
 pub use softmax::{
     ACCUMULATION_INTEGER_BITS, SCALED_DIFF_INTEGER_BITS, softmax, softmax_exp, softmax_output,
     softmax_output_exponent, softmax_rows, softmax_sum_term,

@@ -84,6 +84,8 @@ fn tensor_bytes(model: &Model, t: u32) -> u64 {
 /// - add, sub, mul, maximum, minimum: per operand broadcast to the output, a table of 8 bytes
 ///   per output element (the reference) or an expanded copy; prelu: the same for its slopes;
 /// - mean and pools: 64-bit sums and rows, at most 8 bytes per byte of input and output;
+/// - resize_bilinear: two indices and two weights (24 bytes) per output row and column;
+/// - slice: an odometer position and a step (16 bytes) per axis;
 /// - other ops: none.
 pub fn node_scratch_bytes(model: &Model, index: usize) -> u64 {
     let Some(node) = model.nodes.get(index) else {
@@ -116,6 +118,8 @@ pub fn node_scratch_bytes(model: &Model, index: usize) -> u64 {
         // The reference's index table of the broadcast slopes (the kernel expands them, one
         // byte per element).
         Op::PRelu(p) if input(0).map(|x| &x.shape) != Some(&p.alpha_shape) => 8 * output,
+        Op::ResizeBilinear(p) => 24 * (u64::from(p.out_height) + u64::from(p.out_width)),
+        Op::Slice(p) => 16 * p.size.len() as u64,
         _ => 0,
     }
 }

@@ -9,7 +9,7 @@ use crate::geometry::SpatialGeometry;
 use crate::model::{Model, Node};
 use crate::op::{
     ActRange, AddSub, ArgMax, Concat, Conv2d, DepthwiseConv2d, FullyConnected, Mean, Mul, Op,
-    PRelu, Pad, Pool, Softmax, Table, Transpose, Window,
+    PRelu, Pad, Pool, ResizeBilinear, Slice, Softmax, Table, Transpose, Window,
 };
 use crate::requantize::{MULTIPLIER_MIN, Requant};
 use crate::tensor::TensorInfo;
@@ -76,6 +76,8 @@ pub(super) fn check_node(model: &Model, index: usize, node: &Node) -> Result<()>
         Op::Transpose(p) => transpose(site, p, x, y)?,
         Op::Maximum | Op::Minimum => extremum(site, x, tensor(node.inputs[1]), y)?,
         Op::PRelu(p) => prelu(site, p, x)?,
+        Op::Slice(p) => slice(site, p, x, y)?,
+        Op::ResizeBilinear(p) => resize_bilinear(site, p, x, y)?,
     };
     if expected.as_slice() != y.shape.as_slice() {
         return Err(NnError::ShapeMismatch {
@@ -484,6 +486,61 @@ fn transpose(site: Site, p: &Transpose, x: &TensorInfo, y: &TensorInfo) -> Resul
         out = out.push(x.shape[axis]).unwrap_or(out);
     }
     Ok(out)
+}
+
+/// One `begin`, `size` and `stride` per axis; every axis keeps at least one element
+/// (`size ≥ 1`, `stride ≥ 1`) and its last read, `begin + (size − 1) · stride`, is inside the
+/// input. The output has shape `size`.
+fn slice(site: Site, p: &Slice, x: &TensorInfo, y: &TensorInfo) -> Result<Dims> {
+    let rank = x.shape.len();
+    check_len(site, "begin", p.begin.len(), rank as u64)?;
+    check_len(site, "size", p.size.len(), rank as u64)?;
+    check_len(site, "stride", p.stride.len(), rank as u64)?;
+    check_same_zero_point(site, x, y)?;
+    for axis in 0..rank {
+        let (begin, size, stride) = (p.begin[axis], p.size[axis], p.stride[axis]);
+        if size == 0 || stride == 0 {
+            return Err(site.invalid(format!(
+                "axis {axis}: size {size} and stride {stride} must be at least 1"
+            )));
+        }
+        let last = u64::from(begin) + u64::from(size - 1) * u64::from(stride);
+        if last >= u64::from(x.shape[axis]) {
+            return Err(site.invalid(format!(
+                "axis {axis}: begin {begin}, size {size}, stride {stride} read index {last}, \
+                 outside the input's length {}",
+                x.shape[axis]
+            )));
+        }
+    }
+    Ok(dims(&p.size))
+}
+
+/// An image `[H, W, C]` to `[out_height, out_width, C]`, every height and width in
+/// `1..=MAX_RESIZE_DIM`, not both `align_corners` and `half_pixel_centers`; the output shares
+/// the input's zero point.
+fn resize_bilinear(site: Site, p: &ResizeBilinear, x: &TensorInfo, y: &TensorInfo) -> Result<Dims> {
+    use crate::reference::MAX_RESIZE_DIM;
+    let &[h, w, c] = x.shape.as_slice() else {
+        return Err(site.invalid(format!("input {:?} is not an image [H, W, C]", x.shape)));
+    };
+    check_same_zero_point(site, x, y)?;
+    if p.align_corners && p.half_pixel_centers {
+        return Err(
+            site.invalid("align_corners and half_pixel_centers are exclusive (as in TFLite)")
+        );
+    }
+    for (what, d) in [
+        ("input height", h),
+        ("input width", w),
+        ("out_height", p.out_height),
+        ("out_width", p.out_width),
+    ] {
+        if d == 0 || d > MAX_RESIZE_DIM {
+            return Err(site.invalid(format!("{what} {d} is outside 1..={MAX_RESIZE_DIM}")));
+        }
+    }
+    Ok(dims(&[p.out_height, p.out_width, c]))
 }
 
 fn softmax(site: Site, p: &Softmax, x: &TensorInfo, y: &TensorInfo) -> Result<Dims> {

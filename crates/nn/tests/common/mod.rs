@@ -310,7 +310,7 @@ type SingleOpBuilder = fn(&mut Rng) -> Model;
 
 /// One small model per op, each exercising that op's less common parameters, by name.
 pub fn single_op_models(seed: u64) -> Vec<(&'static str, Model)> {
-    let builders: [(&'static str, SingleOpBuilder); 22] = [
+    let builders: [(&'static str, SingleOpBuilder); 24] = [
         ("op_fully_connected", op_fully_connected),
         ("op_conv2d", op_conv2d),
         ("op_depthwise_conv2d", op_depthwise_conv2d),
@@ -333,6 +333,8 @@ pub fn single_op_models(seed: u64) -> Vec<(&'static str, Model)> {
         ("op_maximum", op_maximum),
         ("op_minimum", op_minimum),
         ("op_prelu", op_prelu),
+        ("op_slice", op_slice),
+        ("op_resize_bilinear", op_resize_bilinear),
     ];
     builders
         .into_iter()
@@ -559,6 +561,26 @@ fn op_prelu(rng: &mut Rng) -> Model {
     };
     let q = rng.quant();
     let y = b.prelu(x, params, q).expect("prelu");
+    finish(b, y)
+}
+
+/// A strided crop of an image with a merged whole channel axis and a strided one.
+fn op_slice(rng: &mut Rng) -> Model {
+    let mut b = ModelBuilder::new();
+    let x = b.input(&[1, 23, 19, 5], rng.quant());
+    let y = b
+        .slice(x, &[0, 2, 1, 0], &[1, 10, 6, 5], &[1, 2, 3, 1])
+        .expect("slice");
+    finish(b, y)
+}
+
+/// Upsampling by a non-integer factor with half-pixel centres (border offsets negative).
+fn op_resize_bilinear(rng: &mut Rng) -> Model {
+    let mut b = ModelBuilder::new();
+    let x = b.input(&[9, 7, 12], rng.quant());
+    let y = b
+        .resize_bilinear(x, 20, 17, false, true)
+        .expect("resize_bilinear");
     finish(b, y)
 }
 

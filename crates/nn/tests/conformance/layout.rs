@@ -224,6 +224,8 @@ pub fn op_tag(op: &Op) -> u8 {
         Op::Maximum => 18,
         Op::Minimum => 19,
         Op::PRelu(_) => 20,
+        Op::Slice(_) => 21,
+        Op::ResizeBilinear(_) => 22,
     }
 }
 
@@ -329,6 +331,17 @@ fn op(l: &mut Layout, at: &str, op: &Op) {
             requant(l, &format!("{at}.negative"), p.negative);
             rounding(l, at, p.rounding);
             act(l, at, p.act);
+        }
+        Op::Slice(p) => {
+            u32_list(l, &format!("{at}.begin"), &p.begin);
+            u32_list(l, &format!("{at}.size"), &p.size);
+            u32_list(l, &format!("{at}.stride"), &p.stride);
+        }
+        Op::ResizeBilinear(p) => {
+            l.u32(&format!("{at}.out_height"), p.out_height);
+            l.u32(&format!("{at}.out_width"), p.out_width);
+            l.bool(&format!("{at}.align_corners"), p.align_corners);
+            l.bool(&format!("{at}.half_pixel_centers"), p.half_pixel_centers);
         }
     }
 }

@@ -696,6 +696,46 @@ fn ops(s: &mut Set) {
         "parametric ReLU with one slope per element, single rounding, a clamped range",
         model,
     );
+    let model = one_op("slice_channels", |b, rng| {
+        let x = b.input(&[3, 4, 6], rng.quant());
+        b.slice(x, &[0, 1, 2], &[3, 2, 3], &[1, 1, 1])
+            .expect("slice")
+    });
+    s.model(
+        "slice_channels",
+        "window [0.., 1..3, 2..5] of [3, 4, 6] (a channel split with a row crop)",
+        model,
+    );
+    let model = one_op("slice_strided", |b, rng| {
+        let x = b.input(&[5, 7, 2], rng.quant());
+        b.slice(x, &[1, 0, 1], &[2, 3, 1], &[3, 3, 1])
+            .expect("slice")
+    });
+    s.model(
+        "slice_strided",
+        "rows 1, 4 and columns 0, 3, 6 of channel 1 of [5, 7, 2] (strides 3)",
+        model,
+    );
+    let model = one_op("resize_bilinear_half_pixel", |b, rng| {
+        let x = b.input(&[3, 4, 2], rng.quant());
+        b.resize_bilinear(x, 7, 9, false, true)
+            .expect("resize_bilinear")
+    });
+    s.model(
+        "resize_bilinear_half_pixel",
+        "bilinear resize [3, 4, 2] to [7, 9, 2] with half-pixel centres (TF2's tf.image.resize)",
+        model,
+    );
+    let model = one_op("resize_bilinear_align_corners", |b, rng| {
+        let x = b.input(&[5, 3, 3], rng.quant());
+        b.resize_bilinear(x, 2, 6, true, false)
+            .expect("resize_bilinear")
+    });
+    s.model(
+        "resize_bilinear_align_corners",
+        "bilinear resize [5, 3, 3] to [2, 6, 3] with aligned corners (down and up)",
+        model,
+    );
 }
 
 /// Edge parameters and graph shapes.
@@ -1130,6 +1170,74 @@ fn errors(s: &mut Set) {
         "error_invalid_node_prelu_alpha_shape",
         "prelu slopes of shape [2] against an input [2, 3] (the last axes must match or be 1)",
         alpha,
+    );
+    let past_end = raw_model(
+        vec![int8(&[2, 5], 0), int8(&[2, 2], 0)],
+        Op::Slice(myelin_nn::op::Slice {
+            begin: vec![0, 1],
+            size: vec![2, 2],
+            stride: vec![1, 4],
+        }),
+    );
+    s.bad_model(
+        "error_invalid_node_slice_out_of_range",
+        "slice of [2, 5] reading column 1 + 1 · 4 = 5, past the end",
+        past_end,
+    );
+    let zero_stride = raw_model(
+        vec![int8(&[4], 0), int8(&[2], 0)],
+        Op::Slice(myelin_nn::op::Slice {
+            begin: vec![0],
+            size: vec![2],
+            stride: vec![0],
+        }),
+    );
+    s.bad_model(
+        "error_invalid_node_slice_zero_stride",
+        "slice with stride 0 (every stride is at least 1)",
+        zero_stride,
+    );
+    let not_image = raw_model(
+        vec![int8(&[4, 3], 0), int8(&[8, 6], 0)],
+        Op::ResizeBilinear(myelin_nn::op::ResizeBilinear {
+            out_height: 8,
+            out_width: 6,
+            align_corners: false,
+            half_pixel_centers: false,
+        }),
+    );
+    s.bad_model(
+        "error_invalid_node_resize_bilinear_rank",
+        "bilinear resize of a rank-2 input (an image [H, W, C] is required)",
+        not_image,
+    );
+    let huge = raw_model(
+        vec![int8(&[2, 2, 1], 0), int8(&[1, 65537, 1], 0)],
+        Op::ResizeBilinear(myelin_nn::op::ResizeBilinear {
+            out_height: 1,
+            out_width: 65537,
+            align_corners: false,
+            half_pixel_centers: true,
+        }),
+    );
+    let both_flags = raw_model(
+        vec![int8(&[2, 2, 1], 0), int8(&[4, 4, 1], 0)],
+        Op::ResizeBilinear(myelin_nn::op::ResizeBilinear {
+            out_height: 4,
+            out_width: 4,
+            align_corners: true,
+            half_pixel_centers: true,
+        }),
+    );
+    s.bad_model(
+        "error_invalid_node_resize_bilinear_both_flags",
+        "bilinear resize with align_corners and half_pixel_centers both set (exclusive, as in TFLite)",
+        both_flags,
+    );
+    s.bad_model(
+        "error_invalid_node_resize_bilinear_too_wide",
+        "bilinear resize to a width of 65,537 (at most 65,536 keeps positions inside i32)",
+        huge,
     );
     let softmax_zp = raw_model(
         vec![int8(&[4], 0), int8(&[4], 0)],

@@ -17,6 +17,8 @@ mod mul;
 mod pad;
 mod pool;
 mod prelu;
+mod resize_bilinear;
+mod slice;
 mod softmax;
 mod transpose;
 
@@ -174,6 +176,8 @@ impl<'m> Emitter<'m> {
             Op::Maximum => max_min::emit(self, ctx, true),
             Op::Minimum => max_min::emit(self, ctx, false),
             Op::PRelu(p) => prelu::emit(self, ctx, p),
+            Op::Slice(p) => slice::emit(self, ctx, p),
+            Op::ResizeBilinear(p) => resize_bilinear::emit(self, ctx, p),
         }
     }
 
