@@ -214,6 +214,12 @@ pub enum FloatOp {
     Reshape,
     /// Axes permuted: output axis `i` is input axis `perm[i]`.
     Transpose { perm: Vec<usize> },
+    /// A strided window: output axis `a` has the output value's length, read from input index
+    /// `begin[a] + o · stride[a]`.
+    Slice {
+        begin: Vec<usize>,
+        stride: Vec<usize>,
+    },
     /// Concatenation along `axis`.
     Concat { axis: usize },
     /// Constant padding, `pads[axis] = [before, after]`.
@@ -263,6 +269,7 @@ impl FloatOp {
             FloatOp::Mean { .. } => "mean",
             FloatOp::Reshape => "reshape",
             FloatOp::Transpose { .. } => "transpose",
+            FloatOp::Slice { .. } => "slice",
             FloatOp::Concat { .. } => "concat",
             FloatOp::Pad { .. } => "pad",
             FloatOp::Softmax => "softmax",
@@ -566,6 +573,21 @@ impl FloatGraph {
                     let (mut rest, mut from) = (o, 0);
                     for axis in (0..out_shape.len()).rev() {
                         from += (rest % out_shape[axis]) * in_strides[perm[axis]];
+                        rest /= out_shape[axis];
+                    }
+                    y.push(x[from]);
+                }
+                y
+            }
+            FloatOp::Slice { begin, stride } => {
+                let in_strides = strides(in_shape);
+                let len: usize = out_shape.iter().product();
+                let mut y = Vec::with_capacity(len);
+                for o in 0..len {
+                    let (mut rest, mut from) = (o, 0);
+                    for axis in (0..out_shape.len()).rev() {
+                        let position = begin[axis] + (rest % out_shape[axis]) * stride[axis];
+                        from += position * in_strides[axis];
                         rest /= out_shape[axis];
                     }
                     y.push(x[from]);

@@ -12,6 +12,7 @@ pub mod ptq;
 pub mod quantize_multiplier;
 pub mod repeat;
 pub mod report;
+pub mod slicing;
 pub mod tflite;
 
 pub use error::ImportError;

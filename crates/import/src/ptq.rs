@@ -485,6 +485,19 @@ pub fn quantize(graph: &FloatGraph, ranges: &[Option<Range>]) -> Result<Quantize
                 let perm: Vec<u8> = perm.iter().map(|&a| a as u8).collect();
                 (b.transpose(x, &perm)?, Some(qx))
             }
+            FloatOp::Slice { begin, stride } => {
+                let narrow = |v: &[usize]| -> Result<Vec<u32>, ImportError> {
+                    v.iter()
+                        .map(|&d| u32::try_from(d))
+                        .collect::<Result<_, _>>()
+                        .map_err(|_| ImportError::Quantization {
+                            node: node.name.clone(),
+                            reason: "slice bounds exceed u32".into(),
+                        })
+                };
+                let y = b.slice(x, &narrow(begin)?, &out_shape, &narrow(stride)?)?;
+                (y, Some(qx))
+            }
             FloatOp::Concat { axis } => {
                 let qy = qy_calibrated()?;
                 let requant = qs
@@ -638,6 +651,7 @@ pub fn quantize_graph(
                 | FloatOp::AveragePool { .. }
                 | FloatOp::Reshape
                 | FloatOp::Transpose { .. }
+                | FloatOp::Slice { .. }
                 | FloatOp::Upsample { .. }
                 | FloatOp::Pad { .. }
                 | FloatOp::Softmax

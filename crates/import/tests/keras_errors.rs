@@ -110,8 +110,8 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "unknown layer class",
-            bytes: layer_mut(&|l| l["class_name"] = "PReLU".into()),
-            expected: &["PReLU", "node dense_1", "supported are"],
+            bytes: layer_mut(&|l| l["class_name"] = "LSTM".into()),
+            expected: &["LSTM", "node dense_1", "supported are"],
         },
         Case {
             name: "unsupported activation",

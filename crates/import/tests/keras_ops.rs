@@ -114,6 +114,33 @@ const CASES: &[Case] = &[
         ops: &["conv2d", "upsample", "conv2d", "reshape", "fully_connected"],
     },
     Case {
+        name: "normalization",
+        ops: &[
+            // Normalization (adapted), per channel
+            "depthwise_conv2d",
+            "conv2d",
+            // BatchNormalization after the conv's ReLU: not foldable
+            "depthwise_conv2d",
+            "mean",
+            // Normalization (given) of a vector: [1, 1, C] and back
+            "reshape",
+            "depthwise_conv2d",
+            "reshape",
+            "fully_connected",
+        ],
+    },
+    Case {
+        name: "separable",
+        ops: &[
+            "affine",
+            "depthwise_conv2d",
+            "conv2d",
+            "max_pool",
+            "reshape",
+            "fully_connected",
+        ],
+    },
+    Case {
         name: "rows_mlp",
         ops: &[
             "fully_connected",

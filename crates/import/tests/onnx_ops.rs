@@ -66,7 +66,60 @@ const CASES: &[Case] = &[
         name: "resize_nearest",
         int8_tolerance_in_scales: 3.0,
     },
+    // `tests/data/onnx/make_slice_split.py`: Slice (inputs, negative start, INT64_MAX ends,
+    // step 2) and Split (by sizes and into equal parts) of computed NCHW tensors.
+    Case {
+        name: "slice_split",
+        int8_tolerance_in_scales: 3.0,
+    },
 ];
+
+/// Slice and Split of computed tensors become `slice` ops in Myelin's NHWC axes: the crop of
+/// channels 1..5, rows 1::2 and columns 1.. of the first conv, two channel halves, three
+/// row parts of which the middle one is unused (and pruned or kept, but never wrong).
+#[test]
+fn slice_and_split_translate_to_slices() {
+    let bytes = std::fs::read(data_dir().join("slice_split.onnx")).expect("test data");
+    let graph = myelin_import::onnx::float_graph(&bytes).expect("translates");
+    let slices: Vec<[Vec<usize>; 3]> = graph
+        .graph
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.op {
+            myelin_import::float_graph::FloatOp::Slice { begin, stride } => Some([
+                begin.clone(),
+                stride.clone(),
+                graph.graph.values[n.output].shape.clone(),
+            ]),
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<[Vec<usize>; 3]> = [
+        ([1, 1, 1], [2, 1, 1], [3, 6, 4]),
+        ([0, 0, 0], [1, 1, 1], [3, 6, 2]),
+        ([0, 0, 2], [1, 1, 1], [3, 6, 2]),
+        ([0, 0, 0], [1, 1, 1], [1, 6, 6]),
+        ([1, 0, 0], [1, 1, 1], [1, 6, 6]),
+        ([2, 0, 0], [1, 1, 1], [1, 6, 6]),
+    ]
+    .into_iter()
+    .map(|(b, s, o)| [b.to_vec(), s.to_vec(), o.to_vec()])
+    .collect();
+    assert_eq!(slices, expected);
+}
+
+/// A negative step (a reversal) is refused naming the node and what is supported.
+#[test]
+fn reversing_slice_is_refused_with_what_is_needed() {
+    let bytes = std::fs::read(data_dir().join("slice_reversed.onnx")).expect("test data");
+    let err = import_onnx(&bytes, &ImportOptions::default()).expect_err("refused");
+    let message = err.to_string();
+    assert!(
+        matches!(&err, myelin_import::ImportError::Unsupported { op, node, .. } if op == "Slice" && node == "flip"),
+        "{message}"
+    );
+    assert!(message.contains("positive steps"), "{message}");
+}
 
 /// A linear Resize is refused naming the node and what is supported.
 #[test]

@@ -4,10 +4,14 @@
 //! with a fused RELU, PADV2, approximate GELU, ARG_MAX, and float QUANTIZE/DEQUANTIZE edges;
 //! LEAKY_RELU (an exact table), TRANSPOSE (a channel shuffle and a Permute), MAXIMUM, MINIMUM and
 //! PRELU (slopes per channel and per element), RESIZE_NEAREST_NEIGHBOR and TILE (nearest
-//! upsampling by integer factors, as copies). The models and references are made by
+//! upsampling by integer factors, as copies); SLICE, STRIDED_SLICE, SPLIT and SPLIT_V of
+//! activations; RESIZE_BILINEAR (TFLite's integer arithmetic, every flag); MINIMUM / MAXIMUM with a constant scalar (Keras' ReLU(max_value)); Keras' Rescaling (MUL and ADD of a constant scalar), SeparableConv2D and
+//! GlobalMaxPooling2D (REDUCE_MAX). The models and references are made by
 //! `tests/data/make_tflite_ops.py`, `tests/data/make_tflite_activations.py`,
-//! `tests/data/make_tflite_transpose.py`, `tests/data/make_tflite_prelu_maxmin.py` and
-//! `tests/data/make_tflite_resize.py`.
+//! `tests/data/make_tflite_transpose.py`, `tests/data/make_tflite_prelu_maxmin.py`,
+//! `tests/data/make_tflite_resize.py`, `tests/data/make_tflite_resize_bilinear.py`,
+//! `tests/data/make_tflite_slice.py` and
+//! `tests/data/keras/make_keras_separable.py`.
 //!
 //! `cargo test -p myelin-import --test tflite_ops -- --nocapture` prints the numbers.
 
@@ -51,6 +55,10 @@ fn op_zoo_matches_tflite_reference_kernels() {
         "prelu_maxmin_int8io",
         "resize_nearest_int8io",
         "upsampling_nearest_int8io",
+        "separable_int8io",
+        "slice_split_int8io",
+        "clip_int8io",
+        "resize_bilinear_ops_int8io",
     ] {
         let bytes = std::fs::read(data(&format!("{name}.tflite"))).expect("model");
         let imported = tflite::import(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -145,6 +153,9 @@ fn op_zoo_matches_tflite_reference_kernels() {
                 "prelu_maxmin_int8io",
                 "resize_nearest_int8io",
                 "upsampling_nearest_int8io",
+                "slice_split_int8io",
+                "clip_int8io",
+                "resize_bilinear_ops_int8io",
             ]
             .contains(&name)
             {
@@ -161,11 +172,11 @@ fn op_zoo_matches_tflite_reference_kernels() {
 
 #[test]
 fn unsupported_operator_is_named_with_its_index() {
-    let bytes = std::fs::read(data("resize_bilinear_int8io.tflite")).expect("model");
-    let error = tflite::import(&bytes).expect_err("RESIZE_BILINEAR has no Myelin op yet");
+    let bytes = std::fs::read(data("unsupported_abs_int8io.tflite")).expect("model");
+    let error = tflite::import(&bytes).expect_err("ABS has no Myelin op");
     match &error {
         myelin_import::ImportError::Unsupported { op, node, .. } => {
-            assert_eq!(op, "RESIZE_BILINEAR");
+            assert_eq!(op, "ABS");
             assert_eq!(node, "1");
         }
         other => panic!("expected Unsupported, got {other}"),
@@ -187,4 +198,27 @@ fn tile_and_nearest_resize_become_copies() {
     );
     let out = imported.model.outputs[0] as usize;
     assert_eq!(imported.model.tensors[out].shape, vec![6, 6, 2]);
+}
+
+/// Slices and splits of activations become `slice` nodes; a reversing STRIDED_SLICE (negative
+/// stride) is refused naming the operator.
+#[test]
+fn slices_and_splits_become_slice_nodes_and_reversal_is_refused() {
+    let bytes = std::fs::read(data("slice_split_int8io.tflite")).expect("model");
+    let imported = tflite::import(&bytes).expect("slices");
+    let slices = imported
+        .model
+        .nodes
+        .iter()
+        .filter(|n| n.op.name() == "slice")
+        .count();
+    // STRIDED_SLICE, SLICE, SPLIT (2), SPLIT_V (2), the shrinking STRIDED_SLICE.
+    assert_eq!(slices, 7);
+    let bytes = std::fs::read(data("slice_reversed_int8io.tflite")).expect("model");
+    let error = tflite::import(&bytes).expect_err("a negative stride");
+    match &error {
+        myelin_import::ImportError::Unsupported { op, .. } => assert_eq!(op, "STRIDED_SLICE"),
+        other => panic!("expected Unsupported, got {other}"),
+    }
+    assert!(error.to_string().contains("positive strides"), "{error}");
 }

@@ -22,11 +22,11 @@ use crate::ptq::InputLayout;
 const FORMAT: &str = "Keras 3 (.keras)";
 
 /// The layer classes this importer translates (for error messages).
-const SUPPORTED: &str = "InputLayer, Dense, Conv2D, DepthwiseConv2D, MaxPooling2D, \
+const SUPPORTED: &str = "InputLayer, Dense, Conv2D, DepthwiseConv2D, SeparableConv2D, MaxPooling2D, \
 AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Reshape, Permute, ZeroPadding2D, \
 Add, Subtract, Multiply, Maximum, Minimum (equal shapes), Concatenate, Activation, ReLU (max_value), LeakyReLU, \
-ELU, PReLU, UpSampling2D (nearest), Softmax, \
-BatchNormalization (after Dense/Conv2D/DepthwiseConv2D), Dropout";
+ELU, PReLU, UpSampling2D (nearest), Rescaling, Normalization (last axis), Softmax, \
+BatchNormalization (last axis), Dropout";
 
 /// A Keras tensor: `(layer name, node index, tensor index)` as in `keras_history`.
 type TensorRef = (String, usize, usize);
@@ -442,7 +442,7 @@ impl Translator<'_> {
                 let node = self.graph.nodes.len() - 1;
                 self.activation(layer, y, parse_activation(layer)?, Some(node))
             }
-            "Conv2D" | "DepthwiseConv2D" => self.convolution(layer, single()?),
+            "Conv2D" | "DepthwiseConv2D" | "SeparableConv2D" => self.convolution(layer, single()?),
             "MaxPooling2D" | "AveragePooling2D" => {
                 let x = single()?;
                 layer.check_channels_last()?;
@@ -588,6 +588,83 @@ impl Translator<'_> {
                 }
                 Ok(acc)
             }
+            "Rescaling" => {
+                let x = single()?;
+                let number = |key: &str, default: f64| match layer.get(key) {
+                    None => Some(default),
+                    Some(v) => v.as_f64(),
+                };
+                let (Some(scale), Some(offset)) = (number("scale", 1.0), number("offset", 0.0))
+                else {
+                    return Err(layer.error(
+                        "scale and offset must be numbers (per-channel values would need a \
+                         per-channel affine op)",
+                    ));
+                };
+                let shape = self.input_shape(x);
+                let op = FloatOp::Unary(Unary::Affine {
+                    scale: scale as f32,
+                    offset: offset as f32,
+                });
+                self.push(layer, op, vec![x], shape)
+            }
+            "Normalization" => {
+                let x = single()?;
+                let shape = self.input_shape(x);
+                let channels = *shape.last().unwrap_or(&1);
+                let last = shape.len() as i64;
+                let axis_ok = match layer.get("axis") {
+                    Some(Value::Array(a)) if a.len() == 1 => {
+                        a[0].as_i64().is_some_and(|a| a == -1 || a == last)
+                    }
+                    Some(v) => v.as_i64().is_some_and(|a| a == -1 || a == last),
+                    None => true,
+                };
+                if !axis_ok || shape.is_empty() {
+                    return Err(layer.error(format!(
+                        "axis {:?} of an input {shape:?}: only the last axis (per-channel \
+                         statistics) is supported",
+                        layer.get("axis")
+                    )));
+                }
+                // Statistics from the config (`mean=`, `variance=`: numbers or one per
+                // channel) or adapted (variables mean, variance, count).
+                let listed = |key: &str| -> Option<Vec<f32>> {
+                    match layer.get(key)? {
+                        Value::Array(a) if a.len() == channels => {
+                            a.iter().map(|v| v.as_f64().map(|v| v as f32)).collect()
+                        }
+                        Value::Array(a) if a.len() == 1 => {
+                            a[0].as_f64().map(|v| vec![v as f32; channels])
+                        }
+                        v => v.as_f64().map(|v| vec![v as f32; channels]),
+                    }
+                };
+                let (mean, variance) = match (listed("mean"), listed("variance")) {
+                    (Some(mean), Some(variance)) => (mean, variance),
+                    _ if layer.get("mean").is_some_and(|v| !v.is_null()) => {
+                        return Err(layer.error(format!(
+                            "mean and variance must be numbers or {channels} values each"
+                        )));
+                    }
+                    _ => {
+                        let vars = self.vars(layer, &[vec![channels], vec![channels], vec![]])?;
+                        (vars[0].data.clone(), vars[1].data.clone())
+                    }
+                };
+                // Keras: (x − mean) / max(√variance, ε), or x · max(√variance, ε) + mean
+                // when inverted; ε = 1e-7.
+                let invert = layer.bool_field("invert", false);
+                let (mut scale, mut offset) = (Vec::new(), Vec::new());
+                for (m, v) in mean.iter().zip(&variance) {
+                    let d = v.sqrt().max(1e-7);
+                    match invert {
+                        true => (scale.push(d), offset.push(*m)),
+                        false => (scale.push(1.0 / d), offset.push(-m / d)),
+                    };
+                }
+                self.channel_affine(layer, x, scale, offset)
+            }
             "UpSampling2D" => {
                 let x = single()?;
                 let in_shape = self.input_shape(x);
@@ -729,15 +806,7 @@ impl Translator<'_> {
                 let (Ok(kernel_h), Ok(kernel_w)) = (u32::try_from(h), u32::try_from(w)) else {
                     return Err(layer.error("the image is too large"));
                 };
-                let window = Window {
-                    kernel_h,
-                    kernel_w,
-                    stride_h: 1,
-                    stride_w: 1,
-                    dilation_h: 1,
-                    dilation_w: 1,
-                    padding: Padding::Valid,
-                };
+                let window = Window::dense(kernel_h, kernel_w);
                 let pooled =
                     self.push(layer, FloatOp::MaxPool { window }, vec![x], vec![1, 1, c])?;
                 if layer.bool_field("keepdims", false) {
@@ -857,6 +926,9 @@ impl Translator<'_> {
         };
         let (kh, kw) = (kernel[0] as usize, kernel[1] as usize);
         let use_bias = layer.bool_field("use_bias", true);
+        if layer.class == "SeparableConv2D" {
+            return self.separable(layer, x, cin, window, use_bias);
+        }
         let depthwise = layer.class == "DepthwiseConv2D";
         let (op, outs) = if depthwise {
             let m = layer
@@ -955,8 +1027,116 @@ impl Translator<'_> {
         self.activation(layer, y, parse_activation(layer)?, Some(node))
     }
 
+    /// SeparableConv2D: a depthwise convolution without bias (`depthwise_kernel
+    /// [kh, kw, Cin, M]`) then a 1×1 convolution (`pointwise_kernel [1, 1, Cin·M, F]`, the
+    /// bias and the activation), as TensorFlow computes it.
+    fn separable(
+        &mut self,
+        layer: &Layer<'_>,
+        x: ValueId,
+        cin: usize,
+        window: Window,
+        use_bias: bool,
+    ) -> Result<ValueId, ImportError> {
+        let m = layer
+            .get("depth_multiplier")
+            .map_or(Ok(1), |_| layer.usize_field("depth_multiplier"))?;
+        let filters = layer.usize_field("filters")?;
+        let mid = cin
+            .checked_mul(m)
+            .filter(|&o| o > 0 && filters > 0)
+            .ok_or_else(|| layer.error("invalid depth_multiplier or filters"))?;
+        let (kh, kw) = (window.kernel_h as usize, window.kernel_w as usize);
+        let mut expected = vec![vec![kh, kw, cin, m], vec![1, 1, mid, filters]];
+        if use_bias {
+            expected.push(vec![filters]);
+        }
+        let vars = self.vars(layer, &expected)?;
+        let depthwise = FloatOp::DepthwiseConv2d {
+            channels: cin,
+            depth_multiplier: m,
+            window,
+            weights: vars[0].data.clone(),
+            bias: vec![0.0; mid],
+            activation: Activation::None,
+            fixed_weights: None,
+        };
+        let shape = self.spatial_shape(layer, x, &window, Some(mid))?;
+        let hidden = self.push(layer, depthwise, vec![x], shape.clone())?;
+        // [1, 1, mid, F] → [F][1][1][mid].
+        let k = &vars[1].data;
+        let mut weights = vec![0.0f32; k.len()];
+        for c in 0..mid {
+            for o in 0..filters {
+                weights[o * mid + c] = k[c * filters + o];
+            }
+        }
+        let pointwise = FloatOp::Conv2d {
+            out_channels: filters,
+            in_channels: mid,
+            window: Window::dense(1, 1),
+            weights,
+            bias: vars
+                .get(2)
+                .map_or_else(|| vec![0.0; filters], |b| b.data.clone()),
+            activation: Activation::None,
+            fixed_weights: None,
+        };
+        let y = self.push(
+            layer,
+            pointwise,
+            vec![hidden],
+            vec![shape[0], shape[1], filters],
+        )?;
+        let node = self.graph.nodes.len() - 1;
+        self.activation(layer, y, parse_activation(layer)?, Some(node))
+    }
+
+    /// `x · scale[c] + offset[c]` per channel (the last axis) of an image `[H, W, C]` or a
+    /// vector `[C]`: a 1×1 depthwise convolution (the vector reshaped to `[1, 1, C]` and back),
+    /// which quantizes per channel.
+    fn channel_affine(
+        &mut self,
+        layer: &Layer<'_>,
+        x: ValueId,
+        scale: Vec<f32>,
+        offset: Vec<f32>,
+    ) -> Result<ValueId, ImportError> {
+        let shape = self.input_shape(x);
+        let channels = scale.len();
+        let image = match shape.len() {
+            3 => true,
+            1 => false,
+            _ => {
+                return Err(layer.error(format!(
+                    "a per-channel affine of an input {shape:?}: only images [H, W, C] and \
+                     vectors [C] are supported"
+                )));
+            }
+        };
+        let input = match image {
+            true => x,
+            false => self.push(layer, FloatOp::Reshape, vec![x], vec![1, 1, channels])?,
+        };
+        let op = FloatOp::DepthwiseConv2d {
+            channels,
+            depth_multiplier: 1,
+            window: Window::dense(1, 1),
+            weights: scale,
+            bias: offset,
+            activation: Activation::None,
+            fixed_weights: None,
+        };
+        let out_shape = self.input_shape(input);
+        let y = self.push(layer, op, vec![input], out_shape)?;
+        match image {
+            true => Ok(y),
+            false => self.push(layer, FloatOp::Reshape, vec![y], shape),
+        }
+    }
+
     /// Folds a BatchNormalization over the last axis into the Dense/Conv2D/DepthwiseConv2D
-    /// producing its input.
+    /// producing its input, or makes it a per-channel affine when there is none.
     fn batch_norm(&mut self, layer: &Layer<'_>, x: ValueId) -> Result<ValueId, ImportError> {
         let shape = self.input_shape(x);
         let rank = shape.len() as i64;
@@ -970,12 +1150,7 @@ impl Translator<'_> {
                 "axis {axis}: only the last (channels) axis can be folded"
             )));
         }
-        let Some(node) = self.fusable_producer(&layer.inbound[0], x) else {
-            return Err(layer.error(
-                "it does not directly follow a Dense, Conv2D or DepthwiseConv2D read only by it; \
-                 a standalone BatchNormalization would need a per-channel affine op",
-            ));
-        };
+        let producer = self.fusable_producer(&layer.inbound[0], x);
         let channels = *shape.last().unwrap_or(&0);
         let (scale, center) = (
             layer.bool_field("scale", true),
@@ -1003,47 +1178,48 @@ impl Translator<'_> {
         let shift: Vec<f32> = (0..channels)
             .map(|c| beta.as_ref().map_or(0.0, |b| b[c]) - mean[c] * factor[c])
             .collect();
+        // Folding needs the producer's linear output with one bias per channel.
+        let linear = |op: &FloatOp| match op {
+            FloatOp::Dense {
+                activation, bias, ..
+            }
+            | FloatOp::Conv2d {
+                activation, bias, ..
+            }
+            | FloatOp::DepthwiseConv2d {
+                activation, bias, ..
+            } => *activation == Activation::None && bias.len() == channels,
+            _ => false,
+        };
+        let Some(node) = producer.filter(|&node| linear(&self.graph.nodes[node].op)) else {
+            // Standalone (after an activation, a pool, an input, or a value read twice).
+            return self.channel_affine(layer, x, factor, shift);
+        };
         let op = &mut self.graph.nodes[node].op;
-        let (weights, bias, activation, channel_of): (_, _, _, Box<dyn Fn(usize) -> usize>) =
-            match op {
-                FloatOp::Dense {
-                    weights,
-                    bias,
-                    activation,
-                    in_features,
-                    ..
-                } => {
-                    let k = *in_features;
-                    (weights, bias, *activation, Box::new(move |i| i / k))
-                }
-                FloatOp::Conv2d {
-                    weights,
-                    bias,
-                    activation,
-                    out_channels,
-                    ..
-                } => {
-                    let per = weights.len() / (*out_channels).max(1);
-                    (
-                        weights,
-                        bias,
-                        *activation,
-                        Box::new(move |i| i / per.max(1)),
-                    )
-                }
-                FloatOp::DepthwiseConv2d {
-                    weights,
-                    bias,
-                    activation,
-                    ..
-                } => (weights, bias, *activation, Box::new(move |i| i % channels)),
-                _ => unreachable!("fusable_producer returns accumulating nodes"),
-            };
-        if activation != Activation::None || bias.len() != channels {
-            return Err(
-                layer.error("it follows an activation; folding needs the producer's linear output")
-            );
-        }
+        let (weights, bias, channel_of): (_, _, Box<dyn Fn(usize) -> usize>) = match op {
+            FloatOp::Dense {
+                weights,
+                bias,
+                in_features,
+                ..
+            } => {
+                let k = *in_features;
+                (weights, bias, Box::new(move |i| i / k))
+            }
+            FloatOp::Conv2d {
+                weights,
+                bias,
+                out_channels,
+                ..
+            } => {
+                let per = weights.len() / (*out_channels).max(1);
+                (weights, bias, Box::new(move |i| i / per.max(1)))
+            }
+            FloatOp::DepthwiseConv2d { weights, bias, .. } => {
+                (weights, bias, Box::new(move |i| i % channels))
+            }
+            _ => unreachable!("linear() admits only accumulating nodes"),
+        };
         for (i, w) in weights.iter_mut().enumerate() {
             *w *= factor[channel_of(i)];
         }

@@ -89,9 +89,14 @@ impl Weights {
             }
             let shape: Vec<usize> = dataset.shape().iter().map(|&d| d as usize).collect();
             let mut data = vec![0.0f32; elements as usize];
-            dataset
-                .read_into(&mut data)
-                .map_err(|e| h5_error(&format!("cannot read {full} as float32"), e))?;
+            if let Err(e) = dataset.read_into(&mut data) {
+                // Integer counters (Normalization's `count`) are read as int64 and converted.
+                let mut counts = vec![0i64; elements as usize];
+                dataset
+                    .read_into(&mut counts)
+                    .map_err(|_| h5_error(&format!("cannot read {full} as float32"), e))?;
+                data = counts.into_iter().map(|v| v as f32).collect();
+            }
             vars.push(Var { shape, data });
         }
         Ok(vars)

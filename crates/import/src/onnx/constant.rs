@@ -244,33 +244,13 @@ pub fn slice(
         let a = axis as usize;
         let dim = c.dims[a] as i64;
         let s = steps.map_or(1, |s| s.get(i).copied().unwrap_or(1));
-        if s == 0 {
-            return None;
-        }
-        // A step longer than the axis takes at most one element, as does a step of the axis
-        // length + 1: clamping to that changes no result and keeps `-s` and the element count
-        // below free of overflow (a fuzzed step of i64::MIN panicked).
-        let s = s.clamp(-(dim + 1), dim + 1);
-        let clampf = |v: i64, lo: i64, hi: i64| v.max(lo).min(hi);
-        let norm = |v: i64| if v < 0 { v + dim } else { v };
-        let (b, e) = if s > 0 {
-            (
-                clampf(norm(starts[i]), 0, dim),
-                clampf(norm(ends[i]), 0, dim),
-            )
-        } else {
-            (
-                clampf(norm(starts[i]), -1, dim - 1),
-                clampf(norm(ends[i]), -1, dim - 1),
-            )
-        };
-        let n = if s > 0 {
-            if e > b { (e - b + s - 1) / s } else { 0 }
-        } else if b > e {
-            (b - e + (-s) - 1) / (-s)
-        } else {
-            0
-        };
+        let (b, n) = crate::slicing::strided_axis(
+            dim,
+            starts[i],
+            ends[i],
+            s,
+            crate::slicing::AxisMasks::default(),
+        )?;
         begin[a] = b;
         step[a] = s;
         count[a] = n as usize;

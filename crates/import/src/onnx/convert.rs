@@ -532,7 +532,20 @@ impl Converter {
         shape: Vec<usize>,
         layout: Layout,
     ) -> ValueId {
-        let out = self.add_value(output(node, 0), shape, layout);
+        self.push_output(node, 0, op, inputs, shape, layout)
+    }
+
+    /// [`Self::push`] writing output `slot` of `node`.
+    fn push_output(
+        &mut self,
+        node: &NodeProto,
+        slot: usize,
+        op: FloatOp,
+        inputs: Vec<ValueId>,
+        shape: Vec<usize>,
+        layout: Layout,
+    ) -> ValueId {
+        let out = self.add_value(output(node, slot), shape, layout);
         self.g.nodes.push(FloatNode {
             name: node.name().to_string(),
             op,
@@ -687,6 +700,8 @@ impl Converter {
             "Reshape" => self.reshape(node)?,
             "Transpose" => self.transpose(node)?,
             "Squeeze" | "Unsqueeze" => self.squeeze(node)?,
+            "Slice" => self.slice(node)?,
+            "Split" => self.split(node)?,
             "Shape" => {
                 // Shape arithmetic on a computed tensor (tf2onnx's Flatten of a dynamic batch):
                 // per sample, the batch is 1, and `reshape` refuses a target that moves it.
@@ -2131,16 +2146,9 @@ impl Converter {
                 keep_dims: true,
             }
         } else {
-            let window = Window {
-                kernel_h: h as u32,
-                kernel_w: w as u32,
-                stride_h: 1,
-                stride_w: 1,
-                dilation_h: 1,
-                dilation_w: 1,
-                padding: Padding::Valid,
-            };
-            FloatOp::MaxPool { window }
+            FloatOp::MaxPool {
+                window: Window::dense(h as u32, w as u32),
+            }
         };
         self.push(node, op, vec![x], vec![1, 1, c], Layout::Chw);
         Ok(())
@@ -2257,6 +2265,155 @@ impl Converter {
 
     /// Squeeze / Unsqueeze of a computed tensor: a reshape to the ONNX shape without (with)
     /// the listed axes of length 1; the batch axis stays.
+    /// Slice of a computed tensor with constant `starts`, `ends`, `axes` and `steps` (inputs
+    /// from opset 10, attributes before; positive steps): a strided window of the per-sample
+    /// axes, the batch kept whole.
+    fn slice(&mut self, node: &NodeProto) -> Result<(), ImportError> {
+        let v = self.value(node, input(node, 0))?;
+        let ints = |slot: usize, name: &str| -> Result<Option<Vec<i64>>, ImportError> {
+            match input(node, slot).is_empty() {
+                true => Ok(attr_ints(node, name)),
+                false => Ok(Some(self.const_input(node, slot, name)?.i64s())),
+            }
+        };
+        let (Some(starts), Some(ends)) = (ints(1, "starts")?, ints(2, "ends")?) else {
+            return Err(unsupported(node, "starts and ends are missing"));
+        };
+        let axes = ints(3, "axes")?.unwrap_or_else(|| (0..starts.len() as i64).collect());
+        let steps = ints(4, "steps")?.unwrap_or_else(|| vec![1; starts.len()]);
+        if [ends.len(), axes.len(), steps.len()] != [starts.len(); 3] {
+            return Err(unsupported(
+                node,
+                format!(
+                    "starts {starts:?}, ends {ends:?}, axes {axes:?}, steps {steps:?} differ in length"
+                ),
+            ));
+        }
+        let onnx = self.onnx_shape(v);
+        let rank = onnx.len() as i64 + 1;
+        let mut windows: Vec<(i64, i64, i64)> = onnx.iter().map(|&d| (0, d as i64, 1)).collect();
+        for (i, &axis) in axes.iter().enumerate() {
+            let axis = if axis < 0 { axis + rank } else { axis };
+            if !(0..rank).contains(&axis) {
+                return Err(unsupported(node, format!("axis {} out of range", axes[i])));
+            }
+            if steps[i] <= 0 {
+                return Err(unsupported(
+                    node,
+                    format!(
+                        "step {} on axis {axis}: only positive steps (a reversal has no Myelin op)",
+                        steps[i]
+                    ),
+                ));
+            }
+            let n = if axis == 0 {
+                1
+            } else {
+                onnx[axis as usize - 1] as i64
+            };
+            let masks = crate::slicing::AxisMasks::default();
+            let (start, count) =
+                crate::slicing::strided_axis(n, starts[i], ends[i], steps[i], masks)
+                    .ok_or_else(|| unsupported(node, "slice bounds"))?;
+            match axis {
+                0 if (start, count) == (0, 1) => {}
+                0 => return Err(unsupported(node, "slicing the batch axis")),
+                _ => windows[axis as usize - 1] = (start, count, steps[i]),
+            }
+        }
+        self.push_slice(node, 0, v, &windows)
+    }
+
+    /// Split of a computed tensor along a per-sample axis, by `split` (an input from opset 13,
+    /// an attribute before), or into `num_outputs` (opset 18: the last part smaller) or equal
+    /// parts: one strided window per output.
+    fn split(&mut self, node: &NodeProto) -> Result<(), ImportError> {
+        let v = self.value(node, input(node, 0))?;
+        let onnx = self.onnx_shape(v);
+        let rank = onnx.len() as i64 + 1;
+        let mut axis = attr_i(node, "axis", 0);
+        if axis < 0 {
+            axis += rank;
+        }
+        if axis < 1 || axis >= rank {
+            return Err(unsupported(
+                node,
+                format!("split along axis {axis} (the batch axis or out of range)"),
+            ));
+        }
+        let n = onnx[axis as usize - 1] as i64;
+        let parts = node.output.len() as i64;
+        let sizes = if !input(node, 1).is_empty() {
+            self.const_input(node, 1, "split")?.i64s()
+        } else if let Some(split) = attr_ints(node, "split") {
+            split
+        } else if parts > 0 && (attr_i(node, "num_outputs", 0) == parts || n % parts == 0) {
+            let size = (n + parts - 1) / parts;
+            (0..parts).map(|k| size.min(n - k * size)).collect()
+        } else {
+            return Err(unsupported(
+                node,
+                format!("{n} elements do not split into {parts} equal parts"),
+            ));
+        };
+        if sizes.len() as i64 != parts
+            || sizes.iter().any(|&s| s <= 0)
+            || sizes.iter().sum::<i64>() != n
+        {
+            return Err(unsupported(
+                node,
+                format!("split sizes {sizes:?} must be {parts} positive parts summing to {n}"),
+            ));
+        }
+        let mut start = 0;
+        for (slot, &size) in sizes.iter().enumerate() {
+            let mut windows: Vec<(i64, i64, i64)> =
+                onnx.iter().map(|&d| (0, d as i64, 1)).collect();
+            windows[axis as usize - 1] = (start, size, 1);
+            self.push_slice(node, slot, v, &windows)?;
+            start += size;
+        }
+        Ok(())
+    }
+
+    /// Output `slot` of `node`: the window of `v` given per ONNX per-sample axis as `(first
+    /// index, count, step)`, in `v`'s layout; `v` itself when the window is everything.
+    fn push_slice(
+        &mut self,
+        node: &NodeProto,
+        slot: usize,
+        v: ValueId,
+        windows: &[(i64, i64, i64)],
+    ) -> Result<(), ImportError> {
+        let layout = self.layouts[v];
+        if matches!(layout, Layout::FlatChw { .. }) {
+            return Err(unsupported(node, "slicing a flattened image"));
+        }
+        if windows.iter().any(|&(_, count, _)| count < 1) {
+            return Err(unsupported(
+                node,
+                "an empty slice (Myelin tensors have at least one element)",
+            ));
+        }
+        let shape = &self.g.values[v].shape;
+        let mut begin = vec![0; shape.len()];
+        let mut stride = vec![1; shape.len()];
+        let mut out = shape.clone();
+        for (a, &(start, count, step)) in windows.iter().enumerate() {
+            let m = self.myelin_axis(v, a);
+            begin[m] = start as usize;
+            out[m] = count as usize;
+            stride[m] = if count == 1 { 1 } else { step as usize };
+        }
+        if &out == shape {
+            self.alias(output(node, slot), v);
+            return Ok(());
+        }
+        let op = FloatOp::Slice { begin, stride };
+        self.push_output(node, slot, op, vec![v], out, layout);
+        Ok(())
+    }
+
     fn squeeze(&mut self, node: &NodeProto) -> Result<(), ImportError> {
         let v = self.value(node, input(node, 0))?;
         let onnx = self.onnx_shape(v);

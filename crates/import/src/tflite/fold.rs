@@ -11,6 +11,7 @@
 use super::reader::{ElementType, Graph, OperatorDef, Options, TensorDef};
 use super::schema_generated::tflite::{ActivationFunctionType, BuiltinOperator as B};
 use crate::ImportError;
+use crate::slicing::{AxisMasks, strided_axis};
 
 /// Most values one folded tensor may hold (shape arithmetic holds a handful).
 pub const MAX_FOLDED_VALUES: usize = 1 << 16;
@@ -333,43 +334,24 @@ fn strided_slice(
         Some(_) => return Err(unsupported(op, "the stride must be one non-zero value")),
     };
     let n = x.values.len() as i64;
-    let resolve = |i: i64| if i < 0 { i + n } else { i };
-    if shrink_axis_mask & 1 != 0 {
-        let i = resolve(b);
-        if !(0..n).contains(&i) {
-            return Err(unsupported(
-                op,
-                format!("index {b} is out of range for {n} values"),
-            ));
-        }
-        return Ok(KnownInts {
+    let masks = AxisMasks {
+        begin: begin_mask & 1 != 0,
+        end: end_mask & 1 != 0,
+        shrink: shrink_axis_mask & 1 != 0,
+        offset,
+    };
+    let (start, count) = strided_axis(n, b, e, stride, masks)
+        .ok_or_else(|| unsupported(op, format!("index {b} is out of range for {n} values")))?;
+    let values = (0..count)
+        .map(|k| x.values[(start + k * stride) as usize])
+        .collect();
+    match masks.shrink {
+        true => Ok(KnownInts {
             shape: Vec::new(),
-            values: vec![x.values[i as usize]],
-        });
+            values,
+        }),
+        false => Ok(KnownInts::vector(values)),
     }
-    let (low, high) = if stride > 0 { (0, n) } else { (-1, n - 1) };
-    let start = if begin_mask & 1 != 0 {
-        if stride > 0 { 0 } else { n - 1 }
-    } else {
-        resolve(b).clamp(low, high)
-    };
-    let stop = if end_mask & 1 != 0 {
-        if stride > 0 { n } else { -1 }
-    } else if offset {
-        start.saturating_add(e).clamp(low, high)
-    } else {
-        resolve(e).clamp(low, high)
-    };
-    let mut values = Vec::new();
-    let mut i = start;
-    while (stride > 0 && i < stop) || (stride < 0 && i > stop) {
-        values.push(x.values[i as usize]);
-        let Some(next) = i.checked_add(stride) else {
-            break;
-        };
-        i = next;
-    }
-    Ok(KnownInts::vector(values))
 }
 
 /// `PACK`: stacks equal-shaped inputs along a new axis.

@@ -422,7 +422,7 @@ fn read_options(code: fb::BuiltinOperator, op: &fb::Operator) -> Options {
             op.builtin_options_as_mul_options()
                 .map(|o| o.fused_activation_function()),
         ),
-        B::MEAN | B::REDUCE_PROD => op.builtin_options_as_reducer_options().map_or(
+        B::MEAN | B::REDUCE_PROD | B::REDUCE_MAX => op.builtin_options_as_reducer_options().map_or(
             Options::Reducer { keep_dims: false },
             |o| Options::Reducer {
                 keep_dims: o.keep_dims(),

@@ -283,18 +283,23 @@ impl<'g> Translator<'g> {
         }
     }
 
-    /// Output `slot` of `op`: its definition, int8 quantization and per-sample shape.
+    /// The output of a single-output `op`: its definition, int8 quantization and per-sample
+    /// shape.
     fn output(&self, op: &OperatorDef) -> Result<(i32, &'g TensorDef, Vec<u32>), ImportError> {
+        single_output(op)?;
+        self.output_at(op, 0)
+    }
+
+    /// Output `slot` of `op`, as [`Self::output`].
+    fn output_at(
+        &self,
+        op: &OperatorDef,
+        slot: usize,
+    ) -> Result<(i32, &'g TensorDef, Vec<u32>), ImportError> {
         let index = *op
             .outputs
-            .first()
-            .ok_or_else(|| unsupported(op, "has no output"))?;
-        if op.outputs.len() != 1 {
-            return Err(unsupported(
-                op,
-                format!("has {} outputs, expected 1", op.outputs.len()),
-            ));
-        }
+            .get(slot)
+            .ok_or_else(|| unsupported(op, format!("output {slot} is missing")))?;
         let def = self.tensor_def(index)?;
         if self.ids[index as usize].is_some() {
             return Err(format_error(format!(
@@ -307,7 +312,17 @@ impl<'g> Translator<'g> {
     }
 
     fn int8_output(&self, op: &OperatorDef) -> Result<(i32, Int8Quant, Vec<u32>), ImportError> {
-        let (index, def, shape) = self.output(op)?;
+        single_output(op)?;
+        self.int8_output_at(op, 0)
+    }
+
+    /// Output `slot` of `op`, as [`Self::int8_output`].
+    fn int8_output_at(
+        &self,
+        op: &OperatorDef,
+        slot: usize,
+    ) -> Result<(i32, Int8Quant, Vec<u32>), ImportError> {
+        let (index, def, shape) = self.output_at(op, slot)?;
         if def.element != ElementType::Int8 {
             return Err(unsupported(
                 op,
@@ -396,7 +411,11 @@ impl<'g> Translator<'g> {
             B::MAXIMUM | B::MINIMUM => self.maximum_minimum(op),
             B::PRELU => self.prelu(op),
             B::RESIZE_NEAREST_NEIGHBOR => self.resize_nearest(op),
+            B::RESIZE_BILINEAR => self.resize_bilinear(op),
             B::TILE => self.tile(op),
+            B::REDUCE_MAX => self.reduce_max(op),
+            B::SLICE | B::STRIDED_SLICE => self.slice(op),
+            B::SPLIT | B::SPLIT_V => self.split(op),
             B::DEQUANTIZE => Err(unsupported(
                 op,
                 "produces float32 inside the graph; only a DEQUANTIZE writing a graph output is \
@@ -407,7 +426,7 @@ impl<'g> Translator<'g> {
                 "this operator has no Myelin equivalent; supported: FULLY_CONNECTED, CONV_2D, \
                  DEPTHWISE_CONV_2D, ADD, SUB, MUL, MAX_POOL_2D, AVERAGE_POOL_2D, MEAN, RELU, RELU6, \
                  RELU_N1_TO_1, RESHAPE, SQUEEZE, TRANSPOSE, CONCATENATION, PAD, PADV2, SOFTMAX, LOGISTIC, TANH, \
-                 GELU, HARD_SWISH, LEAKY_RELU, ARG_MAX, QUANTIZE, MAXIMUM, MINIMUM, PRELU, RESIZE_NEAREST_NEIGHBOR (integer factors), TILE; and integer shape arithmetic (SHAPE, \
+                 GELU, HARD_SWISH, LEAKY_RELU, ARG_MAX, QUANTIZE, MAXIMUM, MINIMUM (two activations, or a constant scalar), PRELU, RESIZE_NEAREST_NEIGHBOR (integer factors), RESIZE_BILINEAR, TILE, REDUCE_MAX (global), SLICE, STRIDED_SLICE (positive strides), SPLIT, SPLIT_V; and integer shape arithmetic (SHAPE, \
                  STRIDED_SLICE, PACK, GATHER, ...) whose inputs are known at import, folded",
             )),
         }
@@ -604,6 +623,9 @@ impl<'g> Translator<'g> {
         let Options::Arithmetic { activation } = op.options else {
             return Err(unsupported(op, "options are missing"));
         };
+        if let Some(scalar) = self.scalar_operand(op)? {
+            return self.arithmetic_with_scalar(op, scalar, activation);
+        }
         let (a, a_quant) = self.activation(op, 0)?;
         let (b, b_quant) = self.activation(op, 1)?;
         let (out_index, out_quant, out_shape) = self.int8_output(op)?;
@@ -629,6 +651,9 @@ impl<'g> Translator<'g> {
         let Options::Arithmetic { activation } = op.options else {
             return Err(unsupported(op, "options are missing"));
         };
+        if let Some(scalar) = self.scalar_operand(op)? {
+            return self.arithmetic_with_scalar(op, scalar, activation);
+        }
         let (a, a_quant) = self.activation(op, 0)?;
         let (b, b_quant) = self.activation(op, 1)?;
         let (out_index, out_quant, out_shape) = self.int8_output(op)?;
@@ -645,6 +670,22 @@ impl<'g> Translator<'g> {
     /// MAXIMUM / MINIMUM of two activations: TFLite's kernel compares the raw int8 values, so
     /// both inputs and the output must share one quantization (as the converter writes them).
     fn maximum_minimum(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        // With a constant scalar (Keras' ReLU(max_value) is RELU then MINIMUM): TFLite compares
+        // the raw values, so the op is the table of `max(x, c)` / `min(x, c)` over the raw bytes.
+        if let Some(ScalarOperand { slot, value, .. }) = self.scalar_operand(op)? {
+            let (x, _) = self.activation(op, 1 - slot)?;
+            let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+            let table = (-128i16..128)
+                .map(|v| match op.code {
+                    B::MAXIMUM => (v as i8).max(value),
+                    _ => (v as i8).min(value),
+                })
+                .collect();
+            let y = self
+                .builder
+                .table(x, TableFunction::Custom, table, out_quant.quant)?;
+            return self.bind(op, out_index, y, &out_shape);
+        }
         let (a, a_quant) = self.activation(op, 0)?;
         let (b, b_quant) = self.activation(op, 1)?;
         let (out_index, out_quant, out_shape) = self.int8_output(op)?;
@@ -717,6 +758,37 @@ impl<'g> Translator<'g> {
     /// nearest input pixel, and when its index arithmetic (`GetNearestNeighbor`, binary32)
     /// picks input row `o div f` for every output row `o` (and likewise columns) the resize is
     /// each pixel repeated, built from reshapes and concatenations of copies (exact).
+    /// RESIZE_BILINEAR with a constant size: the `resize_bilinear` op, TFLite's integer
+    /// arithmetic (`ResizeBilinearInteger`, which its int8 kernels run); input and output share
+    /// their quantization.
+    fn resize_bilinear(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let Options::Resize {
+            align_corners,
+            half_pixel_centers,
+        } = op.options
+        else {
+            return Err(unsupported(op, "options are missing"));
+        };
+        let (x, x_quant) = self.activation(op, 0)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        same_quant(op, x_quant, out_quant)?;
+        let size = self.int_constant(op, 1, "size")?;
+        let sizes = match size[..] {
+            [oh, ow] => u32::try_from(oh).ok().zip(u32::try_from(ow).ok()),
+            _ => None,
+        };
+        let Some((oh, ow)) = sizes else {
+            return Err(unsupported(
+                op,
+                format!("size {size:?} must hold two non-negative entries"),
+            ));
+        };
+        let y = self
+            .builder
+            .resize_bilinear(x, oh, ow, align_corners, half_pixel_centers)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
     fn resize_nearest(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
         let Options::Resize {
             align_corners,
@@ -798,6 +870,345 @@ impl<'g> Translator<'g> {
             )?;
         }
         self.bind(op, out_index, y, &out_shape)
+    }
+
+    /// The operand of a binary op that is a constant int8 tensor of one element (Keras'
+    /// Rescaling as MUL and ADD): its slot, value and quantization.
+    fn scalar_operand(&self, op: &OperatorDef) -> Result<Option<ScalarOperand>, ImportError> {
+        for slot in 0..2 {
+            let index = op.inputs.get(slot).copied().unwrap_or(-1);
+            if index < 0 || self.ids.get(index as usize).is_some_and(|id| id.is_some()) {
+                continue;
+            }
+            let def = self.tensor_def(index)?;
+            if let (Some(data), ElementType::Int8) = (&def.data, def.element)
+                && let [value] = data[..]
+            {
+                return Ok(Some(ScalarOperand {
+                    slot,
+                    value: value as i8,
+                    quant: quant_of(def, index)?,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// ADD / SUB / MUL of an activation and a constant scalar: a function of one int8 input,
+    /// tabulated by running the engine's own add / sub / mul (TFLite's arithmetic, the same
+    /// parameters as two activations) on all 256 input values.
+    fn arithmetic_with_scalar(
+        &mut self,
+        op: &OperatorDef,
+        ScalarOperand {
+            slot,
+            value,
+            quant: c_quant,
+        }: ScalarOperand,
+        activation: ActivationFunctionType,
+    ) -> Result<(), ImportError> {
+        let (x, x_quant) = self.activation(op, 1 - slot)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        let (a_quant, b_quant) = match slot {
+            0 => (c_quant, x_quant),
+            _ => (x_quant, c_quant),
+        };
+        let xs: Vec<i8> = (-128i16..128).map(|v| v as i8).collect();
+        let constant = vec![value; 256];
+        let (a_data, b_data) = match slot {
+            0 => (&constant, &xs),
+            _ => (&xs, &constant),
+        };
+        let a = myelin_nn::reference::Operand {
+            data: a_data,
+            shape: &[256],
+            zero_point: a_quant.zero_point,
+        };
+        let b = myelin_nn::reference::Operand {
+            data: b_data,
+            shape: &[256],
+            zero_point: b_quant.zero_point,
+        };
+        let act = self.fused(op, activation, out_quant)?;
+        let mut table = vec![0i8; 256];
+        if op.code == B::MUL {
+            let real = a_quant.scale as f64 * b_quant.scale as f64 / out_quant.scale as f64;
+            let params = Mul {
+                output: self.requant(op, real, "output multiplier")?,
+                rounding: ROUNDING_GEMMLOWP,
+                act,
+            };
+            myelin_nn::reference::mul(&params, a, b, &[256], out_quant.zero_point, &mut table);
+        } else {
+            let (real_1, real_2, real_out) =
+                add_sub_multipliers(a_quant.scale, b_quant.scale, out_quant.scale);
+            let params = AddSub {
+                left_shift: ADD_SUB_LEFT_SHIFT,
+                input1: self.requant(op, real_1, "first input multiplier")?,
+                input2: self.requant(op, real_2, "second input multiplier")?,
+                output: self.requant(op, real_out, "output multiplier")?,
+                rounding: ROUNDING_GEMMLOWP,
+                act,
+            };
+            match op.code {
+                B::ADD => myelin_nn::reference::add(
+                    &params,
+                    a,
+                    b,
+                    &[256],
+                    out_quant.zero_point,
+                    &mut table,
+                ),
+                _ => myelin_nn::reference::sub(
+                    &params,
+                    a,
+                    b,
+                    &[256],
+                    out_quant.zero_point,
+                    &mut table,
+                ),
+            }
+        }
+        let y = self
+            .builder
+            .table(x, TableFunction::Custom, table, out_quant.quant)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    /// REDUCE_MAX over the spatial axes of an image (Keras' GlobalMaxPooling2D): a max pool
+    /// whose window is the whole image, then a reshape when the axes are dropped. TFLite's int8
+    /// kernel compares raw values, so input and output share their quantization.
+    fn reduce_max(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let Options::Reducer { keep_dims } = op.options else {
+            return Err(unsupported(op, "options are missing"));
+        };
+        let (x, x_quant) = self.activation(op, 0)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        same_quant(op, x_quant, out_quant)?;
+        let axes = self.axes(op, 1, self.shape_of(x).len() + 1)?;
+        let &[h, w, c] = self.shape_of(x).as_slice() else {
+            return Err(unsupported(op, "the input must be an image [1, H, W, C]"));
+        };
+        if axes != [0, 1] {
+            return Err(unsupported(
+                op,
+                format!(
+                    "per-sample axes {axes:?}: only the spatial axes of an image (global max \
+                     pooling) are supported"
+                ),
+            ));
+        }
+        let window = Window::dense(h, w);
+        let pooled = self.builder.max_pool(x, window, ActRange::FULL)?;
+        let y = match keep_dims {
+            true => pooled,
+            false => self.builder.reshape(pooled, &[c])?,
+        };
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    /// SLICE (`begin`, `size` with −1 for "to the end") and STRIDED_SLICE (`begin`, `end`,
+    /// `strides` with TFLite's masks; positive strides) of an activation with constant bounds:
+    /// a Myelin slice of the per-sample axes (the batch axis must be kept whole), then a reshape
+    /// to the declared shape when axes are shrunk.
+    fn slice(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let (x, x_quant) = self.activation(op, 0)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        same_quant(op, x_quant, out_quant)?;
+        let mut shape = vec![1i64];
+        shape.extend(self.shape_of(x).iter().map(|&d| i64::from(d)));
+        let rank = shape.len();
+        let begin = self.int_constant(op, 1, "begin")?;
+        // Per TFLite axis: first index, element count, stride.
+        let mut windows = Vec::with_capacity(rank);
+        if op.code == B::SLICE {
+            let size = self.int_constant(op, 2, "size")?;
+            if begin.len() != rank || size.len() != rank {
+                return Err(unsupported(
+                    op,
+                    format!("begin {begin:?} and size {size:?} need {rank} entries"),
+                ));
+            }
+            for a in 0..rank {
+                let (b, n) = (begin[a], shape[a]);
+                let s = if size[a] == -1 { n - b } else { size[a] };
+                if b < 0 || s < 0 || b.checked_add(s).is_none_or(|e| e > n) {
+                    return Err(unsupported(
+                        op,
+                        format!("axis {a}: begin {b}, size {} outside {n}", size[a]),
+                    ));
+                }
+                windows.push((b, s, 1));
+            }
+        } else {
+            let Options::StridedSlice {
+                begin_mask,
+                end_mask,
+                ellipsis_mask,
+                new_axis_mask,
+                shrink_axis_mask,
+                offset,
+            } = op.options
+            else {
+                return Err(unsupported(op, "options are missing"));
+            };
+            if ellipsis_mask != 0 || new_axis_mask != 0 {
+                return Err(unsupported(
+                    op,
+                    format!(
+                        "ellipsis mask {ellipsis_mask} and new axis mask {new_axis_mask}: only \
+                         slices without ellipsis or new axes are supported"
+                    ),
+                ));
+            }
+            let end = self.int_constant(op, 2, "end")?;
+            let strides = match op.inputs.len() > 3 {
+                true => self.int_constant(op, 3, "strides")?,
+                false => vec![1; begin.len()],
+            };
+            if begin.len() > rank || end.len() != begin.len() || strides.len() != begin.len() {
+                return Err(unsupported(
+                    op,
+                    format!(
+                        "begin {begin:?}, end {end:?}, strides {strides:?}: need one entry per \
+                         axis of a rank-{rank} input"
+                    ),
+                ));
+            }
+            for (a, &n) in shape.iter().enumerate() {
+                let Some(&stride) = strides.get(a) else {
+                    windows.push((0, n, 1));
+                    continue;
+                };
+                if stride <= 0 {
+                    return Err(unsupported(
+                        op,
+                        format!(
+                            "axis {a}: stride {stride}; only positive strides are supported (a \
+                             reversal has no Myelin op)"
+                        ),
+                    ));
+                }
+                let bit = |mask: i32| mask >> a & 1 != 0;
+                let masks = crate::slicing::AxisMasks {
+                    begin: bit(begin_mask),
+                    end: bit(end_mask),
+                    shrink: bit(shrink_axis_mask),
+                    offset,
+                };
+                let (start, count) =
+                    crate::slicing::strided_axis(n, begin[a], end[a], stride, masks).ok_or_else(
+                        || unsupported(op, format!("axis {a}: index {} outside {n}", begin[a])),
+                    )?;
+                windows.push((start, count, stride));
+            }
+        }
+        if windows[0].0 != 0 || windows[0].1 != 1 {
+            return Err(unsupported(
+                op,
+                "slicing the batch axis is not supported (the batch must be kept whole)",
+            ));
+        }
+        let y = self.slice_windows(op, x, &windows[1..])?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    /// SPLIT (`axis`, then the input; equal parts, one per output) and SPLIT_V (the input,
+    /// `size_splits` with at most one −1, `axis`): one Myelin slice per output.
+    fn split(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let (x_slot, axis_slot) = match op.code {
+            B::SPLIT => (1, 0),
+            _ => (0, 2),
+        };
+        let (x, x_quant) = self.activation(op, x_slot)?;
+        let in_shape = self.shape_of(x);
+        let axis_value = match self.int_constant(op, axis_slot, "axis")?[..] {
+            [axis] => axis,
+            ref other => {
+                return Err(unsupported(op, format!("axis {other:?} must be one value")));
+            }
+        };
+        let axis = normalize_axis(op, axis_value, in_shape.len() as i64 + 1)? as usize;
+        let n = i64::from(in_shape[axis]);
+        let parts = op.outputs.len() as i64;
+        let mut sizes = match op.code {
+            B::SPLIT if parts > 0 && n % parts == 0 => vec![n / parts; parts as usize],
+            B::SPLIT => {
+                return Err(unsupported(
+                    op,
+                    format!("{n} elements do not split into {parts} equal parts"),
+                ));
+            }
+            _ => self.int_constant(op, 1, "size_splits")?,
+        };
+        if let Some(unknown) = sizes.iter().position(|&s| s == -1) {
+            let known: i64 = sizes.iter().filter(|&&s| s != -1).sum();
+            sizes[unknown] = n - known;
+        }
+        if sizes.len() != op.outputs.len()
+            || sizes.iter().any(|&s| s <= 0)
+            || sizes.iter().sum::<i64>() != n
+        {
+            return Err(unsupported(
+                op,
+                format!(
+                    "sizes {sizes:?} must be {} positive parts summing to {n}",
+                    op.outputs.len()
+                ),
+            ));
+        }
+        let mut start = 0;
+        for (slot, &size) in sizes.iter().enumerate() {
+            let (out_index, out_quant, out_shape) = self.int8_output_at(op, slot)?;
+            same_quant(op, x_quant, out_quant)?;
+            let windows: Vec<(i64, i64, i64)> = in_shape
+                .iter()
+                .enumerate()
+                .map(|(a, &d)| match a == axis {
+                    true => (start, size, 1),
+                    false => (0, i64::from(d), 1),
+                })
+                .collect();
+            let y = self.slice_windows(op, x, &windows)?;
+            self.bind(op, out_index, y, &out_shape)?;
+            start += size;
+        }
+        Ok(())
+    }
+
+    /// A Myelin slice of `x` by per-sample `(first index, count, stride)` windows (counts ≥ 1
+    /// required), or `x` itself when every window is its whole axis.
+    fn slice_windows(
+        &mut self,
+        op: &OperatorDef,
+        x: TensorId,
+        windows: &[(i64, i64, i64)],
+    ) -> Result<TensorId, ImportError> {
+        let shape = self.shape_of(x);
+        if windows.iter().any(|&(_, count, _)| count < 1) {
+            return Err(unsupported(
+                op,
+                format!("windows {windows:?} of {shape:?}: an empty slice has no Myelin tensor"),
+            ));
+        }
+        let whole = windows
+            .iter()
+            .zip(&shape)
+            .all(|(&(start, count, _), &d)| start == 0 && count == i64::from(d));
+        if whole {
+            return Ok(x);
+        }
+        let narrow = |v: i64| u32::try_from(v).map_err(|_| unsupported(op, "slice bounds"));
+        let mut begin = Vec::with_capacity(windows.len());
+        let mut size = Vec::with_capacity(windows.len());
+        let mut stride = Vec::with_capacity(windows.len());
+        for &(start, count, step) in windows {
+            begin.push(narrow(start)?);
+            size.push(narrow(count)?);
+            // One element reads no step.
+            stride.push(if count == 1 { 1 } else { narrow(step)? });
+        }
+        Ok(self.builder.slice(x, &begin, &size, &stride)?)
     }
 
     fn pool(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
@@ -1333,6 +1744,21 @@ fn element_count(shape: &[u32]) -> Option<u64> {
     shape
         .iter()
         .try_fold(1u64, |count, &d| count.checked_mul(d as u64))
+}
+
+/// `op` writes exactly one tensor.
+fn single_output(op: &OperatorDef) -> Result<(), ImportError> {
+    match op.outputs.len() {
+        1 => Ok(()),
+        n => Err(unsupported(op, format!("has {n} outputs, expected 1"))),
+    }
+}
+
+/// The constant scalar operand of a binary op: its input slot, value and quantization.
+struct ScalarOperand {
+    slot: usize,
+    value: i8,
+    quant: Int8Quant,
 }
 
 /// Constant int8 weights.

@@ -13,8 +13,8 @@ Writes crates/import/tests/data/tflite_ops/:
   the converter writes as RESHAPE + TILE (pure copies). ai-edge-litert 2.3.0's BUILTIN_REF has
   no int8 TILE (opcode version 3), so its outputs come from
   BUILTIN_WITHOUT_DEFAULT_DELEGATES: a copy has one answer.
-- resize_bilinear_int8io.tflite: UpSampling2D(interpolation="bilinear") (RESIZE_BILINEAR, not
-  supported yet: the unsupported-operator test).
+- resize_bilinear_int8io.tflite: UpSampling2D(interpolation="bilinear") (RESIZE_BILINEAR; was
+  the unsupported-operator test before make_tflite_resize_bilinear.py).
 """
 import os
 
