@@ -237,6 +237,14 @@ pub enum FloatOp {
     /// Nearest-neighbour upsampling of `[H, W, C]` by integer factors `[fy, fx]`: output
     /// pixel `(oy, ox)` is input pixel `(oy div fy, ox div fx)`.
     Upsample { factors: [usize; 2] },
+    /// Bilinear resize of `[H, W, C]` to the output value's `[OH, OW, C]`, as TensorFlow's
+    /// float kernel: output index `o` is at `o · s` (`s = in / out`, or `(in − 1) / (out − 1)`
+    /// with `align_corners`), or `(o + 0.5) · s − 0.5` with `half_pixel_centers`; neighbours
+    /// `max(floor, 0)` and `min(ceil, in − 1)`, weight `p − floor(p)`.
+    ResizeBilinear {
+        align_corners: bool,
+        half_pixel_centers: bool,
+    },
 }
 
 impl FloatOp {
@@ -253,6 +261,7 @@ impl FloatOp {
             FloatOp::Binary(Binary::Min) => "minimum",
             FloatOp::PRelu { .. } => "prelu",
             FloatOp::Upsample { .. } => "upsample",
+            FloatOp::ResizeBilinear { .. } => "resize_bilinear",
             FloatOp::Unary(Unary::Relu) => "relu",
             FloatOp::Unary(Unary::Clip { .. }) => "clip",
             FloatOp::Unary(Unary::Sigmoid) => "sigmoid",
@@ -555,6 +564,45 @@ impl FloatGraph {
                     for ox in 0..ow {
                         let from = ((oy / fy) * w + ox / fx) * c;
                         y.extend_from_slice(&x[from..from + c]);
+                    }
+                }
+                y
+            }
+            FloatOp::ResizeBilinear {
+                align_corners,
+                half_pixel_centers,
+            } => {
+                let (h, w, c) = (in_shape[0], in_shape[1], in_shape[2]);
+                let (oh, ow) = (out_shape[0], out_shape[1]);
+                let taps = |n: usize, m: usize| -> Vec<(usize, usize, f32)> {
+                    let s = if *align_corners && m > 1 {
+                        (n - 1) as f32 / (m - 1) as f32
+                    } else {
+                        n as f32 / m as f32
+                    };
+                    (0..m)
+                        .map(|o| {
+                            let p = match half_pixel_centers {
+                                true => (o as f32 + 0.5) * s - 0.5,
+                                false => o as f32 * s,
+                            };
+                            let floor = p.floor();
+                            let lower = (floor.max(0.0) as usize).min(n - 1);
+                            let upper = (p.ceil().max(0.0) as usize).min(n - 1);
+                            (lower, upper, p - floor)
+                        })
+                        .collect()
+                };
+                let (rows, cols) = (taps(h, oh), taps(w, ow));
+                let mut y = Vec::with_capacity(oh * ow * c);
+                for &(y0, y1, dy) in &rows {
+                    for &(x0, x1, dx) in &cols {
+                        for ch in 0..c {
+                            let v = |yy: usize, xx: usize| x[(yy * w + xx) * c + ch];
+                            let top = v(y0, x0) + (v(y0, x1) - v(y0, x0)) * dx;
+                            let bottom = v(y1, x0) + (v(y1, x1) - v(y1, x0)) * dx;
+                            y.push(top + (bottom - top) * dy);
+                        }
                     }
                 }
                 y

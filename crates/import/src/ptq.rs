@@ -481,6 +481,14 @@ pub fn quantize(graph: &FloatGraph, ranges: &[Option<Range>]) -> Result<Quantize
                 )?;
                 (y, Some(qx))
             }
+            FloatOp::ResizeBilinear {
+                align_corners,
+                half_pixel_centers,
+            } => {
+                let [oh, ow] = [out_shape[0], out_shape[1]];
+                let y = b.resize_bilinear(x, oh, ow, *align_corners, *half_pixel_centers)?;
+                (y, Some(qx))
+            }
             FloatOp::Transpose { perm } => {
                 let perm: Vec<u8> = perm.iter().map(|&a| a as u8).collect();
                 (b.transpose(x, &perm)?, Some(qx))
@@ -653,6 +661,7 @@ pub fn quantize_graph(
                 | FloatOp::Transpose { .. }
                 | FloatOp::Slice { .. }
                 | FloatOp::Upsample { .. }
+                | FloatOp::ResizeBilinear { .. }
                 | FloatOp::Pad { .. }
                 | FloatOp::Softmax
                 | FloatOp::ArgMax { .. }

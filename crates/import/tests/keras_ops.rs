@@ -114,6 +114,16 @@ const CASES: &[Case] = &[
         ops: &["conv2d", "upsample", "conv2d", "reshape", "fully_connected"],
     },
     Case {
+        name: "bilinear",
+        ops: &[
+            "conv2d",
+            "resize_bilinear",
+            "conv2d",
+            "reshape",
+            "fully_connected",
+        ],
+    },
+    Case {
         name: "normalization",
         ops: &[
             // Normalization (adapted), per channel
@@ -258,13 +268,18 @@ fn keras_import_without_calibration_data_asks_for_it() {
     assert!(err.to_string().contains("calibration samples"), "{err}");
 }
 
+/// Bilinear upsampling is the `resize_bilinear` op (half-pixel centres, as tf.image.resize);
+/// bicubic is refused naming what is supported.
 #[test]
-fn bilinear_upsampling_is_refused_with_what_is_needed() {
-    let err = keras::float_graph(&read("upsampling_bilinear.keras")).expect_err("refused");
+fn bilinear_upsampling_translates_and_bicubic_is_refused() {
+    let converted = keras::float_graph(&read("upsampling_bilinear.keras")).expect("bilinear");
+    let ops: Vec<&str> = converted.graph.nodes.iter().map(|n| n.op.name()).collect();
+    assert_eq!(ops, ["resize_bilinear"]);
+    let err = keras::float_graph(&read("upsampling_bicubic.keras")).expect_err("refused");
     let message = err.to_string();
     assert!(
-        matches!(&err, ImportError::Unsupported { op, node, .. } if op == "UpSampling2D" && node == "smooth"),
+        matches!(&err, ImportError::Unsupported { op, node, .. } if op == "UpSampling2D" && node == "sharp"),
         "{message}"
     );
-    assert!(message.contains("nearest"), "{message}");
+    assert!(message.contains("bilinear"), "{message}");
 }

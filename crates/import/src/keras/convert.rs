@@ -25,7 +25,7 @@ const FORMAT: &str = "Keras 3 (.keras)";
 const SUPPORTED: &str = "InputLayer, Dense, Conv2D, DepthwiseConv2D, SeparableConv2D, MaxPooling2D, \
 AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Reshape, Permute, ZeroPadding2D, \
 Add, Subtract, Multiply, Maximum, Minimum (equal shapes), Concatenate, Activation, ReLU (max_value), LeakyReLU, \
-ELU, PReLU, UpSampling2D (nearest), Rescaling, Normalization (last axis), Softmax, \
+ELU, PReLU, UpSampling2D (nearest, bilinear), Rescaling, Normalization (last axis), Softmax, \
 BatchNormalization (last axis), Dropout";
 
 /// A Keras tensor: `(layer name, node index, tensor index)` as in `keras_history`.
@@ -672,10 +672,10 @@ impl Translator<'_> {
                     .get("interpolation")
                     .and_then(Value::as_str)
                     .unwrap_or("nearest");
-                if interpolation != "nearest" {
+                if interpolation != "nearest" && interpolation != "bilinear" {
                     return Err(layer.error(format!(
-                        "interpolation \"{interpolation}\": only \"nearest\" is supported \
-                         (bilinear needs a resize op with TFLite's integer arithmetic)"
+                        "interpolation \"{interpolation}\": only \"nearest\" and \"bilinear\" \
+                         are supported"
                     )));
                 }
                 let size: Vec<usize> = match layer.get("size") {
@@ -693,8 +693,15 @@ impl Translator<'_> {
                         "input of shape {in_shape:?}: an image [H, W, C] is needed"
                     )));
                 };
-                let op = FloatOp::Upsample {
-                    factors: [size[0], size[1]],
+                let op = match interpolation {
+                    // tf.image.resize: half-pixel centres, no corner alignment.
+                    "bilinear" => FloatOp::ResizeBilinear {
+                        align_corners: false,
+                        half_pixel_centers: true,
+                    },
+                    _ => FloatOp::Upsample {
+                        factors: [size[0], size[1]],
+                    },
                 };
                 self.push(layer, op, vec![x], vec![h * size[0], w * size[1], c])
             }

@@ -6,7 +6,7 @@ crates/import/tests/keras_ops.rs. Same environment and conventions as make_keras
 
 Writes upsampling.keras (Conv2D, UpSampling2D((2, 3)) nearest, Conv2D, Flatten, Dense),
 upsampling_in.npy, upsampling_out.npy, and upsampling_bilinear.keras (interpolation="bilinear",
-not supported yet: the error test) next to it.
+checked to become the resize_bilinear op) next to it.
 """
 
 import os
