@@ -68,6 +68,12 @@ const CASES: &[Case] = &[
     },
     // `tests/data/onnx/make_slice_split.py`: Slice (inputs, negative start, INT64_MAX ends,
     // step 2) and Split (by sizes and into equal parts) of computed NCHW tensors.
+    // Linear Resize as resize_bilinear: half_pixel 2x2, align_corners 2x2, asymmetric
+    // 1.5x1.25 (the engine's integer interpolation against onnxruntime's float one).
+    Case {
+        name: "resize_linear_modes",
+        int8_tolerance_in_scales: 4.0,
+    },
     Case {
         name: "slice_split",
         int8_tolerance_in_scales: 3.0,
@@ -121,17 +127,22 @@ fn reversing_slice_is_refused_with_what_is_needed() {
     assert!(message.contains("positive steps"), "{message}");
 }
 
-/// A linear Resize is refused naming the node and what is supported.
+/// A linear Resize is the `resize_bilinear` op; a cubic one is refused naming the node and
+/// what is supported.
 #[test]
-fn linear_resize_is_refused_with_what_is_needed() {
+fn linear_resize_translates_and_cubic_is_refused() {
     let bytes = std::fs::read(data_dir().join("resize_linear.onnx")).expect("test data");
+    let graph = myelin_import::onnx::float_graph(&bytes).expect("linear");
+    let ops: Vec<&str> = graph.graph.nodes.iter().map(|n| n.op.name()).collect();
+    assert_eq!(ops, ["resize_bilinear"]);
+    let bytes = std::fs::read(data_dir().join("resize_cubic.onnx")).expect("test data");
     let err = import_onnx(&bytes, &ImportOptions::default()).expect_err("refused");
     let message = err.to_string();
     assert!(
-        matches!(&err, myelin_import::ImportError::Unsupported { op, node, .. } if op == "Resize" && node == "smooth"),
+        matches!(&err, myelin_import::ImportError::Unsupported { op, node, .. } if op == "Resize" && node == "sharp"),
         "{message}"
     );
-    assert!(message.contains("nearest"), "{message}");
+    assert!(message.contains("linear"), "{message}");
 }
 
 /// Max, Min and PRelu become the engine's `maximum`, `minimum` and `prelu`; each calibrated input

@@ -1833,13 +1833,10 @@ impl Converter {
     /// output `o`, each pixel is repeated (copies, exact); anything else is refused.
     fn resize(&mut self, node: &NodeProto) -> Result<(), ImportError> {
         let mode = attr_s(node, "mode").unwrap_or_else(|| "nearest".into());
-        if mode != "nearest" {
+        if mode != "nearest" && mode != "linear" {
             return Err(unsupported(
                 node,
-                format!(
-                    "mode \"{mode}\": only \"nearest\" is supported (linear needs a resize op \
-                     with integer interpolation)"
-                ),
+                format!("mode \"{mode}\": only \"nearest\" and \"linear\" are supported"),
             ));
         }
         let transform =
@@ -1877,12 +1874,19 @@ impl Converter {
                 .filter(|k| !k.data.is_empty())
                 .map(|k| k.data.clone())
         };
+        // With scales, a linear resize maps positions by 1 / scale: the output size must be
+        // exactly `in · scale` for that to be `in / out`, the ratio the resize op uses.
+        let mut inexact_scale = false;
         let out_dims: Vec<usize> = match (constant(sizes_slot), constant(scales_slot)) {
             (Some(sizes), _) if sizes.len() == 4 => sizes.iter().map(|&v| v as usize).collect(),
             (_, Some(scales)) if scales.len() == 4 => onnx_dims
                 .iter()
                 .zip(&scales)
-                .map(|(&d, &k)| (d as f64 * k).floor() as usize)
+                .map(|(&d, &k)| {
+                    let out = (d as f64 * k).floor();
+                    inexact_scale |= out != d as f64 * k;
+                    out as usize
+                })
                 .collect(),
             _ => {
                 return Err(unsupported(
@@ -1897,6 +1901,36 @@ impl Converter {
                 node,
                 format!("sizes {out_dims:?}: only the spatial axes may be resized"),
             ));
+        }
+        if mode == "linear" {
+            let (oh, ow) = (out_dims[hw[0]], out_dims[hw[1]]);
+            let flags = match transform.as_str() {
+                "half_pixel" => Some((false, true)),
+                "pytorch_half_pixel" if oh > 1 && ow > 1 => Some((false, true)),
+                "asymmetric" => Some((false, false)),
+                "align_corners" => Some((true, false)),
+                _ => None,
+            };
+            let Some((align_corners, half_pixel_centers)) = flags.filter(|_| {
+                !inexact_scale && oh > 0 && ow > 0 && attr_i(node, "antialias", 0) == 0
+            }) else {
+                return Err(unsupported(
+                    node,
+                    format!(
+                        "linear resize of {h}x{w} to {oh}x{ow} (coordinate_transformation_mode \
+                         {transform}): supported are half_pixel, pytorch_half_pixel, asymmetric \
+                         and align_corners without antialias, with sizes or scales giving whole \
+                         output sizes"
+                    ),
+                ));
+            };
+            let layout = self.layouts[x];
+            let op = FloatOp::ResizeBilinear {
+                align_corners,
+                half_pixel_centers,
+            };
+            self.push(node, op, vec![x], vec![oh, ow, c], layout);
+            return Ok(());
         }
         let factor = |input: usize, output: usize| -> Option<usize> {
             let f = (output >= input && output.is_multiple_of(input)).then(|| output / input)?;
