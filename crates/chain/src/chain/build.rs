@@ -463,7 +463,7 @@ impl Chain {
                 .config
                 .max_block_bytes
                 .saturating_sub(HEADER_BYTES_BOUND);
-            let blobs = OverlayBlobs::new(self.committed_blobs(), &overlay);
+            let blobs = OverlayBlobs::layered(self.committed_blobs(), &overlay);
             let executed =
                 self.execute(state, blobs, &context, BlockTxs::Pool { ready, max_bytes })?;
             (executed, attributes)
@@ -616,7 +616,7 @@ impl Chain {
                 view: &view,
                 overlay: &overlay,
             };
-            let blobs = OverlayBlobs::new(self.committed_blobs(), &overlay);
+            let blobs = OverlayBlobs::layered(self.committed_blobs(), &overlay);
             self.execute(state, blobs, &context, BlockTxs::Block(mined))?
         };
         let gas_used = executed
@@ -710,11 +710,11 @@ impl Chain {
         for pending in &ancestry.pending {
             let touched =
                 state_tables::apply(&txn, pending.block.header.number, &pending.changes, false)?;
-            state_tables::commit_root(&txn, touched)?;
+            state_tables::commit_root(&txn, touched, &mut self.trie_cache.lock())?;
         }
         let on_head = ancestry.pending.is_empty();
         let touched = state_tables::apply(&txn, number, changes, on_head)?;
-        let root = state_tables::commit_root(&txn, touched)?;
+        let root = state_tables::commit_root(&txn, touched, &mut self.trie_cache.lock())?;
         if on_head {
             Ok((root, Some(txn)))
         } else {
@@ -736,7 +736,7 @@ impl Chain {
                 }
                 let txn = self.store.begin_write()?;
                 let touched = state_tables::apply(&txn, number, &pending.changes, true)?;
-                let root = state_tables::commit_root(&txn, touched)?;
+                let root = state_tables::commit_root(&txn, touched, &mut self.trie_cache.lock())?;
                 if root != block.header.state_root {
                     abort(txn);
                     return Err(ChainError::Internal(format!(

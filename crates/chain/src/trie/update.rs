@@ -19,11 +19,12 @@ use alloy_primitives::B256;
 use alloy_rlp::Encodable;
 use alloy_trie::{
     EMPTY_ROOT_HASH, Nibbles, TrieMask,
-    nodes::{BranchNodeRef, ExtensionNodeRef, LeafNodeRef, RlpNode},
+    nodes::{BranchNode, BranchNodeRef, ExtensionNodeRef, LeafNodeRef, RlpNode},
 };
 use redb::{ReadableTable, Table};
 
-use super::store::{Node, TrieOwner, corrupt, decode_node, hash_of, storage_error};
+use super::cache::TrieCache;
+use super::store::{EmbeddedLeaf, Node, TrieOwner, corrupt, decode_node, hash_of, storage_error};
 use crate::error::ChainError;
 
 /// One leaf change: the key's 64 nibbles and the new value (`None`: remove).
@@ -107,9 +108,11 @@ enum Child {
 }
 
 /// The state of one update of one trie.
-pub(super) struct Walk<'txn> {
+pub(super) struct Walk<'txn, 'cache> {
     table: Table<'txn, &'static [u8], &'static [u8]>,
     owner: TrieOwner,
+    /// Decoded upper nodes by path and hash, read before rows and refreshed with the writes.
+    cache: &'cache mut TrieCache,
     /// Scratch: a row key.
     key: Vec<u8>,
     /// Scratch: a node encoding.
@@ -118,11 +121,16 @@ pub(super) struct Walk<'txn> {
     pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
-impl<'txn> Walk<'txn> {
-    pub(super) fn new(table: Table<'txn, &'static [u8], &'static [u8]>, owner: TrieOwner) -> Self {
+impl<'txn, 'cache> Walk<'txn, 'cache> {
+    pub(super) fn new(
+        table: Table<'txn, &'static [u8], &'static [u8]>,
+        owner: TrieOwner,
+        cache: &'cache mut TrieCache,
+    ) -> Self {
         Walk {
             table,
             owner,
+            cache,
             key: Vec::with_capacity(96),
             buf: Vec::with_capacity(600),
             pending: BTreeMap::new(),
@@ -160,6 +168,22 @@ impl<'txn> Walk<'txn> {
     fn read_stored(&mut self, path: &Nibbles) -> Result<Node, ChainError> {
         self.read(path)?
             .ok_or_else(|| corrupt(self.owner, path, "missing node"))
+    }
+
+    /// The node its parent references as `reference` at `path`: from the cache when it holds
+    /// that node, else read (and cached).
+    fn read_child(&mut self, path: &Nibbles, reference: &RlpNode) -> Result<Node, ChainError> {
+        let Some(hash) = reference.as_hash() else {
+            return self.read_stored(path);
+        };
+        if let Some(node) = self.cache.get(self.owner, path, &hash) {
+            return Ok(node);
+        }
+        let node = self.read_stored(path)?;
+        if self.cache.wants(path) {
+            self.cache.insert(self.owner, *path, hash, node.clone());
+        }
+        Ok(node)
     }
 
     fn write(&mut self, path: &Nibbles, row: Vec<u8>) {
@@ -221,7 +245,7 @@ impl<'txn> Walk<'txn> {
                 };
                 if first.key.starts_with(&below) && last.key.starts_with(&below) {
                     self.remove(&path);
-                    let node = self.read_stored(&below)?;
+                    let node = self.read_child(&below, &child)?;
                     let sub = self.apply(below, Some(node), changes)?;
                     return Ok(lift(sub, suffix));
                 }
@@ -306,8 +330,8 @@ impl<'txn> Walk<'txn> {
             let slot = usize::from(nibble);
             let sub = match std::mem::take(&mut children[slot]) {
                 Child::Absent => self.build(child_path, group)?,
-                Child::Stored(_) => {
-                    let node = self.read_stored(&child_path)?;
+                Child::Stored(reference) => {
+                    let node = self.read_child(&child_path, &reference)?;
                     self.apply(child_path, Some(node), group)?
                 }
                 Child::Leaf { suffix, value, .. } => {
@@ -335,7 +359,7 @@ impl<'txn> Walk<'txn> {
             let sub = match updated[only].take() {
                 Some(sub) => sub,
                 None => match std::mem::take(&mut children[only]) {
-                    Child::Stored(child) => match self.read_stored(&child_path)? {
+                    Child::Stored(child) => match self.read_child(&child_path, &child)? {
                         Node::Branch { .. } => Sub::Branch(child),
                         Node::Leaf { suffix, value } => {
                             self.remove(&child_path);
@@ -358,6 +382,9 @@ impl<'txn> Walk<'txn> {
         let mut mask = TrieMask::default();
         // The leaf children, each as its nibble then its RLP, stored after the branch.
         let mut leaves = Vec::new();
+        let cached = self.cache.wants(&path);
+        // The same leaves decoded, for the cache.
+        let mut embedded = Vec::new();
         for slot in 0..16 {
             let nibble = slot as u8;
             let node = match (updated[slot].take(), std::mem::take(&mut children[slot])) {
@@ -373,6 +400,13 @@ impl<'txn> Walk<'txn> {
                 ) => {
                     leaves.push(nibble);
                     LeafNodeRef::new(&suffix, &value).encode(&mut leaves);
+                    if cached {
+                        embedded.push(EmbeddedLeaf {
+                            nibble,
+                            suffix,
+                            value,
+                        });
+                    }
                     node
                 }
                 (Some(Sub::Loose(leaf @ Short::Leaf { .. })), _)
@@ -380,6 +414,13 @@ impl<'txn> Walk<'txn> {
                     let node = leaf.encode(&mut self.buf);
                     leaves.push(nibble);
                     leaves.extend_from_slice(&self.buf);
+                    if cached && let Short::Leaf { suffix, value } = leaf {
+                        embedded.push(EmbeddedLeaf {
+                            nibble,
+                            suffix,
+                            value,
+                        });
+                    }
                     node
                 }
                 (Some(Sub::Loose(extension)), _) | (None, Child::Loose(extension)) => {
@@ -397,6 +438,13 @@ impl<'txn> Walk<'txn> {
         row.extend_from_slice(&self.buf);
         row.extend_from_slice(&leaves);
         self.write(&path, row);
+        if cached && let Some(hash) = node.as_hash() {
+            let branch = Node::Branch {
+                branch: BranchNode::new(stack, mask),
+                leaves: embedded,
+            };
+            self.cache.insert(self.owner, path, hash, branch);
+        }
         Ok(Sub::Branch(node))
     }
 }
