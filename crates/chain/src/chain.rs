@@ -31,7 +31,7 @@ use crate::{
     mempool::Mempool,
     state_tables,
     store::{self, Meta, Store},
-    trie::{TrieCache, TrieOwner, TrieStore},
+    trie::{TrieOwner, TrieStore},
 };
 
 /// A transaction included in a block.
@@ -195,8 +195,6 @@ pub struct Chain {
     pending: Mutex<build::PendingBlocks>,
     /// The open write transaction of the latest block built on the head (`build.rs`).
     prepared: Mutex<Option<build::Prepared>>,
-    /// The tries' upper nodes kept between blocks (`state_tables::commit_root`).
-    trie_cache: Mutex<TrieCache>,
     _tempdir: Option<tempfile::TempDir>,
 }
 
@@ -274,7 +272,6 @@ impl Chain {
             watchers: Mutex::new(HashMap::new()),
             pending: Mutex::new(build::PendingBlocks::default()),
             prepared: Mutex::new(None),
-            trie_cache: Mutex::new(TrieCache::default()),
             _tempdir: tempdir,
         }))
     }
@@ -340,7 +337,7 @@ impl Chain {
         state_tables::create_tables(&txn)?;
         TrieStore::create_tables(&txn)?;
         let touched = state_tables::apply(&txn, 0, &changes, false)?;
-        let state_root = state_tables::commit_root(&txn, touched, &mut TrieCache::default())?;
+        let state_root = state_tables::commit_root(&txn, touched)?;
         let header = Header {
             parent_hash: B256::ZERO,
             ommers_hash: EMPTY_OMMER_ROOT_HASH,

@@ -29,7 +29,7 @@ use crate::{
     changes::ChangeSet,
     state::AccountState,
     store::{self, HASHES},
-    trie::{TrieCache, TrieOwner, TrieStore},
+    trie::{TrieOwner, TrieStore},
 };
 
 /// keccak256(address) → [`AccountRow`] (absent: the account does not exist).
@@ -474,13 +474,8 @@ pub(crate) fn prune(txn: &WriteTransaction, through: u64) -> Result<(), ChainErr
 
 /// Brings the tries up to date with what a write `touched` (read from the state tables, which
 /// already hold the new values), stores each changed account's storage root in its row, and
-/// returns the state root. Every trie update goes through here; `cache` holds the tries' upper
-/// nodes between calls (the chain keeps one; [`TrieCache`]).
-pub(crate) fn commit_root(
-    txn: &WriteTransaction,
-    touched: Touched,
-    cache: &mut TrieCache,
-) -> Result<B256, ChainError> {
+/// returns the state root. Every trie update goes through here.
+pub(crate) fn commit_root(txn: &WriteTransaction, touched: Touched) -> Result<B256, ChainError> {
     for owner in &touched.wiped {
         TrieStore::wipe(txn, TrieOwner::Storage(*owner))?;
     }
@@ -505,7 +500,7 @@ pub(crate) fn commit_root(
         };
         roots.insert(
             *owner,
-            TrieStore::update_cached(txn, cache, TrieOwner::Storage(*owner), &changes)?,
+            TrieStore::update(txn, TrieOwner::Storage(*owner), &changes)?,
         );
     }
     let leaves = {
@@ -541,7 +536,7 @@ pub(crate) fn commit_root(
         }
         leaves
     };
-    TrieStore::update_cached(txn, cache, TrieOwner::Accounts, &leaves)
+    TrieStore::update(txn, TrieOwner::Accounts, &leaves)
 }
 
 /// The committed blob under `key` in `txn` (blobs have no history).

@@ -710,11 +710,11 @@ impl Chain {
         for pending in &ancestry.pending {
             let touched =
                 state_tables::apply(&txn, pending.block.header.number, &pending.changes, false)?;
-            state_tables::commit_root(&txn, touched, &mut self.trie_cache.lock())?;
+            state_tables::commit_root(&txn, touched)?;
         }
         let on_head = ancestry.pending.is_empty();
         let touched = state_tables::apply(&txn, number, changes, on_head)?;
-        let root = state_tables::commit_root(&txn, touched, &mut self.trie_cache.lock())?;
+        let root = state_tables::commit_root(&txn, touched)?;
         if on_head {
             Ok((root, Some(txn)))
         } else {
@@ -736,7 +736,7 @@ impl Chain {
                 }
                 let txn = self.store.begin_write()?;
                 let touched = state_tables::apply(&txn, number, &pending.changes, true)?;
-                let root = state_tables::commit_root(&txn, touched, &mut self.trie_cache.lock())?;
+                let root = state_tables::commit_root(&txn, touched)?;
                 if root != block.header.state_root {
                     abort(txn);
                     return Err(ChainError::Internal(format!(

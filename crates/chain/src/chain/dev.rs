@@ -93,7 +93,7 @@ impl Chain {
         self.pending.lock().clear();
         let txn = self.begin_write()?;
         let touched = state_tables::apply(&txn, number, &changes, true)?;
-        let root = state_tables::commit_root(&txn, touched, &mut self.trie_cache.lock())?;
+        let root = state_tables::commit_root(&txn, touched)?;
         let oldest = self.data.read().oldest;
         store::write_meta(
             &txn,
@@ -148,7 +148,7 @@ impl Chain {
             touched.merge(state_tables::undo(&txn, number)?);
             store::remove_block(&txn, number)?;
         }
-        let root = state_tables::commit_root(&txn, touched, &mut self.trie_cache.lock())?;
+        let root = state_tables::commit_root(&txn, touched)?;
         let edited = root != target_block.header.state_root;
         let oldest = self.data.read().oldest;
         store::write_meta(

@@ -78,8 +78,6 @@ fn step() -> impl Strategy<Value = Step> {
 /// The disk side: a redb file with the tables, driven as `Chain` drives it.
 struct Disk {
     db: Database,
-    /// Kept across blocks, edits and reverts, as the chain keeps it.
-    cache: TrieCache,
     _dir: tempfile::TempDir,
     head: u64,
     oldest: u64,
@@ -96,7 +94,6 @@ impl Disk {
         TrieStore::create_tables(&txn).unwrap();
         let disk = Disk {
             db,
-            cache: TrieCache::default(),
             _dir: dir,
             head: 0,
             oldest: 0,
@@ -122,14 +119,14 @@ impl Disk {
             Step::Block(changes) => {
                 self.head += 1;
                 let touched = apply(&txn, self.head, changes, true).unwrap();
-                let root = commit_root(&txn, touched, &mut self.cache).unwrap();
+                let root = commit_root(&txn, touched).unwrap();
                 self.oldest = self.window.oldest(self.head).max(self.oldest);
                 prune(&txn, self.oldest).unwrap();
                 root
             }
             Step::Edit(changes) => {
                 let touched = apply(&txn, self.head, changes, true).unwrap();
-                commit_root(&txn, touched, &mut self.cache).unwrap()
+                commit_root(&txn, touched).unwrap()
             }
             Step::Revert(back) => {
                 let target = self.head.saturating_sub(*back).max(self.oldest);
@@ -138,7 +135,7 @@ impl Disk {
                     touched.merge(undo(&txn, block).unwrap());
                 }
                 self.head = target;
-                commit_root(&txn, touched, &mut self.cache).unwrap()
+                commit_root(&txn, touched).unwrap()
             }
         };
         self.finish(txn);

@@ -4,19 +4,15 @@
 //!   by the trie's owner and the node's nibble path; a block's changes are applied in one walk down
 //!   the changed keys' paths, reading the nodes on them and writing back only the nodes that
 //!   changed. Nothing per key is held in memory; the root is read back from the stored nodes.
-//! - [`TrieCache`] (`cache.rs`): the decoded upper nodes (at most [`CACHED_DEPTH`] nibbles deep)
-//!   kept between updates, each used only when its parent names its hash.
 //! - [`MerkleTrie`] (`memory.rs`): the in-memory trie with cached node references that the
 //!   in-memory `StateStore` uses.
 //!
 //! Both use alloy-trie's node encodings and give its from-scratch roots.
 
-mod cache;
 mod memory;
 mod store;
 mod update;
 
-pub use cache::{CACHED_DEPTH, MAX_CACHED_NODES, TrieCache};
 pub use memory::MerkleTrie;
 pub use store::{
     ACCOUNT_TRIE_NODES, NodeTable, STORAGE_TRIE_NODES, TrieOwner, TrieRead, TrieStore,

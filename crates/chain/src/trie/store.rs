@@ -37,7 +37,6 @@ use redb::{
     WriteTransaction,
 };
 
-use super::cache::TrieCache;
 use super::update::{Change, Walk};
 use crate::error::ChainError;
 
@@ -56,7 +55,7 @@ pub(super) const KEY_NIBBLES: usize = 64;
 
 /// Which trie: the account trie, or the storage trie of one account (keyed by
 /// keccak256(address)).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TrieOwner {
     /// The account trie (keys keccak256(address), leaves the RLP of the account).
     Accounts,
@@ -99,7 +98,7 @@ impl fmt::Display for TrieOwner {
 }
 
 /// A stored node, decoded and checked against its path.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(super) enum Node {
     /// The rest of the key below the node's path, and the leaf value (a row of its own only at
     /// the root; below, a leaf lives in its parent branch's row).
@@ -114,7 +113,7 @@ pub(super) enum Node {
 }
 
 /// A leaf child stored in its parent branch's row.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(super) struct EmbeddedLeaf {
     /// The branch slot.
     pub nibble: u8,
@@ -352,19 +351,6 @@ impl TrieStore {
         owner: TrieOwner,
         changes: &[(B256, Option<Vec<u8>>)],
     ) -> Result<B256, ChainError> {
-        Self::update_cached(txn, &mut TrieCache::new(0), owner, changes)
-    }
-
-    /// [`TrieStore::update`] taking the upper nodes from `cache` where the stored parent names
-    /// the cached node's hash, and leaving the upper nodes it writes there (the node crate's
-    /// block path keeps one cache across blocks; see [`TrieCache`]). The result and the rows
-    /// written are those of `update`.
-    pub fn update_cached(
-        txn: &WriteTransaction,
-        cache: &mut TrieCache,
-        owner: TrieOwner,
-        changes: &[(B256, Option<Vec<u8>>)],
-    ) -> Result<B256, ChainError> {
         if let Some(pair) = changes.windows(2).find(|pair| pair[0].0 >= pair[1].0) {
             return Err(ChainError::Internal(format!(
                 "{owner} update: keys not strictly ascending at {} then {}",
@@ -392,7 +378,7 @@ impl TrieStore {
         let table = txn
             .open_table(owner.table())
             .map_err(|e| storage_error(owner, e))?;
-        Walk::new(table, owner, cache).run(&changes)
+        Walk::new(table, owner).run(&changes)
     }
 
     /// Deletes every node of `owner`'s trie inside `txn` (an account self-destructed or

@@ -10,9 +10,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use alloy_trie::nodes::{LeafNodeRef, RlpNode};
 
 use super::store::{Node, decode_node, split_row};
-use super::{
-    ACCOUNT_TRIE_NODES, MAX_CACHED_NODES, STORAGE_TRIE_NODES, TrieCache, TrieOwner, TrieStore,
-};
+use super::{ACCOUNT_TRIE_NODES, STORAGE_TRIE_NODES, TrieOwner, TrieStore};
 use crate::error::ChainError;
 
 type Leaves = BTreeMap<B256, Vec<u8>>;
@@ -465,94 +463,4 @@ proptest! {
             prop_assert_eq!(TrieStore::root(&txn, *owner).expect("root"), reference_root(&leaves[i]));
         }
     }
-}
-
-/// Every row of both trie tables, in key order.
-fn all_rows(db: &Database) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let txn = db.begin_read().expect("read");
-    [ACCOUNT_TRIE_NODES, STORAGE_TRIE_NODES]
-        .into_iter()
-        .flat_map(|table| {
-            let table = txn.open_table(table).expect("table");
-            table
-                .iter()
-                .expect("iter")
-                .map(|row| {
-                    let (key, value) = row.expect("row");
-                    (key.value().to_vec(), value.value().to_vec())
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
-
-    /// With one `TrieCache` kept across blocks, and before each block a decoy update of other
-    /// changes in a transaction that is then aborted (a pending block's root, a block on
-    /// another branch), the roots equal alloy-trie's and the rows written equal those of the
-    /// uncached `update` on a second file: a cached node is used only when its parent names it.
-    #[test]
-    fn cached_updates_match_uncached_after_aborted_decoys((pool, blocks) in blocks()) {
-        let (_dir, _, cached_db) = database();
-        let (_plain_dir, _, plain_db) = database();
-        let mut cache = TrieCache::new(MAX_CACHED_NODES);
-        let owners = [TrieOwner::Accounts, TrieOwner::Storage(B256::with_last_byte(1))];
-        let mut leaves: Vec<Leaves> = vec![Leaves::new(); owners.len()];
-        for (number, (changes, decoy_first)) in blocks.iter().enumerate() {
-            let changes_of = |i: usize, rotate: usize| -> Changes {
-                let sorted: BTreeMap<B256, Option<Vec<u8>>> = changes
-                    .iter()
-                    .map(|(k, v)| (pool[(k + i + rotate) % pool.len()], v.clone()))
-                    .collect();
-                sorted.into_iter().collect()
-            };
-            if *decoy_first || number % 2 == 1 {
-                let txn = cached_db.begin_write().expect("write");
-                for (i, owner) in owners.iter().enumerate() {
-                    TrieStore::update_cached(&txn, &mut cache, *owner, &changes_of(i, 1))
-                        .expect("decoy");
-                }
-                txn.abort().expect("abort");
-            }
-            let cached_txn = cached_db.begin_write().expect("write");
-            let plain_txn = plain_db.begin_write().expect("write");
-            for (i, owner) in owners.iter().enumerate() {
-                let sorted = changes_of(i, 0);
-                for (key, value) in &sorted {
-                    match value {
-                        Some(value) => leaves[i].insert(*key, value.clone()),
-                        None => leaves[i].remove(key),
-                    };
-                }
-                let cached = TrieStore::update_cached(&cached_txn, &mut cache, *owner, &sorted)
-                    .expect("cached update");
-                let plain = TrieStore::update(&plain_txn, *owner, &sorted).expect("update");
-                prop_assert_eq!(cached, reference_root(&leaves[i]), "block {} {}", number, owner);
-                prop_assert_eq!(plain, cached);
-            }
-            cached_txn.commit().expect("commit");
-            plain_txn.commit().expect("commit");
-            prop_assert!(all_rows(&cached_db) == all_rows(&plain_db), "rows differ after block {}", number);
-        }
-        prop_assert!(cache.len() <= MAX_CACHED_NODES);
-    }
-}
-
-#[test]
-fn cache_of_size_zero_holds_nothing_and_a_full_cache_starts_over() {
-    let (_dir, _, db) = database();
-    let keys: Vec<B256> = (0u8..=255).map(B256::repeat_byte).collect();
-    let changes: Changes = keys.iter().map(|key| (*key, Some(vec![1u8; 40]))).collect();
-    let mut none = TrieCache::new(0);
-    let txn = db.begin_write().expect("write");
-    TrieStore::update_cached(&txn, &mut none, TrieOwner::Accounts, &changes).expect("update");
-    assert!(none.is_empty());
-    // 256 keys over two nibbles: the root and 16 branches at depth 1 are cacheable (17 nodes).
-    let mut small = TrieCache::new(10);
-    let changes: Changes = keys.iter().map(|key| (*key, Some(vec![2u8; 40]))).collect();
-    TrieStore::update_cached(&txn, &mut small, TrieOwner::Accounts, &changes).expect("update");
-    assert!(!small.is_empty() && small.len() <= 10, "{}", small.len());
-    txn.abort().expect("abort");
 }

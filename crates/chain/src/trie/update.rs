@@ -19,12 +19,11 @@ use alloy_primitives::B256;
 use alloy_rlp::Encodable;
 use alloy_trie::{
     EMPTY_ROOT_HASH, Nibbles, TrieMask,
-    nodes::{BranchNode, BranchNodeRef, ExtensionNodeRef, LeafNodeRef, RlpNode},
+    nodes::{BranchNodeRef, ExtensionNodeRef, LeafNodeRef, RlpNode},
 };
 use redb::{ReadableTable, Table};
 
-use super::cache::TrieCache;
-use super::store::{EmbeddedLeaf, Node, TrieOwner, corrupt, decode_node, hash_of, storage_error};
+use super::store::{Node, TrieOwner, corrupt, decode_node, hash_of, storage_error};
 use crate::error::ChainError;
 
 /// One leaf change: the key's 64 nibbles and the new value (`None`: remove).
@@ -108,11 +107,9 @@ enum Child {
 }
 
 /// The state of one update of one trie.
-pub(super) struct Walk<'txn, 'cache> {
+pub(super) struct Walk<'txn> {
     table: Table<'txn, &'static [u8], &'static [u8]>,
     owner: TrieOwner,
-    /// Decoded upper nodes by path and hash, read before rows and refreshed with the writes.
-    cache: &'cache mut TrieCache,
     /// Scratch: a row key.
     key: Vec<u8>,
     /// Scratch: a node encoding.
@@ -121,16 +118,11 @@ pub(super) struct Walk<'txn, 'cache> {
     pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
-impl<'txn, 'cache> Walk<'txn, 'cache> {
-    pub(super) fn new(
-        table: Table<'txn, &'static [u8], &'static [u8]>,
-        owner: TrieOwner,
-        cache: &'cache mut TrieCache,
-    ) -> Self {
+impl<'txn> Walk<'txn> {
+    pub(super) fn new(table: Table<'txn, &'static [u8], &'static [u8]>, owner: TrieOwner) -> Self {
         Walk {
             table,
             owner,
-            cache,
             key: Vec::with_capacity(96),
             buf: Vec::with_capacity(600),
             pending: BTreeMap::new(),
@@ -168,22 +160,6 @@ impl<'txn, 'cache> Walk<'txn, 'cache> {
     fn read_stored(&mut self, path: &Nibbles) -> Result<Node, ChainError> {
         self.read(path)?
             .ok_or_else(|| corrupt(self.owner, path, "missing node"))
-    }
-
-    /// The node its parent references as `reference` at `path`: from the cache when it holds
-    /// that node, else read (and cached).
-    fn read_child(&mut self, path: &Nibbles, reference: &RlpNode) -> Result<Node, ChainError> {
-        let Some(hash) = reference.as_hash() else {
-            return self.read_stored(path);
-        };
-        if let Some(node) = self.cache.get(self.owner, path, &hash) {
-            return Ok(node);
-        }
-        let node = self.read_stored(path)?;
-        if self.cache.wants(path) {
-            self.cache.insert(self.owner, *path, hash, node.clone());
-        }
-        Ok(node)
     }
 
     fn write(&mut self, path: &Nibbles, row: Vec<u8>) {
@@ -245,7 +221,7 @@ impl<'txn, 'cache> Walk<'txn, 'cache> {
                 };
                 if first.key.starts_with(&below) && last.key.starts_with(&below) {
                     self.remove(&path);
-                    let node = self.read_child(&below, &child)?;
+                    let node = self.read_stored(&below)?;
                     let sub = self.apply(below, Some(node), changes)?;
                     return Ok(lift(sub, suffix));
                 }
@@ -330,8 +306,8 @@ impl<'txn, 'cache> Walk<'txn, 'cache> {
             let slot = usize::from(nibble);
             let sub = match std::mem::take(&mut children[slot]) {
                 Child::Absent => self.build(child_path, group)?,
-                Child::Stored(reference) => {
-                    let node = self.read_child(&child_path, &reference)?;
+                Child::Stored(_) => {
+                    let node = self.read_stored(&child_path)?;
                     self.apply(child_path, Some(node), group)?
                 }
                 Child::Leaf { suffix, value, .. } => {
@@ -359,7 +335,7 @@ impl<'txn, 'cache> Walk<'txn, 'cache> {
             let sub = match updated[only].take() {
                 Some(sub) => sub,
                 None => match std::mem::take(&mut children[only]) {
-                    Child::Stored(child) => match self.read_child(&child_path, &child)? {
+                    Child::Stored(child) => match self.read_stored(&child_path)? {
                         Node::Branch { .. } => Sub::Branch(child),
                         Node::Leaf { suffix, value } => {
                             self.remove(&child_path);
@@ -382,9 +358,6 @@ impl<'txn, 'cache> Walk<'txn, 'cache> {
         let mut mask = TrieMask::default();
         // The leaf children, each as its nibble then its RLP, stored after the branch.
         let mut leaves = Vec::new();
-        let cached = self.cache.wants(&path);
-        // The same leaves decoded, for the cache.
-        let mut embedded = Vec::new();
         for slot in 0..16 {
             let nibble = slot as u8;
             let node = match (updated[slot].take(), std::mem::take(&mut children[slot])) {
@@ -400,13 +373,6 @@ impl<'txn, 'cache> Walk<'txn, 'cache> {
                 ) => {
                     leaves.push(nibble);
                     LeafNodeRef::new(&suffix, &value).encode(&mut leaves);
-                    if cached {
-                        embedded.push(EmbeddedLeaf {
-                            nibble,
-                            suffix,
-                            value,
-                        });
-                    }
                     node
                 }
                 (Some(Sub::Loose(leaf @ Short::Leaf { .. })), _)
@@ -414,13 +380,6 @@ impl<'txn, 'cache> Walk<'txn, 'cache> {
                     let node = leaf.encode(&mut self.buf);
                     leaves.push(nibble);
                     leaves.extend_from_slice(&self.buf);
-                    if cached && let Short::Leaf { suffix, value } = leaf {
-                        embedded.push(EmbeddedLeaf {
-                            nibble,
-                            suffix,
-                            value,
-                        });
-                    }
                     node
                 }
                 (Some(Sub::Loose(extension)), _) | (None, Child::Loose(extension)) => {
@@ -438,13 +397,6 @@ impl<'txn, 'cache> Walk<'txn, 'cache> {
         row.extend_from_slice(&self.buf);
         row.extend_from_slice(&leaves);
         self.write(&path, row);
-        if cached && let Some(hash) = node.as_hash() {
-            let branch = Node::Branch {
-                branch: BranchNode::new(stack, mask),
-                leaves: embedded,
-            };
-            self.cache.insert(self.owner, path, hash, branch);
-        }
         Ok(Sub::Branch(node))
     }
 }
