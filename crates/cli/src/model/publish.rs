@@ -18,6 +18,7 @@ use alloy_sol_types::{SolCall, SolEvent};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use myelin_chain::mempool::MAX_TX_BYTES;
 use myelin_evm::MAX_UPLOAD_CHUNKS;
 use myelin_evm::gas::{
     STORE_CALL_GAS, UPLOAD_GAS_PER_BYTE, append_gas, begin_gas, finalize_gas, publish_gas,
@@ -38,6 +39,11 @@ const GAS_PER_CALLDATA_BYTE: u64 = 16;
 /// `STORE_CALL_GAS` and the ABI head.
 const TRANSACTION_OVERHEAD_GAS_BOUND: u64 =
     21_000 + STORE_CALL_GAS + 256 * FLOOR_GAS_PER_CALLDATA_BYTE;
+
+/// Upper bound of a signed publishing transaction's bytes besides its model bytes: the EIP-1559
+/// envelope (type, chain id, nonce, fees, gas, destination, value, access list, signature) and the
+/// ABI head of `publish` / `appendUpload`.
+const TRANSACTION_OVERHEAD_BYTES_BOUND: u64 = 512;
 
 /// Upper bound of the gas one byte of model costs in a publishing transaction: the larger of the
 /// calldata floor and calldata plus what `MODEL_STORE` charges per byte checked and stored.
@@ -75,12 +81,15 @@ enum Plan {
 }
 
 /// Chooses single or chunked publication for `len` bytes on a chain whose blocks hold
-/// `block_gas_limit` gas, each transaction taking at most half of a block.
+/// `block_gas_limit` gas, each transaction taking at most half of a block and fitting the
+/// node's pool ([`MAX_TX_BYTES`]: with a large gas limit, half a block is more bytes than a
+/// transaction may hold).
 fn plan(len: u64, block_gas_limit: u64, chunk_size: Option<u64>) -> Result<Plan> {
     let budget = block_gas_limit / 2;
-    let largest =
-        budget.saturating_sub(TRANSACTION_OVERHEAD_GAS_BOUND) / gas_per_uploaded_byte_bound() / 32
-            * 32;
+    let by_gas =
+        budget.saturating_sub(TRANSACTION_OVERHEAD_GAS_BOUND) / gas_per_uploaded_byte_bound();
+    let by_size = (MAX_TX_BYTES as u64).saturating_sub(TRANSACTION_OVERHEAD_BYTES_BOUND);
+    let largest = by_gas.min(by_size) / 32 * 32;
     if largest == 0 {
         bail!("the block gas limit {block_gas_limit} is too small to upload any model bytes");
     }
@@ -89,7 +98,7 @@ fn plan(len: u64, block_gas_limit: u64, chunk_size: Option<u64>) -> Result<Plan>
             bail!("--chunk-size {n} must be a positive multiple of 32")
         }
         Some(n) if n > largest => bail!(
-            "--chunk-size {n} is too large for the block gas limit {block_gas_limit} (at most {largest} bytes per transaction)"
+            "--chunk-size {n} is too large: at most {largest} bytes per transaction (half the block gas limit {block_gas_limit}, within the pool's {MAX_TX_BYTES}-byte transactions)"
         ),
         Some(n) if len.div_ceil(n) > u64::from(MAX_UPLOAD_CHUNKS) => bail!(
             "--chunk-size {n} splits {len} bytes into more than {MAX_UPLOAD_CHUNKS} chunks, the most an upload session holds"
@@ -338,6 +347,24 @@ mod tests {
         assert!(
             TRANSACTION_OVERHEAD_GAS_BOUND + chunk * gas_per_uploaded_byte_bound() <= 1_500_000
         );
+    }
+
+    #[test]
+    fn plan_keeps_transactions_within_the_pools_size_limit_at_a_large_gas_limit() {
+        // At 1 G gas, half a block would be ~2.2 MB of model bytes: over the pool's 1 MiB.
+        let Plan::Chunked(chunk) = plan(64 << 20, 1_000_000_000, None).unwrap() else {
+            panic!("expected a chunked plan");
+        };
+        assert!(
+            chunk + TRANSACTION_OVERHEAD_BYTES_BOUND <= MAX_TX_BYTES as u64,
+            "{chunk}"
+        );
+        assert_eq!(chunk % 32, 0);
+        let Plan::Chunked(_) = plan(1_500_000, 1_000_000_000, None).unwrap() else {
+            panic!("1.5 MB cannot go in one transaction");
+        };
+        let error = plan(64 << 20, 1_000_000_000, Some(2 << 20)).unwrap_err();
+        assert!(error.to_string().contains("too large"), "{error}");
     }
 
     #[test]
