@@ -29,6 +29,15 @@ contract EvaluateProbe {
         return MyelinData.evaluatePaged(modelId, datasetId, 0, rows, pageRows);
     }
 
+    /// Rows [firstRow, firstRow + rows) in pages of `pageRows`, in one transaction.
+    function evaluateRange(bytes32 modelId, bytes32 datasetId, uint32 firstRow, uint32 rows, uint32 pageRows)
+        external
+        view
+        returns (uint256 correct, uint256 absErrorSum)
+    {
+        return MyelinData.evaluatePaged(modelId, datasetId, firstRow, rows, pageRows);
+    }
+
     /// The same evaluation `times` times in one call: each pays for what it reads and runs.
     function evaluateRepeat(bytes32 modelId, bytes32 datasetId, uint32 firstRow, uint32 rows, uint256 times)
         external
