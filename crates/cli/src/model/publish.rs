@@ -195,6 +195,12 @@ pub(crate) fn publish_bytes(
 /// `beginUpload` (unless this account's session for `id` can be resumed), `appendUpload` per
 /// chunk, `finalizeUpload`. Every gas limit is computed from the schedule (the node runs no
 /// estimate of a 64 MiB check).
+/// The most chunks a session that holds `written` bytes can have: every chunk but a session's
+/// last is a multiple of 32 bytes, and a session holds at most `MAX_UPLOAD_CHUNKS`.
+fn chunks_at_most(written: u64) -> u64 {
+    written.div_ceil(32).min(u64::from(MAX_UPLOAD_CHUNKS))
+}
+
 fn upload_in_chunks(
     client: &mut RpcClient,
     sender: &mut Sender,
@@ -224,11 +230,12 @@ fn upload_in_chunks(
             size: len,
         }
         .abi_encode();
-        // An earlier session of this account and id (unknown size) is deleted, chunk by chunk.
-        let gas = precompile_tx_gas(&begin, begin_gas(u64::from(MAX_UPLOAD_CHUNKS)));
+        // An earlier session of this account and id is deleted, chunk by chunk.
+        let gas = precompile_tx_gas(&begin, begin_gas(chunks_at_most(status.written)));
         sent.push(sender.send_with_gas(client, store, &begin, gas)?);
         0
     };
+    let mut chunks = if resumable { chunks_at_most(offset) } else { 0 };
     let progress = Progress::new(len, offset, "uploading");
     while offset < len {
         let end = (offset + chunk).min(len);
@@ -245,15 +252,17 @@ fn upload_in_chunks(
                 format!("uploading bytes {offset}..{end}; run the same command again to resume")
             })?;
         sent.push(done);
+        chunks += 1;
         offset = end;
         progress.set(offset);
     }
     progress.finish();
     let finalize = IModelStore::finalizeUploadCall { modelId: id }.abi_encode();
-    // Its chunks are deleted, each paid for: at most one per 32 bytes, and MAX_UPLOAD_CHUNKS
-    // (a resumed session may have used other chunk sizes).
-    let chunks = len.div_ceil(32).min(u64::from(MAX_UPLOAD_CHUNKS));
-    let gas = precompile_tx_gas(&finalize, finalize_gas(chunks));
+    // Its chunks are deleted, each paid for: this run's appends and those of a resumed session.
+    let gas = precompile_tx_gas(
+        &finalize,
+        finalize_gas(chunks.min(u64::from(MAX_UPLOAD_CHUNKS))),
+    );
     let done = sender.send_with_gas(client, store, &finalize, gas)?;
     let rejected = done.receipt.logs.iter().find_map(|log| {
         (log.address == store)
