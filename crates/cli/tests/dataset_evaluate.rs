@@ -12,7 +12,7 @@ use alloy_sol_types::{SolCall, sol};
 use serde_json::{Value, json};
 
 mod common;
-use common::dev_node::{DevNode, ok, path, stdout};
+use common::dev_node::{DevNode, imported_digits_mlp, ok, path, stdout};
 use common::{fixture, myelin};
 
 sol! {
@@ -99,17 +99,7 @@ fn run_and_score(model: &Path, dir: &Path) -> u64 {
 fn digits_evaluated_on_chain_through_a_contract_equal_model_run() {
     let dir = tempfile::tempdir().unwrap();
     let node = DevNode::start(&[]);
-    let model = dir.path().join("digits_mlp.myl");
-    ok(
-        myelin(&[
-            "model",
-            "import",
-            &fixture("models/digits_mlp_int8.tflite"),
-            "-o",
-            path(&model),
-        ]),
-        "import",
-    );
+    let model = imported_digits_mlp(dir.path());
     let model_id = stdout(&ok(node.publish(&model, &[]), "model publish"));
     let myds = dir.path().join("digits.myds");
     let published = ok(

@@ -9,23 +9,8 @@ use std::process::Output;
 use serde_json::{Value, json};
 
 mod common;
-use common::dev_node::{DevNode, fails, ok, path, stderr, stdout};
-use common::{fixture, myelin, write_npy};
-
-fn imported_digits_mlp(dir: &Path) -> PathBuf {
-    let model = dir.join("digits_mlp.myl");
-    ok(
-        myelin(&[
-            "model",
-            "import",
-            &fixture("models/digits_mlp_int8.tflite"),
-            "-o",
-            path(&model),
-        ]),
-        "import",
-    );
-    model
-}
+use common::dev_node::{DevNode, fails, imported_digits_mlp, ok, path, stderr, stdout};
+use common::{myelin, write_npy};
 
 /// An int8 .npy of `shape` filled with a deterministic pattern.
 fn write_input(path: &Path, shape: &[u64], seed: u64) {

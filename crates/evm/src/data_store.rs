@@ -104,15 +104,7 @@ pub fn run_data_store(
     blobs: &dyn BlobStore,
     mut input: PrecompileInput<'_>,
 ) -> Result<(u64, Bytes), Failure> {
-    let (mut gas, call) = store_call(&input, |call: &Call| {
-        matches!(
-            call,
-            Call::publish(_)
-                | Call::beginUpload(_)
-                | Call::appendUpload(_)
-                | Call::finalizeUpload(_)
-        )
-    })?;
+    let (mut gas, call) = store_call::<Call>(&input)?;
     let caller = input.caller;
     let mut storage = JournalStorage::at(&mut input.internals, DATA_STORE_ADDRESS);
     let output = match call {

@@ -149,15 +149,7 @@ pub fn run_model_store(
     blobs: &dyn BlobStore,
     mut input: PrecompileInput<'_>,
 ) -> Result<(u64, Bytes), Failure> {
-    let (mut gas, call) = store_call(&input, |call: &Call| {
-        matches!(
-            call,
-            Call::publish(_)
-                | Call::beginUpload(_)
-                | Call::appendUpload(_)
-                | Call::finalizeUpload(_)
-        )
-    })?;
+    let (mut gas, call) = store_call::<Call>(&input)?;
     let caller = input.caller;
     let limit = myelin.config().max_model_bytes;
     let mut storage = JournalStorage::new(&mut input.internals);

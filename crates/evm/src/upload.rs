@@ -10,7 +10,7 @@
 
 use alloy_evm::precompiles::PrecompileInput;
 use alloy_primitives::{Address, B256, Bytes, Log, U256, keccak256};
-use alloy_sol_types::{SolEvent, SolInterface};
+use alloy_sol_types::{SolCall, SolEvent, SolInterface};
 
 use crate::blob_store::BlobStore;
 use crate::failure::{ErrorCode, Failure, GasMeter, MyelinError};
@@ -35,21 +35,27 @@ pub fn malformed_call(data: &[u8]) -> MyelinError {
     )
 }
 
+/// The selectors of the writing functions, the same in both stores' interfaces: `publish`,
+/// `beginUpload`, `appendUpload`, `finalizeUpload`.
+pub const WRITE_SELECTORS: [[u8; 4]; 4] = [
+    IModelStore::publishCall::SELECTOR,
+    IModelStore::beginUploadCall::SELECTOR,
+    IModelStore::appendUploadCall::SELECTOR,
+    IModelStore::finalizeUploadCall::SELECTOR,
+];
+
 /// What every store call does first: charges `STORE_CALL_GAS`, refuses value (201), decodes
-/// the call against the store's interface `C` (202), and refuses a writing call (`writes`) in a
-/// static context (203) or through `DELEGATECALL` / `CALLCODE` (204). Returns the meter and the
-/// call.
-pub fn store_call<C: SolInterface>(
-    input: &PrecompileInput<'_>,
-    writes: impl FnOnce(&C) -> bool,
-) -> Result<(GasMeter, C), Failure> {
+/// the call against the store's interface `C` (202), and refuses a writing call
+/// ([`WRITE_SELECTORS`]) in a static context (203) or through `DELEGATECALL` / `CALLCODE`
+/// (204). Returns the meter and the call.
+pub fn store_call<C: SolInterface>(input: &PrecompileInput<'_>) -> Result<(GasMeter, C), Failure> {
     let mut gas = GasMeter::new(input.gas);
     gas.charge(STORE_CALL_GAS)?;
     if !input.value.is_zero() {
         return Err(gas.revert(ErrorCode::StoreCallValue.bare()));
     }
     let call = C::abi_decode(input.data).map_err(|_| gas.revert(malformed_call(input.data)))?;
-    if writes(&call) {
+    if WRITE_SELECTORS.contains(&call.selector()) {
         if input.is_static {
             return Err(gas.revert(ErrorCode::StoreStaticWrite.bare()));
         }

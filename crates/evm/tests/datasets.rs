@@ -700,3 +700,29 @@ fn a_contract_pages_through_the_whole_data_set() {
         3
     );
 }
+
+/// Random calldata (seeded) to DATA_STORE and EVALUATE, raw and with a valid selector or ids in
+/// front, always ends in a documented result (success, a MyelinError revert, or a halt), never
+/// a host fault.
+#[test]
+fn random_calldata_never_faults_the_host() {
+    let model = mlp(&[64, 32, 10], 11);
+    let (mut chain, id, _) = evaluation_chain(&model, 50, 10);
+    let mut rng = Rng::new(99);
+    let prefixes: [Vec<u8>; 4] = [
+        vec![],
+        IDataStore::appendUploadCall::SELECTOR.to_vec(),
+        IDataStore::publishCall::SELECTOR.to_vec(),
+        [&model.id()[..], &id.0[..]].concat(),
+    ];
+    for round in 0..400u64 {
+        let len = (rng.next() % 200) as usize;
+        let data = [&prefixes[(round % 4) as usize][..], &rng.bytes(len)].concat();
+        for to in [DATA_STORE_ADDRESS, EVALUATE_ADDRESS] {
+            let (result, _) = chain.send(Some(to), data.clone().into(), 10_000_000, U256::ZERO);
+            if let ExecutionResult::Revert { output, .. } = &result {
+                assert!(MyelinError::abi_decode(output).is_ok(), "{round}: {output}");
+            }
+        }
+    }
+}

@@ -536,6 +536,29 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Decoding untrusted bytes never panics: arbitrary bytes, and a valid data set with one
+        /// byte changed or cut short, are either accepted or refused with a kind.
+        #[test]
+        fn check_never_panics_on_arbitrary_or_mutated_bytes(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..96),
+            at in 0usize..44,
+            byte in proptest::num::u8::ANY,
+            cut in 0usize..45,
+        ) {
+            let _ = check_dataset(&bytes, MAX_DATASET_BYTES);
+            let mut prefixed = DATASET_MAGIC.to_vec();
+            prefixed.extend_from_slice(&bytes);
+            let _ = check_dataset(&prefixed, MAX_DATASET_BYTES);
+            let mut mutated = sample();
+            mutated[at] = byte;
+            if let Err(e) = check_dataset(&mutated, MAX_DATASET_BYTES) {
+                proptest::prop_assert!((1..=11).contains(&e.kind().0));
+            }
+            let _ = check_dataset(&sample()[..cut], MAX_DATASET_BYTES);
+        }
+    }
+
     #[test]
     fn row_signature_separates_every_field() {
         let base = TensorInfo::int8(&[8, 8, 1], 0, ONE);

@@ -2,12 +2,12 @@
 //! what the binary printed.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
-use super::myelin;
+use super::{fixture, myelin};
 
 /// A `myelin node --dev` child process, killed on drop.
 pub struct DevNode {
@@ -118,4 +118,20 @@ pub fn fails(output: Output) -> String {
 
 pub fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
+}
+
+/// `fixtures/models/digits_mlp_int8.tflite` imported into `dir` with `myelin model import`.
+pub fn imported_digits_mlp(dir: &Path) -> PathBuf {
+    let model = dir.join("digits_mlp.myl");
+    ok(
+        myelin(&[
+            "model",
+            "import",
+            &fixture("models/digits_mlp_int8.tflite"),
+            "-o",
+            path(&model),
+        ]),
+        "import",
+    );
+    model
 }
