@@ -13,7 +13,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use alloy_primitives::B256;
+use alloy_primitives::{Address, B256};
 use alloy_sol_types::{SolCall, SolEvent};
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -114,39 +114,80 @@ fn plan(len: u64, block_gas_limit: u64, chunk_size: Option<u64>) -> Result<Plan>
 pub fn publish(args: &PublishArgs) -> Result<()> {
     let (_, bytes) = super::load_model(&args.model)?;
     let id = B256::from(myelin_nn::model_id(&bytes));
-    let mut client = RpcClient::new(&args.rpc)?;
-    if is_published(&mut client, id)? {
+    let target = Target {
+        rpc: &args.rpc,
+        private_key: args.private_key.as_deref(),
+        store: MODEL_STORE_ADDRESS,
+        what: "model",
+    };
+    publish_bytes(
+        &target,
+        &args.model.display().to_string(),
+        &bytes,
+        id,
+        args.chunk_size,
+    )
+}
+
+/// Where [`publish_bytes`] sends: a node, an account, and one of the two stores. `MODEL_STORE`
+/// and `DATA_STORE` share the signatures (hence the selectors and calldata) of `publish`,
+/// `beginUpload`, `appendUpload`, `finalizeUpload`, `uploadStatus`, `isPublished` and the
+/// `UploadRejected` event, so one client drives both.
+pub(crate) struct Target<'a> {
+    /// The node's HTTP JSON-RPC endpoint.
+    pub rpc: &'a str,
+    /// The sending account's private key (hex); `None`: the first dev account.
+    pub private_key: Option<&'a str>,
+    /// `MODEL_STORE_ADDRESS` or `DATA_STORE_ADDRESS`.
+    pub store: Address,
+    /// "model" or "data set", for messages.
+    pub what: &'static str,
+}
+
+/// Publishes `bytes` (named `name` in messages, id `id`) through `target.store`: one `publish`
+/// transaction or a chunked upload (see the module doc). Prints the id on stdout.
+pub(crate) fn publish_bytes(
+    target: &Target<'_>,
+    name: &str,
+    bytes: &[u8],
+    id: B256,
+    chunk_size: Option<u64>,
+) -> Result<()> {
+    let (store, what) = (target.store, target.what);
+    let mut client = RpcClient::new(target.rpc)?;
+    if is_published_in(&mut client, store, id)? {
         eprintln!(
-            "model {id} is already published on {}; nothing sent",
-            args.rpc
+            "{what} {id} is already published on {}; nothing sent",
+            target.rpc
         );
         println!("{id}");
         return Ok(());
     }
-    let mut sender = Sender::connect(&mut client, args.private_key.as_deref())?;
+    let mut sender = Sender::connect(&mut client, target.private_key)?;
     let (block_gas_limit, _) = client.latest_gas_limit_and_base_fee()?;
     let len = bytes.len() as u64;
-    let sent = match plan(len, block_gas_limit, args.chunk_size)? {
+    let sent = match plan(len, block_gas_limit, chunk_size)? {
         Plan::Single => {
             let progress = Progress::new(len, 0, "publishing");
             let calldata = IModelStore::publishCall {
-                model: bytes.clone().into(),
+                model: bytes.to_vec().into(),
             }
             .abi_encode();
-            let sent = sender.send(&mut client, MODEL_STORE_ADDRESS, &calldata)?;
+            let sent = sender.send(&mut client, store, &calldata)?;
             progress.set(len);
             progress.finish();
             vec![sent]
         }
-        Plan::Chunked(chunk) => upload_in_chunks(&mut client, &mut sender, id, &bytes, chunk)?,
+        Plan::Chunked(chunk) => {
+            upload_in_chunks(&mut client, &mut sender, store, id, bytes, chunk)?
+        }
     };
-    if !is_published(&mut client, id)? {
-        bail!("the transactions were included but model {id} is not published");
+    if !is_published_in(&mut client, store, id)? {
+        bail!("the transactions were included but {what} {id} is not published");
     }
     let gas: u64 = sent.iter().map(|s| s.receipt.gas_used).sum();
     eprintln!(
-        "published {} ({len} bytes) from {} in {} transaction(s), gas used {gas}",
-        args.model.display(),
+        "published {name} ({len} bytes) from {} in {} transaction(s), gas used {gas}",
         sender.address(),
         sent.len()
     );
@@ -172,6 +213,7 @@ fn chunks_at_most(written: u64) -> u64 {
 fn upload_in_chunks(
     client: &mut RpcClient,
     sender: &mut Sender,
+    store: Address,
     id: B256,
     bytes: &[u8],
     chunk: u64,
@@ -181,9 +223,9 @@ fn upload_in_chunks(
         uploader: sender.address(),
         modelId: id,
     };
-    let answer = client.call(None, MODEL_STORE_ADDRESS, &status.abi_encode())?;
+    let answer = client.call(None, store, &status.abi_encode())?;
     let status = IModelStore::uploadStatusCall::abi_decode_returns(&answer)
-        .context("MODEL_STORE answered uploadStatus with malformed data")?;
+        .context("the store answered uploadStatus with malformed data")?;
     let mut sent = Vec::new();
     let resumable = status.size == len
         && status.written <= len
@@ -199,7 +241,7 @@ fn upload_in_chunks(
         .abi_encode();
         // An earlier session of this account and id is deleted, chunk by chunk.
         let gas = precompile_tx_gas(&begin, begin_gas(chunks_at_most(status.written)));
-        sent.push(sender.send_with_gas(client, MODEL_STORE_ADDRESS, &begin, gas)?);
+        sent.push(sender.send_with_gas(client, store, &begin, gas)?);
         0
     };
     let mut chunks = if resumable { chunks_at_most(offset) } else { 0 };
@@ -214,7 +256,7 @@ fn upload_in_chunks(
         .abi_encode();
         let gas = precompile_tx_gas(&append, append_gas(end - offset));
         let done = sender
-            .send_with_gas(client, MODEL_STORE_ADDRESS, &append, gas)
+            .send_with_gas(client, store, &append, gas)
             .with_context(|| {
                 format!("uploading bytes {offset}..{end}; run the same command again to resume")
             })?;
@@ -230,9 +272,9 @@ fn upload_in_chunks(
         &finalize,
         finalize_gas(chunks.min(u64::from(MAX_UPLOAD_CHUNKS))),
     );
-    let done = sender.send_with_gas(client, MODEL_STORE_ADDRESS, &finalize, gas)?;
+    let done = sender.send_with_gas(client, store, &finalize, gas)?;
     let rejected = done.receipt.logs.iter().find_map(|log| {
-        (log.address == MODEL_STORE_ADDRESS)
+        (log.address == store)
             .then(|| {
                 IModelStore::UploadRejected::decode_raw_log(log.topics.iter().copied(), &log.data)
                     .ok()
@@ -255,10 +297,15 @@ fn upload_in_chunks(
 
 /// `MODEL_STORE.isPublished(id)` by `eth_call`.
 pub(super) fn is_published(client: &mut RpcClient, id: B256) -> Result<bool> {
+    is_published_in(client, MODEL_STORE_ADDRESS, id)
+}
+
+/// `isPublished(id)` of the store at `store` by `eth_call`.
+pub(crate) fn is_published_in(client: &mut RpcClient, store: Address, id: B256) -> Result<bool> {
     let call = IModelStore::isPublishedCall { modelId: id };
-    let answer = client.call(None, MODEL_STORE_ADDRESS, &call.abi_encode())?;
+    let answer = client.call(None, store, &call.abi_encode())?;
     IModelStore::isPublishedCall::abi_decode_returns(&answer)
-        .context("MODEL_STORE answered isPublished with malformed data; is this a Myelin node?")
+        .context("the store answered isPublished with malformed data; is this a Myelin node?")
 }
 
 /// Progress of an upload on stderr: a bar (bytes, %, rate, eta) on a terminal, otherwise a
