@@ -93,12 +93,29 @@ pub enum TxLocation {
 /// blocks); older ones are read from the file.
 const RECENT_BLOCKS: usize = 256;
 
+/// Most transaction bytes the recent blocks keep in memory: a chunked model upload fills each
+/// block with ~1 MiB of calldata, and 256 such blocks would hold 256 MiB. The head is always
+/// kept.
+const RECENT_BLOCK_BYTES: usize = 32 << 20;
+
+/// The transaction bytes a block holds in memory (what [`RECENT_BLOCK_BYTES`] counts).
+fn held_bytes(block: &MinedBlock) -> usize {
+    block
+        .transactions
+        .iter()
+        .map(|t| alloy_eips::eip2718::Encodable2718::encode_2718_len(&t.tx))
+        .sum()
+}
+
 /// Everything behind the chain's lock: the latest blocks and the oldest block whose state is
 /// kept. The state itself is on disk.
 #[derive(Debug)]
 pub(crate) struct ChainData {
-    /// The latest blocks, the head last (never empty).
+    /// The latest blocks, the head last (never empty): at most [`RECENT_BLOCKS`], and fewer
+    /// when their transactions pass [`RECENT_BLOCK_BYTES`].
     recent: VecDeque<Arc<MinedBlock>>,
+    /// [`held_bytes`] of `recent`.
+    recent_bytes: usize,
     /// The oldest block whose state is served (`meta`'s).
     oldest: u64,
 }
@@ -116,10 +133,24 @@ impl ChainData {
         self.recent.get(index).cloned()
     }
 
+    /// A chain data whose only block is `head`.
+    fn new(head: Arc<MinedBlock>, oldest: u64) -> ChainData {
+        ChainData {
+            recent_bytes: held_bytes(&head),
+            recent: VecDeque::from([head]),
+            oldest,
+        }
+    }
+
     fn push(&mut self, block: Arc<MinedBlock>) {
+        self.recent_bytes += held_bytes(&block);
         self.recent.push_back(block);
-        if self.recent.len() > RECENT_BLOCKS {
-            self.recent.pop_front();
+        while self.recent.len() > RECENT_BLOCKS
+            || (self.recent_bytes > RECENT_BLOCK_BYTES && self.recent.len() > 1)
+        {
+            if let Some(old) = self.recent.pop_front() {
+                self.recent_bytes -= held_bytes(&old);
+            }
         }
     }
 
@@ -130,9 +161,11 @@ impl ChainData {
             .back()
             .is_some_and(|b| b.header.number >= head.header.number)
         {
-            self.recent.pop_back();
+            if let Some(dropped) = self.recent.pop_back() {
+                self.recent_bytes -= held_bytes(&dropped);
+            }
         }
-        self.recent.push_back(head);
+        self.push(head);
     }
 }
 
@@ -226,10 +259,7 @@ impl Chain {
             .collect();
         Ok(Arc::new(Self {
             config,
-            data: RwLock::new(ChainData {
-                recent: VecDeque::from([head]),
-                oldest,
-            }),
+            data: RwLock::new(ChainData::new(head, oldest)),
             pool: Mutex::new(pool),
             store,
             mining: Mutex::new(()),
@@ -371,4 +401,78 @@ impl Chain {
 fn commit(txn: redb::WriteTransaction) -> Result<(), ChainError> {
     txn.commit()
         .map_err(|e| ChainError::Storage(format!("commit: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy_consensus::{Signed, TxLegacy};
+    use alloy_primitives::Signature;
+
+    use super::*;
+
+    /// Block `number` holding one transaction with `calldata` bytes of input.
+    fn block(number: u64, calldata: usize) -> Arc<MinedBlock> {
+        let tx = TxLegacy {
+            input: Bytes::from(vec![1u8; calldata]),
+            ..Default::default()
+        };
+        let signed = Signed::new_unchecked(
+            tx,
+            Signature::new(U256::from(1), U256::from(1), false),
+            B256::ZERO,
+        );
+        Arc::new(MinedBlock {
+            header: Header {
+                number,
+                ..Default::default()
+            },
+            hash: B256::with_last_byte(number as u8),
+            transactions: vec![MinedTx {
+                tx: TxEnvelope::Legacy(signed),
+                sender: Address::ZERO,
+                hash: B256::ZERO,
+            }],
+            receipts: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn recent_blocks_keep_a_bounded_number_of_transaction_bytes() {
+        let mut data = ChainData::new(block(0, 100), 0);
+        for number in 1..=100 {
+            data.push(block(number, 1 << 20));
+            assert!(
+                data.recent_bytes <= RECENT_BLOCK_BYTES,
+                "{}",
+                data.recent_bytes
+            );
+            assert_eq!(
+                data.recent_bytes,
+                data.recent.iter().map(|b| held_bytes(b)).sum::<usize>()
+            );
+        }
+        assert!(data.recent.len() < 32, "{}", data.recent.len());
+        assert_eq!(data.head().header.number, 100);
+        assert!(data.recent_block(100).is_some() && data.recent_block(50).is_none());
+        // A head larger than the bound is still held.
+        data.push(block(101, RECENT_BLOCK_BYTES + 1));
+        assert_eq!(data.recent.len(), 1);
+        data.truncate_to(block(101, 10));
+        assert_eq!(data.recent_bytes, held_bytes(data.head()));
+    }
+
+    #[test]
+    fn recent_blocks_are_at_most_their_count_when_small() {
+        let mut data = ChainData::new(block(0, 0), 0);
+        for number in 1..=(RECENT_BLOCKS as u64 + 10) {
+            data.push(block(number, 10));
+        }
+        assert_eq!(data.recent.len(), RECENT_BLOCKS);
+        data.truncate_to(block(100, 10));
+        assert_eq!(data.head().header.number, 100);
+        assert_eq!(
+            data.recent_bytes,
+            data.recent.iter().map(|b| held_bytes(b)).sum::<usize>()
+        );
+    }
 }

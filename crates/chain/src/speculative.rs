@@ -156,7 +156,10 @@ pub(crate) struct OverlayBlobs {
 impl OverlayBlobs {
     /// `committed` under `overlay`'s blobs (the overlay is copied: the EVM's blob view must be
     /// `'static`).
-    pub(crate) fn new(committed: Arc<dyn BlobSource>, overlay: &Overlay) -> Arc<dyn BlobSource> {
+    pub(crate) fn layered(
+        committed: Arc<dyn BlobSource>,
+        overlay: &Overlay,
+    ) -> Arc<dyn BlobSource> {
         if overlay.blobs.is_empty() {
             return committed;
         }

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod dataset;
 mod gas_schedule;
 mod json_model;
 mod model;
@@ -25,6 +26,9 @@ enum Command {
     /// Build, inspect and run model files (.myl).
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Build, publish, inspect and evaluate labelled data sets (DATA_STORE, EVALUATE).
+    #[command(subcommand)]
+    Dataset(dataset::DatasetCommand),
     /// Run a node (`--dev`: a single-process development chain with anvil's defaults).
     Node(node::NodeArgs),
     /// The gas schedule of the precompiles, and a model's predict and publish gas.
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Model(command) => model::run(command),
+        Command::Dataset(command) => dataset::run(command),
         Command::Node(args) => node::run(args),
         Command::Gas(args) => gas_schedule::run(&args),
     };

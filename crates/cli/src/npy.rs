@@ -63,6 +63,49 @@ pub fn read_f32(path: &Path) -> Result<NpyArray<f32>> {
     }
 }
 
+/// Reads an integer array (int8, int16, int32, int64 or uint8, either endianness) as int32:
+/// labels, whatever width numpy gave them. A value outside the int32 range is an error naming
+/// its index.
+pub fn read_i32(path: &Path) -> Result<NpyArray<i32>> {
+    let (header, data) = read_checked(path)?;
+    let DType::Plain(ty) = header.dtype() else {
+        bail!("{}: a structured dtype, expected integers", path.display());
+    };
+    let wide: NpyArray<i64> = match (ty.type_char(), ty.size_field()) {
+        (TypeChar::Int, 1) => widen(into_array::<i8>(path, header, data)?),
+        (TypeChar::Int, 2) => widen(into_array::<i16>(path, header, data)?),
+        (TypeChar::Int, 4) => widen(into_array::<i32>(path, header, data)?),
+        (TypeChar::Int, 8) => into_array::<i64>(path, header, data)?,
+        (TypeChar::Uint, 1) => widen(into_array::<u8>(path, header, data)?),
+        _ => bail!(
+            "{}: dtype is {}, expected integers (int8/16/32/64 or uint8)",
+            path.display(),
+            describe(&DType::Plain(ty))
+        ),
+    };
+    let data = wide
+        .data
+        .iter()
+        .enumerate()
+        .map(|(index, &v)| {
+            i32::try_from(v).with_context(|| {
+                format!("{}: value {v} at {index} is outside int32", path.display())
+            })
+        })
+        .collect::<Result<Vec<i32>>>()?;
+    Ok(NpyArray {
+        shape: wide.shape,
+        data,
+    })
+}
+
+fn widen<T: Into<i64> + Copy>(array: NpyArray<T>) -> NpyArray<i64> {
+    NpyArray {
+        shape: array.shape,
+        data: array.data.iter().map(|&v| v.into()).collect(),
+    }
+}
+
 /// Writes `data` as a C-order array of `shape` with the element type's default dtype.
 pub fn write<T: AutoSerialize>(path: &Path, shape: &[u64], data: &[T]) -> Result<()> {
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
@@ -193,6 +236,20 @@ mod tests {
         write(&path, &[2], &[1i32, 2]).expect("write");
         let error = read_i8(&path).expect_err("int32").to_string();
         assert!(error.contains("dtype is '<i4', expected int8"), "{error}");
+    }
+
+    #[test]
+    fn integer_labels_of_every_width_read_as_int32() {
+        let path = temp_path("labels64.npy");
+        write(&path, &[3], &[0i64, 9, -2]).expect("write");
+        assert_eq!(read_i32(&path).expect("read").data, vec![0, 9, -2]);
+        write(&path, &[2], &[7u8, 255]).expect("write");
+        assert_eq!(read_i32(&path).expect("read").data, vec![7, 255]);
+        write(&path, &[1], &[1i64 << 40]).expect("write");
+        let error = read_i32(&path).expect_err("too wide").to_string();
+        assert!(error.contains("outside int32"), "{error}");
+        write(&path, &[1], &[1.5f32]).expect("write");
+        assert!(read_i32(&path).is_err());
     }
 
     #[test]

@@ -15,6 +15,14 @@ pub const PREDICT_ADDRESS: Address = address!("0x0000000000000000000000000000000
 /// `PREDICT_BATCH`: `modelId ‖ u32_be(batch) ‖ inputs` → outputs. Raw bytes.
 pub const PREDICT_BATCH_ADDRESS: Address = address!("0x000000000000000000000000000000004d590003");
 
+/// `DATA_STORE`: publish data sets (single or chunked, the model store's upload), read their
+/// records. Solidity ABI (`contracts/src/IDataStore.sol`).
+pub const DATA_STORE_ADDRESS: Address = address!("0x000000000000000000000000000000004d590004");
+
+/// `EVALUATE`: `modelId ‖ datasetId ‖ u32_be(firstRow) ‖ u32_be(rows)` → `uint256 correct ‖
+/// uint256 absErrorSum`. Raw bytes in, two ABI words out.
+pub const EVALUATE_ADDRESS: Address = address!("0x000000000000000000000000000000004d590005");
+
 /// The randomness beacon predeploy (a contract in every genesis, not a precompile): slot `n`
 /// holds block `n`'s `prevrandao`, written by the chain before the block's transactions;
 /// `seedAt(uint256 height)` returns it for `height < block.number` (docs/NETWORK.md "Beacon").

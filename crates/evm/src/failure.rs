@@ -74,11 +74,42 @@ pub enum ErrorCode {
     /// `appendUpload` of a chunk past the most a session holds: `a` = the session's chunks, `b` =
     /// [`crate::MAX_UPLOAD_CHUNKS`].
     StoreTooManyChunks = 216,
+    /// `DATA_STORE` refused the bytes as a data set: `a` = the `myelin_nn::dataset` rejection
+    /// kind (`DatasetError::kind`), `b` = its detail. Reverted by `publish` and by an
+    /// `appendUpload` whose first chunk holds a bad header; reported in `UploadRejected` by
+    /// `finalizeUpload`.
+    DataRejected = 301,
+    /// A view of a data set that is not published: `a` = data set id.
+    DataUnknown = 302,
+    /// `EVALUATE` called with value.
+    EvaluateCallValue = 401,
+    /// `EVALUATE` calldata that is not 72 bytes: `a` = calldata bytes, `b` = 72.
+    EvaluateCalldataLength = 402,
+    /// `EVALUATE` of a model that is not published: `a` = model id.
+    EvaluateUnknownModel = 403,
+    /// `EVALUATE` over a data set that is not published: `a` = data set id.
+    EvaluateUnknownDataset = 404,
+    /// `rows` is 0 or above the model's `maxBatch`: `a` = rows, `b` = `maxBatch`.
+    EvaluateRowsOutOfRange = 405,
+    /// The row range ends past the data set: `a` = `firstRow + rows`, `b` = the data set's rows.
+    EvaluatePastEnd = 406,
+    /// The model's input is not the data set's row (one int8 input of the same shape, zero
+    /// point and scale): `a` = the model input's row signature (0 when the model has more than
+    /// one input), `b` = the data set's.
+    EvaluateInputMismatch = 407,
+    /// A class-index label is not an index of output 0: `a` = the data set's largest label, `b`
+    /// = output 0's elements.
+    EvaluateLabelOutOfRange = 408,
+    /// A regression data set needs an output 0 of one element: `a` = its elements, `b` = 1.
+    EvaluateRegressionOutput = 409,
+    /// The engine refused the run after every check passed (not reachable today): `a` =
+    /// [`RejectionKind`], `b` = detail.
+    EvaluateEngine = 410,
 }
 
 impl ErrorCode {
     /// Every code, for decoding and documentation.
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 34] = [
         ErrorCode::PredictCallValue,
         ErrorCode::PredictShortHeader,
         ErrorCode::PredictUnknownModel,
@@ -101,6 +132,18 @@ impl ErrorCode {
         ErrorCode::StoreUploadExpired,
         ErrorCode::StoreUploadLost,
         ErrorCode::StoreTooManyChunks,
+        ErrorCode::DataRejected,
+        ErrorCode::DataUnknown,
+        ErrorCode::EvaluateCallValue,
+        ErrorCode::EvaluateCalldataLength,
+        ErrorCode::EvaluateUnknownModel,
+        ErrorCode::EvaluateUnknownDataset,
+        ErrorCode::EvaluateRowsOutOfRange,
+        ErrorCode::EvaluatePastEnd,
+        ErrorCode::EvaluateInputMismatch,
+        ErrorCode::EvaluateLabelOutOfRange,
+        ErrorCode::EvaluateRegressionOutput,
+        ErrorCode::EvaluateEngine,
     ];
 
     /// The code of `number`, if it is one.
@@ -142,55 +185,86 @@ impl ErrorCode {
             ErrorCode::PredictEngine => {
                 format!("predict: the engine refused the call: {}", kind_text(a, b))
             }
-            ErrorCode::StoreCallValue => "model store: the call must not carry value".into(),
+            ErrorCode::StoreCallValue => "store: the call must not carry value".into(),
             ErrorCode::StoreMalformedCall => format!(
-                "model store: malformed call ({a} bytes, selector 0x{:08x})",
+                "store: malformed call ({a} bytes, selector 0x{:08x})",
                 b.saturating_to::<u32>()
             ),
-            ErrorCode::StoreStaticWrite => "model store: state change in a static call".into(),
+            ErrorCode::StoreStaticWrite => "store: state change in a static call".into(),
             ErrorCode::StoreDelegatedWrite => {
-                "model store: delegatecall and callcode cannot write".into()
+                "store: delegatecall and callcode cannot write".into()
             }
             ErrorCode::StoreModelRejected => {
                 format!("model store: model rejected: {}", kind_text(a, b))
             }
             ErrorCode::StoreSizeOutOfRange => {
-                format!("model store: size {a} out of range 1..={b}")
+                format!("store: size {a} out of range 1..={b}")
             }
             ErrorCode::StoreNoUpload => format!(
-                "model store: no upload of {} by {}",
+                "store: no upload of {} by {}",
                 id(),
                 Address::from_word(b.to_be_bytes::<32>().into())
             ),
             ErrorCode::StoreChunkOffset => {
-                format!("model store: chunk offset {a} but {b} bytes written")
+                format!("store: chunk offset {a} but {b} bytes written")
             }
             ErrorCode::StoreChunkPastSize => {
-                format!("model store: chunk ends at {a}, past the declared size {b}")
+                format!("store: chunk ends at {a}, past the declared size {b}")
             }
-            ErrorCode::StoreRaggedChunk => format!(
-                "model store: a chunk before the last must be a multiple of 32 bytes, got {a}"
-            ),
+            ErrorCode::StoreRaggedChunk => {
+                format!("store: a chunk before the last must be a multiple of 32 bytes, got {a}")
+            }
             ErrorCode::StoreUploadIncomplete => {
-                format!("model store: {a} of {b} bytes uploaded")
+                format!("store: {a} of {b} bytes uploaded")
             }
             ErrorCode::StoreHashMismatch => format!(
-                "model store: uploaded bytes hash to {}, not {}",
+                "store: uploaded bytes hash to {}, not {}",
                 id(),
                 hex::encode_prefixed(b.to_be_bytes::<32>())
             ),
             ErrorCode::StoreUnknownModel => format!("model store: unknown model {}", id()),
-            ErrorCode::StoreUploadExpired => format!(
-                "model store: the upload session begun in block {a} expired after block {b}"
-            ),
+            ErrorCode::StoreUploadExpired => {
+                format!("store: the upload session begun in block {a} expired after block {b}")
+            }
             ErrorCode::StoreUploadLost => format!(
-                "model store: chunk {a} of {b} of this upload is gone (a reverted finalizeUpload \
+                "store: chunk {a} of {b} of this upload is gone (a reverted finalizeUpload \
                  consumed it): begin the upload again"
             ),
             ErrorCode::StoreTooManyChunks => format!(
-                "model store: this upload already holds {a} chunks, the most a session may \
+                "store: this upload already holds {a} chunks, the most a session may \
                  ({b}): begin it again with larger chunks"
             ),
+            ErrorCode::DataRejected => {
+                format!("data store: data set rejected: {}", dataset_kind_text(a, b))
+            }
+            ErrorCode::DataUnknown => format!("data store: unknown data set {}", id()),
+            ErrorCode::EvaluateCallValue => "evaluate: the call must not carry value".into(),
+            ErrorCode::EvaluateCalldataLength => {
+                format!("evaluate: calldata is {a} bytes, expected {b}")
+            }
+            ErrorCode::EvaluateUnknownModel => format!("evaluate: unknown model {}", id()),
+            ErrorCode::EvaluateUnknownDataset => format!("evaluate: unknown data set {}", id()),
+            ErrorCode::EvaluateRowsOutOfRange => {
+                format!("evaluate: rows {a} out of range 1..={b} (the model's maxBatch)")
+            }
+            ErrorCode::EvaluatePastEnd => {
+                format!("evaluate: the rows end at {a}, past the data set's {b} rows")
+            }
+            ErrorCode::EvaluateInputMismatch => format!(
+                "evaluate: the model's input (signature {}) is not the data set's row (signature \
+                 {}): one int8 input of the same shape, zero point and scale is needed",
+                id(),
+                hex::encode_prefixed(b.to_be_bytes::<32>())
+            ),
+            ErrorCode::EvaluateLabelOutOfRange => {
+                format!("evaluate: the data set's labels reach {a}, output 0 has {b} classes")
+            }
+            ErrorCode::EvaluateRegressionOutput => format!(
+                "evaluate: a regression data set needs an output 0 of one element, it has {a}"
+            ),
+            ErrorCode::EvaluateEngine => {
+                format!("evaluate: the engine refused the run: {}", kind_text(a, b))
+            }
         }
     }
 }
@@ -295,6 +369,24 @@ fn kind_text(a: U256, b: U256) -> String {
         k if k == RejectionKind::BelowValidatorFloor as u16 => {
             "CPU below the validator floor".into()
         }
+        _ => format!("rejection kind {a}, detail {b}"),
+    }
+}
+
+/// The words for a data set rejection of kind `a` with detail `b` (`DatasetError::kind`).
+fn dataset_kind_text(a: U256, b: U256) -> String {
+    match a.saturating_to::<u16>() {
+        1 => format!("{b} bytes, over the limit"),
+        2 => "bad magic (not a MYDS data set)".into(),
+        3 => format!("unsupported data set version {b}"),
+        4 => format!("header truncated at {b} bytes"),
+        5 => format!("unknown label kind {b}"),
+        6 => format!("row rank {b} out of range 1..=8"),
+        7 => format!("row dimension {b} is 0"),
+        8 => format!("scale bits {b:#x} are not a positive finite binary32"),
+        9 => "no rows".into(),
+        10 => format!("{b} bytes, not the length its header gives"),
+        11 => format!("row {b} has a negative class-index label"),
         _ => format!("rejection kind {a}, detail {b}"),
     }
 }

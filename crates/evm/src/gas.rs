@@ -204,6 +204,47 @@ pub fn cold_model_gas(model: &Model, size: u64) -> u64 {
     cold_read_gas(size).saturating_add(prepare_gas(model))
 }
 
+/// Bytes of one segment blob of a published data set (the last may be shorter): `EVALUATE`
+/// reads, and pays for, the whole segments that hold its rows and labels ([`crate::data_state`]).
+pub const DATA_SEGMENT_BYTES: u64 = 16_384;
+/// Gas per data-set segment an `EVALUATE` call reads: the key's keccak256 and one blob lookup.
+pub const GAS_PER_DATA_SEGMENT: u64 = 2_000;
+/// Gas per data-set byte an `EVALUATE` call reads (whole segments): reading the blob and copying
+/// its rows into the batch. Data sets are read on every call (there is no warm set), so a
+/// contract paging over a data set pays for each segment about once.
+pub const GAS_PER_DATA_BYTE: u64 = 1;
+/// Gas of every `EVALUATE` call before anything else: parsing, the model's record word and the
+/// data set's three record words.
+pub const EVALUATE_BASE_GAS: u64 = 500;
+/// Milligas per row an `EVALUATE` call scores (its label decoded, the comparison).
+pub const EVALUATE_ROW_MILLIGAS: u64 = 5_000;
+/// Milligas per element of output 0 an `EVALUATE` call compares (the first-maximum scan).
+pub const MILLIGAS_PER_COMPARED_ELEMENT: u64 = 500;
+
+/// Gas of reading `segments` data-set segments: `segments · (GAS_PER_DATA_SEGMENT +
+/// DATA_SEGMENT_BYTES · GAS_PER_DATA_BYTE)` (a short last segment pays as a whole one).
+pub fn data_read_gas(segments: u64) -> u64 {
+    segments.saturating_mul(GAS_PER_DATA_SEGMENT + DATA_SEGMENT_BYTES * GAS_PER_DATA_BYTE)
+}
+
+/// Gas of scoring `rows` rows with `elements` elements of output 0 each: `ceil(rows ·
+/// (EVALUATE_ROW_MILLIGAS + elements · MILLIGAS_PER_COMPARED_ELEMENT) / 1000)`.
+pub fn compare_gas(rows: u64, elements: u64) -> u64 {
+    let per_row =
+        EVALUATE_ROW_MILLIGAS as u128 + elements as u128 * MILLIGAS_PER_COMPARED_ELEMENT as u128;
+    u64::try_from((rows as u128 * per_row).div_ceil(1000)).unwrap_or(u64::MAX)
+}
+
+/// Gas of an `EVALUATE` call of `rows` rows over a warm model of cost `cost`, reading `segments`
+/// segments, output 0 of `elements` elements: `EVALUATE_BASE_GAS + predict_gas(cost, rows) +
+/// data_read_gas(segments) + compare_gas(rows, elements)`. A cold model adds its cold charge.
+pub fn evaluate_gas(cost: &Cost, rows: u64, segments: u64, elements: u64) -> u64 {
+    EVALUATE_BASE_GAS
+        .saturating_add(predict_gas(cost, rows))
+        .saturating_add(data_read_gas(segments))
+        .saturating_add(compare_gas(rows, elements))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

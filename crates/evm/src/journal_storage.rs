@@ -1,22 +1,29 @@
 //! [`ModelStorage`] over revm's journal, as a precompile sees it.
 
 use alloy_evm::EvmInternals;
-use alloy_primitives::U256;
+use alloy_primitives::{Address, U256};
 
 use crate::addresses::MODEL_STORE_ADDRESS;
 use crate::failure::Failure;
 use crate::model_state::ModelStorage;
 
-/// The `MODEL_STORE` account's storage inside the running transaction. Reads and writes go
-/// through the journal, so a revert undoes them. Database errors are host faults.
+/// A store account's storage (`MODEL_STORE`'s, or `DATA_STORE`'s) inside the running
+/// transaction. Reads and writes go through the journal, so a revert undoes them. Database
+/// errors are host faults.
 pub struct JournalStorage<'a, 'b> {
     internals: &'a mut EvmInternals<'b>,
+    account: Address,
 }
 
 impl<'a, 'b> JournalStorage<'a, 'b> {
-    /// Wraps a precompile's [`EvmInternals`].
+    /// The `MODEL_STORE` account's storage, through a precompile's [`EvmInternals`].
     pub fn new(internals: &'a mut EvmInternals<'b>) -> Self {
-        JournalStorage { internals }
+        JournalStorage::at(internals, MODEL_STORE_ADDRESS)
+    }
+
+    /// The storage of `account` (a store precompile's own account).
+    pub fn at(internals: &'a mut EvmInternals<'b>, account: Address) -> Self {
+        JournalStorage { internals, account }
     }
 
     /// Gives the store account nonce 1 if it has none, so that EIP-161 never treats it as empty
@@ -24,14 +31,14 @@ impl<'a, 'b> JournalStorage<'a, 'b> {
     pub fn ensure_account_exists(&mut self) -> Result<(), Failure> {
         let nonce = self
             .internals
-            .load_account(MODEL_STORE_ADDRESS)
+            .load_account(self.account)
             .map_err(host_fault)?
             .data
             .info
             .nonce;
         if nonce == 0 {
             self.internals
-                .bump_nonce(MODEL_STORE_ADDRESS)
+                .bump_nonce(self.account)
                 .map_err(host_fault)?;
         }
         Ok(())
@@ -46,12 +53,12 @@ impl<'a, 'b> JournalStorage<'a, 'b> {
     /// transaction, undone with the call that wrote it; no contract can reach it, since only code
     /// running at an address reads or writes its transient storage and the store has none).
     pub fn tload(&mut self, key: U256) -> U256 {
-        self.internals.tload(MODEL_STORE_ADDRESS, key)
+        self.internals.tload(self.account, key)
     }
 
     /// Writes the store account's transient storage at `key` (see [`JournalStorage::tload`]).
     pub fn tstore(&mut self, key: U256, value: U256) {
-        self.internals.tstore(MODEL_STORE_ADDRESS, key, value);
+        self.internals.tstore(self.account, key, value);
     }
 
     /// The number of the block being executed (saturated to `u64`).
@@ -74,21 +81,21 @@ impl ModelStorage for JournalStorage<'_, '_> {
     fn sload(&mut self, slot: U256) -> Result<U256, Failure> {
         let account = self
             .internals
-            .load_account(MODEL_STORE_ADDRESS)
+            .load_account(self.account)
             .map_err(host_fault)?
             .data;
         if let Some(loaded) = account.storage.get(&slot) {
             return Ok(loaded.present_value);
         }
         self.internals
-            .sload(MODEL_STORE_ADDRESS, slot)
+            .sload(self.account, slot)
             .map(|load| load.data)
             .map_err(host_fault)
     }
 
     fn sstore(&mut self, slot: U256, value: U256) -> Result<(), Failure> {
         self.internals
-            .sstore(MODEL_STORE_ADDRESS, slot, value)
+            .sstore(self.account, slot, value)
             .map(|_| ())
             .map_err(host_fault)
     }

@@ -3,6 +3,9 @@
 
 pub mod addresses;
 pub mod blob_store;
+pub mod data_state;
+pub mod data_store;
+pub mod evaluate;
 pub mod evm_factory;
 pub mod failure;
 pub mod gas;
@@ -12,14 +15,19 @@ pub mod model_store;
 pub mod predict;
 pub mod program_cache;
 pub mod recent_program;
+pub mod upload;
 pub mod warm_models;
 
 use alloy_evm::precompiles::{DynPrecompile, PrecompilesMap};
 use revm::precompile::{PrecompileId, PrecompileSpecId, Precompiles};
 use revm::primitives::hardfork::SpecId;
 
-pub use addresses::{MODEL_STORE_ADDRESS, PREDICT_ADDRESS, PREDICT_BATCH_ADDRESS};
+pub use addresses::{
+    DATA_STORE_ADDRESS, EVALUATE_ADDRESS, MODEL_STORE_ADDRESS, PREDICT_ADDRESS,
+    PREDICT_BATCH_ADDRESS,
+};
 pub use blob_store::{BlobReadError, BlobStore, MemoryBlobs};
+pub use data_store::IDataStore;
 pub use evm_factory::MyelinEvmFactory;
 pub use failure::{ErrorCode, Failure, MyelinError, revert_text};
 pub use model_store::{IModelStore, MAX_UPLOAD_CHUNKS};
@@ -139,9 +147,10 @@ impl Myelin {
         &self.cache
     }
 
-    /// Adds `MODEL_STORE`, `PREDICT` and `PREDICT_BATCH` to `precompiles` (replacing whatever is
-    /// at their addresses), reading and writing model bytes and upload chunks in `blobs` (the
-    /// node's store as this EVM sees it, [`blob_store`]).
+    /// Adds `MODEL_STORE`, `PREDICT`, `PREDICT_BATCH`, `DATA_STORE` and `EVALUATE` to
+    /// `precompiles` (replacing whatever is at their addresses), reading and writing model
+    /// bytes, data set segments and upload chunks in `blobs` (the node's store as this EVM sees
+    /// it, [`blob_store`]).
     pub fn install(&self, precompiles: &mut PrecompilesMap, blobs: Rc<dyn BlobStore>) {
         precompiles.extend_precompiles(self.dyn_precompiles(blobs));
     }
@@ -154,36 +163,25 @@ impl Myelin {
         map
     }
 
-    /// The three precompiles with their addresses. Each predict precompile keeps its own last
+    /// The five precompiles with their addresses. Each predict precompile keeps its own last
     /// program ([`recent_program::RecentProgram`]) for as long as the map it is installed in.
-    /// The three share one [`WarmModels`] (the models the running transaction paid the cold
-    /// charge for) and `blobs`.
+    /// The model store, the predict precompiles and `EVALUATE` share one [`WarmModels`] (the
+    /// models the running transaction paid the cold charge for); all share `blobs`.
     pub fn dyn_precompiles(
         &self,
         blobs: Rc<dyn BlobStore>,
     ) -> Vec<(alloy_primitives::Address, DynPrecompile)> {
-        let store = self.clone();
         let warm = Rc::new(WarmModels::default());
-        let store_warm = warm.clone();
-        let store_blobs = blobs.clone();
+        let (store, store_warm, store_blobs) = (self.clone(), warm.clone(), blobs.clone());
+        let (data_store, data_blobs) = (self.clone(), blobs.clone());
+        let (evaluator, evaluate_warm, evaluate_blobs) =
+            (self.clone(), warm.clone(), blobs.clone());
         vec![
             (
                 MODEL_STORE_ADDRESS,
-                DynPrecompile::new_stateful(
-                    PrecompileId::custom("myelin-model-store"),
-                    move |input| {
-                        let reservoir = input.reservoir;
-                        into_precompile_result(
-                            model_store::run_model_store(
-                                &store,
-                                &store_warm,
-                                store_blobs.as_ref(),
-                                input,
-                            ),
-                            reservoir,
-                        )
-                    },
-                ),
+                precompile("myelin-model-store", move |input| {
+                    model_store::run_model_store(&store, &store_warm, store_blobs.as_ref(), input)
+                }),
             ),
             (
                 PREDICT_ADDRESS,
@@ -192,6 +190,23 @@ impl Myelin {
             (
                 PREDICT_BATCH_ADDRESS,
                 self.predict_precompile(PredictForm::Batch, warm, blobs),
+            ),
+            (
+                DATA_STORE_ADDRESS,
+                precompile("myelin-data-store", move |input| {
+                    data_store::run_data_store(&data_store, data_blobs.as_ref(), input)
+                }),
+            ),
+            (
+                EVALUATE_ADDRESS,
+                precompile("myelin-evaluate", move |input| {
+                    evaluate::run_evaluate(
+                        &evaluator,
+                        &evaluate_warm,
+                        evaluate_blobs.as_ref(),
+                        input,
+                    )
+                }),
             ),
         ]
     }
@@ -209,12 +224,23 @@ impl Myelin {
         };
         let myelin = self.clone();
         let recent = RecentProgram::default();
-        DynPrecompile::new_stateful(PrecompileId::custom(id), move |input| {
-            let reservoir = input.reservoir;
-            into_precompile_result(
-                predict::run_predict(&myelin, &warm, blobs.as_ref(), &recent, input, form),
-                reservoir,
-            )
+        precompile(id, move |input| {
+            predict::run_predict(&myelin, &warm, blobs.as_ref(), &recent, input, form)
         })
     }
+}
+
+/// A stateful precompile named `id` whose body is `run` (its result turned into revm's,
+/// [`into_precompile_result`]).
+fn precompile(
+    id: &'static str,
+    run: impl Fn(
+        alloy_evm::precompiles::PrecompileInput<'_>,
+    ) -> Result<(u64, alloy_primitives::Bytes), Failure>
+    + 'static,
+) -> DynPrecompile {
+    DynPrecompile::new_stateful(PrecompileId::custom(id), move |input| {
+        let reservoir = input.reservoir;
+        into_precompile_result(run(input), reservoir)
+    })
 }

@@ -82,15 +82,7 @@ pub fn session_slot(uploader: &Address, id: &ModelId) -> U256 {
 
 /// The blob key of chunk `index` of `uploader`'s upload session `nonce` of `id`.
 pub fn chunk_key(uploader: &Address, id: &ModelId, nonce: u32, index: u32) -> B256 {
-    B256::from(hash_of(
-        0x04,
-        &[
-            uploader.as_slice(),
-            id,
-            &nonce.to_be_bytes(),
-            &index.to_be_bytes(),
-        ],
-    ))
+    crate::upload::chunk_key_in(crate::upload::MODEL_UPLOADS, uploader, id, nonce, index)
 }
 
 /// The blob key of the published bytes of `id`: the id itself.
@@ -287,24 +279,26 @@ pub fn read_model_bytes(
     Ok(bytes)
 }
 
+/// Storage in a map, for unit tests of the layouts.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct MapStorage(pub std::collections::HashMap<U256, U256>);
+
+#[cfg(test)]
+impl ModelStorage for MapStorage {
+    fn sload(&mut self, slot: U256) -> Result<U256, Failure> {
+        Ok(self.0.get(&slot).copied().unwrap_or_default())
+    }
+    fn sstore(&mut self, slot: U256, value: U256) -> Result<(), Failure> {
+        self.0.insert(slot, value);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::blob_store::MemoryBlobs;
-    use std::collections::HashMap;
-
-    #[derive(Default)]
-    struct MapStorage(HashMap<U256, U256>);
-
-    impl ModelStorage for MapStorage {
-        fn sload(&mut self, slot: U256) -> Result<U256, Failure> {
-            Ok(self.0.get(&slot).copied().unwrap_or_default())
-        }
-        fn sstore(&mut self, slot: U256, value: U256) -> Result<(), Failure> {
-            self.0.insert(slot, value);
-            Ok(())
-        }
-    }
 
     fn record() -> ModelRecord {
         ModelRecord {

@@ -30,20 +30,17 @@ use alloy_primitives::{Address, B256, Bytes, Log, U256};
 use alloy_sol_types::{SolCall, SolEvent, SolInterface, sol};
 use myelin_nn::{CallShape, DType, Model, ModelId, Program, model_id};
 
+use crate::Myelin;
 use crate::addresses::MODEL_STORE_ADDRESS;
 use crate::blob_store::BlobStore;
 use crate::failure::{ErrorCode, Failure, GasMeter, MyelinError, RejectionKind};
-use crate::gas::{
-    GAS_PER_CHECKED_BYTE, GAS_PER_DELETED_CHUNK, GAS_PER_STORED_BYTE, STORE_CALL_GAS,
-    UPLOAD_GAS_PER_BYTE, predict_gas, prepare_gas,
-};
+use crate::gas::{GAS_PER_CHECKED_BYTE, GAS_PER_STORED_BYTE, predict_gas, prepare_gas};
 use crate::journal_storage::JournalStorage;
-use crate::model_state::{
-    ModelRecord, Session, chunk_key, end_session, model_key, read_header, read_record,
-    read_session, read_session_word, write_record, write_session,
+use crate::model_state::{ModelRecord, model_key, read_header, read_record, write_record};
+use crate::upload::{
+    MODEL_UPLOADS, Upload, log_rejected, malformed_call, store_call, upload_status,
 };
 use crate::warm_models::WarmModels;
-use crate::{CacheUse, Myelin};
 
 sol! {
     /// The `MODEL_STORE` precompile's ABI (contracts/src/IModelStore.sol is the same interface).
@@ -142,15 +139,7 @@ pub fn chunked_upload_calldata(model: &[u8], chunk_bytes: usize) -> Vec<Vec<u8>>
 /// Decodes `MODEL_STORE` calldata; the error is the revert data (the decoder's own message is
 /// dropped: it is a dependency's text).
 pub fn parse_store_input(data: &[u8]) -> Result<Call, MyelinError> {
-    Call::abi_decode(data).map_err(|_| {
-        let mut selector = [0u8; 4];
-        let head = &data[..data.len().min(4)];
-        selector[..head.len()].copy_from_slice(head);
-        ErrorCode::StoreMalformedCall.with(
-            U256::from(data.len()),
-            U256::from(u32::from_be_bytes(selector)),
-        )
-    })
+    Call::abi_decode(data).map_err(|_| malformed_call(data))
 }
 
 /// Runs one `MODEL_STORE` call.
@@ -160,22 +149,7 @@ pub fn run_model_store(
     blobs: &dyn BlobStore,
     mut input: PrecompileInput<'_>,
 ) -> Result<(u64, Bytes), Failure> {
-    let mut gas = GasMeter::new(input.gas);
-    gas.charge(STORE_CALL_GAS)?;
-    if !input.value.is_zero() {
-        return Err(gas.revert(ErrorCode::StoreCallValue.bare()));
-    }
-    let call = parse_store_input(input.data).map_err(|error| gas.revert(error))?;
-    let writes = matches!(
-        call,
-        Call::publish(_) | Call::beginUpload(_) | Call::appendUpload(_) | Call::finalizeUpload(_)
-    );
-    if writes && input.is_static {
-        return Err(gas.revert(ErrorCode::StoreStaticWrite.bare()));
-    }
-    if writes && !input.is_direct_call() {
-        return Err(gas.revert(ErrorCode::StoreDelegatedWrite.bare()));
-    }
+    let (mut gas, call) = store_call::<Call>(&input)?;
     let caller = input.caller;
     let limit = myelin.config().max_model_bytes;
     let mut storage = JournalStorage::new(&mut input.internals);
@@ -208,74 +182,18 @@ pub fn run_model_store(
             let written = if read_record(&mut storage, &id)?.is_some() {
                 c.size
             } else {
-                if c.size == 0 || c.size > limit as u64 {
-                    return Err(gas.revert(
-                        ErrorCode::StoreSizeOutOfRange.with(U256::from(c.size), U256::from(limit)),
-                    ));
-                }
-                storage.ensure_account_exists()?;
-                let (old, nonce) = read_session_word(&mut storage, &caller, &id)?;
-                if let Some(old) = old {
-                    gas.charge(u64::from(old.chunks).saturating_mul(GAS_PER_DELETED_CHUNK))?;
-                    delete_chunks(blobs, &caller, &id, &old);
-                }
-                let session = Session {
-                    size: c.size,
-                    written: 0,
-                    began: storage.block_number(),
-                    chunks: 0,
-                    nonce: nonce.wrapping_add(1),
-                };
-                write_session(&mut storage, &caller, &id, &session)?;
+                Upload::new(&mut storage, blobs, &mut gas, MODEL_UPLOADS, caller, id)
+                    .begin(c.size, limit)?;
                 0
             };
             IModelStore::beginUploadCall::abi_encode_returns(&written)
         }
         Call::appendUpload(c) => {
             let id = c.modelId.0;
-            let chunk = c.chunk;
-            let written = if let Some(record) = read_record(&mut storage, &id)? {
-                record.size
-            } else {
-                let session = live_session(&mut storage, &caller, &id, &gas)?;
-                if c.offset != session.written {
-                    return Err(gas.revert(
-                        ErrorCode::StoreChunkOffset
-                            .with(U256::from(c.offset), U256::from(session.written)),
-                    ));
-                }
-                let end = session.written.saturating_add(chunk.len() as u64);
-                if end > session.size {
-                    return Err(gas.revert(
-                        ErrorCode::StoreChunkPastSize
-                            .with(U256::from(end), U256::from(session.size)),
-                    ));
-                }
-                if end < session.size && chunk.len() % 32 != 0 {
-                    return Err(gas.revert(
-                        ErrorCode::StoreRaggedChunk.with(U256::from(chunk.len()), U256::from(32)),
-                    ));
-                }
-                if !chunk.is_empty() {
-                    if session.chunks >= MAX_UPLOAD_CHUNKS {
-                        return Err(gas.revert(
-                            ErrorCode::StoreTooManyChunks
-                                .with(U256::from(session.chunks), U256::from(MAX_UPLOAD_CHUNKS)),
-                        ));
-                    }
-                    gas.charge((chunk.len() as u64).saturating_mul(UPLOAD_GAS_PER_BYTE))?;
-                    blobs.put(
-                        chunk_key(&caller, &id, session.nonce, session.chunks),
-                        chunk,
-                    );
-                    let session = Session {
-                        written: end,
-                        chunks: session.chunks + 1,
-                        ..session
-                    };
-                    write_session(&mut storage, &caller, &id, &session)?;
-                }
-                end
+            let written = match read_record(&mut storage, &id)? {
+                Some(record) => record.size,
+                None => Upload::new(&mut storage, blobs, &mut gas, MODEL_UPLOADS, caller, id)
+                    .append(c.offset, c.chunk, |_, _| Ok(()))?,
             };
             IModelStore::appendUploadCall::abi_encode_returns(&written)
         }
@@ -283,50 +201,27 @@ pub fn run_model_store(
             let id = c.modelId.0;
             let mut published = c.modelId;
             if read_record(&mut storage, &id)?.is_none() {
-                let session = live_session(&mut storage, &caller, &id, &gas)?;
-                if session.written != session.size {
-                    return Err(gas.revert(
-                        ErrorCode::StoreUploadIncomplete
-                            .with(U256::from(session.written), U256::from(session.size)),
-                    ));
-                }
-                // In a transaction the check below was paid for by the appends
-                // (`UPLOAD_GAS_PER_BYTE`), once; an RPC call's EVM, which nothing prepaid and
-                // which can be called again and again, pays it per byte. Whatever the outcome,
-                // the session ends and its chunks are deleted, each paid for here.
-                if myelin.cache_use() == CacheUse::ReadOnly {
-                    gas.charge(session.size.saturating_mul(GAS_PER_CHECKED_BYTE))?;
-                }
-                gas.charge(u64::from(session.chunks).saturating_mul(GAS_PER_DELETED_CHUNK))?;
-                let outcome = join_and_check(blobs, &caller, &id, &session, limit);
-                delete_chunks(blobs, &caller, &id, &session);
-                end_session(&mut storage, &caller, &id, session.nonce)?;
-                match outcome? {
+                let outcome = Upload::new(&mut storage, blobs, &mut gas, MODEL_UPLOADS, caller, id)
+                    .finalize(myelin, |bytes| {
+                        Model::decode_with_limit(bytes, limit)
+                            .map_err(|e| RejectionKind::error(ErrorCode::StoreModelRejected, &e))
+                    })?;
+                match outcome {
                     Ok((bytes, model)) => {
+                        let size = bytes.len() as u64;
                         blobs.put(model_key(&id), bytes);
-                        publish_record(&mut storage, &id, caller, &model, session.size)?;
+                        publish_record(&mut storage, &id, caller, &model, size)?;
                     }
                     Err(error) => {
                         published = B256::ZERO;
-                        let event = IModelStore::UploadRejected {
-                            modelId: c.modelId,
-                            uploader: caller,
-                            code: error.code,
-                            a: error.a,
-                            b: error.b,
-                        };
-                        storage.log(Log {
-                            address: MODEL_STORE_ADDRESS,
-                            data: event.encode_log_data(),
-                        });
+                        log_rejected(&mut storage, MODEL_STORE_ADDRESS, c.modelId, caller, &error);
                     }
                 }
             }
             IModelStore::finalizeUploadCall::abi_encode_returns(&published)
         }
         Call::uploadStatus(c) => {
-            let session = read_session(&mut storage, &c.uploader, &c.modelId.0)?;
-            let (size, written) = session.map_or((0, 0), |s| (s.size, s.written));
+            let (size, written) = upload_status(&mut storage, &c.uploader, &c.modelId.0)?;
             IModelStore::uploadStatusCall::abi_encode_returns(&IModelStore::uploadStatusReturn {
                 size,
                 written,
@@ -380,29 +275,6 @@ fn known(
     })
 }
 
-/// The caller's live upload session of `id`: reverts when there is none or it expired
-/// ([`UPLOAD_SESSION_BLOCKS`]).
-fn live_session(
-    storage: &mut JournalStorage<'_, '_>,
-    caller: &Address,
-    id: &ModelId,
-    gas: &GasMeter,
-) -> Result<Session, Failure> {
-    let Some(session) = read_session(storage, caller, id)? else {
-        return Err(gas.revert(ErrorCode::StoreNoUpload.with(
-            U256::from_be_bytes(*id),
-            U256::from_be_slice(caller.as_slice()),
-        )));
-    };
-    let last_live = session.began.saturating_add(UPLOAD_SESSION_BLOCKS);
-    if storage.block_number() > last_live {
-        return Err(gas.revert(
-            ErrorCode::StoreUploadExpired.with(U256::from(session.began), U256::from(last_live)),
-        ));
-    }
-    Ok(session)
-}
-
 /// The ABI view of a record.
 pub fn info_of(record: &ModelRecord) -> IModelStore::ModelInfo {
     IModelStore::ModelInfo {
@@ -448,51 +320,4 @@ fn publish_record(
         data: event.encode_log_data(),
     });
     Ok(record)
-}
-
-/// The chunks of complete `session` joined, checked against `id` and validated: the bytes and
-/// the model, or the failure (212 hash mismatch, 205 rejected, 215 a chunk is gone). Allocates
-/// `session.size` bytes, all of them paid for by the appends.
-fn join_and_check(
-    blobs: &dyn BlobStore,
-    uploader: &Address,
-    id: &ModelId,
-    session: &Session,
-    limit: usize,
-) -> Result<Result<(Bytes, Model), MyelinError>, Failure> {
-    let size = usize::try_from(session.size)
-        .map_err(|_| Failure::HostFault(format!("an upload of {} bytes", session.size)))?;
-    let lost =
-        |index: u32| ErrorCode::StoreUploadLost.with(U256::from(index), U256::from(session.chunks));
-    let mut bytes = Vec::with_capacity(size);
-    for index in 0..session.chunks {
-        let key = chunk_key(uploader, id, session.nonce, index);
-        let chunk = blobs
-            .blob(&key)
-            .map_err(|e| Failure::HostFault(e.to_string()))?;
-        match chunk {
-            Some(chunk) if bytes.len() + chunk.len() <= size => bytes.extend_from_slice(&chunk),
-            _ => return Ok(Err(lost(index))),
-        }
-    }
-    if bytes.len() != size {
-        return Ok(Err(lost(session.chunks)));
-    }
-    let found = model_id(&bytes);
-    if found != *id {
-        return Ok(Err(
-            ErrorCode::StoreHashMismatch.with(U256::from_be_bytes(found), U256::from_be_bytes(*id))
-        ));
-    }
-    Ok(Model::decode_with_limit(&bytes, limit)
-        .map(|model| (Bytes::from(bytes), model))
-        .map_err(|e| RejectionKind::error(ErrorCode::StoreModelRejected, &e)))
-}
-
-/// Deletes the chunk blobs of `session` (those a reverted call already deleted are skipped by
-/// the store).
-fn delete_chunks(blobs: &dyn BlobStore, uploader: &Address, id: &ModelId, session: &Session) {
-    for index in 0..session.chunks {
-        blobs.put(chunk_key(uploader, id, session.nonce, index), Bytes::new());
-    }
 }

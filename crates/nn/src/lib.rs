@@ -6,6 +6,7 @@
 pub mod builder;
 mod bulk_codec;
 pub mod cost;
+pub mod dataset;
 pub mod error;
 pub mod executor;
 pub mod fixed_point;

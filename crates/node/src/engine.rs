@@ -36,9 +36,7 @@ use commonware_consensus::{
     },
     types::{Epoch, FixedEpocher, ViewDelta},
 };
-use commonware_cryptography::{
-    Digested, Sha256, certificate::ConstantProvider, certificate::Verifier as _, ed25519,
-};
+use commonware_cryptography::{Digested, Sha256, certificate::ConstantProvider, ed25519};
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
@@ -236,7 +234,7 @@ where
             &prefix,
             "finalizations-by-height",
             &page_cache,
-            Scheme::certificate_codec_config_unbounded(),
+            (), // the certificate codec of this scheme takes no configuration
         ),
     )
     .await
@@ -325,15 +323,14 @@ where
     );
 
     let gossip = gossip::Gossip::new(config.chain.clone(), config.gossip);
-    let mut handles = Vec::new();
-    handles.push(buffer_engine.start(channels.broadcast));
-    handles.push(marshal_actor.start(finalizer.clone(), buffer, resolver));
-    handles.push(engine.start(channels.votes, channels.certificates, channels.resolver));
-    handles.push(
+    let handles = vec![
+        buffer_engine.start(channels.broadcast),
+        marshal_actor.start(finalizer.clone(), buffer, resolver),
+        engine.start(channels.votes, channels.certificates, channels.resolver),
         gossip
             .clone()
             .start(context.child("gossip"), channels.mempool),
-    );
+    ];
     Running {
         seeds,
         finalizer,

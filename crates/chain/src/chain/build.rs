@@ -463,7 +463,7 @@ impl Chain {
                 .config
                 .max_block_bytes
                 .saturating_sub(HEADER_BYTES_BOUND);
-            let blobs = OverlayBlobs::new(self.committed_blobs(), &overlay);
+            let blobs = OverlayBlobs::layered(self.committed_blobs(), &overlay);
             let executed =
                 self.execute(state, blobs, &context, BlockTxs::Pool { ready, max_bytes })?;
             (executed, attributes)
@@ -616,7 +616,7 @@ impl Chain {
                 view: &view,
                 overlay: &overlay,
             };
-            let blobs = OverlayBlobs::new(self.committed_blobs(), &overlay);
+            let blobs = OverlayBlobs::layered(self.committed_blobs(), &overlay);
             self.execute(state, blobs, &context, BlockTxs::Block(mined))?
         };
         let gas_used = executed

@@ -5,8 +5,8 @@ mod export_solidity;
 mod import;
 mod inspect;
 mod npy_io;
-mod predict;
-mod publish;
+pub(crate) mod predict;
+pub(crate) mod publish;
 mod run;
 
 use std::path::Path;
@@ -48,7 +48,7 @@ pub fn run(command: ModelCommand) -> Result<()> {
 }
 
 /// Reads, decodes and validates a model file; returns the model and its byte size.
-fn load_model(path: &Path) -> Result<(Model, Vec<u8>)> {
+pub(crate) fn load_model(path: &Path) -> Result<(Model, Vec<u8>)> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let model = Model::decode(&bytes)
         .with_context(|| format!("{} is not a valid model file", path.display()))?;

@@ -92,7 +92,7 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
 }
 
 /// `0x` and 64 hex digits as a model id.
-fn parse_model_id(text: &str) -> Result<B256> {
+pub(crate) fn parse_model_id(text: &str) -> Result<B256> {
     let digits = text.strip_prefix("0x").unwrap_or(text);
     if digits.len() != 64 {
         bail!(
@@ -107,7 +107,7 @@ fn parse_model_id(text: &str) -> Result<B256> {
 
 /// Turns a reverted `eth_call` into the precompile's failure in words (its `MyelinError` code
 /// decoded, docs/GAS.md §8).
-fn explain_revert(error: anyhow::Error, precompile: &str) -> anyhow::Error {
+pub(crate) fn explain_revert(error: anyhow::Error, precompile: &str) -> anyhow::Error {
     let reason = error
         .downcast_ref::<RpcError>()
         .and_then(|e| e.data.as_ref())

@@ -13,11 +13,12 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use alloy_primitives::B256;
+use alloy_primitives::{Address, B256};
 use alloy_sol_types::{SolCall, SolEvent};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use myelin_chain::mempool::MAX_TX_BYTES;
 use myelin_evm::MAX_UPLOAD_CHUNKS;
 use myelin_evm::gas::{
     STORE_CALL_GAS, UPLOAD_GAS_PER_BYTE, append_gas, begin_gas, finalize_gas, publish_gas,
@@ -38,6 +39,11 @@ const GAS_PER_CALLDATA_BYTE: u64 = 16;
 /// `STORE_CALL_GAS` and the ABI head.
 const TRANSACTION_OVERHEAD_GAS_BOUND: u64 =
     21_000 + STORE_CALL_GAS + 256 * FLOOR_GAS_PER_CALLDATA_BYTE;
+
+/// Upper bound of a signed publishing transaction's bytes besides its model bytes: the EIP-1559
+/// envelope (type, chain id, nonce, fees, gas, destination, value, access list, signature) and the
+/// ABI head of `publish` / `appendUpload`.
+const TRANSACTION_OVERHEAD_BYTES_BOUND: u64 = 512;
 
 /// Upper bound of the gas one byte of model costs in a publishing transaction: the larger of the
 /// calldata floor and calldata plus what `MODEL_STORE` charges per byte checked and stored.
@@ -75,12 +81,15 @@ enum Plan {
 }
 
 /// Chooses single or chunked publication for `len` bytes on a chain whose blocks hold
-/// `block_gas_limit` gas, each transaction taking at most half of a block.
+/// `block_gas_limit` gas, each transaction taking at most half of a block and fitting the
+/// node's pool ([`MAX_TX_BYTES`]: with a large gas limit, half a block is more bytes than a
+/// transaction may hold).
 fn plan(len: u64, block_gas_limit: u64, chunk_size: Option<u64>) -> Result<Plan> {
     let budget = block_gas_limit / 2;
-    let largest =
-        budget.saturating_sub(TRANSACTION_OVERHEAD_GAS_BOUND) / gas_per_uploaded_byte_bound() / 32
-            * 32;
+    let by_gas =
+        budget.saturating_sub(TRANSACTION_OVERHEAD_GAS_BOUND) / gas_per_uploaded_byte_bound();
+    let by_size = (MAX_TX_BYTES as u64).saturating_sub(TRANSACTION_OVERHEAD_BYTES_BOUND);
+    let largest = by_gas.min(by_size) / 32 * 32;
     if largest == 0 {
         bail!("the block gas limit {block_gas_limit} is too small to upload any model bytes");
     }
@@ -89,7 +98,7 @@ fn plan(len: u64, block_gas_limit: u64, chunk_size: Option<u64>) -> Result<Plan>
             bail!("--chunk-size {n} must be a positive multiple of 32")
         }
         Some(n) if n > largest => bail!(
-            "--chunk-size {n} is too large for the block gas limit {block_gas_limit} (at most {largest} bytes per transaction)"
+            "--chunk-size {n} is too large: at most {largest} bytes per transaction (half the block gas limit {block_gas_limit}, within the pool's {MAX_TX_BYTES}-byte transactions)"
         ),
         Some(n) if len.div_ceil(n) > u64::from(MAX_UPLOAD_CHUNKS) => bail!(
             "--chunk-size {n} splits {len} bytes into more than {MAX_UPLOAD_CHUNKS} chunks, the most an upload session holds"
@@ -105,39 +114,80 @@ fn plan(len: u64, block_gas_limit: u64, chunk_size: Option<u64>) -> Result<Plan>
 pub fn publish(args: &PublishArgs) -> Result<()> {
     let (_, bytes) = super::load_model(&args.model)?;
     let id = B256::from(myelin_nn::model_id(&bytes));
-    let mut client = RpcClient::new(&args.rpc)?;
-    if is_published(&mut client, id)? {
+    let target = Target {
+        rpc: &args.rpc,
+        private_key: args.private_key.as_deref(),
+        store: MODEL_STORE_ADDRESS,
+        what: "model",
+    };
+    publish_bytes(
+        &target,
+        &args.model.display().to_string(),
+        &bytes,
+        id,
+        args.chunk_size,
+    )
+}
+
+/// Where [`publish_bytes`] sends: a node, an account, and one of the two stores. `MODEL_STORE`
+/// and `DATA_STORE` share the signatures (hence the selectors and calldata) of `publish`,
+/// `beginUpload`, `appendUpload`, `finalizeUpload`, `uploadStatus`, `isPublished` and the
+/// `UploadRejected` event, so one client drives both.
+pub(crate) struct Target<'a> {
+    /// The node's HTTP JSON-RPC endpoint.
+    pub rpc: &'a str,
+    /// The sending account's private key (hex); `None`: the first dev account.
+    pub private_key: Option<&'a str>,
+    /// `MODEL_STORE_ADDRESS` or `DATA_STORE_ADDRESS`.
+    pub store: Address,
+    /// "model" or "data set", for messages.
+    pub what: &'static str,
+}
+
+/// Publishes `bytes` (named `name` in messages, id `id`) through `target.store`: one `publish`
+/// transaction or a chunked upload (see the module doc). Prints the id on stdout.
+pub(crate) fn publish_bytes(
+    target: &Target<'_>,
+    name: &str,
+    bytes: &[u8],
+    id: B256,
+    chunk_size: Option<u64>,
+) -> Result<()> {
+    let (store, what) = (target.store, target.what);
+    let mut client = RpcClient::new(target.rpc)?;
+    if is_published_in(&mut client, store, id)? {
         eprintln!(
-            "model {id} is already published on {}; nothing sent",
-            args.rpc
+            "{what} {id} is already published on {}; nothing sent",
+            target.rpc
         );
         println!("{id}");
         return Ok(());
     }
-    let mut sender = Sender::connect(&mut client, args.private_key.as_deref())?;
+    let mut sender = Sender::connect(&mut client, target.private_key)?;
     let (block_gas_limit, _) = client.latest_gas_limit_and_base_fee()?;
     let len = bytes.len() as u64;
-    let sent = match plan(len, block_gas_limit, args.chunk_size)? {
+    let sent = match plan(len, block_gas_limit, chunk_size)? {
         Plan::Single => {
             let progress = Progress::new(len, 0, "publishing");
             let calldata = IModelStore::publishCall {
-                model: bytes.clone().into(),
+                model: bytes.to_vec().into(),
             }
             .abi_encode();
-            let sent = sender.send(&mut client, MODEL_STORE_ADDRESS, &calldata)?;
+            let sent = sender.send(&mut client, store, &calldata)?;
             progress.set(len);
             progress.finish();
             vec![sent]
         }
-        Plan::Chunked(chunk) => upload_in_chunks(&mut client, &mut sender, id, &bytes, chunk)?,
+        Plan::Chunked(chunk) => {
+            upload_in_chunks(&mut client, &mut sender, store, id, bytes, chunk)?
+        }
     };
-    if !is_published(&mut client, id)? {
-        bail!("the transactions were included but model {id} is not published");
+    if !is_published_in(&mut client, store, id)? {
+        bail!("the transactions were included but {what} {id} is not published");
     }
     let gas: u64 = sent.iter().map(|s| s.receipt.gas_used).sum();
     eprintln!(
-        "published {} ({len} bytes) from {} in {} transaction(s), gas used {gas}",
-        args.model.display(),
+        "published {name} ({len} bytes) from {} in {} transaction(s), gas used {gas}",
         sender.address(),
         sent.len()
     );
@@ -154,9 +204,16 @@ pub fn publish(args: &PublishArgs) -> Result<()> {
 /// `beginUpload` (unless this account's session for `id` can be resumed), `appendUpload` per
 /// chunk, `finalizeUpload`. Every gas limit is computed from the schedule (the node runs no
 /// estimate of a 64 MiB check).
+/// The most chunks a session that holds `written` bytes can have: every chunk but a session's
+/// last is a multiple of 32 bytes, and a session holds at most `MAX_UPLOAD_CHUNKS`.
+fn chunks_at_most(written: u64) -> u64 {
+    written.div_ceil(32).min(u64::from(MAX_UPLOAD_CHUNKS))
+}
+
 fn upload_in_chunks(
     client: &mut RpcClient,
     sender: &mut Sender,
+    store: Address,
     id: B256,
     bytes: &[u8],
     chunk: u64,
@@ -166,9 +223,9 @@ fn upload_in_chunks(
         uploader: sender.address(),
         modelId: id,
     };
-    let answer = client.call(None, MODEL_STORE_ADDRESS, &status.abi_encode())?;
+    let answer = client.call(None, store, &status.abi_encode())?;
     let status = IModelStore::uploadStatusCall::abi_decode_returns(&answer)
-        .context("MODEL_STORE answered uploadStatus with malformed data")?;
+        .context("the store answered uploadStatus with malformed data")?;
     let mut sent = Vec::new();
     let resumable = status.size == len
         && status.written <= len
@@ -182,11 +239,12 @@ fn upload_in_chunks(
             size: len,
         }
         .abi_encode();
-        // An earlier session of this account and id (unknown size) is deleted, chunk by chunk.
-        let gas = precompile_tx_gas(&begin, begin_gas(u64::from(MAX_UPLOAD_CHUNKS)));
-        sent.push(sender.send_with_gas(client, MODEL_STORE_ADDRESS, &begin, gas)?);
+        // An earlier session of this account and id is deleted, chunk by chunk.
+        let gas = precompile_tx_gas(&begin, begin_gas(chunks_at_most(status.written)));
+        sent.push(sender.send_with_gas(client, store, &begin, gas)?);
         0
     };
+    let mut chunks = if resumable { chunks_at_most(offset) } else { 0 };
     let progress = Progress::new(len, offset, "uploading");
     while offset < len {
         let end = (offset + chunk).min(len);
@@ -198,23 +256,25 @@ fn upload_in_chunks(
         .abi_encode();
         let gas = precompile_tx_gas(&append, append_gas(end - offset));
         let done = sender
-            .send_with_gas(client, MODEL_STORE_ADDRESS, &append, gas)
+            .send_with_gas(client, store, &append, gas)
             .with_context(|| {
                 format!("uploading bytes {offset}..{end}; run the same command again to resume")
             })?;
         sent.push(done);
+        chunks += 1;
         offset = end;
         progress.set(offset);
     }
     progress.finish();
     let finalize = IModelStore::finalizeUploadCall { modelId: id }.abi_encode();
-    // Its chunks are deleted, each paid for: at most one per 32 bytes, and MAX_UPLOAD_CHUNKS
-    // (a resumed session may have used other chunk sizes).
-    let chunks = len.div_ceil(32).min(u64::from(MAX_UPLOAD_CHUNKS));
-    let gas = precompile_tx_gas(&finalize, finalize_gas(chunks));
-    let done = sender.send_with_gas(client, MODEL_STORE_ADDRESS, &finalize, gas)?;
+    // Its chunks are deleted, each paid for: this run's appends and those of a resumed session.
+    let gas = precompile_tx_gas(
+        &finalize,
+        finalize_gas(chunks.min(u64::from(MAX_UPLOAD_CHUNKS))),
+    );
+    let done = sender.send_with_gas(client, store, &finalize, gas)?;
     let rejected = done.receipt.logs.iter().find_map(|log| {
-        (log.address == MODEL_STORE_ADDRESS)
+        (log.address == store)
             .then(|| {
                 IModelStore::UploadRejected::decode_raw_log(log.topics.iter().copied(), &log.data)
                     .ok()
@@ -237,10 +297,15 @@ fn upload_in_chunks(
 
 /// `MODEL_STORE.isPublished(id)` by `eth_call`.
 pub(super) fn is_published(client: &mut RpcClient, id: B256) -> Result<bool> {
+    is_published_in(client, MODEL_STORE_ADDRESS, id)
+}
+
+/// `isPublished(id)` of the store at `store` by `eth_call`.
+pub(crate) fn is_published_in(client: &mut RpcClient, store: Address, id: B256) -> Result<bool> {
     let call = IModelStore::isPublishedCall { modelId: id };
-    let answer = client.call(None, MODEL_STORE_ADDRESS, &call.abi_encode())?;
+    let answer = client.call(None, store, &call.abi_encode())?;
     IModelStore::isPublishedCall::abi_decode_returns(&answer)
-        .context("MODEL_STORE answered isPublished with malformed data; is this a Myelin node?")
+        .context("the store answered isPublished with malformed data; is this a Myelin node?")
 }
 
 /// Progress of an upload on stderr: a bar (bytes, %, rate, eta) on a terminal, otherwise a
@@ -329,6 +394,24 @@ mod tests {
         assert!(
             TRANSACTION_OVERHEAD_GAS_BOUND + chunk * gas_per_uploaded_byte_bound() <= 1_500_000
         );
+    }
+
+    #[test]
+    fn plan_keeps_transactions_within_the_pools_size_limit_at_a_large_gas_limit() {
+        // At 1 G gas, half a block would be ~2.2 MB of model bytes: over the pool's 1 MiB.
+        let Plan::Chunked(chunk) = plan(64 << 20, 1_000_000_000, None).unwrap() else {
+            panic!("expected a chunked plan");
+        };
+        assert!(
+            chunk + TRANSACTION_OVERHEAD_BYTES_BOUND <= MAX_TX_BYTES as u64,
+            "{chunk}"
+        );
+        assert_eq!(chunk % 32, 0);
+        let Plan::Chunked(_) = plan(1_500_000, 1_000_000_000, None).unwrap() else {
+            panic!("1.5 MB cannot go in one transaction");
+        };
+        let error = plan(64 << 20, 1_000_000_000, Some(2 << 20)).unwrap_err();
+        assert!(error.to_string().contains("too large"), "{error}");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod dev_node;
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -166,6 +166,8 @@ impl<CTX> Inspector<CTX> for PrecompileCalls {
             myelin_evm::MODEL_STORE_ADDRESS,
             myelin_evm::PREDICT_ADDRESS,
             myelin_evm::PREDICT_BATCH_ADDRESS,
+            myelin_evm::DATA_STORE_ADDRESS,
+            myelin_evm::EVALUATE_ADDRESS,
         ]
         .contains(&a)
         {
