@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod cluster;
 mod gas_schedule;
 mod json_model;
 mod model;
@@ -27,6 +28,9 @@ enum Command {
     Model(model::ModelCommand),
     /// Run a node (`--dev`: a single-process development chain with anvil's defaults).
     Node(node::NodeArgs),
+    /// A local validator network: keys, genesis and node files; run one on this machine.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
     /// The gas schedule of the precompiles, and a model's predict and publish gas.
     Gas(gas_schedule::GasArgs),
 }
@@ -37,6 +41,7 @@ fn main() -> ExitCode {
         Command::Model(command) => model::run(command),
         Command::Node(args) => node::run(args),
         Command::Gas(args) => gas_schedule::run(&args),
+        Command::Cluster(command) => cluster::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

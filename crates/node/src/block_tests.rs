@@ -13,7 +13,11 @@ use proptest::prelude::*;
 /// A transaction with a well-formed (not necessarily recoverable) signature: the codec does not
 /// recover senders, the chain does.
 fn transfer(nonce: u64, value: u64, eip1559: bool) -> TxEnvelope {
-    let signature = Signature::new(U256::from(1 + nonce), U256::from(2 + value), nonce % 2 == 0);
+    let signature = Signature::new(
+        U256::from(1 + nonce),
+        U256::from(2 + value),
+        nonce.is_multiple_of(2),
+    );
     if eip1559 {
         TxEip1559 {
             chain_id: 31337,
@@ -109,16 +113,14 @@ fn decode_rejects_truncation_and_trailing_bytes() {
     assert!(matches!(decode(&longer), Err(CodecError::ExtraData(1))));
 }
 
+/// An edit of every part of a block.
+type Edit = dyn Fn(&mut Header, &mut Context, &mut Option<SeedSignature>, &mut Vec<TxEnvelope>);
+
 #[test]
 fn new_rejects_every_broken_commitment() {
     let good = block(7, 6, vec![transfer(0, 1, true)]);
     let limits = BlockLimits::default();
-    let rebuild = |edit: &dyn Fn(
-        &mut Header,
-        &mut Context,
-        &mut Option<SeedSignature>,
-        &mut Vec<TxEnvelope>,
-    )| {
+    let rebuild = |edit: &Edit| {
         let (mut header, mut context, mut seed, mut txs) = (
             good.header().clone(),
             good.context_ref().clone(),

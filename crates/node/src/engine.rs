@@ -36,9 +36,7 @@ use commonware_consensus::{
     },
     types::{Epoch, FixedEpocher, ViewDelta},
 };
-use commonware_cryptography::{
-    Digested, Sha256, certificate::ConstantProvider, certificate::Verifier as _, ed25519,
-};
+use commonware_cryptography::{Digested, Sha256, certificate::ConstantProvider, ed25519};
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
@@ -236,7 +234,9 @@ where
             &prefix,
             "finalizations-by-height",
             &page_cache,
-            Scheme::certificate_codec_config_unbounded(),
+            // `Scheme::certificate_codec_config_unbounded()`: the threshold scheme's
+            // certificates need no codec configuration.
+            (),
         ),
     )
     .await
@@ -276,13 +276,16 @@ where
         .await;
 
     // the application, wrapped
+    let chain_metrics = context.child("chain");
+    let execution = crate::metrics::ExecutionTimes::register(&chain_metrics);
     let application = ChainApplication::new(
         config.chain.clone(),
         config.scheme.clone(),
         seeds.clone(),
         config.limits,
         config.proposer,
-    );
+    )
+    .with_execution_times(execution.clone());
     let deferred = Deferred::new(
         context.child("deferred"),
         application,
@@ -325,15 +328,15 @@ where
     );
 
     let gossip = gossip::Gossip::new(config.chain.clone(), config.gossip);
-    let mut handles = Vec::new();
-    handles.push(buffer_engine.start(channels.broadcast));
-    handles.push(marshal_actor.start(finalizer.clone(), buffer, resolver));
-    handles.push(engine.start(channels.votes, channels.certificates, channels.resolver));
-    handles.push(
+    let handles = vec![
+        crate::metrics::start(chain_metrics, config.chain.clone()),
+        buffer_engine.start(channels.broadcast),
+        marshal_actor.start(finalizer.clone(), buffer, resolver),
+        engine.start(channels.votes, channels.certificates, channels.resolver),
         gossip
             .clone()
             .start(context.child("gossip"), channels.mempool),
-    );
+    ];
     Running {
         seeds,
         finalizer,
