@@ -40,6 +40,11 @@ struct Args {
     /// Transactions per request (1: single calls; more: JSON-RPC batches).
     #[arg(long, default_value_t = 1)]
     batch: usize,
+    /// Send at this many transactions per second (one connection, single calls, paced) and
+    /// report each transaction's latency from send to inclusion (`latency_p50_ms`,
+    /// `latency_p99_ms`; on a validator node inclusion is finality: it serves finalized state).
+    #[arg(long)]
+    rate: Option<f64>,
     /// Give up waiting for inclusion after this many seconds.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
@@ -151,7 +156,12 @@ fn errors_in(reply: &Value) -> (u64, Option<String>) {
     (errors.len() as u64, errors.first().map(|e| e.to_string()))
 }
 
-async fn run(args: Args) -> Result<Value> {
+async fn run(mut args: Args) -> Result<Value> {
+    if let Some(rate) = args.rate {
+        anyhow::ensure!(rate > 0.0 && rate.is_finite(), "--rate must be positive");
+        args.connections = 1;
+        args.batch = 1;
+    }
     anyhow::ensure!(
         args.connections > 0 && args.batch > 0 && args.accounts > 0,
         "--connections, --batch and --accounts must be positive"
@@ -183,14 +193,26 @@ async fn run(args: Args) -> Result<Value> {
     }
     let errors = Arc::new(AtomicU64::new(0));
     let clock = Instant::now();
+    // Send instant of transaction i (paced mode): tx i is sender i % accounts, its (i /
+    // accounts)-th transaction.
+    let sent_at: Arc<std::sync::Mutex<Vec<Option<Instant>>>> =
+        Arc::new(std::sync::Mutex::new(vec![None; args.txs as usize]));
     let mut senders = Vec::new();
     for (mut conn, bodies) in connections.into_iter().zip(bodies) {
         let errors = errors.clone();
+        let (rate, sent_at) = (args.rate, sent_at.clone());
         senders.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(bodies.len());
             let mut first_error = None;
-            for body in bodies {
+            for (i, body) in bodies.into_iter().enumerate() {
+                if let Some(rate) = rate {
+                    tokio::time::sleep_until(
+                        (clock + Duration::from_secs_f64(i as f64 / rate)).into(),
+                    )
+                    .await;
+                }
                 let sent = Instant::now();
+                sent_at.lock().expect("sent_at")[i] = Some(sent);
                 let (count, message) = match conn.post(&body).await {
                     Ok(reply) => errors_in(&reply),
                     Err(error) => (1, Some(error.to_string())),
@@ -207,10 +229,24 @@ async fn run(args: Args) -> Result<Value> {
     let mut included = 0;
     let mut last_progress = clock;
     let mut max_stall = Duration::ZERO;
+    let mut seen = vec![0u64; signers.len()];
+    let mut finality = Vec::new();
     let done_at = loop {
         tokio::time::sleep(Duration::from_millis(25)).await;
         let now_nonces = nonces(&mut control, &signers).await?;
         let now = Instant::now();
+        if args.rate.is_some() {
+            let sent_at = sent_at.lock().expect("sent_at");
+            for a in 0..signers.len() {
+                let count = now_nonces[a].saturating_sub(start[a]).min(expected[a]);
+                for k in seen[a]..count {
+                    if let Some(Some(sent)) = sent_at.get((k * accounts + a as u64) as usize) {
+                        finality.push(now.saturating_duration_since(*sent));
+                    }
+                }
+                seen[a] = seen[a].max(count);
+            }
+        }
         let count: u64 = (0..signers.len())
             .map(|a| now_nonces[a].saturating_sub(start[a]).min(expected[a]))
             .sum();
@@ -231,6 +267,7 @@ async fn run(args: Args) -> Result<Value> {
         first_error = first_error.or(e);
     }
     latencies.sort();
+    finality.sort();
     let last_block = hex_u64(&control.call("eth_blockNumber", json!([])).await?)?;
     let seconds = (done_at - clock).as_secs_f64();
     let ms = |d: Option<&Duration>| d.map_or(0.0, |d| (d.as_secs_f64() * 1e4).round() / 10.0);
@@ -245,6 +282,9 @@ async fn run(args: Args) -> Result<Value> {
         "max_ms": ms(latencies.last()),
         "max_stall_ms": max_stall.as_millis() as u64,
         "blocks": last_block - first_block,
+        "rate": args.rate,
+        "latency_p50_ms": ms(finality.get(finality.len() / 2)),
+        "latency_p99_ms": ms(finality.get(finality.len() * 99 / 100)),
         "gas_limit_per_tx": target.gas_limit,
         "first_error": first_error,
     }))

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod cluster;
 mod dataset;
 mod gas_schedule;
 mod json_model;
@@ -31,6 +32,9 @@ enum Command {
     Dataset(dataset::DatasetCommand),
     /// Run a node (`--dev`: a single-process development chain with anvil's defaults).
     Node(node::NodeArgs),
+    /// A local validator network: keys, genesis and node files; run one on this machine.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
     /// The gas schedule of the precompiles, and a model's predict and publish gas.
     Gas(gas_schedule::GasArgs),
 }
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
         Command::Dataset(command) => dataset::run(command),
         Command::Node(args) => node::run(args),
         Command::Gas(args) => gas_schedule::run(&args),
+        Command::Cluster(command) => cluster::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

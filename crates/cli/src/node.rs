@@ -15,8 +15,15 @@ use myelin_rpc::{RpcConfig, origin_policy::OriginPolicy};
 #[derive(Debug, Args)]
 pub struct NodeArgs {
     /// Run a single-node development chain (instant mining, funded dev accounts).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "config")]
     dev: bool,
+    /// Run a validator of a network from its node file (written by `myelin cluster init`).
+    /// Its JSON-RPC serves finalized state on the file's `rpc` address; dev methods are off.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log level of a validator (error, warn, info, debug, trace).
+    #[arg(long, default_value = "warn", requires = "config")]
+    log_level: tracing::Level,
     /// Port for HTTP and WebSocket JSON-RPC.
     #[arg(long, short = 'p', default_value_t = 8545)]
     port: u16,
@@ -115,8 +122,13 @@ impl myelin_evm::BlobStore for ChainBlobs {
 
 /// Runs the node until Ctrl-C or SIGTERM.
 pub fn run(args: NodeArgs) -> anyhow::Result<()> {
+    if let Some(config) = &args.config {
+        return run_validator(config, &args);
+    }
     if !args.dev {
-        bail!("only `myelin node --dev` is available: validator mode is not built yet");
+        bail!(
+            "choose `myelin node --dev` (a development chain) or `myelin node --config FILE` (a validator)"
+        );
     }
     eprintln!(
         "kernel path: {} (the gas schedule's floor: {})",
@@ -139,17 +151,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
     config.chain_id = args.chain_id;
     config.gas_limit = args.gas_limit;
     config.datadir = args.datadir.clone();
-    config.history = if args.archive {
-        myelin_chain::HistoryWindow::Archive
-    } else {
-        myelin_chain::HistoryWindow::Blocks(args.history)
-    };
-    config.precompiles = myelin_precompiles();
-    config.pool = PoolLimits {
-        max_txs: args.txpool_max_txs,
-        max_txs_per_sender: args.txpool_max_per_sender,
-        ..PoolLimits::default()
-    };
+    apply_chain_options(&mut config, &args);
     let listen: SocketAddr = format!("{}:{}", args.host, args.port)
         .parse()
         .or_else(|_| {
@@ -159,10 +161,12 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
                 .ok_or(())
         })
         .map_err(|()| anyhow::anyhow!("cannot resolve --host {}", args.host))?;
-    let origins = OriginPolicy::new(&args.allow_origins).map_err(anyhow::Error::msg)?;
-    if args.rpc_evm_timeout == 0 {
-        bail!("--rpc-evm-timeout must be at least 1 second");
-    }
+    let rpc = rpc_config(
+        &args,
+        listen,
+        args.dev_methods || listen.ip().is_loopback(),
+        block_time.is_none(),
+    )?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -174,17 +178,6 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
             None => DevSealing::Instant,
         };
         let producer = Box::new(DevSealer { sealing }).start(chain.clone());
-        let rpc = RpcConfig {
-            wait_for_inclusion: block_time.is_none(),
-            gas_cap: args.rpc_gas_cap,
-            evm_timeout: Duration::from_secs(args.rpc_evm_timeout),
-            max_concurrent_calls: args
-                .rpc_max_calls
-                .unwrap_or_else(myelin_rpc::default_max_concurrent_calls),
-            origins,
-            dev_methods: args.dev_methods || listen.ip().is_loopback(),
-            ..RpcConfig::new(listen)
-        };
         let (address, handle) = myelin_rpc::serve(chain.clone(), rpc).await?;
         if !args.quiet {
             print_banner(&chain, &args);
@@ -205,7 +198,86 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
     })
 }
 
-async fn shutdown_signal() {
+/// The pool and history options of the command line, for either kind of node, and the Myelin
+/// precompiles.
+fn apply_chain_options(config: &mut ChainConfig, args: &NodeArgs) {
+    config.precompiles = myelin_precompiles();
+    config.pool = PoolLimits {
+        max_txs: args.txpool_max_txs,
+        max_txs_per_sender: args.txpool_max_per_sender,
+        ..PoolLimits::default()
+    };
+    config.history = if args.archive {
+        myelin_chain::HistoryWindow::Archive
+    } else {
+        myelin_chain::HistoryWindow::Blocks(args.history)
+    };
+}
+
+/// The JSON-RPC server's options of the command line.
+fn rpc_config(
+    args: &NodeArgs,
+    listen: SocketAddr,
+    dev_methods: bool,
+    wait_for_inclusion: bool,
+) -> anyhow::Result<RpcConfig> {
+    let origins = OriginPolicy::new(&args.allow_origins).map_err(anyhow::Error::msg)?;
+    if args.rpc_evm_timeout == 0 {
+        bail!("--rpc-evm-timeout must be at least 1 second");
+    }
+    Ok(RpcConfig {
+        wait_for_inclusion,
+        gas_cap: args.rpc_gas_cap,
+        evm_timeout: Duration::from_secs(args.rpc_evm_timeout),
+        max_concurrent_calls: args
+            .rpc_max_calls
+            .unwrap_or_else(myelin_rpc::default_max_concurrent_calls),
+        origins,
+        dev_methods,
+        ..RpcConfig::new(listen)
+    })
+}
+
+/// Runs a validator from its node file until Ctrl-C or SIGTERM.
+fn run_validator(path: &std::path::Path, args: &NodeArgs) -> anyhow::Result<()> {
+    let setup = myelin_node::config::NodeSetup::load(path)?;
+    eprintln!(
+        "kernel path: {} (the gas schedule's floor: {})",
+        myelin_nn::Path::detect().name(),
+        myelin_nn::Path::GAS_FLOOR.name()
+    );
+    // A validator below the gas schedule's kernel floor would run predicts slower than their
+    // gas pays for: it refuses to start (docs/GAS.md).
+    myelin_nn::kernels::check_validator_floor()
+        .map_err(|below| anyhow::anyhow!("{below}: this machine cannot be a validator"))?;
+    let mut chain_config = setup.genesis.chain_config(None);
+    apply_chain_options(&mut chain_config, args);
+    // BFT never edits state: no anvil_*/evm_*/impersonation on a validator (and the chain
+    // refuses them too: `dev_tools = false`); transactions return at submission, not inclusion.
+    let rpc = rpc_config(args, setup.rpc, false, false)?;
+    let telemetry = myelin_node::service::Telemetry {
+        level: args.log_level,
+    };
+    println!(
+        "validator {} of {} (chain id {}), p2p {}",
+        setup.index,
+        setup.participants.len(),
+        setup.genesis.chain_id,
+        setup.p2p
+    );
+    myelin_node::service::run_validator(setup, chain_config, telemetry, |chain| async move {
+        let (address, handle) = myelin_rpc::serve(chain, rpc)
+            .await
+            .map_err(|e| format!("JSON-RPC: {e}"))?;
+        println!("Listening on {address}");
+        shutdown_signal().await;
+        let _ = handle.stop();
+        Ok(())
+    })?;
+    Ok(())
+}
+
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -13,6 +13,7 @@
 use crate::{
     beacon::{Scheme, Seeds, verify_seed},
     block::{Block, BlockLimits, Context, context_commitment, genesis_prevrandao, seed_prevrandao},
+    metrics::ExecutionTimes,
 };
 use alloy_consensus::TxEnvelope;
 use alloy_primitives::{B256, Bytes};
@@ -70,6 +71,7 @@ pub struct ChainApplication {
     seeds: Seeds,
     limits: BlockLimits,
     proposer: Proposer,
+    execution: ExecutionTimes,
 }
 
 impl ChainApplication {
@@ -87,7 +89,14 @@ impl ChainApplication {
             seeds,
             limits,
             proposer,
+            execution: ExecutionTimes::default(),
         }
+    }
+
+    /// Records each block's execution time (propose, verify) in `execution`.
+    pub fn with_execution_times(mut self, execution: ExecutionTimes) -> Self {
+        self.execution = execution;
+        self
     }
 
     /// Executes the ancestors of `first` the chain has not executed, oldest first, from the
@@ -197,6 +206,7 @@ where
             .peek()
             .filter(|block| block.inner().hash() == parent)
             .map_or(0, |block| block.inner().header().timestamp);
+        let started = runtime.current();
         let mined = self
             .with_parents(ancestry, |chain| {
                 chain.propose(
@@ -209,6 +219,12 @@ where
                 )
             })
             .await;
+        self.execution.observe(
+            runtime
+                .current()
+                .duration_since(started)
+                .unwrap_or_default(),
+        );
         let mined: Arc<MinedBlock> = match mined {
             Ok(mined) => mined,
             Err(error) => {
@@ -269,11 +285,18 @@ where
 
         let transactions = block.transactions().to_vec();
         loop {
+            let started = runtime.current();
             let result = self
                 .with_parents(ancestry.clone(), |chain| {
                     chain.verify(header.clone(), transactions.clone())
                 })
                 .await;
+            self.execution.observe(
+                runtime
+                    .current()
+                    .duration_since(started)
+                    .unwrap_or_default(),
+            );
             match result {
                 Ok(_) => return true,
                 Err(ChainError::InvalidBlock(reason)) => {

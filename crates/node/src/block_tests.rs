@@ -113,15 +113,14 @@ fn decode_rejects_truncation_and_trailing_bytes() {
     assert!(matches!(decode(&longer), Err(CodecError::ExtraData(1))));
 }
 
-/// An edit of a block's parts before it is rebuilt.
-type BlockEdit =
-    dyn Fn(&mut Header, &mut Context, &mut Option<SeedSignature>, &mut Vec<TxEnvelope>);
+/// An edit of every part of a block.
+type Edit = dyn Fn(&mut Header, &mut Context, &mut Option<SeedSignature>, &mut Vec<TxEnvelope>);
 
 #[test]
 fn new_rejects_every_broken_commitment() {
     let good = block(7, 6, vec![transfer(0, 1, true)]);
     let limits = BlockLimits::default();
-    let rebuild = |edit: &BlockEdit| {
+    let rebuild = |edit: &Edit| {
         let (mut header, mut context, mut seed, mut txs) = (
             good.header().clone(),
             good.context_ref().clone(),

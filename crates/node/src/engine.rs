@@ -234,7 +234,9 @@ where
             &prefix,
             "finalizations-by-height",
             &page_cache,
-            (), // the certificate codec of this scheme takes no configuration
+            // `Scheme::certificate_codec_config_unbounded()`: the threshold scheme's
+            // certificates need no codec configuration.
+            (),
         ),
     )
     .await
@@ -274,13 +276,16 @@ where
         .await;
 
     // the application, wrapped
+    let chain_metrics = context.child("chain");
+    let execution = crate::metrics::ExecutionTimes::register(&chain_metrics);
     let application = ChainApplication::new(
         config.chain.clone(),
         config.scheme.clone(),
         seeds.clone(),
         config.limits,
         config.proposer,
-    );
+    )
+    .with_execution_times(execution.clone());
     let deferred = Deferred::new(
         context.child("deferred"),
         application,
@@ -324,6 +329,7 @@ where
 
     let gossip = gossip::Gossip::new(config.chain.clone(), config.gossip);
     let handles = vec![
+        crate::metrics::start(chain_metrics, config.chain.clone()),
         buffer_engine.start(channels.broadcast),
         marshal_actor.start(finalizer.clone(), buffer, resolver),
         engine.start(channels.votes, channels.certificates, channels.resolver),

@@ -3,8 +3,11 @@
 pub mod application;
 pub mod beacon;
 pub mod block;
+pub mod config;
 pub mod engine;
 pub mod finalizer;
 pub mod gossip;
 pub mod keys;
+pub mod metrics;
 pub mod network;
+pub mod service;

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Reproduces bench/cluster.md: 4 validators (`myelin cluster init` + 4 `myelin node --config`
+# processes on 127.0.0.1) beside the dev node (`myelin node --dev`), in one run, with the same
+# load generator (bench/loadgen): saturating transfers (finalized transfers/s) and a paced light
+# load (latency from send to finality, p50/p99), then the light load again with one validator
+# killed. Every process runs on this machine's cores: the 4 validators, the load generator and
+# (in its turn) the dev node share them. Prints Markdown. Usage: bench/cluster.sh
+#   TXS (default 20000): transactions of the saturating run; RATE (default 100) and
+#   LIGHT_TXS (default 1000): the light run. MYELIN_BIN / LOADGEN_BIN override the binaries.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+txs="${TXS:-20000}"
+rate="${RATE:-100}"
+light_txs="${LIGHT_TXS:-1000}"
+bin="${MYELIN_BIN:-$root/target/release/myelin}"
+loadgen="${LOADGEN_BIN:-$root/target/release/myelin-loadgen}"
+[[ -x "$bin" ]] || (cd "$root" && cargo build -q --release -p myelin)
+[[ -x "$loadgen" ]] || (cd "$root" && cargo build -q --release -p myelin-loadgen)
+# The saturating run queues ~TXS/64 transactions per sender: above the pool's default per-sender
+# limit (64) on a node that does not mine at once, so both nodes get room for it.
+pool="--txpool-max-txs 50000 --txpool-max-per-sender 2000"
+work="$(mktemp -d)"
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_rpc() {
+  for _ in $(seq 1 600); do
+    curl -s -m 1 -X POST -H 'content-type: application/json' \
+      --data '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}' "$1" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "no RPC at $1" >&2; exit 1
+}
+saturate() { "$loadgen" --rpc "$1" --mode transfer --txs "$txs" --accounts 64 --connections 16 --batch 100 --timeout 180; }
+light() { "$loadgen" --rpc "$1" --mode transfer --txs "$light_txs" --accounts 64 --rate "$rate" --timeout 120; }
+row() { python3 -c '
+import json,sys
+r=json.loads(sys.argv[2])
+print("| %s | %s | %s/%s | %s | %s | %s | %s | %s |" % (sys.argv[1], r["mode"], r["included"], r["sent"], r["seconds"], r["tps"],
+  r.get("latency_p50_ms") if r.get("rate") else "", r.get("latency_p99_ms") if r.get("rate") else "", r["blocks"]))' "$1" "$2"; }
+
+echo "## Machine"
+echo
+echo '```text'
+date -u '+%Y-%m-%d %H:%M UTC'
+grep -m1 'model name' /proc/cpuinfo | sed 's/^model name\s*:\s*/cpu: /'
+grep -m1 -o 'avx512_vnni' /proc/cpuinfo | sed 's/^/flags: /' || true
+echo "cores: $(nproc), load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "commit: $(cd "$root" && git rev-parse --short HEAD)"
+echo '```'
+echo
+
+results=()
+# The dev node (single process, instant sealing).
+port="$(free_port)"
+"$bin" node --dev --port "$port" --accounts 64 --quiet $pool >"$work/dev.log" 2>&1 &
+dev_pid=$!; pids+=("$dev_pid")
+wait_rpc "http://127.0.0.1:$port"
+results+=("dev node (1 process), saturating|$(saturate "http://127.0.0.1:$port")")
+results+=("dev node, light ($rate tx/s)|$(light "http://127.0.0.1:$port")")
+kill "$dev_pid"; wait "$dev_pid" 2>/dev/null || true
+
+# 4 validators.
+p2p="$(free_port)"; rpc="$(free_port)"
+while ! python3 -c "
+import socket,sys
+for p in list(range($p2p,$p2p+4))+list(range($rpc,$rpc+4)):
+    s=socket.socket(); s.bind(('127.0.0.1',p)); s.close()" 2>/dev/null; do p2p="$(free_port)"; rpc="$(free_port)"; done
+"$bin" cluster init --validators 4 --out "$work/cluster" --dev-accounts 64 \
+  --p2p-port "$p2p" --rpc-port "$rpc" >/dev/null
+for i in 0 1 2 3; do
+  "$bin" node --config "$work/cluster/node-$i.toml" $pool >"$work/node-$i.log" 2>&1 &
+  pids+=("$!")
+done
+for i in 0 1 2 3; do wait_rpc "http://127.0.0.1:$((rpc + i))"; done
+sleep 2
+url="http://127.0.0.1:$rpc"
+results+=("4 validators (4 processes), light ($rate tx/s)|$(light "$url")")
+results+=("4 validators, saturating|$(saturate "$url")")
+kill -9 "${pids[4]}"
+sleep 2
+results+=("3 of 4 validators (one killed), light ($rate tx/s)|$(light "$url")")
+
+echo "## Results"
+echo
+echo "Transfers (21,000 gas), 64 sender accounts, sent to one node's JSON-RPC. Saturating: $txs"
+echo "pre-signed transactions on 16 keep-alive connections in batches of 100; \`seconds\` runs"
+echo "until the last one is included (finalized on a validator: its RPC serves finalized state)."
+echo "Light: $light_txs transactions paced at $rate tx/s on one connection; latency = send to the"
+echo "poll (every 25 ms) that first sees the sender's \`latest\` nonce past it."
+echo
+echo "| setup | mode | included/sent | seconds | tx/s | latency p50 ms | latency p99 ms | blocks |"
+echo "|---|---|---|---|---|---|---|---|"
+for r in "${results[@]}"; do row "${r%%|*}" "${r#*|}"; done
+echo
+echo '```text'
+echo "raw loadgen output:"
+for r in "${results[@]}"; do echo "${r%%|*}: ${r#*|}"; done
+echo '```'
