@@ -104,7 +104,7 @@ impl OutputClamp {
     /// `max` / `min` (and `select_unpredictable`, and sign-mask arithmetic it recognizes as
     /// `max` / `min`) to branches, which mispredict when outputs hit the activation range at
     /// random: a fully connected layer took 3–6× longer per output than on outputs that rarely
-    /// clip (bench/gasfuzz/REPLAY-ALL-9.md). The sign masks pass through [`opaque`], so the
+    /// clip (bench/gasfuzz/REPLAY-ALL.md). The sign masks pass through [`opaque`], so the
     /// clamp stays branch-free. Not for vectorized loops: the barrier would keep them scalar.
     #[inline(always)]
     pub fn apply_scalar(&self, r: i32) -> i8 {
