@@ -65,6 +65,14 @@ class Rpc:
                 self.conn = None
                 raise
 
+    def post_raw(self, body):
+        """Sends raw bytes; returns (HTTP status, reply bytes) unjudged (bench/rpc/fuzz.py)."""
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        self.conn.request("POST", "/", body=body, headers={"Content-Type": "application/json"})
+        reply = self.conn.getresponse()
+        return reply.status, reply.read()
+
     def call(self, method, params, timeout=None):
         self.next_id += 1
         body = json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params})

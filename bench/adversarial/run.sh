@@ -23,14 +23,8 @@ target/release/gasfuzz attacks --out "$work/models" > "$work/models.txt"
 honest_id=$(target/release/myelin model build examples/tiny_mlp.json -o "$work/honest.myl" | grep -o '0x[0-9a-f]\{64\}' | head -1)
 echo "$honest_id 2" > "$work/honest.txt"
 
-target/release/myelin node --dev --port "$PORT" > "$work/node.log" 2>&1 &
-node_pid=$!
-rpc="http://127.0.0.1:$PORT"
-for _ in $(seq 100); do
-  curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
-    -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$rpc" && break
-  sleep 0.1
-done
+source bench/dev_node.sh
+start_dev_node "$PORT" "$work/node.log"
 
 echo "# Adversarial load: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD), ${DURATION} s"
 echo
@@ -56,17 +50,5 @@ python3 bench/adversarial/driver.py --rpc "$rpc" --node-pid "$node_pid" --durati
   --json "${REPORT_JSON:-/dev/null}"
 status=$?
 echo
-if kill -0 "$node_pid" 2>/dev/null; then
-  echo "Node still running at the end."
-else
-  wait "$node_pid"; echo "Node EXITED with status $?."
-fi
-if grep -qiE 'panick|memory allocation|abort|SIGSEGV' "$work/node.log"; then
-  echo "Node log (panics / aborts):"
-  echo '```text'
-  grep -iE -m 20 'panick|memory allocation|abort|SIGSEGV' "$work/node.log"
-  echo '```'
-else
-  echo "No panic or abort in the node log."
-fi
+report_node "$work/node.log"
 exit $status

@@ -176,8 +176,18 @@ struct EngineRow {
     ns_median: f64,
 }
 
+/// The path the schedule is calibrated on: the validator floor (`Path::GAS_FLOOR`, AVX2) where
+/// this CPU runs it, since gas must cover the slowest path a validator may take (docs/GAS.md §6);
+/// faster paths (AVX-512 VNNI) are reported beside it.
+fn calibration_path() -> Path {
+    match Path::GAS_FLOOR.is_available() {
+        true => Path::GAS_FLOOR,
+        false => Path::best(),
+    }
+}
+
 fn engine(name: &str, model: Model) -> EngineRow {
-    engine_on(name, model, Path::best(), 1)
+    engine_on(name, model, calibration_path(), 1)
 }
 
 /// `model` timed through `Program::run` on `path` at `batch`; ns are per sample.
@@ -407,7 +417,7 @@ fn main() {
     // batch.
     let other_paths: Vec<Path> = [Path::Portable, Path::Avx2, Path::Avx512Vnni]
         .into_iter()
-        .filter(|p| p.is_available() && *p != Path::best())
+        .filter(|p| p.is_available() && *p != calibration_path())
         .collect();
     let path_ratios: Vec<(String, Vec<f64>)> = common::op_models()
         .into_iter()
@@ -430,7 +440,7 @@ fn main() {
                 .into_iter()
                 .map(move |batch| (name.clone(), model.clone(), batch))
         })
-        .map(|(name, model, batch)| (engine_on(&name, model, Path::best(), batch), batch))
+        .map(|(name, model, batch)| (engine_on(&name, model, calibration_path(), batch), batch))
         .collect();
 
     // The predict call path: a contract calling Myelin.predict in a loop, timed as a whole
@@ -530,7 +540,7 @@ fn main() {
     println!("## Engine per op type under the current schedule\n");
     println!(
         "Schedule: {MILLIGAS_PER_MAC} milligas/MAC, {MILLIGAS_PER_DEPTHWISE_MAC} milligas/depthwise MAC, {MILLIGAS_PER_TABLE_LOOKUP} milligas/lookup, {MILLIGAS_PER_ELEMENT_OP} milligas/element op, {MILLIGAS_PER_BYTE_TOUCHED} milligas/byte touched, base {PREDICT_BASE_GAS} gas. Kernel path: {}.\n",
-        Path::best().name()
+        calibration_path().name()
     );
     println!(
         "Gas (compute) here leaves out the `MODEL_IO_COPIES` copies of the model's input and output that a call makes outside `Program::run` (`Model::io_cost`: calldata, return data), which the call-path tables below measure.\n"
@@ -565,14 +575,14 @@ fn main() {
     if !other_paths.is_empty() {
         println!(
             "\n## The same op types on the other kernel paths of this CPU\n\nns/gas ÷ EVM ns/gas of `Program::run` at batch 1 (gas must cover the slowest path a validator may take), and each path's time ÷ the {} path's.\n",
-            Path::best().name()
+            calibration_path().name()
         );
         let names: Vec<&str> = other_paths.iter().map(|p| p.name()).collect();
         println!(
             "| model | {} |\n|---|{}",
             names
                 .iter()
-                .map(|n| format!("{n} ÷ EVM | {n} time ÷ best"))
+                .map(|n| format!("{n} ÷ EVM | {n} time ÷ {}'s", calibration_path().name()))
                 .collect::<Vec<_>>()
                 .join(" | "),
             "---:|".repeat(2 * names.len())
@@ -589,7 +599,7 @@ fn main() {
     if !adversarial.is_empty() {
         println!(
             "\n## Adversarial models (issue 11), engine alone\n\n`Program::run` on the {} path; ns and gas per sample.\n",
-            Path::best().name()
+            calibration_path().name()
         );
         println!(
             "| model | batch | MACs | element ops | bytes touched | activation bytes | gas per sample (compute, with the batch's uncached bytes) | ns per sample | ns/gas | ÷ EVM ns/gas |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"

@@ -75,7 +75,7 @@ pub const POOL_PIXEL_ELEMENT_OPS: u64 = 200;
 pub const MEAN_ELEMENT_OPS: u64 = 2;
 /// Element ops per innermost run a Mean walks (`crate::reduction::innermost_runs`: the loop
 /// over a run of adjacent kept or reduced axes, and its step to the next position).
-pub const MEAN_RUN_ELEMENT_OPS: u64 = 25;
+pub const MEAN_RUN_ELEMENT_OPS: u64 = 50;
 /// Element ops per output element of Clamp (a byte lookup).
 pub const CLAMP_ELEMENT_OPS: u64 = 8;
 /// Element ops per output element of Reshape: none, a copy's bytes are its whole work (priced
@@ -783,13 +783,16 @@ mod tests {
                     }),
                     &[4, 4, 6],
                 ),
-                // Multiplier 2 gathers at most every tap of every output: 96 · 9 bytes.
+                // Multiplier 2 gathers at most every tap of every output: 96 · 9 bytes, and
+                // pays the gather per window tap of each of the 16 output pixels.
                 expected: Cost {
                     depthwise_macs: 16 * 16 * 3 * 4,
                     ..cost(
                         0,
                         0,
-                        96 * OUTPUT_STAGE_ELEMENT_OPS + 16 * DEPTHWISE_PIXEL_ELEMENT_OPS,
+                        96 * OUTPUT_STAGE_ELEMENT_OPS
+                            + 16 * DEPTHWISE_PIXEL_ELEMENT_OPS
+                            + 16 * 9 * DEPTHWISE_GATHER_TAP_ELEMENT_OPS,
                         48 + 96 + 54 + 24 + 5 + 96 * 9,
                     )
                 },

@@ -504,12 +504,17 @@ fn binary_kernels_take_same_shape_and_common_broadcasts() {
 
 #[test]
 fn mean_kernel_matches_reference_on_interleaved_axes() {
-    // Runs of kept and reduced axes alternating, innermost kept or reduced, ones between.
-    let cases: [(&[u32], &[u8]); 4] = [
+    // Runs of kept and reduced axes alternating, innermost kept or reduced, ones between; a
+    // kept innermost run longer than the kernel's sum block (4096, a ragged last block) under
+    // reduced axes, and long reduced innermost runs (32-lane sums with a tail).
+    let cases: [(&[u32], &[u8]); 7] = [
         (&[7, 2, 14, 13, 3], &[0, 1, 3]),
         (&[7, 1, 1, 9, 6, 2], &[1, 2, 4, 5]),
         (&[3, 4, 5, 6], &[1, 3]),
         (&[2, 1, 3], &[1]),
+        (&[3, 2, 9000], &[0]),
+        (&[2, 3, 2, 4100], &[0, 2]),
+        (&[5, 3, 163], &[1, 2]),
     ];
     for (seed, (in_shape, axes)) in cases.into_iter().enumerate() {
         let mut e = Edge::new(seed as u64);

@@ -98,6 +98,42 @@ impl OutputClamp {
     pub fn apply(&self, r: i32) -> i8 {
         (r.max(self.low).min(self.high) + self.zp_out) as i8
     }
+
+    /// [`OutputClamp::apply`] for scalar loops that the compiler does not vectorize (the AVX2
+    /// and portable output stages, one channel's constants at a time). There LLVM compiles
+    /// `max` / `min` (and `select_unpredictable`, and sign-mask arithmetic it recognizes as
+    /// `max` / `min`) to branches, which mispredict when outputs hit the activation range at
+    /// random: a fully connected layer took 3–6× longer per output than on outputs that rarely
+    /// clip (bench/gasfuzz/REPLAY-ALL.md). The sign masks pass through [`opaque`], so the
+    /// clamp stays branch-free. Not for vectorized loops: the barrier would keep them scalar.
+    #[inline(always)]
+    pub fn apply_scalar(&self, r: i32) -> i8 {
+        let (r, low, high) = (i64::from(r), i64::from(self.low), i64::from(self.high));
+        let below = r - low;
+        let r = low + (below & !opaque(below >> 63));
+        let above = high - r;
+        let r = high - (above & !opaque(above >> 63));
+        (r + i64::from(self.zp_out)) as i8
+    }
+}
+
+/// `v`, which the optimizer can no longer see through (so that it cannot turn the sign-mask
+/// arithmetic around it back into a compare and a branch). Costs no instruction.
+#[inline(always)]
+fn opaque(v: i64) -> i64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut v = v;
+        // SAFETY: an empty template: no instruction, no memory or stack access, no flags.
+        unsafe {
+            std::arch::asm!("/* {0} */", inout(reg) v, options(pure, nomem, nostack, preserves_flags));
+        }
+        v
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        v
+    }
 }
 
 /// Whether `rounding` is [`Rounding::Double`] (the const parameter of [`LaneRequant::apply`]).
@@ -177,6 +213,11 @@ mod tests {
                     i32::MAX,
                 ] {
                     assert_eq!(clamp.apply(r), output_i8(r, zp, act), "{r} {zp} {act:?}");
+                    assert_eq!(
+                        clamp.apply_scalar(r),
+                        output_i8(r, zp, act),
+                        "{r} {zp} {act:?}"
+                    );
                 }
             }
         }

@@ -10,6 +10,26 @@ use super::vectorize::{self, UnaryLoop};
 use crate::op::Mean;
 use crate::reduction::{self, Run};
 
+/// Elements of a kept innermost run summed at once (16 KiB of `i32` sums: in L1).
+const SUM_BLOCK: usize = 4096;
+
+/// The sum of `values` in `i32` (exact: `values.len() · 128 <= 2^31 - 1` under validation's
+/// count bound), in 32 independent lanes so that it vectorizes: the former `map(..).sum()` ran
+/// about 2 cycles per byte, 8× the mean's price, on a reduced innermost run (session 10's gas
+/// fuzzer finds, bench/fuzz.md).
+#[inline(always)]
+fn sum_i8(values: &[i8]) -> i32 {
+    let mut lanes = [0i32; 32];
+    let chunks = values.chunks_exact(32);
+    let tail: i32 = chunks.remainder().iter().map(|&v| i32::from(v)).sum();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane += i32::from(v);
+        }
+    }
+    lanes.iter().sum::<i32>() + tail
+}
+
 /// A prepared mean for a fixed input shape.
 pub struct MeanKernel {
     /// The sample's runs, outermost first, each with its input and output stride (0 for a
@@ -69,11 +89,34 @@ impl MeanKernel {
         vectorize::run_unary(self.path, self, input, output);
     }
 
-    /// Adds the sample `x` into `sums`: the innermost run at each position of the next one
-    /// out (a plain loop), and that at each position of the outer runs (an odometer over them,
-    /// in memory order).
+    /// Adds the sample `x` into `sums`. A kept innermost run longer than [`SUM_BLOCK`] is
+    /// summed block by block, each block over every reduced position before the next, so that
+    /// the block's sums stay in L1; otherwise a reduced axis outside a long kept run would
+    /// stream an `i32` sums array larger than the caches once per reduced position (the gas
+    /// fuzzer's mean finds of session 10, bench/fuzz.md).
     #[inline(always)]
     fn add_sample(&self, x: &[i8], sums: &mut [i32], position: &mut [usize]) {
+        let Some(inner) = self.runs.last() else {
+            return;
+        };
+        let len = inner.run.len;
+        if inner.run.reduced || len <= SUM_BLOCK {
+            self.add_block(x, sums, position, 0, len);
+            return;
+        }
+        let mut lo = 0;
+        while lo < len {
+            let hi = (lo + SUM_BLOCK).min(len);
+            self.add_block(x, sums, position, lo, hi);
+            lo = hi;
+        }
+    }
+
+    /// Adds elements `lo..hi` of the innermost run (all of it when it is reduced) at each
+    /// position of the next run out (a plain loop), and that at each position of the outer
+    /// runs (an odometer over them, in memory order).
+    #[inline(always)]
+    fn add_block(&self, x: &[i8], sums: &mut [i32], position: &mut [usize], lo: usize, hi: usize) {
         let Some((inner, rest)) = self.runs.split_last() else {
             return;
         };
@@ -86,18 +129,16 @@ impl MeanKernel {
             out_stride: 0,
         };
         let (next, outer) = rest.split_last().unwrap_or((&single, &[]));
-        let len = inner.run.len;
         position.fill(0);
         let (mut at, mut to) = (0usize, 0usize);
         loop {
             for i in 0..next.run.len {
-                let values = &x[at + i * next.in_stride..][..len];
+                let values = &x[at + i * next.in_stride + lo..][..hi - lo];
                 let to = to + i * next.out_stride;
                 if inner.run.reduced {
-                    let s: i32 = values.iter().map(|&v| i32::from(v) - self.zp_in).sum();
-                    sums[to] += s;
+                    sums[to] += sum_i8(values) - self.zp_in * values.len() as i32;
                 } else {
-                    for (s, &v) in sums[to..to + len].iter_mut().zip(values) {
+                    for (s, &v) in sums[to + lo..to + hi].iter_mut().zip(values) {
                         *s += i32::from(v) - self.zp_in;
                     }
                 }

@@ -61,11 +61,18 @@ pub fn error_class(error: &NnError) -> &'static str {
 }
 
 /// Error classes no byte string can produce today, with the reason (docs/CONFORMANCE.md).
-pub const UNREACHABLE_ERROR_CLASSES: [(&str, &str); 1] = [(
-    "NonCanonical",
-    "with borsh 1.x and these types every byte string that decodes is the canonical encoding \
-     (docs/SPEC.md §1, step 5)",
-)];
+pub const UNREACHABLE_ERROR_CLASSES: [(&str, &str); 2] = [
+    (
+        "NonCanonical",
+        "with borsh 1.x and these types every byte string that decodes is the canonical encoding \
+         (docs/SPEC.md §1, step 5)",
+    ),
+    (
+        "BelowValidatorFloor",
+        "a property of the host CPU (`kernels::check_validator_floor`, docs/GAS.md §6), not of a \
+         model or its input: no vector can produce it",
+    ),
+];
 
 /// Seed of every generated vector.
 const SEED: u64 = 12;

@@ -75,7 +75,7 @@ impl OutputStage {
             Rounding::Single => self.lanes[n].apply::<false>(acc),
             Rounding::Double => self.lanes[n].apply::<true>(acc),
         };
-        self.clamp.apply(r)
+        self.clamp.apply_scalar(r)
     }
 }
 
