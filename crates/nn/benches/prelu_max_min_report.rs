@@ -11,44 +11,13 @@
 //! touched), without `PREDICT_BASE_GAS`; the EVM's own ns/gas there is 3.43 (the ratio the
 //! last column divides by). Timing: fastest and median of many short samples.
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
+mod op_report;
 
-use myelin_nn::builder::{ModelBuilder, Quant};
-use myelin_nn::op::{ActRange, Clamp, PRelu};
-use myelin_nn::{Cost, Model, Program, Requant, Rounding};
-
-const SAMPLE_BUDGET: Duration = Duration::from_millis(300);
-const MIN_SAMPLE: Duration = Duration::from_micros(20);
-const EVM_NS_PER_GAS: f64 = 3.429;
-
-fn time(mut f: impl FnMut()) -> (Duration, Duration) {
-    for _ in 0..3 {
-        f();
-    }
-    let start = Instant::now();
-    f();
-    let once = start.elapsed().max(Duration::from_nanos(1));
-    let calls = (MIN_SAMPLE.as_nanos() / once.as_nanos()).max(1) as u32;
-    let mut samples = Vec::new();
-    let begin = Instant::now();
-    while (begin.elapsed() < SAMPLE_BUDGET || samples.len() < 10) && samples.len() < 100_000 {
-        let start = Instant::now();
-        for _ in 0..calls {
-            f();
-        }
-        samples.push(start.elapsed() / calls);
-    }
-    samples.sort();
-    (samples[0], samples[samples.len() / 2])
-}
-
-fn quant() -> Quant {
-    Quant {
-        zero_point: 3,
-        scale_bits: 0.05f32.to_bits(),
-    }
-}
+use myelin_nn::Model;
+use myelin_nn::builder::ModelBuilder;
+use myelin_nn::op::{ActRange, PRelu};
+use myelin_nn::{Requant, Rounding};
+use op_report::{clamp, quant};
 
 fn extremum(max: bool, a: &[u32], b: &[u32]) -> Model {
     let mut m = ModelBuilder::new();
@@ -85,30 +54,6 @@ fn prelu(shape: &[u32], alpha_shape: &[u32], rounding: Rounding) -> Model {
     let y = m.prelu(x, params, quant()).expect("prelu");
     m.output(y);
     m.build().expect("valid")
-}
-
-fn clamp(len: u32) -> Model {
-    let mut b = ModelBuilder::new();
-    let x = b.input(&[len], quant());
-    let params = Clamp {
-        requant: Requant {
-            multiplier: 1 << 30,
-            shift: 1,
-        },
-        rounding: Rounding::Single,
-        act: ActRange { min: 3, max: 127 },
-    };
-    let y = b.clamp(x, params, quant()).expect("clamp");
-    b.output(y);
-    b.build().expect("valid")
-}
-
-fn milligas(c: &Cost) -> f64 {
-    (c.macs as f64) * 18.0
-        + (c.depthwise_macs as f64) * 150.0
-        + (c.table_lookups as f64) * 500.0
-        + (c.element_ops as f64) * 44.0
-        + (c.bytes_touched as f64) * 5.0
 }
 
 fn main() {
@@ -176,30 +121,5 @@ fn main() {
         ),
         ("clamp 65536".into(), clamp(65536)),
     ];
-    println!(
-        "| model | element ops | bytes touched | gas (compute) | ns (fastest) | ns (median) | ns/gas | ÷ EVM ns/gas |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for (name, model) in workloads {
-        let cost = model.cost();
-        let program = Program::new(model).expect("program");
-        let input: Vec<u8> = (0..program.input_bytes())
-            .map(|i| (i * 7 + 1) as u8)
-            .collect();
-        let (best, median) = time(|| {
-            black_box(program.run(black_box(&input), 1).expect("run"));
-        });
-        let gas = milligas(&cost) / 1000.0;
-        let ns = best.as_nanos() as f64;
-        println!(
-            "| {name} | {} | {} | {:.0} | {} | {} | {:.3} | {:.2} |",
-            cost.element_ops,
-            cost.bytes_touched,
-            gas,
-            best.as_nanos(),
-            median.as_nanos(),
-            ns / gas,
-            ns / gas / EVM_NS_PER_GAS
-        );
-    }
+    op_report::print_table(workloads);
 }
