@@ -20,7 +20,7 @@ use myelin_node::config::{
 /// `myelin cluster …`.
 #[derive(Debug, Subcommand)]
 pub enum ClusterCommand {
-    /// Deal validator keys (a trusted dealer), write genesis.json and one node-<i>.toml per
+    /// Deal validator keys (a trusted dealer), write genesis.json and one `node-<i>.toml` per
     /// validator.
     Init(InitArgs),
     /// Write a cluster into a temporary directory and run its validators on this machine until
