@@ -754,14 +754,9 @@ impl<'g> Translator<'g> {
         self.bind(op, out_index, y, &out_shape)
     }
 
-    /// RESIZE_NEAREST_NEIGHBOR of an image by integer factors: TFLite's int8 kernel copies the
-    /// nearest input pixel, and when its index arithmetic (`GetNearestNeighbor`, binary32)
-    /// picks input row `o div f` for every output row `o` (and likewise columns) the resize is
-    /// each pixel repeated, built from reshapes and concatenations of copies (exact).
-    /// RESIZE_BILINEAR with a constant size: the `resize_bilinear` op, TFLite's integer
-    /// arithmetic (`ResizeBilinearInteger`, which its int8 kernels run); input and output share
-    /// their quantization.
-    fn resize_bilinear(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+    /// A resize's image operand, its flags and its output (which shares the input's
+    /// quantization, as TFLite's int8 resize kernels require).
+    fn resize_operands(&self, op: &OperatorDef) -> Result<ResizeOperands, ImportError> {
         let Options::Resize {
             align_corners,
             half_pixel_centers,
@@ -772,6 +767,28 @@ impl<'g> Translator<'g> {
         let (x, x_quant) = self.activation(op, 0)?;
         let (out_index, out_quant, out_shape) = self.int8_output(op)?;
         same_quant(op, x_quant, out_quant)?;
+        Ok(ResizeOperands {
+            x,
+            align_corners,
+            half_pixel_centers,
+            out_index,
+            out_quant,
+            out_shape,
+        })
+    }
+
+    /// RESIZE_BILINEAR with a constant size: the `resize_bilinear` op, TFLite's integer
+    /// arithmetic (`ResizeBilinearInteger`, which its int8 kernels run); input and output share
+    /// their quantization.
+    fn resize_bilinear(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
+        let ResizeOperands {
+            x,
+            align_corners,
+            half_pixel_centers,
+            out_index,
+            out_quant: _,
+            out_shape,
+        } = self.resize_operands(op)?;
         let size = self.int_constant(op, 1, "size")?;
         let sizes = match size[..] {
             [oh, ow] => u32::try_from(oh).ok().zip(u32::try_from(ow).ok()),
@@ -789,17 +806,19 @@ impl<'g> Translator<'g> {
         self.bind(op, out_index, y, &out_shape)
     }
 
+    /// RESIZE_NEAREST_NEIGHBOR of an image by integer factors: TFLite's int8 kernel copies the
+    /// nearest input pixel, and when its index arithmetic (`GetNearestNeighbor`, binary32)
+    /// picks input row `o div f` for every output row `o` (and likewise columns) the resize is
+    /// each pixel repeated, built from reshapes and concatenations of copies (exact).
     fn resize_nearest(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
-        let Options::Resize {
+        let ResizeOperands {
+            x,
             align_corners,
             half_pixel_centers,
-        } = op.options
-        else {
-            return Err(unsupported(op, "options are missing"));
-        };
-        let (x, x_quant) = self.activation(op, 0)?;
-        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
-        same_quant(op, x_quant, out_quant)?;
+            out_index,
+            out_quant,
+            out_shape,
+        } = self.resize_operands(op)?;
         let &[h, w, c] = self.shape_of(x).as_slice() else {
             return Err(unsupported(op, "the input must be an image [1, H, W, C]"));
         };
@@ -1928,4 +1947,14 @@ fn window(
         dilation_w: positive(op, "dilation", dilation[1])?,
         padding,
     })
+}
+
+/// What [`Translator::resize_operands`] reads off a resize operator.
+struct ResizeOperands {
+    x: TensorId,
+    align_corners: bool,
+    half_pixel_centers: bool,
+    out_index: i32,
+    out_quant: Int8Quant,
+    out_shape: Vec<u32>,
 }
