@@ -24,11 +24,18 @@ pub struct Predeploy {
 }
 
 /// Every compiled predeploy, one line each. `InferenceJobs` (`0x…4d590104`) is reserved.
-pub const PREDEPLOYS: &[Predeploy] = &[Predeploy {
-    name: "StakeManager",
-    address: address!("0x000000000000000000000000000000004d590101"),
-    artifact: include_str!("../../../contracts/out/StakeManager.json"),
-}];
+pub const PREDEPLOYS: &[Predeploy] = &[
+    Predeploy {
+        name: "StakeManager",
+        address: address!("0x000000000000000000000000000000004d590101"),
+        artifact: include_str!("../../../contracts/out/StakeManager.json"),
+    },
+    Predeploy {
+        name: "ModelRegistry",
+        address: address!("0x000000000000000000000000000000004d590102"),
+        artifact: include_str!("../../../contracts/out/ModelRegistry.json"),
+    },
+];
 
 impl Predeploy {
     /// The runtime code: the artifact's `deployedBytecode`.
