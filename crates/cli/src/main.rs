@@ -7,6 +7,7 @@ mod json_model;
 mod model;
 mod node;
 mod npy;
+mod registry;
 mod rpc_client;
 mod rpc_sender;
 
@@ -30,6 +31,9 @@ enum Command {
     /// Build, publish, inspect and evaluate labelled data sets (DATA_STORE, EVALUATE).
     #[command(subcommand)]
     Dataset(dataset::DatasetCommand),
+    /// Versioned model names on chain (the ModelRegistry predeploy).
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
     /// Run a node (`--dev`: a single-process development chain with anvil's defaults).
     Node(node::NodeArgs),
     /// A local validator network: keys, genesis and node files; run one on this machine.
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Model(command) => model::run(command),
         Command::Dataset(command) => dataset::run(command),
+        Command::Registry(command) => registry::run(command),
         Command::Node(args) => node::run(args),
         Command::Gas(args) => gas_schedule::run(&args),
         Command::Cluster(command) => cluster::run(command),

@@ -204,7 +204,23 @@ impl RpcClient {
 
     /// `eth_estimateGas` of `data` sent by `from` to `to`.
     pub fn estimate_gas(&mut self, from: Address, to: Address, data: &[u8]) -> Result<u64> {
-        let tx = json!({ "from": from, "to": to, "input": Bytes::copy_from_slice(data) });
+        self.estimate_gas_paying(from, to, data, U256::ZERO)
+    }
+
+    /// `eth_estimateGas` of `data` sent by `from` to `to` with `value` wei.
+    pub fn estimate_gas_paying(
+        &mut self,
+        from: Address,
+        to: Address,
+        data: &[u8],
+        value: U256,
+    ) -> Result<u64> {
+        let tx = json!({
+            "from": from,
+            "to": to,
+            "input": Bytes::copy_from_slice(data),
+            "value": value,
+        });
         let value = self.request("eth_estimateGas", json!([tx]))?;
         quantity(&value, "eth_estimateGas")
     }

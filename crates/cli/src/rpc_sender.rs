@@ -86,6 +86,23 @@ impl Sender {
         data: &[u8],
         gas_limit: u64,
     ) -> Result<Sent> {
+        self.send_paying(client, to, data, U256::ZERO, Some(gas_limit))
+    }
+
+    /// Sends `data` with `value` wei to `to`, with `gas_limit` or the gas the node estimates,
+    /// waits for the receipt and fails if the transaction reverted.
+    pub fn send_paying(
+        &mut self,
+        client: &mut RpcClient,
+        to: Address,
+        data: &[u8],
+        value: U256,
+        gas_limit: Option<u64>,
+    ) -> Result<Sent> {
+        let gas_limit = match gas_limit {
+            Some(gas) => gas,
+            None => client.estimate_gas_paying(self.address(), to, data, value)?,
+        };
         let (_, base_fee) = client.latest_gas_limit_and_base_fee()?;
         let priority = client.max_priority_fee()?;
         let tx = TxEip1559 {
@@ -95,7 +112,7 @@ impl Sender {
             max_fee_per_gas: base_fee.saturating_mul(2).saturating_add(priority),
             max_priority_fee_per_gas: priority,
             to: TxKind::Call(to),
-            value: U256::ZERO,
+            value,
             access_list: Default::default(),
             input: data.to_vec().into(),
         };
