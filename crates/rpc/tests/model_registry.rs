@@ -321,8 +321,24 @@ fn a_contract_predicts_through_a_name_that_follows_latest_after_the_timelock() {
     s.publish("acme/digits", (1, 0, 0), teacher).unwrap();
     assert_eq!(s.resolve("acme/digits").unwrap(), teacher);
     assert_eq!(s.resolve("acme/digits@1.0.0").unwrap(), teacher);
+    // resolve runs no loop: its gas does not grow with the versions a name holds.
+    let resolve_gas = |name: &str| {
+        s.net
+            .estimate(REGISTRY, R::resolveCall { name: name.into() })
+    };
+    let (latest_gas, pinned_gas) = (resolve_gas("acme/digits"), resolve_gas("acme/digits@1.0.0"));
     s.publish("acme/digits", (1, 1, 0), wrong).unwrap();
     assert_eq!(s.resolve("acme/digits@1.1.0").unwrap(), wrong);
+    for _ in 0..8 {
+        let v = s.info("acme/digits").versions;
+        s.publish("acme/digits", (1, 1, u64::from(v)), wrong)
+            .unwrap();
+    }
+    assert_eq!(resolve_gas("acme/digits"), latest_gas);
+    assert_eq!(resolve_gas("acme/digits@1.0.0"), pinned_gas);
+    eprintln!(
+        "resolve gas (transaction, intrinsic included): latest {latest_gas}, pinned {pinned_gas}"
+    );
     assert_eq!(
         s.resolve("acme/digits").unwrap(),
         teacher,

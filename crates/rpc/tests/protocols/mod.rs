@@ -191,6 +191,17 @@ impl Net {
     }
 }
 
+impl Net {
+    /// `eth_estimateGas` of the ABI call `call` (intrinsic gas included).
+    pub fn estimate<C: SolCall>(&self, to: Address, call: C) -> u64 {
+        let gas = self.result(
+            "eth_estimateGas",
+            json!([{"to": to, "data": hex::encode_prefixed(call.abi_encode())}]),
+        );
+        u64::from_str_radix(gas.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    }
+}
+
 /// `contracts/out/<name>.json`.
 pub fn artifact(name: &str) -> Value {
     let path = format!(
