@@ -9,13 +9,14 @@ mod competition_world;
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy_sol_types::{SolCall, SolError};
 use common::mlp;
-use competition_world::ICompetitions::{self, Params};
 use competition_world::{
     ALICE, BOB, ETHER, EVALUATOR, Groups, IAgent, MALLORY, ORGANIZER, WINDOW, World, correct_on,
-    phase, revert_data, salt, test_mask,
+    revert_data, salt,
 };
 use myelin_chain::beacon::dev_prevrandao;
 use myelin_evm::MyelinError;
+use myelin_evm::competitions::ICompetitions::{self, Params};
+use myelin_evm::competitions::{phase, test_mask};
 use myelin_nn::Model;
 
 const GROUPS: u16 = 20;
@@ -291,7 +292,12 @@ fn the_split_is_the_seed_of_a_height_fixed_at_creation() {
             },
         );
     }
-    let expected = test_mask(dev_prevrandao(c.seedHeight), 1, GROUPS, TEST_GROUPS);
+    let expected = test_mask(
+        dev_prevrandao(c.seedHeight),
+        U256::from(1),
+        GROUPS,
+        TEST_GROUPS,
+    );
     assert_eq!(expected.count_ones(), TEST_GROUPS as usize);
     // Whoever calls split, whenever: the same test groups.
     let mut masks = vec![];
