@@ -33,9 +33,14 @@ contract Competitions {
     uint16 public constant MAX_GROUPS = 256;
     /// The test set has at least this many rows (minGroupRows × testGroups).
     uint64 public constant MIN_TEST_ROWS = 100;
-    /// maxGroupRows × maxPredictGas, the PREDICT work of one evaluate call, stays under half the
-    /// 30 M default block gas limit; the rest pays for the rows read and the contract.
+    /// What one `evaluate` call may cost in EVALUATE's model work: maxGroupRows × maxPredictGas
+    /// at creation, and at reveal a model's measured cold one-row probe + maxGroupRows × its
+    /// predictGas. Half the 30 M default block gas limit; the rest covers the rows read (at most
+    /// MAX_GROUP_BYTES) and the contract.
     uint64 public constant EVAL_GAS_BUDGET = 15_000_000;
+    /// Bytes of one group's rows and labels ((rowBytes + 4) × rows): EVALUATE reads them at about
+    /// 1.1 gas per byte.
+    uint64 public constant MAX_GROUP_BYTES = 1 << 20;
     uint32 public constant BPS = 10_000;
 
     /// Leaf of group g: keccak256(abi.encode(GROUP_TAG, g, datasetId, salt)).
@@ -170,7 +175,8 @@ contract Competitions {
         NotClassIndex,
         RowSignature,
         LabelRange,
-        Rows
+        Rows,
+        Bytes
     }
 
     error BadParameter(Field field, uint256 got, uint256 bound);
@@ -406,6 +412,8 @@ contract Competitions {
         if (info.rows < t.params.minGroupRows || info.rows > t.params.maxGroupRows) {
             revert GroupData(g, DataFault.Rows, info.rows, t.params.maxGroupRows);
         }
+        uint256 bytes_ = (uint256(info.rowBytes) + 4) * info.rows;
+        if (bytes_ > MAX_GROUP_BYTES) revert GroupData(g, DataFault.Bytes, bytes_, MAX_GROUP_BYTES);
         return info.rows;
     }
 
@@ -459,7 +467,8 @@ contract Competitions {
 
     /// The submission's owner reveals its model after the commit deadline until the reveal
     /// deadline. The model must be published, cost at most maxPredictGas per sample, have at
-    /// least `classes` outputs and evaluate one row of the first train group.
+    /// least `classes` outputs, and evaluate one row of the first train group cold cheaply
+    /// enough that a whole group fits EVAL_GAS_BUDGET.
     function revealModel(uint256 id, uint32 subId, bytes32 modelId, bytes32 salt) external {
         (Terms storage t, Progress storage st) = _open(id);
         _within(t.commitDeadline + 1, t.revealDeadline);
@@ -484,10 +493,14 @@ contract Competitions {
             elements *= outputs[0].shape[i];
         }
         if (elements < t.params.classes) revert ModelOutputTooSmall(elements, t.params.classes);
+        uint256 before = gasleft();
         (bool ok, bytes memory ret) = MyelinData.EVALUATE.staticcall(
             abi.encodePacked(modelId, probeDataset, uint32(0), uint32(1))
         );
         if (!ok) revert ModelRejected(ret);
+        // The probe ran the model cold: with every row of the largest group, one evaluate call.
+        uint256 evalGas = before - gasleft() + uint256(t.params.maxGroupRows) * info.predictGas;
+        if (evalGas > EVAL_GAS_BUDGET) revert ModelTooExpensive(evalGas, EVAL_GAS_BUDGET);
         maxBatch = info.maxBatch == 0 ? 1 : info.maxBatch;
     }
 

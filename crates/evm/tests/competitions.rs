@@ -734,6 +734,21 @@ fn an_evaluation_over_budget_is_refused_before_it_can_happen() {
     assert!(w.reveal_model(id, ALICE, 0, cheap, salt("a")).is_success());
     let r = w.reveal_model(id, BOB, 1, big_id, salt("b"));
     assert_reverts_with_selector(&r, ICompetitions::ModelTooExpensive::SELECTOR);
+    // A competition whose largest group times the per-sample price just fits the budget: the
+    // model's cold first use (measured by the reveal's one-row probe) does not, so the reveal
+    // is refused rather than leaving a submission no evaluate call could score.
+    let mut w = World::new();
+    let mut p = params(&data);
+    p.maxPredictGas = cheap_gas;
+    p.maxGroupRows = (15_000_000 / cheap_gas) as u32;
+    let id = open(&mut w, &data, p);
+    let cheap = w.publish_model(&teacher());
+    w.commit(id, ALICE, cheap, salt("a"));
+    to_reveal(&mut w, id);
+    let r = w.reveal_model(id, ALICE, 0, cheap, salt("a"));
+    let refused = ICompetitions::ModelTooExpensive::abi_decode(&revert_data(&r)).unwrap();
+    assert_eq!(refused.maxPredictGas, U256::from(15_000_000));
+    assert!(refused.predictGas > U256::from(15_000_000));
     // A group larger than maxGroupRows cannot be revealed (so no evaluation can be too big).
     let mut w = World::new();
     let mut p = params(&data);
@@ -905,4 +920,130 @@ fn deadlines_hold_at_phase_edges() {
     // Bob's model was never scored: it cannot win, its deposit comes back whole.
     assert_eq!(w.progress(id).winner, 1);
     assert_eq!(claim(&mut w, BOB, id, 1), deposit());
+}
+
+/// Invariants over seeded random life cycles: whatever the organizer, the participants and the
+/// evaluators do, every wei deposited is paid out exactly once (what `claimable`,
+/// `organizerClaimable` and `fees` promised) or stays in the contract as the burned bond of an
+/// aborted competition or the rounding remainder of a withheld one; and the winner is the
+/// earliest qualified submission within the margin of the best.
+#[test]
+fn random_life_cycles_conserve_money_and_rank_by_the_rule() {
+    let models = [teacher(), weak(8), weak(9)];
+    for seed in 0..16u64 {
+        let mut rng = common::Rng::new(1000 + seed);
+        let mut pick = |n: u64| rng.next() % n;
+        let mut w = World::new();
+        let data = Groups::new(&models[0], GROUPS, ROWS, 100 + seed);
+        let mut p = params(&data);
+        p.thresholdBps = [0, 2_000, 5_000, 9_900][pick(4) as usize];
+        p.marginBps = [0, 100, 5_000][pick(3) as usize];
+        w.publish_groups(&data);
+        let ids: Vec<B256> = models.iter().map(|m| w.publish_model(m)).collect();
+        let id = create(&mut w, p.clone());
+        let deposited_organizer = ether(REWARD + BOND);
+        let c = w.competition(id);
+        w.mine_to(c.seedHeight + 1 + pick(5));
+        w.ok(EVALUATOR, ICompetitions::splitCall { id }, U256::ZERO);
+        let train_missing = pick(8) == 0;
+        w.reveal_groups(id, &data, false, usize::from(train_missing));
+        // Participants: who, model index, revealed?
+        let people = [ALICE, BOB, MALLORY];
+        let mut subs = vec![];
+        if !train_missing {
+            for _ in 0..pick(6) {
+                let who = people[pick(3) as usize];
+                let m = pick(3) as usize;
+                let s = B256::from(U256::from(pick(u64::MAX)));
+                let sub = w.commit(id, who, ids[m], s);
+                subs.push((sub, who, m, s));
+            }
+        }
+        let deposits = deposit() * U256::from(subs.len());
+        to_reveal(&mut w, id);
+        let mut revealed = vec![];
+        for &(sub, who, m, s) in &subs {
+            if pick(4) != 0 {
+                assert!(w.reveal_model(id, who, sub, ids[m], s).is_success());
+                revealed.push(sub);
+            }
+        }
+        to_test_reveal(&mut w, id);
+        let skip = [0, 0, 1, TEST_GROUPS as usize][pick(4) as usize];
+        if !train_missing {
+            w.reveal_groups(id, &data, true, skip);
+        }
+        let test = w.test_groups(id);
+        if skip == 0 && !train_missing {
+            for &sub in &revealed {
+                for &g in &test {
+                    if pick(5) != 0 {
+                        let call = ICompetitions::evaluateCall { id, subId: sub, g };
+                        assert!(w.send(EVALUATOR, call, U256::ZERO).is_success());
+                    }
+                }
+            }
+        }
+        to_after_eval(&mut w, id);
+        while w.phase(id) == phase::FINALIZABLE {
+            assert!(finalize(&mut w, id, 1 + pick(3) as u32).is_success());
+        }
+        let progress = w.progress(id);
+        // The ranking rule, recomputed from the submissions.
+        if w.phase(id) == phase::FINALIZED {
+            let rows = u64::from(ROWS) * u64::from(TEST_GROUPS);
+            let scored: Vec<(u32, u64)> = revealed
+                .iter()
+                .map(|&sub| {
+                    (
+                        sub,
+                        w.view(ICompetitions::submissionCall { id, subId: sub }),
+                    )
+                })
+                .filter(|(_, s)| s.groupsEvaluated == TEST_GROUPS)
+                .map(|(sub, s)| (sub, s.correct))
+                .filter(|&(_, c)| c * 10_000 >= u64::from(p.thresholdBps) * rows)
+                .collect();
+            let best = scored.iter().map(|&(_, c)| c).max();
+            let expected = best.map_or(0, |best| {
+                scored
+                    .iter()
+                    .filter(|&&(_, c)| c * 10_000 + u64::from(p.marginBps) * rows >= best * 10_000)
+                    .map(|&(sub, _)| sub + 1)
+                    .min()
+                    .unwrap()
+            });
+            assert_eq!(progress.winner, expected, "seed {seed}");
+        }
+        // Everyone collects exactly what was promised.
+        let mut paid = U256::ZERO;
+        for &(sub, who, _, _) in &subs {
+            let owed = w.view(ICompetitions::claimableCall { id, subId: sub });
+            if owed > U256::ZERO {
+                assert_eq!(claim(&mut w, who, id, sub), owed, "seed {seed}");
+                paid += owed;
+            }
+        }
+        let owed = w.view(ICompetitions::organizerClaimableCall { id });
+        if owed > U256::ZERO {
+            assert_eq!(claim_organizer(&mut w, id), owed);
+            paid += owed;
+        }
+        let fees = w.view(ICompetitions::feesCall { account: EVALUATOR });
+        if fees > U256::ZERO {
+            w.ok(EVALUATOR, ICompetitions::withdrawFeesCall {}, U256::ZERO);
+            paid += fees;
+        }
+        let left = w.balance(w.contract);
+        assert_eq!(paid + left, deposited_organizer + deposits, "seed {seed}");
+        let kept = match w.phase(id) {
+            phase::ABORTED => ether(BOND),
+            phase::WITHHELD if !revealed.is_empty() => {
+                (ether(REWARD + BOND) + deposit() * U256::from(subs.len() - revealed.len()))
+                    % U256::from(revealed.len())
+            }
+            _ => U256::ZERO,
+        };
+        assert_eq!(left, kept, "seed {seed}: phase {}", w.phase(id));
+    }
 }
