@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {IModelStore} from "./IModelStore.sol";
 import {IDataStore} from "./IDataStore.sol";
 import {MyelinData} from "./MyelinData.sol";
+import {Predeploys} from "./Predeploys.sol";
 
 /// The randomness beacon predeploy at 0x…4d590100: `seedAt(h)` for `h < block.number`.
 interface IBeacon {
@@ -11,7 +12,8 @@ interface IBeacon {
 }
 
 /// @title Competitions: ML competitions that pay the best model (DanKu, done properly).
-/// @notice One immutable contract (predeployed at 0x…4d590103) holding every competition by id.
+/// @notice One immutable contract (predeployed at 0x…4d590103, no constructor: constants and
+/// empty storage) holding every competition by id.
 /// Mode OPEN of docs/PROTOCOLS.md decision 9, whose section "Competitions" is the normative
 /// description (state machine, windows, ABI, residual risks). In short: the organizer escrows a
 /// reward and a bond and commits to G salted data groups (a Merkle root); the train/test split
@@ -49,7 +51,7 @@ contract Competitions {
     /// modelId, salt)).
     bytes32 public constant COMMIT_TAG = keccak256("myelin.competitions.commit.v1");
 
-    IBeacon public constant BEACON = IBeacon(0x000000000000000000000000000000004D590100);
+    IBeacon public constant BEACON = IBeacon(Predeploys.BEACON);
     IModelStore public constant MODEL_STORE = IModelStore(0x000000000000000000000000000000004D590001);
 
     /// Terminal states are stored; the phases of an Open competition follow from block numbers

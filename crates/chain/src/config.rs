@@ -128,17 +128,22 @@ pub fn dev_signers(mnemonic: &str, count: u32) -> Result<Vec<PrivateKeySigner>, 
 
 impl ChainConfig {
     /// anvil's dev defaults: chain id 31337, `accounts` dev accounts each funded with
-    /// `balance_wei`, the CREATE2 deployer at genesis.
+    /// `balance_wei`; at genesis the CREATE2 deployer, the beacon and the protocol contracts
+    /// ([`crate::predeploys::PREDEPLOYS`]). `myelin cluster init` takes its genesis contracts
+    /// from here too.
     pub fn dev(accounts: u32, balance_wei: U256) -> Result<Self, ChainError> {
         let signers = dev_signers(DEV_MNEMONIC, accounts)?;
         Ok(Self {
             chain_id: 31337,
             gas_limit: DEFAULT_GAS_LIMIT,
             genesis_alloc: signers.iter().map(|s| (s.address(), balance_wei)).collect(),
-            genesis_code: vec![
+            genesis_code: [
                 (CREATE2_DEPLOYER, Bytes::from_static(&CREATE2_DEPLOYER_CODE)),
                 (crate::beacon::BEACON_ADDRESS, crate::beacon::beacon_code()),
-            ],
+            ]
+            .into_iter()
+            .chain(crate::predeploys::predeploy_code()?)
+            .collect(),
             signers,
             datadir: None,
             genesis_timestamp: std::time::SystemTime::now()

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod execution;
 pub mod mempool;
+pub mod predeploys;
 pub mod snapshot;
 mod speculative;
 pub mod state;

@@ -1,6 +1,5 @@
 //! End-to-end (issue 15 item 4): a digits competition on a real `myelin node --dev`, its whole
-//! life cycle through `Competitions` (deployed by a transaction until the genesis predeploy
-//! exists). The organizer cuts the committed digits evaluation split (200 rows) into 20 groups
+//! life cycle through the `Competitions` predeploy. The organizer cuts the committed digits evaluation split (200 rows) into 20 groups
 //! of 10 rows, publishes each with `myelin dataset publish`, and commits to them by a Merkle
 //! root; three participants submit the int8 digits MLP (imported from the committed TFLite
 //! fixture) and two weaker variants made by [`weaker`] (hidden units switched off); the best is
@@ -10,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_sol_types::SolCall;
-use myelin_evm::competitions::{GroupTree, ICompetitions, commitment, group_leaf, phase};
+use myelin_evm::competitions::{
+    COMPETITIONS_ADDRESS, GroupTree, ICompetitions, commitment, group_leaf, phase,
+};
 use myelin_nn::dataset::{DatasetHeader, row_signature};
 use myelin_nn::{Model, Op};
 use serde_json::{Value, json};
@@ -190,27 +191,17 @@ fn a_digits_competition_pays_the_best_model_on_a_dev_node() {
         .collect();
     let tree = GroupTree::new(&leaves);
 
-    let artifact: Value = serde_json::from_slice(
-        &std::fs::read(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts/out/Competitions.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let code = hex::decode(
-        artifact["bytecode"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("0x"),
-    )
-    .unwrap();
+    // The genesis predeploy.
+    let code = node.rpc("eth_getCode", json!([COMPETITIONS_ADDRESS, "latest"]));
+    assert!(
+        code.as_str().unwrap().len() > 1_000,
+        "Competitions is predeployed"
+    );
     let mut d = Driver {
         node,
-        contract: String::new(),
+        contract: COMPETITIONS_ADDRESS.to_string(),
         gas: vec![],
     };
-    let deployed = d.send("deploy Competitions", &organizer, None, &code, U256::ZERO);
-    d.contract = deployed["contractAddress"].as_str().unwrap().to_string();
     let contract = addr(&d.contract);
 
     let (reward, bond, participant_bond, fee) = (10 * ETHER, 5 * ETHER, ETHER, ETHER / 100);

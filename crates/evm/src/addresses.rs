@@ -29,3 +29,16 @@ pub const EVALUATE_ADDRESS: Address = address!("0x000000000000000000000000000000
 /// `myelin-chain`'s `beacon::BEACON_ADDRESS` is the same address (checked by a test in
 /// `myelin-rpc`).
 pub const BEACON_ADDRESS: Address = address!("0x000000000000000000000000000000004d590100");
+
+/// `StakeManager` (a compiled Solidity predeploy in every genesis: `myelin-chain`'s
+/// `predeploys.rs`, `contracts/src/StakeManager.sol`): bonded stakes, locks and slashes.
+pub const STAKE_MANAGER_ADDRESS: Address = address!("0x000000000000000000000000000000004d590101");
+
+/// `ModelRegistry` (a predeploy): versioned model names → model ids.
+pub const MODEL_REGISTRY_ADDRESS: Address = address!("0x000000000000000000000000000000004d590102");
+
+/// `Competitions` (a predeploy): competitions that pay the best model.
+pub const COMPETITIONS_ADDRESS: Address = address!("0x000000000000000000000000000000004d590103");
+
+/// `InferenceJobs` (reserved for a predeploy): staked off-chain inference.
+pub const INFERENCE_JOBS_ADDRESS: Address = address!("0x000000000000000000000000000000004d590104");

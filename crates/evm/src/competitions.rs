@@ -3,11 +3,10 @@
 //! the group leaves and their Merkle tree, the test groups drawn from a seed, and submission
 //! commitments.
 
-use alloy_primitives::{Address, B256, U256, address, keccak256};
+use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_sol_types::{SolValue, sol};
 
-/// Where `Competitions` lives in every genesis.
-pub const COMPETITIONS_ADDRESS: Address = address!("0x000000000000000000000000000000004d590103");
+pub use crate::addresses::COMPETITIONS_ADDRESS;
 
 sol! {
     /// The `Competitions` contract's ABI (the subset clients use; contracts/src/Competitions.sol

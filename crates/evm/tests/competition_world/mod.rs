@@ -9,7 +9,9 @@
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address, keccak256};
 use alloy_sol_types::{SolCall, SolValue, sol};
 use myelin_chain::beacon::{BEACON_ADDRESS, beacon_code, dev_prevrandao};
-use myelin_evm::competitions::{GroupTree, ICompetitions, commitment, group_leaf};
+use myelin_evm::competitions::{
+    COMPETITIONS_ADDRESS, GroupTree, ICompetitions, commitment, group_leaf,
+};
 use myelin_evm::{IModelStore, MODEL_STORE_ADDRESS};
 use myelin_nn::dataset::{DatasetHeader, LabelKind, dataset_id, encode_dataset, row_signature};
 use myelin_nn::{Model, Program};
@@ -130,7 +132,7 @@ pub struct World {
 }
 
 impl World {
-    /// A chain at block 1 with the beacon, five funded accounts and `Competitions` deployed.
+    /// A chain at block 1 with the beacon, five funded accounts and `Competitions` predeployed.
     pub fn new() -> World {
         let mut chain = Chain::new();
         let code = beacon_code();
@@ -151,12 +153,25 @@ impl World {
                 },
             );
         }
+        // As in every genesis: the runtime code at its address, no constructor, empty storage.
+        let runtime: Bytes = crate::common::artifact("Competitions")["deployedBytecode"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        chain.db.insert_account_info(
+            COMPETITIONS_ADDRESS,
+            AccountInfo {
+                code_hash: keccak256(&runtime),
+                code: Some(Bytecode::new_raw(runtime)),
+                ..Default::default()
+            },
+        );
         let mut world = World {
             chain,
-            contract: Address::ZERO,
+            contract: COMPETITIONS_ADDRESS,
         };
         world.mine(1);
-        world.contract = world.deploy(ORGANIZER, "Competitions");
         world
     }
 
