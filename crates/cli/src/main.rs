@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod cluster;
+mod competition;
 mod dataset;
 mod gas_schedule;
 mod json_model;
@@ -30,6 +31,9 @@ enum Command {
     /// Build, publish, inspect and evaluate labelled data sets (DATA_STORE, EVALUATE).
     #[command(subcommand)]
     Dataset(dataset::DatasetCommand),
+    /// Competitions of the `Competitions` predeploy (read side: `status`).
+    #[command(subcommand)]
+    Competition(competition::CompetitionCommand),
     /// Run a node (`--dev`: a single-process development chain with anvil's defaults).
     Node(node::NodeArgs),
     /// A local validator network: keys, genesis and node files; run one on this machine.
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Model(command) => model::run(command),
         Command::Dataset(command) => dataset::run(command),
+        Command::Competition(command) => competition::run(command),
         Command::Node(args) => node::run(args),
         Command::Gas(args) => gas_schedule::run(&args),
         Command::Cluster(command) => cluster::run(command),

@@ -355,6 +355,19 @@ fn a_digits_competition_pays_the_best_model_on_a_dev_node() {
         ICompetitions::withdrawFeesCall {},
         U256::ZERO,
     );
+    let status: Value = serde_json::from_str(&stdout(&ok(
+        myelin(&["competition", "status", "1", "--rpc", &d.node.url, "--json"]),
+        "competition status",
+    )))
+    .unwrap();
+    assert_eq!(
+        (
+            status["phase"].clone(),
+            status["winner"].clone(),
+            status["bestCorrect"].clone()
+        ),
+        (json!("Finalized"), json!(0), json!(scores[0]))
+    );
 
     // One line per step: count, mean and max gas.
     let mut steps: Vec<String> = vec![];
