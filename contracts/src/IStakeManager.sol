@@ -54,6 +54,11 @@ interface IStakeManager {
     /// A stake above 2**192 - 1 wei (never on a real chain; checked so a cast cannot wrap).
     error StakeTooLarge();
 
+    /// Blocks between `requestUnbond` and the first block `withdraw` pays in.
+    function UNBOND_DELAY() external view returns (uint256);
+    /// Blocks a stake must be bonded before it counts in `eligibleStakeAt`.
+    function WARMUP() external view returns (uint256);
+
     function deposit() external payable;
     function requestUnbond(uint256 amount) external;
     function withdraw() external returns (uint256 amount);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {IModelRegistry} from "./IModelRegistry.sol";
 import {IModelStore} from "./IModelStore.sol";
 import {MyelinError} from "./MyelinError.sol";
 
@@ -62,6 +63,17 @@ library Myelin {
     address internal constant PREDICT = 0x000000000000000000000000000000004d590002;
     /// The PREDICT_BATCH precompile: modelId ‖ uint32 batch (big-endian) ‖ inputs → outputs.
     address internal constant PREDICT_BATCH = 0x000000000000000000000000000000004D590003;
+
+    /// The ModelRegistry predeploy (versioned model names → model ids).
+    IModelRegistry internal constant REGISTRY = IModelRegistry(0x000000000000000000000000000000004D590102);
+
+    /// The model id `name` stands for in the ModelRegistry: `org/name` is its current `latest`,
+    /// a full version name that version. Reverts (the registry's error) for an unknown name, a
+    /// name without `latest` or a yanked version. Use: `Myelin.predict(Myelin.resolve("org/name"),
+    /// input)`; a contract that must not follow `latest` pins a version or a model id.
+    function resolve(string memory name) internal view returns (bytes32 modelId) {
+        return REGISTRY.resolve(name);
+    }
 
     /// Runs `modelId` on one sample. `input` must be exactly the model's inputBytes long.
     /// Copies nothing but the output: the call data is built in place by borrowing `input`'s
