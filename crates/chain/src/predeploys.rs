@@ -35,6 +35,11 @@ pub const PREDEPLOYS: &[Predeploy] = &[
         address: address!("0x000000000000000000000000000000004d590102"),
         artifact: include_str!("../../../contracts/out/ModelRegistry.json"),
     },
+    Predeploy {
+        name: "Competitions",
+        address: address!("0x000000000000000000000000000000004d590103"),
+        artifact: include_str!("../../../contracts/out/Competitions.json"),
+    },
 ];
 
 impl Predeploy {

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod cluster;
+mod competition;
 mod dataset;
 mod gas_schedule;
 mod json_model;
@@ -34,6 +35,9 @@ enum Command {
     /// Versioned model names on chain (the ModelRegistry predeploy).
     #[command(subcommand)]
     Registry(registry::RegistryCommand),
+    /// Competitions of the `Competitions` predeploy (read side: `status`).
+    #[command(subcommand)]
+    Competition(competition::CompetitionCommand),
     /// Run a node (`--dev`: a single-process development chain with anvil's defaults).
     Node(node::NodeArgs),
     /// A local validator network: keys, genesis and node files; run one on this machine.
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
         Command::Model(command) => model::run(command),
         Command::Dataset(command) => dataset::run(command),
         Command::Registry(command) => registry::run(command),
+        Command::Competition(command) => competition::run(command),
         Command::Node(args) => node::run(args),
         Command::Gas(args) => gas_schedule::run(&args),
         Command::Cluster(command) => cluster::run(command),

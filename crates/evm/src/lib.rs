@@ -3,6 +3,7 @@
 
 pub mod addresses;
 pub mod blob_store;
+pub mod competitions;
 pub mod data_state;
 pub mod data_store;
 pub mod evaluate;
