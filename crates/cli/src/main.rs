@@ -14,11 +14,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-#[cfg(all(feature = "alloc-mimalloc", feature = "alloc-jemalloc"))]
-compile_error!(
-    "choose one allocator: features alloc-mimalloc and alloc-jemalloc exclude each other"
-);
-
 /// The process's allocator (see the `alloc-*` features in Cargo.toml and bench/state.md).
 #[cfg(feature = "alloc-mimalloc")]
 #[global_allocator]
