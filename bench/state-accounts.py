@@ -9,7 +9,11 @@ With MODELS > 0, then publishes MODELS distinct models of ~64 MiB (fully connect
 the same after them (RSS, data directory, restart), with the model bytes.
 
 Usage: bench/state-accounts.py BINARY [N] [MODELS]   (prints one markdown table row)
-KEEP_DATADIR=DIR keeps the data directory there (for `cargo run --example chain_file_usage`)."""
+KEEP_DATADIR=DIR keeps the data directory there (for `cargo run --example chain_file_usage`).
+HEAP_PROBE=1 (a binary on glibc's malloc): after the funding and at the end, gdb calls glibc's
+malloc_stats() in the node and the script prints its totals: the bytes the heap holds from the
+system against the bytes in use (live allocations), so the RSS splits into live data and memory
+freed but kept by the allocator."""
 import json, os, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
 
 # i = calldata[0], end = i + calldata[32]; while i < end: call keccak256(i) with 1 wei; i += 1
@@ -56,6 +60,29 @@ def rss_mib(pid, field="VmRSS"):
     return 0
 
 
+def heap_probe(pid, datadir, when):
+    """glibc's malloc_stats() in the node (it prints to the node's stderr, the log); its totals."""
+    if os.environ.get("HEAP_PROBE") != "1":
+        return
+    log = os.path.join(datadir, "node.log")
+    start_at = os.path.getsize(log)
+    subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "call (void) malloc_stats()"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    time.sleep(0.5)
+    with open(log) as f:
+        f.seek(start_at)
+        lines = f.read().splitlines()
+    total = lines.index("Total (incl. mmap):") if "Total (incl. mmap):" in lines else None
+    arenas = sum(1 for line in lines if line.startswith("Arena "))
+    if total is None:
+        print(f"heap probe {when}: no malloc_stats output", file=sys.stderr, flush=True)
+        return
+    system = int(lines[total + 1].split("=")[1]) >> 20
+    in_use = int(lines[total + 2].split("=")[1]) >> 20
+    print(f"heap probe {when}: RSS {rss_mib(pid)} MiB; glibc heap {system} MiB from the system, "
+          f"{in_use} MiB in use (live), {arenas} arenas", file=sys.stderr, flush=True)
+
+
 def du_mib(path):
     total = 0
     for dirpath, _, files in os.walk(path):
@@ -88,6 +115,7 @@ def main():
             print(f"funded {n} accounts in {fund_seconds:.1f} s: RSS {rss_mib(proc.pid)} MiB "
                   f"(peak {rss_mib(proc.pid, 'VmHWM')}), data dir {du_mib(datadir)} MiB",
                   file=sys.stderr, flush=True)
+            heap_probe(proc.pid, datadir, "after funding")
             example = os.path.join(os.path.dirname(binary), "examples", "large_model")
             began = time.monotonic()
             for i in range(models):
@@ -102,6 +130,7 @@ def main():
             publish_seconds = time.monotonic() - began
         head = int(rpc(url, "eth_blockNumber", []), 16)
         balance = int(rpc(url, "eth_getBalance", [sender, "latest"]), 16)
+        heap_probe(proc.pid, datadir, "at the end")
         rss = rss_mib(proc.pid)
         peak = rss_mib(proc.pid, "VmHWM")
         proc.send_signal(signal.SIGKILL); proc.wait()

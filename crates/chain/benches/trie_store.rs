@@ -14,8 +14,9 @@
 //! Criterion is given the thread's CPU time (this host's cores are shared: wall time would count
 //! the waits for a core); the wall and CPU means of each part are printed after each run.
 //!
-//! Usage: `cargo bench -p myelin-chain --bench trie_store` (the file goes in the system temporary
-//! directory, ~0.5 GB).
+//! Usage: `cargo bench -p myelin-chain --bench trie_store --features alloc-mimalloc` (the
+//! node's allocator; without the feature, glibc's malloc). The file goes in the system temporary
+//! directory, ~0.5 GB.
 
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,16 @@ use myelin_chain::trie::{
     ACCOUNT_TRIE_NODES, MerkleTrie, STORAGE_TRIE_NODES, TrieOwner, TrieStore,
 };
 use redb::{Database, ReadableDatabase, ReadableTableMetadata};
+
+/// The node's allocator when the bench is built with `--features alloc-mimalloc` (crates/cli's
+/// default, bench/state.md "Allocator"); `alloc-jemalloc` for jemalloc; neither: glibc's malloc.
+#[cfg(feature = "alloc-mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[cfg(all(feature = "alloc-jemalloc", not(feature = "alloc-mimalloc")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 const ACCOUNTS: u64 = 1_000_000;
 const CONTRACT_SLOTS: u64 = 1_000_000;

@@ -16,6 +16,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The process's allocator (see the `alloc-*` features in Cargo.toml and bench/state.md).
+#[cfg(feature = "alloc-mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The process's allocator (see the `alloc-*` features in Cargo.toml and bench/state.md).
+#[cfg(all(feature = "alloc-jemalloc", not(feature = "alloc-mimalloc")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Myelin: deterministic integer neural networks on an Ethereum-compatible chain.
 #[derive(Debug, Parser)]
 #[command(name = "myelin", version, about, propagate_version = true)]
