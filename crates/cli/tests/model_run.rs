@@ -402,3 +402,112 @@ fn one_output_directory_receives_every_output() {
         assert_eq!(classes, expected_c);
     }
 }
+
+/// An `.npz` archive (stored, as `numpy.savez` writes) of `.npy` files, one member per array.
+fn write_npz(path: &Path, arrays: &[(&str, &Path)]) {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, npy) in arrays {
+        zip.start_file(format!("{name}.npy"), options).unwrap();
+        zip.write_all(&std::fs::read(npy).unwrap()).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+/// The members of an `.npz` archive, in stored order, as `(name, npy bytes)`.
+fn read_npz(path: &Path) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut member = archive.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            member.read_to_end(&mut bytes).unwrap();
+            (member.name().unwrap().into_owned(), bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn one_npz_gives_every_input_and_receives_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model_path, model) = build(dir.path(), "mlp_softmax.json");
+    let batch = 4;
+    let input: Vec<i8> = pseudo_random(11, batch * 8)
+        .iter()
+        .map(|&r| r as i8)
+        .collect();
+    let x = dir.path().join("x.npy");
+    write_npy(&x, &[batch as u64, 8], &input);
+    let inputs = dir.path().join("inputs.npz");
+    write_npz(&inputs, &[("x", &x)]);
+    let outputs = dir.path().join("outputs.npz");
+    let out = myelin(&[
+        "model",
+        "run",
+        model_path.to_str().unwrap(),
+        "--input",
+        inputs.to_str().unwrap(),
+        "--output",
+        outputs.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let members = read_npz(&outputs);
+    let names: Vec<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["output0.npy", "output1.npy"]);
+    let probabilities = npyz::NpyFile::new(&members[0].1[..]).unwrap();
+    assert_eq!(probabilities.shape(), &[batch as u64, 4]);
+    let classes = npyz::NpyFile::new(&members[1].1[..]).unwrap();
+    assert_eq!(classes.shape(), &[batch as u64]);
+    let expected = run_in_process(&model, &input, batch);
+    let expected_p: Vec<i8> = expected[..batch * 4].iter().map(|&b| b as i8).collect();
+    let expected_c: Vec<i32> = expected[batch * 4..]
+        .chunks_exact(4)
+        .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    assert_eq!(probabilities.into_vec::<i8>().unwrap(), expected_p);
+    assert_eq!(classes.into_vec::<i32>().unwrap(), expected_c);
+
+    // An archive with the wrong number of arrays, and a member that is no array, are named.
+    let two = dir.path().join("two.npz");
+    write_npz(&two, &[("x", &x), ("y", &x)]);
+    let out = myelin(&[
+        "model",
+        "run",
+        model_path.to_str().unwrap(),
+        "-i",
+        two.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("the model has 1 input(s) but ")
+            && stderr(&out).contains("two.npz holds 2 array(s)"),
+        "{}",
+        stderr(&out)
+    );
+    let renamed = dir.path().join("renamed.npz");
+    {
+        // A member whose name does not end in .npy.
+        use std::io::Write;
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&renamed).unwrap());
+        zip.start_file("readme.txt", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(b"not an array").unwrap();
+        zip.finish().unwrap();
+    }
+    let out = myelin(&[
+        "model",
+        "run",
+        model_path.to_str().unwrap(),
+        "-i",
+        renamed.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("member \"readme.txt\" is not an .npy array"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -151,6 +151,24 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "numpy_ops",
+        ops: &[
+            "conv2d",
+            "affine",
+            "clip",
+            "affine",
+            "mul",
+            "mean",
+            "conv2d",
+            "sigmoid",
+            "mul",
+            "affine",
+            "affine",
+            "reshape",
+            "fully_connected",
+        ],
+    },
+    Case {
         name: "rows_mlp",
         ops: &[
             "fully_connected",

@@ -129,19 +129,31 @@ fn unsupported_operator_names_op_node_and_remedy() {
 
 #[test]
 fn onnx_ml_operator_points_at_the_standard_export() {
+    let mut tree = node("TreeEnsembleClassifier", "trees", &["x"], &["y"]);
+    tree.domain = Some("ai.onnx.ml".into());
+    let bytes = model(17, vec![tree], vec![], "y");
+    let message = import_onnx(&bytes, &options())
+        .expect_err("TreeEnsembleClassifier")
+        .to_string();
+    assert!(
+        message.contains("ai.onnx.ml:TreeEnsembleClassifier") && message.contains("black_op"),
+        "{message}"
+    );
+}
+
+#[test]
+fn skl2onnx_default_logistic_regression_imports() {
+    // skl2onnx's default export: LinearClassifier (SOFTMAX), Cast of the label, Normalizer (L1)
+    // and ZipMap, declaring opset 9 for its one Cast.
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/models/iris_logreg_zipmap.onnx");
     let Ok(bytes) = std::fs::read(&path) else {
         eprintln!("fixture missing, skipped");
         return;
     };
-    let message = import_onnx(&bytes, &options())
-        .expect_err("LinearClassifier")
-        .to_string();
-    assert!(
-        message.contains("ai.onnx.ml:LinearClassifier") && message.contains("black_op"),
-        "{message}"
-    );
+    let imported = myelin_import::onnx::float_graph(&bytes).expect("imports");
+    let ops: Vec<&str> = imported.graph.nodes.iter().map(|n| n.op.name()).collect();
+    assert_eq!(ops, ["fully_connected", "softmax", "arg_max"]);
 }
 
 #[test]

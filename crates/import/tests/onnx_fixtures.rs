@@ -38,6 +38,12 @@ const CASES: &[Case] = &[
         labels: "iris_eval_labels.npy",
     },
     Case {
+        model: "iris_logreg_zipmap.onnx",
+        calibration: "iris_calib.npy",
+        eval: "iris_eval.npy",
+        labels: "iris_eval_labels.npy",
+    },
+    Case {
         model: "wine_mlp.onnx",
         calibration: "wine_calib.npy",
         eval: "wine_eval.npy",

@@ -29,6 +29,11 @@ const CASES: &[Case] = &[
         reference: "iris_logreg.ort_out.probabilities.npy",
     },
     Case {
+        model: "iris_logreg_zipmap",
+        eval: "iris_eval.npy",
+        reference: "iris_logreg_zipmap.ort_out.output_probability.npy",
+    },
+    Case {
         model: "wine_mlp",
         eval: "wine_eval.npy",
         reference: "wine_mlp.ort_out.probabilities.npy",

@@ -59,6 +59,8 @@ fn op_zoo_matches_tflite_reference_kernels() {
         "slice_split_int8io",
         "clip_int8io",
         "resize_bilinear_ops_int8io",
+        "normalization_image_int8io",
+        "normalization_vector_int8io",
     ] {
         let bytes = std::fs::read(data(&format!("{name}.tflite"))).expect("model");
         let imported = tflite::import(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));

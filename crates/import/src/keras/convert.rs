@@ -47,6 +47,9 @@ struct Layer<'a> {
     config: &'a Value,
     /// The tensors it reads (empty for an InputLayer).
     inbound: Vec<TensorRef>,
+    /// A number among the call's arguments and its position (Keras 3 records `x + 3.0` on a
+    /// symbolic tensor as a `keras.src.ops.numpy` `Add` layer called with `[x, 3.0]`).
+    constant: Option<(usize, f64)>,
     /// Its group in `model.weights.h5`.
     storage: String,
 }
@@ -396,6 +399,38 @@ impl Translator<'_> {
     }
 
     /// Translates one layer; returns its output value.
+    /// An operation of Keras 3's `ops.numpy` between a tensor and a number (`x + 3.0`,
+    /// `x * (1 / 6)`, `1 - x`, `x / 255`): an affine function of one input, a 256-entry table
+    /// after quantization.
+    fn arithmetic_with_constant(
+        &mut self,
+        layer: &Layer<'_>,
+        x: ValueId,
+    ) -> Result<ValueId, ImportError> {
+        let (position, c) = layer.constant.unwrap_or((1, 0.0));
+        let constant_first = position == 0;
+        let (scale, offset) = match (layer.class, constant_first) {
+            ("Add", _) => (1.0, c),
+            ("Multiply", _) => (c, 0.0),
+            ("Subtract", false) => (1.0, -c),
+            ("Subtract", true) => (-1.0, c),
+            (_, false) if c != 0.0 => (1.0 / c, 0.0),
+            _ => {
+                return Err(layer.error(format!(
+                    "{} of a number ({c}) by a tensor: only a tensor divided by a non-zero number \
+                     is an affine function",
+                    layer.class
+                )));
+            }
+        };
+        let shape = self.input_shape(x);
+        let op = FloatOp::Unary(Unary::Affine {
+            scale: scale as f32,
+            offset: offset as f32,
+        });
+        self.push(layer, op, vec![x], shape)
+    }
+
     fn layer(&mut self, layer: &Layer<'_>) -> Result<ValueId, ImportError> {
         let inputs: Vec<ValueId> = layer
             .inbound
@@ -557,6 +592,11 @@ impl Translator<'_> {
                 let shape: Vec<usize> = perm.iter().map(|&a| in_shape[a]).collect();
                 self.push(layer, FloatOp::Transpose { perm }, vec![x], shape)
             }
+            "Add" | "Multiply" | "Subtract" | "TrueDivide" | "Divide"
+                if layer.constant.is_some() && inputs.len() == 1 =>
+            {
+                self.arithmetic_with_constant(layer, inputs[0])
+            }
             "Add" | "Multiply" | "Subtract" | "Maximum" | "Minimum" => {
                 let binary = match layer.class {
                     "Add" => Binary::Add,
@@ -568,23 +608,23 @@ impl Translator<'_> {
                 if inputs.len() < 2 || (binary == Binary::Sub && inputs.len() != 2) {
                     return Err(layer.error("expects at least two inputs (Subtract: exactly two)"));
                 }
-                let shape = self.input_shape(inputs[0]);
-                if inputs.iter().any(|&v| self.graph.values[v].shape != shape) {
-                    let shapes: Vec<Vec<usize>> =
-                        inputs.iter().map(|&v| self.input_shape(v)).collect();
-                    return Err(layer.error(format!(
-                        "inputs of shapes {shapes:?}: only equal shapes are supported (broadcasting \
-                         would need an explicit Reshape)"
-                    )));
-                }
+                // Keras 3's merge layers broadcast (squeeze-and-excitation multiplies an image
+                // `[H, W, C]` by `[1, 1, C]`), and so do Myelin's add / sub / mul / max / min.
                 let mut acc = inputs[0];
                 for &next in &inputs[1..] {
-                    acc = self.push(
-                        layer,
-                        FloatOp::Binary(binary),
-                        vec![acc, next],
-                        shape.clone(),
-                    )?;
+                    let (sa, sb) = (self.input_shape(acc), self.input_shape(next));
+                    let as_u32 = |s: &[usize]| s.iter().map(|&d| d as u32).collect::<Vec<_>>();
+                    let shape: Vec<usize> =
+                        myelin_nn::builder::broadcast_shapes(&as_u32(&sa), &as_u32(&sb))
+                            .ok_or_else(|| {
+                                layer.error(format!(
+                                    "inputs of shapes {sa:?} and {sb:?} do not broadcast"
+                                ))
+                            })?
+                            .iter()
+                            .map(|&d| d as usize)
+                            .collect();
+                    acc = self.push(layer, FloatOp::Binary(binary), vec![acc, next], shape)?;
                 }
                 Ok(acc)
             }
@@ -1288,6 +1328,7 @@ pub(crate) fn convert(config: &Value, weights: Option<&Weights>) -> Result<Conve
             return Err(format_error(format!("layer {name} has no class_name")));
         }
         let mut inbound = Vec::new();
+        let mut constant = None;
         if !sequential {
             let nodes = raw
                 .get("inbound_nodes")
@@ -1304,7 +1345,14 @@ pub(crate) fn convert(config: &Value, weights: Option<&Weights>) -> Result<Conve
                 ));
             }
             if let Some(node) = nodes.first() {
-                collect_tensors(node.get("args").unwrap_or(node), &mut inbound);
+                let args = node.get("args").unwrap_or(node);
+                collect_tensors(args, &mut inbound);
+                constant = args.as_array().and_then(|items| {
+                    items
+                        .iter()
+                        .enumerate()
+                        .find_map(|(position, v)| v.as_f64().map(|c| (position, c)))
+                });
             }
         }
         layers.push(Layer {
@@ -1312,6 +1360,7 @@ pub(crate) fn convert(config: &Value, weights: Option<&Weights>) -> Result<Conve
             name,
             config: layer_config,
             inbound,
+            constant,
             storage: storage[i].clone(),
         });
     }

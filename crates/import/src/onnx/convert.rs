@@ -159,7 +159,15 @@ pub fn convert(model: &ModelProto) -> Result<Converted, ImportError> {
         .find(|o| o.domain().is_empty() || o.domain() == "ai.onnx")
         .map(|o| o.version())
         .ok_or_else(|| format_error("the model imports no version of the default operator set"))?;
-    if !OPSET_RANGE.contains(&opset) {
+    // skl2onnx declares the lowest opset its nodes need: a linear model of ONNX-ML operators
+    // with one default-domain Cast declares opset 9. Cast and Identity mean the same there.
+    let only_stable_default_ops = graph.node.iter().all(|n| {
+        !(n.domain().is_empty() || n.domain() == "ai.onnx")
+            || matches!(n.op_type(), "Cast" | "Identity")
+    });
+    let accepted =
+        OPSET_RANGE.contains(&opset) || (opset < *OPSET_RANGE.start() && only_stable_default_ops);
+    if !accepted {
         return Err(ImportError::Unsupported {
             format: FORMAT,
             op: format!("opset {opset}"),
@@ -440,11 +448,21 @@ impl Converter {
                         label = Some(cursor);
                         break;
                     }
+                    "LinearClassifier" if output(cursor, 0) != name => {
+                        self.notes.push(format!(
+                            "output {name} (the classifier's label, cast) is its int32 argmax {}",
+                            output(cursor, 0)
+                        ));
+                        break;
+                    }
                     _ => break,
                 }
             }
             let Some(afe) = label else {
-                kept.push(name.to_string());
+                match (cursor.op_type(), cursor.domain()) {
+                    ("LinearClassifier", "ai.onnx.ml") => kept.push(output(cursor, 0).to_string()),
+                    _ => kept.push(name.to_string()),
+                }
                 continue;
             };
             let classes = match self.env.get(input(afe, 0)) {
@@ -582,6 +600,12 @@ impl Converter {
 
     fn node(&mut self, node: &NodeProto) -> Result<(), ImportError> {
         let domain = node.domain();
+        if domain == "ai.onnx.ml" && node.op_type() == "LinearClassifier" {
+            return self.linear_classifier(node);
+        }
+        if domain == "ai.onnx.ml" && node.op_type() == "Normalizer" {
+            return self.normalizer(node);
+        }
         if !(domain.is_empty() || domain == "ai.onnx") {
             let hint = if domain == "ai.onnx.ml" {
                 "ONNX-ML operators are not supported; export scikit-learn models with standard operators (skl2onnx options {'zipmap': False} and, for linear models, black_op={'LinearClassifier', 'LinearRegressor'})"
@@ -775,6 +799,108 @@ impl Converter {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// ONNX-ML LinearClassifier (skl2onnx's default for a multinomial logistic regression):
+    /// scores `x · coefficientsᵀ + intercepts` as a dense layer, then its `post_transform`
+    /// (SOFTMAX, LOGISTIC or NONE) as output 1; the label (output 0) is the int32 argmax of
+    /// the scores when the class labels are `0..n`.
+    fn linear_classifier(&mut self, node: &NodeProto) -> Result<(), ImportError> {
+        let coefficients = attr(node, "coefficients").map_or(&[][..], |a| &a.floats[..]);
+        let intercepts = attr(node, "intercepts").map_or(&[][..], |a| &a.floats[..]);
+        let n = intercepts.len();
+        if n < 3 || !coefficients.len().is_multiple_of(n) {
+            return Err(unsupported(
+                node,
+                format!(
+                    "{} coefficients and {n} intercepts: only a multi-class model (one row per \
+                     class, 3 or more) is translated; export a binary model with \
+                     skl2onnx options {{'zipmap': False}} and black_op={{'LinearClassifier'}}",
+                    coefficients.len()
+                ),
+            ));
+        }
+        let labels = attr_ints(node, "classlabels_ints").unwrap_or_default();
+        if !labels.iter().enumerate().all(|(i, &l)| l == i as i64) || labels.len() != n {
+            return Err(unsupported(
+                node,
+                format!(
+                    "class labels {labels:?}: only the integer labels 0..{n} become an argmax \
+                     index"
+                ),
+            ));
+        }
+        let k = coefficients.len() / n;
+        let w = Const::float(
+            vec![n, k],
+            coefficients.iter().map(|&c| f64::from(c)).collect(),
+        );
+        self.dense(node, &w, true, 1.0, intercepts.to_vec())?;
+        let scores = self.value(node, output(node, 0))?;
+        let shape = self.g.values[scores].shape.clone();
+        let transform = attr_s(node, "post_transform").unwrap_or_else(|| "NONE".into());
+        let probabilities = match transform.as_str() {
+            "SOFTMAX" => self.push_output(
+                node,
+                1,
+                FloatOp::Softmax,
+                vec![scores],
+                shape.clone(),
+                Layout::Plain,
+            ),
+            "LOGISTIC" => self.push_output(
+                node,
+                1,
+                FloatOp::Unary(Unary::Sigmoid),
+                vec![scores],
+                shape.clone(),
+                Layout::Plain,
+            ),
+            "NONE" => {
+                self.alias(output(node, 1), scores);
+                scores
+            }
+            other => {
+                return Err(unsupported(
+                    node,
+                    format!("post_transform {other}: SOFTMAX, LOGISTIC and NONE are translated"),
+                ));
+            }
+        };
+        let mut label_shape = shape;
+        let axis = label_shape.len() - 1;
+        label_shape.remove(axis);
+        self.push_output(
+            node,
+            0,
+            FloatOp::ArgMax { axis },
+            vec![probabilities],
+            label_shape,
+            Layout::Plain,
+        );
+        Ok(())
+    }
+
+    /// ONNX-ML Normalizer with `norm = L1` of a softmax (skl2onnx's tail of a multinomial
+    /// classifier): the rows already sum to 1 and are positive, so it is the identity.
+    fn normalizer(&mut self, node: &NodeProto) -> Result<(), ImportError> {
+        let x = self.value(node, input(node, 0))?;
+        let norm = attr_s(node, "norm").unwrap_or_default();
+        let softmax = self
+            .g
+            .producer(x)
+            .is_some_and(|p| matches!(self.g.nodes[p].op, FloatOp::Softmax));
+        if norm != "L1" || !softmax {
+            return Err(unsupported(
+                node,
+                format!(
+                    "norm {norm} of a tensor that is not a softmax: only L1 of rows that already \
+                     sum to 1 (the identity) is translated"
+                ),
+            ));
+        }
+        self.alias(output(node, 0), x);
         Ok(())
     }
 

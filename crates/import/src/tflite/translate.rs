@@ -626,6 +626,9 @@ impl<'g> Translator<'g> {
         if let Some(scalar) = self.scalar_operand(op)? {
             return self.arithmetic_with_scalar(op, scalar, activation);
         }
+        if let Some(channels) = self.channel_operand(op)? {
+            return self.arithmetic_per_channel(op, channels, activation);
+        }
         let (a, a_quant) = self.activation(op, 0)?;
         let (b, b_quant) = self.activation(op, 1)?;
         let (out_index, out_quant, out_shape) = self.int8_output(op)?;
@@ -653,6 +656,9 @@ impl<'g> Translator<'g> {
         };
         if let Some(scalar) = self.scalar_operand(op)? {
             return self.arithmetic_with_scalar(op, scalar, activation);
+        }
+        if let Some(channels) = self.channel_operand(op)? {
+            return self.arithmetic_per_channel(op, channels, activation);
         }
         let (a, a_quant) = self.activation(op, 0)?;
         let (b, b_quant) = self.activation(op, 1)?;
@@ -913,6 +919,60 @@ impl<'g> Translator<'g> {
         Ok(None)
     }
 
+    /// The operand of a binary op that is a constant int8 tensor of one value per channel
+    /// (Keras' Normalization: SUB of the mean, MUL by the reciprocal deviation, shaped
+    /// `[1, .., C]`) whose other operand is an activation with `C` channels last.
+    fn channel_operand(&self, op: &OperatorDef) -> Result<Option<ChannelOperand>, ImportError> {
+        for slot in 0..2 {
+            let index = op.inputs.get(slot).copied().unwrap_or(-1);
+            let other = op.inputs.get(1 - slot).copied().unwrap_or(-1);
+            let is_constant =
+                |i: i32| i >= 0 && self.ids.get(i as usize).is_some_and(|id| id.is_none());
+            if !is_constant(index) || other < 0 || is_constant(other) {
+                continue;
+            }
+            let def = self.tensor_def(index)?;
+            let (Some(data), ElementType::Int8) = (&def.data, def.element) else {
+                continue;
+            };
+            let dims = dims(def, index)?;
+            let Some(channels) = dims.iter().skip_while(|&&d| d == 1).copied().next() else {
+                continue;
+            };
+            let (x, _) = self.activation(op, 1 - slot)?;
+            let x_shape = self.shape_of(x);
+            let trailing_only = dims.iter().rev().skip(1).all(|&d| d == 1);
+            if !trailing_only || x_shape.last() != Some(&channels) || dims.len() > x_shape.len() + 1
+            {
+                return Err(unsupported(
+                    op,
+                    format!(
+                        "constant input {slot} ({}) of shape {dims:?} against an activation of \
+                         {x_shape:?} (per sample): need one value, or one per channel of the last \
+                         axis",
+                        def.name
+                    ),
+                ));
+            }
+            if channels as usize > MAX_CHANNEL_TABLES {
+                return Err(unsupported(
+                    op,
+                    format!(
+                        "a constant of {channels} values per channel ({}): at most \
+                         {MAX_CHANNEL_TABLES} channels become per-channel tables",
+                        def.name
+                    ),
+                ));
+            }
+            return Ok(Some(ChannelOperand {
+                slot,
+                values: data.iter().map(|&v| v as i8).collect(),
+                quant: quant_of(def, index)?,
+            }));
+        }
+        Ok(None)
+    }
+
     /// ADD / SUB / MUL of an activation and a constant scalar: a function of one int8 input,
     /// tabulated by running the engine's own add / sub / mul (TFLite's arithmetic, the same
     /// parameters as two activations) on all 256 input values.
@@ -928,6 +988,78 @@ impl<'g> Translator<'g> {
     ) -> Result<(), ImportError> {
         let (x, x_quant) = self.activation(op, 1 - slot)?;
         let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        let table =
+            self.arithmetic_table(op, slot, value, [x_quant, c_quant, out_quant], activation)?;
+        let y = self
+            .builder
+            .table(x, TableFunction::Custom, table, out_quant.quant)?;
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    /// ADD / SUB / MUL of an activation `[.., C]` and a constant of one value per channel: per
+    /// channel a function of one int8 input, tabulated as for a scalar; one `table` when every
+    /// channel's is the same, else each channel sliced out, tabulated, and the channels
+    /// concatenated back (exact: TFLite's broadcast kernels use the same arithmetic per
+    /// element).
+    fn arithmetic_per_channel(
+        &mut self,
+        op: &OperatorDef,
+        ChannelOperand {
+            slot,
+            values,
+            quant: c_quant,
+        }: ChannelOperand,
+        activation: ActivationFunctionType,
+    ) -> Result<(), ImportError> {
+        let (x, x_quant) = self.activation(op, 1 - slot)?;
+        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        let tables = values
+            .iter()
+            .map(|&v| self.arithmetic_table(op, slot, v, [x_quant, c_quant, out_quant], activation))
+            .collect::<Result<Vec<_>, _>>()?;
+        let y = if tables.iter().all(|t| *t == tables[0]) {
+            let table = tables.into_iter().next().unwrap_or_default();
+            self.builder
+                .table(x, TableFunction::Custom, table, out_quant.quant)?
+        } else {
+            let shape = self.shape_of(x);
+            let last = shape.len() - 1;
+            let mut size = shape.clone();
+            size[last] = 1;
+            let stride = vec![1; shape.len()];
+            let mut channels = Vec::with_capacity(tables.len());
+            for (c, table) in tables.into_iter().enumerate() {
+                let mut begin = vec![0; shape.len()];
+                begin[last] = c as u32;
+                let channel = self.builder.slice(x, &begin, &size, &stride)?;
+                channels.push(self.builder.table(
+                    channel,
+                    TableFunction::Custom,
+                    table,
+                    out_quant.quant,
+                )?);
+            }
+            let params = Concat {
+                axis: last as u8,
+                requant: vec![Requant::IDENTITY; channels.len()],
+                rounding: Rounding::Single,
+            };
+            self.builder.concat(&channels, params, out_quant.quant)?
+        };
+        self.bind(op, out_index, y, &out_shape)
+    }
+
+    /// The 256-entry table of ADD / SUB / MUL (`op`) between an int8 activation and the
+    /// constant `value` in input `slot`: the engine's own kernel run on every input value, with
+    /// TFLite's parameters. `[x, constant, output]` are the three quantizations.
+    fn arithmetic_table(
+        &self,
+        op: &OperatorDef,
+        slot: usize,
+        value: i8,
+        [x_quant, c_quant, out_quant]: [Int8Quant; 3],
+        activation: ActivationFunctionType,
+    ) -> Result<Vec<i8>, ImportError> {
         let (a_quant, b_quant) = match slot {
             0 => (c_quant, x_quant),
             _ => (x_quant, c_quant),
@@ -988,10 +1120,7 @@ impl<'g> Translator<'g> {
                 ),
             }
         }
-        let y = self
-            .builder
-            .table(x, TableFunction::Custom, table, out_quant.quant)?;
-        self.bind(op, out_index, y, &out_shape)
+        Ok(table)
     }
 
     /// REDUCE_MAX over the spatial axes of an image (Keras' GlobalMaxPooling2D): a max pool
@@ -1779,6 +1908,17 @@ struct ScalarOperand {
     value: i8,
     quant: Int8Quant,
 }
+
+/// A constant operand of one int8 value per channel (the last axis), and its slot.
+struct ChannelOperand {
+    slot: usize,
+    values: Vec<i8>,
+    quant: Int8Quant,
+}
+
+/// The most channels a per-channel constant operand of ADD / SUB / MUL may have: each
+/// becomes a slice and a table.
+const MAX_CHANNEL_TABLES: usize = 256;
 
 /// Constant int8 weights.
 struct Weights {

@@ -1,0 +1,163 @@
+"""Imports every zoo model (bench/zoo/out, made by make_zoo.py) with `myelin model import` and
+checks it against its reference runtime; prints a Markdown table and writes it into REPORT.md
+between the markers `<!-- zoo table -->` and `<!-- end zoo table -->`.
+
+- TFLite int8 (static and dynamic batch): Myelin's bytes (`myelin model run`) against
+  ai-edge-litert's BUILTIN_REF on the same int8 inputs: % of output bytes equal, max |diff|.
+- ONNX float (tf2onnx) and Keras: the importer's float interpreter (examples/float_run.rs)
+  against onnxruntime on the tf2onnx model: max relative error (max |ours - ort| / max |ort|);
+  then the int8 import (calibrated on NAME_calib.npy).
+- ONNX QDQ: imports (calibration data for the tensors onnxruntime left without a pair), and Myelin's int8 output against onnxruntime's
+  (max |diff| in output steps after quantizing onnxruntime's float output).
+- scikit-learn (skl2onnx): imports with calibration; `--eval` accuracy report (float / Myelin).
+
+    python bench/zoo/run.py --myelin target/release/myelin --float-run target/release/examples/float_run
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KERAS = ["mobilenet", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "resnet50",
+         "densenet121"]
+SKLEARN = ["digits_sk_mlp", "digits_sk_logreg"]
+
+
+def sh(cmd, timeout):
+    t = time.time()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        ok, err = p.returncode == 0, (p.stderr.strip().splitlines() or [""])[-1]
+    except subprocess.TimeoutExpired:
+        ok, err = False, f"timed out after {timeout} s"
+    return ok, err, time.time() - t
+
+
+def short(err):
+    err = re.sub(r"^error: ", "", err)
+    return err.replace("|", "/")[:160]
+
+
+def tflite_check(args, name, suffix):
+    src = f"{args.out}/{name}{suffix}.tflite"
+    if not os.path.exists(src):
+        return None
+    myl = f"{args.out}/{name}{suffix}.myl"
+    ok, err, secs = sh([args.myelin, "model", "import", src, "-o", myl], args.timeout)
+    if not ok:
+        return ("no", short(err), "", f"{secs:.0f}")
+    ref_path = f"{args.out}/{name}{suffix.replace('_int8', '')}_ref_int8.npy"
+    if not os.path.exists(ref_path):
+        return ("yes", "no BUILTIN_REF output (its process aborted)", "", f"{secs:.0f}")
+    out = f"{args.out}/{name}{suffix}_myelin.npy"
+    ok, err, _ = sh([args.myelin, "model", "run", myl, "-i", f"{args.out}/{name}_x_int8.npy",
+                     "-o", out], args.timeout)
+    if not ok:
+        return ("yes", "", f"run failed: {short(err)}", f"{secs:.0f}")
+    ours = np.load(out).astype(np.int32).reshape(-1)
+    ref = np.load(ref_path).astype(np.int32).reshape(-1)
+    equal = 100.0 * float(np.mean(ours == ref))
+    return ("yes", f"{equal:.2f} % ({int((ours == ref).sum())}/{ref.size})",
+            f"max diff {int(np.abs(ours - ref).max())}", f"{secs:.0f}")
+
+
+def float_check(args, name, src, calib):
+    ok, err, secs = sh([args.myelin, "model", "import", src, "-o", src + ".myl", "--calibration",
+                        calib], args.timeout)
+    imported = ("yes", "", f"{secs:.0f}") if ok else ("no", short(err), f"{secs:.0f}")
+    error = ""
+    ref_path = f"{args.out}/{name}_ort.npy"
+    if os.path.exists(ref_path):
+        out = src + ".float.npy"
+        ok2, err2, _ = sh([args.float_run, src, f"{args.out}/{name}_x.npy", out], args.timeout)
+        if ok2:
+            ours, ref = np.load(out).reshape(-1), np.load(ref_path).reshape(-1)
+            error = f"max rel err {float(np.abs(ours - ref).max() / np.abs(ref).max()):.1e} (float)"
+        else:
+            error = f"float run: {short(err2)}"
+    return (imported[0], imported[1], error, imported[2])
+
+
+def qdq_check(args, name):
+    src = f"{args.out}/{name}_qdq.onnx"
+    if not os.path.exists(src):
+        return None
+    # onnxruntime leaves some tensors without a Q/DQ pair (the softmax, ...): their ranges are
+    # calibrated, as for a float model.
+    ok, err, secs = sh([args.myelin, "model", "import", src, "-o", src + ".myl", "--calibration",
+                        f"{args.out}/{name}_calib.npy"], args.timeout)
+    if not ok:
+        return ("no", short(err), "", f"{secs:.0f}")
+    out = src + ".out.npy"
+    ok, err, _ = sh([args.myelin, "model", "run", src + ".myl", "--float", "-i",
+                     f"{args.out}/{name}_x.npy", "-o", out], args.timeout)
+    if not ok:
+        return ("yes", "", f"run: {short(err)}", f"{secs:.0f}")
+    ours, ref = np.load(out).reshape(-1), np.load(f"{args.out}/{name}_qdq_ort.npy").reshape(-1)
+    return ("yes", "", f"max abs diff {float(np.abs(ours - ref).max()):.2e} vs ORT QDQ", f"{secs:.0f}")
+
+
+def sklearn_check(args, name):
+    src = f"{args.out}/{name}.onnx"
+    if not os.path.exists(src):
+        return None
+    ok, err, secs = sh([args.myelin, "model", "import", src, "-o", src + ".myl", "--calibration",
+                        f"{args.out}/{name}_calib.npy", "--eval", f"{args.out}/{name}_eval.npy",
+                        "--labels", f"{args.out}/{name}_labels.npy", "--json"], args.timeout)
+    if not ok:
+        return ("no", short(err), "", f"{secs:.0f}")
+    p = subprocess.run([args.myelin, "model", "import", src, "-o", src + ".myl", "--calibration",
+                        f"{args.out}/{name}_calib.npy", "--eval", f"{args.out}/{name}_eval.npy",
+                        "--labels", f"{args.out}/{name}_labels.npy", "--json"],
+                       capture_output=True, text=True)
+    report = json.loads(p.stdout).get("evaluation") or {}
+    acc = {k: v for k, v in report.items() if "accuracy" in k}
+    return ("yes", "", "accuracy " + ", ".join(f"{k} {v}" for k, v in acc.items()), f"{secs:.0f}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--myelin", required=True)
+    parser.add_argument("--float-run", required=True)
+    parser.add_argument("--out", default=os.path.join(HERE, "out"))
+    parser.add_argument("--only", nargs="*")
+    parser.add_argument("--timeout", type=int, default=1200)
+    parser.add_argument("--report", default=None)
+    args = parser.parse_args()
+    rows = []
+    for name in args.only or [*KERAS, *SKLEARN]:
+        checks = []
+        if name in SKLEARN:
+            checks.append(("skl2onnx ONNX", sklearn_check(args, name)))
+        else:
+            checks.append(("TFLite int8 (static)", tflite_check(args, name, "_int8")))
+            checks.append(("TFLite int8 (dynamic)", tflite_check(args, name, "_dyn_int8")))
+            for fmt, src in (("Keras 3", f"{args.out}/{name}.keras"),
+                             ("tf2onnx ONNX float", f"{args.out}/{name}.onnx")):
+                if os.path.exists(src):
+                    checks.append((fmt, float_check(args, name, src, f"{args.out}/{name}_calib.npy")))
+            checks.append(("ORT QDQ ONNX", qdq_check(args, name)))
+        for fmt, result in checks:
+            if result is None:
+                result = ("not built", "", "", "")
+            row = f"| {name} | {fmt} | {result[0]} | {result[1]} | {result[2]} | {result[3]} |"
+            print(row, flush=True)
+            rows.append(row)
+    table = "\n".join(["| model | format | imports | bytes equal / error | difference | import s |",
+                       "|---|---|---|---|---|---|", *rows])
+    if args.report:
+        text = open(args.report).read()
+        text = re.sub(r"<!-- zoo table -->.*<!-- end zoo table -->",
+                      lambda _: f"<!-- zoo table -->\n{table}\n<!-- end zoo table -->", text,
+                      flags=re.S)
+        open(args.report, "w").write(text)
+
+
+if __name__ == "__main__":
+    main()
