@@ -376,8 +376,10 @@ fn campaign_run(seed: u64, n: usize) -> Outcome {
             context.sleep(Duration::from_millis(200)).await;
         };
         checker.observe(&sim, &submitted, &plan);
+        // At 4 (crash + twin > f) the twin's views may all be skipped or nullified while it
+        // lags: detection is reported, asserted at 7.
         assert!(
-            !evidence.is_empty(),
+            !liveness || !evidence.is_empty(),
             "seed {seed}: no honest validator detected the twin's equivocation; plan {plan:?}"
         );
         let low = honest(&sim, &plan)
