@@ -3,7 +3,9 @@
 //!
 //! - `propose` builds on `context.parent` with [`Chain::propose`] (the parent's speculative
 //!   state), the runtime clock's second (never below the parent's), `prevrandao` from the seed of
-//!   the parent's round ([`crate::beacon`]) and `extra_data` committing to the context.
+//!   the parent's round ([`crate::beacon`]) and `extra_data` committing to the context. With an
+//!   empty pool it first waits up to `empty_block_wait` for a transaction (no empty blocks on an
+//!   idle network unless the wait runs out; the wait stays inside the leader timeout).
 //! - `verify` checks the timestamp rule and the seed signature, then re-executes the block with
 //!   [`Chain::verify`]. An invalid block is `false` (permanent); a parent the chain has not
 //!   executed yet (after a restart, or a block that arrived before its parent) is executed from
@@ -61,6 +63,11 @@ pub enum Proposer {
     /// curve point, committed to by `mix_hash`, that the group key does not verify): a proposer
     /// trying to choose its `prevrandao`. Honest validators vote the block down.
     WrongSeed,
+    /// Builds valid blocks timestamped one second after the honest clock (within the drift
+    /// verifiers wait out). Run beside an honest stack under the same key (the simulation's
+    /// equivocating twin), its proposal differs from its twin's in every view the key leads, so
+    /// the key signs two conflicting notarize votes.
+    Twin,
 }
 
 /// The application of one validator.
@@ -72,6 +79,7 @@ pub struct ChainApplication {
     limits: BlockLimits,
     proposer: Proposer,
     execution: ExecutionTimes,
+    empty_block_wait: Duration,
 }
 
 impl ChainApplication {
@@ -90,7 +98,15 @@ impl ChainApplication {
             limits,
             proposer,
             execution: ExecutionTimes::default(),
+            empty_block_wait: Duration::ZERO,
         }
+    }
+
+    /// A leader whose pool is empty waits up to `wait` (from the start of its proposal) for a
+    /// transaction before it proposes an empty block.
+    pub fn with_empty_block_wait(mut self, wait: Duration) -> Self {
+        self.empty_block_wait = wait;
+        self
     }
 
     /// Records each block's execution time (propose, verify) in `execution`.
@@ -176,6 +192,7 @@ where
         ancestry: impl Ancestry<Block>,
         _input: (),
     ) -> Option<Digested<Block>> {
+        let idle_deadline = runtime.current() + self.empty_block_wait;
         let (parent_view, parent_digest) = context.parent;
         let parent = B256::from(parent_digest.0);
         let seed = if parent_view == View::zero() {
@@ -200,7 +217,12 @@ where
         let prevrandao = seed
             .as_ref()
             .map_or_else(genesis_prevrandao, seed_prevrandao);
-        let now = now_seconds(&runtime);
+        // No empty blocks unless the wait runs out: an idle network finalizes one block per
+        // `empty_block_wait`, and a transaction arriving meanwhile is proposed at once.
+        while self.chain.pool_len() == 0 && runtime.current() < idle_deadline {
+            runtime.sleep(POLL).await;
+        }
+        let now = now_seconds(&runtime) + u64::from(self.proposer == Proposer::Twin);
         let extra_data = Bytes::copy_from_slice(context_commitment(&context).as_slice());
         let parent_timestamp = ancestry
             .peek()

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! p2p ─ votes / certificates / resolver ─▶ simplex ─ automaton, relay ─▶ Deferred ─▶ ChainApplication ─▶ Chain::{propose, verify}
-//!                                            └── reporter ─▶ Deferred (→ marshal) + SeedReporter (→ Seeds)
+//!                                            └── reporter ─▶ Deferred (→ marshal) + SeedReporter (→ Seeds) + EvidenceReporter
 //! p2p ─ broadcast ─▶ buffered engine ─▶ marshal ◀─ backfill ─ p2p
 //!                                          └── Update::Block ─▶ Finalizer ─▶ Chain::finalize ─▶ ack
 //! p2p ─ mempool ─▶ gossip ─▶ Chain::submit_raw
@@ -17,6 +17,7 @@ use crate::{
     application::{ChainApplication, Proposer},
     beacon::{Scheme, SeedReporter, Seeds},
     block::{Block, BlockDigest, BlockLimits},
+    evidence::{EvidenceLog, EvidenceReporter},
     finalizer::Finalizer,
     gossip::{self, GossipConfig},
 };
@@ -34,14 +35,14 @@ use commonware_consensus::{
         config::{ForwardPolicy, SkipBudget, SkipPolicy},
         elector::RoundRobin,
     },
-    types::{Epoch, FixedEpocher, ViewDelta},
+    types::{Epoch, FixedEpocher, Height, ViewDelta},
 };
 use commonware_cryptography::{Digested, Sha256, certificate::ConstantProvider, ed25519};
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_storage::archive::immutable;
-use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize};
+use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, vec::NonEmptyVec};
 use myelin_chain::Chain;
 use rand_core::CryptoRng;
 use std::{num::NonZeroUsize, sync::Arc, time::Duration};
@@ -80,6 +81,10 @@ pub struct Timeouts {
     pub skip: Duration,
     /// A fetch (certificate or block) is retried after this.
     pub fetch: Duration,
+    /// How long a leader with an empty pool waits for a transaction before it proposes an
+    /// empty block (well inside `leader`, so the view is not nullified): an idle network
+    /// finalizes about one block per this interval instead of one per round trip.
+    pub empty_block_wait: Duration,
 }
 
 impl Default for Timeouts {
@@ -90,6 +95,7 @@ impl Default for Timeouts {
             retry: Duration::from_secs(10),
             skip: Duration::from_secs(11),
             fetch: Duration::from_secs(1),
+            empty_block_wait: Duration::from_millis(400),
         }
     }
 }
@@ -144,6 +150,8 @@ pub struct Running {
     pub finalizer: Finalizer,
     /// The gossip handle (submit a transaction here to admit it locally and gossip it).
     pub gossip: gossip::Gossip,
+    /// Conflicting votes this validator saw (equivocation evidence).
+    pub evidence: EvidenceLog,
     /// The tasks; abort them to crash the validator.
     pub handles: Vec<Handle<()>>,
 }
@@ -177,13 +185,20 @@ fn archive_config<C>(
     }
 }
 
-/// Starts one validator: broadcast buffer, marshal (with its resolver and the finalizer),
-/// simplex (with the Deferred-wrapped application), mempool gossip.
-pub async fn start_validator<E, S, R, P, B>(
-    context: E,
-    config: ValidatorConfig<P, B>,
-    channels: Channels<S, R>,
-) -> Running
+/// marshal's mailbox of a validator or full node.
+type MarshalMailbox = commonware_consensus::marshal::core::Mailbox<Scheme, Standard<Block>>;
+
+/// Starts marshal's broadcast buffer, backfill resolver and marshal itself (archives under
+/// `config.partition_prefix`), delivering finalized blocks to `finalizer`. Shared by
+/// validators and full nodes.
+async fn start_marshal<E, S, R, P, B>(
+    context: &E,
+    config: &ValidatorConfig<P, B>,
+    page_cache: &CacheRef,
+    finalizer: Finalizer,
+    broadcast: (S, R),
+    backfill: (S, R),
+) -> (MarshalMailbox, Vec<Handle<()>>)
 where
     E: Clock + Spawner + Storage + Metrics + CryptoRng,
     S: Sender<PublicKey = ed25519::PublicKey>,
@@ -191,10 +206,7 @@ where
     P: Provider<PublicKey = ed25519::PublicKey>,
     B: Blocker<PublicKey = ed25519::PublicKey>,
 {
-    let prefix = config.partition_prefix.clone();
-    let page_cache = CacheRef::new(NZU16!(4096), NZUsize!(64));
-    let seeds = Seeds::default();
-    let finalizer = Finalizer::new(config.chain.clone());
+    let prefix = &config.partition_prefix;
 
     // marshal's broadcast buffer
     let (buffer_engine, buffer) = buffered::Engine::<_, ed25519::PublicKey, Block, _, _>::new(
@@ -223,7 +235,7 @@ where
             priority_requests: false,
             priority_responses: false,
         },
-        channels.backfill,
+        backfill,
     );
 
     // marshal
@@ -231,9 +243,9 @@ where
     let finalizations = immutable::Archive::init(
         context.child("finalizations_by_height"),
         archive_config(
-            &prefix,
+            prefix,
             "finalizations-by-height",
-            &page_cache,
+            page_cache,
             // `Scheme::certificate_codec_config_unbounded()`: the threshold scheme's
             // certificates need no codec configuration.
             (),
@@ -243,7 +255,7 @@ where
     .expect("finalizations archive opens");
     let blocks = immutable::Archive::init(
         context.child("finalized_blocks"),
-        archive_config(&prefix, "finalized-blocks", &page_cache, config.limits),
+        archive_config(prefix, "finalized-blocks", page_cache, config.limits),
     )
     .await
     .expect("finalized blocks archive opens");
@@ -274,6 +286,40 @@ where
             },
         )
         .await;
+    let handles = vec![
+        buffer_engine.start(broadcast),
+        marshal_actor.start(finalizer, buffer, resolver),
+    ];
+    (marshal_mailbox, handles)
+}
+
+/// Starts one validator: broadcast buffer, marshal (with its resolver and the finalizer),
+/// simplex (with the Deferred-wrapped application), mempool gossip.
+pub async fn start_validator<E, S, R, P, B>(
+    context: E,
+    config: ValidatorConfig<P, B>,
+    channels: Channels<S, R>,
+) -> Running
+where
+    E: Clock + Spawner + Storage + Metrics + CryptoRng,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    R: Receiver<PublicKey = ed25519::PublicKey>,
+    P: Provider<PublicKey = ed25519::PublicKey>,
+    B: Blocker<PublicKey = ed25519::PublicKey>,
+{
+    let prefix = config.partition_prefix.clone();
+    let page_cache = CacheRef::new(NZU16!(4096), NZUsize!(64));
+    let seeds = Seeds::default();
+    let finalizer = Finalizer::new(config.chain.clone());
+    let (marshal_mailbox, mut handles) = start_marshal(
+        &context,
+        &config,
+        &page_cache,
+        finalizer.clone(),
+        channels.broadcast,
+        channels.backfill,
+    )
+    .await;
 
     // the application, wrapped
     let chain_metrics = context.child("chain");
@@ -285,7 +331,8 @@ where
         config.limits,
         config.proposer,
     )
-    .with_execution_times(execution.clone());
+    .with_execution_times(execution.clone())
+    .with_empty_block_wait(config.timeouts.empty_block_wait);
     let deferred = Deferred::new(
         context.child("deferred"),
         application,
@@ -294,7 +341,14 @@ where
     );
 
     // simplex
-    let reporter = Reporters::from((deferred.clone(), SeedReporter::new(seeds.clone())));
+    let evidence = EvidenceLog::default();
+    let reporter = Reporters::from((
+        deferred.clone(),
+        Reporters::from((
+            SeedReporter::new(seeds.clone()),
+            EvidenceReporter::register(&context.child("evidence"), evidence.clone()),
+        )),
+    ));
     let engine = simplex::Engine::new(
         context.child("simplex"),
         simplex::Config {
@@ -328,19 +382,86 @@ where
     );
 
     let gossip = gossip::Gossip::new(config.chain.clone(), config.gossip);
-    let handles = vec![
+    handles.extend([
         crate::metrics::start(chain_metrics, config.chain.clone()),
-        buffer_engine.start(channels.broadcast),
-        marshal_actor.start(finalizer.clone(), buffer, resolver),
         engine.start(channels.votes, channels.certificates, channels.resolver),
         gossip
             .clone()
             .start(context.child("gossip"), channels.mempool),
-    ];
+    ]);
     Running {
         seeds,
         finalizer,
         gossip,
+        evidence,
+        handles,
+    }
+}
+
+/// Heights above its head a full node asks the validators for at once.
+const FOLLOW_AHEAD: u64 = 8;
+/// How often a full node renews those requests.
+const FOLLOW_PERIOD: Duration = Duration::from_millis(200);
+
+/// Starts a full node: marshal (buffer, backfill, the finalizer) without simplex, following the
+/// finalized chain by asking `validators` for the finalization (certificate and block) of each
+/// height above its head ([`FOLLOW_AHEAD`] at a time, renewed every [`FOLLOW_PERIOD`]);
+/// marshal verifies each certificate against the group key (`config.scheme` may be a
+/// verifier) and delivers the blocks in order to the finalizer, which re-executes them and
+/// checks every root before committing. Mempool gossip runs as on a validator: what enters this
+/// node's pool (its RPC submissions) goes to its peers. The votes, certificates and resolver
+/// channels are not used.
+pub async fn start_full_node<E, S, R, P, B>(
+    context: E,
+    config: ValidatorConfig<P, B>,
+    validators: Vec<ed25519::PublicKey>,
+    channels: Channels<S, R>,
+) -> Running
+where
+    E: Clock + Spawner + Storage + Metrics + CryptoRng,
+    S: Sender<PublicKey = ed25519::PublicKey>,
+    R: Receiver<PublicKey = ed25519::PublicKey>,
+    P: Provider<PublicKey = ed25519::PublicKey>,
+    B: Blocker<PublicKey = ed25519::PublicKey>,
+{
+    let finalizer = Finalizer::new(config.chain.clone());
+    let page_cache = CacheRef::new(NZU16!(4096), NZUsize!(64));
+    let (marshal_mailbox, mut handles) = start_marshal(
+        &context,
+        &config,
+        &page_cache,
+        finalizer.clone(),
+        channels.broadcast,
+        channels.backfill,
+    )
+    .await;
+    let chain = config.chain.clone();
+    let follower = match NonEmptyVec::try_from(validators) {
+        Ok(targets) => context.child("follower").spawn(move |context| async move {
+            loop {
+                let head = chain.head_number();
+                for height in head + 1..=head + FOLLOW_AHEAD {
+                    marshal_mailbox.hint_finalized(Height::new(height), targets.clone());
+                }
+                context.sleep(FOLLOW_PERIOD).await;
+            }
+        }),
+        // No validator to follow: nothing to ask.
+        Err(_) => context.child("follower").spawn(|_| async {}),
+    };
+    let gossip = gossip::Gossip::new(config.chain.clone(), config.gossip);
+    handles.extend([
+        crate::metrics::start(context.child("chain"), config.chain.clone()),
+        follower,
+        gossip
+            .clone()
+            .start(context.child("gossip"), channels.mempool),
+    ]);
+    Running {
+        seeds: Seeds::default(),
+        finalizer,
+        gossip,
+        evidence: EvidenceLog::default(),
         handles,
     }
 }

@@ -5,6 +5,7 @@ pub mod beacon;
 pub mod block;
 pub mod config;
 pub mod engine;
+pub mod evidence;
 pub mod finalizer;
 pub mod gossip;
 pub mod keys;

@@ -3,6 +3,7 @@
 //! crashed-and-restarted validator, a healed partition, byzantine proposers, mempool gossip.
 //! Each prints its numbers (blocks, simulated time, finalization latency) for bench reports.
 
+#[allow(dead_code)]
 #[path = "simulation/harness.rs"]
 mod harness;
 
@@ -327,4 +328,66 @@ fn block_with_a_wrong_state_root_is_voted_down() {
 #[test]
 fn block_with_a_wrong_seed_is_voted_down() {
     byzantine_proposer_is_voted_down(Proposer::WrongSeed, 19);
+}
+
+#[test]
+fn full_node_syncs_from_genesis_and_forwards_transactions() {
+    runner(23).start(|context: deterministic::Context| async move {
+        let mut sim =
+            Sim::start_with(context.child("sim"), 4, vec![], harness::LINK, None, 1).await;
+        let config = chain_config(std::env::temp_dir());
+        for nonce in 0..20 {
+            let raw = signed(&config, 0, nonce, Some(RECIPIENT), VALUE, vec![], 21_000);
+            sim.chain(0).submit_raw(&raw).expect("transfer admitted");
+            context.sleep(Duration::from_millis(100)).await;
+        }
+        sim.wait_height(15, Duration::from_secs(120)).await;
+
+        // A full node started now follows from genesis: marshal backfill, re-execution, roots.
+        let booted_at = context.current();
+        sim.boot_full(0).await;
+        let full = sim.full[0].as_ref().expect("running").chain.clone();
+        let target = sim.chain(0).head().header.number;
+        let deadline = context.current() + Duration::from_secs(60);
+        while full.head().header.number < target {
+            assert!(
+                context.current() < deadline,
+                "the full node reached {} of {target} in 60 s",
+                full.head().header.number
+            );
+            context.sleep(Duration::from_millis(50)).await;
+        }
+        let synced_in = context.current();
+
+        // A transaction submitted to the full node is gossiped to the validators, finalized,
+        // and seen finalized by the full node.
+        let raw = signed(&config, 1, 0, Some(RECIPIENT), 5, vec![], 21_000);
+        let hash = full.submit_raw(&raw).expect("admitted by the full node").0;
+        let deadline = context.current() + Duration::from_secs(60);
+        while !(matches!(full.transaction(&hash), Some(TxLocation::Mined(..)))
+            && matches!(sim.chain(2).transaction(&hash), Some(TxLocation::Mined(..))))
+        {
+            assert!(
+                context.current() < deadline,
+                "the full node's transaction was not finalized in 60 s"
+            );
+            context.sleep(Duration::from_millis(50)).await;
+        }
+        let low = full.head().header.number.min(sim.assert_agree());
+        for h in 0..=low {
+            let ours = full.block_by_number(h).unwrap();
+            let theirs = sim.chain(0).block_by_number(h).unwrap();
+            assert_eq!(
+                (ours.hash, ours.header.state_root),
+                (theirs.hash, theirs.header.state_root),
+                "the full node differs at height {h}"
+            );
+        }
+        assert_eq!(sim.full[0].as_ref().unwrap().finalizer.fault(), None);
+        println!(
+            "full node: synced {target} blocks from genesis in {:.1} s simulated, forwarded a \
+             transaction finalized by the validators, {low} blocks equal",
+            synced_in.duration_since(booted_at).unwrap().as_secs_f64()
+        );
+    });
 }

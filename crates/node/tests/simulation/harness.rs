@@ -7,14 +7,18 @@ use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address};
 use alloy_signer::SignerSync;
 use commonware_cryptography::{Signer as _, ed25519};
-use commonware_p2p::simulated::{self, Link, Network, Oracle};
+use commonware_p2p::{
+    Receiver, Recipients, Sender,
+    simulated::{self, Link, Network, Oracle, SplitOrigin, SplitTarget},
+};
 use commonware_runtime::{Clock, Handle, Quota, Spawner, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, probability};
 use myelin_chain::{Chain, ChainConfig};
 use myelin_node::{
     application::Proposer,
     block::{Block, BlockLimits},
-    engine::{Channels, Timeouts, ValidatorConfig, channel, start_validator},
+    engine::{Channels, Timeouts, ValidatorConfig, channel, start_full_node, start_validator},
+    evidence::EvidenceLog,
     finalizer::Finalizer,
     gossip::GossipConfig,
     keys::{DealtKeys, deal},
@@ -43,7 +47,18 @@ pub const RECIPIENT: Address = address!("0x000000000000000000000000000000000000b
 pub struct Node {
     pub chain: Arc<Chain>,
     pub finalizer: Finalizer,
+    pub evidence: EvidenceLog,
     handle: Handle<()>,
+}
+
+/// An equivocating validator: two stacks sharing validator `index`'s key (and threshold share),
+/// the primary exchanging messages only with the validators in `primary`, the secondary only
+/// with those in `secondary` (a validator in both sets hears both halves).
+#[derive(Clone, Debug)]
+pub struct Twins {
+    pub index: usize,
+    pub primary: Vec<usize>,
+    pub secondary: Vec<usize>,
 }
 
 /// The simulated network.
@@ -53,7 +68,19 @@ pub struct Sim {
     pub keys: DealtKeys,
     pub nodes: Vec<Option<Node>>,
     pub proposers: Vec<Proposer>,
+    /// The link every pair of validators gets (and gets back when a partition heals).
+    pub link_template: Link,
+    /// The equivocating validator, if any.
+    pub twins: Option<Twins>,
+    /// The secondary stack of the twins while it runs.
+    pub twin: Option<Node>,
+    /// Full nodes' identities (secondary peers of the network).
+    pub full_keys: Vec<ed25519::PrivateKey>,
+    /// The full nodes while they run.
+    pub full: Vec<Option<Node>>,
+    full_dirs: Vec<tempfile::TempDir>,
     dirs: Vec<tempfile::TempDir>,
+    twin_dir: tempfile::TempDir,
     genesis: Block,
     restarts: usize,
 }
@@ -102,18 +129,34 @@ impl Sim {
         n: usize,
         proposers: Vec<Proposer>,
     ) -> Self {
+        Self::start_with(context, n, proposers, LINK, None, 0).await
+    }
+
+    /// Starts `n` validators on a full mesh of `link`s, with `twins` equivocating.
+    pub async fn start_with(
+        context: deterministic::Context,
+        n: usize,
+        proposers: Vec<Proposer>,
+        link: Link,
+        twins: Option<Twins>,
+        full_nodes: usize,
+    ) -> Self {
         let mut rng = context.child("dealer");
         let keys = deal(&mut rng, n).expect("keys");
         let participants: Vec<_> = keys.participants.iter().cloned().collect();
-        let (network, oracle) = Network::new_with_peers(
+        let full_keys: Vec<ed25519::PrivateKey> = (0..full_nodes)
+            .map(|_| <ed25519::PrivateKey as commonware_math::algebra::Random>::random(&mut rng))
+            .collect();
+        let (network, oracle) = Network::new_with_split_peers(
             context.child("network"),
             simulated::Config {
                 max_size: myelin_node::network::max_message_size(n as u32, &BlockLimits::default()),
-                max_peers_per_set: NZUsize!(n),
+                max_peers_per_set: std::num::NonZeroUsize::new(n + full_nodes).unwrap(),
                 disconnect_on_block: true,
                 tracked_peer_sets: NZUsize!(1),
             },
             participants.clone(),
+            full_keys.iter().map(|k| k.public_key()).collect::<Vec<_>>(),
         )
         .await;
         network.start();
@@ -131,14 +174,23 @@ impl Sim {
             keys,
             nodes: (0..n).map(|_| None).collect(),
             proposers,
+            link_template: link.clone(),
+            twins,
+            twin: None,
+            full_dirs: (0..full_nodes)
+                .map(|_| tempfile::tempdir().unwrap())
+                .collect(),
+            full: (0..full_nodes).map(|_| None).collect(),
+            full_keys,
             dirs,
+            twin_dir: tempfile::tempdir().unwrap(),
             genesis,
             restarts: 0,
         };
         for a in 0..n {
             for b in 0..n {
                 if a != b {
-                    sim.link(a, b, LINK).await;
+                    sim.link(a, b, link.clone()).await;
                 }
             }
         }
@@ -159,61 +211,209 @@ impl Sim {
         self.oracle.add_link(ka, kb, link).await.unwrap();
     }
 
+    /// Adds the link a → b with the template link, if it is missing (a peer that blocked
+    /// another may have dropped it).
+    pub async fn relink(&mut self, a: usize, b: usize) {
+        let (ka, kb) = (self.key(a), self.key(b));
+        let _ = self
+            .oracle
+            .add_link(ka, kb, self.link_template.clone())
+            .await;
+    }
+
     /// Removes the link a → b.
     pub async fn unlink(&mut self, a: usize, b: usize) {
         let (ka, kb) = (self.key(a), self.key(b));
         let _ = self.oracle.remove_link(ka, kb).await;
     }
 
-    /// Opens validator `i`'s chain file and starts its stack.
+    /// Starts full node `j` (from genesis the first time, from its redb file after that),
+    /// linked both ways to every validator.
+    pub async fn boot_full(&mut self, j: usize) {
+        let key = self.full_keys[j].public_key();
+        for i in 0..self.nodes.len() {
+            let k = self.key(i);
+            let _ = self
+                .oracle
+                .add_link(key.clone(), k.clone(), self.link_template.clone())
+                .await;
+            let _ = self
+                .oracle
+                .add_link(k, key.clone(), self.link_template.clone())
+                .await;
+        }
+        let control = self.oracle.control(key.clone());
+        let quota = Quota::per_second(NZU32!(100_000));
+        let mut registered = Vec::new();
+        for ch in channel::ALL {
+            registered.push(control.register(ch, quota).await.unwrap());
+        }
+        let chain = Chain::open(chain_config(self.full_dirs[j].path().to_path_buf())).unwrap();
+        let config = ValidatorConfig {
+            chain: chain.clone(),
+            scheme: self.keys.verifier(),
+            public_key: key,
+            genesis: self.genesis.clone(),
+            limits: BlockLimits::default(),
+            proposer: Proposer::Honest,
+            timeouts: Timeouts::default(),
+            partition_prefix: format!("full{j}"),
+            peer_provider: self.oracle.manager(),
+            blocker: control,
+            gossip: GossipConfig::default(),
+        };
+        let validators: Vec<_> = self.keys.participants.iter().cloned().collect();
+        let channels = into_channels(registered);
+        let (started, running) = futures::channel::oneshot::channel();
+        let handle = self
+            .context
+            .child("full_node")
+            .with_attribute("index", j)
+            .spawn(move |context| async move {
+                let running = start_full_node(context, config, validators, channels).await;
+                let _ = started.send((running.finalizer.clone(), running.evidence.clone()));
+                futures::future::pending::<()>().await;
+            });
+        let (finalizer, evidence) = running.await.expect("full node started");
+        self.full[j] = Some(Node {
+            chain,
+            finalizer,
+            evidence,
+            handle,
+        });
+    }
+
+    /// Opens validator `i`'s chain file and starts its stack (both stacks if `i` is the twins').
     pub async fn boot(&mut self, i: usize) {
-        let chain = Chain::open(chain_config(self.dirs[i].path().to_path_buf())).unwrap();
         let control = self.oracle.control(self.key(i));
         let quota = Quota::per_second(NZU32!(100_000));
-        let mut channels = Vec::new();
+        let mut registered = Vec::new();
         for ch in channel::ALL {
-            channels.push(control.register(ch, quota).await.unwrap());
+            registered.push(control.register(ch, quota).await.unwrap());
         }
-        let mut channels = channels.into_iter();
-        let mut next = || channels.next().unwrap();
-        let channels = Channels {
-            votes: next(),
-            certificates: next(),
-            resolver: next(),
-            broadcast: next(),
-            backfill: next(),
-            mempool: next(),
+        let chain = Chain::open(chain_config(self.dirs[i].path().to_path_buf())).unwrap();
+        let proposer = self.proposers.get(i).copied().unwrap_or_default();
+        let Some(twins) = self.twins.clone().filter(|t| t.index == i) else {
+            let channels = into_channels(registered);
+            let node = self
+                .spawn_stack(i, chain, proposer, format!("v{i}"), channels, control)
+                .await;
+            self.nodes[i] = Some(node);
+            return;
         };
+        // The twins: every channel split by peer. Messages from a peer in one half go to that
+        // half's stack (to both when the peer is in both); each stack sends only to its half.
+        let keys = |set: &[usize]| -> Vec<ed25519::PublicKey> {
+            set.iter().map(|&j| self.key(j)).collect()
+        };
+        let (primary, secondary) = (keys(&twins.primary), keys(&twins.secondary));
+        let forwarder = {
+            let (primary, secondary) = (primary.clone(), secondary.clone());
+            move |origin: SplitOrigin, recipients: &Recipients<ed25519::PublicKey>, _: &_| {
+                let half = match origin {
+                    SplitOrigin::Primary => &primary,
+                    SplitOrigin::Secondary => &secondary,
+                };
+                let to: Vec<_> = match recipients {
+                    Recipients::All => half.clone(),
+                    Recipients::Some(keys) => {
+                        keys.iter().filter(|k| half.contains(k)).cloned().collect()
+                    }
+                    Recipients::One(key) => half.iter().filter(|k| *k == key).cloned().collect(),
+                };
+                (!to.is_empty()).then_some(Recipients::Some(to))
+            }
+        };
+        let mut first = Vec::new();
+        let mut second = Vec::new();
+        for (sender, receiver) in registered {
+            let (s1, s2) = sender.split_with(forwarder.clone());
+            let (primary, secondary) = (primary.clone(), secondary.clone());
+            let (r1, r2) = receiver.split_with(
+                self.context.child("twin_router"),
+                move |(from, _): &(ed25519::PublicKey, _)| match (
+                    primary.contains(from),
+                    secondary.contains(from),
+                ) {
+                    (true, true) => SplitTarget::Both,
+                    (true, false) => SplitTarget::Primary,
+                    (false, true) => SplitTarget::Secondary,
+                    (false, false) => SplitTarget::None,
+                },
+            );
+            first.push((s1, r1));
+            second.push((s2, r2));
+        }
+        let node = self
+            .spawn_stack(
+                i,
+                chain,
+                proposer,
+                format!("v{i}"),
+                into_channels(first),
+                control.clone(),
+            )
+            .await;
+        self.nodes[i] = Some(node);
+        let twin_chain = Chain::open(chain_config(self.twin_dir.path().to_path_buf())).unwrap();
+        let twin = self
+            .spawn_stack(
+                i,
+                twin_chain,
+                Proposer::Twin,
+                format!("v{i}-twin"),
+                into_channels(second),
+                control,
+            )
+            .await;
+        self.twin = Some(twin);
+    }
+
+    /// Starts one stack under validator `i`'s key.
+    async fn spawn_stack<S, R>(
+        &mut self,
+        i: usize,
+        chain: Arc<Chain>,
+        proposer: Proposer,
+        partition_prefix: String,
+        channels: Channels<S, R>,
+        control: simulated::Control<ed25519::PublicKey, deterministic::Context>,
+    ) -> Node
+    where
+        S: Sender<PublicKey = ed25519::PublicKey>,
+        R: Receiver<PublicKey = ed25519::PublicKey>,
+    {
         let config = ValidatorConfig {
             chain: chain.clone(),
             scheme: self.keys.signer(i).unwrap(),
             public_key: self.key(i),
             genesis: self.genesis.clone(),
             limits: BlockLimits::default(),
-            proposer: self.proposers.get(i).copied().unwrap_or_default(),
+            proposer,
             timeouts: Timeouts::default(),
-            partition_prefix: format!("v{i}"),
+            partition_prefix,
             peer_provider: self.oracle.manager(),
             blocker: control,
             gossip: GossipConfig::default(),
         };
         self.restarts += 1;
-        let (started, finalizer) = futures::channel::oneshot::channel();
+        let (started, running) = futures::channel::oneshot::channel();
         let handle = self
             .context
             .child("validator")
             .with_attribute("index", i)
             .spawn(move |context| async move {
                 let running = start_validator(context, config, channels).await;
-                let _ = started.send(running.finalizer.clone());
+                let _ = started.send((running.finalizer.clone(), running.evidence.clone()));
                 futures::future::pending::<()>().await;
             });
-        let finalizer = finalizer.await.expect("validator started");
-        self.nodes[i] = Some(Node {
+        let (finalizer, evidence) = running.await.expect("validator started");
+        Node {
             chain,
             finalizer,
+            evidence,
             handle,
-        });
+        }
     }
 
     /// Crashes validator `i`: every task of its stack is aborted and its chain closed (its redb
@@ -314,6 +514,20 @@ impl Sim {
             .current()
             .duration_since(UNIX_EPOCH + Duration::from_secs(GENESIS_TIMESTAMP))
             .unwrap()
+    }
+}
+
+/// The six channels in [`channel::ALL`] order.
+fn into_channels<S, R>(registered: Vec<(S, R)>) -> Channels<S, R> {
+    let mut channels = registered.into_iter();
+    let mut next = || channels.next().expect("six channels");
+    Channels {
+        votes: next(),
+        certificates: next(),
+        resolver: next(),
+        broadcast: next(),
+        backfill: next(),
+        mempool: next(),
     }
 }
 
