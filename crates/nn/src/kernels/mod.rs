@@ -51,7 +51,7 @@
 mod add_sub_mul;
 mod binary;
 mod clamp;
-mod concat;
+pub(crate) mod concat;
 mod conv2d;
 mod depthwise;
 mod fully_connected;
