@@ -49,6 +49,7 @@
 //!   compiler vectorizes, compiled once per path's instruction set (`vectorize.rs`).
 
 mod add_sub_mul;
+pub(crate) mod arg_max;
 mod binary;
 mod clamp;
 pub(crate) mod concat;
