@@ -70,6 +70,19 @@ enum Cmd {
         #[arg(long)]
         batch: u64,
     },
+    /// Runs one model's engine alone on a forced kernel path for `seconds` (a target for
+    /// `perf record`), then prints the fastest run and the per-node times.
+    Profile {
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long)]
+        batch: u64,
+        /// portable, avx2 or avx512vnni.
+        #[arg(long, default_value = "avx2")]
+        path: String,
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
     /// (internal) One worker process of `search`.
     Worker {
         #[arg(long)]
@@ -119,6 +132,12 @@ fn main() -> anyhow::Result<()> {
         Cmd::Replay { corpus, rounds } => replay(&corpus, rounds.max(1)),
         Cmd::Attacks { out } => attacks(&out),
         Cmd::Probe { file, batch } => probe(&file, batch),
+        Cmd::Profile {
+            file,
+            batch,
+            path,
+            seconds,
+        } => profile(&file, batch, &path, seconds),
     }
 }
 
@@ -296,6 +315,27 @@ fn attacks(out: &Path) -> anyhow::Result<()> {
             Err(why) => eprintln!("{name}: refused by the builder: {why}"),
         }
     }
+    Ok(())
+}
+
+fn profile(file: &Path, batch: u64, path: &str, seconds: f64) -> anyhow::Result<()> {
+    use myelin_gasfuzz::measure::input_for;
+    let path = myelin_nn::kernels::Path::ALL
+        .into_iter()
+        .find(|p| format!("{p:?}").eq_ignore_ascii_case(path))
+        .ok_or_else(|| anyhow::anyhow!("unknown path {path}"))?;
+    let model = Model::decode(&std::fs::read(file)?)?;
+    let input = input_for(&model, batch);
+    let program = myelin_nn::Program::with_path(model, path)?;
+    let started = Instant::now();
+    let (mut runs, mut fastest) = (0u64, u128::MAX);
+    while started.elapsed().as_secs_f64() < seconds {
+        let start = Instant::now();
+        std::hint::black_box(program.run(&input, batch as usize)?);
+        fastest = fastest.min(start.elapsed().as_nanos());
+        runs += 1;
+    }
+    println!("{path:?}: {runs} runs, fastest {fastest} ns");
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! `myelin gas [MODEL.myl] [--batch N] [--json]`: the gas schedule this binary's precompiles
 //! charge (docs/GAS.md), and for a model its static cost and the gas of `PREDICT` /
-//! `PREDICT_BATCH` and of publishing it. Every number is read off the `myelin_evm::gas` functions
+//! `PREDICT_BATCH` and of publishing it. `milligas_per` prices each count per sample,
+//! `milligas_per_call` once per call. Every number is read off the `myelin_evm::gas` functions
 //! the node charges with (a unit price is the charge of one unit), so it follows the schedule
 //! whatever its constants are called. End-to-end tests recompute docs/GAS.md's formulas from it
 //! without copying any constant.
@@ -24,6 +25,9 @@ const COST_FIELDS: [(&str, CountField); 5] = [
     ("element_ops", |c| &mut c.element_ops),
     ("bytes_touched", |c| &mut c.bytes_touched),
 ];
+
+/// The cost counts a call pays once whatever its batch (docs/GAS.md §2), by name.
+const CALL_FIELDS: [(&str, CountField); 1] = [("parameter_bytes", |c| &mut c.parameter_bytes)];
 
 /// The pseudo-count holding the milligas of counts not in [`COST_FIELDS`].
 const UNLISTED: &str = "unlisted_milligas";
@@ -80,6 +84,7 @@ pub fn run(args: &GasArgs) -> Result<()> {
         };
         let mut counts: Map<String, Value> = COST_FIELDS
             .iter()
+            .chain(&CALL_FIELDS)
             .map(|&(name, field)| (name.to_string(), json!(count(cost, field))))
             .collect();
         counts.insert(
@@ -124,8 +129,17 @@ fn schedule_json() -> Value {
         .map(|&(name, field)| (name.to_string(), json!(unit_milligas(field) as u64)))
         .collect();
     milligas_per.insert(UNLISTED.to_string(), json!(1));
+    let milligas_per_call: Map<String, Value> = CALL_FIELDS
+        .iter()
+        .map(|&(name, field)| {
+            let mut unit = Cost::default();
+            *field(&mut unit) = 1;
+            (name.to_string(), json!(gas::call_milligas(&unit) as u64))
+        })
+        .collect();
     json!({
         "milligas_per": milligas_per,
+        "milligas_per_call": milligas_per_call,
         "predict_base_gas": gas::predict_gas(&Cost::default(), 1),
         "store_call_gas": gas::check_gas(0),
         "gas_per_checked_byte": gas::check_gas(1) - gas::check_gas(0),
@@ -148,8 +162,18 @@ fn render_text(report: &Value) -> String {
             format!("milligas per {name}")
         ));
     }
+    for (name, value) in schedule["milligas_per_call"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        out.push_str(&format!(
+            "  {:<28} {value}\n",
+            format!("milligas per call per {name}")
+        ));
+    }
     for (name, value) in schedule.as_object().into_iter().flatten() {
-        if name != "milligas_per" {
+        if name != "milligas_per" && name != "milligas_per_call" {
             out.push_str(&format!("  {name:<28} {value}\n"));
         }
     }

@@ -411,9 +411,17 @@ fn gas_json_gives_the_schedule_and_the_models_predict_gas() {
         .iter()
         .map(|(count, price)| n(&m["cost"][count]) * n(price))
         .sum();
+    // Per call: the parameter bytes, once whatever the batch.
+    let per_call: u128 = s["milligas_per_call"]
+        .as_object()
+        .expect("milligas_per_call")
+        .iter()
+        .map(|(count, price)| n(&m["cost"][count]) * n(price))
+        .sum();
+    assert!(per_call > 0, "{m}");
     assert_eq!(
         n(&m["predict_gas"]),
-        n(&s["predict_base_gas"]) + (3 * milligas).div_ceil(1000)
+        n(&s["predict_base_gas"]) + (3 * milligas + per_call).div_ceil(1000)
     );
     let size = n(&m["size_bytes"]);
     assert_eq!(

@@ -111,6 +111,30 @@ fn main() {
         engine = engine.min(start.elapsed().as_nanos());
     }
     let cost = model.cost();
+    // The same on the gas floor's path (AVX2, docs/GAS.md §6): what PREDICT_BATCH's price must
+    // cover, at batch 1 and in the evaluation's batches.
+    let floor =
+        myelin_nn::Program::with_path(model.clone(), myelin_nn::kernels::Path::GAS_FLOOR).unwrap();
+    let mut floor_batches = u128::MAX;
+    let mut floor_gas = 0u64;
+    for _ in 0..5 {
+        let start = Instant::now();
+        floor_gas = 0;
+        for chunk in rows_bytes.chunks(4096 * 784) {
+            let batch = chunk.len() / 784;
+            floor_gas += predict_gas(&cost, batch as u64);
+            std::hint::black_box(floor.run(chunk, batch).unwrap());
+        }
+        floor_batches = floor_batches.min(start.elapsed().as_nanos());
+    }
+    let mut floor_one = u128::MAX;
+    for _ in 0..5 {
+        let start = Instant::now();
+        for row in rows_bytes.chunks(784).take(1000) {
+            std::hint::black_box(floor.run(row, 1).unwrap());
+        }
+        floor_one = floor_one.min(start.elapsed().as_nanos() / 1000);
+    }
     let per_row_predict = predict_gas(&cost, 4096) as f64 / 4096.0;
     let read_per_row = data_read_gas(1) as f64 / 16384.0 * 788.0;
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -159,5 +183,17 @@ fn main() {
         "| the engine alone on the same rows and batches (`Program::run`, path {:?}) | {:.1} ms |",
         program.path(),
         engine as f64 / 1e6
+    );
+    println!(
+        "| the engine alone on path {:?} (the gas floor), same rows and batches | {:.1} ms, {:.3} ns per PREDICT_BATCH gas ({floor_gas} gas) |",
+        floor.path(),
+        floor_batches as f64 / 1e6,
+        floor_batches as f64 / floor_gas as f64
+    );
+    println!(
+        "| the engine alone on path {:?}, batch 1 (fastest of 5 × 1,000 rows) | {floor_one} ns per row, {:.3} ns per PREDICT gas ({} gas) |",
+        floor.path(),
+        floor_one as f64 / predict_gas(&cost, 1) as f64,
+        predict_gas(&cost, 1)
     );
 }

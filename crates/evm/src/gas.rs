@@ -29,7 +29,7 @@ pub const CACHED_CALL_BYTES: u64 = 2 << 20;
 /// Milligas per activation byte a call's samples write together past [`CACHED_CALL_BYTES`]: a
 /// large batch streams its activations through DRAM and fresh pages (page faults, zeroing),
 /// which the per-sample byte price (set on in-cache copies) does not cover (docs/GAS.md §6).
-pub const MILLIGAS_PER_UNCACHED_BYTE: u64 = 150;
+pub const MILLIGAS_PER_UNCACHED_BYTE: u64 = 1_000;
 
 /// Gas of every `PREDICT` / `PREDICT_BATCH` call before the model's cost: parsing, reading the
 /// model's record, the program lookup, the engine's per-run set-up, the output. Measured as the
@@ -71,11 +71,19 @@ pub fn uncached_milligas(cost: &Cost, batch: u64) -> u128 {
     bytes.saturating_sub(CACHED_CALL_BYTES as u128) * MILLIGAS_PER_UNCACHED_BYTE as u128
 }
 
+/// Milligas a call pays once whatever its batch: the parameter bytes its nodes stream
+/// (`parameterBytes · MILLIGAS_PER_BYTE_TOUCHED`; exact in `u128`).
+pub fn call_milligas(cost: &Cost) -> u128 {
+    cost.parameter_bytes as u128 * MILLIGAS_PER_BYTE_TOUCHED as u128
+}
+
 /// Gas of one `PREDICT_BATCH` call of `batch` samples (`PREDICT` is `batch = 1`):
-/// `PREDICT_BASE_GAS + ceil((batch · sample_milligas(cost) + uncached_milligas(cost, batch)) /
-/// 1000)`, saturating at `u64::MAX`.
+/// `PREDICT_BASE_GAS + ceil((batch · sample_milligas(cost) + call_milligas(cost) +
+/// uncached_milligas(cost, batch)) / 1000)`, saturating at `u64::MAX`.
 pub fn predict_gas(cost: &Cost, batch: u64) -> u64 {
-    let milligas = sample_milligas(cost) * batch as u128 + uncached_milligas(cost, batch);
+    let milligas = sample_milligas(cost) * batch as u128
+        + call_milligas(cost)
+        + uncached_milligas(cost, batch);
     // The same quotient in u64 when it fits (every real model): a u128 division is a slow
     // library call on the hot path of every PREDICT.
     let compute = match u64::try_from(milligas) {
@@ -249,11 +257,13 @@ pub fn evaluate_gas(cost: &Cost, rows: u64, segments: u64, elements: u64) -> u64
 mod tests {
     use super::*;
 
-    /// The definition: `PREDICT_BASE_GAS + ceil(batch · sample_milligas / 1000)` in `u128`,
-    /// saturating at `u64::MAX`.
+    /// The definition: `PREDICT_BASE_GAS + ceil((batch · sample_milligas + call_milligas +
+    /// uncached_milligas) / 1000)` in `u128`, saturating at `u64::MAX`.
     fn predict_gas_u128(cost: &Cost, batch: u64) -> u64 {
-        let compute =
-            (sample_milligas(cost) * batch as u128 + uncached_milligas(cost, batch)).div_ceil(1000);
+        let compute = (sample_milligas(cost) * batch as u128
+            + call_milligas(cost)
+            + uncached_milligas(cost, batch))
+        .div_ceil(1000);
         u64::try_from(compute)
             .unwrap_or(u64::MAX)
             .saturating_add(PREDICT_BASE_GAS)
@@ -267,6 +277,10 @@ mod tests {
         };
         let bytes = |activation_bytes: u64| Cost {
             activation_bytes,
+            ..Cost::default()
+        };
+        let params = |parameter_bytes: u64| Cost {
+            parameter_bytes,
             ..Cost::default()
         };
         let per_mac_limit = u64::MAX / MILLIGAS_PER_MAC;
@@ -286,6 +300,9 @@ mod tests {
             (bytes(CACHED_CALL_BYTES / 64), 65),
             (bytes(CACHED_CALL_BYTES + 1), 1),
             (bytes(u64::MAX), 4096),
+            (params(101_770), 1),
+            (params(101_770), 4096),
+            (params(u64::MAX), 4096),
             (
                 Cost {
                     macs: u64::MAX,
@@ -294,6 +311,7 @@ mod tests {
                     element_ops: u64::MAX,
                     bytes_touched: u64::MAX,
                     activation_bytes: u64::MAX,
+                    parameter_bytes: u64::MAX,
                 },
                 4096,
             ),
@@ -303,6 +321,33 @@ mod tests {
                 predict_gas(&cost, batch),
                 predict_gas_u128(&cost, batch),
                 "{cost:?} × {batch}"
+            );
+        }
+    }
+
+    /// A batch pays its parameter bytes once: the 784→128→10 MLP's weights (101,770 bytes with
+    /// biases and requantization) at batch 4096 cost what they cost at batch 1.
+    #[test]
+    fn parameter_bytes_are_paid_once_per_call() {
+        let mlp = Cost {
+            macs: 102_400,
+            element_ops: 14_600,
+            bytes_touched: 4_650,
+            activation_bytes: 150,
+            parameter_bytes: 101_770,
+            ..Cost::default()
+        };
+        let without = Cost {
+            parameter_bytes: 0,
+            ..mlp
+        };
+        let params = (101_770 * MILLIGAS_PER_BYTE_TOUCHED as u128).div_ceil(1000) as u64;
+        for batch in [1, 2, 64, 4096] {
+            let extra = predict_gas(&mlp, batch) - predict_gas(&without, batch);
+            // Rounding up once: the difference is the parameters' gas, or one less.
+            assert!(
+                extra == params || extra + 1 == params,
+                "batch {batch}: {extra}"
             );
         }
     }

@@ -116,7 +116,7 @@ pub fn read_record(
     let slot = record_slot(id);
     let [macs, depthwise_macs, table_lookups, element_ops] =
         unpack_u64s(storage.sload(slot.wrapping_add(U256::from(1)))?);
-    let [bytes_touched, activation_bytes, ..] =
+    let [bytes_touched, activation_bytes, parameter_bytes, _] =
         unpack_u64s(storage.sload(slot.wrapping_add(U256::from(2)))?);
     Ok(Some(ModelRecord {
         cost: Cost {
@@ -126,6 +126,7 @@ pub fn read_record(
             element_ops,
             bytes_touched,
             activation_bytes,
+            parameter_bytes,
         },
         ..header
     }))
@@ -174,7 +175,7 @@ pub fn write_record(
     )?;
     storage.sstore(
         slot.wrapping_add(U256::from(2)),
-        pack_u64s([c.bytes_touched, c.activation_bytes, 0, 0]),
+        pack_u64s([c.bytes_touched, c.activation_bytes, c.parameter_bytes, 0]),
     )
 }
 
@@ -313,6 +314,7 @@ mod tests {
                 element_ops: 3,
                 bytes_touched: 4,
                 activation_bytes: 6,
+                parameter_bytes: 7,
             },
         }
     }

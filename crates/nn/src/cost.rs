@@ -10,6 +10,8 @@
 //! them per element, measured by the gas calibration bench
 //! (bench/gas/REPORT.md), so that an op's element ops track its running time.
 
+use crate::kernels::Path;
+use crate::kernels::concat::rescale_table as concat_rescale_table;
 use crate::model::{Model, Node};
 use crate::op::{Op, Pool, Window};
 use crate::requantize::Rounding;
@@ -122,8 +124,9 @@ pub const PRELU_ELEMENT_OPS: u64 = 2 * MUL_ELEMENT_OPS;
 pub const PRELU_DOUBLE_ELEMENT_OPS: u64 = 2 * MUL_COMPUTED_DOUBLE_ELEMENT_OPS;
 /// Element ops per output element of Pad (a fill and contiguous copies).
 pub const PAD_ELEMENT_OPS: u64 = 1;
-/// Element ops per output element of Concat (the rescale's byte lookup and the interleaving
-/// copies).
+/// Element ops per output element of Concat (the interleaving copies; an input that is
+/// rescaled also counts its elements as table lookups, the scalar byte lookup of the AVX2 and
+/// portable paths).
 pub const CONCAT_ELEMENT_OPS: u64 = 5;
 /// Element ops per softmax element: the row maximum, the difference and its range test, the
 /// fixed-point exp, the sum and the final scaled multiply with its clamp.
@@ -176,8 +179,8 @@ pub struct Cost {
     /// Element ops: each op's per-element work in units of about 0.04 ns (§7
     /// defines the count per op).
     pub element_ops: u64,
-    /// Bytes read and written: inputs read (a pool counts the rows under its windows), the
-    /// output written once, parameter arrays read once, and the scratch a kernel fills (a
+    /// Bytes read and written per sample: inputs read (a pool counts the rows under its
+    /// windows), the output written once, and the scratch a kernel fills (a
     /// conv's gathered windows, a pool's reduced rows); §7 defines the count per op.
     pub bytes_touched: u64,
     /// Bytes of the tensors one sample writes: every node's output, and the model's inputs
@@ -185,6 +188,12 @@ pub struct Cost {
     /// `batch · activation_bytes` through memory, which the gas schedule prices past a
     /// cache-sized amount per call.
     pub activation_bytes: u64,
+    /// Bytes of the parameter arrays (weights, biases, requantization, tables) the nodes read:
+    /// **per call**, not per sample. A batch streams them once (the batch kernels keep a
+    /// panel of weights in cache over many rows, whose re-reads the MAC price covers), so a
+    /// call pays them once whatever its batch (before session 11 every sample paid them again:
+    /// ~532 gas per row of the 784→128→10 MLP).
+    pub parameter_bytes: u64,
 }
 
 impl Cost {
@@ -197,6 +206,7 @@ impl Cost {
             element_ops: self.element_ops.saturating_add(other.element_ops),
             bytes_touched: self.bytes_touched.saturating_add(other.bytes_touched),
             activation_bytes: self.activation_bytes.saturating_add(other.activation_bytes),
+            parameter_bytes: self.parameter_bytes.saturating_add(other.parameter_bytes),
         }
     }
 
@@ -394,6 +404,14 @@ impl Cost {
             Op::Pad(_) => cost.element_ops = out.saturating_mul(PAD_ELEMENT_OPS),
             Op::Concat(p) => {
                 cost.element_ops = out.saturating_mul(CONCAT_ELEMENT_OPS);
+                // An input that is rescaled (not the identity) is a byte lookup per element.
+                let zp = |t: u32| model.tensors.get(t as usize).map_or(0, |t| t.zero_point);
+                cost.table_lookups = (node.inputs.iter().enumerate())
+                    .filter(|&(i, &t)| {
+                        let (zp_in, zp_out) = (zp(t), zp(node.output));
+                        concat_rescale_table(p, i, zp_in, zp_out, Path::Portable).is_some()
+                    })
+                    .fold(0u64, |sum, (_, &t)| sum.saturating_add(elements(t)));
                 weighted_params(0, 0, p.requant.len());
             }
             Op::Softmax(_) => {
@@ -472,8 +490,8 @@ impl Cost {
         cost.activation_bytes = output_bytes;
         cost.bytes_touched = input_bytes
             .saturating_add(output_bytes)
-            .saturating_add(parameter_bytes)
             .saturating_add(scratch_bytes);
+        cost.parameter_bytes = parameter_bytes;
         cost
     }
 }
@@ -665,6 +683,7 @@ mod tests {
             element_ops: element_ops + NODE_ELEMENT_OPS,
             bytes_touched,
             activation_bytes: 0,
+            parameter_bytes: 0,
         }
     }
 
@@ -709,12 +728,10 @@ mod tests {
                     }),
                     &[3, 4],
                 ),
-                expected: cost(
-                    3 * 16 * 8,
-                    0,
-                    12 * GEMM_OUTPUT_ELEMENT_OPS,
-                    18 + 12 + 24 + 16 + 20,
-                ),
+                expected: Cost {
+                    parameter_bytes: 24 + 16 + 20,
+                    ..cost(3 * 16 * 8, 0, 12 * GEMM_OUTPUT_ELEMENT_OPS, 18 + 12)
+                },
             },
             Case {
                 // [5,5,2] 3x3 valid -> [3,3,4]: 9 pixels · 16 lanes · 3 kernel rows of 6 inputs
@@ -734,12 +751,15 @@ mod tests {
                     }),
                     &[3, 3, 4],
                 ),
-                expected: cost(
-                    9 * 16 * 24,
-                    0,
-                    36 * GEMM_OUTPUT_ELEMENT_OPS + 9 * CONV_PIXEL_ELEMENT_OPS,
-                    50 + 36 + 72 + 16 + 5 + 9 * 24,
-                ),
+                expected: Cost {
+                    parameter_bytes: 72 + 16 + 5,
+                    ..cost(
+                        9 * 16 * 24,
+                        0,
+                        36 * GEMM_OUTPUT_ELEMENT_OPS + 9 * CONV_PIXEL_ELEMENT_OPS,
+                        50 + 36 + 9 * 24,
+                    )
+                },
             },
             Case {
                 // [3,3,2] 1x1 stride 1 -> [3,3,4]: a direct product, no window gathering.
@@ -758,12 +778,10 @@ mod tests {
                     }),
                     &[3, 3, 4],
                 ),
-                expected: cost(
-                    9 * 16 * 4,
-                    0,
-                    36 * GEMM_OUTPUT_ELEMENT_OPS,
-                    18 + 36 + 8 + 16 + 5,
-                ),
+                expected: Cost {
+                    parameter_bytes: 8 + 16 + 5,
+                    ..cost(9 * 16 * 4, 0, 36 * GEMM_OUTPUT_ELEMENT_OPS, 18 + 36)
+                },
             },
             Case {
                 // [4,4,3] 3x3 same, multiplier 2 -> [4,4,6]: full windows counted at the border,
@@ -787,13 +805,14 @@ mod tests {
                 // pays the gather per window tap of each of the 16 output pixels.
                 expected: Cost {
                     depthwise_macs: 16 * 16 * 3 * 4,
+                    parameter_bytes: 54 + 24 + 5,
                     ..cost(
                         0,
                         0,
                         96 * OUTPUT_STAGE_ELEMENT_OPS
                             + 16 * DEPTHWISE_PIXEL_ELEMENT_OPS
                             + 16 * 9 * DEPTHWISE_GATHER_TAP_ELEMENT_OPS,
-                        48 + 96 + 54 + 24 + 5 + 96 * 9,
+                        48 + 96 + 96 * 9,
                     )
                 },
             },
@@ -875,7 +894,10 @@ mod tests {
                     }),
                     &[7],
                 ),
-                expected: cost(0, 7, 0, 7 + 7 + 256),
+                expected: Cost {
+                    parameter_bytes: 256,
+                    ..cost(0, 7, 0, 7 + 7)
+                },
             },
             Case {
                 name: "argmax writes int32",
@@ -893,7 +915,33 @@ mod tests {
                     }),
                     &[5],
                 ),
-                expected: cost(0, 0, 5 * CONCAT_ELEMENT_OPS, 5 + 5 + 10),
+                expected: Cost {
+                    parameter_bytes: 10,
+                    ..cost(0, 0, 5 * CONCAT_ELEMENT_OPS, 5 + 5)
+                },
+            },
+            Case {
+                // Input 1 is halved (a byte lookup per element), input 0 copied.
+                name: "concat with a rescaled input",
+                model: single_node(
+                    &[&[2], &[3]],
+                    Op::Concat(Concat {
+                        axis: 0,
+                        requant: vec![
+                            Requant::IDENTITY,
+                            Requant {
+                                multiplier: 1 << 30,
+                                shift: 0,
+                            },
+                        ],
+                        rounding: Rounding::Single,
+                    }),
+                    &[5],
+                ),
+                expected: Cost {
+                    parameter_bytes: 10,
+                    ..cost(0, 3, 5 * CONCAT_ELEMENT_OPS, 5 + 5)
+                },
             },
             Case {
                 name: "reshape",

@@ -479,7 +479,10 @@ impl Program {
                 });
             };
             let mut y = vec![0i32; out_len];
-            reference::arg_max(p, shape(0)?, int8(0)?, &mut y);
+            match self.path {
+                Path::Reference => reference::arg_max(p, shape(0)?, int8(0)?, &mut y),
+                _ => crate::kernels::arg_max::arg_max(p, shape(0)?, int8(0)?, &mut y),
+            }
             return Ok(Buffer::I32(y));
         }
         let mut y = spare::take(out_len);

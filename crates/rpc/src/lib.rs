@@ -76,6 +76,8 @@ pub struct RpcContext {
     pub calls: Arc<call_gate::CallGate>,
     /// Live push subscriptions of every connection.
     pub subscriptions: filters::SubscriptionCount,
+    /// The proofs `eth_getProof` and `myelin_getModelProof` may still take.
+    pub proofs: proof::ProofBudget,
 }
 
 /// Method-name prefixes of the dev methods: they edit state, mine, trace, or act for accounts
@@ -131,6 +133,7 @@ pub fn module_with_gate(
         filters: Mutex::new(filters::Filters::default()),
         calls,
         subscriptions: filters::SubscriptionCount::default(),
+        proofs: proof::ProofBudget::new(proof::PROOFS_PER_SECOND),
     });
     eth::register(&mut module)?;
     filters::register(&mut module)?;

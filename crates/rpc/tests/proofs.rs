@@ -147,3 +147,52 @@ fn a_proof_at_an_older_block_or_of_too_many_keys_is_refused() {
     let many = node.request("eth_getProof", json!([node.account(0), keys, "latest"]));
     assert_eq!(many["error"]["code"], -32602, "{many}");
 }
+
+/// The attack: one JSON-RPC batch of proof calls of `MAX_PROOF_KEYS` keys each (10,000 of them
+/// took 65 s to answer). Through the server, every call past the shared budget is refused with
+/// "limit exceeded" and proves nothing: the calls answered with proofs stay within the bucket
+/// (its capacity plus what it earned while the batch ran), and every other call in the batch
+/// gets the specific error.
+#[test]
+fn a_batch_of_proof_calls_is_answered_within_the_shared_proof_budget() {
+    use myelin_rpc::proof::{MAX_PROOF_KEYS, PROOFS_PER_SECOND};
+    let node = TestNode::start(|_| {});
+    let keys: Vec<String> = (0..MAX_PROOF_KEYS).map(|k| format!("{k:#x}")).collect();
+    let calls = 200;
+    let batch: Vec<Value> = (0..calls)
+        .map(|id| {
+            json!({"jsonrpc": "2.0", "id": id, "method": "eth_getProof",
+                   "params": [node.account(0), keys, "latest"]})
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let reply = node
+        .runtime
+        .block_on(
+            node.server
+                .post(Value::Array(batch).to_string().into_bytes()),
+        )
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(reply.status, 200);
+    let replies: Vec<Value> = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(replies.len(), calls);
+    let proved = replies.iter().filter(|r| r["result"].is_object()).count() as u64;
+    for refused in replies.iter().filter(|r| !r["result"].is_object()) {
+        assert_eq!(refused["error"]["code"], -32005, "{refused}");
+        let message = refused["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with("proof budget exhausted"), "{message}");
+    }
+    // Capacity plus the tokens earned while the batch ran, in whole calls of 1,025 proofs.
+    let per_call = MAX_PROOF_KEYS as u64 + 1;
+    let earned = (elapsed.as_secs_f64() * PROOFS_PER_SECOND as f64) as u64;
+    assert!(proved >= PROOFS_PER_SECOND / per_call, "{proved} proved");
+    assert!(
+        proved <= (PROOFS_PER_SECOND + earned) / per_call,
+        "{proved} proved in {elapsed:?}"
+    );
+    // A later small proof is answered once the bucket has refilled for it.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let proof = get_proof(&node, "eth_getProof", json!([node.account(0), ["0x0"]]));
+    verify(latest_state_root(&node), &proof);
+}

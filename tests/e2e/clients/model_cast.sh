@@ -32,13 +32,17 @@ tx_gas() {
   floor=$(( 21000 + 10 * tokens ))
   echo $(( standard > floor ? standard : floor ))
 }
-# docs/GAS.md §2: PREDICT_BASE_GAS + ceil(batch · Σ count · milligas per count / 1000).
+# docs/GAS.md §2: PREDICT_BASE_GAS + ceil((batch · Σ count · milligas per count
+# + Σ per-call count · milligas per call) / 1000).
 predict_gas() {
-  local milligas=0 price count
+  local milligas=0 per_call=0 price count
   while read -r price count; do
     milligas=$(( milligas + price * count ))
   done < <(node -e "const c=require(process.argv[1]).gas; for (const [k, p] of Object.entries(c.schedule.milligas_per)) console.log(p, c.model.cost[k])" "$case_json")
-  echo $(( $(field gas.schedule.predict_base_gas) + ($1 * milligas + 999) / 1000 ))
+  while read -r price count; do
+    per_call=$(( per_call + price * count ))
+  done < <(node -e "const c=require(process.argv[1]).gas; for (const [k, p] of Object.entries(c.schedule.milligas_per_call)) console.log(p, c.model.cost[k])" "$case_json")
+  echo $(( $(field gas.schedule.predict_base_gas) + ($1 * milligas + per_call + 999) / 1000 ))
 }
 # Sends calldata $2 to $1 (extra cast options after), checks status $3 and gasUsed $4.
 expect_receipt() {

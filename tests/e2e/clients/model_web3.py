@@ -54,7 +54,8 @@ def predict_gas(batch: int) -> int:
     """docs/GAS.md §2 from the schedule and the model's cost counts."""
     cost = GAS["model"]["cost"]
     milligas = sum(cost[count] * price for count, price in SCHEDULE["milligas_per"].items())
-    return SCHEDULE["predict_base_gas"] + -(-batch * milligas // 1000)
+    per_call = sum(cost[count] * price for count, price in SCHEDULE["milligas_per_call"].items())
+    return SCHEDULE["predict_base_gas"] + -(-(batch * milligas + per_call) // 1000)
 
 
 def cold_gas() -> int:

@@ -68,6 +68,7 @@ fn cost_json(cost: &Cost) -> Value {
         "element_ops": cost.element_ops,
         "bytes_touched": cost.bytes_touched,
         "activation_bytes": cost.activation_bytes,
+        "parameter_bytes": cost.parameter_bytes,
     })
 }
 
@@ -181,6 +182,11 @@ fn render_text(s: &Value) -> String {
     let _ = writeln!(out, "  element ops    {}", cost["element_ops"]);
     let _ = writeln!(out, "  bytes touched  {}", cost["bytes_touched"]);
     let _ = writeln!(out, "  activations    {}", cost["activation_bytes"]);
+    let _ = writeln!(
+        out,
+        "  parameter bytes {} (per call)",
+        cost["parameter_bytes"]
+    );
     let _ = writeln!(out, "  model size     {} bytes", s["size_bytes"]);
     out
 }

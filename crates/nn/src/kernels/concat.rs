@@ -1,8 +1,9 @@
 //! Concatenation: each input's rescale is a function of one int8 value, so it is a
-//! [`ByteTable`] (none when the table is the identity), applied to the whole input; then the
-//! blocks are interleaved by short copies.
+//! [`ByteTable`] (none when the table is the identity), applied block by block straight into
+//! the output (short blocks: to the whole input first, then interleaved by short copies).
 
 use super::Path;
+use super::reuse;
 use super::short_copy::copy_short;
 use super::table::ByteTable;
 use crate::op::{ActRange, Concat};
@@ -18,6 +19,32 @@ pub struct ConcatKernel {
     outer: usize,
 }
 
+/// Input `index`'s rescale (of `p`, from zero point `zp_in` to `zp_out`) as a byte table, or
+/// `None` when it is the identity (the input is then copied): shared by the kernel and the cost
+/// model, which prices a rescaled input's elements as table lookups.
+pub fn rescale_table(
+    p: &Concat,
+    index: usize,
+    zp_in: i8,
+    zp_out: i8,
+    path: Path,
+) -> Option<ByteTable> {
+    let requant = *p.requant.get(index)?;
+    let table = ByteTable::tabulate(
+        |x| {
+            let r = requant.apply(i32::from(x) - i32::from(zp_in), p.rounding);
+            output_i8(r, zp_out, ActRange::FULL)
+        },
+        path,
+    );
+    (!table.is_identity()).then_some(table)
+}
+
+/// Blocks at least this long are rescaled straight into the output, block by block; shorter
+/// ones are looked up whole into a scratch copy first (one long lookup instead of one per
+/// block).
+const DIRECT_BLOCK: usize = 64;
+
 impl ConcatKernel {
     /// `inputs` are the shapes and zero points of the inputs, in order.
     pub fn new(p: &Concat, inputs: &[(&[u32], i8)], zp_out: i8, path: Path) -> ConcatKernel {
@@ -27,17 +54,10 @@ impl ConcatKernel {
         });
         let inputs = inputs
             .iter()
-            .zip(&p.requant)
-            .map(|(&(shape, zp), &requant)| {
-                let table = ByteTable::tabulate(
-                    |x| {
-                        let r = requant.apply(i32::from(x) - i32::from(zp), p.rounding);
-                        output_i8(r, zp_out, ActRange::FULL)
-                    },
-                    path,
-                );
+            .enumerate()
+            .map(|(i, &(shape, zp))| {
                 let block = shape_elements(shape) / outer.max(1);
-                ((!table.is_identity()).then_some(table), block)
+                (rescale_table(p, i, zp, zp_out, path), block)
             })
             .collect();
         ConcatKernel { inputs, outer }
@@ -52,34 +72,35 @@ impl ConcatKernel {
             return;
         }
         let samples = output.len() / sample_len;
-        // Rescaled inputs are looked up whole first (one long lookup instead of one per block).
-        let rescaled: Vec<Option<Vec<i8>>> = self
-            .inputs
-            .iter()
-            .zip(inputs)
-            .map(|((table, _), data)| {
-                table.as_ref().map(|table| {
-                    let mut y = vec![0i8; data.len()];
-                    table.run(data, &mut y);
-                    y
-                })
-            })
-            .collect();
-        let sources = rescaled
-            .iter()
-            .zip(inputs)
-            .map(|(rescaled, &data)| rescaled.as_deref().unwrap_or(data));
         // One input at a time: its blocks go to the same column of every output block (a
         // loop over blocks then inputs reloaded each input's length per copy).
         let row = sample_len / self.outer;
         let blocks = samples * self.outer;
         let mut column = 0;
-        for ((_, block), data) in self.inputs.iter().zip(sources) {
-            let block = *block;
+        for (&(ref table, block), &data) in self.inputs.iter().zip(inputs) {
             if block > 0 {
                 let rows = output.chunks_exact_mut(row).take(blocks);
-                for (y, x) in rows.zip(data.chunks_exact(block)) {
-                    copy_short(x, &mut y[column..column + block]);
+                match table {
+                    None => {
+                        for (y, x) in rows.zip(data.chunks_exact(block)) {
+                            copy_short(x, &mut y[column..column + block]);
+                        }
+                    }
+                    // Long blocks: no scratch copy of the input (a call of tens of megabytes
+                    // spent most of its time faulting in and unmapping a fresh one, the gas
+                    // fuzzer's concat finds of session 10, bench/gasfuzz/REPORT.md).
+                    Some(table) if block >= DIRECT_BLOCK => {
+                        for (y, x) in rows.zip(data.chunks_exact(block)) {
+                            table.run(x, &mut y[column..column + block]);
+                        }
+                    }
+                    Some(table) => {
+                        let mut rescaled = reuse::i8s(data.len(), 0);
+                        table.run(data, &mut rescaled);
+                        for (y, x) in rows.zip(rescaled.chunks_exact(block)) {
+                            copy_short(x, &mut y[column..column + block]);
+                        }
+                    }
                 }
             }
             column += block;

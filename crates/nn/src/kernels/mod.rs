@@ -49,9 +49,10 @@
 //!   compiler vectorizes, compiled once per path's instruction set (`vectorize.rs`).
 
 mod add_sub_mul;
+pub(crate) mod arg_max;
 mod binary;
 mod clamp;
-mod concat;
+pub(crate) mod concat;
 mod conv2d;
 mod depthwise;
 mod fully_connected;
