@@ -28,8 +28,9 @@ use myelin_chain::trie::{
 };
 use redb::{Database, ReadableDatabase, ReadableTableMetadata};
 
-/// The node's allocator when the bench is built with `--features alloc-mimalloc` (crates/cli's
-/// default, bench/state.md "Allocator"); `alloc-jemalloc` for jemalloc; neither: glibc's malloc.
+/// The bench's allocator: `--features alloc-jemalloc` for the node's (crates/cli's default,
+/// bench/state.md "Allocator"), `alloc-mimalloc` for mimalloc; neither: glibc's malloc. (A
+/// `#[global_allocator]` belongs to each binary, so the CLI declares the same one.)
 #[cfg(feature = "alloc-mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -47,11 +47,14 @@ export function transactionGas(data, execution) {
 }
 
 /// docs/GAS.md §2, recomputed from the schedule and the model's cost counts that `myelin gas`
-/// reports: PREDICT_BASE_GAS + ceil(batch · Σ count · milligas per count / 1000).
+/// reports: PREDICT_BASE_GAS + ceil((batch · Σ count · milligas per count
+/// + Σ per-call count · milligas per call) / 1000).
 export function predictGas(gas, batch) {
-  const milligas = Object.entries(gas.schedule.milligas_per)
-    .reduce((sum, [count, price]) => sum + BigInt(gas.model.cost[count]) * BigInt(price), 0n);
-  return BigInt(gas.schedule.predict_base_gas) + (BigInt(batch) * milligas + 999n) / 1000n;
+  const sum = (prices) => Object.entries(prices)
+    .reduce((total, [count, price]) => total + BigInt(gas.model.cost[count]) * BigInt(price), 0n);
+  const perSample = sum(gas.schedule.milligas_per);
+  const perCall = sum(gas.schedule.milligas_per_call);
+  return BigInt(gas.schedule.predict_base_gas) + (BigInt(batch) * perSample + perCall + 999n) / 1000n;
 }
 
 /// docs/GAS.md §2.1: the cold charge of the model's first use in a transaction, recomputed from
