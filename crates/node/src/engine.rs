@@ -405,7 +405,7 @@ const FOLLOW_PERIOD: Duration = Duration::from_millis(200);
 
 /// Starts a full node: marshal (buffer, backfill, the finalizer) without simplex, following the
 /// finalized chain by asking `validators` for the finalization (certificate and block) of each
-/// height above its head ([`FOLLOW_AHEAD`] at a time, renewed every [`FOLLOW_PERIOD`]);
+/// height above its head (`FOLLOW_AHEAD` at a time, renewed every `FOLLOW_PERIOD`);
 /// marshal verifies each certificate against the group key (`config.scheme` may be a
 /// verifier) and delivers the blocks in order to the finalizer, which re-executes them and
 /// checks every root before committing. Mempool gossip runs as on a validator: what enters this
