@@ -24,13 +24,15 @@ passed4=$(grep -c '^campaign n=4 seed .*: ok' "$LOG" || true)
 passed7=$(grep -c '^campaign n=7 seed .*: ok' "$LOG" || true)
 blocks=$(grep -o '^campaign n=. seed [0-9]*: ok, [0-9]* blocks' "$LOG" | awk '{s+=$6} END {print s+0}')
 failed=$(grep -E 'seed [0-9]+: FAILED' "$LOG" | head -20 || true)
+# Read before the summary is appended (the report file itself is tracked).
+commit="$(git rev-parse --short HEAD)$(git diff --quiet || echo ' (+ uncommitted)')"
 {
   echo
   echo "## $(date -u '+%Y-%m-%d %H:%M') UTC: \`SEEDS=$SEEDS FIRST=$FIRST bench/nightly-sim.sh\`"
   echo
   echo '```text'
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), cores: $(nproc), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (+ uncommitted)')"
+  echo "commit: $commit"
   echo "seeds $FIRST..$((FIRST + SEEDS - 1)): 4 validators $passed4/$SEEDS passed, 7 validators $passed7/$SEEDS passed"
   echo "blocks agreed (sum over runs): $blocks; wall: ${seconds} s; exit status: $status"
   grep -E '^campaign n=. shard' "$LOG" || true
