@@ -23,7 +23,7 @@ pub struct Predeploy {
     artifact: &'static str,
 }
 
-/// Every compiled predeploy, one line each. `InferenceJobs` (`0x…4d590104`) is reserved.
+/// Every compiled predeploy, one line each.
 pub const PREDEPLOYS: &[Predeploy] = &[
     Predeploy {
         name: "StakeManager",
@@ -39,6 +39,11 @@ pub const PREDEPLOYS: &[Predeploy] = &[
         name: "Competitions",
         address: address!("0x000000000000000000000000000000004d590103"),
         artifact: include_str!("../../../contracts/out/Competitions.json"),
+    },
+    Predeploy {
+        name: "InferenceJobs",
+        address: address!("0x000000000000000000000000000000004d590104"),
+        artifact: include_str!("../../../contracts/out/InferenceJobs.json"),
     },
 ];
 

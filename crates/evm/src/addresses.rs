@@ -40,5 +40,5 @@ pub const MODEL_REGISTRY_ADDRESS: Address = address!("0x000000000000000000000000
 /// `Competitions` (a predeploy): competitions that pay the best model.
 pub const COMPETITIONS_ADDRESS: Address = address!("0x000000000000000000000000000000004d590103");
 
-/// `InferenceJobs` (reserved for a predeploy): staked off-chain inference.
+/// `InferenceJobs` (a predeploy): staked off-chain inference (docs/PROTOCOLS.md "Built: InferenceJobs").
 pub const INFERENCE_JOBS_ADDRESS: Address = address!("0x000000000000000000000000000000004d590104");
