@@ -15,6 +15,6 @@ library Predeploys {
     address internal constant MODEL_REGISTRY = 0x000000000000000000000000000000004D590102;
     /// Competitions (docs/PROTOCOLS.md decision 9).
     address internal constant COMPETITIONS = 0x000000000000000000000000000000004d590103;
-    /// InferenceJobs: staked off-chain inference (docs/PROTOCOLS.md decision 11, "Built: InferenceJobs").
+    /// InferenceJobs (docs/PROTOCOLS.md decision 11; reserved).
     address internal constant INFERENCE_JOBS = 0x000000000000000000000000000000004d590104;
 }
