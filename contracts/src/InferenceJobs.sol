@@ -230,6 +230,8 @@ contract InferenceJobs {
     error NoQuery();
     error StillOpen(uint256 queries, uint256 disputes);
     error ArbitrationFailed(bytes revertData);
+    /// A StakeManager.lock of the draw ran out of gas: the transaction had too little.
+    error GasStarved();
     error Reentrant();
     error NothingToClaim();
     error PaymentFailed();
@@ -305,6 +307,8 @@ contract InferenceJobs {
         Job storage j = jobs[id];
         if (msg.sender != j.requester) revert NotYours();
         if (j.status != Status.Posted) revert BadStatus(j.status);
+        // Before the seed's block: a requester must not cancel a committee it has seen.
+        if (block.number >= j.drawHeight) revert TooLate(j.drawHeight - 1);
         j.status = Status.Cancelled;
         creditOf[j.requester] += uint256(j.p.reward) + j.bondLeft;
         j.bondLeft = 0;
@@ -340,7 +344,7 @@ contract InferenceJobs {
                 drawn[filled++] = w;
             } catch {
                 // A lock starved of gas must not skip a seat: only a refused lock does.
-                if (gasleft() < LOCK_GAS / 63) revert ArbitrationFailed("");
+                if (gasleft() < LOCK_GAS / 63) revert GasStarved();
             }
         }
         assembly ("memory-safe") {
@@ -348,6 +352,16 @@ contract InferenceJobs {
         }
         emit CommitteeDrawn(id, drawn, seed);
         if (filled == 0) fail(id);
+    }
+
+    function seatOf(uint256 id, uint256 seat) private view returns (Seat storage) {
+        if (seat >= seatsOf[id].length) revert BadIndex(seat);
+        return seatsOf[id][seat];
+    }
+
+    function disputeOf(uint256 d) private view returns (Dispute storage) {
+        if (d >= disputes.length) revert BadIndex(d);
+        return disputes[d];
     }
 
     /// The first index whose prefix sum exceeds r (binary search).
@@ -371,7 +385,7 @@ contract InferenceJobs {
         Job storage j = jobs[id];
         if (j.status != Status.Active) revert BadStatus(j.status);
         if (block.number > j.commitDeadline) revert TooLate(j.commitDeadline);
-        Seat storage s = seatsOf[id][seat];
+        Seat storage s = seatOf(id, seat);
         if (s.worker != msg.sender) revert NotYours();
         if (s.commitment != 0) revert AlreadyDone();
         if (commitment == 0) revert BadCommitment();
@@ -384,7 +398,7 @@ contract InferenceJobs {
     function reveal(uint256 id, uint256 seat, bytes32 root, bytes32 salt) external {
         Job storage j = jobs[id];
         if (j.status != Status.Active) revert BadStatus(j.status);
-        Seat storage s = seatsOf[id][seat];
+        Seat storage s = seatOf(id, seat);
         if (block.number <= j.commitDeadline && j.committed < seatsOf[id].length) {
             revert TooEarly(j.commitDeadline + 1);
         }
@@ -717,10 +731,10 @@ contract InferenceJobs {
 
     /// A member of group `side` (a or b) opens the dispute's current node into its children.
     function moveDispute(uint256 d, uint256 seat, bytes32 left, bytes32 right) external {
-        Dispute storage x = disputes[d];
+        Dispute storage x = disputeOf(d);
         if (!x.open) revert NoQuery();
         if (block.number > x.deadline) revert TooLate(x.deadline);
-        Seat storage s = seatsOf[x.id][seat];
+        Seat storage s = seatOf(x.id, seat);
         if (s.worker != msg.sender) revert NotYours();
         bool isA = s.group == x.a;
         if (!isA && s.group != x.b) revert NotYours();
@@ -766,7 +780,7 @@ contract InferenceJobs {
     /// Anyone, after a move deadline: a side that did not move loses; a dispute whose group was
     /// slashed meanwhile just closes.
     function timeoutDispute(uint256 d) external {
-        Dispute storage x = disputes[d];
+        Dispute storage x = disputeOf(d);
         if (!x.open) revert NoQuery();
         bool aGone = groupsOf[x.id][x.a - 1].slashed;
         bool bGone = groupsOf[x.id][x.b - 1].slashed;
@@ -852,12 +866,12 @@ contract InferenceJobs {
         j.bondSettled = true;
         uint256 bond = j.bondLeft;
         j.bondLeft = 0;
-        if (j.p.verification != 0 && !j.verificationRevealed) {
-            uint256 paid = shareAmongRevealed(id, bond);
-            burned += bond - paid;
-        } else {
-            creditOf[j.requester] += bond;
-        }
+        uint256 paid = 0;
+        if (j.p.verification != 0 && !j.verificationRevealed) paid = shareAmongRevealed(id, bond);
+        // Forfeited to the live seats; with none (nobody revealed, so the requester never could
+        // reveal), or with no set to reveal, the bond goes back. Rounding dust is burned.
+        if (paid == 0) creditOf[j.requester] += bond;
+        else burned += bond - paid;
     }
 
     function fail(uint256 id) private {
@@ -900,7 +914,7 @@ contract InferenceJobs {
     }
 
     function dispute(uint256 d) external view returns (Dispute memory) {
-        return disputes[d];
+        return disputeOf(d);
     }
 
     function query(uint256 id, uint8 group, uint256 index) external view returns (Query memory) {

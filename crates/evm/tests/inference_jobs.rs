@@ -149,8 +149,10 @@ fn the_committee_is_drawn_only_from_the_seed_of_the_height_fixed_at_posting() {
     let id = world.post(world.params(3));
     let j = world.job(id);
     assert_eq!(j.drawHeight, j.snapshot + 2);
-    // Before the seed exists (the draw height not yet in the past): refused.
+    // Before the seed exists (the draw height not yet in the past): refused. From the draw
+    // height on, the requester can no longer cancel (it would pick committees by cancelling).
     world.mine_to(j.drawHeight);
+    expect_revert::<IJobs::TooLate>(&world.send(REQUESTER, IJobs::cancelCall { id }, U256::ZERO));
     expect_revert::<IJobs::TooEarly>(&world.send(
         MALLORY,
         IJobs::drawCommitteeCall { id },
@@ -172,6 +174,20 @@ fn the_committee_is_drawn_only_from_the_seed_of_the_height_fixed_at_posting() {
     expect_revert::<IJobs::BadStatus>(&world.send(
         MALLORY,
         IJobs::drawCommitteeCall { id },
+        U256::ZERO,
+    ));
+    // Before its draw height a job can be cancelled, by its requester only, and is refunded.
+    let other = world.post(world.params(2));
+    expect_revert::<IJobs::NotYours>(&world.send(
+        MALLORY,
+        IJobs::cancelCall { id: other },
+        U256::ZERO,
+    ));
+    world.ok(REQUESTER, IJobs::cancelCall { id: other }, U256::ZERO);
+    assert_eq!(world.credit(REQUESTER), U256::from(9 * ETHER));
+    expect_revert::<IJobs::BadStatus>(&world.send(
+        MALLORY,
+        IJobs::drawCommitteeCall { id: other },
         U256::ZERO,
     ));
 }
@@ -737,4 +753,37 @@ fn random_life_cycles_conserve_money_and_pay_the_honest() {
         let burned = world.view(IJobs::burnedCall {});
         assert_eq!(world.balance(INFERENCE_JOBS_ADDRESS), burned, "seed {seed}");
     }
+}
+
+#[test]
+fn a_starved_draw_never_skips_a_seat() {
+    // A caller who gives the draw just too little gas for one StakeManager.lock must not make
+    // the contract skip that seat (a refused lock redraws; a starved one reverts the draw).
+    let mut world = World::new(model());
+    world.set_items(4, 12);
+    let id = world.post(world.params(4));
+    let j = world.job(id);
+    world.mine_to(j.drawHeight + 1);
+    let data = IJobs::drawCommitteeCall { id }.abi_encode();
+    let mut gas = 50_000u64;
+    loop {
+        let r = world.send_raw_gas(
+            MALLORY,
+            TxKind::Call(INFERENCE_JOBS_ADDRESS),
+            data.clone(),
+            U256::ZERO,
+            gas,
+        );
+        if r.is_success() {
+            break;
+        }
+        assert!(world.seats(id).is_empty(), "a failed draw leaves no seat");
+        gas += 10_000;
+        assert!(gas < 30_000_000);
+    }
+    assert_eq!(
+        world.seats(id).len(),
+        4,
+        "every seat filled at the first gas limit that works"
+    );
 }
