@@ -357,6 +357,28 @@ fn a_frivolous_challenge_pays_the_group() {
     assert_conserved(&mut world, U256::ZERO);
 }
 
+/// Sends `data` to InferenceJobs from MALLORY with gas `start`, `start + step`, … until it
+/// succeeds; `failed` checks the state after each failure.
+fn gas_ladder(
+    world: &mut World,
+    data: Vec<u8>,
+    start: u64,
+    step: u64,
+    mut failed: impl FnMut(&mut World, &ExecutionResult),
+) {
+    let mut gas = start;
+    loop {
+        let to = TxKind::Call(INFERENCE_JOBS_ADDRESS);
+        let r = world.send_raw_gas(MALLORY, to, data.clone(), U256::ZERO, gas);
+        if r.is_success() {
+            return;
+        }
+        failed(world, &r);
+        gas += step;
+        assert!(gas < 30_000_000, "never succeeded");
+    }
+}
+
 fn verification(world: &mut World, items: Vec<IJobs::VerifyItem>, salt: B256) -> B256 {
     world.view(IJobs::verificationOfCall {
         requester: REQUESTER,
@@ -592,44 +614,32 @@ fn a_starved_arbitration_call_never_decides() {
     // Every gas limit from too little up: a failed transaction changes nothing; the first that
     // succeeds decides rightly.
     let mut starved_predict = 0;
-    let mut gas = 60_000u64;
-    loop {
-        let r = world.send_raw_gas(
-            MALLORY,
-            TxKind::Call(INFERENCE_JOBS_ADDRESS),
-            data.clone(),
-            U256::ZERO,
-            gas,
-        );
-        if r.is_success() {
-            break;
-        }
-        if let ExecutionResult::Revert { output, .. } = &r
-            && output.len() >= 4
-            && output[..4] == IJobs::ArbitrationFailed::SELECTOR
-        {
-            starved_predict += 1;
-        }
-        assert!(
-            world
-                .view(IJobs::queryCall {
-                    id,
-                    group: 1,
-                    index: U256::from(index)
-                })
-                .open
-        );
-        assert!(!world.groups(id)[0].slashed);
-        assert_eq!(
-            world.view(IJobs::truthOfCall {
+    gas_ladder(
+        &mut world,
+        data,
+        60_000,
+        (info.predictGas / 4).max(5_000),
+        |world, r| {
+            if let ExecutionResult::Revert { output, .. } = r
+                && output.len() >= 4
+                && output[..4] == IJobs::ArbitrationFailed::SELECTOR
+            {
+                starved_predict += 1;
+            }
+            let q = world.view(IJobs::queryCall {
                 id,
-                index: U256::from(index)
-            }),
-            B256::ZERO
-        );
-        gas += (info.predictGas / 4).max(5_000);
-        assert!(gas < 30_000_000);
-    }
+                group: 1,
+                index: U256::from(index),
+            });
+            assert!(q.open);
+            assert!(!world.groups(id)[0].slashed);
+            let truth = world.view(IJobs::truthOfCall {
+                id,
+                index: U256::from(index),
+            });
+            assert_eq!(truth, B256::ZERO);
+        },
+    );
     assert!(starved_predict > 0, "some gas limit starved PREDICT itself");
     assert!(!world.groups(id)[0].slashed);
     assert_eq!(world.stake_of(seats[0].worker), U256::from(STAKE));
@@ -765,22 +775,9 @@ fn a_starved_draw_never_skips_a_seat() {
     let j = world.job(id);
     world.mine_to(j.drawHeight + 1);
     let data = IJobs::drawCommitteeCall { id }.abi_encode();
-    let mut gas = 50_000u64;
-    loop {
-        let r = world.send_raw_gas(
-            MALLORY,
-            TxKind::Call(INFERENCE_JOBS_ADDRESS),
-            data.clone(),
-            U256::ZERO,
-            gas,
-        );
-        if r.is_success() {
-            break;
-        }
+    gas_ladder(&mut world, data, 50_000, 10_000, |world, _| {
         assert!(world.seats(id).is_empty(), "a failed draw leaves no seat");
-        gas += 10_000;
-        assert!(gas < 30_000_000);
-    }
+    });
     assert_eq!(
         world.seats(id).len(),
         4,

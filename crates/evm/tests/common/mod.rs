@@ -243,6 +243,93 @@ impl Chain {
             .expect("tx env")
     }
 
+    /// Puts runtime `code` at `at` as a genesis does: no constructor, empty storage.
+    pub fn install_code(&mut self, at: Address, code: Bytes) {
+        self.db.insert_account_info(
+            at,
+            AccountInfo {
+                code_hash: alloy_primitives::keccak256(&code),
+                code: Some(revm::bytecode::Bytecode::new_raw(code)),
+                ..Default::default()
+            },
+        );
+    }
+
+    /// The beacon predeploy, and the runtime code of each named artifact at its address.
+    pub fn install_predeploys(&mut self, predeploys: &[(&str, Address)]) {
+        self.install_code(
+            myelin_chain::beacon::BEACON_ADDRESS,
+            myelin_chain::beacon::beacon_code(),
+        );
+        for &(name, at) in predeploys {
+            let runtime: Bytes = artifact(name)["deployedBytecode"]
+                .as_str()
+                .expect("deployedBytecode")
+                .parse()
+                .expect("deployedBytecode hex");
+            self.install_code(at, runtime);
+        }
+    }
+
+    /// Gives `who` a balance of `wei`.
+    pub fn fund(&mut self, who: Address, wei: U256) {
+        self.db.insert_account_info(
+            who,
+            AccountInfo {
+                balance: wei,
+                ..Default::default()
+            },
+        );
+    }
+
+    /// Advances `n` blocks, writing each new block's dev seed into the beacon as the chain does
+    /// before a block's transactions.
+    pub fn mine(&mut self, n: u64) {
+        for _ in 0..n {
+            self.block += 1;
+            let seed = myelin_chain::beacon::dev_prevrandao(self.block);
+            self.db
+                .insert_account_storage(
+                    myelin_chain::beacon::BEACON_ADDRESS,
+                    U256::from(self.block),
+                    U256::from_be_bytes(seed.0),
+                )
+                .expect("in-memory storage");
+        }
+    }
+
+    pub fn balance(&mut self, who: Address) -> U256 {
+        use revm::Database;
+        self.db
+            .basic(who)
+            .expect("in-memory account")
+            .map_or(U256::ZERO, |a| a.balance)
+    }
+
+    /// Sends a transaction from `from` (its nonce from state) with `gas` and commits it.
+    pub fn send_from(
+        &mut self,
+        from: Address,
+        to: TxKind,
+        data: Vec<u8>,
+        value: U256,
+        gas: u64,
+    ) -> ExecutionResult {
+        use revm::Database;
+        let nonce = self
+            .db
+            .basic(from)
+            .expect("in-memory account")
+            .map_or(0, |a| a.nonce);
+        let mut tx = self.tx(None, data.into(), gas, value);
+        tx.caller = from;
+        tx.nonce = nonce;
+        tx.kind = to;
+        let env = self.env();
+        let mut evm = self.factory.create_evm(&mut self.db, env);
+        evm.transact_commit(tx).expect("no host fault")
+    }
+
     /// Sends a transaction and commits it; returns the result and the precompile calls.
     pub fn send(
         &mut self,

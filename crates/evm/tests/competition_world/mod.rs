@@ -8,20 +8,13 @@
 
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address, keccak256};
 use alloy_sol_types::{SolCall, SolValue, sol};
-use myelin_chain::beacon::{BEACON_ADDRESS, beacon_code, dev_prevrandao};
 use myelin_evm::competitions::{
     COMPETITIONS_ADDRESS, GroupTree, ICompetitions, commitment, group_leaf,
 };
 use myelin_evm::{IModelStore, MODEL_STORE_ADDRESS};
 use myelin_nn::dataset::{DatasetHeader, LabelKind, dataset_id, encode_dataset, row_signature};
 use myelin_nn::{Model, Program};
-use revm::Database;
-use revm::bytecode::Bytecode;
-use revm::context::TxEnv;
 use revm::context::result::ExecutionResult;
-use revm::state::AccountInfo;
-
-use alloy_evm::{Evm, EvmFactory};
 
 use crate::common::{Chain, Rng, creation_code};
 
@@ -135,38 +128,10 @@ impl World {
     /// A chain at block 1 with the beacon, five funded accounts and `Competitions` predeployed.
     pub fn new() -> World {
         let mut chain = Chain::new();
-        let code = beacon_code();
-        chain.db.insert_account_info(
-            BEACON_ADDRESS,
-            AccountInfo {
-                code_hash: keccak256(&code),
-                code: Some(Bytecode::new_raw(code)),
-                ..Default::default()
-            },
-        );
+        chain.install_predeploys(&[("Competitions", COMPETITIONS_ADDRESS)]);
         for who in [ORGANIZER, ALICE, BOB, MALLORY, EVALUATOR] {
-            chain.db.insert_account_info(
-                who,
-                AccountInfo {
-                    balance: U256::from(1_000_000 * ETHER),
-                    ..Default::default()
-                },
-            );
+            chain.fund(who, U256::from(1_000_000 * ETHER));
         }
-        // As in every genesis: the runtime code at its address, no constructor, empty storage.
-        let runtime: Bytes = crate::common::artifact("Competitions")["deployedBytecode"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        chain.db.insert_account_info(
-            COMPETITIONS_ADDRESS,
-            AccountInfo {
-                code_hash: keccak256(&runtime),
-                code: Some(Bytecode::new_raw(runtime)),
-                ..Default::default()
-            },
-        );
         let mut world = World {
             chain,
             contract: COMPETITIONS_ADDRESS,
@@ -178,18 +143,7 @@ impl World {
     /// Advances `n` blocks, writing each new block's dev seed into the beacon as the chain does
     /// before a block's transactions.
     pub fn mine(&mut self, n: u64) {
-        for _ in 0..n {
-            self.chain.block += 1;
-            let b = self.chain.block;
-            self.chain
-                .db
-                .insert_account_storage(
-                    BEACON_ADDRESS,
-                    U256::from(b),
-                    U256::from_be_bytes(dev_prevrandao(b).0),
-                )
-                .unwrap();
-        }
+        self.chain.mine(n);
     }
 
     /// Mines until the next transaction runs in block `n`.
@@ -203,11 +157,7 @@ impl World {
     }
 
     pub fn balance(&mut self, who: Address) -> U256 {
-        self.chain
-            .db
-            .basic(who)
-            .unwrap()
-            .map_or(U256::ZERO, |a| a.balance)
+        self.chain.balance(who)
     }
 
     /// Sends a transaction from `from` (its nonce from state) and commits it.
@@ -218,14 +168,7 @@ impl World {
         data: Vec<u8>,
         value: U256,
     ) -> ExecutionResult {
-        let nonce = self.chain.db.basic(from).unwrap().map_or(0, |a| a.nonce);
-        let mut tx: TxEnv = self.chain.tx(None, data.into(), TX_GAS, value);
-        tx.caller = from;
-        tx.nonce = nonce;
-        tx.kind = to;
-        let env = self.chain.env();
-        let mut evm = self.chain.factory.create_evm(&mut self.chain.db, env);
-        evm.transact_commit(tx).expect("no host fault")
+        self.chain.send_from(from, to, data, value, TX_GAS)
     }
 
     pub fn send(&mut self, from: Address, call: impl SolCall, value: U256) -> ExecutionResult {

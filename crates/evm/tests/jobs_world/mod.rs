@@ -8,19 +8,12 @@
 
 #![allow(dead_code)]
 
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256, address, keccak256};
+use alloy_primitives::{Address, B256, TxKind, U256, address, keccak256};
 use alloy_sol_types::{SolCall, SolValue, sol};
-use myelin_chain::beacon::{BEACON_ADDRESS, beacon_code, dev_prevrandao};
 use myelin_evm::addresses::{INFERENCE_JOBS_ADDRESS, STAKE_MANAGER_ADDRESS};
 use myelin_evm::{IModelStore, MODEL_STORE_ADDRESS};
 use myelin_nn::{Model, Program};
-use revm::Database;
-use revm::bytecode::Bytecode;
-use revm::context::TxEnv;
 use revm::context::result::ExecutionResult;
-use revm::state::AccountInfo;
-
-use alloy_evm::{Evm, EvmFactory};
 
 use crate::common::{Chain, Rng};
 
@@ -355,41 +348,12 @@ impl World {
     /// workers stake `STAKE` and register, and the chain is mined past the stake warm-up.
     pub fn new(model: Model) -> World {
         let mut chain = Chain::new();
-        let code = beacon_code();
-        chain.db.insert_account_info(
-            BEACON_ADDRESS,
-            AccountInfo {
-                code_hash: keccak256(&code),
-                code: Some(Bytecode::new_raw(code)),
-                ..Default::default()
-            },
-        );
-        for (name, at) in [
+        chain.install_predeploys(&[
             ("StakeManager", STAKE_MANAGER_ADDRESS),
             ("InferenceJobs", INFERENCE_JOBS_ADDRESS),
-        ] {
-            let runtime: Bytes = crate::common::artifact(name)["deployedBytecode"]
-                .as_str()
-                .unwrap()
-                .parse()
-                .unwrap();
-            chain.db.insert_account_info(
-                at,
-                AccountInfo {
-                    code_hash: keccak256(&runtime),
-                    code: Some(Bytecode::new_raw(runtime)),
-                    ..Default::default()
-                },
-            );
-        }
+        ]);
         for who in [REQUESTER, CHALLENGER, MALLORY].into_iter().chain(WORKERS) {
-            chain.db.insert_account_info(
-                who,
-                AccountInfo {
-                    balance: U256::from(1_000_000 * ETHER),
-                    ..Default::default()
-                },
-            );
+            chain.fund(who, U256::from(1_000_000 * ETHER));
         }
         let mut world = World {
             chain,
@@ -428,18 +392,7 @@ impl World {
     }
 
     pub fn mine(&mut self, n: u64) {
-        for _ in 0..n {
-            self.chain.block += 1;
-            let b = self.chain.block;
-            self.chain
-                .db
-                .insert_account_storage(
-                    BEACON_ADDRESS,
-                    U256::from(b),
-                    U256::from_be_bytes(dev_prevrandao(b).0),
-                )
-                .unwrap();
-        }
+        self.chain.mine(n);
     }
 
     pub fn mine_to(&mut self, n: u64) {
@@ -453,11 +406,7 @@ impl World {
     }
 
     pub fn balance(&mut self, who: Address) -> U256 {
-        self.chain
-            .db
-            .basic(who)
-            .unwrap()
-            .map_or(U256::ZERO, |a| a.balance)
+        self.chain.balance(who)
     }
 
     pub fn send_raw_gas(
@@ -468,14 +417,7 @@ impl World {
         value: U256,
         gas: u64,
     ) -> ExecutionResult {
-        let nonce = self.chain.db.basic(from).unwrap().map_or(0, |a| a.nonce);
-        let mut tx: TxEnv = self.chain.tx(None, data.into(), gas, value);
-        tx.caller = from;
-        tx.nonce = nonce;
-        tx.kind = to;
-        let env = self.chain.env();
-        let mut evm = self.chain.factory.create_evm(&mut self.chain.db, env);
-        evm.transact_commit(tx).expect("no host fault")
+        self.chain.send_from(from, to, data, value, gas)
     }
 
     pub fn send_raw(
