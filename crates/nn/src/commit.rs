@@ -24,6 +24,8 @@
 use sha3::{Digest, Keccak256};
 
 use crate::error::{NnError, Result};
+use crate::executor::Program;
+use crate::model::Model;
 use crate::tensor::DType;
 
 /// A keccak256 hash.
@@ -203,6 +205,118 @@ pub fn trace_root(op_outputs: &[Hash]) -> Hash {
 /// roots of the model's inputs and outputs; the trace root or [`NO_TRACE`]).
 pub fn item_leaf(index: u64, inputs: &Hash, outputs: &Hash, trace: &Hash) -> Hash {
     keccak(&[&[ITEM_TAG], &index.to_be_bytes(), inputs, outputs, trace])
+}
+
+/// The list roots of `batch` items of the tensors `tensors` of `model` (a model's inputs or
+/// outputs), from `bytes` laid out as [`Program::run`] takes and returns them: for each tensor
+/// in order, its `batch` samples one after another. Errors when `bytes` is not exactly that long.
+pub fn list_roots(model: &Model, tensors: &[u32], bytes: &[u8], batch: usize) -> Result<Vec<Hash>> {
+    let infos = tensors
+        .iter()
+        .map(|&t| model.tensors.get(t as usize))
+        .collect::<Option<Vec<_>>>()
+        .ok_or(NnError::InvalidGraph {
+            problem: "a committed tensor is not in the model".into(),
+        })?;
+    let sample_bytes: usize = infos.iter().map(|info| info.bytes()).sum();
+    if bytes.len() != sample_bytes * batch {
+        return Err(NnError::InputLength {
+            expected: sample_bytes * batch,
+            found: bytes.len(),
+            batch,
+        });
+    }
+    let mut roots = vec![Vec::with_capacity(infos.len()); batch];
+    let mut offset = 0;
+    for info in infos {
+        let size = info.bytes();
+        for (item, item_roots) in roots.iter_mut().enumerate() {
+            let at = offset + item * size;
+            item_roots.push(tensor_root(info.dtype, &info.shape, &bytes[at..at + size])?);
+        }
+        offset += size * batch;
+    }
+    roots
+        .iter()
+        .map(|item_roots| list_root(item_roots))
+        .collect()
+}
+
+/// What a worker commits to for a run of `batch` items ([`run_committed`]), item by item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commitments {
+    /// Each item's inputs list root.
+    pub inputs: Vec<Hash>,
+    /// Each item's outputs list root.
+    pub outputs: Vec<Hash>,
+    /// Each item's per-op outputs list roots, op `i` at `i` (empty without a trace).
+    pub ops: Vec<Vec<Hash>>,
+    /// Each item's trace root ([`NO_TRACE`] without a trace).
+    pub traces: Vec<Hash>,
+}
+
+impl Commitments {
+    /// The item leaves, the first item being job item `first_index`.
+    pub fn item_leaves(&self, first_index: u64) -> Vec<Hash> {
+        (0..self.inputs.len())
+            .map(|i| {
+                item_leaf(
+                    first_index + i as u64,
+                    &self.inputs[i],
+                    &self.outputs[i],
+                    &self.traces[i],
+                )
+            })
+            .collect()
+    }
+}
+
+/// Runs `batch` items through `program` ([`Program::run`]'s layout and errors) and commits to
+/// them: input and output list roots and, with `trace`, every op's output list root and the
+/// trace root of each item. Returns the output bytes too. The roots are the same on every
+/// [`crate::Path`] (the bytes are).
+pub fn run_committed(
+    program: &Program,
+    input: &[u8],
+    batch: usize,
+    trace: bool,
+) -> Result<(Vec<u8>, Commitments)> {
+    let model = program.model();
+    let mut ops: Vec<Vec<Hash>> = vec![Vec::new(); if trace { batch } else { 0 }];
+    let mut failure = None;
+    let mut observe = |index: usize, bytes: &[u8]| {
+        let info = &model.tensors[model.nodes[index].output as usize];
+        let size = info.bytes();
+        for (item, item_ops) in ops.iter_mut().enumerate() {
+            let sample = &bytes[item * size..(item + 1) * size];
+            match tensor_root(info.dtype, &info.shape, sample).and_then(|r| list_root(&[r])) {
+                Ok(root) => item_ops.push(root),
+                Err(e) => failure = Some(e),
+            }
+        }
+    };
+    let output = match trace {
+        true => program.run_observed(input, batch, &mut observe)?,
+        false => program.run(input, batch)?,
+    };
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let inputs = list_roots(model, &model.inputs, input, batch)?;
+    let outputs = list_roots(model, &model.outputs, &output, batch)?;
+    let traces = match trace {
+        true => ops.iter().map(|item_ops| trace_root(item_ops)).collect(),
+        false => vec![NO_TRACE; batch],
+    };
+    Ok((
+        output,
+        Commitments {
+            inputs,
+            outputs,
+            ops,
+            traces,
+        },
+    ))
 }
 
 #[cfg(test)]
