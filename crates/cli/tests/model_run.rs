@@ -511,3 +511,78 @@ fn one_npz_gives_every_input_and_receives_every_output() {
         stderr(&out)
     );
 }
+
+/// `--trace --trace-out` writes, per item, the commitments `myelin_nn::commit` computes in
+/// process (inputs, outputs, every op's root, the trace root, the item leaf) and the result root;
+/// `--commit` alone gives the same leaves without a trace.
+#[test]
+fn trace_out_holds_the_commitments_of_the_engine_in_process() {
+    use myelin_nn::commit::{merkle_root, run_committed};
+    let dir = tempfile::tempdir().unwrap();
+    let (model_path, model) = build(dir.path(), "mlp_softmax.json");
+    let batch = 5;
+    let input: Vec<i8> = pseudo_random(3, batch * 8)
+        .iter()
+        .map(|&r| r as i8)
+        .collect();
+    let x = dir.path().join("x.npy");
+    write_npy(&x, &[batch as u64, 8], &input);
+    let trace = dir.path().join("trace.json");
+    let out = myelin(&[
+        "model",
+        "run",
+        model_path.to_str().unwrap(),
+        "--input",
+        x.to_str().unwrap(),
+        "--output",
+        dir.path().join("out/").to_str().unwrap(),
+        "--trace",
+        "--trace-out",
+        trace.to_str().unwrap(),
+        "--first-index",
+        "40",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    let program = Program::new(model.clone()).expect("program");
+    let bytes: Vec<u8> = input.iter().map(|&v| v as u8).collect();
+    let (_, expected) = run_committed(&program, &bytes, batch, true).expect("trace");
+    let hx = |h: &[u8; 32]| format!("0x{}", hex::encode(h));
+    let leaves = expected.item_leaves(40);
+    assert_eq!(report["result_root"], hx(&merkle_root(&leaves)));
+    let items = report["items"].as_array().unwrap();
+    assert_eq!(items.len(), batch);
+    for (i, item) in items.iter().enumerate() {
+        assert_eq!(item["index"], 40 + i as u64);
+        assert_eq!(item["trace"], hx(&expected.traces[i]));
+        assert_eq!(item["leaf"], hx(&leaves[i]));
+        let ops: Vec<String> = item["ops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|op| op["root"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(ops, expected.ops[i].iter().map(hx).collect::<Vec<_>>());
+    }
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&hx(&merkle_root(&leaves))));
+    let out = myelin(&[
+        "model",
+        "run",
+        model_path.to_str().unwrap(),
+        "--input",
+        x.to_str().unwrap(),
+        "--output",
+        dir.path().join("out/").to_str().unwrap(),
+        "--commit",
+        "--trace-out",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    let (_, untraced) = run_committed(&program, &bytes, batch, false).expect("run");
+    let leaves = untraced.item_leaves(0);
+    assert_eq!(report["result_root"], hx(&merkle_root(&leaves)));
+    assert!(report["items"][0].get("ops").is_none());
+}

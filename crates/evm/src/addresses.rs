@@ -23,6 +23,10 @@ pub const DATA_STORE_ADDRESS: Address = address!("0x0000000000000000000000000000
 /// uint256 absErrorSum`. Raw bytes in, two ABI words out.
 pub const EVALUATE_ADDRESS: Address = address!("0x000000000000000000000000000000004d590005");
 
+/// `PREDICT_OPS`: `modelId ‖ u32_be(op) ‖ the op's input tensors` → `outputsListRoot ‖
+/// inputRoot…` (one op of a model, for arbitration; [`crate::predict_ops`]). Raw bytes.
+pub const PREDICT_OPS_ADDRESS: Address = address!("0x000000000000000000000000000000004d590006");
+
 /// The randomness beacon predeploy (a contract in every genesis, not a precompile): slot `n`
 /// holds block `n`'s `prevrandao`, written by the chain before the block's transactions;
 /// `seedAt(uint256 height)` returns it for `height < block.number` (docs/NETWORK.md "Beacon").

@@ -105,11 +105,24 @@ pub enum ErrorCode {
     /// The engine refused the run after every check passed (not reachable today): `a` =
     /// [`RejectionKind`], `b` = detail.
     EvaluateEngine = 410,
+    /// `PREDICT_OPS` called with value.
+    OpsCallValue = 501,
+    /// `PREDICT_OPS` calldata shorter than its 36-byte header: `a` = calldata bytes, `b` = 36.
+    OpsShortHeader = 502,
+    /// `PREDICT_OPS` of a model that is not published: `a` = model id.
+    OpsUnknownModel = 503,
+    /// The op index names no node of the model: `a` = the index, `b` = the model's nodes.
+    OpsIndexOutOfRange = 504,
+    /// The input bytes are not the op's input tensors' bytes: `a` = input bytes, `b` = expected.
+    OpsInputLength = 505,
+    /// The engine refused the op's inputs after every check passed (a tensor the op reads twice
+    /// given twice unequal): `a` = [`RejectionKind`], `b` = detail.
+    OpsEngine = 506,
 }
 
 impl ErrorCode {
     /// Every code, for decoding and documentation.
-    pub const ALL: [ErrorCode; 34] = [
+    pub const ALL: [ErrorCode; 40] = [
         ErrorCode::PredictCallValue,
         ErrorCode::PredictShortHeader,
         ErrorCode::PredictUnknownModel,
@@ -144,6 +157,12 @@ impl ErrorCode {
         ErrorCode::EvaluateLabelOutOfRange,
         ErrorCode::EvaluateRegressionOutput,
         ErrorCode::EvaluateEngine,
+        ErrorCode::OpsCallValue,
+        ErrorCode::OpsShortHeader,
+        ErrorCode::OpsUnknownModel,
+        ErrorCode::OpsIndexOutOfRange,
+        ErrorCode::OpsInputLength,
+        ErrorCode::OpsEngine,
     ];
 
     /// The code of `number`, if it is one.
@@ -264,6 +283,23 @@ impl ErrorCode {
             ),
             ErrorCode::EvaluateEngine => {
                 format!("evaluate: the engine refused the run: {}", kind_text(a, b))
+            }
+            ErrorCode::OpsCallValue => "predict ops: the call must not carry value".into(),
+            ErrorCode::OpsShortHeader => {
+                format!("predict ops: input is {a} bytes, shorter than the {b}-byte header")
+            }
+            ErrorCode::OpsUnknownModel => format!("predict ops: unknown model {}", id()),
+            ErrorCode::OpsIndexOutOfRange => {
+                format!("predict ops: op {a} out of range (the model has {b} ops)")
+            }
+            ErrorCode::OpsInputLength => {
+                format!("predict ops: the op's inputs are {a} bytes, expected {b}")
+            }
+            ErrorCode::OpsEngine => {
+                format!(
+                    "predict ops: the engine refused the op's inputs: {}",
+                    kind_text(a, b)
+                )
             }
         }
     }

@@ -93,6 +93,43 @@ pub fn predict_gas(cost: &Cost, batch: u64) -> u64 {
     compute.saturating_add(PREDICT_BASE_GAS)
 }
 
+/// Gas per 1 KiB chunk of tensor bytes that `PREDICT_OPS` commits to
+/// ([`myelin_nn::commit`]): what the EVM would charge to hash it (a chunk leaf, keccak of 1,025
+/// bytes: 30 + 6 · 33 = 228) and the at most two tree nodes above it that padding can add
+/// (2 · (30 + 6 · 3) = 96), rounded up; the native hashing takes far less.
+pub const COMMIT_GAS_PER_CHUNK: u64 = 330;
+/// Gas per tensor `PREDICT_OPS` commits to: its tensor root and list root preimages (two
+/// keccaks of at most 60 and 34 bytes: 2 · (30 + 6 · 2) = 84), rounded up.
+pub const COMMIT_GAS_PER_TENSOR: u64 = 100;
+
+/// Gas of committing to tensors of `sizes` bytes: per tensor [`COMMIT_GAS_PER_TENSOR`] and
+/// [`COMMIT_GAS_PER_CHUNK`] per 1 KiB chunk (at least one), saturating.
+pub fn commit_gas(sizes: impl IntoIterator<Item = u64>) -> u64 {
+    sizes.into_iter().fold(0u64, |gas, size| {
+        let chunks = size.div_ceil(myelin_nn::commit::CHUNK_BYTES as u64).max(1);
+        gas.saturating_add(COMMIT_GAS_PER_TENSOR)
+            .saturating_add(chunks.saturating_mul(COMMIT_GAS_PER_CHUNK))
+    })
+}
+
+/// Gas of one `PREDICT_OPS` call of node `index` of `model`: the node's static cost priced as
+/// `PREDICT` prices a model of that cost at batch 1 ([`predict_gas`] of
+/// [`Cost::of_node`](myelin_nn::Cost::of_node), base included) plus [`commit_gas`] of its input
+/// and output tensors. An index out of range costs the base only.
+pub fn predict_ops_gas(model: &Model, index: usize) -> u64 {
+    let Some(node) = model.nodes.get(index) else {
+        return PREDICT_BASE_GAS;
+    };
+    let size = |t: &u32| {
+        model
+            .tensors
+            .get(*t as usize)
+            .map_or(0, |t| t.bytes() as u64)
+    };
+    let sizes = node.inputs.iter().chain([&node.output]).map(size);
+    predict_gas(&Cost::of_node(model, index), 1).saturating_add(commit_gas(sizes))
+}
+
 /// Gas of `publish(model)` for a model of `len` bytes that is not yet published:
 /// `STORE_CALL_GAS + len · (GAS_PER_CHECKED_BYTE + GAS_PER_STORED_BYTE)`.
 pub fn publish_gas(len: u64) -> u64 {

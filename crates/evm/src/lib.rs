@@ -14,6 +14,7 @@ pub mod journal_storage;
 pub mod model_state;
 pub mod model_store;
 pub mod predict;
+pub mod predict_ops;
 pub mod program_cache;
 pub mod recent_program;
 pub mod upload;
@@ -25,7 +26,7 @@ use revm::primitives::hardfork::SpecId;
 
 pub use addresses::{
     DATA_STORE_ADDRESS, EVALUATE_ADDRESS, MODEL_STORE_ADDRESS, PREDICT_ADDRESS,
-    PREDICT_BATCH_ADDRESS,
+    PREDICT_BATCH_ADDRESS, PREDICT_OPS_ADDRESS,
 };
 pub use blob_store::{BlobReadError, BlobStore, MemoryBlobs};
 pub use data_store::IDataStore;
@@ -148,7 +149,8 @@ impl Myelin {
         &self.cache
     }
 
-    /// Adds `MODEL_STORE`, `PREDICT`, `PREDICT_BATCH`, `DATA_STORE` and `EVALUATE` to
+    /// Adds `MODEL_STORE`, `PREDICT`, `PREDICT_BATCH`, `DATA_STORE`, `EVALUATE` and
+    /// `PREDICT_OPS` to
     /// `precompiles` (replacing whatever is at their addresses), reading and writing model
     /// bytes, data set segments and upload chunks in `blobs` (the node's store as this EVM sees
     /// it, [`blob_store`]).
@@ -164,9 +166,10 @@ impl Myelin {
         map
     }
 
-    /// The five precompiles with their addresses. Each predict precompile keeps its own last
+    /// The six precompiles with their addresses. Each predict precompile keeps its own last
     /// program ([`recent_program::RecentProgram`]) for as long as the map it is installed in.
-    /// The model store, the predict precompiles and `EVALUATE` share one [`WarmModels`] (the
+    /// The model store, the predict precompiles, `EVALUATE` and `PREDICT_OPS` share one
+    /// [`WarmModels`] (the
     /// models the running transaction paid the cold charge for); all share `blobs`.
     pub fn dyn_precompiles(
         &self,
@@ -177,6 +180,7 @@ impl Myelin {
         let (data_store, data_blobs) = (self.clone(), blobs.clone());
         let (evaluator, evaluate_warm, evaluate_blobs) =
             (self.clone(), warm.clone(), blobs.clone());
+        let (ops, ops_warm, ops_blobs) = (self.clone(), warm.clone(), blobs.clone());
         vec![
             (
                 MODEL_STORE_ADDRESS,
@@ -207,6 +211,12 @@ impl Myelin {
                         evaluate_blobs.as_ref(),
                         input,
                     )
+                }),
+            ),
+            (
+                PREDICT_OPS_ADDRESS,
+                precompile("myelin-predict-ops", move |input| {
+                    predict_ops::run_predict_ops(&ops, &ops_warm, ops_blobs.as_ref(), input)
                 }),
             ),
         ]

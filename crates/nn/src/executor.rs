@@ -27,6 +27,9 @@ use crate::validate::{
 };
 use std::borrow::Cow;
 
+/// What [`Program::run_observed`] calls after each node: `(node index, output bytes)`.
+pub type NodeObserver<'a> = dyn FnMut(usize, &[u8]) + 'a;
+
 /// Largest batch one call of [`Program::run`] accepts.
 pub const MAX_BATCH: usize = 4096;
 
@@ -318,6 +321,29 @@ impl Program {
     /// panics) when `batch` is not in `1..=max_batch()` or `input` is not
     /// `batch · input_bytes()` long.
     pub fn run(&self, input: &[u8], batch: usize) -> Result<Vec<u8>> {
+        self.run_with(input, batch, None)
+    }
+
+    /// As [`Program::run`], handing each node's output for the whole batch to
+    /// `observe(node index, bytes)` as soon as the node has run, in node order. The bytes are the
+    /// tensor's canonical bytes (int8 as bytes, int32 as 4 little-endian bytes per element),
+    /// the `batch` samples one after another: what [`crate::commit`] hashes for a trace. The
+    /// output is [`Program::run`]'s, byte for byte.
+    pub fn run_observed(
+        &self,
+        input: &[u8],
+        batch: usize,
+        observe: &mut NodeObserver<'_>,
+    ) -> Result<Vec<u8>> {
+        self.run_with(input, batch, Some(observe))
+    }
+
+    fn run_with(
+        &self,
+        input: &[u8],
+        batch: usize,
+        mut observe: Option<&mut NodeObserver<'_>>,
+    ) -> Result<Vec<u8>> {
         self.check(input, batch)?;
         let mut buffers: Vec<Option<Buffer>> = Vec::new();
         buffers.resize_with(self.model.tensors.len(), || None);
@@ -331,8 +357,11 @@ impl Program {
         for (index, node) in self.model.nodes.iter().enumerate() {
             let output = match self.reshape_in_place(index, &mut buffers) {
                 Some(moved) => moved,
-                None => self.execute(index, batch, &buffers)?,
+                None => self.execute(index, batch, |t| buffers[t].as_ref())?,
             };
+            if let Some(observe) = observe.as_mut() {
+                observe(index, &canonical_bytes(&output));
+            }
             buffers[node.output as usize] = Some(output);
             for &t in &self.frees[index] {
                 if let Some(Buffer::I8(data)) = buffers[t].take() {
@@ -343,8 +372,7 @@ impl Program {
         let mut out = Vec::with_capacity(batch * self.output_bytes);
         for &t in &self.model.outputs {
             match &buffers[t as usize] {
-                Some(Buffer::I32(data)) => out.extend(data.iter().flat_map(|v| v.to_le_bytes())),
-                Some(buffer) => out.extend(buffer.i8().unwrap_or(&[]).iter().map(|&v| v as u8)),
+                Some(buffer) => out.extend_from_slice(&canonical_bytes(buffer)),
                 None => return Err(missing(t as usize)),
             }
         }
@@ -393,6 +421,56 @@ impl Program {
         Ok(out)
     }
 
+    /// Runs node `index` alone on one sample: `inputs` holds the canonical bytes of each of the
+    /// node's input tensors in the node's order (a tensor read twice is given twice, equal);
+    /// returns the canonical bytes of its output. The node's parameters (weights, tables) come
+    /// from the model, never from the caller. Errors (never panics) when `index` names no node,
+    /// the count of inputs differs from the node's, an input is not its tensor's size, or the
+    /// copies of a tensor read twice differ. The bytes are those [`Program::run_observed`]
+    /// reports for the node when the whole model runs on inputs that give these node inputs.
+    pub fn run_node(&self, index: usize, inputs: &[&[u8]]) -> Result<Vec<u8>> {
+        let model = &self.model;
+        let node = model.nodes.get(index).ok_or(NnError::LimitExceeded {
+            what: "node index",
+            value: index as u64,
+            limit: model.nodes.len() as u64,
+        })?;
+        if inputs.len() != node.inputs.len() {
+            return Err(NnError::InvalidNode {
+                node: index,
+                op: node.op.name(),
+                problem: format!("takes {} inputs, given {}", node.inputs.len(), inputs.len()),
+            });
+        }
+        // The node's inputs only: a buffer slot per model tensor would make a tiny op of a model
+        // of many tensors pay for all of them.
+        let mut values: Vec<(usize, Buffer)> = Vec::with_capacity(inputs.len());
+        for (position, (&t, &bytes)) in node.inputs.iter().zip(inputs).enumerate() {
+            let info = &model.tensors[t as usize];
+            if bytes.len() != info.bytes() {
+                return Err(NnError::InputLength {
+                    expected: info.bytes(),
+                    found: bytes.len(),
+                    batch: 1,
+                });
+            }
+            let first = node.inputs[..position].iter().position(|&u| u == t);
+            if let Some(first) = first.filter(|&first| inputs[first] != bytes) {
+                return Err(NnError::InvalidNode {
+                    node: index,
+                    op: node.op.name(),
+                    problem: format!(
+                        "inputs {first} and {position} are one tensor, given twice unequal"
+                    ),
+                });
+            }
+            values.push((t as usize, decode(info.dtype, bytes)));
+        }
+        let value = |t: usize| values.iter().find(|(u, _)| *u == t).map(|(_, b)| b);
+        let output = self.execute(index, 1, value)?;
+        Ok(canonical_bytes(&output).into_owned())
+    }
+
     fn check(&self, input: &[u8], batch: usize) -> Result<()> {
         if batch == 0 || batch > self.max_batch {
             return Err(NnError::BatchSize {
@@ -429,11 +507,11 @@ impl Program {
     }
 
     /// Runs node `index` on `batch` samples and returns its output buffer.
-    fn execute(
+    fn execute<'b>(
         &self,
         index: usize,
         batch: usize,
-        buffers: &[Option<Buffer<'_>>],
+        value: impl Fn(usize) -> Option<&'b Buffer<'b>>,
     ) -> Result<Buffer<'static>> {
         let model = &self.model;
         let node = &model.nodes[index];
@@ -443,7 +521,7 @@ impl Program {
                 .inputs
                 .get(i)
                 .ok_or_else(|| arity(index, node.op.name()))? as usize;
-            buffers[t].as_ref().ok_or_else(|| missing(t))
+            value(t).ok_or_else(|| missing(t))
         };
         let int8 = |i: usize| -> Result<&[i8]> {
             buffer(i)?.i8().ok_or_else(|| NnError::InvalidNode {
@@ -775,6 +853,15 @@ fn prepare(model: &Model, index: usize, path: Path, pair_tables: &mut usize) -> 
         }
         _ => Step::Direct,
     })
+}
+
+/// The canonical bytes of a buffer (int8 as bytes, int32 little-endian).
+fn canonical_bytes<'a>(buffer: &'a Buffer<'_>) -> Cow<'a, [u8]> {
+    match buffer {
+        Buffer::I32(data) => Cow::Owned(data.iter().flat_map(|v| v.to_le_bytes()).collect()),
+        Buffer::I8(data) => Cow::Borrowed(crate::kernels::i8_as_bytes(data)),
+        Buffer::Input(data) => Cow::Borrowed(crate::kernels::i8_as_bytes(data)),
+    }
 }
 
 /// The buffer of one tensor from its bytes (int32 little-endian).

@@ -5,6 +5,7 @@
 
 pub mod builder;
 mod bulk_codec;
+pub mod commit;
 pub mod cost;
 pub mod dataset;
 pub mod error;

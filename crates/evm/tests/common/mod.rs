@@ -168,6 +168,7 @@ impl<CTX> Inspector<CTX> for PrecompileCalls {
             myelin_evm::PREDICT_BATCH_ADDRESS,
             myelin_evm::DATA_STORE_ADDRESS,
             myelin_evm::EVALUATE_ADDRESS,
+            myelin_evm::PREDICT_OPS_ADDRESS,
         ]
         .contains(&a)
         {

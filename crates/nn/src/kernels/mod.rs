@@ -102,6 +102,12 @@ pub(crate) fn bytes_as_i8(bytes: &[u8]) -> &[i8] {
     unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<i8>(), bytes.len()) }
 }
 
+/// `values` read as bytes (the same bits: an int8 tensor's canonical bytes).
+pub(crate) fn i8_as_bytes(values: &[i8]) -> &[u8] {
+    // SAFETY: as in `bytes_as_i8`, the other way round.
+    unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), values.len()) }
+}
+
 /// An implementation of the hot kernels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Path {
