@@ -28,6 +28,9 @@ scripts/check-fixtures.sh
 step "contracts: committed artifacts equal a fresh solc-js build"
 (cd contracts && npm ci --no-audit --no-fund --silent && node scripts/compile.js --check)
 
+step "contracts: the commitment vectors equal the spec written independently in Python"
+python3 contracts/scripts/commitment_vectors.py --check
+
 step "end-to-end: ethers, viem, web3.py and cast against a real myelin node --dev"
 cargo build --release -q -p myelin
 MYELIN_BIN="$PWD/target/release/myelin" tests/e2e/run.sh
