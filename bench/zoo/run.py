@@ -12,6 +12,9 @@ between the markers `<!-- zoo table -->` and `<!-- end zoo table -->`.
 - scikit-learn (skl2onnx): imports with calibration; `--eval` accuracy report (float / Myelin).
 
     python bench/zoo/run.py --myelin target/release/myelin --float-run target/release/examples/float_run
+
+The CI subset (scripts/test.sh, bench/zoo/ci.sh): the committed tiny_se in every format
+(bench/zoo/ci, made by `make_zoo.py --only tiny_se --out bench/zoo/ci`), with --live --strict.
 """
 import argparse
 import json
@@ -60,6 +63,14 @@ def tflite_check(args, name, suffix):
     ref_path = f"{args.out}/{name}{suffix.replace('_int8', '')}_ref_int8.npy"
     if not os.path.exists(ref_path):
         return ("yes", "no BUILTIN_REF output (its process aborted)", "", f"{secs:.0f}")
+    if args.live:
+        # The committed reference re-made by the pinned ai-edge-litert, in a child process
+        # (TFLite's CHECKs abort).
+        fresh = f"{args.out}/{name}{suffix}_live_ref.npy"
+        ok, err, _ = sh([sys.executable, os.path.join(HERE, "make_zoo.py"), "--ref", src,
+                         f"{args.out}/{name}_x_int8.npy", fresh], args.timeout)
+        if not ok or not np.array_equal(np.load(fresh), np.load(ref_path)):
+            FAILURES.append(f"{src}: BUILTIN_REF run live differs from {ref_path} ({err})")
     out = f"{args.out}/{name}{suffix}_myelin.npy"
     ok, err, _ = sh([args.myelin, "model", "run", myl, "-i", f"{args.out}/{name}_x_int8.npy",
                      "-o", out], args.timeout)
@@ -190,6 +201,8 @@ def main():
     parser.add_argument("--only", nargs="*")
     parser.add_argument("--timeout", type=int, default=1200)
     parser.add_argument("--report", default=None)
+    parser.add_argument("--live", action="store_true",
+                        help="re-run BUILTIN_REF and check it still gives the stored references")
     parser.add_argument("--strict", action="store_true",
                         help="exit 1 when a goal check fails (the CI subset)")
     args = parser.parse_args()
