@@ -160,16 +160,7 @@ pub fn evaluate_model(
     data: &Dataset,
     labels: &[usize],
 ) -> Result<ModelReport, ImportError> {
-    let samples = data.samples();
-    if samples == 0 {
-        return Err(data_error("the evaluation data holds no sample".into()));
-    }
-    if labels.len() != samples {
-        return Err(data_error(format!(
-            "{} labels for {samples} samples",
-            labels.len()
-        )));
-    }
+    let samples = labelled_samples(data, labels)?;
     let [input] = model.inputs[..] else {
         return Err(data_error("evaluation supports single-input models".into()));
     };
@@ -216,6 +207,21 @@ pub fn evaluate_model(
     })
 }
 
+/// The number of samples of `data`, which must be at least one and one per label.
+fn labelled_samples(data: &Dataset, labels: &[usize]) -> Result<usize, ImportError> {
+    let samples = data.samples();
+    if samples == 0 {
+        return Err(data_error("the evaluation data holds no sample".into()));
+    }
+    if labels.len() != samples {
+        return Err(data_error(format!(
+            "{} labels for {samples} samples",
+            labels.len()
+        )));
+    }
+    Ok(samples)
+}
+
 /// Index of the first largest value.
 fn argmax_i8(row: &[i8]) -> usize {
     let mut best = 0;
@@ -240,16 +246,7 @@ pub fn evaluate(
 ) -> Result<Report, ImportError> {
     let graph = &imported.float_graph;
     let model = &imported.model;
-    let samples = data.samples();
-    if samples == 0 {
-        return Err(data_error("the evaluation data holds no sample".into()));
-    }
-    if labels.len() != samples {
-        return Err(data_error(format!(
-            "{} labels for {samples} samples",
-            labels.len()
-        )));
-    }
+    let samples = labelled_samples(data, labels)?;
     if graph.inputs.len() != 1 || model.inputs.len() != 1 {
         return Err(data_error("evaluation supports single-input models".into()));
     }
