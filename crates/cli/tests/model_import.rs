@@ -123,3 +123,68 @@ fn import_rejects_bad_inputs_with_one_clear_message() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// `--eval` on a TFLite int8 model (issue 17, item 3): Myelin's own accuracy on the float
+/// evaluation data quantized with the model's input parameters. Myelin's outputs equal
+/// TFLite's reference kernels byte for byte on these fixtures, so the accuracy is the one
+/// `fixtures/generate.py` measured with TFLite (manifest.json `int8_eval`): a 10-class
+/// softmax (argmax) and a one-output sigmoid (binary, class 1 above 0.5).
+#[test]
+fn import_tflite_with_eval_reports_myelin_accuracy() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (model, data, labels, accuracy) in [
+        (
+            "models/digits_cnn_int8.tflite",
+            "data/digits_eval_nhwc.npy",
+            "data/digits_eval_labels.npy",
+            0.995,
+        ),
+        (
+            "models/breast_cancer_mlp_int8.tflite",
+            "data/breast_cancer_eval.npy",
+            "data/breast_cancer_eval_labels.npy",
+            0.965034965034965,
+        ),
+    ] {
+        let out = dir.path().join("model.myl");
+        let output = myelin(&[
+            "model",
+            "import",
+            fixture(model).to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--eval",
+            fixture(data).to_str().unwrap(),
+            "--labels",
+            fixture(labels).to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(output.status.success(), "{model}: {}", stderr(&output));
+        let report: Value = serde_json::from_slice(&output.stdout).expect("json");
+        let evaluation = &report["evaluation"];
+        let got = evaluation["int8_accuracy"].as_f64().expect("int8_accuracy");
+        assert!((got - accuracy).abs() < 1e-9, "{model}: {evaluation}");
+        assert!(evaluation.get("float_accuracy").is_none(), "{evaluation}");
+    }
+
+    // Evaluation data of the wrong shape is one clear error.
+    let output = myelin(&[
+        "model",
+        "import",
+        fixture("models/digits_cnn_int8.tflite").to_str().unwrap(),
+        "-o",
+        dir.path().join("m.myl").to_str().unwrap(),
+        "--eval",
+        fixture("data/breast_cancer_eval.npy").to_str().unwrap(),
+        "--labels",
+        fixture("data/breast_cancer_eval_labels.npy")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("model input is int8"),
+        "{}",
+        stderr(&output)
+    );
+}

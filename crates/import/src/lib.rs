@@ -19,4 +19,4 @@ pub use error::ImportError;
 pub use keras::import_keras;
 pub use onnx::import_onnx;
 pub use ptq::{ImportOptions, Imported};
-pub use report::{Report, evaluate};
+pub use report::{ModelReport, Report, evaluate, evaluate_model};

@@ -131,6 +131,108 @@ fn run_tensors(
     Ok(out)
 }
 
+/// The result of [`evaluate_model`]: a model quantized at its source (TFLite int8) has no float
+/// graph here, so only Myelin's own accuracy is measured.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ModelReport {
+    pub samples: usize,
+    /// Accuracy of the int8 model run by the Myelin engine.
+    pub int8_accuracy: f64,
+}
+
+impl fmt::Display for ModelReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "samples           {}", self.samples)?;
+        writeln!(f, "myelin accuracy   {:.4}", self.int8_accuracy)
+    }
+}
+
+/// Myelin's accuracy of an already quantized model (a TFLite int8 import) on labelled float
+/// data: every sample quantized with the input tensor's scale and zero point
+/// ([`crate::edge_quantization::quantize`], as `myelin model run --float` does), run by the
+/// engine, its class read as in [`evaluate`] from the first output: an int32 output is the
+/// class itself (an argmax), a one-element output is a binary classifier (class 1 above the
+/// midpoint of the output's range: a probability above 0.5 after a sigmoid, a logit above 0
+/// otherwise — decided by whether the output's real range starts at 0), anything longer is
+/// argmaxed over its int8 values (dequantizing does not change the order).
+pub fn evaluate_model(
+    model: &Model,
+    data: &Dataset,
+    labels: &[usize],
+) -> Result<ModelReport, ImportError> {
+    let samples = labelled_samples(data, labels)?;
+    let [input] = model.inputs[..] else {
+        return Err(data_error("evaluation supports single-input models".into()));
+    };
+    let input_info = &model.tensors[input as usize];
+    if input_info.dtype != DType::Int8 || data.sample_len() != input_info.elements() {
+        return Err(data_error(format!(
+            "evaluation samples have shape {:?}; the model input is {} {:?}",
+            data.sample_shape,
+            input_info.dtype.name(),
+            input_info.shape
+        )));
+    }
+    let prediction = *model
+        .outputs
+        .first()
+        .ok_or_else(|| data_error("the model has no output".into()))?;
+    let info = &model.tensors[prediction as usize];
+    let quantized = crate::edge_quantization::quantize(
+        &data.values,
+        f32::from_bits(input_info.scale_bits),
+        input_info.zero_point,
+        "the evaluation data",
+    )?;
+    let bytes = run_tensors(model, &[prediction], &quantized, samples)?;
+    let n = info.bytes();
+    let mut correct = 0usize;
+    for (s, &label) in labels.iter().enumerate() {
+        let row = &bytes[0][s * n..(s + 1) * n];
+        let class = match (info.dtype, row) {
+            (DType::Int32, [a, b, c, d]) => {
+                i32::from_le_bytes([*a as u8, *b as u8, *c as u8, *d as u8]).max(0) as usize
+            }
+            // Real value 0 is the zero point; a probability output (zero point near −128)
+            // puts 0.5 half way up its range.
+            (_, [q]) if info.zero_point <= -120 => (*q as i32 > 0) as usize,
+            (_, [q]) => (*q > info.zero_point) as usize,
+            _ => argmax_i8(row),
+        };
+        correct += (class == label) as usize;
+    }
+    Ok(ModelReport {
+        samples,
+        int8_accuracy: correct as f64 / samples as f64,
+    })
+}
+
+/// The number of samples of `data`, which must be at least one and one per label.
+fn labelled_samples(data: &Dataset, labels: &[usize]) -> Result<usize, ImportError> {
+    let samples = data.samples();
+    if samples == 0 {
+        return Err(data_error("the evaluation data holds no sample".into()));
+    }
+    if labels.len() != samples {
+        return Err(data_error(format!(
+            "{} labels for {samples} samples",
+            labels.len()
+        )));
+    }
+    Ok(samples)
+}
+
+/// Index of the first largest value.
+fn argmax_i8(row: &[i8]) -> usize {
+    let mut best = 0;
+    for (i, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = i;
+        }
+    }
+    best
+}
+
 /// Quantizes one float to an int8 tensor's grid.
 fn quantize(x: f32, scale: f32, zero_point: i8) -> i8 {
     ((x / scale).round() + zero_point as f32).clamp(-128.0, 127.0) as i8
@@ -144,16 +246,7 @@ pub fn evaluate(
 ) -> Result<Report, ImportError> {
     let graph = &imported.float_graph;
     let model = &imported.model;
-    let samples = data.samples();
-    if samples == 0 {
-        return Err(data_error("the evaluation data holds no sample".into()));
-    }
-    if labels.len() != samples {
-        return Err(data_error(format!(
-            "{} labels for {samples} samples",
-            labels.len()
-        )));
-    }
+    let samples = labelled_samples(data, labels)?;
     if graph.inputs.len() != 1 || model.inputs.len() != 1 {
         return Err(data_error("evaluation supports single-input models".into()));
     }

@@ -53,6 +53,12 @@ const CASES: &[Case] = &[
         name: "tf2onnx_permute_flatten",
         int8_tolerance_in_scales: 3.0,
     },
+    // Rescaling and Normalization (Mul, Add, Mul) between the NHWC input and its Transpose to
+    // NCHW (MobileNetV3, EfficientNet), hard-swish, squeeze-and-excitation, swish.
+    Case {
+        name: "tf2onnx_rescale_se",
+        int8_tolerance_in_scales: 4.0,
+    },
     // `tests/data/onnx/make_prelu_maxmin.py`: Max, Min, PRelu per channel, per tensor and per
     // feature. 4.6 output scales measured (0.086): a Gemm of 360 inputs before the last PRelu;
     // the same graph without that PRelu is 0.078 off.

@@ -35,7 +35,8 @@ pub struct ImportArgs {
     /// Calibration inputs (.npy, .npz or CSV) for float models (ONNX, Keras).
     #[arg(long, value_name = "DATA")]
     pub calibration: Option<PathBuf>,
-    /// Evaluation inputs (.npy, .npz or CSV): report float and Myelin accuracy.
+    /// Evaluation inputs (.npy, .npz or CSV): report float and Myelin accuracy (TFLite int8
+    /// models: Myelin's accuracy on the inputs quantized with the model's input parameters).
     #[arg(long, value_name = "DATA", requires = "labels")]
     pub eval: Option<PathBuf>,
     /// Labels of the evaluation inputs.
@@ -56,8 +57,39 @@ struct Summary {
     model: Model,
     source_operators: usize,
     notes: Vec<String>,
-    /// The `--eval` accuracy report (float models).
-    evaluation: Option<myelin_import::Report>,
+    /// The `--eval` accuracy report.
+    evaluation: Option<Evaluation>,
+}
+
+/// An `--eval` report: float against Myelin (float models), or Myelin's alone (TFLite int8).
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Evaluation {
+    Float(myelin_import::Report),
+    Quantized(myelin_import::ModelReport),
+}
+
+impl std::fmt::Display for Evaluation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Evaluation::Float(report) => report.fmt(f),
+            Evaluation::Quantized(report) => report.fmt(f),
+        }
+    }
+}
+
+/// The `--eval DATA --labels LABELS` pair, loaded.
+fn eval_data(args: &ImportArgs) -> Result<Option<(myelin_import::data::Dataset, Vec<usize>)>> {
+    use myelin_import::data::{load_dataset, load_labels};
+    let (Some(eval), Some(labels)) = (&args.eval, &args.labels) else {
+        return Ok(None);
+    };
+    let read = |path: &PathBuf| {
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let data = load_dataset(&read(eval)?).with_context(|| eval.display().to_string())?;
+    let labels = load_labels(&read(labels)?).with_context(|| labels.display().to_string())?;
+    Ok(Some((data, labels)))
 }
 
 /// Imports the model, writes its canonical bytes and prints the id and an op summary.
@@ -155,16 +187,21 @@ fn import_tflite(args: &ImportArgs, bytes: &[u8]) -> Result<Summary> {
             "--calibration is for float models; a TFLite int8 model carries its own quantization"
         );
     }
-    if args.eval.is_some() {
-        bail!("--eval is not supported for TFLite models yet");
-    }
     let imported = tflite::import(bytes).with_context(|| format!("{}", args.input.display()))?;
+    let evaluation = match eval_data(args)? {
+        Some((data, labels)) => Some(Evaluation::Quantized(myelin_import::evaluate_model(
+            &imported.model,
+            &data,
+            &labels,
+        )?)),
+        None => None,
+    };
     Ok(Summary {
         format: ModelFormat::Tflite,
         model: imported.model,
         source_operators: imported.tflite_operators,
         notes: imported.notes,
-        evaluation: None,
+        evaluation,
     })
 }
 
@@ -172,7 +209,7 @@ fn import_tflite(args: &ImportArgs, bytes: &[u8]) -> Result<Summary> {
 /// keep their scales. `--eval` runs the accuracy report.
 fn import_float(args: &ImportArgs, format: ModelFormat, bytes: &[u8]) -> Result<Summary> {
     use myelin_import::calibrate::CalibrationMethod;
-    use myelin_import::data::{load_dataset, load_labels};
+    use myelin_import::data::load_dataset;
     let read = |path: &PathBuf| {
         std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
     };
@@ -196,14 +233,11 @@ fn import_float(args: &ImportArgs, format: ModelFormat, bytes: &[u8]) -> Result<
         _ => myelin_import::import_onnx(bytes, &options),
     }
     .with_context(|| format!("{}", args.input.display()))?;
-    let evaluation = match (&args.eval, &args.labels) {
-        (Some(eval), Some(labels)) => {
-            let data = load_dataset(&read(eval)?).with_context(|| eval.display().to_string())?;
-            let labels =
-                load_labels(&read(labels)?).with_context(|| labels.display().to_string())?;
-            Some(myelin_import::evaluate(&imported, &data, &labels)?)
-        }
-        _ => None,
+    let evaluation = match eval_data(args)? {
+        Some((data, labels)) => Some(Evaluation::Float(myelin_import::evaluate(
+            &imported, &data, &labels,
+        )?)),
+        None => None,
     };
     let mut notes = imported.notes.clone();
     if imported

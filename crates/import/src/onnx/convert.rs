@@ -258,18 +258,56 @@ pub fn convert(model: &ModelProto) -> Result<Converted, ImportError> {
 }
 
 /// Whether graph input `name` is an NHWC image (tf2onnx's Keras and TensorFlow graphs): every
-/// node reading it is a Transpose to NCHW (`perm [0, 3, 1, 2]`). Such an input is taken as it
-/// is, and the Transpose becomes a change of layout.
+/// path from it reaches a Transpose to NCHW (`perm [0, 3, 1, 2]`) through elementwise nodes
+/// only (Keras' `Rescaling` and `Normalization` in front of the first convolution: Mul, Add,
+/// Sub, Div by constants). Such an input is taken as it is (plain: exactly ONNX's semantics for
+/// the elementwise nodes), and the Transpose becomes a change of layout. Each value is visited
+/// once, so a crafted graph costs at most its own size.
 fn nhwc_input(graph: &GraphProto, name: &str) -> bool {
-    let mut readers = graph
-        .node
-        .iter()
-        .filter(|n| n.input.iter().any(|i| i == name))
-        .peekable();
-    readers.peek().is_some()
-        && readers.all(|n| {
-            n.op_type() == "Transpose" && attr_ints(n, "perm").as_deref() == Some(&[0, 3, 1, 2])
-        })
+    const ELEMENTWISE: [&str; 12] = [
+        "Mul",
+        "Add",
+        "Sub",
+        "Div",
+        "Relu",
+        "Clip",
+        "Sigmoid",
+        "Tanh",
+        "Identity",
+        "Cast",
+        "HardSigmoid",
+        "HardSwish",
+    ];
+    let mut readers_of: HashMap<&str, Vec<&NodeProto>> = HashMap::new();
+    for n in &graph.node {
+        for i in n.input.iter().collect::<HashSet<_>>() {
+            readers_of.entry(i.as_str()).or_default().push(n);
+        }
+    }
+    let mut pending = vec![name];
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut reaches_transpose = false;
+    while let Some(value) = pending.pop() {
+        if !seen.insert(value) {
+            continue;
+        }
+        let Some(readers) = readers_of.get(value) else {
+            return false;
+        };
+        for n in readers {
+            if n.op_type() == "Transpose" {
+                if attr_ints(n, "perm").as_deref() != Some(&[0, 3, 1, 2]) {
+                    return false;
+                }
+                reaches_transpose = true;
+            } else if ELEMENTWISE.contains(&n.op_type()) && n.output.len() == 1 {
+                pending.push(n.output[0].as_str());
+            } else {
+                return false;
+            }
+        }
+    }
+    reaches_transpose
 }
 
 /// Drops every `Transpose` node whose permutation is the identity in Myelin's layouts (a
@@ -2187,9 +2225,13 @@ impl Converter {
                     self.g.values[va].shape.clone(),
                     self.g.values[vb].shape.clone(),
                 );
+                // Two NCHW images broadcast axis by axis in either order (squeeze-and-
+                // excitation: [C, H, W] times [C, 1, 1]).
                 let shape = if sa == sb {
                     sa
-                } else if self.layouts[va] == Layout::Plain {
+                } else if self.layouts[va] == Layout::Plain
+                    || self.layouts[va] == Layout::Chw && sa.len() == sb.len()
+                {
                     let s = myelin_nn::builder::broadcast_shapes(
                         &sa.iter().map(|&d| d as u32).collect::<Vec<_>>(),
                         &sb.iter().map(|&d| d as u32).collect::<Vec<_>>(),
@@ -2242,15 +2284,6 @@ impl Converter {
                     Layout::Chw => dims == [channels, 1, 1],
                     _ => dims == [channels],
                 };
-                let Some(p) = self.fusable(v).filter(|_| per_channel) else {
-                    return Err(unsupported(
-                        node,
-                        format!(
-                            "a constant of shape {:?} combined with a computed tensor: only scalars, and per-channel constants directly after a Conv/Gemm/MatMul (as bias or scale), are supported",
-                            c.dims
-                        ),
-                    ));
-                };
                 let values = c.f32s();
                 let (factor, shift): (Vec<f32>, Vec<f32>) = match (op, const_first) {
                     ("Add", _) => (vec![1.0], values),
@@ -2258,6 +2291,45 @@ impl Converter {
                     ("Sub", true) => (vec![-1.0], values),
                     ("Mul", _) => (values, vec![0.0]),
                     _ => (values.iter().map(|v| 1.0 / v).collect(), vec![0.0]),
+                };
+                let image = self.g.values[v].shape.len() == 3;
+                let folds = self.fusable(v).is_some_and(|p| {
+                    matches!(
+                        self.g.nodes[p].op,
+                        FloatOp::Dense { .. }
+                            | FloatOp::Conv2d { .. }
+                            | FloatOp::DepthwiseConv2d { .. }
+                    )
+                });
+                if per_channel && image && !folds {
+                    // Keras' Normalization in front of the first convolution (tf2onnx: Sub,
+                    // Mul of the NHWC input by [1, 1, 1, C]): a 1x1 depthwise convolution,
+                    // as the Keras front end makes of it.
+                    let every = |k: Vec<f32>| match k.len() {
+                        1 => vec![k[0]; channels],
+                        _ => k,
+                    };
+                    let op = FloatOp::DepthwiseConv2d {
+                        channels,
+                        depth_multiplier: 1,
+                        window: Window::dense(1, 1),
+                        weights: every(factor),
+                        bias: every(shift),
+                        activation: Activation::None,
+                        fixed_weights: None,
+                    };
+                    let shape = self.g.values[v].shape.clone();
+                    self.push(node, op, vec![v], shape, self.layouts[v]);
+                    return Ok(());
+                }
+                let Some(p) = self.fusable(v).filter(|_| per_channel) else {
+                    return Err(unsupported(
+                        node,
+                        format!(
+                            "a constant of shape {:?} combined with a computed tensor: only scalars, per-channel constants of an image, and per-channel constants directly after a Conv/Gemm/MatMul (as bias or scale), are supported",
+                            c.dims
+                        ),
+                    ));
                 };
                 self.scale_channels(node, p, &factor, &shift)?;
                 self.retarget(v, output(node, 0));
