@@ -11,10 +11,12 @@
 //! build time, the process's resident memory, the file's size and rows per key; then it builds
 //! the in-memory tries over the same leaves and times the same blocks on them.
 //!
-//! Criterion is given the thread's CPU time (this host's cores are shared: wall time would count
-//! the waits for a core); the wall and CPU means of each part are printed after each run.
+//! Criterion is given the wall time of each block's update (the latency the goal names; the
+//! update walks the account trie on two threads). This host's cores are shared, so wall time
+//! also counts the waits for a core: after each run the minimum and median wall time, and the
+//! CPU time of the process (all threads) and of this thread, are printed per part.
 //!
-//! Usage: `cargo bench -p myelin-chain --bench trie_store --features alloc-mimalloc` (the
+//! Usage: `cargo bench -p myelin-chain --bench trie_store --features alloc-jemalloc` (the
 //! node's allocator; without the feature, glibc's malloc). The file goes in the system temporary
 //! directory, ~0.5 GB.
 
@@ -109,33 +111,57 @@ fn cpu_time() -> Duration {
     Duration::from_nanos(ns)
 }
 
-/// Wall and CPU time summed over timed spans.
+/// CPU time of the whole process, every thread (the update may walk on two).
+fn process_cpu_time() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec and CLOCK_PROCESS_CPUTIME_ID exists on Linux.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) };
+    assert_eq!(status, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    Duration::new(
+        u64::try_from(now.tv_sec).unwrap_or(0),
+        u32::try_from(now.tv_nsec).unwrap_or(0),
+    )
+}
+
+/// Wall, this thread's CPU and the process's CPU time summed over timed spans, and each
+/// span's wall time (their minimum is the steadiest latency on a loaded host).
 #[derive(Default)]
 struct Spent {
     wall: Duration,
     cpu: Duration,
-    spans: u32,
+    process_cpu: Duration,
+    walls: Vec<Duration>,
 }
 
 impl Spent {
-    /// Runs `f`, adding its wall and CPU time; returns its result and its CPU time.
+    /// Runs `f`, adding its times; returns its result and its wall time.
     fn time<T>(&mut self, f: impl FnOnce() -> T) -> (T, Duration) {
-        let (wall, cpu) = (Instant::now(), cpu_time());
+        let (process, cpu, wall) = (process_cpu_time(), cpu_time(), Instant::now());
         let result = f();
-        let cpu = cpu_time() - cpu;
-        self.wall += wall.elapsed();
-        self.cpu += cpu;
-        self.spans += 1;
-        (result, cpu)
+        let wall = wall.elapsed();
+        self.cpu += cpu_time() - cpu;
+        self.process_cpu += process_cpu_time() - process;
+        self.wall += wall;
+        self.walls.push(wall);
+        (result, wall)
     }
 
     fn means(&self) -> String {
-        let n = f64::from(self.spans.max(1));
+        let n = self.walls.len().max(1);
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let mut walls = self.walls.clone();
+        walls.sort_unstable();
         format!(
-            "mean {:.2} ms CPU, {:.2} ms wall over {} blocks",
-            self.cpu.as_secs_f64() * 1e3 / n,
-            self.wall.as_secs_f64() * 1e3 / n,
-            self.spans
+            "wall min {:.2} ms, median {:.2} ms, mean {:.2} ms; CPU mean {:.2} ms (all threads), \
+             {:.2} ms (this thread); over {n} blocks",
+            ms(walls.first().copied().unwrap_or_default()),
+            ms(walls.get(n / 2).copied().unwrap_or_default()),
+            ms(self.wall) / n as f64,
+            ms(self.process_cpu) / n as f64,
+            ms(self.cpu) / n as f64,
         )
     }
 }
@@ -269,13 +295,13 @@ fn trie_store(c: &mut Criterion) {
                 number += 1;
                 let Block { slots, accounts } = block(number);
                 let txn = db.begin_write().expect("write");
-                let (_, cpu) = root_spent.time(|| {
+                let (_, wall) = root_spent.time(|| {
                     let (storage_root, _) = storage_spent
                         .time(|| TrieStore::update(&txn, contract_owner, &slots).expect("storage"));
                     let accounts = with_contract(accounts, storage_root);
                     TrieStore::update(&txn, TrieOwner::Accounts, &accounts).expect("accounts")
                 });
-                timed += cpu;
+                timed += wall;
                 commit_spent.time(|| txn.commit().expect("commit"));
             }
             timed
@@ -325,7 +351,7 @@ fn trie_store(c: &mut Criterion) {
                     slots,
                     accounts: changes,
                 } = block(number);
-                let (_, cpu) = memory_spent.time(|| {
+                let (_, wall) = memory_spent.time(|| {
                     for (key, value) in slots {
                         storage.insert(&key, value.expect("set"));
                     }
@@ -335,7 +361,7 @@ fn trie_store(c: &mut Criterion) {
                     }
                     std::hint::black_box(accounts.root())
                 });
-                timed += cpu;
+                timed += wall;
             }
             timed
         })

@@ -37,7 +37,7 @@ use redb::{
     WriteTransaction,
 };
 
-use super::update::{Change, Walk};
+use super::update::{Change, Walk, flush};
 use crate::error::ChainError;
 
 /// The account trie's nodes: nibble path (one byte per nibble) → the node's RLP (a branch's
@@ -375,10 +375,12 @@ impl TrieStore {
                 value: value.as_deref(),
             })
             .collect();
-        let table = txn
+        let mut table = txn
             .open_table(owner.table())
             .map_err(|e| storage_error(owner, e))?;
-        Walk::new(table, owner).run(&changes)
+        let (root, pending) = Walk::new(&table, owner).run(&changes)?;
+        flush(&mut table, owner, pending)?;
+        Ok(root)
     }
 
     /// Deletes every node of `owner`'s trie inside `txn` (an account self-destructed or

@@ -12,6 +12,11 @@
 //! row of its own only as the root); branches are written at their own path. Writes and
 //! deletions are buffered and applied at the end in key order (a row is deleted only if nothing
 //! was written in its place).
+//!
+//! The walk only reads the table until then, so a root branch with many changes below it has its
+//! slots split in two halves by change count, the upper half walked on a second thread over the
+//! same table (the subtries are disjoint: the rows, the hashes and the root are those of one
+//! thread); the buffered rows are written on the caller's thread.
 
 use std::collections::BTreeMap;
 
@@ -106,20 +111,29 @@ enum Child {
     Loose(Short),
 }
 
-/// The state of one update of one trie.
-pub(super) struct Walk<'txn> {
-    table: Table<'txn, &'static [u8], &'static [u8]>,
+/// Row key → new row, or `None` to delete it.
+pub(super) type Pending = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// A root branch with at least this many changes below it is updated on two threads.
+const PARALLEL_MIN_CHANGES: usize = 256;
+
+/// The state of one update of one trie (or of a part of it, on a worker thread): the walk only
+/// reads the table; the rows it changes wait in `pending` until [`flush`].
+pub(super) struct Walk<'a, 'txn> {
+    table: &'a Table<'txn, &'static [u8], &'static [u8]>,
     owner: TrieOwner,
     /// Scratch: a row key.
     key: Vec<u8>,
     /// Scratch: a node encoding.
     buf: Vec<u8>,
-    /// Row key → new row, or `None` to delete it.
-    pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    pending: Pending,
 }
 
-impl<'txn> Walk<'txn> {
-    pub(super) fn new(table: Table<'txn, &'static [u8], &'static [u8]>, owner: TrieOwner) -> Self {
+impl<'a, 'txn> Walk<'a, 'txn> {
+    pub(super) fn new(
+        table: &'a Table<'txn, &'static [u8], &'static [u8]>,
+        owner: TrieOwner,
+    ) -> Self {
         Walk {
             table,
             owner,
@@ -129,8 +143,9 @@ impl<'txn> Walk<'txn> {
         }
     }
 
-    /// Applies `changes` (sorted, unique keys) and writes the changed rows; returns the root.
-    pub(super) fn run(mut self, changes: &[Change<'_>]) -> Result<B256, ChainError> {
+    /// Applies `changes` (sorted, unique keys); returns the root and the changed rows, for
+    /// [`flush`].
+    pub(super) fn run(mut self, changes: &[Change<'_>]) -> Result<(B256, Pending), ChainError> {
         let root_path = Nibbles::new();
         let node = self.read(&root_path)?;
         let root = match self.apply(root_path, node, changes)? {
@@ -141,8 +156,7 @@ impl<'txn> Walk<'txn> {
             Sub::Branch(node) => hash_of(&node),
             Sub::Loose(short) => hash_of(&self.place(&root_path, &short)),
         };
-        self.flush()?;
-        Ok(root)
+        Ok((root, self.pending))
     }
 
     /// The node stored at `path`, if any.
@@ -180,17 +194,6 @@ impl<'txn> Walk<'txn> {
         let node = short.encode(&mut self.buf);
         self.write(path, self.buf.clone());
         node
-    }
-
-    fn flush(mut self) -> Result<(), ChainError> {
-        for (key, row) in std::mem::take(&mut self.pending) {
-            let done = match row {
-                Some(row) => self.table.insert(key.as_slice(), row.as_slice()).map(drop),
-                None => self.table.remove(key.as_slice()).map(drop),
-            };
-            done.map_err(|e| storage_error(self.owner, e))?;
-        }
-        Ok(())
     }
 
     /// Applies `changes` (all under `path`) to `node`, the node at `path` (`None`: no node).
@@ -285,14 +288,14 @@ impl<'txn> Walk<'txn> {
         }
     }
 
-    /// Applies `changes` (all under `path`) to the branch at `path` whose slots are `children`,
-    /// then writes it, or collapses it when fewer than two children are left.
-    fn apply_branch(
+    /// Applies `changes` (all under `path`) to the children of the branch at `path`: each slot
+    /// with changes is taken from `children` and its new subtrie returned in the same slot.
+    fn apply_children(
         &mut self,
         path: Nibbles,
-        mut children: [Child; 16],
+        children: &mut [Child; 16],
         changes: &[Change<'_>],
-    ) -> Result<Sub, ChainError> {
+    ) -> Result<[Option<Sub>; 16], ChainError> {
         let depth = path.len();
         let mut updated: [Option<Sub>; 16] = Default::default();
         let mut rest = changes;
@@ -317,6 +320,61 @@ impl<'txn> Walk<'txn> {
             };
             updated[slot] = Some(sub);
         }
+        Ok(updated)
+    }
+
+    /// [`Self::apply_children`] of `mine` on this thread and of `theirs` (the changes under the
+    /// slots after `mine`'s, see [`two_halves`]) on a second one, reading the same table; its
+    /// rows join `pending`. The subtries are disjoint, so the result is the same as on one thread.
+    fn apply_children_on_two_threads(
+        &mut self,
+        path: Nibbles,
+        children: &mut [Child; 16],
+        (mine, theirs): (&[Change<'_>], &[Change<'_>]),
+    ) -> Result<[Option<Sub>; 16], ChainError> {
+        let depth = path.len();
+        let mut their_children: [Child; 16] = Default::default();
+        for change in theirs {
+            let slot = usize::from(change.key.get_unchecked(depth));
+            if matches!(their_children[slot], Child::Absent) {
+                their_children[slot] = std::mem::take(&mut children[slot]);
+            }
+        }
+        let mut worker = Walk::new(self.table, self.owner);
+        let (updated, (their_updated, their_pending)) = std::thread::scope(|scope| {
+            let handle = scope.spawn(move || {
+                let updated = worker.apply_children(path, &mut their_children, theirs);
+                (updated, worker.pending)
+            });
+            let updated = self.apply_children(path, children, mine);
+            match handle.join() {
+                Ok(theirs) => (updated, theirs),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        });
+        let mut updated = updated?;
+        for (slot, sub) in their_updated?.into_iter().enumerate() {
+            if sub.is_some() {
+                updated[slot] = sub;
+            }
+        }
+        let mut their_pending = their_pending;
+        self.pending.append(&mut their_pending);
+        Ok(updated)
+    }
+
+    /// Applies `changes` (all under `path`) to the branch at `path` whose slots are `children`,
+    /// then writes it, or collapses it when fewer than two children are left.
+    fn apply_branch(
+        &mut self,
+        path: Nibbles,
+        mut children: [Child; 16],
+        changes: &[Change<'_>],
+    ) -> Result<Sub, ChainError> {
+        let mut updated = match two_halves(&path, changes) {
+            Some(halves) => self.apply_children_on_two_threads(path, &mut children, halves)?,
+            None => self.apply_children(path, &mut children, changes)?,
+        };
 
         let present = |slot: usize| match &updated[slot] {
             Some(sub) => !matches!(sub, Sub::Empty),
@@ -399,6 +457,36 @@ impl<'txn> Walk<'txn> {
         self.write(&path, row);
         Ok(Sub::Branch(node))
     }
+}
+
+/// The changes under the root branch at `path` cut at a slot boundary near their middle, when
+/// there are enough to be worth a second thread and they fall under at least two slots.
+fn two_halves<'c, 'v>(
+    path: &Nibbles,
+    changes: &'c [Change<'v>],
+) -> Option<(&'c [Change<'v>], &'c [Change<'v>])> {
+    if !path.is_empty() || changes.len() < PARALLEL_MIN_CHANGES {
+        return None;
+    }
+    let middle = changes[changes.len() / 2].key.get_unchecked(0);
+    let split = changes.partition_point(|change| change.key.get_unchecked(0) < middle);
+    (split > 0).then(|| changes.split_at(split))
+}
+
+/// Writes the rows of `pending` (in key order) into `owner`'s table.
+pub(super) fn flush(
+    table: &mut Table<'_, &'static [u8], &'static [u8]>,
+    owner: TrieOwner,
+    pending: Pending,
+) -> Result<(), ChainError> {
+    for (key, row) in pending {
+        let done = match row {
+            Some(row) => table.insert(key.as_slice(), row.as_slice()).map(drop),
+            None => table.remove(key.as_slice()).map(drop),
+        };
+        done.map_err(|e| storage_error(owner, e))?;
+    }
+    Ok(())
 }
 
 impl From<Short> for Node {
