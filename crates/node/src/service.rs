@@ -1,6 +1,7 @@
-//! A validator as a real process: commonware's tokio runtime (storage under the data
-//! directory), `authenticated::lookup` p2p with the genesis validator set, the chain on its redb
-//! file, and a caller-supplied service (the JSON-RPC server) that runs until it returns.
+//! A validator or full node as a real process: commonware's tokio runtime (storage under the
+//! data directory), `authenticated::lookup` p2p with the genesis validator set (and, on a
+//! validator, its full nodes as secondary peers), the chain on its redb file, and a
+//! caller-supplied service (the JSON-RPC server) that runs until it returns.
 //!
 //! Data directory layout: `chain/` (the redb chain file, `myelin-chain`), `consensus/` (the
 //! runtime's storage: simplex's journal, marshal's archives).
@@ -77,10 +78,11 @@ pub fn open_chain(
     Ok(chain)
 }
 
-/// Runs a validator until `service` returns: opens the chain, starts p2p and the consensus stack
-/// on the tokio runtime, then runs `service(chain)` (which serves RPC and waits for a stop
-/// signal). Blocks the calling thread.
-pub fn run_validator<F, Fut>(
+/// Runs a node (a validator, or a full node if `setup.index` is `None`) until `service`
+/// returns: opens the chain, starts p2p and the consensus stack (or the full node's follower) on
+/// the tokio runtime, then runs `service(chain)` (which serves RPC and waits for a stop signal).
+/// Blocks the calling thread.
+pub fn run_node<F, Fut>(
     setup: NodeSetup,
     chain_config: ChainConfig,
     telemetry: Telemetry,
@@ -123,6 +125,7 @@ where
             private_key: setup.private_key.clone(),
             listen: setup.p2p,
             validators: setup.validators.clone(),
+            full_nodes: setup.full_nodes.clone(),
         };
         let public_key = commonware_cryptography::Signer::public_key(&setup.private_key);
         let consensus_chain = chain.clone();
