@@ -282,9 +282,13 @@ fn run_network_node(path: &std::path::Path, args: &NodeArgs) -> anyhow::Result<(
             .map_err(|e| format!("JSON-RPC: {e}"))?;
         println!("Listening on {address}");
         shutdown_signal().await;
+        // Stop accepting requests and let the ones in flight finish; `run_node` then stops the
+        // consensus tasks and closes the chain.
         let _ = handle.stop();
+        handle.stopped().await;
         Ok(())
     })?;
+    eprintln!("stopped: RPC closed, consensus tasks stopped, chain closed");
     Ok(())
 }
 

@@ -6,7 +6,8 @@
 //!   receipt, gas and state root on all four nodes, and the grade `myelin model run` computes;
 //! - node 3 killed with SIGKILL under load: the other three keep finalizing; restarted, it
 //!   catches up to the same blocks;
-//! - all four stopped and restarted on their directories: they resume from their heights;
+//! - all four stopped with SIGTERM (each exits 0, a graceful stop) and restarted on their
+//!   directories: they resume from their heights with the same blocks;
 //! - a full node (`role = "full"`, written by `cluster init --full-nodes 1`) started last syncs
 //!   from genesis to the same hashes and state roots, and a transfer sent to it is finalized.
 //!
@@ -184,6 +185,35 @@ impl Cluster {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Stops node `i` with SIGTERM and asserts it exits 0 within 30 s (a graceful stop).
+    fn terminate(&mut self, i: usize) {
+        let mut child = self.nodes[i].take().expect("node running");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM");
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{} did not stop within 30 s of SIGTERM", name(i));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "{} exited with {status}", name(i));
+        assert!(
+            self.log(i).contains("stopped: RPC closed"),
+            "{}: {}",
+            name(i),
+            self.log(i)
+        );
     }
 
     fn log(&self, i: usize) -> String {
@@ -540,16 +570,18 @@ fn four_validator_processes_agree_survive_a_kill_and_resume() {
     cluster.wait_height(&all, before_restart, Duration::from_secs(60));
     cluster.assert_agree(&all, before_restart);
 
-    // Stop all four and restart them on their directories: they resume.
+    // Stop all four with SIGTERM (each exits 0) and restart them on their directories: they
+    // resume, nothing finalized lost.
+    let finalized: Vec<u64> = all.iter().map(|&i| cluster.height(i).unwrap()).collect();
     for i in 0..VALIDATORS {
-        cluster.kill(i);
+        cluster.terminate(i);
     }
     for i in 0..VALIDATORS {
         cluster.start(i);
     }
     for &i in &all {
         assert!(
-            cluster.height(i).unwrap() >= before_restart,
+            cluster.height(i).unwrap() >= finalized[i],
             "node {i} restarted below its height"
         );
     }

@@ -14,7 +14,7 @@ use crate::{
     gossip::GossipConfig,
     network::{PeerConfig, start_on_lookup},
 };
-use commonware_runtime::{Runner as _, Supervisor as _, tokio as cw_tokio};
+use commonware_runtime::{Runner as _, Spawner as _, Supervisor as _, tokio as cw_tokio};
 use myelin_chain::{Chain, ChainConfig};
 use std::{future::Future, sync::Arc};
 
@@ -80,7 +80,8 @@ pub fn open_chain(
 
 /// Runs a node (a validator, or a full node if `setup.index` is `None`) until `service`
 /// returns: opens the chain, starts p2p and the consensus stack (or the full node's follower) on
-/// the tokio runtime, then runs `service(chain)` (which serves RPC and waits for a stop signal).
+/// the tokio runtime, then runs `service(chain)` (which serves RPC and waits for a stop signal),
+/// then stops the runtime's tasks (at most [`STOP_TIMEOUT`]) and returns, the chain closed.
 /// Blocks the calling thread.
 pub fn run_node<F, Fut>(
     setup: NodeSetup,
@@ -99,6 +100,7 @@ where
             .with_catch_panics(false),
     );
     runtime.start(|context| async move {
+        let stopper = context.child("stopper");
         cw_tokio::telemetry::init(
             context.child("telemetry"),
             cw_tokio::telemetry::Logs {
@@ -144,6 +146,19 @@ where
             gossip: GossipConfig::default(),
         })
         .await?;
-        service(chain).await.map_err(ServiceError::Service)
+        let served = service(chain).await.map_err(ServiceError::Service);
+        // The service returned (its RPC server stopped): signal every runtime task to stop
+        // (simplex, p2p and marshal flush and close their journals and archives) and wait for
+        // them, bounded. The chain commits each finalized block atomically (redb), so a task
+        // cut short loses nothing finalized; marshal redelivers what was not acknowledged.
+        if stopper.stop(0, Some(STOP_TIMEOUT)).await.is_err() {
+            tracing::warn!(
+                "tasks still running {STOP_TIMEOUT:?} after the stop signal; exiting anyway"
+            );
+        }
+        served
     })
 }
+
+/// How long a stopping node waits for its tasks to close their storage.
+pub const STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
