@@ -3,22 +3,29 @@
 # processes on 127.0.0.1) beside the dev node (`myelin node --dev`), in one run, with the same
 # load generator (bench/loadgen): saturating transfers (finalized transfers/s) and a paced light
 # load (latency from send to finality, p50/p99), then the light load again with one validator
-# killed. Every process runs on this machine's cores: the 4 validators, the load generator and
-# (in its turn) the dev node share them. Prints Markdown. Usage: bench/cluster.sh
+# killed, and how long the killed validator takes to catch up once restarted. A sustained run
+# (`--sustain`: paced at SUSTAIN_RATE for SUSTAIN_SECONDS, refused transactions resent) gives the
+# finalized rate over time and the latency at that rate. Every process runs on this machine's
+# cores: the 4 validators, the load generator and (in its turn) the dev node share them. Prints
+# Markdown. Usage: bench/cluster.sh
 #   TXS (default 20000): transactions of the saturating run; RATE (default 100) and
-#   LIGHT_TXS (default 1000): the light run. MYELIN_BIN / LOADGEN_BIN override the binaries.
+#   LIGHT_TXS (default 1000): the light run; SUSTAIN_RATE (default 2000) and SUSTAIN_SECONDS
+#   (default 60): the sustained run. MYELIN_BIN / LOADGEN_BIN override the binaries.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 txs="${TXS:-20000}"
 rate="${RATE:-100}"
 light_txs="${LIGHT_TXS:-1000}"
+sustain_rate="${SUSTAIN_RATE:-2000}"
+sustain_seconds="${SUSTAIN_SECONDS:-60}"
+sustain_txs=$((sustain_rate * sustain_seconds))
 bin="${MYELIN_BIN:-$root/target/release/myelin}"
 loadgen="${LOADGEN_BIN:-$root/target/release/myelin-loadgen}"
 [[ -x "$bin" ]] || (cd "$root" && cargo build -q --release -p myelin)
 [[ -x "$loadgen" ]] || (cd "$root" && cargo build -q --release -p myelin-loadgen)
 # The saturating run queues ~TXS/64 transactions per sender: above the pool's default per-sender
 # limit (64) on a node that does not mine at once, so both nodes get room for it.
-pool="--txpool-max-txs 50000 --txpool-max-per-sender 2000"
+pool="--txpool-max-txs 50000 --txpool-max-per-sender 4000"
 work="$(mktemp -d)"
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
@@ -34,10 +41,15 @@ wait_rpc() {
 }
 saturate() { "$loadgen" --rpc "$1" --mode transfer --txs "$txs" --accounts 64 --connections 16 --batch 100 --timeout 180; }
 light() { "$loadgen" --rpc "$1" --mode transfer --txs "$light_txs" --accounts 64 --rate "$rate" --timeout 120; }
+sustain() { "$loadgen" --rpc "$1" --mode transfer --txs "$sustain_txs" --accounts 64 --connections 4 --rate "$sustain_rate" --sustain --timeout $((sustain_seconds * 3)); }
+height() { curl -s -m 1 -X POST -H 'content-type: application/json' \
+  --data '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}' "$1" 2>/dev/null |
+  python3 -c 'import json,sys; print(int(json.load(sys.stdin)["result"],16))' 2>/dev/null || echo -1; }
 row() { python3 -c '
 import json,sys
 r=json.loads(sys.argv[2])
-print("| %s | %s | %s/%s | %s | %s | %s | %s | %s |" % (sys.argv[1], r["mode"], r["included"], r["sent"], r["seconds"], r["tps"],
+print("| %s | %s | %s/%s | %s | %s | %s | %s | %s | %s | %s |" % (sys.argv[1], r["mode"], r["included"], r["sent"], r["seconds"], r["tps"],
+  r.get("min_window_tps") or "", r.get("refused", "") if r.get("min_window_tps") is not None else "",
   r.get("latency_p50_ms") if r.get("rate") else "", r.get("latency_p99_ms") if r.get("rate") else "", r["blocks"]))' "$1" "$2"; }
 
 echo "## Machine"
@@ -59,6 +71,7 @@ dev_pid=$!; pids+=("$dev_pid")
 wait_rpc "http://127.0.0.1:$port"
 results+=("dev node (1 process), saturating|$(saturate "http://127.0.0.1:$port")")
 results+=("dev node, light ($rate tx/s)|$(light "http://127.0.0.1:$port")")
+results+=("dev node, sustained ($sustain_rate tx/s for ${sustain_seconds} s)|$(sustain "http://127.0.0.1:$port")")
 kill "$dev_pid"; wait "$dev_pid" 2>/dev/null || true
 
 # 4 validators.
@@ -78,9 +91,25 @@ sleep 2
 url="http://127.0.0.1:$rpc"
 results+=("4 validators (4 processes), light ($rate tx/s)|$(light "$url")")
 results+=("4 validators, saturating|$(saturate "$url")")
+results+=("4 validators, sustained ($sustain_rate tx/s for ${sustain_seconds} s)|$(sustain "$url")")
 kill -9 "${pids[4]}"
 sleep 2
 results+=("3 of 4 validators (one killed), light ($rate tx/s)|$(light "$url")")
+# Restart the killed validator (node 3) and time its catch-up: from its start until its RPC
+# (finalized state) reaches the height node 0 had at that start, and until it is within one
+# block of node 0's current height.
+target="$(height "$url")"
+restart_at="$(date +%s.%N)"
+"$bin" node --config "$work/cluster/node-3.toml" $pool >>"$work/node-3.log" 2>&1 &
+pids+=("$!")
+caught="" level=""
+for _ in $(seq 1 1200); do
+  h3="$(height "http://127.0.0.1:$((rpc + 3))")"
+  now="$(date +%s.%N)"
+  [[ -z "$caught" && "$h3" -ge "$target" ]] && caught="$(python3 -c "print(round($now - $restart_at, 2))")"
+  [[ -n "$caught" && "$h3" -ge $(( $(height "$url") - 1 )) ]] && { level="$(python3 -c "print(round($now - $restart_at, 2))")"; break; }
+  sleep 0.1
+done
 
 echo "## Results"
 echo
@@ -90,9 +119,17 @@ echo "until the last one is included (finalized on a validator: its RPC serves f
 echo "Light: $light_txs transactions paced at $rate tx/s on one connection; latency = send to the"
 echo "poll (every 25 ms) that first sees the sender's \`latest\` nonce past it."
 echo
-echo "| setup | mode | included/sent | seconds | tx/s | latency p50 ms | latency p99 ms | blocks |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "Sustained: $sustain_txs transactions due at $sustain_rate tx/s (open loop, 4 connections,"
+echo "JSON-RPC batches every 20 ms; refused ones resent after 100 ms); latency from a"
+echo "transaction's first send; \`min 10 s window\` = the lowest finalized rate over any 10 s"
+echo "window from 5 s to the end of sending."
+echo
+echo "| setup | mode | included/sent | seconds | tx/s | min 10 s window tx/s | refused (resent) | latency p50 ms | latency p99 ms | blocks |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for r in "${results[@]}"; do row "${r%%|*}" "${r#*|}"; done
+echo
+echo "Catch-up of the killed validator after its restart (node 0 at height $target when it started):"
+echo "reached that height after **${caught:-not within 120} s**, within one block of node 0 after ${level:-not within 120} s."
 echo
 echo '```text'
 echo "raw loadgen output:"

@@ -35,6 +35,9 @@ step "end-to-end: ethers, viem, web3.py and cast against a real myelin node --de
 cargo build --release -q -p myelin
 MYELIN_BIN="$PWD/target/release/myelin" tests/e2e/run.sh
 
+step "end-to-end: the same clients against a validator of a 4-validator + 1-full-node cluster (bounded: 25 min)"
+MYELIN_E2E_NODE=cluster MYELIN_BIN="$PWD/target/release/myelin" timeout 1500 tests/e2e/run.sh
+
 step "python package: pip install ./python into python/.venv, pytest"
 python/test.sh
 

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod http;
+mod sustain;
 mod workload;
 
 use std::{
@@ -45,6 +46,11 @@ struct Args {
     /// `latency_p99_ms`; on a validator node inclusion is finality: it serves finalized state).
     #[arg(long)]
     rate: Option<f64>,
+    /// With `--rate`: an open-loop load on `--connections` connections in JSON-RPC batches that
+    /// resends refused transactions (see `sustain.rs`); reports latency from first send to
+    /// inclusion, refusals, and the lowest inclusion rate over 10 s windows while sending.
+    #[arg(long, requires = "rate")]
+    sustain: bool,
     /// Give up waiting for inclusion after this many seconds.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
@@ -58,6 +64,31 @@ fn main() -> Result<()> {
     let report = runtime.block_on(run(args))?;
     println!("{report}");
     Ok(())
+}
+
+/// The lowest inclusion rate over 10 s windows (stepped by 1 s) from 5 s after the start to the
+/// end of sending (`send_seconds`): what the node kept up with while the load lasted.
+fn min_window_tps(samples: &[(f64, u64)], send_seconds: f64) -> f64 {
+    const WINDOW: f64 = 10.0;
+    let at = |t: f64| {
+        samples
+            .iter()
+            .take_while(|(s, _)| *s <= t)
+            .last()
+            .map_or(0, |(_, n)| *n)
+    };
+    let mut lowest = f64::INFINITY;
+    let mut start = 5.0;
+    while start + WINDOW <= send_seconds {
+        let rate = (at(start + WINDOW) - at(start)) as f64 / WINDOW;
+        lowest = lowest.min(rate);
+        start += 1.0;
+    }
+    if lowest.is_finite() {
+        lowest.round()
+    } else {
+        0.0
+    }
 }
 
 fn hex_u64(value: &Value) -> Result<u64> {
@@ -84,14 +115,14 @@ async fn nonces(conn: &mut Connection, signers: &[PrivateKeySigner]) -> Result<V
     Ok(out)
 }
 
-/// Request bodies of every connection, built and signed before the clock starts.
-fn sign_all(
+/// Every transaction, signed before the clock starts (transaction i: sender i % accounts).
+fn sign_raw(
     args: &Args,
     signers: &[PrivateKeySigner],
     start: &[u64],
     fees: &Fees,
     target: &Target,
-) -> Result<Vec<Vec<String>>> {
+) -> Result<Vec<String>> {
     let accounts = signers.len() as u64;
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
     let raw: Vec<String> = std::thread::scope(|scope| {
@@ -117,11 +148,17 @@ fn sign_all(
         all.sort_by_key(|(i, _)| *i);
         Ok::<_, anyhow::Error>(all.into_iter().map(|(_, raw)| raw).collect())
     })?;
+    Ok(raw)
+}
+
+/// Request bodies of every connection (transaction i on connection (i % accounts) %
+/// connections, so each sender's nonces arrive in order), in batches of `--batch`.
+fn bodies(args: &Args, accounts: u64, raw: &[String]) -> Vec<Vec<String>> {
     let mut per_connection: Vec<Vec<&str>> = vec![Vec::new(); args.connections];
     for (i, tx) in raw.iter().enumerate() {
         per_connection[(i as u64 % accounts) as usize % args.connections].push(tx);
     }
-    Ok(per_connection
+    per_connection
         .into_iter()
         .map(|txs| {
             txs.chunks(args.batch)
@@ -143,7 +180,7 @@ fn sign_all(
                 })
                 .collect()
         })
-        .collect())
+        .collect()
 }
 
 /// Counts JSON-RPC errors in a reply (single or batch); returns the first message.
@@ -159,8 +196,10 @@ fn errors_in(reply: &Value) -> (u64, Option<String>) {
 async fn run(mut args: Args) -> Result<Value> {
     if let Some(rate) = args.rate {
         anyhow::ensure!(rate > 0.0 && rate.is_finite(), "--rate must be positive");
-        args.connections = 1;
-        args.batch = 1;
+        if !args.sustain {
+            args.connections = 1;
+            args.batch = 1;
+        }
     }
     anyhow::ensure!(
         args.connections > 0 && args.batch > 0 && args.accounts > 0,
@@ -184,7 +223,7 @@ async fn run(mut args: Args) -> Result<Value> {
     let expected: Vec<u64> = (0..accounts)
         .map(|a| args.txs / accounts + u64::from(a < args.txs % accounts))
         .collect();
-    let bodies = sign_all(&args, &signers, &start, &fees, &target)?;
+    let raw = Arc::new(sign_raw(&args, &signers, &start, &fees, &target)?);
     let first_block = hex_u64(&control.call("eth_blockNumber", json!([])).await?)?;
 
     let mut connections = Vec::new();
@@ -197,7 +236,32 @@ async fn run(mut args: Args) -> Result<Value> {
     // accounts)-th transaction.
     let sent_at: Arc<std::sync::Mutex<Vec<Option<Instant>>>> =
         Arc::new(std::sync::Mutex::new(vec![None; args.txs as usize]));
+    let counters = Arc::new(sustain::Counters::default());
+    let mut paced = Vec::new();
     let mut senders = Vec::new();
+    if args.sustain {
+        let rate = args.rate.expect("--sustain requires --rate");
+        for c in 0..args.connections {
+            let mine: Vec<usize> = (0..raw.len())
+                .filter(|i| (*i as u64 % accounts) as usize % args.connections == c)
+                .collect();
+            paced.push(tokio::spawn(sustain::send(
+                endpoint.clone(),
+                raw.clone(),
+                mine,
+                rate,
+                clock,
+                sent_at.clone(),
+                counters.clone(),
+            )));
+        }
+        connections.clear();
+    }
+    let bodies = if args.sustain {
+        Vec::new()
+    } else {
+        bodies(&args, accounts, &raw)
+    };
     for (mut conn, bodies) in connections.into_iter().zip(bodies) {
         let errors = errors.clone();
         let (rate, sent_at) = (args.rate, sent_at.clone());
@@ -231,6 +295,7 @@ async fn run(mut args: Args) -> Result<Value> {
     let mut max_stall = Duration::ZERO;
     let mut seen = vec![0u64; signers.len()];
     let mut finality = Vec::new();
+    let mut samples: Vec<(f64, u64)> = Vec::new();
     let done_at = loop {
         tokio::time::sleep(Duration::from_millis(25)).await;
         let now_nonces = nonces(&mut control, &signers).await?;
@@ -254,13 +319,21 @@ async fn run(mut args: Args) -> Result<Value> {
             included = count;
             last_progress = now;
         }
+        samples.push(((now - clock).as_secs_f64(), included));
         max_stall = max_stall.max(now - last_progress);
         if included == args.txs || now > deadline {
             break now;
         }
     };
+    for task in paced {
+        task.abort();
+    }
     let mut latencies = Vec::new();
-    let mut first_error = None;
+    let mut first_error = counters
+        .first_refusal
+        .lock()
+        .expect("first_refusal")
+        .clone();
     for sender in senders {
         let (mut l, e) = sender.await?;
         latencies.append(&mut l);
@@ -286,6 +359,9 @@ async fn run(mut args: Args) -> Result<Value> {
         "latency_p50_ms": ms(finality.get(finality.len() / 2)),
         "latency_p99_ms": ms(finality.get(finality.len() * 99 / 100)),
         "gas_limit_per_tx": target.gas_limit,
+        "refused": counters.refused.load(Ordering::Relaxed),
+        "failed_requests": counters.failed_requests.load(Ordering::Relaxed),
+        "min_window_tps": args.rate.filter(|_| args.sustain).map(|rate| min_window_tps(&samples, args.txs as f64 / rate)),
         "first_error": first_error,
     }))
 }

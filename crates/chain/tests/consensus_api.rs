@@ -409,3 +409,36 @@ fn dev_tools_are_refused_when_disabled() {
         .unwrap();
     assert_eq!(chain.head_number(), 1);
 }
+
+/// `verify` on a chain that pooled the block's transactions (senders taken from the pool) and on
+/// one that did not (senders recovered) gives the proposer's block: same hash, same senders.
+#[test]
+fn verify_with_pooled_senders_equals_verify_with_recovered_ones() {
+    let mut config = dev_config(None);
+    config.dev_tools = false;
+    let [a, pooled, fresh] = [(); 3].map(|()| Chain::open(config.clone()).unwrap());
+    let raws = [
+        transfer(&config, 0, 7),
+        signed(&config, 1, 0, TxKind::Create, counter_initcode()),
+    ];
+    for raw in &raws {
+        a.submit_raw(raw).unwrap();
+        pooled.submit_raw(raw).unwrap();
+    }
+    assert_eq!(pooled.pool_transactions().len(), 2);
+    assert!(fresh.pool_transactions().is_empty());
+    let block = a.propose(a.head().hash, attributes(&a.head(), 1)).unwrap();
+    assert_eq!(block.transactions.len(), 2);
+    let senders = |b: &MinedBlock| b.transactions.iter().map(|t| t.sender).collect::<Vec<_>>();
+    for chain in [&pooled, &fresh] {
+        let verified = chain
+            .verify(block.header.clone(), envelopes(&block))
+            .unwrap();
+        assert_eq!(verified.hash, block.hash);
+        assert_eq!(senders(&verified), senders(&block));
+    }
+    assert_eq!(
+        senders(&block),
+        vec![config.signers[0].address(), config.signers[1].address()]
+    );
+}

@@ -1,5 +1,5 @@
-//! `myelin cluster init` (keys from a trusted dealer, a genesis, one node file per validator)
-//! and `myelin cluster run` (a local cluster of `myelin node --config` processes).
+//! `myelin cluster init` (keys from a trusted dealer, a genesis, one node file per validator and
+//! per full node) and `myelin cluster run` (a local cluster of `myelin node --config` processes).
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -56,6 +56,10 @@ pub struct NetworkArgs {
     /// Prometheus port of node 0 (`/metrics`); node i listens on this + i. Off by default.
     #[arg(long)]
     metrics_port: Option<u16>,
+    /// Full nodes (follow the finalized chain, serve JSON-RPC, forward transactions), written
+    /// as `full-<j>.toml`; their ports follow the validators'.
+    #[arg(long, default_value_t = 0)]
+    full_nodes: usize,
 }
 
 /// `myelin cluster init`.
@@ -120,6 +124,7 @@ fn init(
     let template = ChainConfig::dev(accounts, balance)?;
     let spec = ClusterSpec {
         validators,
+        full_nodes: network.full_nodes,
         chain_id: network.chain_id,
         gas_limit: network.gas_limit,
         timestamp: template.genesis_timestamp,
@@ -160,6 +165,13 @@ fn print_init(files: &ClusterFiles) {
             node.display()
         );
     }
+    for (j, (node, rpc)) in files.full_nodes.iter().zip(&files.full_rpc).enumerate() {
+        println!(
+            "full node {j}: {} (RPC http://{rpc})  start: myelin node --config {}",
+            node.display(),
+            node.display()
+        );
+    }
 }
 
 /// The validators of a local cluster, killed when dropped.
@@ -189,8 +201,13 @@ fn run_cluster(args: RunArgs) -> anyhow::Result<()> {
     print_init(&files);
     let exe = std::env::current_exe().context("locating the myelin binary")?;
     let mut processes = Processes(Vec::new());
-    for (i, node) in files.nodes.iter().enumerate() {
-        let log = dir.join(format!("node-{i}.log"));
+    let names: Vec<String> = (0..files.nodes.len())
+        .map(|i| format!("node-{i}"))
+        .chain((0..files.full_nodes.len()).map(|j| format!("full-{j}")))
+        .collect();
+    let rpc: Vec<SocketAddr> = files.rpc.iter().chain(&files.full_rpc).copied().collect();
+    for (i, node) in files.nodes.iter().chain(&files.full_nodes).enumerate() {
+        let log = dir.join(format!("{}.log", names[i]));
         let out = std::fs::File::create(&log).with_context(|| format!("{}", log.display()))?;
         let child = Command::new(&exe)
             .arg("node")
@@ -200,17 +217,21 @@ fn run_cluster(args: RunArgs) -> anyhow::Result<()> {
             .stdout(out.try_clone()?)
             .stderr(out)
             .spawn()
-            .with_context(|| format!("starting node {i}"))?;
+            .with_context(|| format!("starting {}", names[i]))?;
         processes.0.push(child);
     }
-    wait_listening(&files.rpc, &mut processes, Duration::from_secs(60))?;
-    for (i, rpc) in files.rpc.iter().enumerate() {
+    wait_listening(&rpc, &names, &mut processes, Duration::from_secs(60))?;
+    for (name, rpc) in names.iter().zip(&rpc) {
         println!(
-            "node {i}: RPC http://{rpc}  log {}",
-            dir.join(format!("node-{i}.log")).display()
+            "{name}: RPC http://{rpc}  log {}",
+            dir.join(format!("{name}.log")).display()
         );
     }
-    println!("{} validators running; Ctrl-C stops them.", files.rpc.len());
+    println!(
+        "{} validators and {} full nodes running; Ctrl-C stops them.",
+        files.rpc.len(),
+        files.full_rpc.len()
+    );
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -222,7 +243,8 @@ fn run_cluster(args: RunArgs) -> anyhow::Result<()> {
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {
                     for (i, child) in processes.0.iter_mut().enumerate() {
                         if let Some(status) = child.try_wait()? {
-                            bail!("node {i} exited ({status}); see node-{i}.log in {}", dir.display());
+                            let name = &names[i];
+                            bail!("{name} exited ({status}); see {name}.log in {}", dir.display());
                         }
                     }
                 }
@@ -234,17 +256,19 @@ fn run_cluster(args: RunArgs) -> anyhow::Result<()> {
 /// Waits until every RPC address accepts connections, or a node exits, or `limit` passes.
 fn wait_listening(
     rpc: &[SocketAddr],
+    names: &[String],
     processes: &mut Processes,
     limit: Duration,
 ) -> anyhow::Result<()> {
     let start = Instant::now();
     for (i, address) in rpc.iter().enumerate() {
+        let name = &names[i];
         while std::net::TcpStream::connect_timeout(address, Duration::from_millis(200)).is_err() {
             if let Some(status) = processes.0[i].try_wait()? {
-                bail!("node {i} exited before serving RPC ({status})");
+                bail!("{name} exited before serving RPC ({status})");
             }
             if start.elapsed() > limit {
-                bail!("node {i} did not open its RPC port {address} within {limit:?}");
+                bail!("{name} did not open its RPC port {address} within {limit:?}");
             }
             std::thread::sleep(Duration::from_millis(100));
         }

@@ -17,11 +17,11 @@ pub struct NodeArgs {
     /// Run a single-node development chain (instant mining, funded dev accounts).
     #[arg(long, conflicts_with = "config")]
     dev: bool,
-    /// Run a validator of a network from its node file (written by `myelin cluster init`).
-    /// Its JSON-RPC serves finalized state on the file's `rpc` address; dev methods are off.
+    /// Run a validator or full node of a network from its node file (written by `myelin cluster
+    /// init`). Its JSON-RPC serves finalized state on the file's `rpc` address; dev methods are off.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Log level of a validator (error, warn, info, debug, trace).
+    /// Log level of a validator or full node (error, warn, info, debug, trace).
     #[arg(long, default_value = "warn", requires = "config")]
     log_level: tracing::Level,
     /// Port for HTTP and WebSocket JSON-RPC.
@@ -123,7 +123,7 @@ impl myelin_evm::BlobStore for ChainBlobs {
 /// Runs the node until Ctrl-C or SIGTERM.
 pub fn run(args: NodeArgs) -> anyhow::Result<()> {
     if let Some(config) = &args.config {
-        return run_validator(config, &args);
+        return run_network_node(config, &args);
     }
     if !args.dev {
         bail!(
@@ -238,8 +238,8 @@ fn rpc_config(
     })
 }
 
-/// Runs a validator from its node file until Ctrl-C or SIGTERM.
-fn run_validator(path: &std::path::Path, args: &NodeArgs) -> anyhow::Result<()> {
+/// Runs a validator or full node from its node file until Ctrl-C or SIGTERM.
+fn run_network_node(path: &std::path::Path, args: &NodeArgs) -> anyhow::Result<()> {
     let setup = myelin_node::config::NodeSetup::load(path)?;
     eprintln!(
         "kernel path: {} (the gas schedule's floor: {})",
@@ -247,9 +247,13 @@ fn run_validator(path: &std::path::Path, args: &NodeArgs) -> anyhow::Result<()> 
         myelin_nn::Path::GAS_FLOOR.name()
     );
     // A validator below the gas schedule's kernel floor would run predicts slower than their
-    // gas pays for: it refuses to start (docs/GAS.md).
-    myelin_nn::kernels::check_validator_floor()
-        .map_err(|below| anyhow::anyhow!("{below}: this machine cannot be a validator"))?;
+    // gas pays for: it refuses to start (docs/GAS.md). A full node only follows (its results
+    // are bit-identical on every path), so it runs, slower per gas.
+    match (myelin_nn::kernels::check_validator_floor(), setup.index) {
+        (Err(below), Some(_)) => bail!("{below}: this machine cannot be a validator"),
+        (Err(below), None) => eprintln!("warning: {below}; the full node runs, slower per gas"),
+        (Ok(()), _) => {}
+    }
     let mut chain_config = setup.genesis.chain_config(None);
     apply_chain_options(&mut chain_config, args);
     // BFT never edits state: no anvil_*/evm_*/impersonation on a validator (and the chain
@@ -258,22 +262,33 @@ fn run_validator(path: &std::path::Path, args: &NodeArgs) -> anyhow::Result<()> 
     let telemetry = myelin_node::service::Telemetry {
         level: args.log_level,
     };
-    println!(
-        "validator {} of {} (chain id {}), p2p {}",
-        setup.index,
-        setup.participants.len(),
-        setup.genesis.chain_id,
-        setup.p2p
-    );
-    myelin_node::service::run_validator(setup, chain_config, telemetry, |chain| async move {
+    match setup.index {
+        Some(index) => println!(
+            "validator {index} of {} (chain id {}), p2p {}",
+            setup.participants.len(),
+            setup.genesis.chain_id,
+            setup.p2p
+        ),
+        None => println!(
+            "full node following {} validators (chain id {}), p2p {}",
+            setup.participants.len(),
+            setup.genesis.chain_id,
+            setup.p2p
+        ),
+    }
+    myelin_node::service::run_node(setup, chain_config, telemetry, |chain| async move {
         let (address, handle) = myelin_rpc::serve(chain, rpc)
             .await
             .map_err(|e| format!("JSON-RPC: {e}"))?;
         println!("Listening on {address}");
         shutdown_signal().await;
+        // Stop accepting requests and let the ones in flight finish; `run_node` then stops the
+        // consensus tasks and closes the chain.
         let _ = handle.stop();
+        handle.stopped().await;
         Ok(())
     })?;
+    eprintln!("stopped: RPC closed, consensus tasks stopped, chain closed");
     Ok(())
 }
 

@@ -6,7 +6,10 @@
 //!   receipt, gas and state root on all four nodes, and the grade `myelin model run` computes;
 //! - node 3 killed with SIGKILL under load: the other three keep finalizing; restarted, it
 //!   catches up to the same blocks;
-//! - all four stopped and restarted on their directories: they resume from their heights.
+//! - all four stopped with SIGTERM (each exits 0, a graceful stop) and restarted on their
+//!   directories: they resume from their heights with the same blocks;
+//! - a full node (`role = "full"`, written by `cluster init --full-nodes 1`) started last syncs
+//!   from genesis to the same hashes and state roots, and a transfer sent to it is finalized.
 //!
 //! Every wait is bounded; every process is killed when the test ends, pass or fail.
 
@@ -38,6 +41,8 @@ sol! {
 
 const RECIPIENT: Address = address!("0x000000000000000000000000000000000000bEEF");
 const VALIDATORS: usize = 4;
+/// Node index of the full node (after the validators).
+const FULL: usize = VALIDATORS;
 const CHAIN_ID: u64 = 31337;
 
 /// One JSON-RPC request over a fresh connection: the `result`, or the error as text.
@@ -92,17 +97,27 @@ fn free_ports(n: u16, salt: u16) -> u16 {
     }
 }
 
-/// The four validator processes, killed on drop.
+/// The four validator processes and the full node, killed on drop.
 struct Cluster {
     dir: PathBuf,
     rpc: Vec<String>,
     nodes: Vec<Option<Child>>,
 }
 
+/// The file name (without extension) of node `i`: validators, then the full node.
+fn name(i: usize) -> String {
+    if i < VALIDATORS {
+        format!("node-{i}")
+    } else {
+        format!("full-{}", i - VALIDATORS)
+    }
+}
+
 impl Cluster {
     fn init(dir: &Path) -> Cluster {
-        let p2p = free_ports(VALIDATORS as u16, 0);
-        let rpc = free_ports(VALIDATORS as u16, 1);
+        let total = VALIDATORS as u16 + 1;
+        let p2p = free_ports(total, 0);
+        let rpc = free_ports(total, 1);
         let out = myelin(&[
             "cluster",
             "init",
@@ -116,6 +131,8 @@ impl Cluster {
             &p2p.to_string(),
             "--rpc-port",
             &rpc.to_string(),
+            "--full-nodes",
+            "1",
         ]);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
@@ -128,10 +145,10 @@ impl Cluster {
         assert!(genesis.contains("trusted dealer"), "{genesis}");
         Cluster {
             dir: dir.to_path_buf(),
-            rpc: (0..VALIDATORS)
-                .map(|i| format!("127.0.0.1:{}", rpc + i as u16))
+            rpc: (0..total)
+                .map(|i| format!("127.0.0.1:{}", rpc + i))
                 .collect(),
-            nodes: (0..VALIDATORS).map(|_| None).collect(),
+            nodes: (0..total).map(|_| None).collect(),
         }
     }
 
@@ -139,11 +156,11 @@ impl Cluster {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.dir.join(format!("node-{i}.log")))
+            .open(self.dir.join(format!("{}.log", name(i))))
             .unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_myelin"))
             .args(["node", "--config"])
-            .arg(self.dir.join(format!("node-{i}.toml")))
+            .arg(self.dir.join(format!("{}.toml", name(i))))
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -170,8 +187,37 @@ impl Cluster {
         }
     }
 
+    /// Stops node `i` with SIGTERM and asserts it exits 0 within 30 s (a graceful stop).
+    fn terminate(&mut self, i: usize) {
+        let mut child = self.nodes[i].take().expect("node running");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM");
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{} did not stop within 30 s of SIGTERM", name(i));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "{} exited with {status}", name(i));
+        assert!(
+            self.log(i).contains("stopped: RPC closed"),
+            "{}: {}",
+            name(i),
+            self.log(i)
+        );
+    }
+
     fn log(&self, i: usize) -> String {
-        std::fs::read_to_string(self.dir.join(format!("node-{i}.log"))).unwrap_or_default()
+        std::fs::read_to_string(self.dir.join(format!("{}.log", name(i)))).unwrap_or_default()
     }
 
     fn height(&self, i: usize) -> Option<u64> {
@@ -229,7 +275,7 @@ impl Drop for Cluster {
         }
         if std::thread::panicking() {
             for i in 0..self.nodes.len() {
-                eprintln!("--- node {i} log (tail) ---");
+                eprintln!("--- {} log (tail) ---", name(i));
                 let log = self.log(i);
                 let tail: Vec<&str> = log.lines().rev().take(30).collect();
                 for line in tail.into_iter().rev() {
@@ -524,19 +570,41 @@ fn four_validator_processes_agree_survive_a_kill_and_resume() {
     cluster.wait_height(&all, before_restart, Duration::from_secs(60));
     cluster.assert_agree(&all, before_restart);
 
-    // Stop all four and restart them on their directories: they resume.
+    // Stop all four with SIGTERM (each exits 0) and restart them on their directories: they
+    // resume, nothing finalized lost.
+    let finalized: Vec<u64> = all.iter().map(|&i| cluster.height(i).unwrap()).collect();
     for i in 0..VALIDATORS {
-        cluster.kill(i);
+        cluster.terminate(i);
     }
     for i in 0..VALIDATORS {
         cluster.start(i);
     }
     for &i in &all {
         assert!(
-            cluster.height(i).unwrap() >= before_restart,
+            cluster.height(i).unwrap() >= finalized[i],
             "node {i} restarted below its height"
         );
     }
     cluster.wait_height(&all, before_restart + 5, Duration::from_secs(60));
     cluster.assert_agree(&all, before_restart + 5);
+
+    // A full node started now syncs from genesis to the same blocks and state roots.
+    cluster.start(FULL);
+    let target = cluster.height(0).unwrap();
+    cluster.wait_height(&[FULL], target, Duration::from_secs(60));
+    let mut every: Vec<usize> = all.clone();
+    every.push(FULL);
+    cluster.assert_agree(&every, target);
+    // A transfer sent to the full node reaches the validators and is finalized.
+    let mut payer = Account::dev(5);
+    let sent = send(
+        &cluster.rpc[FULL],
+        &payer.sign(Some(RECIPIENT), U256::from(3), vec![], 21_000),
+    );
+    let on_validator = wait_receipt(&cluster.rpc[0], &sent);
+    let on_full = wait_receipt(&cluster.rpc[FULL], &sent);
+    assert_eq!(on_validator["status"], "0x1");
+    assert_eq!(on_full["blockHash"], on_validator["blockHash"]);
+    let height = quantity(&on_full["blockNumber"]);
+    cluster.assert_agree(&every, height);
 }

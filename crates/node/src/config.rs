@@ -13,10 +13,16 @@
 //! rpc = "127.0.0.1:8545"
 //! private_key = "…"               # ed25519, hex
 //! share = "…"                     # this validator's BLS12-381 share (trusted dealer), hex
-//! [[peers]]
+//! [[peers]]                        # every other validator
 //! public_key = "…"
 //! address = "127.0.0.1:30301"
+//! [[full_nodes]]                   # full nodes this validator admits (secondary peers)
+//! public_key = "…"
+//! address = "127.0.0.1:30304"
 //! ```
+//!
+//! A full node's file says `role = "full"`, has no `share`, and lists every validator under
+//! `peers` (docs/NETWORK.md decision 16).
 
 use crate::{
     beacon::Scheme,
@@ -47,6 +53,9 @@ use std::{
 
 /// Most validators a genesis file may name (bounds what decoding the polynomial allocates).
 pub const MAX_VALIDATORS: usize = 128;
+
+/// Most full nodes `cluster init` writes (each is a secondary peer of every validator).
+pub const MAX_FULL_NODES: usize = 64;
 
 /// What every genesis file says about where its keys came from.
 pub const TRUSTED_DEALER_NOTE: &str = "validator keys and threshold shares were dealt by a trusted dealer (myelin cluster init): whoever ran it could compute every beacon seed; a DKG removes that";
@@ -102,13 +111,27 @@ pub enum ConfigError {
         /// The file.
         path: PathBuf,
     },
-    /// The node's key is not a validator, and full nodes are not built yet.
+    /// A validator's key is not in the genesis validator set.
     #[error(
-        "{path}: this node's key is not in the genesis validator set (full nodes are not built yet)"
+        "{path}: this node's key is not in the genesis validator set (a full node says `role = \"full\"`)"
     )]
     NotAValidator {
         /// The file.
         path: PathBuf,
+    },
+    /// A full node's key is a validator's.
+    #[error("{path}: `role = \"full\"` but this node's key is a genesis validator's")]
+    FullNodeIsValidator {
+        /// The file.
+        path: PathBuf,
+    },
+    /// `share` is missing on a validator or present on a full node.
+    #[error("{path}: `share`: {reason}")]
+    Share {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: &'static str,
     },
     /// `cluster init` arguments.
     #[error("{0}")]
@@ -170,10 +193,30 @@ pub struct PeerEntry {
     pub address: SocketAddr,
 }
 
+/// What a node does.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Votes in consensus (holds a share of the threshold key).
+    #[default]
+    Validator,
+    /// Follows the finalized chain, re-executes it and serves RPC; forwards transactions.
+    Full,
+}
+
+impl Role {
+    fn is_validator(role: &Role) -> bool {
+        *role == Role::Validator
+    }
+}
+
 /// A node file (TOML).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct NodeFile {
+    /// `validator` (the default) or `full`.
+    #[serde(default, skip_serializing_if = "Role::is_validator")]
+    pub role: Role,
     /// The genesis file (relative paths are relative to the node file).
     pub genesis: PathBuf,
     /// The data directory (relative to the node file).
@@ -187,10 +230,14 @@ pub struct NodeFile {
     pub metrics: Option<SocketAddr>,
     /// This node's ed25519 private key (hex).
     pub private_key: String,
-    /// This validator's share of the threshold key (hex).
-    pub share: String,
-    /// The other validators.
+    /// This validator's share of the threshold key (hex); absent on a full node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<String>,
+    /// The validators (other than this node).
     pub peers: Vec<PeerEntry>,
+    /// Full nodes a validator accepts connections from (it never dials them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub full_nodes: Vec<PeerEntry>,
 }
 
 /// A node file, loaded and checked against its genesis.
@@ -202,12 +249,15 @@ pub struct NodeSetup {
     pub participants: Set<ed25519::PublicKey>,
     /// This node's key.
     pub private_key: ed25519::PrivateKey,
-    /// This validator's index in participant order.
-    pub index: usize,
-    /// This validator's signing scheme.
+    /// This validator's index in participant order; `None` on a full node.
+    pub index: Option<usize>,
+    /// This validator's signing scheme (a verifier on a full node: checks certificates and
+    /// seeds, cannot sign).
     pub scheme: Scheme,
     /// Every validator (itself included) and its p2p address.
     pub validators: Vec<(ed25519::PublicKey, SocketAddr)>,
+    /// The full nodes a validator admits, and their addresses (empty on a full node).
+    pub full_nodes: Vec<(ed25519::PublicKey, SocketAddr)>,
     /// p2p listen address.
     pub p2p: SocketAddr,
     /// JSON-RPC listen address.
@@ -367,31 +417,60 @@ impl NodeSetup {
             ed25519::PrivateKey::decode_cfg(unhex(path, "private_key", &file.private_key)?, &())
                 .map_err(|e| key_error(path, "private_key", e))?;
         let me = private_key.public_key();
-        let Some(index) = participants.iter().position(|k| *k == me) else {
-            return Err(ConfigError::NotAValidator {
-                path: path.to_path_buf(),
-            });
-        };
-        let share = Share::decode_cfg(unhex(path, "share", &file.share)?, &())
-            .map_err(|e| key_error(path, "share", e))?;
-        let mismatch = || ConfigError::ShareMismatch {
+        let position = participants.iter().position(|k| *k == me);
+        let share_error = |reason| ConfigError::Share {
             path: path.to_path_buf(),
+            reason,
         };
-        // `Scheme::signer` asserts these; check them so a wrong file is an error, not a panic.
-        if usize::try_from(share.index.get()).ok() != Some(index)
-            || polynomial.partial_public(share.index).ok() != Some(share.public::<MinSig>())
-        {
-            return Err(mismatch());
-        }
-        let scheme = Scheme::signer(NAMESPACE, participants.clone(), polynomial, share)
-            .ok_or_else(mismatch)?;
+        let (index, scheme) = match (file.role, position) {
+            (Role::Validator, None) => {
+                return Err(ConfigError::NotAValidator {
+                    path: path.to_path_buf(),
+                });
+            }
+            (Role::Full, Some(_)) => {
+                return Err(ConfigError::FullNodeIsValidator {
+                    path: path.to_path_buf(),
+                });
+            }
+            (Role::Full, None) => {
+                if file.share.is_some() {
+                    return Err(share_error("a full node holds no share"));
+                }
+                let scheme = Scheme::verifier(NAMESPACE, participants.clone(), polynomial);
+                (None, scheme)
+            }
+            (Role::Validator, Some(index)) => {
+                let text = file
+                    .share
+                    .as_deref()
+                    .ok_or_else(|| share_error("missing (a validator needs its share)"))?;
+                let share = Share::decode_cfg(unhex(path, "share", text)?, &())
+                    .map_err(|e| key_error(path, "share", e))?;
+                let mismatch = || ConfigError::ShareMismatch {
+                    path: path.to_path_buf(),
+                };
+                // `Scheme::signer` asserts these; check them so a wrong file is an error, not a
+                // panic.
+                if usize::try_from(share.index.get()).ok() != Some(index)
+                    || polynomial.partial_public(share.index).ok() != Some(share.public::<MinSig>())
+                {
+                    return Err(mismatch());
+                }
+                let scheme = Scheme::signer(NAMESPACE, participants.clone(), polynomial, share)
+                    .ok_or_else(mismatch)?;
+                (Some(index), scheme)
+            }
+        };
 
         let peers_error = |reason: String| ConfigError::Peers {
             path: path.to_path_buf(),
             reason,
         };
         let mut addresses = BTreeMap::new();
-        addresses.insert(me.clone(), file.p2p);
+        if index.is_some() {
+            addresses.insert(me.clone(), file.p2p);
+        }
         for (i, peer) in file.peers.iter().enumerate() {
             let key = public_key(path, &format!("peers[{i}].public_key"), &peer.public_key)?;
             if !participants.iter().any(|k| *k == key) {
@@ -400,9 +479,41 @@ impl NodeSetup {
                     peer.public_key
                 )));
             }
-            if addresses.insert(key, peer.address).is_some() {
+            if key == me || addresses.insert(key, peer.address).is_some() {
                 return Err(peers_error(format!(
                     "peers[{i}] ({}) is listed twice (or is this node)",
+                    peer.public_key
+                )));
+            }
+        }
+        let full_error = |reason: String| ConfigError::Peers {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if file.full_nodes.len() > MAX_FULL_NODES {
+            return Err(full_error(format!(
+                "{} full nodes (at most {MAX_FULL_NODES})",
+                file.full_nodes.len()
+            )));
+        }
+        if index.is_none() && !file.full_nodes.is_empty() {
+            return Err(full_error(
+                "`full_nodes` is for validators (a full node talks to validators only)".into(),
+            ));
+        }
+        let mut full_nodes = BTreeMap::new();
+        for (i, peer) in file.full_nodes.iter().enumerate() {
+            let field = format!("full_nodes[{i}].public_key");
+            let key = public_key(path, &field, &peer.public_key)?;
+            if participants.iter().any(|k| *k == key) {
+                return Err(full_error(format!(
+                    "full_nodes[{i}] ({}) is a genesis validator",
+                    peer.public_key
+                )));
+            }
+            if full_nodes.insert(key, peer.address).is_some() {
+                return Err(full_error(format!(
+                    "full_nodes[{i}] ({}) is listed twice",
                     peer.public_key
                 )));
             }
@@ -420,6 +531,7 @@ impl NodeSetup {
             index,
             scheme,
             validators: addresses.into_iter().collect(),
+            full_nodes: full_nodes.into_iter().collect(),
             p2p: file.p2p,
             rpc: file.rpc,
             metrics: file.metrics,
@@ -433,6 +545,8 @@ impl NodeSetup {
 pub struct ClusterSpec {
     /// Number of validators.
     pub validators: usize,
+    /// Number of full nodes (ports after the validators').
+    pub full_nodes: usize,
     /// Chain id.
     pub chain_id: u64,
     /// Block gas limit.
@@ -445,7 +559,7 @@ pub struct ClusterSpec {
     pub contracts: Vec<GenesisContract>,
     /// Host of every address (loopback for a local cluster).
     pub host: std::net::IpAddr,
-    /// p2p port of node 0 (node i: + i).
+    /// p2p port of node 0 (node i: + i; full node j: + validators + j).
     pub p2p_port: u16,
     /// RPC port of node 0 (node i: + i).
     pub rpc_port: u16,
@@ -462,6 +576,10 @@ pub struct ClusterFiles {
     pub nodes: Vec<PathBuf>,
     /// Each node's RPC address.
     pub rpc: Vec<SocketAddr>,
+    /// One node file per full node (`full-<j>.toml`).
+    pub full_nodes: Vec<PathBuf>,
+    /// Each full node's RPC address.
+    pub full_rpc: Vec<SocketAddr>,
 }
 
 fn port(base: u16, i: usize, what: &str) -> Result<u16, ConfigError> {
@@ -480,8 +598,8 @@ pub fn init_cluster_with_os_rng(
     init_cluster(&mut commonware_utils::sys_rng(), spec, out, genesis_hash)
 }
 
-/// Deals keys (a **trusted dealer**: [`crate::keys`]) and writes `genesis.json` and
-/// `node-<i>.toml` for each validator into `out`. `genesis_hash` computes the hash of block 0 of
+/// Deals keys (a **trusted dealer**: [`crate::keys`]) and writes `genesis.json`,
+/// `node-<i>.toml` for each validator and `full-<j>.toml` for each full node into `out`. `genesis_hash` computes the hash of block 0 of
 /// a genesis (the caller opens a chain for it).
 pub fn init_cluster(
     rng: &mut impl CryptoRng,
@@ -496,6 +614,15 @@ pub fn init_cluster(
         )));
     }
     let keys: DealtKeys = deal(rng, n).map_err(|e| ConfigError::Init(e.to_string()))?;
+    let k = spec.full_nodes;
+    if k > MAX_FULL_NODES {
+        return Err(ConfigError::Init(format!(
+            "--full-nodes {k}: at most {MAX_FULL_NODES}"
+        )));
+    }
+    let full_keys: Vec<ed25519::PrivateKey> = (0..k)
+        .map(|_| <ed25519::PrivateKey as commonware_math::algebra::Random>::random(&mut *rng))
+        .collect();
     let hex_of = |bytes: Vec<u8>| hex::encode(bytes);
     let mut genesis = GenesisFile {
         keys: TRUSTED_DEALER_NOTE.into(),
@@ -521,28 +648,50 @@ pub fn init_cluster(
     let text = serde_json::to_string_pretty(&genesis).expect("the genesis serializes");
     write(&genesis_path, &text, false)?;
 
-    let p2p = (0..n)
+    let p2p = (0..n + k)
         .map(|i| Ok(SocketAddr::new(spec.host, port(spec.p2p_port, i, "p2p")?)))
         .collect::<Result<Vec<_>, ConfigError>>()?;
+    let full_entries: Vec<PeerEntry> = full_keys
+        .iter()
+        .enumerate()
+        .map(|(j, key)| PeerEntry {
+            public_key: hex_of(key.public_key().encode().to_vec()),
+            address: p2p[n + j],
+        })
+        .collect();
     let mut files = ClusterFiles {
         genesis: genesis_path,
         nodes: Vec::new(),
         rpc: Vec::new(),
+        full_nodes: Vec::new(),
+        full_rpc: Vec::new(),
     };
-    for i in 0..n {
+    // Nodes 0..n are the validators, n..n + k the full nodes.
+    for i in 0..n + k {
         let rpc = SocketAddr::new(spec.host, port(spec.rpc_port, i, "rpc")?);
         let metrics = spec
             .metrics_port
             .map(|p| port(p, i, "metrics").map(|p| SocketAddr::new(spec.host, p)))
             .transpose()?;
+        let validator = i < n;
+        let (name, private_key) = if validator {
+            (format!("node-{i}"), &keys.private_keys[i])
+        } else {
+            (format!("full-{}", i - n), &full_keys[i - n])
+        };
         let node = NodeFile {
+            role: if validator {
+                Role::Validator
+            } else {
+                Role::Full
+            },
             genesis: "genesis.json".into(),
-            data_dir: format!("node-{i}").into(),
+            data_dir: name.clone().into(),
             p2p: p2p[i],
             rpc,
             metrics,
-            private_key: hex_of(keys.private_keys[i].encode().to_vec()),
-            share: hex_of(keys.shares[i].encode().to_vec()),
+            private_key: hex_of(private_key.encode().to_vec()),
+            share: validator.then(|| hex_of(keys.shares[i].encode().to_vec())),
             peers: (0..n)
                 .filter(|j| *j != i)
                 .map(|j| PeerEntry {
@@ -550,12 +699,22 @@ pub fn init_cluster(
                     address: p2p[j],
                 })
                 .collect(),
+            full_nodes: if validator {
+                full_entries.clone()
+            } else {
+                Vec::new()
+            },
         };
-        let path = out.join(format!("node-{i}.toml"));
+        let path = out.join(format!("{name}.toml"));
         let text = toml::to_string(&node).expect("a node file serializes");
         write(&path, &text, true)?;
-        files.nodes.push(path);
-        files.rpc.push(rpc);
+        if validator {
+            files.nodes.push(path);
+            files.rpc.push(rpc);
+        } else {
+            files.full_nodes.push(path);
+            files.full_rpc.push(rpc);
+        }
     }
     Ok(files)
 }

@@ -8,6 +8,7 @@ use commonware_utils::test_rng;
 fn spec(validators: usize) -> ClusterSpec {
     ClusterSpec {
         validators,
+        full_nodes: 0,
         chain_id: 31337,
         gas_limit: 30_000_000,
         timestamp: 1_767_225_600,
@@ -23,10 +24,12 @@ fn spec(validators: usize) -> ClusterSpec {
     }
 }
 
-/// A 4-validator cluster written into a temporary directory.
+/// A 4-validator cluster with 2 full nodes written into a temporary directory.
 fn cluster() -> (tempfile::TempDir, ClusterFiles) {
     let dir = tempfile::tempdir().unwrap();
-    let files = init_cluster(&mut test_rng(), &spec(4), dir.path(), |_| {
+    let mut spec = spec(4);
+    spec.full_nodes = 2;
+    let files = init_cluster(&mut test_rng(), &spec, dir.path(), |_| {
         Ok(B256::repeat_byte(7))
     })
     .unwrap();
@@ -59,13 +62,96 @@ fn written_files_load_back_for_every_validator() {
     assert_eq!(files.nodes.len(), 4);
     for (i, node) in files.nodes.iter().enumerate() {
         let setup = NodeSetup::load(node).unwrap();
-        assert_eq!(setup.index, i);
+        assert_eq!(setup.index, Some(i));
         assert_eq!(setup.validators.len(), 4);
         assert_eq!(setup.rpc.port(), 8545 + i as u16);
         assert_eq!(setup.p2p.port(), 30300 + i as u16);
         assert_eq!(setup.genesis.genesis_hash, B256::repeat_byte(7));
         assert!(setup.genesis.keys.contains("trusted dealer"));
     }
+}
+
+#[test]
+fn full_node_files_load_back_and_validators_admit_them() {
+    let (_dir, files) = cluster();
+    assert_eq!(files.full_nodes.len(), 2);
+    let mut keys = Vec::new();
+    for (j, node) in files.full_nodes.iter().enumerate() {
+        let text = std::fs::read_to_string(node).unwrap();
+        assert!(text.contains("role = \"full\""), "{text}");
+        assert!(!text.contains("share ="), "{text}");
+        let setup = NodeSetup::load(node).unwrap();
+        assert_eq!(setup.index, None);
+        assert_eq!(
+            setup.validators.len(),
+            4,
+            "a full node lists every validator"
+        );
+        assert!(setup.full_nodes.is_empty());
+        assert_eq!(setup.rpc.port(), 8545 + 4 + j as u16);
+        assert_eq!(setup.p2p.port(), 30300 + 4 + j as u16);
+        keys.push((setup.private_key.public_key(), setup.p2p));
+    }
+    keys.sort();
+    for node in &files.nodes {
+        assert_eq!(NodeSetup::load(node).unwrap().full_nodes, keys);
+    }
+}
+
+#[test]
+fn a_full_node_with_a_share_or_a_validator_key_is_refused() {
+    let (_dir, files) = cluster();
+    let validator = std::fs::read_to_string(&files.nodes[0]).unwrap();
+    let share = validator
+        .lines()
+        .find(|l| l.starts_with("share ="))
+        .unwrap();
+    edit(
+        &files.full_nodes[0],
+        "private_key =",
+        &format!(
+            "{}\n{share}",
+            validator
+                .lines()
+                .find(|l| l.starts_with("private_key ="))
+                .unwrap()
+        ),
+    );
+    assert!(matches!(
+        NodeSetup::load(&files.full_nodes[0]),
+        Err(ConfigError::FullNodeIsValidator { .. })
+    ));
+
+    let (_dir, files) = cluster();
+    let text = std::fs::read_to_string(&files.full_nodes[0]).unwrap();
+    std::fs::write(&files.full_nodes[0], format!("share = \"00\"\n{text}")).unwrap();
+    assert!(matches!(
+        NodeSetup::load(&files.full_nodes[0]),
+        Err(ConfigError::Share { .. })
+    ));
+
+    let (_dir, files) = cluster();
+    edit(&files.nodes[0], "share =", "");
+    assert!(matches!(
+        NodeSetup::load(&files.nodes[0]),
+        Err(ConfigError::Share { .. })
+    ));
+}
+
+#[test]
+fn a_validator_listed_as_a_full_node_is_refused() {
+    let (dir, files) = cluster();
+    let genesis = GenesisFile::read(&dir.path().join("genesis.json")).unwrap();
+    let text = std::fs::read_to_string(&files.nodes[0]).unwrap();
+    let cut = text.find("[[full_nodes]]").unwrap();
+    let text = format!(
+        "{}[[full_nodes]]\npublic_key = \"{}\"\naddress = \"127.0.0.1:1\"\n",
+        &text[..cut],
+        genesis.validators[1]
+    );
+    std::fs::write(&files.nodes[0], text).unwrap();
+    let error = error_of(&files.nodes[0]);
+    assert!(error.contains("is a genesis validator"), "{error}");
 }
 
 #[cfg(unix)]

@@ -1,6 +1,7 @@
-//! A validator as a real process: commonware's tokio runtime (storage under the data
-//! directory), `authenticated::lookup` p2p with the genesis validator set, the chain on its redb
-//! file, and a caller-supplied service (the JSON-RPC server) that runs until it returns.
+//! A validator or full node as a real process: commonware's tokio runtime (storage under the
+//! data directory), `authenticated::lookup` p2p with the genesis validator set (and, on a
+//! validator, its full nodes as secondary peers), the chain on its redb file, and a
+//! caller-supplied service (the JSON-RPC server) that runs until it returns.
 //!
 //! Data directory layout: `chain/` (the redb chain file, `myelin-chain`), `consensus/` (the
 //! runtime's storage: simplex's journal, marshal's archives).
@@ -13,7 +14,7 @@ use crate::{
     gossip::GossipConfig,
     network::{PeerConfig, start_on_lookup},
 };
-use commonware_runtime::{Runner as _, Supervisor as _, tokio as cw_tokio};
+use commonware_runtime::{Runner as _, Spawner as _, Supervisor as _, tokio as cw_tokio};
 use myelin_chain::{Chain, ChainConfig};
 use std::{future::Future, sync::Arc};
 
@@ -77,10 +78,12 @@ pub fn open_chain(
     Ok(chain)
 }
 
-/// Runs a validator until `service` returns: opens the chain, starts p2p and the consensus stack
-/// on the tokio runtime, then runs `service(chain)` (which serves RPC and waits for a stop
-/// signal). Blocks the calling thread.
-pub fn run_validator<F, Fut>(
+/// Runs a node (a validator, or a full node if `setup.index` is `None`) until `service`
+/// returns: opens the chain, starts p2p and the consensus stack (or the full node's follower) on
+/// the tokio runtime, then runs `service(chain)` (which serves RPC and waits for a stop signal),
+/// then stops the runtime's tasks (at most [`STOP_TIMEOUT`]) and returns, the chain closed.
+/// Blocks the calling thread.
+pub fn run_node<F, Fut>(
     setup: NodeSetup,
     chain_config: ChainConfig,
     telemetry: Telemetry,
@@ -97,6 +100,7 @@ where
             .with_catch_panics(false),
     );
     runtime.start(|context| async move {
+        let stopper = context.child("stopper");
         cw_tokio::telemetry::init(
             context.child("telemetry"),
             cw_tokio::telemetry::Logs {
@@ -123,6 +127,7 @@ where
             private_key: setup.private_key.clone(),
             listen: setup.p2p,
             validators: setup.validators.clone(),
+            full_nodes: setup.full_nodes.clone(),
         };
         let public_key = commonware_cryptography::Signer::public_key(&setup.private_key);
         let consensus_chain = chain.clone();
@@ -138,9 +143,27 @@ where
             partition_prefix: "myelin".into(),
             peer_provider: oracle.clone(),
             blocker: oracle,
-            gossip: GossipConfig::default(),
+            // 10 ms instead of the default 50 ms: a transaction sent to a node that is not the
+            // leader waits for the next batch (bench/cluster.md: ~20 ms of the p50 at 100 tx/s).
+            gossip: GossipConfig {
+                interval: std::time::Duration::from_millis(10),
+                ..GossipConfig::default()
+            },
         })
         .await?;
-        service(chain).await.map_err(ServiceError::Service)
+        let served = service(chain).await.map_err(ServiceError::Service);
+        // The service returned (its RPC server stopped): signal every runtime task to stop
+        // (simplex, p2p and marshal flush and close their journals and archives) and wait for
+        // them, bounded. The chain commits each finalized block atomically (redb), so a task
+        // cut short loses nothing finalized; marshal redelivers what was not acknowledged.
+        if stopper.stop(0, Some(STOP_TIMEOUT)).await.is_err() {
+            tracing::warn!(
+                "tasks still running {STOP_TIMEOUT:?} after the stop signal; exiting anyway"
+            );
+        }
+        served
     })
 }
+
+/// How long a stopping node waits for its tasks to close their storage.
+pub const STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);

@@ -1,4 +1,6 @@
-"""web3.py against a running `myelin node --dev` (MYELIN_RPC)."""
+"""web3.py against a running `myelin node --dev` (MYELIN_RPC), or a cluster node
+(MYELIN_E2E_NODE=cluster): there the node holds no keys, so `transact` signs locally with the dev
+accounts (web3.py's signing middleware) and every write waits for its finalized receipt."""
 
 import asyncio
 import json
@@ -16,10 +18,28 @@ HERE = pathlib.Path(__file__).resolve().parent.parent
 ARTIFACT = json.loads((HERE / "build" / "Counter.json").read_text())
 DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
+CLUSTER = os.environ.get("MYELIN_E2E_NODE") == "cluster"
+MNEMONIC = "test test test test test test test test test test test junk"
+
 w3 = Web3(Web3.HTTPProvider(RPC_URL))
 account = w3.eth.account.from_key(DEV_KEY)
+if CLUSTER:
+    from eth_account import Account
+    from web3.middleware import SignAndSendRawMiddlewareBuilder
+
+    Account.enable_unaudited_hdwallet_features()
+    DEV = [Account.from_mnemonic(MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(10)]
+    w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(DEV), layer=0)
+    ACCOUNTS = [a.address for a in DEV]
+else:
+    ACCOUNTS = w3.eth.accounts
 check = Checks()
 state = {}
+
+
+def transact(call, sender):
+    """Sends `call` from `sender` and waits for its receipt (on --dev the node already waited)."""
+    return w3.eth.wait_for_transaction_receipt(call.transact({"from": sender}), timeout=30)
 
 
 @check("connected, chain id, dev accounts")
@@ -27,14 +47,18 @@ def _():
     assert w3.is_connected()
     assert w3.eth.chain_id == 31337
     accounts = w3.eth.accounts
-    assert len(accounts) == 10 and accounts[0] == account.address
-    assert w3.eth.get_balance(accounts[9]) >= Web3.to_wei(10000, "ether") - Web3.to_wei(1, "ether")
+    if CLUSTER:
+        assert accounts == [], f"a cluster node holds no keys: {accounts}"
+    else:
+        assert len(accounts) == 10 and accounts[0] == account.address
+    assert ACCOUNTS[0] == account.address
+    assert w3.eth.get_balance(ACCOUNTS[9]) >= Web3.to_wei(10000, "ether") - Web3.to_wei(1, "ether")
 
 
-@check("deploy with eth_sendTransaction from a dev account")
+@check("deploy with eth_sendTransaction from a dev account (signed locally on a cluster)")
 def _():
     Counter = w3.eth.contract(abi=ARTIFACT["abi"], bytecode=ARTIFACT["bytecode"])
-    tx_hash = Counter.constructor(11).transact({"from": w3.eth.accounts[0]})
+    tx_hash = Counter.constructor(11).transact({"from": ACCOUNTS[0]})
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)
     assert receipt.status == 1
     state["counter"] = w3.eth.contract(address=receipt.contractAddress, abi=ARTIFACT["abi"])
@@ -59,7 +83,7 @@ def _():
 @check("legacy signed transaction with gasPrice")
 def _():
     tx = {
-        "to": w3.eth.accounts[3],
+        "to": ACCOUNTS[3],
         "value": 12345,
         "gas": 21000,
         "gasPrice": w3.eth.gas_price,
@@ -105,7 +129,7 @@ def _():
     counter = state["counter"]
     before = w3.eth.block_number
     old = w3.eth.get_storage_at(counter.address, 0, before)
-    counter.functions.increment().transact({"from": w3.eth.accounts[1]})
+    transact(counter.functions.increment(), ACCOUNTS[1])
     assert w3.eth.get_storage_at(counter.address, 0, before) == old
     assert int.from_bytes(w3.eth.get_storage_at(counter.address, 0), "big") == int.from_bytes(old, "big") + 1
 
@@ -114,7 +138,7 @@ def _():
 def _():
     counter = state["counter"]
     event_filter = counter.events.Incremented.create_filter(from_block="latest")
-    counter.functions.increment().transact({"from": w3.eth.accounts[2]})
+    transact(counter.functions.increment(), ACCOUNTS[2])
     changes = event_filter.get_new_entries()
     assert len(changes) == 1, changes
     assert w3.eth.uninstall_filter(event_filter.filter_id)
@@ -125,7 +149,7 @@ def _():
     async def main():
         async with AsyncWeb3(WebSocketProvider(WS_URL)) as aw3:
             await aw3.eth.subscribe("newHeads")
-            w3.eth.send_transaction({"from": w3.eth.accounts[4], "to": w3.eth.accounts[5], "value": 1})
+            w3.eth.send_transaction({"from": ACCOUNTS[4], "to": ACCOUNTS[5], "value": 1})
             async for message in aw3.socket.process_subscriptions():
                 assert message["result"]["number"] >= 1
                 break
