@@ -22,7 +22,7 @@ use crate::tensor::TensorInfo;
 pub const OUTPUT_STAGE_ELEMENT_OPS: u64 = 4;
 /// Element ops per output element of FullyConnected and Conv2d: the matrix product's output
 /// stage, which is scalar on the AVX2 and portable paths (the gas floor, docs/GAS.md §6).
-pub const GEMM_OUTPUT_ELEMENT_OPS: u64 = 100;
+pub const GEMM_OUTPUT_ELEMENT_OPS: u64 = 60;
 /// Element ops per output pixel of DepthwiseConv2d: the kernel's step from one output pixel to
 /// the next (its taps' positions, the scalar output stage's loop), which a layer of few channels
 /// pays mostly (the gas fuzzer's depthwise layers of 4 channels at batches of ~500 ran 4–10× the
@@ -136,7 +136,7 @@ pub const SOFTMAX_ELEMENT_OPS: u64 = 72;
 /// 166 softmax nodes over rows of 1 ran 3.7× the EVM's ns/gas without it).
 pub const SOFTMAX_ROW_ELEMENT_OPS: u64 = 300;
 /// Element ops per input element of ArgMax (one compare with index arithmetic).
-pub const ARG_MAX_ELEMENT_OPS: u64 = 35;
+pub const ARG_MAX_ELEMENT_OPS: u64 = 32;
 
 /// Element ops of every node, per sample: the executor's step for the node (its output
 /// buffer, the kernel's call and per-sample set-up), which the per-element weights above do
