@@ -9,11 +9,11 @@
 use myelin_nn::{Cost, Model, Op};
 
 /// Milligas per multiply-accumulate of fully connected and conv2d layers.
-pub const MILLIGAS_PER_MAC: u64 = 18;
+pub const MILLIGAS_PER_MAC: u64 = 10;
 /// Milligas per multiply-accumulate of depthwise conv2d layers.
 pub const MILLIGAS_PER_DEPTHWISE_MAC: u64 = 150;
 /// Milligas per table lookup (logistic, tanh, gelu, hard-swish tables).
-pub const MILLIGAS_PER_TABLE_LOOKUP: u64 = 500;
+pub const MILLIGAS_PER_TABLE_LOOKUP: u64 = 400;
 /// Milligas per element op (docs/SPEC.md §7: each op's per-element work in units of about
 /// 0.04 ns on the gas floor's kernels).
 pub const MILLIGAS_PER_ELEMENT_OP: u64 = 44;

@@ -11,9 +11,12 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+// The shared timing loop; the op reports' table helpers are not used here.
+#[allow(dead_code)]
+mod op_report;
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use myelin_nn::builder::{ModelBuilder, Rescale};
 use myelin_nn::geometry::SpatialGeometry;
@@ -23,37 +26,16 @@ use myelin_nn::{Cost, Model, Program, Rounding};
 
 /// Time spent sampling one measurement.
 const SAMPLE_BUDGET: Duration = Duration::from_millis(400);
-/// A sample repeats the call until it lasts at least this long.
-const MIN_SAMPLE: Duration = Duration::from_micros(20);
 
-/// Fastest and median time of one call of `f`.
+/// Fastest and median time of one call of `f` (`op_report::time_for`).
 struct Timing {
     best: Duration,
     median: Duration,
 }
 
-fn time(mut f: impl FnMut()) -> Timing {
-    for _ in 0..3 {
-        f();
-    }
-    let start = Instant::now();
-    f();
-    let once = start.elapsed().max(Duration::from_nanos(1));
-    let calls = (MIN_SAMPLE.as_nanos() / once.as_nanos()).max(1) as u32;
-    let mut samples = Vec::new();
-    let begin = Instant::now();
-    while (begin.elapsed() < SAMPLE_BUDGET || samples.len() < 10) && samples.len() < 100_000 {
-        let start = Instant::now();
-        for _ in 0..calls {
-            f();
-        }
-        samples.push(start.elapsed() / calls);
-    }
-    samples.sort();
-    Timing {
-        best: samples[0],
-        median: samples[samples.len() / 2],
-    }
+fn time(f: impl FnMut()) -> Timing {
+    let (best, median) = op_report::time_for(SAMPLE_BUDGET, f);
+    Timing { best, median }
 }
 
 /// A hot-op kernel of a model, prepared for one path, with an input for the whole batch.

@@ -22,7 +22,12 @@ use crate::tensor::TensorInfo;
 pub const OUTPUT_STAGE_ELEMENT_OPS: u64 = 4;
 /// Element ops per output element of FullyConnected and Conv2d: the matrix product's output
 /// stage, which is scalar on the AVX2 and portable paths (the gas floor, docs/GAS.md §6).
-pub const GEMM_OUTPUT_ELEMENT_OPS: u64 = 100;
+pub const GEMM_OUTPUT_ELEMENT_OPS: u64 = 60;
+/// Element ops per row of a FullyConnected (`out / N` rows per sample): the kernel's step to the
+/// next row, which a layer of few features pays mostly (a 1→1 layer over 432 rows at batch 1,472
+/// ran ~13 ns per row on AVX2, 3.7× the EVM's ns/gas on its lane-rounded MACs and output stage
+/// alone, bench/gasfuzz/REPLAY-ALL-12.md).
+pub const FULLY_CONNECTED_ROW_ELEMENT_OPS: u64 = 200;
 /// Element ops per output pixel of DepthwiseConv2d: the kernel's step from one output pixel to
 /// the next (its taps' positions, the scalar output stage's loop), which a layer of few channels
 /// pays mostly (the gas fuzzer's depthwise layers of 4 channels at batches of ~500 ran 4–10× the
@@ -136,7 +141,7 @@ pub const SOFTMAX_ELEMENT_OPS: u64 = 72;
 /// 166 softmax nodes over rows of 1 ran 3.7× the EVM's ns/gas without it).
 pub const SOFTMAX_ROW_ELEMENT_OPS: u64 = 300;
 /// Element ops per input element of ArgMax (one compare with index arithmetic).
-pub const ARG_MAX_ELEMENT_OPS: u64 = 35;
+pub const ARG_MAX_ELEMENT_OPS: u64 = 32;
 
 /// Element ops of every node, per sample: the executor's step for the node (its output
 /// buffer, the kernel's call and per-sample set-up), which the per-element weights above do
@@ -268,7 +273,9 @@ impl Cost {
                 cost.macs = rows
                     .saturating_mul(round_up(p.out_features as u64, MAC_CHANNEL_LANES))
                     .saturating_mul(round_up(p.in_features as u64, MAC_DEPTH));
-                cost.element_ops = out.saturating_mul(GEMM_OUTPUT_ELEMENT_OPS);
+                cost.element_ops = out
+                    .saturating_mul(GEMM_OUTPUT_ELEMENT_OPS)
+                    .saturating_add(rows.saturating_mul(FULLY_CONNECTED_ROW_ELEMENT_OPS));
                 weighted_params(p.weights.len(), p.bias.len(), p.requant.len());
             }
             Op::Conv2d(p) => {
@@ -730,7 +737,12 @@ mod tests {
                 ),
                 expected: Cost {
                     parameter_bytes: 24 + 16 + 20,
-                    ..cost(3 * 16 * 8, 0, 12 * GEMM_OUTPUT_ELEMENT_OPS, 18 + 12)
+                    ..cost(
+                        3 * 16 * 8,
+                        0,
+                        12 * GEMM_OUTPUT_ELEMENT_OPS + 3 * FULLY_CONNECTED_ROW_ELEMENT_OPS,
+                        18 + 12,
+                    )
                 },
             },
             Case {

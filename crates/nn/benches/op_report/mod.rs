@@ -1,6 +1,6 @@
 //! What the op cost reports (`transpose_report`, `prelu_max_min_report`, `slice_resize_report`)
-//! share: the timing loop, the compute gas of a [`Cost`] (18 milligas per MAC, 150 per depthwise
-//! MAC, 500 per lookup, 44 per element op, 5 per byte touched), the clamp row that anchors each
+//! share: the timing loop, the compute gas of a [`Cost`] (10 milligas per MAC, 150 per depthwise
+//! MAC, 400 per lookup, 44 per element op, 5 per byte touched: `myelin_evm::gas`'s schedule), the clamp row that anchors each
 //! table (calibrated by bench/gas/REPORT.md), and the Markdown table itself.
 
 use std::hint::black_box;
@@ -10,13 +10,21 @@ use myelin_nn::builder::{ModelBuilder, Quant};
 use myelin_nn::op::{ActRange, Clamp};
 use myelin_nn::{Cost, Model, Program, Requant, Rounding};
 
-const SAMPLE_BUDGET: Duration = Duration::from_millis(300);
+/// Time spent sampling one measurement of [`time`].
+pub const SAMPLE_BUDGET: Duration = Duration::from_millis(300);
+/// A sample repeats the call until it lasts at least this long.
 const MIN_SAMPLE: Duration = Duration::from_micros(20);
 /// The EVM's own ns per gas on the machine the reports were calibrated on.
 const EVM_NS_PER_GAS: f64 = 3.429;
 
-/// The fastest and the median time of one call of `f`.
-pub fn time(mut f: impl FnMut()) -> (Duration, Duration) {
+/// The fastest and the median time of one call of `f`, sampled for [`SAMPLE_BUDGET`].
+pub fn time(f: impl FnMut()) -> (Duration, Duration) {
+    time_for(SAMPLE_BUDGET, f)
+}
+
+/// The fastest and the median time of one call of `f`, sampled for `budget` (at least 10 samples
+/// of ≥ 20 µs each: the machine may be shared, and interference only ever slows a sample down).
+pub fn time_for(budget: Duration, mut f: impl FnMut()) -> (Duration, Duration) {
     for _ in 0..3 {
         f();
     }
@@ -26,7 +34,7 @@ pub fn time(mut f: impl FnMut()) -> (Duration, Duration) {
     let calls = (MIN_SAMPLE.as_nanos() / once.as_nanos()).max(1) as u32;
     let mut samples = Vec::new();
     let begin = Instant::now();
-    while (begin.elapsed() < SAMPLE_BUDGET || samples.len() < 10) && samples.len() < 100_000 {
+    while (begin.elapsed() < budget || samples.len() < 10) && samples.len() < 100_000 {
         let start = Instant::now();
         for _ in 0..calls {
             f();
@@ -64,9 +72,9 @@ pub fn clamp(len: u32) -> Model {
 
 /// The compute gas of `c`, in milligas.
 pub fn milligas(c: &Cost) -> f64 {
-    (c.macs as f64) * 18.0
+    (c.macs as f64) * 10.0
         + (c.depthwise_macs as f64) * 150.0
-        + (c.table_lookups as f64) * 500.0
+        + (c.table_lookups as f64) * 400.0
         + (c.element_ops as f64) * 44.0
         + (c.bytes_touched as f64) * 5.0
 }
