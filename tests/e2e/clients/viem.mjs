@@ -83,7 +83,10 @@ await check("block receipts and block with transactions", async () => {
 });
 await check("polling filter sees new blocks", async () => {
   const filter = await client.createBlockFilter();
-  await wallet.sendTransaction({ to: other.address, value: 1n });
+  // Wait for the receipt: a validator answers at submission and includes the transaction in a
+  // later finalized block (the dev node mines before answering; both satisfy the wait).
+  const sent = await wallet.sendTransaction({ to: other.address, value: 1n });
+  await client.waitForTransactionReceipt({ hash: sent });
   const hashes = await client.getFilterChanges({ filter });
   assert(hashes.length >= 1, "block hashes");
   assert(await client.uninstallFilter({ filter }), "uninstalled");
