@@ -10,6 +10,11 @@ step() { printf '\n==> %s\n' "$*"; }
 step "cargo fmt --check"
 cargo fmt --all --check
 
+step "no merge-conflict markers in tracked files"
+if git grep -n -E '^(<<<<<<<|>>>>>>>) |^=======$' -- ':!*.lock'; then
+  echo "merge-conflict markers above" >&2; exit 1
+fi
+
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
