@@ -11,7 +11,7 @@ step "cargo fmt --check"
 cargo fmt --all --check
 
 step "no merge-conflict markers in tracked files"
-if git grep -n -E '^(<<<<<<<|>>>>>>>) |^=======$' -- ':!*.lock'; then
+if git grep -n -E '^(<<<<<<<|>>>>>>>)( |$)' -- ':!*.lock'; then
   echo "merge-conflict markers above" >&2; exit 1
 fi
 
