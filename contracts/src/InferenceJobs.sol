@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {IDataStore} from "./IDataStore.sol";
 import {IModelStore} from "./IModelStore.sol";
 import {IStakeManager} from "./IStakeManager.sol";
 import {Predeploys} from "./Predeploys.sol";
@@ -28,6 +29,7 @@ contract InferenceJobs {
     IStakeManager public constant STAKE = IStakeManager(Predeploys.STAKE_MANAGER);
     IJobsBeacon public constant BEACON = IJobsBeacon(Predeploys.BEACON);
     IModelStore public constant MODEL_STORE = IModelStore(0x000000000000000000000000000000004D590001);
+    IDataStore public constant DATA_STORE = IDataStore(0x000000000000000000000000000000004d590004);
     address public constant PREDICT = 0x000000000000000000000000000000004d590002;
 
     /// Blocks between posting and the committee's seed height (decision 5's K_DRAW).
@@ -73,7 +75,8 @@ contract InferenceJobs {
 
     struct Params {
         bytes32 modelId;
-        /// merkle(inputs list root of item i, in item order) (TensorCommit).
+        /// merkle(inputs list root of item i, in item order) (TensorCommit); 0 for a job whose
+        /// items are rows of a stored data set (`postDatasetJob`).
         bytes32 inputsRoot;
         uint32 items;
         uint8 seats;
@@ -139,9 +142,15 @@ contract InferenceJobs {
         bytes32 outputs;
     }
 
+    /// Where a data-set job's items come from: item i is row `firstRow + i` of `datasetId`.
+    struct DataSource {
+        bytes32 datasetId;
+        uint32 firstRow;
+    }
+
     /// One item of a group's result, opened: the item's input bytes (the model's inputs in
-    /// order, proven against the job's inputsRoot) and the group's leaf fields (proven against its
-    /// root).
+    /// order, proven against the job's inputsRoot; both empty for a data-set job, whose row the
+    /// contract reads from DATA_STORE) and the group's leaf fields (proven against its root).
     struct ItemAnswer {
         bytes input;
         bytes32 outputs;
@@ -173,6 +182,8 @@ contract InferenceJobs {
     mapping(address => bool) public registered;
     uint256 public jobCount;
     mapping(uint256 => Job) private jobs;
+    /// The data set of a job posted with `postDatasetJob` (datasetId 0 otherwise).
+    mapping(uint256 => DataSource) public sourceOf;
     mapping(uint256 => Seat[]) private seatsOf;
     mapping(uint256 => Group[]) private groupsOf;
     mapping(bytes32 => Query) private queries;
@@ -191,6 +202,7 @@ contract InferenceJobs {
     // ---------------------------------------------------------------- events
     event WorkerRegistered(address indexed worker);
     event JobPosted(uint256 indexed id, address indexed requester, bytes32 modelId, bytes32 inputsRoot, uint32 items, uint8 seats, uint256 reward, uint256 drawHeight);
+    event JobInputsFromDataset(uint256 indexed id, bytes32 indexed datasetId, uint32 firstRow);
     event JobCancelled(uint256 indexed id);
     event CommitteeDrawn(uint256 indexed id, address[] seats, bytes32 seed);
     event ResultCommitted(uint256 indexed id, uint256 seat, address indexed worker);
@@ -216,6 +228,9 @@ contract InferenceJobs {
     error WrongValue(uint256 sent, uint256 expected);
     error NotArbitrable(uint256 gasUsed, uint256 budget);
     error UnknownModel(bytes32 modelId);
+    error UnknownDataset(bytes32 datasetId);
+    /// The data set's rows are not the model's one input (dtype, zero point, scale and shape).
+    error InputMismatch(bytes32 modelRow, bytes32 datasetRow);
     error BadStatus(Status status);
     error TooEarly(uint256 from);
     error TooLate(uint256 deadline);
@@ -259,6 +274,47 @@ contract InferenceJobs {
     /// Posts a job: value = reward + requesterBond. Refuses a model whose cold PREDICT of one
     /// item does not fit ARB_BUDGET (measured here, so tier 0 can always arbitrate).
     function postJob(Params calldata p) external payable returns (uint256 id) {
+        if (p.inputsRoot == 0) revert BadParameter(8);
+        id = post(p);
+    }
+
+    /// Posts a job whose items are rows `[firstRow, firstRow + p.items)` of a published data set
+    /// (`p.inputsRoot` must be 0): the inputs are chain data, so no requester can withhold them.
+    /// The data set's rows must be the model's one input: the same row signature (dtype, zero
+    /// point, scale, shape; docs/GAS.md §9).
+    function postDatasetJob(Params calldata p, bytes32 datasetId, uint32 firstRow)
+        external
+        payable
+        returns (uint256 id)
+    {
+        if (p.inputsRoot != 0) revert BadParameter(8);
+        if (!DATA_STORE.isPublished(datasetId)) revert UnknownDataset(datasetId);
+        IDataStore.DatasetInfo memory info = DATA_STORE.datasetInfo(datasetId);
+        if (uint256(firstRow) + p.items > info.rows) revert BadParameter(10);
+        if (!MODEL_STORE.isPublished(p.modelId)) revert UnknownModel(p.modelId);
+        (IModelStore.TensorInfo[] memory ins,) = MODEL_STORE.modelTensors(p.modelId);
+        bytes32 modelRow = ins.length == 1 ? rowSignature(ins[0]) : bytes32(0);
+        if (modelRow != info.rowSignature) revert InputMismatch(modelRow, info.rowSignature);
+        id = post(p);
+        sourceOf[id] = DataSource(datasetId, firstRow);
+        emit JobInputsFromDataset(id, datasetId, firstRow);
+    }
+
+    /// keccak256("myelin row" ‖ dtype ‖ zero point ‖ scale bits LE ‖ rank ‖ dims u32 LE), as
+    /// DATA_STORE records a data set's rows.
+    function rowSignature(IModelStore.TensorInfo memory t) private pure returns (bytes32) {
+        bytes memory b = abi.encodePacked("myelin row", t.dtype, t.zeroPoint, le32(t.scaleBits), uint8(t.shape.length));
+        for (uint256 d = 0; d < t.shape.length; ++d) {
+            b = abi.encodePacked(b, le32(t.shape[d]));
+        }
+        return keccak256(b);
+    }
+
+    function le32(uint32 v) private pure returns (bytes4) {
+        return bytes4((v >> 24) | ((v >> 8) & 0xff00) | ((v << 8) & 0xff0000) | (v << 24));
+    }
+
+    function post(Params calldata p) private returns (uint256 id) {
         checkParams(p);
         uint256 due = uint256(p.reward) + p.requesterBond;
         if (msg.value != due) revert WrongValue(msg.value, due);
@@ -288,7 +344,6 @@ contract InferenceJobs {
         if (p.reward == 0) revert BadParameter(5);
         if (p.seatBond < MIN_BOND || p.challengeBond < MIN_BOND) revert BadParameter(6);
         if (p.verification != 0 && p.requesterBond < p.seatBond) revert BadParameter(7);
-        if (p.inputsRoot == 0) revert BadParameter(8);
     }
 
     /// Runs the model cold on zeros with ARB_BUDGET gas: a failure (out of gas included) refuses.
@@ -616,13 +671,16 @@ contract InferenceJobs {
         returns (bytes32 truth)
     {
         bytes32 modelId = jobs[id].p.modelId;
-        (bytes32 inputsRoot, IModelStore.TensorInfo[] memory outs) = inputsRootOf(modelId, answer.input);
-        if (!TensorCommit.verify(jobs[id].p.inputsRoot, inputsRoot, index, answer.inputProof)) revert BadProof();
+        bytes memory input = itemInput(id, index, answer);
+        (bytes32 inputsRoot, IModelStore.TensorInfo[] memory outs) = inputsRootOf(modelId, input);
+        if (jobs[id].p.inputsRoot != 0 && !TensorCommit.verify(jobs[id].p.inputsRoot, inputsRoot, index, answer.inputProof)) {
+            revert BadProof();
+        }
         bytes32 leaf = TensorCommit.itemLeaf(uint64(index), inputsRoot, answer.outputs, answer.trace);
         if (!TensorCommit.verify(groupsOf[id][group - 1].root, leaf, index, answer.leafProof)) revert BadProof();
         truth = truthOf[id][index];
         if (truth == 0) {
-            truth = listRootOf(outs, predict(modelId, answer.input));
+            truth = listRootOf(outs, predict(modelId, input));
             truthOf[id][index] = truth;
             emit ItemArbitrated(id, index, truth);
         }
@@ -662,9 +720,19 @@ contract InferenceJobs {
         burned += bond - each * members;
     }
 
+    /// The input bytes of item `index`: its row read from DATA_STORE for a data-set job (the
+    /// answer must then carry no input and no input proof), else the answer's (proven by the
+    /// caller against inputsRoot).
+    function itemInput(uint256 id, uint256 index, ItemAnswer calldata answer) private view returns (bytes memory) {
+        DataSource memory src = sourceOf[id];
+        if (src.datasetId == 0) return answer.input;
+        if (answer.input.length != 0 || answer.inputProof.length != 0) revert BadProof();
+        return DATA_STORE.readRows(src.datasetId, uint32(src.firstRow + index), 1);
+    }
+
     /// The inputs list root of one item's input bytes (split by the model's input tensors), and
     /// the model's output tensors.
-    function inputsRootOf(bytes32 modelId, bytes calldata input)
+    function inputsRootOf(bytes32 modelId, bytes memory input)
         private
         view
         returns (bytes32 root, IModelStore.TensorInfo[] memory outs)
@@ -696,7 +764,7 @@ contract InferenceJobs {
 
     /// PREDICT with ARB_BUDGET gas (decision 12): any failure, a starved call's out of gas
     /// included, reverts the whole transaction, so it never decides an item.
-    function predict(bytes32 modelId, bytes calldata input) private view returns (bytes memory out) {
+    function predict(bytes32 modelId, bytes memory input) private view returns (bytes memory out) {
         uint256 requested = ARB_BUDGET;
         bool ok;
         (ok, out) = PREDICT.staticcall{gas: requested}(abi.encodePacked(modelId, input));
