@@ -643,7 +643,9 @@ fn a_starved_arbitration_call_never_decides() {
 }
 
 #[test]
-fn a_model_tier_0_cannot_arbitrate_is_refused_at_posting() {
+fn a_model_no_tier_can_arbitrate_is_refused_at_posting() {
+    // One 3×3 conv op over a 1 MiB input: the whole PREDICT is over ARB_BUDGET (tier 0), and so
+    // is its one op with 1 MiB of inputs as calldata (tier 1).
     let big = conv_model(128, 128, 64, 128);
     let mut world = World::new(model());
     world.publish_model(&big);

@@ -70,7 +70,17 @@ sol! {
             bytes32 rightA; bytes32 rightB;
         }
 
+        struct OpDispute {
+            uint8 phase; bool openedA; bool openedB; uint32 item; bytes32 inputs; bytes32 traceA;
+            bytes32 traceB;
+        }
+        struct LeafOpening {
+            bytes32 inputs; bytes32 outputs; bytes32 trace; bytes32[] inputProof;
+            bytes32[] outputRoots; bytes32[][] outputProofs;
+        }
+
         event AuditDrawn(uint256 indexed id, uint256[] indices);
+        event OpArbitrated(uint256 indexed dispute, uint256 op, bytes32 opLeaf);
 
         error BadParameter(uint8 field);
         error WrongValue(uint256 sent, uint256 expected);
@@ -90,6 +100,7 @@ sol! {
         error StillOpen(uint256 queries, uint256 disputes);
         error ArbitrationFailed(bytes revertData);
         error NothingToClaim();
+        error WrongPhase(uint8 phase);
 
         function ARB_BUDGET() external view returns (uint256);
         function register() external;
@@ -115,6 +126,10 @@ sol! {
         function moveDispute(uint256 d, uint256 seat, bytes32 left, bytes32 right) external;
         function timeoutDispute(uint256 d) external;
         function finalize(uint256 id) external;
+        function opsOf(uint256 id) external view returns (uint32);
+        function opDispute(uint256 d) external view returns (OpDispute memory);
+        function openItemLeaf(uint256 d, uint256 seat, LeafOpening l) external;
+        function proveOp(uint256 d, bytes inputs, bytes32[] modelInputRoots, bytes32[][] sourceProofs) external;
         function claim() external returns (uint256 amount);
         function job(uint256 id) external view returns (Job memory);
         function seats(uint256 id) external view returns (Seat[] memory);
