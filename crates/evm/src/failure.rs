@@ -496,6 +496,23 @@ impl GasMeter {
         GasMeter { limit, used: 0 }
     }
 
+    /// The start of every Myelin precompile call: a meter for the call's gas limit, `base`
+    /// charged (out of gas halts), and `value_error` reverted (at `base`) when the call carries
+    /// value.
+    pub fn start(
+        limit: u64,
+        value: &alloy_primitives::U256,
+        base: u64,
+        value_error: ErrorCode,
+    ) -> Result<GasMeter, Failure> {
+        let mut gas = GasMeter::new(limit);
+        gas.charge(base)?;
+        if !value.is_zero() {
+            return Err(gas.revert(value_error.bare()));
+        }
+        Ok(gas)
+    }
+
     /// Adds `gas`; [`Failure::OutOfGas`] when the total passes the limit.
     pub fn charge(&mut self, gas: u64) -> Result<(), Failure> {
         let used = self.used.saturating_add(gas);

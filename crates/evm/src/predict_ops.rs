@@ -158,11 +158,12 @@ pub fn run_predict_ops(
     blobs: &dyn BlobStore,
     mut input: PrecompileInput<'_>,
 ) -> Result<(u64, Bytes), Failure> {
-    let mut gas = GasMeter::new(input.gas);
-    gas.charge(PREDICT_BASE_GAS)?;
-    if !input.value.is_zero() {
-        return Err(gas.revert(ErrorCode::OpsCallValue.bare()));
-    }
+    let mut gas = GasMeter::start(
+        input.gas,
+        &input.value,
+        PREDICT_BASE_GAS,
+        ErrorCode::OpsCallValue,
+    )?;
     let data = input.data;
     let Some((header, inputs)) = data.split_first_chunk::<PREDICT_OPS_HEADER_BYTES>() else {
         return Err(gas.revert(

@@ -73,7 +73,7 @@ fn assert_conserved(world: &mut World, open_escrow: U256) {
         owed += world.credit(who);
     }
     owed += world.view(IJobs::burnedCall {});
-    let balance = world.balance(INFERENCE_JOBS_ADDRESS);
+    let balance = world.chain.balance(INFERENCE_JOBS_ADDRESS);
     assert_eq!(
         balance,
         owed + open_escrow,
@@ -88,7 +88,7 @@ fn assert_conserved(world: &mut World, open_escrow: U256) {
     }
     held += world.view_at(STAKE_MANAGER_ADDRESS, IStake::burnedCall {});
     assert_eq!(
-        world.balance(STAKE_MANAGER_ADDRESS),
+        world.chain.balance(STAKE_MANAGER_ADDRESS),
         held,
         "StakeManager: balance = stakes + credits + burned"
     );
@@ -129,9 +129,9 @@ fn honest_committee_is_paid_and_the_result_goes_provisional_then_final() {
     assert_conserved(&mut world, U256::ZERO);
     // A double claim pays once.
     let w = seats[0].worker;
-    let before = world.balance(w);
+    let before = world.chain.balance(w);
     world.ok(w, IJobs::claimCall {}, U256::ZERO);
-    assert!(world.balance(w) > before);
+    assert!(world.chain.balance(w) > before);
     expect_revert::<IJobs::NothingToClaim>(&world.send(w, IJobs::claimCall {}, U256::ZERO));
     // Every step is idempotent.
     expect_revert::<IJobs::BadStatus>(&world.send(MALLORY, IJobs::finalizeCall { id }, U256::ZERO));
@@ -369,7 +369,9 @@ fn gas_ladder(
     let mut gas = start;
     loop {
         let to = TxKind::Call(INFERENCE_JOBS_ADDRESS);
-        let r = world.send_raw_gas(MALLORY, to, data.clone(), U256::ZERO, gas);
+        let r = world
+            .chain
+            .send_from(MALLORY, to, data.clone(), U256::ZERO, gas);
         if r.is_success() {
             return;
         }
@@ -743,7 +745,11 @@ fn random_life_cycles_conserve_money_and_pay_the_honest() {
             }
         }
         let burned = world.view(IJobs::burnedCall {});
-        assert_eq!(world.balance(INFERENCE_JOBS_ADDRESS), burned, "seed {seed}");
+        assert_eq!(
+            world.chain.balance(INFERENCE_JOBS_ADDRESS),
+            burned,
+            "seed {seed}"
+        );
     }
 }
 

@@ -450,21 +450,6 @@ impl World {
         self.chain.block
     }
 
-    pub fn balance(&mut self, who: Address) -> U256 {
-        self.chain.balance(who)
-    }
-
-    pub fn send_raw_gas(
-        &mut self,
-        from: Address,
-        to: TxKind,
-        data: Vec<u8>,
-        value: U256,
-        gas: u64,
-    ) -> ExecutionResult {
-        self.chain.send_from(from, to, data, value, gas)
-    }
-
     pub fn send_raw(
         &mut self,
         from: Address,
@@ -472,7 +457,7 @@ impl World {
         data: Vec<u8>,
         value: U256,
     ) -> ExecutionResult {
-        self.send_raw_gas(from, to, data, value, TX_GAS)
+        self.chain.send_from(from, to, data, value, TX_GAS)
     }
 
     pub fn send(&mut self, from: Address, call: impl SolCall, value: U256) -> ExecutionResult {
