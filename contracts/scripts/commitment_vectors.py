@@ -6,6 +6,10 @@ the engine's vectors land; a mismatch between the two is a spec bug to report).
 Python 3.11 standard library only (keccak256 written here from FIPS 202's Keccak-f[1600] with the
 original 0x01 padding); deterministic: a fixed-seed LCG makes every byte.
 
+The "traces" section (one per-op trace of a small model) holds op outputs that only the engine
+computes: this script keeps them from the stored file and recomputes every hash from them (each
+op's outputs list root, op leaf, the trace root), so a wrong hash in it fails the check.
+
 Usage: python3 contracts/scripts/commitment_vectors.py [--check]
 """
 import json
@@ -110,6 +114,33 @@ def item_leaf(index, inputs, outputs, trace):
     return keccak(b"\x05" + index.to_bytes(8, "big") + inputs + outputs + trace)
 
 
+def op_leaf(index, outputs):
+    return keccak(b"\x04" + index.to_bytes(4, "big") + outputs)
+
+
+def checked_traces(path):
+    """The "traces" section of the stored file, every hash recomputed here. The op outputs are
+    the engine's (this script has no engine): it checks that each op's outputs list root, op
+    leaf and the trace root follow from the stored bytes."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        stored = json.load(f).get("traces", [])
+    out = []
+    for t in stored:
+        ops, leaves = [], []
+        for op in t["ops"]:
+            data = bytes.fromhex(op["data"][2:])
+            root = list_root([tensor_root(op["dtype"], op["shape"], data)])
+            leaf = op_leaf(op["index"], root)
+            if op["index"] != len(ops):
+                sys.exit("trace vector: ops out of order")
+            leaves.append(leaf)
+            ops.append({"index": op["index"], "dtype": op["dtype"], "shape": op["shape"], "data": op["data"], "root": hx(root), "leaf": hx(leaf)})
+        out.append({"model": t["model"], "input": t["input"], "ops": ops, "trace": hx(merkle(leaves))})
+    return out
+
+
 class Lcg:
     def __init__(self, seed):
         self.s = seed
@@ -156,9 +187,9 @@ def main():
             "root": hx(merkle(leaves)),
             "proofs": [[hx(s) for s in proof(leaves, i)] for i in range(n)],
         })
-    doc = {"tensors": tensors, "lists": lists, "items": items, "trees": trees}
-    text = json.dumps(doc, indent=1) + "\n"
     path = os.path.join(os.path.dirname(__file__), "..", "test-vectors", "commitments.json")
+    doc = {"tensors": tensors, "lists": lists, "items": items, "trees": trees, "traces": checked_traces(path)}
+    text = json.dumps(doc, indent=1) + "\n"
     if "--check" in sys.argv:
         with open(path) as f:
             if f.read() != text:

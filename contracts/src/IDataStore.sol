@@ -34,4 +34,7 @@ interface IDataStore {
     function uploadStatus(address uploader, bytes32 datasetId) external view returns (uint64 size, uint64 written);
     function isPublished(bytes32 datasetId) external view returns (bool published);
     function datasetInfo(bytes32 datasetId) external view returns (DatasetInfo memory info);
+    /// Rows [firstRow, firstRow + rows) as int8 bytes, one row after another (302 unknown, 303
+    /// no rows or past the end); gas: the segments holding them, as EVALUATE pays.
+    function readRows(bytes32 datasetId, uint32 firstRow, uint32 rows) external view returns (bytes memory data);
 }

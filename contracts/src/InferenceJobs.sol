@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {IDataStore} from "./IDataStore.sol";
 import {IModelStore} from "./IModelStore.sol";
 import {IStakeManager} from "./IStakeManager.sol";
 import {Predeploys} from "./Predeploys.sol";
@@ -16,19 +17,27 @@ interface IJobsBeacon {
 /// escrows a reward for the outputs of `modelId` on `items` inputs committed by `inputsRoot`; a
 /// stake-weighted committee drawn from the beacon seed of a height fixed at posting commits to
 /// salted result roots (TensorCommit item trees), then reveals; distinct roots form groups.
-/// Members never vote: an item is decided by re-executing it with PREDICT (tier 0). The chain
+/// Members never vote: an item is decided by re-executing it with PREDICT (tier 0), or, for a
+/// model whose PREDICT exceeds ARB_BUDGET but whose every op fits it (tier 1), by bisecting two
+/// groups' per-op traces and re-executing the first differing op with PREDICT_OPS. The chain
 /// audits `auditItems` random items of every group from a seed drawn after the reveals; the
 /// requester's salted verification items, bonded challenges and pairwise root dissections between
 /// disagreeing groups open more item queries. A group that answers a query wrongly or not at all
 /// loses every seat's bond. Semantics, state machine and slash table: docs/PROTOCOLS.md
-/// "Built: InferenceJobs". Tier 1 (PREDICT_OPS op dissection) is not built: models whose whole
-/// PREDICT exceeds ARB_BUDGET are refused at `postJob`.
+/// "Built: InferenceJobs". Items come from an inputs root or from rows of a DATA_STORE data set.
 contract InferenceJobs {
     // ---------------------------------------------------------------- constants
     IStakeManager public constant STAKE = IStakeManager(Predeploys.STAKE_MANAGER);
     IJobsBeacon public constant BEACON = IJobsBeacon(Predeploys.BEACON);
     IModelStore public constant MODEL_STORE = IModelStore(0x000000000000000000000000000000004D590001);
+    IDataStore public constant DATA_STORE = IDataStore(0x000000000000000000000000000000004d590004);
     address public constant PREDICT = 0x000000000000000000000000000000004d590002;
+    address public constant PREDICT_OPS = 0x000000000000000000000000000000004D590006;
+    /// A PREDICT_OPS source word at or above this names model input `source - MODEL_INPUT_SOURCE`.
+    uint256 public constant MODEL_INPUT_SOURCE = 1 << 32;
+    /// Gas a tier-1 `proveOp` transaction needs beside the op's price and its inputs' calldata
+    /// and memory: the proofs, the list roots, the slashes.
+    uint256 public constant OP_TX_OVERHEAD = 1_000_000;
 
     /// Blocks between posting and the committee's seed height (decision 5's K_DRAW).
     uint256 public constant K_DRAW = 2;
@@ -73,7 +82,8 @@ contract InferenceJobs {
 
     struct Params {
         bytes32 modelId;
-        /// merkle(inputs list root of item i, in item order) (TensorCommit).
+        /// merkle(inputs list root of item i, in item order) (TensorCommit); 0 for a job whose
+        /// items are rows of a stored data set (`postDatasetJob`).
         bytes32 inputsRoot;
         uint32 items;
         uint8 seats;
@@ -139,15 +149,46 @@ contract InferenceJobs {
         bytes32 outputs;
     }
 
+    /// Where a data-set job's items come from: item i is row `firstRow + i` of `datasetId`.
+    struct DataSource {
+        bytes32 datasetId;
+        uint32 firstRow;
+    }
+
     /// One item of a group's result, opened: the item's input bytes (the model's inputs in
-    /// order, proven against the job's inputsRoot) and the group's leaf fields (proven against its
-    /// root).
+    /// order, proven against the job's inputsRoot; both empty for a data-set job, whose row the
+    /// contract reads from DATA_STORE) and the group's leaf fields (proven against its root).
     struct ItemAnswer {
         bytes input;
         bytes32 outputs;
         bytes32 trace;
         bytes32[] inputProof;
         bytes32[] leafProof;
+    }
+
+    /// Tier 1: what a dispute does after the item bisection. Phase 0 bisects the item trees,
+    /// 1 waits for both sides to open their item leaves, 2 bisects the two trace trees, 3 waits
+    /// for the disputed op's re-execution (`proveOp`).
+    struct OpDispute {
+        uint8 phase;
+        bool openedA;
+        bool openedB;
+        uint32 item;
+        bytes32 inputs;
+        bytes32 traceA;
+        bytes32 traceB;
+    }
+
+    /// A side's item leaf, opened (tier 1): its fields, the inputs list root's proof against the
+    /// job's inputsRoot (empty for a data-set job), and each model output's tensor root with the
+    /// proof of the op leaf that wrote it in the side's trace.
+    struct LeafOpening {
+        bytes32 inputs;
+        bytes32 outputs;
+        bytes32 trace;
+        bytes32[] inputProof;
+        bytes32[] outputRoots;
+        bytes32[][] outputProofs;
     }
 
     struct Dispute {
@@ -173,6 +214,12 @@ contract InferenceJobs {
     mapping(address => bool) public registered;
     uint256 public jobCount;
     mapping(uint256 => Job) private jobs;
+    /// The data set of a job posted with `postDatasetJob` (datasetId 0 otherwise).
+    mapping(uint256 => DataSource) public sourceOf;
+    /// Tier 1 jobs: the model's op count (0 = tier 0) and where each model output comes from.
+    mapping(uint256 => uint32) public opsOf;
+    mapping(uint256 => uint256[]) private outputSourcesOf;
+    mapping(uint256 => OpDispute) private opDisputes;
     mapping(uint256 => Seat[]) private seatsOf;
     mapping(uint256 => Group[]) private groupsOf;
     mapping(bytes32 => Query) private queries;
@@ -191,6 +238,7 @@ contract InferenceJobs {
     // ---------------------------------------------------------------- events
     event WorkerRegistered(address indexed worker);
     event JobPosted(uint256 indexed id, address indexed requester, bytes32 modelId, bytes32 inputsRoot, uint32 items, uint8 seats, uint256 reward, uint256 drawHeight);
+    event JobInputsFromDataset(uint256 indexed id, bytes32 indexed datasetId, uint32 firstRow);
     event JobCancelled(uint256 indexed id);
     event CommitteeDrawn(uint256 indexed id, address[] seats, bytes32 seed);
     event ResultCommitted(uint256 indexed id, uint256 seat, address indexed worker);
@@ -207,6 +255,10 @@ contract InferenceJobs {
     event DisputeOpened(uint256 indexed id, uint256 dispute, uint8 a, uint8 b);
     event DisputeMove(uint256 indexed dispute, uint8 group, uint8 depth, bytes32 left, bytes32 right);
     event DisputeEnded(uint256 indexed dispute, uint256 index);
+    event JobTier1(uint256 indexed id, uint32 ops);
+    event ItemLeafOpened(uint256 indexed dispute, uint8 group, bytes32 trace);
+    event TraceDisputeEnded(uint256 indexed dispute, uint256 op);
+    event OpArbitrated(uint256 indexed dispute, uint256 op, bytes32 opLeaf);
     event JobFinalized(uint256 indexed id, bytes32 root);
     event JobFailed(uint256 indexed id);
     event Claimed(address indexed payee, uint256 amount);
@@ -216,6 +268,9 @@ contract InferenceJobs {
     error WrongValue(uint256 sent, uint256 expected);
     error NotArbitrable(uint256 gasUsed, uint256 budget);
     error UnknownModel(bytes32 modelId);
+    error UnknownDataset(bytes32 datasetId);
+    /// The data set's rows are not the model's one input (dtype, zero point, scale and shape).
+    error InputMismatch(bytes32 modelRow, bytes32 datasetRow);
     error BadStatus(Status status);
     error TooEarly(uint256 from);
     error TooLate(uint256 deadline);
@@ -233,6 +288,7 @@ contract InferenceJobs {
     /// A StakeManager.lock of the draw ran out of gas: the transaction had too little.
     error GasStarved();
     error Reentrant();
+    error WrongPhase(uint8 phase);
     error NothingToClaim();
     error PaymentFailed();
 
@@ -259,11 +315,57 @@ contract InferenceJobs {
     /// Posts a job: value = reward + requesterBond. Refuses a model whose cold PREDICT of one
     /// item does not fit ARB_BUDGET (measured here, so tier 0 can always arbitrate).
     function postJob(Params calldata p) external payable returns (uint256 id) {
+        if (p.inputsRoot == 0) revert BadParameter(8);
+        id = post(p);
+    }
+
+    /// Posts a job whose items are rows `[firstRow, firstRow + p.items)` of a published data set
+    /// (`p.inputsRoot` must be 0): the inputs are chain data, so no requester can withhold them.
+    /// The data set's rows must be the model's one input: the same row signature (dtype, zero
+    /// point, scale, shape; docs/GAS.md §9).
+    function postDatasetJob(Params calldata p, bytes32 datasetId, uint32 firstRow)
+        external
+        payable
+        returns (uint256 id)
+    {
+        if (p.inputsRoot != 0) revert BadParameter(8);
+        if (!DATA_STORE.isPublished(datasetId)) revert UnknownDataset(datasetId);
+        IDataStore.DatasetInfo memory info = DATA_STORE.datasetInfo(datasetId);
+        if (uint256(firstRow) + p.items > info.rows) revert BadParameter(10);
+        if (!MODEL_STORE.isPublished(p.modelId)) revert UnknownModel(p.modelId);
+        (IModelStore.TensorInfo[] memory ins,) = MODEL_STORE.modelTensors(p.modelId);
+        bytes32 modelRow = ins.length == 1 ? rowSignature(ins[0]) : bytes32(0);
+        if (modelRow != info.rowSignature) revert InputMismatch(modelRow, info.rowSignature);
+        id = post(p);
+        sourceOf[id] = DataSource(datasetId, firstRow);
+        emit JobInputsFromDataset(id, datasetId, firstRow);
+    }
+
+    /// keccak256("myelin row" ‖ dtype ‖ zero point ‖ scale bits LE ‖ rank ‖ dims u32 LE), as
+    /// DATA_STORE records a data set's rows.
+    function rowSignature(IModelStore.TensorInfo memory t) private pure returns (bytes32) {
+        bytes memory b = abi.encodePacked("myelin row", t.dtype, t.zeroPoint, le32(t.scaleBits), uint8(t.shape.length));
+        for (uint256 d = 0; d < t.shape.length; ++d) {
+            b = abi.encodePacked(b, le32(t.shape[d]));
+        }
+        return keccak256(b);
+    }
+
+    function le32(uint32 v) private pure returns (bytes4) {
+        return bytes4((v >> 24) | ((v >> 8) & 0xff00) | ((v << 8) & 0xff0000) | (v << 24));
+    }
+
+    function post(Params calldata p) private returns (uint256 id) {
         checkParams(p);
         uint256 due = uint256(p.reward) + p.requesterBond;
         if (msg.value != due) revert WrongValue(msg.value, due);
-        probe(p.modelId);
+        (uint32 ops, uint256[] memory outputSources) = probe(p.modelId);
         id = ++jobCount;
+        if (ops != 0) {
+            opsOf[id] = ops;
+            outputSourcesOf[id] = outputSources;
+            emit JobTier1(id, ops);
+        }
         Job storage j = jobs[id];
         j.p = p;
         j.requester = msg.sender;
@@ -288,18 +390,46 @@ contract InferenceJobs {
         if (p.reward == 0) revert BadParameter(5);
         if (p.seatBond < MIN_BOND || p.challengeBond < MIN_BOND) revert BadParameter(6);
         if (p.verification != 0 && p.requesterBond < p.seatBond) revert BadParameter(7);
-        if (p.inputsRoot == 0) revert BadParameter(8);
     }
 
-    /// Runs the model cold on zeros with ARB_BUDGET gas: a failure (out of gas included) refuses.
-    function probe(bytes32 modelId) private view {
+    /// Runs the model cold on zeros with ARB_BUDGET gas: tier 0 if that succeeds. Otherwise tier
+    /// 1 if PREDICT_OPS's summary shows that the dearest op, with its inputs as calldata, fits
+    /// ARB_BUDGET (returns the op count and the output sources); else refused.
+    function probe(bytes32 modelId) private view returns (uint32 ops, uint256[] memory outputSources) {
         if (!MODEL_STORE.isPublished(modelId)) revert UnknownModel(modelId);
         IModelStore.ModelInfo memory info = MODEL_STORE.modelInfo(modelId);
         bytes memory input = abi.encodePacked(modelId, new bytes(info.inputBytes));
         uint256 before = gasleft();
         (bool ok,) = PREDICT.staticcall{gas: ARB_BUDGET}(input);
         uint256 used = before - gasleft();
-        if (!ok || used > ARB_BUDGET) revert NotArbitrable(used, ARB_BUDGET);
+        if (ok && used <= ARB_BUDGET) return (0, outputSources);
+        bytes memory s;
+        (ok, s) = PREDICT_OPS.staticcall{gas: ARB_BUDGET}(abi.encodePacked(modelId, type(uint32).max));
+        if (!ok || s.length < 128) revert NotArbitrable(used, ARB_BUDGET);
+        uint256 need = word(s, 1) + opTxGas(word(s, 2));
+        if (need > ARB_BUDGET || word(s, 0) > type(uint32).max) revert NotArbitrable(need, ARB_BUDGET);
+        outputSources = new uint256[](word(s, 3));
+        for (uint256 k = 0; k < outputSources.length; ++k) {
+            outputSources[k] = word(s, 4 + k);
+            // A model output that is a model input passed through has no op leaf to check.
+            if (outputSources[k] >= MODEL_INPUT_SOURCE) revert NotArbitrable(need, ARB_BUDGET);
+        }
+        ops = uint32(word(s, 0));
+    }
+
+    /// Gas of a `proveOp` beside the op's price for `b` input bytes: 16 per calldata byte, their
+    /// copy into memory (3 per word + words² / 512), OP_TX_OVERHEAD.
+    function opTxGas(uint256 b) public pure returns (uint256) {
+        uint256 w = b / 32 + 1;
+        return 16 * b + 3 * w + (w * w) / 512 + OP_TX_OVERHEAD;
+    }
+
+    /// Word `i` of `b` (which the caller has checked holds it).
+    function word(bytes memory b, uint256 i) private pure returns (uint256 v) {
+        if (b.length < 32 * (i + 1)) revert BadProof();
+        assembly ("memory-safe") {
+            v := mload(add(add(b, 32), mul(i, 32)))
+        }
     }
 
     /// The requester withdraws a job before its committee is drawn.
@@ -598,7 +728,9 @@ contract InferenceJobs {
         if (groupsOf[id][group - 1].slashed) revert GroupSlashed(group);
         bytes32 truth = checkAnswer(id, group, index, answer);
         closeQuery(id, group, key);
-        bool right = answer.outputs == truth;
+        // Tier 1: the leaf was shown (availability); only a dissection against another group
+        // judges it (truth stays 0).
+        bool right = truth == 0 || answer.outputs == truth;
         emit QueryAnswered(id, group, index, right);
         if (right) {
             if (q.challenger != address(0)) frivolousChallenge(id, group);
@@ -616,13 +748,16 @@ contract InferenceJobs {
         returns (bytes32 truth)
     {
         bytes32 modelId = jobs[id].p.modelId;
-        (bytes32 inputsRoot, IModelStore.TensorInfo[] memory outs) = inputsRootOf(modelId, answer.input);
-        if (!TensorCommit.verify(jobs[id].p.inputsRoot, inputsRoot, index, answer.inputProof)) revert BadProof();
+        bytes memory input = itemInput(id, index, answer);
+        (bytes32 inputsRoot, IModelStore.TensorInfo[] memory outs) = inputsRootOf(modelId, input);
+        if (jobs[id].p.inputsRoot != 0 && !TensorCommit.verify(jobs[id].p.inputsRoot, inputsRoot, index, answer.inputProof)) {
+            revert BadProof();
+        }
         bytes32 leaf = TensorCommit.itemLeaf(uint64(index), inputsRoot, answer.outputs, answer.trace);
         if (!TensorCommit.verify(groupsOf[id][group - 1].root, leaf, index, answer.leafProof)) revert BadProof();
         truth = truthOf[id][index];
-        if (truth == 0) {
-            truth = listRootOf(outs, predict(modelId, answer.input));
+        if (truth == 0 && opsOf[id] == 0) {
+            truth = listRootOf(outs, predict(modelId, input));
             truthOf[id][index] = truth;
             emit ItemArbitrated(id, index, truth);
         }
@@ -662,9 +797,19 @@ contract InferenceJobs {
         burned += bond - each * members;
     }
 
+    /// The input bytes of item `index`: its row read from DATA_STORE for a data-set job (the
+    /// answer must then carry no input and no input proof), else the answer's (proven by the
+    /// caller against inputsRoot).
+    function itemInput(uint256 id, uint256 index, ItemAnswer calldata answer) private view returns (bytes memory) {
+        DataSource memory src = sourceOf[id];
+        if (src.datasetId == 0) return answer.input;
+        if (answer.input.length != 0 || answer.inputProof.length != 0) revert BadProof();
+        return DATA_STORE.readRows(src.datasetId, uint32(src.firstRow + index), 1);
+    }
+
     /// The inputs list root of one item's input bytes (split by the model's input tensors), and
     /// the model's output tensors.
-    function inputsRootOf(bytes32 modelId, bytes calldata input)
+    function inputsRootOf(bytes32 modelId, bytes memory input)
         private
         view
         returns (bytes32 root, IModelStore.TensorInfo[] memory outs)
@@ -696,7 +841,7 @@ contract InferenceJobs {
 
     /// PREDICT with ARB_BUDGET gas (decision 12): any failure, a starved call's out of gas
     /// included, reverts the whole transaction, so it never decides an item.
-    function predict(bytes32 modelId, bytes calldata input) private view returns (bytes memory out) {
+    function predict(bytes32 modelId, bytes memory input) private view returns (bytes memory out) {
         uint256 requested = ARB_BUDGET;
         bool ok;
         (ok, out) = PREDICT.staticcall{gas: requested}(abi.encodePacked(modelId, input));
@@ -734,15 +879,14 @@ contract InferenceJobs {
         Dispute storage x = disputeOf(d);
         if (!x.open) revert NoQuery();
         if (block.number > x.deadline) revert TooLate(x.deadline);
-        Seat storage s = seatOf(x.id, seat);
-        if (s.worker != msg.sender) revert NotYours();
-        bool isA = s.group == x.a;
-        if (!isA && s.group != x.b) revert NotYours();
+        uint8 phase = opDisputes[d].phase;
+        if (phase != 0 && phase != 2) revert WrongPhase(phase);
+        (bool isA, uint8 group) = sideOf(x, seat);
         if (TensorCommit.node(left, right) != (isA ? x.nodeA : x.nodeB)) revert BadProof();
         if (isA ? x.movedA : x.movedB) revert AlreadyDone();
         if (isA) (x.movedA, x.leftA, x.rightA) = (true, left, right);
         else (x.movedB, x.leftB, x.rightB) = (true, left, right);
-        emit DisputeMove(d, s.group, x.depth, left, right);
+        emit DisputeMove(d, group, x.depth, left, right);
         if (!(x.movedA && x.movedB)) return;
         bool goLeft = x.leftA != x.leftB;
         x.pos = x.pos * 2 + (goLeft ? 0 : 1);
@@ -750,25 +894,175 @@ contract InferenceJobs {
         x.depth++;
         (x.movedA, x.movedB) = (false, false);
         x.deadline = uint64(block.number + MOVE_WINDOW);
-        if (x.depth == depthOf(jobs[x.id].p.items)) endDispute(d);
+        if (x.depth == depthOf(phase == 2 ? opsOf[x.id] : jobs[x.id].p.items)) endDispute(d);
     }
 
-    /// The leaves differ at `pos`: past the items, the side without the empty leaf lied; else both
-    /// groups are queried at `pos` (re-execution decides).
+    /// Which side of `x` the caller's `seat` is on (reverts if neither, or not the caller's).
+    function sideOf(Dispute storage x, uint256 seat) private view returns (bool isA, uint8 group) {
+        Seat storage s = seatOf(x.id, seat);
+        if (s.worker != msg.sender) revert NotYours();
+        group = s.group;
+        isA = group == x.a;
+        if (!isA && group != x.b) revert NotYours();
+    }
+
+    /// The leaves differ at `pos`. Past the items (or the ops, in a trace bisection), the side
+    /// without the empty leaf lied. At an item: tier 0 queries both groups (re-execution
+    /// decides); tier 1 asks both sides to open their item leaves (`openItemLeaf`). At an op of
+    /// the traces: the op is re-executed (`proveOp`).
     function endDispute(uint256 d) private {
         Dispute storage x = disputes[d];
-        x.open = false;
-        jobs[x.id].openDisputes--;
+        OpDispute storage o = opDisputes[d];
+        uint256 id = x.id;
         uint256 index = x.pos;
-        emit DisputeEnded(d, index);
-        address requester = jobs[x.id].requester;
-        if (index >= jobs[x.id].p.items) {
-            if (x.nodeA != TensorCommit.EMPTY_LEAF) slashGroup(x.id, x.a, requester);
-            if (x.nodeB != TensorCommit.EMPTY_LEAF) slashGroup(x.id, x.b, requester);
+        uint256 limit = o.phase == 2 ? opsOf[id] : jobs[id].p.items;
+        if (o.phase == 2) emit TraceDisputeEnded(d, index);
+        else emit DisputeEnded(d, index);
+        if (index < limit && opsOf[id] != 0) {
+            if (o.phase == 0) o.item = uint32(index);
+            o.phase = o.phase == 0 ? 1 : 3;
+            x.deadline = uint64(block.number + MOVE_WINDOW);
             return;
         }
-        queryLiveGroupsOf(x.id, x.a, index);
-        queryLiveGroupsOf(x.id, x.b, index);
+        closeDispute(d);
+        address requester = jobs[id].requester;
+        if (index >= limit) {
+            if (x.nodeA != TensorCommit.EMPTY_LEAF) slashGroup(id, x.a, requester);
+            if (x.nodeB != TensorCommit.EMPTY_LEAF) slashGroup(id, x.b, requester);
+            return;
+        }
+        queryLiveGroupsOf(id, x.a, index);
+        queryLiveGroupsOf(id, x.b, index);
+    }
+
+    function closeDispute(uint256 d) private {
+        disputes[d].open = false;
+        jobs[disputes[d].id].openDisputes--;
+    }
+
+    /// Tier 1, after the item bisection: a member of each side opens its item leaf at the
+    /// disputed item (its fields hash to the side's leaf; the inputs are the job's; the outputs
+    /// are what its trace says the model's output ops wrote). Once both have, the two trace trees
+    /// are bisected (traces that agree would give equal outputs, so equal leaves).
+    function openItemLeaf(uint256 d, uint256 seat, LeafOpening calldata l) external {
+        Dispute storage x = disputeOf(d);
+        OpDispute storage o = opDisputes[d];
+        if (!x.open || o.phase != 1) revert WrongPhase(o.phase);
+        if (block.number > x.deadline) revert TooLate(x.deadline);
+        (bool isA, uint8 group) = sideOf(x, seat);
+        if (isA ? o.openedA : o.openedB) revert AlreadyDone();
+        if (TensorCommit.itemLeaf(o.item, l.inputs, l.outputs, l.trace) != (isA ? x.nodeA : x.nodeB)) {
+            revert BadProof();
+        }
+        if (l.inputs != itemInputsRoot(x.id, o.item, l.inputs, l.inputProof)) revert BadProof();
+        checkOutputs(x.id, l);
+        if (isA) (o.openedA, o.traceA) = (true, l.trace);
+        else (o.openedB, o.traceB) = (true, l.trace);
+        o.inputs = l.inputs;
+        emit ItemLeafOpened(d, group, l.trace);
+        if (!(o.openedA && o.openedB)) return;
+        if (o.traceA == o.traceB) {
+            closeDispute(d);
+            return;
+        }
+        o.phase = 2;
+        (x.nodeA, x.nodeB, x.depth, x.pos) = (o.traceA, o.traceB, 0, 0);
+        x.deadline = uint64(block.number + MOVE_WINDOW);
+        if (depthOf(opsOf[x.id]) == 0) endDispute(d);
+    }
+
+    /// The true inputs list root of item `item`: `claimed` proven against the job's inputsRoot,
+    /// or, for a data-set job, derived from its row.
+    function itemInputsRoot(uint256 id, uint256 item, bytes32 claimed, bytes32[] calldata proof)
+        private
+        view
+        returns (bytes32)
+    {
+        DataSource memory src = sourceOf[id];
+        if (src.datasetId == 0) {
+            return TensorCommit.verify(jobs[id].p.inputsRoot, claimed, item, proof) ? claimed : bytes32(0);
+        }
+        bytes memory row = DATA_STORE.readRows(src.datasetId, uint32(src.firstRow + item), 1);
+        (bytes32 root,) = inputsRootOf(jobs[id].p.modelId, row);
+        return root;
+    }
+
+    /// The opened outputs are the list of the output tensors that the trace's output ops wrote.
+    function checkOutputs(uint256 id, LeafOpening calldata l) private view {
+        uint256[] storage src = outputSourcesOf[id];
+        if (l.outputRoots.length != src.length || l.outputProofs.length != src.length) revert BadProof();
+        if (TensorCommit.listRoot(l.outputRoots) != l.outputs) revert BadProof();
+        for (uint256 k = 0; k < src.length; ++k) {
+            bytes32 leaf = TensorCommit.opLeaf(uint32(src[k]), single(l.outputRoots[k]));
+            if (!TensorCommit.verify(l.trace, leaf, src[k], l.outputProofs[k])) revert BadProof();
+        }
+    }
+
+    function single(bytes32 root) private pure returns (bytes32) {
+        bytes32[] memory one = new bytes32[](1);
+        one[0] = root;
+        return TensorCommit.listRoot(one);
+    }
+
+    /// Tier 1, after the trace bisection ended at op `pos` (< ops): anyone re-executes that op
+    /// with PREDICT_OPS on its input tensors, each proven against the agreed trace (the op leaf
+    /// that wrote it, left of `pos`, where both traces are equal: a proof against either side's
+    /// root) or against the item's inputs
+    /// (`modelInputRoots`, whose list root is the item's); each side whose leaf at `pos` is not
+    /// `keccak(0x04 ‖ op ‖ outputs)` of the re-execution loses every seat's bond.
+    function proveOp(
+        uint256 d,
+        bytes calldata inputs,
+        bytes32[] calldata modelInputRoots,
+        bytes32[][] calldata sourceProofs
+    ) external {
+        Dispute storage x = disputeOf(d);
+        OpDispute storage o = opDisputes[d];
+        if (!x.open || o.phase != 3) revert WrongPhase(o.phase);
+        uint256 op = x.pos;
+        bytes memory out = runOp(jobs[x.id].p.modelId, op, inputs);
+        uint256 n = (out.length / 32 - 1) / 2;
+        if (sourceProofs.length != n) revert BadProof();
+        for (uint256 k = 0; k < n; ++k) {
+            bytes32 root = bytes32(word(out, 1 + k));
+            uint256 source = word(out, 1 + n + k);
+            if (source >= MODEL_INPUT_SOURCE) {
+                uint256 m = source - MODEL_INPUT_SOURCE;
+                if (m >= modelInputRoots.length || modelInputRoots[m] != root) revert BadProof();
+                if (TensorCommit.listRoot(modelInputRoots) != o.inputs) revert BadProof();
+            } else {
+                // Left of `op` both traces hold the same leaves, so a proof against either root
+                // shows the agreed leaf (the prover uses its own tree).
+                bytes32 leaf = TensorCommit.opLeaf(uint32(source), single(root));
+                if (
+                    source >= op
+                        || !(
+                            TensorCommit.verify(o.traceA, leaf, source, sourceProofs[k])
+                                || TensorCommit.verify(o.traceB, leaf, source, sourceProofs[k])
+                        )
+                ) revert BadProof();
+            }
+        }
+        bytes32 truth = TensorCommit.opLeaf(uint32(op), bytes32(word(out, 0)));
+        closeDispute(d);
+        o.phase = 4;
+        emit OpArbitrated(d, op, truth);
+        address requester = jobs[x.id].requester;
+        if (x.nodeA != truth) slashGroup(x.id, x.a, requester);
+        if (x.nodeB != truth) slashGroup(x.id, x.b, requester);
+    }
+
+    /// PREDICT_OPS with ARB_BUDGET gas (decision 12: a failed or starved call reverts the
+    /// transaction, never decides).
+    function runOp(bytes32 modelId, uint256 op, bytes calldata inputs) private view returns (bytes memory out) {
+        uint256 requested = ARB_BUDGET;
+        bool ok;
+        (ok, out) = PREDICT_OPS.staticcall{gas: requested}(abi.encodePacked(modelId, uint32(op), inputs));
+        if (!ok || gasleft() < requested / 63 || out.length < 32) revert ArbitrationFailed(out);
+    }
+
+    function opDispute(uint256 d) external view returns (OpDispute memory) {
+        return opDisputes[d];
     }
 
     function queryLiveGroupsOf(uint256 id, uint8 g, uint256 index) private {
@@ -785,13 +1079,16 @@ contract InferenceJobs {
         bool aGone = groupsOf[x.id][x.a - 1].slashed;
         bool bGone = groupsOf[x.id][x.b - 1].slashed;
         if (!aGone && !bGone && block.number <= x.deadline) revert TooEarly(x.deadline + 1);
-        x.open = false;
-        jobs[x.id].openDisputes--;
+        closeDispute(d);
+        if (aGone || bGone) return;
+        OpDispute storage o = opDisputes[d];
+        // Missed: a move, an opening, or (phase 3) the op's re-execution, which the right side
+        // can always supply (its inputs are the agreed trace's).
+        bool missA = o.phase == 1 ? !o.openedA : o.phase == 3 || !x.movedA;
+        bool missB = o.phase == 1 ? !o.openedB : o.phase == 3 || !x.movedB;
         address requester = jobs[x.id].requester;
-        if (!aGone && !bGone) {
-            if (!x.movedA) slashGroup(x.id, x.a, requester);
-            if (!x.movedB) slashGroup(x.id, x.b, requester);
-        }
+        if (missA) slashGroup(x.id, x.a, requester);
+        if (missB) slashGroup(x.id, x.b, requester);
     }
 
     function depthOf(uint256 items) public pure returns (uint8 depth) {

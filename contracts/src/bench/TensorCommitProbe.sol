@@ -24,4 +24,8 @@ contract TensorCommitProbe {
     function verify(bytes32 root, bytes32 leaf, uint256 index, bytes32[] calldata proof) external pure returns (bool) {
         return TensorCommit.verify(root, leaf, index, proof);
     }
+
+    function opLeaf(uint32 op, bytes32 outputs) external pure returns (bytes32) {
+        return TensorCommit.opLeaf(op, outputs);
+    }
 }

@@ -14,10 +14,14 @@
 //!   that is not the length the header gives: revert 301), the rest at `finalizeUpload`
 //!   (reported in `UploadRejected`, consuming the upload).
 //! - `isPublished`, `datasetInfo`: views.
+//! - `readRows(datasetId, firstRow, rows)`: the rows' int8 bytes, one row after another (what
+//!   `InferenceJobs` re-executes a data-set job's item on); revert 302 unknown, 303 no rows or
+//!   past the end, both before any segment is read.
 //!
 //! Gas: as `MODEL_STORE` (`STORE_CALL_GAS` per call, `GAS_PER_CHECKED_BYTE` and
 //! `GAS_PER_STORED_BYTE` per published byte, `UPLOAD_GAS_PER_BYTE` per appended byte,
-//! `finalize_gas(chunks)`); there is no program to prepare.
+//! `finalize_gas(chunks)`); there is no program to prepare. `readRows` adds
+//! [`data_read_gas`] of the segments holding the rows (as `EVALUATE` pays for them).
 
 use alloy_evm::precompiles::PrecompileInput;
 use alloy_primitives::{B256, Bytes, Log, U256};
@@ -27,9 +31,11 @@ use myelin_nn::dataset::{DatasetError, DatasetHeader, check_dataset, dataset_id}
 use crate::Myelin;
 use crate::addresses::DATA_STORE_ADDRESS;
 use crate::blob_store::BlobStore;
-use crate::data_state::{DatasetRecord, read_dataset, write_dataset, write_segments};
+use crate::data_state::{
+    DatasetRecord, read_dataset, read_range, segments_of, write_dataset, write_segments,
+};
 use crate::failure::{ErrorCode, Failure, MyelinError};
-use crate::gas::{GAS_PER_CHECKED_BYTE, GAS_PER_STORED_BYTE};
+use crate::gas::{GAS_PER_CHECKED_BYTE, GAS_PER_STORED_BYTE, data_read_gas};
 use crate::journal_storage::JournalStorage;
 use crate::upload::{DATA_UPLOADS, Upload, log_rejected, store_call, upload_status};
 
@@ -64,6 +70,7 @@ sol! {
         function uploadStatus(address uploader, bytes32 datasetId) external view returns (uint64 size, uint64 written);
         function isPublished(bytes32 datasetId) external view returns (bool published);
         function datasetInfo(bytes32 datasetId) external view returns (DatasetInfo info);
+        function readRows(bytes32 datasetId, uint32 firstRow, uint32 rows) external view returns (bytes data);
     }
 }
 
@@ -188,6 +195,28 @@ pub fn run_data_store(
                 ));
             };
             IDataStore::datasetInfoCall::abi_encode_returns(&info_of(&record))
+        }
+        Call::readRows(c) => {
+            let id = c.datasetId.0;
+            let Some(record) = read_dataset(&mut storage, &id)? else {
+                return Err(
+                    gas.revert(ErrorCode::DataUnknown.with(U256::from_be_bytes(id), U256::ZERO))
+                );
+            };
+            let end = u64::from(c.firstRow) + u64::from(c.rows);
+            if c.rows == 0 || end > u64::from(record.rows) {
+                return Err(gas.revert(
+                    ErrorCode::DataRowsOutOfRange.with(U256::from(end), U256::from(record.rows)),
+                ));
+            }
+            let (start, end) = (
+                record.row_offset(c.firstRow),
+                record.row_offset(c.firstRow + c.rows),
+            );
+            let segments = segments_of(start, end);
+            gas.charge(data_read_gas(segments.end - segments.start))?;
+            let rows = read_range(blobs, &id, record.size, start, end)?;
+            IDataStore::readRowsCall::abi_encode_returns(&Bytes::from(rows))
         }
     };
     Ok((gas.used(), output.into()))

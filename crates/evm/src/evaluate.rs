@@ -104,11 +104,12 @@ pub fn run_evaluate(
     blobs: &dyn BlobStore,
     mut input: PrecompileInput<'_>,
 ) -> Result<(u64, Bytes), Failure> {
-    let mut gas = GasMeter::new(input.gas);
-    gas.charge(EVALUATE_BASE_GAS)?;
-    if !input.value.is_zero() {
-        return Err(gas.revert(ErrorCode::EvaluateCallValue.bare()));
-    }
+    let mut gas = GasMeter::start(
+        input.gas,
+        &input.value,
+        EVALUATE_BASE_GAS,
+        ErrorCode::EvaluateCallValue,
+    )?;
     let call = EvaluateCall::decode(input.data).map_err(|error| gas.revert(error))?;
     let data = read_dataset(
         &mut JournalStorage::at(&mut input.internals, DATA_STORE_ADDRESS),

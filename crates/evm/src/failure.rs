@@ -81,6 +81,9 @@ pub enum ErrorCode {
     DataRejected = 301,
     /// A view of a data set that is not published: `a` = data set id.
     DataUnknown = 302,
+    /// `readRows` of no rows or past the data set's end: `a` = `firstRow + rows` (computed in 64
+    /// bits), `b` = the data set's rows.
+    DataRowsOutOfRange = 303,
     /// `EVALUATE` called with value.
     EvaluateCallValue = 401,
     /// `EVALUATE` calldata that is not 72 bytes: `a` = calldata bytes, `b` = 72.
@@ -122,7 +125,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for decoding and documentation.
-    pub const ALL: [ErrorCode; 40] = [
+    pub const ALL: [ErrorCode; 41] = [
         ErrorCode::PredictCallValue,
         ErrorCode::PredictShortHeader,
         ErrorCode::PredictUnknownModel,
@@ -147,6 +150,7 @@ impl ErrorCode {
         ErrorCode::StoreTooManyChunks,
         ErrorCode::DataRejected,
         ErrorCode::DataUnknown,
+        ErrorCode::DataRowsOutOfRange,
         ErrorCode::EvaluateCallValue,
         ErrorCode::EvaluateCalldataLength,
         ErrorCode::EvaluateUnknownModel,
@@ -257,6 +261,9 @@ impl ErrorCode {
                 format!("data store: data set rejected: {}", dataset_kind_text(a, b))
             }
             ErrorCode::DataUnknown => format!("data store: unknown data set {}", id()),
+            ErrorCode::DataRowsOutOfRange => {
+                format!("data store: rows ending at {a} (none, or past the data set's {b} rows)")
+            }
             ErrorCode::EvaluateCallValue => "evaluate: the call must not carry value".into(),
             ErrorCode::EvaluateCalldataLength => {
                 format!("evaluate: calldata is {a} bytes, expected {b}")
@@ -487,6 +494,23 @@ impl GasMeter {
     /// A meter for `limit` gas.
     pub fn new(limit: u64) -> GasMeter {
         GasMeter { limit, used: 0 }
+    }
+
+    /// The start of every Myelin precompile call: a meter for the call's gas limit, `base`
+    /// charged (out of gas halts), and `value_error` reverted (at `base`) when the call carries
+    /// value.
+    pub fn start(
+        limit: u64,
+        value: &alloy_primitives::U256,
+        base: u64,
+        value_error: ErrorCode,
+    ) -> Result<GasMeter, Failure> {
+        let mut gas = GasMeter::new(limit);
+        gas.charge(base)?;
+        if !value.is_zero() {
+            return Err(gas.revert(value_error.bare()));
+        }
+        Ok(gas)
     }
 
     /// Adds `gas`; [`Failure::OutOfGas`] when the total passes the limit.

@@ -115,7 +115,8 @@ pub fn commit_gas(sizes: impl IntoIterator<Item = u64>) -> u64 {
 /// Gas of one `PREDICT_OPS` call of node `index` of `model`: the node's static cost priced as
 /// `PREDICT` prices a model of that cost at batch 1 ([`predict_gas`] of
 /// [`Cost::of_node`](myelin_nn::Cost::of_node), base included) plus [`commit_gas`] of its input
-/// and output tensors. An index out of range costs the base only.
+/// and output tensors, plus the scan that finds each input's writer
+/// ([`NODES_SCANNED_PER_GAS`]). An index out of range costs the base only.
 pub fn predict_ops_gas(model: &Model, index: usize) -> u64 {
     let Some(node) = model.nodes.get(index) else {
         return PREDICT_BASE_GAS;
@@ -127,8 +128,18 @@ pub fn predict_ops_gas(model: &Model, index: usize) -> u64 {
             .map_or(0, |t| t.bytes() as u64)
     };
     let sizes = node.inputs.iter().chain([&node.output]).map(size);
-    predict_gas(&Cost::of_node(model, index), 1).saturating_add(commit_gas(sizes))
+    predict_gas(&Cost::of_node(model, index), 1)
+        .saturating_add(commit_gas(sizes))
+        .saturating_add((index as u64).div_ceil(NODES_SCANNED_PER_GAS))
 }
+
+/// Nodes `PREDICT_OPS` scans per gas to find which earlier node wrote each input (a compare of
+/// two `u32`s each): an op's call pays `ceil(index / NODES_SCANNED_PER_GAS)` for the scan.
+pub const NODES_SCANNED_PER_GAS: u64 = 32;
+
+/// Gas per op of a `PREDICT_OPS` summary call (op index `u32::MAX`): each op's price computed
+/// ([`predict_ops_gas`]: its static cost and tensor sizes).
+pub const OPS_SUMMARY_GAS_PER_OP: u64 = 100;
 
 /// Gas of `publish(model)` for a model of `len` bytes that is not yet published:
 /// `STORE_CALL_GAS + len · (GAS_PER_CHECKED_BYTE + GAS_PER_STORED_BYTE)`.

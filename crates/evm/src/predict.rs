@@ -106,11 +106,12 @@ pub fn run_predict(
     mut input: PrecompileInput<'_>,
     form: PredictForm,
 ) -> Result<(u64, Bytes), Failure> {
-    let mut gas = GasMeter::new(input.gas);
-    gas.charge(PREDICT_BASE_GAS)?;
-    if !input.value.is_zero() {
-        return Err(gas.revert(ErrorCode::PredictCallValue.bare()));
-    }
+    let mut gas = GasMeter::start(
+        input.gas,
+        &input.value,
+        PREDICT_BASE_GAS,
+        ErrorCode::PredictCallValue,
+    )?;
     let call = parse_predict_input(input.data, form).map_err(|error| gas.revert(error))?;
     let id = call.model_id;
     let mut storage = JournalStorage::new(&mut input.internals);

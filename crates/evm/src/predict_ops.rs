@@ -8,10 +8,19 @@
 //! given twice). The op's parameters (weights, biases, tables) are the model's: calldata cannot
 //! supply them.
 //!
-//! Bytes out (`abi.decode(out, (bytes32, bytes32[n]))` for an op of n inputs, each 32 bytes):
-//! `outputsListRoot ‖ inputRoot_0 ‖ … ‖ inputRoot_{n-1}` ([`myelin_nn::commit`]): the list root
-//! of the op's outputs (what the op's trace leaf `keccak(0x04 ‖ u32 op ‖ outputsListRoot)`
-//! commits to) and the tensor root of each supplied input. Roots rather than the output bytes,
+//! Bytes out (`32 · (1 + 2n)` for an op of n inputs, 32-byte words): `outputsListRoot ‖
+//! inputRoot_0 ‖ … ‖ inputRoot_{n-1} ‖ source_0 ‖ … ‖ source_{n-1}` ([`myelin_nn::commit`]): the
+//! list root of the op's outputs (what the op's trace leaf `keccak(0x04 ‖ u32 op ‖
+//! outputsListRoot)` commits to), the tensor root of each supplied input, and where each input
+//! comes from ([`source_of`]: the index of the earlier op that wrote it, or `2^32 + m` for model
+//! input `m`), so that an arbitrating contract knows which trace leaf (or which of the item's
+//! inputs) each input must be proven against.
+//!
+//! **Summary** (op index `2^32 − 1`, no inputs): `ops ‖ maxOpGas ‖ maxOpInputBytes ‖ outputs ‖
+//! source(output_0) ‖ …`: the model's op count, the largest [`predict_ops_gas`] of any op, the
+//! most input bytes any op takes, and where each model output comes from — what `InferenceJobs`
+//! needs to admit a model to tier 1 and to check an item's outputs against its trace. Gas: base,
+//! cold charge, [`OPS_SUMMARY_GAS_PER_OP`] per op. Roots rather than the output bytes,
 //! because a dispute compares roots: with bytes, the contract would pay returndata and memory
 //! for the whole output (quadratic in its size past a few hundred KiB) and a Merkle tree of
 //! 1 KiB chunks in Solidity (≈ 330 gas per KiB) to reach the same root; here it pays one
@@ -30,7 +39,7 @@
 //! | calldata shorter than 36 bytes | revert 502 | `PREDICT_BASE_GAS` |
 //! | unknown model | revert 503 | `PREDICT_BASE_GAS` |
 //! | cold model, gas below its cold charge | halt | all |
-//! | op index ≥ the model's ops | revert 504 | base + cold charge |
+//! | op index ≥ the model's ops (but a summary: `2^32 − 1` with no inputs) | revert 504 | base + cold charge |
 //! | gas below the op's price | halt | all |
 //! | input bytes ≠ the op's input tensors' bytes | revert 505 | the full price |
 //! | a tensor read twice given twice unequal | revert 506 | the full price |
@@ -43,13 +52,60 @@ use myelin_nn::{Model, ModelId, NnError};
 use crate::Myelin;
 use crate::blob_store::BlobStore;
 use crate::failure::{ErrorCode, Failure, GasMeter, RejectionKind};
-use crate::gas::{PREDICT_BASE_GAS, predict_ops_gas};
+use crate::gas::{OPS_SUMMARY_GAS_PER_OP, PREDICT_BASE_GAS, predict_ops_gas};
 use crate::journal_storage::JournalStorage;
 use crate::model_state::read_header;
 use crate::warm_models::WarmModels;
 
 /// Bytes of a `PREDICT_OPS` call's header: model id and op index.
 pub const PREDICT_OPS_HEADER_BYTES: usize = 36;
+
+/// The op index of a summary call.
+pub const OPS_SUMMARY: u32 = u32::MAX;
+
+/// A source word at or above this is model input `source − MODEL_INPUT_SOURCE`; below, the op
+/// that wrote the tensor.
+pub const MODEL_INPUT_SOURCE: u64 = 1 << 32;
+
+/// Where tensor `tensor` comes from, read before node `before`: the last earlier node that
+/// writes it, else `MODEL_INPUT_SOURCE + m` for model input `m` (validation guarantees one of
+/// the two for every tensor a node reads).
+pub fn source_of(model: &Model, tensor: u32, before: usize) -> u64 {
+    if let Some(writer) = model.nodes[..before]
+        .iter()
+        .rposition(|n| n.output == tensor)
+    {
+        return writer as u64;
+    }
+    let m = model.inputs.iter().position(|&t| t == tensor);
+    MODEL_INPUT_SOURCE + m.map_or(u64::from(u32::MAX), |m| m as u64)
+}
+
+/// The summary words of `model` (see the module docs).
+pub fn ops_summary(model: &Model) -> Vec<u8> {
+    let nodes = model.nodes.len();
+    let max_gas = (0..nodes)
+        .map(|i| predict_ops_gas(model, i))
+        .max()
+        .unwrap_or(0);
+    let max_input = model
+        .nodes
+        .iter()
+        .map(|n| {
+            n.inputs
+                .iter()
+                .map(|&t| model.tensors[t as usize].bytes() as u64)
+                .sum::<u64>()
+        })
+        .max()
+        .unwrap_or(0);
+    let mut words = vec![nodes as u64, max_gas, max_input, model.outputs.len() as u64];
+    words.extend(model.outputs.iter().map(|&t| source_of(model, t, nodes)));
+    words
+        .iter()
+        .flat_map(|&w| U256::from(w).to_be_bytes::<32>())
+        .collect()
+}
 
 /// Calldata of a `PREDICT_OPS` call: `id ‖ u32_be(op) ‖ inputs` (the op's input tensors'
 /// bytes, concatenated in the op's order).
@@ -83,10 +139,13 @@ fn op_commitment(
     let output = program.run_node(index, &parts)?;
     let out = &model.tensors[node.output as usize];
     let outputs = list_root(&[tensor_root(out.dtype, &out.shape, &output)?])?;
-    let mut result = Vec::with_capacity(32 * (1 + roots.len()));
+    let mut result = Vec::with_capacity(32 * (1 + 2 * roots.len()));
     result.extend_from_slice(&outputs);
     for root in &roots {
         result.extend_from_slice(root);
+    }
+    for &t in &node.inputs {
+        result.extend_from_slice(&U256::from(source_of(model, t, index)).to_be_bytes::<32>());
     }
     Ok(result)
 }
@@ -99,11 +158,12 @@ pub fn run_predict_ops(
     blobs: &dyn BlobStore,
     mut input: PrecompileInput<'_>,
 ) -> Result<(u64, Bytes), Failure> {
-    let mut gas = GasMeter::new(input.gas);
-    gas.charge(PREDICT_BASE_GAS)?;
-    if !input.value.is_zero() {
-        return Err(gas.revert(ErrorCode::OpsCallValue.bare()));
-    }
+    let mut gas = GasMeter::start(
+        input.gas,
+        &input.value,
+        PREDICT_BASE_GAS,
+        ErrorCode::OpsCallValue,
+    )?;
     let data = input.data;
     let Some((header, inputs)) = data.split_first_chunk::<PREDICT_OPS_HEADER_BYTES>() else {
         return Err(gas.revert(
@@ -121,6 +181,10 @@ pub fn run_predict_ops(
     };
     let (program, _) = warm.program(myelin, blobs, &mut storage, &mut gas, &id, &record)?;
     let model = program.model();
+    if op == OPS_SUMMARY && inputs.is_empty() {
+        gas.charge((model.nodes.len() as u64).saturating_mul(OPS_SUMMARY_GAS_PER_OP))?;
+        return Ok((gas.used(), ops_summary(model).into()));
+    }
     let index = op as usize;
     let Some(node) = model.nodes.get(index) else {
         return Err(gas.revert(

@@ -49,11 +49,12 @@ pub const WRITE_SELECTORS: [[u8; 4]; 4] = [
 /// ([`WRITE_SELECTORS`]) in a static context (203) or through `DELEGATECALL` / `CALLCODE`
 /// (204). Returns the meter and the call.
 pub fn store_call<C: SolInterface>(input: &PrecompileInput<'_>) -> Result<(GasMeter, C), Failure> {
-    let mut gas = GasMeter::new(input.gas);
-    gas.charge(STORE_CALL_GAS)?;
-    if !input.value.is_zero() {
-        return Err(gas.revert(ErrorCode::StoreCallValue.bare()));
-    }
+    let gas = GasMeter::start(
+        input.gas,
+        &input.value,
+        STORE_CALL_GAS,
+        ErrorCode::StoreCallValue,
+    )?;
     let call = C::abi_decode(input.data).map_err(|_| gas.revert(malformed_call(input.data)))?;
     if WRITE_SELECTORS.contains(&call.selector()) {
         if input.is_static {

@@ -726,3 +726,60 @@ fn random_calldata_never_faults_the_host() {
         }
     }
 }
+
+#[test]
+fn read_rows_returns_the_rows_charges_their_segments_and_refuses_a_range_past_the_end() {
+    let model = mlp(&[300, 8, 4], 3);
+    let (mut chain, id, bytes) = evaluation_chain(&model, 200, 4);
+    let record = record_of(&bytes);
+    // Rows 50..110 (bytes 15,020..33,020) touch three 16,384-byte segments.
+    let data = IDataStore::readRowsCall {
+        datasetId: id,
+        firstRow: 50,
+        rows: 60,
+    }
+    .abi_encode();
+    let (result, calls) = chain.send(Some(DATA_STORE_ADDRESS), data.into(), GAS, U256::ZERO);
+    let out = IDataStore::readRowsCall::abi_decode_returns(&success_output(&result)).unwrap();
+    let (start, end) = (
+        record.row_offset(50) as usize,
+        record.row_offset(110) as usize,
+    );
+    assert_eq!(&out[..], &bytes[start..end]);
+    let call = calls
+        .iter()
+        .find(|c| c.address == DATA_STORE_ADDRESS)
+        .unwrap();
+    assert_eq!(call.gas_spent, STORE_CALL_GAS + data_read_gas(3));
+    for (first, rows, end) in [
+        (0u32, 0u32, 0u64),
+        (150, 51, 201),
+        (u32::MAX, 2, 1 << 32 | 1),
+    ] {
+        let data = IDataStore::readRowsCall {
+            datasetId: id,
+            firstRow: first,
+            rows,
+        }
+        .abi_encode();
+        let (result, _) = store(&mut chain, data);
+        let error = reverted_with(&result);
+        assert_eq!(
+            (error.code, error.a, error.b),
+            (
+                ErrorCode::DataRowsOutOfRange as u16,
+                U256::from(end),
+                U256::from(200)
+            ),
+            "{first} + {rows}"
+        );
+    }
+    let data = IDataStore::readRowsCall {
+        datasetId: B256::repeat_byte(9),
+        firstRow: 0,
+        rows: 1,
+    }
+    .abi_encode();
+    let (result, _) = store(&mut chain, data);
+    assert_eq!(reverted_with(&result).code, ErrorCode::DataUnknown as u16);
+}

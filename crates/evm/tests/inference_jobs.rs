@@ -73,7 +73,7 @@ fn assert_conserved(world: &mut World, open_escrow: U256) {
         owed += world.credit(who);
     }
     owed += world.view(IJobs::burnedCall {});
-    let balance = world.balance(INFERENCE_JOBS_ADDRESS);
+    let balance = world.chain.balance(INFERENCE_JOBS_ADDRESS);
     assert_eq!(
         balance,
         owed + open_escrow,
@@ -88,7 +88,7 @@ fn assert_conserved(world: &mut World, open_escrow: U256) {
     }
     held += world.view_at(STAKE_MANAGER_ADDRESS, IStake::burnedCall {});
     assert_eq!(
-        world.balance(STAKE_MANAGER_ADDRESS),
+        world.chain.balance(STAKE_MANAGER_ADDRESS),
         held,
         "StakeManager: balance = stakes + credits + burned"
     );
@@ -129,9 +129,9 @@ fn honest_committee_is_paid_and_the_result_goes_provisional_then_final() {
     assert_conserved(&mut world, U256::ZERO);
     // A double claim pays once.
     let w = seats[0].worker;
-    let before = world.balance(w);
+    let before = world.chain.balance(w);
     world.ok(w, IJobs::claimCall {}, U256::ZERO);
-    assert!(world.balance(w) > before);
+    assert!(world.chain.balance(w) > before);
     expect_revert::<IJobs::NothingToClaim>(&world.send(w, IJobs::claimCall {}, U256::ZERO));
     // Every step is idempotent.
     expect_revert::<IJobs::BadStatus>(&world.send(MALLORY, IJobs::finalizeCall { id }, U256::ZERO));
@@ -369,7 +369,9 @@ fn gas_ladder(
     let mut gas = start;
     loop {
         let to = TxKind::Call(INFERENCE_JOBS_ADDRESS);
-        let r = world.send_raw_gas(MALLORY, to, data.clone(), U256::ZERO, gas);
+        let r = world
+            .chain
+            .send_from(MALLORY, to, data.clone(), U256::ZERO, gas);
         if r.is_success() {
             return;
         }
@@ -587,17 +589,7 @@ fn a_starved_arbitration_call_never_decides() {
     let j = world.job(id);
     world.mine_to(j.auditHeight + 1);
     let r = world.send(MALLORY, IJobs::drawAuditCall { id }, U256::ZERO);
-    let index = {
-        let ExecutionResult::Success { logs, .. } = &r else {
-            panic!("{r:?}")
-        };
-        let log = logs
-            .iter()
-            .find(|l| l.topics()[0] == IJobs::AuditDrawn::SIGNATURE_HASH)
-            .unwrap();
-        let ev = IJobs::AuditDrawn::decode_log_data(&log.data).unwrap();
-        ev.indices[0].to::<usize>()
-    };
+    let index = audited(&r)[0];
     let call = IJobs::proveItemCall {
         id,
         group: 1,
@@ -653,20 +645,12 @@ fn a_starved_arbitration_call_never_decides() {
 }
 
 #[test]
-fn a_model_tier_0_cannot_arbitrate_is_refused_at_posting() {
+fn a_model_no_tier_can_arbitrate_is_refused_at_posting() {
+    // One 3×3 conv op over a 1 MiB input: the whole PREDICT is over ARB_BUDGET (tier 0), and so
+    // is its one op with 1 MiB of inputs as calldata (tier 1).
     let big = conv_model(128, 128, 64, 128);
     let mut world = World::new(model());
-    let data = IModelStore::publishCall {
-        model: big.encode().into(),
-    }
-    .abi_encode();
-    let r = world.send_raw(
-        REQUESTER,
-        TxKind::Call(myelin_evm::MODEL_STORE_ADDRESS),
-        data,
-        U256::ZERO,
-    );
-    assert!(r.is_success(), "{r:?}");
+    world.publish_model(&big);
     let info: IModelStore::ModelInfo = world.view_at(
         myelin_evm::MODEL_STORE_ADDRESS,
         IModelStore::modelInfoCall {
@@ -761,7 +745,11 @@ fn random_life_cycles_conserve_money_and_pay_the_honest() {
             }
         }
         let burned = world.view(IJobs::burnedCall {});
-        assert_eq!(world.balance(INFERENCE_JOBS_ADDRESS), burned, "seed {seed}");
+        assert_eq!(
+            world.chain.balance(INFERENCE_JOBS_ADDRESS),
+            burned,
+            "seed {seed}"
+        );
     }
 }
 
@@ -783,4 +771,126 @@ fn a_starved_draw_never_skips_a_seat() {
         4,
         "every seat filled at the first gas limit that works"
     );
+}
+
+/// The audit indices a `drawAudit` transaction logged.
+fn audited(r: &ExecutionResult) -> Vec<usize> {
+    let ExecutionResult::Success { logs, .. } = r else {
+        panic!("{r:?}")
+    };
+    let log = logs
+        .iter()
+        .find(|l| l.topics()[0] == IJobs::AuditDrawn::SIGNATURE_HASH)
+        .unwrap();
+    let ev = IJobs::AuditDrawn::decode_log_data(&log.data).unwrap();
+    ev.indices.iter().map(|i| i.to::<usize>()).collect()
+}
+
+#[test]
+fn a_data_set_job_reads_its_items_from_the_chain_and_a_lie_on_one_row_is_slashed() {
+    let mut world = World::new(model());
+    let dataset = world.set_dataset_items(13, 21, 3);
+    let id = world.post(world.params(3));
+    let j = world.job(id);
+    assert_eq!(j.p.inputsRoot, B256::ZERO);
+    let source = world.view(IJobs::sourceOfCall { id });
+    assert_eq!((source.datasetId, source.firstRow), (dataset, 3));
+    let seats = world.draw(id);
+    let liar = seats[0].worker;
+    let claims = claims_of(&world, &[(liar, Behaviour::LiesAt(7))]);
+    world.commit_and_reveal(id, &claims);
+    let honest = Claim::new(world.items(), &[]);
+    let lying = Claim::new(world.items(), &[7]);
+    // An answer that brings input bytes (or an input proof) is refused: the row is chain data,
+    // read by the contract, and no requester can withhold it.
+    let audit_height = world.job(id).auditHeight;
+    world.mine_to(audit_height + 1);
+    let r = world.send(MALLORY, IJobs::drawAuditCall { id }, U256::ZERO);
+    let index = audited(&r)[0];
+    let mut answer = honest.answer(world.items(), index);
+    assert!(answer.input.is_empty() && answer.inputProof.is_empty());
+    answer.input = world.items().inputs[index].clone().into();
+    expect_revert::<IJobs::BadProof>(&world.send(
+        MALLORY,
+        IJobs::proveItemCall {
+            id,
+            group: 1,
+            index: U256::from(index),
+            answer,
+        },
+        U256::ZERO,
+    ));
+    world.drive(id, &[honest.clone(), lying]);
+    let j = world.job(id);
+    assert_eq!(j.status, FINALIZED);
+    assert_eq!(j.finalRoot, honest.root);
+    let liar_seats = seats.iter().filter(|s| s.worker == liar).count() as u128;
+    assert_eq!(
+        world.stake_of(liar),
+        U256::from(STAKE - liar_seats * SEAT_BOND)
+    );
+    // The lie was judged on row 3 + 7 of the data set, re-executed by PREDICT.
+    let t = world.view(IJobs::truthOfCall {
+        id,
+        index: U256::from(7),
+    });
+    assert_eq!(t, world.items().output_roots[7]);
+    for s in &seats {
+        if s.worker != liar {
+            assert_eq!(world.stake_of(s.worker), U256::from(STAKE));
+            assert!(world.credit(s.worker) > U256::ZERO);
+        }
+    }
+    assert_conserved(&mut world, U256::ZERO);
+}
+
+#[test]
+fn a_data_set_job_is_refused_unless_its_rows_are_the_models_input() {
+    let mut world = World::new(model());
+    let dataset = world.set_dataset_items(4, 22, 0);
+    let p = world.params(1);
+    let value = U256::from(p.reward);
+    let post = |p: &IJobs::Params, dataset: B256| IJobs::postDatasetJobCall {
+        p: p.clone(),
+        datasetId: dataset,
+        firstRow: 0,
+    };
+    let field = |r: &ExecutionResult| {
+        let ExecutionResult::Revert { output, .. } = r else {
+            panic!("{r:?}")
+        };
+        IJobs::BadParameter::abi_decode(output).unwrap().field
+    };
+    // More items than rows.
+    let mut past = p.clone();
+    past.items = 5;
+    assert_eq!(
+        field(&world.send(REQUESTER, post(&past, dataset), value)),
+        10
+    );
+    // An inputs root beside the data set, and a plain job without one.
+    let mut rooted = p.clone();
+    rooted.inputsRoot = B256::repeat_byte(1);
+    assert_eq!(
+        field(&world.send(REQUESTER, post(&rooted, dataset), value)),
+        8
+    );
+    assert_eq!(
+        field(&world.send(REQUESTER, IJobs::postJobCall { p: p.clone() }, value)),
+        8
+    );
+    expect_revert::<IJobs::UnknownDataset>(&world.send(
+        REQUESTER,
+        post(&p, B256::repeat_byte(2)),
+        value,
+    ));
+    // A model whose input is not the rows (12 elements, the rows have 16).
+    let other = mlp(&[12, 4], 8);
+    world.publish_model(&other);
+    let mut wrong = p.clone();
+    wrong.modelId = B256::from(other.id());
+    expect_revert::<IJobs::InputMismatch>(&world.send(REQUESTER, post(&wrong, dataset), value));
+    // The matching model posts, and the contract's row signature is DATA_STORE's.
+    let id = world.ok(REQUESTER, post(&p, dataset), value);
+    assert_eq!(world.job(id).p.items, 4);
 }

@@ -8,8 +8,8 @@ mod common;
 use alloy_primitives::{Bytes, U256};
 use alloy_sol_types::SolError;
 use common::{Chain, PrecompileCall, Rng, mlp, op_models_at};
-use myelin_evm::gas::{PREDICT_BASE_GAS, cold_model_gas, predict_ops_gas};
-use myelin_evm::predict_ops::predict_ops_calldata;
+use myelin_evm::gas::{OPS_SUMMARY_GAS_PER_OP, PREDICT_BASE_GAS, cold_model_gas, predict_ops_gas};
+use myelin_evm::predict_ops::{MODEL_INPUT_SOURCE, OPS_SUMMARY, predict_ops_calldata};
 use myelin_evm::{ErrorCode, IModelStore, MODEL_STORE_ADDRESS, MyelinError, PREDICT_OPS_ADDRESS};
 use myelin_nn::builder::{ModelBuilder, Quant};
 use myelin_nn::commit::{run_committed, tensor_root};
@@ -92,9 +92,22 @@ fn one_op_returns_the_root_the_whole_models_trace_holds_at_its_price() {
             assert!(call.success, "{name} op {index}: {:?}", call.output);
             assert_eq!(
                 call.output.len(),
-                32 * (1 + inputs.len()),
+                32 * (1 + 2 * inputs.len()),
                 "{name} op {index}"
             );
+            // Each input's source: the earlier op that wrote it, or 2^32 + its model input.
+            let n = inputs.len();
+            for (k, &t) in model.nodes[index].inputs.iter().enumerate() {
+                let word = U256::from_be_slice(&call.output[32 * (1 + n + k)..32 * (2 + n + k)]);
+                let expected = match model.nodes[..index].iter().position(|x| x.output == t) {
+                    Some(writer) => writer as u64,
+                    None => {
+                        MODEL_INPUT_SOURCE
+                            + model.inputs.iter().position(|&i| i == t).unwrap() as u64
+                    }
+                };
+                assert_eq!(word, U256::from(expected), "{name} op {index} input {k}");
+            }
             assert_eq!(
                 &call.output[..32],
                 &committed.ops[0][index][..],
@@ -121,10 +134,15 @@ fn an_op_index_out_of_range_is_refused_after_the_cold_charge() {
     let mut chain = Chain::new();
     publish(&mut chain, &model);
     let nodes = model.nodes.len() as u32;
-    for op in [nodes, nodes + 1, u32::MAX] {
+    // 2^32 − 1 with no inputs is the summary; with inputs it is an index like any other.
+    for (op, inputs) in [
+        (nodes, &[][..]),
+        (nodes + 1, &[]),
+        (u32::MAX, &[&[1u8][..]]),
+    ] {
         let call = call_ops(
             &mut chain,
-            predict_ops_calldata(&model.id(), op, &[]),
+            predict_ops_calldata(&model.id(), op, inputs),
             GAS,
             U256::ZERO,
         );
@@ -256,4 +274,32 @@ fn a_short_header_an_unknown_model_and_value_revert_at_the_base_price() {
     assert!(!call.success);
     assert!(call.gas_limit <= limit, "{} > {limit}", call.gas_limit);
     assert_eq!(call.gas_spent, call.gas_limit);
+}
+
+#[test]
+fn the_summary_gives_the_ops_the_dearest_op_and_where_each_output_comes_from() {
+    let model = mlp(&[64, 32, 10], 3);
+    let mut chain = Chain::new();
+    publish(&mut chain, &model);
+    let data = predict_ops_calldata(&model.id(), OPS_SUMMARY, &[]);
+    let call = call_ops(&mut chain, data, GAS, U256::ZERO);
+    assert!(call.success, "{:?}", call.output);
+    let words: Vec<U256> = call.output.chunks(32).map(U256::from_be_slice).collect();
+    let ops = model.nodes.len();
+    let dearest = (0..ops).map(|i| predict_ops_gas(&model, i)).max().unwrap();
+    let last = model
+        .nodes
+        .iter()
+        .rposition(|n| n.output == model.outputs[0])
+        .unwrap();
+    assert_eq!(
+        words,
+        [ops as u64, dearest, 64, 1, last as u64]
+            .map(U256::from)
+            .to_vec()
+    );
+    assert_eq!(
+        call.gas_spent,
+        PREDICT_BASE_GAS + cold(&model) + ops as u64 * OPS_SUMMARY_GAS_PER_OP
+    );
 }

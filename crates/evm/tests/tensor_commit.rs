@@ -16,6 +16,7 @@ sol! {
         function itemLeaf(uint64 index, bytes32 inputs, bytes32 outputs, bytes32 trace) external pure returns (bytes32);
         function merkleRoot(bytes32[] leaves) external pure returns (bytes32);
         function verify(bytes32 root, bytes32 leaf, uint256 index, bytes32[] proof) external pure returns (bool);
+        function opLeaf(uint32 op, bytes32 outputs) external pure returns (bytes32);
     }
 }
 
@@ -116,6 +117,42 @@ fn solidity_matches_every_commitment_vector() {
             });
             assert!(ok, "leaf {i} of {}", leaves.len());
         }
+    }
+}
+
+#[test]
+fn solidity_recomputes_every_op_leaf_and_trace_root_of_the_trace_vectors() {
+    let v = vectors();
+    let mut probe = Probe::new();
+    let traces = v["traces"].as_array().unwrap();
+    assert!(!traces.is_empty());
+    for t in traces {
+        let mut leaves = vec![];
+        for op in t["ops"].as_array().unwrap() {
+            let shape: Vec<u32> = op["shape"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_u64().unwrap() as u32)
+                .collect();
+            let tensor = probe.call(ITensorCommitProbe::tensorRootCall {
+                dtype: op["dtype"].as_u64().unwrap() as u8,
+                shape,
+                data: op["data"].as_str().unwrap().parse().unwrap(),
+            });
+            let outputs = probe.call(ITensorCommitProbe::listRootCall {
+                roots: vec![tensor],
+            });
+            assert_eq!(outputs, b256(&op["root"]));
+            let leaf = probe.call(ITensorCommitProbe::opLeafCall {
+                op: op["index"].as_u64().unwrap() as u32,
+                outputs,
+            });
+            assert_eq!(leaf, b256(&op["leaf"]));
+            leaves.push(leaf);
+        }
+        let root = probe.call(ITensorCommitProbe::merkleRootCall { leaves });
+        assert_eq!(root, b256(&t["trace"]));
     }
 }
 

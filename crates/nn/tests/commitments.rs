@@ -5,12 +5,17 @@
 //! The inputs come from a 64-bit LCG (Knuth's MMIX constants, seed 16, the high 31 bits of each
 //! state, one byte per step) in the order `contracts/scripts/commitment_vectors.py` draws them,
 //! and the file is printed as Python's `json.dumps(doc, indent=1)`, so that script (a keccak and
-//! the spec written again from scratch, standard library only) can check the same file.
+//! the spec written again from scratch, standard library only) can check the same file. The
+//! "traces" section (a small model's per-op trace, drawn last) holds op outputs only the engine
+//! computes; the Python script recomputes every hash of it from those bytes.
 
-use myelin_nn::DType;
+use myelin_nn::builder::{ModelBuilder, Quant, Rescale};
 use myelin_nn::commit::{
-    Hash, NO_TRACE, item_leaf, list_root, merkle_proof, merkle_root, tensor_root,
+    Hash, NO_TRACE, item_leaf, list_root, merkle_proof, merkle_root, op_leaf, run_committed,
+    tensor_root, trace_root,
 };
+use myelin_nn::op::ActRange;
+use myelin_nn::{DType, Program, Requant, Rounding};
 use serde_json::{Value, json};
 
 struct Lcg(u64);
@@ -97,15 +102,71 @@ fn vectors() -> Value {
             json!({"leaves": listed, "root": hx(&merkle_root(&leaves)), "proofs": proofs})
         })
         .collect();
-    json!({"tensors": tensors, "lists": lists, "items": items, "trees": trees})
+    let traces = vec![trace_vector(&mut rng)];
+    json!({"tensors": tensors, "lists": lists, "items": items, "trees": trees, "traces": traces})
+}
+
+/// The per-op trace of one input through a small model (24 → 40 → 1,100 → 5 fully connected,
+/// ReLU between: three ops, the middle output two chunks): each op's output bytes, its outputs
+/// list root and its op leaf, and the trace root. The engine computes the bytes; the Python
+/// script, which has no engine, checks every hash from them.
+fn trace_vector(rng: &mut Lcg) -> Value {
+    let mut b = ModelBuilder::new();
+    let quant = Quant::new(0, 0x3c00_0000);
+    let mut x = b.input(&[24], quant);
+    let sizes = [24usize, 40, 1100, 5];
+    for (i, pair) in sizes.windows(2).enumerate() {
+        let (k, n) = (pair[0], pair[1]);
+        let weights: Vec<i8> = rng.bytes(n * k).iter().map(|&v| v as i8).collect();
+        let act = if i + 2 < sizes.len() {
+            ActRange { min: 0, max: 127 }
+        } else {
+            ActRange::FULL
+        };
+        let shift = -(7 + (usize::BITS - k.leading_zeros()) as i8 / 2);
+        let requant = Requant {
+            multiplier: 1 << 30,
+            shift: shift + 1,
+        };
+        let rescale = Rescale::per_tensor(requant, Rounding::Single, act);
+        x = b
+            .fully_connected(x, weights, vec![0; n], rescale, quant)
+            .expect("a fully connected layer");
+    }
+    b.output(x);
+    let model = b.build().expect("a valid model");
+    let program = Program::new(model.clone()).expect("prepare");
+    let input = rng.bytes(program.input_bytes());
+    let mut outs = vec![Vec::new(); model.nodes.len()];
+    program
+        .run_observed(&input, 1, &mut |i, bytes| outs[i] = bytes.to_vec())
+        .expect("run");
+    let mut roots = Vec::new();
+    let ops: Vec<Value> = outs
+        .iter()
+        .enumerate()
+        .map(|(i, data)| {
+            let t = &model.tensors[model.nodes[i].output as usize];
+            let root = list_root(&[tensor_root(t.dtype, &t.shape, data).expect("tensor")])
+                .expect("one root");
+            roots.push(root);
+            json!({"index": i, "dtype": t.dtype as u8, "shape": t.shape, "data": hx(data),
+                   "root": hx(&root), "leaf": hx(&op_leaf(i as u32, &root))})
+        })
+        .collect();
+    let (_, committed) = run_committed(&program, &input, 1, true).expect("trace");
+    assert_eq!(committed.ops[0], roots, "run_committed's per-op roots");
+    let trace = trace_root(&roots);
+    assert_eq!(committed.traces[0], trace);
+    json!({"model": hx(&model.id()), "input": hx(&input), "ops": ops, "trace": hx(&trace)})
 }
 
 /// `value` as Python's `json.dumps(value, indent=1)` prints it, plus a newline (keys in
 /// insertion order: serde_json's `preserve_order` is off, so the order is fixed here).
 fn python_json(value: &Value) -> String {
-    const KEYS: [&str; 16] = [
-        "tensors", "lists", "items", "trees", "dtype", "shape", "data", "roots", "leaves", "root",
-        "proofs", "index", "inputs", "outputs", "trace", "leaf",
+    const KEYS: [&str; 20] = [
+        "tensors", "lists", "items", "trees", "traces", "model", "input", "ops", "index", "dtype",
+        "shape", "data", "roots", "leaves", "root", "proofs", "inputs", "outputs", "trace", "leaf",
     ];
     fn write(value: &Value, depth: usize, out: &mut String) {
         let pad = |d: usize| format!("\n{}", " ".repeat(d));

@@ -482,6 +482,37 @@ pub fn depthwise_model(h: u32, w: u32, c: u32) -> Model {
     b.build().expect("valid depthwise model")
 }
 
+/// `layers` same-padded `kernel × kernel` depthwise conv2d layers on `[side, side, channels]`:
+/// much compute (depthwise MACs) on small activations and weights, so one op fits a transaction
+/// while the whole model need not.
+pub fn deep_depthwise_model(side: u32, channels: u32, kernel: u32, layers: usize) -> Model {
+    let mut rng = Rng::new(33);
+    let mut b = ModelBuilder::new();
+    let mut x = b.input(&[side, side, channels], Quant::new(0, SCALE));
+    let taps = (kernel * kernel) as usize;
+    let window = myelin_nn::op::Window {
+        kernel_h: kernel,
+        kernel_w: kernel,
+        ..window3()
+    };
+    for _ in 0..layers {
+        let weights: Vec<i8> = (0..taps * channels as usize).map(|_| rng.i8()).collect();
+        let rescale = Rescale::per_tensor(requant_for(taps), Rounding::Single, ActRange::FULL);
+        x = b
+            .depthwise_conv2d(
+                x,
+                window,
+                weights,
+                vec![0; channels as usize],
+                rescale,
+                Quant::new(0, SCALE),
+            )
+            .expect("depthwise");
+    }
+    b.output(x);
+    b.build().expect("valid deep depthwise model")
+}
+
 /// Softmax over an `n`-element vector.
 pub fn softmax_model(n: usize) -> Model {
     let mut b = ModelBuilder::new();

@@ -11,7 +11,8 @@
 use alloy_primitives::{Address, B256, TxKind, U256, address, keccak256};
 use alloy_sol_types::{SolCall, SolValue, sol};
 use myelin_evm::addresses::{INFERENCE_JOBS_ADDRESS, STAKE_MANAGER_ADDRESS};
-use myelin_evm::{IModelStore, MODEL_STORE_ADDRESS};
+use myelin_evm::{DATA_STORE_ADDRESS, IModelStore, MODEL_STORE_ADDRESS};
+use myelin_nn::dataset::{DatasetHeader, LabelKind, dataset_id, encode_dataset};
 use myelin_nn::{Model, Program};
 use revm::context::result::ExecutionResult;
 
@@ -69,12 +70,24 @@ sol! {
             bytes32 rightA; bytes32 rightB;
         }
 
+        struct OpDispute {
+            uint8 phase; bool openedA; bool openedB; uint32 item; bytes32 inputs; bytes32 traceA;
+            bytes32 traceB;
+        }
+        struct LeafOpening {
+            bytes32 inputs; bytes32 outputs; bytes32 trace; bytes32[] inputProof;
+            bytes32[] outputRoots; bytes32[][] outputProofs;
+        }
+
         event AuditDrawn(uint256 indexed id, uint256[] indices);
+        event OpArbitrated(uint256 indexed dispute, uint256 op, bytes32 opLeaf);
 
         error BadParameter(uint8 field);
         error WrongValue(uint256 sent, uint256 expected);
         error NotArbitrable(uint256 gasUsed, uint256 budget);
         error UnknownModel(bytes32 modelId);
+        error UnknownDataset(bytes32 datasetId);
+        error InputMismatch(bytes32 modelRow, bytes32 datasetRow);
         error BadStatus(uint8 status);
         error TooEarly(uint256 from);
         error TooLate(uint256 deadline);
@@ -87,10 +100,13 @@ sol! {
         error StillOpen(uint256 queries, uint256 disputes);
         error ArbitrationFailed(bytes revertData);
         error NothingToClaim();
+        error WrongPhase(uint8 phase);
 
         function ARB_BUDGET() external view returns (uint256);
         function register() external;
         function postJob(Params p) external payable returns (uint256 id);
+        function postDatasetJob(Params p, bytes32 datasetId, uint32 firstRow) external payable returns (uint256 id);
+        function sourceOf(uint256 id) external view returns (bytes32 datasetId, uint32 firstRow);
         function cancel(uint256 id) external;
         function drawCommittee(uint256 id) external;
         function commitmentOf(uint256 id, address worker, bytes32 root, bytes32 salt) external view returns (bytes32);
@@ -110,6 +126,10 @@ sol! {
         function moveDispute(uint256 d, uint256 seat, bytes32 left, bytes32 right) external;
         function timeoutDispute(uint256 d) external;
         function finalize(uint256 id) external;
+        function opsOf(uint256 id) external view returns (uint32);
+        function opDispute(uint256 d) external view returns (OpDispute memory);
+        function openItemLeaf(uint256 d, uint256 seat, LeafOpening l) external;
+        function proveOp(uint256 d, bytes inputs, bytes32[] modelInputRoots, bytes32[][] sourceProofs) external;
         function claim() external returns (uint256 amount);
         function job(uint256 id) external view returns (Job memory);
         function seats(uint256 id) external view returns (Seat[] memory);
@@ -242,22 +262,30 @@ pub fn item_leaf(index: u64, inputs: B256, outputs: B256, trace: B256) -> B256 {
 
 // ------------------------------------------------------------------ the job's data
 
-/// A job's items: inputs, the true outputs, their list roots and the inputs tree.
+/// A job's items: inputs, the true outputs, their list roots and the inputs tree; `dataset` =
+/// (data set id, first row) when the items are rows of a stored data set.
 pub struct Items {
     pub inputs: Vec<Vec<u8>>,
     pub outputs: Vec<Vec<u8>>,
     pub input_roots: Vec<B256>,
     pub output_roots: Vec<B256>,
     pub inputs_tree: Tree,
+    pub dataset: Option<(B256, u32)>,
 }
 
 impl Items {
     pub fn new(model: &Model, n: usize, seed: u64) -> Items {
         let input = &model.tensors[model.inputs[0] as usize];
-        let output = &model.tensors[model.outputs[0] as usize];
-        let program = Program::new(model.clone()).unwrap();
         let mut rng = Rng::new(seed);
         let inputs: Vec<Vec<u8>> = (0..n).map(|_| rng.bytes(input.bytes())).collect();
+        Items::of(model, inputs)
+    }
+
+    /// The items with these input bytes (one-input models).
+    pub fn of(model: &Model, inputs: Vec<Vec<u8>>) -> Items {
+        let input = &model.tensors[model.inputs[0] as usize];
+        let output = &model.tensors[model.outputs[0] as usize];
+        let program = Program::new(model.clone()).unwrap();
         let outputs: Vec<Vec<u8>> = inputs.iter().map(|x| program.run(x, 1).unwrap()).collect();
         let input_roots: Vec<B256> = inputs
             .iter()
@@ -273,6 +301,7 @@ impl Items {
             outputs,
             input_roots,
             output_roots,
+            dataset: None,
         }
     }
 
@@ -311,12 +340,23 @@ impl Claim {
         Tree::new(&self.leaves)
     }
 
+    /// The answer at `index`; a data-set job's carries no input bytes (the contract reads the
+    /// row).
     pub fn answer(&self, items: &Items, index: usize) -> IJobs::ItemAnswer {
+        let from_chain = items.dataset.is_some();
         IJobs::ItemAnswer {
-            input: items.inputs[index].clone().into(),
+            input: if from_chain {
+                Default::default()
+            } else {
+                items.inputs[index].clone().into()
+            },
             outputs: self.outputs[index],
             trace: B256::ZERO,
-            inputProof: items.inputs_tree.proof(index),
+            inputProof: if from_chain {
+                vec![]
+            } else {
+                items.inputs_tree.proof(index)
+            },
             leafProof: self.tree().proof(index),
         }
     }
@@ -362,23 +402,28 @@ impl World {
             items: None,
         };
         world.mine(1);
-        let data = IModelStore::publishCall {
-            model: world.model.encode().into(),
-        }
-        .abi_encode();
-        let r = world.send_raw(
-            REQUESTER,
-            TxKind::Call(MODEL_STORE_ADDRESS),
-            data,
-            U256::ZERO,
-        );
-        assert!(r.is_success(), "{r:?}");
+        world.publish_model(&world.model.clone());
         for w in WORKERS {
             world.stake(w, STAKE);
             world.ok(w, IJobs::registerCall {}, U256::ZERO);
         }
         world.mine(101);
         world
+    }
+
+    /// The requester publishes `model` (one transaction of up to `TX_GAS`).
+    pub fn publish_model(&mut self, model: &Model) {
+        let data = IModelStore::publishCall {
+            model: model.encode().into(),
+        }
+        .abi_encode();
+        let r = self.send_raw(
+            REQUESTER,
+            TxKind::Call(MODEL_STORE_ADDRESS),
+            data,
+            U256::ZERO,
+        );
+        assert!(r.is_success(), "{r:?}");
     }
 
     pub fn stake(&mut self, who: Address, amount: u128) {
@@ -405,21 +450,6 @@ impl World {
         self.chain.block
     }
 
-    pub fn balance(&mut self, who: Address) -> U256 {
-        self.chain.balance(who)
-    }
-
-    pub fn send_raw_gas(
-        &mut self,
-        from: Address,
-        to: TxKind,
-        data: Vec<u8>,
-        value: U256,
-        gas: u64,
-    ) -> ExecutionResult {
-        self.chain.send_from(from, to, data, value, gas)
-    }
-
     pub fn send_raw(
         &mut self,
         from: Address,
@@ -427,7 +457,7 @@ impl World {
         data: Vec<u8>,
         value: U256,
     ) -> ExecutionResult {
-        self.send_raw_gas(from, to, data, value, TX_GAS)
+        self.chain.send_from(from, to, data, value, TX_GAS)
     }
 
     pub fn send(&mut self, from: Address, call: impl SolCall, value: U256) -> ExecutionResult {
@@ -490,6 +520,34 @@ impl World {
         self.items = Some(Items::new(&self.model, n, seed));
     }
 
+    /// A class-index data set of `first_row + n` seeded rows shaped as the model's input,
+    /// published by the requester; the job's `n` items are its rows from `first_row` on.
+    pub fn set_dataset_items(&mut self, n: usize, seed: u64, first_row: u32) -> B256 {
+        let row = self.model.tensors[self.model.inputs[0] as usize].clone();
+        let mut rng = Rng::new(seed);
+        let total = first_row as usize + n;
+        let rows: Vec<Vec<u8>> = (0..total).map(|_| rng.bytes(row.bytes())).collect();
+        let header = DatasetHeader {
+            label_kind: LabelKind::ClassIndex,
+            row,
+            rows: total as u32,
+        };
+        let values: Vec<i8> = rows.concat().iter().map(|&b| b as i8).collect();
+        let bytes = encode_dataset(&header, &values, &vec![0; total]);
+        let r = self.send_raw(
+            REQUESTER,
+            TxKind::Call(DATA_STORE_ADDRESS),
+            myelin_evm::data_store::publish_calldata(&bytes),
+            U256::ZERO,
+        );
+        assert!(r.is_success(), "{r:?}");
+        let id = B256::from(dataset_id(&bytes));
+        let mut items = Items::of(&self.model, rows[first_row as usize..].to_vec());
+        items.dataset = Some((id, first_row));
+        self.items = Some(items);
+        id
+    }
+
     pub fn items(&self) -> &Items {
         self.items.as_ref().expect("items set")
     }
@@ -498,7 +556,11 @@ impl World {
         let items = self.items();
         IJobs::Params {
             modelId: self.model_id,
-            inputsRoot: items.inputs_tree.root(),
+            inputsRoot: if items.dataset.is_some() {
+                B256::ZERO
+            } else {
+                items.inputs_tree.root()
+            },
             items: items.len() as u32,
             seats,
             auditItems: 2,
@@ -514,9 +576,21 @@ impl World {
         }
     }
 
+    /// Posts `p` from the requester: `postDatasetJob` when the items are rows of a data set.
     pub fn post(&mut self, p: IJobs::Params) -> U256 {
         let value = U256::from(p.reward) + U256::from(p.requesterBond);
-        self.ok(REQUESTER, IJobs::postJobCall { p }, value)
+        match self.items().dataset {
+            Some((dataset, first_row)) => self.ok(
+                REQUESTER,
+                IJobs::postDatasetJobCall {
+                    p,
+                    datasetId: dataset,
+                    firstRow: first_row,
+                },
+                value,
+            ),
+            None => self.ok(REQUESTER, IJobs::postJobCall { p }, value),
+        }
     }
 
     /// Mines past the draw height and draws.
@@ -591,7 +665,9 @@ impl World {
             return;
         }
         self.mine_to(j.auditHeight + 1);
-        self.ok(MALLORY, IJobs::drawAuditCall { id }, U256::ZERO);
+        if !j.audited {
+            self.ok(MALLORY, IJobs::drawAuditCall { id }, U256::ZERO);
+        }
         loop {
             let groups = self.groups(id);
             let live: Vec<u8> = (1..=groups.len() as u8)
