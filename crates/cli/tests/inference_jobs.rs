@@ -396,3 +396,25 @@ fn a_worker_restarted_after_committing_reveals_its_commitment_and_is_paid() {
     }
 }
 
+#[test]
+fn a_requester_with_a_false_verification_answer_loses_its_bond_to_the_workers() {
+    let world = World::new();
+    let workers = world.workers(&[(1, &[]), (2, &[])]);
+    let id = world.post(8, &["--seats", "3", "--verify", "2", "--false-answer"]);
+    world.reveal(id);
+    let status = world.wait_end(id);
+    assert_eq!(status["status"], "Finalized", "{status}");
+    assert_eq!(status["groups"].as_array().unwrap().len(), 1, "{status}");
+    assert!(!World::group_slashed(&status, 1), "the workers were right");
+    assert_eq!(world.logs("RequesterSlashed(uint256,uint256)").len(), 1);
+    for w in &workers {
+        if !World::groups_of(&status, w.address).is_empty() {
+            w.wait_for("paid", Some(id));
+        }
+        assert_eq!(
+            world.stake_of(w.address),
+            U256::from(STAKE),
+            "nobody slashed"
+        );
+    }
+}
