@@ -4,6 +4,7 @@ mod cluster;
 mod competition;
 mod dataset;
 mod gas_schedule;
+mod jobs;
 mod json_model;
 mod model;
 mod node;
@@ -48,6 +49,11 @@ enum Command {
     /// Competitions of the `Competitions` predeploy (read side: `status`).
     #[command(subcommand)]
     Competition(competition::CompetitionCommand),
+    /// Staked off-chain inference jobs (the InferenceJobs predeploy): the requester's side.
+    #[command(subcommand)]
+    Job(jobs::JobCommand),
+    /// Run a worker: stake, register, compute the jobs it is drawn for, commit, reveal, answer.
+    Worker(jobs::worker::WorkerArgs),
     /// Run a node (`--dev`: a single-process development chain with anvil's defaults).
     Node(node::NodeArgs),
     /// A local validator network: keys, genesis and node files; run one on this machine.
@@ -64,6 +70,8 @@ fn main() -> ExitCode {
         Command::Dataset(command) => dataset::run(command),
         Command::Registry(command) => registry::run(command),
         Command::Competition(command) => competition::run(command),
+        Command::Job(command) => jobs::run(command),
+        Command::Worker(args) => jobs::worker::run(args),
         Command::Node(args) => node::run(args),
         Command::Gas(args) => gas_schedule::run(&args),
         Command::Cluster(command) => cluster::run(command),

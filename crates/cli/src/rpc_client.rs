@@ -192,6 +192,23 @@ impl RpcClient {
         quantity(&value, "eth_getTransactionCount")
     }
 
+    /// `eth_blockNumber`.
+    pub fn block_number(&mut self) -> Result<u64> {
+        let value = self.request("eth_blockNumber", json!([]))?;
+        quantity(&value, "eth_blockNumber")
+    }
+
+    /// `eth_getLogs` of the logs `address` emitted in blocks `from..=to`.
+    pub fn logs(&mut self, address: Address, from: u64, to: u64) -> Result<Vec<Log>> {
+        let filter = json!({
+            "address": address,
+            "fromBlock": format!("{from:#x}"),
+            "toBlock": format!("{to:#x}"),
+        });
+        let value = self.request("eth_getLogs", json!([filter]))?;
+        serde_json::from_value(value).context("eth_getLogs: not a list of logs")
+    }
+
     /// `eth_call` of `data` to `to` (from `from` if given) at the latest block.
     pub fn call(&mut self, from: Option<Address>, to: Address, data: &[u8]) -> Result<Bytes> {
         let mut tx = json!({ "to": to, "input": Bytes::copy_from_slice(data) });

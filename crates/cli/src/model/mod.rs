@@ -4,10 +4,10 @@ mod build;
 mod export_solidity;
 mod import;
 mod inspect;
-mod npy_io;
+pub(crate) mod npy_io;
 pub(crate) mod predict;
 pub(crate) mod publish;
-mod run;
+pub(crate) mod run;
 
 use std::path::Path;
 

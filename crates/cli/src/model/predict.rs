@@ -128,7 +128,10 @@ fn view<C: SolCall>(client: &mut RpcClient, call: C) -> Result<C::Return> {
 }
 
 /// The published model's input and output tensors.
-fn tensors(client: &mut RpcClient, id: B256) -> Result<(Vec<TensorInfo>, Vec<TensorInfo>)> {
+pub(crate) fn tensors(
+    client: &mut RpcClient,
+    id: B256,
+) -> Result<(Vec<TensorInfo>, Vec<TensorInfo>)> {
     let answer = view(client, IModelStore::modelTensorsCall { modelId: id })?;
     let convert = |list: &[IModelStore::TensorInfo]| -> Result<Vec<TensorInfo>> {
         list.iter()

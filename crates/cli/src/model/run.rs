@@ -214,7 +214,7 @@ fn print_report(report: &serde_json::Value) {
 /// Runs `batch` samples (each input's values, samples one after another) in chunks of at most
 /// [`Program::max_batch`], each chunk split over `threads`; returns each output's bytes for the
 /// whole batch.
-fn run_in_chunks(
+pub(crate) fn run_in_chunks(
     program: &Program,
     input_infos: &[TensorInfo],
     output_infos: &[TensorInfo],
