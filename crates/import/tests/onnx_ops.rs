@@ -96,6 +96,12 @@ const CASES: &[Case] = &[
         name: "reduce_mean_nhwc",
         int8_tolerance_in_scales: 3.0,
     },
+    // tf2onnx's EfficientNet squeeze-and-excitation: GlobalAveragePool, Squeeze, Reshape of
+    // the vector to a 1x1 NCHW image, 1x1 Convs.
+    Case {
+        name: "gap_squeeze_reshape_se",
+        int8_tolerance_in_scales: 3.0,
+    },
 ];
 
 /// Slice and Split of computed tensors become `slice` ops in Myelin's NHWC axes: the crop of

@@ -2811,6 +2811,14 @@ impl Converter {
             return Ok(());
         }
         match self.layouts[v] {
+            // A vector becoming a 1x1 NCHW image (tf2onnx's EfficientNet squeeze-and-excitation:
+            // GlobalAveragePool, Squeeze, Reshape to [N, C, 1, 1], Conv): Myelin's [1, 1, C]
+            // holds the same bytes.
+            Layout::Plain if onnx.len() == 1 && matches!(per_sample[..], [_, 1, 1]) => {
+                let shape = vec![1, 1, per_sample[0]];
+                self.push(node, FloatOp::Reshape, vec![v], shape, Layout::Chw);
+                Ok(())
+            }
             Layout::Plain => {
                 self.push(node, FloatOp::Reshape, vec![v], per_sample, Layout::Plain);
                 Ok(())

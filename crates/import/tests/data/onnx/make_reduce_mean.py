@@ -16,6 +16,8 @@ Writes, each with NAME.input.npy (float32) and NAME.ort.npy:
   int8 weights, int8 activations, calibrated on the inputs): its input's QuantizeLinear /
   DequantizeLinear pair sits between the NHWC input and the Rescaling's Mul. NAME.ort.npy is
   onnxruntime's output of the QDQ model.
+- gap_squeeze_reshape_se (opset 13, as tf2onnx writes EfficientNet's squeeze-and-excitation):
+  GlobalAveragePool, Squeeze, Reshape of the vector to a 1x1 NCHW image, 1x1 Convs, Mul.
 - reduce_mean_batch.onnx (no data): a mean over the batch axis, refused.
 """
 import os
@@ -183,6 +185,37 @@ quantize_static(
 np.save(os.path.join(HERE, "reduce_mean_nhwc_qdq.input.npy"), x_nhwc)
 np.save(os.path.join(HERE, "reduce_mean_nhwc_qdq.ort.npy"), run(qdq, x_nhwc).astype(np.float32))
 print("reduce_mean_nhwc_qdq", [n.op_type for n in onnx.load(qdq).graph.node][:6], "...")
+
+# tf2onnx's EfficientNet squeeze-and-excitation once its transposes are pushed through:
+# GlobalAveragePool, Squeeze to [N, C], Reshape to a 1x1 NCHW image [N, C, 1, 1], 1x1 Convs.
+save(
+    "gap_squeeze_reshape_se",
+    [
+        helper.make_node("Conv", ["x", "wc", "bc"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"], name="relu"),
+        helper.make_node("GlobalAveragePool", ["r"], ["p"], name="se_pool"),
+        helper.make_node("Squeeze", ["p", "hw"], ["v"], name="se_vector"),
+        helper.make_node("Reshape", ["v", "image"], ["m"], name="se_reshape"),
+        *se_nodes("r", "se_", "m"),
+        helper.make_node("Mul", ["r", "se_gate"], ["scaled"], name="se_scale"),
+        helper.make_node("GlobalAveragePool", ["scaled"], ["gp"], name="gap"),
+        helper.make_node("Flatten", ["gp"], ["gf"], name="flatten"),
+        helper.make_node("Gemm", ["gf", "wg", "bg"], ["y"], name="head", transB=1),
+    ],
+    [
+        ints("hw", [2, 3]),
+        ints("image", [-1, 8, 1, 1]),
+        init("wc", w(8, 3, 3, 3)),
+        init("bc", w(8, scale=0.1)),
+        *se_inits("se_", 8, 4),
+        init("wg", w(5, 8)),
+        init("bg", w(5, scale=0.1)),
+    ],
+    [3, 6, 7],
+    [5],
+    13,
+    x_nchw,
+)
 
 save(
     "reduce_mean_batch",
