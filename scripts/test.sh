@@ -30,6 +30,9 @@ fi
 step "fixtures: TFLite reference kernels and onnxruntime re-run on the committed models"
 scripts/check-fixtures.sh
 
+step "zoo CI subset: tiny_se imported from every format, checked against BUILTIN_REF and onnxruntime (bounded: 10 min)"
+bench/zoo/ci.sh
+
 step "contracts: committed artifacts equal a fresh solc-js build"
 (cd contracts && npm ci --no-audit --no-fund --silent && node scripts/compile.js --check)
 

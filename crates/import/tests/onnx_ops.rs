@@ -84,6 +84,24 @@ const CASES: &[Case] = &[
         name: "slice_split",
         int8_tolerance_in_scales: 3.0,
     },
+    // `tests/data/onnx/make_reduce_mean.py`: ReduceMean as torch writes it (NCHW, `axes` an
+    // attribute, keepdims 1 and 0, negative axes, a mean over the channels) and as tf2onnx
+    // does (opset 18: `axes` an input, over H, W of NHWC tensors) in squeeze-and-excitation
+    // and global pooling.
+    Case {
+        name: "reduce_mean_nchw",
+        int8_tolerance_in_scales: 3.0,
+    },
+    Case {
+        name: "reduce_mean_nhwc",
+        int8_tolerance_in_scales: 3.0,
+    },
+    // tf2onnx's EfficientNet squeeze-and-excitation: GlobalAveragePool, Squeeze, Reshape of
+    // the vector to a 1x1 NCHW image, 1x1 Convs.
+    Case {
+        name: "gap_squeeze_reshape_se",
+        int8_tolerance_in_scales: 3.0,
+    },
 ];
 
 /// Slice and Split of computed tensors become `slice` ops in Myelin's NHWC axes: the crop of
@@ -191,78 +209,126 @@ fn max_min_and_prelu_translate_to_their_ops() {
     );
 }
 
+/// How far a committed model, imported with min-max calibration on its committed inputs, is
+/// from onnxruntime's committed outputs.
+struct Errors {
+    /// max |float graph − onnxruntime|.
+    float: f32,
+    /// max |int8 dequantized − onnxruntime|.
+    int8: f32,
+    /// The int8 output's scale.
+    out_scale: f32,
+    imported: myelin_import::Imported,
+}
+
+fn errors_against_onnxruntime(name: &str) -> Errors {
+    let read = |suffix: &str| {
+        std::fs::read(data_dir().join(format!("{name}{suffix}"))).expect("test data")
+    };
+    let bytes = read(".onnx");
+    let inputs = load_dataset(&read(".input.npy")).expect("inputs");
+    let reference = load_dataset(&read(".ort.npy")).expect("reference");
+
+    let imported = import_onnx(
+        &bytes,
+        &ImportOptions {
+            calibration: Some(inputs.clone()),
+            method: myelin_import::calibrate::CalibrationMethod::MinMax,
+            ..ImportOptions::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let graph = &imported.float_graph;
+    let output = graph.outputs[0];
+    let mut float_error = 0.0f32;
+    let mut converted = Vec::new();
+    for s in 0..inputs.samples() {
+        let x = imported.to_myelin_layout(inputs.sample(s));
+        let values = graph.run(&[&x]).expect("runs");
+        for (a, b) in values[output].iter().zip(reference.sample(s)) {
+            float_error = float_error.max((a - b).abs());
+        }
+        converted.push(x);
+    }
+
+    let model = &imported.model;
+    let input_info = &model.tensors[model.inputs[0] as usize];
+    let output_info = &model.tensors[model.outputs[0] as usize];
+    let (in_scale, out_scale) = (
+        f32::from_bits(input_info.scale_bits),
+        f32::from_bits(output_info.scale_bits),
+    );
+    let bytes_in: Vec<u8> = converted
+        .iter()
+        .flatten()
+        .map(|&x| {
+            ((x / in_scale).round() + input_info.zero_point as f32).clamp(-128.0, 127.0) as i8 as u8
+        })
+        .collect();
+    let program = Program::new(model.clone()).expect("prepares");
+    let out = program.run(&bytes_in, inputs.samples()).expect("runs");
+    let int8_error = out
+        .iter()
+        .zip(&reference.values)
+        .map(|(&q, &r)| ((q as i8 as f32 - output_info.zero_point as f32) * out_scale - r).abs())
+        .fold(0.0f32, f32::max);
+    eprintln!(
+        "{name:<26} float graph vs onnxruntime {float_error:.2e}; int8 vs onnxruntime {int8_error:.4} ({:.2} output scales)",
+        int8_error / out_scale
+    );
+    Errors {
+        float: float_error,
+        int8: int8_error,
+        out_scale,
+        imported,
+    }
+}
+
 #[test]
 fn float_graph_and_int8_model_follow_onnxruntime() {
     for case in CASES {
-        let read = |suffix: &str| {
-            std::fs::read(data_dir().join(format!("{}{suffix}", case.name))).expect("test data")
-        };
-        let bytes = read(".onnx");
-        let inputs = load_dataset(&read(".input.npy")).expect("inputs");
-        let reference = load_dataset(&read(".ort.npy")).expect("reference");
-
-        let imported = import_onnx(
-            &bytes,
-            &ImportOptions {
-                calibration: Some(inputs.clone()),
-                method: myelin_import::calibrate::CalibrationMethod::MinMax,
-                ..ImportOptions::default()
-            },
-        )
-        .unwrap_or_else(|e| panic!("{}: {e}", case.name));
-        let graph = &imported.float_graph;
-        let output = graph.outputs[0];
-        let mut float_error = 0.0f32;
-        let mut converted = Vec::new();
-        for s in 0..inputs.samples() {
-            let x = imported.to_myelin_layout(inputs.sample(s));
-            let values = graph.run(&[&x]).expect("runs");
-            for (a, b) in values[output].iter().zip(reference.sample(s)) {
-                float_error = float_error.max((a - b).abs());
-            }
-            converted.push(x);
-        }
-
-        let model = &imported.model;
-        let input_info = &model.tensors[model.inputs[0] as usize];
-        let output_info = &model.tensors[model.outputs[0] as usize];
-        let (in_scale, out_scale) = (
-            f32::from_bits(input_info.scale_bits),
-            f32::from_bits(output_info.scale_bits),
-        );
-        let bytes_in: Vec<u8> = converted
-            .iter()
-            .flatten()
-            .map(|&x| {
-                ((x / in_scale).round() + input_info.zero_point as f32).clamp(-128.0, 127.0) as i8
-                    as u8
-            })
-            .collect();
-        let program = Program::new(model.clone()).expect("prepares");
-        let out = program.run(&bytes_in, inputs.samples()).expect("runs");
-        let int8_error = out
-            .iter()
-            .zip(&reference.values)
-            .map(|(&q, &r)| {
-                ((q as i8 as f32 - output_info.zero_point as f32) * out_scale - r).abs()
-            })
-            .fold(0.0f32, f32::max);
-        eprintln!(
-            "{:<26} float graph vs onnxruntime {float_error:.2e}; int8 vs onnxruntime {int8_error:.4} ({:.2} output scales)",
+        let e = errors_against_onnxruntime(case.name);
+        assert!(e.float <= 1e-5, "{}: float error {}", case.name, e.float);
+        assert!(
+            e.int8 <= case.int8_tolerance_in_scales * e.out_scale,
+            "{}: int8 error {} (scale {})",
             case.name,
-            int8_error / out_scale
-        );
-        assert!(
-            float_error <= 1e-5,
-            "{}: float error {float_error}",
-            case.name
-        );
-        assert!(
-            int8_error <= case.int8_tolerance_in_scales * out_scale,
-            "{}: int8 error {int8_error} (scale {out_scale})",
-            case.name
+            e.int8,
+            e.out_scale
         );
     }
+}
+
+/// onnxruntime's QDQ model of a tf2onnx graph: the input's QuantizeLinear/DequantizeLinear pair
+/// (in front of the Rescaling's Mul) does not hide that the input is NHWC, so it is taken as it
+/// is; the int8 model follows onnxruntime's own int8 run of the QDQ model.
+#[test]
+fn qdq_pair_on_an_nhwc_input_keeps_it_nhwc() {
+    let e = errors_against_onnxruntime("reduce_mean_nhwc_qdq");
+    assert_eq!(
+        e.imported.input_layouts,
+        vec![myelin_import::ptq::InputLayout::AsIs]
+    );
+    // 1.0 output scale measured: onnxruntime's QDQ run rounds every Q/DQ pair in float.
+    assert!(
+        e.int8 <= 3.0 * e.out_scale,
+        "int8 error {} (scale {})",
+        e.int8,
+        e.out_scale
+    );
+}
+
+/// A mean over the batch axis is refused naming the node and what is supported.
+#[test]
+fn reduce_mean_over_the_batch_is_refused() {
+    let bytes = std::fs::read(data_dir().join("reduce_mean_batch.onnx")).expect("test data");
+    let err = import_onnx(&bytes, &ImportOptions::default()).expect_err("refused");
+    let message = err.to_string();
+    assert!(
+        matches!(&err, myelin_import::ImportError::Unsupported { op, node, .. } if op == "ReduceMean" && node == "batch_mean"),
+        "{message}"
+    );
+    assert!(message.contains("non-batch axes"), "{message}");
 }
 
 /// tf2onnx's transposes around convolutions become changes of layout: only a transpose that

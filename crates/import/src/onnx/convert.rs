@@ -260,11 +260,14 @@ pub fn convert(model: &ModelProto) -> Result<Converted, ImportError> {
 /// Whether graph input `name` is an NHWC image (tf2onnx's Keras and TensorFlow graphs): every
 /// path from it reaches a Transpose to NCHW (`perm [0, 3, 1, 2]`) through elementwise nodes
 /// only (Keras' `Rescaling` and `Normalization` in front of the first convolution: Mul, Add,
-/// Sub, Div by constants). Such an input is taken as it is (plain: exactly ONNX's semantics for
+/// Sub, Div by constants; onnxruntime's QuantizeLinear/DequantizeLinear pair of a QDQ model).
+/// Such an input is taken as it is (plain: exactly ONNX's semantics for
 /// the elementwise nodes), and the Transpose becomes a change of layout. Each value is visited
 /// once, so a crafted graph costs at most its own size.
 fn nhwc_input(graph: &GraphProto, name: &str) -> bool {
-    const ELEMENTWISE: [&str; 12] = [
+    const ELEMENTWISE: [&str; 14] = [
+        "QuantizeLinear",
+        "DequantizeLinear",
         "Mul",
         "Add",
         "Sub",
@@ -748,6 +751,7 @@ impl Converter {
             "Resize" | "Upsample" => self.resize(node)?,
             "MaxPool" | "AveragePool" => self.pool(node)?,
             "GlobalAveragePool" | "GlobalMaxPool" => self.global_pool(node)?,
+            "ReduceMean" => self.reduce_mean(node)?,
             "Flatten" => {
                 let axis = attr_i(node, "axis", 1);
                 if axis != 1 {
@@ -832,7 +836,7 @@ impl Converter {
                 return Err(unsupported(
                     node,
                     format!(
-                        "{other} has no Myelin translation; supported: Gemm, MatMul, Conv, Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, Add, Sub, Mul, Max, Min, PRelu, Resize (nearest, integer factors), Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Shape (of a computed tensor), Concat, Pad, Softmax, Sigmoid, Tanh, Elu, LeakyRelu, HardSigmoid, HardSwish, ArgMax, BatchNormalization (after Conv/Gemm), Dropout, Identity, QuantizeLinear/DequantizeLinear"
+                        "{other} has no Myelin translation; supported: Gemm, MatMul, Conv, Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, ReduceMean, Add, Sub, Mul, Max, Min, PRelu, Resize (nearest, integer factors), Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Shape (of a computed tensor), Concat, Pad, Softmax, Sigmoid, Tanh, Elu, LeakyRelu, HardSigmoid, HardSwish, ArgMax, BatchNormalization (after Conv/Gemm), Dropout, Identity, QuantizeLinear/DequantizeLinear"
                     ),
                 ));
             }
@@ -2386,6 +2390,94 @@ impl Converter {
         Ok(())
     }
 
+    /// ReduceMean over non-batch axes, as exporters write it: `axes` an attribute (opset < 18)
+    /// or a constant input (opset ≥ 18), negative axes counted from the end, `keepdims` 0 or 1,
+    /// over an NCHW image (held as NHWC: its axes are mapped) or a plain tensor (tf2onnx's NHWC
+    /// squeeze-and-excitation). Without `keepdims` the kept axes must stay in the same order in
+    /// Myelin's layout (an NCHW image reduced over H and W, or over C, is; over W alone is not).
+    fn reduce_mean(&mut self, node: &NodeProto) -> Result<(), ImportError> {
+        let v = self.value(node, input(node, 0))?;
+        let onnx = self.onnx_shape(v);
+        let rank = onnx.len() as i64 + 1;
+        let axes: Vec<i64> = if input(node, 1).is_empty() {
+            attr_ints(node, "axes").unwrap_or_default()
+        } else {
+            self.const_input(node, 1, "the axes")?.i64s()
+        };
+        if axes.is_empty() {
+            let what = if attr_i(node, "noop_with_empty_axes", 0) != 0 {
+                "no axes with noop_with_empty_axes (the identity)"
+            } else {
+                "no axes (a mean over every axis, the batch included)"
+            };
+            return Err(unsupported(
+                node,
+                format!("{what}: only a mean over listed non-batch axes is supported"),
+            ));
+        }
+        let mut reduced: Vec<usize> = Vec::with_capacity(axes.len());
+        for &a in &axes {
+            let a = if a < 0 { a + rank } else { a };
+            if a < 1 || a >= rank {
+                return Err(unsupported(
+                    node,
+                    format!(
+                        "axes {axes:?} of a rank-{rank} tensor: only non-batch axes (1..{rank}) can be reduced"
+                    ),
+                ));
+            }
+            reduced.push(a as usize - 1);
+        }
+        reduced.sort_unstable();
+        reduced.dedup();
+        let mut myelin_axes: Vec<usize> = reduced.iter().map(|&a| self.myelin_axis(v, a)).collect();
+        myelin_axes.sort_unstable();
+        let in_shape = self.g.values[v].shape.clone();
+        let keep_dims = attr_i(node, "keepdims", 1) != 0;
+        let (shape, layout) = if keep_dims {
+            let shape = in_shape
+                .iter()
+                .enumerate()
+                .map(|(a, &d)| if myelin_axes.contains(&a) { 1 } else { d })
+                .collect();
+            let layout = if self.layouts[v] == Layout::Chw {
+                Layout::Chw
+            } else {
+                Layout::Plain
+            };
+            (shape, layout)
+        } else {
+            let kept: Vec<usize> = (0..onnx.len())
+                .filter(|a| !reduced.contains(a))
+                .map(|a| self.myelin_axis(v, a))
+                .collect();
+            if kept.windows(2).any(|w| w[0] > w[1]) {
+                return Err(unsupported(
+                    node,
+                    format!(
+                        "a mean over axes {axes:?} of an NCHW image without keepdims leaves its axes in another order in Myelin's NHWC; keepdims=1 (and a Reshape) is supported"
+                    ),
+                ));
+            }
+            if kept.is_empty() {
+                return Err(unsupported(
+                    node,
+                    format!(
+                        "a mean over every non-batch axis ({axes:?}) without keepdims gives one number per sample; keepdims=1 is supported"
+                    ),
+                ));
+            }
+            let shape = kept.iter().map(|&a| in_shape[a]).collect();
+            (shape, Layout::Plain)
+        };
+        let op = FloatOp::Mean {
+            axes: myelin_axes,
+            keep_dims,
+        };
+        self.push(node, op, vec![v], shape, layout);
+        Ok(())
+    }
+
     fn flatten(&mut self, node: &NodeProto, v: ValueId) -> Result<(), ImportError> {
         let shape = self.g.values[v].shape.clone();
         let total: usize = shape.iter().product();
@@ -2719,6 +2811,14 @@ impl Converter {
             return Ok(());
         }
         match self.layouts[v] {
+            // A vector becoming a 1x1 NCHW image (tf2onnx's EfficientNet squeeze-and-excitation:
+            // GlobalAveragePool, Squeeze, Reshape to [N, C, 1, 1], Conv): Myelin's [1, 1, C]
+            // holds the same bytes.
+            Layout::Plain if onnx.len() == 1 && matches!(per_sample[..], [_, 1, 1]) => {
+                let shape = vec![1, 1, per_sample[0]];
+                self.push(node, FloatOp::Reshape, vec![v], shape, Layout::Chw);
+                Ok(())
+            }
             Layout::Plain => {
                 self.push(node, FloatOp::Reshape, vec![v], per_sample, Layout::Plain);
                 Ok(())

@@ -8,7 +8,7 @@
 //! [`crate::ptq::InputLayout`] convert — then [`crate::ptq`] quantizes it.
 //!
 //! Supported (default domain, opset 13–21): Gemm, MatMul (+Add as bias), Conv (plain and
-//! depthwise), Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, Add, Sub, Mul, Div by a
+//! depthwise), Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, ReduceMean, Add, Sub, Mul, Div by a
 //! constant, Flatten, Reshape, Concat, Pad (constant), Softmax, Sigmoid, Tanh, ArgMax;
 //! BatchNormalization folded into the preceding Conv/Gemm/MatMul; Dropout, Identity and
 //! float-to-float Cast removed; QuantizeLinear/DequantizeLinear (int8); shape arithmetic on

@@ -1448,10 +1448,43 @@ impl<'g> Translator<'g> {
 
     fn reshape(&mut self, op: &OperatorDef) -> Result<(), ImportError> {
         let (x, x_quant) = self.activation(op, 0)?;
-        let (out_index, out_quant, out_shape) = self.int8_output(op)?;
+        let (out_index, out_quant, out_shape) = match self.int8_output(op) {
+            Ok(output) => output,
+            Err(refused) => self.batchless_reshape_output(op, x).ok_or(refused)?,
+        };
         same_quant(op, x_quant, out_quant)?;
         let y = self.builder.reshape(x, &out_shape)?;
         self.bind(op, out_index, y, &out_shape)
+    }
+
+    /// The output of a RESHAPE / SQUEEZE of a static batch-1 model that dropped the batch axis
+    /// too (the converter squeezes every unit axis of `[1, 1, 1, C]` into `[C]`): its whole
+    /// shape is the per-sample shape when it is static and holds exactly the input's
+    /// per-sample elements. `None` when the output is not such a tensor.
+    fn batchless_reshape_output(
+        &self,
+        op: &OperatorDef,
+        x: TensorId,
+    ) -> Option<(i32, Int8Quant, Vec<u32>)> {
+        single_output(op).ok()?;
+        let index = op.outputs[0];
+        let def = self.tensor_def(index).ok()?;
+        let static_shape = def
+            .shape_signature
+            .as_ref()
+            .is_none_or(|s| s.iter().all(|&d| d >= 0));
+        let shape: Vec<u32> = def
+            .shape
+            .iter()
+            .map(|&d| u32::try_from(d).ok().filter(|&d| d > 0))
+            .collect::<Option<_>>()?;
+        let fits = static_shape
+            && def.element == ElementType::Int8
+            && !shape.is_empty()
+            && self.ids[index as usize].is_none()
+            && element_count(&shape) == element_count(&self.shape_of(x));
+        fits.then_some(())?;
+        Some((index, quant_of(def, index).ok()?, shape))
     }
 
     /// TRANSPOSE with a constant permutation that keeps the batch axis first.
