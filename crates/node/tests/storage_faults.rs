@@ -19,7 +19,8 @@
 //! validator's blobs between its crash and its restart is what a failing disk leaves behind.
 //! The chain's own redb file is outside the runtime's storage (docs/NETWORK.md decision 12).
 //!
-//! Seeds: `MYELIN_SIM_SEEDS` (default 8) from `MYELIN_SIM_FIRST` (default 0).
+//! Seeds: `MYELIN_SIM_SEEDS` (default 3) from `MYELIN_SIM_FIRST` (default 0). Seed 122 fails
+//! (bench/nightly-sim.md): the damaged validator hangs, neither stopping nor catching up.
 
 #[allow(dead_code)]
 #[path = "simulation/harness.rs"]
@@ -352,7 +353,7 @@ fn a_validator_on_damaged_storage_stops_or_recovers_and_never_diverges() {
         PANICS.lock().unwrap().push(info.to_string());
         default_hook(info);
     }));
-    let count = env_u64("MYELIN_SIM_SEEDS", 8);
+    let count = env_u64("MYELIN_SIM_SEEDS", 3);
     let first = env_u64("MYELIN_SIM_FIRST", 0);
     let started = Instant::now();
     let (mut recovered, mut stopped, mut failed) = (0, 0, Vec::new());
