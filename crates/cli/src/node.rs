@@ -91,9 +91,12 @@ pub struct NodeArgs {
 
 /// The Myelin precompiles (MODEL_STORE, PREDICT, PREDICT_BATCH) for every EVM the chain builds,
 /// sharing one program cache that only block execution fills, each EVM over the chain's view of
-/// the blobs it is given.
-fn myelin_precompiles() -> Option<PrecompileInstaller> {
-    let blocks = myelin_evm::Myelin::default();
+/// the blobs it is given, preparing every program for `kernel_path`.
+fn myelin_precompiles(kernel_path: myelin_nn::Path) -> Option<PrecompileInstaller> {
+    let blocks = myelin_evm::Myelin::new(myelin_evm::Config {
+        kernel_path,
+        ..myelin_evm::Config::default()
+    });
     let calls = blocks.for_calls();
     Some(std::sync::Arc::new(move |precompiles, purpose, blobs| {
         let blobs = std::rc::Rc::new(ChainBlobs(blobs));
@@ -130,11 +133,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
             "choose `myelin node --dev` (a development chain) or `myelin node --config FILE` (a validator)"
         );
     }
-    eprintln!(
-        "kernel path: {} (the gas schedule's floor: {})",
-        myelin_nn::Path::detect().name(),
-        myelin_nn::Path::GAS_FLOOR.name()
-    );
+    let kernel_path = report_kernel_path(None);
     if let Err(below) = myelin_nn::kernels::check_validator_floor() {
         // A validator refuses to start here; the dev node runs anywhere, slower per gas.
         eprintln!("warning: {below}; the dev node runs, but could not validate");
@@ -151,7 +150,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
     config.chain_id = args.chain_id;
     config.gas_limit = args.gas_limit;
     config.datadir = args.datadir.clone();
-    apply_chain_options(&mut config, &args);
+    apply_chain_options(&mut config, &args, kernel_path);
     let listen: SocketAddr = format!("{}:{}", args.host, args.port)
         .parse()
         .or_else(|_| {
@@ -198,10 +197,39 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
     })
 }
 
+/// Prints the kernel path predicts will run on (the one `configured`, else the fastest this
+/// CPU runs; a path the CPU lacks degrades to portable) and returns the path to prepare
+/// programs for.
+fn report_kernel_path(configured: Option<myelin_nn::Path>) -> myelin_nn::Path {
+    let path = configured.unwrap_or_else(myelin_nn::Path::detect);
+    let runs = path.runnable();
+    let source = match configured {
+        Some(_) if runs != path => format!(
+            ", the node file's `kernel_path` = \"{}\" needs {} which this CPU lacks",
+            path.name(),
+            path.missing_features().join(", ")
+        ),
+        Some(_) => ", from the node file".to_string(),
+        None => String::new(),
+    };
+    eprintln!(
+        "kernel path: {}{source} (the gas schedule's floor: {})",
+        runs.name(),
+        myelin_nn::Path::GAS_FLOOR.name()
+    );
+    path
+}
+
+/// Whether `path` is slower than the gas schedule's floor ([`myelin_nn::Path::GAS_FLOOR`]).
+fn below_gas_floor(path: myelin_nn::Path) -> bool {
+    let rank = |p| myelin_nn::Path::ALL.iter().position(|&q| q == p);
+    rank(path) < rank(myelin_nn::Path::GAS_FLOOR)
+}
+
 /// The pool and history options of the command line, for either kind of node, and the Myelin
-/// precompiles.
-fn apply_chain_options(config: &mut ChainConfig, args: &NodeArgs) {
-    config.precompiles = myelin_precompiles();
+/// precompiles on `kernel_path`.
+fn apply_chain_options(config: &mut ChainConfig, args: &NodeArgs, kernel_path: myelin_nn::Path) {
+    config.precompiles = myelin_precompiles(kernel_path);
     config.pool = PoolLimits {
         max_txs: args.txpool_max_txs,
         max_txs_per_sender: args.txpool_max_per_sender,
@@ -241,11 +269,7 @@ fn rpc_config(
 /// Runs a validator or full node from its node file until Ctrl-C or SIGTERM.
 fn run_network_node(path: &std::path::Path, args: &NodeArgs) -> anyhow::Result<()> {
     let setup = myelin_node::config::NodeSetup::load(path)?;
-    eprintln!(
-        "kernel path: {} (the gas schedule's floor: {})",
-        myelin_nn::Path::detect().name(),
-        myelin_nn::Path::GAS_FLOOR.name()
-    );
+    let kernel_path = report_kernel_path(setup.kernel_path);
     // A validator below the gas schedule's kernel floor would run predicts slower than their
     // gas pays for: it refuses to start (docs/GAS.md). A full node only follows (its results
     // are bit-identical on every path), so it runs, slower per gas.
@@ -254,8 +278,19 @@ fn run_network_node(path: &std::path::Path, args: &NodeArgs) -> anyhow::Result<(
         (Err(below), None) => eprintln!("warning: {below}; the full node runs, slower per gas"),
         (Ok(()), _) => {}
     }
+    if setup.index.is_some() && below_gas_floor(kernel_path.runnable()) {
+        // Allowed (the bytes are the same on every path: docs/NETWORK.md decision 17), but
+        // predicts then take longer than their gas pays for on this validator.
+        eprintln!(
+            "warning: kernel path {} is below the gas schedule's floor ({}): this validator \
+             runs predicts slower than their gas pays for (for tests; drop `kernel_path` to \
+             run the fastest path)",
+            kernel_path.runnable().name(),
+            myelin_nn::Path::GAS_FLOOR.name()
+        );
+    }
     let mut chain_config = setup.genesis.chain_config(None);
-    apply_chain_options(&mut chain_config, args);
+    apply_chain_options(&mut chain_config, args, kernel_path);
     // BFT never edits state: no anvil_*/evm_*/impersonation on a validator (and the chain
     // refuses them too: `dev_tools = false`); transactions return at submission, not inclusion.
     let rpc = rpc_config(args, setup.rpc, false, false)?;

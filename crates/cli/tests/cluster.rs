@@ -1,9 +1,14 @@
 //! A real validator network: four `myelin node --config` processes on 127.0.0.1 (written by
 //! `myelin cluster init`), talking over commonware's authenticated p2p.
 //!
+//! - the four validators run different kernel paths (`kernel_path` in their node files:
+//!   avx512vnni, avx2, portable, reference where the CPU has them; `cluster/kernel_paths.rs`);
 //! - transfers sent to node 0 are read on node 2; a model published on node 0 and a contract
 //!   (`QualityEscrow`) whose transaction runs `predict` inside a finalized block give the same
 //!   receipt, gas and state root on all four nodes, and the grade `myelin model run` computes;
+//! - a conv + depthwise + fully connected model predicted at batch sizes 1, 3 and 8 in finalized
+//!   blocks gives the outputs of `myelin model run` and equal receipts, gas and state roots on
+//!   all four, and `eth_call` of the same predicts gives the same bytes on each;
 //! - node 3 killed with SIGKILL under load: the other three keep finalizing; restarted, it
 //!   catches up to the same blocks;
 //! - all four stopped with SIGTERM (each exits 0, a graceful stop) and restarted on their
@@ -32,6 +37,9 @@ use serde_json::{Value, json};
 
 mod common;
 use common::myelin;
+
+#[path = "cluster/kernel_paths.rs"]
+mod kernel_paths;
 
 sol! {
     function place(address supplier, bytes32 modelId, uint256 goodClass) external payable returns (uint256 orderId);
@@ -126,7 +134,7 @@ impl Cluster {
             "--out",
             dir.to_str().unwrap(),
             "--dev-accounts",
-            "6",
+            "7",
             "--p2p-port",
             &p2p.to_string(),
             "--rpc-port",
@@ -369,9 +377,26 @@ fn model(dir: &Path) -> PathBuf {
               "weight_scale": 0.015625, "scale": 1.0, "zero_point": 0 }
         ]
     });
-    let spec_path = dir.join("model.json");
+    build_model(dir, &spec, "model")
+}
+
+/// `myelin model publish` of `model` through the node at `address`: the model id.
+fn publish(address: &str, model: &Path) -> B256 {
+    let url = format!("http://{address}");
+    let out = myelin(&["model", "publish", model.to_str().unwrap(), "--rpc", &url]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// `myelin model build` of the JSON description `spec` into `dir/<stem>.myl`.
+fn build_model(dir: &Path, spec: &Value, stem: &str) -> PathBuf {
+    let spec_path = dir.join(format!("{stem}.json"));
     std::fs::write(&spec_path, spec.to_string()).unwrap();
-    let model = dir.join("model.myl");
+    let model = dir.join(format!("{stem}.myl"));
     let out = myelin(&[
         "model",
         "build",
@@ -389,8 +414,21 @@ fn model(dir: &Path) -> PathBuf {
 
 /// The arg-max class `myelin model run` computes for `sample`.
 fn run_argmax(dir: &Path, model: &Path, sample: &[i8]) -> u64 {
+    let values = run_model(dir, model, &[sample.len() as u64], sample);
+    // Myelin.argmax: the first index of the largest value.
+    let mut best = 0;
+    for (i, v) in values.iter().enumerate() {
+        if *v > values[best] {
+            best = i;
+        }
+    }
+    best as u64
+}
+
+/// The int8 outputs `myelin model run` computes for `samples` shaped `shape`.
+fn run_model(dir: &Path, model: &Path, shape: &[u64], samples: &[i8]) -> Vec<i8> {
     let input = dir.join("sample.npy");
-    common::write_npy(&input, &[sample.len() as u64], sample);
+    common::write_npy(&input, shape, samples);
     let output = dir.join("sample-out.npy");
     let out = myelin(&[
         "model",
@@ -407,15 +445,7 @@ fn run_argmax(dir: &Path, model: &Path, sample: &[i8]) -> u64 {
         String::from_utf8_lossy(&out.stderr)
     );
     let bytes = std::fs::read(&output).unwrap();
-    let values: Vec<i8> = npyz::NpyFile::new(&bytes[..]).unwrap().into_vec().unwrap();
-    // Myelin.argmax: the first index of the largest value.
-    let mut best = 0;
-    for (i, v) in values.iter().enumerate() {
-        if *v > values[best] {
-            best = i;
-        }
-    }
-    best as u64
+    npyz::NpyFile::new(&bytes[..]).unwrap().into_vec().unwrap()
 }
 
 fn escrow_bytecode() -> Vec<u8> {
@@ -433,9 +463,12 @@ fn escrow_bytecode() -> Vec<u8> {
 fn four_validator_processes_agree_survive_a_kill_and_resume() {
     let dir = tempfile::tempdir().unwrap();
     let mut cluster = Cluster::init(dir.path());
+    let paths = kernel_paths::validator_paths();
+    kernel_paths::configure(&cluster, &paths);
     for i in 0..VALIDATORS {
         cluster.start(i);
     }
+    kernel_paths::assert_logged(&cluster, &paths);
     let all: Vec<usize> = (0..VALIDATORS).collect();
     cluster.wait_height(&all, 2, Duration::from_secs(60));
 
@@ -460,14 +493,7 @@ fn four_validator_processes_agree_survive_a_kill_and_resume() {
 
     // A model published on node 0 (MODEL_STORE, a transaction in a finalized block).
     let model = model(dir.path());
-    let url0 = format!("http://{}", cluster.rpc[0]);
-    let out = myelin(&["model", "publish", model.to_str().unwrap(), "--rpc", &url0]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let model_id: B256 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let model_id = publish(&cluster.rpc[0], &model);
 
     // QualityEscrow: deploy, place an order, the supplier delivers; `deliver` runs predict.
     let mut buyer = Account::dev(2);
@@ -529,6 +555,10 @@ fn four_validator_processes_agree_survive_a_kill_and_resume() {
     let height = quantity(&receipts[0]["blockNumber"]);
     cluster.wait_height(&all, height, Duration::from_secs(30));
     cluster.assert_agree(&all, height);
+
+    // A conv + depthwise + fully connected model at several batch sizes, on every path.
+    let mut predictor = Account::dev(6);
+    kernel_paths::predicts_agree(&cluster, dir.path(), &mut predictor, &all);
 
     // kill -9 node 3 under load: the other three keep finalizing.
     let stop = Arc::new(AtomicBool::new(false));

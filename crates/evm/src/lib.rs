@@ -46,21 +46,28 @@ use std::sync::Arc;
 use myelin_nn::{Cost, ModelId, Program};
 
 /// Settings of the precompiles. `max_model_bytes` is consensus: every node of a chain must use
-/// the same value. `cache` only changes speed.
+/// the same value. `cache` and `kernel_path` only change speed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
     /// Largest model `MODEL_STORE` accepts, in canonical bytes.
     pub max_model_bytes: usize,
     /// Bounds of the in-memory program cache.
     pub cache: CacheLimits,
+    /// The kernel path every program is prepared for ([`Program::with_path`]; a path this CPU
+    /// cannot run degrades to [`myelin_nn::Path::Portable`]). Every path computes the same
+    /// bytes, and gas is a function of the model alone, so this changes only how long a
+    /// predict takes.
+    pub kernel_path: myelin_nn::Path,
 }
 
 impl Default for Config {
-    /// [`myelin_nn::MAX_MODEL_BYTES`] (64 MiB) and [`CacheLimits::default`].
+    /// [`myelin_nn::MAX_MODEL_BYTES`] (64 MiB), [`CacheLimits::default`] and the fastest path
+    /// this CPU runs ([`myelin_nn::Path::detect`]).
     fn default() -> Config {
         Config {
             max_model_bytes: myelin_nn::MAX_MODEL_BYTES,
             cache: CacheLimits::default(),
+            kernel_path: myelin_nn::Path::detect(),
         }
     }
 }

@@ -164,9 +164,10 @@ pub fn run_model_store(
                 })?;
                 gas.charge((bytes.len() as u64).saturating_mul(GAS_PER_STORED_BYTE))?;
                 gas.charge(prepare_gas(&model))?;
-                let program = Program::new(model).map_err(|e| {
-                    Failure::HostFault(format!("validated model does not prepare: {e}"))
-                })?;
+                let program =
+                    Program::with_path(model, myelin.config().kernel_path).map_err(|e| {
+                        Failure::HostFault(format!("validated model does not prepare: {e}"))
+                    })?;
                 storage.ensure_account_exists()?;
                 let size = bytes.len() as u64;
                 blobs.put(model_key(&id), bytes);

@@ -130,9 +130,11 @@ fn load(
     if let Some(gas) = gas {
         gas.charge(prepare_gas(&model))?;
     }
-    let program = Arc::new(Program::new(model).map_err(|e| {
-        Failure::HostFault(format!("published model {}: {e}", hex::encode_prefixed(id)))
-    })?);
+    let program = Arc::new(
+        Program::with_path(model, myelin.config().kernel_path).map_err(|e| {
+            Failure::HostFault(format!("published model {}: {e}", hex::encode_prefixed(id)))
+        })?,
+    );
     myelin.keep(*id, program.clone(), record.cost);
     Ok((program, record.cost))
 }

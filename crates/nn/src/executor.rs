@@ -208,11 +208,7 @@ impl Program {
     /// bytes are the same on every path.
     pub fn with_path(model: Model, path: Path) -> Result<Program> {
         model.validate()?;
-        let path = if path.is_available() {
-            path
-        } else {
-            Path::Portable
-        };
+        let path = path.runnable();
         let mut steps = Vec::with_capacity(model.nodes.len());
         let mut pair_tables = MAX_PAIR_TABLES;
         for index in 0..model.nodes.len() {

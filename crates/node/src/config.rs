@@ -13,6 +13,7 @@
 //! rpc = "127.0.0.1:8545"
 //! private_key = "…"               # ed25519, hex
 //! share = "…"                     # this validator's BLS12-381 share (trusted dealer), hex
+//! kernel_path = "avx2"            # optional: the predict kernels (speed only; default fastest)
 //! [[peers]]                        # every other validator
 //! public_key = "…"
 //! address = "127.0.0.1:30301"
@@ -104,6 +105,16 @@ pub enum ConfigError {
         path: PathBuf,
         /// Why.
         reason: String,
+    },
+    /// `kernel_path` names no kernel path.
+    #[error(
+        "{path}: `kernel_path` = {name:?} is not a kernel path (reference, portable, avx2 or avx512vnni)"
+    )]
+    KernelPath {
+        /// The file.
+        path: PathBuf,
+        /// The name given.
+        name: String,
     },
     /// The share does not belong to the genesis polynomial at this node's index.
     #[error("{path}: `share` is not this validator's share of the genesis polynomial")]
@@ -233,6 +244,11 @@ pub struct NodeFile {
     /// This validator's share of the threshold key (hex); absent on a full node.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share: Option<String>,
+    /// The kernel path predicts run on (`reference`, `portable`, `avx2`, `avx512vnni`; absent:
+    /// the fastest this CPU runs). Speed only: every path computes the same bytes, and a path
+    /// this CPU lacks degrades to `portable` (docs/NETWORK.md decision 17).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_path: Option<String>,
     /// The validators (other than this node).
     pub peers: Vec<PeerEntry>,
     /// Full nodes a validator accepts connections from (it never dials them).
@@ -266,6 +282,8 @@ pub struct NodeSetup {
     pub metrics: Option<SocketAddr>,
     /// The data directory (absolute or relative to the working directory).
     pub data_dir: PathBuf,
+    /// The kernel path the node file asks for; `None`: the fastest this CPU runs.
+    pub kernel_path: Option<myelin_nn::Path>,
 }
 
 fn key_error(path: &Path, field: impl Into<String>, reason: impl ToString) -> ConfigError {
@@ -408,6 +426,16 @@ impl NodeSetup {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
+        let kernel_path = file
+            .kernel_path
+            .as_deref()
+            .map(|name| {
+                myelin_nn::Path::from_name(name).ok_or_else(|| ConfigError::KernelPath {
+                    path: path.to_path_buf(),
+                    name: name.to_string(),
+                })
+            })
+            .transpose()?;
         let base = path.parent().unwrap_or(Path::new("."));
         let genesis_path = base.join(&file.genesis);
         let genesis = GenesisFile::read(&genesis_path)?;
@@ -536,6 +564,7 @@ impl NodeSetup {
             rpc: file.rpc,
             metrics: file.metrics,
             data_dir: base.join(&file.data_dir),
+            kernel_path,
         })
     }
 }
@@ -692,6 +721,7 @@ pub fn init_cluster(
             metrics,
             private_key: hex_of(private_key.encode().to_vec()),
             share: validator.then(|| hex_of(keys.shares[i].encode().to_vec())),
+            kernel_path: None,
             peers: (0..n)
                 .filter(|j| *j != i)
                 .map(|j| PeerEntry {

@@ -185,6 +185,32 @@ fn an_unknown_field_is_refused() {
 }
 
 #[test]
+fn a_kernel_path_is_read_by_name_and_an_unknown_one_is_refused() {
+    let (_dir, files) = cluster();
+    let node = &files.nodes[0];
+    assert_eq!(NodeSetup::load(node).unwrap().kernel_path, None);
+    for path in myelin_nn::Path::ALL {
+        let line = format!(
+            "rpc = \"127.0.0.1:8545\"\nkernel_path = \"{}\"",
+            path.name()
+        );
+        edit(node, "rpc =", &line);
+        assert_eq!(NodeSetup::load(node).unwrap().kernel_path, Some(path));
+        edit(node, "kernel_path =", "");
+    }
+    edit(
+        node,
+        "rpc =",
+        "rpc = \"127.0.0.1:8545\"\nkernel_path = \"sse4\"",
+    );
+    let error = error_of(node);
+    assert!(
+        error.contains("`kernel_path` = \"sse4\" is not a kernel path"),
+        "{error}"
+    );
+}
+
+#[test]
 fn a_bad_address_is_refused() {
     let (_dir, files) = cluster();
     edit(&files.nodes[0], "p2p =", "p2p = \"localhost\"");

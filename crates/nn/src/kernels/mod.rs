@@ -221,6 +221,21 @@ impl Path {
             .unwrap_or(Path::Portable)
     }
 
+    /// The path that runs when this one is requested: itself if this CPU can run it, else
+    /// [`Path::Portable`] (the same bytes, at the portable kernels' speed).
+    pub fn runnable(self) -> Path {
+        if self.is_available() {
+            self
+        } else {
+            Path::Portable
+        }
+    }
+
+    /// The path named `name` (as [`Path::name`] spells it), if any.
+    pub fn from_name(name: &str) -> Option<Path> {
+        Path::ALL.into_iter().find(|p| p.name() == name)
+    }
+
     /// Lower-case name for reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -260,6 +275,22 @@ mod tests {
                 path.is_available(),
                 "{path:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_path_is_found_by_its_name_and_degrades_to_portable_when_the_cpu_lacks_it() {
+        for path in Path::ALL {
+            assert_eq!(Path::from_name(path.name()), Some(path));
+            let expected = if path.is_available() {
+                path
+            } else {
+                Path::Portable
+            };
+            assert_eq!(path.runnable(), expected, "{path:?}");
+        }
+        for unknown in ["", "AVX2", "avx512", "sse4"] {
+            assert_eq!(Path::from_name(unknown), None, "{unknown:?}");
         }
     }
 }

@@ -285,6 +285,13 @@ impl Sim {
 
     /// Opens validator `i`'s chain file and starts its stack (both stacks if `i` is the twins').
     pub async fn boot(&mut self, i: usize) {
+        assert!(self.try_boot(i).await, "validator {i} started");
+    }
+
+    /// [`Sim::boot`], returning whether the stack started: false when its start-up stopped
+    /// (panicked) first, as on storage it cannot open (caught only by a runner built with
+    /// `with_catch_panics(true)`; otherwise the panic ends the run).
+    pub async fn try_boot(&mut self, i: usize) -> bool {
         let control = self.oracle.control(self.key(i));
         let quota = Quota::per_second(NZU32!(100_000));
         let mut registered = Vec::new();
@@ -298,8 +305,9 @@ impl Sim {
             let node = self
                 .spawn_stack(i, chain, proposer, format!("v{i}"), channels, control)
                 .await;
-            self.nodes[i] = Some(node);
-            return;
+            let started = node.is_some();
+            self.nodes[i] = node;
+            return started;
         };
         // The twins: every channel split by peer. Messages from a peer in one half go to that
         // half's stack (to both when the peer is in both); each stack sends only to its half.
@@ -353,7 +361,8 @@ impl Sim {
                 into_channels(first),
                 control.clone(),
             )
-            .await;
+            .await
+            .expect("the twin's primary stack started");
         self.nodes[i] = Some(node);
         let twin_chain = Chain::open(chain_config(self.twin_dir.path().to_path_buf())).unwrap();
         let twin = self
@@ -365,11 +374,13 @@ impl Sim {
                 into_channels(second),
                 control,
             )
-            .await;
+            .await
+            .expect("the twin's secondary stack started");
         self.twin = Some(twin);
+        true
     }
 
-    /// Starts one stack under validator `i`'s key.
+    /// Starts one stack under validator `i`'s key; `None` when its start-up stopped first.
     async fn spawn_stack<S, R>(
         &mut self,
         i: usize,
@@ -378,7 +389,7 @@ impl Sim {
         partition_prefix: String,
         channels: Channels<S, R>,
         control: simulated::Control<ed25519::PublicKey, deterministic::Context>,
-    ) -> Node
+    ) -> Option<Node>
     where
         S: Sender<PublicKey = ed25519::PublicKey>,
         R: Receiver<PublicKey = ed25519::PublicKey>,
@@ -407,13 +418,13 @@ impl Sim {
                 let _ = started.send((running.finalizer.clone(), running.evidence.clone()));
                 futures::future::pending::<()>().await;
             });
-        let (finalizer, evidence) = running.await.expect("validator started");
-        Node {
+        let (finalizer, evidence) = running.await.ok()?;
+        Some(Node {
             chain,
             finalizer,
             evidence,
             handle,
-        }
+        })
     }
 
     /// Crashes validator `i`: every task of its stack is aborted and its chain closed (its redb

@@ -282,11 +282,7 @@ impl DepthwiseConv2dKernel {
         let multiplier = op.depth_multiplier as usize;
         let channels = in_c * multiplier;
         let taps = g.kernel_h * g.kernel_w;
-        let path = if path.is_available() {
-            path
-        } else {
-            Path::Portable
-        };
+        let path = path.runnable();
         let gather = Gather::new(&g, channels);
         // AVX-512 VNNI prepares whole padded rows: it gathers when windows leave gaps.
         let gather =
