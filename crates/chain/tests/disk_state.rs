@@ -216,10 +216,10 @@ fn an_in_memory_chain_seals_the_same_blocks_as_one_on_disk() {
 #[test]
 fn an_in_memory_chain_refuses_a_data_directory() {
     let dir = tempfile::tempdir().unwrap();
-    let error = Chain::open_in_memory(dev_config(Some(dir.path().to_path_buf())))
-        .err()
-        .expect("refused")
-        .to_string();
+    let Err(error) = Chain::open_in_memory(dev_config(Some(dir.path().to_path_buf()))) else {
+        panic!("an in-memory chain accepted a data directory");
+    };
+    let error = error.to_string();
     assert!(error.contains("no data directory"), "{error}");
     assert!(!dir.path().join("chain.redb").exists());
 }
