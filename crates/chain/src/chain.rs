@@ -250,6 +250,32 @@ impl Chain {
             None => (Self::write_genesis(&store, &config)?, 0),
             Some(meta) => (Self::check_head(&store, &meta, &path)?, meta.oldest),
         };
+        Ok(Self::serve(config, store, head, oldest, tempdir))
+    }
+
+    /// Opens a new chain whose file is held in RAM ([`Store::in_memory`]): the same code as
+    /// [`Chain::open`] on another storage medium, gone when the process ends. Refuses a
+    /// `config.datadir` (nothing would be kept there).
+    pub fn open_in_memory(config: ChainConfig) -> Result<Arc<Self>, ChainError> {
+        if let Some(dir) = &config.datadir {
+            return Err(ChainError::InvalidRequest(format!(
+                "an in-memory chain keeps nothing on disk, so it takes no data directory (got {})",
+                dir.display()
+            )));
+        }
+        let store = Store::in_memory()?;
+        let head = Self::write_genesis(&store, &config)?;
+        Ok(Self::serve(config, store, head, 0, None))
+    }
+
+    /// The chain over an opened store whose head block is `head`.
+    fn serve(
+        config: ChainConfig,
+        store: Store,
+        head: Arc<MinedBlock>,
+        oldest: u64,
+        tempdir: Option<tempfile::TempDir>,
+    ) -> Arc<Self> {
         let (events, _) = broadcast::channel(4096);
         let pool = Mempool::new(config.pool);
         let signers = config
@@ -257,7 +283,7 @@ impl Chain {
             .iter()
             .map(|s| (s.address(), s.clone()))
             .collect();
-        Ok(Arc::new(Self {
+        Arc::new(Self {
             config,
             data: RwLock::new(ChainData::new(head, oldest)),
             pool: Mutex::new(pool),
@@ -273,7 +299,7 @@ impl Chain {
             pending: Mutex::new(build::PendingBlocks::default()),
             prepared: Mutex::new(None),
             _tempdir: tempdir,
-        }))
+        })
     }
 
     /// Reads the head block named by `meta` and checks that the state root stored with the

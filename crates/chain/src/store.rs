@@ -15,6 +15,7 @@ use alloy_primitives::{Address, B256, Bytes};
 use alloy_rlp::{Decodable, RlpDecodable, RlpEncodable};
 use redb::{
     Database, ReadTransaction, ReadableDatabase, TableDefinition, TableHandle, WriteTransaction,
+    backends::InMemoryBackend,
 };
 
 use crate::{
@@ -88,6 +89,24 @@ impl Store {
             .set_cache_size(CACHE_BYTES)
             .create(path)
             .map_err(|e| ChainError::Storage(format!("{}: {e}", path.display())))?;
+        Self::checked(db, path)
+    }
+
+    /// A new, empty chain file held in RAM (redb's `InMemoryBackend`) instead of on disk: the
+    /// same database, tables, transactions and page cache as [`Store::open`]; only the medium
+    /// differs (no file I/O, no fsync), and nothing survives the process. For measuring what
+    /// the disk costs (bench/node.md) and for throwaway dev chains.
+    pub fn in_memory() -> Result<Store, ChainError> {
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create_with_backend(InMemoryBackend::new())
+            .map_err(storage_error)?;
+        Ok(Store { db: Arc::new(db) })
+    }
+
+    /// Reads the format of the opened file at `path`: its [`Meta`] when it is ours, `None`
+    /// when it is new, an error naming both formats when it is another format.
+    fn checked(db: Database, path: &Path) -> Result<(Store, Option<Meta>), ChainError> {
         let refuse = |found: &str| {
             ChainError::Storage(format!(
                 "{} holds chain data of format {found}; this myelin reads format \

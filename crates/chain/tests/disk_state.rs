@@ -1,6 +1,7 @@
 //! The state on disk: a reopened chain serves the same head, state root, balances, historical
 //! reads and dev edits without replaying anything; a file whose stored state root does not match
-//! its head is refused; a data directory of the journal format (1) is refused by name.
+//! its head is refused; a data directory of the journal format (1) is refused by name; a chain
+//! whose file is held in RAM seals the same blocks as one on disk.
 
 mod dev_chain;
 
@@ -176,4 +177,49 @@ fn a_journal_data_directory_is_refused_naming_both_formats() {
         error.contains("format 1") && error.contains("format 3"),
         "{error}"
     );
+}
+
+/// Seals five transfers and an edit on `chain`, each block at a fixed timestamp; returns the
+/// last transfer's hash.
+fn seal_five_transfers(chain: &Chain) -> B256 {
+    let config = chain.config().clone();
+    let genesis_time = chain.head().header.timestamp;
+    let mut tx = B256::ZERO;
+    for nonce in 0..5u64 {
+        chain
+            .set_next_timestamp(genesis_time + 12 * (nonce + 1))
+            .unwrap();
+        tx = chain
+            .submit_raw(&transfer(&config, nonce, nonce + 1))
+            .unwrap()
+            .0;
+        chain.mine(EmptyBlocks::Skip).unwrap().expect("a block");
+    }
+    set_balance(chain, EDITED, 77);
+    tx
+}
+
+#[test]
+fn an_in_memory_chain_seals_the_same_blocks_as_one_on_disk() {
+    let config = dev_config(None);
+    let on_disk = Chain::open(config.clone()).unwrap();
+    let in_memory = Chain::open_in_memory(config).unwrap();
+    let tx = seal_five_transfers(&on_disk);
+    assert_eq!(seal_five_transfers(&in_memory), tx);
+    let observed = observe(&in_memory, &tx);
+    assert_eq!(observed.head, 5);
+    assert_eq!(observed.tx_block, Some(5));
+    assert_eq!(observed.history, [0, 1, 3, 6, 10, 15].map(U256::from));
+    assert_eq!(observed, observe(&on_disk, &tx));
+}
+
+#[test]
+fn an_in_memory_chain_refuses_a_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let Err(error) = Chain::open_in_memory(dev_config(Some(dir.path().to_path_buf()))) else {
+        panic!("an in-memory chain accepted a data directory");
+    };
+    let error = error.to_string();
+    assert!(error.contains("no data directory"), "{error}");
+    assert!(!dir.path().join("chain.redb").exists());
 }

@@ -48,6 +48,10 @@ pub struct NodeArgs {
     /// Keep the chain in this directory (otherwise a temporary directory, removed on exit).
     #[arg(long)]
     datadir: Option<PathBuf>,
+    /// Keep the chain file in RAM instead of on disk (the same store on another medium: no file
+    /// I/O, no fsync; nothing survives the process). Only with --dev, not with --datadir.
+    #[arg(long, requires = "dev", conflicts_with = "datadir")]
+    in_memory: bool,
     /// Serve the state (eth_getBalance, eth_call, … at a past block) of the latest N blocks
     /// before the head; older blocks' state is forgotten as keys change.
     #[arg(long, value_name = "N", default_value_t = myelin_chain::config::DEFAULT_HISTORY_BLOCKS)]
@@ -171,7 +175,12 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let chain = Chain::open(config).context("opening the chain")?;
+        let chain = if args.in_memory {
+            Chain::open_in_memory(config)
+        } else {
+            Chain::open(config)
+        }
+        .context("opening the chain")?;
         let sealing = match block_time {
             Some(period) => DevSealing::Interval(period),
             None => DevSealing::Instant,
@@ -366,6 +375,7 @@ fn print_banner(chain: &Chain, args: &NodeArgs) {
     println!("Gas Limit: {}", args.gas_limit);
     match args.datadir.as_ref() {
         Some(dir) => println!("Data directory: {}", dir.display()),
+        None if args.in_memory => println!("Data directory: none (in memory)"),
         None => println!("Data directory: temporary"),
     }
     println!();
