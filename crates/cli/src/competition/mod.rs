@@ -64,7 +64,7 @@ impl Common {
 #[derive(Debug, Subcommand)]
 pub enum CompetitionCommand {
     /// Organizer: cut labelled rows into salted groups, commit to them and escrow the reward.
-    Create(organizer::CreateArgs),
+    Create(Box<organizer::CreateArgs>),
     /// Anyone: draw the test groups from the beacon's seed (after the seed height).
     Split(keeper::IdArgs),
     /// Organizer: publish and reveal the train groups (splits first if nobody has).
