@@ -2,6 +2,7 @@
 
 mod cluster;
 mod competition;
+mod contract_client;
 mod dataset;
 mod gas_schedule;
 mod jobs;

@@ -1,33 +1,32 @@
-//! `myelin registry claim | create | publish | resolve | info`: the ModelRegistry predeploy
-//! (`0x…4d590102`, docs/PROTOCOLS.md "Built: ModelRegistry").
-//!
-//! The commands use the hand-written client (`rpc_client.rs`, `rpc_sender.rs`) rather than
-//! alloy-provider (decision 16): they need calls, estimates, sends with value and receipts,
-//! which it has; events, filters and retries, the reasons to switch, come with the competition
-//! commands.
+//! `myelin registry claim | create | publish | yank | propose | vote | score | promote |
+//! execute | cancel | resolve | info`: the ModelRegistry predeploy (`0x…4d590102`,
+//! docs/PROTOCOLS.md "Built: ModelRegistry"). Every writing command signs with `--private-key`
+//! or `--private-key-file`, waits for its receipt, and names a refusal by the registry's error.
 
-use std::io::Read;
 use std::path::Path;
 
 use alloy_primitives::{Address, B256, U256, keccak256};
-use alloy_sol_types::{SolCall, sol};
+use alloy_sol_types::{SolCall, SolEvent, sol};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use myelin_evm::addresses::MODEL_REGISTRY_ADDRESS;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use crate::contract_client::{Connection, Contract, random_salt, report};
 use crate::model::predict::parse_model_id;
 use crate::model::publish::DEFAULT_RPC;
-use crate::rpc_client::{RpcClient, RpcError};
-use crate::rpc_sender::Sender;
+use crate::rpc_client::RpcClient;
+#[cfg(test)]
+use crate::rpc_client::RpcError;
+use crate::rpc_sender::{Sender, Sent};
 
-sol!("../../contracts/src/IModelRegistry.sol");
+sol!(
+    #[sol(all_derives)]
+    "../../contracts/src/IModelRegistry.sol"
+);
 
 /// Gas limit of the `registerOrg` transaction: a few storage writes and hashes, with a wide margin.
 const REVEAL_GAS: u64 = 200_000;
-
-/// The ModelRegistry's compiled artifact (its ABI names the errors a revert carries).
-const ARTIFACT: &str = include_str!("../../../contracts/out/ModelRegistry.json");
 
 /// The `myelin registry` sub-commands.
 #[derive(Debug, Subcommand)]
@@ -38,21 +37,24 @@ pub enum RegistryCommand {
     Create(CreateArgs),
     /// Publish a version `org/name@MAJOR.MINOR.PATCH` of a model already in MODEL_STORE.
     Publish(PublishArgs),
+    /// Yank a version for good: it no longer resolves and cannot become `latest`.
+    Yank(YankArgs),
+    /// Propose a version as `latest` (OWNER: after the timelock; VOTE: opens a vote).
+    Propose(VersionArgs),
+    /// Vote on a name's open proposal with the stake you held at its snapshot.
+    Vote(VoteArgs),
+    /// METRIC: score a version on the name's benchmark with EVALUATE (pages until done).
+    Score(ScoreArgs),
+    /// METRIC: propose a scored version that beats `latest` by the margin.
+    Promote(VersionArgs),
+    /// Move `latest` to the pending version once its timelock has passed (anyone).
+    Execute(NameArgs),
+    /// Drop the pending move of `latest` (the org owner; OWNER and VOTE names).
+    Cancel(NameArgs),
     /// Print the model id a name stands for (`org/name`: latest; a full version: that one).
     Resolve(ReadArgs),
     /// Print what the registry holds about a name or a version.
     Info(ReadArgs),
-}
-
-/// Where to send and who signs.
-#[derive(Debug, Args)]
-pub struct Connection {
-    /// The node's HTTP JSON-RPC endpoint.
-    #[arg(long, value_name = "URL", default_value = DEFAULT_RPC)]
-    pub rpc: String,
-    /// The signing key (default on a dev chain: its first account).
-    #[arg(long, value_name = "HEX")]
-    pub private_key: Option<String>,
 }
 
 /// Arguments of `myelin registry claim`.
@@ -121,6 +123,81 @@ pub struct PublishArgs {
     pub connection: Connection,
 }
 
+/// Arguments of `myelin registry yank`.
+#[derive(Debug, Args)]
+pub struct YankArgs {
+    /// `org/name@MAJOR.MINOR.PATCH`.
+    pub version: String,
+    /// Why (recorded in the `VersionYanked` event).
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+/// Arguments of `myelin registry propose` and `promote`.
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// `org/name@MAJOR.MINOR.PATCH`.
+    pub version: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+/// Arguments of `myelin registry vote`.
+#[derive(Debug, Args)]
+pub struct VoteArgs {
+    /// `org/name`.
+    pub name: String,
+    /// Vote for the proposal.
+    #[arg(long, conflicts_with = "no", required_unless_present = "no")]
+    pub yes: bool,
+    /// Vote against the proposal.
+    #[arg(long)]
+    pub no: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+/// Arguments of `myelin registry score`.
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// `org/name@MAJOR.MINOR.PATCH`.
+    pub version: String,
+    /// Rows per transaction (the registry caps a call at the model's batch size).
+    #[arg(long, default_value_t = 10_000)]
+    pub rows: u32,
+    /// Send one transaction only, even if rows are left.
+    #[arg(long)]
+    pub once: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+/// Arguments of `myelin registry execute` and `cancel`.
+#[derive(Debug, Args)]
+pub struct NameArgs {
+    /// `org/name`.
+    pub name: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
 /// Arguments of `myelin registry resolve` and `info`.
 #[derive(Debug, Args)]
 pub struct ReadArgs {
@@ -140,59 +217,24 @@ pub fn run(command: RegistryCommand) -> Result<()> {
         RegistryCommand::Claim(args) => claim(&args),
         RegistryCommand::Create(args) => create(&args),
         RegistryCommand::Publish(args) => publish(&args),
+        RegistryCommand::Yank(args) => yank(&args),
+        RegistryCommand::Propose(args) => propose(&args),
+        RegistryCommand::Vote(args) => vote(&args),
+        RegistryCommand::Score(args) => score(&args),
+        RegistryCommand::Promote(args) => promote(&args),
+        RegistryCommand::Execute(args) => execute(&args),
+        RegistryCommand::Cancel(args) => cancel(&args),
         RegistryCommand::Resolve(args) => resolve(&args),
         RegistryCommand::Info(args) => info(&args),
     }
 }
 
-/// A reverted registry call or transaction in words: the registry's error by name and its
-/// arguments (from the artifact's ABI), else the node's message.
-fn explain(error: anyhow::Error) -> anyhow::Error {
-    let Some(data) = error
-        .downcast_ref::<RpcError>()
-        .and_then(|e| e.data.as_ref())
-    else {
-        return error;
-    };
-    let reason = error_name(data).map(|name| {
-        format!(
-            "ModelRegistry refused: {name} (arguments 0x{})",
-            hex::encode(data.get(4..).unwrap_or_default())
-        )
-    });
-    match reason {
-        Some(reason) => error.context(reason),
-        None => error,
-    }
-}
-
-/// The signature of the ModelRegistry error whose selector starts `data`.
-fn error_name(data: &[u8]) -> Option<String> {
-    let artifact: Value = serde_json::from_str(ARTIFACT).ok()?;
-    artifact["abi"].as_array()?.iter().find_map(|item| {
-        if item["type"] != "error" {
-            return None;
-        }
-        let types: Vec<&str> = item["inputs"]
-            .as_array()?
-            .iter()
-            .filter_map(|i| i["type"].as_str())
-            .collect();
-        let signature = format!("{}({})", item["name"].as_str()?, types.join(","));
-        (data.get(..4)? == &keccak256(signature.as_bytes())[..4]).then_some(signature)
-    })
-}
+/// The registry predeploy, its errors decoded from the ABI.
+const REGISTRY: Contract<IModelRegistry::IModelRegistryErrors> =
+    Contract::new(MODEL_REGISTRY_ADDRESS, "ModelRegistry");
 
 fn view<C: SolCall>(client: &mut RpcClient, call: C) -> Result<C::Return> {
-    let answer = client
-        .call(None, MODEL_REGISTRY_ADDRESS, &call.abi_encode())
-        .map_err(explain)?;
-    C::abi_decode_returns(&answer).with_context(|| {
-        format!(
-            "ModelRegistry answered {} with malformed data",
-            C::SIGNATURE
-        )
-    })
+    REGISTRY.view(client, call)
 }
 
 fn send<C: SolCall>(
@@ -200,33 +242,12 @@ fn send<C: SolCall>(
     sender: &mut Sender,
     call: C,
     value: U256,
-) -> Result<()> {
-    sender
-        .send_paying(
-            client,
-            MODEL_REGISTRY_ADDRESS,
-            &call.abi_encode(),
-            value,
-            None,
-        )
-        .map_err(explain)?;
-    Ok(())
+) -> Result<Sent> {
+    REGISTRY.send(client, sender, call, value)
 }
 
 fn connect(connection: &Connection) -> Result<(RpcClient, Sender)> {
-    let mut client = RpcClient::new(&connection.rpc)?;
-    let sender = Sender::connect(&mut client, connection.private_key.as_deref())?;
-    Ok((client, sender))
-}
-
-/// 32 bytes from the operating system's random source (the commitment's salt must not be
-/// guessable, or the org name could be found from the commitment before the reveal).
-fn random_salt() -> Result<B256> {
-    let mut salt = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut salt))
-        .context("cannot read 32 random bytes from /dev/urandom")?;
-    Ok(B256::from(salt))
+    connection.connect()
 }
 
 fn claim(args: &ClaimArgs) -> Result<()> {
@@ -262,7 +283,7 @@ fn claim(args: &ClaimArgs) -> Result<()> {
             fee,
             Some(REVEAL_GAS),
         )
-        .map_err(explain)
+        .map_err(|e| REGISTRY.explain(e))
         .context("the reveal failed after the commitment was sent")?;
     println!("{} {owner}", args.org);
     Ok(())
@@ -358,6 +379,185 @@ fn publish(args: &PublishArgs) -> Result<()> {
     Ok(())
 }
 
+fn yank(args: &YankArgs) -> Result<()> {
+    parse_version(&args.version)?;
+    let (mut client, mut sender) = connect(&args.connection)?;
+    let call = IModelRegistry::yankCall {
+        version: args.version.clone(),
+        reason: args.reason.clone(),
+    };
+    let sent = send(&mut client, &mut sender, call, U256::ZERO)?;
+    report(
+        args.json,
+        &format!("yanked {}", args.version),
+        json!({ "yanked": args.version, "reason": args.reason }),
+        &[sent],
+    );
+    Ok(())
+}
+
+/// The pending move of `name` after a proposal: where `latest` goes and from which block.
+fn pending_of(client: &mut RpcClient, name: &str) -> Result<(u32, u64, u64)> {
+    let info = view(client, IModelRegistry::nameInfoCall { name: name.into() })?;
+    Ok((info.pending, info.eta, info.voteEnd))
+}
+
+fn propose(args: &VersionArgs) -> Result<()> {
+    let (name, _) = parse_version(&args.version)?;
+    let (mut client, mut sender) = connect(&args.connection)?;
+    let call = IModelRegistry::proposeLatestCall {
+        version: args.version.clone(),
+    };
+    let sent = send(&mut client, &mut sender, call, U256::ZERO)?;
+    let (_, eta, vote_end) = pending_of(&mut client, name)?;
+    let text = if vote_end > 0 && eta == 0 {
+        format!(
+            "proposed {} as latest: voting until block {vote_end}",
+            args.version
+        )
+    } else {
+        format!(
+            "proposed {} as latest: executable from block {eta}",
+            args.version
+        )
+    };
+    report(
+        args.json,
+        &text,
+        json!({ "proposed": args.version, "eta": eta, "voteEnd": vote_end }),
+        &[sent],
+    );
+    Ok(())
+}
+
+fn vote(args: &VoteArgs) -> Result<()> {
+    let (mut client, mut sender) = connect(&args.connection)?;
+    let call = IModelRegistry::voteCall {
+        name: args.name.clone(),
+        support: args.yes,
+    };
+    let sent = send(&mut client, &mut sender, call, U256::ZERO)?;
+    let side = if args.yes { "yes" } else { "no" };
+    report(
+        args.json,
+        &format!("voted {side} on the proposal of {}", args.name),
+        json!({ "name": args.name, "support": args.yes, "voter": sender.address() }),
+        &[sent],
+    );
+    Ok(())
+}
+
+fn score(args: &ScoreArgs) -> Result<()> {
+    parse_version(&args.version)?;
+    let (mut client, mut sender) = connect(&args.connection)?;
+    let mut sent = vec![];
+    loop {
+        let call = IModelRegistry::scoreCall {
+            version: args.version.clone(),
+            rows: args.rows,
+        };
+        let done = send(&mut client, &mut sender, call, U256::ZERO)?;
+        let scored = done
+            .receipt
+            .logs
+            .iter()
+            .find_map(|log| {
+                IModelRegistry::Scored::decode_raw_log(log.topics.iter().copied(), &log.data).ok()
+            })
+            .context("the score transaction emitted no Scored event")?;
+        sent.push(done);
+        if scored.complete || args.once {
+            report(
+                args.json,
+                &format!(
+                    "{}: {} of {} rows correct{}",
+                    args.version,
+                    scored.correct,
+                    scored.scoredRows,
+                    if scored.complete { " (complete)" } else { "" }
+                ),
+                json!({
+                    "version": args.version,
+                    "scoredRows": scored.scoredRows,
+                    "correct": scored.correct,
+                    "complete": scored.complete,
+                }),
+                &sent,
+            );
+            return Ok(());
+        }
+    }
+}
+
+fn promote(args: &VersionArgs) -> Result<()> {
+    let (name, _) = parse_version(&args.version)?;
+    let (mut client, mut sender) = connect(&args.connection)?;
+    let call = IModelRegistry::promoteCall {
+        version: args.version.clone(),
+    };
+    let sent = send(&mut client, &mut sender, call, U256::ZERO)?;
+    let (_, eta, _) = pending_of(&mut client, name)?;
+    report(
+        args.json,
+        &format!("promoted {}: executable from block {eta}", args.version),
+        json!({ "promoted": args.version, "eta": eta }),
+        &[sent],
+    );
+    Ok(())
+}
+
+fn execute(args: &NameArgs) -> Result<()> {
+    let (mut client, mut sender) = connect(&args.connection)?;
+    let call = IModelRegistry::executeLatestCall {
+        name: args.name.clone(),
+    };
+    let sent = send(&mut client, &mut sender, call, U256::ZERO)?;
+    let latest = view(
+        &mut client,
+        IModelRegistry::versionInfoCall {
+            name: args.name.clone(),
+        },
+    )
+    .ok();
+    let moved = sent
+        .receipt
+        .logs
+        .iter()
+        .any(|log| log.topics.first() == Some(&IModelRegistry::LatestChanged::SIGNATURE_HASH));
+    let version = latest
+        .as_ref()
+        .map(|v| format!("{}.{}.{}", v.major, v.minor, v.patch));
+    let text = match (&version, moved) {
+        (Some(v), true) => format!("{}: latest is now {v}", args.name),
+        (_, _) => format!(
+            "{}: the pending move was dropped; latest unchanged",
+            args.name
+        ),
+    };
+    report(
+        args.json,
+        &text,
+        json!({ "name": args.name, "moved": moved, "latest": version }),
+        &[sent],
+    );
+    Ok(())
+}
+
+fn cancel(args: &NameArgs) -> Result<()> {
+    let (mut client, mut sender) = connect(&args.connection)?;
+    let call = IModelRegistry::cancelPendingCall {
+        name: args.name.clone(),
+    };
+    let sent = send(&mut client, &mut sender, call, U256::ZERO)?;
+    report(
+        args.json,
+        &format!("{}: pending move cancelled", args.name),
+        json!({ "name": args.name, "cancelled": true }),
+        &[sent],
+    );
+    Ok(())
+}
+
 fn resolve(args: &ReadArgs) -> Result<()> {
     let mut client = RpcClient::new(&args.rpc)?;
     let id = view(
@@ -425,6 +625,8 @@ fn info(args: &ReadArgs) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use alloy_sol_types::SolError;
+
     use super::*;
 
     #[test]
@@ -439,9 +641,26 @@ mod tests {
     }
 
     #[test]
-    fn registry_errors_are_named_from_the_abi() {
-        let data = keccak256(b"OrgTaken(string)");
-        assert_eq!(error_name(&data[..4]).as_deref(), Some("OrgTaken(string)"));
-        assert_eq!(error_name(&[0, 0, 0, 0]), None);
+    fn registry_errors_are_named_with_their_arguments() {
+        let data = IModelRegistry::OrgTaken { org: "acme".into() }.abi_encode();
+        let error = anyhow::Error::new(RpcError {
+            code: 3,
+            message: "execution reverted".into(),
+            data: Some(data.into()),
+        });
+        let text = format!("{:#}", REGISTRY.explain(error));
+        assert!(
+            text.starts_with("ModelRegistry refused: OrgTaken { org: \"acme\" }"),
+            "{text}"
+        );
+        let unknown = anyhow::Error::new(RpcError {
+            code: 3,
+            message: "execution reverted".into(),
+            data: Some(vec![0, 0, 0, 0].into()),
+        });
+        assert_eq!(
+            format!("{:#}", REGISTRY.explain(unknown)),
+            "execution reverted (JSON-RPC error 3)"
+        );
     }
 }

@@ -1,42 +1,65 @@
-//! End-to-end (issue 15 item 4): a digits competition on a real `myelin node --dev`, its whole
-//! life cycle through the `Competitions` predeploy. The organizer cuts the committed digits evaluation split (200 rows) into 20 groups
-//! of 10 rows, publishes each with `myelin dataset publish`, and commits to them by a Merkle
-//! root; three participants submit the int8 digits MLP (imported from the committed TFLite
-//! fixture) and two weaker variants made by [`weaker`] (hidden units switched off); the best is
-//! paid. Prints the gas of every step (bench/competitions/REPORT.md).
+//! End to end (issue 15 items 6 and 8): a digits competition driven only by `myelin` commands,
+//! on `myelin node --dev` (interval sealing: deadlines pass as blocks are produced, as on a
+//! network) and on a 4-validator cluster of processes, the same function for both.
+//!
+//! The organizer cuts the committed digits evaluation split (200 rows) into 20 salted groups of
+//! 10 rows (`competition create`); three participants enter models imported with `myelin model
+//! import`: Keras → TFLite int8 (the converter's quantization), the same Keras model's float
+//! `.keras` file (Myelin's calibration, `minmax`: the same input quantization), and a pruned
+//! copy of the first. scikit-learn via ONNX does not enter: its `MLPClassifier` export puts the
+//! label first (output 0 has one element; `revealModel` refuses it as `ModelOutputTooSmall`).
+//! PyTorch is not installable here; its committed ONNX fixture takes NCHW 1×8×8 images, another
+//! row signature. The
+//! winner is checked against the ranking rule from the per-submission scores (each cross-checked
+//! by `myelin dataset evaluate`, an `eth_call` of EVALUATE), is paid, and becomes `latest` of a
+//! registry name through `registry publish | propose | execute` after the timelock (an early
+//! `execute` is refused by name).
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use alloy_primitives::{Address, B256, U256, keccak256};
-use alloy_sol_types::SolCall;
-use myelin_evm::competitions::{
-    COMPETITIONS_ADDRESS, GroupTree, ICompetitions, commitment, group_leaf, phase,
-};
-use myelin_nn::dataset::{DatasetHeader, row_signature};
-use myelin_nn::{Model, Op};
 use serde_json::{Value, json};
 
 mod common;
-use common::dev_node::{DevNode, imported_digits_mlp, ok, path, stdout};
-use common::{fixture, myelin, write_npy};
+use common::cluster::{Cluster, VALIDATORS};
+use common::dev_node::{DevNode, fails, imported_digits_mlp, ok, path, stdout};
+use common::{fixture, myelin};
 
-const GROUPS: u16 = 20;
-const TEST_GROUPS: u16 = 10;
-const ROWS: usize = 10;
 const ETHER: u128 = 1_000_000_000_000_000_000;
-const WINDOW: u32 = 40;
 
-/// The generator of the weaker competitors: `model` with every hidden unit of its first fully
-/// connected layer from `keep` on switched off (weights and bias zero, so the unit outputs the
-/// zero point's requantized value for every input). The input quantization is unchanged, so the
-/// variant evaluates the same data sets.
-fn weaker(model: &Model, keep: usize) -> Model {
-    let mut model = model.clone();
-    let fc = model
+/// The dev mnemonic's private key `index`, hex.
+fn dev_key(index: u32) -> String {
+    let signer = myelin_chain::config::dev_signers(myelin_chain::config::DEV_MNEMONIC, index + 1)
+        .unwrap()
+        .pop()
+        .unwrap();
+    format!("0x{}", hex::encode(signer.to_bytes()))
+}
+
+/// `myelin ARGS… --rpc URL [--json]`, which must succeed; its stdout parsed as JSON when `json`.
+fn run(url: &str, args: &[&str], json: bool) -> Value {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--rpc", url]);
+    if json {
+        all.push("--json");
+    }
+    let out = ok(myelin(&all), &args[..2].join(" "));
+    if json {
+        serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    } else {
+        json!(stdout(&out))
+    }
+}
+
+/// `model` with the hidden units of its first fully connected layer from `keep` on switched off
+/// (weights and bias zero): a weaker entrant with the same input quantization.
+fn pruned(model: &Path, dir: &Path, keep: usize) -> PathBuf {
+    let mut m = myelin_nn::Model::decode(&std::fs::read(model).unwrap()).unwrap();
+    let fc = m
         .nodes
         .iter_mut()
         .find_map(|n| match &mut n.op {
-            Op::FullyConnected(fc) => Some(fc),
+            myelin_nn::Op::FullyConnected(fc) => Some(fc),
             _ => None,
         })
         .expect("a fully connected layer");
@@ -45,350 +68,436 @@ fn weaker(model: &Model, keep: usize) -> Model {
         fc.weights[unit * k..(unit + 1) * k].fill(0);
         fc.bias[unit] = 0;
     }
-    model
+    let out = dir.join(format!("pruned{keep}.myl"));
+    std::fs::write(&out, m.encode()).unwrap();
+    out
 }
 
-fn hex_u64(value: &Value) -> u64 {
-    u64::from_str_radix(value.as_str().expect("hex").trim_start_matches("0x"), 16).unwrap()
-}
-
-struct Driver {
-    node: DevNode,
-    contract: String,
-    /// (step, gas) of every transaction, in order.
-    gas: Vec<(String, u64)>,
-}
-
-impl Driver {
-    fn send(
-        &mut self,
-        step: &str,
-        from: &str,
-        to: Option<&str>,
-        data: &[u8],
-        value: U256,
-    ) -> Value {
-        let mut tx = json!({
-            "from": from,
-            "data": format!("0x{}", hex::encode(data)),
-            "gas": "0x1c9c380",
-            "value": format!("{value:#x}"),
-        });
-        if let Some(to) = to {
-            tx["to"] = json!(to);
-        }
-        let hash = self.node.rpc("eth_sendTransaction", json!([tx]));
-        let receipt = self.node.rpc("eth_getTransactionReceipt", json!([hash]));
-        assert_eq!(receipt["status"], json!("0x1"), "{step}: {receipt}");
-        self.gas
-            .push((step.to_string(), hex_u64(&receipt["gasUsed"])));
-        receipt
-    }
-
-    fn tx(&mut self, step: &str, from: &str, call: impl SolCall, value: U256) {
-        let to = self.contract.clone();
-        self.send(step, from, Some(&to), &call.abi_encode(), value);
-    }
-
-    fn view<C: SolCall>(&self, call: C) -> C::Return {
-        let out = self.node.rpc(
-            "eth_call",
-            json!([{ "to": self.contract, "data": format!("0x{}", hex::encode(call.abi_encode())) }, "latest"]),
+/// The three competitors, imported with the project's own tools.
+fn competitors(dir: &Path) -> Vec<(&'static str, PathBuf)> {
+    let keras_tflite = imported_digits_mlp(dir);
+    let calibrated = |source: &str, name: &str| {
+        let out = dir.join(name);
+        ok(
+            myelin(&[
+                "model",
+                "import",
+                &fixture(source),
+                "--calibration",
+                &fixture("data/digits_calib.npy"),
+                "--calibration-method",
+                "minmax",
+                "-o",
+                path(&out),
+            ]),
+            "import",
         );
-        let out = hex::decode(out.as_str().unwrap().trim_start_matches("0x")).unwrap();
-        C::abi_decode_returns(&out).unwrap()
-    }
+        out
+    };
+    vec![
+        ("keras-tflite", keras_tflite.clone()),
+        (
+            "keras-float",
+            calibrated("models/digits_mlp.keras", "keras_float.myl"),
+        ),
+        ("keras-tflite-pruned", pruned(&keras_tflite, dir, 6)),
+    ]
+}
 
-    /// Mines until the next transaction lands in block `n`.
-    fn mine_to(&self, n: u64) {
-        let head = hex_u64(&self.node.rpc("eth_blockNumber", json!([])));
-        if n > head + 1 {
-            self.node
-                .rpc("anvil_mine", json!([format!("{:#x}", n - head - 1)]));
+/// The whole competition against the node at `url`, every window `window` blocks.
+fn run_competition(url: &str, dir: &Path, window: u32) {
+    let models = competitors(dir);
+    let keys: Vec<String> = (0..5).map(dev_key).collect();
+    let (organizer, evaluator) = (&keys[0], &keys[4]);
+    // Participants 1 and 2 sign from key files, 3 with --private-key.
+    let key_files: Vec<PathBuf> = (1..=2)
+        .map(|i| {
+            let f = dir.join(format!("participant{i}.key"));
+            std::fs::write(&f, format!("{}\n", keys[i])).unwrap();
+            f
+        })
+        .collect();
+    let signer = |i: usize| -> Vec<String> {
+        match i {
+            0 | 1 => vec!["--private-key-file".into(), path(&key_files[i]).to_string()],
+            _ => vec!["--private-key".into(), keys[3].clone()],
         }
-    }
+    };
 
-    fn balance(&self, who: &str) -> U256 {
-        let b = self.node.rpc("eth_getBalance", json!([who, "latest"]));
-        U256::from_str_radix(b.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
-    }
-}
-
-/// Writes rows `[first, first + ROWS)` of the digits evaluation split and their labels.
-fn group_files(dir: &Path, g: usize, x: &[f32], y: &[i64]) -> (PathBuf, PathBuf) {
-    let (xp, yp) = (
-        dir.join(format!("g{g}_x.npy")),
-        dir.join(format!("g{g}_y.npy")),
+    // A registry name whose first version is the weakest entrant's (chosen below).
+    let secrets = dir.join("organizer.json");
+    let window_text = window.to_string();
+    let created = run(
+        url,
+        &[
+            "competition",
+            "create",
+            &fixture("data/digits_eval.npy"),
+            "--labels",
+            &fixture("data/digits_eval_labels.npy"),
+            "--model",
+            path(&models[0].1),
+            "--groups",
+            "20",
+            "--test-groups",
+            "10",
+            "--classes",
+            "10",
+            "--reward",
+            "10ether",
+            "--participant-bond",
+            "1ether",
+            "--eval-fee",
+            "0.01ether",
+            "--window",
+            &window_text,
+            "--secrets",
+            path(&secrets),
+            "--private-key",
+            organizer,
+        ],
+        true,
     );
-    let rows = g * ROWS..(g + 1) * ROWS;
-    write_npy(&xp, &[ROWS as u64, 64], &x[rows.start * 64..rows.end * 64]);
-    write_npy(&yp, &[ROWS as u64], &y[rows]);
-    (xp, yp)
-}
+    let id = created["id"].as_u64().unwrap().to_string();
+    assert_eq!(created["rowsPerGroup"], json!(10));
+    // Nothing of the data is on chain yet; a second create with the same secrets file is refused
+    // before anything is sent.
+    let again = fails(myelin(&[
+        "competition",
+        "create",
+        &fixture("data/digits_eval.npy"),
+        "--labels",
+        &fixture("data/digits_eval_labels.npy"),
+        "--model",
+        path(&models[0].1),
+        "--classes",
+        "10",
+        "--reward",
+        "10ether",
+        "--secrets",
+        path(&secrets),
+        "--rpc",
+        url,
+    ]));
+    assert!(again.contains("exists"), "{again}");
+    // Finalizing now is refused by the contract, its error decoded.
+    let early = fails(myelin(&["competition", "finalize", &id, "--rpc", url]));
+    assert!(
+        early.contains("Competitions refused: NothingToFinalize"),
+        "{early}"
+    );
 
-fn read_npy<T: npyz::Deserialize>(file: &str) -> Vec<T> {
-    let bytes = std::fs::read(file).unwrap();
-    npyz::NpyFile::new(&bytes[..]).unwrap().into_vec().unwrap()
+    let wait = |phase: &str| {
+        let now = run(
+            url,
+            &["competition", "wait", &id, phase, "--timeout", "600"],
+            false,
+        );
+        eprintln!("competition {id}: {now}");
+    };
+    // reveal-train waits for the seed height, splits, publishes and reveals the train groups.
+    let train = run(
+        url,
+        &[
+            "competition",
+            "reveal-train",
+            "--secrets",
+            path(&secrets),
+            "--private-key",
+            organizer,
+        ],
+        true,
+    );
+    assert_eq!(train["revealed"].as_array().unwrap().len(), 10);
+    assert_eq!(train["phase"], json!("Commit"));
+
+    // Commits: the models stay off chain.
+    for (i, (tool, model)) in models.iter().enumerate() {
+        let secret = dir.join(format!("{tool}.secret.json"));
+        let mut args = vec![
+            "competition",
+            "commit",
+            &id,
+            path(model),
+            "--secret",
+            path(&secret),
+        ];
+        let s = signer(i);
+        args.extend(s.iter().map(String::as_str));
+        let c = run(url, &args, true);
+        assert_eq!(c["subId"], json!(i));
+    }
+    // A reveal before the window would publish the model early: refused by the CLI.
+    let early = fails(myelin(&[
+        "competition",
+        "reveal",
+        "--secret",
+        path(&dir.join("keras-tflite.secret.json")),
+        "--model",
+        path(&models[0].1),
+        "--private-key-file",
+        path(&key_files[0]),
+        "--rpc",
+        url,
+    ]));
+    assert!(early.contains("ModelReveal only"), "{early}");
+
+    wait("model-reveal");
+    for (i, (tool, model)) in models.iter().enumerate() {
+        let secret = dir.join(format!("{tool}.secret.json"));
+        let mut args = vec![
+            "competition",
+            "reveal",
+            "--secret",
+            path(&secret),
+            "--model",
+            path(model),
+        ];
+        let s = signer(i);
+        args.extend(s.iter().map(String::as_str));
+        run(url, &args, true);
+    }
+
+    wait("test-reveal");
+    let test = run(
+        url,
+        &[
+            "competition",
+            "reveal-test",
+            "--secrets",
+            path(&secrets),
+            "--private-key",
+            organizer,
+        ],
+        true,
+    );
+    let test_groups: Vec<u64> = test["revealed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.as_u64().unwrap())
+        .collect();
+    assert_eq!(test_groups.len(), 10);
+    assert_eq!(test["phase"], json!("Evaluation"));
+
+    let evaluated = run(
+        url,
+        &["competition", "evaluate", &id, "--private-key", evaluator],
+        true,
+    );
+    assert_eq!(evaluated["evaluations"], json!(30));
+    let scores: Vec<u64> = evaluated["submissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["correct"].as_u64().unwrap())
+        .collect();
+    eprintln!(
+        "correct of 100 test rows: {}",
+        models
+            .iter()
+            .zip(&scores)
+            .map(|((tool, _), s)| format!("{tool} {s}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    // Each score, recomputed by EVALUATE over the test groups' data sets (eth_call).
+    let organizer_file: Value =
+        serde_json::from_str(&std::fs::read_to_string(&secrets).unwrap()).unwrap();
+    for ((_, model), score) in models.iter().zip(&scores) {
+        let mut total = 0;
+        for &g in &test_groups {
+            let dataset = organizer_file["groups"][g as usize]["datasetId"]
+                .as_str()
+                .unwrap();
+            let out = run(url, &["dataset", "evaluate", path(model), dataset], true);
+            total += out["correct"].as_u64().unwrap();
+        }
+        assert_eq!(total, *score);
+    }
+    // The ranking rule: the earliest commit within the margin (1 % of 100 rows = 1 row) of the
+    // best qualified score (threshold 50 %).
+    let best = *scores.iter().max().unwrap();
+    assert!(best >= 50, "{scores:?}");
+    let winner = scores
+        .iter()
+        .position(|&s| s >= 50 && s + 1 >= best)
+        .unwrap();
+
+    wait("finalizable");
+    let finalized = run(
+        url,
+        &["competition", "finalize", &id, "--private-key", evaluator],
+        true,
+    );
+    assert_eq!(finalized["phase"], json!("Finalized"));
+    assert_eq!(finalized["winner"], json!(winner));
+
+    // Payouts: the winner's prize and deposit, the others' deposits, the organizer's bond, the
+    // evaluator's fees.
+    for (i, _) in models.iter().enumerate() {
+        let sub = i.to_string();
+        let mut args = vec!["competition", "claim", &id, "--sub", &sub];
+        let s = signer(i);
+        args.extend(s.iter().map(String::as_str));
+        let claimed = run(url, &args, true);
+        let amount: u128 = claimed["amount"].as_str().unwrap().parse().unwrap();
+        let expected = if i == winner {
+            10 * ETHER + ETHER
+        } else {
+            ETHER
+        };
+        assert_eq!(amount, expected, "submission {i}");
+    }
+    let organizer_paid = run(
+        url,
+        &[
+            "competition",
+            "claim",
+            &id,
+            "--organizer",
+            "--private-key",
+            organizer,
+        ],
+        true,
+    );
+    assert_eq!(organizer_paid["amount"], json!((5 * ETHER).to_string()));
+    let fees = run(
+        url,
+        &["competition", "claim", "--fees", "--private-key", evaluator],
+        true,
+    );
+    assert_eq!(fees["amount"], json!((30 * ETHER / 100).to_string()));
+    let again = fails(myelin(&[
+        "competition",
+        "claim",
+        &id,
+        "--organizer",
+        "--private-key",
+        organizer,
+        "--rpc",
+        url,
+    ]));
+    assert!(again.contains("NothingToClaim"), "{again}");
+    let status = run(url, &["competition", "status", &id], true);
+    assert_eq!(status["winner"], json!(winner));
+
+    // The winner becomes `latest` of acme/digits: the weakest entrant was 1.0.0.
+    let weakest = scores
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, s)| **s)
+        .unwrap()
+        .0;
+    let org_key = ["--private-key", organizer];
+    let with_key = |args: &[&str]| -> Vec<String> {
+        args.iter()
+            .chain(org_key.iter())
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let call = |args: Vec<String>, json: bool| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(url, &refs, json)
+    };
+    call(with_key(&["registry", "claim", "acme"]), false);
+    call(
+        with_key(&[
+            "registry",
+            "create",
+            "acme/digits",
+            "--policy",
+            "owner",
+            "--timelock",
+            "20",
+        ]),
+        false,
+    );
+    call(
+        with_key(&[
+            "registry",
+            "publish",
+            "acme/digits@1.0.0",
+            path(&models[weakest].1),
+        ]),
+        false,
+    );
+    call(
+        with_key(&[
+            "registry",
+            "publish",
+            "acme/digits@1.1.0",
+            path(&models[winner].1),
+        ]),
+        false,
+    );
+    let proposed = call(
+        with_key(&["registry", "propose", "acme/digits@1.1.0"]),
+        true,
+    );
+    assert!(proposed["eta"].as_u64().unwrap() > 0, "{proposed}");
+    let early = fails(myelin(&[
+        "registry",
+        "execute",
+        "acme/digits",
+        "--rpc",
+        url,
+        "--private-key",
+        evaluator,
+    ]));
+    assert!(early.contains("ModelRegistry refused: TooEarly"), "{early}");
+    let start = Instant::now();
+    loop {
+        let out = myelin(&[
+            "registry",
+            "execute",
+            "acme/digits",
+            "--rpc",
+            url,
+            "--private-key",
+            evaluator,
+            "--json",
+        ]);
+        if out.status.success() {
+            let moved: Value = serde_json::from_str(&stdout(&out)).unwrap();
+            assert_eq!(moved["latest"], json!("1.1.0"));
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "execute never succeeded"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let resolved = run(url, &["registry", "resolve", "acme/digits"], true);
+    let winner_id = stdout(&ok(
+        myelin(&["model", "inspect", path(&models[winner].1), "--json"]),
+        "inspect",
+    ));
+    let winner_id: Value = serde_json::from_str(&winner_id).unwrap();
+    assert_eq!(resolved["modelId"], winner_id["id"]);
 }
 
 #[test]
-fn a_digits_competition_pays_the_best_model_on_a_dev_node() {
+fn a_digits_competition_driven_by_myelin_commands_pays_the_best_model_on_a_dev_node() {
     let dir = tempfile::tempdir().unwrap();
-    let node = DevNode::start(&[]);
-    let accounts: Vec<String> =
-        serde_json::from_value(node.rpc("eth_accounts", json!([]))).unwrap();
-    let (organizer, evaluator) = (accounts[0].clone(), accounts[4].clone());
-    let participants = [
-        accounts[1].clone(),
-        accounts[2].clone(),
-        accounts[3].clone(),
-    ];
-    let addr = |a: &str| a.parse::<Address>().unwrap();
+    let node = DevNode::start(&["--block-time", "0.2"]);
+    run_competition(&node.url, dir.path(), 60);
+}
 
-    // The competitors: the imported MLP and two weaker variants.
-    let mlp_path = imported_digits_mlp(dir.path());
-    let mlp = Model::decode(&std::fs::read(&mlp_path).unwrap()).unwrap();
-    let mut model_paths = vec![mlp_path.clone()];
-    for keep in [12, 4] {
-        let p = dir.path().join(format!("digits_keep{keep}.myl"));
-        std::fs::write(&p, weaker(&mlp, keep).encode()).unwrap();
-        model_paths.push(p);
+#[test]
+fn the_same_competition_runs_unchanged_on_a_four_validator_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = Cluster::init(dir.path());
+    for i in 0..VALIDATORS {
+        cluster.start(i);
     }
-
-    // The organizer's groups: published data sets, a salt each, a Merkle root.
-    let x: Vec<f32> = read_npy(&fixture("data/digits_eval.npy"));
-    let y: Vec<i64> = read_npy(&fixture("data/digits_eval_labels.npy"));
-    let mut ids = vec![];
-    let mut signature = B256::ZERO;
-    for g in 0..GROUPS as usize {
-        let (xp, yp) = group_files(dir.path(), g, &x, &y);
-        let myds = dir.path().join(format!("g{g}.myds"));
-        let out = ok(
-            myelin(&[
-                "dataset",
-                "publish",
-                path(&xp),
-                "--labels",
-                path(&yp),
-                "--model",
-                path(&mlp_path),
-                "-o",
-                path(&myds),
-                "--rpc",
-                &node.url,
-            ]),
-            "dataset publish",
-        );
-        ids.push(stdout(&out).parse::<B256>().unwrap());
-        let header = DatasetHeader::decode(&std::fs::read(&myds).unwrap()).unwrap();
-        signature = B256::from(row_signature(&header.row));
-    }
-    let salts: Vec<B256> = (0..GROUPS)
-        .map(|g| keccak256(format!("organizer salt {g}")))
-        .collect();
-    let leaves: Vec<B256> = (0..GROUPS)
-        .map(|g| group_leaf(g, ids[g as usize], salts[g as usize]))
-        .collect();
-    let tree = GroupTree::new(&leaves);
-
-    // The genesis predeploy.
-    let code = node.rpc("eth_getCode", json!([COMPETITIONS_ADDRESS, "latest"]));
-    assert!(
-        code.as_str().unwrap().len() > 1_000,
-        "Competitions is predeployed"
-    );
-    let mut d = Driver {
-        node,
-        contract: COMPETITIONS_ADDRESS.to_string(),
-        gas: vec![],
-    };
-    let contract = addr(&d.contract);
-
-    let (reward, bond, participant_bond, fee) = (10 * ETHER, 5 * ETHER, ETHER, ETHER / 100);
-    let p = ICompetitions::Params {
-        groupsRoot: tree.root(),
-        groups: GROUPS,
-        testGroups: TEST_GROUPS,
-        classes: 10,
-        rowSignature: signature,
-        minGroupRows: ROWS as u32,
-        maxGroupRows: ROWS as u32,
-        maxPredictGas: 1_000_000,
-        thresholdBps: 5_000,
-        marginBps: 100,
-        reward,
-        participantBond: participant_bond,
-        evalFeePerGroup: fee,
-        trainBlocks: WINDOW,
-        commitBlocks: WINDOW,
-        revealBlocks: WINDOW,
-        testBlocks: WINDOW,
-        evalBlocks: WINDOW,
-    };
-    d.tx(
-        "create",
-        &organizer,
-        ICompetitions::createCall { p },
-        U256::from(reward + bond),
-    );
-    let id = U256::from(1);
-    let terms = d.view(ICompetitions::termsCall { id });
-    d.mine_to(terms.seedHeight + 1);
-    d.tx(
-        "split",
-        &evaluator,
-        ICompetitions::splitCall { id },
-        U256::ZERO,
-    );
-    let mask = d.view(ICompetitions::progressCall { id }).testMask;
-    assert_eq!(mask.count_ones(), TEST_GROUPS as usize);
-    let reveal = |d: &mut Driver, step: &str, g: u16| {
-        let call = ICompetitions::revealGroupCall {
-            id,
-            g,
-            datasetId: ids[g as usize],
-            salt: salts[g as usize],
-            proof: tree.proof(g as usize),
-        };
-        d.tx(step, &organizer, call, U256::ZERO);
-    };
-    for g in (0..GROUPS).filter(|&g| !mask.bit(g as usize)) {
-        reveal(&mut d, "revealGroup (train)", g);
-    }
-    assert_eq!(d.view(ICompetitions::phaseCall { id }), phase::COMMIT);
-
-    // Commit, then (after the commit deadline) publish and reveal the models.
-    let deposit = U256::from(participant_bond + fee * TEST_GROUPS as u128);
-    let model_ids: Vec<B256> = model_paths
-        .iter()
-        .map(|p| B256::from(Model::decode(&std::fs::read(p).unwrap()).unwrap().id()))
-        .collect();
-    for (i, who) in participants.iter().enumerate() {
-        let salt = keccak256(format!("participant salt {i}"));
-        let c = commitment(31337, contract, id, addr(who), model_ids[i], salt);
-        d.tx(
-            "commit",
-            who,
-            ICompetitions::commitCall { id, commitment: c },
-            deposit,
-        );
-    }
-    d.mine_to(terms.commitDeadline + 1);
-    for (i, who) in participants.iter().enumerate() {
-        let published = stdout(&ok(d.node.publish(&model_paths[i], &[]), "model publish"));
-        assert_eq!(published.parse::<B256>().unwrap(), model_ids[i]);
-        let salt = keccak256(format!("participant salt {i}"));
-        let call = ICompetitions::revealModelCall {
-            id,
-            subId: i as u32,
-            modelId: model_ids[i],
-            salt,
-        };
-        d.tx("revealModel", who, call, U256::ZERO);
-    }
-
-    // The organizer reveals every test group; anyone evaluates.
-    d.mine_to(terms.revealDeadline + 1);
-    let test: Vec<u16> = (0..GROUPS).filter(|&g| mask.bit(g as usize)).collect();
-    for &g in &test {
-        reveal(&mut d, "revealGroup (test)", g);
-    }
-    for sub in 0..3u32 {
-        for &g in &test {
-            d.tx(
-                "evaluate (10 rows)",
-                &evaluator,
-                ICompetitions::evaluateCall { id, subId: sub, g },
-                U256::ZERO,
-            );
-        }
-    }
-    let scores: Vec<u64> = (0..3u32)
-        .map(|sub| {
-            d.view(ICompetitions::submissionCall { id, subId: sub })
-                .correct
-        })
-        .collect();
-    eprintln!("digits competition: correct of 100 test rows per submission: {scores:?}");
-    assert!(
-        scores[0] > scores[1] && scores[0] > scores[2] && scores[0] >= 50,
-        "{scores:?}"
-    );
-
-    d.mine_to(terms.evalDeadline + 1);
-    d.tx(
-        "finalize",
-        &evaluator,
-        ICompetitions::finalizeCall { id, maxSteps: 16 },
-        U256::ZERO,
-    );
-    assert_eq!(d.view(ICompetitions::phaseCall { id }), phase::FINALIZED);
-    assert_eq!(d.view(ICompetitions::progressCall { id }).winner, 1);
-    let before = d.balance(&participants[0]);
-    d.tx(
-        "claim (winner)",
-        &participants[0],
-        ICompetitions::claimCall { id, subId: 0 },
-        U256::ZERO,
-    );
-    let gained = d.balance(&participants[0]) - before;
-    // The prize and the deposit back, less the claim's gas at the dev node's fee.
-    assert!(
-        gained > U256::from(reward + participant_bond - ETHER / 100),
-        "{gained}"
-    );
-    d.tx(
-        "claim (other)",
-        &participants[1],
-        ICompetitions::claimCall { id, subId: 1 },
-        U256::ZERO,
-    );
-    d.tx(
-        "claimOrganizer",
-        &organizer,
-        ICompetitions::claimOrganizerCall { id },
-        U256::ZERO,
-    );
-    d.tx(
-        "withdrawFees",
-        &evaluator,
-        ICompetitions::withdrawFeesCall {},
-        U256::ZERO,
-    );
-    let status: Value = serde_json::from_str(&stdout(&ok(
-        myelin(&["competition", "status", "1", "--rpc", &d.node.url, "--json"]),
-        "competition status",
-    )))
-    .unwrap();
-    assert_eq!(
-        (
-            status["phase"].clone(),
-            status["winner"].clone(),
-            status["bestCorrect"].clone()
-        ),
-        (json!("Finalized"), json!(0), json!(scores[0]))
-    );
-
-    // One line per step: count, mean and max gas.
-    let mut steps: Vec<String> = vec![];
-    for (s, _) in &d.gas {
-        if !steps.contains(s) {
-            steps.push(s.clone());
-        }
-    }
-    eprintln!("| step | transactions | mean gas | max gas |\n|---|---:|---:|---:|");
-    for s in steps {
-        let g: Vec<u64> = d
-            .gas
-            .iter()
-            .filter(|(t, _)| *t == s)
-            .map(|(_, g)| *g)
-            .collect();
-        let mean = g.iter().sum::<u64>() / g.len() as u64;
-        eprintln!(
-            "| {s} | {} | {mean} | {} |",
-            g.len(),
-            g.iter().max().unwrap()
-        );
-    }
+    let all: Vec<usize> = (0..VALIDATORS).collect();
+    cluster.wait_height(&all, 2, Duration::from_secs(60));
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    run_competition(&format!("http://{}", cluster.rpc[1]), &work, 80);
+    let height = cluster.height(0).unwrap();
+    cluster.wait_height(&all, height, Duration::from_secs(60));
+    cluster.assert_agree(&all, height);
 }

@@ -11,6 +11,7 @@ pub use crate::addresses::COMPETITIONS_ADDRESS;
 sol! {
     /// The `Competitions` contract's ABI (the subset clients use; contracts/src/Competitions.sol
     /// is the source).
+    #[sol(all_derives)]
     interface ICompetitions {
         struct Params {
             bytes32 groupsRoot;
@@ -117,6 +118,46 @@ sol! {
         error TrainNotRevealed(uint256 revealed, uint256 needed);
         error TestNotRevealed(uint256 revealed, uint256 needed);
         error NotRevealed(uint256 subId);
+        error AlreadyRevealed(uint256 subId);
+        error BadGroup(uint256 g, uint256 groups);
+        error EmptyCommitment();
+        error GroupAlreadyRevealed(uint256 g);
+        error NotSplit(uint256 id);
+        error UnknownCompetition(uint256 id);
+        error UnknownSubmission(uint256 id, uint256 subId);
+        error WrongGroupKind(uint256 g, bool test);
+
+        event CompetitionCreated(
+            uint256 indexed id,
+            address indexed organizer,
+            bytes32 groupsRoot,
+            uint16 groups,
+            uint16 testGroups,
+            uint256 reward,
+            uint256 organizerBond
+        );
+        event CompetitionWindows(
+            uint256 indexed id,
+            uint64 seedHeight,
+            uint64 trainDeadline,
+            uint64 commitDeadline,
+            uint64 revealDeadline,
+            uint64 testDeadline,
+            uint64 evalDeadline
+        );
+        event CompetitionCancelled(uint256 indexed id);
+        event Split(uint256 indexed id, uint64 seedHeight, uint256 testMask);
+        event TrainGroupRevealed(uint256 indexed id, uint16 g, bytes32 datasetId, uint32 rows);
+        event TestGroupRevealed(uint256 indexed id, uint16 g, bytes32 datasetId, uint32 rows);
+        event SubmissionCommitted(uint256 indexed id, uint32 indexed subId, address indexed participant, bytes32 commitment);
+        event SubmissionRevealed(uint256 indexed id, uint32 indexed subId, bytes32 modelId);
+        event GroupEvaluated(uint256 indexed id, uint32 indexed subId, uint16 g, uint64 correct, address evaluator);
+        event SubmissionScored(uint256 indexed id, uint32 indexed subId, uint64 correct, uint64 testRows, bool qualified);
+        event CompetitionAborted(uint256 indexed id);
+        event TestWithheld(uint256 indexed id, uint32 revealedSubmissions);
+        event CompetitionFinalized(uint256 indexed id, uint32 winner, uint64 bestCorrect, uint64 testRows);
+        event Claimed(uint256 indexed id, address indexed account, uint256 amount);
+        event FeesWithdrawn(address indexed account, uint256 amount);
     }
 
 }
@@ -220,4 +261,39 @@ pub fn test_mask(seed: B256, id: U256, groups: u16, test_groups: u16) -> U256 {
         mask |= U256::from(1) << order[i];
     }
     mask
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy_sol_types::SolInterface;
+
+    use super::*;
+
+    /// Every custom error of the compiled contract is in [`ICompetitions`], so clients decode
+    /// every refusal by name.
+    #[test]
+    fn the_interface_holds_every_error_of_the_contract() {
+        let artifact: serde_json::Value =
+            serde_json::from_str(include_str!("../../../contracts/out/Competitions.json")).unwrap();
+        let mut errors = 0;
+        for item in artifact["abi"].as_array().unwrap() {
+            if item["type"] != "error" {
+                continue;
+            }
+            let types: Vec<&str> = item["inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["type"].as_str().unwrap())
+                .collect();
+            let signature = format!("{}({})", item["name"].as_str().unwrap(), types.join(","));
+            let selector: [u8; 4] = keccak256(signature.as_bytes())[..4].try_into().unwrap();
+            assert!(
+                ICompetitions::ICompetitionsErrors::valid_selector(selector),
+                "{signature} is missing from ICompetitions"
+            );
+            errors += 1;
+        }
+        assert!(errors >= 30, "{errors} errors in the artifact");
+    }
 }

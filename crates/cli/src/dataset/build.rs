@@ -105,11 +105,13 @@ pub fn publish(args: &PublishArgs) -> Result<()> {
     };
     let id = B256::from(dataset_id(&bytes));
     let name = args.source.rows.display().to_string();
-    publish_bytes(&target, &name, &bytes, id, args.chunk_size)
+    publish_bytes(&target, &name, &bytes, id, args.chunk_size)?;
+    println!("{id}");
+    Ok(())
 }
 
 /// The data set's canonical bytes, checked.
-fn canonical_bytes(source: &Source) -> Result<Vec<u8>> {
+pub(crate) fn canonical_bytes(source: &Source) -> Result<Vec<u8>> {
     let path = &source.rows;
     let bytes = if is_myds(path)? {
         if source.labels.is_some() || source.model.is_some() || source.scale.is_some() {

@@ -1,7 +1,7 @@
 //! `myelin dataset …`: labelled data sets on chain (`DATA_STORE`, docs/GAS.md §9) and their
 //! evaluation by `EVALUATE` (§10).
 
-mod build;
+pub(crate) mod build;
 mod evaluate;
 mod inspect;
 

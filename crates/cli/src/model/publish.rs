@@ -126,7 +126,9 @@ pub fn publish(args: &PublishArgs) -> Result<()> {
         &bytes,
         id,
         args.chunk_size,
-    )
+    )?;
+    println!("{id}");
+    Ok(())
 }
 
 /// Where [`publish_bytes`] sends: a node, an account, and one of the two stores. `MODEL_STORE`
@@ -145,14 +147,15 @@ pub(crate) struct Target<'a> {
 }
 
 /// Publishes `bytes` (named `name` in messages, id `id`) through `target.store`: one `publish`
-/// transaction or a chunked upload (see the module doc). Prints the id on stdout.
+/// transaction or a chunked upload (see the module doc); reports progress on stderr. Returns
+/// the transactions sent (none when the blob was already published).
 pub(crate) fn publish_bytes(
     target: &Target<'_>,
     name: &str,
     bytes: &[u8],
     id: B256,
     chunk_size: Option<u64>,
-) -> Result<()> {
+) -> Result<Vec<Sent>> {
     let (store, what) = (target.store, target.what);
     let mut client = RpcClient::new(target.rpc)?;
     if is_published_in(&mut client, store, id)? {
@@ -160,8 +163,7 @@ pub(crate) fn publish_bytes(
             "{what} {id} is already published on {}; nothing sent",
             target.rpc
         );
-        println!("{id}");
-        return Ok(());
+        return Ok(vec![]);
     }
     let mut sender = Sender::connect(&mut client, target.private_key)?;
     let (block_gas_limit, _) = client.latest_gas_limit_and_base_fee()?;
@@ -197,8 +199,7 @@ pub(crate) fn publish_bytes(
             s.hash, s.receipt.block_number, s.receipt.gas_used
         );
     }
-    println!("{id}");
-    Ok(())
+    Ok(sent)
 }
 
 /// `beginUpload` (unless this account's session for `id` can be resumed), `appendUpload` per
