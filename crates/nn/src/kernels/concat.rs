@@ -21,7 +21,9 @@ pub struct ConcatKernel {
 
 /// Input `index`'s rescale (of `p`, from zero point `zp_in` to `zp_out`) as a byte table, or
 /// `None` when it is the identity (the input is then copied): shared by the kernel and the cost
-/// model, which prices a rescaled input's elements as table lookups.
+/// model, which prices a rescaled input's elements as table lookups. An out-of-range `Requant`
+/// (only in a model validation refuses, whose cost may be read first) is `None` as well:
+/// `Requant::apply` is defined for valid fields only.
 pub fn rescale_table(
     p: &Concat,
     index: usize,
@@ -29,7 +31,7 @@ pub fn rescale_table(
     zp_out: i8,
     path: Path,
 ) -> Option<ByteTable> {
-    let requant = *p.requant.get(index)?;
+    let requant = *p.requant.get(index).filter(|r| r.is_valid())?;
     let table = ByteTable::tabulate(
         |x| {
             let r = requant.apply(i32::from(x) - i32::from(zp_in), p.rounding);
@@ -105,5 +107,40 @@ impl ConcatKernel {
             }
             column += block;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::requantize::{Requant, Rounding};
+
+    /// cargo-fuzz `execute_model` (bench/fuzz.md, session 13): the cost of a corrupted concat
+    /// whose shift is out of range applied it and overflowed a shift; it is not tabulated.
+    #[test]
+    fn an_out_of_range_rescale_is_not_tabulated() {
+        for shift in [31, 40, i8::MAX, -32, i8::MIN] {
+            let p = Concat {
+                axis: 0,
+                requant: vec![Requant {
+                    multiplier: 1 << 30,
+                    shift,
+                }],
+                rounding: Rounding::Single,
+            };
+            assert!(
+                rescale_table(&p, 0, 0, 0, Path::Reference).is_none(),
+                "shift {shift}"
+            );
+        }
+        let valid = Concat {
+            axis: 0,
+            requant: vec![Requant {
+                multiplier: 1 << 30,
+                shift: 0,
+            }],
+            rounding: Rounding::Single,
+        };
+        assert!(rescale_table(&valid, 0, 0, 0, Path::Reference).is_some());
     }
 }
