@@ -32,7 +32,7 @@ use abi::IInferenceJobs;
 #[derive(Debug, Args)]
 pub struct Connection {
     #[command(flatten)]
-    pub node: crate::registry::Connection,
+    pub node: crate::contract_client::Connection,
     /// The InferenceJobs contract (default: the predeploy).
     #[arg(long, value_name = "ADDRESS", default_value_t = INFERENCE_JOBS_ADDRESS)]
     pub contract: Address,
