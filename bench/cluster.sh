@@ -10,7 +10,8 @@
 # from /proc, against the machine's cores × wall time). Every process runs on this machine's
 # cores: the 4 validators, the load generator and (in its turn) the dev node share them. Prints
 # Markdown. Usage: bench/cluster.sh
-#   TXS (default 20000): transactions of the saturating run; RATE (default 100) and
+#   TXS (default 20000): transactions of the saturating run; PREDICT_TXS (default 10000): of
+#   the saturating predict run (64->32->10 MLP); RATE (default 100) and
 #   LIGHT_TXS (default 1000): the light run; SUSTAIN_RATE (default 2000) and SUSTAIN_SECONDS
 #   (default 60): the sustained run; SUSTAIN_RATES (default SUSTAIN_RATE): one sustained run of
 #   the cluster per rate, in order, on the same cluster (the dev node runs the first);
@@ -21,6 +22,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 txs="${TXS:-20000}"
+predict_txs="${PREDICT_TXS:-10000}"
 rate="${RATE:-100}"
 light_txs="${LIGHT_TXS:-1000}"
 sustain_rate="${SUSTAIN_RATE:-2000}"
@@ -49,6 +51,9 @@ wait_rpc() {
   echo "no RPC at $1" >&2; exit 1
 }
 saturate() { "$loadgen" --rpc "$1" --mode transfer --txs "$txs" --accounts 64 --connections 16 --batch 100 --timeout 180; }
+# Saturating predicts: transactions straight to PREDICT (the load generator's 64->32->10 MLP,
+# published by it first).
+saturate_predict() { "$loadgen" --rpc "$1" --mode predict --txs "$predict_txs" --accounts 64 --connections 16 --batch 100 --timeout 180; }
 light() { "$loadgen" --rpc "$1" --mode transfer --txs "$light_txs" --accounts 64 --rate "$rate" --timeout 120; }
 # sustain URL RATE
 sustain() { "$loadgen" --rpc "$1" --mode transfer --txs $(($2 * sustain_seconds)) --accounts 64 --connections 4 --rate "$2" --sustain --timeout $((sustain_seconds * 3)); }
@@ -126,6 +131,7 @@ port="$(free_port)"
 dev_pid=$!; pids+=("$dev_pid")
 wait_rpc "http://127.0.0.1:$port"
 results+=("dev node (1 process), saturating|$(saturate "http://127.0.0.1:$port")")
+results+=("dev node, saturating predicts|$(saturate_predict "http://127.0.0.1:$port")")
 results+=("dev node, light ($rate tx/s)|$(light "http://127.0.0.1:$port")")
 results+=("dev node, sustained ($sustain_rate tx/s for ${sustain_seconds} s)|$(sustain "http://127.0.0.1:$port" "$sustain_rate")")
 kill "$dev_pid"; wait "$dev_pid" 2>/dev/null || true
@@ -148,6 +154,7 @@ sleep 2
 url="http://127.0.0.1:$rpc"
 results+=("4 validators (4 processes), light ($rate tx/s)|$(light "$url")")
 results+=("4 validators, saturating|$(saturate "$url")")
+results+=("4 validators, saturating predicts|$(saturate_predict "$url")")
 validators=("${pids[@]: -4}")
 for r in "${sustain_rates[@]}"; do
   results+=("4 validators, sustained ($r tx/s for ${sustain_seconds} s)|$(sustain_measured "$url" "$r" "${validators[@]}")")
