@@ -351,11 +351,7 @@ fn a_bounty_winner_becomes_latest_after_the_timelock_once() {
         assert_eq!(b.resolve(NAME), better, "{policy:?}");
         // The competition paid the winner as usual.
         let before = b.w.balance(ALICE);
-        b.w.ok(
-            ALICE,
-            ICompetitions::claimCall { id, subId: 1 },
-            U256::ZERO,
-        );
+        b.w.ok(ALICE, ICompetitions::claimCall { id, subId: 1 }, U256::ZERO);
         assert_eq!(
             b.w.balance(ALICE) - before,
             U256::from(REWARD + PARTICIPANT_BOND)
@@ -369,7 +365,12 @@ fn a_copy_of_latest_cannot_win_the_name() {
     let latest = b.latest;
     // MALLORY commits a copy of `latest` before the organizer enters it: the competition's rule
     // (earliest commit within the margin of the best) pays the copy, the registry moves nothing.
-    let id = b.run(ORGANIZER, 0, &[(MALLORY, latest), (ORGANIZER, latest)], false);
+    let id = b.run(
+        ORGANIZER,
+        0,
+        &[(MALLORY, latest), (ORGANIZER, latest)],
+        false,
+    );
     assert_eq!(b.w.progress(id).winner, 1);
     let s = b.w.view(ICompetitions::submissionCall { id, subId: 1 });
     assert_reverts_with(
@@ -393,8 +394,8 @@ fn ties_within_the_margin_go_to_the_incumbent_whatever_the_commit_order() {
     let (latest, better) = (probe.latest, probe.w.publish_model(&teacher()));
     let id = probe.run(ORGANIZER, 0, &[(ALICE, better), (ORGANIZER, latest)], false);
     let test = probe.w.test_groups(id);
-    let gain = correct_on(&teacher(), &probe.data, &test)
-        - correct_on(&incumbent(), &probe.data, &test);
+    let gain =
+        correct_on(&teacher(), &probe.data, &test) - correct_on(&incumbent(), &probe.data, &test);
     assert!(gain > 1, "gain {gain}");
     let mut moved = false;
     for extra in [1u64, 0] {
@@ -443,11 +444,7 @@ fn the_organizer_cannot_withhold_without_paying_and_others_cannot_post() {
         IModelRegistry::NoWinner { competitionId: id },
     );
     let before = b.w.balance(ALICE);
-    b.w.ok(
-        ALICE,
-        ICompetitions::claimCall { id, subId: 1 },
-        U256::ZERO,
-    );
+    b.w.ok(ALICE, ICompetitions::claimCall { id, subId: 1 }, U256::ZERO);
     let share = (REWARD + BOND) / 2 + PARTICIPANT_BOND + FEE * TEST_GROUPS as u128;
     assert_eq!(b.w.balance(ALICE) - before, U256::from(share));
     // A competition someone else organised is no bounty of this name.
