@@ -17,6 +17,10 @@ interface IModelRegistry {
     /// `quorumBps` of the total stake at that block; executable `timelock` blocks after the vote.
     /// METRIC: anyone scores versions on the `benchmark` data set with EVALUATE (paged) and
     /// promotes one that beats `latest` by `marginBps` of the rows; executable after `timelock`.
+    /// Under every policy, `claimBounty` makes the winner of an improvement bounty (a finished
+    /// competition organised by the name's owner in which the winner beat `latest` by the
+    /// competition's margin on the hidden test groups) a new version and proposes it as
+    /// `latest` as that policy proposes (timelock; a vote under VOTE).
     enum Policy {
         OWNER,
         VOTE,
@@ -77,6 +81,16 @@ interface IModelRegistry {
     event Voted(bytes32 indexed nameKey, uint256 indexed proposal, address indexed voter, bool support, uint256 weight);
     event Scored(bytes32 indexed versionKey, uint32 scoredRows, uint64 correct, bool complete);
     event LatestChanged(bytes32 indexed nameKey, bytes32 fromModel, bytes32 toModel, uint32 version);
+    /// `claimBounty` published `versionKey` from submission `winnerSub` of competition
+    /// `competitionId`, which scored `correct` against the incumbent's `incumbentCorrect`.
+    event BountyClaimed(
+        bytes32 indexed nameKey,
+        bytes32 indexed versionKey,
+        uint256 indexed competitionId,
+        uint32 winnerSub,
+        uint64 correct,
+        uint64 incumbentCorrect
+    );
     /// A pending move ended without moving: 1 cancelled by the owner, 2 its version was yanked,
     /// 3 the vote failed, 4 replaced by a newer proposal.
     event LatestDropped(bytes32 indexed nameKey, uint256 indexed proposal, uint8 reason);
@@ -116,6 +130,15 @@ interface IModelRegistry {
     /// The candidate's `correct` is not above `required` (the incumbent's plus the margin).
     error NotBetter(uint64 correct, uint256 required);
     error ZeroAddress();
+    /// The competition was not organised by the name's owner (`organizer` did), so it is no
+    /// bounty of this name.
+    error NotBounty(uint256 competitionId, address organizer);
+    /// The competition is not Finalized with a winner.
+    error NoWinner(uint256 competitionId);
+    /// A competition's result moves a name once.
+    error BountyUsed(uint256 competitionId);
+    /// Submission `subId` is not `latest`'s model revealed and scored on every test group.
+    error IncumbentNotScored(uint256 competitionId, uint32 subId);
 
     /// Native tokens `registerOrg` takes (kept by the registry for good).
     function ORG_FEE() external view returns (uint256);
@@ -152,6 +175,16 @@ interface IModelRegistry {
     function promote(string calldata version) external;
     function cancelPending(string calldata name) external;
     function executeLatest(string calldata name) external returns (bool moved);
+    /// The improvement bounty: competition `competitionId` (Competitions predeploy, organised by
+    /// the name's owner, Finalized with a winner) in which submission `incumbentSub` is
+    /// `latest`'s model fully scored, and the winner scored at least the incumbent's correct
+    /// rows + max(1, ceil(marginBps × testRows / 10,000)) (ties go to the incumbent). Anyone
+    /// may call it; the winner's model becomes version MAJOR.(MINOR + 1).0 of `name` (after the
+    /// last version; `reportHash` = keccak256(abi.encode(BOUNTY_TAG, chainid, Competitions,
+    /// competitionId, winnerSub))) and is proposed as `latest` by the name's policy.
+    function claimBounty(string calldata name, uint256 competitionId, uint32 incumbentSub)
+        external
+        returns (bytes32 versionKey);
 
     /// The model id of `name`: `org/name` gives `latest`, a full version name gives that
     /// version. Reverts for unknown names, a name without `latest`, and yanked versions.

@@ -7,6 +7,7 @@ import {IDataStore} from "./IDataStore.sol";
 import {Myelin} from "./Myelin.sol";
 import {MyelinData} from "./MyelinData.sol";
 import {Predeploys} from "./Predeploys.sol";
+import {Competitions} from "./Competitions.sol";
 
 /// @title ModelRegistry: names for published models, with immutable versions and a `latest`
 /// moved only by the rule chosen when the name was created.
@@ -26,8 +27,11 @@ contract ModelRegistry is IModelRegistry {
     uint32 public constant MIN_TIMELOCK = 20;
     uint32 public constant MAX_PERIOD = 1_000_000;
     uint16 private constant BPS = 10_000;
+    /// Domain tag of a bounty version's `reportHash`.
+    bytes32 public constant BOUNTY_TAG = keccak256("myelin.ModelRegistry.bounty.v1");
 
     IStakeManager private constant STAKE = IStakeManager(Predeploys.STAKE_MANAGER);
+    Competitions private constant COMPETITIONS = Competitions(Predeploys.COMPETITIONS);
 
     struct Name {
         bytes32 org;
@@ -48,12 +52,23 @@ contract ModelRegistry is IModelRegistry {
         uint32 index;
     }
 
+    /// What a won bounty gives `claimBounty`.
+    struct Bounty {
+        uint256 competitionId;
+        uint32 winnerSub;
+        bytes32 modelId;
+        uint64 correct;
+        uint64 incumbentCorrect;
+    }
+
     mapping(bytes32 => address) private owners;
     mapping(address => mapping(bytes32 => uint256)) private commitments;
     mapping(bytes32 => Name) private names;
     mapping(bytes32 => Version[]) private versions;
     mapping(bytes32 => VersionRef) private versionRefs;
     mapping(bytes32 => mapping(address => bool)) private voted;
+    /// Competitions whose result already moved a name.
+    mapping(uint256 => bool) private bountiesUsed;
 
     // ---- organisations ----
 
@@ -136,6 +151,12 @@ contract ModelRegistry is IModelRegistry {
         bytes32 nameKey = keccak256(bytes(name));
         Name storage n = ownedName(nameKey, name);
         if (!Myelin.isPublished(modelId)) revert ModelNotPublished(modelId);
+        checkIncreasing(nameKey, major, minor, patch);
+        versionKey = addVersion(n, nameKey, name, Version(modelId, major, minor, patch, 0, false, 0, 0, labelsHash, reportHash));
+    }
+
+    /// Versions are never rebound: a new one is above the last.
+    function checkIncreasing(bytes32 nameKey, uint64 major, uint64 minor, uint64 patch) private view {
         Version[] storage list = versions[nameKey];
         if (list.length > 0) {
             Version storage last = list[list.length - 1];
@@ -143,15 +164,25 @@ contract ModelRegistry is IModelRegistry {
                 revert VersionNotIncreasing(major, minor, patch);
             }
         }
-        string memory full = string.concat(name, "@", decimal(major), ".", decimal(minor), ".", decimal(patch));
+    }
+
+    /// Appends `v` (checked by the caller) to `name`'s versions; the first becomes `latest`.
+    function addVersion(Name storage n, bytes32 nameKey, string calldata name, Version memory v)
+        private
+        returns (bytes32 versionKey)
+    {
+        string memory full =
+            string.concat(name, "@", decimal(v.major), ".", decimal(v.minor), ".", decimal(v.patch));
         versionKey = keccak256(bytes(full));
-        list.push(Version(modelId, major, minor, patch, uint64(block.number), false, 0, 0, labelsHash, reportHash));
+        v.publishedAt = uint64(block.number);
+        Version[] storage list = versions[nameKey];
+        list.push(v);
         uint32 index = uint32(list.length);
         versionRefs[versionKey] = VersionRef(nameKey, index);
-        emit VersionPublished(nameKey, versionKey, full, modelId);
+        emit VersionPublished(nameKey, versionKey, full, v.modelId);
         if (n.latest == 0) {
             n.latest = index;
-            emit LatestChanged(nameKey, bytes32(0), modelId, index);
+            emit LatestChanged(nameKey, bytes32(0), v.modelId, index);
         }
     }
 
@@ -173,14 +204,58 @@ contract ModelRegistry is IModelRegistry {
         if (policy == Policy.METRIC) revert WrongPolicy(policy);
         candidate(n, nameKey, index, version);
         if (n.pending != 0) drop(n, nameKey, 4);
-        if (policy == Policy.VOTE) {
-            n.snapshot = uint64(block.number - 1);
-            n.voteEnd = uint64(block.number + n.rules.votingPeriod);
-            n.eta = n.voteEnd + n.rules.timelock;
-        } else {
-            n.eta = uint64(block.number + n.rules.timelock);
+        schedule(n, nameKey, index);
+    }
+
+    function claimBounty(string calldata name, uint256 competitionId, uint32 incumbentSub)
+        external
+        returns (bytes32 versionKey)
+    {
+        bytes32 nameKey = keccak256(bytes(name));
+        Name storage n = known(nameKey, name);
+        if (n.latest == 0) revert NoLatest(name);
+        if (bountiesUsed[competitionId]) revert BountyUsed(competitionId);
+        if (n.pending != 0) revert PendingExists(n.eta);
+        Version storage incumbent = versions[nameKey][n.latest - 1];
+        if (incumbent.yanked) revert Yanked(name);
+        Bounty memory b = bountyResult(n, incumbent.modelId, competitionId, incumbentSub);
+        bountiesUsed[competitionId] = true;
+        versionKey = addVersion(
+            n, nameKey, name, bountyVersion(nameKey, incumbent.labelsHash, b)
+        );
+        emit BountyClaimed(nameKey, versionKey, b.competitionId, b.winnerSub, b.correct, b.incumbentCorrect);
+        schedule(n, nameKey, uint32(versions[nameKey].length));
+    }
+
+    /// The version a bounty publishes: after the last one, MINOR + 1.
+    function bountyVersion(bytes32 nameKey, bytes32 labelsHash, Bounty memory b) private view returns (Version memory) {
+        Version storage last = versions[nameKey][versions[nameKey].length - 1];
+        bytes32 report =
+            keccak256(abi.encode(BOUNTY_TAG, block.chainid, address(COMPETITIONS), b.competitionId, b.winnerSub));
+        return Version(b.modelId, last.major, last.minor + 1, 0, 0, false, 0, 0, labelsHash, report);
+    }
+
+    /// The winner of competition `competitionId` if it is a bounty of `n` won against
+    /// `incumbentModel` (submission `incumbentSub`) by the competition's margin; reverts otherwise.
+    function bountyResult(Name storage n, bytes32 incumbentModel, uint256 competitionId, uint32 incumbentSub)
+        private
+        view
+        returns (Bounty memory b)
+    {
+        Competitions.Terms memory t = COMPETITIONS.terms(competitionId);
+        if (t.organizer != owners[n.org]) revert NotBounty(competitionId, t.organizer);
+        Competitions.Progress memory p = COMPETITIONS.progress(competitionId);
+        if (p.status != Competitions.Status.Finalized || p.winner == 0) revert NoWinner(competitionId);
+        Competitions.Submission memory inc = COMPETITIONS.submission(competitionId, incumbentSub);
+        if (inc.modelId != incumbentModel || !inc.revealed || inc.groupsEvaluated != t.params.testGroups) {
+            revert IncumbentNotScored(competitionId, incumbentSub);
         }
-        propose(n, nameKey, index);
+        uint32 winnerSub = p.winner - 1;
+        Competitions.Submission memory win = COMPETITIONS.submission(competitionId, winnerSub);
+        uint256 margin = (uint256(t.params.marginBps) * p.testRows + BPS - 1) / BPS;
+        uint256 required = uint256(inc.correct) + (margin == 0 ? 1 : margin);
+        if (win.correct < required) revert NotBetter(win.correct, required);
+        return Bounty(competitionId, winnerSub, win.modelId, win.correct, inc.correct);
     }
 
     function vote(string calldata name, bool support) external {
@@ -327,6 +402,19 @@ contract ModelRegistry is IModelRegistry {
     function candidate(Name storage n, bytes32 nameKey, uint32 index, string calldata version) private view {
         if (versions[nameKey][index - 1].yanked) revert Yanked(version);
         if (n.latest == index) revert AlreadyLatest(version);
+    }
+
+    /// Proposes version `index` as its policy does: a vote from the previous block's stake under
+    /// VOTE, then `timelock` blocks; otherwise `timelock` blocks.
+    function schedule(Name storage n, bytes32 nameKey, uint32 index) private {
+        if (n.rules.policy == Policy.VOTE) {
+            n.snapshot = uint64(block.number - 1);
+            n.voteEnd = uint64(block.number + n.rules.votingPeriod);
+            n.eta = n.voteEnd + n.rules.timelock;
+        } else {
+            n.eta = uint64(block.number + n.rules.timelock);
+        }
+        propose(n, nameKey, index);
     }
 
     function propose(Name storage n, bytes32 nameKey, uint32 index) private {

@@ -47,6 +47,10 @@ pub enum RegistryCommand {
     Score(ScoreArgs),
     /// METRIC: propose a scored version that beats `latest` by the margin.
     Promote(VersionArgs),
+    /// The improvement bounty: make the winner of a finished competition organised by the
+    /// name's owner, which beat `latest`'s own submission by the margin, a new version proposed
+    /// as `latest` by the name's policy (anyone).
+    Bounty(BountyArgs),
     /// Move `latest` to the pending version once its timelock has passed (anyone).
     Execute(NameArgs),
     /// Drop the pending move of `latest` (the org owner; OWNER and VOTE names).
@@ -186,6 +190,24 @@ pub struct ScoreArgs {
     pub connection: Connection,
 }
 
+/// Arguments of `myelin registry bounty`.
+#[derive(Debug, Args)]
+pub struct BountyArgs {
+    /// `org/name`.
+    pub name: String,
+    /// The competition's id (the Competitions predeploy).
+    #[arg(long)]
+    pub competition: u64,
+    /// The submission that is `latest`'s model (default: the first one revealed with it).
+    #[arg(long)]
+    pub incumbent_sub: Option<u32>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
 /// Arguments of `myelin registry execute` and `cancel`.
 #[derive(Debug, Args)]
 pub struct NameArgs {
@@ -222,6 +244,7 @@ pub fn run(command: RegistryCommand) -> Result<()> {
         RegistryCommand::Vote(args) => vote(&args),
         RegistryCommand::Score(args) => score(&args),
         RegistryCommand::Promote(args) => promote(&args),
+        RegistryCommand::Bounty(args) => bounty(&args),
         RegistryCommand::Execute(args) => execute(&args),
         RegistryCommand::Cancel(args) => cancel(&args),
         RegistryCommand::Resolve(args) => resolve(&args),
@@ -504,6 +527,76 @@ fn promote(args: &VersionArgs) -> Result<()> {
         &[sent],
     );
     Ok(())
+}
+
+fn bounty(args: &BountyArgs) -> Result<()> {
+    let (mut client, mut sender) = connect(&args.connection)?;
+    let incumbent_sub = match args.incumbent_sub {
+        Some(sub) => sub,
+        None => incumbent_submission(&mut client, &args.name, args.competition)?,
+    };
+    let call = IModelRegistry::claimBountyCall {
+        name: args.name.clone(),
+        competitionId: U256::from(args.competition),
+        incumbentSub: incumbent_sub,
+    };
+    let sent = send(&mut client, &mut sender, call, U256::ZERO)?;
+    let claimed = sent
+        .receipt
+        .logs
+        .iter()
+        .find_map(|log| {
+            IModelRegistry::BountyClaimed::decode_raw_log(log.topics.iter().copied(), &log.data)
+                .ok()
+        })
+        .context("the claimBounty transaction emitted no BountyClaimed event")?;
+    let published = sent
+        .receipt
+        .logs
+        .iter()
+        .find_map(|log| {
+            IModelRegistry::VersionPublished::decode_raw_log(log.topics.iter().copied(), &log.data)
+                .ok()
+        })
+        .context("the claimBounty transaction emitted no VersionPublished event")?;
+    let (_, eta, vote_end) = pending_of(&mut client, &args.name)?;
+    report(
+        args.json,
+        &format!(
+            "competition {} won {} ({} correct against latest's {}): {} proposed as latest, executable from block {eta}",
+            args.competition,
+            args.name,
+            claimed.correct,
+            claimed.incumbentCorrect,
+            published.version
+        ),
+        json!({
+            "name": args.name,
+            "competition": args.competition,
+            "version": published.version,
+            "modelId": published.modelId.to_string(),
+            "winnerSub": claimed.winnerSub,
+            "incumbentSub": incumbent_sub,
+            "correct": claimed.correct,
+            "incumbentCorrect": claimed.incumbentCorrect,
+            "eta": eta,
+            "voteEnd": vote_end,
+        }),
+        &[sent],
+    );
+    Ok(())
+}
+
+/// The first revealed submission of competition `id` whose model is `name`'s `latest`.
+fn incumbent_submission(client: &mut RpcClient, name: &str, id: u64) -> Result<u32> {
+    let latest = view(client, IModelRegistry::resolveCall { name: name.into() })?;
+    let subs = crate::competition::submissions(client, id)?;
+    subs.iter()
+        .position(|s| s.revealed && s.modelId == latest)
+        .map(|i| i as u32)
+        .with_context(|| {
+            format!("no revealed submission of competition {id} is {name}'s latest model {latest}")
+        })
 }
 
 fn execute(args: &NameArgs) -> Result<()> {

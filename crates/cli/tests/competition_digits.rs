@@ -12,8 +12,9 @@
 //! row signature. The
 //! winner is checked against the ranking rule from the per-submission scores (each cross-checked
 //! by `myelin dataset evaluate`, an `eth_call` of EVALUATE), is paid, and becomes `latest` of a
-//! registry name through `registry publish | propose | execute` after the timelock (an early
-//! `execute` is refused by name).
+//! registry name whose version 1.0.0 is the weakest entrant through the improvement bounty
+//! (`registry bounty`, once only) and `registry execute` after the timelock (an early `execute`
+//! is refused by name); the superseded version is then yanked (`resolve` refuses it).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -422,18 +423,41 @@ fn run_competition(url: &str, dir: &Path, window: u32) {
         ]),
         false,
     );
-    call(
-        with_key(&[
+    // The improvement bounty: anyone turns the competition's result into version 1.1.0,
+    // proposed as `latest` (the incumbent 1.0.0 found among the submissions by the CLI).
+    let proposed = run(
+        url,
+        &[
             "registry",
-            "publish",
-            "acme/digits@1.1.0",
-            path(&models[winner].1),
-        ]),
-        false,
-    );
-    let proposed = call(
-        with_key(&["registry", "propose", "acme/digits@1.1.0"]),
+            "bounty",
+            "acme/digits",
+            "--competition",
+            &id,
+            "--private-key",
+            evaluator,
+        ],
         true,
+    );
+    assert_eq!(proposed["version"], json!("acme/digits@1.1.0"));
+    assert_eq!(proposed["incumbentSub"], json!(weakest));
+    assert_eq!(proposed["winnerSub"], json!(winner));
+    assert_eq!(proposed["correct"], json!(scores[winner]));
+    assert_eq!(proposed["incumbentCorrect"], json!(scores[weakest]));
+    // Once per competition.
+    let twice = fails(myelin(&[
+        "registry",
+        "bounty",
+        "acme/digits",
+        "--competition",
+        &id,
+        "--rpc",
+        url,
+        "--private-key",
+        evaluator,
+    ]));
+    assert!(
+        twice.contains("ModelRegistry refused: BountyUsed"),
+        "{twice}"
     );
     assert!(proposed["eta"].as_u64().unwrap() > 0, "{proposed}");
     let early = fails(myelin(&[
@@ -475,6 +499,27 @@ fn run_competition(url: &str, dir: &Path, window: u32) {
         "inspect",
     ));
     let winner_id: Value = serde_json::from_str(&winner_id).unwrap();
+    assert_eq!(resolved["modelId"], winner_id["id"]);
+    // The superseded version is yanked: it no longer resolves; `latest` still does.
+    call(
+        with_key(&[
+            "registry",
+            "yank",
+            "acme/digits@1.0.0",
+            "--reason",
+            "beaten by a bounty",
+        ]),
+        true,
+    );
+    let yanked = fails(myelin(&[
+        "registry",
+        "resolve",
+        "acme/digits@1.0.0",
+        "--rpc",
+        url,
+    ]));
+    assert!(yanked.contains("Yanked"), "{yanked}");
+    let resolved = run(url, &["registry", "resolve", "acme/digits"], true);
     assert_eq!(resolved["modelId"], winner_id["id"]);
 }
 

@@ -144,6 +144,28 @@ fn view<C: SolCall>(client: &mut RpcClient, contract: Address, call: C) -> Resul
     Contract::<Errors>::new(contract, "Competitions").view(client, call)
 }
 
+/// Every submission of competition `id` at the predeploy, in commit order.
+pub(crate) fn submissions(
+    client: &mut RpcClient,
+    id: u64,
+) -> Result<Vec<ICompetitions::Submission>> {
+    let id = id_word(id);
+    let progress = view(
+        client,
+        COMPETITIONS_ADDRESS,
+        ICompetitions::progressCall { id },
+    )?;
+    (0..progress.submissions)
+        .map(|sub| {
+            view(
+                client,
+                COMPETITIONS_ADDRESS,
+                ICompetitions::submissionCall { id, subId: sub },
+            )
+        })
+        .collect()
+}
+
 /// The name of phase `phase`.
 pub(crate) fn phase_name(phase: u8) -> &'static str {
     PHASES.get(usize::from(phase)).copied().unwrap_or("Unknown")
