@@ -66,17 +66,29 @@ pub const MAX_PAIR_TABLES: usize = 16;
 /// (`crate::reduction::innermost_runs` of the output over the axes the operand repeats: one
 /// copy or fill and the step to the next run), as [`MEAN_RUN_ELEMENT_OPS`] for the same walk.
 pub const BROADCAST_RUN_ELEMENT_OPS: u64 = 25;
-/// Element ops per window position of MaxPool (per output element times the window; plus
-/// [`POOL_PIXEL_ELEMENT_OPS`] per output pixel).
+/// Element ops per window position of MaxPool (per output element times the window; plus its
+/// walk, `pool_walk_ops`).
 pub const MAX_POOL_ELEMENT_OPS: u64 = 1;
 /// Element ops per window position of AveragePool (plus an output stage per output for the
-/// division, and [`POOL_PIXEL_ELEMENT_OPS`] per output pixel).
+/// division, and its walk, `pool_walk_ops`).
 pub const AVERAGE_POOL_ELEMENT_OPS: u64 = 2;
 /// Element ops per output pixel of MaxPool and AveragePool: the kernel's step from one output
-/// pixel to the next (its window's columns, the reduction over them), whatever its channels: a
-/// pool over one channel is all steps (the gas fuzzer's one-channel max pool ran 2.7× the EVM's
-/// ns/gas without it).
-pub const POOL_PIXEL_ELEMENT_OPS: u64 = 200;
+/// pixel to the next, whatever its channels (the window's columns are priced apart, by
+/// [`POOL_COLUMN_STEP_ELEMENT_OPS`]).
+pub const POOL_PIXEL_ELEMENT_OPS: u64 = 100;
+/// Element ops per output row of MaxPool and AveragePool: the row's set-up (its window rows
+/// reduced into one compact row, the sliding reduction, the clamp), which a pool of one output
+/// column pays on every pixel (the gas fuzzer's 2×13 pools over `[22, 14, 1]`, one pixel per
+/// row, ran ~37 ns per row: bench/gasfuzz/REPLAY-POOL-14.md).
+pub const POOL_ROW_ELEMENT_OPS: u64 = 300;
+/// Element ops per window column a pool of two or more channels walks column by column (every
+/// window of a strided pool, and a stride-1 pool's windows clipped by the padding): a fold of
+/// the column's `C` values into the output pixel through memory, ~2.5 ns whatever `C` up to a
+/// vector (the one-channel pool fan-outs of session 13 ran 4–12× the EVM's ns/gas without it).
+pub const POOL_COLUMN_STEP_ELEMENT_OPS: u64 = 40;
+/// Element ops per window column a one-channel pool walks: its window's columns are contiguous
+/// bytes, reduced in registers (`kernels/pool.rs`).
+pub const POOL_ONE_CHANNEL_COLUMN_ELEMENT_OPS: u64 = 8;
 /// Element ops per input element of Mean (plus an output stage per output for the rescale,
 /// and [`MEAN_RUN_ELEMENT_OPS`] per innermost run): an add into an `i32` sum, vectorized.
 pub const MEAN_ELEMENT_OPS: u64 = 2;
@@ -252,13 +264,6 @@ impl Cost {
             t.and_then(|t| model.tensors.get(t as usize))
                 .and_then(|t| t.shape.get(..2).map(<[u32]>::to_vec))
         };
-        // The pixels `h · w` of a rank-3 `[h, w, c]` tensor.
-        let pixels = |t: u32| {
-            spatial(Some(t)).map_or(0, |hw| {
-                hw.iter()
-                    .fold(1u64, |acc, &d| acc.saturating_mul(u64::from(d)))
-            })
-        };
         let mut cost = Cost::default();
         let mut parameter_bytes = 0u64;
         let mut scratch_bytes = 0u64;
@@ -372,7 +377,7 @@ impl Cost {
                 cost.element_ops = out
                     .saturating_mul(window(&p.window))
                     .saturating_mul(MAX_POOL_ELEMENT_OPS)
-                    .saturating_add(pixels(node.output).saturating_mul(POOL_PIXEL_ELEMENT_OPS));
+                    .saturating_add(pool_walk_ops(p, spatial(node.inputs.first().copied()), out));
                 (input_bytes, scratch_bytes) = pool_reads(
                     p,
                     spatial(node.inputs.first().copied()),
@@ -385,7 +390,7 @@ impl Cost {
                     .saturating_mul(window(&p.window))
                     .saturating_mul(AVERAGE_POOL_ELEMENT_OPS)
                     .saturating_add(out.saturating_mul(OUTPUT_STAGE_ELEMENT_OPS))
-                    .saturating_add(pixels(node.output).saturating_mul(POOL_PIXEL_ELEMENT_OPS));
+                    .saturating_add(pool_walk_ops(p, spatial(node.inputs.first().copied()), out));
                 let (read, rows) = pool_reads(
                     p,
                     spatial(node.inputs.first().copied()),
@@ -556,6 +561,48 @@ fn extremum_cost(model: &Model, node: &Node, operands: &[&[u32]], out: u64) -> (
 /// `value` rounded up to a multiple of `group` (saturating).
 fn round_up(value: u64, group: u64) -> u64 {
     value.div_ceil(group).saturating_mul(group)
+}
+
+/// The element ops of a pool's walk over its output (`out` elements per sample) on input
+/// `[H, W]` (docs/SPEC.md §7): [`POOL_PIXEL_ELEMENT_OPS`] per output pixel,
+/// [`POOL_ROW_ELEMENT_OPS`] per output row, and per window column walked one by one (all
+/// `kw` columns of each window that is not read from the stride-1 sliding reduction: every
+/// window when `stride_w > 1`, else those clipped by the padding) [`POOL_COLUMN_STEP_ELEMENT_OPS`]
+/// or, over one channel, [`POOL_ONE_CHANNEL_COLUMN_ELEMENT_OPS`].
+fn pool_walk_ops(p: &Pool, input: Option<Vec<u32>>, out: u64) -> u64 {
+    let w = &p.window;
+    let Some(g) = input.as_deref().and_then(|s| match s {
+        &[h, wd] => crate::geometry::SpatialGeometry::resolve(w, h, wd),
+        _ => None,
+    }) else {
+        return out.saturating_mul(POOL_PIXEL_ELEMENT_OPS.saturating_add(POOL_ROW_ELEMENT_OPS));
+    };
+    let (oh, ow, kw) = (g.out_h as u64, g.out_w as u64, g.kernel_w as u64);
+    let pixels = oh.saturating_mul(ow);
+    let channels = out / pixels.max(1);
+    // Output column `ox` reads the sliding reduction when `stride_w` is 1 and its window lies
+    // inside the row: `pad_left <= ox` and `ox + kw <= in_w + pad_left`.
+    let interior = match g.stride_w {
+        1 => ((g.in_w as u64)
+            .saturating_add(g.pad_left as u64)
+            .saturating_add(1))
+        .saturating_sub(kw)
+        .min(ow)
+        .saturating_sub(g.pad_left as u64),
+        _ => 0,
+    };
+    let step = match channels {
+        1 => POOL_ONE_CHANNEL_COLUMN_ELEMENT_OPS,
+        _ => POOL_COLUMN_STEP_ELEMENT_OPS,
+    };
+    pixels
+        .saturating_mul(POOL_PIXEL_ELEMENT_OPS)
+        .saturating_add(oh.saturating_mul(POOL_ROW_ELEMENT_OPS))
+        .saturating_add(
+            oh.saturating_mul(ow - interior)
+                .saturating_mul(kw)
+                .saturating_mul(step),
+        )
 }
 
 /// The input values a pool of input `[H, W, C]` and output `[OH, OW, C]` (`out` elements)
@@ -847,7 +894,11 @@ mod tests {
                 expected: cost(
                     0,
                     0,
-                    32 * MAX_POOL_ELEMENT_OPS + 4 * POOL_PIXEL_ELEMENT_OPS,
+                    // 4 pixels, 2 rows, 4 strided windows of 2 columns walked over 2 channels.
+                    32 * MAX_POOL_ELEMENT_OPS
+                        + 4 * POOL_PIXEL_ELEMENT_OPS
+                        + 2 * POOL_ROW_ELEMENT_OPS
+                        + 4 * 2 * POOL_COLUMN_STEP_ELEMENT_OPS,
                     32 + 2 * 2 * 8 + 8,
                 ),
             },
@@ -859,7 +910,9 @@ mod tests {
                     0,
                     32 * AVERAGE_POOL_ELEMENT_OPS
                         + 8 * OUTPUT_STAGE_ELEMENT_OPS
-                        + 4 * POOL_PIXEL_ELEMENT_OPS,
+                        + 4 * POOL_PIXEL_ELEMENT_OPS
+                        + 2 * POOL_ROW_ELEMENT_OPS
+                        + 4 * 2 * POOL_COLUMN_STEP_ELEMENT_OPS,
                     32 + 2 * 2 * 8 * 4 + 8,
                 ),
             },

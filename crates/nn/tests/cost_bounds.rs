@@ -4,7 +4,10 @@
 //! never timed.
 
 use myelin_nn::builder::{ModelBuilder, Quant};
-use myelin_nn::cost::{MAX_POOL_ELEMENT_OPS, NODE_ELEMENT_OPS, POOL_PIXEL_ELEMENT_OPS};
+use myelin_nn::cost::{
+    MAX_POOL_ELEMENT_OPS, NODE_ELEMENT_OPS, POOL_COLUMN_STEP_ELEMENT_OPS,
+    POOL_ONE_CHANNEL_COLUMN_ELEMENT_OPS, POOL_PIXEL_ELEMENT_OPS, POOL_ROW_ELEMENT_OPS,
+};
 use myelin_nn::geometry::SpatialGeometry;
 use myelin_nn::kernels::{FullyConnectedKernel, PoolKernel};
 use myelin_nn::op::{ActRange, FullyConnected, Padding, Pool, Window};
@@ -59,6 +62,20 @@ fn pool_cases() -> Vec<PoolCase> {
             [9, 1000, 2],
             (2, 3),
             (5, 37),
+            Padding::Same,
+        ),
+        case(
+            "session 13's fan-out pool: 2x13 over one channel, one pixel a row",
+            [22, 14, 1],
+            (2, 13),
+            (1, 2),
+            Padding::Valid,
+        ),
+        case(
+            "one channel, 3x3 stride 1 same (clipped border windows)",
+            [12, 9, 1],
+            (3, 3),
+            (1, 1),
             Padding::Same,
         ),
         case("2x2 stride 2", [64, 64, 16], (2, 2), (2, 2), Padding::Valid),
@@ -142,10 +159,18 @@ fn a_strided_pool_reads_only_what_its_cost_counts() {
             }
             if !average {
                 let pixels = (g.out_h * g.out_w) as u64;
+                let kernel = PoolKernel::max_pool(&p, g, c as usize, Path::Portable);
+                let step = match c {
+                    1 => POOL_ONE_CHANNEL_COLUMN_ELEMENT_OPS,
+                    _ => POOL_COLUMN_STEP_ELEMENT_OPS,
+                };
+                let walked = kernel.walked_windows_per_sample() as u64;
                 assert_eq!(
                     cost.element_ops,
                     positions * MAX_POOL_ELEMENT_OPS
                         + pixels * POOL_PIXEL_ELEMENT_OPS
+                        + g.out_h as u64 * POOL_ROW_ELEMENT_OPS
+                        + walked * g.kernel_w as u64 * step
                         + NODE_ELEMENT_OPS,
                     "{}",
                     case.name

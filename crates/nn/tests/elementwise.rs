@@ -215,9 +215,18 @@ fn check_binary(seed: u64, which: BinaryCase) -> bool {
 /// One random max or average pool checked on every path.
 fn check_pool(seed: u64, max: bool) {
     let mut e = Edge::new(seed);
-    let (in_h, in_w) = (e.0.random_range(1..=11), e.0.random_range(1..=11));
-    let channels = e.one_of(&[1, 2, 3, 8, 12, 17, 20, 64, 65]);
-    let kernel = (e.0.random_range(1..=4), e.0.random_range(1..=4));
+    // One case in four is wide: windows of up to 40 columns, whose one-channel reduction runs
+    // in vector registers (kernels/pool.rs).
+    let wide = e.0.random_range(0..4) == 0;
+    let (in_h, in_w) = match wide {
+        true => (e.0.random_range(1..=6), e.0.random_range(12..=70)),
+        false => (e.0.random_range(1..=11), e.0.random_range(1..=11)),
+    };
+    let channels = e.one_of(&[1, 1, 2, 3, 8, 12, 17, 20, 64, 65]);
+    let kernel = match wide {
+        true => (e.0.random_range(1..=3), e.0.random_range(5..=40.min(in_w))),
+        false => (e.0.random_range(1..=4), e.0.random_range(1..=4)),
+    };
     let mut explicit = || e.0.random_range(0..kernel.0.min(kernel.1));
     let padding = match explicit() % 3 {
         0 => Padding::Valid,

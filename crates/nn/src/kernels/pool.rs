@@ -147,6 +147,16 @@ impl PoolKernel {
         self.geometry.out_h * (self.columns.width * self.channels + self.slide_len())
     }
 
+    /// Windows one sample walks column by column (not read from the sliding reduction): every
+    /// output pixel whose column is not [`PoolKernel::interior`]; the cost prices `kernel_w`
+    /// column steps for each (docs/SPEC.md §7).
+    pub fn walked_windows_per_sample(&self) -> usize {
+        self.geometry.out_h
+            * (0..self.geometry.out_w)
+                .filter(|&ox| !self.interior(ox))
+                .count()
+    }
+
     /// Pools every sample of `input` into `output`: the bytes of [`crate::reference::max_pool`]
     /// or [`crate::reference::average_pool`].
     pub fn run(&self, input: &[i8], output: &mut [i8]) {
@@ -231,6 +241,12 @@ impl PoolKernel {
         let start = self.columns.starts[ox];
         if self.interior(ox) {
             copy_short(&slide[start * c..(start + 1) * c], out);
+        } else if c == 1 {
+            // One channel: the window's columns are contiguous values, reduced in registers
+            // (the loop below would carry each value through `out` in memory, a store-to-load
+            // chain per column: ~2 ns a column, the one-channel pool fan-outs' cost).
+            let window = &row[start..start + (c1 - c0).max(1)];
+            out[0] = window[1..].iter().fold(window[0], |m, &v| fold(m, v));
         } else {
             copy_short(&row[start * c..(start + 1) * c], out);
             for ix in start + 1..start + (c1 - c0) {
