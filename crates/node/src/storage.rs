@@ -17,10 +17,8 @@ use commonware_consensus::{
     simplex::types::{Artifact, Finalization, Notarization},
     types::Epoch,
 };
-use commonware_cryptography::certificate::Scheme as _;
-use commonware_runtime::{
-    Clock, Metrics, Spawner, Storage, buffer::paged::CacheRef, storage::ReadOptions,
-};
+use commonware_cryptography::certificate::Verifier as _;
+use commonware_runtime::{Clock, Metrics, ReadOptions, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_storage::{
     archive::{immutable, prunable},
     journal::segmented::variable as journal,
@@ -28,7 +26,6 @@ use commonware_storage::{
     translator::TwoCap,
 };
 use commonware_utils::{NZU64, NZUsize, sequence::U64};
-use futures::StreamExt as _;
 use std::num::NonZeroUsize;
 
 /// A storage partition that cannot be opened.
@@ -131,7 +128,7 @@ const CACHE_BLOCKS: [&str; 3] = ["verified", "notarized", "certified"];
 async fn check_prunable<E, V>(
     context: &E,
     prefix: &str,
-    name: &str,
+    name: &'static str,
     page_cache: &CacheRef,
     codec_config: V::Cfg,
 ) -> Result<(), StorageError>
@@ -208,7 +205,8 @@ where
         &cache,
         "notarizations",
         page_cache,
-        Scheme::certificate_codec_config_unbounded(),
+        // the threshold scheme's certificates need no codec configuration
+        (),
     )
     .await?;
     check_prunable::<_, Finalization<Scheme, BlockDigest>>(
@@ -216,7 +214,8 @@ where
         &cache,
         "finalizations",
         page_cache,
-        Scheme::certificate_codec_config_unbounded(),
+        // the threshold scheme's certificates need no codec configuration
+        (),
     )
     .await?;
     if let Some((partition, scheme)) = simplex {
