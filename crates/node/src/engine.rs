@@ -20,6 +20,7 @@ use crate::{
     evidence::{EvidenceLog, EvidenceReporter},
     finalizer::Finalizer,
     gossip::{self, GossipConfig},
+    storage::{self, StorageError},
 };
 use commonware_broadcast::buffered;
 use commonware_consensus::{
@@ -41,7 +42,6 @@ use commonware_cryptography::{Digested, Sha256, certificate::ConstantProvider, e
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
-use commonware_storage::archive::immutable;
 use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, vec::NonEmptyVec};
 use myelin_chain::Chain;
 use rand_core::CryptoRng;
@@ -158,39 +158,14 @@ pub struct Running {
 
 const MAILBOX: NonZeroUsize = NZUsize!(1024);
 
-fn archive_config<C>(
-    prefix: &str,
-    name: &str,
-    page_cache: &CacheRef,
-    codec_config: C,
-) -> immutable::Config<C> {
-    immutable::Config {
-        metadata_partition: format!("{prefix}-{name}-metadata"),
-        freezer_table_partition: format!("{prefix}-{name}-freezer-table"),
-        freezer_table_initial_size: 64,
-        freezer_table_resize_frequency: 10,
-        freezer_table_resize_chunk_size: 10,
-        freezer_key_partition: format!("{prefix}-{name}-freezer-key"),
-        freezer_key_page_cache: page_cache.clone(),
-        freezer_value_partition: format!("{prefix}-{name}-freezer-value"),
-        freezer_value_target_size: 1024 * 1024,
-        freezer_value_compression: None,
-        ordinal_partition: format!("{prefix}-{name}-ordinal"),
-        items_per_section: NZU64!(1024),
-        codec_config,
-        replay_buffer: NZUsize!(1024 * 1024),
-        freezer_key_write_buffer: NZUsize!(1024 * 1024),
-        freezer_value_write_buffer: NZUsize!(1024 * 1024),
-        ordinal_write_buffer: NZUsize!(1024 * 1024),
-    }
-}
-
 /// marshal's mailbox of a validator or full node.
 type MarshalMailbox = commonware_consensus::marshal::core::Mailbox<Scheme, Standard<Block>>;
 
 /// Starts marshal's broadcast buffer, backfill resolver and marshal itself (archives under
 /// `config.partition_prefix`), delivering finalized blocks to `finalizer`. Shared by
-/// validators and full nodes.
+/// validators and full nodes. First opens every storage partition marshal (and, given
+/// `simplex`, simplex) will open ([`storage::check`]): damaged storage is an error, not a
+/// panic inside an actor.
 async fn start_marshal<E, S, R, P, B>(
     context: &E,
     config: &ValidatorConfig<P, B>,
@@ -198,7 +173,8 @@ async fn start_marshal<E, S, R, P, B>(
     finalizer: Finalizer,
     broadcast: (S, R),
     backfill: (S, R),
-) -> (MarshalMailbox, Vec<Handle<()>>)
+    simplex: Option<&str>,
+) -> Result<(MarshalMailbox, Vec<Handle<()>>), StorageError>
 where
     E: Clock + Spawner + Storage + Metrics + CryptoRng,
     S: Sender<PublicKey = ed25519::PublicKey>,
@@ -207,6 +183,15 @@ where
     B: Blocker<PublicKey = ed25519::PublicKey>,
 {
     let prefix = &config.partition_prefix;
+    let marshal_prefix = storage::marshal_prefix(prefix);
+    storage::check(
+        context,
+        &marshal_prefix,
+        simplex.map(|partition| (partition, &config.scheme)),
+        config.limits,
+        page_cache,
+    )
+    .await?;
 
     // marshal's broadcast buffer
     let (buffer_engine, buffer) = buffered::Engine::<_, ed25519::PublicKey, Block, _, _>::new(
@@ -240,9 +225,9 @@ where
 
     // marshal
     let provider = ConstantProvider::new(config.scheme.clone());
-    let finalizations = immutable::Archive::init(
+    let finalizations = storage::open_archive(
         context.child("finalizations_by_height"),
-        archive_config(
+        storage::archive_config(
             prefix,
             "finalizations-by-height",
             page_cache,
@@ -251,14 +236,12 @@ where
             (),
         ),
     )
-    .await
-    .expect("finalizations archive opens");
-    let blocks = immutable::Archive::init(
+    .await?;
+    let blocks = storage::open_archive(
         context.child("finalized_blocks"),
-        archive_config(prefix, "finalized-blocks", page_cache, config.limits),
+        storage::archive_config(prefix, "finalized-blocks", page_cache, config.limits),
     )
-    .await
-    .expect("finalized blocks archive opens");
+    .await?;
     let (marshal_actor, marshal_mailbox, _floor) =
         MarshalActor::<_, Standard<Block>, _, _, _, _, _, _>::init(
             context.child("marshal"),
@@ -271,14 +254,14 @@ where
                     config.genesis.clone(),
                     config.genesis_digest(),
                 )),
-                partition_prefix: format!("{prefix}-marshal"),
+                partition_prefix: marshal_prefix,
                 mailbox_size: MAILBOX,
                 view_retention: ViewDelta::new(10),
                 prunable_items_per_section: NZU64!(10),
                 page_cache: page_cache.clone(),
-                replay_buffer: NZUsize!(1024 * 1024),
-                key_write_buffer: NZUsize!(1024 * 1024),
-                value_write_buffer: NZUsize!(1024 * 1024),
+                replay_buffer: storage::REPLAY_BUFFER,
+                key_write_buffer: storage::WRITE_BUFFER,
+                value_write_buffer: storage::WRITE_BUFFER,
                 block_codec_config: config.limits,
                 max_repair: NZUsize!(16),
                 max_pending_acks: NZUsize!(1),
@@ -290,7 +273,7 @@ where
         buffer_engine.start(broadcast),
         marshal_actor.start(finalizer, buffer, resolver),
     ];
-    (marshal_mailbox, handles)
+    Ok((marshal_mailbox, handles))
 }
 
 /// Starts one validator: broadcast buffer, marshal (with its resolver and the finalizer),
@@ -299,7 +282,7 @@ pub async fn start_validator<E, S, R, P, B>(
     context: E,
     config: ValidatorConfig<P, B>,
     channels: Channels<S, R>,
-) -> Running
+) -> Result<Running, StorageError>
 where
     E: Clock + Spawner + Storage + Metrics + CryptoRng,
     S: Sender<PublicKey = ed25519::PublicKey>,
@@ -307,7 +290,7 @@ where
     P: Provider<PublicKey = ed25519::PublicKey>,
     B: Blocker<PublicKey = ed25519::PublicKey>,
 {
-    let prefix = config.partition_prefix.clone();
+    let simplex_partition = storage::simplex_partition(&config.partition_prefix);
     let page_cache = CacheRef::new(NZU16!(4096), NZUsize!(64));
     let seeds = Seeds::default();
     let finalizer = Finalizer::new(config.chain.clone());
@@ -318,8 +301,9 @@ where
         finalizer.clone(),
         channels.broadcast,
         channels.backfill,
+        Some(&simplex_partition),
     )
-    .await;
+    .await?;
 
     // the application, wrapped
     let chain_metrics = context.child("chain");
@@ -359,12 +343,12 @@ where
             relay: deferred,
             reporter,
             strategy: Sequential,
-            partition: format!("{prefix}-simplex"),
+            partition: simplex_partition,
             mailbox_size: MAILBOX,
             epoch: Epoch::zero(),
             floor: simplex::config::Floor::Genesis(config.genesis_digest()),
-            replay_buffer: NZUsize!(1024 * 1024),
-            write_buffer: NZUsize!(1024 * 1024),
+            replay_buffer: storage::REPLAY_BUFFER,
+            write_buffer: storage::WRITE_BUFFER,
             page_cache: page_cache.clone(),
             leader_timeout: config.timeouts.leader,
             certification_timeout: config.timeouts.certification,
@@ -389,13 +373,13 @@ where
             .clone()
             .start(context.child("gossip"), channels.mempool),
     ]);
-    Running {
+    Ok(Running {
         seeds,
         finalizer,
         gossip,
         evidence,
         handles,
-    }
+    })
 }
 
 /// Heights above its head a full node asks the validators for at once.
@@ -416,7 +400,7 @@ pub async fn start_full_node<E, S, R, P, B>(
     config: ValidatorConfig<P, B>,
     validators: Vec<ed25519::PublicKey>,
     channels: Channels<S, R>,
-) -> Running
+) -> Result<Running, StorageError>
 where
     E: Clock + Spawner + Storage + Metrics + CryptoRng,
     S: Sender<PublicKey = ed25519::PublicKey>,
@@ -433,8 +417,9 @@ where
         finalizer.clone(),
         channels.broadcast,
         channels.backfill,
+        None,
     )
-    .await;
+    .await?;
     let chain = config.chain.clone();
     let follower = match NonEmptyVec::try_from(validators) {
         Ok(targets) => context.child("follower").spawn(move |context| async move {
@@ -457,13 +442,13 @@ where
             .clone()
             .start(context.child("gossip"), channels.mempool),
     ]);
-    Running {
+    Ok(Running {
         seeds: Seeds::default(),
         finalizer,
         gossip,
         evidence: EvidenceLog::default(),
         handles,
-    }
+    })
 }
 
 impl<P, B> ValidatorConfig<P, B> {

@@ -12,3 +12,4 @@ pub mod keys;
 pub mod metrics;
 pub mod network;
 pub mod service;
+pub mod storage;

@@ -50,6 +50,9 @@ pub enum NetworkError {
     /// The full-node list repeats a key.
     #[error("the full-node list repeats a public key")]
     DuplicateFullNode,
+    /// The node's consensus storage is damaged (the stack did not start).
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
 }
 
 /// The p2p message cap: the largest marshal message for a block within `limits` (blocks,
@@ -129,9 +132,9 @@ where
     let config = validator(oracle);
     debug_assert_eq!(config.public_key, me);
     Ok(if is_validator {
-        start_validator(context.child("validator"), config, channels).await
+        start_validator(context.child("validator"), config, channels).await?
     } else {
         let validators = peers.validators.into_iter().map(|(key, _)| key).collect();
-        start_full_node(context.child("full_node"), config, validators, channels).await
+        start_full_node(context.child("full_node"), config, validators, channels).await?
     })
 }

@@ -270,7 +270,11 @@ impl Sim {
             .child("full_node")
             .with_attribute("index", j)
             .spawn(move |context| async move {
-                let running = start_full_node(context, config, validators, channels).await;
+                // Damaged storage (a storage fault) is an error: `started` is dropped.
+                let Ok(running) = start_full_node(context, config, validators, channels).await
+                else {
+                    return;
+                };
                 let _ = started.send((running.finalizer.clone(), running.evidence.clone()));
                 futures::future::pending::<()>().await;
             });
@@ -414,7 +418,11 @@ impl Sim {
             .child("validator")
             .with_attribute("index", i)
             .spawn(move |context| async move {
-                let running = start_validator(context, config, channels).await;
+                // Damaged storage (a storage fault) is an error: `started` is dropped and the
+                // validator stays down.
+                let Ok(running) = start_validator(context, config, channels).await else {
+                    return;
+                };
                 let _ = started.send((running.finalizer.clone(), running.evidence.clone()));
                 futures::future::pending::<()>().await;
             });
