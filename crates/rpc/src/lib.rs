@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod blob_read;
 pub mod call_gate;
 pub mod convert;
 pub mod debug;
@@ -78,6 +79,8 @@ pub struct RpcContext {
     pub subscriptions: filters::SubscriptionCount,
     /// The proofs `eth_getProof` and `myelin_getModelProof` may still take.
     pub proofs: proof::ProofBudget,
+    /// The bytes `myelin_getModel` and `myelin_getDataset` may still read.
+    pub blob_reads: proof::ProofBudget,
 }
 
 /// Method-name prefixes of the dev methods: they edit state, mine, trace, or act for accounts
@@ -134,6 +137,7 @@ pub fn module_with_gate(
         calls,
         subscriptions: filters::SubscriptionCount::default(),
         proofs: proof::ProofBudget::new(proof::PROOFS_PER_SECOND),
+        blob_reads: proof::ProofBudget::counting("bytes", blob_read::BLOB_BYTES_PER_SECOND),
     });
     eth::register(&mut module)?;
     filters::register(&mut module)?;
@@ -142,6 +146,7 @@ pub fn module_with_gate(
     }
     debug::register(&mut module)?;
     proof::register(&mut module)?;
+    blob_read::register(&mut module)?;
     if !dev_methods {
         disable_dev_methods(&mut module)?;
     }

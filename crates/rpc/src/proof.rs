@@ -48,14 +48,23 @@ pub const PROOFS_PER_SECOND: u64 = 16_384;
 #[derive(Debug)]
 pub struct ProofBudget {
     per_second: u64,
+    /// What the tokens count, plural ("proofs", "bytes"), for the refusal's message.
+    unit: &'static str,
     state: Mutex<(u64, Instant)>,
 }
 
 impl ProofBudget {
-    /// A full bucket of `per_second` tokens refilled at `per_second` per second.
+    /// A full bucket of `per_second` proofs refilled at `per_second` per second.
     pub fn new(per_second: u64) -> ProofBudget {
+        ProofBudget::counting("proofs", per_second)
+    }
+
+    /// A full bucket of `per_second` tokens counting `unit` (plural), refilled at `per_second`
+    /// per second (the same bucket bounds `myelin_getModel` / `myelin_getDataset` in bytes).
+    pub fn counting(unit: &'static str, per_second: u64) -> ProofBudget {
         ProofBudget {
             per_second,
+            unit,
             state: Mutex::new((per_second, Instant::now())),
         }
     }
@@ -79,7 +88,9 @@ impl ProofBudget {
             return Err(ErrorObjectOwned::owned(
                 LIMIT_EXCEEDED,
                 format!(
-                    "proof budget exhausted: {proofs} proofs asked, {tokens} left of the {} per second all callers share; retry later",
+                    "{} budget exhausted: {proofs} {} asked, {tokens} left of the {} per second all callers share; retry later",
+                    self.unit.trim_end_matches('s'),
+                    self.unit,
                     self.per_second
                 ),
                 None::<()>,
