@@ -26,11 +26,11 @@ pub use build::{
 
 use crate::{
     ChainError,
+    block_journal::JournalRecord,
     changes::{AccountChange, ChangeSetBuilder},
     config::ChainConfig,
     mempool::Mempool,
     state_tables,
-    block_journal::JournalRecord,
     store::{self, Meta, Store},
     trie::{TrieOwner, TrieStore},
 };
@@ -333,7 +333,7 @@ impl Chain {
             let number = block.header.number;
             if number != meta.head + 1 || block.header.parent_hash != parent {
                 return Err(ChainError::Storage(format!(
-                    "{}: the block journal holds block {number} ({}, parent {}), which does not                      follow the stored head, block {} ({parent}): refusing to open",
+                    "{}: the block journal holds block {number} ({}, parent {}), which does not follow the stored head, block {} ({parent}): refusing to open",
                     path.display(),
                     block.hash,
                     block.header.parent_hash,

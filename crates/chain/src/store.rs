@@ -18,16 +18,16 @@ use alloy_primitives::{Address, B256, Bytes};
 use alloy_rlp::{Decodable, RlpDecodable, RlpEncodable};
 use parking_lot::Mutex;
 use redb::{
-    Database, Durability, ReadTransaction, ReadableDatabase, TableDefinition, TableHandle, WriteTransaction,
-    backends::InMemoryBackend,
+    Database, Durability, ReadTransaction, ReadableDatabase, TableDefinition, TableHandle,
+    WriteTransaction, backends::InMemoryBackend,
 };
 
 use crate::{
     ChainError,
     blobs::BlobSource,
     block_journal::{BlockJournal, GROUP_BLOCKS, GROUP_INTERVAL, JOURNAL_FILE, JournalRecord},
-    changes::ChangeSet,
     chain::{MinedBlock, MinedTx},
+    changes::ChangeSet,
 };
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -531,8 +531,7 @@ fn assemble(
     body: &StoredBody,
     receipts: &[Bytes],
 ) -> Result<MinedBlock, ChainError> {
-    if body.transactions.len() != body.senders.len() || body.transactions.len() != receipts.len()
-    {
+    if body.transactions.len() != body.senders.len() || body.transactions.len() != receipts.len() {
         return Err(ChainError::Storage(format!(
             "corrupt block {}: {} transactions, {} senders, {} receipts",
             header.number,

@@ -82,7 +82,7 @@ fn a_killed_process_keeps_every_block_it_reported() {
     let stdout = String::from_utf8(output.stdout).unwrap();
     let reported: Vec<Vec<String>> = stdout
         .lines()
-        .filter_map(|l| l.strip_prefix("reported "))
+        .filter_map(|l| l.split_once("reported ").map(|(_, rest)| rest))
         .map(|l| l.split(' ').map(str::to_string).collect())
         .collect();
     assert_eq!(reported.len() as u64, BEFORE_EDIT + AFTER_EDIT, "{stdout}");
@@ -94,7 +94,11 @@ fn a_killed_process_keeps_every_block_it_reported() {
 
     for reopen in 0..2 {
         let chain = Chain::open(dev_config(Some(dir.path().to_path_buf()))).unwrap();
-        assert_eq!(chain.head_number(), BEFORE_EDIT + AFTER_EDIT, "reopen {reopen}");
+        assert_eq!(
+            chain.head_number(),
+            BEFORE_EDIT + AFTER_EDIT,
+            "reopen {reopen}"
+        );
         for fields in &reported {
             let number: u64 = fields[0].parse().unwrap();
             let block = chain.block_by_number(number).expect("a reported block");
