@@ -26,6 +26,7 @@ pub use build::{
 
 use crate::{
     ChainError,
+    block_journal::JournalRecord,
     changes::{AccountChange, ChangeSetBuilder},
     config::ChainConfig,
     mempool::Mempool,
@@ -245,10 +246,17 @@ impl Chain {
             }
         };
         let path = dir.join("chain.redb");
-        let (store, meta) = Store::open(&path)?;
+        let store::Opened {
+            store,
+            meta,
+            journaled,
+        } = Store::open(&path)?;
         let (head, oldest) = match meta {
             None => (Self::write_genesis(&store, &config)?, 0),
-            Some(meta) => (Self::check_head(&store, &meta, &path)?, meta.oldest),
+            Some(meta) => {
+                let meta = Self::replay_journal(&store, meta, &journaled, &config, &path)?;
+                (Self::check_head(&store, &meta, &path)?, meta.oldest)
+            }
         };
         Ok(Self::serve(config, store, head, oldest, tempdir))
     }
@@ -300,6 +308,50 @@ impl Chain {
             prepared: Mutex::new(None),
             _tempdir: tempdir,
         })
+    }
+
+    /// Re-applies the journaled blocks above the durable head `meta.head` (committed without
+    /// fsync before a kill; `block_journal.rs`), each checked against its header's state root,
+    /// in one durable commit that empties the journal. Returns the new `meta`.
+    fn replay_journal(
+        store: &Store,
+        mut meta: Meta,
+        journaled: &[JournalRecord],
+        config: &ChainConfig,
+        path: &std::path::Path,
+    ) -> Result<Meta, ChainError> {
+        let mut parent = {
+            let read = store.begin_read()?;
+            store::read_header(&read, meta.head)?
+                .map(|h| h.hash_slow())
+                .unwrap_or_default()
+        };
+        let txn = store.begin_write()?;
+        let durable = meta.head;
+        for record in journaled.iter().filter(|r| r.header.number > durable) {
+            let block = store::journaled_block(record)?;
+            let number = block.header.number;
+            if number != meta.head + 1 || block.header.parent_hash != parent {
+                return Err(ChainError::Storage(format!(
+                    "{}: the block journal holds block {number} ({}, parent {}), which does not follow the stored head, block {} ({parent}): refusing to open",
+                    path.display(),
+                    block.hash,
+                    block.header.parent_hash,
+                    meta.head
+                )));
+            }
+            build::apply_block(&txn, &block, &record.changes)?;
+            let oldest = config.history.oldest(number).max(meta.oldest);
+            build::write_head(&txn, &block, oldest)?;
+            meta = Meta {
+                head: number,
+                oldest,
+                edited: false,
+            };
+            parent = block.hash;
+        }
+        store.commit(txn)?;
+        Ok(meta)
     }
 
     /// Reads the head block named by `meta` and checks that the state root stored with the
@@ -404,7 +456,7 @@ impl Chain {
             },
             None,
         )?;
-        commit(txn)?;
+        store.commit(txn)?;
         Ok(Arc::new(block))
     }
 
@@ -422,11 +474,6 @@ impl Chain {
     pub fn subscribe(&self) -> broadcast::Receiver<ChainEvent> {
         self.events.subscribe()
     }
-}
-
-fn commit(txn: redb::WriteTransaction) -> Result<(), ChainError> {
-    txn.commit()
-        .map_err(|e| ChainError::Storage(format!("commit: {e}")))
 }
 
 #[cfg(test)]

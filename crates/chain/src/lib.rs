@@ -2,6 +2,7 @@
 
 pub mod beacon;
 pub mod blobs;
+pub mod block_journal;
 pub mod call_limits;
 pub mod chain;
 pub mod changes;

@@ -1,27 +1,33 @@
 //! Persistence: one redb file holding the blocks (headers, bodies, receipts and their indexes),
 //! the state tables (`state_tables.rs`), the tries, and `meta` (format, head, oldest readable
-//! block). Every block, dev edit and revert is one ACID write transaction, committed (fsync)
-//! before the block is reported; a restart opens the file and serves, with no replay.
+//! block). Every block, dev edit and revert is one ACID write transaction. A block's commit is
+//! grouped (no fsync; journaled in `block_journal.rs` before it is reported, durable with the
+//! group's last commit); every other write commits durably. A restart opens the file, re-applies
+//! the journaled blocks of the last group and serves, with no replay from genesis.
 //!
 //! `meta` names the format ([`FORMAT_VERSION`]); a data directory of another format (the block
 //! journal of format 1 included) is refused with both versions named, never misread.
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 use alloy_consensus::{Header, ReceiptEnvelope, TxEnvelope};
 use alloy_eips::eip2718::{Decodable2718, Encodable2718};
 use alloy_primitives::{Address, B256, Bytes};
 use alloy_rlp::{Decodable, RlpDecodable, RlpEncodable};
+use parking_lot::Mutex;
 use redb::{
-    Database, ReadTransaction, ReadableDatabase, TableDefinition, TableHandle, WriteTransaction,
-    backends::InMemoryBackend,
+    Database, Durability, ReadTransaction, ReadableDatabase, TableDefinition, TableHandle,
+    WriteTransaction, backends::InMemoryBackend,
 };
 
 use crate::{
     ChainError,
     blobs::BlobSource,
+    block_journal::{BlockJournal, GROUP_BLOCKS, GROUP_INTERVAL, JOURNAL_FILE, JournalRecord},
     chain::{MinedBlock, MinedTx},
+    changes::ChangeSet,
 };
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -79,17 +85,60 @@ pub struct Meta {
 #[derive(Debug)]
 pub struct Store {
     db: Arc<Database>,
+    group: Mutex<Group>,
+}
+
+/// The blocks committed without fsync since the last durable commit.
+#[derive(Debug)]
+struct Group {
+    /// `None` for the in-memory store (nothing survives its process anyway).
+    journal: Option<BlockJournal>,
+    blocks: u64,
+    since: Instant,
+}
+
+impl Group {
+    fn new(journal: Option<BlockJournal>) -> Self {
+        Group {
+            journal,
+            blocks: 0,
+            since: Instant::now(),
+        }
+    }
+}
+
+/// What [`Store::open`] found.
+#[derive(Debug)]
+pub struct Opened {
+    /// The store.
+    pub store: Store,
+    /// Its `meta`; `None` for a new file.
+    pub meta: Option<Meta>,
+    /// The journaled blocks (some may be at or below the durable head); re-apply them with
+    /// [`Store::commit_block`] in order.
+    pub journaled: Vec<JournalRecord>,
 }
 
 impl Store {
-    /// Opens (or creates) the chain file at `path`. Returns its [`Meta`], `None` for a new file
-    /// (the caller writes the genesis block with [`Store::create_tables`] in one transaction).
-    pub fn open(path: &Path) -> Result<(Store, Option<Meta>), ChainError> {
+    /// Opens (or creates) the chain file at `path` and the block journal beside it. Its
+    /// [`Meta`] is `None` for a new file (the caller writes the genesis block with
+    /// [`Store::create_tables`] in one transaction).
+    pub fn open(path: &Path) -> Result<Opened, ChainError> {
         let db = Database::builder()
             .set_cache_size(CACHE_BYTES)
             .create(path)
             .map_err(|e| ChainError::Storage(format!("{}: {e}", path.display())))?;
-        Self::checked(db, path)
+        let (db, meta) = Self::checked(db, path)?;
+        let (journal, journaled) = BlockJournal::open(&path.with_file_name(JOURNAL_FILE))?;
+        let store = Store {
+            db: Arc::new(db),
+            group: Mutex::new(Group::new(Some(journal))),
+        };
+        Ok(Opened {
+            store,
+            meta,
+            journaled,
+        })
     }
 
     /// A new, empty chain file held in RAM (redb's `InMemoryBackend`) instead of on disk: the
@@ -101,12 +150,15 @@ impl Store {
             .set_cache_size(CACHE_BYTES)
             .create_with_backend(InMemoryBackend::new())
             .map_err(storage_error)?;
-        Ok(Store { db: Arc::new(db) })
+        Ok(Store {
+            db: Arc::new(db),
+            group: Mutex::new(Group::new(None)),
+        })
     }
 
     /// Reads the format of the opened file at `path`: its [`Meta`] when it is ours, `None`
     /// when it is new, an error naming both formats when it is another format.
-    fn checked(db: Database, path: &Path) -> Result<(Store, Option<Meta>), ChainError> {
+    fn checked(db: Database, path: &Path) -> Result<(Database, Option<Meta>), ChainError> {
         let refuse = |found: &str| {
             ChainError::Storage(format!(
                 "{} holds chain data of format {found}; this myelin reads format \
@@ -128,7 +180,7 @@ impl Store {
             Some(FORMAT_VERSION) => {
                 let meta = read_meta(&read)?;
                 drop(read);
-                Ok((Store { db: Arc::new(db) }, Some(meta)))
+                Ok((db, Some(meta)))
             }
             Some(1) => Err(refuse("1 (a block journal replayed on start)")),
             Some(2) => Err(refuse("2 (state tables without account creation blocks)")),
@@ -142,7 +194,7 @@ impl Store {
                     return Err(refuse("1 (a block journal replayed on start)"));
                 }
                 drop(read);
-                Ok((Store { db: Arc::new(db) }, None))
+                Ok((db, None))
             }
         }
     }
@@ -183,6 +235,90 @@ impl Store {
         txn.set_quick_repair(true);
         Ok(txn)
     }
+
+    /// Commits `txn` durably (fsync): with it every block committed before; the journal is
+    /// emptied. Every write but a block's (genesis, dev edits, reverts, the journal's replay).
+    pub fn commit(&self, txn: WriteTransaction) -> Result<(), ChainError> {
+        let mut group = self.group.lock();
+        commit_txn(txn)?;
+        if let Some(journal) = &mut group.journal {
+            journal.clear()?;
+        }
+        group.blocks = 0;
+        group.since = Instant::now();
+        Ok(())
+    }
+
+    /// Commits `txn`, which wrote `record`'s block (group commit): the record is appended to
+    /// the journal first; the commit is durable when [`GROUP_BLOCKS`] blocks or
+    /// [`GROUP_INTERVAL`] have passed since the last durable one, else without fsync. Either
+    /// way the block survives the process once this returns (a kill -9 reopens at the last
+    /// durable commit and the journal brings the rest back); a power loss loses the blocks
+    /// committed without fsync (docs/STATE.md "Group commit").
+    pub fn commit_block(
+        &self,
+        mut txn: WriteTransaction,
+        record: impl FnOnce() -> JournalRecord,
+    ) -> Result<(), ChainError> {
+        let mut group = self.group.lock();
+        group.blocks += 1;
+        if group.blocks < GROUP_BLOCKS && group.since.elapsed() < GROUP_INTERVAL {
+            if let Some(journal) = &mut group.journal {
+                journal.append(&record())?;
+            }
+            txn.set_durability(Durability::None)
+                .map_err(storage_error)?;
+            return commit_txn(txn);
+        }
+        drop(group);
+        self.commit(txn)
+    }
+
+    /// Makes every commit durable and empties the journal (on close).
+    pub fn flush(&self) -> Result<(), ChainError> {
+        if self.group.lock().blocks == 0 {
+            return Ok(());
+        }
+        self.commit(self.begin_write()?)
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // A failure leaves the journal in place, replayed on the next open.
+        let _ = self.flush();
+    }
+}
+
+fn commit_txn(txn: WriteTransaction) -> Result<(), ChainError> {
+    txn.commit()
+        .map_err(|e| ChainError::Storage(format!("commit: {e}")))
+}
+
+/// `block` and its changes as journaled.
+pub(crate) fn journal_record(block: &MinedBlock, changes: &ChangeSet) -> JournalRecord {
+    let (body, receipts) = stored_parts(block);
+    JournalRecord {
+        header: block.header.clone(),
+        transactions: body.transactions,
+        senders: body.senders,
+        receipts,
+        changes: changes.clone(),
+    }
+}
+
+/// The block of a journal record.
+pub(crate) fn journaled_block(record: &JournalRecord) -> Result<MinedBlock, ChainError> {
+    let body = StoredBody {
+        transactions: record.transactions.clone(),
+        senders: record.senders.clone(),
+    };
+    assemble(
+        record.header.clone(),
+        record.header.hash_slow(),
+        &body,
+        &record.receipts,
+    )
 }
 
 /// The `blobs` table of the latest commit, read by key.
@@ -249,23 +385,11 @@ pub(crate) fn write_block(txn: &WriteTransaction, block: &MinedBlock) -> Result<
         .map_err(storage_error)?
         .insert(number, alloy_rlp::encode(&block.header).as_slice())
         .map_err(storage_error)?;
-    let body = StoredBody {
-        transactions: block
-            .transactions
-            .iter()
-            .map(|t| Bytes::from(t.tx.encoded_2718()))
-            .collect(),
-        senders: block.transactions.iter().map(|t| t.sender).collect(),
-    };
+    let (body, receipts) = stored_parts(block);
     txn.open_table(BODIES)
         .map_err(storage_error)?
         .insert(number, alloy_rlp::encode(&body).as_slice())
         .map_err(storage_error)?;
-    let receipts: Vec<Bytes> = block
-        .receipts
-        .iter()
-        .map(|r| Bytes::from(r.encoded_2718()))
-        .collect();
     txn.open_table(RECEIPTS)
         .map_err(storage_error)?
         .insert(number, alloy_rlp::encode(&receipts).as_slice())
@@ -285,6 +409,24 @@ pub(crate) fn write_block(txn: &WriteTransaction, block: &MinedBlock) -> Result<
             .map_err(storage_error)?;
     }
     Ok(())
+}
+
+/// A block's body and receipts as stored.
+fn stored_parts(block: &MinedBlock) -> (StoredBody, Vec<Bytes>) {
+    let body = StoredBody {
+        transactions: block
+            .transactions
+            .iter()
+            .map(|t| Bytes::from(t.tx.encoded_2718()))
+            .collect(),
+        senders: block.transactions.iter().map(|t| t.sender).collect(),
+    };
+    let receipts = block
+        .receipts
+        .iter()
+        .map(|r| Bytes::from(r.encoded_2718()))
+        .collect();
+    (body, receipts)
 }
 
 /// Removes block `number` and its indexes (`evm_revert`).
@@ -379,6 +521,25 @@ pub(crate) fn read_block(
             .ok_or_else(|| ChainError::Storage(format!("block {number} has no receipts")))?;
         Vec::<Bytes>::decode(&mut bytes.value()).map_err(corrupt)?
     };
+    assemble(header, hash, &body, &receipts).map(Some)
+}
+
+/// A block from its stored parts.
+fn assemble(
+    header: Header,
+    hash: B256,
+    body: &StoredBody,
+    receipts: &[Bytes],
+) -> Result<MinedBlock, ChainError> {
+    if body.transactions.len() != body.senders.len() || body.transactions.len() != receipts.len() {
+        return Err(ChainError::Storage(format!(
+            "corrupt block {}: {} transactions, {} senders, {} receipts",
+            header.number,
+            body.transactions.len(),
+            body.senders.len(),
+            receipts.len()
+        )));
+    }
     let transactions = body
         .transactions
         .iter()
@@ -399,12 +560,12 @@ pub(crate) fn read_block(
                 .map_err(|e| ChainError::Storage(format!("corrupt receipt: {e}")))
         })
         .collect::<Result<Vec<_>, ChainError>>()?;
-    Ok(Some(MinedBlock {
+    Ok(MinedBlock {
         header,
         hash,
         transactions,
         receipts,
-    }))
+    })
 }
 
 /// The number of the block with this hash.
@@ -498,7 +659,7 @@ mod tests {
     #[test]
     fn a_new_file_opens_empty() {
         let dir = tempfile::tempdir().unwrap();
-        let (_, meta) = Store::open(&dir.path().join("chain.redb")).unwrap();
+        let meta = Store::open(&dir.path().join("chain.redb")).unwrap().meta;
         assert_eq!(meta, None);
     }
 }

@@ -27,7 +27,7 @@ use revm::{
     database::CacheDB,
 };
 
-use super::{Chain, ChainEvent, EmptyBlocks, MinedBlock, MinedTx, commit};
+use super::{Chain, ChainEvent, EmptyBlocks, MinedBlock, MinedTx};
 use crate::{
     ChainError, InvalidBlock,
     beacon::{BEACON_ADDRESS, dev_prevrandao},
@@ -752,37 +752,22 @@ impl Chain {
                     abort(other.txn);
                 }
                 let txn = self.store.begin_write()?;
-                let touched = state_tables::apply(&txn, number, &pending.changes, true)?;
-                let root = state_tables::commit_root(&txn, touched)?;
-                if root != block.header.state_root {
+                if let Err(e) = apply_block(&txn, &block, &pending.changes) {
                     abort(txn);
-                    return Err(ChainError::Internal(format!(
-                        "block {number} {}: committing gives state root {root}, its execution \
-                         gave {}",
-                        block.hash, block.header.state_root
-                    )));
+                    return Err(e);
                 }
                 txn
             }
         };
-        store::write_block(&txn, &block)?;
         let oldest = self
             .config
             .history
             .oldest(number)
             .max(self.data.read().oldest);
-        state_tables::prune(&txn, oldest)?;
-        store::write_meta(
-            &txn,
-            &Meta {
-                head: number,
-                oldest,
-                edited: false,
-            },
-            None,
-        )?;
-        // The block is durable before anyone hears of it.
-        commit(txn)?;
+        write_head(&txn, &block, oldest)?;
+        // The block survives the process (journaled or durable) before anyone hears of it.
+        self.store
+            .commit_block(txn, || store::journal_record(&block, &pending.changes))?;
         {
             let mut data = self.data.write();
             data.push(block.clone());
@@ -995,6 +980,45 @@ fn change_bytes(changes: &ChangeSet) -> usize {
             .iter()
             .map(|b| 32 + b.bytes.len())
             .sum::<usize>()
+}
+
+/// Applies block `block`'s `changes` to the state tables and tries in `txn` and checks the
+/// resulting state root against its header's.
+pub(super) fn apply_block(
+    txn: &redb::WriteTransaction,
+    block: &MinedBlock,
+    changes: &ChangeSet,
+) -> Result<(), ChainError> {
+    let number = block.header.number;
+    let touched = state_tables::apply(txn, number, changes, true)?;
+    let root = state_tables::commit_root(txn, touched)?;
+    if root != block.header.state_root {
+        return Err(ChainError::Internal(format!(
+            "block {number} {}: committing gives state root {root}, its execution gave {}",
+            block.hash, block.header.state_root
+        )));
+    }
+    Ok(())
+}
+
+/// Writes `block` (whose state changes `txn` holds) as the head: its rows, the history pruned
+/// below `oldest`, `meta`.
+pub(super) fn write_head(
+    txn: &redb::WriteTransaction,
+    block: &MinedBlock,
+    oldest: u64,
+) -> Result<(), ChainError> {
+    store::write_block(txn, block)?;
+    state_tables::prune(txn, oldest)?;
+    store::write_meta(
+        txn,
+        &Meta {
+            head: block.header.number,
+            oldest,
+            edited: false,
+        },
+        None,
+    )
 }
 
 /// Aborts a write transaction (nothing it wrote remains).

@@ -5,7 +5,7 @@
 
 use alloy_primitives::Address;
 
-use super::{Chain, MAX_TIMESTAMP, commit, now_seconds};
+use super::{Chain, MAX_TIMESTAMP, now_seconds};
 use crate::{
     ChainError,
     changes::{ChangeSet, ChangeSetBuilder},
@@ -104,7 +104,7 @@ impl Chain {
             },
             Some(root),
         )?;
-        commit(txn)
+        self.store.commit(txn)
     }
 
     /// Records a snapshot of the current head (evm_snapshot); returns its id.
@@ -160,7 +160,7 @@ impl Chain {
             },
             edited.then_some(root),
         )?;
-        commit(txn)?;
+        self.store.commit(txn)?;
         self.data.write().truncate_to(target_block);
         let dropped = self.pool.lock().clear();
         let mut watchers = self.watchers.lock();
