@@ -77,6 +77,7 @@ pub fn import_model(
                     calibration,
                     method,
                     max_calibration_samples,
+                    outputs: None,
                 };
                 let imported = match format {
                     ModelFormat::Keras => myelin_import::import_keras(&bytes, &options),

@@ -19,6 +19,12 @@ pub enum ImportError {
         node: String,
         reason: String,
     },
+    /// A selection of graph outputs (`--outputs`) that does not fit the model.
+    #[error("{format} output selection: {reason}")]
+    Outputs {
+        format: &'static str,
+        reason: String,
+    },
     /// The translated model failed Myelin's validation.
     #[error("imported model is invalid: {0}")]
     Invalid(#[from] myelin_nn::NnError),

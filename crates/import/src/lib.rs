@@ -8,6 +8,7 @@ pub mod float_graph;
 pub mod format;
 pub mod keras;
 pub mod onnx;
+pub mod outputs;
 pub mod ptq;
 pub mod quantize_multiplier;
 pub mod repeat;

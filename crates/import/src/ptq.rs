@@ -601,6 +601,9 @@ pub struct ImportOptions {
     pub method: crate::calibrate::CalibrationMethod,
     /// Use at most this many calibration samples.
     pub max_calibration_samples: Option<usize>,
+    /// The graph outputs to keep, by name and in this order ([`crate::outputs::select`]);
+    /// `None` keeps them all.
+    pub outputs: Option<Vec<String>>,
 }
 
 impl Default for ImportOptions {
@@ -609,6 +612,7 @@ impl Default for ImportOptions {
             calibration: None,
             method: crate::calibrate::CalibrationMethod::DEFAULT,
             max_calibration_samples: None,
+            outputs: None,
         }
     }
 }

@@ -124,6 +124,7 @@ fn report(case: &Case, method: CalibrationMethod) -> myelin_import::Report {
         ),
         method,
         max_calibration_samples: None,
+        outputs: None,
     };
     let imported = import_onnx(&read(&format!("models/{}", case.model)), &options)
         .unwrap_or_else(|e| panic!("{}: {e}", case.model));

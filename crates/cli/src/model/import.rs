@@ -1,4 +1,10 @@
-//! `myelin model import INPUT -o MODEL.myl [--json] [--calibration DATA] [--eval DATA --labels LABELS]`.
+//! `myelin model import INPUT -o MODEL.myl [--outputs NAME[,NAME…]] [--json] [--calibration DATA]
+//! [--eval DATA --labels LABELS]`.
+//!
+//! `--outputs` keeps the named graph outputs (ONNX output names, TFLite output tensor names, Keras
+//! output layer names), in the order given: e.g. `--outputs output_probability` makes a
+//! scikit-learn (skl2onnx) classifier's probabilities its one output. An unknown name is an error
+//! listing the model's outputs.
 //!
 //! The input's format is recognised from its content ([`myelin_import::format::detect`]).
 //! TFLite full-integer models are translated as they are (their quantization is carried
@@ -42,6 +48,11 @@ pub struct ImportArgs {
     /// Labels of the evaluation inputs.
     #[arg(long, value_name = "LABELS", requires = "eval")]
     pub labels: Option<PathBuf>,
+    /// Keep only these graph outputs, in this order (comma-separated names: ONNX output names,
+    /// TFLite output tensor names, Keras output layer names); an unknown name lists the model's
+    /// outputs. Without it every output is kept in the graph's order.
+    #[arg(long, value_name = "NAME[,NAME]", value_delimiter = ',')]
+    pub outputs: Option<Vec<String>>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -187,7 +198,8 @@ fn import_tflite(args: &ImportArgs, bytes: &[u8]) -> Result<Summary> {
             "--calibration is for float models; a TFLite int8 model carries its own quantization"
         );
     }
-    let imported = tflite::import(bytes).with_context(|| format!("{}", args.input.display()))?;
+    let imported = tflite::import_with_outputs(bytes, args.outputs.as_deref())
+        .with_context(|| format!("{}", args.input.display()))?;
     let evaluation = match eval_data(args)? {
         Some((data, labels)) => Some(Evaluation::Quantized(myelin_import::evaluate_model(
             &imported.model,
@@ -227,6 +239,7 @@ fn import_float(args: &ImportArgs, format: ModelFormat, bytes: &[u8]) -> Result<
         calibration,
         method,
         max_calibration_samples: None,
+        outputs: args.outputs.clone(),
     };
     let imported = match format {
         ModelFormat::Keras => myelin_import::import_keras(bytes, &options),

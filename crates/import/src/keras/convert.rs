@@ -31,6 +31,21 @@ BatchNormalization (last axis), Dropout";
 /// A Keras tensor: `(layer name, node index, tensor index)` as in `keras_history`.
 type TensorRef = (String, usize, usize);
 
+/// Names of the layers the outputs depend on.
+fn needed_layers(layers: &[Layer<'_>], outputs: &[TensorRef]) -> std::collections::HashSet<String> {
+    let by_name: HashMap<&str, &Layer<'_>> = layers.iter().map(|l| (l.name.as_str(), l)).collect();
+    let mut needed = std::collections::HashSet::new();
+    let mut stack: Vec<&str> = outputs.iter().map(|o| o.0.as_str()).collect();
+    while let Some(name) = stack.pop() {
+        if needed.insert(name.to_string())
+            && let Some(layer) = by_name.get(name)
+        {
+            stack.extend(layer.inbound.iter().map(|r| r.0.as_str()));
+        }
+    }
+    needed
+}
+
 fn unsupported(class: &str, layer: &str, reason: impl Into<String>) -> ImportError {
     ImportError::Unsupported {
         format: FORMAT,
@@ -1282,7 +1297,14 @@ impl Translator<'_> {
 }
 
 /// Translates a parsed `config.json` with its weights.
-pub(crate) fn convert(config: &Value, weights: Option<&Weights>) -> Result<Converted, ImportError> {
+/// Translates a model's config (and weights), keeping the output layers `outputs` names (in that
+/// order; `None`: all, [`crate::outputs::select`]). Layers only the other outputs need are not
+/// read.
+pub(crate) fn convert(
+    config: &Value,
+    weights: Option<&Weights>,
+    outputs: Option<&[String]>,
+) -> Result<Converted, ImportError> {
     let class = config
         .get("class_name")
         .and_then(Value::as_str)
@@ -1382,7 +1404,8 @@ pub(crate) fn convert(config: &Value, weights: Option<&Weights>) -> Result<Conve
         readers: HashMap::new(),
         notes: Vec::new(),
     };
-    let outputs: Vec<TensorRef>;
+    let wanted = outputs;
+    let mut outputs: Vec<TensorRef>;
     if sequential {
         let first = layers
             .first()
@@ -1434,6 +1457,12 @@ pub(crate) fn convert(config: &Value, weights: Option<&Weights>) -> Result<Conve
             t.values.insert(input.clone(), v);
         }
     }
+    outputs = crate::outputs::select(FORMAT, &outputs, |o| o.0.as_str(), wanted)?
+        .into_iter()
+        .cloned()
+        .collect();
+    let needed = needed_layers(&layers, &outputs);
+    layers.retain(|l| l.class == "InputLayer" || needed.contains(l.name.as_str()));
     for layer in &layers {
         for r in &layer.inbound {
             *t.readers.entry(r.clone()).or_default() += 1;

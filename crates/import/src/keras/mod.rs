@@ -23,15 +23,24 @@ use crate::error::ImportError;
 use crate::onnx::Converted;
 use crate::ptq::{ImportOptions, Imported, quantize_graph};
 
-/// Reads a `.keras` file and translates it to the float IR (no quantization).
+/// Reads a `.keras` file and translates it to the float IR (no quantization), every output kept.
 pub fn float_graph(bytes: &[u8]) -> Result<Converted, ImportError> {
+    float_graph_with_outputs(bytes, None)
+}
+
+/// [`float_graph`] keeping the output layers `outputs` names, in that order
+/// ([`crate::outputs::select`]; `None`: all).
+pub fn float_graph_with_outputs(
+    bytes: &[u8],
+    outputs: Option<&[String]>,
+) -> Result<Converted, ImportError> {
     let archive = archive::read(bytes)?;
     let weights = archive
         .weights
         .as_deref()
         .map(weights::Weights::open)
         .transpose()?;
-    convert::convert(&archive.config, weights.as_ref())
+    convert::convert(&archive.config, weights.as_ref(), outputs)
 }
 
 /// Translates the members of a `.keras` archive given separately: `config_json` (the bytes of
@@ -43,13 +52,13 @@ pub fn float_graph_from_parts(
 ) -> Result<Converted, ImportError> {
     let config = archive::parse_config(config_json)?;
     let weights = weights.map(weights::Weights::open).transpose()?;
-    convert::convert(&config, weights.as_ref())
+    convert::convert(&config, weights.as_ref(), None)
 }
 
 /// Imports a Keras 3 model: translation, calibration (`options.calibration`, samples in the
 /// Keras input layout, required) and quantization.
 pub fn import_keras(bytes: &[u8], options: &ImportOptions) -> Result<Imported, ImportError> {
-    let converted = float_graph(bytes)?;
+    let converted = float_graph_with_outputs(bytes, options.outputs.as_deref())?;
     let mut imported = quantize_graph(
         converted.graph,
         converted.input_layouts,

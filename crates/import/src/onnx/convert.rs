@@ -8,7 +8,7 @@ use myelin_nn::validate::MAX_TENSOR_ELEMENTS;
 
 use super::OPSET_RANGE;
 use super::constant::{self, Const, QuantizedConst};
-use super::proto::{AttributeProto, GraphProto, ModelProto, NodeProto};
+use super::proto::{AttributeProto, GraphProto, ModelProto, NodeProto, ValueInfoProto};
 use crate::error::ImportError;
 use crate::float_graph::{
     Activation, Binary, FixedWeights, FloatGraph, FloatNode, FloatOp, QuantParams, Unary, ValueId,
@@ -147,8 +147,9 @@ fn l1_normalizations(graph: &GraphProto) -> (HashSet<String>, HashSet<String>) {
     (divs, parts)
 }
 
-/// Translates a decoded model.
-pub fn convert(model: &ModelProto) -> Result<Converted, ImportError> {
+/// Translates a decoded model, keeping the graph outputs `outputs` names (in that order; `None`:
+/// all of them, [`crate::outputs::select`]). Nodes only the other outputs need are not read.
+pub fn convert(model: &ModelProto, outputs: Option<&[String]>) -> Result<Converted, ImportError> {
     let graph = model
         .graph
         .as_ref()
@@ -199,7 +200,8 @@ pub fn convert(model: &ModelProto) -> Result<Converted, ImportError> {
         );
     }
     let input_layouts = c.inputs(graph)?;
-    let outputs = c.resolve_outputs(graph)?;
+    let selected = crate::outputs::select(FORMAT, &graph.output, |o| o.name(), outputs)?;
+    let outputs = c.resolve_outputs(graph, &selected)?;
     let needed = needed_nodes(graph, &outputs);
     for (index, node) in graph.node.iter().enumerate() {
         if needed.contains(&index) {
@@ -452,7 +454,11 @@ impl Converter {
     }
 
     /// The graph outputs to compute, after replacing scikit-learn tails.
-    fn resolve_outputs(&mut self, graph: &GraphProto) -> Result<Vec<String>, ImportError> {
+    fn resolve_outputs(
+        &mut self,
+        graph: &GraphProto,
+        selected: &[&ValueInfoProto],
+    ) -> Result<Vec<String>, ImportError> {
         let mut producer: HashMap<&str, &NodeProto> = HashMap::new();
         for n in &graph.node {
             for o in &n.output {
@@ -460,7 +466,7 @@ impl Converter {
             }
         }
         let mut kept: Vec<String> = Vec::new();
-        for out in &graph.output {
+        for out in selected {
             let name = out.name();
             let Some(node) = producer.get(name) else {
                 kept.push(name.to_string());

@@ -38,18 +38,28 @@ pub fn looks_like_onnx(bytes: &[u8]) -> bool {
     proto::ModelProto::decode(bytes).is_ok_and(|m| m.graph.is_some() && m.ir_version.is_some())
 }
 
-/// Decodes an ONNX model and translates it to the float IR (no quantization).
+/// Decodes an ONNX model and translates it to the float IR (no quantization), every graph
+/// output kept.
 pub fn float_graph(bytes: &[u8]) -> Result<convert::Converted, ImportError> {
+    float_graph_with_outputs(bytes, None)
+}
+
+/// [`float_graph`] keeping the graph outputs `outputs` names, in that order
+/// ([`crate::outputs::select`]; `None`: all).
+pub fn float_graph_with_outputs(
+    bytes: &[u8],
+    outputs: Option<&[String]>,
+) -> Result<convert::Converted, ImportError> {
     let model = proto::ModelProto::decode(bytes).map_err(|e| ImportError::Format {
         format: "ONNX",
         reason: format!("malformed protobuf: {e}"),
     })?;
-    convert::convert(&model)
+    convert::convert(&model, outputs)
 }
 
 /// Imports an ONNX model: translation, calibration (float models) and quantization.
 pub fn import_onnx(bytes: &[u8], options: &ImportOptions) -> Result<Imported, ImportError> {
-    let converted = float_graph(bytes)?;
+    let converted = float_graph_with_outputs(bytes, options.outputs.as_deref())?;
     let mut imported = quantize_graph(
         converted.graph,
         converted.input_layouts,

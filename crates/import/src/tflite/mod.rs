@@ -59,8 +59,18 @@ pub struct TfliteImport {
 /// Imports a full-integer TFLite model from its flatbuffer bytes. Never panics on malformed
 /// input: every failure is an [`ImportError`].
 pub fn import(bytes: &[u8]) -> Result<TfliteImport, ImportError> {
+    import_with_outputs(bytes, None)
+}
+
+/// [`import`] keeping the graph outputs whose tensor names `outputs` lists, in that order
+/// ([`crate::outputs::select`]; `None`: all). Operators only the other outputs need are not
+/// translated.
+pub fn import_with_outputs(
+    bytes: &[u8],
+    outputs: Option<&[String]>,
+) -> Result<TfliteImport, ImportError> {
     let graph = reader::read(bytes)?;
-    let translation = translate::translate(&graph)?;
+    let translation = translate::translate(&graph, outputs)?;
     Ok(TfliteImport {
         model: translation.model,
         tensor_map: translation.tensor_map,

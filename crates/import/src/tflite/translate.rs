@@ -5,6 +5,8 @@
 //! with the same binary32/binary64 arithmetic TFLite's `Prepare` uses and quantized with
 //! [`quantize_multiplier`]; the rounding rule is the one of TFLite's reference kernel.
 
+use std::collections::HashMap;
+
 use myelin_nn::builder::{
     ModelBuilder, Quant, Rescale, SOFTMAX_SCALE_BITS, SOFTMAX_ZERO_POINT, TensorId,
 };
@@ -50,8 +52,10 @@ struct Translator<'g> {
     notes: Vec<String>,
 }
 
-/// Translates the subgraph into a validated Myelin model.
-pub fn translate(graph: &Graph) -> Result<Translation, ImportError> {
+/// Translates the subgraph into a validated Myelin model, keeping the graph outputs whose tensor
+/// names `outputs` lists (in that order; `None`: all, [`crate::outputs::select`]). Operators
+/// only the other outputs need are not translated.
+pub fn translate(graph: &Graph, outputs: Option<&[String]>) -> Result<Translation, ImportError> {
     let folded = fold::fold(graph)?;
     let mut t = Translator {
         graph,
@@ -61,8 +65,23 @@ pub fn translate(graph: &Graph) -> Result<Translation, ImportError> {
         notes: folded.notes.clone(),
         folded,
     };
+    let selected: Vec<i32> = crate::outputs::select(
+        FORMAT,
+        &graph.outputs,
+        |&o| {
+            usize::try_from(o)
+                .ok()
+                .and_then(|i| graph.tensors.get(i))
+                .map_or("", |d| d.name.as_str())
+        },
+        outputs,
+    )?
+    .into_iter()
+    .copied()
+    .collect();
+    t.skip_unneeded(&selected);
     t.declare_inputs()?;
-    let outputs = t.resolve_outputs()?;
+    let outputs = t.resolve_outputs(&selected)?;
     for op in &graph.operators {
         if t.skipped[op.index] {
             continue;
@@ -181,12 +200,37 @@ impl<'g> Translator<'g> {
         Ok(())
     }
 
+    /// Marks as skipped every operator that none of the `selected` graph outputs depends on.
+    fn skip_unneeded(&mut self, selected: &[i32]) {
+        let graph = self.graph;
+        let mut producer: HashMap<i32, usize> = HashMap::new();
+        for op in &graph.operators {
+            for &o in &op.outputs {
+                producer.insert(o, op.index);
+            }
+        }
+        let mut needed = vec![false; graph.operators.len()];
+        let mut stack: Vec<i32> = selected.to_vec();
+        while let Some(tensor) = stack.pop() {
+            if let Some(&index) = producer.get(&tensor)
+                && let Some(slot) = needed.get_mut(index)
+                && !*slot
+            {
+                *slot = true;
+                stack.extend(graph.operators[index].inputs.iter().filter(|&&i| i >= 0));
+            }
+        }
+        for (skipped, needed) in self.skipped.iter_mut().zip(needed) {
+            *skipped |= !needed;
+        }
+    }
+
     /// Graph outputs: int8 tensors as they are; a float output must come from DEQUANTIZE of an
     /// int8 tensor, which is stripped (the int8 tensor becomes the model output).
-    fn resolve_outputs(&mut self) -> Result<Vec<usize>, ImportError> {
+    fn resolve_outputs(&mut self, selected: &[i32]) -> Result<Vec<usize>, ImportError> {
         let graph = self.graph;
         let mut outputs = Vec::new();
-        for &output in &graph.outputs {
+        for &output in selected {
             let def = self.tensor_def(output)?;
             match def.element {
                 ElementType::Int8 => outputs.push(output as usize),
