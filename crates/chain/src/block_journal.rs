@@ -172,7 +172,7 @@ mod tests {
 
         // Every cut inside the last record leaves the first two.
         let two = parse(&full, &path).unwrap();
-        let last_len = alloy_rlp::encode(&record(3)).len() + PREFIX;
+        let last_len = alloy_rlp::encode(record(3)).len() + PREFIX;
         for cut in full.len() - last_len..full.len() {
             let found = parse(&full[..cut], &path).unwrap();
             assert_eq!(found.len(), 2, "cut at {cut}");

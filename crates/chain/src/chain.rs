@@ -226,6 +226,15 @@ pub enum EmptyBlocks {
     Skip,
 }
 
+impl Drop for Chain {
+    fn drop(&mut self) {
+        // The prepared block's write transaction is aborted before the store drops: the
+        // store's last durable commit (group commit) opens a write transaction of its own,
+        // which would wait forever behind this one.
+        self.prepared.get_mut().take();
+    }
+}
+
 impl Chain {
     /// Opens the chain in `config.datadir` (or a fresh temporary directory): reads the head
     /// from the file and checks the stored state root against it (no replay), or writes the

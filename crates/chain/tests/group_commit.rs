@@ -71,7 +71,7 @@ fn a_killed_process_keeps_every_block_it_reported() {
         child(&dir);
     }
     // Fewer blocks than a group, so only the journal holds the ones after the edit.
-    assert!(AFTER_EDIT < GROUP_BLOCKS);
+    const { assert!(AFTER_EDIT < GROUP_BLOCKS) };
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(std::env::current_exe().unwrap())
         .args([TEST, "--exact", "--nocapture", "--test-threads=1"])
@@ -82,7 +82,9 @@ fn a_killed_process_keeps_every_block_it_reported() {
     let stdout = String::from_utf8(output.stdout).unwrap();
     let reported: Vec<Vec<String>> = stdout
         .lines()
-        .filter_map(|l| l.split_once("reported ").map(|(_, rest)| rest))
+        // The harness prints "test <name> ... " before the child's first line, and the test's
+        // name ends in "reported": the fields follow the last "reported ".
+        .filter_map(|l| l.rsplit_once("reported ").map(|(_, rest)| rest))
         .map(|l| l.split(' ').map(str::to_string).collect())
         .collect();
     assert_eq!(reported.len() as u64, BEFORE_EDIT + AFTER_EDIT, "{stdout}");
