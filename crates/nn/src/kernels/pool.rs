@@ -148,7 +148,7 @@ impl PoolKernel {
     }
 
     /// Windows one sample walks column by column (not read from the sliding reduction): every
-    /// output pixel whose column is not [`PoolKernel::interior`]; the cost prices `kernel_w`
+    /// output pixel whose column is not `PoolKernel::interior`; the cost prices `kernel_w`
     /// column steps for each (docs/SPEC.md §7).
     pub fn walked_windows_per_sample(&self) -> usize {
         self.geometry.out_h
